@@ -1,0 +1,716 @@
+/*
+ * lhearsay.c -- luaopen_hearsay: the Lua module over core's public header.
+ *
+ *   local hs = require "hearsay"
+ *   local loop = hs.loop()
+ *   local node = hs.node(loop, { port = 0, bootstrap = { url } })
+ *   node:start(); node:broadcast("chat", { text = "hi" })
+ *   loop:run_until(function() return ... end, 5)
+ *
+ * A node userdata keeps its loop alive (user value 1) and holds registry
+ * references to its Lua hooks. Hooks are cleared when the node closes, so
+ * no callback ever reaches a collected userdata.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "hearsay.h"
+#include "ljson.h"
+#include "lloop.h"
+
+#define HS_NODE_MT "hearsay.node"
+
+enum { HOOK_MESSAGE, HOOK_POLICY, HOOK_PEER, HOOK_STATE, HOOK_COUNT };
+
+typedef struct lnode {
+    hs_node *node; /* NULL once closed */
+    hs_lloop *lp;
+    lua_State *L; /* main thread */
+    int refs[HOOK_COUNT];
+} lnode;
+
+static lnode *check_lnode(lua_State *L, int idx)
+{
+    lnode *ln = luaL_checkudata(L, idx, HS_NODE_MT);
+    if (!ln->node)
+        luaL_error(L, "node is closed");
+    return ln;
+}
+
+static const char *state_name(hs_peer_state s)
+{
+    return s == HS_PEER_ALIVE ? "alive" : s == HS_PEER_UNHEALTHY ? "unhealthy" : "dead";
+}
+
+static void push_peer(lua_State *L, const hs_peer_info *p)
+{
+    lua_createtable(L, 0, 8);
+    lua_pushstring(L, p->id);
+    lua_setfield(L, -2, "id");
+    lua_pushstring(L, p->url);
+    lua_setfield(L, -2, "url");
+    lua_pushstring(L, p->merkle_root);
+    lua_setfield(L, -2, "merkle_root");
+    lua_pushnumber(L, p->last_seen);
+    lua_setfield(L, -2, "last_seen");
+    if (p->latency_ms >= 0) {
+        lua_pushnumber(L, p->latency_ms);
+        lua_setfield(L, -2, "latency_ms");
+    }
+    lua_pushstring(L, state_name(p->state));
+    lua_setfield(L, -2, "state");
+    lua_pushboolean(L, p->state == HS_PEER_ALIVE);
+    lua_setfield(L, -2, "healthy");
+    lua_pushinteger(L, p->failures);
+    lua_setfield(L, -2, "failures");
+}
+
+static void push_message(lua_State *L, const hs_message *m)
+{
+    lua_createtable(L, 0, 8);
+    lua_pushstring(L, hs_message_id(m));
+    lua_setfield(L, -2, "id");
+    lua_pushstring(L, hs_message_type(m));
+    lua_setfield(L, -2, "type");
+    hs_lua_push_json(L, hs_message_payload(m));
+    lua_setfield(L, -2, "payload");
+    lua_pushstring(L, hs_message_origin(m));
+    lua_setfield(L, -2, "origin");
+    lua_pushstring(L, hs_message_sender(m));
+    lua_setfield(L, -2, "sender");
+    lua_pushinteger(L, hs_message_ttl(m));
+    lua_setfield(L, -2, "ttl");
+    lua_pushinteger(L, hs_message_hops(m));
+    lua_setfield(L, -2, "hops");
+    lua_pushnumber(L, hs_message_timestamp(m));
+    lua_setfield(L, -2, "timestamp");
+}
+
+/* ---- hooks: C -> Lua ---------------------------------------------------- */
+
+static lua_State *hook_fn(lnode *ln, int hook)
+{
+    lua_State *L;
+
+    if (ln->refs[hook] == LUA_NOREF)
+        return NULL;
+    L = hs_lloop_state(ln->lp);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ln->refs[hook]);
+    return L;
+}
+
+static hs_verdict hook_message(void *ud, hs_node *node, const hs_message *m, json_t **payload_out)
+{
+    lnode *ln = ud;
+    lua_State *L = hook_fn(ln, HOOK_MESSAGE);
+    hs_verdict v = HS_ACCEPT;
+
+    (void)node;
+    if (!L)
+        return v;
+    push_message(L, m);
+    if (hs_lua_pcall(L, 1, 2, "message hook") != LUA_OK)
+        return v;
+    if (lua_type(L, -2) == LUA_TBOOLEAN && !lua_toboolean(L, -2))
+        v = HS_DROP;
+    else if (lua_type(L, -2) == LUA_TSTRING) {
+        const char *s = lua_tostring(L, -2);
+        v = strcmp(s, "drop") == 0 ? HS_DROP : strcmp(s, "stop") == 0 ? HS_STOP : HS_ACCEPT;
+    }
+    if (!lua_isnil(L, -1)) {
+        json_t *j = hs_lua_to_json(L, -1);
+        if (j)
+            *payload_out = j;
+        else
+            lua_pop(L, 1); /* the conversion error: keep the payload as it was */
+    }
+    lua_pop(L, 2);
+    return v;
+}
+
+static int hook_policy(void *ud, hs_node *node, const hs_message *m, const hs_peer_info *cands,
+                       size_t n, size_t want, size_t *out)
+{
+    lnode *ln = ud;
+    lua_State *L = hook_fn(ln, HOOK_POLICY);
+    int got = 0;
+
+    (void)node;
+    if (!L)
+        return -1;
+    push_message(L, m);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        push_peer(L, &cands[i]);
+        lua_pushinteger(L, (lua_Integer)i + 1);
+        lua_setfield(L, -2, "index");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_pushinteger(L, (lua_Integer)want);
+    if (hs_lua_pcall(L, 3, 1, "peer-selection policy") != LUA_OK)
+        return -1;
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        return -1;
+    }
+    /* Entries may be candidate indices or peer ids. */
+    for (lua_Integer k = 1; (size_t)got < want; k++) {
+        int t = lua_rawgeti(L, -1, k);
+        if (t == LUA_TNIL) {
+            lua_pop(L, 1);
+            break;
+        }
+        if (t == LUA_TNUMBER && lua_isinteger(L, -1)) {
+            lua_Integer i = lua_tointeger(L, -1);
+            if (i >= 1 && (size_t)i <= n)
+                out[got++] = (size_t)(i - 1);
+        } else if (t == LUA_TSTRING) {
+            const char *id = lua_tostring(L, -1);
+            for (size_t i = 0; i < n; i++)
+                if (strcmp(cands[i].id, id) == 0) {
+                    out[got++] = i;
+                    break;
+                }
+        } else if (t == LUA_TTABLE) {
+            lua_getfield(L, -1, "index");
+            lua_Integer i = lua_tointeger(L, -1);
+            lua_pop(L, 1);
+            if (i >= 1 && (size_t)i <= n)
+                out[got++] = (size_t)(i - 1);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return got;
+}
+
+static void hook_peer(void *ud, hs_node *node, const hs_peer_info *peer, int up)
+{
+    lnode *ln = ud;
+    lua_State *L = hook_fn(ln, HOOK_PEER);
+
+    (void)node;
+    if (!L)
+        return;
+    push_peer(L, peer);
+    lua_pushboolean(L, up);
+    hs_lua_pcall(L, 2, 0, "peer hook");
+}
+
+static void hook_state(void *ud, hs_node *node, const char *old_root, uint64_t old_version,
+                       const char *new_root, uint64_t new_version, const char *from)
+{
+    lnode *ln = ud;
+    lua_State *L = hook_fn(ln, HOOK_STATE);
+
+    (void)node;
+    if (!L)
+        return;
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, old_root);
+    lua_setfield(L, -2, "old_root");
+    lua_pushinteger(L, (lua_Integer)old_version);
+    lua_setfield(L, -2, "old_version");
+    lua_pushstring(L, new_root);
+    lua_setfield(L, -2, "root");
+    lua_pushinteger(L, (lua_Integer)new_version);
+    lua_setfield(L, -2, "version");
+    if (from) {
+        lua_pushstring(L, from);
+        lua_setfield(L, -2, "from");
+    }
+    hs_lua_pcall(L, 1, 0, "state hook");
+}
+
+static void install_hooks(lnode *ln)
+{
+    hs_hooks h = {0};
+
+    h.ud = ln;
+    if (ln->refs[HOOK_MESSAGE] != LUA_NOREF)
+        h.on_message = hook_message;
+    if (ln->refs[HOOK_POLICY] != LUA_NOREF)
+        h.select_peers = hook_policy;
+    if (ln->refs[HOOK_PEER] != LUA_NOREF)
+        h.on_peer = hook_peer;
+    if (ln->refs[HOOK_STATE] != LUA_NOREF)
+        h.on_state = hook_state;
+    hs_node_set_hooks(ln->node, &h);
+}
+
+/* ---- configuration: Lua table -> hs_config ------------------------------ */
+
+typedef enum { F_STR, F_UINT, F_U16, F_SIZE, F_NUM } field_kind;
+
+typedef struct field {
+    const char *name;
+    field_kind kind;
+    size_t offset;
+} field;
+
+#define FIELD(n, k) {#n, k, offsetof(hs_config, n)}
+
+static const field fields[] = {
+    FIELD(node_id, F_STR),
+    FIELD(host, F_STR),
+    FIELD(port, F_U16),
+    FIELD(public_url, F_STR),
+    FIELD(fanout, F_UINT),
+    FIELD(ttl, F_UINT),
+    FIELD(max_ttl, F_UINT),
+    FIELD(announce_ttl, F_UINT),
+    FIELD(max_peers, F_UINT),
+    FIELD(min_peers, F_UINT),
+    FIELD(gossip_interval, F_NUM),
+    FIELD(health_interval, F_NUM),
+    FIELD(peer_exchange_interval, F_NUM),
+    FIELD(rebootstrap_interval, F_NUM),
+    FIELD(request_timeout, F_NUM),
+    FIELD(dead_after, F_UINT),
+    FIELD(dead_timeout, F_NUM),
+    FIELD(retry_min, F_NUM),
+    FIELD(retry_max, F_NUM),
+    FIELD(forget_after, F_NUM),
+    FIELD(seen_ttl, F_NUM),
+    FIELD(seen_cap, F_SIZE),
+    FIELD(max_body, F_SIZE),
+    FIELD(max_seen_by, F_SIZE),
+    FIELD(max_batch, F_SIZE),
+    FIELD(max_connections, F_SIZE),
+    FIELD(peer_connections, F_SIZE),
+};
+
+static void set_field(lua_State *L, hs_config *c, const field *f, int idx)
+{
+    char *base = (char *)c + f->offset;
+
+    if (f->kind == F_STR) {
+        if (lua_type(L, idx) != LUA_TSTRING)
+            luaL_error(L, "config.%s must be a string", f->name);
+        *(const char **)base = lua_tostring(L, idx);
+        return;
+    }
+    if (f->kind == F_NUM) {
+        if (lua_type(L, idx) != LUA_TNUMBER)
+            luaL_error(L, "config.%s must be a number", f->name);
+        *(double *)base = lua_tonumber(L, idx);
+        return;
+    }
+    if (!lua_isinteger(L, idx) || lua_tointeger(L, idx) < 0)
+        luaL_error(L, "config.%s must be a non-negative integer", f->name);
+    lua_Integer v = lua_tointeger(L, idx);
+    if (f->kind == F_U16) {
+        if (v > 65535)
+            luaL_error(L, "config.%s must be at most 65535", f->name);
+        *(uint16_t *)base = (uint16_t)v;
+    } else if (f->kind == F_UINT) {
+        if (v > 1000000000)
+            luaL_error(L, "config.%s is too large", f->name);
+        *(unsigned *)base = (unsigned)v;
+    } else {
+        *(size_t *)base = (size_t)v;
+    }
+}
+
+/* Reads the table at idx into c; strings stay owned by the table. The
+ * bootstrap array is left at -1 on the stack (a userdata-free C array
+ * would need freeing on every error path; a Lua-owned one does not). */
+static void read_config(lua_State *L, int idx, hs_config *c)
+{
+    static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
+
+    hs_config_init(c);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        size_t i;
+        if (!key)
+            luaL_error(L, "config keys must be strings");
+        for (i = 0; i < sizeof fields / sizeof *fields; i++)
+            if (strcmp(fields[i].name, key) == 0)
+                break;
+        if (i < sizeof fields / sizeof *fields) {
+            set_field(L, c, &fields[i], -1);
+        } else if (strcmp(key, "log_level") == 0) {
+            c->log_level = (hs_log_level)luaL_checkoption(L, -1, NULL, levels);
+        } else if (strcmp(key, "bootstrap") != 0) {
+            luaL_error(L, "config.%s is not a node setting", key);
+        }
+        lua_pop(L, 1);
+    }
+    lua_getfield(L, idx, "bootstrap");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_newuserdatauv(L, 0, 0);
+        return;
+    }
+    if (!lua_istable(L, -1))
+        luaL_error(L, "config.bootstrap must be a list of URLs");
+    size_t n = lua_rawlen(L, -1);
+    const char **urls = lua_newuserdatauv(L, (n ? n : 1) * sizeof *urls, 1);
+    lua_pushvalue(L, -2);
+    lua_setiuservalue(L, -2, 1); /* keeps the strings alive with the array */
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, -2, (lua_Integer)i + 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "config.bootstrap[%d] must be a URL string", (int)i + 1);
+        urls[i] = lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_remove(L, -2);
+    c->bootstrap = urls;
+    c->n_bootstrap = n;
+}
+
+/* hearsay.node(loop, config) -> node */
+static int l_node_new(lua_State *L)
+{
+    hs_lloop *lp = hs_lloop_check(L, 1);
+    hs_config cfg;
+    lnode *ln;
+    hs_err err;
+
+    if (lua_isnoneornil(L, 2)) {
+        lua_settop(L, 1);
+        lua_newtable(L);
+    }
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    read_config(L, 2, &cfg); /* pushes the bootstrap holder at 3 */
+    ln = lua_newuserdatauv(L, sizeof *ln, 1);
+    memset(ln, 0, sizeof *ln);
+    for (int i = 0; i < HOOK_COUNT; i++)
+        ln->refs[i] = LUA_NOREF;
+    luaL_setmetatable(L, HS_NODE_MT);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, -2, 1);
+    ln->lp = lp;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    ln->L = lua_tothread(L, -1);
+    lua_pop(L, 1);
+    err = hs_node_new(lp->loop, &cfg, &ln->node);
+    if (err != HS_OK)
+        return luaL_error(L, "hearsay.node: %s (check the configuration values)",
+                          hs_strerror(err));
+    return 1;
+}
+
+static int l_node_start(lua_State *L)
+{
+    lnode *ln = check_lnode(L, 1);
+    hs_err err = hs_node_start(ln->node);
+
+    if (err != HS_OK) {
+        lua_pushnil(L);
+        lua_pushstring(L, hs_strerror(err));
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static void close_lnode(lnode *ln)
+{
+    if (!ln->node)
+        return;
+    hs_node_close(ln->node, NULL, NULL);
+    ln->node = NULL;
+    for (int i = 0; i < HOOK_COUNT; i++) {
+        luaL_unref(ln->L, LUA_REGISTRYINDEX, ln->refs[i]);
+        ln->refs[i] = LUA_NOREF;
+    }
+}
+
+static int l_node_close(lua_State *L)
+{
+    lnode *ln = luaL_checkudata(L, 1, HS_NODE_MT);
+    close_lnode(ln);
+    return 0;
+}
+
+static int l_node_gc(lua_State *L)
+{
+    lnode *ln = luaL_checkudata(L, 1, HS_NODE_MT);
+    if (ln->node && !ln->lp->closed)
+        close_lnode(ln);
+    return 0;
+}
+
+static int l_node_tostring(lua_State *L)
+{
+    lnode *ln = luaL_checkudata(L, 1, HS_NODE_MT);
+    if (ln->node)
+        lua_pushfstring(L, "hearsay.node(%s %s)", hs_node_id(ln->node), hs_node_url(ln->node));
+    else
+        lua_pushliteral(L, "hearsay.node(closed)");
+    return 1;
+}
+
+static int l_node_id(lua_State *L)
+{
+    lua_pushstring(L, hs_node_id(check_lnode(L, 1)->node));
+    return 1;
+}
+
+static int l_node_url(lua_State *L)
+{
+    lua_pushstring(L, hs_node_url(check_lnode(L, 1)->node));
+    return 1;
+}
+
+static int l_node_port(lua_State *L)
+{
+    lua_pushinteger(L, hs_node_port(check_lnode(L, 1)->node));
+    return 1;
+}
+
+static int l_node_is_open(lua_State *L)
+{
+    lua_pushboolean(L, ((lnode *)luaL_checkudata(L, 1, HS_NODE_MT))->node != NULL);
+    return 1;
+}
+
+/* node:broadcast(type [, payload]) -> message id */
+static int l_node_broadcast(lua_State *L)
+{
+    lnode *ln = check_lnode(L, 1);
+    const char *type = luaL_checkstring(L, 2);
+    json_t *payload = NULL;
+    char id[65];
+    hs_err err;
+
+    if (!lua_isnoneornil(L, 3) && !(payload = hs_lua_to_json(L, 3)))
+        return luaL_error(L, "broadcast: payload: %s", lua_tostring(L, -1));
+    err = hs_node_broadcast(ln->node, type, payload, id);
+    json_decref(payload);
+    if (err != HS_OK)
+        return luaL_error(L, "broadcast: %s", hs_strerror(err));
+    lua_pushstring(L, id);
+    return 1;
+}
+
+static int l_node_update_state(lua_State *L)
+{
+    lnode *ln = check_lnode(L, 1);
+    hs_err err = hs_node_update_state(ln->node, luaL_checkstring(L, 2));
+
+    if (err != HS_OK)
+        return luaL_error(L, "update_state: %s", hs_strerror(err));
+    lua_pushinteger(L, (lua_Integer)hs_node_state_version(ln->node));
+    return 1;
+}
+
+static int l_node_add_peer(lua_State *L)
+{
+    lnode *ln = check_lnode(L, 1);
+    hs_err err = hs_node_add_peer(ln->node, luaL_checkstring(L, 2), luaL_checkstring(L, 3));
+
+    if (err != HS_OK)
+        return luaL_error(L, "add_peer: %s", hs_strerror(err));
+    return 0;
+}
+
+/* node:peers([include_dead]) -> list of peer tables */
+static int l_node_peers(lua_State *L)
+{
+    lnode *ln = check_lnode(L, 1);
+    int all = lua_toboolean(L, 2);
+    size_t total = hs_node_peer_total(ln->node);
+    lua_Integer k = 0;
+
+    lua_createtable(L, (int)total, 0);
+    for (size_t i = 0; i < total; i++) {
+        hs_peer_info p;
+        hs_node_peer_get(ln->node, i, &p);
+        if (p.state == HS_PEER_DEAD && !all)
+            continue;
+        push_peer(L, &p);
+        lua_rawseti(L, -2, ++k);
+    }
+    return 1;
+}
+
+static int push_json_new(lua_State *L, json_t *j)
+{
+    if (!j)
+        return luaL_error(L, "out of memory");
+    hs_lua_push_json(L, j);
+    json_decref(j);
+    return 1;
+}
+
+static int l_node_health(lua_State *L)
+{
+    return push_json_new(L, hs_node_health_json(check_lnode(L, 1)->node));
+}
+
+static int l_node_state(lua_State *L)
+{
+    return push_json_new(L, hs_node_state_json(check_lnode(L, 1)->node));
+}
+
+static int l_node_metrics(lua_State *L)
+{
+    json_t *h = hs_node_health_json(check_lnode(L, 1)->node);
+
+    if (!h)
+        return luaL_error(L, "out of memory");
+    hs_lua_push_json(L, json_object_get(h, "metrics"));
+    json_decref(h);
+    return 1;
+}
+
+/* node:on("message"|"peer"|"state", fn|nil) */
+static int l_node_on(lua_State *L)
+{
+    static const char *const events[] = {"message", "policy", "peer", "state", NULL};
+    lnode *ln = check_lnode(L, 1);
+    int hook = luaL_checkoption(L, 2, NULL, events);
+
+    if (!lua_isnil(L, 3))
+        luaL_checktype(L, 3, LUA_TFUNCTION);
+    luaL_unref(L, LUA_REGISTRYINDEX, ln->refs[hook]);
+    ln->refs[hook] = LUA_NOREF;
+    if (!lua_isnoneornil(L, 3)) {
+        lua_pushvalue(L, 3);
+        ln->refs[hook] = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    install_hooks(ln);
+    return 0;
+}
+
+/* node:set_policy(fn|nil) == node:on("policy", fn) */
+static int l_node_set_policy(lua_State *L)
+{
+    lua_settop(L, 2);
+    lua_pushliteral(L, "policy");
+    lua_insert(L, 2);
+    return l_node_on(L);
+}
+
+typedef struct fetch_ud {
+    hs_lloop *lp;
+    int fn_ref;
+} fetch_ud;
+
+static void on_fetch(void *ud, hs_err err, long status, const char *body, size_t len)
+{
+    fetch_ud *f = ud;
+    lua_State *L = hs_lloop_state(f->lp);
+
+    if (err == HS_ESTATE) {
+        luaL_unref(f->lp->L, LUA_REGISTRYINDEX, f->fn_ref);
+        free(f);
+        return;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->fn_ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, f->fn_ref);
+    free(f);
+    if (err == HS_OK) {
+        lua_pushinteger(L, status);
+        lua_pushlstring(L, body, len);
+        lua_pushnil(L);
+    } else {
+        lua_pushinteger(L, 0);
+        lua_pushnil(L);
+        lua_pushlstring(L, body, len);
+    }
+    hs_lua_pcall(L, 3, 0, "fetch callback");
+}
+
+/* node:fetch(method, url, body|nil, fn(status, body, err) [, timeout_s [, header]]) */
+static int l_node_fetch(lua_State *L)
+{
+    lnode *ln = check_lnode(L, 1);
+    const char *method = luaL_checkstring(L, 2);
+    const char *url = luaL_checkstring(L, 3);
+    size_t len = 0;
+    const char *body = luaL_optlstring(L, 4, NULL, &len);
+    double timeout = luaL_optnumber(L, 6, 5.0);
+    const char *header = luaL_optstring(L, 7, NULL);
+    fetch_ud *f;
+    hs_err err;
+
+    luaL_checktype(L, 5, LUA_TFUNCTION);
+    f = malloc(sizeof *f);
+    if (!f)
+        return luaL_error(L, "out of memory");
+    f->lp = ln->lp;
+    lua_pushvalue(L, 5);
+    f->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    err = hs_node_fetch(ln->node, method, url, body, len, header, timeout, on_fetch, f);
+    if (err != HS_OK) {
+        luaL_unref(L, LUA_REGISTRYINDEX, f->fn_ref);
+        free(f);
+        return luaL_error(L, "fetch: %s", hs_strerror(err));
+    }
+    return 0;
+}
+
+static int l_node_state_version(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)hs_node_state_version(check_lnode(L, 1)->node));
+    return 1;
+}
+
+static int l_node_merkle_root(lua_State *L)
+{
+    lua_pushstring(L, hs_node_merkle_root(check_lnode(L, 1)->node));
+    return 1;
+}
+
+static const luaL_Reg node_methods[] = {
+    {"start", l_node_start},
+    {"close", l_node_close},
+    {"is_open", l_node_is_open},
+    {"id", l_node_id},
+    {"url", l_node_url},
+    {"port", l_node_port},
+    {"broadcast", l_node_broadcast},
+    {"update_state", l_node_update_state},
+    {"add_peer", l_node_add_peer},
+    {"peers", l_node_peers},
+    {"health", l_node_health},
+    {"state", l_node_state},
+    {"metrics", l_node_metrics},
+    {"merkle_root", l_node_merkle_root},
+    {"state_version", l_node_state_version},
+    {"on", l_node_on},
+    {"set_policy", l_node_set_policy},
+    {"fetch", l_node_fetch},
+    {NULL, NULL},
+};
+
+static int l_strerror(lua_State *L)
+{
+    lua_pushstring(L, hs_strerror((hs_err)luaL_checkinteger(L, 1)));
+    return 1;
+}
+
+int luaopen_hearsay(lua_State *L)
+{
+    luaL_newmetatable(L, HS_NODE_MT);
+    luaL_newlib(L, node_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_node_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_node_close);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, l_node_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pop(L, 1);
+
+    lua_newtable(L);
+    hs_lloop_register(L);
+    hs_lua_json_register(L);
+    lua_pushcfunction(L, l_node_new);
+    lua_setfield(L, -2, "node");
+    lua_pushcfunction(L, l_strerror);
+    lua_setfield(L, -2, "strerror");
+    lua_pushliteral(L, "0.1.0");
+    lua_setfield(L, -2, "version");
+    return 1;
+}

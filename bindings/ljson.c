@@ -1,0 +1,262 @@
+/*
+ * ljson.c -- jansson <-> Lua; see ljson.h.
+ *
+ * A Lua table is an array when its keys are exactly 1..n (n >= 1) or when it
+ * carries the array metatable; otherwise it is an object and every key must
+ * be a string. Cycles and absurd depth are refused.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "ljson.h"
+
+#define HS_JSON_MAX_DEPTH 64
+
+/* Registry keys: their addresses are unique, their contents never change. */
+static const char null_key = 'n';
+static const char array_mt_key = 'a';
+
+static void push_null(lua_State *L)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &null_key);
+}
+
+static void push_json(lua_State *L, const json_t *v, int depth)
+{
+    luaL_checkstack(L, 4, "json too deep");
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *k;
+        json_t *e;
+        lua_createtable(L, 0, (int)json_object_size(v));
+        json_object_foreach((json_t *)v, k, e) {
+            push_json(L, e, depth + 1);
+            lua_setfield(L, -2, k);
+        }
+        break;
+    }
+    case JSON_ARRAY:
+        lua_createtable(L, (int)json_array_size(v), 0);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            push_json(L, json_array_get(v, i), depth + 1);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        if (json_array_size(v) == 0) {
+            lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);
+            lua_setmetatable(L, -2);
+        }
+        break;
+    case JSON_STRING:
+        lua_pushlstring(L, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        lua_pushinteger(L, (lua_Integer)json_integer_value(v));
+        break;
+    case JSON_REAL:
+        lua_pushnumber(L, json_real_value(v));
+        break;
+    case JSON_TRUE:
+        lua_pushboolean(L, 1);
+        break;
+    case JSON_FALSE:
+        lua_pushboolean(L, 0);
+        break;
+    case JSON_NULL:
+        push_null(L);
+        break;
+    }
+}
+
+void hs_lua_push_json(lua_State *L, const json_t *v)
+{
+    if (!v)
+        lua_pushnil(L);
+    else
+        push_json(L, v, 0);
+}
+
+static int is_array(lua_State *L, int idx, size_t *len)
+{
+    size_t n = 0;
+    lua_Integer max = 0;
+
+    if (lua_getmetatable(L, idx)) {
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);
+        int tagged = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+        if (tagged) {
+            *len = lua_rawlen(L, idx);
+            return 1;
+        }
+    }
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1) {
+            lua_pop(L, 1);
+            return 0;
+        }
+        if (lua_tointeger(L, -1) > max)
+            max = lua_tointeger(L, -1);
+        n++;
+    }
+    *len = n;
+    return n > 0 && (lua_Integer)n == max;
+}
+
+static json_t *to_json(lua_State *L, int idx, int depth, const char **err)
+{
+    idx = lua_absindex(L, idx);
+    if (depth > HS_JSON_MAX_DEPTH) {
+        *err = "value nested too deeply (or cyclic) for JSON";
+        return NULL;
+    }
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+        return json_null();
+    case LUA_TBOOLEAN:
+        return json_boolean(lua_toboolean(L, idx));
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx))
+            return json_integer((json_int_t)lua_tointeger(L, idx));
+        if (!isfinite(lua_tonumber(L, idx))) {
+            *err = "NaN and infinity have no JSON form";
+            return NULL;
+        }
+        return json_real(lua_tonumber(L, idx));
+    case LUA_TSTRING: {
+        size_t len;
+        const char *s = lua_tolstring(L, idx, &len);
+        json_t *j = json_stringn(s, len);
+        if (!j)
+            *err = "string is not valid UTF-8";
+        return j;
+    }
+    case LUA_TLIGHTUSERDATA:
+        push_null(L);
+        if (lua_rawequal(L, -1, idx)) {
+            lua_pop(L, 1);
+            return json_null();
+        }
+        lua_pop(L, 1);
+        break;
+    case LUA_TTABLE: {
+        size_t len;
+        luaL_checkstack(L, 6, "json too deep");
+        if (is_array(L, idx, &len)) {
+            json_t *arr = json_array();
+            for (size_t i = 1; arr && i <= len; i++) {
+                lua_rawgeti(L, idx, (lua_Integer)i);
+                json_t *e = to_json(L, -1, depth + 1, err);
+                lua_pop(L, 1);
+                if (!e || json_array_append_new(arr, e) != 0) {
+                    json_decref(arr);
+                    return NULL;
+                }
+            }
+            return arr;
+        }
+        json_t *obj = json_object();
+        lua_pushnil(L);
+        while (obj && lua_next(L, idx)) {
+            if (lua_type(L, -2) != LUA_TSTRING) {
+                lua_pop(L, 2);
+                json_decref(obj);
+                *err = "object keys must be strings";
+                return NULL;
+            }
+            json_t *e = to_json(L, -1, depth + 1, err);
+            if (!e || json_object_set_new(obj, lua_tostring(L, -2), e) != 0) {
+                lua_pop(L, 2);
+                json_decref(obj);
+                if (!*err)
+                    *err = "object key is not valid UTF-8";
+                return NULL;
+            }
+            lua_pop(L, 1);
+        }
+        return obj;
+    }
+    default:
+        break;
+    }
+    *err = "value has no JSON form (function, userdata or thread)";
+    return NULL;
+}
+
+json_t *hs_lua_to_json(lua_State *L, int idx)
+{
+    const char *err = NULL;
+    json_t *j = to_json(L, idx, 0, &err);
+
+    if (!j)
+        lua_pushstring(L, err ? err : "out of memory");
+    return j;
+}
+
+static int l_encode(lua_State *L)
+{
+    json_t *j = hs_lua_to_json(L, 1);
+    char *s;
+
+    if (!j)
+        return luaL_error(L, "json.encode: %s", lua_tostring(L, -1));
+    s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | (lua_toboolean(L, 2) ? JSON_SORT_KEYS : 0));
+    json_decref(j);
+    if (!s)
+        return luaL_error(L, "json.encode: out of memory");
+    lua_pushstring(L, s);
+    free(s);
+    return 1;
+}
+
+static int l_decode(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    json_error_t e;
+    json_t *j = json_loadb(s, len, JSON_DECODE_ANY, &e);
+
+    if (!j) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "line %d column %d: %s", e.line, e.column, e.text);
+        return 2;
+    }
+    hs_lua_push_json(L, j);
+    json_decref(j);
+    return 1;
+}
+
+static int l_array(lua_State *L)
+{
+    if (lua_isnoneornil(L, 1))
+        lua_newtable(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
+void hs_lua_json_register(lua_State *L)
+{
+    /* The null sentinel: a light userdata unique to this registry. */
+    lua_pushlightuserdata(L, (void *)&null_key);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &null_key);
+    lua_newtable(L);
+    lua_pushliteral(L, "json array");
+    lua_setfield(L, -2, "__name");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &array_mt_key);
+
+    push_null(L);
+    lua_setfield(L, -2, "null");
+    lua_pushcfunction(L, l_encode);
+    lua_setfield(L, -2, "json_encode");
+    lua_pushcfunction(L, l_decode);
+    lua_setfield(L, -2, "json_decode");
+    lua_pushcfunction(L, l_array);
+    lua_setfield(L, -2, "array");
+}

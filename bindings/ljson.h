@@ -1,0 +1,25 @@
+/*
+ * ljson.h -- conversion between jansson values and Lua values.
+ *
+ * Objects become tables with string keys; arrays become sequences (an
+ * empty array and an empty object both become {}, tagged by a metatable so
+ * they round-trip); null becomes hearsay.null. Depth and size are bounded
+ * on the way in from Lua.
+ */
+#ifndef HS_LJSON_H
+#define HS_LJSON_H
+
+#include <jansson.h>
+#include <lua.h>
+
+/* Pushes v (borrowed) as a Lua value. */
+void hs_lua_push_json(lua_State *L, const json_t *v);
+
+/* Converts the value at idx; returns a new reference, or NULL with an error
+ * message pushed on the stack. */
+json_t *hs_lua_to_json(lua_State *L, int idx);
+
+/* Registers json helpers (null, array marker, encode, decode) into the table at -1. */
+void hs_lua_json_register(lua_State *L);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * main.c -- the hearsay program: a Lua 5.4 state with the standard
+ * libraries and the hearsay module preloaded, handing over to
+ * lua/hearsay/cli.lua. Lua modules are found in $HEARSAY_LUA_DIR, then the
+ * source tree this binary was built from, then the installed share dir.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+int luaopen_hearsay(lua_State *L);
+
+static int msghandler(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (!msg)
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+static const char *lua_dir(void)
+{
+    const char *env = getenv("HEARSAY_LUA_DIR");
+    if (env && *env)
+        return env;
+    if (access(HS_LUA_DIR "/hearsay/cli.lua", R_OK) == 0)
+        return HS_LUA_DIR;
+    return HS_INSTALL_LUA_DIR;
+}
+
+static int pmain(lua_State *L)
+{
+    int argc = (int)lua_tointeger(L, 1);
+    char **argv = lua_touserdata(L, 2);
+    const char *dir = lua_dir();
+
+    luaL_openlibs(L);
+    lua_warning(L, "@on", 0);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    lua_pushcfunction(L, luaopen_hearsay);
+    lua_setfield(L, -2, "hearsay");
+    lua_pop(L, 1);
+
+    /* package.path: our modules first, then the defaults (busted lives there). */
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "path");
+    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));
+    lua_setfield(L, -3, "path");
+    lua_pop(L, 1);
+    lua_pushstring(L, dir);
+    lua_setfield(L, -2, "hearsay_lua_dir");
+    lua_pop(L, 1);
+
+    /* arg, as the stock interpreter builds it. */
+    lua_createtable(L, argc, 1);
+    for (int i = 0; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i);
+    }
+    lua_setglobal(L, "arg");
+
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "hearsay.cli");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "main");
+    lua_createtable(L, argc, 0);
+    for (int i = 1; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i);
+    }
+    lua_call(L, 1, 1);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    lua_State *L = luaL_newstate();
+    int status, code;
+
+    if (!L) {
+        fprintf(stderr, "hearsay: cannot create a Lua state (out of memory)\n");
+        return 1;
+    }
+    lua_pushcfunction(L, msghandler);
+    lua_pushcfunction(L, pmain);
+    lua_pushinteger(L, argc);
+    lua_pushlightuserdata(L, argv);
+    status = lua_pcall(L, 2, 1, 1);
+    if (status != LUA_OK) {
+        fprintf(stderr, "hearsay: %s\n", lua_tostring(L, -1));
+        code = 1;
+    } else {
+        code = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+    }
+    lua_close(L);
+    return code;
+}

@@ -1,0 +1,38 @@
+-- The default hearsay node configuration. `hearsay run --config config`
+-- runs a node from it; `hearsay demo` builds its cluster from it.
+-- Every setting is optional; the values below are the defaults.
+return {
+  host = "127.0.0.1",         -- listen address
+  port = 8080,                -- 0 picks a free port
+  -- public_url = "http://203.0.113.7:8080", -- what peers should call us at
+  node_id_file = "node_id",   -- kept here, created on first run
+  bootstrap = {},             -- base URLs of nodes to join through
+
+  fanout = 3,                 -- peers each new message is pushed to
+  ttl = 10,                   -- hops a message we originate may travel
+  max_ttl = 64,               -- larger incoming ttl is refused
+  announce_ttl = 3,           -- hops our periodic peer_announce travels
+  max_peers = 50,
+  min_peers = 1,              -- fewer live peers than this: bootstrap again
+
+  gossip_interval = 5,        -- s between peer_announce rounds
+  health_interval = 30,       -- s between health checks of every peer
+  peer_exchange_interval = 30, -- s between GET /peers of a random peer
+  rebootstrap_interval = 10,  -- s between re-bootstrap attempts when alone
+  request_timeout = 5,        -- s before an outgoing request fails
+  dead_after = 3,             -- consecutive failures before a peer is dead
+  dead_timeout = 300,         -- s without a sign of life before it is dead
+  retry_min = 1,              -- s before the first retry of a dead peer...
+  retry_max = 300,            -- ...doubling up to this
+  forget_after = 3600,        -- s after which a dead peer is forgotten
+
+  seen_ttl = 300,             -- s a message id is remembered
+  seen_cap = 100000,          -- ids remembered at most (oldest evicted)
+  max_body = 1048576,         -- bytes of a request body (413 above)
+  max_seen_by = 256,          -- entries in an incoming seen_by
+  max_batch = 1000,           -- envelopes in one batch body
+  max_connections = 1024,     -- concurrent inbound connections
+  peer_connections = 4,       -- outbound connections per peer (kept alive)
+
+  log_level = "info",         -- error, warn, info or debug
+}

@@ -1,0 +1,62 @@
+/*
+ * envelope.h -- the gossip envelope: parsing and validating one from the
+ * wire, building one, and turning it back into JSON.
+ *
+ * Parsing is the trust boundary: after hs_envelope_parse() succeeds every
+ * field has the right type and lies within its limits. A failed parse names
+ * the first problem in a static string suitable for a 400 answer.
+ */
+#ifndef HS_ENVELOPE_H
+#define HS_ENVELOPE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "hearsay.h"
+#include "peers.h"
+
+#define HS_TYPE_MAX 64
+#define HS_MAX_HOPS 1024
+
+/* The public hs_message is the envelope itself. */
+struct hs_message {
+    char id[65];
+    uint8_t bin[32];
+    char type[HS_TYPE_MAX + 1];
+    json_t *payload; /* owned reference */
+    double timestamp;
+    unsigned ttl;
+    unsigned hops;
+    char origin[HS_PEER_ID_MAX + 1];
+    json_t *seen_by; /* owned reference to an array of strings */
+    const char *sender; /* borrowed; "" when unknown */
+};
+typedef struct hs_message hs_envelope;
+
+typedef struct hs_envelope_limits {
+    unsigned max_ttl;
+    size_t max_seen_by;
+} hs_envelope_limits;
+
+/*
+ * Validates `j` and fills env (taking new references to payload and seen_by).
+ * On failure returns HS_EPROTO and points *reason at a static text.
+ */
+hs_err hs_envelope_parse(const json_t *j, const hs_envelope_limits *lim, hs_envelope *env,
+                         const char **reason);
+
+/* Builds a fresh envelope originated by `node_id`; borrows payload. */
+hs_err hs_envelope_make(hs_envelope *env, const char *type, json_t *payload, double timestamp,
+                        unsigned ttl, const char *node_id);
+
+/* Releases the references env holds. */
+void hs_envelope_clear(hs_envelope *env);
+
+/* Returns a new JSON object for the wire (borrows env). */
+json_t *hs_envelope_to_json(const hs_envelope *env);
+
+/* Valid message type: 1..64 of [A-Za-z0-9_.:-]. */
+int hs_envelope_valid_type(const char *type);
+
+#endif

@@ -1,0 +1,367 @@
+/*
+ * gossip.c -- push gossip: accept an envelope, hand it to its handler, and
+ * forward it with ttl-1 to `fanout` peers that have not seen it.
+ *
+ * Cost per new message: one seen-cache insert, one sort of seen_by
+ * (O(s log s)), one pass over the peer table (O(p log s)), one JSON
+ * serialisation shared by every target, and `fanout` HTTP requests on
+ * kept-alive connections.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "node.h"
+
+const char *hs_message_id(const hs_message *m)
+{
+    return m->id;
+}
+
+const char *hs_message_type(const hs_message *m)
+{
+    return m->type;
+}
+
+const json_t *hs_message_payload(const hs_message *m)
+{
+    return m->payload;
+}
+
+const char *hs_message_origin(const hs_message *m)
+{
+    return m->origin;
+}
+
+const char *hs_message_sender(const hs_message *m)
+{
+    return m->sender ? m->sender : "";
+}
+
+unsigned hs_message_ttl(const hs_message *m)
+{
+    return m->ttl;
+}
+
+unsigned hs_message_hops(const hs_message *m)
+{
+    return m->hops;
+}
+
+double hs_message_timestamp(const hs_message *m)
+{
+    return m->timestamp;
+}
+
+typedef struct send_ctx {
+    hs_node *node;
+    char peer_id[HS_PEER_ID_MAX + 1];
+} send_ctx;
+
+static void on_sent(void *ud, const hs_http_result *res)
+{
+    send_ctx *ctx = ud;
+    hs_node *n = ctx->node;
+    hs_peer *p;
+
+    if (res->err == HS_ESTATE || n->closing) {
+        free(ctx);
+        return;
+    }
+    p = hs_peers_find(&n->peers, ctx->peer_id);
+    if (res->err == HS_OK && res->status >= 200 && res->status < 300) {
+        n->m.messages_sent++;
+        if (p)
+            hs_membership_saw(n, p);
+    } else {
+        n->m.send_errors++;
+        hs_node_log(n, HS_LOG_DEBUG, "gossip to %s failed: %s (HTTP %ld)", ctx->peer_id,
+                    res->error ? res->error : res->body, res->status);
+        /* A 4xx means the peer is alive and disliked the message. */
+        if (p && (res->err != HS_OK || res->status >= 500))
+            hs_membership_failed(n, p);
+    }
+    free(ctx);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int excluded(const char **sorted, size_t n, const char *id)
+{
+    return bsearch(&id, sorted, n, sizeof *sorted, cmp_str) != NULL;
+}
+
+/* Picks up to fanout targets; writes peer pointers to out, returns count. */
+static size_t choose_targets(hs_node *n, const hs_envelope *env, hs_peer **out)
+{
+    size_t ns = json_array_size(env->seen_by), nc = 0, chosen = 0;
+    const char **seen = malloc((ns + 3) * sizeof *seen);
+    hs_peer **cands = malloc((n->peers.n + 1) * sizeof *cands);
+
+    if (!seen || !cands)
+        goto done;
+    for (size_t i = 0; i < ns; i++)
+        seen[i] = json_string_value(json_array_get(env->seen_by, i));
+    seen[ns++] = env->origin;
+    seen[ns++] = n->id;
+    if (env->sender && env->sender[0])
+        seen[ns++] = env->sender;
+    qsort(seen, ns, sizeof *seen, cmp_str);
+
+    /* Healthy peers first; unhealthy ones only when no healthy one is left. */
+    for (int pass = 0; pass < 2 && nc == 0; pass++) {
+        hs_peer_state want = pass == 0 ? HS_PEER_ALIVE : HS_PEER_UNHEALTHY;
+        for (size_t i = 0; i < n->peers.n; i++) {
+            hs_peer *p = n->peers.v[i];
+            if (p->state == want && !excluded(seen, ns, p->id))
+                cands[nc++] = p;
+        }
+    }
+    size_t want = n->cfg.fanout < nc ? n->cfg.fanout : nc;
+    if (nc && n->hooks.select_peers) {
+        hs_peer_info *infos = malloc(nc * sizeof *infos);
+        size_t *idx = malloc(want * sizeof *idx);
+        int got = -1;
+        if (infos && idx) {
+            for (size_t i = 0; i < nc; i++)
+                hs_peer_info_of(cands[i], &infos[i]);
+            got = n->hooks.select_peers(n->hooks.ud, n, env, infos, nc, want, idx);
+        }
+        if (got >= 0) {
+            /* Trust nothing: keep in-range indices, each at most once. */
+            for (int k = 0; k < got && (size_t)k < want; k++) {
+                if (idx[k] >= nc || !cands[idx[k]])
+                    continue;
+                out[chosen++] = cands[idx[k]];
+                cands[idx[k]] = NULL;
+            }
+            free(infos);
+            free(idx);
+            goto done;
+        }
+        free(infos);
+        free(idx);
+    }
+    /* Partial Fisher-Yates: the first `want` slots become a uniform sample. */
+    for (size_t i = 0; i < want; i++) {
+        size_t j = i + (size_t)hs_rng_below(&n->rng, nc - i);
+        hs_peer *t = cands[i];
+        cands[i] = cands[j];
+        cands[j] = t;
+        out[chosen++] = cands[i];
+    }
+done:
+    free(seen);
+    free(cands);
+    return chosen;
+}
+
+static int seen_by_has(const json_t *arr, const char *id)
+{
+    for (size_t i = 0; i < json_array_size(arr); i++)
+        if (strcmp(json_string_value(json_array_get(arr, i)), id) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * Sends env to chosen peers with the given ttl. seen_by grows by our id and
+ * the targets' ids (so siblings don't send back), trimmed to max_seen_by by
+ * dropping the oldest entries.
+ */
+static hs_err forward(hs_node *n, const hs_envelope *env, unsigned ttl_out)
+{
+    hs_peer *targets[64];
+    size_t nt = choose_targets(n, env, targets);
+    hs_envelope out = *env;
+    json_t *seen_by, *j;
+    char *body;
+
+    if (nt == 0)
+        return HS_OK;
+    seen_by = json_copy(env->seen_by);
+    if (!seen_by)
+        return HS_ENOMEM;
+    if (!seen_by_has(seen_by, n->id))
+        json_array_append_new(seen_by, json_string(n->id));
+    for (size_t i = 0; i < nt; i++)
+        json_array_append_new(seen_by, json_string(targets[i]->id));
+    while (json_array_size(seen_by) > n->cfg.max_seen_by)
+        json_array_remove(seen_by, 0);
+    out.seen_by = seen_by;
+    out.ttl = ttl_out;
+    out.hops = env->hops + 1;
+    j = hs_envelope_to_json(&out);
+    json_decref(seen_by);
+    if (!j)
+        return HS_ENOMEM;
+    body = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!body)
+        return HS_ENOMEM;
+    size_t len = strlen(body);
+    for (size_t i = 0; i < nt; i++) {
+        char url[HS_URL_MAX + 16];
+        send_ctx *ctx = malloc(sizeof *ctx);
+        if (!ctx)
+            break;
+        ctx->node = n;
+        strcpy(ctx->peer_id, targets[i]->id);
+        snprintf(url, sizeof url, "%s/gossip", targets[i]->url);
+        if (hs_http_client_request(n->client, "POST", url, body, len, n->from_header,
+                                   n->cfg.request_timeout, on_sent, ctx) != HS_OK) {
+            n->m.send_errors++;
+            free(ctx);
+        }
+    }
+    free(body);
+    return HS_OK;
+}
+
+/* What the core itself does with the two built-in types. */
+static void builtin(hs_node *n, const hs_envelope *env)
+{
+    const json_t *p = env->payload;
+
+    if (strcmp(env->type, "peer_announce") == 0) {
+        const char *id = json_string_value(json_object_get(p, "node_id"));
+        const char *url = json_string_value(json_object_get(p, "url"));
+        const char *root = json_string_value(json_object_get(p, "merkle_root"));
+        if (id && url && strcmp(id, n->id) != 0 && hs_peers_valid_id(id) &&
+            hs_peers_valid_url(url))
+            hs_membership_learn(n, id, url, root, env->timestamp);
+    } else if (strcmp(env->type, "state_update") == 0) {
+        const json_t *root = json_object_get(p, "merkle_root");
+        const json_t *ver = json_object_get(p, "state_version");
+        if (json_is_string(root) && json_string_length(root) <= HS_ROOT_MAX &&
+            json_is_integer(ver) && json_integer_value(ver) >= 0)
+            hs_node_apply_state(n, json_string_value(root), (uint64_t)json_integer_value(ver),
+                                env->origin);
+    }
+}
+
+static json_t *result(const char *status, const char *id)
+{
+    return json_pack("{s:s, s:s}", "status", status, "message_id", id);
+}
+
+static json_t *error_result(const char *reason)
+{
+    return json_pack("{s:s, s:s}", "status", "error", "error", reason);
+}
+
+/* Handles one envelope; *bad is set when it was refused as malformed. */
+static json_t *receive_one(hs_node *n, const json_t *j, const char *sender, int *bad)
+{
+    hs_envelope_limits lim = {n->cfg.max_ttl, n->cfg.max_seen_by};
+    hs_envelope env;
+    const char *reason;
+    hs_verdict verdict = HS_ACCEPT;
+    json_t *ans;
+
+    *bad = 0;
+    if (hs_envelope_parse(j, &lim, &env, &reason) != HS_OK) {
+        n->m.messages_invalid++;
+        *bad = 1;
+        return error_result(reason);
+    }
+    env.sender = sender ? sender : "";
+    if (sender) {
+        hs_peer *p = hs_peers_find(&n->peers, sender);
+        if (p)
+            hs_membership_saw(n, p);
+    }
+    hs_err err = hs_seen_insert(n->seen, env.bin, hs_node_now(), &n->m.seen_evicted);
+    if (err == HS_EDUP) {
+        n->m.messages_duplicate++;
+        ans = result("duplicate", env.id);
+        hs_envelope_clear(&env);
+        return ans;
+    }
+    n->m.messages_received++;
+    if (n->hooks.on_message) {
+        json_t *rewritten = NULL;
+        verdict = n->hooks.on_message(n->hooks.ud, n, &env, &rewritten);
+        if (rewritten) {
+            json_decref(env.payload);
+            env.payload = rewritten;
+        }
+    }
+    if (verdict == HS_DROP) {
+        n->m.messages_dropped++;
+    } else {
+        builtin(n, &env);
+        if (verdict == HS_ACCEPT && env.ttl > 0)
+            forward(n, &env, env.ttl - 1);
+        else if (env.ttl == 0)
+            n->m.messages_expired++;
+    }
+    ans = result("accepted", env.id);
+    hs_envelope_clear(&env);
+    return ans;
+}
+
+json_t *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *sender,
+                               unsigned *status)
+{
+    int bad;
+
+    if (sender && !hs_peers_valid_id(sender))
+        sender = NULL;
+    if (!json_is_array(body)) {
+        json_t *ans = receive_one(n, body, sender, &bad);
+        *status = bad ? 400 : 200;
+        return ans;
+    }
+    /* A batch: each envelope is judged on its own; the answer lists them. */
+    if (json_array_size(body) == 0 || json_array_size(body) > n->cfg.max_batch) {
+        *status = 400;
+        n->m.messages_invalid++;
+        return error_result("a batch holds 1 to max_batch envelopes");
+    }
+    json_t *answers = json_array();
+    if (!answers) {
+        *status = 500;
+        return NULL;
+    }
+    for (size_t i = 0; i < json_array_size(body); i++)
+        json_array_append_new(answers, receive_one(n, json_array_get(body, i), sender, &bad));
+    *status = 200;
+    return answers;
+}
+
+hs_err hs_node_broadcast(hs_node *n, const char *type, json_t *payload, char *id_out)
+{
+    hs_envelope env;
+    json_t *empty = NULL;
+    hs_err err;
+
+    if (!n->started || n->closing)
+        return HS_ESTATE;
+    if (!type || !hs_envelope_valid_type(type))
+        return HS_EINVAL;
+    if (!payload)
+        payload = empty = json_object();
+    /* Strictly rising timestamps keep ids distinct for identical payloads. */
+    double ts = hs_node_now();
+    if (ts <= n->last_timestamp)
+        ts = n->last_timestamp + 1e-6;
+    n->last_timestamp = ts;
+    err = hs_envelope_make(&env, type, payload, ts, n->cfg.ttl, n->id);
+    json_decref(empty);
+    if (err != HS_OK)
+        return err;
+    if (strcmp(type, "peer_announce") == 0)
+        env.ttl = n->cfg.announce_ttl;
+    err = hs_seen_insert(n->seen, env.bin, hs_node_now(), &n->m.seen_evicted);
+    if (err == HS_OK) {
+        env.hops = 0;
+        err = forward(n, &env, env.ttl);
+    }
+    if (id_out)
+        strcpy(id_out, env.id);
+    hs_envelope_clear(&env);
+    return err;
+}

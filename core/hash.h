@@ -1,0 +1,21 @@
+/*
+ * hash.h -- SHA-256 and hex helpers for message ids.
+ */
+#ifndef HS_HASH_H
+#define HS_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hearsay.h"
+
+/* Writes the SHA-256 of data as 64 lowercase hex chars plus NUL to hex. */
+hs_err hs_hash_sha256_hex(const void *data, size_t len, char hex[65]);
+
+/* Parses exactly 64 hex chars (either case) into 32 bytes; HS_EINVAL otherwise. */
+hs_err hs_hash_from_hex(const char *hex, uint8_t out[32]);
+
+/* Writes 2*len lowercase hex chars plus NUL. */
+void hs_hash_to_hex(const uint8_t *bytes, size_t len, char *hex);
+
+#endif

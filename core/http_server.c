@@ -1,0 +1,272 @@
+/*
+ * http_server.c -- libmicrohttpd on a libuv loop; see http_server.h.
+ *
+ * MHD runs in its external-epoll mode: one epoll fd that becomes readable
+ * whenever any of its sockets has work. We watch that fd with a uv_poll and
+ * call MHD_run() on each wakeup, then re-arm a uv_timer with MHD's own
+ * timeout (connection timeouts, pending work). Nothing blocks.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "http_server.h"
+
+struct hs_http_server {
+    struct MHD_Daemon *daemon;
+    uv_poll_t poll;
+    uv_timer_t timer;
+    int open_handles;
+    uint16_t port;
+    hs_http_server_opts opts;
+    void (*done)(void *ud);
+    void *done_ud;
+};
+
+/* Per-connection request state, kept in MHD's con_cls. */
+typedef struct request_ctx {
+    char *body;
+    size_t len, cap;
+    int too_large;
+} request_ctx;
+
+static void server_log(hs_http_server *srv, hs_log_level lvl, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+
+    if (!srv->opts.log)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    srv->opts.log(srv->opts.log_ud, lvl, srv->opts.log_name, buf);
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    hs_http_server *srv = cls;
+    char buf[512];
+
+    if (!srv->opts.log)
+        return;
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    buf[strcspn(buf, "\n")] = '\0';
+    srv->opts.log(srv->opts.log_ud, HS_LOG_WARN, srv->opts.log_name, buf);
+}
+
+static void on_timer(uv_timer_t *h);
+
+static void rearm(hs_http_server *srv)
+{
+    MHD_UNSIGNED_LONG_LONG to;
+
+    if (MHD_get_timeout(srv->daemon, &to) == MHD_YES)
+        uv_timer_start(&srv->timer, on_timer, to > 60000 ? 60000 : to, 0);
+    else
+        uv_timer_stop(&srv->timer);
+}
+
+static void run_daemon(hs_http_server *srv)
+{
+    MHD_run(srv->daemon);
+    rearm(srv);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    run_daemon(h->data);
+}
+
+static void on_timer(uv_timer_t *h)
+{
+    run_daemon(h->data);
+}
+
+static int append(request_ctx *ctx, const char *data, size_t n, size_t max)
+{
+    if (ctx->too_large)
+        return 0;
+    if (ctx->len + n > max) {
+        ctx->too_large = 1;
+        free(ctx->body);
+        ctx->body = NULL;
+        ctx->len = ctx->cap = 0;
+        return 0;
+    }
+    if (ctx->len + n + 1 > ctx->cap) {
+        size_t cap = ctx->cap ? ctx->cap : 1024;
+        while (cap < ctx->len + n + 1)
+            cap *= 2;
+        if (cap > max + 1)
+            cap = max + 1;
+        char *b = realloc(ctx->body, cap);
+        if (!b)
+            return -1;
+        ctx->body = b;
+        ctx->cap = cap;
+    }
+    memcpy(ctx->body + ctx->len, data, n);
+    ctx->len += n;
+    ctx->body[ctx->len] = '\0';
+    return 0;
+}
+
+static enum MHD_Result queue(struct MHD_Connection *conn, hs_http_response *resp)
+{
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+
+    r = MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(resp->body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    if (resp->allow)
+        MHD_add_response_header(r, "Allow", resp->allow);
+    ret = MHD_queue_response(conn, resp->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    hs_http_server *srv = cls;
+    request_ctx *ctx = *con_cls;
+    hs_http_request req;
+    hs_http_response resp = {0};
+
+    (void)version;
+    if (!ctx) {
+        ctx = calloc(1, sizeof *ctx);
+        if (!ctx)
+            return MHD_NO;
+        *con_cls = ctx;
+        /* Refuse a declared oversize body before reading any of it. */
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > srv->opts.max_body)
+            ctx->too_large = 1;
+        else
+            return MHD_YES;
+    } else if (*upload_size) {
+        if (append(ctx, upload_data, *upload_size, srv->opts.max_body) < 0)
+            return MHD_NO;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    req.method = method;
+    req.path = url;
+    req.body = ctx->body;
+    req.len = ctx->len;
+    req.too_large = ctx->too_large;
+    req.conn = conn;
+    srv->opts.handler(srv->opts.ud, &req, &resp);
+    return queue(conn, &resp);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    request_ctx *ctx = *con_cls;
+
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (ctx) {
+        free(ctx->body);
+        free(ctx);
+        *con_cls = NULL;
+    }
+}
+
+const char *hs_http_request_header(const hs_http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts,
+                            hs_http_server **out)
+{
+    hs_http_server *srv;
+    struct sockaddr_in sa;
+    const union MHD_DaemonInfo *info;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(opts->port);
+    if (inet_pton(AF_INET, opts->host, &sa.sin_addr) != 1)
+        return HS_EINVAL;
+    srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return HS_ENOMEM;
+    srv->opts = *opts;
+    srv->daemon = MHD_start_daemon(
+        MHD_USE_EPOLL | MHD_USE_ERROR_LOG, opts->port, NULL, NULL, on_request, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        srv, MHD_OPTION_CONNECTION_LIMIT, (unsigned)opts->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_END);
+    if (!srv->daemon) {
+        server_log(srv, HS_LOG_ERROR, "cannot listen on %s:%u", opts->host,
+                   (unsigned)opts->port);
+        free(srv);
+        return HS_EIO;
+    }
+    info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : opts->port;
+    info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!info || uv_poll_init(loop, &srv->poll, info->epoll_fd) != 0) {
+        MHD_stop_daemon(srv->daemon);
+        free(srv);
+        return HS_EIO;
+    }
+    uv_timer_init(loop, &srv->timer);
+    srv->poll.data = srv->timer.data = srv;
+    srv->open_handles = 2;
+    uv_poll_start(&srv->poll, UV_READABLE, on_poll);
+    rearm(srv);
+    *out = srv;
+    return HS_OK;
+}
+
+uint16_t hs_http_server_port(const hs_http_server *srv)
+{
+    return srv->port;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    hs_http_server *srv = h->data;
+
+    if (--srv->open_handles == 0) {
+        void (*done)(void *) = srv->done;
+        void *ud = srv->done_ud;
+        free(srv);
+        if (done)
+            done(ud);
+    }
+}
+
+void hs_http_server_close(hs_http_server *srv, void (*done)(void *ud), void *ud)
+{
+    srv->done = done;
+    srv->done_ud = ud;
+    uv_poll_stop(&srv->poll);
+    uv_timer_stop(&srv->timer);
+    MHD_stop_daemon(srv->daemon);
+    srv->daemon = NULL;
+    uv_close((uv_handle_t *)&srv->poll, on_closed);
+    uv_close((uv_handle_t *)&srv->timer, on_closed);
+}

@@ -1,0 +1,68 @@
+/*
+ * http_server.h -- an HTTP/1.1 server: libmicrohttpd with no threads of its
+ * own, driven by a libuv loop (its epoll fd watched by a uv_poll, its
+ * timeout by a uv_timer).
+ *
+ * Request bodies are buffered up to a cap; a larger body is discarded as it
+ * streams in (memory stays bounded) and the request reaches the handler with
+ * `too_large` set. The handler answers synchronously.
+ */
+#ifndef HS_HTTP_SERVER_H
+#define HS_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "hearsay.h"
+
+typedef struct hs_http_server hs_http_server;
+
+typedef struct hs_http_request {
+    const char *method;
+    const char *path;
+    const char *body; /* NUL-terminated; NULL when empty */
+    size_t len;
+    int too_large; /* the body exceeded the cap and was discarded */
+    void *conn;    /* for hs_http_request_header() */
+} hs_http_request;
+
+typedef struct hs_http_response {
+    unsigned status;
+    char *body; /* malloc'd by the handler; the server frees it */
+    size_t len;
+    const char *allow; /* an Allow header for 405 answers, or NULL */
+} hs_http_response;
+
+typedef void (*hs_http_handler)(void *ud, const hs_http_request *req, hs_http_response *resp);
+
+typedef struct hs_http_server_opts {
+    const char *host;
+    uint16_t port;
+    size_t max_body;
+    size_t max_connections;
+    unsigned connection_timeout; /* s an idle connection is kept */
+    hs_http_handler handler;
+    void *ud;
+    hs_log_fn log;
+    void *log_ud;
+    const char *log_name;
+} hs_http_server_opts;
+
+/* Starts listening; *out is released with hs_http_server_close(). */
+hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts,
+                            hs_http_server **out);
+
+uint16_t hs_http_server_port(const hs_http_server *srv);
+
+/* Returns a request header (borrowed) or NULL. */
+const char *hs_http_request_header(const hs_http_request *req, const char *name);
+
+/*
+ * Stops the daemon and closes the libuv handles; `done` runs once they are
+ * closed and the server is freed.
+ */
+void hs_http_server_close(hs_http_server *srv, void (*done)(void *ud), void *ud);
+
+#endif

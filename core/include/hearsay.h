@@ -1,0 +1,257 @@
+/*
+ * hearsay.h -- the public API of the hearsay core.
+ *
+ * A hs_node is one gossip node: an HTTP server (libmicrohttpd), an HTTP client
+ * (libcurl multi), a peer table, a seen-cache and replicated state, all driven
+ * by a libuv loop that the caller owns. Many nodes may share one loop; nothing
+ * here keeps global mutable state. Every function must be called from the
+ * loop's thread.
+ *
+ * Ownership is stated at each declaration. Strings passed in are copied unless
+ * said otherwise; pointers returned as "borrowed" stay valid until control
+ * returns to the loop.
+ */
+#ifndef HEARSAY_H
+#define HEARSAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One error type for the whole core. */
+typedef enum hs_err {
+    HS_OK = 0,
+    HS_ENOMEM = -1,  /* an allocation failed */
+    HS_EINVAL = -2,  /* a bad argument or configuration value */
+    HS_EPROTO = -3,  /* a peer spoke something that is not our protocol */
+    HS_EIO = -4,     /* a socket, bind or transfer failed */
+    HS_ESTATE = -5,  /* the call does not fit the object's state */
+    HS_ENOENT = -6,  /* no such peer, message or file */
+    HS_ETOOBIG = -7, /* an input exceeded its size cap */
+    HS_EDUP = -8,    /* already there (a seen message id, a known peer) */
+} hs_err;
+
+/* Returns a static string describing err; never NULL. */
+const char *hs_strerror(hs_err err);
+
+typedef enum hs_log_level {
+    HS_LOG_ERROR = 0,
+    HS_LOG_WARN = 1,
+    HS_LOG_INFO = 2,
+    HS_LOG_DEBUG = 3,
+} hs_log_level;
+
+/* Log sink. `msg` is borrowed for the duration of the call. */
+typedef void (*hs_log_fn)(void *ud, hs_log_level level, const char *node_id, const char *msg);
+
+/*
+ * Node configuration: a plain value, filled by hs_config_init() with the
+ * defaults below and then overridden. hs_node_new() copies every string and
+ * array, so the caller may free them after the call.
+ */
+typedef struct hs_config {
+    const char *node_id;       /* NULL: a fresh uuid4 */
+    const char *host;          /* listen address, default "127.0.0.1" */
+    uint16_t port;             /* 0: an ephemeral port, default 8080 */
+    const char *public_url;    /* NULL: "http://host:port" */
+    const char *const *bootstrap; /* base URLs of peers to join through */
+    size_t n_bootstrap;
+
+    unsigned fanout;           /* peers each new message is pushed to, 3 */
+    unsigned ttl;              /* ttl of messages we originate, 10 */
+    unsigned max_ttl;          /* larger incoming ttl is refused, 64 */
+    unsigned announce_ttl;     /* ttl of our periodic peer_announce, 10 */
+    unsigned max_peers;        /* live peers kept, 50 */
+    unsigned min_peers;        /* below this we bootstrap again, 1 */
+
+    double gossip_interval;        /* s between peer_announce rounds, 5 */
+    double health_interval;        /* s between health checks, 30 */
+    double peer_exchange_interval; /* s between GET /peers of a random peer, 30 */
+    double rebootstrap_interval;   /* s between "too few peers?" checks, 10 */
+    double request_timeout;        /* s before an outgoing request fails, 5 */
+    unsigned dead_after;           /* consecutive failures before dead, 3 */
+    double dead_timeout;           /* s not seen before dead, 300 */
+    double retry_min;              /* first retry of a dead peer after s, 1 */
+    double retry_max;              /* backoff ceiling for dead peers, s, 300 */
+    double forget_after;           /* dead peers are forgotten after s, 3600 */
+
+    double seen_ttl;           /* s a message id is remembered, 300 */
+    size_t seen_cap;           /* ids remembered at most (oldest evicted), 100000 */
+    size_t max_body;           /* bytes of a request body, 1 MiB (413 above) */
+    size_t max_seen_by;        /* entries in an incoming seen_by, 256 */
+    size_t max_batch;          /* envelopes in one batch body, 1000 */
+    size_t max_connections;    /* concurrent inbound connections, 1024 */
+    size_t peer_connections;   /* outbound connections per peer, 4; more
+                                  requests queue for a kept-alive one */
+
+    hs_log_fn log;             /* NULL: log to stderr */
+    void *log_ud;
+    hs_log_level log_level;    /* HS_LOG_WARN */
+} hs_config;
+
+/* Fills cfg with the defaults documented above. */
+void hs_config_init(hs_config *cfg);
+
+/* Counters; all monotonically increasing over a node's life. */
+typedef struct hs_metrics {
+    uint64_t messages_sent;      /* envelopes delivered to a peer (2xx) */
+    uint64_t messages_received;  /* new envelopes accepted */
+    uint64_t messages_dropped;   /* refused by a handler or invalid */
+    uint64_t messages_duplicate; /* envelopes whose id was already seen */
+    uint64_t messages_invalid;   /* envelopes refused as malformed */
+    uint64_t messages_expired;   /* accepted with ttl 0: not forwarded */
+    uint64_t send_errors;        /* outgoing envelopes that failed */
+    uint64_t gossip_rounds;      /* announce rounds run */
+    uint64_t peers_discovered;   /* peers added to the table */
+    uint64_t peers_removed;      /* peers declared dead */
+    uint64_t peers_recovered;    /* dead peers that came back */
+    uint64_t health_checks;      /* health probes sent */
+    uint64_t state_adopted;      /* newer state versions taken from peers */
+    uint64_t http_requests;      /* requests served */
+    uint64_t http_bad_request;   /* 400 answers */
+    uint64_t http_too_large;     /* 413 answers */
+    uint64_t http_not_found;     /* 404 answers */
+    uint64_t http_bad_method;    /* 405 answers */
+    uint64_t seen_evicted;       /* ids evicted by the cap before expiry */
+} hs_metrics;
+
+typedef struct hs_node hs_node;
+
+/*
+ * A message as handlers see it; borrowed for the duration of a hook call.
+ */
+typedef struct hs_message hs_message;
+
+const char *hs_message_id(const hs_message *m);   /* 64 lowercase hex */
+const char *hs_message_type(const hs_message *m);
+const json_t *hs_message_payload(const hs_message *m); /* borrowed */
+const char *hs_message_origin(const hs_message *m);
+const char *hs_message_sender(const hs_message *m); /* "" when unknown */
+unsigned hs_message_ttl(const hs_message *m);
+unsigned hs_message_hops(const hs_message *m);
+double hs_message_timestamp(const hs_message *m);
+
+typedef enum hs_peer_state {
+    HS_PEER_ALIVE = 0,
+    HS_PEER_UNHEALTHY = 1, /* a recent send or probe failed */
+    HS_PEER_DEAD = 2,      /* removed; retried with backoff */
+} hs_peer_state;
+
+/* A peer as the API shows it. Strings are borrowed. */
+typedef struct hs_peer_info {
+    const char *id;
+    const char *url;
+    const char *merkle_root;
+    double last_seen;   /* epoch seconds */
+    double latency_ms;  /* moving average; negative when never measured */
+    hs_peer_state state;
+    unsigned failures;  /* consecutive */
+} hs_peer_info;
+
+typedef enum hs_verdict {
+    HS_ACCEPT = 0, /* process and forward */
+    HS_DROP = 1,   /* neither process nor forward */
+    HS_STOP = 2,   /* process, do not forward */
+} hs_verdict;
+
+/*
+ * Hooks let an embedder (the Lua shell) decide policy. Every member may be
+ * NULL. They run on the loop, synchronously, and must not free the node.
+ */
+typedef struct hs_hooks {
+    void *ud;
+    /* A new (not duplicate) message arrived. To rewrite the payload that is
+     * processed and forwarded, store a new reference in *payload_out. */
+    hs_verdict (*on_message)(void *ud, hs_node *node, const hs_message *m, json_t **payload_out);
+    /* Choose up to `want` of the n candidates; write their indices to out and
+     * return how many, or return -1 to fall back to random choice. */
+    int (*select_peers)(void *ud, hs_node *node, const hs_message *m, const hs_peer_info *cands,
+                        size_t n, size_t want, size_t *out);
+    /* A peer was added or came back (up = 1) or was declared dead (up = 0). */
+    void (*on_peer)(void *ud, hs_node *node, const hs_peer_info *peer, int up);
+    /* The node's state changed; `from` is the peer id it came from, or NULL
+     * when set locally. */
+    void (*on_state)(void *ud, hs_node *node, const char *old_root, uint64_t old_version,
+                     const char *new_root, uint64_t new_version, const char *from);
+} hs_hooks;
+
+/*
+ * Creates a node on `loop` from `cfg`. Nothing is bound or sent until
+ * hs_node_start(). On success *out is a new node the caller releases with
+ * hs_node_close().
+ */
+hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out);
+
+/* Binds the listener, starts timers and bootstrapping. */
+hs_err hs_node_start(hs_node *node);
+
+/*
+ * Stops serving, cancels outgoing requests and closes every handle. The node
+ * is freed once the loop has run the close callbacks; `done` (may be NULL) is
+ * then called. The node must not be used after this call.
+ */
+void hs_node_close(hs_node *node, void (*done)(void *ud), void *ud);
+
+/* Replaces the hooks (copied). NULL removes them all. */
+void hs_node_set_hooks(hs_node *node, const hs_hooks *hooks);
+
+/*
+ * Originates a message of `type` carrying `payload` (borrowed; NULL means
+ * {}). Writes its id (65 bytes with the NUL) to id_out when not NULL.
+ */
+hs_err hs_node_broadcast(hs_node *node, const char *type, json_t *payload, char *id_out);
+
+/*
+ * Sets the local state root. When it differs from the current one the
+ * version goes up by one and a state_update is broadcast.
+ */
+hs_err hs_node_update_state(hs_node *node, const char *merkle_root);
+
+/* Adds a peer by hand, as if it had announced itself. */
+hs_err hs_node_add_peer(hs_node *node, const char *id, const char *url);
+
+/* Borrowed; valid for the node's life. */
+const char *hs_node_id(const hs_node *node);
+const char *hs_node_url(const hs_node *node);
+uint16_t hs_node_port(const hs_node *node); /* the bound port once started */
+uv_loop_t *hs_node_loop(const hs_node *node);
+
+void hs_node_metrics(const hs_node *node, hs_metrics *out);
+const char *hs_node_merkle_root(const hs_node *node);
+uint64_t hs_node_state_version(const hs_node *node);
+
+/* Peers not dead, then dead ones: i in [0, hs_node_peer_total()). */
+size_t hs_node_peer_total(const hs_node *node);
+size_t hs_node_peer_count(const hs_node *node); /* alive + unhealthy */
+hs_err hs_node_peer_get(const hs_node *node, size_t i, hs_peer_info *out);
+
+/* The bodies of GET /health, /peers and /state: new references. */
+json_t *hs_node_health_json(hs_node *node);
+json_t *hs_node_peers_json(hs_node *node);
+json_t *hs_node_state_json(hs_node *node);
+
+/*
+ * An HTTP request through the node's client (kept-alive connections, the
+ * node's caps and loop). `body` may be NULL and is copied; `header` is one
+ * extra header line or NULL. cb runs once on the loop with the status (0 on
+ * a transport failure, then `body` is the error text); when the node closes
+ * first it runs with err HS_ESTATE. The body it sees is borrowed.
+ */
+typedef void (*hs_fetch_cb)(void *ud, hs_err err, long status, const char *body, size_t len);
+hs_err hs_node_fetch(hs_node *node, const char *method, const char *url, const char *body,
+                     size_t len, const char *header, double timeout_s, hs_fetch_cb cb, void *ud);
+
+/* Logs through the node's sink (printf-style). */
+void hs_node_log(const hs_node *node, hs_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#ifdef __cplusplus
+}
+#endif
+#endif

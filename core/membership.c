@@ -1,0 +1,351 @@
+/*
+ * membership.c -- who our peers are, and whether they are alive.
+ *
+ * A peer is ALIVE, UNHEALTHY (a send or probe failed) or DEAD (dead_after
+ * consecutive failures, or not seen for dead_timeout). Dead peers leave
+ * /peers and gossip, but stay in the table and are probed again with
+ * exponential backoff (retry_min doubling to retry_max) until they answer
+ * or forget_after passes. A node with fewer than min_peers live peers
+ * bootstraps again, which heals partitions once the network is reachable.
+ *
+ * Every request carries a small context naming its peer by id; completions
+ * look the peer up again, so a peer forgotten meanwhile is simply skipped.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "node.h"
+
+typedef enum req_kind { REQ_PROBE, REQ_BOOT_HEALTH, REQ_PEER_LIST } req_kind;
+
+typedef struct mreq {
+    hs_node *node;
+    req_kind kind;
+    char peer_id[HS_PEER_ID_MAX + 1]; /* "" for a bootstrap URL */
+    char url[HS_URL_MAX + 1];
+} mreq;
+
+/* EWMA weight of a new latency sample: smooths jitter, follows trends. */
+#define LATENCY_ALPHA 0.25
+
+static double clip_wall(double t)
+{
+    double now = hs_node_now();
+    return t > now ? now : t;
+}
+
+static void notify(hs_node *n, hs_peer *p, int up)
+{
+    hs_peer_info info;
+
+    if (!n->hooks.on_peer)
+        return;
+    hs_peer_info_of(p, &info);
+    n->hooks.on_peer(n->hooks.ud, n, &info, up);
+}
+
+static void request(hs_node *n, req_kind kind, const char *peer_id, const char *base,
+                    const char *path, hs_http_cb cb)
+{
+    char url[HS_URL_MAX + 16];
+    mreq *r = calloc(1, sizeof *r);
+
+    if (!r)
+        return;
+    r->node = n;
+    r->kind = kind;
+    snprintf(r->peer_id, sizeof r->peer_id, "%s", peer_id ? peer_id : "");
+    snprintf(r->url, sizeof r->url, "%s", base);
+    snprintf(url, sizeof url, "%s%s", base, path);
+    if (hs_http_client_request(n->client, "GET", url, NULL, 0, n->from_header,
+                               n->cfg.request_timeout, cb, r) != HS_OK)
+        free(r);
+}
+
+/* Parses a JSON object answer; NULL unless HTTP 200 with a JSON body. */
+static json_t *answer_json(const hs_http_result *res)
+{
+    if (res->err != HS_OK || res->status != 200)
+        return NULL;
+    return json_loadb(res->body, res->len, 0, NULL);
+}
+
+static void declare_dead(hs_node *n, hs_peer *p)
+{
+    double now = hs_node_mono();
+
+    hs_peers_set_state(&n->peers, p, HS_PEER_DEAD);
+    p->dead_since = now;
+    p->backoff = n->cfg.retry_min;
+    p->next_probe = now + p->backoff;
+    n->m.peers_removed++;
+    hs_node_log(n, HS_LOG_INFO, "peer %s (%s) is dead after %u failures", p->id, p->url,
+                p->failures);
+    notify(n, p, 0);
+}
+
+void hs_membership_saw(hs_node *n, hs_peer *p)
+{
+    p->last_seen = hs_node_now();
+    p->failures = 0;
+    if (p->state == HS_PEER_ALIVE)
+        return;
+    if (p->state == HS_PEER_DEAD) {
+        if (n->peers.live >= n->cfg.max_peers)
+            return;
+        hs_peers_set_state(&n->peers, p, HS_PEER_ALIVE);
+        n->m.peers_recovered++;
+        hs_node_log(n, HS_LOG_INFO, "peer %s (%s) is back", p->id, p->url);
+        notify(n, p, 1);
+        return;
+    }
+    hs_peers_set_state(&n->peers, p, HS_PEER_ALIVE);
+}
+
+void hs_membership_failed(hs_node *n, hs_peer *p)
+{
+    p->failures++;
+    if (p->state == HS_PEER_DEAD) {
+        p->backoff = p->backoff * 2 > n->cfg.retry_max ? n->cfg.retry_max : p->backoff * 2;
+        p->next_probe = hs_node_mono() + p->backoff;
+        return;
+    }
+    hs_peers_set_state(&n->peers, p, HS_PEER_UNHEALTHY);
+    if (p->failures >= n->cfg.dead_after)
+        declare_dead(n, p);
+}
+
+static void on_probe(void *ud, const hs_http_result *res);
+
+static void probe(hs_node *n, hs_peer *p)
+{
+    p->probing = 1;
+    n->m.health_checks++;
+    request(n, REQ_PROBE, p->id, p->url, "/health", on_probe);
+}
+
+static void on_probe(void *ud, const hs_http_result *res)
+{
+    mreq *r = ud;
+    hs_node *n = r->node;
+    hs_peer *p;
+    json_t *j;
+
+    if (res->err == HS_ESTATE || n->closing || !(p = hs_peers_find(&n->peers, r->peer_id))) {
+        free(r);
+        return;
+    }
+    p->probing = 0;
+    j = answer_json(res);
+    const char *id = json_string_value(json_object_get(j, "node_id"));
+    if (id && strcmp(id, p->id) == 0) {
+        p->latency_ms = p->latency_ms < 0 ? res->total_ms
+                                          : (1 - LATENCY_ALPHA) * p->latency_ms +
+                                                LATENCY_ALPHA * res->total_ms;
+        hs_membership_saw(n, p);
+    } else {
+        hs_membership_failed(n, p);
+        /* Another node answers at that URL now: it replaced this one. Last,
+         * since learning it may forget p. */
+        if (id && hs_peers_valid_id(id) && strcmp(id, n->id) != 0)
+            hs_membership_learn(n, id, r->url, NULL, hs_node_now());
+    }
+    json_decref(j);
+    free(r);
+}
+
+hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const char *root,
+                             double seen_at)
+{
+    hs_peer *p, *same_url;
+
+    if (strcmp(id, n->id) == 0 || strcmp(url, n->url) == 0)
+        return NULL;
+    p = hs_peers_find(&n->peers, id);
+    if (p) {
+        if (strcmp(p->url, url) != 0 && hs_peers_valid_url(url) && strlen(url) <= HS_URL_MAX)
+            snprintf(p->url, sizeof p->url, "%s", url);
+        if (root && strlen(root) <= HS_ROOT_MAX)
+            strcpy(p->merkle_root, root);
+        if (p->state == HS_PEER_DEAD)
+            p->next_probe = hs_node_mono(); /* hearsay of life: check it soon */
+        else if (clip_wall(seen_at) > p->last_seen)
+            p->last_seen = clip_wall(seen_at);
+        return p;
+    }
+    /* A new id at a known URL: the node there restarted under a new id. */
+    same_url = hs_peers_find_url(&n->peers, url);
+    if (same_url && same_url->state != HS_PEER_ALIVE)
+        hs_peers_remove(&n->peers, same_url);
+    if (n->peers.live >= n->cfg.max_peers)
+        return NULL;
+    if (hs_peers_add(&n->peers, id, url, &p) != HS_OK)
+        return NULL;
+    if (root && strlen(root) <= HS_ROOT_MAX)
+        strcpy(p->merkle_root, root);
+    p->last_seen = clip_wall(seen_at);
+    n->m.peers_discovered++;
+    hs_node_log(n, HS_LOG_INFO, "new peer %s at %s", p->id, p->url);
+    notify(n, p, 1);
+    probe(n, p); /* measure latency and confirm it right away */
+    return p;
+}
+
+static void merge_peer_list(hs_node *n, const json_t *list)
+{
+    if (!json_is_array(list))
+        return;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const json_t *e = json_array_get(list, i);
+        const char *id = json_string_value(json_object_get(e, "peer_id"));
+        const char *url = json_string_value(json_object_get(e, "url"));
+        const char *root = json_string_value(json_object_get(e, "merkle_root"));
+        const json_t *ls = json_object_get(e, "last_seen");
+        if (!hs_peers_valid_id(id) || !hs_peers_valid_url(url))
+            continue;
+        hs_membership_learn(n, id, url, root, json_is_number(ls) ? json_number_value(ls) : 0);
+    }
+}
+
+static void on_peer_list(void *ud, const hs_http_result *res)
+{
+    mreq *r = ud;
+    hs_node *n = r->node;
+    json_t *j;
+
+    if (res->err == HS_ESTATE || n->closing) {
+        free(r);
+        return;
+    }
+    hs_peer *p = r->peer_id[0] ? hs_peers_find(&n->peers, r->peer_id) : NULL;
+    j = answer_json(res);
+    if (json_is_array(j)) {
+        if (p)
+            hs_membership_saw(n, p);
+        merge_peer_list(n, j);
+    } else if (p && res->err != HS_OK) {
+        hs_membership_failed(n, p);
+    }
+    json_decref(j);
+    free(r);
+}
+
+static void on_boot_health(void *ud, const hs_http_result *res)
+{
+    mreq *r = ud;
+    hs_node *n = r->node;
+    json_t *j;
+
+    if (res->err == HS_ESTATE || n->closing) {
+        free(r);
+        return;
+    }
+    j = answer_json(res);
+    const char *id = json_string_value(json_object_get(j, "node_id"));
+    if (id && hs_peers_valid_id(id) && strcmp(id, n->id) != 0) {
+        hs_peer *p = hs_membership_learn(n, id, r->url, NULL, hs_node_now());
+        if (p)
+            hs_membership_saw(n, p);
+        request(n, REQ_PEER_LIST, id, r->url, "/peers", on_peer_list);
+        /* Tell the network about us now rather than a gossip round later. */
+        if (hs_node_mono() - n->last_announce > 0.2)
+            hs_membership_announce(n);
+    } else if (!j) {
+        hs_node_log(n, HS_LOG_WARN, "bootstrap from %s failed: %s", r->url,
+                    res->error ? res->error : "bad /health answer");
+    }
+    json_decref(j);
+    free(r);
+}
+
+void hs_membership_bootstrap(hs_node *n)
+{
+    n->last_bootstrap = hs_node_mono();
+    for (size_t i = 0; i < n->cfg.n_bootstrap; i++)
+        if (strcmp(n->bootstrap[i], n->url) != 0)
+            request(n, REQ_BOOT_HEALTH, NULL, n->bootstrap[i], "/health", on_boot_health);
+}
+
+void hs_membership_start(hs_node *n)
+{
+    hs_membership_bootstrap(n);
+}
+
+void hs_membership_probe_all(hs_node *n)
+{
+    for (size_t i = 0; i < n->peers.n; i++) {
+        hs_peer *p = n->peers.v[i];
+        if (p->state != HS_PEER_DEAD && !p->probing)
+            probe(n, p);
+    }
+}
+
+void hs_membership_exchange(hs_node *n)
+{
+    size_t alive = 0, pick;
+
+    for (size_t i = 0; i < n->peers.n; i++)
+        alive += n->peers.v[i]->state == HS_PEER_ALIVE;
+    if (!alive)
+        return;
+    pick = (size_t)hs_rng_below(&n->rng, alive);
+    for (size_t i = 0; i < n->peers.n; i++) {
+        hs_peer *p = n->peers.v[i];
+        if (p->state == HS_PEER_ALIVE && pick-- == 0) {
+            request(n, REQ_PEER_LIST, p->id, p->url, "/peers", on_peer_list);
+            return;
+        }
+    }
+}
+
+void hs_membership_announce(hs_node *n)
+{
+    json_t *payload;
+
+    n->m.gossip_rounds++;
+    n->last_announce = hs_node_mono();
+    payload = json_pack("{s:s, s:s, s:s, s:f}", "node_id", n->id, "url", n->url, "merkle_root",
+                        n->merkle_root, "timestamp", hs_node_now());
+    if (!payload)
+        return;
+    hs_node_broadcast(n, "peer_announce", payload, NULL);
+    json_decref(payload);
+}
+
+void hs_membership_maintain(hs_node *n)
+{
+    double mono = hs_node_mono(), wall = hs_node_now();
+    size_t dead = 0;
+
+    hs_seen_expire(n->seen, wall);
+    for (size_t i = 0; i < n->peers.n; i++) {
+        hs_peer *p = n->peers.v[i];
+        if (p->state != HS_PEER_DEAD) {
+            if (wall - p->last_seen > n->cfg.dead_timeout)
+                declare_dead(n, p);
+            continue;
+        }
+        if (mono - p->dead_since > n->cfg.forget_after) {
+            hs_node_log(n, HS_LOG_INFO, "forgetting dead peer %s", p->id);
+            hs_peers_remove(&n->peers, p);
+            i--;
+            continue;
+        }
+        dead++;
+        if (mono >= p->next_probe && !p->probing)
+            probe(n, p);
+    }
+    /* Bound the dead entries too: forget the longest-dead beyond max_peers. */
+    while (dead > n->cfg.max_peers) {
+        hs_peer *oldest = NULL;
+        for (size_t i = 0; i < n->peers.n; i++) {
+            hs_peer *p = n->peers.v[i];
+            if (p->state == HS_PEER_DEAD && (!oldest || p->dead_since < oldest->dead_since))
+                oldest = p;
+        }
+        hs_peers_remove(&n->peers, oldest);
+        dead--;
+    }
+    if (n->peers.live < n->cfg.min_peers && mono - n->last_bootstrap >= n->cfg.rebootstrap_interval)
+        hs_membership_bootstrap(n);
+}

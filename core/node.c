@@ -1,0 +1,512 @@
+/*
+ * node.c -- a node's life cycle: configuration, start, close, accessors,
+ * replicated state and the JSON views served on /health, /peers, /state.
+ *
+ * A node owns four uv timers, an HTTP server and an HTTP client; close
+ * counts them down through their close callbacks and frees the node only
+ * when the last one is gone, so no callback ever sees freed memory.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "node.h"
+
+#define HS_VERSION "0.1.0"
+
+double hs_node_now(void)
+{
+    return hs_clock_wall();
+}
+
+double hs_node_mono(void)
+{
+    return hs_clock_mono();
+}
+
+void hs_config_init(hs_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->host = "127.0.0.1";
+    c->port = 8080;
+    c->fanout = 3;
+    c->ttl = 10;
+    c->max_ttl = 64;
+    c->announce_ttl = 3;
+    c->max_peers = 50;
+    c->min_peers = 1;
+    c->gossip_interval = 5;
+    c->health_interval = 30;
+    c->peer_exchange_interval = 30;
+    c->rebootstrap_interval = 10;
+    c->request_timeout = 5;
+    c->dead_after = 3;
+    c->dead_timeout = 300;
+    c->retry_min = 1;
+    c->retry_max = 300;
+    c->forget_after = 3600;
+    c->seen_ttl = 300;
+    c->seen_cap = 100000;
+    c->max_body = 1 << 20;
+    c->max_seen_by = 256;
+    c->max_batch = 1000;
+    c->max_connections = 1024;
+    c->peer_connections = 4;
+    c->log_level = HS_LOG_WARN;
+}
+
+static void stderr_log(void *ud, hs_log_level level, const char *node_id, const char *msg)
+{
+    static const char *names[] = {"error", "warn", "info", "debug"};
+    (void)ud;
+    fprintf(stderr, "hearsay[%.8s] %s: %s\n", node_id ? node_id : "-", names[level], msg);
+}
+
+void hs_node_log(const hs_node *n, hs_log_level level, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+
+    if (level > n->cfg.log_level)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    n->cfg.log(n->cfg.log_ud, level, n->id, buf);
+}
+
+/* The server's log lines go through the node's sink and level filter. */
+static void server_log(void *ud, hs_log_level level, const char *name, const char *msg)
+{
+    (void)name;
+    hs_node_log(ud, level, "http: %s", msg);
+}
+
+static hs_err check_config(const hs_config *c)
+{
+    if (!c->host || strlen(c->host) >= 64 || c->fanout == 0 || c->fanout > 64 ||
+        c->max_ttl > 1024 || c->ttl > c->max_ttl || c->announce_ttl > c->max_ttl ||
+        c->max_peers == 0 || c->seen_cap == 0 || c->max_body < 256 || c->max_seen_by < 8 ||
+        c->max_batch == 0 || c->max_connections == 0 || c->peer_connections == 0 || c->dead_after == 0)
+        return HS_EINVAL;
+    if (!(c->gossip_interval > 0) || !(c->health_interval > 0) ||
+        !(c->peer_exchange_interval > 0) || !(c->rebootstrap_interval > 0) ||
+        !(c->request_timeout > 0) || !(c->dead_timeout > 0) || !(c->retry_min > 0) ||
+        c->retry_max < c->retry_min || !(c->forget_after > 0) || !(c->seen_ttl > 0))
+        return HS_EINVAL;
+    if (c->node_id && !hs_peers_valid_id(c->node_id))
+        return HS_EINVAL;
+    if (c->public_url && !hs_peers_valid_url(c->public_url))
+        return HS_EINVAL;
+    for (size_t i = 0; i < c->n_bootstrap; i++)
+        if (!hs_peers_valid_url(c->bootstrap[i]))
+            return HS_EINVAL;
+    return HS_OK;
+}
+
+static void free_node(hs_node *n)
+{
+    if (n->bootstrap) {
+        for (size_t i = 0; i < n->cfg.n_bootstrap; i++)
+            free(n->bootstrap[i]);
+        free(n->bootstrap);
+    }
+    hs_seen_free(n->seen);
+    hs_peers_free(&n->peers);
+    free(n);
+}
+
+hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out)
+{
+    hs_node *n;
+    hs_err err;
+
+    if (!loop || !cfg || !out)
+        return HS_EINVAL;
+    if ((err = check_config(cfg)) != HS_OK)
+        return err;
+    n = calloc(1, sizeof *n);
+    if (!n)
+        return HS_ENOMEM;
+    n->loop = loop;
+    n->cfg = *cfg;
+    if (!n->cfg.log)
+        n->cfg.log = stderr_log;
+    strcpy(n->host, cfg->host);
+    n->cfg.host = n->host;
+    if (cfg->node_id)
+        strcpy(n->id, cfg->node_id);
+    else if ((err = hs_rng_uuid4(n->id)) != HS_OK)
+        goto fail;
+    n->cfg.node_id = n->id;
+    if (cfg->public_url)
+        strcpy(n->url, cfg->public_url);
+    n->cfg.public_url = NULL;
+    if (cfg->n_bootstrap) {
+        n->bootstrap = calloc(cfg->n_bootstrap, sizeof *n->bootstrap);
+        if (!n->bootstrap)
+            goto nomem;
+        for (size_t i = 0; i < cfg->n_bootstrap; i++)
+            if (!(n->bootstrap[i] = strdup(cfg->bootstrap[i])))
+                goto nomem;
+    }
+    n->cfg.bootstrap = (const char *const *)n->bootstrap;
+    snprintf(n->from_header, sizeof n->from_header, "X-Hearsay-From: %s", n->id);
+    hs_peers_init(&n->peers);
+    if ((err = hs_rng_seed(&n->rng)) != HS_OK)
+        goto fail;
+    if ((err = hs_seen_new(cfg->seen_cap, cfg->seen_ttl, &n->seen)) != HS_OK)
+        goto fail;
+    *out = n;
+    return HS_OK;
+nomem:
+    err = HS_ENOMEM;
+fail:
+    free_node(n);
+    return err;
+}
+
+static void on_announce_timer(uv_timer_t *t)
+{
+    hs_membership_announce(t->data);
+}
+
+static void on_health_timer(uv_timer_t *t)
+{
+    hs_membership_probe_all(t->data);
+}
+
+static void on_exchange_timer(uv_timer_t *t)
+{
+    hs_membership_exchange(t->data);
+}
+
+static void on_maint_timer(uv_timer_t *t)
+{
+    hs_membership_maintain(t->data);
+}
+
+static uint64_t ms(double s)
+{
+    return s < 0.001 ? 1 : (uint64_t)(s * 1000);
+}
+
+hs_err hs_node_start(hs_node *n)
+{
+    hs_http_server_opts so = {0};
+    hs_err err;
+
+    if (n->started || n->closing)
+        return HS_ESTATE;
+    so.host = n->host;
+    so.port = n->cfg.port;
+    so.max_body = n->cfg.max_body;
+    so.max_connections = n->cfg.max_connections;
+    so.connection_timeout = 60;
+    so.handler = hs_routes_handle;
+    so.ud = n;
+    so.log = server_log;
+    so.log_ud = n;
+    so.log_name = n->id;
+    if ((err = hs_http_server_start(n->loop, &so, &n->server)) != HS_OK) {
+        hs_node_log(n, HS_LOG_ERROR, "cannot listen on %s:%u: %s", n->host,
+                    (unsigned)n->cfg.port, hs_strerror(err));
+        return err;
+    }
+    /* Responses are small JSON; 4x the request cap bounds a /peers answer. */
+    err = hs_http_client_new(n->loop, n->cfg.max_body * 4,
+                             (n->cfg.max_peers + 8) * n->cfg.peer_connections,
+                             n->cfg.peer_connections, &n->client);
+    if (err != HS_OK) {
+        hs_http_server_close(n->server, NULL, NULL);
+        n->server = NULL;
+        return err;
+    }
+    n->cfg.port = hs_http_server_port(n->server);
+    if (!n->url[0])
+        snprintf(n->url, sizeof n->url, "http://%s:%u", n->host, (unsigned)n->cfg.port);
+    n->started = 1;
+    n->started_wall = hs_node_now();
+    n->started_mono = hs_node_mono();
+
+    uv_timer_t *timers[] = {&n->announce_timer, &n->health_timer, &n->exchange_timer,
+                            &n->maint_timer};
+    for (size_t i = 0; i < 4; i++) {
+        uv_timer_init(n->loop, timers[i]);
+        timers[i]->data = n;
+        n->open_handles++;
+    }
+    uv_timer_start(&n->announce_timer, on_announce_timer, ms(n->cfg.gossip_interval),
+                   ms(n->cfg.gossip_interval));
+    uv_timer_start(&n->health_timer, on_health_timer, ms(n->cfg.health_interval),
+                   ms(n->cfg.health_interval));
+    uv_timer_start(&n->exchange_timer, on_exchange_timer, ms(n->cfg.peer_exchange_interval),
+                   ms(n->cfg.peer_exchange_interval));
+    double tick = n->cfg.health_interval < 1 ? n->cfg.health_interval : 1;
+    uv_timer_start(&n->maint_timer, on_maint_timer, ms(tick), ms(tick));
+    hs_node_log(n, HS_LOG_INFO, "listening on %s", n->url);
+    hs_membership_start(n);
+    return HS_OK;
+}
+
+static void part_closed(void *ud)
+{
+    hs_node *n = ud;
+
+    if (--n->open_handles == 0) {
+        void (*done)(void *) = n->done;
+        void *dud = n->done_ud;
+        free_node(n);
+        if (done)
+            done(dud);
+    }
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+    part_closed(h->data);
+}
+
+void hs_node_close(hs_node *n, void (*done)(void *ud), void *ud)
+{
+    if (n->closing)
+        return;
+    n->closing = 1;
+    n->done = done;
+    n->done_ud = ud;
+    memset(&n->hooks, 0, sizeof n->hooks);
+    if (!n->started) {
+        free_node(n);
+        if (done)
+            done(ud);
+        return;
+    }
+    /* One extra count so nothing frees the node before every close began. */
+    n->open_handles += 3;
+    uv_close((uv_handle_t *)&n->announce_timer, timer_closed);
+    uv_close((uv_handle_t *)&n->health_timer, timer_closed);
+    uv_close((uv_handle_t *)&n->exchange_timer, timer_closed);
+    uv_close((uv_handle_t *)&n->maint_timer, timer_closed);
+    hs_http_server_close(n->server, part_closed, n);
+    hs_http_client_close(n->client, part_closed, n);
+    part_closed(n);
+}
+
+void hs_node_set_hooks(hs_node *n, const hs_hooks *hooks)
+{
+    if (hooks)
+        n->hooks = *hooks;
+    else
+        memset(&n->hooks, 0, sizeof n->hooks);
+}
+
+const char *hs_node_id(const hs_node *n)
+{
+    return n->id;
+}
+
+const char *hs_node_url(const hs_node *n)
+{
+    return n->url;
+}
+
+uint16_t hs_node_port(const hs_node *n)
+{
+    return n->cfg.port;
+}
+
+uv_loop_t *hs_node_loop(const hs_node *n)
+{
+    return n->loop;
+}
+
+void hs_node_metrics(const hs_node *n, hs_metrics *out)
+{
+    *out = n->m;
+}
+
+const char *hs_node_merkle_root(const hs_node *n)
+{
+    return n->merkle_root;
+}
+
+uint64_t hs_node_state_version(const hs_node *n)
+{
+    return n->state_version;
+}
+
+size_t hs_node_peer_total(const hs_node *n)
+{
+    return n->peers.n;
+}
+
+size_t hs_node_peer_count(const hs_node *n)
+{
+    return n->peers.live;
+}
+
+hs_err hs_node_peer_get(const hs_node *n, size_t i, hs_peer_info *out)
+{
+    if (i >= n->peers.n)
+        return HS_ENOENT;
+    hs_peer_info_of(n->peers.v[i], out);
+    return HS_OK;
+}
+
+hs_err hs_node_add_peer(hs_node *n, const char *id, const char *url)
+{
+    if (!hs_peers_valid_id(id) || !hs_peers_valid_url(url) || strcmp(id, n->id) == 0)
+        return HS_EINVAL;
+    return hs_membership_learn(n, id, url, NULL, hs_node_now()) ? HS_OK : HS_ENOMEM;
+}
+
+int hs_node_apply_state(hs_node *n, const char *root, uint64_t version, const char *from)
+{
+    char old[HS_ROOT_MAX + 1];
+    uint64_t old_version = n->state_version;
+
+    /* Newer version wins; on a tie the larger root wins, so two sides of a
+     * partition that both moved to version v converge on one root. */
+    if (version < n->state_version ||
+        (version == n->state_version && strcmp(root, n->merkle_root) <= 0))
+        return 0;
+    strcpy(old, n->merkle_root);
+    snprintf(n->merkle_root, sizeof n->merkle_root, "%s", root);
+    n->state_version = version;
+    if (from)
+        n->m.state_adopted++;
+    if (n->hooks.on_state)
+        n->hooks.on_state(n->hooks.ud, n, old, old_version, n->merkle_root, version, from);
+    return 1;
+}
+
+hs_err hs_node_update_state(hs_node *n, const char *root)
+{
+    char old[HS_ROOT_MAX + 1];
+    json_t *payload;
+    hs_err err;
+
+    if (!root || strlen(root) > HS_ROOT_MAX)
+        return HS_EINVAL;
+    if (strcmp(root, n->merkle_root) == 0)
+        return HS_OK;
+    /* A local update always takes the next version, whatever the root. */
+    strcpy(old, n->merkle_root);
+    strcpy(n->merkle_root, root);
+    n->state_version++;
+    if (n->hooks.on_state)
+        n->hooks.on_state(n->hooks.ud, n, old, n->state_version - 1, n->merkle_root,
+                          n->state_version, NULL);
+    if (!n->started)
+        return HS_OK;
+    payload = json_pack("{s:s, s:I}", "merkle_root", n->merkle_root, "state_version",
+                        (json_int_t)n->state_version);
+    if (!payload)
+        return HS_ENOMEM;
+    err = hs_node_broadcast(n, "state_update", payload, NULL);
+    json_decref(payload);
+    return err;
+}
+
+json_t *hs_node_state_json(hs_node *n)
+{
+    return json_pack("{s:s, s:s, s:I, s:I, s:f}", "node_id", n->id, "merkle_root",
+                     n->merkle_root, "state_version", (json_int_t)n->state_version, "peer_count",
+                     (json_int_t)n->peers.live, "timestamp", hs_node_now());
+}
+
+json_t *hs_node_peers_json(hs_node *n)
+{
+    json_t *arr = json_array();
+
+    if (!arr)
+        return NULL;
+    for (size_t i = 0; i < n->peers.n; i++) {
+        const hs_peer *p = n->peers.v[i];
+        if (p->state == HS_PEER_DEAD)
+            continue;
+        /* Exactly these six keys: the reference rejects a list with more. */
+        json_t *e = json_pack("{s:s, s:s, s:f, s:s, s:b, s:f}", "peer_id", p->id, "url", p->url,
+                              "last_seen", p->last_seen, "merkle_root", p->merkle_root,
+                              "is_healthy", p->state == HS_PEER_ALIVE, "latency_ms",
+                              p->latency_ms < 0 ? 0.0 : p->latency_ms);
+        if (!e || json_array_append_new(arr, e) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+json_t *hs_node_health_json(hs_node *n)
+{
+    const hs_metrics *m = &n->m;
+    size_t dead = n->peers.n - n->peers.live, unhealthy = 0;
+
+    for (size_t i = 0; i < n->peers.n; i++)
+        unhealthy += n->peers.v[i]->state == HS_PEER_UNHEALTHY;
+    json_t *metrics = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+        "s:I, s:I, s:I}",
+        "messages_sent", (json_int_t)m->messages_sent, "messages_received",
+        (json_int_t)m->messages_received, "messages_dropped", (json_int_t)m->messages_dropped,
+        "gossip_rounds", (json_int_t)m->gossip_rounds, "peers_discovered",
+        (json_int_t)m->peers_discovered, "health_checks", (json_int_t)m->health_checks,
+        "messages_duplicate", (json_int_t)m->messages_duplicate, "messages_invalid",
+        (json_int_t)m->messages_invalid, "messages_expired", (json_int_t)m->messages_expired,
+        "send_errors", (json_int_t)m->send_errors, "peers_removed", (json_int_t)m->peers_removed,
+        "peers_recovered", (json_int_t)m->peers_recovered, "state_adopted",
+        (json_int_t)m->state_adopted, "http_requests", (json_int_t)m->http_requests,
+        "http_bad_request", (json_int_t)m->http_bad_request, "http_too_large",
+        (json_int_t)m->http_too_large, "http_not_found", (json_int_t)m->http_not_found,
+        "http_bad_method", (json_int_t)m->http_bad_method, "seen_evicted",
+        (json_int_t)m->seen_evicted, "connections_opened",
+        (json_int_t)(n->client ? hs_http_client_connects(n->client) : 0));
+    if (!metrics)
+        return NULL;
+    return json_pack("{s:s, s:s, s:I, s:f, s:o, s:s, s:s, s:[s], s:{s:I, s:I, s:I}, s:I}", "status",
+                     n->closing ? "stopped" : "healthy", "node_id", n->id, "peer_count",
+                     (json_int_t)n->peers.live, "uptime",
+                     n->started ? hs_node_mono() - n->started_mono : 0.0, "metrics", metrics,
+                     "version", HS_VERSION, "url", n->url, "features", "batch", "peers", "alive",
+                     (json_int_t)(n->peers.live - unhealthy), "unhealthy", (json_int_t)unhealthy,
+                     "dead", (json_int_t)dead, "seen_ids", (json_int_t)hs_seen_count(n->seen));
+}
+
+typedef struct fetch_ctx {
+    hs_fetch_cb cb;
+    void *ud;
+} fetch_ctx;
+
+static void on_fetched(void *ud, const hs_http_result *res)
+{
+    fetch_ctx *f = ud;
+
+    if (res->err == HS_OK)
+        f->cb(f->ud, HS_OK, res->status, res->body, res->len);
+    else
+        f->cb(f->ud, res->err, 0, res->error ? res->error : "", res->error ? strlen(res->error) : 0);
+    free(f);
+}
+
+hs_err hs_node_fetch(hs_node *n, const char *method, const char *url, const char *body,
+                     size_t len, const char *header, double timeout_s, hs_fetch_cb cb, void *ud)
+{
+    fetch_ctx *f;
+    hs_err err;
+
+    if (!n->started || n->closing)
+        return HS_ESTATE;
+    if (!method || !url || !cb || !(timeout_s > 0))
+        return HS_EINVAL;
+    if (!(f = malloc(sizeof *f)))
+        return HS_ENOMEM;
+    f->cb = cb;
+    f->ud = ud;
+    err = hs_http_client_request(n->client, method, url, body, len, header, timeout_s, on_fetched, f);
+    if (err != HS_OK)
+        free(f);
+    return err;
+}

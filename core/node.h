@@ -1,0 +1,88 @@
+/*
+ * node.h -- the inside of a hs_node, shared by the files that make it up:
+ * node.c (life cycle, accessors), gossip.c (receive, forward, broadcast),
+ * membership.c (bootstrap, probes, death and return of peers) and
+ * routes.c (the HTTP endpoints). Nothing outside core/ includes this.
+ */
+#ifndef HS_NODE_H
+#define HS_NODE_H
+
+#include <uv.h>
+
+#include "envelope.h"
+#include "hearsay.h"
+#include "http_client.h"
+#include "http_server.h"
+#include "peers.h"
+#include "rng.h"
+#include "seen.h"
+
+struct hs_node {
+    uv_loop_t *loop;
+    hs_config cfg; /* string members point into the fields below */
+    char id[HS_PEER_ID_MAX + 1];
+    char url[HS_URL_MAX + 1];
+    char host[64];
+    char **bootstrap;
+    char from_header[HS_PEER_ID_MAX + 32]; /* "X-Hearsay-From: <id>" */
+
+    hs_http_server *server;
+    hs_http_client *client;
+    hs_seen *seen;
+    hs_peers peers;
+    hs_rng rng;
+    hs_metrics m;
+    hs_hooks hooks;
+
+    char merkle_root[HS_ROOT_MAX + 1];
+    uint64_t state_version;
+
+    double started_wall, started_mono;
+    double last_timestamp;  /* our broadcasts get strictly rising timestamps */
+    double last_bootstrap;  /* monotonic s */
+    double last_announce;   /* monotonic s */
+
+    uv_timer_t announce_timer, health_timer, exchange_timer, maint_timer;
+    int open_handles;
+    int started, closing;
+    void (*done)(void *ud);
+    void *done_ud;
+};
+
+/* gossip.c */
+
+/* Handles the body of a POST /gossip; returns the answer and its status. */
+json_t *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *sender,
+                               unsigned *status);
+
+/* membership.c */
+
+void hs_membership_start(hs_node *n);
+void hs_membership_bootstrap(hs_node *n);
+void hs_membership_probe_all(hs_node *n);
+void hs_membership_exchange(hs_node *n);
+void hs_membership_maintain(hs_node *n);
+void hs_membership_announce(hs_node *n);
+
+/* A message from or a successful request to this peer: it is alive. */
+void hs_membership_saw(hs_node *n, hs_peer *p);
+/* A transport failure talking to this peer. */
+void hs_membership_failed(hs_node *n, hs_peer *p);
+/* Learned of a peer (announce, /peers, bootstrap): add, refresh or revive. */
+hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const char *root,
+                             double seen_at);
+
+/* A state (root, version) heard from `from` (NULL: local). Returns 1 when adopted. */
+int hs_node_apply_state(hs_node *n, const char *root, uint64_t version, const char *from);
+
+/* routes.c */
+
+void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *resp);
+
+/* node.c */
+
+/* Wall-clock epoch seconds and monotonic seconds. */
+double hs_node_now(void);
+double hs_node_mono(void);
+
+#endif

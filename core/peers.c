@@ -1,0 +1,125 @@
+/*
+ * peers.c -- the peer table; see peers.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "peers.h"
+
+void hs_peers_init(hs_peers *p)
+{
+    memset(p, 0, sizeof *p);
+}
+
+void hs_peers_free(hs_peers *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->v[i]);
+    free(p->v);
+    hs_peers_init(p);
+}
+
+hs_peer *hs_peers_find(const hs_peers *p, const char *id)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->v[i]->id, id) == 0)
+            return p->v[i];
+    return NULL;
+}
+
+hs_peer *hs_peers_find_url(const hs_peers *p, const char *url)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->v[i]->url, url) == 0)
+            return p->v[i];
+    return NULL;
+}
+
+static int printable(const char *s, size_t max, const char *forbidden)
+{
+    size_t n = 0;
+    for (; *s; s++, n++) {
+        if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f || strchr(forbidden, *s))
+            return 0;
+    }
+    return n > 0 && n <= max;
+}
+
+int hs_peers_valid_id(const char *id)
+{
+    return id && printable(id, HS_PEER_ID_MAX, "\"\\");
+}
+
+int hs_peers_valid_url(const char *url)
+{
+    if (!url || !printable(url, HS_URL_MAX, "\"\\"))
+        return 0;
+    return strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0;
+}
+
+hs_err hs_peers_add(hs_peers *p, const char *id, const char *url, hs_peer **out)
+{
+    hs_peer *peer;
+
+    if (!hs_peers_valid_id(id) || !hs_peers_valid_url(url))
+        return HS_EINVAL;
+    if (hs_peers_find(p, id))
+        return HS_EDUP;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        hs_peer **v = realloc(p->v, cap * sizeof *v);
+        if (!v)
+            return HS_ENOMEM;
+        p->v = v;
+        p->cap = cap;
+    }
+    peer = calloc(1, sizeof *peer);
+    if (!peer)
+        return HS_ENOMEM;
+    strcpy(peer->id, id);
+    strcpy(peer->url, url);
+    /* A trailing slash would double up in "url/gossip". */
+    size_t len = strlen(peer->url);
+    while (len > 0 && peer->url[len - 1] == '/')
+        peer->url[--len] = '\0';
+    peer->latency_ms = -1;
+    peer->state = HS_PEER_ALIVE;
+    p->v[p->n++] = peer;
+    p->live++;
+    if (out)
+        *out = peer;
+    return HS_OK;
+}
+
+void hs_peers_remove(hs_peers *p, hs_peer *peer)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->v[i] == peer) {
+            if (peer->state != HS_PEER_DEAD)
+                p->live--;
+            p->v[i] = p->v[--p->n];
+            free(peer);
+            return;
+        }
+    }
+}
+
+void hs_peers_set_state(hs_peers *p, hs_peer *peer, hs_peer_state st)
+{
+    if (peer->state == HS_PEER_DEAD && st != HS_PEER_DEAD)
+        p->live++;
+    else if (peer->state != HS_PEER_DEAD && st == HS_PEER_DEAD)
+        p->live--;
+    peer->state = st;
+}
+
+void hs_peer_info_of(const hs_peer *peer, hs_peer_info *out)
+{
+    out->id = peer->id;
+    out->url = peer->url;
+    out->merkle_root = peer->merkle_root;
+    out->last_seen = peer->last_seen;
+    out->latency_ms = peer->latency_ms;
+    out->state = peer->state;
+    out->failures = peer->failures;
+}

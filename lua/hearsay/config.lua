@@ -1,0 +1,153 @@
+-- config.lua -- loads a config directory: node.lua (a Lua file returning a
+-- table) plus the node id it keeps there. node.lua runs in an empty
+-- environment with only pure helpers (string, math, table, os.getenv), so a
+-- config file cannot do I/O. Every problem is reported as "file:line: what".
+local M = {}
+
+-- Settings the core takes, with the Lua type each must have.
+M.node_keys = {
+  node_id = "string", host = "string", port = "integer", public_url = "string",
+  bootstrap = "table", fanout = "integer", ttl = "integer", max_ttl = "integer",
+  announce_ttl = "integer", max_peers = "integer", min_peers = "integer",
+  gossip_interval = "number", health_interval = "number",
+  peer_exchange_interval = "number", rebootstrap_interval = "number",
+  request_timeout = "number", dead_after = "integer", dead_timeout = "number",
+  retry_min = "number", retry_max = "number", forget_after = "number",
+  seen_ttl = "number", seen_cap = "integer", max_body = "integer",
+  max_seen_by = "integer", max_batch = "integer", max_connections = "integer",
+  peer_connections = "integer",
+  log_level = "string",
+}
+
+-- Settings only the Lua shell reads.
+M.shell_keys = {
+  node_id_file = "string", plugins = "table", plugin_path = "string",
+  console_socket = "string",
+}
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- The line where `key = ...` appears in the source, for error messages.
+local function line_of(source, key)
+  local n = 0
+  for line in (source .. "\n"):gmatch("([^\n]*)\n") do
+    n = n + 1
+    if line:match("^%s*" .. key .. "%s*=") or line:match("[{,]%s*" .. key .. "%s*=") then
+      return n
+    end
+  end
+  return 1
+end
+
+local function is_integer(v)
+  return math.type(v) == "integer"
+end
+
+local function check_value(key, kind, v)
+  if kind == "integer" then
+    if not is_integer(v) or v < 0 then return "must be a non-negative integer" end
+  elseif kind == "number" then
+    if type(v) ~= "number" or v ~= v or v <= 0 then return "must be a positive number" end
+  elseif type(v) ~= kind then
+    return "must be a " .. kind
+  end
+  if key == "bootstrap" then
+    for i, u in ipairs(v) do
+      if type(u) ~= "string" or not u:match("^https?://[%w%.%-_%[%]:]+") then
+        return ("entry %d must be an http(s) URL"):format(i)
+      end
+    end
+  elseif key == "log_level" and not ({ error = 1, warn = 1, info = 1, debug = 1 })[v] then
+    return "must be one of error, warn, info, debug"
+  elseif key == "port" and v > 65535 then
+    return "must be at most 65535"
+  end
+end
+
+local function sandbox()
+  return {
+    string = string, math = math, table = table, tostring = tostring,
+    tonumber = tonumber, pairs = pairs, ipairs = ipairs, type = type,
+    os = { getenv = os.getenv },
+  }
+end
+
+-- Evaluates a config file; returns its table and source, or nil, error.
+function M.eval(path)
+  local source = read_file(path)
+  if not source then return nil, path .. ": cannot read the file" end
+  local chunk, err = load(source, "@" .. path, "t", sandbox())
+  if not chunk then return nil, err end
+  local ok, t = pcall(chunk)
+  if not ok then return nil, tostring(t) end
+  if type(t) ~= "table" then return nil, path .. ":1: must return a table of settings" end
+  return t, source
+end
+
+-- Checks the settings of a node.lua table; returns true or nil, "file:line: error".
+function M.validate(t, path, source)
+  for k, v in pairs(t) do
+    local kind = M.node_keys[k] or M.shell_keys[k]
+    if type(k) ~= "string" or not kind then
+      return nil, ("%s:%d: unknown setting '%s'"):format(path, line_of(source, tostring(k)),
+        tostring(k))
+    end
+    local why = check_value(k, kind, v)
+    if why then
+      return nil, ("%s:%d: %s %s"):format(path, line_of(source, k), k, why)
+    end
+  end
+  return true
+end
+
+local function node_id_from(dir, t)
+  if t.node_id then return t.node_id end
+  local file = t.node_id_file or "node_id"
+  if not file:match("^/") then file = dir .. "/" .. file end
+  local s = read_file(file)
+  if s then
+    local id = s:match("^%s*([%w%-_%.:]+)%s*$")
+    if not id then return nil, file .. ":1: not a node id" end
+    return id, nil, file
+  end
+  return nil, nil, file
+end
+
+-- Loads DIR/node.lua. Returns a config table with `node` (settings for
+-- hearsay.node) and shell settings, or nil, error.
+function M.load(dir)
+  local path = dir .. "/node.lua"
+  local t, source = M.eval(path)
+  if not t then return nil, source end
+  local ok, err = M.validate(t, path, source)
+  if not ok then return nil, err end
+  local node = {}
+  for k, v in pairs(t) do
+    if M.node_keys[k] then node[k] = v end
+  end
+  local id, iderr, idfile = node_id_from(dir, t)
+  if iderr then return nil, iderr end
+  node.node_id = id
+  return {
+    dir = dir, path = path, node = node, id_file = (not id) and idfile or nil,
+    plugins = t.plugins or {}, plugin_path = t.plugin_path,
+    console_socket = t.console_socket,
+  }
+end
+
+-- Stores a freshly generated node id so the node keeps it across restarts.
+function M.save_id(file, id)
+  local f, err = io.open(file, "wb")
+  if not f then return nil, err end
+  f:write(id, "\n")
+  f:close()
+  return true
+end
+
+return M

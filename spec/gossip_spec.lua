@@ -1,0 +1,185 @@
+-- Push gossip: broadcasts reach every node; ttl, hops and seen_by behave as
+-- the wire format says; the seen-cache is bounded and expires; connections
+-- to peers are kept alive and reused.
+local hs = H.hs
+
+local function count(t) local n = 0 for _ in pairs(t) do n = n + 1 end return n end
+
+local function reaches_everyone(n)
+  local c = H.cluster(n)
+  assert.is_true(c:converge(10))
+  local got = H.record(c.nodes, "chat")
+  local id = c.nodes[1]:broadcast("chat", { text = "hello" })
+  local ok = c.loop:run_until(function()
+    for i = 2, n do if not got[i][id] then return false end end
+    return true
+  end, 5)
+  c:close()
+  assert.is_true(ok, "every node received the broadcast")
+  for i = 2, n do
+    assert.equal("hello", got[i][id].payload.text)
+    assert.equal(c.nodes[1] and got[i][id].origin, got[i][id].origin)
+  end
+end
+
+describe("a broadcast", function()
+  it("reaches every node of a 3-node network", function() reaches_everyone(3) end)
+  it("reaches every node of a 5-node network", function() reaches_everyone(5) end)
+
+  it("reaches every node of a 12-node network from any node", function()
+    local c = H.cluster(12)
+    assert.is_true(c:converge(10, 8))
+    local got = H.record(c.nodes, "chat")
+    local id = c.nodes[7]:broadcast("chat", { n = 7 })
+    local ok = c.loop:run_until(function()
+      for i = 1, 12 do if i ~= 7 and not got[i][id] then return false end end
+      return true
+    end, 5)
+    c:close()
+    assert.is_true(ok)
+  end)
+end)
+
+describe("forwarding", function()
+  local loop, hub, leaves, got
+
+  -- A hub that knows six leaves; the leaves know nobody but the hub.
+  before_each(function()
+    loop = hs.loop()
+    hub = H.node({ fanout = 3, gossip_interval = 60 }, loop)
+    leaves = {}
+    for i = 1, 6 do
+      leaves[i] = H.node({ gossip_interval = 60 }, loop)
+      hub:add_peer(leaves[i]:id(), leaves[i]:url())
+    end
+    got = H.record(leaves, "chat")
+    loop:run_for(0.1)
+  end)
+
+  after_each(function()
+    hub:close()
+    for _, l in ipairs(leaves) do l:close() end
+    loop:close()
+  end)
+
+  local function received()
+    local n, msgs = 0, {}
+    for i = 1, #leaves do
+      for _, m in pairs(got[i]) do n = n + 1; msgs[#msgs + 1] = m end
+    end
+    return n, msgs
+  end
+
+  local function post(env)
+    return H.fetch_json(loop, leaves[1], "POST", hub:url() .. "/gossip", hs.json_encode(env))
+  end
+
+  it("pushes a new message to exactly `fanout` peers", function()
+    hub:broadcast("chat", { x = 1 })
+    loop:run_until(function() return received() >= 3 end, 3)
+    loop:run_for(0.2)
+    assert.equal(3, (received()))
+  end)
+
+  it("decrements ttl, counts hops and lists itself and its targets in seen_by", function()
+    local env = H.envelope({ message_id = H.id(), ttl = 4, hops = 2,
+      seen_by = hs.array({ "spec-origin" }) })
+    post(env)
+    loop:run_until(function() return received() >= 3 end, 3)
+    local _, msgs = received()
+    local m = msgs[1]
+    assert.equal(3, m.ttl)
+    assert.equal(3, m.hops)
+    assert.equal(hub:id(), m.sender)
+  end)
+
+  it("does not forward a message whose ttl is 0", function()
+    local st, a = post(H.envelope({ message_id = H.id(), ttl = 0 }))
+    assert.equal(200, st)
+    assert.equal("accepted", a.status)
+    loop:run_for(0.3)
+    assert.equal(0, (received()))
+    assert.equal(1, hub:metrics().messages_expired)
+  end)
+
+  it("does not send to peers already in seen_by", function()
+    local seen = { "spec-origin" }
+    for i = 1, 5 do seen[#seen + 1] = leaves[i]:id() end
+    post(H.envelope({ message_id = H.id(), seen_by = hs.array(seen) }))
+    loop:run_until(function() return received() >= 1 end, 3)
+    loop:run_for(0.2)
+    assert.equal(1, (received()))
+    assert.is_not_nil(next(got[6]), "only the leaf missing from seen_by got it")
+  end)
+
+  it("reuses kept-alive connections for messages sent one after another", function()
+    local before = hub:metrics().connections_opened
+    for i = 1, 30 do
+      hub:broadcast("chat", { i = i })
+      loop:run_until(function() return received() >= 3 * i end, 3)
+    end
+    local m = hub:metrics()
+    assert.is_true(m.messages_sent >= 90)
+    -- One connection per peer serves them all (six peers).
+    assert.is_true(m.connections_opened - before <= 6, "opened " .. m.connections_opened - before)
+  end)
+
+  it("queues a burst onto at most peer_connections connections per peer", function()
+    local before = hub:metrics().connections_opened
+    for i = 1, 30 do hub:broadcast("chat", { i = i }) end
+    loop:run_until(function() return received() >= 90 end, 5)
+    local m = hub:metrics()
+    assert.is_true(m.messages_sent >= 90)
+    assert.is_true(m.connections_opened - before <= 6 * 4, "opened " .. m.connections_opened - before)
+  end)
+end)
+
+describe("the seen-cache", function()
+  it("holds at most seen_cap ids, evicting the oldest first", function()
+    local loop = hs.loop()
+    local node = H.node({ seen_cap = 50 }, loop)
+    local client = H.node({}, loop)
+    local first = H.envelope({ message_id = H.id(), ttl = 0 })
+    H.fetch(loop, client, "POST", node:url() .. "/gossip", hs.json_encode(first))
+    local batch = {}
+    for i = 1, 199 do batch[i] = H.envelope({ message_id = H.id(), ttl = 0 }) end
+    local st = H.fetch(loop, client, "POST", node:url() .. "/gossip", hs.json_encode(batch))
+    assert.equal(200, st)
+    local h = node:health()
+    assert.equal(50, h.seen_ids)
+    assert.equal(150, h.metrics.seen_evicted)
+    -- The oldest id was evicted, so it is new again.
+    local _, a = H.fetch_json(loop, client, "POST", node:url() .. "/gossip", hs.json_encode(first))
+    assert.equal("accepted", a.status)
+    -- The newest ones are still known.
+    _, a = H.fetch_json(loop, client, "POST", node:url() .. "/gossip", hs.json_encode(batch[199]))
+    assert.equal("duplicate", a.status)
+    node:close(); client:close(); loop:close()
+  end)
+
+  it("forgets ids after seen_ttl", function()
+    local loop = hs.loop()
+    -- No announces of its own: they would fill the cache too.
+    local node = H.node({ seen_ttl = 0.3, gossip_interval = 60 }, loop)
+    local client = H.node({}, loop)
+    local env = hs.json_encode(H.envelope({ message_id = H.id(), ttl = 0 }))
+    local _, a = H.fetch_json(loop, client, "POST", node:url() .. "/gossip", env)
+    assert.equal("accepted", a.status)
+    _, a = H.fetch_json(loop, client, "POST", node:url() .. "/gossip", env)
+    assert.equal("duplicate", a.status)
+    assert.is_true(loop:run_until(function() return node:health().seen_ids == 0 end, 3))
+    _, a = H.fetch_json(loop, client, "POST", node:url() .. "/gossip", env)
+    assert.equal("accepted", a.status)
+    node:close(); client:close(); loop:close()
+  end)
+end)
+
+describe("message ids", function()
+  it("are distinct for identical broadcasts from one node", function()
+    local node, loop = H.node({})
+    local ids = {}
+    for _ = 1, 100 do ids[node:broadcast("chat", { same = true })] = true end
+    assert.equal(100, count(ids))
+    node:close(); loop:close()
+  end)
+end)

@@ -1,0 +1,184 @@
+-- helper.lua -- shared by every spec (busted --helper): in-process clusters,
+-- synchronous HTTP through a node's client, and `hearsay` processes for the
+-- specs where process death matters. Every wait here is bounded in time.
+local hs = require "hearsay"
+local cluster = require "hearsay.cluster"
+
+local H = {}
+_G.H = H -- specs reach the helpers as H
+
+H.hs = hs
+H.bin = os.getenv("HEARSAY_BIN") or "build/hearsay"
+H.src = os.getenv("HEARSAY_SRC") or "."
+
+-- Fast timers so specs finish in seconds; each spec overrides what it tests.
+H.fast = {
+  gossip_interval = 0.3, health_interval = 0.2, peer_exchange_interval = 0.3,
+  rebootstrap_interval = 0.3, request_timeout = 1, retry_min = 0.2, retry_max = 1,
+  log_level = "error",
+}
+
+function H.settings(extra)
+  local s = {}
+  for k, v in pairs(H.fast) do s[k] = v end
+  for k, v in pairs(extra or {}) do s[k] = v end
+  return s
+end
+
+function H.cluster(n, extra, each)
+  return cluster.new({ n = n, settings = H.settings(extra), each = each })
+end
+
+-- A lone started node on a loop (new loop unless given).
+function H.node(extra, loop)
+  loop = loop or hs.loop()
+  local s = H.settings(extra)
+  s.port = s.port or 0
+  local node = hs.node(loop, s)
+  assert(node:start())
+  return node, loop
+end
+
+-- Synchronous request through node's client; returns status, body, err.
+function H.fetch(loop, node, method, url, body, header, timeout)
+  local done, st, b, e = false
+  node:fetch(method, url, body, function(s, bb, ee) done, st, b, e = true, s, bb, ee end,
+    timeout or 3, header)
+  loop:run_until(function() return done end, (timeout or 3) + 2)
+  return st, b, e
+end
+
+-- Synchronous request decoding a JSON answer: status, table.
+function H.fetch_json(loop, node, method, url, body, header)
+  local st, b, e = H.fetch(loop, node, method, url, body, header)
+  if not b then return st, nil, e end
+  return st, hs.json_decode(b)
+end
+
+function H.envelope(over)
+  local e = {
+    message_id = ("%064x"):format(math.random(0, 1 << 50)) ,
+    message_type = "chat", payload = { text = "hi" }, timestamp = os.time() + 0.5,
+    ttl = 5, origin_peer = "spec-origin", seen_by = hs.array({ "spec-origin" }),
+  }
+  for k, v in pairs(over or {}) do e[k] = v end
+  return e
+end
+
+-- A fresh random message id (64 hex characters).
+function H.id()
+  local t = {}
+  for i = 1, 8 do t[i] = ("%08x"):format(math.random(0, 0xffffffff)) end
+  return table.concat(t)
+end
+
+-- Counts, for each node, messages of `type` it received (via hooks).
+function H.record(nodes, type_)
+  local got = {}
+  for i, node in ipairs(nodes) do
+    got[i] = {}
+    node:on("message", function(m)
+      if not type_ or m.type == type_ then got[i][m.id] = m end
+    end)
+  end
+  return got
+end
+
+-- ---- hearsay processes ---------------------------------------------------
+
+local function tmpdir()
+  local p = io.popen("mktemp -d /tmp/hearsay-spec.XXXXXX")
+  local d = p:read("l")
+  p:close()
+  return d
+end
+
+local function serialize(v)
+  if type(v) == "string" then return ("%q"):format(v) end
+  if type(v) ~= "table" then return tostring(v) end
+  local parts = {}
+  for k, x in pairs(v) do
+    if math.type(k) == "integer" then parts[#parts + 1] = serialize(x)
+    else parts[#parts + 1] = ("[%q] = %s"):format(k, serialize(x)) end
+  end
+  return "{ " .. table.concat(parts, ", ") .. " }"
+end
+
+-- Writes a config dir for a process node; returns its path.
+function H.config_dir(settings, dir)
+  dir = dir or tmpdir()
+  local f = assert(io.open(dir .. "/node.lua", "w"))
+  f:write("return ", serialize(settings), "\n")
+  f:close()
+  return dir
+end
+
+local function read(path)
+  local f = io.open(path)
+  if not f then return "" end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- Starts `hearsay run --config dir` in the background. Returns a handle
+-- {pid, dir, log, url, id} once it prints its URL (within timeout), driving
+-- `loop` meanwhile so in-process nodes keep serving.
+local spawned = 0
+
+function H.spawn(dir, loop, timeout)
+  -- A fresh log per process: an old one would show the last run's URL.
+  spawned = spawned + 1
+  local log = ("%s/out.%d.log"):format(dir, spawned)
+  os.remove(log)
+  local p = io.popen(("exec %q run --config %q >%q 2>&1 & echo $!"):format(H.bin, dir, log))
+  local pid = tonumber(p:read("l"))
+  p:close()
+  local proc = { pid = pid, dir = dir, log = log }
+  local ok = (loop or hs.loop()):run_until(function()
+    local id, url = read(log):match("hearsay node (%S+) listening on (%S+)")
+    proc.id, proc.url = id, url
+    return url ~= nil
+  end, timeout or 10, 0.02)
+  if not ok then
+    H.kill(proc, "KILL")
+    error("hearsay process did not start:\n" .. read(log))
+  end
+  return proc
+end
+
+function H.output(proc) return read(proc.log) end
+
+function H.kill(proc, sig)
+  os.execute(("kill -%s %d 2>/dev/null"):format(sig or "TERM", proc.pid))
+end
+
+-- Alive and not a zombie (an orphan may wait a while to be reaped).
+function H.alive(proc)
+  local stat = read(("/proc/%d/stat"):format(proc.pid))
+  local state = stat:match("^%d+ %b() (%a)")
+  return state ~= nil and state ~= "Z"
+end
+
+-- Waits (bounded) for a process to exit; returns true if it did, or
+-- false and what the process looks like (for the failure message).
+function H.wait_exit(proc, loop, timeout)
+  local ok = (loop or hs.loop()):run_until(function() return not H.alive(proc) end,
+    timeout or 5, 0.02)
+  if ok then return true end
+  local status = read(("/proc/%d/status"):format(proc.pid))
+  return false, ("pid %d still running (%s, caught %s, ignored %s, blocked %s)\n%s"):format(
+    proc.pid, status:match("State:%s*([^\n]*)") or "?", status:match("SigCgt:%s*(%x+)") or "?",
+    status:match("SigIgn:%s*(%x+)") or "?", status:match("SigBlk:%s*(%x+)") or "?", H.output(proc))
+end
+
+-- Runs a shell command; returns exit code and output.
+function H.sh(cmd)
+  local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")
+  local out = p:read("a")
+  p:close()
+  local code = tonumber(out:match("exit=(%d+)%s*$"))
+  return code, out:gsub("exit=%d+%s*$", "")
+end
+
+return H

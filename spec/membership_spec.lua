@@ -1,0 +1,157 @@
+-- Peers: bootstrap, peer exchange, announces, max_peers, health checks with
+-- a latency moving average, unhealthy and dead states, dead peers retried
+-- with backoff and coming back, and re-bootstrap when alone.
+local hs = H.hs
+
+local function peer_ids(node, all)
+  local ids = {}
+  for _, p in ipairs(node:peers(all)) do ids[p.id] = p end
+  return ids
+end
+
+describe("bootstrap", function()
+  it("takes the bootstrap node's id from /health and its peers from /peers", function()
+    local loop = hs.loop()
+    local a = H.node({ gossip_interval = 60 }, loop)
+    local b = H.node({ gossip_interval = 60 }, loop)
+    a:add_peer(b:id(), b:url())
+    local c = H.node({ bootstrap = { a:url() }, gossip_interval = 60 }, loop)
+    assert.is_true(loop:run_until(function()
+      local ids = peer_ids(c)
+      return ids[a:id()] ~= nil and ids[b:id()] ~= nil
+    end, 5))
+    assert.equal(a:url(), peer_ids(c)[a:id()].url)
+    a:close(); b:close(); c:close(); loop:close()
+  end)
+
+  it("announces the new node so the bootstrap node learns it", function()
+    local loop = hs.loop()
+    local a = H.node({ gossip_interval = 60 }, loop)
+    local c = H.node({ bootstrap = { a:url() }, gossip_interval = 60 }, loop)
+    assert.is_true(loop:run_until(function() return peer_ids(a)[c:id()] ~= nil end, 5))
+    a:close(); c:close(); loop:close()
+  end)
+end)
+
+describe("peer exchange", function()
+  it("learns peers of peers through GET /peers", function()
+    local loop = hs.loop()
+    -- a knows b; c knows only a; announces are off, so only exchange can
+    -- teach c about b.
+    local a = H.node({ gossip_interval = 60, announce_ttl = 0 }, loop)
+    local b = H.node({ gossip_interval = 60, announce_ttl = 0 }, loop)
+    local c = H.node({ gossip_interval = 60, announce_ttl = 0, peer_exchange_interval = 0.2 }, loop)
+    a:add_peer(b:id(), b:url())
+    c:add_peer(a:id(), a:url())
+    assert.is_true(loop:run_until(function() return peer_ids(c)[b:id()] ~= nil end, 5))
+    a:close(); b:close(); c:close(); loop:close()
+  end)
+end)
+
+describe("max_peers", function()
+  it("keeps at most max_peers live peers", function()
+    local c = H.cluster(8, { max_peers = 3 })
+    c.loop:run_for(1.5)
+    for _, node in ipairs(c.nodes) do
+      assert.is_true(#node:peers() <= 3, "a node has " .. #node:peers() .. " peers")
+    end
+    c:close()
+  end)
+end)
+
+describe("health checks", function()
+  it("measure latency as a moving average and count the checks", function()
+    local loop = hs.loop()
+    local a = H.node({ health_interval = 0.05 }, loop)
+    local b = H.node({}, loop)
+    a:add_peer(b:id(), b:url())
+    loop:run_for(0.6)
+    local p = peer_ids(a)[b:id()]
+    assert.is_number(p.latency_ms)
+    assert.is_true(p.latency_ms > 0 and p.latency_ms < 1000)
+    assert.is_true(a:metrics().health_checks >= 5)
+    assert.equal("alive", p.state)
+    a:close(); b:close(); loop:close()
+  end)
+end)
+
+describe("a peer that stops answering", function()
+  local loop, a, b, b_port, b_id, events
+
+  before_each(function()
+    loop = hs.loop()
+    a = H.node({ dead_after = 2, retry_min = 0.1, retry_max = 0.2 }, loop)
+    b = H.node({}, loop)
+    b_port, b_id = b:port(), b:id()
+    a:add_peer(b_id, b:url())
+    events = {}
+    a:on("peer", function(p, up) events[#events + 1] = (up and "up " or "down ") .. p.id end)
+    loop:run_for(0.3)
+  end)
+
+  after_each(function()
+    a:close()
+    if b:is_open() then b:close() end
+    loop:close()
+  end)
+
+  it("becomes unhealthy, then dead, leaves /peers and gossip, and comes back", function()
+    b:close()
+    -- unhealthy first (a failure), then dead (dead_after failures)
+    assert.is_true(loop:run_until(function()
+      local p = peer_ids(a, true)[b_id]
+      return p and p.state == "dead"
+    end, 5))
+    assert.is_nil(peer_ids(a)[b_id])
+    local _, list = H.fetch_json(loop, a, "GET", a:url() .. "/peers")
+    assert.equal(0, #list)
+    assert.equal(1, a:metrics().peers_removed)
+    assert.same({ "down " .. b_id }, events)
+
+    -- Restart b on the same port with the same id: a's retries find it.
+    b = H.node({ port = b_port, node_id = b_id }, loop)
+    assert.is_true(loop:run_until(function()
+      local p = peer_ids(a)[b_id]
+      return p and p.state == "alive"
+    end, 5))
+    assert.equal(1, a:metrics().peers_recovered)
+    assert.same({ "down " .. b_id, "up " .. b_id }, events)
+  end)
+
+  it("is retried with exponential backoff while dead", function()
+    local c = hs.node(loop, H.settings({ port = 0, health_interval = 0.05, dead_after = 1,
+      retry_min = 0.05, retry_max = 10 }))
+    assert(c:start())
+    c:add_peer(b_id, b:url())
+    loop:run_for(0.1)
+    b:close()
+    loop:run_until(function()
+      local p = peer_ids(c, true)[b_id]
+      return p and p.state == "dead"
+    end, 5)
+    local checks = c:metrics().health_checks
+    loop:run_for(2.0)
+    local retries = c:metrics().health_checks - checks
+    -- Gaps of 0.05, 0.1, 0.2, 0.4, 0.8, 1.6 s: about 5 retries in 2 s,
+    -- where a fixed 0.05 s retry would make 40.
+    assert.is_true(retries >= 3 and retries <= 8, retries .. " retries")
+    c:close()
+  end)
+end)
+
+describe("re-bootstrap", function()
+  it("bootstraps again when a node has fewer than min_peers peers", function()
+    local loop = hs.loop()
+    -- Reserve a port, free it, and point b's bootstrap at it before a runs.
+    local probe = H.node({}, loop)
+    local port = probe:port()
+    probe:close()
+    loop:run_for(0.05)
+    local b = H.node({ bootstrap = { "http://127.0.0.1:" .. port }, rebootstrap_interval = 0.2 }, loop)
+    loop:run_for(0.5)
+    assert.equal(0, #b:peers())
+    local a = H.node({ port = port }, loop)
+    assert.is_true(loop:run_until(function() return peer_ids(b)[a:id()] ~= nil end, 5))
+    a:close(); b:close(); loop:close()
+  end)
+end)
