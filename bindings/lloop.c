@@ -194,8 +194,10 @@ static int l_loop_run_until(lua_State *L)
     /* A true predicate needs no loop run at all. */
     lua_pushvalue(L, 2);
     lua_call(L, 0, 1);
-    if (lua_toboolean(L, -1))
+    if (lua_toboolean(L, -1)) {
+        lua_pushboolean(L, 1);
         return 1;
+    }
     lua_pop(L, 1);
     u = malloc(sizeof *u);
     if (!u)
