@@ -18,8 +18,10 @@
 #include <lualib.h>
 
 #include "hearsay.h"
+#include "lhost.h"
 #include "ljson.h"
 #include "lloop.h"
+#include "lvalues.h"
 
 #define HS_NODE_MT "hearsay.node"
 
@@ -30,6 +32,7 @@ typedef struct lnode {
     hs_lloop *lp;
     lua_State *L; /* main thread */
     int refs[HOOK_COUNT];
+    hs_host *host; /* the node's plugins, or NULL */
 } lnode;
 
 static lnode *check_lnode(lua_State *L, int idx)
@@ -38,55 +41,6 @@ static lnode *check_lnode(lua_State *L, int idx)
     if (!ln->node)
         luaL_error(L, "node is closed");
     return ln;
-}
-
-static const char *state_name(hs_peer_state s)
-{
-    return s == HS_PEER_ALIVE ? "alive" : s == HS_PEER_UNHEALTHY ? "unhealthy" : "dead";
-}
-
-static void push_peer(lua_State *L, const hs_peer_info *p)
-{
-    lua_createtable(L, 0, 8);
-    lua_pushstring(L, p->id);
-    lua_setfield(L, -2, "id");
-    lua_pushstring(L, p->url);
-    lua_setfield(L, -2, "url");
-    lua_pushstring(L, p->merkle_root);
-    lua_setfield(L, -2, "merkle_root");
-    lua_pushnumber(L, p->last_seen);
-    lua_setfield(L, -2, "last_seen");
-    if (p->latency_ms >= 0) {
-        lua_pushnumber(L, p->latency_ms);
-        lua_setfield(L, -2, "latency_ms");
-    }
-    lua_pushstring(L, state_name(p->state));
-    lua_setfield(L, -2, "state");
-    lua_pushboolean(L, p->state == HS_PEER_ALIVE);
-    lua_setfield(L, -2, "healthy");
-    lua_pushinteger(L, p->failures);
-    lua_setfield(L, -2, "failures");
-}
-
-static void push_message(lua_State *L, const hs_message *m)
-{
-    lua_createtable(L, 0, 8);
-    lua_pushstring(L, hs_message_id(m));
-    lua_setfield(L, -2, "id");
-    lua_pushstring(L, hs_message_type(m));
-    lua_setfield(L, -2, "type");
-    hs_lua_push_json(L, hs_message_payload(m));
-    lua_setfield(L, -2, "payload");
-    lua_pushstring(L, hs_message_origin(m));
-    lua_setfield(L, -2, "origin");
-    lua_pushstring(L, hs_message_sender(m));
-    lua_setfield(L, -2, "sender");
-    lua_pushinteger(L, hs_message_ttl(m));
-    lua_setfield(L, -2, "ttl");
-    lua_pushinteger(L, hs_message_hops(m));
-    lua_setfield(L, -2, "hops");
-    lua_pushnumber(L, hs_message_timestamp(m));
-    lua_setfield(L, -2, "timestamp");
 }
 
 /* ---- hooks: C -> Lua ---------------------------------------------------- */
@@ -105,84 +59,51 @@ static lua_State *hook_fn(lnode *ln, int hook)
 static hs_verdict hook_message(void *ud, hs_node *node, const hs_message *m, json_t **payload_out)
 {
     lnode *ln = ud;
-    lua_State *L = hook_fn(ln, HOOK_MESSAGE);
-    hs_verdict v = HS_ACCEPT;
+    hs_verdict v = HS_ACCEPT, observed;
+    lua_State *L;
 
     (void)node;
-    if (!L)
+    /* Plugins decide first; an observer in the main state sees what they
+     * let through, with their rewritten payload. */
+    if (ln->host && (v = hs_host_on_message(ln->host, m, payload_out)) == HS_DROP)
         return v;
-    push_message(L, m);
+    if (!(L = hook_fn(ln, HOOK_MESSAGE)))
+        return v;
+    hs_lua_push_message(L, m);
+    if (*payload_out) {
+        hs_lua_push_json(L, *payload_out);
+        lua_setfield(L, -2, "payload");
+    }
     if (hs_lua_pcall(L, 1, 2, "message hook") != LUA_OK)
         return v;
-    if (lua_type(L, -2) == LUA_TBOOLEAN && !lua_toboolean(L, -2))
-        v = HS_DROP;
-    else if (lua_type(L, -2) == LUA_TSTRING) {
-        const char *s = lua_tostring(L, -2);
-        v = strcmp(s, "drop") == 0 ? HS_DROP : strcmp(s, "stop") == 0 ? HS_STOP : HS_ACCEPT;
-    }
-    if (!lua_isnil(L, -1)) {
-        json_t *j = hs_lua_to_json(L, -1);
-        if (j)
-            *payload_out = j;
-        else
-            lua_pop(L, 1); /* the conversion error: keep the payload as it was */
-    }
+    json_t *rewritten = NULL;
+    observed = hs_lua_read_verdict(L, -2, -1, &rewritten);
     lua_pop(L, 2);
-    return v;
+    if (rewritten) {
+        json_decref(*payload_out);
+        *payload_out = rewritten;
+    }
+    return observed == HS_ACCEPT ? v : observed;
 }
 
 static int hook_policy(void *ud, hs_node *node, const hs_message *m, const hs_peer_info *cands,
                        size_t n, size_t want, size_t *out)
 {
     lnode *ln = ud;
-    lua_State *L = hook_fn(ln, HOOK_POLICY);
-    int got = 0;
+    lua_State *L;
+    int got;
 
     (void)node;
-    if (!L)
+    if (ln->host && (got = hs_host_select(ln->host, m, cands, n, want, out)) >= 0)
+        return got;
+    if (!(L = hook_fn(ln, HOOK_POLICY)))
         return -1;
-    push_message(L, m);
-    lua_createtable(L, (int)n, 0);
-    for (size_t i = 0; i < n; i++) {
-        push_peer(L, &cands[i]);
-        lua_pushinteger(L, (lua_Integer)i + 1);
-        lua_setfield(L, -2, "index");
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
+    hs_lua_push_message(L, m);
+    hs_lua_push_candidates(L, cands, n);
     lua_pushinteger(L, (lua_Integer)want);
     if (hs_lua_pcall(L, 3, 1, "peer-selection policy") != LUA_OK)
         return -1;
-    if (!lua_istable(L, -1)) {
-        lua_pop(L, 1);
-        return -1;
-    }
-    /* Entries may be candidate indices or peer ids. */
-    for (lua_Integer k = 1; (size_t)got < want; k++) {
-        int t = lua_rawgeti(L, -1, k);
-        if (t == LUA_TNIL) {
-            lua_pop(L, 1);
-            break;
-        }
-        if (t == LUA_TNUMBER && lua_isinteger(L, -1)) {
-            lua_Integer i = lua_tointeger(L, -1);
-            if (i >= 1 && (size_t)i <= n)
-                out[got++] = (size_t)(i - 1);
-        } else if (t == LUA_TSTRING) {
-            const char *id = lua_tostring(L, -1);
-            for (size_t i = 0; i < n; i++)
-                if (strcmp(cands[i].id, id) == 0) {
-                    out[got++] = i;
-                    break;
-                }
-        } else if (t == LUA_TTABLE) {
-            lua_getfield(L, -1, "index");
-            lua_Integer i = lua_tointeger(L, -1);
-            lua_pop(L, 1);
-            if (i >= 1 && (size_t)i <= n)
-                out[got++] = (size_t)(i - 1);
-        }
-        lua_pop(L, 1);
-    }
+    got = hs_lua_read_selection(L, -1, cands, n, want, out);
     lua_pop(L, 1);
     return got;
 }
@@ -190,12 +111,14 @@ static int hook_policy(void *ud, hs_node *node, const hs_message *m, const hs_pe
 static void hook_peer(void *ud, hs_node *node, const hs_peer_info *peer, int up)
 {
     lnode *ln = ud;
-    lua_State *L = hook_fn(ln, HOOK_PEER);
+    lua_State *L;
 
     (void)node;
-    if (!L)
+    if (ln->host)
+        hs_host_on_peer(ln->host, peer, up);
+    if (!(L = hook_fn(ln, HOOK_PEER)))
         return;
-    push_peer(L, peer);
+    hs_lua_push_peer(L, peer);
     lua_pushboolean(L, up);
     hs_lua_pcall(L, 2, 0, "peer hook");
 }
@@ -204,40 +127,44 @@ static void hook_state(void *ud, hs_node *node, const char *old_root, uint64_t o
                        const char *new_root, uint64_t new_version, const char *from)
 {
     lnode *ln = ud;
-    lua_State *L = hook_fn(ln, HOOK_STATE);
+    lua_State *L;
 
     (void)node;
-    if (!L)
+    if (ln->host)
+        hs_host_on_state(ln->host, old_root, old_version, new_root, new_version, from);
+    if (!(L = hook_fn(ln, HOOK_STATE)))
         return;
-    lua_createtable(L, 0, 5);
-    lua_pushstring(L, old_root);
-    lua_setfield(L, -2, "old_root");
-    lua_pushinteger(L, (lua_Integer)old_version);
-    lua_setfield(L, -2, "old_version");
-    lua_pushstring(L, new_root);
-    lua_setfield(L, -2, "root");
-    lua_pushinteger(L, (lua_Integer)new_version);
-    lua_setfield(L, -2, "version");
-    if (from) {
-        lua_pushstring(L, from);
-        lua_setfield(L, -2, "from");
-    }
+    hs_lua_push_state_change(L, old_root, old_version, new_root, new_version, from);
     hs_lua_pcall(L, 1, 0, "state hook");
 }
 
+static void hook_health(void *ud, hs_node *node, json_t *health)
+{
+    lnode *ln = ud;
+
+    (void)node;
+    if (ln->host)
+        hs_host_on_health(ln->host, health);
+}
+
+/* Only the hooks someone listens to are installed: a node without plugins
+ * or observers pays nothing per message. */
 static void install_hooks(lnode *ln)
 {
     hs_hooks h = {0};
+    int plugins = ln->host != NULL;
 
     h.ud = ln;
-    if (ln->refs[HOOK_MESSAGE] != LUA_NOREF)
+    if (plugins || ln->refs[HOOK_MESSAGE] != LUA_NOREF)
         h.on_message = hook_message;
-    if (ln->refs[HOOK_POLICY] != LUA_NOREF)
+    if (plugins || ln->refs[HOOK_POLICY] != LUA_NOREF)
         h.select_peers = hook_policy;
-    if (ln->refs[HOOK_PEER] != LUA_NOREF)
+    if (plugins || ln->refs[HOOK_PEER] != LUA_NOREF)
         h.on_peer = hook_peer;
-    if (ln->refs[HOOK_STATE] != LUA_NOREF)
+    if (plugins || ln->refs[HOOK_STATE] != LUA_NOREF)
         h.on_state = hook_state;
+    if (plugins)
+        h.on_health = hook_health;
     hs_node_set_hooks(ln->node, &h);
 }
 
@@ -336,7 +263,7 @@ static void read_config(lua_State *L, int idx, hs_config *c)
             set_field(L, c, &fields[i], -1);
         } else if (strcmp(key, "log_level") == 0) {
             c->log_level = (hs_log_level)luaL_checkoption(L, -1, NULL, levels);
-        } else if (strcmp(key, "bootstrap") != 0) {
+        } else if (strcmp(key, "bootstrap") != 0 && strcmp(key, "tags") != 0) {
             luaL_error(L, "config.%s is not a node setting", key);
         }
         lua_pop(L, 1);
@@ -391,7 +318,14 @@ static int l_node_new(lua_State *L)
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
     ln->L = lua_tothread(L, -1);
     lua_pop(L, 1);
+    lua_getfield(L, 2, "tags");
+    if (!lua_isnil(L, -1)) {
+        if (!lua_istable(L, -1) || !(cfg.tags = hs_lua_to_json(L, -1)))
+            return luaL_error(L, "config.tags must be a table of short strings");
+    }
+    lua_pop(L, 1);
     err = hs_node_new(lp->loop, &cfg, &ln->node);
+    json_decref(cfg.tags);
     if (err != HS_OK)
         return luaL_error(L, "hearsay.node: %s (check the configuration values)",
                           hs_strerror(err));
@@ -416,6 +350,11 @@ static void close_lnode(lnode *ln)
 {
     if (!ln->node)
         return;
+    hs_node_set_hooks(ln->node, NULL);
+    if (ln->host) {
+        hs_host_close(ln->host); /* runs the plugins' stop hooks */
+        ln->host = NULL;
+    }
     hs_node_close(ln->node, NULL, NULL);
     ln->node = NULL;
     for (int i = 0; i < HOOK_COUNT; i++) {
@@ -527,7 +466,7 @@ static int l_node_peers(lua_State *L)
         hs_node_peer_get(ln->node, i, &p);
         if (p.state == HS_PEER_DEAD && !all)
             continue;
-        push_peer(L, &p);
+        hs_lua_push_peer(L, &p);
         lua_rawseti(L, -2, ++k);
     }
     return 1;
@@ -662,7 +601,59 @@ static int l_node_merkle_root(lua_State *L)
     return 1;
 }
 
+/* node:plugins(opts) -- starts the node's plugin host (see plugins.lua for
+ * opts); raises with the loading error (file:line) when a plugin fails. */
+static int l_node_plugins(lua_State *L)
+{
+    lnode *ln = check_lnode(L, 1);
+
+    luaL_checktype(L, 2, LUA_TTABLE);
+    if (ln->host)
+        return luaL_error(L, "plugins are already loaded: use node:reload()");
+    ln->host = hs_host_new(L, 2, ln->node, ln->lp);
+    if (!ln->host)
+        return lua_error(L);
+    install_hooks(ln);
+    return 0;
+}
+
+static hs_host *check_host(lua_State *L, lnode *ln)
+{
+    if (!ln->host)
+        luaL_error(L, "this node has no plugins: call node:plugins(opts) first");
+    return ln->host;
+}
+
+/* node:reload() -> true | nil, error */
+static int l_node_reload(lua_State *L)
+{
+    lnode *ln = check_lnode(L, 1);
+    return hs_host_reload(check_host(L, ln), L);
+}
+
+/* node:plugin_info() -> the manager's info(): loaded plugins and counters */
+static int l_node_plugin_info(lua_State *L)
+{
+    lnode *ln = check_lnode(L, 1);
+    return hs_host_query(check_host(L, ln), L, "info");
+}
+
+/* node:console(path) -- serves the console on a unix socket (mode 0600). */
+static int l_node_console(lua_State *L)
+{
+    lnode *ln = check_lnode(L, 1);
+    char err[256];
+
+    if (hs_host_console_listen(check_host(L, ln), luaL_checkstring(L, 2), err, sizeof err) != 0)
+        return luaL_error(L, "console: %s", err);
+    return 0;
+}
+
 static const luaL_Reg node_methods[] = {
+    {"plugins", l_node_plugins},
+    {"reload", l_node_reload},
+    {"plugin_info", l_node_plugin_info},
+    {"console", l_node_console},
     {"start", l_node_start},
     {"close", l_node_close},
     {"is_open", l_node_is_open},

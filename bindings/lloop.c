@@ -17,12 +17,14 @@
 
 #define HS_TIMER_MT "hearsay.timer"
 #define HS_SIGNAL_MT "hearsay.signal"
+#define HS_WATCH_MT "hearsay.watch"
 
 /* A Lua-owned handle: the uv handle plus the callback's registry ref. */
 typedef struct lhandle {
     union {
         uv_timer_t timer;
         uv_signal_t signal;
+        uv_fs_event_t fs_event;
         uv_handle_t handle;
     } u;
     hs_lloop *lp;
@@ -311,6 +313,26 @@ static void on_lsignal(uv_signal_t *s, int signum)
     lhandle_call((lhandle *)s, "signal callback", signum);
 }
 
+static void on_lfs_event(uv_fs_event_t *w, const char *filename, int events, int status)
+{
+    lhandle *lh = (lhandle *)w;
+    lua_State *L = hs_lloop_state(lh->lp);
+
+    (void)events;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lh->fn_ref);
+    if (filename)
+        lua_pushstring(L, filename);
+    else
+        lua_pushnil(L);
+    if (status < 0)
+        lua_pushstring(L, uv_strerror(status));
+    else
+        lua_pushnil(L);
+    hs_lua_pcall(L, 2, 0, "watch callback");
+}
+
+static int l_handle_close(lua_State *L);
+
 static lhandle *new_lhandle(lua_State *L, hs_lloop *lp, int fn_idx, const char *mt)
 {
     lhandle_ud *ud = lua_newuserdatauv(L, sizeof *ud, 0);
@@ -343,6 +365,28 @@ static int l_loop_timer(lua_State *L)
     uv_timer_init(lp->loop, &lh->u.timer);
     lh->u.handle.data = (void *)&lhandle_marker;
     uv_timer_start(&lh->u.timer, on_ltimer, (uint64_t)(delay * 1000), (uint64_t)(rep * 1000));
+    return 1;
+}
+
+/* loop:watch(path, fn(filename, err)) -> handle: fn runs when something in
+ * the directory (or the file) at path changes. Keep the handle. */
+static int l_loop_watch(lua_State *L)
+{
+    hs_lloop *lp = hs_lloop_check(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    lhandle *lh;
+    int rc;
+
+    luaL_checktype(L, 3, LUA_TFUNCTION);
+    lh = new_lhandle(L, lp, 3, HS_WATCH_MT);
+    uv_fs_event_init(lp->loop, &lh->u.fs_event);
+    lh->u.handle.data = (void *)&lhandle_marker;
+    if ((rc = uv_fs_event_start(&lh->u.fs_event, on_lfs_event, path, 0)) != 0) {
+        lua_pushcfunction(L, l_handle_close);
+        lua_pushvalue(L, -2);
+        lua_call(L, 1, 0);
+        return luaL_error(L, "watch %s: %s", path, uv_strerror(rc));
+    }
     return 1;
 }
 
@@ -389,7 +433,8 @@ static int l_timer_stop(lua_State *L)
 static const luaL_Reg loop_methods[] = {
     {"run", l_loop_run},       {"run_for", l_loop_run_for}, {"run_until", l_loop_run_until},
     {"stop", l_loop_stop},     {"now", l_loop_now},         {"timer", l_loop_timer},
-    {"signal", l_loop_signal}, {"close", l_loop_close},     {NULL, NULL},
+    {"signal", l_loop_signal}, {"close", l_loop_close},     {"watch", l_loop_watch},
+    {NULL, NULL},
 };
 
 void hs_lloop_register(lua_State *L)
@@ -405,6 +450,15 @@ void hs_lloop_register(lua_State *L)
     lua_newtable(L);
     lua_pushcfunction(L, l_timer_stop);
     lua_setfield(L, -2, "stop");
+    lua_pushcfunction(L, l_handle_close);
+    lua_setfield(L, -2, "close");
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_handle_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+
+    luaL_newmetatable(L, HS_WATCH_MT);
+    lua_newtable(L);
     lua_pushcfunction(L, l_handle_close);
     lua_setfield(L, -2, "close");
     lua_setfield(L, -2, "__index");

@@ -25,9 +25,6 @@ typedef struct mreq {
     char url[HS_URL_MAX + 1];
 } mreq;
 
-/* EWMA weight of a new latency sample: smooths jitter, follows trends. */
-#define LATENCY_ALPHA 0.25
-
 static double clip_wall(double t)
 {
     double now = hs_node_now();
@@ -139,9 +136,10 @@ static void on_probe(void *ud, const hs_http_result *res)
     j = answer_json(res);
     const char *id = json_string_value(json_object_get(j, "node_id"));
     if (id && strcmp(id, p->id) == 0) {
-        p->latency_ms = p->latency_ms < 0 ? res->total_ms
-                                          : (1 - LATENCY_ALPHA) * p->latency_ms +
-                                                LATENCY_ALPHA * res->total_ms;
+        p->latency_ms = hs_peers_latency_avg(p->latency_ms, res->total_ms);
+        const json_t *tags = json_object_get(j, "tags");
+        if (hs_peers_valid_tags(tags))
+            hs_peers_set_tags(p, tags);
         hs_membership_saw(n, p);
     } else {
         hs_membership_failed(n, p);

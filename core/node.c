@@ -100,6 +100,8 @@ static hs_err check_config(const hs_config *c)
         return HS_EINVAL;
     if (c->public_url && !hs_peers_valid_url(c->public_url))
         return HS_EINVAL;
+    if (c->tags && !hs_peers_valid_tags(c->tags))
+        return HS_EINVAL;
     for (size_t i = 0; i < c->n_bootstrap; i++)
         if (!hs_peers_valid_url(c->bootstrap[i]))
             return HS_EINVAL;
@@ -115,6 +117,7 @@ static void free_node(hs_node *n)
     }
     hs_seen_free(n->seen);
     hs_peers_free(&n->peers);
+    json_decref(n->tags);
     free(n);
 }
 
@@ -153,6 +156,9 @@ hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out)
                 goto nomem;
     }
     n->cfg.bootstrap = (const char *const *)n->bootstrap;
+    if (cfg->tags && !(n->tags = json_deep_copy(cfg->tags)))
+        goto nomem;
+    n->cfg.tags = n->tags;
     snprintf(n->from_header, sizeof n->from_header, "X-Hearsay-From: %s", n->id);
     hs_peers_init(&n->peers);
     if ((err = hs_rng_seed(&n->rng)) != HS_OK)
@@ -466,13 +472,19 @@ json_t *hs_node_health_json(hs_node *n)
         (json_int_t)(n->client ? hs_http_client_connects(n->client) : 0));
     if (!metrics)
         return NULL;
-    return json_pack("{s:s, s:s, s:I, s:f, s:o, s:s, s:s, s:[s], s:{s:I, s:I, s:I}, s:I}", "status",
-                     n->closing ? "stopped" : "healthy", "node_id", n->id, "peer_count",
-                     (json_int_t)n->peers.live, "uptime",
-                     n->started ? hs_node_mono() - n->started_mono : 0.0, "metrics", metrics,
-                     "version", HS_VERSION, "url", n->url, "features", "batch", "peers", "alive",
-                     (json_int_t)(n->peers.live - unhealthy), "unhealthy", (json_int_t)unhealthy,
-                     "dead", (json_int_t)dead, "seen_ids", (json_int_t)hs_seen_count(n->seen));
+    json_t *h = json_pack("{s:s, s:s, s:I, s:f, s:o, s:s, s:s, s:[s], s:{s:I, s:I, s:I}, s:I}",
+                          "status", n->closing ? "stopped" : "healthy", "node_id", n->id,
+                          "peer_count", (json_int_t)n->peers.live, "uptime",
+                          n->started ? hs_node_mono() - n->started_mono : 0.0, "metrics",
+                          metrics, "version", HS_VERSION, "url", n->url, "features", "batch",
+                          "peers", "alive", (json_int_t)(n->peers.live - unhealthy), "unhealthy",
+                          (json_int_t)unhealthy, "dead", (json_int_t)dead, "seen_ids",
+                          (json_int_t)hs_seen_count(n->seen));
+    if (h && n->tags)
+        json_object_set(h, "tags", n->tags);
+    if (h && n->hooks.on_health)
+        n->hooks.on_health(n->hooks.ud, n, h);
+    return h;
 }
 
 typedef struct fetch_ctx {

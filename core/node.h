@@ -25,6 +25,7 @@ struct hs_node {
     char host[64];
     char **bootstrap;
     char from_header[HS_PEER_ID_MAX + 32]; /* "X-Hearsay-From: <id>" */
+    json_t *tags; /* owned copy of cfg.tags, or NULL */
 
     hs_http_server *server;
     hs_http_client *client;

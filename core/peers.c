@@ -11,10 +11,16 @@ void hs_peers_init(hs_peers *p)
     memset(p, 0, sizeof *p);
 }
 
+static void free_peer(hs_peer *peer)
+{
+    json_decref(peer->tags);
+    free(peer);
+}
+
 void hs_peers_free(hs_peers *p)
 {
     for (size_t i = 0; i < p->n; i++)
-        free(p->v[i]);
+        free_peer(p->v[i]);
     free(p->v);
     hs_peers_init(p);
 }
@@ -98,7 +104,7 @@ void hs_peers_remove(hs_peers *p, hs_peer *peer)
             if (peer->state != HS_PEER_DEAD)
                 p->live--;
             p->v[i] = p->v[--p->n];
-            free(peer);
+            free_peer(peer);
             return;
         }
     }
@@ -113,6 +119,17 @@ void hs_peers_set_state(hs_peers *p, hs_peer *peer, hs_peer_state st)
     peer->state = st;
 }
 
+/* EWMA weight of a new sample: smooths jitter, still follows a trend
+ * within a handful of probes. */
+#define LATENCY_ALPHA 0.25
+
+double hs_peers_latency_avg(double old, double sample)
+{
+    if (old < 0)
+        return sample;
+    return (1 - LATENCY_ALPHA) * old + LATENCY_ALPHA * sample;
+}
+
 void hs_peer_info_of(const hs_peer *peer, hs_peer_info *out)
 {
     out->id = peer->id;
@@ -122,4 +139,30 @@ void hs_peer_info_of(const hs_peer *peer, hs_peer_info *out)
     out->latency_ms = peer->latency_ms;
     out->state = peer->state;
     out->failures = peer->failures;
+    out->tags = peer->tags;
+}
+
+int hs_peers_valid_tags(const json_t *tags)
+{
+    const char *k;
+    json_t *v;
+
+    if (!json_is_object(tags) || json_object_size(tags) > HS_TAGS_MAX)
+        return 0;
+    json_object_foreach((json_t *)tags, k, v) {
+        if (strlen(k) == 0 || strlen(k) > HS_TAG_KEY_MAX || !json_is_string(v) ||
+            json_string_length(v) > HS_TAG_VALUE_MAX)
+            return 0;
+    }
+    return 1;
+}
+
+void hs_peers_set_tags(hs_peer *peer, const json_t *tags)
+{
+    json_t *copy = tags ? json_deep_copy(tags) : NULL;
+
+    if (tags && !copy)
+        return; /* out of memory: keep the old tags */
+    json_decref(peer->tags);
+    peer->tags = copy;
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "hearsay.h"
 
 #define HS_PEER_ID_MAX 128
@@ -31,6 +33,7 @@ typedef struct hs_peer {
     double next_probe;  /* monotonic s: next retry of a dead peer */
     double backoff;     /* s, doubles per failed retry */
     int probing;        /* a health probe is in flight */
+    json_t *tags;       /* owned; NULL until the peer's /health shows some */
 } hs_peer;
 
 typedef struct hs_peers {
@@ -54,11 +57,24 @@ void hs_peers_remove(hs_peers *p, hs_peer *peer);
 /* Moves a peer between states, keeping `live` right. */
 void hs_peers_set_state(hs_peers *p, hs_peer *peer, hs_peer_state st);
 
+/* Folds a latency sample into the moving average (old < 0: no average yet). */
+double hs_peers_latency_avg(double old, double sample);
+
 /* Fills the public view of a peer (borrowing its strings). */
 void hs_peer_info_of(const hs_peer *peer, hs_peer_info *out);
 
 /* Valid peer id: 1..HS_PEER_ID_MAX printable ASCII chars, no quotes or spaces. */
 int hs_peers_valid_id(const char *id);
+
+#define HS_TAGS_MAX 16
+#define HS_TAG_KEY_MAX 32
+#define HS_TAG_VALUE_MAX 128
+
+/* Valid tags: an object of at most HS_TAGS_MAX short string values. */
+int hs_peers_valid_tags(const json_t *tags);
+
+/* Replaces a peer's tags with a copy of `tags` (NULL clears them). */
+void hs_peers_set_tags(hs_peer *peer, const json_t *tags);
 
 /* Valid base URL: http:// or https://, printable, at most HS_URL_MAX. */
 int hs_peers_valid_url(const char *url);

@@ -62,6 +62,9 @@ typedef struct hs_config {
     const char *public_url;    /* NULL: "http://host:port" */
     const char *const *bootstrap; /* base URLs of peers to join through */
     size_t n_bootstrap;
+    json_t *tags;              /* NULL or an object of short strings this
+                                  node advertises on /health (borrowed,
+                                  copied); peers see them in hs_peer_info */
 
     unsigned fanout;           /* peers each new message is pushed to, 3 */
     unsigned ttl;              /* ttl of messages we originate, 10 */
@@ -152,6 +155,7 @@ typedef struct hs_peer_info {
     double latency_ms;  /* moving average; negative when never measured */
     hs_peer_state state;
     unsigned failures;  /* consecutive */
+    const json_t *tags; /* the peer's advertised tags, or NULL; borrowed */
 } hs_peer_info;
 
 typedef enum hs_verdict {
@@ -179,6 +183,8 @@ typedef struct hs_hooks {
      * when set locally. */
     void (*on_state)(void *ud, hs_node *node, const char *old_root, uint64_t old_version,
                      const char *new_root, uint64_t new_version, const char *from);
+    /* /health is being built: add fields to `health` (borrowed). */
+    void (*on_health)(void *ud, hs_node *node, json_t *health);
 } hs_hooks;
 
 /*

@@ -16,13 +16,13 @@ M.node_keys = {
   seen_ttl = "number", seen_cap = "integer", max_body = "integer",
   max_seen_by = "integer", max_batch = "integer", max_connections = "integer",
   peer_connections = "integer",
-  log_level = "string",
+  log_level = "string", tags = "table",
 }
 
 -- Settings only the Lua shell reads.
 M.shell_keys = {
-  node_id_file = "string", plugins = "table", plugin_path = "string",
-  console_socket = "string",
+  node_id_file = "string", plugins = "table", plugin_path = "table", policy = "string",
+  plugin_memory = "integer", plugin_instructions = "integer", console_socket = "string",
 }
 
 local function read_file(path)
@@ -67,6 +67,23 @@ local function check_value(key, kind, v)
     return "must be one of error, warn, info, debug"
   elseif key == "port" and v > 65535 then
     return "must be at most 65535"
+  elseif key == "tags" then
+    for tk, tv in pairs(v) do
+      if type(tk) ~= "string" or type(tv) ~= "string" or #tk > 32 or #tv > 128 then
+        return "must map short names to short strings (keys <= 32, values <= 128 chars)"
+      end
+    end
+  elseif key == "plugins" then
+    for i, p in ipairs(v) do
+      local name = type(p) == "table" and p[1] or p
+      if type(name) ~= "string" then
+        return ("entry %d must be a plugin name or { name, settings... }"):format(i)
+      end
+    end
+  elseif key == "plugin_path" then
+    for i, d in ipairs(v) do
+      if type(d) ~= "string" then return ("entry %d must be a directory"):format(i) end
+    end
   end
 end
 
@@ -136,7 +153,8 @@ function M.load(dir)
   node.node_id = id
   return {
     dir = dir, path = path, node = node, id_file = (not id) and idfile or nil,
-    plugins = t.plugins or {}, plugin_path = t.plugin_path,
+    plugins = t.plugins or {}, plugin_path = t.plugin_path, policy = t.policy,
+    plugin_memory = t.plugin_memory, plugin_instructions = t.plugin_instructions,
     console_socket = t.console_socket,
   }
 end

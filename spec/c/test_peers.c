@@ -31,5 +31,15 @@ int main(void)
     CHECK(p.n == 1 && p.live == 1);
     CHECK(hs_peers_find(&p, "a") == NULL);
     hs_peers_free(&p);
+
+    /* Latency is a moving average, not the last sample. */
+    double avg = hs_peers_latency_avg(-1, 10.0);
+    CHECK(avg == 10.0);
+    avg = hs_peers_latency_avg(avg, 50.0);
+    CHECK(avg > 10.0 && avg < 50.0);
+    CHECK(avg == 20.0);
+    for (int i = 0; i < 30; i++)
+        avg = hs_peers_latency_avg(avg, 50.0);
+    CHECK(avg > 49.0 && avg <= 50.0);
     DONE();
 }

@@ -1,0 +1,291 @@
+/*
+ * lconsole.c -- the console server: a unix socket (mode 0600, never HTTP)
+ * whose clients get a Lua REPL in the node's plugin state.
+ *
+ * Protocol, line based: the client sends one line of input per "\n"; the
+ * server answers with the output of that line followed by a marker line
+ * "\x1e<prompt>\n" (prompt "> " or ">> " while a statement is incomplete).
+ * The first answer, right after connecting, is a greeting. Lines are capped
+ * at 64 KiB; a longer one closes the session.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "lhost.h"
+
+#define LINE_MAX_BYTES (64 * 1024)
+
+typedef struct cclient {
+    uv_pipe_t pipe;
+    hs_console *con;
+    int id;
+    char *buf;
+    size_t len, cap;
+    int closing;
+    struct cclient *prev, *next;
+} cclient;
+
+struct hs_console {
+    uv_pipe_t server;
+    hs_host *h;
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    cclient *clients;
+    int next_id;
+};
+
+typedef struct wreq {
+    uv_write_t req;
+    char *data;
+} wreq;
+
+static void on_written(uv_write_t *req, int status)
+{
+    wreq *w = (wreq *)req;
+    (void)status;
+    free(w->data);
+    free(w);
+}
+
+static void client_closed(uv_handle_t *handle)
+{
+    cclient *cl = handle->data;
+    hs_host *h = cl->con->h;
+
+    free(cl->buf);
+    free(cl);
+    hs_host_handle_closed(h);
+}
+
+static void client_close(cclient *cl)
+{
+    hs_console *con = cl->con;
+
+    if (cl->closing)
+        return;
+    cl->closing = 1;
+    if (cl->prev)
+        cl->prev->next = cl->next;
+    else
+        con->clients = cl->next;
+    if (cl->next)
+        cl->next->prev = cl->prev;
+    if (!hs_host_is_closing(con->h)) {
+        lua_State *L = hs_host_state(con->h);
+        lua_pushinteger(L, cl->id);
+        hs_host_call(con->h, "console_close", 1, 0);
+    }
+    uv_close((uv_handle_t *)&cl->pipe, client_closed);
+}
+
+/* Sends output then the prompt marker. */
+static void send_answer(cclient *cl, const char *out, size_t outlen, const char *prompt)
+{
+    size_t plen = strlen(prompt);
+    wreq *w = malloc(sizeof *w);
+    char *data = malloc(outlen + plen + 2);
+    uv_buf_t buf;
+
+    if (!w || !data) {
+        free(w);
+        free(data);
+        client_close(cl);
+        return;
+    }
+    memcpy(data, out, outlen);
+    data[outlen] = '\x1e';
+    memcpy(data + outlen + 1, prompt, plen);
+    data[outlen + 1 + plen] = '\n';
+    w->data = data;
+    buf = uv_buf_init(data, (unsigned)(outlen + plen + 2));
+    if (uv_write(&w->req, (uv_stream_t *)&cl->pipe, &buf, 1, on_written) != 0) {
+        free(data);
+        free(w);
+        client_close(cl);
+    }
+}
+
+/* Calls manager[fn](id [, line]) -> output, prompt and sends them. */
+static void exchange(cclient *cl, const char *fn, const char *line, size_t len)
+{
+    hs_host *h = cl->con->h;
+    lua_State *L = hs_host_state(h);
+    int nargs = 1;
+
+    lua_pushinteger(L, cl->id);
+    if (line) {
+        lua_pushlstring(L, line, len);
+        nargs = 2;
+    }
+    if (hs_host_call(h, fn, nargs, 2) != 0) {
+        static const char msg[] = "console error (see the node's log)\n";
+        send_answer(cl, msg, sizeof msg - 1, "> ");
+        return;
+    }
+    size_t outlen = 0;
+    const char *out = lua_tolstring(L, -2, &outlen);
+    const char *prompt = lua_tostring(L, -1);
+    send_answer(cl, out ? out : "", out ? outlen : 0, prompt ? prompt : "> ");
+    lua_pop(L, 2);
+}
+
+static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+    (void)handle;
+    buf->base = malloc(suggested);
+    buf->len = buf->base ? suggested : 0;
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    cclient *cl = stream->data;
+
+    if (nread < 0 || hs_host_is_closing(cl->con->h)) {
+        free(buf->base);
+        client_close(cl);
+        return;
+    }
+    if (cl->len + (size_t)nread > LINE_MAX_BYTES) {
+        static const char msg[] = "line too long: the console closes this session\n";
+        free(buf->base);
+        send_answer(cl, msg, sizeof msg - 1, "> ");
+        client_close(cl);
+        return;
+    }
+    if (cl->len + (size_t)nread > cl->cap) {
+        size_t cap = cl->cap ? cl->cap : 1024;
+        while (cap < cl->len + (size_t)nread)
+            cap *= 2;
+        char *b = realloc(cl->buf, cap);
+        if (!b) {
+            free(buf->base);
+            client_close(cl);
+            return;
+        }
+        cl->buf = b;
+        cl->cap = cap;
+    }
+    memcpy(cl->buf + cl->len, buf->base, (size_t)nread);
+    cl->len += (size_t)nread;
+    free(buf->base);
+
+    size_t start = 0;
+    for (size_t i = 0; i < cl->len && !cl->closing; i++) {
+        if (cl->buf[i] != '\n')
+            continue;
+        size_t end = i;
+        if (end > start && cl->buf[end - 1] == '\r')
+            end--;
+        exchange(cl, "console_feed", cl->buf + start, end - start);
+        start = i + 1;
+    }
+    if (!cl->closing) {
+        memmove(cl->buf, cl->buf + start, cl->len - start);
+        cl->len -= start;
+    }
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    hs_console *con = server->data;
+    cclient *cl;
+
+    if (status < 0 || hs_host_is_closing(con->h))
+        return;
+    cl = calloc(1, sizeof *cl);
+    if (!cl)
+        return;
+    cl->con = con;
+    cl->id = ++con->next_id;
+    uv_pipe_init(hs_host_loop(con->h), &cl->pipe, 0);
+    cl->pipe.data = cl;
+    hs_host_handle_opened(con->h);
+    if (uv_accept(server, (uv_stream_t *)&cl->pipe) != 0) {
+        cl->closing = 1;
+        uv_close((uv_handle_t *)&cl->pipe, client_closed);
+        return;
+    }
+    cl->next = con->clients;
+    if (con->clients)
+        con->clients->prev = cl;
+    con->clients = cl;
+    exchange(cl, "console_open", NULL, 0);
+    if (!cl->closing)
+        uv_read_start((uv_stream_t *)&cl->pipe, on_alloc, on_read);
+}
+
+/* Is someone serving on this socket path right now? */
+static int socket_in_use(const char *path)
+{
+    struct sockaddr_un sa;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), in_use;
+
+    if (fd < 0)
+        return 0;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    in_use = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    close(fd);
+    return in_use;
+}
+
+static void server_closed(uv_handle_t *handle)
+{
+    hs_console *con = handle->data;
+    hs_host *h = con->h;
+
+    free(con);
+    hs_host_handle_closed(h);
+}
+
+int hs_console_listen(hs_host *h, const char *path, hs_console **out, char *err, size_t errlen)
+{
+    hs_console *con;
+    int rc;
+
+    if (strlen(path) == 0 || strlen(path) >= sizeof con->path) {
+        snprintf(err, errlen, "console socket path is empty or too long: %s", path);
+        return -1;
+    }
+    if (socket_in_use(path)) {
+        snprintf(err, errlen, "%s: another process is serving a console there", path);
+        return -1;
+    }
+    unlink(path); /* a stale socket from a node that died */
+    con = calloc(1, sizeof *con);
+    if (!con) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    con->h = h;
+    strcpy(con->path, path);
+    uv_pipe_init(hs_host_loop(h), &con->server, 0);
+    con->server.data = con;
+    hs_host_handle_opened(h);
+    /* Between bind and listen nobody can connect, so chmod is race-free. */
+    if ((rc = uv_pipe_bind(&con->server, path)) != 0 || chmod(path, 0600) != 0 ||
+        (rc = uv_listen((uv_stream_t *)&con->server, 16, on_connection)) != 0) {
+        snprintf(err, errlen, "%s: %s", path, rc ? uv_strerror(rc) : strerror(errno));
+        con->path[0] = '\0';
+        uv_close((uv_handle_t *)&con->server, server_closed);
+        return -1;
+    }
+    *out = con;
+    return 0;
+}
+
+void hs_console_close(hs_console *con)
+{
+    while (con->clients)
+        client_close(con->clients);
+    if (con->path[0])
+        unlink(con->path);
+    uv_close((uv_handle_t *)&con->server, server_closed);
+}

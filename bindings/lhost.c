@@ -1,0 +1,695 @@
+/*
+ * lhost.c -- a node's plugin host; see lhost.h.
+ *
+ * Limits. The allocator refuses any growth past mem_limit, so a memory bomb
+ * gets "not enough memory" in its own call. A count hook runs every
+ * HOOK_STEP VM instructions and raises "instruction limit exceeded" once a
+ * budgeted call (api.call) has used its budget; nested calls share the
+ * outermost budget. The sandbox's pcall/xpcall/coroutine wrappers re-raise
+ * that error, so a plugin cannot swallow it and loop on.
+ *
+ * Reentrancy. Plugin code may call back into the core (broadcast,
+ * update_state), which may call hooks again; those run on the thread that
+ * made the call (h->cur), never on a suspended one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "ljson.h"
+#include "lhost.h"
+#include "lvalues.h"
+
+#define HOOK_STEP 1000
+#define COPY_MAX_DEPTH 16
+#define HS_PTIMER_MT "hearsay.plugin_timer"
+
+typedef struct ptimer {
+    uv_timer_t t;
+    hs_host *h;
+    int fn_ref;
+    struct ptimer *prev, *next;
+    struct ptimer **ud; /* the userdata's pointer to us, or NULL */
+} ptimer;
+
+struct hs_host {
+    lua_State *PL;
+    lua_State *cur; /* the thread running plugin code now, or NULL */
+    size_t mem_used, mem_limit;
+    unsigned long used, limit;
+    int depth;
+    hs_node *node; /* NULL once closing */
+    hs_lloop *lp;
+    uv_loop_t *loop;
+    int mgr_ref;
+    int open_handles;
+    int closing;
+    ptimer *timers;
+    hs_console *console;
+};
+
+/* ---- limits ------------------------------------------------------------- */
+
+static void *host_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    hs_host *h = ud;
+    size_t old = ptr ? osize : 0;
+    void *p;
+
+    if (nsize == 0) {
+        free(ptr);
+        h->mem_used -= old;
+        return NULL;
+    }
+    if (nsize > old && h->mem_used + (nsize - old) > h->mem_limit)
+        return NULL; /* Lua collects garbage and retries, then fails the call */
+    p = realloc(ptr, nsize);
+    if (p)
+        h->mem_used = h->mem_used - old + nsize;
+    return p;
+}
+
+static hs_host *host_of(lua_State *L)
+{
+    return *(hs_host **)lua_getextraspace(L);
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+    hs_host *h = host_of(L);
+
+    (void)ar;
+    h->used += HOOK_STEP;
+    if (h->depth > 0 && h->used > h->limit)
+        luaL_error(L, "instruction limit exceeded (%lu instructions)", h->limit);
+}
+
+/* ---- calling into the host state ------------------------------------------ */
+
+static int traceback(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (!msg)
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+static lua_State *cur_state(hs_host *h)
+{
+    return h->cur ? h->cur : h->PL;
+}
+
+lua_State *hs_host_state(hs_host *h)
+{
+    return cur_state(h);
+}
+
+uv_loop_t *hs_host_loop(hs_host *h)
+{
+    return h->loop;
+}
+
+int hs_host_is_closing(hs_host *h)
+{
+    return h->closing;
+}
+
+int hs_host_call(hs_host *h, const char *fn, int nargs, int nres)
+{
+    lua_State *L = cur_state(h);
+    int base = lua_gettop(L) - nargs;
+
+    lua_pushcfunction(L, traceback);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->mgr_ref);
+    lua_getfield(L, -1, fn);
+    lua_remove(L, -2);
+    lua_rotate(L, base + 1, 2); /* traceback, fn, args... */
+    int rc = lua_pcall(L, nargs, nres, base + 1);
+    if (rc != LUA_OK) {
+        if (h->node)
+            hs_node_log(h->node, HS_LOG_ERROR, "plugin manager: %s: %s", fn,
+                        lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+        lua_settop(L, base);
+        return -1;
+    }
+    lua_remove(L, base + 1);
+    return 0;
+}
+
+/* ---- the api table given to the manager ------------------------------------ */
+
+static hs_host *api_host(lua_State *L)
+{
+    hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
+    if (!h->node)
+        luaL_error(L, "the node is closing");
+    return h;
+}
+
+/* api.call(fn, ...) -> true, results... | false, error-with-traceback */
+static int api_call(lua_State *L)
+{
+    hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
+    lua_State *prev = h->cur;
+    int n = lua_gettop(L), rc;
+
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    if (h->depth++ == 0)
+        h->used = 0;
+    h->cur = L;
+    lua_pushcfunction(L, traceback);
+    lua_insert(L, 1);
+    rc = lua_pcall(L, n - 1, LUA_MULTRET, 1);
+    h->cur = prev;
+    h->depth--;
+    lua_pushboolean(L, rc == LUA_OK);
+    lua_replace(L, 1); /* the traceback slot becomes the status */
+    return lua_gettop(L);
+}
+
+static int api_id(lua_State *L)
+{
+    lua_pushstring(L, hs_node_id(api_host(L)->node));
+    return 1;
+}
+
+static int api_url(lua_State *L)
+{
+    lua_pushstring(L, hs_node_url(api_host(L)->node));
+    return 1;
+}
+
+static int api_peers(lua_State *L)
+{
+    hs_host *h = api_host(L);
+    int all = lua_toboolean(L, 1);
+    size_t total = hs_node_peer_total(h->node);
+    lua_Integer k = 0;
+
+    lua_createtable(L, (int)total, 0);
+    for (size_t i = 0; i < total; i++) {
+        hs_peer_info p;
+        hs_node_peer_get(h->node, i, &p);
+        if (p.state == HS_PEER_DEAD && !all)
+            continue;
+        hs_lua_push_peer(L, &p);
+        lua_rawseti(L, -2, ++k);
+    }
+    return 1;
+}
+
+static int push_new_json(lua_State *L, json_t *j, const char *field)
+{
+    if (!j)
+        return luaL_error(L, "out of memory");
+    hs_lua_push_json(L, field ? json_object_get(j, field) : j);
+    json_decref(j);
+    return 1;
+}
+
+static int api_health(lua_State *L)
+{
+    return push_new_json(L, hs_node_health_json(api_host(L)->node), NULL);
+}
+
+static int api_state(lua_State *L)
+{
+    return push_new_json(L, hs_node_state_json(api_host(L)->node), NULL);
+}
+
+static int api_metrics(lua_State *L)
+{
+    return push_new_json(L, hs_node_health_json(api_host(L)->node), "metrics");
+}
+
+static int api_broadcast(lua_State *L)
+{
+    hs_host *h = api_host(L);
+    const char *type = luaL_checkstring(L, 1);
+    json_t *payload = NULL;
+    lua_State *prev = h->cur;
+    char id[65];
+    hs_err err;
+
+    if (!lua_isnoneornil(L, 2) && !(payload = hs_lua_to_json(L, 2)))
+        return luaL_error(L, "broadcast: payload: %s", lua_tostring(L, -1));
+    h->cur = L;
+    err = hs_node_broadcast(h->node, type, payload, id);
+    h->cur = prev;
+    json_decref(payload);
+    if (err != HS_OK)
+        return luaL_error(L, "broadcast: %s", hs_strerror(err));
+    lua_pushstring(L, id);
+    return 1;
+}
+
+static int api_update_state(lua_State *L)
+{
+    hs_host *h = api_host(L);
+    const char *root = luaL_checkstring(L, 1);
+    lua_State *prev = h->cur;
+    hs_err err;
+
+    h->cur = L;
+    err = hs_node_update_state(h->node, root);
+    h->cur = prev;
+    if (err != HS_OK)
+        return luaL_error(L, "update_state: %s", hs_strerror(err));
+    lua_pushinteger(L, (lua_Integer)hs_node_state_version(h->node));
+    return 1;
+}
+
+static int api_log(lua_State *L)
+{
+    static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
+    hs_host *h = api_host(L);
+    int level = luaL_checkoption(L, 1, NULL, levels);
+
+    hs_node_log(h->node, (hs_log_level)level, "%s", luaL_checkstring(L, 2));
+    return 0;
+}
+
+static int api_now(lua_State *L)
+{
+    lua_pushnumber(L, (double)uv_hrtime() / 1e9);
+    return 1;
+}
+
+static int api_memory(lua_State *L)
+{
+    hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
+    lua_pushinteger(L, (lua_Integer)h->mem_used);
+    lua_pushinteger(L, (lua_Integer)h->mem_limit);
+    return 2;
+}
+
+/* ---- timers in the host state -------------------------------------------- */
+
+static void ptimer_closed(uv_handle_t *handle)
+{
+    ptimer *t = (ptimer *)handle;
+    hs_host *h = t->h;
+
+    free(t);
+    hs_host_handle_closed(h);
+}
+
+static void ptimer_close(ptimer *t)
+{
+    hs_host *h = t->h;
+
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        h->timers = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    if (t->ud)
+        *t->ud = NULL;
+    luaL_unref(h->PL, LUA_REGISTRYINDEX, t->fn_ref);
+    uv_close((uv_handle_t *)&t->t, ptimer_closed);
+}
+
+static void on_ptimer(uv_timer_t *ut)
+{
+    ptimer *t = (ptimer *)ut;
+    hs_host *h = t->h;
+    lua_State *L;
+
+    if (h->closing)
+        return;
+    L = cur_state(h);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, t->fn_ref);
+    hs_host_call(h, "on_timer", 1, 0);
+}
+
+/* api.timer(delay_s, repeat_s, fn) -> handle with :close(); fn is called
+ * through manager.on_timer(fn), which budgets and counts it. */
+static int api_timer(lua_State *L)
+{
+    hs_host *h = api_host(L);
+    double delay = luaL_checknumber(L, 1), rep = luaL_checknumber(L, 2);
+    ptimer **ud;
+    ptimer *t;
+
+    luaL_checktype(L, 3, LUA_TFUNCTION);
+    luaL_argcheck(L, delay >= 0 && rep >= 0, 1, "times must not be negative");
+    ud = lua_newuserdatauv(L, sizeof *ud, 0);
+    *ud = NULL;
+    luaL_setmetatable(L, HS_PTIMER_MT);
+    t = calloc(1, sizeof *t);
+    if (!t)
+        return luaL_error(L, "out of memory");
+    t->h = h;
+    lua_pushvalue(L, 3);
+    t->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    uv_timer_init(h->loop, &t->t);
+    hs_host_handle_opened(h);
+    t->next = h->timers;
+    if (h->timers)
+        h->timers->prev = t;
+    h->timers = t;
+    t->ud = ud;
+    *ud = t;
+    uv_timer_start(&t->t, on_ptimer, (uint64_t)(delay * 1000), (uint64_t)(rep * 1000));
+    return 1;
+}
+
+static int ptimer_ud_close(lua_State *L)
+{
+    ptimer **ud = luaL_checkudata(L, 1, HS_PTIMER_MT);
+    if (*ud)
+        ptimer_close(*ud);
+    return 0;
+}
+
+/* ---- copying plain data between states ------------------------------------ */
+
+static int copy_value(lua_State *from, int idx, lua_State *to, int depth)
+{
+    idx = lua_absindex(from, idx);
+    luaL_checkstack(to, 4, "copy");
+    switch (lua_type(from, idx)) {
+    case LUA_TNIL:
+        lua_pushnil(to);
+        return 1;
+    case LUA_TBOOLEAN:
+        lua_pushboolean(to, lua_toboolean(from, idx));
+        return 1;
+    case LUA_TNUMBER:
+        if (lua_isinteger(from, idx))
+            lua_pushinteger(to, lua_tointeger(from, idx));
+        else
+            lua_pushnumber(to, lua_tonumber(from, idx));
+        return 1;
+    case LUA_TSTRING: {
+        size_t len;
+        const char *s = lua_tolstring(from, idx, &len);
+        lua_pushlstring(to, s, len);
+        return 1;
+    }
+    case LUA_TTABLE:
+        if (depth > COPY_MAX_DEPTH)
+            return 0;
+        lua_newtable(to);
+        lua_pushnil(from);
+        while (lua_next(from, idx)) {
+            if (!copy_value(from, -2, to, depth + 1) || !copy_value(from, -1, to, depth + 1)) {
+                lua_pop(from, 2);
+                return 0;
+            }
+            lua_rawset(to, -3);
+            lua_pop(from, 1);
+        }
+        return 1;
+    default:
+        return 0; /* functions, userdata, threads stay in their state */
+    }
+}
+
+/* Copies the results of a host call into L as plain data (failing values
+ * become nil). */
+static void copy_results(lua_State *from, int n, lua_State *to)
+{
+    for (int i = n; i >= 1; i--)
+        if (!copy_value(from, -i, to, 0))
+            lua_pushnil(to);
+    lua_pop(from, n);
+}
+
+/* ---- creation ------------------------------------------------------------- */
+
+static const luaL_Reg api_fns[] = {
+    {"call", api_call},       {"id", api_id},         {"url", api_url},
+    {"peers", api_peers},     {"health", api_health}, {"state", api_state},
+    {"metrics", api_metrics}, {"broadcast", api_broadcast},
+    {"update_state", api_update_state},               {"log", api_log},
+    {"now", api_now},         {"memory", api_memory}, {"timer", api_timer},
+    {NULL, NULL},
+};
+
+static const luaL_Reg host_libs[] = {
+    {LUA_GNAME, luaopen_base},          {LUA_LOADLIBNAME, luaopen_package},
+    {LUA_COLIBNAME, luaopen_coroutine}, {LUA_TABLIBNAME, luaopen_table},
+    {LUA_IOLIBNAME, luaopen_io},        {LUA_OSLIBNAME, luaopen_os},
+    {LUA_STRLIBNAME, luaopen_string},   {LUA_MATHLIBNAME, luaopen_math},
+    {LUA_UTF8LIBNAME, luaopen_utf8},    {NULL, NULL},
+};
+
+/* Runs in PL under pcall: libraries, package.path, the manager, init. */
+static int host_boot(lua_State *PL)
+{
+    hs_host *h = lua_touserdata(PL, 1);
+    const char *path = lua_tostring(PL, 2);
+
+    for (const luaL_Reg *lib = host_libs; lib->func; lib++) {
+        luaL_requiref(PL, lib->name, lib->func, 1);
+        lua_pop(PL, 1);
+    }
+    /* No debug library: plugins must not reach into other environments. */
+    lua_getglobal(PL, "package");
+    lua_pushstring(PL, path);
+    lua_setfield(PL, -2, "path");
+    lua_pop(PL, 1);
+    luaL_newmetatable(PL, HS_PTIMER_MT);
+    lua_newtable(PL);
+    lua_pushcfunction(PL, ptimer_ud_close);
+    lua_setfield(PL, -2, "close");
+    lua_setfield(PL, -2, "__index");
+    lua_pushcfunction(PL, ptimer_ud_close);
+    lua_setfield(PL, -2, "__gc");
+    lua_pop(PL, 1);
+
+    lua_getglobal(PL, "require");
+    lua_pushliteral(PL, "hearsay.plugins");
+    lua_call(PL, 1, 1);
+    h->mgr_ref = luaL_ref(PL, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+hs_host *hs_host_new(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp)
+{
+    hs_host *h;
+    lua_State *PL;
+    lua_Integer mem;
+
+    opts_idx = lua_absindex(L, opts_idx);
+    luaL_checktype(L, opts_idx, LUA_TTABLE);
+    lua_getfield(L, opts_idx, "memory_limit");
+    mem = luaL_optinteger(L, -1, 64 << 20);
+    lua_getfield(L, opts_idx, "instruction_limit");
+    lua_Integer instr = luaL_optinteger(L, -1, 10000000);
+    lua_pop(L, 2);
+    if (mem < (1 << 20) || instr < 10000)
+        luaL_error(L, "plugin memory_limit must be >= 1 MiB and instruction_limit >= 10000");
+    h = calloc(1, sizeof *h);
+    if (!h) {
+        lua_pushliteral(L, "out of memory");
+        return NULL;
+    }
+    h->mem_limit = (size_t)mem;
+    h->limit = (unsigned long)instr;
+    h->node = node;
+    h->lp = lp;
+    h->loop = lp->loop;
+    h->mgr_ref = LUA_NOREF;
+    PL = h->PL = lua_newstate(host_alloc, h);
+    if (!PL) {
+        free(h);
+        lua_pushliteral(L, "cannot create the plugin state (memory_limit too small?)");
+        return NULL;
+    }
+    *(hs_host **)lua_getextraspace(PL) = h;
+    lua_sethook(PL, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+
+    /* Boot with the same module path as the state creating us. */
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "path");
+    lua_pushcfunction(PL, host_boot);
+    lua_pushlightuserdata(PL, h);
+    lua_pushstring(PL, lua_tostring(L, -1));
+    lua_pop(L, 2);
+    lua_pushcfunction(PL, traceback);
+    lua_insert(PL, 1);
+    if (lua_pcall(PL, 2, 0, 1) != LUA_OK) {
+        lua_pushfstring(L, "plugin host: %s", lua_tostring(PL, -1));
+        lua_close(PL);
+        free(h);
+        return NULL;
+    }
+    lua_settop(PL, 0);
+
+    /* manager.init(opts, api) -> true | nil, error */
+    if (!copy_value(L, opts_idx, PL, 0)) {
+        lua_close(PL);
+        free(h);
+        lua_pushliteral(L, "plugin options must be plain data (no functions)");
+        return NULL;
+    }
+    lua_newtable(PL);
+    lua_pushlightuserdata(PL, h);
+    luaL_setfuncs(PL, api_fns, 1);
+    hs_lua_json_register(PL);
+    if (hs_host_call(h, "init", 2, 2) != 0) {
+        lua_pushliteral(L, "plugin manager failed to start (see the log)");
+        lua_close(PL);
+        free(h);
+        return NULL;
+    }
+    if (!lua_toboolean(PL, -2)) {
+        lua_pushstring(L, lua_tostring(PL, -1) ? lua_tostring(PL, -1) : "plugins failed to load");
+        lua_close(PL);
+        free(h);
+        return NULL;
+    }
+    lua_pop(PL, 2);
+    return h;
+}
+
+int hs_host_reload(hs_host *h, lua_State *L)
+{
+    lua_State *PL = cur_state(h);
+
+    if (h->closing || hs_host_call(h, "reload", 0, 2) != 0) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "plugin manager error (see the log)");
+        return 2;
+    }
+    copy_results(PL, 2, L);
+    if (lua_toboolean(L, -2)) {
+        lua_pop(L, 1);
+        return 1;
+    }
+    return 2;
+}
+
+int hs_host_query(hs_host *h, lua_State *L, const char *fn)
+{
+    lua_State *PL = cur_state(h);
+    int top = lua_gettop(PL);
+
+    if (h->closing)
+        return luaL_error(L, "the plugin host is closing");
+    if (hs_host_call(h, fn, 0, LUA_MULTRET) != 0)
+        return luaL_error(L, "plugin manager: %s failed (see the log)", fn);
+    int n = lua_gettop(PL) - top;
+    copy_results(PL, n, L);
+    return n;
+}
+
+/* ---- hooks from the core --------------------------------------------------- */
+
+hs_verdict hs_host_on_message(hs_host *h, const hs_message *m, json_t **payload_out)
+{
+    lua_State *L = cur_state(h);
+    hs_verdict v;
+
+    if (h->closing)
+        return HS_ACCEPT;
+    hs_lua_push_message(L, m);
+    if (hs_host_call(h, "on_message", 1, 2) != 0)
+        return HS_ACCEPT;
+    v = hs_lua_read_verdict(L, -2, -1, payload_out);
+    lua_pop(L, 2);
+    return v;
+}
+
+int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, size_t n,
+                   size_t want, size_t *out)
+{
+    lua_State *L = cur_state(h);
+    int got;
+
+    if (h->closing)
+        return -1;
+    hs_lua_push_message(L, m);
+    hs_lua_push_candidates(L, cands, n);
+    lua_pushinteger(L, (lua_Integer)want);
+    if (hs_host_call(h, "select", 3, 1) != 0)
+        return -1;
+    got = hs_lua_read_selection(L, -1, cands, n, want, out);
+    lua_pop(L, 1);
+    return got;
+}
+
+void hs_host_on_peer(hs_host *h, const hs_peer_info *peer, int up)
+{
+    lua_State *L = cur_state(h);
+
+    if (h->closing)
+        return;
+    hs_lua_push_peer(L, peer);
+    lua_pushboolean(L, up);
+    hs_host_call(h, "on_peer", 2, 0);
+}
+
+void hs_host_on_state(hs_host *h, const char *old_root, uint64_t old_version,
+                      const char *new_root, uint64_t new_version, const char *from)
+{
+    lua_State *L = cur_state(h);
+
+    if (h->closing)
+        return;
+    hs_lua_push_state_change(L, old_root, old_version, new_root, new_version, from);
+    hs_host_call(h, "on_state", 1, 0);
+}
+
+void hs_host_on_health(hs_host *h, json_t *health)
+{
+    lua_State *L = cur_state(h);
+    json_t *j;
+
+    if (h->closing || hs_host_call(h, "health", 0, 1) != 0)
+        return;
+    j = hs_lua_to_json(L, -1);
+    if (j)
+        json_object_set_new(health, "plugins", j);
+    else
+        lua_pop(L, 1);
+    lua_pop(L, 1);
+}
+
+int hs_host_console_listen(hs_host *h, const char *path, char *err, size_t errlen)
+{
+    if (h->console) {
+        snprintf(err, errlen, "the console is already listening");
+        return -1;
+    }
+    return hs_console_listen(h, path, &h->console, err, errlen);
+}
+
+/* ---- closing ---------------------------------------------------------------- */
+
+void hs_host_handle_opened(hs_host *h)
+{
+    h->open_handles++;
+}
+
+void hs_host_handle_closed(hs_host *h)
+{
+    if (--h->open_handles == 0 && h->closing) {
+        lua_close(h->PL);
+        free(h);
+    }
+}
+
+void hs_host_close(hs_host *h)
+{
+    if (h->closing)
+        return;
+    hs_host_call(h, "stop", 0, 0);
+    h->closing = 1;
+    h->node = NULL;
+    while (h->timers)
+        ptimer_close(h->timers);
+    if (h->console) {
+        hs_console_close(h->console);
+        h->console = NULL;
+    }
+    /* One count for ourselves, so the state outlives this function. */
+    h->open_handles++;
+    hs_host_handle_closed(h);
+}

@@ -1,0 +1,66 @@
+/*
+ * lhost.h -- a node's plugin host: its own Lua state, where the plugin
+ * manager (lua/hearsay/plugins.lua) loads plugins and the console evaluates.
+ *
+ * The state's allocator enforces a memory cap, and a count hook enforces an
+ * instruction budget on every call into plugin code, so a runaway plugin
+ * fails its call and the node goes on. Hooks from the core (messages, peer
+ * choice, peers, state, /health) are dispatched into the manager.
+ */
+#ifndef HS_LHOST_H
+#define HS_LHOST_H
+
+#include <lua.h>
+
+#include "hearsay.h"
+#include "lloop.h"
+
+typedef struct hs_host hs_host;
+
+/*
+ * Creates the host for `node` with the options table at opts_idx of L
+ * (copied into the new state; see lua/hearsay/plugins.lua for its keys),
+ * and loads the plugins. Returns NULL with an error message pushed on L
+ * when the state cannot be made or the plugins do not load.
+ */
+hs_host *hs_host_new(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp);
+
+/* Reloads the plugin set; pushes true, or nil and the error, on L. */
+int hs_host_reload(hs_host *h, lua_State *L);
+
+/* Calls a manager function by name with no arguments and copies its
+ * results (plain data) onto L; returns how many, or raises on L. */
+int hs_host_query(hs_host *h, lua_State *L, const char *fn);
+
+hs_verdict hs_host_on_message(hs_host *h, const hs_message *m, json_t **payload_out);
+int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, size_t n,
+                   size_t want, size_t *out);
+void hs_host_on_peer(hs_host *h, const hs_peer_info *peer, int up);
+void hs_host_on_state(hs_host *h, const char *old_root, uint64_t old_version,
+                      const char *new_root, uint64_t new_version, const char *from);
+void hs_host_on_health(hs_host *h, json_t *health);
+
+/* Starts the console server on a unix socket (mode 0600). Returns 0, or
+ * -1 with a reason in err. */
+int hs_host_console_listen(hs_host *h, const char *path, char *err, size_t errlen);
+
+/* Runs the plugins' stop hooks, closes timers and the console, and frees
+ * the host once its handles are closed. The node must not call it again. */
+void hs_host_close(hs_host *h);
+
+/* For the console (lconsole.c): the state and the manager call protocol. */
+lua_State *hs_host_state(hs_host *h);
+uv_loop_t *hs_host_loop(hs_host *h);
+int hs_host_is_closing(hs_host *h);
+/* Pushes manager[fn] under nargs arguments already pushed on the host
+ * state and calls it; 0 on success (nres results left), else logs. */
+int hs_host_call(hs_host *h, const char *fn, int nargs, int nres);
+void hs_host_handle_opened(hs_host *h);
+void hs_host_handle_closed(hs_host *h);
+
+/* lconsole.c */
+typedef struct hs_console hs_console;
+int hs_console_listen(hs_host *h, const char *path, hs_console **out, char *err, size_t errlen);
+void hs_console_close(hs_console *c);
+
+#endif

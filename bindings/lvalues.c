@@ -1,0 +1,151 @@
+/*
+ * lvalues.c -- how core values look in Lua: a peer and a message as plain
+ * tables. Shared by the main state's node bindings and the plugin states.
+ */
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "ljson.h"
+#include "lvalues.h"
+
+const char *hs_lua_peer_state_name(hs_peer_state s)
+{
+    return s == HS_PEER_ALIVE ? "alive" : s == HS_PEER_UNHEALTHY ? "unhealthy" : "dead";
+}
+
+void hs_lua_push_peer(lua_State *L, const hs_peer_info *p)
+{
+    lua_createtable(L, 0, 8);
+    lua_pushstring(L, p->id);
+    lua_setfield(L, -2, "id");
+    lua_pushstring(L, p->url);
+    lua_setfield(L, -2, "url");
+    lua_pushstring(L, p->merkle_root);
+    lua_setfield(L, -2, "merkle_root");
+    lua_pushnumber(L, p->last_seen);
+    lua_setfield(L, -2, "last_seen");
+    if (p->latency_ms >= 0) {
+        lua_pushnumber(L, p->latency_ms);
+        lua_setfield(L, -2, "latency_ms");
+    }
+    lua_pushstring(L, hs_lua_peer_state_name(p->state));
+    lua_setfield(L, -2, "state");
+    lua_pushboolean(L, p->state == HS_PEER_ALIVE);
+    lua_setfield(L, -2, "healthy");
+    lua_pushinteger(L, p->failures);
+    lua_setfield(L, -2, "failures");
+    if (p->tags) {
+        hs_lua_push_json(L, p->tags);
+    } else {
+        lua_newtable(L);
+    }
+    lua_setfield(L, -2, "tags");
+}
+
+void hs_lua_push_message(lua_State *L, const hs_message *m)
+{
+    lua_createtable(L, 0, 8);
+    lua_pushstring(L, hs_message_id(m));
+    lua_setfield(L, -2, "id");
+    lua_pushstring(L, hs_message_type(m));
+    lua_setfield(L, -2, "type");
+    hs_lua_push_json(L, hs_message_payload(m));
+    lua_setfield(L, -2, "payload");
+    lua_pushstring(L, hs_message_origin(m));
+    lua_setfield(L, -2, "origin");
+    lua_pushstring(L, hs_message_sender(m));
+    lua_setfield(L, -2, "sender");
+    lua_pushinteger(L, hs_message_ttl(m));
+    lua_setfield(L, -2, "ttl");
+    lua_pushinteger(L, hs_message_hops(m));
+    lua_setfield(L, -2, "hops");
+    lua_pushnumber(L, hs_message_timestamp(m));
+    lua_setfield(L, -2, "timestamp");
+}
+
+
+hs_verdict hs_lua_read_verdict(lua_State *L, int vidx, int pidx, json_t **payload_out)
+{
+    hs_verdict v = HS_ACCEPT;
+
+    vidx = lua_absindex(L, vidx);
+    pidx = lua_absindex(L, pidx);
+    if (lua_type(L, vidx) == LUA_TBOOLEAN && !lua_toboolean(L, vidx)) {
+        v = HS_DROP;
+    } else if (lua_type(L, vidx) == LUA_TSTRING) {
+        const char *s = lua_tostring(L, vidx);
+        v = strcmp(s, "drop") == 0 ? HS_DROP : strcmp(s, "stop") == 0 ? HS_STOP : HS_ACCEPT;
+    }
+    if (v != HS_DROP && !lua_isnoneornil(L, pidx)) {
+        json_t *j = hs_lua_to_json(L, pidx);
+        if (j)
+            *payload_out = j;
+        else
+            lua_pop(L, 1); /* the conversion error: keep the payload as it was */
+    }
+    return v;
+}
+
+int hs_lua_read_selection(lua_State *L, int idx, const hs_peer_info *cands, size_t n, size_t want,
+                          size_t *out)
+{
+    int got = 0;
+
+    idx = lua_absindex(L, idx);
+    if (!lua_istable(L, idx))
+        return -1;
+    for (lua_Integer k = 1; (size_t)got < want; k++) {
+        int t = lua_rawgeti(L, idx, k);
+        lua_Integer i = 0;
+        if (t == LUA_TNIL) {
+            lua_pop(L, 1);
+            break;
+        }
+        if (t == LUA_TNUMBER && lua_isinteger(L, -1)) {
+            i = lua_tointeger(L, -1);
+        } else if (t == LUA_TSTRING) {
+            const char *id = lua_tostring(L, -1);
+            for (size_t c = 0; c < n; c++)
+                if (strcmp(cands[c].id, id) == 0)
+                    i = (lua_Integer)c + 1;
+        } else if (t == LUA_TTABLE) {
+            lua_getfield(L, -1, "index");
+            i = lua_tointeger(L, -1);
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+        if (i >= 1 && (size_t)i <= n)
+            out[got++] = (size_t)(i - 1);
+    }
+    return got;
+}
+
+void hs_lua_push_candidates(lua_State *L, const hs_peer_info *cands, size_t n)
+{
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        hs_lua_push_peer(L, &cands[i]);
+        lua_pushinteger(L, (lua_Integer)i + 1);
+        lua_setfield(L, -2, "index");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+void hs_lua_push_state_change(lua_State *L, const char *old_root, uint64_t old_version,
+                              const char *new_root, uint64_t new_version, const char *from)
+{
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, old_root);
+    lua_setfield(L, -2, "old_root");
+    lua_pushinteger(L, (lua_Integer)old_version);
+    lua_setfield(L, -2, "old_version");
+    lua_pushstring(L, new_root);
+    lua_setfield(L, -2, "root");
+    lua_pushinteger(L, (lua_Integer)new_version);
+    lua_setfield(L, -2, "version");
+    if (from) {
+        lua_pushstring(L, from);
+        lua_setfield(L, -2, "from");
+    }
+}

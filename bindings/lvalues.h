@@ -1,0 +1,37 @@
+/*
+ * lvalues.h -- core values as Lua tables (see lvalues.c).
+ */
+#ifndef HS_LVALUES_H
+#define HS_LVALUES_H
+
+#include <lua.h>
+
+#include "hearsay.h"
+
+const char *hs_lua_peer_state_name(hs_peer_state s);
+
+/* Pushes {id, url, merkle_root, last_seen, latency_ms?, state, healthy,
+ * failures, tags}. */
+void hs_lua_push_peer(lua_State *L, const hs_peer_info *p);
+
+/* Pushes {id, type, payload, origin, sender, ttl, hops, timestamp}. */
+void hs_lua_push_message(lua_State *L, const hs_message *m);
+
+/* Pushes the candidate list a policy sees: peers with an `index` field. */
+void hs_lua_push_candidates(lua_State *L, const hs_peer_info *cands, size_t n);
+
+/* Pushes {old_root, old_version, root, version, from?}. */
+void hs_lua_push_state_change(lua_State *L, const char *old_root, uint64_t old_version,
+                              const char *new_root, uint64_t new_version, const char *from);
+
+/* Reads a handler's answer: the verdict at vidx ("accept"/nil, "drop" or
+ * false, "stop") and an optional replacement payload at pidx. */
+hs_verdict hs_lua_read_verdict(lua_State *L, int vidx, int pidx, json_t **payload_out);
+
+/* Reads a policy's answer at idx: a list of candidate indices (1-based),
+ * peer ids or candidate tables. Returns how many it wrote to out, or -1
+ * when the answer is not a list (meaning: choose at random). */
+int hs_lua_read_selection(lua_State *L, int idx, const hs_peer_info *cands, size_t n, size_t want,
+                          size_t *out);
+
+#endif

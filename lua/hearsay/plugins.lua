@@ -1,0 +1,425 @@
+-- plugins.lua -- the plugin manager. It runs inside a node's own Lua state
+-- (bindings/lhost.c), loads plugin files into sandboxed environments, and
+-- dispatches the node's hooks to them. A plugin set is loaded whole beside
+-- the running one and replaces it only if every plugin loaded; each plugin's
+-- `state` table and counters survive reloads. Every call into plugin code
+-- goes through api.call, which enforces the instruction budget; the state's
+-- allocator enforces the memory cap.
+local config = require "hearsay.config"
+local repl = require "hearsay.repl"
+
+local M = {}
+
+local api           -- C functions bound to this node (lhost.c)
+local opts          -- the options given to init
+local active        -- the running plugin set
+local states = {}   -- plugin name -> its `state` table, kept across reloads
+local stats = {}    -- plugin name -> { calls, errors, last_error }
+local reloads, reload_errors, last_reload_error = 0, 0, nil
+local LIMIT = "instruction limit exceeded"
+
+-- ---- logging and error accounting ----------------------------------------
+
+local function logf(level, fmt, ...)
+  local ok, msg = pcall(string.format, fmt, ...)
+  api.log(level, ok and msg or tostring(fmt))
+end
+
+local function stat(name)
+  local s = stats[name]
+  if not s then
+    s = { calls = 0, errors = 0 }
+    stats[name] = s
+  end
+  return s
+end
+
+local function failed(plugin, what, err)
+  local s = stat(plugin.name)
+  s.errors = s.errors + 1
+  s.last_error = tostring(err):match("^[^\n]*")
+  logf("error", "plugin %s (%s) %s: %s", plugin.name, plugin.file, what, tostring(err))
+end
+
+-- Calls a plugin function under the budget; returns ok, results...
+local function run(plugin, what, fn, ...)
+  local s = stat(plugin.name)
+  s.calls = s.calls + 1
+  local r = table.pack(api.call(fn, ...))
+  if not r[1] then
+    failed(plugin, what, r[2])
+    return false
+  end
+  return table.unpack(r, 1, r.n)
+end
+
+-- ---- the sandbox ----------------------------------------------------------
+
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+local function is_limit(e)
+  return type(e) == "string" and e:find(LIMIT, 1, true) ~= nil
+end
+
+-- A plugin may catch its own errors, but never the budget's.
+local function rethrow(ok, ...)
+  if not ok and is_limit((...)) then error((...), 0) end
+  return ok, ...
+end
+
+local safe_coroutine = copy(coroutine)
+safe_coroutine.resume = function(co, ...) return rethrow(coroutine.resume(co, ...)) end
+
+local safe_string = copy(string)
+safe_string.dump = nil
+
+local function sandbox(plugin, set)
+  local env = {
+    assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
+    rawequal = rawequal, rawget = rawget, rawlen = rawlen, rawset = rawset,
+    select = select, tonumber = tonumber, tostring = tostring, type = type,
+    setmetatable = setmetatable, _VERSION = _VERSION,
+    getmetatable = function(v)
+      if type(v) == "string" then return nil end -- the shared string metatable
+      return getmetatable(v)
+    end,
+    pcall = function(f, ...) return rethrow(pcall(f, ...)) end,
+    xpcall = function(f, h, ...)
+      return rethrow(xpcall(f, function(e) if is_limit(e) then return e end return h(e) end, ...))
+    end,
+    string = safe_string, table = copy(table), math = copy(math), utf8 = copy(utf8),
+    coroutine = safe_coroutine,
+    os = { time = os.time, clock = os.clock, date = os.date, difftime = os.difftime },
+    json = { encode = api.json_encode, decode = api.json_decode, null = api.null,
+      array = api.array },
+  }
+  env.load = function(chunk, name, mode, e)
+    if mode ~= nil and mode ~= "t" then error("plugins may load text chunks only", 2) end
+    return load(chunk, name, "t", e or env)
+  end
+  env.print = function(...)
+    local parts = table.pack(...)
+    for i = 1, parts.n do parts[i] = tostring(parts[i]) end
+    api.log("info", ("[%s] %s"):format(plugin.name, table.concat(parts, "\t", 1, parts.n)))
+  end
+  env.log = {}
+  for _, level in ipairs({ "error", "warn", "info", "debug" }) do
+    env.log[level] = function(fmt, ...)
+      local ok, msg = pcall(string.format, fmt, ...)
+      api.log(level, ("[%s] %s"):format(plugin.name, ok and msg or tostring(fmt)))
+    end
+  end
+  env.node = {
+    id = api.id, url = api.url, peers = api.peers, health = api.health,
+    state = api.state, metrics = api.metrics, broadcast = api.broadcast,
+    update_state = api.update_state, now = api.now,
+  }
+  env.state = states[plugin.name]
+  env.config = plugin.settings
+
+  -- Registration: what the plugin file calls while it loads.
+  local function add(list, fn, what)
+    if type(fn) ~= "function" then error(what .. " needs a function", 3) end
+    list[#list + 1] = { plugin = plugin, fn = fn }
+  end
+  env.on = {
+    message = function(mtype, fn)
+      if type(mtype) ~= "string" or mtype == "" then
+        error("on.message needs a message type (or \"*\") and a function", 2)
+      end
+      set.handlers[mtype] = set.handlers[mtype] or {}
+      add(set.handlers[mtype], fn, "on.message")
+    end,
+    state = function(fn) add(set.on_state, fn, "on.state") end,
+    peer = function(fn) add(set.on_peer, fn, "on.peer") end,
+    peer_up = function(fn)
+      add(set.on_peer, function(p, up) if up then return fn(p) end end, "on.peer_up")
+    end,
+    peer_down = function(fn)
+      add(set.on_peer, function(p, up) if not up then return fn(p) end end, "on.peer_down")
+    end,
+    start = function(fn) add(set.on_start, fn, "on.start") end,
+    stop = function(fn) add(set.on_stop, fn, "on.stop") end,
+  }
+  env.every = function(ms, fn)
+    if type(ms) ~= "number" or ms < 1 then error("every needs an interval in ms (>= 1)", 2) end
+    if type(fn) ~= "function" then error("every needs a function", 2) end
+    set.timers[#set.timers + 1] = { plugin = plugin, ms = ms, fn = fn }
+  end
+  env.policy = function(name, fn)
+    if type(name) ~= "string" or type(fn) ~= "function" then
+      error("policy needs a name and a function(msg, candidates, want)", 2)
+    end
+    if set.policies[name] then
+      error(("policy '%s' is already defined by %s"):format(name, set.policies[name].plugin.file), 2)
+    end
+    set.policies[name] = { plugin = plugin, fn = fn }
+  end
+  env._G = env
+  return env
+end
+
+-- ---- loading a plugin set -------------------------------------------------
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function search_dirs(o)
+  local dirs = {}
+  local function add(d)
+    if d and o.dir and not d:match("^/") then d = o.dir .. "/" .. d end
+    if d then dirs[#dirs + 1] = d end
+  end
+  if o.dir then add("plugins") end
+  local path = o.plugin_path
+  if type(path) == "string" then path = { path } end
+  for _, d in ipairs(path or {}) do add(d) end
+  if o.builtin_dir then dirs[#dirs + 1] = o.builtin_dir end
+  return dirs
+end
+
+local function find(name, dirs)
+  if name:match("/") then return read_file(name) and name end
+  for _, d in ipairs(dirs) do
+    local path = ("%s/%s.lua"):format(d, name)
+    if read_file(path) then return path end
+  end
+end
+
+-- Reads the plugin list: from the config directory's node.lua when there
+-- is one (so a reload sees edits to it), else from the options.
+local function current_options()
+  if not opts.dir then return opts end
+  local cfg, err = config.load(opts.dir)
+  if not cfg then return nil, err end
+  local o = copy(opts)
+  o.plugins, o.plugin_path, o.policy = cfg.plugins, cfg.plugin_path, cfg.policy
+  return o
+end
+
+local function load_set(o)
+  local set = {
+    plugins = {}, handlers = {}, on_state = {}, on_peer = {}, on_start = {}, on_stop = {},
+    timers = {}, policies = {}, policy = nil, policy_name = o.policy, handles = {},
+  }
+  local dirs = search_dirs(o)
+  local seen = {}
+  for i, entry in ipairs(o.plugins or {}) do
+    local name, settings = entry, {}
+    if type(entry) == "table" then
+      name, settings = entry[1], entry
+    end
+    if type(name) ~= "string" or not name:match("^[%w_%-%./]+$") then
+      return nil, ("plugins[%d]: a plugin is named by a string (or { name, settings... })"):format(i)
+    end
+    if seen[name] then return nil, ("plugin '%s' is listed twice"):format(name) end
+    seen[name] = true
+    local file = find(name, dirs)
+    if not file then
+      return nil, ("plugin '%s' not found in %s"):format(name, table.concat(dirs, ", "))
+    end
+    local plugin = { name = name:gsub("^.*/", ""):gsub("%.lua$", ""), file = file,
+      settings = settings }
+    states[plugin.name] = states[plugin.name] or {}
+    local source = read_file(file)
+    local chunk, err = load(source, "@" .. file, "t", sandbox(plugin, set))
+    if not chunk then return nil, err end
+    local ok, lerr = api.call(chunk)
+    if not ok then
+      stat(plugin.name).errors = stat(plugin.name).errors + 1
+      return nil, lerr
+    end
+    set.plugins[#set.plugins + 1] = plugin
+  end
+  if o.policy then
+    set.policy = set.policies[o.policy]
+    if not set.policy then
+      return nil, ("policy '%s' is not defined by any loaded plugin"):format(o.policy)
+    end
+  end
+  return set
+end
+
+local function each(list, what, ...)
+  for _, h in ipairs(list) do run(h.plugin, what, h.fn, ...) end
+end
+
+local function deactivate(set)
+  each(set.on_stop, "stop hook")
+  for _, h in ipairs(set.handles) do h:close() end
+  set.handles = {}
+end
+
+local function activate(set)
+  for _, t in ipairs(set.timers) do
+    local s = t.ms / 1000
+    set.handles[#set.handles + 1] = api.timer(s, s, function() run(t.plugin, "timer", t.fn) end)
+  end
+  active = set
+  each(set.on_start, "start hook")
+end
+
+-- ---- entry points called from C ---------------------------------------------
+
+function M.init(o, a)
+  opts, api = o, a
+  local cur, err = current_options()
+  if not cur then return nil, err end
+  local set
+  set, err = load_set(cur)
+  if not set then return nil, err end
+  activate(set)
+  return true
+end
+
+function M.reload()
+  reloads = reloads + 1
+  local cur, err = current_options()
+  local set
+  if cur then set, err = load_set(cur) end
+  if not set then
+    reload_errors = reload_errors + 1
+    last_reload_error = tostring(err):match("^[^\n]*")
+    logf("error", "reload failed, the previous plugins keep running: %s", tostring(err))
+    return nil, err
+  end
+  deactivate(active)
+  activate(set)
+  logf("info", "reloaded %d plugin(s)", #set.plugins)
+  return true
+end
+
+local VERDICTS = { accept = true, drop = true, stop = true }
+
+function M.on_message(msg)
+  local stop, rewritten = false, nil
+  for _, list in ipairs({ active.handlers[msg.type] or {}, active.handlers["*"] or {} }) do
+    for _, h in ipairs(list) do
+      local ok, verdict, payload = run(h.plugin, "message handler (" .. msg.type .. ")", h.fn, msg)
+      if ok then
+        if verdict ~= nil and not VERDICTS[verdict] then
+          failed(h.plugin, "message handler", ("returned %q: expected \"accept\", \"drop\", "
+            .. "\"stop\" or nil"):format(tostring(verdict)))
+        elseif verdict == "drop" then
+          return "drop"
+        elseif verdict == "stop" then
+          stop = true
+        end
+        if payload ~= nil then
+          msg.payload = payload
+          rewritten = payload
+        end
+      end
+    end
+  end
+  return stop and "stop" or "accept", rewritten
+end
+
+function M.select(msg, cands, want)
+  local p = active.policy
+  if not p then return nil end
+  local ok, chosen = run(p.plugin, "policy", p.fn, msg, cands, want)
+  if ok and type(chosen) == "table" then return chosen end
+  if ok then failed(p.plugin, "policy", "did not return a list of peers") end
+  return nil
+end
+
+function M.on_peer(peer, up) each(active.on_peer, "peer hook", peer, up) end
+
+function M.on_state(change) each(active.on_state, "state hook", change) end
+
+function M.on_timer(fn) fn() end
+
+function M.stop()
+  if active then deactivate(active) end
+end
+
+function M.info()
+  local list = {}
+  for _, p in ipairs(active and active.plugins or {}) do
+    local s = stat(p.name)
+    list[#list + 1] = { name = p.name, file = p.file, calls = s.calls, errors = s.errors,
+      last_error = s.last_error }
+  end
+  local used, limit = api.memory()
+  return {
+    plugins = list, policy = active and active.policy_name or nil,
+    reloads = reloads, reload_errors = reload_errors, last_reload_error = last_reload_error,
+    memory_used = used, memory_limit = limit,
+  }
+end
+
+function M.health()
+  local info = M.info()
+  local errors, calls = {}, {}
+  for _, p in ipairs(info.plugins) do
+    errors[p.name], calls[p.name] = p.errors, p.calls
+  end
+  return {
+    loaded = #info.plugins, errors = errors, calls = calls, reloads = info.reloads,
+    reload_errors = info.reload_errors, memory_used = info.memory_used,
+    memory_limit = info.memory_limit,
+  }
+end
+
+-- ---- the console ------------------------------------------------------------
+
+local sessions, console_env = {}, nil
+
+local function console_environment()
+  local env = setmetatable({}, { __index = _G })
+  env.peers = function(all) return api.peers(all) end
+  env.state = api.state
+  env.metrics = api.metrics
+  env.health = api.health
+  env.broadcast = api.broadcast
+  env.update_state = api.update_state
+  env.reload = M.reload
+  env.plugins = M.info
+  env.plugin_state = function(name) return states[name] end
+  env.node = { id = api.id, url = api.url }
+  env.json = { encode = api.json_encode, decode = api.json_decode }
+  return env
+end
+
+local GREETING = [[
+hearsay console: node %s at %s
+helpers: peers() state() metrics() health() broadcast(type, payload)
+         update_state(root) reload() plugins() plugin_state(name)
+`=expr` or a bare expression prints its value; errors do not end the session.
+]]
+
+function M.console_open(id)
+  console_env = console_env or console_environment()
+  local out = {}
+  sessions[id] = {
+    out = out,
+    repl = repl.new({ env = console_env, write = function(s) out[#out + 1] = s end }),
+  }
+  return GREETING:format(api.id(), api.url()), "> "
+end
+
+function M.console_feed(id, line)
+  local s = sessions[id]
+  if not s then return "no such session\n", "> " end
+  for i = #s.out, 1, -1 do s.out[i] = nil end
+  local ok, prompt = api.call(s.repl.feed, s.repl, line)
+  if not ok then
+    s.out[#s.out + 1] = tostring(prompt) .. "\n"
+    prompt = s.repl:reset()
+  end
+  return table.concat(s.out), prompt
+end
+
+function M.console_close(id) sessions[id] = nil end
+
+return M
