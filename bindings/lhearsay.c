@@ -25,6 +25,8 @@
 
 #define HS_NODE_MT "hearsay.node"
 
+void hs_console_client_register(lua_State *L); /* lconsole_client.c */
+
 enum { HOOK_MESSAGE, HOOK_POLICY, HOOK_PEER, HOOK_STATE, HOOK_COUNT };
 
 typedef struct lnode {
@@ -697,6 +699,7 @@ int luaopen_hearsay(lua_State *L)
     lua_newtable(L);
     hs_lloop_register(L);
     hs_lua_json_register(L);
+    hs_console_client_register(L);
     lua_pushcfunction(L, l_node_new);
     lua_setfield(L, -2, "node");
     lua_pushcfunction(L, l_strerror);

@@ -83,7 +83,7 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     (void)ar;
     h->used += HOOK_STEP;
     if (h->depth > 0 && h->used > h->limit)
-        luaL_error(L, "instruction limit exceeded (%lu instructions)", h->limit);
+        luaL_error(L, "instruction limit exceeded (%I instructions)", (lua_Integer)h->limit);
 }
 
 /* ---- calling into the host state ------------------------------------------ */
@@ -436,7 +436,8 @@ static const luaL_Reg host_libs[] = {
     {LUA_COLIBNAME, luaopen_coroutine}, {LUA_TABLIBNAME, luaopen_table},
     {LUA_IOLIBNAME, luaopen_io},        {LUA_OSLIBNAME, luaopen_os},
     {LUA_STRLIBNAME, luaopen_string},   {LUA_MATHLIBNAME, luaopen_math},
-    {LUA_UTF8LIBNAME, luaopen_utf8},    {NULL, NULL},
+    {LUA_UTF8LIBNAME, luaopen_utf8},    {LUA_DBLIBNAME, luaopen_debug},
+    {NULL, NULL},
 };
 
 /* Runs in PL under pcall: libraries, package.path, the manager, init. */
@@ -449,7 +450,8 @@ static int host_boot(lua_State *PL)
         luaL_requiref(PL, lib->name, lib->func, 1);
         lua_pop(PL, 1);
     }
-    /* No debug library: plugins must not reach into other environments. */
+    /* The manager and console are trusted and get every library; plugins
+     * see only what plugins.lua puts in their environments. */
     lua_getglobal(PL, "package");
     lua_pushstring(PL, path);
     lua_setfield(PL, -2, "path");

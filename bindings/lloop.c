@@ -390,6 +390,79 @@ static int l_loop_watch(lua_State *L)
     return 1;
 }
 
+typedef struct lproc {
+    uv_process_t proc;
+    lua_State *L; /* main thread */
+    hs_lloop *lp;
+    int fn_ref;
+} lproc;
+
+static void lproc_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void on_lproc_exit(uv_process_t *p, int64_t status, int signum)
+{
+    lproc *lpr = p->data;
+    lua_State *L = hs_lloop_state(lpr->lp);
+
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lpr->fn_ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, lpr->fn_ref);
+    lua_pushinteger(L, (lua_Integer)status);
+    lua_pushinteger(L, signum);
+    uv_close((uv_handle_t *)p, lproc_closed);
+    hs_lua_pcall(L, 2, 0, "process exit callback");
+}
+
+/* loop:spawn(file, {args...}, fn(status, signal)) -> pid. The child shares
+ * our stdin, stdout and stderr. */
+static int l_loop_spawn(lua_State *L)
+{
+    hs_lloop *lp = hs_lloop_check(L, 1);
+    const char *file = luaL_checkstring(L, 2);
+    uv_process_options_t o;
+    uv_stdio_container_t stdio[3];
+    char *argv[64];
+    lproc *lpr;
+    int n, rc;
+
+    luaL_checktype(L, 3, LUA_TTABLE);
+    luaL_checktype(L, 4, LUA_TFUNCTION);
+    n = (int)lua_rawlen(L, 3);
+    luaL_argcheck(L, n < 62, 3, "too many arguments");
+    argv[0] = (char *)file;
+    for (int i = 1; i <= n; i++) {
+        lua_rawgeti(L, 3, i);
+        argv[i] = (char *)luaL_checkstring(L, -1);
+        lua_pop(L, 1); /* the string stays alive in the args table */
+    }
+    argv[n + 1] = NULL;
+    memset(&o, 0, sizeof o);
+    for (int i = 0; i < 3; i++) {
+        stdio[i].flags = UV_INHERIT_FD;
+        stdio[i].data.fd = i;
+    }
+    o.file = file;
+    o.args = argv;
+    o.stdio = stdio;
+    o.stdio_count = 3;
+    o.exit_cb = on_lproc_exit;
+    lpr = calloc(1, sizeof *lpr);
+    if (!lpr)
+        return luaL_error(L, "out of memory");
+    lpr->lp = lp;
+    lpr->proc.data = lpr;
+    if ((rc = uv_spawn(lp->loop, &lpr->proc, &o)) != 0) {
+        free(lpr);
+        return luaL_error(L, "spawn %s: %s", file, uv_strerror(rc));
+    }
+    lua_pushvalue(L, 4);
+    lpr->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushinteger(L, lpr->proc.pid);
+    return 1;
+}
+
 /* loop:signal("SIGINT"|"SIGTERM"|"SIGHUP"|number, fn) -> signal handle. */
 static int l_loop_signal(lua_State *L)
 {
@@ -434,6 +507,7 @@ static const luaL_Reg loop_methods[] = {
     {"run", l_loop_run},       {"run_for", l_loop_run_for}, {"run_until", l_loop_run_until},
     {"stop", l_loop_stop},     {"now", l_loop_now},         {"timer", l_loop_timer},
     {"signal", l_loop_signal}, {"close", l_loop_close},     {"watch", l_loop_watch},
+    {"spawn", l_loop_spawn},
     {NULL, NULL},
 };
 

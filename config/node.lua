@@ -35,4 +35,22 @@ return {
   peer_connections = 4,       -- outbound connections per peer (kept alive)
 
   log_level = "info",         -- error, warn, info or debug
+  -- tags = { region = "eu-west" }, -- advertised on /health; policies read them
+
+  -- Plugins: Lua files loaded into the node's own Lua state, found in
+  -- ./plugins, then plugin_path (relative to this directory), then the
+  -- plugins that ship with hearsay. An entry is a name or { name, settings }.
+  plugin_path = { "../plugins" },
+  plugins = {
+    "random_policy",          -- policy "random"
+    "latency_policy",         -- policy "latency"
+    { "region_policy", remote = 1 }, -- policy "region" (reads the region tag)
+    { "chat", max_length = 2000 },   -- handler for "chat" messages
+    "audit",                  -- logs state changes and peers up/down
+  },
+  -- policy = "latency",      -- which policy picks forward targets
+                              -- (unset: the core's own uniform random)
+  plugin_memory = 67108864,   -- bytes the node's Lua state may use
+  plugin_instructions = 10000000, -- VM instructions per plugin call
+  -- console_socket = "console.sock", -- default: console.sock in this directory
 }

@@ -1,0 +1,171 @@
+/*
+ * lconsole_client.c -- hearsay.console_client(path): the interactive side
+ * of the console. A blocking client (it runs in its own process, never in
+ * a node's loop): it reads lines with libedit (line editing, history kept
+ * in ~/.hearsay_history) when stdin is a terminal, or plain lines
+ * otherwise, sends them to the node's console socket and prints each
+ * answer up to the prompt marker (see lconsole.c for the protocol).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <editline/readline.h>
+#include <lauxlib.h>
+
+#define ANSWER_MAX (16 * 1024 * 1024)
+#define ANSWER_TIMEOUT_MS 60000
+
+typedef struct conn {
+    int fd;
+    char *buf;
+    size_t len, cap;
+} conn;
+
+static int connect_unix(const char *path)
+{
+    struct sockaddr_un sa;
+    int fd;
+
+    if (strlen(path) >= sizeof sa.sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    strcpy(sa.sun_path, path);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads one answer: prints the output, copies the prompt. 0, or -1 when
+ * the node went away or took too long. */
+static int read_answer(conn *c, char *prompt, size_t plen)
+{
+    for (;;) {
+        char *mark = c->len ? memchr(c->buf, '\x1e', c->len) : NULL;
+        char *nl = mark ? memchr(mark, '\n', c->len - (size_t)(mark - c->buf)) : NULL;
+        if (nl) {
+            fwrite(c->buf, 1, (size_t)(mark - c->buf), stdout);
+            fflush(stdout);
+            snprintf(prompt, plen, "%.*s", (int)(nl - mark - 1), mark + 1);
+            size_t used = (size_t)(nl - c->buf) + 1;
+            memmove(c->buf, c->buf + used, c->len - used);
+            c->len -= used;
+            return 0;
+        }
+        if (c->len == c->cap) {
+            size_t cap = c->cap ? c->cap * 2 : 4096;
+            char *b = cap <= ANSWER_MAX ? realloc(c->buf, cap) : NULL;
+            if (!b)
+                return -1;
+            c->buf = b;
+            c->cap = cap;
+        }
+        struct pollfd p = {c->fd, POLLIN, 0};
+        if (poll(&p, 1, ANSWER_TIMEOUT_MS) <= 0)
+            return -1;
+        ssize_t n = read(c->fd, c->buf + c->len, c->cap - c->len);
+        if (n <= 0)
+            return -1;
+        c->len += (size_t)n;
+    }
+}
+
+static int send_all(int fd, const char *s, size_t len)
+{
+    while (len) {
+        ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
+        if (n <= 0)
+            return -1;
+        s += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Returns a malloc'd line without its newline, or NULL at end of input. */
+static char *next_line(int tty, const char *prompt)
+{
+    if (tty)
+        return readline(prompt);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin);
+    if (n < 0) {
+        free(line);
+        return NULL;
+    }
+    if (n > 0 && line[n - 1] == '\n')
+        line[n - 1] = '\0';
+    return line;
+}
+
+/* hearsay.console_client(path) -> exit code */
+static int l_console_client(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    char prompt[64] = "> ", history[4096] = "";
+    int tty = isatty(0) && isatty(1);
+    conn c = {-1, NULL, 0, 0};
+
+    c.fd = connect_unix(path);
+    if (c.fd < 0) {
+        lua_pushinteger(L, 1);
+        lua_pushfstring(L, "cannot reach a console at %s: %s (is the node running, with "
+                           "console_socket set?)", path, strerror(errno));
+        return 2;
+    }
+    if (tty) {
+        const char *home = getenv("HOME");
+        if (home)
+            snprintf(history, sizeof history, "%s/.hearsay_history", home);
+        using_history();
+        stifle_history(1000);
+        if (history[0])
+            read_history(history);
+    }
+    int code = 0;
+    if (read_answer(&c, prompt, sizeof prompt) != 0)
+        code = 1;
+    while (code == 0) {
+        char *line = next_line(tty, prompt);
+        if (!line)
+            break;
+        if (tty && line[strspn(line, " \t")])
+            add_history(line);
+        size_t len = strlen(line);
+        line[len] = '\n';
+        int rc = send_all(c.fd, line, len + 1);
+        free(line);
+        if (rc != 0 || read_answer(&c, prompt, sizeof prompt) != 0) {
+            fprintf(stderr, "hearsay console: the node closed the session\n");
+            code = 1;
+        }
+    }
+    if (tty && history[0])
+        write_history(history);
+    close(c.fd);
+    free(c.buf);
+    lua_pushinteger(L, code);
+    return 1;
+}
+
+void hs_console_client_register(lua_State *L)
+{
+    lua_pushcfunction(L, l_console_client);
+    lua_setfield(L, -2, "console_client");
+}
