@@ -637,7 +637,16 @@ static int l_node_reload(lua_State *L)
 static int l_node_plugin_info(lua_State *L)
 {
     lnode *ln = check_lnode(L, 1);
-    return hs_host_query(check_host(L, ln), L, "info");
+    return hs_host_query(check_host(L, ln), L, "info", 0);
+}
+
+/* node:plugin_state(name) -> a copy of that plugin's `state` table */
+static int l_node_plugin_state(lua_State *L)
+{
+    lnode *ln = check_lnode(L, 1);
+    luaL_checkstring(L, 2);
+    lua_settop(L, 2);
+    return hs_host_query(check_host(L, ln), L, "state_of", 1);
 }
 
 /* node:console(path) -- serves the console on a unix socket (mode 0600). */
@@ -655,6 +664,7 @@ static const luaL_Reg node_methods[] = {
     {"plugins", l_node_plugins},
     {"reload", l_node_reload},
     {"plugin_info", l_node_plugin_info},
+    {"plugin_state", l_node_plugin_state},
     {"console", l_node_console},
     {"start", l_node_start},
     {"close", l_node_close},

@@ -568,14 +568,15 @@ int hs_host_reload(hs_host *h, lua_State *L)
     return 2;
 }
 
-int hs_host_query(hs_host *h, lua_State *L, const char *fn)
+int hs_host_query(hs_host *h, lua_State *L, const char *fn, int nargs)
 {
     lua_State *PL = cur_state(h);
     int top = lua_gettop(PL);
 
     if (h->closing)
         return luaL_error(L, "the plugin host is closing");
-    if (hs_host_call(h, fn, 0, LUA_MULTRET) != 0)
+    copy_results(L, nargs, PL);
+    if (hs_host_call(h, fn, nargs, LUA_MULTRET) != 0)
         return luaL_error(L, "plugin manager: %s failed (see the log)", fn);
     int n = lua_gettop(PL) - top;
     copy_results(PL, n, L);

@@ -28,9 +28,10 @@ hs_host *hs_host_new(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp);
 /* Reloads the plugin set; pushes true, or nil and the error, on L. */
 int hs_host_reload(hs_host *h, lua_State *L);
 
-/* Calls a manager function by name with no arguments and copies its
- * results (plain data) onto L; returns how many, or raises on L. */
-int hs_host_query(hs_host *h, lua_State *L, const char *fn);
+/* Calls a manager function by name with the top nargs values of L as
+ * arguments (popped) and copies its results (plain data) onto L; returns
+ * how many, or raises on L. */
+int hs_host_query(hs_host *h, lua_State *L, const char *fn, int nargs);
 
 hs_verdict hs_host_on_message(hs_host *h, const hs_message *m, json_t **payload_out);
 int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, size_t n,

@@ -84,9 +84,29 @@ function H.record(nodes, type_)
   return got
 end
 
+-- ---- plugins ----------------------------------------------------------------
+
+-- Writes plugin files { name = source } into a fresh directory; returns it.
+function H.plugin_dir(files, dir)
+  dir = dir or H.tmpdir()
+  for name, source in pairs(files) do
+    local f = assert(io.open(("%s/%s.lua"):format(dir, name), "w"))
+    f:write(source)
+    f:close()
+  end
+  return dir
+end
+
+-- Loads plugins into node from dir: list is the plugins setting.
+function H.plugins(node, dir, list, extra)
+  local o = { plugin_path = { dir }, plugins = list }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  node:plugins(o)
+end
+
 -- ---- hearsay processes ---------------------------------------------------
 
-local function tmpdir()
+function H.tmpdir()
   local p = io.popen("mktemp -d /tmp/hearsay-spec.XXXXXX")
   local d = p:read("l")
   p:close()
@@ -106,7 +126,7 @@ end
 
 -- Writes a config dir for a process node; returns its path.
 function H.config_dir(settings, dir)
-  dir = dir or tmpdir()
+  dir = dir or H.tmpdir()
   local f = assert(io.open(dir .. "/node.lua", "w"))
   f:write("return ", serialize(settings), "\n")
   f:close()

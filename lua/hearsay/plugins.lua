@@ -98,7 +98,7 @@ local function sandbox(plugin, set)
       array = api.array },
   }
   env.load = function(chunk, name, mode, e)
-    if mode ~= nil and mode ~= "t" then error("plugins may load text chunks only", 2) end
+    if mode ~= nil and mode ~= "t" then return nil, "plugins may load text chunks only" end
     return load(chunk, name, "t", e or env)
   end
   env.print = function(...)
@@ -338,6 +338,8 @@ function M.on_peer(peer, up) each(active.on_peer, "peer hook", peer, up) end
 function M.on_state(change) each(active.on_state, "state hook", change) end
 
 function M.on_timer(fn) fn() end
+
+function M.state_of(name) return states[name] end
 
 function M.stop()
   if active then deactivate(active) end

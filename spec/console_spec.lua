@@ -1,0 +1,187 @@
+-- The operator console of a running `hearsay run` process, driven through
+-- its unix socket (by `hearsay console` and by a raw socket client), and
+-- hot reload of that process on SIGHUP and on file change.
+local hs = H.hs
+
+local function write(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+-- Feeds lines to `hearsay console` through a pipe; returns exit code, output.
+local function console(sock, lines)
+  local input = os.tmpname()
+  write(input, table.concat(lines, "\n") .. "\n")
+  local code, out = H.sh(("%q console --socket %q < %q"):format(H.bin, sock, input))
+  os.remove(input)
+  return code, out
+end
+
+describe("the console", function()
+  local loop, dir, proc, sock
+
+  setup(function()
+    loop = hs.loop()
+    dir = H.config_dir({ port = 0, plugins = { "greeter" }, log_level = "info" })
+    os.execute("mkdir -p " .. dir .. "/plugins")
+    write(dir .. "/plugins/greeter.lua", 'state.version = "v1"\n')
+    proc = H.spawn(dir, loop)
+    sock = dir .. "/console.sock"
+  end)
+
+  teardown(function()
+    H.kill(proc, "TERM")
+    H.wait_exit(proc, loop, 5)
+    loop:close()
+  end)
+
+  it("listens on a unix socket only its owner may use (mode 0600)", function()
+    local _, mode = H.sh("stat -c %a " .. sock)
+    assert.equal("600", mode:match("%d+"))
+  end)
+
+  it("is not reachable over HTTP", function()
+    local node = H.node({}, loop)
+    local st = H.fetch(loop, node, "GET", proc.url .. "/console")
+    assert.equal(404, st)
+    node:close()
+  end)
+
+  it("evaluates expressions, `=expr` and statements in the node's Lua state", function()
+    local code, out = console(sock, { "=1+1", "x = 20", "x * 2 + 2", "=node.id()" })
+    assert.equal(0, code)
+    assert.matches("hearsay console: node " .. proc.id, out, 1, true)
+    assert.matches("\n2\n", out)
+    assert.matches("\n42\n", out)
+    assert.matches('"' .. proc.id .. '"', out, 1, true)
+  end)
+
+  it("continues an incomplete statement on the next line", function()
+    local _, out = console(sock, { "function twice(n)", "  return n * 2", "end", "=twice(21)",
+      "t = {", "  a = 1,", "}", "=t.a" })
+    assert.matches("\n42\n", out)
+    assert.matches("\n1\n", out)
+  end)
+
+  it("prints errors and the session goes on", function()
+    local _, out = console(sock, { "error('kaboom')", "this is not lua", "=7*6" })
+    assert.matches("console:1: kaboom", out)
+    assert.matches("syntax error", out)
+    assert.matches("\n42\n", out)
+  end)
+
+  it("cuts an infinite loop with the instruction limit and goes on", function()
+    local _, out = console(sock, { "while true do end", "=1" })
+    assert.matches("instruction limit exceeded", out)
+    assert.matches("\n1\n", out)
+  end)
+
+  it("has operator helpers: peers, state, metrics, broadcast, plugins", function()
+    local _, out = console(sock, { "=#peers()", "=state().node_id", "=metrics().messages_sent",
+      "=broadcast('chat', { text = 'hi' }):len()", "=plugins().plugins[1].name",
+      "=update_state('console-root')", "=state().merkle_root" })
+    assert.matches("\n0\n", out)
+    assert.matches('"' .. proc.id .. '"', out, 1, true)
+    assert.matches("\n64\n", out)
+    assert.matches('"greeter"', out)
+    assert.matches('"console%-root"', out)
+  end)
+
+  it("pretty-prints tables", function()
+    local _, out = console(sock, { "={ b = 2, a = { 1, 2 } }" })
+    assert.matches("{ a = { 1, 2 }, b = 2 }", out, 1, true)
+  end)
+
+  it("speaks a line protocol with a prompt marker, for any client", function()
+    local script = [[
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
+def answer():
+    buf = b""
+    while b"\x1e" not in buf or not buf.split(b"\x1e", 1)[1].count(b"\n"):
+        buf += s.recv(65536)
+    out, prompt = buf.split(b"\x1e", 1)
+    return out.decode(), prompt.decode().rstrip("\n")
+answer()
+s.sendall(b"function f()\n"); print(repr(answer()))
+s.sendall(b"end\n"); print(repr(answer()))
+s.sendall(b"=40+2\n"); print(repr(answer()))
+]]
+    local py = os.tmpname()
+    write(py, script)
+    local code, out = H.sh(("/usr/bin/python3 %q %q"):format(py, sock))
+    os.remove(py)
+    assert.equal(0, code, out)
+    assert.matches("%('', '>> '%)", out)
+    assert.matches("%('', '> '%)", out)
+    assert.matches("%('42\\n', '> '%)", out)
+  end)
+
+  it("reloads plugins with reload(), keeping the old set on an error with file and line", function()
+    write(dir .. "/plugins/greeter.lua", 'state.version = "v2"\n')
+    local _, out = console(sock, { "=reload()", "=plugin_state('greeter').version" })
+    assert.matches('"v2"', out)
+    write(dir .. "/plugins/greeter.lua", 'state.version = "v3"\nthis is broken\n')
+    _, out = console(sock, { "=reload()", "=plugin_state('greeter').version" })
+    assert.matches("greeter%.lua:2:", out)
+    assert.matches('"v2"', out)
+  end)
+
+  it("reloads on SIGHUP", function()
+    -- A valid plugin again (the test before left it broken); let the file
+    -- watcher's reload pass, then change no file: only the signal can
+    -- cause the next reload.
+    write(dir .. "/plugins/greeter.lua", 'state.version = "fixed"\n')
+    assert.is_true(loop:run_until(function()
+      local _, out = console(sock, { "=plugin_state('greeter').version" })
+      return out:match('"fixed"') ~= nil
+    end, 5, 0.2))
+    loop:run_for(0.3)
+    local _, before = console(sock, { "=plugins().reloads" })
+    H.kill(proc, "HUP")
+    assert.is_true(loop:run_until(function()
+      return H.output(proc):match("plugins reloaded %(SIGHUP%)") ~= nil
+    end, 5, 0.05))
+    local _, after = console(sock, { "=plugins().reloads" })
+    assert.equal(tonumber(before:match("\n(%d+)\n")) + 1, tonumber(after:match("\n(%d+)\n")))
+  end)
+
+  it("reloads when a plugin file changes", function()
+    write(dir .. "/plugins/greeter.lua", 'state.version = "edited"\n')
+    assert.is_true(loop:run_until(function()
+      local _, out = console(sock, { "=plugin_state('greeter').version" })
+      return out:match('"edited"') ~= nil
+    end, 5, 0.2))
+    assert.matches("plugins reloaded %(file change%)", H.output(proc))
+  end)
+
+  it("says so when no node serves the socket", function()
+    local code, out = console(dir .. "/nope.sock", { "=1" })
+    assert.equal(2, code)
+    assert.matches("cannot reach a console", out)
+  end)
+end)
+
+describe("hearsay repl", function()
+  it("starts a local node with the config's plugins and gives its console", function()
+    local input = os.tmpname()
+    write(input, "=#plugins().plugins\n=state().state_version\n")
+    local code, out = H.sh(("%q repl --config %q/config < %q"):format(H.bin, H.src, input))
+    os.remove(input)
+    assert.equal(0, code, out)
+    assert.matches("node 1: %S+ at http://127%.0%.0%.1:%d+", out)
+    assert.matches("\n5\n", out) -- the five plugins the default config enables
+    assert.matches("\n0\n", out)
+  end)
+
+  it("starts a local cluster with --nodes", function()
+    local input = os.tmpname()
+    write(input, "=#peers()\n")
+    local code, out = H.sh(("%q repl --nodes 3 --config %q/config < %q"):format(H.bin, H.src, input))
+    os.remove(input)
+    assert.equal(0, code, out)
+    assert.matches("node 3:", out)
+    assert.matches("\n2\n", out)
+  end)
+end)

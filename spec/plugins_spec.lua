@@ -1,0 +1,390 @@
+-- The Lua plugin shell on real nodes: handlers, policies, reactions,
+-- timers, isolation and limits, and atomic hot reload.
+local hs = H.hs
+
+local function count(t) local n = 0 for _ in pairs(t) do n = n + 1 end return n end
+
+-- A line a - b - c: each knows only its neighbours, announces off, so a
+-- message from a reaches c only through b.
+local function line_of_three(loop)
+  local s = { gossip_interval = 60, announce_ttl = 0, peer_exchange_interval = 60 }
+  local a, b, c = H.node(s, loop), H.node(s, loop), H.node(s, loop)
+  a:add_peer(b:id(), b:url())
+  b:add_peer(c:id(), c:url())
+  loop:run_for(0.1)
+  return a, b, c
+end
+
+describe("a message handler", function()
+  local dir = H.plugin_dir({
+    no_spam = [[
+      on.message("spam", function(msg) return "drop" end)
+    ]],
+    shout = [[
+      on.message("chat", function(msg)
+        msg.payload.text = msg.payload.text:upper()
+        return "accept", msg.payload
+      end)
+    ]],
+    keep_local = [[
+      on.message("local", function(msg) return "stop" end)
+    ]],
+  })
+
+  it("that drops a type stops it network-wide", function()
+    local loop = hs.loop()
+    local a, b, c = line_of_three(loop)
+    H.plugins(b, dir, { "no_spam" })
+    local got = H.record({ a, b, c })
+    local spam = a:broadcast("spam", { buy = "now" })
+    local chat = a:broadcast("chat", { text = "hi" })
+    assert.is_true(loop:run_until(function() return got[3][chat] ~= nil end, 5))
+    loop:run_for(0.2)
+    assert.is_nil(got[3][spam], "c never sees what b dropped")
+    assert.equal(1, b:metrics().messages_dropped)
+    a:close(); b:close(); c:close(); loop:close()
+  end)
+
+  it("can rewrite the payload that is processed and forwarded", function()
+    local loop = hs.loop()
+    local a, b, c = line_of_three(loop)
+    H.plugins(b, dir, { "shout" })
+    local got = H.record({ a, b, c }, "chat")
+    local id = a:broadcast("chat", { text = "quiet please" })
+    assert.is_true(loop:run_until(function() return got[3][id] ~= nil end, 5))
+    assert.equal("QUIET PLEASE", got[3][id].payload.text)
+    a:close(); b:close(); c:close(); loop:close()
+  end)
+
+  it("can stop forwarding while still accepting", function()
+    local loop = hs.loop()
+    local a, b, c = line_of_three(loop)
+    H.plugins(b, dir, { "keep_local" })
+    local got = H.record({ a, b, c }, "local")
+    local id = a:broadcast("local", {})
+    assert.is_true(loop:run_until(function() return got[2][id] ~= nil end, 5))
+    loop:run_for(0.2)
+    assert.is_nil(got[3][id])
+    a:close(); b:close(); c:close(); loop:close()
+  end)
+end)
+
+describe("a peer-selection policy", function()
+  it("that always picks one peer changes the path a message takes", function()
+    local dir = H.plugin_dir({
+      lowest = [[
+        policy("lowest", function(msg, candidates, want)
+          table.sort(candidates, function(x, y) return x.id < y.id end)
+          return { candidates[1] }
+        end)
+      ]],
+    })
+    local loop = hs.loop()
+    local hub = H.node({ gossip_interval = 60 }, loop)
+    local leaves = {}
+    for i = 1, 5 do
+      leaves[i] = H.node({ gossip_interval = 60 }, loop)
+      hub:add_peer(leaves[i]:id(), leaves[i]:url())
+    end
+    loop:run_for(0.1)
+    local got = H.record(leaves, "chat")
+    local function reached(id)
+      local ids = {}
+      for i = 1, 5 do if got[i][id] then ids[#ids + 1] = leaves[i]:id() end end
+      return ids
+    end
+    local first = hub:broadcast("chat", {})
+    loop:run_for(0.3)
+    assert.equal(3, #reached(first)) -- the default: fanout random peers
+    H.plugins(hub, dir, { "lowest" }, { policy = "lowest" })
+    local lowest = leaves[1]:id()
+    for i = 2, 5 do if leaves[i]:id() < lowest then lowest = leaves[i]:id() end end
+    for _ = 1, 5 do
+      local id = hub:broadcast("chat", {})
+      loop:run_for(0.15)
+      assert.same({ lowest }, reached(id))
+    end
+    hub:close(); for _, l in ipairs(leaves) do l:close() end; loop:close()
+  end)
+
+  it("sees latency, health and tags of candidates; the region policy reads them", function()
+    local loop = hs.loop()
+    local hub = H.node({ gossip_interval = 60, fanout = 2, tags = { region = "eu" } }, loop)
+    local eu, us = {}, {}
+    for i = 1, 3 do
+      eu[i] = H.node({ gossip_interval = 60, tags = { region = "eu" } }, loop)
+      us[i] = H.node({ gossip_interval = 60, tags = { region = "us" } }, loop)
+      hub:add_peer(eu[i]:id(), eu[i]:url())
+      hub:add_peer(us[i]:id(), us[i]:url())
+    end
+    -- Probes carry the tags over (GET /health).
+    assert.is_true(loop:run_until(function()
+      for _, p in ipairs(hub:peers()) do if not p.tags.region then return false end end
+      return true
+    end, 5))
+    H.plugins(hub, H.src .. "/plugins", { { "region_policy", remote = 1 } }, { policy = "region" })
+    local got_eu, got_us = H.record(eu, "chat"), H.record(us, "chat")
+    for _ = 1, 10 do
+      local id = hub:broadcast("chat", {})
+      loop:run_for(0.1)
+      local n_eu, n_us = 0, 0
+      for i = 1, 3 do
+        if got_eu[i][id] then n_eu = n_eu + 1 end
+        if got_us[i][id] then n_us = n_us + 1 end
+      end
+      assert.same({ 1, 1 }, { n_eu, n_us }) -- one local copy, `remote` = 1 abroad
+    end
+    hub:close()
+    for i = 1, 3 do eu[i]:close(); us[i]:close() end
+    loop:close()
+  end)
+
+  it("falls back to random choice when the policy fails", function()
+    local dir = H.plugin_dir({ broken_policy = [[
+      policy("broken", function() error("no idea") end)
+    ]] })
+    local loop = hs.loop()
+    local a, b = H.node({}, loop), H.node({}, loop)
+    a:add_peer(b:id(), b:url())
+    H.plugins(a, dir, { "broken_policy" }, { policy = "broken" })
+    local got = H.record({ b }, "chat")
+    local id = a:broadcast("chat", {})
+    assert.is_true(loop:run_until(function() return got[1][id] ~= nil end, 3))
+    assert.equal(1, a:plugin_info().plugins[1].errors)
+    a:close(); b:close(); loop:close()
+  end)
+end)
+
+describe("reactions and timers", function()
+  local dir = H.plugin_dir({
+    watcher = [[
+      state.changes = state.changes or {}
+      state.peers = state.peers or {}
+      state.ticks = state.ticks or 0
+      on.state(function(ch)
+        state.changes[#state.changes + 1] = { ch.old_version, ch.version, ch.root, ch.from }
+      end)
+      on.peer(function(peer, up) state.peers[#state.peers + 1] = (up and "up " or "down ") .. peer.id end)
+      every(20, function() state.ticks = state.ticks + 1 end)
+      on.start(function() state.started = (state.started or 0) + 1 end)
+      on.stop(function() state.stopped = (state.stopped or 0) + 1 end)
+    ]],
+  })
+
+  it("fire on state changes, peers up and down, and on a timer", function()
+    local loop = hs.loop()
+    local a = H.node({ dead_after = 1 }, loop)
+    local b = H.node({}, loop)
+    H.plugins(a, dir, { "watcher" })
+    a:add_peer(b:id(), b:url())
+    b:add_peer(a:id(), a:url())
+    b:update_state("root-7")
+    assert.is_true(loop:run_until(function() return a:merkle_root() == "root-7" end, 3))
+    local b_id = b:id()
+    b:close()
+    assert.is_true(loop:run_until(function()
+      local s = a:plugin_state("watcher")
+      return #s.peers == 2
+    end, 5))
+    local s = a:plugin_state("watcher")
+    assert.same({ 0, 1, "root-7", b_id }, s.changes[1])
+    assert.same({ "up " .. b_id, "down " .. b_id }, s.peers)
+    assert.is_true(s.ticks >= 3)
+    assert.equal(1, s.started)
+    a:close(); loop:close()
+  end)
+end)
+
+describe("isolation", function()
+  it("gives each plugin its own globals and no io, os.exit, require or binary load", function()
+    local dir = H.plugin_dir({
+      one = [[ shared = "one"; state.seen = shared ]],
+      two = [[
+        state.other = tostring(shared)
+        state.io, state.exit, state.require = type(io), type(os.exit), type(require)
+        state.debug = type(debug)
+        state.binary = select(2, load(string.char(27) .. "Lua", "x", "b")) or "loaded"
+        state.strmeta = tostring(getmetatable(""))
+        state.dump = type(string.dump)
+      ]],
+    })
+    local node, loop = H.node({})
+    H.plugins(node, dir, { "one", "two" })
+    local two = node:plugin_state("two")
+    assert.equal("one", node:plugin_state("one").seen)
+    assert.equal("nil", two.other)
+    assert.same({ "nil", "nil", "nil", "nil" }, { two.io, two.exit, two.require, two.debug })
+    assert.matches("text chunks only", two.binary)
+    assert.equal("nil", two.strmeta)
+    assert.equal("nil", two.dump)
+    node:close(); loop:close()
+  end)
+end)
+
+describe("a plugin error", function()
+  local dir = H.plugin_dir({
+    faulty = [[
+      on.message("chat", function(msg) local x = nil; return x.boom end)
+    ]],
+    spin = [[
+      on.message("chat", function(msg)
+        if msg.payload.spin then
+          while true do pcall(function() while true do end end) end
+        end
+      end)
+    ]],
+    bomb = [[
+      on.message("chat", function(msg)
+        if msg.payload.bomb then
+          local t = {}
+          for i = 1, 1e9 do t[i] = ("x"):rep(1024) .. i end
+        end
+      end)
+    ]],
+  })
+
+  local function setup(list, extra)
+    local loop = hs.loop()
+    local a, b, c = line_of_three(loop)
+    H.plugins(b, dir, list, extra)
+    return loop, a, b, c, H.record({ a, b, c }, "chat")
+  end
+
+  it("is caught, logged with file and line, counted, and the message goes on", function()
+    local loop, a, b, c, got = setup({ "faulty" })
+    local id = a:broadcast("chat", { text = "x" })
+    assert.is_true(loop:run_until(function() return got[3][id] ~= nil end, 3))
+    local p = b:plugin_info().plugins[1]
+    assert.equal(1, p.errors)
+    assert.matches("faulty%.lua:1: attempt to index a nil value", p.last_error)
+    local _, health = H.fetch_json(loop, a, "GET", b:url() .. "/health")
+    assert.equal(1, health.plugins.errors.faulty)
+    a:close(); b:close(); c:close(); loop:close()
+  end)
+
+  it("from an infinite loop is cut by the instruction limit; the node keeps serving", function()
+    local loop, a, b, c, got = setup({ "spin" }, { instruction_limit = 200000 })
+    local id = a:broadcast("chat", { spin = true })
+    assert.is_true(loop:run_until(function() return got[3][id] ~= nil end, 5))
+    local p = b:plugin_info().plugins[1]
+    assert.equal(1, p.errors)
+    assert.matches("instruction limit exceeded", p.last_error)
+    local st = H.fetch(loop, a, "GET", b:url() .. "/health")
+    assert.equal(200, st)
+    -- and the plugin still works for the next message
+    local id2 = a:broadcast("chat", { spin = false })
+    assert.is_true(loop:run_until(function() return got[3][id2] ~= nil end, 3))
+    a:close(); b:close(); c:close(); loop:close()
+  end)
+
+  it("from a memory bomb is stopped by the memory cap; the node keeps serving", function()
+    local loop, a, b, c, got = setup({ "bomb" }, { memory_limit = 8 << 20 })
+    local id = a:broadcast("chat", { bomb = true })
+    assert.is_true(loop:run_until(function() return got[3][id] ~= nil end, 10))
+    local info = b:plugin_info()
+    assert.equal(1, info.plugins[1].errors)
+    assert.matches("not enough memory", info.plugins[1].last_error)
+    assert.is_true(info.memory_used < 8 << 20)
+    local st = H.fetch(loop, a, "GET", b:url() .. "/health")
+    assert.equal(200, st)
+    local id2 = a:broadcast("chat", {})
+    assert.is_true(loop:run_until(function() return got[3][id2] ~= nil end, 3))
+    a:close(); b:close(); c:close(); loop:close()
+  end)
+end)
+
+describe("hot reload", function()
+  it("replaces the plugin set atomically and keeps each plugin's state", function()
+    local dir = H.plugin_dir({ counter = [[
+      state.loads = (state.loads or 0) + 1
+      state.version = "v1"
+    ]] })
+    local node, loop = H.node({})
+    H.plugins(node, dir, { "counter" })
+    H.plugin_dir({ counter = [[
+      state.loads = (state.loads or 0) + 1
+      state.version = "v2"
+    ]] }, dir)
+    assert.is_true(node:reload())
+    local s = node:plugin_state("counter")
+    assert.equal(2, s.loads)
+    assert.equal("v2", s.version)
+    node:close(); loop:close()
+  end)
+
+  it("keeps the old set running when any new plugin fails, naming file and line", function()
+    local dir = H.plugin_dir({
+      good = [[ on.message("chat", function() return "drop" end) ]],
+      other = [[ state.ok = true ]],
+    })
+    local loop = hs.loop()
+    local a, b, c = line_of_three(loop)
+    H.plugins(b, dir, { "good", "other" })
+    H.plugin_dir({ other = "state.ok = true\nthis is not lua\n" }, dir)
+    local ok, err = b:reload()
+    assert.is_nil(ok)
+    assert.matches("other%.lua:2:", err)
+    H.plugin_dir({ other = "state.ok = true\nlocal x = nil\nx.y = 1\n" }, dir)
+    ok, err = b:reload()
+    assert.is_nil(ok)
+    assert.matches("other%.lua:3: attempt to index", err)
+    -- The old set still drops chat.
+    local got = H.record({ a, b, c }, "chat")
+    local id = a:broadcast("chat", {})
+    loop:run_for(0.3)
+    assert.is_nil(got[3][id])
+    local info = b:plugin_info()
+    assert.equal(2, info.reload_errors)
+    assert.equal(2, #info.plugins)
+    a:close(); b:close(); c:close(); loop:close()
+  end)
+
+  it("in the middle of a flood loses no message and handles none twice", function()
+    local dir = H.plugin_dir({ tally = [[
+      state.ids = state.ids or {}
+      state.dupes = state.dupes or 0
+      on.message("chat", function(msg)
+        if state.ids[msg.id] then state.dupes = state.dupes + 1 end
+        state.ids[msg.id] = true
+      end)
+    ]] })
+    local loop = hs.loop()
+    local sender = H.node({ gossip_interval = 60 }, loop)
+    local node = H.node({ gossip_interval = 60 }, loop)
+    sender:add_peer(node:id(), node:url())
+    H.plugins(node, dir, { "tally" })
+    local sent = {}
+    local reloads = 0
+    local t = loop:timer(0, 0.005, function() assert(node:reload()); reloads = reloads + 1 end)
+    for i = 1, 300 do
+      sent[sender:broadcast("chat", { i = i })] = true
+      if i % 20 == 0 then loop:run_for(0.01) end
+    end
+    assert.is_true(loop:run_until(function()
+      return count(node:plugin_state("tally").ids) >= 300
+    end, 10))
+    t:close()
+    local s = node:plugin_state("tally")
+    assert.is_true(reloads >= 3, reloads .. " reloads")
+    assert.equal(0, s.dupes)
+    for id in pairs(sent) do assert.is_true(s.ids[id], id) end
+    assert.equal(300, count(s.ids))
+    sender:close(); node:close(); loop:close()
+  end)
+
+  it("re-reads the plugin list from node.lua in the config directory", function()
+    local dir = H.config_dir({ plugins = { "a" }, port = 0 })
+    H.plugin_dir({ a = "state.x = 1", b = "state.y = 2" }, dir)
+    os.execute("mkdir -p " .. dir .. "/plugins && mv " .. dir .. "/a.lua " .. dir .. "/b.lua "
+      .. dir .. "/plugins/")
+    local node, loop = H.node({})
+    node:plugins({ dir = dir })
+    assert.equal(1, #node:plugin_info().plugins)
+    H.config_dir({ plugins = { "a", "b" }, port = 0 }, dir)
+    assert.is_true(node:reload())
+    local info = node:plugin_info()
+    assert.same({ "a", "b" }, { info.plugins[1].name, info.plugins[2].name })
+    assert.equal(2, node:plugin_state("b").y)
+    node:close(); loop:close()
+  end)
+end)
