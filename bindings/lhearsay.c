@@ -210,6 +210,7 @@ static const field fields[] = {
     FIELD(max_batch, F_SIZE),
     FIELD(max_connections, F_SIZE),
     FIELD(peer_connections, F_SIZE),
+    FIELD(batch_window, F_NUM),
 };
 
 static void set_field(lua_State *L, hs_config *c, const field *f, int idx)
@@ -591,6 +592,13 @@ static int l_node_fetch(lua_State *L)
     return 0;
 }
 
+/* node:copies(id) -> copies of that message that reached this node */
+static int l_node_copies(lua_State *L)
+{
+    lua_pushinteger(L, hs_node_copies(check_lnode(L, 1)->node, luaL_checkstring(L, 2)));
+    return 1;
+}
+
 static int l_node_state_version(lua_State *L)
 {
     lua_pushinteger(L, (lua_Integer)hs_node_state_version(check_lnode(L, 1)->node));
@@ -681,6 +689,7 @@ static const luaL_Reg node_methods[] = {
     {"metrics", l_node_metrics},
     {"merkle_root", l_node_merkle_root},
     {"state_version", l_node_state_version},
+    {"copies", l_node_copies},
     {"on", l_node_on},
     {"set_policy", l_node_set_policy},
     {"fetch", l_node_fetch},

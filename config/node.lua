@@ -33,6 +33,8 @@ return {
   max_batch = 1000,           -- envelopes in one batch body
   max_connections = 1024,     -- concurrent inbound connections
   peer_connections = 4,       -- outbound connections per peer (kept alive)
+  batch_window = 0,           -- s envelopes for one peer wait to share a POST
+                              -- (0: until the loop's next turn)
 
   log_level = "info",         -- error, warn, info or debug
   -- tags = { region = "eu-west" }, -- advertised on /health; policies read them

@@ -54,6 +54,7 @@ double hs_message_timestamp(const hs_message *m)
 
 typedef struct send_ctx {
     hs_node *node;
+    size_t count; /* envelopes in the request */
     char peer_id[HS_PEER_ID_MAX + 1];
 } send_ctx;
 
@@ -69,11 +70,11 @@ static void on_sent(void *ud, const hs_http_result *res)
     }
     p = hs_peers_find(&n->peers, ctx->peer_id);
     if (res->err == HS_OK && res->status >= 200 && res->status < 300) {
-        n->m.messages_sent++;
+        n->m.messages_sent += ctx->count;
         if (p)
             hs_membership_saw(n, p);
     } else {
-        n->m.send_errors++;
+        n->m.send_errors += ctx->count;
         hs_node_log(n, HS_LOG_DEBUG, "gossip to %s failed: %s (HTTP %ld)", ctx->peer_id,
                     res->error ? res->error : res->body, res->status);
         /* A 4xx means the peer is alive and disliked the message. */
@@ -91,6 +92,74 @@ static int cmp_str(const void *a, const void *b)
 static int excluded(const char **sorted, size_t n, const char *id)
 {
     return bsearch(&id, sorted, n, sizeof *sorted, cmp_str) != NULL;
+}
+
+static void post(hs_node *n, hs_peer *p, const char *body, size_t len, size_t count)
+{
+    char url[HS_URL_MAX + 16];
+    send_ctx *ctx = malloc(sizeof *ctx);
+
+    if (!ctx) {
+        n->m.send_errors += count;
+        return;
+    }
+    ctx->node = n;
+    ctx->count = count;
+    strcpy(ctx->peer_id, p->id);
+    snprintf(url, sizeof url, "%s/gossip", p->url);
+    if (hs_http_client_request(n->client, "POST", url, body, len, n->from_header,
+                               n->cfg.request_timeout, on_sent, ctx) != HS_OK) {
+        n->m.send_errors += count;
+        free(ctx);
+    }
+}
+
+/* Sends what is queued for p: one array to a batch peer, else one by one. */
+static void send_queue(hs_node *n, hs_peer *p)
+{
+    if (p->q.n > 1 && (p->features & HS_FEAT_BATCH)) {
+        size_t len, count = p->q.n;
+        char *joined = hs_sendq_join(&p->q, &len);
+        if (joined) {
+            n->m.batches_sent++;
+            post(n, p, joined, len, count);
+            free(joined);
+            return;
+        }
+    }
+    for (size_t i = 0; i < p->q.n; i++)
+        post(n, p, p->q.v[i]->data, p->q.v[i]->len, 1);
+    hs_sendq_clear(&p->q);
+}
+
+void hs_gossip_flush(hs_node *n)
+{
+    n->flush_pending = 0;
+    for (size_t i = 0; i < n->peers.n; i++)
+        if (n->peers.v[i]->q.n)
+            send_queue(n, n->peers.v[i]);
+}
+
+static void on_flush(uv_timer_t *t)
+{
+    hs_gossip_flush(t->data);
+}
+
+void hs_gossip_enqueue(hs_node *n, hs_peer *p, hs_body *body)
+{
+    if (hs_sendq_push(&p->q, body) != 0) {
+        n->m.send_errors++;
+        return;
+    }
+    /* A full batch goes now; the rest waits for the window. */
+    if (p->q.n >= n->cfg.max_batch || p->q.bytes >= n->cfg.max_body / 2) {
+        send_queue(n, p);
+        return;
+    }
+    if (!n->flush_pending) {
+        n->flush_pending = 1;
+        uv_timer_start(&n->flush_timer, on_flush, (uint64_t)(n->cfg.batch_window * 1000), 0);
+    }
 }
 
 /* Picks up to fanout targets; writes peer pointers to out, returns count. */
@@ -177,7 +246,8 @@ static hs_err forward(hs_node *n, const hs_envelope *env, unsigned ttl_out)
     size_t nt = choose_targets(n, env, targets);
     hs_envelope out = *env;
     json_t *seen_by, *j;
-    char *body;
+    hs_body *body;
+    char *text;
 
     if (nt == 0)
         return HS_OK;
@@ -197,26 +267,15 @@ static hs_err forward(hs_node *n, const hs_envelope *env, unsigned ttl_out)
     json_decref(seen_by);
     if (!j)
         return HS_ENOMEM;
-    body = json_dumps(j, JSON_COMPACT);
+    text = json_dumps(j, JSON_COMPACT);
     json_decref(j);
+    body = text ? hs_body_new(text, strlen(text)) : NULL;
+    free(text);
     if (!body)
         return HS_ENOMEM;
-    size_t len = strlen(body);
-    for (size_t i = 0; i < nt; i++) {
-        char url[HS_URL_MAX + 16];
-        send_ctx *ctx = malloc(sizeof *ctx);
-        if (!ctx)
-            break;
-        ctx->node = n;
-        strcpy(ctx->peer_id, targets[i]->id);
-        snprintf(url, sizeof url, "%s/gossip", targets[i]->url);
-        if (hs_http_client_request(n->client, "POST", url, body, len, n->from_header,
-                                   n->cfg.request_timeout, on_sent, ctx) != HS_OK) {
-            n->m.send_errors++;
-            free(ctx);
-        }
-    }
-    free(body);
+    for (size_t i = 0; i < nt; i++)
+        hs_gossip_enqueue(n, targets[i], body);
+    hs_body_unref(body);
     return HS_OK;
 }
 
@@ -276,6 +335,7 @@ static json_t *receive_one(hs_node *n, const json_t *j, const char *sender, int 
     hs_err err = hs_seen_insert(n->seen, env.bin, hs_node_now(), &n->m.seen_evicted);
     if (err == HS_EDUP) {
         n->m.messages_duplicate++;
+        hs_seen_copy(n->seen, env.bin);
         ans = result("duplicate", env.id);
         hs_envelope_clear(&env);
         return ans;

@@ -140,6 +140,7 @@ static void on_probe(void *ud, const hs_http_result *res)
         const json_t *tags = json_object_get(j, "tags");
         if (hs_peers_valid_tags(tags))
             hs_peers_set_tags(p, tags);
+        p->features = hs_peers_features(json_object_get(j, "features"));
         hs_membership_saw(n, p);
     } else {
         hs_membership_failed(n, p);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "hash.h"
 #include "node.h"
 
 #define HS_VERSION "0.1.0"
@@ -54,6 +55,7 @@ void hs_config_init(hs_config *c)
     c->max_batch = 1000;
     c->max_connections = 1024;
     c->peer_connections = 4;
+    c->batch_window = 0;
     c->log_level = HS_LOG_WARN;
 }
 
@@ -94,6 +96,7 @@ static hs_err check_config(const hs_config *c)
     if (!(c->gossip_interval > 0) || !(c->health_interval > 0) ||
         !(c->peer_exchange_interval > 0) || !(c->rebootstrap_interval > 0) ||
         !(c->request_timeout > 0) || !(c->dead_timeout > 0) || !(c->retry_min > 0) ||
+        !(c->batch_window >= 0) || c->batch_window > 10 ||
         c->retry_max < c->retry_min || !(c->forget_after > 0) || !(c->seen_ttl > 0))
         return HS_EINVAL;
     if (c->node_id && !hs_peers_valid_id(c->node_id))
@@ -238,8 +241,8 @@ hs_err hs_node_start(hs_node *n)
     n->started_mono = hs_node_mono();
 
     uv_timer_t *timers[] = {&n->announce_timer, &n->health_timer, &n->exchange_timer,
-                            &n->maint_timer};
-    for (size_t i = 0; i < 4; i++) {
+                            &n->maint_timer, &n->flush_timer};
+    for (size_t i = 0; i < sizeof timers / sizeof *timers; i++) {
         uv_timer_init(n->loop, timers[i]);
         timers[i]->data = n;
         n->open_handles++;
@@ -289,12 +292,14 @@ void hs_node_close(hs_node *n, void (*done)(void *ud), void *ud)
             done(ud);
         return;
     }
-    /* One extra count so nothing frees the node before every close began. */
+    /* The server, the client and ourselves: the node is freed only after
+     * every close began and ended. */
     n->open_handles += 3;
     uv_close((uv_handle_t *)&n->announce_timer, timer_closed);
     uv_close((uv_handle_t *)&n->health_timer, timer_closed);
     uv_close((uv_handle_t *)&n->exchange_timer, timer_closed);
     uv_close((uv_handle_t *)&n->maint_timer, timer_closed);
+    uv_close((uv_handle_t *)&n->flush_timer, timer_closed);
     hs_http_server_close(n->server, part_closed, n);
     hs_http_client_close(n->client, part_closed, n);
     part_closed(n);
@@ -446,6 +451,12 @@ json_t *hs_node_peers_json(hs_node *n)
     return arr;
 }
 
+unsigned hs_node_copies(const hs_node *n, const char *id)
+{
+    uint8_t bin[32];
+    return hs_hash_from_hex(id, bin) == HS_OK ? hs_seen_copies(n->seen, bin) : 0;
+}
+
 json_t *hs_node_health_json(hs_node *n)
 {
     const hs_metrics *m = &n->m;
@@ -472,11 +483,18 @@ json_t *hs_node_health_json(hs_node *n)
         (json_int_t)(n->client ? hs_http_client_connects(n->client) : 0));
     if (!metrics)
         return NULL;
-    json_t *h = json_pack("{s:s, s:s, s:I, s:f, s:o, s:s, s:s, s:[s], s:{s:I, s:I, s:I}, s:I}",
+    /* Copies of each new message that reached us, on average: 1 is perfect. */
+    json_object_set_new(metrics, "copies_per_message",
+                        json_real(m->messages_received
+                                      ? (double)(m->messages_received + m->messages_duplicate) /
+                                            (double)m->messages_received
+                                      : 0.0));
+    json_object_set_new(metrics, "batches_sent", json_integer((json_int_t)m->batches_sent));
+    json_t *h = json_pack("{s:s, s:s, s:I, s:f, s:o, s:s, s:s, s:[sss], s:{s:I, s:I, s:I}, s:I}",
                           "status", n->closing ? "stopped" : "healthy", "node_id", n->id,
                           "peer_count", (json_int_t)n->peers.live, "uptime",
                           n->started ? hs_node_mono() - n->started_mono : 0.0, "metrics",
-                          metrics, "version", HS_VERSION, "url", n->url, "features", "batch",
+                          metrics, "version", HS_VERSION, "url", n->url, "features", "batch", "ae", "swim",
                           "peers", "alive", (json_int_t)(n->peers.live - unhealthy), "unhealthy",
                           (json_int_t)unhealthy, "dead", (json_int_t)dead, "seen_ids",
                           (json_int_t)hs_seen_count(n->seen));

@@ -43,7 +43,8 @@ struct hs_node {
     double last_bootstrap;  /* monotonic s */
     double last_announce;   /* monotonic s */
 
-    uv_timer_t announce_timer, health_timer, exchange_timer, maint_timer;
+    uv_timer_t announce_timer, health_timer, exchange_timer, maint_timer, flush_timer;
+    int flush_pending;
     int open_handles;
     int started, closing;
     void (*done)(void *ud);
@@ -51,6 +52,11 @@ struct hs_node {
 };
 
 /* gossip.c */
+
+/* Queues an envelope body for a peer; it goes out at the next flush. */
+void hs_gossip_enqueue(hs_node *n, hs_peer *p, hs_body *body);
+/* Sends every queued envelope now (the flush timer calls it). */
+void hs_gossip_flush(hs_node *n);
 
 /* Handles the body of a POST /gossip; returns the answer and its status. */
 json_t *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *sender,

@@ -14,7 +14,25 @@ void hs_peers_init(hs_peers *p)
 static void free_peer(hs_peer *peer)
 {
     json_decref(peer->tags);
+    hs_sendq_clear(&peer->q);
     free(peer);
+}
+
+unsigned hs_peers_features(const json_t *features)
+{
+    unsigned f = 0;
+    for (size_t i = 0; i < json_array_size(features); i++) {
+        const char *s = json_string_value(json_array_get(features, i));
+        if (!s)
+            continue;
+        if (strcmp(s, "batch") == 0)
+            f |= HS_FEAT_BATCH;
+        else if (strcmp(s, "ae") == 0)
+            f |= HS_FEAT_AE;
+        else if (strcmp(s, "swim") == 0)
+            f |= HS_FEAT_SWIM;
+    }
+    return f;
 }
 
 void hs_peers_free(hs_peers *p)

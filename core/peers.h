@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "hearsay.h"
+#include "sendq.h"
 
 #define HS_PEER_ID_MAX 128
 #define HS_URL_MAX 512
@@ -34,7 +35,19 @@ typedef struct hs_peer {
     double backoff;     /* s, doubles per failed retry */
     int probing;        /* a health probe is in flight */
     json_t *tags;       /* owned; NULL until the peer's /health shows some */
+    unsigned features;  /* HS_FEAT_* its /health advertises */
+    uint64_t incarnation; /* its SWIM incarnation, as last heard */
+    double suspect_since; /* monotonic s, while HS_PEER_SUSPECT */
+    hs_sendq q;         /* envelopes waiting for the next flush */
 } hs_peer;
+
+/* Features a peer may advertise in /health "features". */
+#define HS_FEAT_BATCH 1u /* takes a JSON array on POST /gossip */
+#define HS_FEAT_AE 2u    /* anti-entropy: POST /digest and /fetch */
+#define HS_FEAT_SWIM 4u  /* POST /probe, suspicion and refutation */
+
+/* Reads a /health "features" array into HS_FEAT_* bits. */
+unsigned hs_peers_features(const json_t *features);
 
 typedef struct hs_peers {
     hs_peer **v;

@@ -18,6 +18,9 @@
 typedef struct seen_entry {
     uint8_t id[32];
     double t;
+    char *body;        /* retained envelope, or NULL */
+    uint32_t body_len;
+    uint16_t copies;
 } seen_entry;
 
 struct hs_seen {
@@ -28,6 +31,9 @@ struct hs_seen {
     uint32_t *index;
     size_t index_mask; /* index size - 1, a power of two minus one */
     uint64_t key[2];
+    double retain_ttl;
+    size_t retain_bytes, body_bytes;
+    size_t body_from; /* ring offset (from head) of the oldest entry that may hold a body */
 };
 
 static uint64_t load64(const uint8_t *p)
@@ -141,6 +147,8 @@ hs_err hs_seen_new(size_t cap, double ttl, hs_seen **out)
         return HS_ENOMEM;
     s->cap = cap;
     s->ttl = ttl;
+    s->retain_ttl = ttl;
+    s->retain_bytes = 0;
     if (RAND_bytes((unsigned char *)s->key, sizeof s->key) != 1) {
         free(s);
         return HS_EIO;
@@ -153,10 +161,22 @@ hs_err hs_seen_new(size_t cap, double ttl, hs_seen **out)
     return HS_OK;
 }
 
+static void drop_body(hs_seen *s, seen_entry *e)
+{
+    if (e->body) {
+        s->body_bytes -= e->body_len;
+        free(e->body);
+        e->body = NULL;
+        e->body_len = 0;
+    }
+}
+
 void hs_seen_free(hs_seen *s)
 {
     if (!s)
         return;
+    for (size_t k = 0; k < s->count; k++)
+        free(s->ring[ring_pos(s, k)].body);
     free(s->ring);
     free(s->index);
     free(s);
@@ -167,8 +187,23 @@ static void pop_oldest(hs_seen *s)
     size_t i = index_find(s, s->ring[s->head].id);
     if (i <= s->index_mask)
         index_delete(s, i);
+    drop_body(s, &s->ring[s->head]);
     s->head = (s->head + 1) % s->ring_cap;
     s->count--;
+    if (s->body_from)
+        s->body_from--;
+}
+
+/* Frees bodies from the oldest on while they are too old or too many bytes. */
+static void trim_bodies(hs_seen *s, double now)
+{
+    while (s->body_from < s->count) {
+        seen_entry *e = &s->ring[ring_pos(s, s->body_from)];
+        if (e->body && e->t + s->retain_ttl > now && s->body_bytes <= s->retain_bytes)
+            break;
+        drop_body(s, e);
+        s->body_from++;
+    }
 }
 
 hs_err hs_seen_insert(hs_seen *s, const uint8_t id[32], double now, uint64_t *evicted)
@@ -189,6 +224,9 @@ hs_err hs_seen_insert(hs_seen *s, const uint8_t id[32], double now, uint64_t *ev
     size_t pos = ring_pos(s, s->count);
     memcpy(s->ring[pos].id, id, 32);
     s->ring[pos].t = now;
+    s->ring[pos].body = NULL;
+    s->ring[pos].body_len = 0;
+    s->ring[pos].copies = 1;
     s->count++;
     index_put(s, pos);
     return HS_OK;
@@ -206,6 +244,7 @@ size_t hs_seen_expire(hs_seen *s, double now)
         pop_oldest(s);
         n++;
     }
+    trim_bodies(s, now);
     return n;
 }
 
@@ -216,7 +255,83 @@ size_t hs_seen_count(const hs_seen *s)
 
 size_t hs_seen_bytes(const hs_seen *s)
 {
-    return sizeof *s + s->ring_cap * sizeof *s->ring + (s->index_mask + 1) * sizeof *s->index;
+    return sizeof *s + s->ring_cap * sizeof *s->ring + (s->index_mask + 1) * sizeof *s->index +
+           s->body_bytes;
+}
+
+static seen_entry *find_entry(const hs_seen *s, const uint8_t id[32])
+{
+    size_t i = index_find(s, id);
+    return i <= s->index_mask ? &s->ring[s->index[i] - 1] : NULL;
+}
+
+unsigned hs_seen_copy(hs_seen *s, const uint8_t id[32])
+{
+    seen_entry *e = find_entry(s, id);
+    if (!e)
+        return 0;
+    if (e->copies < UINT16_MAX)
+        e->copies++;
+    return e->copies;
+}
+
+unsigned hs_seen_copies(const hs_seen *s, const uint8_t id[32])
+{
+    const seen_entry *e = find_entry(s, id);
+    return e ? e->copies : 0;
+}
+
+void hs_seen_retain(hs_seen *s, double ttl, size_t max_bytes)
+{
+    s->retain_ttl = ttl;
+    s->retain_bytes = max_bytes;
+}
+
+hs_err hs_seen_attach(hs_seen *s, const uint8_t id[32], char *body, size_t len)
+{
+    seen_entry *e = find_entry(s, id);
+
+    if (!e || len > UINT32_MAX || s->retain_bytes == 0) {
+        free(body);
+        return e ? HS_ETOOBIG : HS_ENOENT;
+    }
+    drop_body(s, e);
+    e->body = body;
+    e->body_len = (uint32_t)len;
+    s->body_bytes += len;
+    /* Bodies only ever attach to recent entries; keep the cursor honest. */
+    size_t nth = ((size_t)(e - s->ring) + s->ring_cap - s->head) % s->ring_cap;
+    if (nth < s->body_from)
+        s->body_from = nth;
+    trim_bodies(s, e->t);
+    return HS_OK;
+}
+
+const char *hs_seen_body(const hs_seen *s, const uint8_t id[32], size_t *len)
+{
+    const seen_entry *e = find_entry(s, id);
+    if (!e || !e->body)
+        return NULL;
+    if (len)
+        *len = e->body_len;
+    return e->body;
+}
+
+void hs_seen_recent(const hs_seen *s, double since, int (*fn)(void *ud, const uint8_t id[32]),
+                    void *ud)
+{
+    for (size_t k = s->count; k-- > s->body_from;) {
+        const seen_entry *e = &s->ring[ring_pos(s, k)];
+        if (e->t < since)
+            break;
+        if (e->body && fn(ud, e->id))
+            break;
+    }
+}
+
+size_t hs_seen_body_bytes(const hs_seen *s)
+{
+    return s->body_bytes;
 }
 
 void hs_seen_each(const hs_seen *s, void (*fn)(void *ud, const uint8_t id[32], double t), void *ud)

@@ -1,13 +1,17 @@
 /*
  * seen.h -- the seen-cache: which message ids this node has already handled.
  *
- * A FIFO ring of (id, time) in insertion order plus an open-addressing index
- * into it. Insertion order is time order, so expiry and cap eviction both pop
- * the oldest entry from the ring's head. Memory: 40 bytes per entry in the
- * ring plus 8 bytes of index (load <= 1/2); both grow by doubling up to `cap`,
- * so an idle node does not pay for a full cache. Lookup and insert are O(1)
- * expected; the index hash is keyed per cache so crafted ids cannot force
- * long probe chains.
+ * A FIFO ring of (id, time, copies, body) in insertion order plus an
+ * open-addressing index into it. Insertion order is time order, so expiry
+ * and cap eviction both pop the oldest entry from the ring's head. Memory:
+ * 56 bytes per entry in the ring plus 8 bytes of index (load <= 1/2); both
+ * grow by doubling up to `cap`, so an idle node does not pay for a full
+ * cache. Lookup and insert are O(1) expected; the index hash is keyed per
+ * cache so crafted ids cannot force long probe chains.
+ *
+ * Recent messages may also keep their serialised envelope (the body), for
+ * anti-entropy: bodies are dropped oldest first once older than the retain
+ * ttl or over the byte cap, while their ids stay.
  */
 #ifndef HS_SEEN_H
 #define HS_SEEN_H
@@ -43,5 +47,28 @@ size_t hs_seen_bytes(const hs_seen *seen);
 /* Calls fn for each id, oldest first, with its insertion time. */
 void hs_seen_each(const hs_seen *seen, void (*fn)(void *ud, const uint8_t id[32], double t),
                   void *ud);
+
+/* Counts one more copy of a known id (saturating); returns the new count,
+ * 0 when the id is unknown. A fresh insert counts as the first copy. */
+unsigned hs_seen_copy(hs_seen *seen, const uint8_t id[32]);
+unsigned hs_seen_copies(const hs_seen *seen, const uint8_t id[32]);
+
+/* Sets the body retention: bodies older than ttl seconds, or beyond
+ * max_bytes in total, are freed (oldest first). */
+void hs_seen_retain(hs_seen *seen, double ttl, size_t max_bytes);
+
+/* Keeps `body` (taken over: the cache frees it) as the id's envelope.
+ * Returns HS_ENOENT (and frees body) when the id is not in the cache. */
+hs_err hs_seen_attach(hs_seen *seen, const uint8_t id[32], char *body, size_t len);
+
+/* The retained body of an id, borrowed, or NULL. */
+const char *hs_seen_body(const hs_seen *seen, const uint8_t id[32], size_t *len);
+
+/* Calls fn for the ids that still have a body and arrived at or after
+ * `since`, newest first, until fn returns non-zero. */
+void hs_seen_recent(const hs_seen *seen, double since,
+                    int (*fn)(void *ud, const uint8_t id[32]), void *ud);
+
+size_t hs_seen_body_bytes(const hs_seen *seen);
 
 #endif

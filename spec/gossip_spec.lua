@@ -183,3 +183,41 @@ describe("message ids", function()
     node:close(); loop:close()
   end)
 end)
+
+describe("batching", function()
+  it("sends what is queued for a hearsay peer in one POST, and everything arrives", function()
+    local loop = hs.loop()
+    local a = H.node({ gossip_interval = 60 }, loop)
+    local b = H.node({ gossip_interval = 60 }, loop)
+    a:add_peer(b:id(), b:url())
+    -- the probe teaches a that b takes batches
+    loop:run_until(function() return a:peers()[1].latency_ms ~= nil end, 3)
+    local got = H.record({ b }, "chat")
+    local ids = {}
+    for i = 1, 20 do ids[i] = a:broadcast("chat", { i = i }) end
+    assert.is_true(loop:run_until(function()
+      for _, id in ipairs(ids) do if not got[1][id] then return false end end
+      return true
+    end, 3))
+    local m = a:metrics()
+    assert.is_true(m.batches_sent >= 1)
+    assert.is_true(m.messages_sent >= 20)
+    assert.is_true(m.batches_sent <= 2, m.batches_sent .. " batches for one burst")
+    a:close(); b:close(); loop:close()
+  end)
+end)
+
+describe("copies per message", function()
+  it("are counted per message and averaged in metrics", function()
+    local loop = hs.loop()
+    local node = H.node({}, loop)
+    local client = H.node({}, loop)
+    local env = hs.json_encode(H.envelope({ message_id = H.id(), ttl = 0 }))
+    for _ = 1, 3 do H.fetch(loop, client, "POST", node:url() .. "/gossip", env) end
+    local id = hs.json_decode(env).message_id
+    assert.equal(3, node:copies(id))
+    assert.equal(0, node:copies(H.id()))
+    assert.equal(3, node:metrics().copies_per_message)
+    node:close(); client:close(); loop:close()
+  end)
+end)

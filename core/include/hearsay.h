@@ -92,6 +92,9 @@ typedef struct hs_config {
     size_t max_connections;    /* concurrent inbound connections, 1024 */
     size_t peer_connections;   /* outbound connections per peer, 4; more
                                   requests queue for a kept-alive one */
+    double batch_window;       /* s envelopes for one peer wait to share a
+                                  POST (batch peers only), 0: until the
+                                  loop's next turn */
 
     hs_log_fn log;             /* NULL: log to stderr */
     void *log_ud;
@@ -122,6 +125,7 @@ typedef struct hs_metrics {
     uint64_t http_not_found;     /* 404 answers */
     uint64_t http_bad_method;    /* 405 answers */
     uint64_t seen_evicted;       /* ids evicted by the cap before expiry */
+    uint64_t batches_sent;       /* POSTs that carried more than one envelope */
 } hs_metrics;
 
 typedef struct hs_node hs_node;
@@ -236,6 +240,10 @@ uint64_t hs_node_state_version(const hs_node *node);
 size_t hs_node_peer_total(const hs_node *node);
 size_t hs_node_peer_count(const hs_node *node); /* alive + unhealthy */
 hs_err hs_node_peer_get(const hs_node *node, size_t i, hs_peer_info *out);
+
+/* How many copies of message `id` (64 hex chars) reached this node while
+ * it is remembered: 1 for the first, +1 per duplicate; 0 when unknown. */
+unsigned hs_node_copies(const hs_node *node, const char *id);
 
 /* The bodies of GET /health, /peers and /state: new references. */
 json_t *hs_node_health_json(hs_node *node);

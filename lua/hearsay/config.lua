@@ -15,7 +15,7 @@ M.node_keys = {
   retry_min = "number", retry_max = "number", forget_after = "number",
   seen_ttl = "number", seen_cap = "integer", max_body = "integer",
   max_seen_by = "integer", max_batch = "integer", max_connections = "integer",
-  peer_connections = "integer",
+  peer_connections = "integer", batch_window = "seconds0",
   log_level = "string", tags = "table",
 }
 
@@ -54,6 +54,8 @@ local function check_value(key, kind, v)
     if not is_integer(v) or v < 0 then return "must be a non-negative integer" end
   elseif kind == "number" then
     if type(v) ~= "number" or v ~= v or v <= 0 then return "must be a positive number" end
+  elseif kind == "seconds0" then
+    if type(v) ~= "number" or v ~= v or v < 0 then return "must be a number >= 0" end
   elseif type(v) ~= kind then
     return "must be a " .. kind
   end

@@ -1,0 +1,41 @@
+/*
+ * sendq.h -- what a node has queued for one peer: envelopes waiting for the
+ * next flush, which sends them in one POST /gossip (a JSON array) to a peer
+ * that advertises the "batch" feature, or one by one to any other.
+ *
+ * Envelope bodies are refcounted: one forward serialises an envelope once
+ * and queues the same body for every target.
+ */
+#ifndef HS_SENDQ_H
+#define HS_SENDQ_H
+
+#include <stddef.h>
+
+typedef struct hs_body {
+    unsigned refs;
+    size_t len;
+    char data[]; /* NUL-terminated */
+} hs_body;
+
+/* A new body (one reference) holding a copy of data, or NULL. */
+hs_body *hs_body_new(const char *data, size_t len);
+void hs_body_ref(hs_body *b);
+void hs_body_unref(hs_body *b);
+
+typedef struct hs_sendq {
+    hs_body **v;
+    size_t n, cap;
+    size_t bytes;
+} hs_sendq;
+
+/* Queues b, taking a new reference; returns 0, or -1 out of memory. */
+int hs_sendq_push(hs_sendq *q, hs_body *b);
+
+/* Drops every queued body. */
+void hs_sendq_clear(hs_sendq *q);
+
+/* Joins the queued bodies into "[b1,b2,...]" (malloc'd, NUL-terminated;
+ * NULL out of memory) and empties the queue. */
+char *hs_sendq_join(hs_sendq *q, size_t *len);
+
+#endif
