@@ -203,6 +203,9 @@ static const field fields[] = {
     FIELD(retry_min, F_NUM),
     FIELD(retry_max, F_NUM),
     FIELD(forget_after, F_NUM),
+    FIELD(probe_timeout, F_NUM),
+    FIELD(indirect_probes, F_UINT),
+    FIELD(suspicion_timeout, F_NUM),
     FIELD(seen_ttl, F_NUM),
     FIELD(seen_cap, F_SIZE),
     FIELD(max_body, F_SIZE),
@@ -211,6 +214,11 @@ static const field fields[] = {
     FIELD(max_connections, F_SIZE),
     FIELD(peer_connections, F_SIZE),
     FIELD(batch_window, F_NUM),
+    FIELD(ae_interval, F_NUM),
+    FIELD(ae_window, F_NUM),
+    FIELD(max_digest, F_SIZE),
+    FIELD(retain_ttl, F_NUM),
+    FIELD(retain_bytes, F_SIZE),
 };
 
 static void set_field(lua_State *L, hs_config *c, const field *f, int idx)

@@ -11,7 +11,17 @@
 
 const char *hs_lua_peer_state_name(hs_peer_state s)
 {
-    return s == HS_PEER_ALIVE ? "alive" : s == HS_PEER_UNHEALTHY ? "unhealthy" : "dead";
+    switch (s) {
+    case HS_PEER_ALIVE:
+        return "alive";
+    case HS_PEER_UNHEALTHY:
+        return "unhealthy";
+    case HS_PEER_SUSPECT:
+        return "suspect";
+    case HS_PEER_DEAD:
+        break;
+    }
+    return "dead";
 }
 
 void hs_lua_push_peer(lua_State *L, const hs_peer_info *p)

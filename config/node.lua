@@ -25,6 +25,9 @@ return {
   retry_min = 1,              -- s before the first retry of a dead peer...
   retry_max = 300,            -- ...doubling up to this
   forget_after = 3600,        -- s after which a dead peer is forgotten
+  probe_timeout = 1,          -- s a health probe may take
+  indirect_probes = 3,        -- peers asked to probe one we cannot reach
+  suspicion_timeout = 5,      -- s a suspected peer has to refute before it is dead
 
   seen_ttl = 300,             -- s a message id is remembered
   seen_cap = 100000,          -- ids remembered at most (oldest evicted)
@@ -35,6 +38,11 @@ return {
   peer_connections = 4,       -- outbound connections per peer (kept alive)
   batch_window = 0,           -- s envelopes for one peer wait to share a POST
                               -- (0: until the loop's next turn)
+  ae_interval = 2,            -- s between anti-entropy rounds (0: off)
+  ae_window = 30,             -- s of recent messages a digest lists
+  max_digest = 1024,          -- ids in one digest or fetch
+  retain_ttl = 60,            -- s envelopes are kept to repair peers
+  retain_bytes = 16777216,    -- bytes of envelopes kept
 
   log_level = "info",         -- error, warn, info or debug
   -- tags = { region = "eu-west" }, -- advertised on /health; policies read them

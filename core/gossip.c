@@ -179,12 +179,13 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, hs_peer **out)
         seen[ns++] = env->sender;
     qsort(seen, ns, sizeof *seen, cmp_str);
 
-    /* Healthy peers first; unhealthy ones only when no healthy one is left. */
+    /* Healthy peers first; unhealthy or suspect ones only when no healthy
+     * one is left. */
     for (int pass = 0; pass < 2 && nc == 0; pass++) {
-        hs_peer_state want = pass == 0 ? HS_PEER_ALIVE : HS_PEER_UNHEALTHY;
         for (size_t i = 0; i < n->peers.n; i++) {
             hs_peer *p = n->peers.v[i];
-            if (p->state == want && !excluded(seen, ns, p->id))
+            int ok = pass == 0 ? p->state == HS_PEER_ALIVE : p->state != HS_PEER_DEAD;
+            if (ok && !excluded(seen, ns, p->id))
                 cands[nc++] = p;
         }
     }
@@ -291,6 +292,8 @@ static void builtin(hs_node *n, const hs_envelope *env)
         if (id && url && strcmp(id, n->id) != 0 && hs_peers_valid_id(id) &&
             hs_peers_valid_url(url))
             hs_membership_learn(n, id, url, root, env->timestamp);
+    } else if (strncmp(env->type, "hs.", 3) == 0) {
+        hs_membership_swim(n, env->type, p);
     } else if (strcmp(env->type, "state_update") == 0) {
         const json_t *root = json_object_get(p, "merkle_root");
         const json_t *ver = json_object_get(p, "state_version");
@@ -352,6 +355,7 @@ static json_t *receive_one(hs_node *n, const json_t *j, const char *sender, int 
     if (verdict == HS_DROP) {
         n->m.messages_dropped++;
     } else {
+        hs_ae_retain(n, &env);
         builtin(n, &env);
         if (verdict == HS_ACCEPT && env.ttl > 0)
             forward(n, &env, env.ttl - 1);
@@ -418,6 +422,7 @@ hs_err hs_node_broadcast(hs_node *n, const char *type, json_t *payload, char *id
     err = hs_seen_insert(n->seen, env.bin, hs_node_now(), &n->m.seen_evicted);
     if (err == HS_OK) {
         env.hops = 0;
+        hs_ae_retain(n, &env);
         err = forward(n, &env, env.ttl);
     }
     if (id_out)

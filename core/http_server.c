@@ -18,8 +18,22 @@
 
 #include "http_server.h"
 
+/* Per-connection request state, kept in MHD's con_cls. */
+typedef struct request_ctx {
+    char *body;
+    size_t len, cap;
+    int too_large;
+    struct MHD_Connection *conn;
+    uint64_t token;              /* non-zero while suspended */
+    int answered;                /* a deferred answer is ready */
+    hs_http_response answer;
+    struct request_ctx *prev, *next; /* the suspended list */
+} request_ctx;
+
 struct hs_http_server {
     struct MHD_Daemon *daemon;
+    request_ctx *suspended;
+    uint64_t next_token;
     uv_poll_t poll;
     uv_timer_t timer;
     int open_handles;
@@ -28,13 +42,6 @@ struct hs_http_server {
     void (*done)(void *ud);
     void *done_ud;
 };
-
-/* Per-connection request state, kept in MHD's con_cls. */
-typedef struct request_ctx {
-    char *body;
-    size_t len, cap;
-    int too_large;
-} request_ctx;
 
 static void server_log(hs_http_server *srv, hs_log_level lvl, const char *fmt, ...)
 {
@@ -148,10 +155,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     hs_http_response resp = {0};
 
     (void)version;
+    if (ctx && ctx->answered) {
+        /* Resumed: the deferred answer is ready. */
+        ctx->answered = 0;
+        resp = ctx->answer;
+        return queue(conn, &resp);
+    }
+    if (ctx && ctx->token)
+        return MHD_YES; /* still waiting */
     if (!ctx) {
         ctx = calloc(1, sizeof *ctx);
         if (!ctx)
             return MHD_NO;
+        ctx->conn = conn;
         *con_cls = ctx;
         /* Refuse a declared oversize body before reading any of it. */
         const char *cl =
@@ -172,8 +188,52 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     req.len = ctx->len;
     req.too_large = ctx->too_large;
     req.conn = conn;
+    req.token = ++srv->next_token;
     srv->opts.handler(srv->opts.ud, &req, &resp);
+    if (resp.defer) {
+        ctx->token = req.token;
+        ctx->next = srv->suspended;
+        if (srv->suspended)
+            srv->suspended->prev = ctx;
+        srv->suspended = ctx;
+        MHD_suspend_connection(conn);
+        return MHD_YES;
+    }
     return queue(conn, &resp);
+}
+
+static void unlink_suspended(hs_http_server *srv, request_ctx *ctx)
+{
+    if (ctx->prev)
+        ctx->prev->next = ctx->next;
+    else if (srv->suspended == ctx)
+        srv->suspended = ctx->next;
+    if (ctx->next)
+        ctx->next->prev = ctx->prev;
+    ctx->prev = ctx->next = NULL;
+}
+
+int hs_http_server_answer(hs_http_server *srv, uint64_t token, unsigned status, char *body,
+                          size_t len)
+{
+    request_ctx *ctx = srv->suspended;
+
+    while (ctx && ctx->token != token)
+        ctx = ctx->next;
+    if (!ctx || !srv->daemon) {
+        free(body);
+        return -1;
+    }
+    unlink_suspended(srv, ctx);
+    ctx->token = 0;
+    ctx->answered = 1;
+    ctx->answer.status = status;
+    ctx->answer.body = body;
+    ctx->answer.len = len;
+    ctx->answer.allow = NULL;
+    MHD_resume_connection(ctx->conn);
+    run_daemon(srv);
+    return 0;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -181,10 +241,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     request_ctx *ctx = *con_cls;
 
-    (void)cls;
     (void)conn;
     (void)toe;
     if (ctx) {
+        if (ctx->token)
+            unlink_suspended(cls, ctx);
+        if (ctx->answered)
+            free(ctx->answer.body);
         free(ctx->body);
         free(ctx);
         *con_cls = NULL;
@@ -213,7 +276,7 @@ hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts,
         return HS_ENOMEM;
     srv->opts = *opts;
     srv->daemon = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_USE_ERROR_LOG, opts->port, NULL, NULL, on_request, srv,
+        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, opts->port, NULL, NULL, on_request, srv,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
         srv, MHD_OPTION_CONNECTION_LIMIT, (unsigned)opts->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout,
@@ -263,6 +326,11 @@ void hs_http_server_close(hs_http_server *srv, void (*done)(void *ud), void *ud)
 {
     srv->done = done;
     srv->done_ud = ud;
+    /* Suspended requests get a last answer, so MHD can close them. */
+    while (srv->suspended) {
+        char *busy = strdup("{\"status\":\"error\",\"error\":\"node shutting down\"}");
+        hs_http_server_answer(srv, srv->suspended->token, 503, busy, busy ? strlen(busy) : 0);
+    }
     uv_poll_stop(&srv->poll);
     uv_timer_stop(&srv->timer);
     MHD_stop_daemon(srv->daemon);

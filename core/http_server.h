@@ -5,7 +5,10 @@
  *
  * Request bodies are buffered up to a cap; a larger body is discarded as it
  * streams in (memory stays bounded) and the request reaches the handler with
- * `too_large` set. The handler answers synchronously.
+ * `too_large` set. The handler answers synchronously, or defers: it sets
+ * `defer` and later calls hs_http_server_answer() with the request's token
+ * (the connection is suspended meanwhile; a token whose connection is gone
+ * is simply ignored).
  */
 #ifndef HS_HTTP_SERVER_H
 #define HS_HTTP_SERVER_H
@@ -26,6 +29,7 @@ typedef struct hs_http_request {
     size_t len;
     int too_large; /* the body exceeded the cap and was discarded */
     void *conn;    /* for hs_http_request_header() */
+    uint64_t token; /* names this request for a deferred answer */
 } hs_http_request;
 
 typedef struct hs_http_response {
@@ -33,6 +37,7 @@ typedef struct hs_http_response {
     char *body; /* malloc'd by the handler; the server frees it */
     size_t len;
     const char *allow; /* an Allow header for 405 answers, or NULL */
+    int defer;         /* set by the handler: the answer comes later */
 } hs_http_response;
 
 typedef void (*hs_http_handler)(void *ud, const hs_http_request *req, hs_http_response *resp);
@@ -55,6 +60,11 @@ hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts,
                             hs_http_server **out);
 
 uint16_t hs_http_server_port(const hs_http_server *srv);
+
+/* Answers a deferred request (takes `body`, malloc'd). Returns 0, or -1
+ * when the request is gone (the body is then freed). */
+int hs_http_server_answer(hs_http_server *srv, uint64_t token, unsigned status, char *body,
+                          size_t len);
 
 /* Returns a request header (borrowed) or NULL. */
 const char *hs_http_request_header(const hs_http_request *req, const char *name);

@@ -1,12 +1,20 @@
 /*
  * membership.c -- who our peers are, and whether they are alive.
  *
- * A peer is ALIVE, UNHEALTHY (a send or probe failed) or DEAD (dead_after
- * consecutive failures, or not seen for dead_timeout). Dead peers leave
- * /peers and gossip, but stay in the table and are probed again with
- * exponential backoff (retry_min doubling to retry_max) until they answer
- * or forget_after passes. A node with fewer than min_peers live peers
- * bootstraps again, which heals partitions once the network is reachable.
+ * A peer is ALIVE, UNHEALTHY (a send or probe failed), SUSPECT or DEAD.
+ * Failure detection follows SWIM: a probe (GET /health) that fails is
+ * retried indirectly through up to indirect_probes other hearsay peers
+ * (POST /probe); only when they cannot reach it either does it count as a
+ * failure. After dead_after failures the peer is suspected and the
+ * suspicion is gossiped (hs.suspect); a live node that hears it is
+ * suspected refutes it by gossiping hs.alive with a higher incarnation.
+ * Unrefuted for suspicion_timeout, the suspect is declared dead and the
+ * death is gossiped (hs.dead), so every node drops it. A peer not seen for
+ * dead_timeout is dead too. Dead peers leave /peers and gossip, but stay in
+ * the table and are probed again with exponential backoff (retry_min
+ * doubling to retry_max) until they answer or forget_after passes. A node
+ * with fewer than min_peers live peers bootstraps again, which heals
+ * partitions once the network is reachable.
  *
  * Every request carries a small context naming its peer by id; completions
  * look the peer up again, so a peer forgotten meanwhile is simply skipped.
@@ -41,8 +49,8 @@ static void notify(hs_node *n, hs_peer *p, int up)
     n->hooks.on_peer(n->hooks.ud, n, &info, up);
 }
 
-static void request(hs_node *n, req_kind kind, const char *peer_id, const char *base,
-                    const char *path, hs_http_cb cb)
+static void request_t(hs_node *n, req_kind kind, const char *peer_id, const char *base,
+                      const char *path, hs_http_cb cb, double timeout)
 {
     char url[HS_URL_MAX + 16];
     mreq *r = calloc(1, sizeof *r);
@@ -54,9 +62,27 @@ static void request(hs_node *n, req_kind kind, const char *peer_id, const char *
     snprintf(r->peer_id, sizeof r->peer_id, "%s", peer_id ? peer_id : "");
     snprintf(r->url, sizeof r->url, "%s", base);
     snprintf(url, sizeof url, "%s%s", base, path);
-    if (hs_http_client_request(n->client, "GET", url, NULL, 0, n->from_header,
-                               n->cfg.request_timeout, cb, r) != HS_OK)
+    if (hs_http_client_request(n->client, "GET", url, NULL, 0, n->from_header, timeout, cb, r) !=
+        HS_OK)
         free(r);
+}
+
+static void request(hs_node *n, req_kind kind, const char *peer_id, const char *base,
+                    const char *path, hs_http_cb cb)
+{
+    request_t(n, kind, peer_id, base, path, cb, n->cfg.request_timeout);
+}
+
+static void swim_broadcast(hs_node *n, const char *type, const char *id, uint64_t incarnation,
+                           const char *url)
+{
+    json_t *p = json_pack("{s:s, s:I, s:s}", "node_id", id, "incarnation",
+                          (json_int_t)incarnation, "by", n->id);
+    if (p && url)
+        json_object_set_new(p, "url", json_string(url));
+    if (p)
+        hs_node_broadcast(n, type, p, NULL);
+    json_decref(p);
 }
 
 /* Parses a JSON object answer; NULL unless HTTP 200 with a JSON body. */
@@ -72,6 +98,7 @@ static void declare_dead(hs_node *n, hs_peer *p)
     double now = hs_node_mono();
 
     hs_peers_set_state(&n->peers, p, HS_PEER_DEAD);
+    hs_sendq_clear(&p->q);
     p->dead_since = now;
     p->backoff = n->cfg.retry_min;
     p->next_probe = now + p->backoff;
@@ -99,6 +126,14 @@ void hs_membership_saw(hs_node *n, hs_peer *p)
     hs_peers_set_state(&n->peers, p, HS_PEER_ALIVE);
 }
 
+static void suspect(hs_node *n, hs_peer *p)
+{
+    hs_peers_set_state(&n->peers, p, HS_PEER_SUSPECT);
+    p->suspect_since = hs_node_mono();
+    n->m.suspicions++;
+    hs_node_log(n, HS_LOG_INFO, "peer %s (%s) is suspect", p->id, p->url);
+}
+
 void hs_membership_failed(hs_node *n, hs_peer *p)
 {
     p->failures++;
@@ -107,9 +142,112 @@ void hs_membership_failed(hs_node *n, hs_peer *p)
         p->next_probe = hs_node_mono() + p->backoff;
         return;
     }
+    if (p->state == HS_PEER_SUSPECT)
+        return; /* its suspicion runs out in maintain() */
     hs_peers_set_state(&n->peers, p, HS_PEER_UNHEALTHY);
-    if (p->failures >= n->cfg.dead_after)
-        declare_dead(n, p);
+    if (p->failures >= n->cfg.dead_after) {
+        suspect(n, p);
+        swim_broadcast(n, "hs.suspect", p->id, p->incarnation, NULL);
+    }
+}
+
+/* An indirect probe: which peer we asked about, and how the helpers answer. */
+typedef struct indirect {
+    hs_node *node;
+    char target[HS_PEER_ID_MAX + 1];
+    unsigned pending, ok;
+} indirect;
+
+typedef struct indirect_req {
+    indirect *ind;
+} indirect_req;
+
+static void indirect_done(indirect *ind)
+{
+    hs_node *n = ind->node;
+    hs_peer *p = n->closing ? NULL : hs_peers_find(&n->peers, ind->target);
+
+    if (p) {
+        p->probing = 0;
+        if (ind->ok)
+            hs_membership_saw(n, p);
+        else
+            hs_membership_failed(n, p);
+    }
+    free(ind);
+}
+
+static void on_indirect(void *ud, const hs_http_result *res)
+{
+    indirect_req *r = ud;
+    indirect *ind = r->ind;
+    json_t *j = NULL;
+
+    free(r);
+    if (res->err != HS_ESTATE && res->err == HS_OK && res->status == 200 &&
+        (j = json_loadb(res->body, res->len, 0, NULL)) && json_is_true(json_object_get(j, "ok")))
+        ind->ok++;
+    json_decref(j);
+    if (--ind->pending == 0)
+        indirect_done(ind);
+}
+
+/* Asks up to indirect_probes other hearsay peers to probe p; returns 1 when
+ * at least one was asked (the answer comes later), 0 otherwise. */
+static int probe_indirectly(hs_node *n, hs_peer *p)
+{
+    hs_peer *helpers[16];
+    size_t nh = 0, want = n->cfg.indirect_probes;
+    indirect *ind;
+    json_t *req;
+    char *body;
+
+    for (size_t i = 0; i < n->peers.n; i++) {
+        hs_peer *h = n->peers.v[i];
+        if (h == p || h->state != HS_PEER_ALIVE || !(h->features & HS_FEAT_SWIM))
+            continue;
+        /* Reservoir sampling: a uniform choice of `want` helpers. */
+        if (nh < want) {
+            helpers[nh++] = h;
+        } else {
+            size_t k = (size_t)hs_rng_below(&n->rng, i + 1);
+            if (k < want)
+                helpers[k] = h;
+        }
+    }
+    if (nh == 0)
+        return 0;
+    ind = calloc(1, sizeof *ind);
+    req = json_pack("{s:s, s:s}", "node_id", p->id, "url", p->url);
+    body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    if (!ind || !body) {
+        free(ind);
+        free(body);
+        return 0;
+    }
+    ind->node = n;
+    strcpy(ind->target, p->id);
+    ind->pending = 1; /* held by us until every request is out */
+    for (size_t i = 0; i < nh; i++) {
+        char url[HS_URL_MAX + 16];
+        indirect_req *r = malloc(sizeof *r);
+        if (!r)
+            continue;
+        r->ind = ind;
+        snprintf(url, sizeof url, "%s/probe", helpers[i]->url);
+        ind->pending++;
+        n->m.indirect_probes++;
+        if (hs_http_client_request(n->client, "POST", url, body, strlen(body), n->from_header,
+                                   n->cfg.probe_timeout * 2 + 1, on_indirect, r) != HS_OK) {
+            ind->pending--;
+            free(r);
+        }
+    }
+    free(body);
+    if (--ind->pending == 0)
+        indirect_done(ind);
+    return 1;
 }
 
 static void on_probe(void *ud, const hs_http_result *res);
@@ -118,7 +256,7 @@ static void probe(hs_node *n, hs_peer *p)
 {
     p->probing = 1;
     n->m.health_checks++;
-    request(n, REQ_PROBE, p->id, p->url, "/health", on_probe);
+    request_t(n, REQ_PROBE, p->id, p->url, "/health", on_probe, n->cfg.probe_timeout);
 }
 
 static void on_probe(void *ud, const hs_http_result *res)
@@ -136,12 +274,17 @@ static void on_probe(void *ud, const hs_http_result *res)
     j = answer_json(res);
     const char *id = json_string_value(json_object_get(j, "node_id"));
     if (id && strcmp(id, p->id) == 0) {
+        const json_t *inc = json_object_get(j, "incarnation");
+        if (json_is_integer(inc) && (uint64_t)json_integer_value(inc) > p->incarnation)
+            p->incarnation = (uint64_t)json_integer_value(inc);
         p->latency_ms = hs_peers_latency_avg(p->latency_ms, res->total_ms);
         const json_t *tags = json_object_get(j, "tags");
         if (hs_peers_valid_tags(tags))
             hs_peers_set_tags(p, tags);
         p->features = hs_peers_features(json_object_get(j, "features"));
         hs_membership_saw(n, p);
+    } else if (!id && p->state != HS_PEER_DEAD && probe_indirectly(n, p)) {
+        p->probing = 1; /* until the helpers answer */
     } else {
         hs_membership_failed(n, p);
         /* Another node answers at that URL now: it replaced this one. Last,
@@ -319,6 +462,11 @@ void hs_membership_maintain(hs_node *n)
     hs_seen_expire(n->seen, wall);
     for (size_t i = 0; i < n->peers.n; i++) {
         hs_peer *p = n->peers.v[i];
+        if (p->state == HS_PEER_SUSPECT && mono - p->suspect_since >= n->cfg.suspicion_timeout) {
+            declare_dead(n, p);
+            swim_broadcast(n, "hs.dead", p->id, p->incarnation, NULL);
+            continue;
+        }
         if (p->state != HS_PEER_DEAD) {
             if (wall - p->last_seen > n->cfg.dead_timeout)
                 declare_dead(n, p);
@@ -347,4 +495,111 @@ void hs_membership_maintain(hs_node *n)
     }
     if (n->peers.live < n->cfg.min_peers && mono - n->last_bootstrap >= n->cfg.rebootstrap_interval)
         hs_membership_bootstrap(n);
+}
+
+void hs_membership_swim(hs_node *n, const char *type, const json_t *payload)
+{
+    const char *id = json_string_value(json_object_get(payload, "node_id"));
+    const json_t *jinc = json_object_get(payload, "incarnation");
+    uint64_t inc;
+    hs_peer *p;
+
+    if (!id || !json_is_integer(jinc) || json_integer_value(jinc) < 0)
+        return;
+    inc = (uint64_t)json_integer_value(jinc);
+    if (strcmp(id, n->id) == 0) {
+        /* About us: whoever says we are suspect or dead is wrong. */
+        if (strcmp(type, "hs.suspect") == 0 || strcmp(type, "hs.dead") == 0) {
+            if (inc >= n->incarnation)
+                n->incarnation = inc + 1;
+            n->m.refutations++;
+            hs_node_log(n, HS_LOG_INFO, "refuting a suspicion of us (incarnation %llu)",
+                        (unsigned long long)n->incarnation);
+            swim_broadcast(n, "hs.alive", n->id, n->incarnation, n->url);
+        }
+        return;
+    }
+    if (!(p = hs_peers_find(&n->peers, id)))
+        return;
+    if (strcmp(type, "hs.alive") == 0) {
+        /* A refutation outranks suspicion of an older incarnation. */
+        if (inc > p->incarnation || (inc == p->incarnation && p->state != HS_PEER_DEAD)) {
+            p->incarnation = inc;
+            hs_membership_saw(n, p);
+        }
+    } else if (strcmp(type, "hs.suspect") == 0) {
+        if (inc >= p->incarnation && (p->state == HS_PEER_ALIVE || p->state == HS_PEER_UNHEALTHY)) {
+            p->incarnation = inc;
+            suspect(n, p);
+        }
+    } else if (strcmp(type, "hs.dead") == 0) {
+        if (inc >= p->incarnation && p->state != HS_PEER_DEAD) {
+            p->incarnation = inc;
+            declare_dead(n, p);
+        }
+    }
+}
+
+typedef struct probe_for_ctx {
+    hs_node *node;
+    uint64_t token;
+    char target[HS_PEER_ID_MAX + 1];
+} probe_for_ctx;
+
+static void on_probe_for(void *ud, const hs_http_result *res)
+{
+    probe_for_ctx *c = ud;
+    hs_node *n = c->node;
+    json_t *j, *ans;
+    char *body;
+
+    if (res->err == HS_ESTATE || n->closing) {
+        free(c);
+        return;
+    }
+    j = answer_json(res);
+    const char *id = json_string_value(json_object_get(j, "node_id"));
+    int ok = id && strcmp(id, c->target) == 0;
+    ans = json_pack("{s:b, s:s}", "ok", ok, "node_id", c->target);
+    body = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
+    hs_http_server_answer(n->server, c->token, body ? 200 : 500, body, body ? strlen(body) : 0);
+    json_decref(ans);
+    json_decref(j);
+    free(c);
+}
+
+void hs_membership_probe_for(hs_node *n, const json_t *req, uint64_t token,
+                             hs_http_response *resp)
+{
+    const char *id = json_string_value(json_object_get(req, "node_id"));
+    const char *url = json_string_value(json_object_get(req, "url"));
+    hs_peer *p = id ? hs_peers_find(&n->peers, id) : NULL;
+    char full[HS_URL_MAX + 16];
+    probe_for_ctx *c;
+
+    resp->status = 400;
+    /* Only peers we know, at the URL we know: /probe is no open proxy. */
+    if (!p || !url || strcmp(url, p->url) != 0) {
+        resp->status = 200;
+        resp->body = strdup("{\"ok\":false,\"error\":\"not a peer of this node\"}");
+        resp->len = resp->body ? strlen(resp->body) : 0;
+        return;
+    }
+    if (!(c = malloc(sizeof *c))) {
+        resp->status = 500;
+        resp->body = NULL;
+        return;
+    }
+    c->node = n;
+    c->token = token;
+    strcpy(c->target, p->id);
+    snprintf(full, sizeof full, "%s/health", p->url);
+    if (hs_http_client_request(n->client, "GET", full, NULL, 0, n->from_header,
+                               n->cfg.probe_timeout, on_probe_for, c) != HS_OK) {
+        free(c);
+        resp->status = 500;
+        resp->body = NULL;
+        return;
+    }
+    resp->defer = 1;
 }

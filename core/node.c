@@ -48,6 +48,9 @@ void hs_config_init(hs_config *c)
     c->retry_min = 1;
     c->retry_max = 300;
     c->forget_after = 3600;
+    c->probe_timeout = 1;
+    c->indirect_probes = 3;
+    c->suspicion_timeout = 5;
     c->seen_ttl = 300;
     c->seen_cap = 100000;
     c->max_body = 1 << 20;
@@ -56,6 +59,11 @@ void hs_config_init(hs_config *c)
     c->max_connections = 1024;
     c->peer_connections = 4;
     c->batch_window = 0;
+    c->ae_interval = 2;
+    c->ae_window = 30;
+    c->max_digest = 1024;
+    c->retain_ttl = 60;
+    c->retain_bytes = 16 << 20;
     c->log_level = HS_LOG_WARN;
 }
 
@@ -96,7 +104,10 @@ static hs_err check_config(const hs_config *c)
     if (!(c->gossip_interval > 0) || !(c->health_interval > 0) ||
         !(c->peer_exchange_interval > 0) || !(c->rebootstrap_interval > 0) ||
         !(c->request_timeout > 0) || !(c->dead_timeout > 0) || !(c->retry_min > 0) ||
-        !(c->batch_window >= 0) || c->batch_window > 10 ||
+        !(c->batch_window >= 0) || c->batch_window > 10 || !(c->ae_interval >= 0) ||
+        !(c->ae_window > 0) || c->max_digest == 0 || c->max_digest > 100000 ||
+        !(c->retain_ttl > 0) || !(c->probe_timeout > 0) || !(c->suspicion_timeout > 0) ||
+        c->indirect_probes > 16 ||
         c->retry_max < c->retry_min || !(c->forget_after > 0) || !(c->seen_ttl > 0))
         return HS_EINVAL;
     if (c->node_id && !hs_peers_valid_id(c->node_id))
@@ -168,6 +179,7 @@ hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out)
         goto fail;
     if ((err = hs_seen_new(cfg->seen_cap, cfg->seen_ttl, &n->seen)) != HS_OK)
         goto fail;
+    hs_seen_retain(n->seen, cfg->retain_ttl, cfg->retain_bytes);
     *out = n;
     return HS_OK;
 nomem:
@@ -195,6 +207,11 @@ static void on_exchange_timer(uv_timer_t *t)
 static void on_maint_timer(uv_timer_t *t)
 {
     hs_membership_maintain(t->data);
+}
+
+static void on_ae_timer(uv_timer_t *t)
+{
+    hs_ae_round(t->data);
 }
 
 static uint64_t ms(double s)
@@ -238,10 +255,12 @@ hs_err hs_node_start(hs_node *n)
         snprintf(n->url, sizeof n->url, "http://%s:%u", n->host, (unsigned)n->cfg.port);
     n->started = 1;
     n->started_wall = hs_node_now();
+    /* A restarted node must out-rank what the network last heard of it. */
+    n->incarnation = (uint64_t)(n->started_wall * 1000);
     n->started_mono = hs_node_mono();
 
     uv_timer_t *timers[] = {&n->announce_timer, &n->health_timer, &n->exchange_timer,
-                            &n->maint_timer, &n->flush_timer};
+                            &n->maint_timer, &n->flush_timer, &n->ae_timer};
     for (size_t i = 0; i < sizeof timers / sizeof *timers; i++) {
         uv_timer_init(n->loop, timers[i]);
         timers[i]->data = n;
@@ -253,6 +272,8 @@ hs_err hs_node_start(hs_node *n)
                    ms(n->cfg.health_interval));
     uv_timer_start(&n->exchange_timer, on_exchange_timer, ms(n->cfg.peer_exchange_interval),
                    ms(n->cfg.peer_exchange_interval));
+    if (n->cfg.ae_interval > 0)
+        uv_timer_start(&n->ae_timer, on_ae_timer, ms(n->cfg.ae_interval), ms(n->cfg.ae_interval));
     double tick = n->cfg.health_interval < 1 ? n->cfg.health_interval : 1;
     uv_timer_start(&n->maint_timer, on_maint_timer, ms(tick), ms(tick));
     hs_node_log(n, HS_LOG_INFO, "listening on %s", n->url);
@@ -300,6 +321,7 @@ void hs_node_close(hs_node *n, void (*done)(void *ud), void *ud)
     uv_close((uv_handle_t *)&n->exchange_timer, timer_closed);
     uv_close((uv_handle_t *)&n->maint_timer, timer_closed);
     uv_close((uv_handle_t *)&n->flush_timer, timer_closed);
+    uv_close((uv_handle_t *)&n->ae_timer, timer_closed);
     hs_http_server_close(n->server, part_closed, n);
     hs_http_client_close(n->client, part_closed, n);
     part_closed(n);
@@ -463,7 +485,8 @@ json_t *hs_node_health_json(hs_node *n)
     size_t dead = n->peers.n - n->peers.live, unhealthy = 0;
 
     for (size_t i = 0; i < n->peers.n; i++)
-        unhealthy += n->peers.v[i]->state == HS_PEER_UNHEALTHY;
+        unhealthy += n->peers.v[i]->state == HS_PEER_UNHEALTHY ||
+                     n->peers.v[i]->state == HS_PEER_SUSPECT;
     json_t *metrics = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
         "s:I, s:I, s:I}",
@@ -490,6 +513,13 @@ json_t *hs_node_health_json(hs_node *n)
                                             (double)m->messages_received
                                       : 0.0));
     json_object_set_new(metrics, "batches_sent", json_integer((json_int_t)m->batches_sent));
+    json_object_set_new(metrics, "ae_rounds", json_integer((json_int_t)m->ae_rounds));
+    json_object_set_new(metrics, "ae_answered", json_integer((json_int_t)m->ae_answered));
+    json_object_set_new(metrics, "ae_pushed", json_integer((json_int_t)m->ae_pushed));
+    json_object_set_new(metrics, "ae_fetched", json_integer((json_int_t)m->ae_fetched));
+    json_object_set_new(metrics, "indirect_probes", json_integer((json_int_t)m->indirect_probes));
+    json_object_set_new(metrics, "suspicions", json_integer((json_int_t)m->suspicions));
+    json_object_set_new(metrics, "refutations", json_integer((json_int_t)m->refutations));
     json_t *h = json_pack("{s:s, s:s, s:I, s:f, s:o, s:s, s:s, s:[sss], s:{s:I, s:I, s:I}, s:I}",
                           "status", n->closing ? "stopped" : "healthy", "node_id", n->id,
                           "peer_count", (json_int_t)n->peers.live, "uptime",
@@ -500,6 +530,8 @@ json_t *hs_node_health_json(hs_node *n)
                           (json_int_t)hs_seen_count(n->seen));
     if (h && n->tags)
         json_object_set(h, "tags", n->tags);
+    if (h)
+        json_object_set_new(h, "incarnation", json_integer((json_int_t)n->incarnation));
     if (h && n->hooks.on_health)
         n->hooks.on_health(n->hooks.ud, n, h);
     return h;

@@ -37,13 +37,14 @@ struct hs_node {
 
     char merkle_root[HS_ROOT_MAX + 1];
     uint64_t state_version;
+    uint64_t incarnation; /* SWIM: raised to refute a suspicion of us */
 
     double started_wall, started_mono;
     double last_timestamp;  /* our broadcasts get strictly rising timestamps */
     double last_bootstrap;  /* monotonic s */
     double last_announce;   /* monotonic s */
 
-    uv_timer_t announce_timer, health_timer, exchange_timer, maint_timer, flush_timer;
+    uv_timer_t announce_timer, health_timer, exchange_timer, maint_timer, flush_timer, ae_timer;
     int flush_pending;
     int open_handles;
     int started, closing;
@@ -79,8 +80,26 @@ void hs_membership_failed(hs_node *n, hs_peer *p);
 hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const char *root,
                              double seen_at);
 
+/* SWIM messages (hs.suspect, hs.alive, hs.dead) about a node. */
+void hs_membership_swim(hs_node *n, const char *type, const json_t *payload);
+/* POST /probe: probe a peer for someone who cannot reach it (deferred). */
+void hs_membership_probe_for(hs_node *n, const json_t *req, uint64_t token,
+                             hs_http_response *resp);
+
 /* A state (root, version) heard from `from` (NULL: local). Returns 1 when adopted. */
 int hs_node_apply_state(hs_node *n, const char *root, uint64_t version, const char *from);
+
+/* antientropy.c */
+
+/* Keeps env's serialised envelope for repair (unless its type is
+ * membership chatter). */
+void hs_ae_retain(hs_node *n, const hs_envelope *env);
+int hs_ae_retained_type(const char *type);
+/* The answers to POST /digest and POST /fetch. */
+json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, unsigned *status);
+char *hs_ae_fetch_answer(hs_node *n, const json_t *req, unsigned *status, size_t *len);
+/* One round: a digest to a random peer, then push and fetch. */
+void hs_ae_round(hs_node *n);
 
 /* routes.c */
 

@@ -60,6 +60,56 @@ static void gossip(hs_node *n, const hs_http_request *req, hs_http_response *res
     answer(resp, status, ans);
 }
 
+/* POST /digest and /fetch: anti-entropy between hearsay nodes. */
+static void antientropy(hs_node *n, const hs_http_request *req, hs_http_response *resp, int fetch)
+{
+    json_t *body;
+    unsigned status;
+
+    if (req->too_large) {
+        n->m.http_too_large++;
+        refuse(resp, 413, "body exceeds max_body");
+        return;
+    }
+    body = req->body ? json_loadb(req->body, req->len, 0, NULL) : NULL;
+    if (!json_is_object(body)) {
+        json_decref(body);
+        n->m.http_bad_request++;
+        refuse(resp, 400, "expected a JSON object");
+        return;
+    }
+    if (fetch) {
+        resp->body = hs_ae_fetch_answer(n, body, &status, &resp->len);
+        resp->status = status;
+        if (!resp->body)
+            refuse(resp, 500, "out of memory");
+    } else {
+        json_t *ans = hs_ae_digest_answer(n, body, hs_http_request_header(req, "X-Hearsay-From"),
+                                          &status);
+        answer(resp, status, ans);
+    }
+    if (status == 400)
+        n->m.http_bad_request++;
+    json_decref(body);
+}
+
+/* POST /probe {"node_id", "url"}: probe a peer of ours for another node. */
+static void probe_for(hs_node *n, const hs_http_request *req, hs_http_response *resp)
+{
+    json_t *body = req->body && !req->too_large ? json_loadb(req->body, req->len, 0, NULL) : NULL;
+
+    if (!json_is_object(body)) {
+        json_decref(body);
+        n->m.http_bad_request++;
+        refuse(resp, 400, "expected {\"node_id\": ..., \"url\": ...}");
+        return;
+    }
+    hs_membership_probe_for(n, body, req->token, resp);
+    json_decref(body);
+    if (resp->status == 400)
+        n->m.http_bad_request++;
+}
+
 typedef struct route {
     const char *path;
     const char *method;
@@ -67,6 +117,9 @@ typedef struct route {
 
 static const route routes[] = {
     {"/gossip", "POST"},
+    {"/digest", "POST"},
+    {"/fetch", "POST"},
+    {"/probe", "POST"},
     {"/peers", "GET"},
     {"/state", "GET"},
     {"/health", "GET"},
@@ -83,7 +136,8 @@ void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *re
             r = &routes[i];
     if (!r) {
         n->m.http_not_found++;
-        refuse(resp, 404, "no such endpoint: try /gossip, /peers, /state or /health");
+        refuse(resp, 404, "no such endpoint: try /gossip, /peers, /state, /health, /digest, "
+                          "/fetch or /probe");
         return;
     }
     if (strcmp(req->method, r->method) != 0) {
@@ -100,6 +154,12 @@ void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *re
     }
     if (strcmp(r->path, "/gossip") == 0)
         gossip(n, req, resp);
+    else if (strcmp(r->path, "/digest") == 0)
+        antientropy(n, req, resp, 0);
+    else if (strcmp(r->path, "/fetch") == 0)
+        antientropy(n, req, resp, 1);
+    else if (strcmp(r->path, "/probe") == 0)
+        probe_for(n, req, resp);
     else if (strcmp(r->path, "/peers") == 0)
         answer(resp, 200, hs_node_peers_json(n));
     else if (strcmp(r->path, "/state") == 0)

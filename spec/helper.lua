@@ -15,6 +15,7 @@ H.src = os.getenv("HEARSAY_SRC") or "."
 H.fast = {
   gossip_interval = 0.3, health_interval = 0.2, peer_exchange_interval = 0.3,
   rebootstrap_interval = 0.3, request_timeout = 1, retry_min = 0.2, retry_max = 1,
+  probe_timeout = 0.5, suspicion_timeout = 0.3,
   log_level = "error",
 }
 

@@ -83,6 +83,9 @@ typedef struct hs_config {
     double retry_min;              /* first retry of a dead peer after s, 1 */
     double retry_max;              /* backoff ceiling for dead peers, s, 300 */
     double forget_after;           /* dead peers are forgotten after s, 3600 */
+    double probe_timeout;          /* s a health probe may take, 1 */
+    unsigned indirect_probes;      /* peers asked to probe one we cannot reach, 3 */
+    double suspicion_timeout;      /* s a suspect has to refute before dead, 5 */
 
     double seen_ttl;           /* s a message id is remembered, 300 */
     size_t seen_cap;           /* ids remembered at most (oldest evicted), 100000 */
@@ -95,6 +98,11 @@ typedef struct hs_config {
     double batch_window;       /* s envelopes for one peer wait to share a
                                   POST (batch peers only), 0: until the
                                   loop's next turn */
+    double ae_interval;        /* s between anti-entropy rounds, 2; 0: off */
+    double ae_window;          /* s of recent messages a digest lists, 30 */
+    size_t max_digest;         /* ids in one digest or fetch, 1024 */
+    double retain_ttl;         /* s envelopes are kept for repair, 60 */
+    size_t retain_bytes;       /* bytes of kept envelopes, 16 MiB */
 
     hs_log_fn log;             /* NULL: log to stderr */
     void *log_ud;
@@ -126,6 +134,13 @@ typedef struct hs_metrics {
     uint64_t http_bad_method;    /* 405 answers */
     uint64_t seen_evicted;       /* ids evicted by the cap before expiry */
     uint64_t batches_sent;       /* POSTs that carried more than one envelope */
+    uint64_t ae_rounds;          /* digests we sent */
+    uint64_t ae_answered;        /* digests we answered */
+    uint64_t ae_pushed;          /* envelopes we pushed to a peer that lacked them */
+    uint64_t ae_fetched;         /* envelopes we got by fetching what we lacked */
+    uint64_t indirect_probes;    /* probes we asked other peers to make */
+    uint64_t suspicions;         /* peers we suspected */
+    uint64_t refutations;        /* suspicions of us we refuted */
 } hs_metrics;
 
 typedef struct hs_node hs_node;
@@ -148,6 +163,8 @@ typedef enum hs_peer_state {
     HS_PEER_ALIVE = 0,
     HS_PEER_UNHEALTHY = 1, /* a recent send or probe failed */
     HS_PEER_DEAD = 2,      /* removed; retried with backoff */
+    HS_PEER_SUSPECT = 3,   /* failed direct and indirect probes; dead after
+                              suspicion_timeout unless it refutes */
 } hs_peer_state;
 
 /* A peer as the API shows it. Strings are borrowed. */

@@ -13,9 +13,11 @@ M.node_keys = {
   peer_exchange_interval = "number", rebootstrap_interval = "number",
   request_timeout = "number", dead_after = "integer", dead_timeout = "number",
   retry_min = "number", retry_max = "number", forget_after = "number",
+  probe_timeout = "number", indirect_probes = "integer", suspicion_timeout = "number",
   seen_ttl = "number", seen_cap = "integer", max_body = "integer",
   max_seen_by = "integer", max_batch = "integer", max_connections = "integer",
-  peer_connections = "integer", batch_window = "seconds0",
+  peer_connections = "integer", batch_window = "seconds0", ae_interval = "seconds0",
+  ae_window = "number", max_digest = "integer", retain_ttl = "number", retain_bytes = "integer",
   log_level = "string", tags = "table",
 }
 

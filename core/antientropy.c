@@ -1,0 +1,322 @@
+/*
+ * antientropy.c -- push-pull repair of what push gossip missed.
+ *
+ * Every ae_interval a node sends a random hearsay peer (one advertising
+ * "ae") a digest: the ids of the messages it has retained from the last
+ * ae_window seconds (at most max_digest, newest first) and its state. The
+ * peer answers with the ids from the digest it lacks ("missing") and the
+ * ids it retains that the digest did not list ("extra"), and its state.
+ * The initiator then pushes the missing envelopes (batched) and fetches
+ * the extra ones it has not seen with POST /fetch. Repaired envelopes
+ * travel with ttl 0: every node runs these rounds, so a repair spreads by
+ * anti-entropy, without a second flood. Each side adopts the other's state
+ * when it is newer.
+ *
+ * Cost per round: one digest of up to max_digest ids (67 bytes each), one
+ * answer of the same bound, and only the envelopes that were missing.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+#include "node.h"
+
+/* Message types that are not retained: membership chatter is periodic, so
+ * repairing it is pointless. */
+int hs_ae_retained_type(const char *type)
+{
+    return strcmp(type, "peer_announce") != 0 && strncmp(type, "hs.", 3) != 0;
+}
+
+void hs_ae_retain(hs_node *n, const hs_envelope *env)
+{
+    json_t *j;
+    char *text;
+
+    if (n->cfg.retain_bytes == 0 || !hs_ae_retained_type(env->type))
+        return;
+    j = hs_envelope_to_json(env);
+    text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (text)
+        hs_seen_attach(n->seen, env->bin, text, strlen(text));
+}
+
+/* A retained envelope re-serialised with ttl 0 (malloc'd), or NULL. */
+static char *with_ttl0(const char *body, size_t len)
+{
+    json_t *j = json_loadb(body, len, 0, NULL);
+    char *out = NULL;
+
+    if (j && json_object_set_new(j, "ttl", json_integer(0)) == 0)
+        out = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return out;
+}
+
+typedef struct digest_ctx {
+    json_t *ids;
+    size_t max;
+    const uint8_t (*skip)[32]; /* sorted ids to leave out, or NULL */
+    size_t nskip;
+} digest_ctx;
+
+static int cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, 32);
+}
+
+static int add_id(void *ud, const uint8_t id[32])
+{
+    digest_ctx *d = ud;
+    char hex[65];
+
+    if (d->skip && bsearch(id, d->skip, d->nskip, 32, cmp_id))
+        return 0;
+    hs_hash_to_hex(id, 32, hex);
+    json_array_append_new(d->ids, json_string(hex));
+    return json_array_size(d->ids) >= d->max;
+}
+
+/* Our recent retained ids, newest first, minus `skip`. */
+static json_t *recent_ids(hs_node *n, const uint8_t (*skip)[32], size_t nskip)
+{
+    digest_ctx d = {json_array(), n->cfg.max_digest, skip, nskip};
+
+    if (d.ids)
+        hs_seen_recent(n->seen, hs_node_now() - n->cfg.ae_window, add_id, &d);
+    return d.ids;
+}
+
+static json_t *state_of(hs_node *n)
+{
+    return json_pack("{s:s, s:I}", "merkle_root", n->merkle_root, "state_version",
+                     (json_int_t)n->state_version);
+}
+
+static void adopt_state(hs_node *n, const json_t *st, const char *from)
+{
+    const json_t *root = json_object_get(st, "merkle_root");
+    const json_t *ver = json_object_get(st, "state_version");
+
+    if (json_is_string(root) && json_string_length(root) <= HS_ROOT_MAX && json_is_integer(ver) &&
+        json_integer_value(ver) >= 0)
+        hs_node_apply_state(n, json_string_value(root), (uint64_t)json_integer_value(ver), from);
+}
+
+/* Parses a list of hex ids (at most max) into sorted binary ids. */
+static uint8_t (*parse_ids(const json_t *arr, size_t max, size_t *count))[32]
+{
+    size_t n = json_array_size(arr), k = 0;
+    uint8_t (*ids)[32];
+
+    if (!json_is_array(arr) || n > max)
+        return NULL;
+    ids = malloc((n ? n : 1) * 32);
+    if (!ids)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *hex = json_string_value(json_array_get(arr, i));
+        if (hex && hs_hash_from_hex(hex, ids[k]) == HS_OK)
+            k++;
+    }
+    qsort(ids, k, 32, cmp_id);
+    *count = k;
+    return ids;
+}
+
+json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, unsigned *status)
+{
+    size_t count = 0;
+    uint8_t (*ids)[32] = parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
+    json_t *missing, *extra, *ans;
+    char hex[65];
+
+    if (!ids) {
+        *status = 400;
+        return json_pack("{s:s, s:s}", "status", "error", "error",
+                         "a digest is {\"ids\": [at most max_digest hex ids], \"state\": {...}}");
+    }
+    adopt_state(n, json_object_get(req, "state"), sender);
+    missing = json_array();
+    for (size_t i = 0; missing && i < count; i++) {
+        if (!hs_seen_contains(n->seen, ids[i])) {
+            hs_hash_to_hex(ids[i], 32, hex);
+            json_array_append_new(missing, json_string(hex));
+        }
+    }
+    extra = recent_ids(n, (const uint8_t (*)[32])ids, count);
+    free(ids);
+    n->m.ae_answered++;
+    ans = json_pack("{s:o, s:o, s:o}", "missing", missing ? missing : json_array(), "extra",
+                    extra ? extra : json_array(), "state", state_of(n));
+    *status = ans ? 200 : 500;
+    return ans;
+}
+
+/* The answer to POST /fetch: the retained envelopes asked for, ttl 0. */
+char *hs_ae_fetch_answer(hs_node *n, const json_t *req, unsigned *status, size_t *len)
+{
+    size_t count = 0;
+    uint8_t (*ids)[32] = parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
+    json_t *out;
+    char *text;
+
+    if (!ids) {
+        *status = 400;
+        text = strdup("{\"status\":\"error\",\"error\":\"a fetch is {\\\"ids\\\": [at most "
+                      "max_digest hex ids]}\"}");
+        *len = text ? strlen(text) : 0;
+        return text;
+    }
+    out = json_array();
+    for (size_t i = 0; out && i < count; i++) {
+        size_t blen;
+        const char *body = hs_seen_body(n->seen, ids[i], &blen);
+        char *t0 = body ? with_ttl0(body, blen) : NULL;
+        json_t *e = t0 ? json_loads(t0, 0, NULL) : NULL;
+        free(t0);
+        if (e)
+            json_array_append_new(out, e);
+    }
+    free(ids);
+    text = out ? json_dumps(out, JSON_COMPACT) : NULL;
+    json_decref(out);
+    *status = text ? 200 : 500;
+    *len = text ? strlen(text) : 0;
+    return text;
+}
+
+typedef struct ae_req {
+    hs_node *node;
+    char peer_id[HS_PEER_ID_MAX + 1];
+} ae_req;
+
+static ae_req *new_req(hs_node *n, const hs_peer *p)
+{
+    ae_req *r = malloc(sizeof *r);
+    if (r) {
+        r->node = n;
+        strcpy(r->peer_id, p->id);
+    }
+    return r;
+}
+
+static void on_fetched(void *ud, const hs_http_result *res)
+{
+    ae_req *r = ud;
+    hs_node *n = r->node;
+    json_t *arr;
+
+    if (res->err == HS_ESTATE || n->closing) {
+        free(r);
+        return;
+    }
+    arr = res->err == HS_OK && res->status == 200 ? json_loadb(res->body, res->len, 0, NULL) : NULL;
+    if (json_is_array(arr)) {
+        unsigned status;
+        size_t before = n->m.messages_received;
+        json_decref(hs_gossip_receive_body(n, arr, r->peer_id, &status));
+        n->m.ae_fetched += n->m.messages_received - before;
+    }
+    json_decref(arr);
+    free(r);
+}
+
+static void on_digest_answer(void *ud, const hs_http_result *res)
+{
+    ae_req *r = ud;
+    hs_node *n = r->node;
+    hs_peer *p;
+    json_t *ans;
+
+    if (res->err == HS_ESTATE || n->closing) {
+        free(r);
+        return;
+    }
+    p = hs_peers_find(&n->peers, r->peer_id);
+    ans = res->err == HS_OK && res->status == 200 ? json_loadb(res->body, res->len, 0, NULL) : NULL;
+    if (!p || !json_is_object(ans)) {
+        json_decref(ans);
+        free(r);
+        return;
+    }
+    hs_membership_saw(n, p);
+    adopt_state(n, json_object_get(ans, "state"), p->id);
+
+    /* Push what the peer lacks. */
+    size_t count = 0;
+    uint8_t (*ids)[32] = parse_ids(json_object_get(ans, "missing"), n->cfg.max_digest, &count);
+    for (size_t i = 0; ids && i < count; i++) {
+        size_t blen;
+        const char *body = hs_seen_body(n->seen, ids[i], &blen);
+        char *t0 = body ? with_ttl0(body, blen) : NULL;
+        hs_body *b = t0 ? hs_body_new(t0, strlen(t0)) : NULL;
+        free(t0);
+        if (b) {
+            hs_gossip_enqueue(n, p, b);
+            hs_body_unref(b);
+            n->m.ae_pushed++;
+        }
+    }
+    free(ids);
+
+    /* Fetch what we lack. */
+    ids = parse_ids(json_object_get(ans, "extra"), n->cfg.max_digest, &count);
+    json_t *want = json_array();
+    char hex[65];
+    for (size_t i = 0; ids && want && i < count; i++) {
+        if (!hs_seen_contains(n->seen, ids[i])) {
+            hs_hash_to_hex(ids[i], 32, hex);
+            json_array_append_new(want, json_string(hex));
+        }
+    }
+    free(ids);
+    if (json_array_size(want) > 0) {
+        json_t *req = json_pack("{s:O}", "ids", want);
+        char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+        char url[HS_URL_MAX + 16];
+        ae_req *fr = text ? new_req(n, p) : NULL;
+        json_decref(req);
+        snprintf(url, sizeof url, "%s/fetch", p->url);
+        if (fr && hs_http_client_request(n->client, "POST", url, text, strlen(text),
+                                         n->from_header, n->cfg.request_timeout, on_fetched,
+                                         fr) != HS_OK)
+            free(fr);
+        free(text);
+    }
+    json_decref(want);
+    json_decref(ans);
+    free(r);
+}
+
+void hs_ae_round(hs_node *n)
+{
+    size_t eligible = 0, pick;
+    hs_peer *p = NULL;
+
+    for (size_t i = 0; i < n->peers.n; i++)
+        eligible += n->peers.v[i]->state == HS_PEER_ALIVE && (n->peers.v[i]->features & HS_FEAT_AE);
+    if (!eligible)
+        return;
+    pick = (size_t)hs_rng_below(&n->rng, eligible);
+    for (size_t i = 0; i < n->peers.n && !p; i++) {
+        hs_peer *q = n->peers.v[i];
+        if (q->state == HS_PEER_ALIVE && (q->features & HS_FEAT_AE) && pick-- == 0)
+            p = q;
+    }
+    json_t *ids = recent_ids(n, NULL, 0);
+    json_t *req = ids ? json_pack("{s:s, s:o, s:o}", "node_id", n->id, "ids", ids, "state",
+                                  state_of(n))
+                      : NULL;
+    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    ae_req *r = text ? new_req(n, p) : NULL;
+    char url[HS_URL_MAX + 16];
+    snprintf(url, sizeof url, "%s/digest", p->url);
+    n->m.ae_rounds++;
+    if (r && hs_http_client_request(n->client, "POST", url, text, strlen(text), n->from_header,
+                                    n->cfg.request_timeout, on_digest_answer, r) != HS_OK)
+        free(r);
+    free(text);
+}
