@@ -600,6 +600,17 @@ static int l_node_fetch(lua_State *L)
     return 0;
 }
 
+/* node:block(id [, blocked = true]) */
+static int l_node_block(lua_State *L)
+{
+    lnode *ln = check_lnode(L, 1);
+    hs_err err = hs_node_block(ln->node, luaL_checkstring(L, 2),
+                               lua_isnone(L, 3) ? 1 : lua_toboolean(L, 3));
+    if (err != HS_OK)
+        return luaL_error(L, "block: %s", hs_strerror(err));
+    return 0;
+}
+
 /* node:copies(id) -> copies of that message that reached this node */
 static int l_node_copies(lua_State *L)
 {
@@ -698,6 +709,7 @@ static const luaL_Reg node_methods[] = {
     {"merkle_root", l_node_merkle_root},
     {"state_version", l_node_state_version},
     {"copies", l_node_copies},
+    {"block", l_node_block},
     {"on", l_node_on},
     {"set_policy", l_node_set_policy},
     {"fetch", l_node_fetch},

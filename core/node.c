@@ -132,6 +132,9 @@ static void free_node(hs_node *n)
     hs_seen_free(n->seen);
     hs_peers_free(&n->peers);
     json_decref(n->tags);
+    for (size_t i = 0; i < n->n_blocked; i++)
+        free(n->blocked[i]);
+    free(n->blocked);
     free(n);
 }
 
@@ -388,6 +391,41 @@ hs_err hs_node_peer_get(const hs_node *n, size_t i, hs_peer_info *out)
     return HS_OK;
 }
 
+int hs_node_is_blocked(const hs_node *n, const char *id)
+{
+    for (size_t i = 0; id && i < n->n_blocked; i++)
+        if (strcmp(n->blocked[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+hs_err hs_node_block(hs_node *n, const char *id, int blocked)
+{
+    if (!hs_peers_valid_id(id))
+        return HS_EINVAL;
+    for (size_t i = 0; i < n->n_blocked; i++) {
+        if (strcmp(n->blocked[i], id) == 0) {
+            if (!blocked) {
+                free(n->blocked[i]);
+                n->blocked[i] = n->blocked[--n->n_blocked];
+            }
+            return HS_OK;
+        }
+    }
+    if (!blocked)
+        return HS_OK;
+    if (n->n_blocked >= 1024)
+        return HS_ETOOBIG;
+    char **v = realloc(n->blocked, (n->n_blocked + 1) * sizeof *v);
+    if (!v)
+        return HS_ENOMEM;
+    n->blocked = v;
+    if (!(v[n->n_blocked] = strdup(id)))
+        return HS_ENOMEM;
+    n->n_blocked++;
+    return HS_OK;
+}
+
 hs_err hs_node_add_peer(hs_node *n, const char *id, const char *url)
 {
     if (!hs_peers_valid_id(id) || !hs_peers_valid_url(url) || strcmp(id, n->id) == 0)
@@ -520,6 +558,7 @@ json_t *hs_node_health_json(hs_node *n)
     json_object_set_new(metrics, "indirect_probes", json_integer((json_int_t)m->indirect_probes));
     json_object_set_new(metrics, "suspicions", json_integer((json_int_t)m->suspicions));
     json_object_set_new(metrics, "refutations", json_integer((json_int_t)m->refutations));
+    json_object_set_new(metrics, "http_blocked", json_integer((json_int_t)m->http_blocked));
     json_t *h = json_pack("{s:s, s:s, s:I, s:f, s:o, s:s, s:s, s:[sss], s:{s:I, s:I, s:I}, s:I}",
                           "status", n->closing ? "stopped" : "healthy", "node_id", n->id,
                           "peer_count", (json_int_t)n->peers.live, "uptime",

@@ -26,6 +26,8 @@ struct hs_node {
     char **bootstrap;
     char from_header[HS_PEER_ID_MAX + 32]; /* "X-Hearsay-From: <id>" */
     json_t *tags; /* owned copy of cfg.tags, or NULL */
+    char **blocked; /* banned node ids (hs_node_block) */
+    size_t n_blocked;
 
     hs_http_server *server;
     hs_http_client *client;
@@ -106,6 +108,8 @@ void hs_ae_round(hs_node *n);
 void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *resp);
 
 /* node.c */
+
+int hs_node_is_blocked(const hs_node *n, const char *id);
 
 /* Wall-clock epoch seconds and monotonic seconds. */
 double hs_node_now(void);

@@ -131,6 +131,11 @@ void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *re
     const route *r = NULL;
 
     n->m.http_requests++;
+    if (n->n_blocked && hs_node_is_blocked(n, hs_http_request_header(req, "X-Hearsay-From"))) {
+        n->m.http_blocked++;
+        refuse(resp, 403, "this node has banned yours");
+        return;
+    }
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
         if (strcmp(req->path, routes[i].path) == 0)
             r = &routes[i];

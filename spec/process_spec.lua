@@ -50,3 +50,70 @@ describe("a killed node", function()
     a:close(); b:close(); loop:close()
   end)
 end)
+
+describe("failure detection across processes", function()
+  local function cluster_with_process(loop, settings)
+    local nodes = {}
+    for i = 1, 3 do
+      nodes[i] = H.node(settings, loop)
+      for j = 1, i - 1 do
+        nodes[i]:add_peer(nodes[j]:id(), nodes[j]:url())
+        nodes[j]:add_peer(nodes[i]:id(), nodes[i]:url())
+      end
+    end
+    local s = H.settings(settings)
+    s.port, s.bootstrap = 0, { nodes[1]:url() }
+    local proc = H.spawn(H.config_dir(s), loop)
+    assert.is_true(loop:run_until(function()
+      for i = 1, 3 do if not peer(nodes[i], proc.id) then return false end end
+      return true
+    end, 10), "the process joined every node")
+    local downs = {}
+    for i = 1, 3 do
+      nodes[i]:on("peer", function(p, up)
+        if not up and p.id == proc.id then downs[#downs + 1] = i end
+      end)
+    end
+    return nodes, proc, downs
+  end
+
+  it("a node killed with SIGKILL is marked dead by every other node", function()
+    local loop = hs.loop()
+    local nodes, proc, downs = cluster_with_process(loop,
+      { dead_after = 1, suspicion_timeout = 0.5, health_interval = 0.2, probe_timeout = 0.3 })
+    H.kill(proc, "KILL")
+    assert.is_true(H.wait_exit(proc, loop, 5))
+    assert.is_true(loop:run_until(function() return #downs == 3 end, 10))
+    for i = 1, 3 do assert.equal("dead", peer(nodes[i], proc.id, true).state) end
+    for i = 1, 3 do nodes[i]:close() end
+    loop:close()
+  end)
+
+  it("a node stopped with SIGSTOP for less than the suspicion timeout is never declared dead", function()
+    local loop = hs.loop()
+    local nodes, proc, downs = cluster_with_process(loop,
+      { dead_after = 1, suspicion_timeout = 4, health_interval = 0.2, probe_timeout = 0.3 })
+    H.kill(proc, "STOP")
+    loop:run_for(1.5)
+    -- It was suspected meanwhile (its probes failed, directly and indirectly).
+    local suspected = 0
+    for i = 1, 3 do suspected = suspected + nodes[i]:metrics().suspicions end
+    H.kill(proc, "CONT")
+    -- Back before its suspicion ran out: alive again everywhere, never dead.
+    assert.is_true(loop:run_until(function()
+      for i = 1, 3 do
+        local p = peer(nodes[i], proc.id)
+        if not p or p.state ~= "alive" then return false end
+      end
+      return true
+    end, 5))
+    loop:run_for(4) -- past the suspicion timeout
+    assert.is_true(suspected >= 1, "the stop was noticed")
+    assert.same({}, downs)
+    for i = 1, 3 do assert.equal("alive", peer(nodes[i], proc.id).state) end
+    H.kill(proc, "TERM")
+    H.wait_exit(proc, loop, 5)
+    for i = 1, 3 do nodes[i]:close() end
+    loop:close()
+  end)
+end)

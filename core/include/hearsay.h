@@ -141,6 +141,7 @@ typedef struct hs_metrics {
     uint64_t indirect_probes;    /* probes we asked other peers to make */
     uint64_t suspicions;         /* peers we suspected */
     uint64_t refutations;        /* suspicions of us we refuted */
+    uint64_t http_blocked;       /* requests refused from banned nodes */
 } hs_metrics;
 
 typedef struct hs_node hs_node;
@@ -239,6 +240,13 @@ hs_err hs_node_broadcast(hs_node *node, const char *type, json_t *payload, char 
  * version goes up by one and a state_update is broadcast.
  */
 hs_err hs_node_update_state(hs_node *node, const char *merkle_root);
+
+/*
+ * Bans (blocked = 1) or readmits a node by id: while banned, its requests
+ * are refused with 403, so to both sides it is as if the network between
+ * them were cut. At most 1024 bans.
+ */
+hs_err hs_node_block(hs_node *node, const char *id, int blocked);
 
 /* Adds a peer by hand, as if it had announced itself. */
 hs_err hs_node_add_peer(hs_node *node, const char *id, const char *url);

@@ -1,0 +1,257 @@
+-- Every live node gets every message, and failures are detected without
+-- false alarms: anti-entropy, SWIM-style indirect probes and suspicion with
+-- refutation, churn, and a partition that heals.
+local hs = H.hs
+
+local function count(t) local n = 0 for _ in pairs(t) do n = n + 1 end return n end
+
+local function peer(node, id, all)
+  for _, p in ipairs(node:peers(all)) do
+    if p.id == id then return p end
+  end
+end
+
+describe("anti-entropy", function()
+  it("repairs a message a node missed, by fetch and by push, and converges state", function()
+    local loop = hs.loop()
+    local s = { gossip_interval = 60, announce_ttl = 0, ae_interval = 0.1 }
+    local a, b = H.node(s, loop), H.node(s, loop)
+    -- a broadcasts and updates its state while it knows nobody.
+    local early = a:broadcast("chat", { n = 1 })
+    a:update_state("root-a")
+    local got = H.record({ b }, "chat")
+    a:add_peer(b:id(), b:url()) -- a pushes what b lacks
+    b:add_peer(a:id(), a:url()) -- b fetches what it lacks
+    assert.is_true(loop:run_until(function()
+      return got[1][early] ~= nil and b:merkle_root() == "root-a"
+    end, 5))
+    assert.equal(0, got[1][early].ttl) -- repairs travel with ttl 0
+    local ma, mb = a:metrics(), b:metrics()
+    assert.is_true(ma.ae_pushed + mb.ae_fetched >= 1)
+    assert.is_true(ma.ae_rounds + mb.ae_rounds >= 1)
+    a:close(); b:close(); loop:close()
+  end)
+
+  it("answers bad digests and fetches with 400", function()
+    local loop = hs.loop()
+    local node = H.node({ max_digest = 4 }, loop)
+    local client = H.node({}, loop)
+    local st = H.fetch(loop, client, "POST", node:url() .. "/digest", "[]")
+    assert.equal(400, st)
+    local ids = {}
+    for i = 1, 5 do ids[i] = H.id() end
+    st = H.fetch(loop, client, "POST", node:url() .. "/digest", hs.json_encode({ ids = ids }))
+    assert.equal(400, st)
+    st = H.fetch(loop, client, "POST", node:url() .. "/fetch", hs.json_encode({ ids = "x" }))
+    assert.equal(400, st)
+    local _, ans = H.fetch_json(loop, client, "POST", node:url() .. "/digest",
+      hs.json_encode({ ids = { ids[1] } }))
+    assert.same({ ids[1] }, ans.missing)
+    node:close(); client:close(); loop:close()
+  end)
+end)
+
+describe("failure detection", function()
+  it("probes indirectly: a peer one node cannot reach but others can is not suspected", function()
+    local loop = hs.loop()
+    local s = { dead_after = 1, suspicion_timeout = 0.5 }
+    local a, b, c = H.node(s, loop), H.node(s, loop), H.node(s, loop)
+    for _, x in ipairs({ a, b, c }) do
+      for _, y in ipairs({ a, b, c }) do
+        if x ~= y then x:add_peer(y:id(), y:url()) end
+      end
+    end
+    loop:run_for(0.5) -- probes teach everyone the others' features
+    b:block(a:id()) -- b refuses a: a's own probes of b fail
+    local downs = {}
+    a:on("peer", function(p, up) if not up then downs[#downs + 1] = p.id end end)
+    loop:run_for(2)
+    assert.is_true(a:metrics().indirect_probes >= 3)
+    assert.equal(0, a:metrics().suspicions)
+    assert.same({}, downs)
+    assert.equal("alive", peer(a, b:id()).state)
+    a:close(); b:close(); c:close(); loop:close()
+  end)
+
+  it("answers /probe only for its own peers", function()
+    local loop = hs.loop()
+    local a, b = H.node({}, loop), H.node({}, loop)
+    a:add_peer(b:id(), b:url())
+    local _, ans = H.fetch_json(loop, b, "POST", a:url() .. "/probe",
+      hs.json_encode({ node_id = b:id(), url = b:url() }))
+    assert.is_true(ans.ok)
+    _, ans = H.fetch_json(loop, b, "POST", a:url() .. "/probe",
+      hs.json_encode({ node_id = "stranger", url = "http://127.0.0.1:1" }))
+    assert.is_false(ans.ok)
+    a:close(); b:close(); loop:close()
+  end)
+
+  it("lets a wrongly suspected live node refute the suspicion", function()
+    local c = H.cluster(4, { suspicion_timeout = 5 })
+    assert.is_true(c:converge(10, 3))
+    local target = c.nodes[4]
+    local inc = target:health().incarnation
+    -- Node 1 says node 4 is suspect (as if its probes had failed).
+    c.nodes[1]:broadcast("hs.suspect", { node_id = target:id(), incarnation = inc,
+      by = c.nodes[1]:id() })
+    assert.is_true(c.loop:run_until(function()
+      return target:metrics().refutations >= 1
+    end, 3))
+    assert.is_true(target:health().incarnation > inc)
+    -- Every other node ends up seeing it alive, long before the timeout.
+    assert.is_true(c.loop:run_until(function()
+      for i = 1, 3 do
+        local p = peer(c.nodes[i], target:id())
+        if not p or p.state ~= "alive" then return false end
+      end
+      return true
+    end, 3))
+    c:close()
+  end)
+
+  it("gossips a death so every node drops the dead peer", function()
+    local c = H.cluster(6, { suspicion_timeout = 0.3, dead_after = 1 })
+    assert.is_true(c:converge(10, 5))
+    local victim = c.nodes[6]
+    local id = victim:id()
+    victim:close()
+    assert.is_true(c.loop:run_until(function()
+      for i = 1, 5 do
+        local p = peer(c.nodes[i], id, true)
+        if p and p.state ~= "dead" then return false end
+      end
+      return true
+    end, 5))
+    c:close()
+  end)
+end)
+
+describe("under churn", function()
+  it("30 nodes, 100 broadcasts, 30% killed: every survivor has every message", function()
+    local n = 30
+    -- Probing every peer every 5 s is plenty here (this is about delivery);
+    -- anti-entropy every 0.2 s does the repairs.
+    local c = H.cluster(n, { ae_interval = 0.2, suspicion_timeout = 0.3, dead_after = 1,
+      health_interval = 5, max_peers = 50 })
+    local loop = c.loop
+    assert.is_true(c:converge(30, 8))
+    local got = H.record(c.nodes, "chat")
+    -- Kill 9 random nodes (never node 1, the bootstrap) at random moments.
+    local victims, order = {}, {}
+    for i = 2, n do order[#order + 1] = i end
+    for i = #order, 2, -1 do
+      local j = math.random(1, i)
+      order[i], order[j] = order[j], order[i]
+    end
+    local kill_at = {}
+    for k = 1, 9 do
+      local b
+      repeat b = math.random(1, 100) until not kill_at[b]
+      kill_at[b] = order[k]
+    end
+    local sent, origin_of = {}, {}
+    -- A message that never left its origin cannot reach anyone: before a
+    -- kill, wait (bounded) until the victim's own broadcasts reached a peer.
+    local function left_origin(v)
+      for id, o in pairs(origin_of) do
+        if o == v then
+          local out = false
+          for i = 1, n do
+            if i ~= v and c.nodes[i]:is_open() and c.nodes[i]:copies(id) > 0 then
+              out = true
+              break
+            end
+          end
+          if not out then return false end
+        end
+      end
+      return true
+    end
+    for b = 1, 100 do
+      local v = kill_at[b]
+      if v then
+        assert.is_true(loop:run_until(function() return left_origin(v) end, 10))
+        c.nodes[v]:close()
+        victims[v] = true
+      end
+      local from
+      repeat from = math.random(1, n) until not victims[from]
+      local id = c.nodes[from]:broadcast("chat", { b = b })
+      sent[id], origin_of[id] = true, from
+      loop:run_for(0.01)
+    end
+    local survivors = {}
+    for i = 1, n do if not victims[i] then survivors[#survivors + 1] = i end end
+    assert.equal(9, count(victims))
+    local function missing()
+      local m = 0
+      for _, i in ipairs(survivors) do
+        for id in pairs(sent) do
+          if not got[i][id] and c.nodes[i]:copies(id) == 0 then m = m + 1 end
+        end
+      end
+      return m
+    end
+    local ok = loop:run_until(function() return missing() == 0 end, 60, 0.1)
+    local left = missing()
+    c:close()
+    assert.is_true(ok, left .. " (node, message) pairs missing")
+  end)
+end)
+
+describe("a partition", function()
+  it("heals: both halves end with the same messages and the same state root", function()
+    local n = 6
+    local c = H.cluster(n, { ae_interval = 0.2, suspicion_timeout = 0.3, dead_after = 1,
+      retry_min = 0.2, retry_max = 0.5 })
+    local loop = c.loop
+    assert.is_true(c:converge(10, 5))
+    local got = H.record(c.nodes, "chat")
+    local function half(i) return i <= n // 2 and 1 or 2 end
+    local function cut(blocked)
+      for i = 1, n do
+        for j = 1, n do
+          if half(i) ~= half(j) then c.nodes[i]:block(c.nodes[j]:id(), blocked) end
+        end
+      end
+    end
+    cut(true)
+    -- Each side declares the other dead.
+    assert.is_true(loop:run_until(function()
+      for i = 1, n do
+        for j = 1, n do
+          if half(i) ~= half(j) then
+            local p = peer(c.nodes[i], c.nodes[j]:id(), true)
+            if p and p.state ~= "dead" then return false end
+          end
+        end
+      end
+      return true
+    end, 10))
+    -- Both sides move on alone.
+    local sent = {}
+    for k = 1, 10 do
+      sent[#sent + 1] = c.nodes[1]:broadcast("chat", { side = 1, k = k })
+      sent[#sent + 1] = c.nodes[n]:broadcast("chat", { side = 2, k = k })
+    end
+    c.nodes[2]:update_state("root-left")
+    c.nodes[5]:update_state("root-right")
+    c.nodes[5]:update_state("root-right-2")
+    loop:run_for(0.5)
+    assert.is_nil(got[n][sent[1]]) -- the cut holds
+    cut(false)
+    local ok = loop:run_until(function()
+      for i = 1, n do
+        for _, id in ipairs(sent) do
+          if c.nodes[i]:copies(id) == 0 then return false end
+        end
+        if c.nodes[i]:merkle_root() ~= "root-right-2" then return false end
+      end
+      return true
+    end, 20, 0.1)
+    local roots = {}
+    for i = 1, n do roots[i] = c.nodes[i]:merkle_root() .. "@" .. c.nodes[i]:state_version() end
+    c:close()
+    assert.is_true(ok, table.concat(roots, " "))
+  end)
+end)
