@@ -291,7 +291,9 @@ static void builtin(hs_node *n, const hs_envelope *env)
         const char *root = json_string_value(json_object_get(p, "merkle_root"));
         if (id && url && strcmp(id, n->id) != 0 && hs_peers_valid_id(id) &&
             hs_peers_valid_url(url))
-            hs_membership_learn(n, id, url, root, env->timestamp);
+            /* An announce is the node itself saying it is alive: worth a
+             * place in a full table half of the time. */
+            hs_membership_learn(n, id, url, root, env->timestamp, 0.5);
     } else if (strncmp(env->type, "hs.", 3) == 0) {
         hs_membership_swim(n, env->type, p);
     } else if (strcmp(env->type, "state_update") == 0) {

@@ -290,14 +290,36 @@ static void on_probe(void *ud, const hs_http_result *res)
         /* Another node answers at that URL now: it replaced this one. Last,
          * since learning it may forget p. */
         if (id && hs_peers_valid_id(id) && strcmp(id, n->id) != 0)
-            hs_membership_learn(n, id, r->url, NULL, hs_node_now());
+            hs_membership_learn(n, id, r->url, NULL, hs_node_now(), 0);
     }
     json_decref(j);
     free(r);
 }
 
+/* Forgets a random live peer to make room in a full table; 1 if one went. */
+static int make_room(hs_node *n)
+{
+    size_t alive = 0, pick;
+
+    for (size_t i = 0; i < n->peers.n; i++)
+        alive += n->peers.v[i]->state == HS_PEER_ALIVE;
+    if (!alive)
+        return 0;
+    pick = (size_t)hs_rng_below(&n->rng, alive);
+    for (size_t i = 0; i < n->peers.n; i++) {
+        hs_peer *p = n->peers.v[i];
+        if (p->state == HS_PEER_ALIVE && pick-- == 0) {
+            /* Not dead, only out of our view: no peer-down hook. */
+            hs_peers_remove(&n->peers, p);
+            n->m.peers_swapped++;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const char *root,
-                             double seen_at)
+                             double seen_at, double swap)
 {
     hs_peer *p, *same_url;
 
@@ -319,8 +341,11 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
     same_url = hs_peers_find_url(&n->peers, url);
     if (same_url && same_url->state != HS_PEER_ALIVE)
         hs_peers_remove(&n->peers, same_url);
-    if (n->peers.live >= n->cfg.max_peers)
-        return NULL;
+    if (n->peers.live >= n->cfg.max_peers) {
+        if (!(swap > 0) || (double)hs_rng_next(&n->rng) / 18446744073709551616.0 >= swap ||
+            !make_room(n))
+            return NULL;
+    }
     if (hs_peers_add(&n->peers, id, url, &p) != HS_OK)
         return NULL;
     if (root && strlen(root) <= HS_ROOT_MAX)
@@ -333,8 +358,14 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
     return p;
 }
 
+/* Unknown peers a full table takes from one /peers list, each in place of
+ * a random live one (CYCLON-style shuffling keeps partial views random). */
+#define EXCHANGE_SWAPS 2
+
 static void merge_peer_list(hs_node *n, const json_t *list)
 {
+    size_t swaps = 0;
+
     if (!json_is_array(list))
         return;
     for (size_t i = 0; i < json_array_size(list); i++) {
@@ -345,7 +376,13 @@ static void merge_peer_list(hs_node *n, const json_t *list)
         const json_t *ls = json_object_get(e, "last_seen");
         if (!hs_peers_valid_id(id) || !hs_peers_valid_url(url))
             continue;
-        hs_membership_learn(n, id, url, root, json_is_number(ls) ? json_number_value(ls) : 0);
+        /* Each unknown entry gets a one-in-four chance of a place. */
+        int swapping = swaps < EXCHANGE_SWAPS && !hs_peers_find(&n->peers, id) &&
+                       n->peers.live >= n->cfg.max_peers && hs_rng_below(&n->rng, 4) == 0;
+        if (hs_membership_learn(n, id, url, root, json_is_number(ls) ? json_number_value(ls) : 0,
+                                swapping ? 1.0 : 0.0) &&
+            swapping)
+            swaps++;
     }
 }
 
@@ -385,7 +422,7 @@ static void on_boot_health(void *ud, const hs_http_result *res)
     j = answer_json(res);
     const char *id = json_string_value(json_object_get(j, "node_id"));
     if (id && hs_peers_valid_id(id) && strcmp(id, n->id) != 0) {
-        hs_peer *p = hs_membership_learn(n, id, r->url, NULL, hs_node_now());
+        hs_peer *p = hs_membership_learn(n, id, r->url, NULL, hs_node_now(), 0);
         if (p)
             hs_membership_saw(n, p);
         request(n, REQ_PEER_LIST, id, r->url, "/peers", on_peer_list);

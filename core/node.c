@@ -430,7 +430,7 @@ hs_err hs_node_add_peer(hs_node *n, const char *id, const char *url)
 {
     if (!hs_peers_valid_id(id) || !hs_peers_valid_url(url) || strcmp(id, n->id) == 0)
         return HS_EINVAL;
-    return hs_membership_learn(n, id, url, NULL, hs_node_now()) ? HS_OK : HS_ENOMEM;
+    return hs_membership_learn(n, id, url, NULL, hs_node_now(), 0) ? HS_OK : HS_ENOMEM;
 }
 
 int hs_node_apply_state(hs_node *n, const char *root, uint64_t version, const char *from)
@@ -559,6 +559,7 @@ json_t *hs_node_health_json(hs_node *n)
     json_object_set_new(metrics, "suspicions", json_integer((json_int_t)m->suspicions));
     json_object_set_new(metrics, "refutations", json_integer((json_int_t)m->refutations));
     json_object_set_new(metrics, "http_blocked", json_integer((json_int_t)m->http_blocked));
+    json_object_set_new(metrics, "peers_swapped", json_integer((json_int_t)m->peers_swapped));
     json_t *h = json_pack("{s:s, s:s, s:I, s:f, s:o, s:s, s:s, s:[sss], s:{s:I, s:I, s:I}, s:I}",
                           "status", n->closing ? "stopped" : "healthy", "node_id", n->id,
                           "peer_count", (json_int_t)n->peers.live, "uptime",

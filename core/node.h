@@ -78,9 +78,11 @@ void hs_membership_announce(hs_node *n);
 void hs_membership_saw(hs_node *n, hs_peer *p);
 /* A transport failure talking to this peer. */
 void hs_membership_failed(hs_node *n, hs_peer *p);
-/* Learned of a peer (announce, /peers, bootstrap): add, refresh or revive. */
+/* Learned of a peer (announce, /peers, bootstrap): add, refresh or revive.
+ * When the table is full, `swap` (0..1) is the chance that a random live
+ * peer makes room for it, which keeps partial views mixing. */
 hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const char *root,
-                             double seen_at);
+                             double seen_at, double swap);
 
 /* SWIM messages (hs.suspect, hs.alive, hs.dead) about a node. */
 void hs_membership_swim(hs_node *n, const char *type, const json_t *payload);

@@ -155,3 +155,33 @@ describe("re-bootstrap", function()
     a:close(); b:close(); loop:close()
   end)
 end)
+
+describe("partial views", function()
+  it("stay mixed when max_peers is below the network size, so push reaches almost everyone", function()
+    local n = 40
+    -- Anti-entropy off: this measures push over the peer graph alone.
+    local c = H.cluster(n, { max_peers = 10, ae_interval = 0, gossip_interval = 0.5,
+      peer_exchange_interval = 0.2, health_interval = 5 })
+    assert.is_true(c:converge(20, 8))
+    c.loop:run_for(3) -- a few exchange rounds
+    local reached, total = 0, 0
+    for k = 1, 20 do
+      local id = c.nodes[math.random(1, n)]:broadcast("chat", { k = k })
+      c.loop:run_for(0.1)
+      for _, node in ipairs(c.nodes) do
+        total = total + 1
+        if node:copies(id) > 0 then reached = reached + 1 end
+      end
+    end
+    local indeg, min = {}, math.huge
+    for _, node in ipairs(c.nodes) do
+      for _, p in ipairs(node:peers()) do indeg[p.id] = (indeg[p.id] or 0) + 1 end
+    end
+    for _, node in ipairs(c.nodes) do min = math.min(min, indeg[node:id()] or 0) end
+    c:close()
+    -- Everyone bootstraps from node 1: without view shuffling the early
+    -- joiners fill every table and late joiners are in almost none.
+    assert.is_true(min >= 2, "a node is in only " .. min .. " views")
+    assert.is_true(reached / total >= 0.85, ("push reached %.0f%%"):format(100 * reached / total))
+  end)
+end)

@@ -142,6 +142,7 @@ typedef struct hs_metrics {
     uint64_t suspicions;         /* peers we suspected */
     uint64_t refutations;        /* suspicions of us we refuted */
     uint64_t http_blocked;       /* requests refused from banned nodes */
+    uint64_t peers_swapped;      /* live peers a full table let go for new ones */
 } hs_metrics;
 
 typedef struct hs_node hs_node;
