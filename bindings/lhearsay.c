@@ -216,6 +216,7 @@ static const field fields[] = {
     FIELD(batch_window, F_NUM),
     FIELD(ae_interval, F_NUM),
     FIELD(ae_window, F_NUM),
+    FIELD(ae_max_interval, F_NUM),
     FIELD(max_digest, F_SIZE),
     FIELD(retain_ttl, F_NUM),
     FIELD(retain_bytes, F_SIZE),

@@ -38,7 +38,8 @@ return {
   peer_connections = 4,       -- outbound connections per peer (kept alive)
   batch_window = 0,           -- s envelopes for one peer wait to share a POST
                               -- (0: until the loop's next turn)
-  ae_interval = 2,            -- s between anti-entropy rounds (0: off)
+  ae_interval = 2,            -- s between anti-entropy rounds (0: off)...
+  ae_max_interval = 30,       -- ...backing off to this while nothing needs repair
   ae_window = 30,             -- s of recent messages a digest lists
   max_digest = 1024,          -- ids in one digest or fetch
   retain_ttl = 60,            -- s envelopes are kept to repair peers

@@ -35,6 +35,7 @@ void hs_ae_retain(hs_node *n, const hs_envelope *env)
 
     if (n->cfg.retain_bytes == 0 || !hs_ae_retained_type(env->type))
         return;
+    hs_ae_activity(n);
     j = hs_envelope_to_json(env);
     text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
@@ -148,6 +149,8 @@ json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, u
     extra = recent_ids(n, (const uint8_t (*)[32])ids, count);
     free(ids);
     n->m.ae_answered++;
+    if (json_array_size(missing) || json_array_size(extra))
+        hs_ae_activity(n);
     ans = json_pack("{s:o, s:o, s:o}", "missing", missing ? missing : json_array(), "extra",
                     extra ? extra : json_array(), "state", state_of(n));
     *status = ans ? 200 : 500;
@@ -257,6 +260,7 @@ static void on_digest_answer(void *ud, const hs_http_result *res)
             hs_gossip_enqueue(n, p, b);
             hs_body_unref(b);
             n->m.ae_pushed++;
+            hs_ae_activity(n);
         }
     }
     free(ids);

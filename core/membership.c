@@ -252,11 +252,17 @@ static int probe_indirectly(hs_node *n, hs_peer *p)
 
 static void on_probe(void *ud, const hs_http_result *res);
 
+/* A hearsay peer is probed with the small GET /ping, and with the full
+ * /health (features, tags) every tenth time; any other node with /health. */
 static void probe(hs_node *n, hs_peer *p)
 {
+    int light = (p->features & HS_FEAT_SWIM) && p->probes % 10 != 0;
+
     p->probing = 1;
+    p->probes++;
     n->m.health_checks++;
-    request_t(n, REQ_PROBE, p->id, p->url, "/health", on_probe, n->cfg.probe_timeout);
+    request_t(n, REQ_PROBE, p->id, p->url, light ? "/ping" : "/health", on_probe,
+              n->cfg.probe_timeout);
 }
 
 static void on_probe(void *ud, const hs_http_result *res)
@@ -278,10 +284,12 @@ static void on_probe(void *ud, const hs_http_result *res)
         if (json_is_integer(inc) && (uint64_t)json_integer_value(inc) > p->incarnation)
             p->incarnation = (uint64_t)json_integer_value(inc);
         p->latency_ms = hs_peers_latency_avg(p->latency_ms, res->total_ms);
+        /* A /ping answer has no features or tags: keep what /health said. */
         const json_t *tags = json_object_get(j, "tags");
         if (hs_peers_valid_tags(tags))
             hs_peers_set_tags(p, tags);
-        p->features = hs_peers_features(json_object_get(j, "features"));
+        if (json_object_get(j, "features"))
+            p->features = hs_peers_features(json_object_get(j, "features"));
         hs_membership_saw(n, p);
     } else if (!id && p->state != HS_PEER_DEAD && probe_indirectly(n, p)) {
         p->probing = 1; /* until the helpers answer */
@@ -630,7 +638,7 @@ void hs_membership_probe_for(hs_node *n, const json_t *req, uint64_t token,
     c->node = n;
     c->token = token;
     strcpy(c->target, p->id);
-    snprintf(full, sizeof full, "%s/health", p->url);
+    snprintf(full, sizeof full, "%s/%s", p->url, (p->features & HS_FEAT_SWIM) ? "ping" : "health");
     if (hs_http_client_request(n->client, "GET", full, NULL, 0, n->from_header,
                                n->cfg.probe_timeout, on_probe_for, c) != HS_OK) {
         free(c);

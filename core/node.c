@@ -60,6 +60,7 @@ void hs_config_init(hs_config *c)
     c->peer_connections = 4;
     c->batch_window = 0;
     c->ae_interval = 2;
+    c->ae_max_interval = 30;
     c->ae_window = 30;
     c->max_digest = 1024;
     c->retain_ttl = 60;
@@ -105,7 +106,7 @@ static hs_err check_config(const hs_config *c)
         !(c->peer_exchange_interval > 0) || !(c->rebootstrap_interval > 0) ||
         !(c->request_timeout > 0) || !(c->dead_timeout > 0) || !(c->retry_min > 0) ||
         !(c->batch_window >= 0) || c->batch_window > 10 || !(c->ae_interval >= 0) ||
-        !(c->ae_window > 0) || c->max_digest == 0 || c->max_digest > 100000 ||
+        !(c->ae_window > 0) || c->ae_max_interval < c->ae_interval || c->max_digest == 0 || c->max_digest > 100000 ||
         !(c->retain_ttl > 0) || !(c->probe_timeout > 0) || !(c->suspicion_timeout > 0) ||
         c->indirect_probes > 16 ||
         c->retry_max < c->retry_min || !(c->forget_after > 0) || !(c->seen_ttl > 0))
@@ -212,9 +213,26 @@ static void on_maint_timer(uv_timer_t *t)
     hs_membership_maintain(t->data);
 }
 
+static uint64_t ms(double s);
+
 static void on_ae_timer(uv_timer_t *t)
 {
-    hs_ae_round(t->data);
+    hs_node *n = t->data;
+
+    hs_ae_round(n);
+    /* Back off while rounds repair nothing; hs_ae_activity() resets it. */
+    n->ae_next = n->ae_next * 2 > n->cfg.ae_max_interval ? n->cfg.ae_max_interval : n->ae_next * 2;
+    uv_timer_start(t, on_ae_timer, ms(n->ae_next), 0);
+}
+
+void hs_ae_activity(hs_node *n)
+{
+    if (n->cfg.ae_interval <= 0 || n->ae_next <= n->cfg.ae_interval || !n->started || n->closing)
+        return;
+    n->ae_next = n->cfg.ae_interval;
+    /* Sooner than the backed-off round already planned. */
+    if (uv_timer_get_due_in(&n->ae_timer) > ms(n->ae_next))
+        uv_timer_start(&n->ae_timer, on_ae_timer, ms(n->ae_next), 0);
 }
 
 static uint64_t ms(double s)
@@ -275,8 +293,10 @@ hs_err hs_node_start(hs_node *n)
                    ms(n->cfg.health_interval));
     uv_timer_start(&n->exchange_timer, on_exchange_timer, ms(n->cfg.peer_exchange_interval),
                    ms(n->cfg.peer_exchange_interval));
-    if (n->cfg.ae_interval > 0)
-        uv_timer_start(&n->ae_timer, on_ae_timer, ms(n->cfg.ae_interval), ms(n->cfg.ae_interval));
+    if (n->cfg.ae_interval > 0) {
+        n->ae_next = n->cfg.ae_interval;
+        uv_timer_start(&n->ae_timer, on_ae_timer, ms(n->ae_next), 0);
+    }
     double tick = n->cfg.health_interval < 1 ? n->cfg.health_interval : 1;
     uv_timer_start(&n->maint_timer, on_maint_timer, ms(tick), ms(tick));
     hs_node_log(n, HS_LOG_INFO, "listening on %s", n->url);

@@ -48,6 +48,7 @@ struct hs_node {
 
     uv_timer_t announce_timer, health_timer, exchange_timer, maint_timer, flush_timer, ae_timer;
     int flush_pending;
+    double ae_next; /* s until the next anti-entropy round (backs off) */
     int open_handles;
     int started, closing;
     void (*done)(void *ud);
@@ -104,6 +105,9 @@ json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, u
 char *hs_ae_fetch_answer(hs_node *n, const json_t *req, unsigned *status, size_t *len);
 /* One round: a digest to a random peer, then push and fetch. */
 void hs_ae_round(hs_node *n);
+/* Something to repair may exist (a new message, a repair): rounds resume
+ * at ae_interval (node.c). */
+void hs_ae_activity(hs_node *n);
 
 /* routes.c */
 

@@ -120,6 +120,7 @@ static const route routes[] = {
     {"/digest", "POST"},
     {"/fetch", "POST"},
     {"/probe", "POST"},
+    {"/ping", "GET"},
     {"/peers", "GET"},
     {"/state", "GET"},
     {"/health", "GET"},
@@ -142,7 +143,7 @@ void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *re
     if (!r) {
         n->m.http_not_found++;
         refuse(resp, 404, "no such endpoint: try /gossip, /peers, /state, /health, /digest, "
-                          "/fetch or /probe");
+                          "/fetch, /probe or /ping");
         return;
     }
     if (strcmp(req->method, r->method) != 0) {
@@ -165,6 +166,9 @@ void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *re
         antientropy(n, req, resp, 1);
     else if (strcmp(r->path, "/probe") == 0)
         probe_for(n, req, resp);
+    else if (strcmp(r->path, "/ping") == 0)
+        answer(resp, 200, json_pack("{s:s, s:I}", "node_id", n->id, "incarnation",
+                                    (json_int_t)n->incarnation));
     else if (strcmp(r->path, "/peers") == 0)
         answer(resp, 200, hs_node_peers_json(n));
     else if (strcmp(r->path, "/state") == 0)

@@ -98,7 +98,11 @@ typedef struct hs_config {
     double batch_window;       /* s envelopes for one peer wait to share a
                                   POST (batch peers only), 0: until the
                                   loop's next turn */
-    double ae_interval;        /* s between anti-entropy rounds, 2; 0: off */
+    double ae_interval;        /* s between anti-entropy rounds, 2; 0: off.
+                                  Rounds that find nothing to repair back
+                                  off, doubling up to ae_max_interval; a
+                                  new message brings them back */
+    double ae_max_interval;    /* 30 */
     double ae_window;          /* s of recent messages a digest lists, 30 */
     size_t max_digest;         /* ids in one digest or fetch, 1024 */
     double retain_ttl;         /* s envelopes are kept for repair, 60 */

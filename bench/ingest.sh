@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# ingest.sh -- POST /gossip throughput of one hearsay node against the bare
+# libmicrohttpd ceiling, and the per-message cost of Lua plugins. Called by
+# bench/run (which sets the environment below); not meant to run alone.
+#
+#   ingest.sh ingest    single envelopes and batches: hearsay vs bare_mhd
+#   ingest.sh plugins   CPU per message: no plugin vs handler vs policy
+#
+# Load: wrk, 2 threads, 4 keep-alive connections (2 per core), DURATION
+# seconds, distinct 64-hex message_ids in every request (bench/wrk/gossip.lua).
+# The server's CPU time comes from /proc/PID/stat around the wrk run; the
+# messages it accepted from its own /health counters.
+#
+# Environment: BENCH (bench/ dir), ART (snapshot of the build: bare_mhd),
+# WORK (scratch dir), DURATION (s), BATCH (envelopes per batch), REPEATS
+# (plugin runs per configuration), LUA (lua5.4), LUA_PATH/LUA_CPATH.
+set -u
+source "$BENCH/lib.sh"
+trap stop_all EXIT
+
+THREADS=2 CONNS=4
+
+# start_hearsay NAME [ingest_node options...]: a node in its own process;
+# sets SRV_PID and SRV_URL.
+start_hearsay() {
+  local name=$1; shift
+  rm -f "$WORK/$name.url"
+  "$LUA" "$BENCH/lua/ingest_node.lua" --url-file "$WORK/$name.url" \
+    --plugin-dir "$BENCH/plugins" --seconds $((DURATION * 4 + 120)) "$@" \
+    >"$WORK/$name.log" 2>&1 &
+  SRV_PID=$!
+  track "$SRV_PID"
+  wait_file "$WORK/$name.url" 30 || { log "$name: node did not start"; cat "$WORK/$name.log"; return 1; }
+  SRV_URL=$(cat "$WORK/$name.url")
+}
+
+# start_bare NAME [bare_mhd options...]: sets SRV_PID and SRV_URL.
+start_bare() {
+  local name=$1; shift
+  "$ART/bare_mhd" --seconds $((DURATION * 4 + 120)) "$@" >"$WORK/$name.log" 2>&1 &
+  SRV_PID=$!
+  track "$SRV_PID"
+  wait_file "$WORK/$name.log" 10 || { log "$name: bare_mhd did not start"; return 1; }
+  SRV_URL="http://127.0.0.1:$(awk '/^port/ { print $2; exit }' "$WORK/$name.log")"
+}
+
+# Messages a hearsay node has accepted so far (0 for bare_mhd).
+accepted() {
+  [[ $1 == bare ]] && { echo 0; return; }
+  json_num "$(curl -s --max-time 5 "$2/health")" messages_received
+}
+
+# measure LABEL KIND BATCH TTL: runs wrk against SRV_URL and prints the
+# figures; KIND is hearsay or bare. Sets M_RATE (messages/s) and M_CPU
+# (server CPU microseconds per message).
+measure() {
+  local label=$1 kind=$2 batch=$3 ttl=$4 line t0 t1 a0 a1
+  # One short warm-up run: connections, caches, allocator.
+  wrk -t$THREADS -c$CONNS -d1s -s "$BENCH/wrk/gossip.lua" "$SRV_URL" -- "$batch" "$ttl" "$(nonce)" >/dev/null 2>&1
+  a0=$(accepted "$kind" "$SRV_URL"); t0=$(cpu_ticks "$SRV_PID")
+  line=$(wrk -t$THREADS -c$CONNS -d${DURATION}s -s "$BENCH/wrk/gossip.lua" "$SRV_URL" \
+    -- "$batch" "$ttl" "$(nonce)" | grep '^WRK ')
+  t1=$(cpu_ticks "$SRV_PID"); a1=$(accepted "$kind" "$SRV_URL")
+  if [[ -z $line ]]; then log "$label: wrk failed"; M_RATE=0 M_CPU=0; return 1; fi
+  local requests duration p50 p99 errs msgs cpu_s
+  requests=$(grep -o 'requests=[0-9]*' <<<"$line"); requests=${requests#*=}
+  duration=$(grep -o 'duration_us=[0-9]*' <<<"$line"); duration=${duration#*=}
+  p50=$(grep -o 'p50_us=[0-9]*' <<<"$line"); p50=${p50#*=}
+  p99=$(grep -o 'p99_us=[0-9]*' <<<"$line"); p99=${p99#*=}
+  errs=$(grep -o 'err_[a-z]*=[1-9][0-9]*' <<<"$line" | tr '\n' ' ')
+  if [[ $kind == bare ]]; then msgs=$((requests * batch)); else msgs=$((a1 - a0)); fi
+  cpu_s=$(calc "($t1 - $t0) / $CLK_TCK")
+  M_RATE=$(calc "$msgs / ($duration / 1e6)")
+  M_CPU=$(calc "$cpu_s * 1e6 / ($msgs > 0 ? $msgs : 1)")
+  local rps cpu_pct
+  rps=$(calc "$requests / ($duration / 1e6)")
+  cpu_pct=$(calc "100 * $cpu_s / ($duration / 1e6)")
+  log "$(printf '%-26s %9.0f req/s %10.0f msg/s  p50 %7.3f ms  p99 %7.3f ms  server CPU %5.1f%%  %6.2f us/msg %s' \
+    "$label" "$rps" "$M_RATE" "$(calc "$p50 / 1000")" "$(calc "$p99 / 1000")" "$cpu_pct" "$M_CPU" \
+    "${errs:+ ERRORS: $errs}")"
+  result "$label" req_per_s "$rps"
+  result "$label" msgs_per_s "$M_RATE"
+  result "$label" p50_ms "$(calc "$p50 / 1000")"
+  result "$label" p99_ms "$(calc "$p99 / 1000")"
+  result "$label" cpu_pct "$cpu_pct"
+  result "$label" cpu_us_per_msg "$M_CPU"
+  [[ -z $errs ]] || result "$label" errors "\"$errs\""
+  if [[ $kind == hearsay ]] && (( msgs < requests * batch * 9 / 10 )); then
+    log "  note: the node accepted $msgs of $((requests * batch)) envelopes sent"
+  fi
+}
+
+bench_ingest() {
+  log "== ingest: POST /gossip, wrk -t$THREADS -c$CONNS, ${DURATION} s per run; the hearsay node has"
+  log "   no peers (nothing is forwarded); envelopes carry ttl 0; batches hold $BATCH envelopes"
+  start_hearsay hs_single && measure ingest_hearsay_single hearsay 1 0; stop_pid "$SRV_PID"
+  start_hearsay hs_batch && measure ingest_hearsay_batch hearsay "$BATCH" 0; stop_pid "$SRV_PID"
+  start_bare bare_single && measure ingest_bare_single bare 1 0; stop_pid "$SRV_PID"
+  start_bare bare_batch && measure ingest_bare_batch bare "$BATCH" 0; stop_pid "$SRV_PID"
+}
+
+bench_plugins() {
+  local i sinks="" pid
+  log "== plugins: CPU per message of the node, batches of $BATCH, ${DURATION} s per run, $REPEATS run(s) each"
+  log "   handler: no peers, ttl 0 (nothing forwarded); policy: 3 sink peers (bare_mhd --id,"
+  log "   advertising batch), ttl 1 (each message forwarded once to up to 3 sinks)"
+  for i in 1 2 3; do
+    start_bare "sink$i" --id "sink-$i"
+    sinks+="${sinks:+,}$SRV_URL"
+  done
+  for ((i = 1; i <= REPEATS; i++)); do
+    start_hearsay p_none && measure plugins_none_r$i hearsay "$BATCH" 0; stop_pid "$SRV_PID"
+    start_hearsay p_handler --plugins handler && measure plugins_handler_r$i hearsay "$BATCH" 0; stop_pid "$SRV_PID"
+    start_hearsay p_sinks --sinks "$sinks" && measure plugins_sinks_none_r$i hearsay "$BATCH" 1; stop_pid "$SRV_PID"
+    start_hearsay p_policy --sinks "$sinks" --plugins policy && measure plugins_sinks_policy_r$i hearsay "$BATCH" 1; stop_pid "$SRV_PID"
+  done
+}
+
+case ${1:-} in
+  ingest) bench_ingest ;;
+  plugins) bench_plugins ;;
+  *) echo "usage: ingest.sh ingest|plugins (run through bench/run)" >&2; exit 2 ;;
+esac
