@@ -88,15 +88,6 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 
 /* ---- calling into the host state ------------------------------------------ */
 
-static int traceback(lua_State *L)
-{
-    const char *msg = lua_tostring(L, 1);
-    if (!msg)
-        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    luaL_traceback(L, L, msg, 1);
-    return 1;
-}
-
 static lua_State *cur_state(hs_host *h)
 {
     return h->cur ? h->cur : h->PL;
@@ -122,7 +113,7 @@ int hs_host_call(hs_host *h, const char *fn, int nargs, int nres)
     lua_State *L = cur_state(h);
     int base = lua_gettop(L) - nargs;
 
-    lua_pushcfunction(L, traceback);
+    lua_pushcfunction(L, hs_lua_traceback);
     lua_rawgeti(L, LUA_REGISTRYINDEX, h->mgr_ref);
     lua_getfield(L, -1, fn);
     lua_remove(L, -2);
@@ -160,7 +151,7 @@ static int api_call(lua_State *L)
     if (h->depth++ == 0)
         h->used = 0;
     h->cur = L;
-    lua_pushcfunction(L, traceback);
+    lua_pushcfunction(L, hs_lua_traceback);
     lua_insert(L, 1);
     rc = lua_pcall(L, n - 1, LUA_MULTRET, 1);
     h->cur = prev;
@@ -456,14 +447,7 @@ static int host_boot(lua_State *PL)
     lua_pushstring(PL, path);
     lua_setfield(PL, -2, "path");
     lua_pop(PL, 1);
-    luaL_newmetatable(PL, HS_PTIMER_MT);
-    lua_newtable(PL);
-    lua_pushcfunction(PL, ptimer_ud_close);
-    lua_setfield(PL, -2, "close");
-    lua_setfield(PL, -2, "__index");
-    lua_pushcfunction(PL, ptimer_ud_close);
-    lua_setfield(PL, -2, "__gc");
-    lua_pop(PL, 1);
+    hs_lua_handle_metatable(PL, HS_PTIMER_MT, ptimer_ud_close, NULL);
 
     lua_getglobal(PL, "require");
     lua_pushliteral(PL, "hearsay.plugins");
@@ -514,7 +498,7 @@ hs_host *hs_host_new(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp)
     lua_pushlightuserdata(PL, h);
     lua_pushstring(PL, lua_tostring(L, -1));
     lua_pop(L, 2);
-    lua_pushcfunction(PL, traceback);
+    lua_pushcfunction(PL, hs_lua_traceback);
     lua_insert(PL, 1);
     if (lua_pcall(PL, 2, 0, 1) != LUA_OK) {
         lua_pushfstring(L, "plugin host: %s", lua_tostring(PL, -1));

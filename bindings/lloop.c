@@ -42,7 +42,7 @@ static const char lhandle_marker = 'h';
 
 static void lhandle_closed(uv_handle_t *h);
 
-static int traceback(lua_State *L)
+int hs_lua_traceback(lua_State *L)
 {
     const char *msg = lua_tostring(L, 1);
     if (!msg)
@@ -56,7 +56,7 @@ int hs_lua_pcall(lua_State *L, int nargs, int nresults, const char *where)
     int base = lua_gettop(L) - nargs;
     int rc;
 
-    lua_pushcfunction(L, traceback);
+    lua_pushcfunction(L, hs_lua_traceback);
     lua_insert(L, base);
     rc = lua_pcall(L, nargs, nresults, base);
     lua_remove(L, base);
@@ -511,6 +511,23 @@ static const luaL_Reg loop_methods[] = {
     {NULL, NULL},
 };
 
+void hs_lua_handle_metatable(lua_State *L, const char *name, lua_CFunction close,
+                             lua_CFunction stop)
+{
+    luaL_newmetatable(L, name);
+    lua_newtable(L);
+    lua_pushcfunction(L, close);
+    lua_setfield(L, -2, "close");
+    if (stop) {
+        lua_pushcfunction(L, stop);
+        lua_setfield(L, -2, "stop");
+    }
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, close);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+}
+
 void hs_lloop_register(lua_State *L)
 {
     luaL_newmetatable(L, HS_LOOP_MT);
@@ -520,34 +537,9 @@ void hs_lloop_register(lua_State *L)
     lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
 
-    luaL_newmetatable(L, HS_TIMER_MT);
-    lua_newtable(L);
-    lua_pushcfunction(L, l_timer_stop);
-    lua_setfield(L, -2, "stop");
-    lua_pushcfunction(L, l_handle_close);
-    lua_setfield(L, -2, "close");
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_handle_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pop(L, 1);
-
-    luaL_newmetatable(L, HS_WATCH_MT);
-    lua_newtable(L);
-    lua_pushcfunction(L, l_handle_close);
-    lua_setfield(L, -2, "close");
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_handle_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pop(L, 1);
-
-    luaL_newmetatable(L, HS_SIGNAL_MT);
-    lua_newtable(L);
-    lua_pushcfunction(L, l_handle_close);
-    lua_setfield(L, -2, "close");
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_handle_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pop(L, 1);
+    hs_lua_handle_metatable(L, HS_TIMER_MT, l_handle_close, l_timer_stop);
+    hs_lua_handle_metatable(L, HS_WATCH_MT, l_handle_close, NULL);
+    hs_lua_handle_metatable(L, HS_SIGNAL_MT, l_handle_close, NULL);
 
     lua_pushcfunction(L, l_loop_new);
     lua_setfield(L, -2, "loop");

@@ -30,4 +30,12 @@ int hs_lua_pcall(lua_State *L, int nargs, int nresults, const char *where);
 
 void hs_lloop_register(lua_State *L);
 
+/* A message handler for lua_pcall: the error message with a traceback. */
+int hs_lua_traceback(lua_State *L);
+
+/* Registers a metatable `name` for a closeable handle userdata: close()
+ * and __gc call `close`; `stop` (may be NULL) becomes a stop() method. */
+void hs_lua_handle_metatable(lua_State *L, const char *name, lua_CFunction close,
+                             lua_CFunction stop);
+
 #endif

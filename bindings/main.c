@@ -14,15 +14,7 @@
 #include <lualib.h>
 
 int luaopen_hearsay(lua_State *L);
-
-static int msghandler(lua_State *L)
-{
-    const char *msg = lua_tostring(L, 1);
-    if (!msg)
-        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    luaL_traceback(L, L, msg, 1);
-    return 1;
-}
+int hs_lua_traceback(lua_State *L); /* lloop.c */
 
 static const char *lua_dir(void)
 {
@@ -87,7 +79,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "hearsay: cannot create a Lua state (out of memory)\n");
         return 1;
     }
-    lua_pushcfunction(L, msghandler);
+    lua_pushcfunction(L, hs_lua_traceback);
     lua_pushcfunction(L, pmain);
     lua_pushinteger(L, argc);
     lua_pushlightuserdata(L, argv);

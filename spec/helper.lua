@@ -134,12 +134,21 @@ function H.config_dir(settings, dir)
   return dir
 end
 
+-- The file's text, or "" when it does not exist (yet).
 local function read(path)
   local f = io.open(path)
   if not f then return "" end
   local s = f:read("a")
   f:close()
   return s
+end
+H.read = read
+
+-- node's peer with this id (live ones; dead ones too when `all`), or nil.
+function H.peer(node, id, all)
+  for _, p in ipairs(node:peers(all)) do
+    if p.id == id then return p end
+  end
 end
 
 -- Starts `hearsay run --config dir` in the background. Returns a handle

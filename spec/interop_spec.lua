@@ -3,13 +3,7 @@
 -- reads the other's /peers, and gossips in both directions.
 local hs = H.hs
 
-local function read(path)
-  local f = io.open(path)
-  if not f then return "" end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read = H.read
 
 local function start_ref(loop, args)
   local dir = H.config_dir({})

@@ -3,11 +3,7 @@
 -- restarted.
 local hs = H.hs
 
-local function peer(node, id, all)
-  for _, p in ipairs(node:peers(all)) do
-    if p.id == id then return p end
-  end
-end
+local peer = H.peer
 
 describe("a killed node", function()
   it("is marked dead and removed, and comes back when restarted", function()

@@ -5,11 +5,7 @@ local hs = H.hs
 
 local function count(t) local n = 0 for _ in pairs(t) do n = n + 1 end return n end
 
-local function peer(node, id, all)
-  for _, p in ipairs(node:peers(all)) do
-    if p.id == id then return p end
-  end
-end
+local peer = H.peer
 
 describe("anti-entropy", function()
   it("repairs a message a node missed, by fetch and by push, and converges state", function()

@@ -39,10 +39,11 @@ if o.plugins ~= "none" then
                   both = { "bench_handler", "bench_policy" } })[o.plugins]
   assert(list, "--plugins must be none, handler, policy or both")
   local dir = o.plugin_dir ~= "" and o.plugin_dir or "bench/plugins"
-  assert(node:plugins({
+  -- Raises with file:line when a plugin fails to load.
+  node:plugins({
     plugin_path = { dir }, plugins = list,
     policy = (o.plugins == "policy" or o.plugins == "both") and "bench" or nil,
-  }))
+  })
 end
 
 local sinks = 0

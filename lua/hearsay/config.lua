@@ -27,13 +27,15 @@ M.shell_keys = {
   plugin_memory = "integer", plugin_instructions = "integer", console_socket = "string",
 }
 
-local function read_file(path)
+-- The whole file, or nil when it cannot be read.
+function M.read_file(path)
   local f = io.open(path, "rb")
   if not f then return nil end
   local s = f:read("a")
   f:close()
   return s
 end
+local read_file = M.read_file
 
 -- The line where `key = ...` appears in the source, for error messages.
 local function line_of(source, key)

@@ -165,13 +165,7 @@ end
 
 -- ---- loading a plugin set -------------------------------------------------
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read_file = config.read_file
 
 local function search_dirs(o)
   local dirs = {}
