@@ -37,6 +37,7 @@ start_hearsay() {
 # start_bare NAME [bare_mhd options...]: sets SRV_PID and SRV_URL.
 start_bare() {
   local name=$1; shift
+  rm -f "$WORK/$name.log"
   "$ART/bare_mhd" --seconds $((DURATION * 4 + 120)) "$@" >"$WORK/$name.log" 2>&1 &
   SRV_PID=$!
   track "$SRV_PID"

@@ -164,15 +164,25 @@ describe("partial views", function()
       peer_exchange_interval = 0.2, health_interval = 5 })
     assert.is_true(c:converge(20, 8))
     c.loop:run_for(3) -- a few exchange rounds
-    local reached, total = 0, 0
-    for k = 1, 20 do
-      local id = c.nodes[math.random(1, n)]:broadcast("chat", { k = k })
-      c.loop:run_for(0.1)
-      for _, node in ipairs(c.nodes) do
-        total = total + 1
-        if node:copies(id) > 0 then reached = reached + 1 end
+    local ids = {}
+    for k = 1, 20 do ids[k] = c.nodes[math.random(1, n)]:broadcast("chat", { k = k }) end
+    -- Let the pushes run out (no new copies for 0.5 s; bounded), then count.
+    local function reach()
+      local r = 0
+      for _, id in ipairs(ids) do
+        for _, node in ipairs(c.nodes) do
+          if node:copies(id) > 0 then r = r + 1 end
+        end
       end
+      return r
     end
+    local last, stable_since = -1, c.loop:now()
+    c.loop:run_until(function()
+      local r = reach()
+      if r ~= last then last, stable_since = r, c.loop:now() end
+      return c.loop:now() - stable_since >= 0.5
+    end, 15, 0.05)
+    local reached, total = reach(), #ids * n
     local indeg, min = {}, math.huge
     for _, node in ipairs(c.nodes) do
       for _, p in ipairs(node:peers()) do indeg[p.id] = (indeg[p.id] or 0) + 1 end

@@ -70,14 +70,17 @@ function M.rss_kb()
   return tonumber((read("/proc/self/status") or ""):match("VmRSS:%s*(%d+)"))
 end
 
--- CPU seconds (user + system) this process has used, from /proc/self/stat.
+-- Clock ticks per second, asked once at load time (before any node holds
+-- file descriptors, since io.popen needs a few).
 local clk_tck
+do
+  local p = io.popen("getconf CLK_TCK")
+  clk_tck = p and tonumber(p:read("a")) or 100
+  if p then p:close() end
+end
+
+-- CPU seconds (user + system) this process has used, from /proc/self/stat.
 function M.cpu_seconds()
-  if not clk_tck then
-    local p = io.popen("getconf CLK_TCK")
-    clk_tck = tonumber(p:read("a")) or 100
-    p:close()
-  end
   local stat = read("/proc/self/stat") or ""
   -- Fields after the ")" that closes the command name: state is field 3,
   -- utime field 14 and stime field 15.

@@ -1,0 +1,154 @@
+-- shard.lua -- the nodes one process hosts in a benchmark cluster, and the
+-- commands the controller (bench/lua/shards.lua) sends them.
+--
+-- Why shards: every hearsay node keeps HTTP connections to its peers, and
+-- when both ends live in one process each connection costs that process
+-- two file descriptors. This machine allows a process 20000 at most, which
+-- a few hundred in-process nodes exhaust. So a large cluster is split over
+-- several processes (shards) of at most --per-proc nodes; shard 0 lives in
+-- the controller's process and holds node 1, the one every other node
+-- bootstraps from (hearsay.cluster, as in `hearsay demo`). Timestamps are
+-- loop:now(), the monotonic clock, which all processes share, so arrival
+-- times taken in different shards compare directly.
+local hs = require "hearsay"
+local cluster = require "hearsay.cluster"
+local B = require "benchlib"
+
+local M = {}
+M.__index = M
+
+-- opts: first (global index of our first node), count, settings, seed
+-- (node 1's URL; nil for shard 0, which starts node 1 itself), loop.
+function M.new(opts)
+  local self = setmetatable({ first = opts.first, count = opts.count, arrivals = {},
+    counts = {}, downs = {}, other_downs = 0 }, M)
+  local seed = opts.seed
+  self.cluster = cluster.new({
+    n = opts.count, settings = opts.settings, loop = opts.loop,
+    each = seed and function(_, s) s.bootstrap = { seed } end or nil,
+  })
+  self.loop, self.nodes = self.cluster.loop, self.cluster.nodes
+  -- Arrival of every "bench" message (payload.rep identifies the broadcast).
+  for k, node in ipairs(self.nodes) do
+    local gi = self.first + k - 1
+    node:on("message", function(m)
+      if m.type ~= "bench" or type(m.payload) ~= "table" then return end
+      local rep = m.payload.rep
+      if type(rep) ~= "number" then return end
+      local a = self.arrivals[rep]
+      if not a then a = {}; self.arrivals[rep] = a end
+      if not a[gi] then
+        a[gi] = { self.loop:now(), m.hops }
+        self.counts[rep] = (self.counts[rep] or 0) + 1
+      end
+    end)
+  end
+  return self
+end
+
+function M:node(gi)
+  return self.nodes[gi - self.first + 1]
+end
+
+-- Commands: each takes a table of arguments and returns a table.
+local verbs = {}
+
+-- Live-peer counts of our open nodes.
+function verbs.spread(self)
+  local counts = {}
+  for _, node in ipairs(self.nodes) do
+    if node:is_open() then counts[#counts + 1] = #node:peers() end
+  end
+  return { counts = counts }
+end
+
+-- One announce round: each of our nodes announces itself, in random order.
+function verbs.announce(self)
+  local order = {}
+  for k = 1, #self.nodes do order[k] = k end
+  for _, k in ipairs(B.shuffle(order)) do
+    if self.nodes[k]:is_open() then B.announce(self.nodes[k]) end
+  end
+  return {}
+end
+
+-- Counter sums of our nodes and this process's CPU seconds.
+function verbs.snap(self)
+  return { metrics = B.sum_metrics(self.nodes), cpu = B.cpu_seconds(), rss_kb = B.rss_kb() }
+end
+
+-- Every arrival recorded: { {global index, rep, time, hops}, ... }.
+function verbs.dump(self)
+  local out = {}
+  for rep, a in pairs(self.arrivals) do
+    for gi, v in pairs(a) do out[#out + 1] = { gi, rep, v[1], v[2] or 0 } end
+  end
+  return { arrivals = out }
+end
+
+-- The id of node gi, if it is ours.
+function verbs.id_of(self, args)
+  local node = self:node(args.index)
+  return { id = node and node:id() or nil }
+end
+
+-- Failure detection: watch for `id` being declared down by our nodes.
+-- Returns how many of our open nodes have it as a live peer right now.
+function verbs.watch(self, args)
+  local watchers = 0
+  self.downs, self.other_downs = {}, 0
+  for k, node in ipairs(self.nodes) do
+    local gi = self.first + k - 1
+    if node:is_open() and node:id() ~= args.id then
+      for _, p in ipairs(node:peers()) do
+        if p.id == args.id then watchers = watchers + 1 break end
+      end
+      node:on("peer", function(peer, up)
+        if up then return end
+        if peer.id == args.id then
+          if not self.downs[gi] then self.downs[gi] = self.loop:now() end
+        else
+          self.other_downs = self.other_downs + 1
+        end
+      end)
+    end
+  end
+  return { watchers = watchers }
+end
+
+-- Closes node gi if it is ours (like a crash: its port closes at once).
+function verbs.close(self, args)
+  local node = self:node(args.index)
+  if not node then return { closed = false } end
+  local t = self.loop:now()
+  node:close()
+  return { closed = true, t = t }
+end
+
+function verbs.detect_dump(self)
+  local out = {}
+  for gi, t in pairs(self.downs) do out[#out + 1] = { gi, t } end
+  return { downs = out, other_downs = self.other_downs }
+end
+
+function verbs.quit() return {} end
+
+function M:handle(verb, args)
+  local f = verbs[verb]
+  if not f then error("shard: unknown command " .. tostring(verb)) end
+  return f(self, args or {})
+end
+
+-- Arrivals of broadcast `rep` so far.
+function M:reached(rep)
+  return self.counts[rep] or 0
+end
+
+function M:close()
+  for _, node in ipairs(self.nodes) do
+    if node:is_open() then node:close() end
+  end
+end
+
+M.json_encode, M.json_decode = hs.json_encode, hs.json_decode
+return M

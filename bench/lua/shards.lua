@@ -1,0 +1,164 @@
+-- shards.lua -- the controller of a benchmark cluster: N hearsay nodes
+-- split into shards of at most per_proc nodes (see shard.lua for why).
+-- Shard 0 (nodes 1..per_proc, node 1 first) runs in this process; the
+-- others are lua5.4 processes running shard_worker.lua, spawned here and
+-- driven through files in a scratch directory. With N <= per_proc there
+-- is a single shard and no other process: the whole cluster is in-process.
+--
+-- ctl:all(verb, args) runs a command on every shard (ours directly, the
+-- others through DIR/cmd) and returns the results, our loop running all
+-- the while so our nodes keep serving. Every wait is bounded.
+local hs = require "hearsay"
+local B = require "benchlib"
+local Shard = require "shard"
+
+local M = {}
+M.__index = M
+
+local function write(path, text)
+  local f = assert(io.open(path .. ".tmp", "w"))
+  f:write(text)
+  f:close()
+  assert(os.rename(path .. ".tmp", path))
+end
+
+-- opts: n, settings, per_proc (default 100), dir (scratch directory, must
+-- exist), lua (interpreter, default "lua5.4"), worker (path of
+-- shard_worker.lua), max_seconds (bound on the workers' lives).
+function M.start(opts)
+  local per = opts.per_proc or 100
+  local self = setmetatable({ n = opts.n, dir = opts.dir, seq = 0, shards = {}, pids = {} }, M)
+  self.nshards = math.ceil(opts.n / per)
+  self.loop = hs.loop()
+  write(self.dir .. "/alive", "1\n")
+  write(self.dir .. "/settings.json", hs.json_encode(opts.settings))
+  for _, f in ipairs({ "cmd" }) do os.remove(self.dir .. "/" .. f) end
+  self.local_shard = Shard.new({ first = 1, count = math.min(per, opts.n),
+    settings = opts.settings, loop = self.loop })
+  self.node1 = self.local_shard.nodes[1]
+  local exited = {}
+  self.exited = exited
+  for s = 1, self.nshards - 1 do
+    local first = s * per + 1
+    local count = math.min(per, opts.n - s * per)
+    os.remove(("%s/ack.%d"):format(self.dir, s))
+    os.remove(("%s/count.%d"):format(self.dir, s))
+    self.pids[s] = self.loop:spawn(opts.lua or "lua5.4", { opts.worker or "bench/lua/shard_worker.lua",
+      self.dir, tostring(s), tostring(first), tostring(count), self.node1:url(),
+      tostring(opts.max_seconds or 1800) }, function(status) exited[s] = status end)
+  end
+  -- Every worker has started its nodes when it writes ack 0.
+  local ok = self:wait_acks(0, 120)
+  if not ok then error("shards: workers did not start in time") end
+  return self
+end
+
+function M:ack(s)
+  local line = B.read(("%s/ack.%d"):format(self.dir, s))
+  local seq, json = (line or ""):match("^(%d+) (.-)%s*$")
+  return tonumber(seq), json
+end
+
+function M:wait_acks(seq, timeout)
+  return self.loop:run_until(function()
+    for s = 1, self.nshards - 1 do
+      if self.exited[s] then error(("shards: worker %d exited (status %s)"):format(s, tostring(self.exited[s]))) end
+      local got = self:ack(s)
+      if not got or got < seq then return false end
+    end
+    return true
+  end, timeout, 0.01)
+end
+
+-- Runs verb on every shard; returns the list of results (shard 0 first).
+function M:all(verb, args, timeout)
+  self.seq = self.seq + 1
+  local seq = self.seq
+  if self.nshards > 1 then
+    write(self.dir .. "/cmd", ("%d %s %s\n"):format(seq, verb, hs.json_encode(args or {})))
+  end
+  local results = { self.local_shard:handle(verb, args) }
+  if not self:wait_acks(seq, timeout or 60) then
+    error(("shards: command %s timed out"):format(verb))
+  end
+  for s = 1, self.nshards - 1 do
+    local _, json = self:ack(s)
+    local res = hs.json_decode(json)
+    if res.error then error(("shards: worker %d: %s"):format(s, res.error)) end
+    results[#results + 1] = res
+  end
+  return results
+end
+
+-- Arrivals of broadcast `rep` over all shards (the workers' part as of
+-- their last count file, at most ~10 ms old).
+function M:reached(rep)
+  local total = self.local_shard:reached(rep)
+  for s = 1, self.nshards - 1 do
+    local r, c = (B.read(("%s/count.%d"):format(self.dir, s)) or ""):match("^(%d+) (%d+)")
+    if tonumber(r) == rep then total = total + tonumber(c) end
+  end
+  return total
+end
+
+-- Counter sums and CPU seconds over every shard.
+function M:snap()
+  local m, cpu = {}, 0
+  for _, r in ipairs(self:all("snap")) do
+    for k, v in pairs(r.metrics) do m[k] = (m[k] or 0) + v end
+    cpu = cpu + r.cpu
+  end
+  return m, cpu
+end
+
+-- Live-peer counts of every open node.
+function M:spread(want)
+  local all = {}
+  for _, r in ipairs(self:all("spread")) do
+    for _, c in ipairs(r.counts) do all[#all + 1] = c end
+  end
+  table.sort(all)
+  local ok = 0
+  for _, c in ipairs(all) do if c >= want then ok = ok + 1 end end
+  return { min = all[1] or 0, median = B.median(all) or 0, max = all[#all] or 0, ok = ok,
+           n = #all }
+end
+
+-- Warm-up: announce rounds (each node announces itself once per round, in
+-- random order per shard) until every node knows at least `want` live
+-- peers, or the timeout. Returns the final spread (with .rounds,
+-- .converged, .seconds).
+function M:warm_up(want, timeout, min_rounds)
+  local t0 = self.loop:now()
+  self.loop:run_for(math.min(3, 0.3 + self.n / 500)) -- the bootstraps
+  local rounds, sp = 0, nil
+  repeat
+    rounds = rounds + 1
+    self:all("announce", {}, 120)
+    self.loop:run_for(0.5)
+    sp = self:spread(want)
+  until (rounds >= (min_rounds or 3) and sp.ok == sp.n) or self.loop:now() - t0 > timeout
+    or rounds >= 40
+  sp.rounds, sp.converged, sp.seconds = rounds, sp.ok == sp.n, self.loop:now() - t0
+  B.log("cluster: %d nodes in %d process(es), %d announce rounds, %.1f s; live peers min %d, "
+    .. "median %d, max %d; %d/%d nodes know >= %d%s", self.n, self.nshards, rounds, sp.seconds,
+    sp.min, sp.median, sp.max, sp.ok, sp.n, want, sp.converged and "" or "  (NOT CONVERGED: measuring anyway)")
+  return sp
+end
+
+function M:close()
+  if self.nshards > 1 then
+    pcall(self.all, self, "quit", {}, 30)
+    os.remove(self.dir .. "/alive")
+    self.loop:run_until(function()
+      for s = 1, self.nshards - 1 do if self.exited[s] == nil then return false end end
+      return true
+    end, 30)
+  end
+  os.remove(self.dir .. "/alive")
+  self.local_shard:close()
+  self.loop:run_for(0.05)
+  self.loop:close()
+end
+
+return M
