@@ -145,6 +145,11 @@ static void on_flush(uv_timer_t *t)
     hs_gossip_flush(t->data);
 }
 
+/* Outgoing batches stay well inside what any receiver takes (its max_batch
+ * and max_body may be smaller than ours; the defaults are 1000 and 1 MiB). */
+#define SEND_BATCH_MAX 64
+#define SEND_BATCH_BYTES (256 * 1024)
+
 void hs_gossip_enqueue(hs_node *n, hs_peer *p, hs_body *body)
 {
     if (hs_sendq_push(&p->q, body) != 0) {
@@ -152,7 +157,7 @@ void hs_gossip_enqueue(hs_node *n, hs_peer *p, hs_body *body)
         return;
     }
     /* A full batch goes now; the rest waits for the window. */
-    if (p->q.n >= n->cfg.max_batch || p->q.bytes >= n->cfg.max_body / 2) {
+    if (p->q.n >= SEND_BATCH_MAX || p->q.bytes >= SEND_BATCH_BYTES) {
         send_queue(n, p);
         return;
     }

@@ -197,7 +197,7 @@ static void on_indirect(void *ud, const hs_http_result *res)
 static int probe_indirectly(hs_node *n, hs_peer *p)
 {
     hs_peer *helpers[16];
-    size_t nh = 0, want = n->cfg.indirect_probes;
+    size_t nh = 0, eligible = 0, want = n->cfg.indirect_probes;
     indirect *ind;
     json_t *req;
     char *body;
@@ -207,10 +207,11 @@ static int probe_indirectly(hs_node *n, hs_peer *p)
         if (h == p || h->state != HS_PEER_ALIVE || !(h->features & HS_FEAT_SWIM))
             continue;
         /* Reservoir sampling: a uniform choice of `want` helpers. */
+        eligible++;
         if (nh < want) {
             helpers[nh++] = h;
         } else {
-            size_t k = (size_t)hs_rng_below(&n->rng, i + 1);
+            size_t k = (size_t)hs_rng_below(&n->rng, eligible);
             if (k < want)
                 helpers[k] = h;
         }
@@ -281,7 +282,8 @@ static void on_probe(void *ud, const hs_http_result *res)
     const char *id = json_string_value(json_object_get(j, "node_id"));
     if (id && strcmp(id, p->id) == 0) {
         const json_t *inc = json_object_get(j, "incarnation");
-        if (json_is_integer(inc) && (uint64_t)json_integer_value(inc) > p->incarnation)
+        if (json_is_integer(inc) && json_integer_value(inc) > 0 &&
+            (uint64_t)json_integer_value(inc) > p->incarnation)
             p->incarnation = (uint64_t)json_integer_value(inc);
         p->latency_ms = hs_peers_latency_avg(p->latency_ms, res->total_ms);
         /* A /ping answer has no features or tags: keep what /health said. */

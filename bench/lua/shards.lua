@@ -137,7 +137,7 @@ function M:warm_up(want, timeout, min_rounds)
     self:all("announce", {}, 120)
     self.loop:run_for(0.5)
     sp = self:spread(want)
-  until (rounds >= (min_rounds or 3) and sp.ok == sp.n) or self.loop:now() - t0 > timeout
+  until (rounds >= (min_rounds or 2) and sp.ok == sp.n) or self.loop:now() - t0 > timeout
     or rounds >= 40
   sp.rounds, sp.converged, sp.seconds = rounds, sp.ok == sp.n, self.loop:now() - t0
   B.log("cluster: %d nodes in %d process(es), %d announce rounds, %.1f s; live peers min %d, "
