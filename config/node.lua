@@ -20,7 +20,7 @@ return {
   peer_exchange_interval = 30, -- s between GET /peers of a random peer
   rebootstrap_interval = 10,  -- s between re-bootstrap attempts when alone
   request_timeout = 5,        -- s before an outgoing request fails
-  dead_after = 3,             -- consecutive failures before a peer is dead
+  dead_after = 3,             -- failed probes (direct and indirect) before a peer is suspect
   dead_timeout = 300,         -- s without a sign of life before it is dead
   retry_min = 1,              -- s before the first retry of a dead peer...
   retry_max = 300,            -- ...doubling up to this

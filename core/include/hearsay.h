@@ -78,7 +78,7 @@ typedef struct hs_config {
     double peer_exchange_interval; /* s between GET /peers of a random peer, 30 */
     double rebootstrap_interval;   /* s between "too few peers?" checks, 10 */
     double request_timeout;        /* s before an outgoing request fails, 5 */
-    unsigned dead_after;           /* consecutive failures before dead, 3 */
+    unsigned dead_after;           /* failed probes before suspect, 3 */
     double dead_timeout;           /* s not seen before dead, 300 */
     double retry_min;              /* first retry of a dead peer after s, 1 */
     double retry_max;              /* backoff ceiling for dead peers, s, 300 */
