@@ -62,14 +62,25 @@ function verbs.spread(self)
   return { counts = counts }
 end
 
--- One announce round: each of our nodes announces itself, in random order.
-function verbs.announce(self)
+-- One announce round: each of our nodes announces itself, in random order,
+-- one every `interval` seconds (a loop timer, so we answer at once and the
+-- round goes on in the background): a whole cluster announcing in the same
+-- instant would bury the 2 cores in a burst no deployment sees.
+function verbs.announce(self, args)
   local order = {}
   for k = 1, #self.nodes do order[k] = k end
-  for _, k in ipairs(B.shuffle(order)) do
-    if self.nodes[k]:is_open() then B.announce(self.nodes[k]) end
+  B.shuffle(order)
+  local next_k, timer = 1, nil
+  local function tick()
+    local k = order[next_k]
+    if k and self.nodes[k]:is_open() then B.announce(self.nodes[k]) end
+    next_k = next_k + 1
+    if next_k > #order and timer then timer:close() end
   end
-  return {}
+  if self.announcer then self.announcer:close() end
+  timer = self.loop:timer(0, math.max(0.001, args.interval or 0.001), tick)
+  self.announcer = timer
+  return { count = #order }
 end
 
 -- Counter sums of our nodes and this process's CPU seconds.

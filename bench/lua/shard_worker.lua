@@ -11,8 +11,9 @@
 --   DIR/count.SHARD    "REP COUNT": arrivals of broadcast REP among our nodes
 --   DIR/alive          removed by the controller when it is done
 -- The loop runs all the time; every 10 ms we look for a new command and
--- publish our arrival count. We exit on "quit", when DIR/alive disappears,
--- or after MAX_SECONDS, whichever comes first.
+-- publish our arrival count. We exit on "quit", when DIR/alive disappears
+-- or our parent (the controller) dies, or after MAX_SECONDS, whichever
+-- comes first.
 local hs = require "hearsay"
 local B = require "benchlib"
 local Shard = require "shard"
@@ -31,7 +32,21 @@ local settings = hs.json_decode(assert(B.read(dir .. "/settings.json")))
 local loop = hs.loop()
 local shard = Shard.new({ first = first, count = count, settings = settings, seed = seed,
   loop = loop })
+-- Joined: every node has bootstrapped (knows a peer), or 15 s passed.
+loop:run_until(function()
+  for _, node in ipairs(shard.nodes) do
+    if #node:peers() == 0 then return false end
+  end
+  return true
+end, 15, 0.05)
 write(("%s/ack.%d"):format(dir, shard_no), "0 {}\n")
+
+-- Our parent's pid (field 4 of /proc/self/stat): if it changes, the
+-- controller is gone and so are we.
+local function ppid()
+  return ((B.read("/proc/self/stat") or ""):match("%) %S+ (%d+)"))
+end
+local parent = ppid()
 
 local last_seq, quit, last_count, checks = 0, false, nil, 0
 loop:run_until(function()
@@ -54,7 +69,7 @@ loop:run_until(function()
     last_count = c
   end
   checks = checks + 1
-  if checks % 100 == 0 and not B.read(dir .. "/alive") then quit = true end
+  if checks % 100 == 0 and (not B.read(dir .. "/alive") or ppid() ~= parent) then quit = true end
   return quit
 end, max_s, 0.01)
 shard:close()
