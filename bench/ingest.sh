@@ -12,8 +12,8 @@
 # messages it accepted from its own /health counters.
 #
 # Environment: BENCH (bench/ dir), ART (snapshot of the build: bare_mhd),
-# WORK (scratch dir), DURATION (s), BATCH (envelopes per batch), REPEATS
-# (plugin runs per configuration), LUA (lua5.4), LUA_PATH/LUA_CPATH.
+# WORK (scratch dir), DURATION (s), BATCH (envelopes per batch),
+# PLUGIN_REPEATS (plugin runs per configuration), LUA (lua5.4), LUA_PATH/LUA_CPATH.
 set -u
 source "$BENCH/lib.sh"
 trap stop_all EXIT
@@ -102,14 +102,14 @@ bench_ingest() {
 
 bench_plugins() {
   local i sinks="" pid
-  log "== plugins: CPU per message of the node, batches of $BATCH, ${DURATION} s per run, $REPEATS run(s) each"
+  log "== plugins: CPU per message of the node, batches of $BATCH, ${DURATION} s per run, $PLUGIN_REPEATS run(s) each"
   log "   handler: no peers, ttl 0 (nothing forwarded); policy: 3 sink peers (bare_mhd --id,"
   log "   advertising batch), ttl 1 (each message forwarded once to up to 3 sinks)"
   for i in 1 2 3; do
     start_bare "sink$i" --id "sink-$i"
     sinks+="${sinks:+,}$SRV_URL"
   done
-  for ((i = 1; i <= REPEATS; i++)); do
+  for ((i = 1; i <= PLUGIN_REPEATS; i++)); do
     start_hearsay p_none && measure plugins_none_r$i hearsay "$BATCH" 0; stop_pid "$SRV_PID"
     start_hearsay p_handler --plugins handler && measure plugins_handler_r$i hearsay "$BATCH" 0; stop_pid "$SRV_PID"
     start_hearsay p_sinks --sinks "$sinks" && measure plugins_sinks_none_r$i hearsay "$BATCH" 1; stop_pid "$SRV_PID"

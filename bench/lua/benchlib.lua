@@ -99,10 +99,18 @@ function M.lo_tx_bytes()
   end
 end
 
--- Result line for bench/run: "@ bench key value".
+-- A number for people: 2 decimals, "never" for infinity, "-" for nil.
+function M.fmt(v)
+  if v == nil then return "-" end
+  if v == math.huge then return "never" end
+  return ("%.2f"):format(v)
+end
+
+-- Result line for bench/run: "@ bench key value" ("inf": never reached).
 function M.result(bench, key, value)
   if type(value) == "number" then
     if value ~= value then value = "nan"
+    elseif value == math.huge then value = "inf"
     elseif math.type(value) == "float" then value = ("%.6g"):format(value) end
   end
   print(("@ %s %s %s"):format(bench, key, tostring(value)))

@@ -39,15 +39,16 @@ function M.start(opts)
   self.node1 = self.local_shard.nodes[1]
   local exited = {}
   self.exited = exited
-  -- Shard 0 joins first; then the workers, one at a time: each writes ack
-  -- 0 once its nodes have bootstrapped. Joining in waves of per_proc nodes
-  -- keeps node 1 from a thousand simultaneous bootstraps.
+  -- Shard 0 joins first; then the workers, `join_group` at a time: each
+  -- writes ack 0 once its nodes have bootstrapped. Joining in waves keeps
+  -- node 1 from a thousand simultaneous bootstraps.
   self.loop:run_until(function()
     for _, node in ipairs(self.local_shard.nodes) do
       if #node:peers() == 0 and node ~= self.node1 then return false end
     end
     return true
   end, 15, 0.05)
+  local group = opts.join_group or 4
   for s = 1, self.nshards - 1 do
     local first = s * per + 1
     local count = math.min(per, opts.n - s * per)
@@ -57,7 +58,9 @@ function M.start(opts)
       self.dir, tostring(s), tostring(first), tostring(count), self.node1:url(),
       tostring(opts.max_seconds or 1800) }, function(status) exited[s] = status end)
     self.nshards_started = s + 1
-    if not self:wait_acks(0, 60) then error(("shards: worker %d did not start in time"):format(s)) end
+    if s % group == 0 or s == self.nshards - 1 then
+      if not self:wait_acks(0, 60) then error(("shards: worker %d did not start in time"):format(s)) end
+    end
   end
   self.join_seconds = self.loop:now() - t_join
   return self
@@ -137,15 +140,18 @@ end
 -- Warm-up: until every node knows at least `want` live peers, or the
 -- timeout. Often the joins alone get there; otherwise announce rounds
 -- follow (each node announces itself once per round, in random order per
--- shard, `rate` announces per second over the whole cluster: a thousand
--- nodes announcing in the same instant would bury 2 cores in a burst no
--- deployment sees). Returns the final spread (with .rounds, .converged,
+-- shard, `rate` announces per second over the whole cluster, 100 or 25
+-- beyond 200 nodes: a thousand nodes announcing in the same instant would
+-- bury 2 cores in a burst no deployment sees). Returns the final spread (with .rounds, .converged,
 -- .seconds).
 function M:warm_up(want, timeout, rate)
   local t0 = self.loop:now()
-  local interval = self.nshards / (rate or 100)
+  -- Gentler for big clusters: every announce costs ~40 deliveries and
+  -- probes of the peers it introduces, all on the same 2 cores.
+  rate = rate or (self.n > 200 and 25 or 100)
+  local interval = self.nshards / rate
   local per = math.ceil(self.n / self.nshards)
-  self.loop:run_for(0.5)
+  self.loop:run_for(math.max(0.5, math.min(5, self.n / 200))) -- the joins' last probes
   local rounds, sp = 0, self:spread(want)
   while sp.ok < sp.n and self.loop:now() - t0 < timeout and rounds < 40 do
     rounds = rounds + 1
