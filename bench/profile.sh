@@ -145,5 +145,6 @@ want() { [[ $WHAT == all || $WHAT == "$1" ]]; }
     echo "== seen ids (massif, 3 x 50000 ids): heap by allocation site"
     heap "$OUT/seen.massif"
   fi
+  stop_all # this group runs in a subshell (the pipe): its PIDs are tracked here
 } 2>&1 | tee "$OUT/profile.txt"
 echo "profiles in $OUT (callgrind_annotate / ms_print them for more)"
