@@ -214,6 +214,8 @@ static const field fields[] = {
     FIELD(max_connections, F_SIZE),
     FIELD(peer_connections, F_SIZE),
     FIELD(batch_window, F_NUM),
+    FIELD(lazy_fanout, F_UINT),
+    FIELD(lazy_delay, F_NUM),
     FIELD(ae_interval, F_NUM),
     FIELD(ae_window, F_NUM),
     FIELD(ae_max_interval, F_NUM),

@@ -105,8 +105,7 @@ static void adopt_state(hs_node *n, const json_t *st, const char *from)
         hs_node_apply_state(n, json_string_value(root), (uint64_t)json_integer_value(ver), from);
 }
 
-/* Parses a list of hex ids (at most max) into sorted binary ids. */
-static uint8_t (*parse_ids(const json_t *arr, size_t max, size_t *count))[32]
+uint8_t (*hs_ae_parse_ids(const json_t *arr, size_t max, size_t *count))[32]
 {
     size_t n = json_array_size(arr), k = 0;
     uint8_t (*ids)[32];
@@ -129,10 +128,13 @@ static uint8_t (*parse_ids(const json_t *arr, size_t max, size_t *count))[32]
 json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, unsigned *status)
 {
     size_t count = 0;
-    uint8_t (*ids)[32] = parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
+    uint8_t (*ids)[32];
     json_t *missing, *extra, *ans;
     char hex[65];
 
+    if (json_is_true(json_object_get(req, "lazy")))
+        return hs_lazy_answer(n, req, status);
+    ids = hs_ae_parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
     if (!ids) {
         *status = 400;
         return json_pack("{s:s, s:s}", "status", "error", "error",
@@ -161,7 +163,7 @@ json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, u
 char *hs_ae_fetch_answer(hs_node *n, const json_t *req, unsigned *status, size_t *len)
 {
     size_t count = 0;
-    uint8_t (*ids)[32] = parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
+    uint8_t (*ids)[32] = hs_ae_parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
     json_t *out;
     char *text;
 
@@ -249,7 +251,7 @@ static void on_digest_answer(void *ud, const hs_http_result *res)
 
     /* Push what the peer lacks. */
     size_t count = 0;
-    uint8_t (*ids)[32] = parse_ids(json_object_get(ans, "missing"), n->cfg.max_digest, &count);
+    uint8_t (*ids)[32] = hs_ae_parse_ids(json_object_get(ans, "missing"), n->cfg.max_digest, &count);
     for (size_t i = 0; ids && i < count; i++) {
         size_t blen;
         const char *body = hs_seen_body(n->seen, ids[i], &blen);
@@ -266,7 +268,7 @@ static void on_digest_answer(void *ud, const hs_http_result *res)
     free(ids);
 
     /* Fetch what we lack. */
-    ids = parse_ids(json_object_get(ans, "extra"), n->cfg.max_digest, &count);
+    ids = hs_ae_parse_ids(json_object_get(ans, "extra"), n->cfg.max_digest, &count);
     json_t *want = json_array();
     char hex[65];
     for (size_t i = 0; ids && want && i < count; i++) {

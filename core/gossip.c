@@ -145,6 +145,14 @@ static void on_flush(uv_timer_t *t)
     hs_gossip_flush(t->data);
 }
 
+void hs_gossip_arm_flush(hs_node *n)
+{
+    if (!n->flush_pending) {
+        n->flush_pending = 1;
+        uv_timer_start(&n->flush_timer, on_flush, (uint64_t)(n->cfg.batch_window * 1000), 0);
+    }
+}
+
 /* Outgoing batches stay well inside what any receiver takes (its max_batch
  * and max_body may be smaller than ours; the defaults are 1000 and 1 MiB). */
 #define SEND_BATCH_MAX 64
@@ -161,14 +169,34 @@ void hs_gossip_enqueue(hs_node *n, hs_peer *p, hs_body *body)
         send_queue(n, p);
         return;
     }
-    if (!n->flush_pending) {
-        n->flush_pending = 1;
-        uv_timer_start(&n->flush_timer, on_flush, (uint64_t)(n->cfg.batch_window * 1000), 0);
-    }
+    hs_gossip_arm_flush(n);
 }
 
-/* Picks up to fanout targets; writes peer pointers to out, returns count. */
-static size_t choose_targets(hs_node *n, const hs_envelope *env, hs_peer **out)
+/* Peers of cands[from..nc) (NULL entries skipped) that may be offered an
+ * id lazily: live hearsay peers doing anti-entropy. Picks up to `want` of
+ * them at random into out; returns how many. */
+static size_t choose_lazy(hs_node *n, hs_peer **cands, size_t from, size_t nc, size_t want,
+                          hs_peer **out)
+{
+    size_t k = 0, chosen = 0;
+
+    for (size_t i = from; i < nc; i++)
+        if (cands[i] && cands[i]->state == HS_PEER_ALIVE && (cands[i]->features & HS_FEAT_AE))
+            cands[from + k++] = cands[i];
+    for (size_t i = 0; i < want && i < k; i++) {
+        size_t j = i + (size_t)hs_rng_below(&n->rng, k - i);
+        hs_peer *t = cands[from + i];
+        cands[from + i] = cands[from + j];
+        cands[from + j] = t;
+        out[chosen++] = cands[from + i];
+    }
+    return chosen;
+}
+
+/* Picks up to fanout targets into out and up to lazy_want peers to offer
+ * the id to into lazy (*n_lazy); returns the number of targets. */
+static size_t choose_targets(hs_node *n, const hs_envelope *env, hs_peer **out, size_t lazy_want,
+                             hs_peer **lazy, size_t *n_lazy)
 {
     size_t ns = json_array_size(env->seen_by), nc = 0, chosen = 0;
     const char **seen = malloc((ns + 3) * sizeof *seen);
@@ -212,6 +240,8 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, hs_peer **out)
                 out[chosen++] = cands[idx[k]];
                 cands[idx[k]] = NULL;
             }
+            /* A policy alone decides where a message goes: no lazy
+             * offers to peers it did not pick. */
             free(infos);
             free(idx);
             goto done;
@@ -227,6 +257,7 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, hs_peer **out)
         cands[j] = t;
         out[chosen++] = cands[i];
     }
+    *n_lazy = choose_lazy(n, cands, want, nc, lazy_want, lazy);
 done:
     free(seen);
     free(cands);
@@ -248,8 +279,17 @@ static int seen_by_has(const json_t *arr, const char *id)
  */
 static hs_err forward(hs_node *n, const hs_envelope *env, unsigned ttl_out)
 {
-    hs_peer *targets[64];
-    size_t nt = choose_targets(n, env, targets);
+    hs_peer *targets[64], *lazy[64];
+    size_t n_lazy = 0, lazy_want = 0;
+    size_t nt;
+
+    /* Lazily only what is retained: a peer that asks is sent that copy. */
+    if (ttl_out > 0 && n->cfg.retain_bytes > 0 && hs_ae_retained_type(env->type) &&
+        hs_seen_body(n->seen, env->bin, &(size_t){0}))
+        lazy_want = n->cfg.lazy_fanout;
+    nt = choose_targets(n, env, targets, lazy_want, lazy, &n_lazy);
+    for (size_t i = 0; i < n_lazy; i++)
+        hs_lazy_offer(n, lazy[i], env->bin);
     hs_envelope out = *env;
     json_t *seen_by, *j;
     hs_body *body;

@@ -99,6 +99,7 @@ static void declare_dead(hs_node *n, hs_peer *p)
 
     hs_peers_set_state(&n->peers, p, HS_PEER_DEAD);
     hs_sendq_clear(&p->q);
+    hs_idq_clear(&p->lazy);
     p->dead_since = now;
     p->backoff = n->cfg.retry_min;
     p->next_probe = now + p->backoff;

@@ -33,6 +33,8 @@ void hs_config_init(hs_config *c)
     c->host = "127.0.0.1";
     c->port = 8080;
     c->fanout = 3;
+    c->lazy_fanout = 6;
+    c->lazy_delay = 0.02;
     c->ttl = 10;
     c->max_ttl = 64;
     c->announce_ttl = 3;
@@ -97,7 +99,7 @@ static void server_log(void *ud, hs_log_level level, const char *name, const cha
 
 static hs_err check_config(const hs_config *c)
 {
-    if (!c->host || strlen(c->host) >= 64 || c->fanout == 0 || c->fanout > 64 ||
+    if (!c->host || strlen(c->host) >= 64 || c->fanout == 0 || c->fanout > 64 || c->lazy_fanout > 64 ||
         c->max_ttl > 1024 || c->ttl > c->max_ttl || c->announce_ttl > c->max_ttl ||
         c->max_peers == 0 || c->seen_cap == 0 || c->max_body < 256 || c->max_seen_by < 8 ||
         c->max_batch == 0 || c->max_connections == 0 || c->peer_connections == 0 || c->dead_after == 0)
@@ -105,7 +107,7 @@ static hs_err check_config(const hs_config *c)
     if (!(c->gossip_interval > 0) || !(c->health_interval > 0) ||
         !(c->peer_exchange_interval > 0) || !(c->rebootstrap_interval > 0) ||
         !(c->request_timeout > 0) || !(c->dead_timeout > 0) || !(c->retry_min > 0) ||
-        !(c->batch_window >= 0) || c->batch_window > 10 || !(c->ae_interval >= 0) ||
+        !(c->batch_window >= 0) || c->batch_window > 10 || !(c->lazy_delay >= 0) || c->lazy_delay > 10 || !(c->ae_interval >= 0) ||
         !(c->ae_window > 0) || c->ae_max_interval < c->ae_interval || c->max_digest == 0 || c->max_digest > 100000 ||
         !(c->retain_ttl > 0) || !(c->probe_timeout > 0) || !(c->suspicion_timeout > 0) ||
         c->indirect_probes > 16 ||
@@ -281,7 +283,7 @@ hs_err hs_node_start(hs_node *n)
     n->started_mono = hs_node_mono();
 
     uv_timer_t *timers[] = {&n->announce_timer, &n->health_timer, &n->exchange_timer,
-                            &n->maint_timer, &n->flush_timer, &n->ae_timer};
+                            &n->maint_timer, &n->flush_timer, &n->ae_timer, &n->lazy_timer};
     for (size_t i = 0; i < sizeof timers / sizeof *timers; i++) {
         uv_timer_init(n->loop, timers[i]);
         timers[i]->data = n;
@@ -345,6 +347,7 @@ void hs_node_close(hs_node *n, void (*done)(void *ud), void *ud)
     uv_close((uv_handle_t *)&n->maint_timer, timer_closed);
     uv_close((uv_handle_t *)&n->flush_timer, timer_closed);
     uv_close((uv_handle_t *)&n->ae_timer, timer_closed);
+    uv_close((uv_handle_t *)&n->lazy_timer, timer_closed);
     hs_http_server_close(n->server, part_closed, n);
     hs_http_client_close(n->client, part_closed, n);
     part_closed(n);
@@ -575,6 +578,9 @@ json_t *hs_node_health_json(hs_node *n)
     json_object_set_new(metrics, "ae_answered", json_integer((json_int_t)m->ae_answered));
     json_object_set_new(metrics, "ae_pushed", json_integer((json_int_t)m->ae_pushed));
     json_object_set_new(metrics, "ae_fetched", json_integer((json_int_t)m->ae_fetched));
+    json_object_set_new(metrics, "lazy_offered", json_integer((json_int_t)m->lazy_offered));
+    json_object_set_new(metrics, "lazy_answered", json_integer((json_int_t)m->lazy_answered));
+    json_object_set_new(metrics, "lazy_pushed", json_integer((json_int_t)m->lazy_pushed));
     json_object_set_new(metrics, "indirect_probes", json_integer((json_int_t)m->indirect_probes));
     json_object_set_new(metrics, "suspicions", json_integer((json_int_t)m->suspicions));
     json_object_set_new(metrics, "refutations", json_integer((json_int_t)m->refutations));

@@ -46,8 +46,8 @@ struct hs_node {
     double last_bootstrap;  /* monotonic s */
     double last_announce;   /* monotonic s */
 
-    uv_timer_t announce_timer, health_timer, exchange_timer, maint_timer, flush_timer, ae_timer;
-    int flush_pending;
+    uv_timer_t announce_timer, health_timer, exchange_timer, maint_timer, flush_timer, ae_timer, lazy_timer;
+    int flush_pending, lazy_pending;
     double ae_next; /* s until the next anti-entropy round (backs off) */
     int open_handles;
     int started, closing;
@@ -61,6 +61,8 @@ struct hs_node {
 void hs_gossip_enqueue(hs_node *n, hs_peer *p, hs_body *body);
 /* Sends every queued envelope now (the flush timer calls it). */
 void hs_gossip_flush(hs_node *n);
+/* Makes sure a flush comes (after batch_window). */
+void hs_gossip_arm_flush(hs_node *n);
 
 /* Handles the body of a POST /gossip; returns the answer and its status. */
 json_t *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *sender,
@@ -100,6 +102,9 @@ int hs_node_apply_state(hs_node *n, const char *root, uint64_t version, const ch
  * membership chatter). */
 void hs_ae_retain(hs_node *n, const hs_envelope *env);
 int hs_ae_retained_type(const char *type);
+/* Parses a JSON list of hex ids (at most max; NULL if longer or not a
+ * list) into sorted binary ids (malloc'd); *count gets how many. */
+uint8_t (*hs_ae_parse_ids(const json_t *arr, size_t max, size_t *count))[32];
 /* The answers to POST /digest and POST /fetch. */
 json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, unsigned *status);
 char *hs_ae_fetch_answer(hs_node *n, const json_t *req, unsigned *status, size_t *len);
@@ -108,6 +113,13 @@ void hs_ae_round(hs_node *n);
 /* Something to repair may exist (a new message, a repair): rounds resume
  * at ae_interval (node.c). */
 void hs_ae_activity(hs_node *n);
+
+/* lazypush.c */
+
+/* Queues id to be offered to p at the next flush. */
+void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32]);
+/* The answer to a lazy POST /digest: {"missing": [...]}. */
+json_t *hs_lazy_answer(hs_node *n, const json_t *req, unsigned *status);
 
 /* routes.c */
 

@@ -15,6 +15,7 @@ static void free_peer(hs_peer *peer)
 {
     json_decref(peer->tags);
     hs_sendq_clear(&peer->q);
+    hs_idq_clear(&peer->lazy);
     free(peer);
 }
 

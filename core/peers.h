@@ -39,6 +39,7 @@ typedef struct hs_peer {
     uint64_t incarnation; /* its SWIM incarnation, as last heard */
     double suspect_since; /* monotonic s, while HS_PEER_SUSPECT */
     hs_sendq q;         /* envelopes waiting for the next flush */
+    hs_idq lazy;        /* ids to offer it at the next flush (lazy push) */
     unsigned probes;    /* probes sent: every 10th reads /health in full */
 } hs_peer;
 

@@ -76,3 +76,23 @@ char *hs_sendq_join(hs_sendq *q, size_t *len)
     q->bytes = 0;
     return out;
 }
+
+int hs_idq_push(hs_idq *q, const unsigned char id[32])
+{
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 4;
+        unsigned char (*v)[32] = realloc(q->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        q->v = v;
+        q->cap = cap;
+    }
+    memcpy(q->v[q->n++], id, 32);
+    return 0;
+}
+
+void hs_idq_clear(hs_idq *q)
+{
+    free(q->v);
+    memset(q, 0, sizeof *q);
+}

@@ -3,6 +3,8 @@
  * next flush, which sends them in one POST /gossip (a JSON array) to a peer
  * that advertises the "batch" feature, or one by one to any other.
  *
+ * Next to it wait the ids to offer the peer lazily (hs_idq, lazypush.c).
+ *
  * Envelope bodies are refcounted: one forward serialises an envelope once
  * and queues the same body for every target.
  */
@@ -37,5 +39,15 @@ void hs_sendq_clear(hs_sendq *q);
 /* Joins the queued bodies into "[b1,b2,...]" (malloc'd, NUL-terminated;
  * NULL out of memory) and empties the queue. */
 char *hs_sendq_join(hs_sendq *q, size_t *len);
+
+/* Message ids waiting to be offered to one peer (lazy push, lazypush.c). */
+typedef struct hs_idq {
+    unsigned char (*v)[32];
+    size_t n, cap;
+} hs_idq;
+
+/* Queues a binary id; returns 0, or -1 out of memory. */
+int hs_idq_push(hs_idq *q, const unsigned char id[32]);
+void hs_idq_clear(hs_idq *q);
 
 #endif

@@ -43,10 +43,11 @@ end)
 describe("forwarding", function()
   local loop, hub, leaves, got
 
-  -- A hub that knows six leaves; the leaves know nobody but the hub.
+  -- A hub that knows six leaves; the leaves know nobody but the hub. No
+  -- lazy push here: it would reach the leaves the push left out.
   before_each(function()
     loop = hs.loop()
-    hub = H.node({ fanout = 3, gossip_interval = 60 }, loop)
+    hub = H.node({ fanout = 3, lazy_fanout = 0, gossip_interval = 60 }, loop)
     leaves = {}
     for i = 1, 6 do
       leaves[i] = H.node({ gossip_interval = 60 }, loop)
@@ -204,6 +205,84 @@ describe("batching", function()
     assert.is_true(m.messages_sent >= 20)
     assert.is_true(m.batches_sent <= 2, m.batches_sent .. " batches for one burst")
     a:close(); b:close(); loop:close()
+  end)
+end)
+
+describe("lazy push", function()
+  local loop, hub, leaves, got
+
+  -- The hub pushes to 2 of its 6 leaves and offers the id to 4 more; the
+  -- leaves know nobody but the hub, and anti-entropy is off, so whatever
+  -- reaches a leaf came from the hub's push or its lazy offer.
+  local function star(lazy_fanout)
+    loop = hs.loop()
+    local s = { fanout = 2, lazy_fanout = lazy_fanout, ae_interval = 0, gossip_interval = 60 }
+    hub = H.node(s, loop)
+    leaves = {}
+    for i = 1, 6 do
+      leaves[i] = H.node(s, loop)
+      hub:add_peer(leaves[i]:id(), leaves[i]:url())
+    end
+    got = H.record(leaves, "chat")
+    -- the first probes tell the hub which leaves do anti-entropy
+    loop:run_until(function()
+      for _, p in ipairs(hub:peers()) do if not p.latency_ms then return false end end
+      return true
+    end, 3)
+  end
+
+  local function reached()
+    local n = 0
+    for i = 1, #leaves do if next(got[i]) then n = n + 1 end end
+    return n
+  end
+
+  after_each(function()
+    hub:close()
+    for _, l in ipairs(leaves) do l:close() end
+    loop:close()
+  end)
+
+  it("gets a message to the peers the push left out, one copy each", function()
+    star(4)
+    hub:broadcast("chat", { x = 1 })
+    loop:run_until(function() return reached() == 6 end, 3)
+    loop:run_for(0.2)
+    assert.equal(6, reached())
+    local m = hub:metrics()
+    assert.equal(4, m.lazy_offered)
+    assert.equal(4, m.lazy_pushed)
+    for i = 1, 6 do
+      local lm = leaves[i]:metrics()
+      assert.equal(1, lm.messages_received)
+      assert.equal(0, lm.messages_duplicate)
+    end
+  end)
+
+  it("without it, the push alone reaches fanout peers of the star", function()
+    star(0)
+    hub:broadcast("chat", { x = 1 })
+    loop:run_until(function() return reached() >= 2 end, 3)
+    loop:run_for(0.3)
+    assert.equal(2, reached())
+    assert.equal(0, hub:metrics().lazy_offered)
+  end)
+
+  it("offers nothing a peer already has, and sends only what it lacks", function()
+    star(4)
+    hub:broadcast("chat", { x = 1 })
+    loop:run_until(function() return reached() == 6 end, 3)
+    -- a lazy digest names one id every leaf has and one nobody has
+    local known
+    for _, m in pairs(got[1]) do known = m.id end
+    local unknown = H.id()
+    local before = leaves[2]:metrics().lazy_answered
+    local st, ans = H.fetch_json(loop, leaves[1], "POST", leaves[2]:url() .. "/digest",
+      hs.json_encode({ node_id = leaves[1]:id(), ids = hs.array({ known, unknown }), lazy = true }))
+    assert.equal(200, st)
+    assert.same({ unknown }, ans.missing)
+    assert.is_nil(ans.extra, "a lazy digest gets no anti-entropy answer")
+    assert.equal(before + 1, leaves[2]:metrics().lazy_answered)
   end)
 end)
 

@@ -67,6 +67,10 @@ typedef struct hs_config {
                                   copied); peers see them in hs_peer_info */
 
     unsigned fanout;           /* peers each new message is pushed to, 3 */
+    unsigned lazy_fanout;      /* more hearsay peers offered only its id
+                                  (lazy push; those lacking it ask), 6 */
+    double lazy_delay;         /* s ids wait before they are offered, so
+                                  that pushed copies arrive first, 0.02 */
     unsigned ttl;              /* ttl of messages we originate, 10 */
     unsigned max_ttl;          /* larger incoming ttl is refused, 64 */
     unsigned announce_ttl;     /* ttl of our periodic peer_announce, 10 */
@@ -147,6 +151,9 @@ typedef struct hs_metrics {
     uint64_t refutations;        /* suspicions of us we refuted */
     uint64_t http_blocked;       /* requests refused from banned nodes */
     uint64_t peers_swapped;      /* live peers a full table let go for new ones */
+    uint64_t lazy_offered;       /* ids we offered a peer lazily */
+    uint64_t lazy_answered;      /* lazy offers we answered */
+    uint64_t lazy_pushed;        /* envelopes sent because a lazy offer was missing */
 } hs_metrics;
 
 typedef struct hs_node hs_node;

@@ -16,7 +16,7 @@ M.node_keys = {
   probe_timeout = "number", indirect_probes = "integer", suspicion_timeout = "number",
   seen_ttl = "number", seen_cap = "integer", max_body = "integer",
   max_seen_by = "integer", max_batch = "integer", max_connections = "integer",
-  peer_connections = "integer", batch_window = "seconds0", ae_interval = "seconds0",
+  peer_connections = "integer", lazy_fanout = "integer", lazy_delay = "seconds0", batch_window = "seconds0", ae_interval = "seconds0",
   ae_window = "number", ae_max_interval = "number", max_digest = "integer", retain_ttl = "number", retain_bytes = "integer",
   log_level = "string", tags = "table",
 }
