@@ -204,6 +204,7 @@ static const field fields[] = {
     FIELD(retry_max, F_NUM),
     FIELD(forget_after, F_NUM),
     FIELD(probe_timeout, F_NUM),
+    FIELD(probe_interval, F_NUM),
     FIELD(indirect_probes, F_UINT),
     FIELD(suspicion_timeout, F_NUM),
     FIELD(seen_ttl, F_NUM),

@@ -445,6 +445,13 @@ json_t *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *sende
 
 hs_err hs_node_broadcast(hs_node *n, const char *type, json_t *payload, char *id_out)
 {
+    unsigned ttl = type && strcmp(type, "peer_announce") == 0 ? n->cfg.announce_ttl : n->cfg.ttl;
+    return hs_gossip_broadcast(n, type, payload, ttl, id_out);
+}
+
+hs_err hs_gossip_broadcast(hs_node *n, const char *type, json_t *payload, unsigned ttl,
+                           char *id_out)
+{
     hs_envelope env;
     json_t *empty = NULL;
     hs_err err;
@@ -460,12 +467,10 @@ hs_err hs_node_broadcast(hs_node *n, const char *type, json_t *payload, char *id
     if (ts <= n->last_timestamp)
         ts = n->last_timestamp + 1e-6;
     n->last_timestamp = ts;
-    err = hs_envelope_make(&env, type, payload, ts, n->cfg.ttl, n->id);
+    err = hs_envelope_make(&env, type, payload, ts, ttl, n->id);
     json_decref(empty);
     if (err != HS_OK)
         return err;
-    if (strcmp(type, "peer_announce") == 0)
-        env.ttl = n->cfg.announce_ttl;
     err = hs_seen_insert(n->seen, env.bin, hs_node_now(), &n->m.seen_evicted);
     if (err == HS_OK) {
         env.hops = 0;

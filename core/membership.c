@@ -439,7 +439,7 @@ static void on_boot_health(void *ud, const hs_http_result *res)
         request(n, REQ_PEER_LIST, id, r->url, "/peers", on_peer_list);
         /* Tell the network about us now rather than a gossip round later. */
         if (hs_node_mono() - n->last_announce > 0.2)
-            hs_membership_announce(n);
+            hs_membership_announce(n, 1);
     } else if (!j) {
         hs_node_log(n, HS_LOG_WARN, "bootstrap from %s failed: %s", r->url,
                     res->error ? res->error : "bad /health answer");
@@ -461,13 +461,22 @@ void hs_membership_start(hs_node *n)
     hs_membership_bootstrap(n);
 }
 
-void hs_membership_probe_all(hs_node *n)
+double hs_membership_probe_next(hs_node *n)
 {
-    for (size_t i = 0; i < n->peers.n; i++) {
+    size_t count = n->peers.n;
+    double tick;
+
+    for (size_t k = 0; k < count; k++) {
+        size_t i = (n->probe_cursor + k) % count;
         hs_peer *p = n->peers.v[i];
-        if (p->state != HS_PEER_DEAD && !p->probing)
+        if (p->state != HS_PEER_DEAD && !p->probing) {
             probe(n, p);
+            n->probe_cursor = i + 1;
+            break;
+        }
     }
+    tick = n->peers.live ? n->cfg.health_interval / (double)n->peers.live : n->cfg.health_interval;
+    return tick < n->cfg.probe_interval ? tick : n->cfg.probe_interval;
 }
 
 void hs_membership_exchange(hs_node *n)
@@ -488,7 +497,11 @@ void hs_membership_exchange(hs_node *n)
     }
 }
 
-void hs_membership_announce(hs_node *n)
+/* A joining node's announce travels at least this far, whatever
+ * announce_ttl says: the periodic ones only refresh our neighbours. */
+#define JOIN_ANNOUNCE_TTL 3
+
+void hs_membership_announce(hs_node *n, int joining)
 {
     json_t *payload;
 
@@ -498,7 +511,10 @@ void hs_membership_announce(hs_node *n)
                         n->merkle_root, "timestamp", hs_node_now());
     if (!payload)
         return;
-    hs_node_broadcast(n, "peer_announce", payload, NULL);
+    unsigned ttl = n->cfg.announce_ttl;
+    if (joining && ttl < JOIN_ANNOUNCE_TTL)
+        ttl = JOIN_ANNOUNCE_TTL > n->cfg.max_ttl ? n->cfg.max_ttl : JOIN_ANNOUNCE_TTL;
+    hs_gossip_broadcast(n, "peer_announce", payload, ttl, NULL);
     json_decref(payload);
 }
 
@@ -518,6 +534,8 @@ void hs_membership_maintain(hs_node *n)
         if (p->state != HS_PEER_DEAD) {
             if (wall - p->last_seen > n->cfg.dead_timeout)
                 declare_dead(n, p);
+            else if (p->state == HS_PEER_UNHEALTHY && !p->probing)
+                probe(n, p); /* confirm a failure now, not a round later */
             continue;
         }
         if (mono - p->dead_since > n->cfg.forget_after) {

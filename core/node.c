@@ -51,6 +51,7 @@ void hs_config_init(hs_config *c)
     c->retry_max = 300;
     c->forget_after = 3600;
     c->probe_timeout = 1;
+    c->probe_interval = 1;
     c->indirect_probes = 3;
     c->suspicion_timeout = 5;
     c->seen_ttl = 300;
@@ -109,7 +110,7 @@ static hs_err check_config(const hs_config *c)
         !(c->request_timeout > 0) || !(c->dead_timeout > 0) || !(c->retry_min > 0) ||
         !(c->batch_window >= 0) || c->batch_window > 10 || !(c->lazy_delay >= 0) || c->lazy_delay > 10 || !(c->ae_interval >= 0) ||
         !(c->ae_window > 0) || c->ae_max_interval < c->ae_interval || c->max_digest == 0 || c->max_digest > 100000 ||
-        !(c->retain_ttl > 0) || !(c->probe_timeout > 0) || !(c->suspicion_timeout > 0) ||
+        !(c->retain_ttl > 0) || !(c->probe_timeout > 0) || !(c->probe_interval > 0) || !(c->suspicion_timeout > 0) ||
         c->indirect_probes > 16 ||
         c->retry_max < c->retry_min || !(c->forget_after > 0) || !(c->seen_ttl > 0))
         return HS_EINVAL;
@@ -197,12 +198,15 @@ fail:
 
 static void on_announce_timer(uv_timer_t *t)
 {
-    hs_membership_announce(t->data);
+    hs_membership_announce(t->data, 0);
 }
+
+static uint64_t ms(double s);
 
 static void on_health_timer(uv_timer_t *t)
 {
-    hs_membership_probe_all(t->data);
+    uint64_t next = ms(hs_membership_probe_next(t->data));
+    uv_timer_start(t, on_health_timer, next ? next : 1, 0);
 }
 
 static void on_exchange_timer(uv_timer_t *t)
@@ -214,8 +218,6 @@ static void on_maint_timer(uv_timer_t *t)
 {
     hs_membership_maintain(t->data);
 }
-
-static uint64_t ms(double s);
 
 static void on_ae_timer(uv_timer_t *t)
 {
@@ -291,8 +293,10 @@ hs_err hs_node_start(hs_node *n)
     }
     uv_timer_start(&n->announce_timer, on_announce_timer, ms(n->cfg.gossip_interval),
                    ms(n->cfg.gossip_interval));
-    uv_timer_start(&n->health_timer, on_health_timer, ms(n->cfg.health_interval),
-                   ms(n->cfg.health_interval));
+    uv_timer_start(&n->health_timer, on_health_timer,
+                   ms(n->cfg.probe_interval < n->cfg.health_interval ? n->cfg.probe_interval
+                                                                    : n->cfg.health_interval),
+                   0);
     uv_timer_start(&n->exchange_timer, on_exchange_timer, ms(n->cfg.peer_exchange_interval),
                    ms(n->cfg.peer_exchange_interval));
     if (n->cfg.ae_interval > 0) {

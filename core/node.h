@@ -48,6 +48,7 @@ struct hs_node {
 
     uv_timer_t announce_timer, health_timer, exchange_timer, maint_timer, flush_timer, ae_timer, lazy_timer;
     int flush_pending, lazy_pending;
+    size_t probe_cursor; /* the next peer to probe is at or after this index */
     double ae_next; /* s until the next anti-entropy round (backs off) */
     int open_handles;
     int started, closing;
@@ -61,6 +62,9 @@ struct hs_node {
 void hs_gossip_enqueue(hs_node *n, hs_peer *p, hs_body *body);
 /* Sends every queued envelope now (the flush timer calls it). */
 void hs_gossip_flush(hs_node *n);
+/* hs_node_broadcast with the ttl given. */
+hs_err hs_gossip_broadcast(hs_node *n, const char *type, json_t *payload, unsigned ttl,
+                           char *id_out);
 /* Makes sure a flush comes (after batch_window). */
 void hs_gossip_arm_flush(hs_node *n);
 
@@ -72,10 +76,14 @@ json_t *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *sende
 
 void hs_membership_start(hs_node *n);
 void hs_membership_bootstrap(hs_node *n);
-void hs_membership_probe_all(hs_node *n);
+/* Probes the next peer in turn (SWIM's protocol period); returns the s
+ * until the next one: health_interval spread over the live peers, at
+ * most probe_interval. */
+double hs_membership_probe_next(hs_node *n);
 void hs_membership_exchange(hs_node *n);
 void hs_membership_maintain(hs_node *n);
-void hs_membership_announce(hs_node *n);
+/* Broadcasts our peer_announce: with announce_ttl, or, joining, at least 3. */
+void hs_membership_announce(hs_node *n, int joining);
 
 /* A message from or a successful request to this peer: it is alive. */
 void hs_membership_saw(hs_node *n, hs_peer *p);

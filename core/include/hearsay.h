@@ -78,7 +78,12 @@ typedef struct hs_config {
     unsigned min_peers;        /* below this we bootstrap again, 1 */
 
     double gossip_interval;        /* s between peer_announce rounds, 5 */
-    double health_interval;        /* s between health checks, 30 */
+    double health_interval;        /* s between health checks of a peer, 30 */
+    double probe_interval;         /* s between two of our health checks, 1:
+                                      one peer per check, in turn, so a
+                                      node sends at most one per
+                                      probe_interval unless health_interval
+                                      over the live peers is shorter */
     double peer_exchange_interval; /* s between GET /peers of a random peer, 30 */
     double rebootstrap_interval;   /* s between "too few peers?" checks, 10 */
     double request_timeout;        /* s before an outgoing request fails, 5 */

@@ -13,7 +13,7 @@ M.node_keys = {
   peer_exchange_interval = "number", rebootstrap_interval = "number",
   request_timeout = "number", dead_after = "integer", dead_timeout = "number",
   retry_min = "number", retry_max = "number", forget_after = "number",
-  probe_timeout = "number", indirect_probes = "integer", suspicion_timeout = "number",
+  probe_timeout = "number", probe_interval = "number", indirect_probes = "integer", suspicion_timeout = "number",
   seen_ttl = "number", seen_cap = "integer", max_body = "integer",
   max_seen_by = "integer", max_batch = "integer", max_connections = "integer",
   peer_connections = "integer", lazy_fanout = "integer", lazy_delay = "seconds0", batch_window = "seconds0", ae_interval = "seconds0",
