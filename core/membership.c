@@ -98,7 +98,7 @@ static void declare_dead(hs_node *n, hs_peer *p)
     double now = hs_node_mono();
 
     hs_peers_set_state(&n->peers, p, HS_PEER_DEAD);
-    hs_sendq_clear(&p->q);
+    hs_peers_sendq_free(p);
     p->dead_since = now;
     p->backoff = n->cfg.retry_min;
     p->next_probe = now + p->backoff;
@@ -337,10 +337,11 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
         return NULL;
     p = hs_peers_find(&n->peers, id);
     if (p) {
-        if (strcmp(p->url, url) != 0 && hs_peers_valid_url(url) && strlen(url) <= HS_URL_MAX)
-            snprintf(p->url, sizeof p->url, "%s", url);
-        if (root && strlen(root) <= HS_ROOT_MAX)
-            strcpy(p->merkle_root, root);
+        /* A bad URL or root, or no memory for it: keep what we had. */
+        if (strcmp(p->url, url) != 0)
+            hs_peers_set_url(&n->peers, p, url);
+        if (root)
+            hs_peers_set_root(p, root);
         if (p->state == HS_PEER_DEAD)
             p->next_probe = hs_node_mono(); /* hearsay of life: check it soon */
         else if (clip_wall(seen_at) > p->last_seen)
@@ -358,8 +359,8 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
     }
     if (hs_peers_add(&n->peers, id, url, &p) != HS_OK)
         return NULL;
-    if (root && strlen(root) <= HS_ROOT_MAX)
-        strcpy(p->merkle_root, root);
+    if (root)
+        hs_peers_set_root(p, root);
     p->last_seen = clip_wall(seen_at);
     n->m.peers_discovered++;
     hs_node_log(n, HS_LOG_INFO, "new peer %s at %s", p->id, p->url);
