@@ -47,6 +47,7 @@ struct hs_node {
     double last_announce;   /* monotonic s */
 
     uv_timer_t announce_timer, health_timer, exchange_timer, maint_timer, flush_timer, ae_timer;
+    size_t probes_in_flight; /* direct probes awaiting their answer */
     int flush_pending;
     double ae_next; /* s until the next anti-entropy round (backs off) */
     int open_handles;

@@ -14,6 +14,7 @@ M.node_keys = {
   request_timeout = "number", dead_after = "integer", dead_timeout = "number",
   retry_min = "number", retry_max = "number", forget_after = "number",
   probe_timeout = "number", indirect_probes = "integer", suspicion_timeout = "number",
+  max_probes_in_flight = "integer",
   seen_ttl = "number", seen_cap = "integer", max_body = "integer",
   max_seen_by = "integer", max_batch = "integer", max_connections = "integer",
   peer_connections = "integer", batch_window = "seconds0", ae_interval = "seconds0",
