@@ -207,6 +207,7 @@ static const field fields[] = {
     FIELD(probe_interval, F_NUM),
     FIELD(indirect_probes, F_UINT),
     FIELD(suspicion_timeout, F_NUM),
+    FIELD(max_probes_in_flight, F_UINT),
     FIELD(seen_ttl, F_NUM),
     FIELD(seen_cap, F_SIZE),
     FIELD(max_body, F_SIZE),

@@ -30,6 +30,8 @@ return {
   probe_timeout = 1,          -- s a health probe may take
   indirect_probes = 3,        -- peers asked to probe one we cannot reach
   suspicion_timeout = 5,      -- s a suspected peer has to refute before it is dead
+  max_probes_in_flight = 64,  -- health probes under way at once; new peers'
+                              -- first probes beyond it wait their turn
 
   seen_ttl = 300,             -- s a message id is remembered
   seen_cap = 100000,          -- ids remembered at most (oldest evicted)

@@ -117,9 +117,11 @@ static void post(hs_node *n, hs_peer *p, const char *body, size_t len, size_t co
 /* Sends what is queued for p: one array to a batch peer, else one by one. */
 static void send_queue(hs_node *n, hs_peer *p)
 {
-    if (p->q.n > 1 && (p->features & HS_FEAT_BATCH)) {
-        size_t len, count = p->q.n;
-        char *joined = hs_sendq_join(&p->q, &len);
+    hs_sendq *q = p->q;
+
+    if (q->n > 1 && (p->features & HS_FEAT_BATCH)) {
+        size_t len, count = q->n;
+        char *joined = hs_sendq_join(q, &len);
         if (joined) {
             n->m.batches_sent++;
             post(n, p, joined, len, count);
@@ -127,16 +129,16 @@ static void send_queue(hs_node *n, hs_peer *p)
             return;
         }
     }
-    for (size_t i = 0; i < p->q.n; i++)
-        post(n, p, p->q.v[i]->data, p->q.v[i]->len, 1);
-    hs_sendq_clear(&p->q);
+    for (size_t i = 0; i < q->n; i++)
+        post(n, p, q->v[i]->data, q->v[i]->len, 1);
+    hs_sendq_clear(q);
 }
 
 void hs_gossip_flush(hs_node *n)
 {
     n->flush_pending = 0;
     for (size_t i = 0; i < n->peers.n; i++)
-        if (n->peers.v[i]->q.n)
+        if (n->peers.v[i]->q && n->peers.v[i]->q->n)
             send_queue(n, n->peers.v[i]);
 }
 
@@ -160,12 +162,14 @@ void hs_gossip_arm_flush(hs_node *n)
 
 void hs_gossip_enqueue(hs_node *n, hs_peer *p, hs_body *body)
 {
-    if (hs_sendq_push(&p->q, body) != 0) {
+    hs_sendq *q = hs_peers_sendq(p);
+
+    if (!q || hs_sendq_push(q, body) != 0) {
         n->m.send_errors++;
         return;
     }
     /* A full batch goes now; the rest waits for the window. */
-    if (p->q.n >= SEND_BATCH_MAX || p->q.bytes >= SEND_BATCH_BYTES) {
+    if (q->n >= SEND_BATCH_MAX || q->bytes >= SEND_BATCH_BYTES) {
         send_queue(n, p);
         return;
     }

@@ -1,5 +1,6 @@
 /*
- * hash.h -- SHA-256 and hex helpers for message ids.
+ * hash.h -- SHA-256 and hex helpers for message ids, and SipHash-2-4 for
+ * hash tables keyed per table (so crafted keys cannot force long chains).
  */
 #ifndef HS_HASH_H
 #define HS_HASH_H
@@ -17,5 +18,8 @@ hs_err hs_hash_from_hex(const char *hex, uint8_t out[32]);
 
 /* Writes 2*len lowercase hex chars plus NUL. */
 void hs_hash_to_hex(const uint8_t *bytes, size_t len, char *hex);
+
+/* SipHash-2-4 of data under a 128-bit key. */
+uint64_t hs_hash_siphash(const uint64_t key[2], const void *data, size_t len);
 
 #endif

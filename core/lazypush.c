@@ -31,7 +31,9 @@ static void on_lazy_timer(uv_timer_t *t);
 
 void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32])
 {
-    if (hs_idq_push(&p->lazy, id) != 0) {
+    hs_sendq *q = hs_peers_sendq(p);
+
+    if (!q || hs_idq_push(&q->lazy, id) != 0) {
         n->m.send_errors++;
         return;
     }
@@ -87,14 +89,14 @@ static void on_answer(void *ud, const hs_http_result *res)
     free(r);
 }
 
-static void send_chunk(hs_node *n, hs_peer *p, size_t from, size_t count)
+static void send_chunk(hs_node *n, hs_peer *p, const hs_idq *q, size_t from, size_t count)
 {
     json_t *ids = json_array(), *req;
     char hex[65], url[HS_URL_MAX + 16], *text;
     lazy_req *r;
 
     for (size_t i = from; ids && i < from + count; i++) {
-        hs_hash_to_hex(p->lazy.v[i], 32, hex);
+        hs_hash_to_hex(q->v[i], 32, hex);
         json_array_append_new(ids, json_string(hex));
     }
     req = ids ? json_pack("{s:s, s:o, s:b}", "node_id", n->id, "ids", ids, "lazy", 1) : NULL;
@@ -127,9 +129,11 @@ static void on_lazy_timer(uv_timer_t *t)
         return;
     for (size_t k = 0; k < n->peers.n; k++) {
         hs_peer *p = n->peers.v[k];
-        for (size_t i = 0; i < p->lazy.n; i += LAZY_CHUNK)
-            send_chunk(n, p, i, p->lazy.n - i < LAZY_CHUNK ? p->lazy.n - i : LAZY_CHUNK);
-        p->lazy.n = 0;
+        hs_idq *q = p->q ? &p->q->lazy : NULL;
+        for (size_t i = 0; q && i < q->n; i += LAZY_CHUNK)
+            send_chunk(n, p, q, i, q->n - i < LAZY_CHUNK ? q->n - i : LAZY_CHUNK);
+        if (q)
+            q->n = 0;
     }
 }
 

@@ -18,6 +18,14 @@
  *
  * Every request carries a small context naming its peer by id; completions
  * look the peer up again, so a peer forgotten meanwhile is simply skipped.
+ *
+ * Direct probes in flight are bounded by max_probes_in_flight (each holds
+ * a curl handle, ~20 KiB). Only first probes of newly learned peers and
+ * retries of dead peers wait for a slot: the first in FIFO order (the
+ * peer table's wait list; periodic rounds leave them there), the retries
+ * until the next maintenance tick. Periodic probes of live peers and
+ * SWIM's indirect probes never wait, so failure detection keeps its pace;
+ * they only take slots away from the waiting ones.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +37,8 @@ typedef enum req_kind { REQ_PROBE, REQ_BOOT_HEALTH, REQ_PEER_LIST } req_kind;
 typedef struct mreq {
     hs_node *node;
     req_kind kind;
-    char peer_id[HS_PEER_ID_MAX + 1]; /* "" for a bootstrap URL */
-    char url[HS_URL_MAX + 1];
+    const char *url; /* the base URL asked, after peer_id */
+    char peer_id[];  /* "" for a bootstrap URL */
 } mreq;
 
 static double clip_wall(double t)
@@ -49,22 +57,27 @@ static void notify(hs_node *n, hs_peer *p, int up)
     n->hooks.on_peer(n->hooks.ud, n, &info, up);
 }
 
-static void request_t(hs_node *n, req_kind kind, const char *peer_id, const char *base,
-                      const char *path, hs_http_cb cb, double timeout)
+/* Starts a GET of base + path; 1 when it is under way (cb will run). */
+static int request_t(hs_node *n, req_kind kind, const char *peer_id, const char *base,
+                     const char *path, hs_http_cb cb, double timeout)
 {
     char url[HS_URL_MAX + 16];
-    mreq *r = calloc(1, sizeof *r);
+    size_t idlen = peer_id ? strlen(peer_id) : 0, baselen = strlen(base);
+    mreq *r = malloc(sizeof *r + idlen + 1 + baselen + 1);
 
     if (!r)
-        return;
+        return 0;
     r->node = n;
     r->kind = kind;
-    snprintf(r->peer_id, sizeof r->peer_id, "%s", peer_id ? peer_id : "");
-    snprintf(r->url, sizeof r->url, "%s", base);
+    memcpy(r->peer_id, peer_id ? peer_id : "", idlen + 1);
+    r->url = memcpy(r->peer_id + idlen + 1, base, baselen + 1);
     snprintf(url, sizeof url, "%s%s", base, path);
     if (hs_http_client_request(n->client, "GET", url, NULL, 0, n->from_header, timeout, cb, r) !=
-        HS_OK)
+        HS_OK) {
         free(r);
+        return 0;
+    }
+    return 1;
 }
 
 static void request(hs_node *n, req_kind kind, const char *peer_id, const char *base,
@@ -98,8 +111,8 @@ static void declare_dead(hs_node *n, hs_peer *p)
     double now = hs_node_mono();
 
     hs_peers_set_state(&n->peers, p, HS_PEER_DEAD);
-    hs_sendq_clear(&p->q);
-    hs_idq_clear(&p->lazy);
+    hs_peers_sendq_free(p);
+    hs_peers_wait_unlink(&n->peers, p);
     p->dead_since = now;
     p->backoff = n->cfg.retry_min;
     p->next_probe = now + p->backoff;
@@ -254,17 +267,44 @@ static int probe_indirectly(hs_node *n, hs_peer *p)
 
 static void on_probe(void *ud, const hs_http_result *res);
 
-/* A hearsay peer is probed with the small GET /ping, and with the full
- * /health (features, tags) every tenth time; any other node with /health. */
+/* Starts a direct probe now, taking a slot. A hearsay peer is probed with
+ * the small GET /ping, and with the full /health (features, tags) every
+ * tenth time; any other node with /health. */
 static void probe(hs_node *n, hs_peer *p)
 {
     int light = (p->features & HS_FEAT_SWIM) && p->probes % 10 != 0;
 
+    hs_peers_wait_unlink(&n->peers, p);
+    if (!request_t(n, REQ_PROBE, p->id, p->url, light ? "/ping" : "/health", on_probe,
+                   n->cfg.probe_timeout))
+        return; /* the next periodic probe tries again */
     p->probing = 1;
     p->probes++;
     n->m.health_checks++;
-    request_t(n, REQ_PROBE, p->id, p->url, light ? "/ping" : "/health", on_probe,
-              n->cfg.probe_timeout);
+    n->probes_in_flight++;
+}
+
+static int slot_free(const hs_node *n)
+{
+    return n->probes_in_flight < n->cfg.max_probes_in_flight;
+}
+
+/* Gives free slots to waiting first probes, oldest first. */
+static void probe_waiting(hs_node *n)
+{
+    hs_peer *p;
+
+    while (slot_free(n) && (p = hs_peers_wait_pop(&n->peers)))
+        if (p->state != HS_PEER_DEAD && !p->probing)
+            probe(n, p);
+}
+
+/* A new peer's first probe, to measure it and confirm it: at once when a
+ * slot is free and nobody waits, else in its turn. */
+static void probe_first(hs_node *n, hs_peer *p)
+{
+    hs_peers_wait_push(&n->peers, p);
+    probe_waiting(n);
 }
 
 static void on_probe(void *ud, const hs_http_result *res)
@@ -274,8 +314,14 @@ static void on_probe(void *ud, const hs_http_result *res)
     hs_peer *p;
     json_t *j;
 
-    if (res->err == HS_ESTATE || n->closing || !(p = hs_peers_find(&n->peers, r->peer_id))) {
+    n->probes_in_flight--;
+    if (res->err == HS_ESTATE || n->closing) {
         free(r);
+        return;
+    }
+    if (!(p = hs_peers_find(&n->peers, r->peer_id))) {
+        free(r);
+        probe_waiting(n);
         return;
     }
     p->probing = 0;
@@ -305,6 +351,7 @@ static void on_probe(void *ud, const hs_http_result *res)
     }
     json_decref(j);
     free(r);
+    probe_waiting(n);
 }
 
 /* Forgets a random live peer to make room in a full table; 1 if one went. */
@@ -338,10 +385,11 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
         return NULL;
     p = hs_peers_find(&n->peers, id);
     if (p) {
-        if (strcmp(p->url, url) != 0 && hs_peers_valid_url(url) && strlen(url) <= HS_URL_MAX)
-            snprintf(p->url, sizeof p->url, "%s", url);
-        if (root && strlen(root) <= HS_ROOT_MAX)
-            strcpy(p->merkle_root, root);
+        /* A bad URL or root, or no memory for it: keep what we had. */
+        if (strcmp(p->url, url) != 0)
+            hs_peers_set_url(&n->peers, p, url);
+        if (root)
+            hs_peers_set_root(p, root);
         if (p->state == HS_PEER_DEAD)
             p->next_probe = hs_node_mono(); /* hearsay of life: check it soon */
         else if (clip_wall(seen_at) > p->last_seen)
@@ -359,13 +407,13 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
     }
     if (hs_peers_add(&n->peers, id, url, &p) != HS_OK)
         return NULL;
-    if (root && strlen(root) <= HS_ROOT_MAX)
-        strcpy(p->merkle_root, root);
+    if (root)
+        hs_peers_set_root(p, root);
     p->last_seen = clip_wall(seen_at);
     n->m.peers_discovered++;
     hs_node_log(n, HS_LOG_INFO, "new peer %s at %s", p->id, p->url);
     notify(n, p, 1);
-    probe(n, p); /* measure latency and confirm it right away */
+    probe_first(n, p);
     return p;
 }
 
@@ -466,10 +514,12 @@ double hs_membership_probe_next(hs_node *n)
     size_t count = n->peers.n;
     double tick;
 
+    /* A peer waiting for its first probe keeps its turn: probing it here
+     * would bypass the bound. */
     for (size_t k = 0; k < count; k++) {
         size_t i = (n->probe_cursor + k) % count;
         hs_peer *p = n->peers.v[i];
-        if (p->state != HS_PEER_DEAD && !p->probing) {
+        if (p->state != HS_PEER_DEAD && !p->probing && !p->waiting) {
             probe(n, p);
             n->probe_cursor = i + 1;
             break;
@@ -545,7 +595,7 @@ void hs_membership_maintain(hs_node *n)
             continue;
         }
         dead++;
-        if (mono >= p->next_probe && !p->probing)
+        if (mono >= p->next_probe && !p->probing && slot_free(n))
             probe(n, p);
     }
     /* Bound the dead entries too: forget the longest-dead beyond max_peers. */

@@ -54,6 +54,7 @@ void hs_config_init(hs_config *c)
     c->probe_interval = 1;
     c->indirect_probes = 3;
     c->suspicion_timeout = 5;
+    c->max_probes_in_flight = 64;
     c->seen_ttl = 300;
     c->seen_cap = 100000;
     c->max_body = 1 << 20;
@@ -103,7 +104,8 @@ static hs_err check_config(const hs_config *c)
     if (!c->host || strlen(c->host) >= 64 || c->fanout == 0 || c->fanout > 64 || c->lazy_fanout > 64 ||
         c->max_ttl > 1024 || c->ttl > c->max_ttl || c->announce_ttl > c->max_ttl ||
         c->max_peers == 0 || c->seen_cap == 0 || c->max_body < 256 || c->max_seen_by < 8 ||
-        c->max_batch == 0 || c->max_connections == 0 || c->peer_connections == 0 || c->dead_after == 0)
+        c->max_batch == 0 || c->max_connections == 0 || c->peer_connections == 0 || c->dead_after == 0 ||
+        c->max_probes_in_flight == 0)
         return HS_EINVAL;
     if (!(c->gossip_interval > 0) || !(c->health_interval > 0) ||
         !(c->peer_exchange_interval > 0) || !(c->rebootstrap_interval > 0) ||
@@ -602,6 +604,10 @@ json_t *hs_node_health_json(hs_node *n)
         json_object_set(h, "tags", n->tags);
     if (h)
         json_object_set_new(h, "incarnation", json_integer((json_int_t)n->incarnation));
+    if (h)
+        json_object_set_new(h, "probes",
+                            json_pack("{s:I, s:I}", "in_flight", (json_int_t)n->probes_in_flight,
+                                      "waiting", (json_int_t)n->peers.waiting));
     if (h && n->hooks.on_health)
         n->hooks.on_health(n->hooks.ud, n, h);
     return h;

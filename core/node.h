@@ -46,9 +46,11 @@ struct hs_node {
     double last_bootstrap;  /* monotonic s */
     double last_announce;   /* monotonic s */
 
-    uv_timer_t announce_timer, health_timer, exchange_timer, maint_timer, flush_timer, ae_timer, lazy_timer;
-    int flush_pending, lazy_pending;
+    uv_timer_t announce_timer, health_timer, exchange_timer, maint_timer, flush_timer, ae_timer,
+        lazy_timer;
+    size_t probes_in_flight; /* direct probes awaiting their answer */
     size_t probe_cursor; /* the next peer to probe is at or after this index */
+    int flush_pending, lazy_pending;
     double ae_next; /* s until the next anti-entropy round (backs off) */
     int open_handles;
     int started, closing;

@@ -6,16 +6,24 @@
 
 #include "peers.h"
 
+/* The root of a peer that has told us none; never freed. */
+static const char no_root[] = "";
+
 void hs_peers_init(hs_peers *p)
 {
     memset(p, 0, sizeof *p);
+    hs_peerindex_init(&p->by_id, HS_PEERINDEX_ID);
+    hs_peerindex_init(&p->by_url, HS_PEERINDEX_URL);
 }
 
 static void free_peer(hs_peer *peer)
 {
     json_decref(peer->tags);
-    hs_sendq_clear(&peer->q);
-    hs_idq_clear(&peer->lazy);
+    hs_peers_sendq_free(peer);
+    if (peer->url_own)
+        free(peer->url);
+    if (peer->merkle_root != no_root)
+        free((char *)peer->merkle_root);
     free(peer);
 }
 
@@ -41,23 +49,19 @@ void hs_peers_free(hs_peers *p)
     for (size_t i = 0; i < p->n; i++)
         free_peer(p->v[i]);
     free(p->v);
+    hs_peerindex_free(&p->by_id);
+    hs_peerindex_free(&p->by_url);
     hs_peers_init(p);
 }
 
 hs_peer *hs_peers_find(const hs_peers *p, const char *id)
 {
-    for (size_t i = 0; i < p->n; i++)
-        if (strcmp(p->v[i]->id, id) == 0)
-            return p->v[i];
-    return NULL;
+    return hs_peerindex_find(&p->by_id, id);
 }
 
 hs_peer *hs_peers_find_url(const hs_peers *p, const char *url)
 {
-    for (size_t i = 0; i < p->n; i++)
-        if (strcmp(p->v[i]->url, url) == 0)
-            return p->v[i];
-    return NULL;
+    return hs_peerindex_find(&p->by_url, url);
 }
 
 static int printable(const char *s, size_t max, const char *forbidden)
@@ -82,14 +86,28 @@ int hs_peers_valid_url(const char *url)
     return strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0;
 }
 
+/* A base URL's length without trailing slashes, which would double up in
+ * "url/gossip". */
+static size_t trimmed_len(const char *url)
+{
+    size_t len = strlen(url);
+    while (len > 0 && url[len - 1] == '/')
+        len--;
+    return len;
+}
+
 hs_err hs_peers_add(hs_peers *p, const char *id, const char *url, hs_peer **out)
 {
     hs_peer *peer;
+    hs_err err;
+    size_t idlen, urllen;
 
     if (!hs_peers_valid_id(id) || !hs_peers_valid_url(url))
         return HS_EINVAL;
     if (hs_peers_find(p, id))
         return HS_EDUP;
+    if (p->n >= UINT32_MAX)
+        return HS_ETOOBIG;
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 16;
         hs_peer **v = realloc(p->v, cap * sizeof *v);
@@ -98,19 +116,26 @@ hs_err hs_peers_add(hs_peers *p, const char *id, const char *url, hs_peer **out)
         p->v = v;
         p->cap = cap;
     }
-    peer = calloc(1, sizeof *peer);
+    if ((err = hs_peerindex_reserve(&p->by_id, p->n + 1)) != HS_OK ||
+        (err = hs_peerindex_reserve(&p->by_url, p->n + 1)) != HS_OK)
+        return err;
+    idlen = strlen(id);
+    urllen = trimmed_len(url);
+    peer = calloc(1, sizeof *peer + idlen + 1 + urllen + 1);
     if (!peer)
         return HS_ENOMEM;
-    strcpy(peer->id, id);
-    strcpy(peer->url, url);
-    /* A trailing slash would double up in "url/gossip". */
-    size_t len = strlen(peer->url);
-    while (len > 0 && peer->url[len - 1] == '/')
-        peer->url[--len] = '\0';
+    memcpy(peer->id, id, idlen + 1);
+    peer->url = peer->id + idlen + 1;
+    memcpy(peer->url, url, urllen);
+    peer->url[urllen] = '\0';
+    peer->merkle_root = no_root;
     peer->latency_ms = -1;
     peer->state = HS_PEER_ALIVE;
+    peer->pos = (uint32_t)p->n;
     p->v[p->n++] = peer;
     p->live++;
+    hs_peerindex_put(&p->by_id, peer);
+    hs_peerindex_put(&p->by_url, peer);
     if (out)
         *out = peer;
     return HS_OK;
@@ -118,15 +143,120 @@ hs_err hs_peers_add(hs_peers *p, const char *id, const char *url, hs_peer **out)
 
 void hs_peers_remove(hs_peers *p, hs_peer *peer)
 {
-    for (size_t i = 0; i < p->n; i++) {
-        if (p->v[i] == peer) {
-            if (peer->state != HS_PEER_DEAD)
-                p->live--;
-            p->v[i] = p->v[--p->n];
-            free_peer(peer);
-            return;
-        }
+    size_t i = peer->pos;
+
+    if (i >= p->n || p->v[i] != peer)
+        return; /* not ours */
+    if (peer->state != HS_PEER_DEAD)
+        p->live--;
+    p->v[i] = p->v[--p->n];
+    p->v[i]->pos = (uint32_t)i;
+    hs_peerindex_del(&p->by_id, peer);
+    hs_peerindex_del(&p->by_url, peer);
+    hs_peers_wait_unlink(p, peer);
+    free_peer(peer);
+}
+
+hs_err hs_peers_set_url(hs_peers *p, hs_peer *peer, const char *url)
+{
+    size_t len;
+    char *copy;
+
+    if (!hs_peers_valid_url(url))
+        return HS_EINVAL;
+    len = trimmed_len(url);
+    if (strlen(peer->url) == len && memcmp(peer->url, url, len) == 0)
+        return HS_OK;
+    if (!(copy = malloc(len + 1)))
+        return HS_ENOMEM;
+    memcpy(copy, url, len);
+    copy[len] = '\0';
+    hs_peerindex_del(&p->by_url, peer);
+    if (peer->url_own)
+        free(peer->url);
+    peer->url = copy;
+    peer->url_own = 1;
+    hs_peerindex_put(&p->by_url, peer); /* room: it held this peer before */
+    return HS_OK;
+}
+
+hs_err hs_peers_set_root(hs_peer *peer, const char *root)
+{
+    size_t len = strlen(root);
+    char *copy;
+
+    if (len > HS_ROOT_MAX)
+        return HS_EINVAL;
+    if (strcmp(peer->merkle_root, root) == 0)
+        return HS_OK;
+    if (len == 0) {
+        copy = (char *)no_root;
+    } else {
+        if (!(copy = malloc(len + 1)))
+            return HS_ENOMEM;
+        memcpy(copy, root, len + 1);
     }
+    if (peer->merkle_root != no_root)
+        free((char *)peer->merkle_root);
+    peer->merkle_root = copy;
+    return HS_OK;
+}
+
+hs_sendq *hs_peers_sendq(hs_peer *peer)
+{
+    if (!peer->q)
+        peer->q = calloc(1, sizeof *peer->q);
+    return peer->q;
+}
+
+void hs_peers_sendq_free(hs_peer *peer)
+{
+    if (peer->q) {
+        hs_sendq_clear(peer->q);
+        hs_idq_clear(&peer->q->lazy);
+        free(peer->q);
+        peer->q = NULL;
+    }
+}
+
+void hs_peers_wait_push(hs_peers *p, hs_peer *peer)
+{
+    if (peer->waiting)
+        return;
+    peer->waiting = 1;
+    peer->wait_next = NULL;
+    peer->wait_prev = p->wait_tail;
+    if (p->wait_tail)
+        p->wait_tail->wait_next = peer;
+    else
+        p->wait_head = peer;
+    p->wait_tail = peer;
+    p->waiting++;
+}
+
+void hs_peers_wait_unlink(hs_peers *p, hs_peer *peer)
+{
+    if (!peer->waiting)
+        return;
+    if (peer->wait_prev)
+        peer->wait_prev->wait_next = peer->wait_next;
+    else
+        p->wait_head = peer->wait_next;
+    if (peer->wait_next)
+        peer->wait_next->wait_prev = peer->wait_prev;
+    else
+        p->wait_tail = peer->wait_prev;
+    peer->wait_prev = peer->wait_next = NULL;
+    peer->waiting = 0;
+    p->waiting--;
+}
+
+hs_peer *hs_peers_wait_pop(hs_peers *p)
+{
+    hs_peer *peer = p->wait_head;
+    if (peer)
+        hs_peers_wait_unlink(p, peer);
+    return peer;
 }
 
 void hs_peers_set_state(hs_peers *p, hs_peer *peer, hs_peer_state st)

@@ -2,10 +2,16 @@
  * peers.h -- the peer table: every peer this node knows, live or dead.
  *
  * An array of pointers to heap records, so a record's address is stable while
- * it stays in the table. Lookups are linear scans: the table holds at most
- * max_peers live peers plus as many dead ones, and every scan is already
- * dwarfed by the HTTP request that causes it. Asynchronous work refers to a
- * peer by id and looks it up again on completion, never by pointer.
+ * it stays in the table, plus two hash indexes (peerindex.h) that find a
+ * record by id or by URL in O(1); a record knows its index in the array,
+ * so removal is O(1) too (the last entry moves into the hole). A record is one allocation of ~130 bytes
+ * holding its id and first URL at its tail (a changed URL or a merkle root
+ * gets an allocation of its own); its send queue is allocated on first use.
+ * Asynchronous work refers to a peer by id and looks it up again on
+ * completion, never by pointer.
+ *
+ * Peers learned but not yet probed wait in a FIFO (intrusive, O(1) in and
+ * out and on removal) until membership has a probe slot for them.
  */
 #ifndef HS_PEERS_H
 #define HS_PEERS_H
@@ -16,6 +22,7 @@
 #include <jansson.h>
 
 #include "hearsay.h"
+#include "peerindex.h"
 #include "sendq.h"
 
 #define HS_PEER_ID_MAX 128
@@ -23,24 +30,27 @@
 #define HS_ROOT_MAX 256
 
 typedef struct hs_peer {
-    char id[HS_PEER_ID_MAX + 1];
-    char url[HS_URL_MAX + 1];
-    char merkle_root[HS_ROOT_MAX + 1];
+    char *url;               /* into the tail, or its own allocation */
+    const char *merkle_root; /* "" (static) or its own allocation */
     double last_seen;  /* wall clock, epoch s: last proof of life */
     double latency_ms; /* EWMA of health-probe round trips; < 0: none yet */
-    hs_peer_state state;
-    unsigned failures;  /* consecutive */
     double dead_since;  /* monotonic s */
     double next_probe;  /* monotonic s: next retry of a dead peer */
     double backoff;     /* s, doubles per failed retry */
-    int probing;        /* a health probe is in flight */
-    json_t *tags;       /* owned; NULL until the peer's /health shows some */
-    unsigned features;  /* HS_FEAT_* its /health advertises */
-    uint64_t incarnation; /* its SWIM incarnation, as last heard */
     double suspect_since; /* monotonic s, while HS_PEER_SUSPECT */
-    hs_sendq q;         /* envelopes waiting for the next flush */
-    hs_idq lazy;        /* ids to offer it at the next flush (lazy push) */
+    uint64_t incarnation; /* its SWIM incarnation, as last heard */
+    json_t *tags;       /* owned; NULL until the peer's /health shows some */
+    hs_sendq *q;        /* envelopes waiting for the next flush; NULL: none yet */
+    struct hs_peer *wait_prev, *wait_next; /* the first-probe FIFO */
+    hs_peer_state state;
+    unsigned failures;  /* consecutive */
+    unsigned features;  /* HS_FEAT_* its /health advertises */
     unsigned probes;    /* probes sent: every 10th reads /health in full */
+    uint32_t pos;       /* its index in hs_peers.v */
+    unsigned char probing; /* a health probe is in flight */
+    unsigned char waiting; /* in the first-probe FIFO */
+    unsigned char url_own; /* url is its own allocation */
+    char id[];          /* NUL-terminated; the first URL follows */
 } hs_peer;
 
 /* Features a peer may advertise in /health "features". */
@@ -55,19 +65,43 @@ typedef struct hs_peers {
     hs_peer **v;
     size_t n, cap;
     size_t live; /* entries not dead */
+    hs_peerindex by_id, by_url;
+    hs_peer *wait_head, *wait_tail; /* the first-probe FIFO, oldest first */
+    size_t waiting;
 } hs_peers;
 
 void hs_peers_init(hs_peers *p);
 void hs_peers_free(hs_peers *p);
 
+/* O(1) expected. With two peers at one URL, find_url returns either. */
 hs_peer *hs_peers_find(const hs_peers *p, const char *id);
 hs_peer *hs_peers_find_url(const hs_peers *p, const char *url);
 
 /* Adds a live peer; copies id and url. HS_EDUP if the id is known. */
 hs_err hs_peers_add(hs_peers *p, const char *id, const char *url, hs_peer **out);
 
-/* Removes and frees the entry. */
+/* Removes and frees the entry (leaving the first-probe FIFO if in it). */
 void hs_peers_remove(hs_peers *p, hs_peer *peer);
+
+/* Moves a peer to a new base URL (validated; trailing slashes trimmed).
+ * HS_EINVAL for a bad URL, HS_ENOMEM (URL unchanged). */
+hs_err hs_peers_set_url(hs_peers *p, hs_peer *peer, const char *url);
+
+/* Sets the peer's merkle root (copied; at most HS_ROOT_MAX chars, else
+ * HS_EINVAL). HS_ENOMEM leaves the old root. */
+hs_err hs_peers_set_root(hs_peer *peer, const char *root);
+
+/* The peer's send queue, created on first use; NULL out of memory. */
+hs_sendq *hs_peers_sendq(hs_peer *peer);
+/* Drops the send queue and what it holds. */
+void hs_peers_sendq_free(hs_peer *peer);
+
+/* The first-probe FIFO: peers learned and not yet probed, waiting for a
+ * probe slot. Push appends (no-op if the peer waits already); pop takes
+ * the oldest (NULL when empty); unlink takes a peer out wherever it is. */
+void hs_peers_wait_push(hs_peers *p, hs_peer *peer);
+hs_peer *hs_peers_wait_pop(hs_peers *p);
+void hs_peers_wait_unlink(hs_peers *p, hs_peer *peer);
 
 /* Moves a peer between states, keeping `live` right. */
 void hs_peers_set_state(hs_peers *p, hs_peer *peer, hs_peer_state st);

@@ -1,10 +1,14 @@
 /*
- * seen.c -- ring + linear-probing index; see seen.h for the cost model.
+ * seen.c -- chunked ring + tagged linear-probing index; see seen.h for the
+ * cost model.
  *
- * Invariants: ring holds `count` entries starting at `head` (mod ring_cap);
- * every live entry has exactly one index slot holding its ring position + 1;
- * slot value 0 means empty. Deletion uses backward-shift so no tombstones
- * accumulate.
+ * Invariants: the ring holds `count` entries at positions head, head + 1,
+ * ... (mod ring_cap); a position lives in chunk pos / chunk, allocated
+ * while it may hold an entry. Every live entry has exactly one index slot,
+ * holding its position + 1 in the low pos_bits and a tag (high bits of its
+ * hash) above them; 0 means empty. Deletion shifts back, so no tombstones
+ * accumulate. `bodies` is a FIFO of the retained envelopes, ordered as
+ * their entries are in the ring, each naming its entry's position.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,27 +17,41 @@
 
 #include "seen.h"
 
-#define SEEN_MIN_RING 64
+#define CHUNK 512     /* entries a chunk (20 KiB), a power of two */
+#define MIN_INDEX 16  /* index slots, a power of two */
+#define MAX_MS ((UINT64_C(1) << 48) - 1)
 
 typedef struct seen_entry {
     uint8_t id[32];
-    double t;
-    char *body;        /* retained envelope, or NULL */
-    uint32_t body_len;
+    uint32_t t_lo; /* insertion time, ms since the epoch: low 32 bits... */
+    uint16_t t_hi; /* ...and the high 16 (8900 years) */
     uint16_t copies;
 } seen_entry;
+
+typedef struct seen_body {
+    char *data;
+    uint32_t len;
+    uint32_t pos; /* ring position of its entry */
+} seen_body;
 
 struct hs_seen {
     size_t cap;
     double ttl;
-    seen_entry *ring;
+    seen_entry **chunks;
+    size_t nchunks;    /* ring_cap / chunk */
+    size_t chunks_len; /* length of the chunks array, grown as used */
+    size_t allocated;  /* chunks allocated */
+    size_t chunk;      /* entries a chunk, a power of two */
+    unsigned shift;    /* log2(chunk) */
     size_t ring_cap, head, count;
     uint32_t *index;
     size_t index_mask; /* index size - 1, a power of two minus one */
+    unsigned pos_bits; /* low bits of a slot: position + 1 */
     uint64_t key[2];
     double retain_ttl;
     size_t retain_bytes, body_bytes;
-    size_t body_from; /* ring offset (from head) of the oldest entry that may hold a body */
+    seen_body *bodies;
+    size_t bodies_cap, bodies_head, nbodies; /* bodies_cap: a power of two */
 };
 
 static uint64_t load64(const uint8_t *p)
@@ -53,40 +71,66 @@ static uint64_t mix(uint64_t x)
     return x;
 }
 
-static size_t slot_of(const hs_seen *s, const uint8_t id[32])
+static uint64_t hash_of(const hs_seen *s, const uint8_t id[32])
 {
     uint64_t h = mix(load64(id) ^ s->key[0]) ^ mix(load64(id + 8) ^ s->key[1]);
     h = mix(h ^ load64(id + 16)) ^ load64(id + 24);
-    return (size_t)mix(h) & s->index_mask;
+    return mix(h);
+}
+
+/* The tag: the hash's top bits, which the slot number (low bits) never uses. */
+static uint32_t tag_of(const hs_seen *s, uint64_t h)
+{
+    return (uint32_t)(h >> (32 + s->pos_bits));
+}
+
+static seen_entry *at(const hs_seen *s, size_t pos)
+{
+    return &s->chunks[pos >> s->shift][pos & (s->chunk - 1)];
 }
 
 static size_t ring_pos(const hs_seen *s, size_t nth)
 {
-    return (s->head + nth) % s->ring_cap;
+    size_t pos = s->head + nth;
+    return pos >= s->ring_cap ? pos - s->ring_cap : pos;
 }
 
-static size_t index_size_for(size_t ring_cap)
+/* How many entries precede position pos in the ring. */
+static size_t nth_of(const hs_seen *s, size_t pos)
 {
-    size_t n = 16;
-    while (n < ring_cap * 2)
-        n <<= 1;
-    return n;
+    return pos >= s->head ? pos - s->head : pos + s->ring_cap - s->head;
 }
 
-static void index_put(hs_seen *s, size_t pos)
+static uint64_t to_ms(double t)
 {
-    size_t i = slot_of(s, s->ring[pos].id);
+    if (!(t > 0))
+        return 0;
+    if (t >= (double)MAX_MS / 1000)
+        return MAX_MS;
+    return (uint64_t)(t * 1000 + 0.5);
+}
+
+static double time_of(const seen_entry *e)
+{
+    return (double)((uint64_t)e->t_hi << 32 | e->t_lo) / 1000;
+}
+
+static void index_put(hs_seen *s, uint64_t h, size_t pos)
+{
+    size_t i = (size_t)h & s->index_mask;
     while (s->index[i])
         i = (i + 1) & s->index_mask;
-    s->index[i] = (uint32_t)(pos + 1);
+    s->index[i] = tag_of(s, h) << s->pos_bits | (uint32_t)(pos + 1);
 }
 
 /* Finds the slot whose entry has this id; returns index size when absent. */
-static size_t index_find(const hs_seen *s, const uint8_t id[32])
+static size_t index_find(const hs_seen *s, const uint8_t id[32], uint64_t h)
 {
-    size_t i = slot_of(s, id);
-    while (s->index[i]) {
-        if (memcmp(s->ring[s->index[i] - 1].id, id, 32) == 0)
+    uint32_t tag = tag_of(s, h), posmask = (uint32_t)((UINT64_C(1) << s->pos_bits) - 1), v;
+    size_t i = (size_t)h & s->index_mask;
+
+    while ((v = s->index[i])) {
+        if (v >> s->pos_bits == tag && memcmp(at(s, (v & posmask) - 1)->id, id, 32) == 0)
             return i;
         i = (i + 1) & s->index_mask;
     }
@@ -95,12 +139,14 @@ static size_t index_find(const hs_seen *s, const uint8_t id[32])
 
 static void index_delete(hs_seen *s, size_t i)
 {
+    uint32_t posmask = (uint32_t)((UINT64_C(1) << s->pos_bits) - 1);
     size_t j = i;
+
     for (;;) {
         j = (j + 1) & s->index_mask;
         if (!s->index[j])
             break;
-        size_t home = slot_of(s, s->ring[s->index[j] - 1].id);
+        size_t home = (size_t)hash_of(s, at(s, (s->index[j] & posmask) - 1)->id) & s->index_mask;
         /* Move j back into the hole at i unless its home lies in (i, j]. */
         int stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
         if (!stays) {
@@ -111,28 +157,20 @@ static void index_delete(hs_seen *s, size_t i)
     s->index[i] = 0;
 }
 
-static hs_err rebuild(hs_seen *s, size_t new_ring_cap)
+/* Rebuilds the index with `size` slots (a power of two). */
+static hs_err index_resize(hs_seen *s, size_t size)
 {
-    seen_entry *ring = malloc(new_ring_cap * sizeof *ring);
-    size_t isize = index_size_for(new_ring_cap);
-    uint32_t *index = calloc(isize, sizeof *index);
+    uint32_t *index = calloc(size, sizeof *index);
 
-    if (!ring || !index) {
-        free(ring);
-        free(index);
+    if (!index)
         return HS_ENOMEM;
-    }
-    for (size_t k = 0; k < s->count; k++)
-        ring[k] = s->ring[ring_pos(s, k)];
-    free(s->ring);
     free(s->index);
-    s->ring = ring;
-    s->ring_cap = new_ring_cap;
-    s->head = 0;
     s->index = index;
-    s->index_mask = isize - 1;
-    for (size_t k = 0; k < s->count; k++)
-        index_put(s, k);
+    s->index_mask = size - 1;
+    for (size_t k = 0; k < s->count; k++) {
+        size_t pos = ring_pos(s, k);
+        index_put(s, hash_of(s, at(s, pos)->id), pos);
+    }
     return HS_OK;
 }
 
@@ -149,11 +187,17 @@ hs_err hs_seen_new(size_t cap, double ttl, hs_seen **out)
     s->ttl = ttl;
     s->retain_ttl = ttl;
     s->retain_bytes = 0;
+    for (s->chunk = 1; s->chunk < CHUNK && s->chunk < cap; s->chunk <<= 1)
+        s->shift++;
+    s->nchunks = (cap + s->chunk - 1) / s->chunk;
+    s->ring_cap = s->nchunks * s->chunk;
+    for (s->pos_bits = 1; (UINT64_C(1) << s->pos_bits) <= s->ring_cap; s->pos_bits++)
+        ;
     if (RAND_bytes((unsigned char *)s->key, sizeof s->key) != 1) {
         free(s);
         return HS_EIO;
     }
-    if (rebuild(s, cap < SEEN_MIN_RING ? cap : SEEN_MIN_RING) != HS_OK) {
+    if (index_resize(s, MIN_INDEX) != HS_OK) {
         free(s);
         return HS_ENOMEM;
     }
@@ -161,86 +205,132 @@ hs_err hs_seen_new(size_t cap, double ttl, hs_seen **out)
     return HS_OK;
 }
 
-static void drop_body(hs_seen *s, seen_entry *e)
+static seen_body *body_at(const hs_seen *s, size_t k)
 {
-    if (e->body) {
-        s->body_bytes -= e->body_len;
-        free(e->body);
-        e->body = NULL;
-        e->body_len = 0;
-    }
+    return &s->bodies[(s->bodies_head + k) & (s->bodies_cap - 1)];
+}
+
+static void drop_oldest_body(hs_seen *s)
+{
+    seen_body *b = body_at(s, 0);
+
+    s->body_bytes -= b->len;
+    free(b->data);
+    s->bodies_head = (s->bodies_head + 1) & (s->bodies_cap - 1);
+    s->nbodies--;
 }
 
 void hs_seen_free(hs_seen *s)
 {
     if (!s)
         return;
-    for (size_t k = 0; k < s->count; k++)
-        free(s->ring[ring_pos(s, k)].body);
-    free(s->ring);
+    while (s->nbodies)
+        drop_oldest_body(s);
+    free(s->bodies);
+    for (size_t c = 0; c < s->chunks_len; c++)
+        free(s->chunks[c]);
+    free(s->chunks);
     free(s->index);
     free(s);
 }
 
 static void pop_oldest(hs_seen *s)
 {
-    size_t i = index_find(s, s->ring[s->head].id);
-    if (i <= s->index_mask)
+    uint32_t posmask = (uint32_t)((UINT64_C(1) << s->pos_bits) - 1);
+    size_t i = (size_t)hash_of(s, at(s, s->head)->id) & s->index_mask;
+
+    /* Its slot is the one holding its position. */
+    while (s->index[i] && (s->index[i] & posmask) != s->head + 1)
+        i = (i + 1) & s->index_mask;
+    if (s->index[i])
         index_delete(s, i);
-    drop_body(s, &s->ring[s->head]);
-    s->head = (s->head + 1) % s->ring_cap;
+    if (s->nbodies && body_at(s, 0)->pos == s->head)
+        drop_oldest_body(s);
+    s->head = s->head + 1 == s->ring_cap ? 0 : s->head + 1;
     s->count--;
-    if (s->body_from)
-        s->body_from--;
+    /* Leaving a chunk: free it unless the next insert lands in it. */
+    if ((s->head & (s->chunk - 1)) == 0 && s->count + s->chunk < s->ring_cap) {
+        size_t c = (s->head ? s->head : s->ring_cap) / s->chunk - 1;
+        free(s->chunks[c]);
+        s->chunks[c] = NULL;
+        s->allocated--;
+    }
+}
+
+/* Makes sure the chunk holding pos exists. */
+static hs_err chunk_for(hs_seen *s, size_t pos)
+{
+    size_t c = pos >> s->shift;
+
+    if (c >= s->chunks_len) {
+        size_t len = s->chunks_len ? s->chunks_len * 2 : 4;
+        if (len > s->nchunks)
+            len = s->nchunks;
+        if (len <= c)
+            len = c + 1;
+        seen_entry **v = realloc(s->chunks, len * sizeof *v);
+        if (!v)
+            return HS_ENOMEM;
+        memset(v + s->chunks_len, 0, (len - s->chunks_len) * sizeof *v);
+        s->chunks = v;
+        s->chunks_len = len;
+    }
+    if (!s->chunks[c]) {
+        if (!(s->chunks[c] = malloc(s->chunk * sizeof **s->chunks)))
+            return HS_ENOMEM;
+        s->allocated++;
+    }
+    return HS_OK;
 }
 
 /* Frees bodies from the oldest on while they are too old or too many bytes. */
 static void trim_bodies(hs_seen *s, double now)
 {
-    while (s->body_from < s->count) {
-        seen_entry *e = &s->ring[ring_pos(s, s->body_from)];
-        if (e->body && e->t + s->retain_ttl > now && s->body_bytes <= s->retain_bytes)
+    while (s->nbodies) {
+        const seen_body *b = body_at(s, 0);
+        if (time_of(at(s, b->pos)) + s->retain_ttl > now && s->body_bytes <= s->retain_bytes)
             break;
-        drop_body(s, e);
-        s->body_from++;
+        drop_oldest_body(s);
     }
 }
 
 hs_err hs_seen_insert(hs_seen *s, const uint8_t id[32], double now, uint64_t *evicted)
 {
-    if (index_find(s, id) <= s->index_mask)
+    uint64_t h = hash_of(s, id), ms = to_ms(now);
+
+    if (index_find(s, id, h) <= s->index_mask)
         return HS_EDUP;
-    if (s->count == s->ring_cap) {
-        if (s->ring_cap < s->cap) {
-            size_t grow = s->ring_cap * 2 < s->cap ? s->ring_cap * 2 : s->cap;
-            if (rebuild(s, grow) != HS_OK)
-                return HS_ENOMEM;
-        } else {
-            pop_oldest(s);
-            if (evicted)
-                (*evicted)++;
-        }
+    if (s->count == s->cap) {
+        pop_oldest(s);
+        if (evicted)
+            (*evicted)++;
     }
+    /* At most 3/4 full keeps probe chains short. */
+    if ((s->count + 1) * 4 > (s->index_mask + 1) * 3 &&
+        index_resize(s, (s->index_mask + 1) * 2) != HS_OK)
+        return HS_ENOMEM;
     size_t pos = ring_pos(s, s->count);
-    memcpy(s->ring[pos].id, id, 32);
-    s->ring[pos].t = now;
-    s->ring[pos].body = NULL;
-    s->ring[pos].body_len = 0;
-    s->ring[pos].copies = 1;
+    if (chunk_for(s, pos) != HS_OK)
+        return HS_ENOMEM;
+    seen_entry *e = at(s, pos);
+    memcpy(e->id, id, 32);
+    e->t_lo = (uint32_t)ms;
+    e->t_hi = (uint16_t)(ms >> 32);
+    e->copies = 1;
     s->count++;
-    index_put(s, pos);
+    index_put(s, h, pos);
     return HS_OK;
 }
 
 int hs_seen_contains(const hs_seen *s, const uint8_t id[32])
 {
-    return index_find(s, id) <= s->index_mask;
+    return index_find(s, id, hash_of(s, id)) <= s->index_mask;
 }
 
 size_t hs_seen_expire(hs_seen *s, double now)
 {
     size_t n = 0;
-    while (s->count && s->ring[s->head].t + s->ttl <= now) {
+    while (s->count && time_of(at(s, s->head)) + s->ttl <= now) {
         pop_oldest(s);
         n++;
     }
@@ -255,21 +345,25 @@ size_t hs_seen_count(const hs_seen *s)
 
 size_t hs_seen_bytes(const hs_seen *s)
 {
-    return sizeof *s + s->ring_cap * sizeof *s->ring + (s->index_mask + 1) * sizeof *s->index +
-           s->body_bytes;
+    return sizeof *s + s->chunks_len * sizeof *s->chunks +
+           s->allocated * s->chunk * sizeof **s->chunks + (s->index_mask + 1) * sizeof *s->index +
+           s->bodies_cap * sizeof *s->bodies + s->body_bytes;
 }
 
-static seen_entry *find_entry(const hs_seen *s, const uint8_t id[32])
+/* The position of id's entry, or ring_cap when absent. */
+static size_t find_pos(const hs_seen *s, const uint8_t id[32])
 {
-    size_t i = index_find(s, id);
-    return i <= s->index_mask ? &s->ring[s->index[i] - 1] : NULL;
+    size_t i = index_find(s, id, hash_of(s, id));
+    uint32_t posmask = (uint32_t)((UINT64_C(1) << s->pos_bits) - 1);
+    return i <= s->index_mask ? (s->index[i] & posmask) - 1 : s->ring_cap;
 }
 
 unsigned hs_seen_copy(hs_seen *s, const uint8_t id[32])
 {
-    seen_entry *e = find_entry(s, id);
-    if (!e)
+    size_t pos = find_pos(s, id);
+    if (pos == s->ring_cap)
         return 0;
+    seen_entry *e = at(s, pos);
     if (e->copies < UINT16_MAX)
         e->copies++;
     return e->copies;
@@ -277,8 +371,8 @@ unsigned hs_seen_copy(hs_seen *s, const uint8_t id[32])
 
 unsigned hs_seen_copies(const hs_seen *s, const uint8_t id[32])
 {
-    const seen_entry *e = find_entry(s, id);
-    return e ? e->copies : 0;
+    size_t pos = find_pos(s, id);
+    return pos == s->ring_cap ? 0 : at(s, pos)->copies;
 }
 
 void hs_seen_retain(hs_seen *s, double ttl, size_t max_bytes)
@@ -287,44 +381,85 @@ void hs_seen_retain(hs_seen *s, double ttl, size_t max_bytes)
     s->retain_bytes = max_bytes;
 }
 
+/* The first body whose entry is not older than the nth (binary search:
+ * bodies are in ring order). */
+static size_t body_lower_bound(const hs_seen *s, size_t nth)
+{
+    size_t lo = 0, hi = s->nbodies;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (nth_of(s, body_at(s, mid)->pos) < nth)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 hs_err hs_seen_attach(hs_seen *s, const uint8_t id[32], char *body, size_t len)
 {
-    seen_entry *e = find_entry(s, id);
+    size_t pos = find_pos(s, id), nth, k;
 
-    if (!e || len > UINT32_MAX || s->retain_bytes == 0) {
+    if (pos == s->ring_cap || len > UINT32_MAX || s->retain_bytes == 0) {
         free(body);
-        return e ? HS_ETOOBIG : HS_ENOENT;
+        return pos != s->ring_cap ? HS_ETOOBIG : HS_ENOENT;
     }
-    drop_body(s, e);
-    e->body = body;
-    e->body_len = (uint32_t)len;
+    nth = nth_of(s, pos);
+    k = body_lower_bound(s, nth);
+    if (k < s->nbodies && body_at(s, k)->pos == pos) {
+        seen_body *b = body_at(s, k);
+        s->body_bytes -= b->len;
+        free(b->data);
+    } else {
+        if (s->nbodies == s->bodies_cap) {
+            size_t cap = s->bodies_cap ? s->bodies_cap * 2 : 16;
+            seen_body *v = malloc(cap * sizeof *v);
+            if (!v) {
+                free(body);
+                return HS_ENOMEM;
+            }
+            for (size_t i = 0; i < s->nbodies; i++)
+                v[i] = *body_at(s, i);
+            free(s->bodies);
+            s->bodies = v;
+            s->bodies_cap = cap;
+            s->bodies_head = 0;
+        }
+        /* Almost always the newest entry: nothing to shift. */
+        for (size_t i = s->nbodies; i > k; i--)
+            *body_at(s, i) = *body_at(s, i - 1);
+        s->nbodies++;
+        body_at(s, k)->pos = (uint32_t)pos;
+    }
+    body_at(s, k)->data = body;
+    body_at(s, k)->len = (uint32_t)len;
     s->body_bytes += len;
-    /* Bodies only ever attach to recent entries; keep the cursor honest. */
-    size_t nth = ((size_t)(e - s->ring) + s->ring_cap - s->head) % s->ring_cap;
-    if (nth < s->body_from)
-        s->body_from = nth;
-    trim_bodies(s, e->t);
+    trim_bodies(s, time_of(at(s, pos)));
     return HS_OK;
 }
 
 const char *hs_seen_body(const hs_seen *s, const uint8_t id[32], size_t *len)
 {
-    const seen_entry *e = find_entry(s, id);
-    if (!e || !e->body)
+    size_t pos = find_pos(s, id), k;
+
+    if (pos == s->ring_cap)
+        return NULL;
+    k = body_lower_bound(s, nth_of(s, pos));
+    if (k == s->nbodies || body_at(s, k)->pos != pos)
         return NULL;
     if (len)
-        *len = e->body_len;
-    return e->body;
+        *len = body_at(s, k)->len;
+    return body_at(s, k)->data;
 }
 
 void hs_seen_recent(const hs_seen *s, double since, int (*fn)(void *ud, const uint8_t id[32]),
                     void *ud)
 {
-    for (size_t k = s->count; k-- > s->body_from;) {
-        const seen_entry *e = &s->ring[ring_pos(s, k)];
-        if (e->t < since)
+    for (size_t k = s->nbodies; k-- > 0;) {
+        const seen_entry *e = at(s, body_at(s, k)->pos);
+        if (time_of(e) < since)
             break;
-        if (e->body && fn(ud, e->id))
+        if (fn(ud, e->id))
             break;
     }
 }
@@ -337,7 +472,7 @@ size_t hs_seen_body_bytes(const hs_seen *s)
 void hs_seen_each(const hs_seen *s, void (*fn)(void *ud, const uint8_t id[32], double t), void *ud)
 {
     for (size_t k = 0; k < s->count; k++) {
-        const seen_entry *e = &s->ring[ring_pos(s, k)];
-        fn(ud, e->id, e->t);
+        const seen_entry *e = at(s, ring_pos(s, k));
+        fn(ud, e->id, time_of(e));
     }
 }

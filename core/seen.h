@@ -1,17 +1,21 @@
 /*
  * seen.h -- the seen-cache: which message ids this node has already handled.
  *
- * A FIFO ring of (id, time, copies, body) in insertion order plus an
+ * A FIFO ring of (id, time in ms, copies) in insertion order plus an
  * open-addressing index into it. Insertion order is time order, so expiry
  * and cap eviction both pop the oldest entry from the ring's head. Memory:
- * 56 bytes per entry in the ring plus 8 bytes of index (load <= 1/2); both
- * grow by doubling up to `cap`, so an idle node does not pay for a full
- * cache. Lookup and insert are O(1) expected; the index hash is keyed per
- * cache so crafted ids cannot force long probe chains.
+ * 40 bytes per entry, in chunks of 512 allocated as the ring reaches them
+ * and freed once it has left them (so an idle node does not pay for a full
+ * cache, and growing copies nothing), plus a 4-byte index slot per 3/4 to
+ * 3/8 entry (the index doubles at 3/4 full): 45-51 bytes an id. Lookup
+ * and insert are O(1) expected; the index hash is keyed per cache so
+ * crafted ids cannot force long probe chains, and each slot carries a few
+ * bits of its hash so a probe rarely reads the ring.
  *
  * Recent messages may also keep their serialised envelope (the body), for
- * anti-entropy: bodies are dropped oldest first once older than the retain
- * ttl or over the byte cap, while their ids stay.
+ * anti-entropy: bodies sit in their own FIFO (16 bytes each plus the body),
+ * and are dropped oldest first once older than the retain ttl or over the
+ * byte cap, while their ids stay.
  */
 #ifndef HS_SEEN_H
 #define HS_SEEN_H

@@ -51,7 +51,8 @@ void hs_sendq_clear(hs_sendq *q)
     for (size_t i = 0; i < q->n; i++)
         hs_body_unref(q->v[i]);
     free(q->v);
-    memset(q, 0, sizeof *q);
+    q->v = NULL;
+    q->n = q->cap = q->bytes = 0;
 }
 
 char *hs_sendq_join(hs_sendq *q, size_t *len)

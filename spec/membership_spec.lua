@@ -139,6 +139,58 @@ describe("a peer that stops answering", function()
   end)
 end)
 
+describe("first probes of new peers", function()
+  it("keep at most max_probes_in_flight under way; the rest wait their turn", function()
+    local loop = hs.loop()
+    local a = H.node({ max_peers = 1000, max_probes_in_flight = 4, health_interval = 3600 }, loop)
+    for i = 1, 100 do
+      -- Port 1 refuses at once: every probe fails quickly.
+      a:add_peer(("new-%03d"):format(i), ("http://127.0.0.1:1/p%03d"):format(i))
+    end
+    local h = a:health()
+    assert.same({ in_flight = 4, waiting = 96 }, h.probes)
+    local most = 0
+    assert.is_true(loop:run_until(function()
+      local p = a:health().probes
+      most = math.max(most, p.in_flight)
+      return p.waiting == 0 and p.in_flight == 0
+    end, 10, 0.001))
+    assert.equal(4, most)
+    assert.equal(100, a:metrics().health_checks)
+    assert.equal(100, a:health().peers.unhealthy)
+    a:close(); loop:close()
+  end)
+
+  it("do not hold back the periodic probes that detect a failure", function()
+    local loop = hs.loop()
+    -- A node whose loop never runs: it accepts connections and never
+    -- answers, so every probe of it takes the whole probe_timeout.
+    local quiet_loop = hs.loop()
+    local quiet = H.node({}, quiet_loop)
+    local a = H.node({ max_peers = 1000, max_probes_in_flight = 2, probe_timeout = 1,
+      dead_after = 1, health_interval = 0.1 }, loop)
+    local b = H.node({}, loop)
+    a:add_peer(b:id(), b:url())
+    assert.is_true(loop:run_until(function() return H.peer(a, b:id()).latency_ms ~= nil end, 5))
+    for i = 1, 20 do
+      a:add_peer(("slow-%02d"):format(i), quiet:url() .. ("/s%02d"):format(i))
+    end
+    assert.same({ in_flight = 2, waiting = 18 }, a:health().probes)
+    local b_id = b:id()
+    b:close()
+    -- b's periodic probe fails at once and b is suspected, while 18 peers
+    -- still wait for a slot (periodic rounds do not probe them either).
+    local t0 = loop:now()
+    assert.is_true(loop:run_until(function()
+      local p = H.peer(a, b_id, true)
+      return p and p.state ~= "alive"
+    end, 5))
+    assert.is_true(loop:now() - t0 < 0.8, "took " .. (loop:now() - t0) .. " s")
+    assert.is_true(a:health().probes.waiting >= 14)
+    a:close(); quiet:close(); loop:close(); quiet_loop:close()
+  end)
+end)
+
 describe("re-bootstrap", function()
   it("bootstraps again when a node has fewer than min_peers peers", function()
     local loop = hs.loop()

@@ -2,14 +2,15 @@
 -- id, read from this process's VmRSS (/proc/self/status).
 --
 --   lua5.4 bench/lua/memory.lua --part peers [--peers 10000]
---   lua5.4 bench/lua/memory.lua --part seen  [--ids 100000] [--steps 3]
+--   lua5.4 bench/lua/memory.lua --part seen  [--ids 100000] [--steps 3] [--retain-bytes N]
 --
 -- peers: one node (max_peers 100000) gets peers by node:add_peer(id, url),
 -- in two equal batches. Every url points at 127.0.0.1:1, a closed port,
 -- with a distinct path, so each add's health probe is refused at once and
 -- the peer stays known (unhealthy, not dead: dead_after is 3 and no second
 -- probe comes within the run). RSS is read right after each batch is added
--- (each new peer's probe is then queued: a curl handle per peer) and after
+-- (each new peer's first probe is then queued: up to max_probes_in_flight
+-- curl handles, the other peers in the peer table's wait list) and after
 -- the probes have failed. The steady figure is the growth over the second
 -- batch, after the probes: by then the first batch's probe memory has been
 -- freed and is reused, so what remains is the peer table itself.
@@ -18,12 +19,15 @@
 -- receives `steps` x `ids` distinct ttl-0 envelopes (not forwarded; the
 -- node has no peers) in batches of 1000, posted by bench/lua/post_batches.lua
 -- in another process. RSS is read after each step and set beside the
--- node's own /health "seen_ids".
+-- node's own /health "seen_ids". The node keeps up to retain_bytes of the
+-- envelopes for anti-entropy (16 MiB by default, filled within the first
+-- step), which the per-id figures include; --retain-bytes 0 measures the
+-- ids alone.
 local hs = require "hearsay"
 local B = require "benchlib"
 
 local o = B.args(arg, { part = "peers", peers = 10000, ids = 100000, steps = 3, lua = "lua5.4",
-  poster = "bench/lua/post_batches.lua" })
+  poster = "bench/lua/post_batches.lua", retain_bytes = 16777216 })
 local loop = hs.loop()
 
 local function settle()
@@ -81,6 +85,7 @@ elseif o.part == "seen" then
   local cap = o.ids * o.steps * 2
   local node = hs.node(loop, {
     port = 0, log_level = "error", seen_cap = cap, seen_ttl = 3600,
+    retain_bytes = math.tointeger(o.retain_bytes),
     health_interval = 3600, gossip_interval = 3600, peer_exchange_interval = 3600,
   })
   assert(node:start())

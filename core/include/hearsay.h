@@ -95,6 +95,9 @@ typedef struct hs_config {
     double probe_timeout;          /* s a health probe may take, 1 */
     unsigned indirect_probes;      /* peers asked to probe one we cannot reach, 3 */
     double suspicion_timeout;      /* s a suspect has to refute before dead, 5 */
+    unsigned max_probes_in_flight; /* direct probes at once, 64; first
+                                      probes of new peers (and retries of
+                                      dead ones) beyond it wait their turn */
 
     double seen_ttl;           /* s a message id is remembered, 300 */
     size_t seen_cap;           /* ids remembered at most (oldest evicted), 100000 */

@@ -1,14 +1,140 @@
 /*
  * test_peers.c -- the peer table: validation, duplicate ids, live counts
- * across state changes, removal.
+ * across state changes, removal; its indexes by id and URL at scale; the
+ * first-probe FIFO; and the SipHash they hash with.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "hash.h"
 #include "peers.h"
+
+static void siphash_matches_the_reference_vectors(void)
+{
+    const uint64_t key[2] = {0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
+    uint8_t msg[15];
+
+    for (int i = 0; i < 15; i++)
+        msg[i] = (uint8_t)i;
+    CHECK(hs_hash_siphash(key, msg, 0) == 0x726fdb47dd0e0e31ULL);
+    CHECK(hs_hash_siphash(key, msg, 1) == 0x74f839c593dc67fdULL);
+    CHECK(hs_hash_siphash(key, msg, 8) == 0x93f5f5799a932462ULL);
+    CHECK(hs_hash_siphash(key, msg, 15) == 0xa129ca6149be45e5ULL);
+}
+
+static void ids(char *id, char *url, unsigned i)
+{
+    snprintf(id, 32, "peer-%07u", i);
+    snprintf(url, 64, "http://10.0.%u.%u:8080", i / 250, i % 250);
+}
+
+/* 20,000 peers: every one found by id and by URL, removals in any order
+ * leave the rest findable, and a record's strings are its own size. */
+static void the_indexes_hold_many_peers(void)
+{
+    enum { N = 20000 };
+    hs_peers p;
+    hs_peer *peer;
+    char id[32], url[64];
+    unsigned found = 0, gone = 0;
+
+    hs_peers_init(&p);
+    for (unsigned i = 0; i < N; i++) {
+        ids(id, url, i);
+        CHECK(hs_peers_add(&p, id, url, NULL) == HS_OK);
+    }
+    CHECK(p.n == N && p.by_id.count == N && p.by_url.count == N);
+    for (unsigned i = 0; i < N; i++) {
+        ids(id, url, i);
+        peer = hs_peers_find(&p, id);
+        found += peer && strcmp(peer->id, id) == 0 && hs_peers_find_url(&p, url) == peer;
+    }
+    CHECK(found == N);
+    /* Remove every third peer, from the end of the array and its middle. */
+    for (unsigned i = 0; i < N; i += 3) {
+        ids(id, url, i);
+        hs_peers_remove(&p, hs_peers_find(&p, id));
+    }
+    found = 0;
+    for (unsigned i = 0; i < N; i++) {
+        ids(id, url, i);
+        peer = hs_peers_find(&p, id);
+        if (i % 3 == 0)
+            gone += !peer && !hs_peers_find_url(&p, url);
+        else
+            found += peer && hs_peers_find_url(&p, url) == peer && p.v[peer->pos] == peer;
+    }
+    CHECK(gone == (N + 2) / 3 && found == N - (N + 2) / 3);
+    CHECK(p.n == N - (N + 2) / 3 && p.live == p.n);
+    hs_peers_free(&p);
+    /* No more fixed arrays: a peer record is ~128 bytes before its strings. */
+    CHECK(sizeof(hs_peer) <= 136);
+}
+
+static void a_peer_can_move(void)
+{
+    hs_peers p;
+    hs_peer *a, *b;
+
+    hs_peers_init(&p);
+    CHECK(hs_peers_add(&p, "a", "http://127.0.0.1:1", &a) == HS_OK);
+    CHECK(hs_peers_add(&p, "b", "http://127.0.0.1:2", &b) == HS_OK);
+    CHECK(hs_peers_set_url(&p, a, "ftp://nope") == HS_EINVAL);
+    CHECK(hs_peers_set_url(&p, a, "http://127.0.0.1:3//") == HS_OK);
+    CHECK(strcmp(a->url, "http://127.0.0.1:3") == 0);
+    CHECK(hs_peers_find_url(&p, "http://127.0.0.1:1") == NULL);
+    CHECK(hs_peers_find_url(&p, "http://127.0.0.1:3") == a);
+    /* Two ids at one URL (a restart under a new id): either is found,
+     * and removing one leaves the other. */
+    CHECK(hs_peers_set_url(&p, b, "http://127.0.0.1:3") == HS_OK);
+    hs_peer *either = hs_peers_find_url(&p, "http://127.0.0.1:3");
+    CHECK(either == a || either == b);
+    hs_peers_remove(&p, a);
+    CHECK(hs_peers_find_url(&p, "http://127.0.0.1:3") == b);
+    /* Roots: copied, capped, "" by default. */
+    CHECK(strcmp(b->merkle_root, "") == 0);
+    CHECK(hs_peers_set_root(b, "abc") == HS_OK && strcmp(b->merkle_root, "abc") == 0);
+    char big[HS_ROOT_MAX + 2];
+    memset(big, 'r', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    CHECK(hs_peers_set_root(b, big) == HS_EINVAL && strcmp(b->merkle_root, "abc") == 0);
+    CHECK(hs_peers_set_root(b, "") == HS_OK && strcmp(b->merkle_root, "") == 0);
+    hs_peers_free(&p);
+}
+
+static void peers_wait_for_a_first_probe_in_order(void)
+{
+    hs_peers p;
+    hs_peer *a, *b, *c;
+
+    hs_peers_init(&p);
+    hs_peers_add(&p, "a", "http://127.0.0.1:1", &a);
+    hs_peers_add(&p, "b", "http://127.0.0.1:2", &b);
+    hs_peers_add(&p, "c", "http://127.0.0.1:3", &c);
+    hs_peers_wait_push(&p, a);
+    hs_peers_wait_push(&p, b);
+    hs_peers_wait_push(&p, c);
+    hs_peers_wait_push(&p, a); /* already waiting: keeps its place */
+    CHECK(p.waiting == 3);
+    hs_peers_remove(&p, b); /* leaves the FIFO with the table */
+    CHECK(p.waiting == 2);
+    CHECK(hs_peers_wait_pop(&p) == a);
+    hs_peers_wait_unlink(&p, c);
+    CHECK(hs_peers_wait_pop(&p) == NULL && p.waiting == 0);
+    hs_peers_wait_push(&p, c);
+    CHECK(hs_peers_wait_pop(&p) == c);
+    hs_peers_free(&p);
+}
 
 int main(void)
 {
+    siphash_matches_the_reference_vectors();
+    the_indexes_hold_many_peers();
+    a_peer_can_move();
+    peers_wait_for_a_first_probe_in_order();
+
     hs_peers p;
     hs_peer *a, *b;
 

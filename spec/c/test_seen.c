@@ -1,6 +1,7 @@
 /*
  * test_seen.c -- the seen-cache: duplicates, expiry, cap with oldest-first
- * eviction, growth, and deletion keeping every other id findable.
+ * eviction, growth, deletion keeping every other id findable, the memory
+ * an id costs, and retained bodies (their order, replacement, trimming).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -71,8 +72,8 @@ static void cap_evicts_oldest_first(void)
     }
     CHECK(found == cap);
     CHECK(old_found == 0);
-    /* Bounded memory: under 100 bytes per id at the cap. */
-    CHECK(hs_seen_bytes(s) < cap * 100);
+    /* Bounded memory: 40-byte entries plus the index, at the cap. */
+    CHECK(hs_seen_bytes(s) < cap * 52);
     hs_seen_free(s);
 }
 
@@ -90,6 +91,134 @@ static void memory_grows_with_use(void)
     }
     CHECK(hs_seen_bytes(s) > empty);
     CHECK(hs_seen_bytes(s) < 100 * 16384);
+    hs_seen_free(s);
+}
+
+/* 40 bytes an entry in chunks, plus an index 3/8 to 3/4 full: at most 51
+ * bytes an id at any size (56-byte slots doubling cost 64-120). */
+static void an_id_costs_at_most_52_bytes(void)
+{
+    hs_seen *s;
+    uint8_t id[32];
+    size_t worst = 0;
+
+    CHECK(hs_seen_new(1000000, 300, &s) == HS_OK);
+    for (unsigned i = 0; i < 300000; i++) {
+        make_id(id, i);
+        CHECK(hs_seen_insert(s, id, 1.0, NULL) == HS_OK);
+        if (i + 1 >= 10000 && (i + 1) % 997 == 0) {
+            size_t per = hs_seen_bytes(s) / (i + 1);
+            worst = per > worst ? per : worst;
+        }
+    }
+    CHECK(worst < 52);
+    hs_seen_free(s);
+}
+
+/* Once the ring has moved on, the chunks it left are given back. */
+static void expiry_gives_memory_back(void)
+{
+    hs_seen *s;
+    uint8_t id[32];
+
+    CHECK(hs_seen_new(1000000, 10, &s) == HS_OK);
+    size_t empty = hs_seen_bytes(s);
+    for (unsigned i = 0; i < 100000; i++) {
+        make_id(id, i);
+        hs_seen_insert(s, id, 100.0 + i / 10000.0, NULL);
+    }
+    CHECK(hs_seen_bytes(s) > 4000000);
+    CHECK(hs_seen_expire(s, 200.0) == 100000);
+    CHECK(hs_seen_count(s) == 0);
+    /* The index stays its size (4 bytes a slot); the entries are gone. */
+    CHECK(hs_seen_bytes(s) < empty + 4 * 262144 + 2 * 512 * 40 + 8 * 1024);
+    /* And it keeps working from wherever the ring stopped. */
+    for (unsigned i = 0; i < 3000; i++) {
+        make_id(id, 500000 + i);
+        CHECK(hs_seen_insert(s, id, 300.0, NULL) == HS_OK);
+    }
+    make_id(id, 500000);
+    CHECK(hs_seen_contains(s, id));
+    make_id(id, 99999);
+    CHECK(!hs_seen_contains(s, id));
+    hs_seen_free(s);
+}
+
+static void times_keep_milliseconds(void)
+{
+    hs_seen *s;
+    uint8_t a[32], b[32];
+
+    CHECK(hs_seen_new(10, 1, &s) == HS_OK);
+    make_id(a, 1);
+    make_id(b, 2);
+    hs_seen_insert(s, a, 1760000000.125, NULL);
+    hs_seen_insert(s, b, 1760000000.250, NULL);
+    CHECK(hs_seen_expire(s, 1760000001.124) == 0);
+    CHECK(hs_seen_expire(s, 1760000001.125) == 1);
+    CHECK(hs_seen_expire(s, 1760000001.249) == 0);
+    CHECK(hs_seen_contains(s, b));
+    hs_seen_free(s);
+}
+
+static int record(void *ud, const uint8_t id[32])
+{
+    unsigned *order = ud;
+    unsigned n;
+    memcpy(&n, id, sizeof n);
+    order[++order[0]] = n;
+    return 0;
+}
+
+static char *text(const char *t)
+{
+    char *b = malloc(strlen(t) + 1);
+    strcpy(b, t);
+    return b;
+}
+
+/* A body may attach to an older id than the last one (a handler that
+ * broadcasts runs before the message's own body is kept): it still goes
+ * in ring order, is found, and is dropped in its turn. */
+static void bodies_attach_in_any_order(void)
+{
+    hs_seen *s;
+    uint8_t id[32];
+    unsigned order[8] = {0};
+    size_t len;
+
+    CHECK(hs_seen_new(100, 300, &s) == HS_OK);
+    hs_seen_retain(s, 60, 1000);
+    for (unsigned i = 1; i <= 4; i++) {
+        make_id(id, i);
+        hs_seen_insert(s, id, 100.0 + i, NULL);
+    }
+    unsigned attach[] = {4, 2, 1, 3};
+    for (unsigned i = 0; i < 4; i++) {
+        make_id(id, attach[i]);
+        CHECK(hs_seen_attach(s, id, text("abcd"), 4) == HS_OK);
+    }
+    hs_seen_recent(s, 0, record, order);
+    CHECK(order[0] == 4 && order[1] == 4 && order[2] == 3 && order[3] == 2 && order[4] == 1);
+    /* Replacing a body counts only the new one. */
+    make_id(id, 2);
+    CHECK(hs_seen_attach(s, id, text("abcdefgh"), 8) == HS_OK);
+    CHECK(hs_seen_body_bytes(s) == 20);
+    CHECK(hs_seen_body(s, id, &len) && len == 8);
+    /* Over the byte cap, the oldest entries' bodies go first. */
+    hs_seen_retain(s, 1000, 12);
+    make_id(id, 4);
+    CHECK(hs_seen_attach(s, id, text("wxyz"), 4) == HS_OK);
+    CHECK(hs_seen_body_bytes(s) == 8);
+    make_id(id, 2);
+    CHECK(hs_seen_body(s, id, NULL) == NULL);
+    make_id(id, 3);
+    CHECK(hs_seen_body(s, id, NULL) != NULL);
+    /* An id evicted or expired takes its body along. */
+    CHECK(hs_seen_expire(s, 403.5) == 3);
+    CHECK(hs_seen_body_bytes(s) == 4);
+    CHECK(hs_seen_expire(s, 404.0) == 1);
+    CHECK(hs_seen_body_bytes(s) == 0);
     hs_seen_free(s);
 }
 
@@ -186,6 +315,10 @@ int main(void)
     ids_expire_after_ttl();
     cap_evicts_oldest_first();
     memory_grows_with_use();
+    an_id_costs_at_most_52_bytes();
+    expiry_gives_memory_back();
+    times_keep_milliseconds();
+    bodies_attach_in_any_order();
     rejects_bad_arguments();
     DONE();
 }
