@@ -13,13 +13,16 @@ return {
   lazy_delay = 0.02,          -- ...after this many s, so pushed copies come first
   ttl = 10,                   -- hops a message we originate may travel
   max_ttl = 64,               -- larger incoming ttl is refused
-  announce_ttl = 3,           -- hops our periodic peer_announce travels
+  announce_ttl = 0,           -- hops our periodic peer_announce travels past
+                              -- the fanout peers it goes to (joining: >= 3)
   max_peers = 50,
   min_peers = 1,              -- fewer live peers than this: bootstrap again
 
-  gossip_interval = 5,        -- s between peer_announce rounds
-  health_interval = 30,       -- s between health checks of every peer
-  peer_exchange_interval = 30, -- s between GET /peers of a random peer
+  gossip_interval = 30,       -- s between peer_announce rounds
+  health_interval = 60,       -- s: each live peer is probed at least this often,
+  probe_interval = 1,         -- one per probe, at most one probe per this many s
+                              -- unless health_interval / live peers is shorter
+  peer_exchange_interval = 60, -- s between GET /peers of a random peer
   rebootstrap_interval = 10,  -- s between re-bootstrap attempts when alone
   request_timeout = 5,        -- s before an outgoing request fails
   dead_after = 3,             -- failed probes (direct and indirect) before a peer is suspect

@@ -259,6 +259,11 @@ const char *hs_http_request_header(const hs_http_request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+const char *hs_http_request_arg(const hs_http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
 hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts,
                             hs_http_server **out)
 {

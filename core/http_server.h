@@ -68,6 +68,8 @@ int hs_http_server_answer(hs_http_server *srv, uint64_t token, unsigned status, 
 
 /* Returns a request header (borrowed) or NULL. */
 const char *hs_http_request_header(const hs_http_request *req, const char *name);
+/* A query-string argument of the request, or NULL. */
+const char *hs_http_request_arg(const hs_http_request *req, const char *name);
 
 /*
  * Stops the daemon and closes the libuv handles; `done` runs once they are

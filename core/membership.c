@@ -140,8 +140,9 @@ void hs_membership_saw(hs_node *n, hs_peer *p)
     hs_peers_set_state(&n->peers, p, HS_PEER_ALIVE);
 }
 
-static void suspect(hs_node *n, hs_peer *p)
+static void suspect(hs_node *n, hs_peer *p, int ours)
 {
+    p->suspected_here = (unsigned char)ours;
     hs_peers_set_state(&n->peers, p, HS_PEER_SUSPECT);
     p->suspect_since = hs_node_mono();
     n->m.suspicions++;
@@ -150,6 +151,10 @@ static void suspect(hs_node *n, hs_peer *p)
 
 void hs_membership_failed(hs_node *n, hs_peer *p)
 {
+    if (hs_node_mono() < n->stalled_until) {
+        n->m.probes_late++; /* we, not the peer, were too slow */
+        return;
+    }
     p->failures++;
     if (p->state == HS_PEER_DEAD) {
         p->backoff = p->backoff * 2 > n->cfg.retry_max ? n->cfg.retry_max : p->backoff * 2;
@@ -160,16 +165,18 @@ void hs_membership_failed(hs_node *n, hs_peer *p)
         return; /* its suspicion runs out in maintain() */
     hs_peers_set_state(&n->peers, p, HS_PEER_UNHEALTHY);
     if (p->failures >= n->cfg.dead_after) {
-        suspect(n, p);
+        suspect(n, p, 1);
         swim_broadcast(n, "hs.suspect", p->id, p->incarnation, NULL);
     }
 }
+
+static int late(const hs_http_result *res, double timeout_s);
 
 /* An indirect probe: which peer we asked about, and how the helpers answer. */
 typedef struct indirect {
     hs_node *node;
     char target[HS_PEER_ID_MAX + 1];
-    unsigned pending, ok;
+    unsigned pending, ok, late;
 } indirect;
 
 typedef struct indirect_req {
@@ -185,6 +192,8 @@ static void indirect_done(indirect *ind)
         p->probing = 0;
         if (ind->ok)
             hs_membership_saw(n, p);
+        else if (ind->late)
+            n->m.probes_late++; /* we, not the peer, were too slow */
         else
             hs_membership_failed(n, p);
     }
@@ -201,6 +210,8 @@ static void on_indirect(void *ud, const hs_http_result *res)
     if (res->err != HS_ESTATE && res->err == HS_OK && res->status == 200 &&
         (j = json_loadb(res->body, res->len, 0, NULL)) && json_is_true(json_object_get(j, "ok")))
         ind->ok++;
+    else if (res->err != HS_ESTATE && late(res, ind->node->cfg.probe_timeout * 2 + 1))
+        ind->late++;
     json_decref(j);
     if (--ind->pending == 0)
         indirect_done(ind);
@@ -268,11 +279,14 @@ static int probe_indirectly(hs_node *n, hs_peer *p)
 static void on_probe(void *ud, const hs_http_result *res);
 
 /* Starts a direct probe now, taking a slot. A hearsay peer is probed with
- * the small GET /ping, and with the full /health (features, tags) every
- * tenth time; any other node with /health. */
+ * the small GET /ping (which carries its features), and with the full
+ * /health (tags) the first time and every HS_FULL_HEALTH_EVERY-th; any
+ * other node with /health. */
+#define HS_FULL_HEALTH_EVERY 50
+
 static void probe(hs_node *n, hs_peer *p)
 {
-    int light = (p->features & HS_FEAT_SWIM) && p->probes % 10 != 0;
+    int light = (p->features & HS_FEAT_SWIM) && p->probes % HS_FULL_HEALTH_EVERY != 0;
 
     hs_peers_wait_unlink(&n->peers, p);
     if (!request_t(n, REQ_PROBE, p->id, p->url, light ? "/ping" : "/health", on_probe,
@@ -340,6 +354,10 @@ static void on_probe(void *ud, const hs_http_result *res)
         if (json_object_get(j, "features"))
             p->features = hs_peers_features(json_object_get(j, "features"));
         hs_membership_saw(n, p);
+    } else if (!id && late(res, n->cfg.probe_timeout)) {
+        /* Our own loop was stalled past the timeout: the answer may be
+         * waiting unread. That says nothing about the peer. */
+        n->m.probes_late++;
     } else if (!id && p->state != HS_PEER_DEAD && probe_indirectly(n, p)) {
         p->probing = 1; /* until the helpers answer */
     } else {
@@ -352,6 +370,14 @@ static void on_probe(void *ud, const hs_http_result *res)
     json_decref(j);
     free(r);
     probe_waiting(n);
+}
+
+/* A failed request whose failure came well after its timeout: the loop
+ * that should have read the answer was busy (Lifeguard's insight: a slow
+ * node must not take others for dead). */
+static int late(const hs_http_result *res, double timeout_s)
+{
+    return res->err != HS_OK && res->total_ms > 1500.0 * timeout_s;
 }
 
 /* Forgets a random live peer to make room in a full table; 1 if one went. */
@@ -420,6 +446,10 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
 /* Unknown peers a full table takes from one /peers list, each in place of
  * a random live one (CYCLON-style shuffling keeps partial views random). */
 #define EXCHANGE_SWAPS 2
+/* Peers a hearsay peer sends per exchange (GET /peers?sample=). */
+#define EXCHANGE_SAMPLE 8
+#define HS_STR_(x) #x
+#define HS_STR(x) HS_STR_(x)
 
 static void merge_peer_list(hs_node *n, const json_t *list)
 {
@@ -525,7 +555,8 @@ double hs_membership_probe_next(hs_node *n)
             break;
         }
     }
-    tick = n->peers.live ? n->cfg.health_interval / (double)n->peers.live : n->cfg.health_interval;
+    /* Without peers, look again soon: the first ones may come any time. */
+    tick = n->peers.live ? n->cfg.health_interval / (double)n->peers.live : 0.1;
     return tick < n->cfg.probe_interval ? tick : n->cfg.probe_interval;
 }
 
@@ -541,7 +572,10 @@ void hs_membership_exchange(hs_node *n)
     for (size_t i = 0; i < n->peers.n; i++) {
         hs_peer *p = n->peers.v[i];
         if (p->state == HS_PEER_ALIVE && pick-- == 0) {
-            request(n, REQ_PEER_LIST, p->id, p->url, "/peers", on_peer_list);
+            /* A hearsay peer sends a sample, not its whole table. */
+            request(n, REQ_PEER_LIST, p->id, p->url,
+                    (p->features & HS_FEAT_SWIM) ? "/peers?sample=" HS_STR(EXCHANGE_SAMPLE) : "/peers",
+                    on_peer_list);
             return;
         }
     }
@@ -577,8 +611,13 @@ void hs_membership_maintain(hs_node *n)
     for (size_t i = 0; i < n->peers.n; i++) {
         hs_peer *p = n->peers.v[i];
         if (p->state == HS_PEER_SUSPECT && mono - p->suspect_since >= n->cfg.suspicion_timeout) {
+            /* Every node that heard the suspicion times out about now;
+             * the death is gossiped by those who suspected it themselves,
+             * not by all of them. */
+            int ours = p->suspected_here;
             declare_dead(n, p);
-            swim_broadcast(n, "hs.dead", p->id, p->incarnation, NULL);
+            if (ours)
+                swim_broadcast(n, "hs.dead", p->id, p->incarnation, NULL);
             continue;
         }
         if (p->state != HS_PEER_DEAD) {
@@ -646,7 +685,7 @@ void hs_membership_swim(hs_node *n, const char *type, const json_t *payload)
     } else if (strcmp(type, "hs.suspect") == 0) {
         if (inc >= p->incarnation && (p->state == HS_PEER_ALIVE || p->state == HS_PEER_UNHEALTHY)) {
             p->incarnation = inc;
-            suspect(n, p);
+            suspect(n, p, 0);
         }
     } else if (strcmp(type, "hs.dead") == 0) {
         if (inc >= p->incarnation && p->state != HS_PEER_DEAD) {

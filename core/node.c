@@ -37,12 +37,12 @@ void hs_config_init(hs_config *c)
     c->lazy_delay = 0.02;
     c->ttl = 10;
     c->max_ttl = 64;
-    c->announce_ttl = 3;
+    c->announce_ttl = 0;
     c->max_peers = 50;
     c->min_peers = 1;
-    c->gossip_interval = 5;
-    c->health_interval = 30;
-    c->peer_exchange_interval = 30;
+    c->gossip_interval = 30;
+    c->health_interval = 60;
+    c->peer_exchange_interval = 60;
     c->rebootstrap_interval = 10;
     c->request_timeout = 5;
     c->dead_after = 3;
@@ -205,6 +205,49 @@ static void on_announce_timer(uv_timer_t *t)
 
 static uint64_t ms(double s);
 
+/*
+ * A loop that was stalled (callbacks that ran long, or a starved process)
+ * cannot judge its peers' timeouts: a request may have timed out while its
+ * answer sat unread. So, as Lifeguard does for memberlist, a node that sees
+ * its own loop stall holds no failure against a peer until every request
+ * in flight during the stall has ended. A stall shows as callbacks running
+ * longer than HS_STALL_LAG between two polls (check -> prepare), or a poll
+ * returning that much later than the loop asked it to block (prepare ->
+ * check, which also covers the I/O callbacks).
+ */
+static void stalled(hs_node *n, double now)
+{
+    double window = n->cfg.request_timeout > n->cfg.probe_timeout * 2 + 1
+                        ? n->cfg.request_timeout
+                        : n->cfg.probe_timeout * 2 + 1;
+
+    if (now + window > n->stalled_until)
+        n->stalled_until = now + window;
+}
+
+static void on_prepare(uv_prepare_t *h)
+{
+    hs_node *n = h->data;
+    double now = hs_node_mono();
+    int block_ms = uv_backend_timeout(n->loop);
+
+    if (n->iter_check > 0 && now - n->iter_check > HS_STALL_LAG)
+        stalled(n, now);
+    n->iter_prepare = now;
+    n->iter_block = block_ms < 0 ? -1 : block_ms / 1000.0;
+}
+
+static void on_check(uv_check_t *h)
+{
+    hs_node *n = h->data;
+    double now = hs_node_mono();
+
+    if (n->iter_prepare > 0 && n->iter_block >= 0 &&
+        now - n->iter_prepare > n->iter_block + HS_STALL_LAG)
+        stalled(n, now);
+    n->iter_check = now;
+}
+
 static void on_health_timer(uv_timer_t *t)
 {
     uint64_t next = ms(hs_membership_probe_next(t->data));
@@ -257,7 +300,8 @@ hs_err hs_node_start(hs_node *n)
     so.port = n->cfg.port;
     so.max_body = n->cfg.max_body;
     so.max_connections = n->cfg.max_connections;
-    so.connection_timeout = 60;
+    /* Idle kept-alive connections outlive the gaps between probes. */
+    so.connection_timeout = 150;
     so.handler = hs_routes_handle;
     so.ud = n;
     so.log = server_log;
@@ -293,12 +337,18 @@ hs_err hs_node_start(hs_node *n)
         timers[i]->data = n;
         n->open_handles++;
     }
+    uv_prepare_init(n->loop, &n->stall_prepare);
+    uv_check_init(n->loop, &n->stall_check);
+    n->stall_prepare.data = n->stall_check.data = n;
+    n->open_handles += 2;
+    uv_prepare_start(&n->stall_prepare, on_prepare);
+    uv_check_start(&n->stall_check, on_check);
+    /* Neither keeps the loop alive by itself. */
+    uv_unref((uv_handle_t *)&n->stall_prepare);
+    uv_unref((uv_handle_t *)&n->stall_check);
     uv_timer_start(&n->announce_timer, on_announce_timer, ms(n->cfg.gossip_interval),
                    ms(n->cfg.gossip_interval));
-    uv_timer_start(&n->health_timer, on_health_timer,
-                   ms(n->cfg.probe_interval < n->cfg.health_interval ? n->cfg.probe_interval
-                                                                    : n->cfg.health_interval),
-                   0);
+    uv_timer_start(&n->health_timer, on_health_timer, ms(hs_membership_probe_next(n)), 0);
     uv_timer_start(&n->exchange_timer, on_exchange_timer, ms(n->cfg.peer_exchange_interval),
                    ms(n->cfg.peer_exchange_interval));
     if (n->cfg.ae_interval > 0) {
@@ -354,6 +404,8 @@ void hs_node_close(hs_node *n, void (*done)(void *ud), void *ud)
     uv_close((uv_handle_t *)&n->flush_timer, timer_closed);
     uv_close((uv_handle_t *)&n->ae_timer, timer_closed);
     uv_close((uv_handle_t *)&n->lazy_timer, timer_closed);
+    uv_close((uv_handle_t *)&n->stall_prepare, timer_closed);
+    uv_close((uv_handle_t *)&n->stall_check, timer_closed);
     hs_http_server_close(n->server, part_closed, n);
     hs_http_client_close(n->client, part_closed, n);
     part_closed(n);
@@ -519,14 +571,24 @@ json_t *hs_node_state_json(hs_node *n)
 
 json_t *hs_node_peers_json(hs_node *n)
 {
+    return hs_node_peers_sample_json(n, 0);
+}
+
+json_t *hs_node_peers_sample_json(hs_node *n, size_t sample)
+{
     json_t *arr = json_array();
+    size_t left = n->peers.live, want = sample && sample < left ? sample : left;
 
     if (!arr)
         return NULL;
-    for (size_t i = 0; i < n->peers.n; i++) {
+    for (size_t i = 0; i < n->peers.n && want > 0; i++) {
         const hs_peer *p = n->peers.v[i];
-        if (p->state == HS_PEER_DEAD)
+        if (p->state == HS_PEER_DEAD || left == 0)
             continue;
+        /* Selection sampling: each live peer with chance want / left. */
+        if (hs_rng_below(&n->rng, left--) >= want)
+            continue;
+        want--;
         /* Exactly these six keys: the reference rejects a list with more. */
         json_t *e = json_pack("{s:s, s:s, s:f, s:s, s:b, s:f}", "peer_id", p->id, "url", p->url,
                               "last_seen", p->last_seen, "merkle_root", p->merkle_root,
@@ -587,6 +649,7 @@ json_t *hs_node_health_json(hs_node *n)
     json_object_set_new(metrics, "lazy_offered", json_integer((json_int_t)m->lazy_offered));
     json_object_set_new(metrics, "lazy_answered", json_integer((json_int_t)m->lazy_answered));
     json_object_set_new(metrics, "lazy_pushed", json_integer((json_int_t)m->lazy_pushed));
+    json_object_set_new(metrics, "probes_late", json_integer((json_int_t)m->probes_late));
     json_object_set_new(metrics, "indirect_probes", json_integer((json_int_t)m->indirect_probes));
     json_object_set_new(metrics, "suspicions", json_integer((json_int_t)m->suspicions));
     json_object_set_new(metrics, "refutations", json_integer((json_int_t)m->refutations));

@@ -50,6 +50,10 @@ struct hs_node {
         lazy_timer;
     size_t probes_in_flight; /* direct probes awaiting their answer */
     size_t probe_cursor; /* the next peer to probe is at or after this index */
+    uv_prepare_t stall_prepare; /* measure how long the loop's turns take */
+    uv_check_t stall_check;
+    double iter_prepare, iter_check, iter_block; /* monotonic s; s (-1: none) */
+    double stalled_until; /* monotonic s: until then failures are ours */
     int flush_pending, lazy_pending;
     double ae_next; /* s until the next anti-entropy round (backs off) */
     int open_handles;
@@ -136,6 +140,9 @@ json_t *hs_lazy_answer(hs_node *n, const json_t *req, unsigned *status);
 void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *resp);
 
 /* node.c */
+
+/* A timer that fires this many s late means our own loop is stalled. */
+#define HS_STALL_LAG 0.1
 
 int hs_node_is_blocked(const hs_node *n, const char *id);
 

@@ -49,6 +49,7 @@ typedef struct hs_peer {
     uint32_t pos;       /* its index in hs_peers.v */
     unsigned char probing; /* a health probe is in flight */
     unsigned char waiting; /* in the first-probe FIFO */
+    unsigned char suspected_here; /* our own probes made it suspect */
     unsigned char url_own; /* url is its own allocation */
     char id[];          /* NUL-terminated; the first URL follows */
 } hs_peer;

@@ -60,6 +60,20 @@ static void gossip(hs_node *n, const hs_http_request *req, hs_http_response *res
     answer(resp, status, ans);
 }
 
+/* GET /peers?sample=k: k random live peers (hearsay's peer exchange; the
+ * reference asks without it and gets them all). */
+static size_t peer_sample(const hs_http_request *req)
+{
+    const char *s = hs_http_request_arg(req, "sample");
+    char *end;
+    unsigned long k;
+
+    if (!s || !*s)
+        return 0;
+    k = strtoul(s, &end, 10);
+    return *end == '\0' && k < 100000 ? (size_t)k : 0;
+}
+
 /* POST /digest and /fetch: anti-entropy between hearsay nodes. */
 static void antientropy(hs_node *n, const hs_http_request *req, hs_http_response *resp, int fetch)
 {
@@ -167,10 +181,10 @@ void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *re
     else if (strcmp(r->path, "/probe") == 0)
         probe_for(n, req, resp);
     else if (strcmp(r->path, "/ping") == 0)
-        answer(resp, 200, json_pack("{s:s, s:I}", "node_id", n->id, "incarnation",
-                                    (json_int_t)n->incarnation));
+        answer(resp, 200, json_pack("{s:s, s:I, s:[sss]}", "node_id", n->id, "incarnation",
+                                    (json_int_t)n->incarnation, "features", "batch", "ae", "swim"));
     else if (strcmp(r->path, "/peers") == 0)
-        answer(resp, 200, hs_node_peers_json(n));
+        answer(resp, 200, hs_node_peers_sample_json(n, peer_sample(req)));
     else if (strcmp(r->path, "/state") == 0)
         answer(resp, 200, hs_node_state_json(n));
     else

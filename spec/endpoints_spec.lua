@@ -64,6 +64,39 @@ describe("a node's HTTP endpoints", function()
       assert.equal(client:id(), peers[1].peer_id)
       assert.equal(client:url(), peers[1].url)
     end)
+
+    it("sends a random sample with ?sample=k (hearsay's peer exchange)", function()
+      local hub = H.node({}, loop)
+      local leaves, ids = {}, {}
+      for i = 1, 10 do
+        leaves[i] = H.node({}, loop)
+        hub:add_peer(leaves[i]:id(), leaves[i]:url())
+        ids[leaves[i]:id()] = true
+      end
+      local picked = {}
+      for _ = 1, 20 do
+        local st, peers = H.fetch_json(loop, client, "GET", hub:url() .. "/peers?sample=3")
+        assert.equal(200, st)
+        assert.equal(3, #peers)
+        local distinct = {}
+        for _, p in ipairs(peers) do
+          assert.is_true(ids[p.peer_id], "a peer of the hub")
+          assert.is_nil(distinct[p.peer_id], "each peer once")
+          distinct[p.peer_id] = true
+          picked[p.peer_id] = true
+        end
+      end
+      local n = 0
+      for _ in pairs(picked) do n = n + 1 end
+      assert.is_true(n >= 8, "samples vary: " .. n .. " of 10 peers ever picked")
+      for _, q in ipairs({ "", "?sample=0", "?sample=50", "?sample=x" }) do
+        local st, peers = H.fetch_json(loop, client, "GET", hub:url() .. "/peers" .. q)
+        assert.equal(200, st)
+        assert.equal(10, #peers, q)
+      end
+      hub:close()
+      for _, l in ipairs(leaves) do l:close() end
+    end)
   end)
 
   describe("POST /gossip", function()

@@ -75,6 +75,36 @@ describe("health checks", function()
   end)
 end)
 
+describe("a node whose own loop stalls", function()
+  it("does not hold the probes that timed out meanwhile against its peers", function()
+    local loop = hs.loop()
+    -- One failure would make b suspect; probes run back to back, so one is
+    -- nearly always in flight when the loop stalls.
+    local a = H.node({ health_interval = 0.001, probe_interval = 0.001, probe_timeout = 0.1,
+      dead_after = 1, indirect_probes = 0 }, loop)
+    local b = H.node({}, loop)
+    a:add_peer(b:id(), b:url())
+    assert.is_true(loop:run_until(function()
+      local p = peer_ids(a)[b:id()]
+      return p and p.latency_ms ~= nil
+    end, 3))
+    local stalls = 0
+    local t = loop:timer(0.03, 0.03, function()
+      stalls = stalls + 1
+      local until_ = os.clock() + 0.3 -- busy: nothing else runs on this loop
+      while os.clock() < until_ do end
+    end)
+    loop:run_until(function() return stalls >= 10 end, 15)
+    t:close()
+    loop:run_for(0.1)
+    local m = a:metrics()
+    assert.is_true(m.probes_late >= 1, "no probe was in flight during a stall")
+    assert.equal(0, m.suspicions)
+    assert.equal("alive", peer_ids(a)[b:id()].state)
+    a:close(); b:close(); loop:close()
+  end)
+end)
+
 describe("a peer that stops answering", function()
   local loop, a, b, b_port, b_id, events
 

@@ -274,7 +274,53 @@ describe("idle cost", function()
     local a, b = H.node({}, loop), H.node({}, loop)
     local st, ans = H.fetch_json(loop, a, "GET", b:url() .. "/ping")
     assert.equal(200, st)
-    assert.same({ node_id = b:id(), incarnation = b:health().incarnation }, ans)
+    assert.same({ node_id = b:id(), incarnation = b:health().incarnation,
+      features = { "batch", "ae", "swim" } }, ans)
     a:close(); b:close(); loop:close()
+  end)
+
+  -- SWIM's protocol period: one probe per tick, peers in turn.
+  local function star(n, settings)
+    local loop = hs.loop()
+    local hub = H.node(settings, loop)
+    local leaves = {}
+    for i = 1, n do
+      leaves[i] = H.node({ health_interval = 60, gossip_interval = 60 }, loop)
+      hub:add_peer(leaves[i]:id(), leaves[i]:url())
+    end
+    loop:run_for(0.3) -- the first probes
+    return loop, hub, leaves
+  end
+
+  local function close(loop, hub, leaves)
+    hub:close()
+    for _, l in ipairs(leaves) do l:close() end
+    loop:close()
+  end
+
+  it("sends about one probe per probe_interval, whatever the number of peers", function()
+    local loop, hub, leaves = star(20, { health_interval = 30, probe_interval = 0.1,
+      gossip_interval = 60, peer_exchange_interval = 60 })
+    local before = hub:metrics().health_checks
+    loop:run_for(1.5)
+    local sent = hub:metrics().health_checks - before
+    -- 15 ticks; probing every peer at once each health_interval would
+    -- send none in this window, probing all every tick 300.
+    assert.is_true(sent >= 5 and sent <= 25, sent .. " probes in 1.5 s")
+    close(loop, hub, leaves)
+  end)
+
+  it("probes every live peer within health_interval, spread over it", function()
+    local loop, hub, leaves = star(20, { health_interval = 1, probe_interval = 1,
+      gossip_interval = 60, peer_exchange_interval = 60 })
+    local seen0 = {}
+    for _, p in ipairs(hub:peers()) do seen0[p.id] = p.last_seen end
+    loop:run_for(1.6)
+    local stale = 0
+    for _, p in ipairs(hub:peers()) do
+      if not (p.last_seen > seen0[p.id]) then stale = stale + 1 end
+    end
+    assert.equal(0, stale)
+    close(loop, hub, leaves)
   end)
 end)

@@ -73,18 +73,19 @@ typedef struct hs_config {
                                   that pushed copies arrive first, 0.02 */
     unsigned ttl;              /* ttl of messages we originate, 10 */
     unsigned max_ttl;          /* larger incoming ttl is refused, 64 */
-    unsigned announce_ttl;     /* ttl of our periodic peer_announce, 10 */
+    unsigned announce_ttl;     /* ttl of our periodic peer_announce, 0 (the
+                                  one after joining: at least 3) */
     unsigned max_peers;        /* live peers kept, 50 */
     unsigned min_peers;        /* below this we bootstrap again, 1 */
 
-    double gossip_interval;        /* s between peer_announce rounds, 5 */
-    double health_interval;        /* s between health checks of a peer, 30 */
+    double gossip_interval;        /* s between peer_announce rounds, 30 */
+    double health_interval;        /* s between health checks of a peer, 60 */
     double probe_interval;         /* s between two of our health checks, 1:
                                       one peer per check, in turn, so a
                                       node sends at most one per
                                       probe_interval unless health_interval
                                       over the live peers is shorter */
-    double peer_exchange_interval; /* s between GET /peers of a random peer, 30 */
+    double peer_exchange_interval; /* s between GET /peers of a random peer, 60 */
     double rebootstrap_interval;   /* s between "too few peers?" checks, 10 */
     double request_timeout;        /* s before an outgoing request fails, 5 */
     unsigned dead_after;           /* failed probes before suspect, 3 */
@@ -162,6 +163,9 @@ typedef struct hs_metrics {
     uint64_t lazy_offered;       /* ids we offered a peer lazily */
     uint64_t lazy_answered;      /* lazy offers we answered */
     uint64_t lazy_pushed;        /* envelopes sent because a lazy offer was missing */
+    uint64_t probes_late;        /* failed probes not held against the peer:
+                                    they failed long past their timeout, so
+                                    our own loop was stalled */
 } hs_metrics;
 
 typedef struct hs_node hs_node;
@@ -293,6 +297,9 @@ unsigned hs_node_copies(const hs_node *node, const char *id);
 /* The bodies of GET /health, /peers and /state: new references. */
 json_t *hs_node_health_json(hs_node *node);
 json_t *hs_node_peers_json(hs_node *node);
+/* The same for a uniform random sample of at most `sample` live peers
+ * (0: all of them). */
+json_t *hs_node_peers_sample_json(hs_node *node, size_t sample);
 json_t *hs_node_state_json(hs_node *node);
 
 /*
