@@ -199,8 +199,8 @@ static size_t choose_lazy(hs_node *n, hs_peer **cands, size_t from, size_t nc, s
 
 /* Picks up to fanout targets into out and up to lazy_want peers to offer
  * the id to into lazy (*n_lazy); returns the number of targets. */
-static size_t choose_targets(hs_node *n, const hs_envelope *env, hs_peer **out, size_t lazy_want,
-                             hs_peer **lazy, size_t *n_lazy)
+static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, hs_peer **out,
+                             size_t lazy_want, hs_peer **lazy, size_t *n_lazy)
 {
     size_t ns = json_array_size(env->seen_by), nc = 0, chosen = 0;
     const char **seen = malloc((ns + 3) * sizeof *seen);
@@ -226,7 +226,7 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, hs_peer **out, 
                 cands[nc++] = p;
         }
     }
-    size_t want = n->cfg.fanout < nc ? n->cfg.fanout : nc;
+    size_t want = fanout < nc ? fanout : nc;
     if (nc && n->hooks.select_peers) {
         hs_peer_info *infos = malloc(nc * sizeof *infos);
         size_t *idx = malloc(want * sizeof *idx);
@@ -281,7 +281,7 @@ static int seen_by_has(const json_t *arr, const char *id)
  * the targets' ids (so siblings don't send back), trimmed to max_seen_by by
  * dropping the oldest entries.
  */
-static hs_err forward(hs_node *n, const hs_envelope *env, unsigned ttl_out)
+static hs_err forward(hs_node *n, const hs_envelope *env, unsigned ttl_out, size_t fanout)
 {
     hs_peer *targets[64], *lazy[64];
     size_t n_lazy = 0, lazy_want = 0;
@@ -291,7 +291,7 @@ static hs_err forward(hs_node *n, const hs_envelope *env, unsigned ttl_out)
     if (ttl_out > 0 && n->cfg.retain_bytes > 0 && hs_ae_retained_type(env->type) &&
         hs_seen_body(n->seen, env->bin, &(size_t){0}))
         lazy_want = n->cfg.lazy_fanout;
-    nt = choose_targets(n, env, targets, lazy_want, lazy, &n_lazy);
+    nt = choose_targets(n, env, fanout, targets, lazy_want, lazy, &n_lazy);
     for (size_t i = 0; i < n_lazy; i++)
         hs_lazy_offer(n, lazy[i], env->bin);
     hs_envelope out = *env;
@@ -409,7 +409,7 @@ static json_t *receive_one(hs_node *n, const json_t *j, const char *sender, int 
         hs_ae_retain(n, &env);
         builtin(n, &env);
         if (verdict == HS_ACCEPT && env.ttl > 0)
-            forward(n, &env, env.ttl - 1);
+            forward(n, &env, env.ttl - 1, n->cfg.fanout);
         else if (env.ttl == 0)
             n->m.messages_expired++;
     }
@@ -450,11 +450,11 @@ json_t *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *sende
 hs_err hs_node_broadcast(hs_node *n, const char *type, json_t *payload, char *id_out)
 {
     unsigned ttl = type && strcmp(type, "peer_announce") == 0 ? n->cfg.announce_ttl : n->cfg.ttl;
-    return hs_gossip_broadcast(n, type, payload, ttl, id_out);
+    return hs_gossip_broadcast(n, type, payload, ttl, 0, id_out);
 }
 
 hs_err hs_gossip_broadcast(hs_node *n, const char *type, json_t *payload, unsigned ttl,
-                           char *id_out)
+                           size_t fanout, char *id_out)
 {
     hs_envelope env;
     json_t *empty = NULL;
@@ -479,7 +479,7 @@ hs_err hs_gossip_broadcast(hs_node *n, const char *type, json_t *payload, unsign
     if (err == HS_OK) {
         env.hops = 0;
         hs_ae_retain(n, &env);
-        err = forward(n, &env, env.ttl);
+        err = forward(n, &env, env.ttl, fanout ? fanout : n->cfg.fanout);
     }
     if (id_out)
         strcpy(id_out, env.id);

@@ -32,7 +32,7 @@
 
 #include "node.h"
 
-typedef enum req_kind { REQ_PROBE, REQ_BOOT_HEALTH, REQ_PEER_LIST } req_kind;
+typedef enum req_kind { REQ_PROBE, REQ_BOOT_HEALTH, REQ_PEER_LIST, REQ_BOOT_PEERS } req_kind;
 
 typedef struct mreq {
     hs_node *node;
@@ -494,6 +494,10 @@ static void on_peer_list(void *ud, const hs_http_result *res)
     } else if (p && res->err != HS_OK) {
         hs_membership_failed(n, p);
     }
+    /* Joined: tell the peers we now know (and, if the list failed, at
+     * least the bootstrap node) about us now rather than a round later. */
+    if (r->kind == REQ_BOOT_PEERS && hs_node_mono() - n->last_announce > 0.2)
+        hs_membership_announce(n, 1);
     json_decref(j);
     free(r);
 }
@@ -514,10 +518,7 @@ static void on_boot_health(void *ud, const hs_http_result *res)
         hs_peer *p = hs_membership_learn(n, id, r->url, NULL, hs_node_now(), 0);
         if (p)
             hs_membership_saw(n, p);
-        request(n, REQ_PEER_LIST, id, r->url, "/peers", on_peer_list);
-        /* Tell the network about us now rather than a gossip round later. */
-        if (hs_node_mono() - n->last_announce > 0.2)
-            hs_membership_announce(n, 1);
+        request(n, REQ_BOOT_PEERS, id, r->url, "/peers", on_peer_list);
     } else if (!j) {
         hs_node_log(n, HS_LOG_WARN, "bootstrap from %s failed: %s", r->url,
                     res->error ? res->error : "bad /health answer");
@@ -581,9 +582,13 @@ void hs_membership_exchange(hs_node *n)
     }
 }
 
-/* A joining node's announce travels at least this far, whatever
- * announce_ttl says: the periodic ones only refresh our neighbours. */
-#define JOIN_ANNOUNCE_TTL 3
+/* A joining node announces itself to every peer it just learned (up to
+ * 64), which pass it on once: the nodes it knows get to know it, so late
+ * joiners are in as many views as early ones (push reaches a node only
+ * through the views it is in). The periodic announces only refresh a few
+ * neighbours. */
+#define JOIN_ANNOUNCE_TTL 1
+#define JOIN_ANNOUNCE_FANOUT 64
 
 void hs_membership_announce(hs_node *n, int joining)
 {
@@ -598,7 +603,7 @@ void hs_membership_announce(hs_node *n, int joining)
     unsigned ttl = n->cfg.announce_ttl;
     if (joining && ttl < JOIN_ANNOUNCE_TTL)
         ttl = JOIN_ANNOUNCE_TTL > n->cfg.max_ttl ? n->cfg.max_ttl : JOIN_ANNOUNCE_TTL;
-    hs_gossip_broadcast(n, "peer_announce", payload, ttl, NULL);
+    hs_gossip_broadcast(n, "peer_announce", payload, ttl, joining ? JOIN_ANNOUNCE_FANOUT : 0, NULL);
     json_decref(payload);
 }
 

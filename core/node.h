@@ -68,9 +68,10 @@ struct hs_node {
 void hs_gossip_enqueue(hs_node *n, hs_peer *p, hs_body *body);
 /* Sends every queued envelope now (the flush timer calls it). */
 void hs_gossip_flush(hs_node *n);
-/* hs_node_broadcast with the ttl given. */
+/* hs_node_broadcast with the ttl given, to `fanout` peers (0: the
+ * configured fanout; at most 64). */
 hs_err hs_gossip_broadcast(hs_node *n, const char *type, json_t *payload, unsigned ttl,
-                           char *id_out);
+                           size_t fanout, char *id_out);
 /* Makes sure a flush comes (after batch_window). */
 void hs_gossip_arm_flush(hs_node *n);
 
