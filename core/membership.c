@@ -61,7 +61,7 @@ static void notify(hs_node *n, hs_peer *p, int up)
 static int request_t(hs_node *n, req_kind kind, const char *peer_id, const char *base,
                      const char *path, hs_http_cb cb, double timeout)
 {
-    char url[HS_URL_MAX + 16];
+    char url[HS_URL_MAX + 32 + 3 * HS_URL_MAX]; /* base + path (a shuffle's encoded url) */
     size_t idlen = peer_id ? strlen(peer_id) : 0, baselen = strlen(base);
     mreq *r = malloc(sizeof *r + idlen + 1 + baselen + 1);
 
@@ -448,8 +448,26 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
 #define EXCHANGE_SWAPS 2
 /* Peers a hearsay peer sends per exchange (GET /peers?sample=). */
 #define EXCHANGE_SAMPLE 8
-#define HS_STR_(x) #x
-#define HS_STR(x) HS_STR_(x)
+
+/* Percent-encodes s for a query string into out (cap bytes, NUL-ended). */
+static void url_encode(const char *s, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+
+    for (; *s && o + 4 <= cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o] = '\0';
+}
 
 static void merge_peer_list(hs_node *n, const json_t *list)
 {
@@ -573,10 +591,16 @@ void hs_membership_exchange(hs_node *n)
     for (size_t i = 0; i < n->peers.n; i++) {
         hs_peer *p = n->peers.v[i];
         if (p->state == HS_PEER_ALIVE && pick-- == 0) {
-            /* A hearsay peer sends a sample, not its whole table. */
-            request(n, REQ_PEER_LIST, p->id, p->url,
-                    (p->features & HS_FEAT_SWIM) ? "/peers?sample=" HS_STR(EXCHANGE_SAMPLE) : "/peers",
-                    on_peer_list);
+            /* A hearsay peer sends a sample, not its whole table, and
+             * takes us into its view (a CYCLON shuffle). */
+            if (p->features & HS_FEAT_SWIM) {
+                char path[16 + 3 * HS_URL_MAX + 1];
+                int off = snprintf(path, sizeof path, "/peers?sample=%d&url=", EXCHANGE_SAMPLE);
+                url_encode(n->url, path + off, sizeof path - (size_t)off);
+                request(n, REQ_PEER_LIST, p->id, p->url, path, on_peer_list);
+            } else {
+                request(n, REQ_PEER_LIST, p->id, p->url, "/peers", on_peer_list);
+            }
             return;
         }
     }

@@ -74,6 +74,21 @@ static size_t peer_sample(const hs_http_request *req)
     return *end == '\0' && k < 100000 ? (size_t)k : 0;
 }
 
+/* GET /peers. With ?sample=k&url=U from a hearsay node (X-Hearsay-From),
+ * a view shuffle as in CYCLON: the asker gets k of our peers, and takes a
+ * place in our view (each shuffle moves the asker into the view of the
+ * node it asks, which keeps in-degrees even). */
+static void peers(hs_node *n, const hs_http_request *req, hs_http_response *resp)
+{
+    size_t k = peer_sample(req);
+    const char *from = hs_http_request_header(req, "X-Hearsay-From");
+    const char *url = hs_http_request_arg(req, "url");
+
+    answer(resp, 200, hs_node_peers_sample_json(n, k));
+    if (k && from && url && hs_peers_valid_id(from) && hs_peers_valid_url(url))
+        hs_membership_learn(n, from, url, NULL, hs_node_now(), 1.0);
+}
+
 /* POST /digest and /fetch: anti-entropy between hearsay nodes. */
 static void antientropy(hs_node *n, const hs_http_request *req, hs_http_response *resp, int fetch)
 {
@@ -184,7 +199,7 @@ void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *re
         answer(resp, 200, json_pack("{s:s, s:I, s:[sss]}", "node_id", n->id, "incarnation",
                                     (json_int_t)n->incarnation, "features", "batch", "ae", "swim"));
     else if (strcmp(r->path, "/peers") == 0)
-        answer(resp, 200, hs_node_peers_sample_json(n, peer_sample(req)));
+        peers(n, req, resp);
     else if (strcmp(r->path, "/state") == 0)
         answer(resp, 200, hs_node_state_json(n));
     else

@@ -97,6 +97,35 @@ describe("a node's HTTP endpoints", function()
       hub:close()
       for _, l in ipairs(leaves) do l:close() end
     end)
+
+    it("takes the asker of a sample into its view, even when full (a CYCLON shuffle)", function()
+      local hub = H.node({ max_peers = 3 }, loop)
+      local leaves = {}
+      for i = 1, 3 do
+        leaves[i] = H.node({}, loop)
+        hub:add_peer(leaves[i]:id(), leaves[i]:url())
+      end
+      local asker = H.node({}, loop)
+      local function knows(id)
+        for _, p in ipairs(hub:peers()) do if p.id == id then return true end end
+        return false
+      end
+      local enc = asker:url():gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end)
+      local from = "X-Hearsay-From: " .. asker:id()
+      -- a plain GET /peers, even from a hearsay node, changes nothing
+      H.fetch_json(loop, client, "GET", hub:url() .. "/peers?sample=2", nil, from)
+      assert.is_false(knows(asker:id()))
+      local st, peers = H.fetch_json(loop, client, "GET",
+        hub:url() .. "/peers?sample=2&url=" .. enc, nil, from)
+      assert.equal(200, st)
+      assert.equal(2, #peers)
+      assert.is_true(knows(asker:id()))
+      local n = 0
+      for _, p in ipairs(hub:peers()) do if p.state ~= "dead" then n = n + 1 end end
+      assert.equal(3, n) -- a random peer made room
+      hub:close(); asker:close()
+      for _, l in ipairs(leaves) do l:close() end
+    end)
   end)
 
   describe("POST /gossip", function()
