@@ -47,10 +47,10 @@ describe("forwarding", function()
   -- lazy push here: it would reach the leaves the push left out.
   before_each(function()
     loop = hs.loop()
-    hub = H.node({ fanout = 3, lazy_fanout = 0, gossip_interval = 60 }, loop)
+    hub = H.node({ fanout = 3, lazy_fanout = 0, gossip_interval = 60, peer_exchange_interval = 60 }, loop)
     leaves = {}
     for i = 1, 6 do
-      leaves[i] = H.node({ gossip_interval = 60 }, loop)
+      leaves[i] = H.node({ gossip_interval = 60, peer_exchange_interval = 60 }, loop)
       hub:add_peer(leaves[i]:id(), leaves[i]:url())
     end
     got = H.record(leaves, "chat")
@@ -216,7 +216,8 @@ describe("lazy push", function()
   -- reaches a leaf came from the hub's push or its lazy offer.
   local function star(lazy_fanout)
     loop = hs.loop()
-    local s = { fanout = 2, lazy_fanout = lazy_fanout, ae_interval = 0, gossip_interval = 60 }
+    local s = { fanout = 2, lazy_fanout = lazy_fanout, ae_interval = 0, gossip_interval = 60,
+      peer_exchange_interval = 60 }
     hub = H.node(s, loop)
     leaves = {}
     for i = 1, 6 do

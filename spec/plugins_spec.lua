@@ -80,10 +80,10 @@ describe("a peer-selection policy", function()
       ]],
     })
     local loop = hs.loop()
-    local hub = H.node({ gossip_interval = 60 }, loop)
+    local hub = H.node({ gossip_interval = 60, peer_exchange_interval = 60 }, loop)
     local leaves = {}
     for i = 1, 5 do
-      leaves[i] = H.node({ gossip_interval = 60 }, loop)
+      leaves[i] = H.node({ gossip_interval = 60, peer_exchange_interval = 60 }, loop)
       hub:add_peer(leaves[i]:id(), leaves[i]:url())
     end
     -- the first probes tell the hub which leaves take lazy offers
@@ -115,11 +115,11 @@ describe("a peer-selection policy", function()
 
   it("sees latency, health and tags of candidates; the region policy reads them", function()
     local loop = hs.loop()
-    local hub = H.node({ gossip_interval = 60, fanout = 2, tags = { region = "eu" } }, loop)
+    local hub = H.node({ gossip_interval = 60, peer_exchange_interval = 60, fanout = 2, tags = { region = "eu" } }, loop)
     local eu, us = {}, {}
     for i = 1, 3 do
-      eu[i] = H.node({ gossip_interval = 60, tags = { region = "eu" } }, loop)
-      us[i] = H.node({ gossip_interval = 60, tags = { region = "us" } }, loop)
+      eu[i] = H.node({ gossip_interval = 60, peer_exchange_interval = 60, tags = { region = "eu" } }, loop)
+      us[i] = H.node({ gossip_interval = 60, peer_exchange_interval = 60, tags = { region = "us" } }, loop)
       hub:add_peer(eu[i]:id(), eu[i]:url())
       hub:add_peer(us[i]:id(), us[i]:url())
     end

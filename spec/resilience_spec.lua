@@ -285,7 +285,7 @@ describe("idle cost", function()
     local hub = H.node(settings, loop)
     local leaves = {}
     for i = 1, n do
-      leaves[i] = H.node({ health_interval = 60, gossip_interval = 60 }, loop)
+      leaves[i] = H.node({ health_interval = 60, gossip_interval = 60, peer_exchange_interval = 60 }, loop)
       hub:add_peer(leaves[i]:id(), leaves[i]:url())
     end
     loop:run_for(0.3) -- the first probes
