@@ -5,8 +5,8 @@
  * (95% at f = 3; 89% measured on 100 nodes with 50-peer views), and until
  * now the rest waited for an anti-entropy round. So besides the `fanout`
  * peers a new message is pushed to, `lazy_fanout` more hearsay peers are
- * offered only its id. Ids for one peer are batched until the next flush
- * and go as POST /digest {"node_id", "ids": [...], "lazy": true}; the peer
+ * offered only its id, `lazy_delay` later (so that most pushed copies
+ * arrive first). Ids for one peer wait together and go as POST /digest {"node_id", "ids": [...], "lazy": true}; the peer
  * answers {"missing": [the ids it lacks]} and gets those envelopes at once,
  * as they reached us: their ttl intact, so it forwards them as it would a
  * pushed copy. A miss costs one round trip instead of an anti-entropy
