@@ -153,15 +153,17 @@ end
 
 -- Starts `hearsay run --config dir` in the background. Returns a handle
 -- {pid, dir, log, url, id} once it prints its URL (within timeout), driving
--- `loop` meanwhile so in-process nodes keep serving.
+-- `loop` meanwhile so in-process nodes keep serving. `prefix`, a shell
+-- command that execs its arguments (`setpriv ...`), wraps the process.
 local spawned = 0
 
-function H.spawn(dir, loop, timeout)
+function H.spawn(dir, loop, timeout, prefix)
   -- A fresh log per process: an old one would show the last run's URL.
   spawned = spawned + 1
   local log = ("%s/out.%d.log"):format(dir, spawned)
   os.remove(log)
-  local p = io.popen(("exec %q run --config %q >%q 2>&1 & echo $!"):format(H.bin, dir, log))
+  local p = io.popen(("exec %s %q run --config %q >%q 2>&1 & echo $!"):format(prefix or "",
+    H.bin, dir, log))
   local pid = tonumber(p:read("l"))
   p:close()
   local proc = { pid = pid, dir = dir, log = log }
