@@ -164,3 +164,147 @@ json_t *hs_envelope_to_json(const hs_envelope *env)
                      env->timestamp, "ttl", (json_int_t)env->ttl, "origin_peer", env->origin,
                      "seen_by", env->seen_by, "hops", (json_int_t)env->hops);
 }
+
+/* ---- raw bytes ------------------------------------------------------------ */
+
+#define SCAN_FAIL ((size_t)-1)
+
+static size_t skip_ws(const char *s, size_t i, size_t len)
+{
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* Past the string that opens at s[i] ('"'), or SCAN_FAIL. */
+static size_t skip_string(const char *s, size_t i, size_t len)
+{
+    for (i++; i < len; i++) {
+        if (s[i] == '\\')
+            i++;
+        else if (s[i] == '"')
+            return i + 1;
+    }
+    return SCAN_FAIL;
+}
+
+/* Past the value that starts at s[i] (not whitespace), or SCAN_FAIL. */
+static size_t skip_value(const char *s, size_t i, size_t len)
+{
+    size_t depth = 0;
+
+    if (i >= len)
+        return SCAN_FAIL;
+    if (s[i] == '"')
+        return skip_string(s, i, len);
+    if (s[i] != '{' && s[i] != '[') {
+        /* A scalar: a number, true, false or null. */
+        size_t start = i;
+        while (i < len && s[i] != ',' && s[i] != ']' && s[i] != '}' && s[i] != ' ' &&
+               s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+            i++;
+        return i > start ? i : SCAN_FAIL;
+    }
+    while (i < len) {
+        char c = s[i];
+        if (c == '"') {
+            i = skip_string(s, i, len);
+            if (i == SCAN_FAIL)
+                return SCAN_FAIL;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (--depth == 0)
+                return i + 1;
+        }
+        i++;
+    }
+    return SCAN_FAIL;
+}
+
+int hs_json_trim(const char *text, size_t len, hs_slice *out)
+{
+    size_t i = skip_ws(text, 0, len), end = skip_value(text, i, len);
+
+    if (end == SCAN_FAIL || skip_ws(text, end, len) != len)
+        return -1;
+    out->p = text + i;
+    out->len = end - i;
+    return 0;
+}
+
+int hs_json_split_array(const char *text, size_t len, hs_slice *out, size_t n)
+{
+    size_t i = skip_ws(text, 0, len), k = 0;
+
+    if (i >= len || text[i] != '[')
+        return -1;
+    i = skip_ws(text, i + 1, len);
+    if (i < len && text[i] == ']')
+        return n == 0 && skip_ws(text, i + 1, len) == len ? 0 : -1;
+    for (;;) {
+        size_t end = skip_value(text, i, len);
+        if (end == SCAN_FAIL || k >= n)
+            return -1;
+        out[k].p = text + i;
+        out[k].len = end - i;
+        k++;
+        i = skip_ws(text, end, len);
+        if (i < len && text[i] == ',') {
+            i = skip_ws(text, i + 1, len);
+            continue;
+        }
+        if (i < len && text[i] == ']')
+            break;
+        return -1;
+    }
+    return k == n && skip_ws(text, i + 1, len) == len ? 0 : -1;
+}
+
+char *hs_envelope_raw_ttl0(const char *raw, size_t len, size_t *out_len)
+{
+    size_t i = skip_ws(raw, 0, len), vs = SCAN_FAIL, ve = 0;
+    char *out;
+
+    if (i >= len || raw[i] != '{')
+        return NULL;
+    i = skip_ws(raw, i + 1, len);
+    while (i < len && raw[i] != '}') {
+        size_t ks = i, ke = raw[i] == '"' ? skip_string(raw, i, len) : SCAN_FAIL;
+        if (ke == SCAN_FAIL)
+            return NULL;
+        i = skip_ws(raw, ke, len);
+        if (i >= len || raw[i] != ':')
+            return NULL;
+        i = skip_ws(raw, i + 1, len);
+        size_t end = skip_value(raw, i, len);
+        if (end == SCAN_FAIL)
+            return NULL;
+        /* Only the plain spelling counts: an escaped "ttl" key falls back
+         * to serialising the parsed envelope. */
+        if (ke - ks == 5 && memcmp(raw + ks, "\"ttl\"", 5) == 0) {
+            if (vs != SCAN_FAIL)
+                return NULL;
+            vs = i;
+            ve = end;
+        }
+        i = skip_ws(raw, end, len);
+        if (i < len && raw[i] == ',')
+            i = skip_ws(raw, i + 1, len);
+        else if (i >= len || raw[i] != '}')
+            return NULL;
+    }
+    if (vs == SCAN_FAIL || i >= len)
+        return NULL;
+    *out_len = len - (ve - vs) + 1;
+    out = malloc(*out_len + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, raw, vs);
+    out[vs] = '0';
+    memcpy(out + vs + 1, raw + ve, len - ve);
+    out[*out_len] = '\0';
+    return out;
+}

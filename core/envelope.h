@@ -59,4 +59,28 @@ json_t *hs_envelope_to_json(const hs_envelope *env);
 /* Valid message type: 1..64 of [A-Za-z0-9_.:-]. */
 int hs_envelope_valid_type(const char *type);
 
+/*
+ * Raw envelope bytes. These scan JSON text that jansson has already
+ * accepted (so they only need to be right on valid JSON) to find where each
+ * value lies, so a received envelope can be kept as the bytes that arrived
+ * instead of being serialised again. Cost: one pass over the bytes.
+ */
+typedef struct hs_slice {
+    const char *p; /* borrowed */
+    size_t len;
+} hs_slice;
+
+/* The value of `text`, without surrounding whitespace. Returns 0, or -1
+ * when the text is not one value. */
+int hs_json_trim(const char *text, size_t len, hs_slice *out);
+
+/* The n elements of the JSON array in `text`, in order. Returns 0, or -1
+ * when the text is not an array of exactly n elements. */
+int hs_json_split_array(const char *text, size_t len, hs_slice *out, size_t n);
+
+/* A copy of the envelope object `raw` with its top-level "ttl" value
+ * replaced by 0 (malloc'd, NUL-terminated, length in *out_len), or NULL
+ * when raw has no plain "ttl" key or memory ran out. */
+char *hs_envelope_raw_ttl0(const char *raw, size_t len, size_t *out_len);
+
 #endif

@@ -311,31 +311,28 @@ static void builtin(hs_node *n, const hs_envelope *env)
     }
 }
 
-static json_t *result(const char *status, const char *id)
-{
-    return json_pack("{s:s, s:s}", "status", status, "message_id", id);
-}
+/* What became of one envelope of a POST /gossip. */
+typedef enum rx_outcome { RX_ACCEPTED, RX_DUPLICATE, RX_INVALID } rx_outcome;
 
-static json_t *error_result(const char *reason)
-{
-    return json_pack("{s:s, s:s}", "status", "error", "error", reason);
-}
-
-/* Handles one envelope; *bad is set when it was refused as malformed. */
-static json_t *receive_one(hs_node *n, const json_t *j, const char *sender, int *bad)
+/*
+ * Handles one envelope. `raw` (may be NULL) is the envelope's bytes as they
+ * arrived, kept for anti-entropy unless a plugin rewrites the payload. On
+ * RX_INVALID *reason names the problem; otherwise id (65 bytes) gets the
+ * message id.
+ */
+static rx_outcome receive_one(hs_node *n, const json_t *j, const hs_slice *raw,
+                              const char *sender, const char **reason, char *id)
 {
     hs_envelope_limits lim = {n->cfg.max_ttl, n->cfg.max_seen_by};
     hs_envelope env;
-    const char *reason;
     hs_verdict verdict = HS_ACCEPT;
-    json_t *ans;
+    int rewrote = 0;
 
-    *bad = 0;
-    if (hs_envelope_parse(j, &lim, &env, &reason) != HS_OK) {
+    if (hs_envelope_parse(j, &lim, &env, reason) != HS_OK) {
         n->m.messages_invalid++;
-        *bad = 1;
-        return error_result(reason);
+        return RX_INVALID;
     }
+    memcpy(id, env.id, sizeof env.id);
     env.sender = sender ? sender : "";
     if (sender) {
         hs_peer *p = hs_peers_find(&n->peers, sender);
@@ -346,9 +343,8 @@ static json_t *receive_one(hs_node *n, const json_t *j, const char *sender, int 
     if (err == HS_EDUP) {
         n->m.messages_duplicate++;
         hs_seen_copy(n->seen, env.bin);
-        ans = result("duplicate", env.id);
         hs_envelope_clear(&env);
-        return ans;
+        return RX_DUPLICATE;
     }
     n->m.messages_received++;
     if (n->hooks.on_message) {
@@ -357,50 +353,102 @@ static json_t *receive_one(hs_node *n, const json_t *j, const char *sender, int 
         if (rewritten) {
             json_decref(env.payload);
             env.payload = rewritten;
+            rewrote = 1;
         }
     }
     if (verdict == HS_DROP) {
         n->m.messages_dropped++;
     } else {
-        hs_ae_retain(n, &env);
+        hs_ae_retain(n, &env, rewrote ? NULL : raw);
         builtin(n, &env);
         if (verdict == HS_ACCEPT && env.ttl > 0)
             forward(n, &env, env.ttl - 1);
         else if (env.ttl == 0)
             n->m.messages_expired++;
     }
-    ans = result("accepted", env.id);
     hs_envelope_clear(&env);
-    return ans;
+    return RX_ACCEPTED;
 }
 
-json_t *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *sender,
-                               unsigned *status)
+static char *dump(json_t *j, size_t *len)
 {
-    int bad;
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+    json_decref(j);
+    *len = text ? strlen(text) : 0;
+    return text;
+}
+
+static char *error_text(const char *reason, size_t *len)
+{
+    return dump(json_pack("{s:s, s:s}", "status", "error", "error", reason), len);
+}
+
+char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, size_t rawlen,
+                             const char *sender, unsigned *status, size_t *len)
+{
+    const char *reason = NULL;
+    char id[65], *text;
+    hs_slice one, *slices = NULL;
+    size_t count, accepted = 0, duplicate = 0;
+    json_t *errors = NULL;
 
     if (sender && !hs_peers_valid_id(sender))
         sender = NULL;
     if (!json_is_array(body)) {
-        json_t *ans = receive_one(n, body, sender, &bad);
-        *status = bad ? 400 : 200;
-        return ans;
+        rx_outcome rx = receive_one(n, body, raw && hs_json_trim(raw, rawlen, &one) == 0 ? &one
+                                                                                        : NULL,
+                                    sender, &reason, id);
+        if (rx == RX_INVALID) {
+            *status = 400;
+            return error_text(reason, len);
+        }
+        /* The reference's answer, byte for byte what jansson would write. */
+        *status = 200;
+        text = malloc(128);
+        if (!text)
+            return NULL;
+        *len = (size_t)snprintf(text, 128, "{\"status\":\"%s\",\"message_id\":\"%s\"}",
+                                rx == RX_ACCEPTED ? "accepted" : "duplicate", id);
+        return text;
     }
-    /* A batch: each envelope is judged on its own; the answer lists them. */
-    if (json_array_size(body) == 0 || json_array_size(body) > n->cfg.max_batch) {
+    /* A batch: each envelope is judged on its own; the answer counts them
+     * and lists the refused ones by index. */
+    count = json_array_size(body);
+    if (count == 0 || count > n->cfg.max_batch) {
         *status = 400;
         n->m.messages_invalid++;
-        return error_result("a batch holds 1 to max_batch envelopes");
+        return error_text("a batch holds 1 to max_batch envelopes", len);
     }
-    json_t *answers = json_array();
-    if (!answers) {
-        *status = 500;
-        return NULL;
+    /* Without the slices (no raw text, or out of memory) envelopes are
+     * serialised again when kept: slower, never wrong. */
+    if (raw && (slices = malloc(count * sizeof *slices)) &&
+        hs_json_split_array(raw, rawlen, slices, count) != 0) {
+        free(slices);
+        slices = NULL;
     }
-    for (size_t i = 0; i < json_array_size(body); i++)
-        json_array_append_new(answers, receive_one(n, json_array_get(body, i), sender, &bad));
+    for (size_t i = 0; i < count; i++) {
+        switch (receive_one(n, json_array_get(body, i), slices ? &slices[i] : NULL, sender,
+                            &reason, id)) {
+        case RX_ACCEPTED:
+            accepted++;
+            break;
+        case RX_DUPLICATE:
+            duplicate++;
+            break;
+        case RX_INVALID:
+            if (!errors)
+                errors = json_array();
+            json_array_append_new(errors, json_pack("{s:I, s:s}", "index", (json_int_t)i,
+                                                    "error", reason));
+            break;
+        }
+    }
+    free(slices);
     *status = 200;
-    return answers;
+    return dump(json_pack("{s:I, s:I, s:o}", "accepted", (json_int_t)accepted, "duplicate",
+                          (json_int_t)duplicate, "errors", errors ? errors : json_array()),
+                len);
 }
 
 hs_err hs_node_broadcast(hs_node *n, const char *type, json_t *payload, char *id_out)
@@ -429,7 +477,7 @@ hs_err hs_node_broadcast(hs_node *n, const char *type, json_t *payload, char *id
     err = hs_seen_insert(n->seen, env.bin, hs_node_now(), &n->m.seen_evicted);
     if (err == HS_OK) {
         env.hops = 0;
-        hs_ae_retain(n, &env);
+        hs_ae_retain(n, &env, NULL);
         err = forward(n, &env, env.ttl);
     }
     if (id_out)

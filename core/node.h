@@ -62,9 +62,16 @@ void hs_gossip_enqueue(hs_node *n, hs_peer *p, hs_body *body);
 /* Sends every queued envelope now (the flush timer calls it). */
 void hs_gossip_flush(hs_node *n);
 
-/* Handles the body of a POST /gossip; returns the answer and its status. */
-json_t *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *sender,
-                               unsigned *status);
+/*
+ * Handles the body of a POST /gossip: `body` parsed, `raw` (may be NULL)
+ * the text it was parsed from (borrowed; kept envelopes are copied from
+ * it). Returns the answer (malloc'd, its length in *len; NULL out of
+ * memory) and sets its status. One envelope is answered as the reference
+ * does; a batch with {"accepted": n, "duplicate": n, "errors": [{"index",
+ * "error"}...]}.
+ */
+char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, size_t rawlen,
+                             const char *sender, unsigned *status, size_t *len);
 
 /* membership.c */
 
@@ -96,9 +103,10 @@ int hs_node_apply_state(hs_node *n, const char *root, uint64_t version, const ch
 
 /* antientropy.c */
 
-/* Keeps env's serialised envelope for repair (unless its type is
- * membership chatter). */
-void hs_ae_retain(hs_node *n, const hs_envelope *env);
+/* Keeps env for repair (unless its type is membership chatter), as the
+ * bytes it will be sent as: ttl 0. `raw` (may be NULL) is the envelope as
+ * received, copied with its ttl replaced; without it env is serialised. */
+void hs_ae_retain(hs_node *n, const hs_envelope *env, const hs_slice *raw);
 int hs_ae_retained_type(const char *type);
 /* The answers to POST /digest and POST /fetch. */
 json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, unsigned *status);

@@ -27,7 +27,7 @@ static void refuse(hs_http_response *resp, unsigned status, const char *reason)
 static void gossip(hs_node *n, const hs_http_request *req, hs_http_response *resp)
 {
     json_error_t jerr;
-    json_t *body, *ans;
+    json_t *body;
     unsigned status;
     char reason[200];
 
@@ -53,11 +53,15 @@ static void gossip(hs_node *n, const hs_http_request *req, hs_http_response *res
         refuse(resp, 400, reason);
         return;
     }
-    ans = hs_gossip_receive_body(n, body, hs_http_request_header(req, "X-Hearsay-From"), &status);
+    resp->body = hs_gossip_receive_body(n, body, req->body, req->len,
+                                        hs_http_request_header(req, "X-Hearsay-From"), &status,
+                                        &resp->len);
     json_decref(body);
     if (status == 400)
         n->m.http_bad_request++;
-    answer(resp, status, ans);
+    resp->status = status;
+    if (!resp->body)
+        refuse(resp, 500, "out of memory");
 }
 
 /* POST /digest and /fetch: anti-entropy between hearsay nodes. */

@@ -2,6 +2,7 @@
  * test_envelope.c -- envelope validation: every field's type and bounds,
  * and ids of our own messages computed as the reference node does.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -99,10 +100,110 @@ static void ids_match_the_reference_formula(void)
     json_decref(payload);
 }
 
+/* ---- raw bytes: slices and the ttl-0 copy, checked against jansson ------- */
+
+static const char *batch_text =
+    " [ {\"message_id\":\"aa\", \"ttl\" : 12, \"payload\":{\"ttl\":3,\"s\":\"a\\\"]}\\\\\",\"l\":[1,"
+    "{\"x\":[]}]}, \"seen_by\":[\"n\"]},\n{\"ttl\":0,\"payload\":null},{\"payload\":\"\\u00e9\",\"ttl\":-0,"
+    "\"t\":1.5e3} ,{\"ttl\":7} ] ";
+
+/* Whatever jansson accepts, the slices are its elements and the ttl-0 copy
+ * is the element with ttl 0 (or NULL without a plain integer ttl). */
+static int agrees_with_jansson(const char *text, size_t len)
+{
+    json_t *arr = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    size_t n;
+    hs_slice sl[16];
+    int ok = 1;
+
+    if (!json_is_array(arr) || (n = json_array_size(arr)) > 16) {
+        /* Refused by jansson: the scanners are never called on it, but
+         * must still stay in bounds (ASan watches). */
+        hs_slice one;
+        (void)hs_json_split_array(text, len, sl, 16);
+        (void)hs_json_trim(text, len, &one);
+        size_t l;
+        free(hs_envelope_raw_ttl0(text, len, &l));
+        json_decref(arr);
+        return 1;
+    }
+    if (hs_json_split_array(text, len, sl, n) != 0) {
+        json_decref(arr);
+        return 0;
+    }
+    for (size_t i = 0; i < n && ok; i++) {
+        json_t *el = json_array_get(arr, i);
+        json_t *back = json_loadb(sl[i].p, sl[i].len, JSON_DECODE_ANY, NULL);
+        ok = back && json_equal(back, el);
+        json_decref(back);
+        size_t l0;
+        char *t0 = hs_envelope_raw_ttl0(sl[i].p, sl[i].len, &l0);
+        json_t *ttl = json_object_get(el, "ttl");
+        if (t0) {
+            json_t *want = json_deep_copy(el), *got = json_loadb(t0, l0, 0, NULL);
+            json_object_set_new(want, "ttl", json_integer(0));
+            ok = ok && json_is_integer(ttl) && strlen(t0) == l0 && got && json_equal(got, want);
+            json_decref(want);
+            json_decref(got);
+            free(t0);
+        } else {
+            /* Only a missing or non-integer ttl may give NULL here (the
+             * samples spell every key plainly). */
+            ok = ok && !json_is_integer(ttl);
+        }
+    }
+    json_decref(arr);
+    return ok;
+}
+
+static void raw_slices_match_jansson(void)
+{
+    size_t len = strlen(batch_text);
+    char buf[512];
+    static const char subst[] = "\"\\{}[],: 0a";
+    int bad = 0;
+
+    CHECK(agrees_with_jansson(batch_text, len));
+    /* Every truncation, and every byte replaced by each of a few
+     * structural characters: thousands of near-valid inputs. */
+    for (size_t cut = 0; cut <= len; cut++) {
+        memcpy(buf, batch_text, cut);
+        bad += !agrees_with_jansson(buf, cut);
+    }
+    for (size_t i = 0; i < len; i++) {
+        for (const char *c = subst; *c; c++) {
+            memcpy(buf, batch_text, len);
+            buf[i] = *c;
+            bad += !agrees_with_jansson(buf, len);
+        }
+    }
+    CHECK(bad == 0);
+
+    hs_slice sl[2], one;
+    CHECK(hs_json_split_array("[]", 2, sl, 0) == 0);
+    CHECK(hs_json_split_array("[1,2]", 5, sl, 1) == -1); /* count must match */
+    CHECK(hs_json_split_array("{}", 2, sl, 1) == -1);
+    const char *sp = "  {\"a\":1}\n";
+    CHECK(hs_json_trim(sp, strlen(sp), &one) == 0 && one.len == 7 && one.p[0] == '{');
+    CHECK(hs_json_trim("{} x", 4, &one) == -1);
+    size_t l;
+    const char *two = "{\"ttl\":12345,\"a\":{\"ttl\":5}}";
+    char *t = hs_envelope_raw_ttl0(two, strlen(two), &l);
+    CHECK(t && strcmp(t, "{\"ttl\":0,\"a\":{\"ttl\":5}}") == 0 && l == strlen(t));
+    free(t);
+    /* Two plain "ttl" keys: refuse rather than guess. */
+    const char *dup = "{\"ttl\":1,\"ttl\":2}";
+    CHECK(hs_envelope_raw_ttl0(dup, strlen(dup), &l) == NULL);
+    /* An escaped spelling is not recognised: the caller serialises. */
+    const char *esc = "{\"t\\u0074l\":1}";
+    CHECK(hs_envelope_raw_ttl0(esc, strlen(esc), &l) == NULL);
+}
+
 int main(void)
 {
     accepts_a_reference_envelope();
     refuses_each_bad_field();
     ids_match_the_reference_formula();
+    raw_slices_match_jansson();
     DONE();
 }
