@@ -29,7 +29,7 @@ int hs_ae_retained_type(const char *type)
     return strcmp(type, "peer_announce") != 0 && strncmp(type, "hs.", 3) != 0;
 }
 
-void hs_ae_retain(hs_node *n, const hs_envelope *env, const hs_slice *raw)
+void hs_ae_retain(hs_node *n, hs_envelope *env, const hs_slice *raw)
 {
     char *text = NULL;
     size_t len = 0;
@@ -39,9 +39,11 @@ void hs_ae_retain(hs_node *n, const hs_envelope *env, const hs_slice *raw)
     hs_ae_activity(n);
     /* Kept as sent: ttl 0. The bytes that arrived, when we have them, cost
      * a copy; rebuilding the JSON costs ~40k instructions. */
-    if (raw)
+    if (raw && env->ttl_raw)
+        text = hs_envelope_splice_ttl0(raw->p, raw->len, env->ttl_raw, env->ttl_len, &len);
+    else if (raw)
         text = hs_envelope_raw_ttl0(raw->p, raw->len, &len);
-    if (!text) {
+    if (!text && hs_envelope_payload(env)) {
         hs_envelope e0 = *env;
         json_t *j;
         e0.ttl = 0;

@@ -155,6 +155,10 @@ void hs_envelope_clear(hs_envelope *env)
     json_decref(env->seen_by);
     env->payload = NULL;
     env->seen_by = NULL;
+    env->payload_raw = NULL;
+    env->payload_len = 0;
+    env->ttl_raw = NULL;
+    env->ttl_len = 0;
 }
 
 json_t *hs_envelope_to_json(const hs_envelope *env)
@@ -266,7 +270,6 @@ int hs_json_split_array(const char *text, size_t len, hs_slice *out, size_t n)
 char *hs_envelope_raw_ttl0(const char *raw, size_t len, size_t *out_len)
 {
     size_t i = skip_ws(raw, 0, len), vs = SCAN_FAIL, ve = 0;
-    char *out;
 
     if (i >= len || raw[i] != '{')
         return NULL;
@@ -298,7 +301,18 @@ char *hs_envelope_raw_ttl0(const char *raw, size_t len, size_t *out_len)
     }
     if (vs == SCAN_FAIL || i >= len)
         return NULL;
-    *out_len = len - (ve - vs) + 1;
+    return hs_envelope_splice_ttl0(raw, len, raw + vs, ve - vs, out_len);
+}
+
+char *hs_envelope_splice_ttl0(const char *raw, size_t len, const char *ttl, size_t ttl_len,
+                              size_t *out_len)
+{
+    size_t vs = (size_t)(ttl - raw), ve = vs + ttl_len;
+    char *out;
+
+    if (ttl < raw || ve > len)
+        return NULL;
+    *out_len = len - ttl_len + 1;
     out = malloc(*out_len + 1);
     if (!out)
         return NULL;

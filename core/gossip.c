@@ -24,7 +24,9 @@ const char *hs_message_type(const hs_message *m)
 
 const json_t *hs_message_payload(const hs_message *m)
 {
-    return m->payload;
+    /* Every hs_message is a node's own (mutable) envelope, lent to a hook;
+     * a scanned payload is parsed on this first use and cached there. */
+    return hs_envelope_payload((hs_message *)m);
 }
 
 const char *hs_message_origin(const hs_message *m)
@@ -246,7 +248,7 @@ static int seen_by_has(const json_t *arr, const char *id)
  * the targets' ids (so siblings don't send back), trimmed to max_seen_by by
  * dropping the oldest entries.
  */
-static hs_err forward(hs_node *n, const hs_envelope *env, unsigned ttl_out)
+static hs_err forward(hs_node *n, hs_envelope *env, unsigned ttl_out)
 {
     hs_peer *targets[64];
     size_t nt = choose_targets(n, env, targets);
@@ -257,6 +259,9 @@ static hs_err forward(hs_node *n, const hs_envelope *env, unsigned ttl_out)
 
     if (nt == 0)
         return HS_OK;
+    if (!hs_envelope_payload(env))
+        return HS_ENOMEM;
+    out.payload = env->payload;
     seen_by = json_copy(env->seen_by);
     if (!seen_by)
         return HS_ENOMEM;
@@ -286,10 +291,14 @@ static hs_err forward(hs_node *n, const hs_envelope *env, unsigned ttl_out)
 }
 
 /* What the core itself does with the two built-in types. */
-static void builtin(hs_node *n, const hs_envelope *env)
+static void builtin(hs_node *n, hs_envelope *env)
 {
-    const json_t *p = env->payload;
+    const json_t *p;
 
+    if (strcmp(env->type, "peer_announce") != 0 && strncmp(env->type, "hs.", 3) != 0 &&
+        strcmp(env->type, "state_update") != 0)
+        return; /* not ours: the payload need not even be parsed */
+    p = hs_envelope_payload(env);
     if (strcmp(env->type, "peer_announce") == 0) {
         const char *id = json_string_value(json_object_get(p, "node_id"));
         const char *url = json_string_value(json_object_get(p, "url"));
@@ -315,59 +324,67 @@ static void builtin(hs_node *n, const hs_envelope *env)
 typedef enum rx_outcome { RX_ACCEPTED, RX_DUPLICATE, RX_INVALID } rx_outcome;
 
 /*
- * Handles one envelope. `raw` (may be NULL) is the envelope's bytes as they
- * arrived, kept for anti-entropy unless a plugin rewrites the payload. On
- * RX_INVALID *reason names the problem; otherwise id (65 bytes) gets the
- * message id.
+ * Handles one valid envelope (and clears it). `raw` (may be NULL) is its
+ * bytes as they arrived, kept for anti-entropy unless a plugin rewrites the
+ * payload.
  */
-static rx_outcome receive_one(hs_node *n, const json_t *j, const hs_slice *raw,
-                              const char *sender, const char **reason, char *id)
+static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
+                              const char *sender)
 {
-    hs_envelope_limits lim = {n->cfg.max_ttl, n->cfg.max_seen_by};
-    hs_envelope env;
     hs_verdict verdict = HS_ACCEPT;
     int rewrote = 0;
 
-    if (hs_envelope_parse(j, &lim, &env, reason) != HS_OK) {
-        n->m.messages_invalid++;
-        return RX_INVALID;
-    }
-    memcpy(id, env.id, sizeof env.id);
-    env.sender = sender ? sender : "";
+    env->sender = sender ? sender : "";
     if (sender) {
         hs_peer *p = hs_peers_find(&n->peers, sender);
         if (p)
             hs_membership_saw(n, p);
     }
-    hs_err err = hs_seen_insert(n->seen, env.bin, hs_node_now(), &n->m.seen_evicted);
+    hs_err err = hs_seen_insert(n->seen, env->bin, hs_node_now(), &n->m.seen_evicted);
     if (err == HS_EDUP) {
         n->m.messages_duplicate++;
-        hs_seen_copy(n->seen, env.bin);
-        hs_envelope_clear(&env);
+        hs_seen_copy(n->seen, env->bin);
+        hs_envelope_clear(env);
         return RX_DUPLICATE;
     }
     n->m.messages_received++;
     if (n->hooks.on_message) {
         json_t *rewritten = NULL;
-        verdict = n->hooks.on_message(n->hooks.ud, n, &env, &rewritten);
+        verdict = n->hooks.on_message(n->hooks.ud, n, env, &rewritten);
         if (rewritten) {
-            json_decref(env.payload);
-            env.payload = rewritten;
+            json_decref(env->payload);
+            env->payload = rewritten;
             rewrote = 1;
         }
     }
     if (verdict == HS_DROP) {
         n->m.messages_dropped++;
     } else {
-        hs_ae_retain(n, &env, rewrote ? NULL : raw);
-        builtin(n, &env);
-        if (verdict == HS_ACCEPT && env.ttl > 0)
-            forward(n, &env, env.ttl - 1);
-        else if (env.ttl == 0)
+        hs_ae_retain(n, env, rewrote ? NULL : raw);
+        builtin(n, env);
+        if (verdict == HS_ACCEPT && env->ttl > 0)
+            forward(n, env, env->ttl - 1);
+        else if (env->ttl == 0)
             n->m.messages_expired++;
     }
-    hs_envelope_clear(&env);
+    hs_envelope_clear(env);
     return RX_ACCEPTED;
+}
+
+/* Handles one parsed envelope; on RX_INVALID *reason names the problem,
+ * otherwise id (65 bytes) gets the message id. */
+static rx_outcome receive_one(hs_node *n, const json_t *j, const hs_slice *raw,
+                              const char *sender, const char **reason, char *id)
+{
+    hs_envelope_limits lim = {n->cfg.max_ttl, n->cfg.max_seen_by};
+    hs_envelope env;
+
+    if (hs_envelope_parse(j, &lim, &env, reason) != HS_OK) {
+        n->m.messages_invalid++;
+        return RX_INVALID;
+    }
+    memcpy(id, env.id, sizeof env.id);
+    return receive_env(n, &env, raw, sender);
 }
 
 static char *dump(json_t *j, size_t *len)
@@ -384,11 +401,31 @@ static char *error_text(const char *reason, size_t *len)
     return dump(json_pack("{s:s, s:s}", "status", "error", "error", reason), len);
 }
 
+/* The reference's answer to one envelope, byte for byte what jansson
+ * would write for {"status", "message_id"}. */
+static char *single_answer(rx_outcome rx, const char *id, size_t *len)
+{
+    char *text = malloc(128);
+
+    if (!text)
+        return NULL;
+    *len = (size_t)snprintf(text, 128, "{\"status\":\"%s\",\"message_id\":\"%s\"}",
+                            rx == RX_ACCEPTED ? "accepted" : "duplicate", id);
+    return text;
+}
+
+static char *batch_answer(size_t accepted, size_t duplicate, json_t *errors, size_t *len)
+{
+    return dump(json_pack("{s:I, s:I, s:o}", "accepted", (json_int_t)accepted, "duplicate",
+                          (json_int_t)duplicate, "errors", errors ? errors : json_array()),
+                len);
+}
+
 char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, size_t rawlen,
                              const char *sender, unsigned *status, size_t *len)
 {
     const char *reason = NULL;
-    char id[65], *text;
+    char id[65];
     hs_slice one, *slices = NULL;
     size_t count, accepted = 0, duplicate = 0;
     json_t *errors = NULL;
@@ -403,14 +440,8 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
             *status = 400;
             return error_text(reason, len);
         }
-        /* The reference's answer, byte for byte what jansson would write. */
         *status = 200;
-        text = malloc(128);
-        if (!text)
-            return NULL;
-        *len = (size_t)snprintf(text, 128, "{\"status\":\"%s\",\"message_id\":\"%s\"}",
-                                rx == RX_ACCEPTED ? "accepted" : "duplicate", id);
-        return text;
+        return single_answer(rx, id, len);
     }
     /* A batch: each envelope is judged on its own; the answer counts them
      * and lists the refused ones by index. */
@@ -446,9 +477,96 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
     }
     free(slices);
     *status = 200;
-    return dump(json_pack("{s:I, s:I, s:o}", "accepted", (json_int_t)accepted, "duplicate",
-                          (json_int_t)duplicate, "errors", errors ? errors : json_array()),
-                len);
+    return batch_answer(accepted, duplicate, errors, len);
+}
+
+static size_t skip_ws(const char *s, size_t i, size_t len)
+{
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        i++;
+    return i;
+}
+
+char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const char *sender,
+                             unsigned *status, size_t *alen)
+{
+    hs_envelope_limits lim = {n->cfg.max_ttl, n->cfg.max_seen_by};
+    hs_envelope one, *envs = NULL;
+    hs_slice *raw = NULL;
+    size_t i = skip_ws(text, 0, len), count = 0, cap = 0, accepted = 0, duplicate = 0;
+
+    *status = 0;
+    if (sender && !hs_peers_valid_id(sender))
+        sender = NULL;
+    if (i < len && text[i] == '{') {
+        size_t start = i;
+        if (hs_envelope_scan(text, len, &i, &lim, &one) != 0)
+            return NULL;
+        if (skip_ws(text, i, len) != len) {
+            hs_envelope_clear(&one);
+            return NULL;
+        }
+        hs_slice r = {text + start, i - start};
+        char id[65];
+        memcpy(id, one.id, sizeof id);
+        rx_outcome rx = receive_env(n, &one, &r, sender);
+        *status = 200;
+        return single_answer(rx, id, alen);
+    }
+    if (i >= len || text[i] != '[')
+        return NULL;
+    /* A batch: scanned whole before any of it is handled, so a decline
+     * leaves nothing done and the jansson path starts from scratch. */
+    i = skip_ws(text, i + 1, len);
+    if (i < len && text[i] == ']')
+        return NULL; /* empty: the jansson path says why that is refused */
+    for (;;) {
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            hs_envelope *ne;
+            hs_slice *nr;
+            if (count >= n->cfg.max_batch)
+                goto decline;
+            ne = realloc(envs, ncap * sizeof *envs);
+            if (ne)
+                envs = ne;
+            nr = ne ? realloc(raw, ncap * sizeof *raw) : NULL;
+            if (!nr)
+                goto decline;
+            raw = nr;
+            cap = ncap;
+        }
+        size_t start = i;
+        if (hs_envelope_scan(text, len, &i, &lim, &envs[count]) != 0)
+            goto decline;
+        raw[count].p = text + start;
+        raw[count].len = i - start;
+        count++;
+        i = skip_ws(text, i, len);
+        if (i < len && text[i] == ',') {
+            i = skip_ws(text, i + 1, len);
+            continue;
+        }
+        if (i < len && text[i] == ']' && skip_ws(text, i + 1, len) == len)
+            break;
+        goto decline;
+    }
+    for (size_t k = 0; k < count; k++) {
+        if (receive_env(n, &envs[k], &raw[k], sender) == RX_ACCEPTED)
+            accepted++;
+        else
+            duplicate++;
+    }
+    free(envs);
+    free(raw);
+    *status = 200;
+    return batch_answer(accepted, duplicate, NULL, alen);
+decline:
+    for (size_t k = 0; k < count; k++)
+        hs_envelope_clear(&envs[k]);
+    free(envs);
+    free(raw);
+    return NULL;
 }
 
 hs_err hs_node_broadcast(hs_node *n, const char *type, json_t *payload, char *id_out)

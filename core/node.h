@@ -73,6 +73,16 @@ void hs_gossip_flush(hs_node *n);
 char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, size_t rawlen,
                              const char *sender, unsigned *status, size_t *len);
 
+/*
+ * The fast path for a POST /gossip body: the same answers, from the text
+ * without a jansson tree (envscan.c). Returns NULL with *status 0 when it
+ * declines (the text is invalid, or unusual): nothing was done, and the
+ * caller takes the jansson path (hs_gossip_receive_body). NULL with a
+ * status set means out of memory.
+ */
+char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const char *sender,
+                             unsigned *status, size_t *alen);
+
 /* membership.c */
 
 void hs_membership_start(hs_node *n);
@@ -106,7 +116,7 @@ int hs_node_apply_state(hs_node *n, const char *root, uint64_t version, const ch
 /* Keeps env for repair (unless its type is membership chatter), as the
  * bytes it will be sent as: ttl 0. `raw` (may be NULL) is the envelope as
  * received, copied with its ttl replaced; without it env is serialised. */
-void hs_ae_retain(hs_node *n, const hs_envelope *env, const hs_slice *raw);
+void hs_ae_retain(hs_node *n, hs_envelope *env, const hs_slice *raw);
 int hs_ae_retained_type(const char *type);
 /* The answers to POST /digest and POST /fetch. */
 json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, unsigned *status);

@@ -44,6 +44,16 @@ static void gossip(hs_node *n, const hs_http_request *req, hs_http_response *res
         refuse(resp, 400, "empty body: expected a JSON envelope");
         return;
     }
+    resp->body = hs_gossip_receive_text(n, req->body, req->len,
+                                        hs_http_request_header(req, "X-Hearsay-From"), &status,
+                                        &resp->len);
+    if (resp->body || status != 0) {
+        resp->status = status;
+        if (!resp->body)
+            refuse(resp, 500, "out of memory");
+        return;
+    }
+    /* Declined by the fast path (invalid or unusual): jansson decides. */
     body = json_loadb(req->body, req->len, JSON_REJECT_DUPLICATES, &jerr);
     if (!body) {
         n->m.http_bad_request++;

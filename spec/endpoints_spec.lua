@@ -87,6 +87,32 @@ describe("a node's HTTP endpoints", function()
       assert.equal('{"status":"duplicate","message_id":"' .. env.message_id .. '"}', text)
     end)
 
+    it("judges every envelope the same, whichever parser reads it", function()
+      -- A \u escape is left to jansson; the rest takes the fast scanner.
+      local got = {}
+      node:on("message", function(msg) got[msg.id] = msg.payload end)
+      local id1, id2 = H.id(), H.id()
+      local odd = ('{"message_id":"%s","message_type":"chat","payload":{"t":"caf\\u00e9"},'
+        .. '"timestamp":1,"ttl":0,"origin_peer":"o","seen_by":[]}'):format(id1)
+      local plain = ('{"message_id":"%s","message_type":"chat","payload":{"t":"caf\xc3\xa9"},'
+        .. '"timestamp":1,"ttl":0,"origin_peer":"o","seen_by":[]}'):format(id2)
+      local st, a = post(odd)
+      assert.equal(200, st)
+      assert.equal("accepted", a.status)
+      st, a = post(plain)
+      assert.equal("accepted", a.status)
+      assert.equal("caf\xc3\xa9", got[id1].t)
+      assert.equal("caf\xc3\xa9", got[id2].t)
+      -- Duplicate keys, at any depth, are refused whichever way.
+      local dup = plain:gsub('"t":', '"t":1,"t":'):gsub(id2, H.id())
+      st, a = post(dup)
+      assert.equal(400, st)
+      assert.matches("malformed JSON", a.error)
+      st, a = post("[" .. plain:gsub(id2, H.id()) .. "," .. odd:gsub(id1, H.id()) .. "]")
+      assert.same({ accepted = 2, duplicate = 0, errors = {} }, a)
+      node:on("message", nil)
+    end)
+
     it("accepts a batch (a JSON array) and answers with counts", function()
       local e1, e2 = H.envelope({ message_id = H.id() }), H.envelope({ message_id = H.id() })
       local st, a = post(hs.json_encode({ e1, e2, e1 }))
