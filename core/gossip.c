@@ -521,12 +521,12 @@ char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const cha
     if (i < len && text[i] == ']')
         return NULL; /* empty: the jansson path says why that is refused */
     for (;;) {
+        if (count >= n->cfg.max_batch)
+            goto decline; /* too many: the jansson path refuses it */
         if (count == cap) {
             size_t ncap = cap ? cap * 2 : 16;
             hs_envelope *ne;
             hs_slice *nr;
-            if (count >= n->cfg.max_batch)
-                goto decline;
             ne = realloc(envs, ncap * sizeof *envs);
             if (ne)
                 envs = ne;

@@ -7,7 +7,8 @@ describe("a node's HTTP endpoints", function()
 
   setup(function()
     loop = hs.loop()
-    node = H.node({ max_body = 4096, max_seen_by = 16, max_ttl = 32 }, loop)
+    -- No periodic announces: they would move messages_sent under "changes nothing".
+    node = H.node({ max_body = 4096, max_seen_by = 16, max_ttl = 32, gossip_interval = 60 }, loop)
     client = H.node({}, loop)
     base = node:url()
   end)
@@ -118,6 +119,26 @@ describe("a node's HTTP endpoints", function()
       local st, a = post(hs.json_encode({ e1, e2, e1 }))
       assert.equal(200, st)
       assert.same({ accepted = 2, duplicate = 1, errors = {} }, a)
+    end)
+
+    it("refuses a batch over max_batch, and an empty one, whole", function()
+      local small = H.node({ max_batch = 3 }, loop)
+      local function batch(n)
+        local b = {}
+        for i = 1, n do b[i] = H.envelope({ message_id = H.id(), ttl = 0 }) end
+        return hs.json_encode(b)
+      end
+      local st, a = H.fetch_json(loop, client, "POST", small:url() .. "/gossip", batch(3))
+      assert.equal(200, st)
+      assert.equal(3, a.accepted)
+      st, a = H.fetch_json(loop, client, "POST", small:url() .. "/gossip", batch(4))
+      assert.equal(400, st)
+      assert.matches("max_batch", a.error)
+      st, a = H.fetch_json(loop, client, "POST", small:url() .. "/gossip", "[]")
+      assert.equal(400, st)
+      assert.matches("max_batch", a.error)
+      assert.equal(3, small:metrics().messages_received)
+      small:close()
     end)
 
     it("lists the refused envelopes of a batch by index, with the reason", function()
