@@ -71,6 +71,12 @@ static void on_sent(void *ud, const hs_http_result *res)
         return;
     }
     p = hs_peers_find(&n->peers, ctx->peer_id);
+    if (p && p->q.inflight) {
+        p->q.inflight--;
+        /* What queued up meanwhile goes at the next flush, batched. */
+        if (p->q.n)
+            hs_gossip_schedule_flush(n);
+    }
     if (res->err == HS_OK && res->status >= 200 && res->status < 300) {
         n->m.messages_sent += ctx->count;
         if (p)
@@ -109,29 +115,50 @@ static void post(hs_node *n, hs_peer *p, const char *body, size_t len, size_t co
     ctx->count = count;
     strcpy(ctx->peer_id, p->id);
     snprintf(url, sizeof url, "%s/gossip", p->url);
+    p->q.inflight++; /* before: a completion must find it counted */
     if (hs_http_client_request(n->client, "POST", url, body, len, n->from_header,
                                n->cfg.request_timeout, on_sent, ctx) != HS_OK) {
+        p->q.inflight--;
         n->m.send_errors += count;
         free(ctx);
     }
 }
 
-/* Sends what is queued for p: one array to a batch peer, else one by one. */
+/* Outgoing batches stay well inside what any receiver takes (its max_batch
+ * and max_body may be smaller than ours; the defaults are 1000 and 1 MiB). */
+#define SEND_BATCH_MAX 64
+#define SEND_BATCH_BYTES (256 * 1024)
+
+/* What may wait for one peer while its requests are all in flight; beyond
+ * that new envelopes are dropped (send_errors) and left to anti-entropy. */
+#define SEND_QUEUE_MAX 4096
+#define SEND_QUEUE_BYTES (4 * 1024 * 1024)
+
+/*
+ * Sends what is queued for p: arrays of up to SEND_BATCH_MAX to a batch
+ * peer, else one envelope per POST, while fewer than peer_connections
+ * POSTs to it are in flight. The rest waits: for the flush after an answer,
+ * in bigger batches. Without this bound a node that takes envelopes faster
+ * than a peer does hands curl a request per batch without limit, and curl
+ * then spends its time walking its own queue (O(n) per completion).
+ */
 static void send_queue(hs_node *n, hs_peer *p)
 {
-    if (p->q.n > 1 && (p->features & HS_FEAT_BATCH)) {
-        size_t len, count = p->q.n;
-        char *joined = hs_sendq_join(&p->q, &len);
-        if (joined) {
+    while (p->q.n && p->q.inflight < n->cfg.peer_connections) {
+        if (p->q.n > 1 && (p->features & HS_FEAT_BATCH)) {
+            size_t len, count;
+            char *joined = hs_sendq_join(&p->q, SEND_BATCH_MAX, SEND_BATCH_BYTES, &len, &count);
+            if (!joined)
+                return; /* out of memory: kept, tried again at the next flush */
             n->m.batches_sent++;
             post(n, p, joined, len, count);
             free(joined);
-            return;
+        } else {
+            hs_body *b = hs_sendq_pop(&p->q);
+            post(n, p, b->data, b->len, 1);
+            hs_body_unref(b);
         }
     }
-    for (size_t i = 0; i < p->q.n; i++)
-        post(n, p, p->q.v[i]->data, p->q.v[i]->len, 1);
-    hs_sendq_clear(&p->q);
 }
 
 void hs_gossip_flush(hs_node *n)
@@ -147,14 +174,18 @@ static void on_flush(uv_timer_t *t)
     hs_gossip_flush(t->data);
 }
 
-/* Outgoing batches stay well inside what any receiver takes (its max_batch
- * and max_body may be smaller than ours; the defaults are 1000 and 1 MiB). */
-#define SEND_BATCH_MAX 64
-#define SEND_BATCH_BYTES (256 * 1024)
+void hs_gossip_schedule_flush(hs_node *n)
+{
+    if (!n->flush_pending) {
+        n->flush_pending = 1;
+        uv_timer_start(&n->flush_timer, on_flush, (uint64_t)(n->cfg.batch_window * 1000), 0);
+    }
+}
 
 void hs_gossip_enqueue(hs_node *n, hs_peer *p, hs_body *body)
 {
-    if (hs_sendq_push(&p->q, body) != 0) {
+    if (p->q.n >= SEND_QUEUE_MAX || p->q.bytes + body->len > SEND_QUEUE_BYTES ||
+        hs_sendq_push(&p->q, body) != 0) {
         n->m.send_errors++;
         return;
     }
@@ -163,10 +194,7 @@ void hs_gossip_enqueue(hs_node *n, hs_peer *p, hs_body *body)
         send_queue(n, p);
         return;
     }
-    if (!n->flush_pending) {
-        n->flush_pending = 1;
-        uv_timer_start(&n->flush_timer, on_flush, (uint64_t)(n->cfg.batch_window * 1000), 0);
-    }
+    hs_gossip_schedule_flush(n);
 }
 
 /* Picks up to fanout targets; writes peer pointers to out, returns count. */

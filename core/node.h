@@ -59,8 +59,11 @@ struct hs_node {
 
 /* Queues an envelope body for a peer; it goes out at the next flush. */
 void hs_gossip_enqueue(hs_node *n, hs_peer *p, hs_body *body);
-/* Sends every queued envelope now (the flush timer calls it). */
+/* Sends every queued envelope now (the flush timer calls it), as far as
+ * each peer's in-flight bound allows. */
 void hs_gossip_flush(hs_node *n);
+/* Arms the flush timer (batch_window) unless it is armed. */
+void hs_gossip_schedule_flush(hs_node *n);
 
 /*
  * Handles the body of a POST /gossip: `body` parsed, `raw` (may be NULL)

@@ -48,21 +48,36 @@ int hs_sendq_push(hs_sendq *q, hs_body *b)
 
 void hs_sendq_clear(hs_sendq *q)
 {
+    unsigned inflight = q->inflight;
+
     for (size_t i = 0; i < q->n; i++)
         hs_body_unref(q->v[i]);
     free(q->v);
     memset(q, 0, sizeof *q);
+    q->inflight = inflight;
 }
 
-char *hs_sendq_join(hs_sendq *q, size_t *len)
+/* Drops the first k entries, `bytes` long in all (their references are
+ * already released or handed on). */
+static void shift(hs_sendq *q, size_t k, size_t bytes)
 {
-    size_t total = q->bytes + q->n + 2, off = 0;
-    char *out = malloc(total);
+    q->bytes -= bytes;
+    memmove(q->v, q->v + k, (q->n - k) * sizeof *q->v);
+    q->n -= k;
+}
 
+char *hs_sendq_join(hs_sendq *q, size_t max_n, size_t max_bytes, size_t *len, size_t *count)
+{
+    size_t k = 0, bytes = 0, off = 0;
+    char *out;
+
+    while (k < q->n && k < max_n && (k == 0 || bytes + q->v[k]->len <= max_bytes))
+        bytes += q->v[k++]->len;
+    out = malloc(bytes + k + 2);
     if (!out)
         return NULL;
     out[off++] = '[';
-    for (size_t i = 0; i < q->n; i++) {
+    for (size_t i = 0; i < k; i++) {
         if (i)
             out[off++] = ',';
         memcpy(out + off, q->v[i]->data, q->v[i]->len);
@@ -72,7 +87,18 @@ char *hs_sendq_join(hs_sendq *q, size_t *len)
     out[off++] = ']';
     out[off] = '\0';
     *len = off;
-    q->n = 0;
-    q->bytes = 0;
+    *count = k;
+    shift(q, k, bytes);
     return out;
+}
+
+hs_body *hs_sendq_pop(hs_sendq *q)
+{
+    hs_body *b;
+
+    if (!q->n)
+        return NULL;
+    b = q->v[0];
+    shift(q, 1, b->len);
+    return b;
 }

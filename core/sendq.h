@@ -26,16 +26,24 @@ typedef struct hs_sendq {
     hs_body **v;
     size_t n, cap;
     size_t bytes;
+    unsigned inflight; /* POSTs to this peer not answered yet (gossip.c) */
 } hs_sendq;
 
 /* Queues b, taking a new reference; returns 0, or -1 out of memory. */
 int hs_sendq_push(hs_sendq *q, hs_body *b);
 
-/* Drops every queued body. */
+/* Drops every queued body (the in-flight count stays: those requests are
+ * still out). */
 void hs_sendq_clear(hs_sendq *q);
 
-/* Joins the queued bodies into "[b1,b2,...]" (malloc'd, NUL-terminated;
- * NULL out of memory) and empties the queue. */
-char *hs_sendq_join(hs_sendq *q, size_t *len);
+/* Joins the oldest bodies, at most max_n of them and (beyond the first)
+ * at most max_bytes, into "[b1,b2,...]" (malloc'd, NUL-terminated; NULL
+ * out of memory, the queue then unchanged) and takes them off the queue;
+ * *count says how many. O(queued) for the shift. */
+char *hs_sendq_join(hs_sendq *q, size_t max_n, size_t max_bytes, size_t *len, size_t *count);
+
+/* Takes the oldest body off the queue (the caller owns its reference), or
+ * NULL when empty. */
+hs_body *hs_sendq_pop(hs_sendq *q);
 
 #endif
