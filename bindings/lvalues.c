@@ -60,6 +60,17 @@ void hs_lua_push_peer(lua_State *L, const hs_peer_info *p)
     hs_lua_fill_peer(L, -1, p);
 }
 
+/* The payload straight from its text when the core has not parsed it (no
+ * jansson tree on the way), else from the tree. */
+static void push_payload(lua_State *L, const hs_message *m)
+{
+    size_t len;
+    const char *text = hs_message_payload_text(m, &len);
+
+    if (!text || hs_lua_push_json_text(L, text, len) != 0)
+        hs_lua_push_json(L, hs_message_payload(m));
+}
+
 void hs_lua_fill_message(lua_State *L, int idx, const hs_message *m)
 {
     idx = lua_absindex(L, idx);
@@ -67,7 +78,7 @@ void hs_lua_fill_message(lua_State *L, int idx, const hs_message *m)
     lua_setfield(L, idx, "id");
     lua_pushstring(L, hs_message_type(m));
     lua_setfield(L, idx, "type");
-    hs_lua_push_json(L, hs_message_payload(m));
+    push_payload(L, m);
     lua_setfield(L, idx, "payload");
     lua_pushstring(L, hs_message_origin(m));
     lua_setfield(L, idx, "origin");

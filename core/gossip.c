@@ -29,6 +29,14 @@ const json_t *hs_message_payload(const hs_message *m)
     return hs_envelope_payload((hs_message *)m);
 }
 
+const char *hs_message_payload_text(const hs_message *m, size_t *len)
+{
+    if (m->payload || !m->payload_raw)
+        return NULL;
+    *len = m->payload_len;
+    return m->payload_raw;
+}
+
 const char *hs_message_origin(const hs_message *m)
 {
     return m->origin;

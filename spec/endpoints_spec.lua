@@ -114,6 +114,37 @@ describe("a node's HTTP endpoints", function()
       node:on("message", nil)
     end)
 
+    it("hands handlers the same payload whether it was converted from text or from jansson", function()
+      local got = {}
+      node:on("message", function(msg) got[msg.id] = msg.payload end)
+      local payload = '{"s":"a\\"b\\\\c\\/d\\n\\t","i":-42,"r":2.5e-3,"big":12345678901234,'
+        .. '"z":-0,"t":true,"f":false,"n":null,"e":[],"o":{},"a":[1,[2,{"x":"y"}],[]],"u":"\xc3\xa9"}'
+      local function env(id, p)
+        return ('{"message_id":"%s","message_type":"chat","payload":%s,"timestamp":1,"ttl":0,'
+          .. '"origin_peer":"o","seen_by":[]}'):format(id, p)
+      end
+      -- The same payload once more with a \u escape: that one goes through jansson.
+      local id1, id2 = H.id(), H.id()
+      post(env(id1, payload))
+      post(env(id2, payload:gsub('"u":"\xc3\xa9"', '"u":"\\u00e9"')))
+      local a, b = got[id1], got[id2]
+      assert.is_table(a)
+      assert.is_table(b)
+      for _, k in ipairs({ "s", "i", "r", "big", "z", "t", "f", "n", "u" }) do
+        assert.equal(b[k], a[k], k)
+        assert.equal(math.type(b[k]), math.type(a[k]), k)
+      end
+      assert.equal('a"b\\c/d\n\t', a.s)
+      assert.equal(hs.null, a.n)
+      assert.equal(getmetatable(b.e), getmetatable(a.e))
+      assert.equal(getmetatable(b.o), getmetatable(a.o))
+      assert.is_not_nil(getmetatable(a.e)) -- [] stays an array
+      assert.same(b.a, a.a)
+      assert.equal(getmetatable(b.a[2][2]), getmetatable(a.a[2][2]))
+      assert.equal(getmetatable(b.a[3]), getmetatable(a.a[3]))
+      node:on("message", nil)
+    end)
+
     it("accepts a batch (a JSON array) and answers with counts", function()
       local e1, e2 = H.envelope({ message_id = H.id() }), H.envelope({ message_id = H.id() })
       local st, a = post(hs.json_encode({ e1, e2, e1 }))
