@@ -191,12 +191,14 @@ int main(int argc, char **argv)
     }
     if (!b.accepted || (id && !b.health))
         return 1;
-    /* The options hearsay's server uses, minus its logger and suspend/resume. */
+    /* The options hearsay's server uses, minus its logger and suspend/resume
+     * (its 8 KiB connection memory pool included: core/http_server.c). */
     b.daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL,
                                 on_request, &b, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, &b,
                                 MHD_OPTION_CONNECTION_LIMIT, 1024U,
                                 MHD_OPTION_CONNECTION_TIMEOUT, 60U,
+                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(8 * 1024),
                                 MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_END);
     if (!b.daemon) {
         fprintf(stderr, "bare_mhd: cannot listen on %s:%u\n", host, port);

@@ -48,7 +48,22 @@ struct hs_host {
     int closing;
     ptimer *timers;
     hs_console *console;
+    /* The message types the active plugin set handles (sorted, owned), so
+     * a message no handler wants never enters Lua. `all_types` is set by a
+     * "*" handler, and when the list could not be stored (fail open). */
+    char **types;
+    size_t ntypes;
+    int all_types;
+    /* The candidates of the policy call in progress (see lazy candidates). */
+    const hs_message *sel_msg;
+    const hs_peer_info *cands;
+    size_t ncands;
+    const void *msg_table;      /* the lazy tables of that call, by address */
+    const void **cand_tables;
+    int lazy_mt[2];             /* registry refs: LAZY_CANDIDATE, LAZY_MESSAGE */
 };
+
+static void make_lazy_metatables(hs_host *h, lua_State *L);
 
 /* ---- limits ------------------------------------------------------------- */
 
@@ -269,6 +284,71 @@ static int api_now(lua_State *L)
     return 1;
 }
 
+static int cmp_type(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_types(char **types, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(types[i]);
+    free(types);
+}
+
+/* api.handled_types(list): the message types the active set has handlers
+ * for ("*" means every type). Called on every activation and whenever a
+ * handler is added to the active set. */
+static int api_handled_types(lua_State *L)
+{
+    hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
+    lua_Integer n;
+    char **types;
+    size_t k = 0;
+    int all = 0;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    n = luaL_len(L, 1);
+    types = malloc((size_t)(n > 0 ? n : 1) * sizeof *types);
+    for (lua_Integer i = 1; types && i <= n; i++) {
+        const char *t;
+        lua_rawgeti(L, 1, i);
+        t = lua_tostring(L, -1);
+        if (t && strcmp(t, "*") == 0) {
+            all = 1;
+        } else if (t) {
+            if (!(types[k] = strdup(t))) {
+                lua_pop(L, 1);
+                free_types(types, k);
+                types = NULL;
+                break;
+            }
+            k++;
+        }
+        lua_pop(L, 1);
+    }
+    free_types(h->types, h->ntypes);
+    if (!types) {
+        /* Out of memory: let every message through to Lua, which decides
+         * as it always did. */
+        h->types = NULL;
+        h->ntypes = 0;
+        h->all_types = 1;
+        return 0;
+    }
+    qsort(types, k, sizeof *types, cmp_type);
+    h->types = types;
+    h->ntypes = k;
+    h->all_types = all;
+    return 0;
+}
+
+static int handles_type(const hs_host *h, const char *type)
+{
+    return h->all_types ||
+           (h->ntypes && bsearch(&type, h->types, h->ntypes, sizeof *h->types, cmp_type));
+}
+
 static int api_memory(lua_State *L)
 {
     hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
@@ -419,7 +499,7 @@ static const luaL_Reg api_fns[] = {
     {"metrics", api_metrics}, {"broadcast", api_broadcast},
     {"update_state", api_update_state},               {"log", api_log},
     {"now", api_now},         {"memory", api_memory}, {"timer", api_timer},
-    {NULL, NULL},
+    {"handled_types", api_handled_types},             {NULL, NULL},
 };
 
 static const luaL_Reg host_libs[] = {
@@ -448,6 +528,7 @@ static int host_boot(lua_State *PL)
     lua_setfield(PL, -2, "path");
     lua_pop(PL, 1);
     hs_lua_handle_metatable(PL, HS_PTIMER_MT, ptimer_ud_close, NULL);
+    make_lazy_metatables(h, PL);
 
     lua_getglobal(PL, "require");
     lua_pushliteral(PL, "hearsay.plugins");
@@ -522,12 +603,14 @@ hs_host *hs_host_new(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp)
     if (hs_host_call(h, "init", 2, 2) != 0) {
         lua_pushliteral(L, "plugin manager failed to start (see the log)");
         lua_close(PL);
+        free_types(h->types, h->ntypes);
         free(h);
         return NULL;
     }
     if (!lua_toboolean(PL, -2)) {
         lua_pushstring(L, lua_tostring(PL, -1) ? lua_tostring(PL, -1) : "plugins failed to load");
         lua_close(PL);
+        free_types(h->types, h->ntypes);
         free(h);
         return NULL;
     }
@@ -574,7 +657,7 @@ hs_verdict hs_host_on_message(hs_host *h, const hs_message *m, json_t **payload_
     lua_State *L = cur_state(h);
     hs_verdict v;
 
-    if (h->closing)
+    if (h->closing || !handles_type(h, hs_message_type(m)))
         return HS_ACCEPT;
     hs_lua_push_message(L, m);
     if (hs_host_call(h, "on_message", 1, 2) != 0)
@@ -584,21 +667,139 @@ hs_verdict hs_host_on_message(hs_host *h, const hs_message *m, json_t **payload_
     return v;
 }
 
+/*
+ * Lazy policy arguments. A policy gets its message and each candidate as a
+ * table whose fields are filled in on first access -- any field, or pairs()
+ * -- which then drops the metatable, leaving a plain table. Candidates
+ * start with only their `index`. Most policies read a few fields of a few
+ * candidates, or only count them; building every field of every candidate
+ * (tags converted from JSON) cost ~8k instructions each, the message with
+ * its payload ~6k. Fields come only from the call in progress, which knows
+ * its tables by address: a table first touched after its call returned
+ * (or during a nested call) stays as it was -- a candidate keeps only its
+ * index. Cost per call: the tables themselves, no closures.
+ */
+enum { LAZY_CANDIDATE, LAZY_MESSAGE };
+
+static int fill_lazy(lua_State *L, int t)
+{
+    hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
+    const void *self = lua_topointer(L, t);
+    int filled = 0;
+
+    luaL_checkstack(L, 8, "policy argument");
+    if (lua_tointeger(L, lua_upvalueindex(2)) == LAZY_MESSAGE) {
+        if (h->sel_msg && self == h->msg_table) {
+            hs_lua_fill_message(L, t, h->sel_msg);
+            filled = 1;
+        }
+    } else {
+        lua_Integer i;
+        lua_pushliteral(L, "index");
+        lua_rawget(L, t);
+        i = lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        if (h->cand_tables && i >= 1 && (size_t)i <= h->ncands && h->cand_tables[i - 1] == self) {
+            hs_lua_fill_peer(L, t, &h->cands[i - 1]);
+            filled = 1;
+        }
+    }
+    lua_pushnil(L);
+    lua_setmetatable(L, t);
+    return filled;
+}
+
+static int lazy_index(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (!fill_lazy(L, 1))
+        return 0;
+    lua_pushvalue(L, 2);
+    lua_rawget(L, 1);
+    return 1;
+}
+
+static int lazy_pairs(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    fill_lazy(L, 1);
+    lua_getglobal(L, "next");
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+/* Makes the two metatables (once, at boot). */
+static void make_lazy_metatables(hs_host *h, lua_State *L)
+{
+    for (int kind = 0; kind < 2; kind++) {
+        lua_createtable(L, 0, 3);
+        for (int k = 0; k < 2; k++) {
+            lua_pushlightuserdata(L, h);
+            lua_pushinteger(L, kind);
+            lua_pushcclosure(L, k == 0 ? lazy_index : lazy_pairs, 2);
+            lua_setfield(L, -2, k == 0 ? "__index" : "__pairs");
+        }
+        lua_pushliteral(L, "hearsay.policy_argument");
+        lua_setfield(L, -2, "__name");
+        h->lazy_mt[kind] = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+}
+
+/* Pushes the message, then the candidate list; records their addresses
+ * (tables[n] must have room for n). */
+static void push_lazy_arguments(hs_host *h, lua_State *L, size_t n, const void **tables)
+{
+    lua_createtable(L, 0, 0);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->lazy_mt[LAZY_MESSAGE]);
+    lua_setmetatable(L, -2);
+    h->msg_table = lua_topointer(L, -1);
+    lua_createtable(L, (int)n, 0);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->lazy_mt[LAZY_CANDIDATE]);
+    for (size_t i = 0; i < n; i++) {
+        lua_createtable(L, 0, 1);
+        lua_pushinteger(L, (lua_Integer)i + 1);
+        lua_setfield(L, -2, "index");
+        lua_pushvalue(L, -2);
+        lua_setmetatable(L, -2);
+        tables[i] = lua_topointer(L, -1);
+        lua_rawseti(L, -3, (lua_Integer)i + 1);
+    }
+    lua_pop(L, 1);
+}
+
 int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, size_t n,
                    size_t want, size_t *out)
 {
     lua_State *L = cur_state(h);
-    int got;
+    const hs_message *prev_msg = h->sel_msg;
+    const hs_peer_info *prev_cands = h->cands;
+    size_t prev_n = h->ncands;
+    const void *prev_msg_table = h->msg_table, **prev_tables = h->cand_tables;
+    const void *small[16], **tables = small;
+    int got = -1;
 
     if (h->closing)
         return -1;
-    hs_lua_push_message(L, m);
-    hs_lua_push_candidates(L, cands, n);
-    lua_pushinteger(L, (lua_Integer)want);
-    if (hs_host_call(h, "select", 3, 1) != 0)
+    if (n > sizeof small / sizeof *small && !(tables = malloc(n * sizeof *tables)))
         return -1;
-    got = hs_lua_read_selection(L, -1, cands, n, want, out);
-    lua_pop(L, 1);
+    h->sel_msg = m;
+    h->cands = cands;
+    h->ncands = n;
+    h->cand_tables = tables;
+    push_lazy_arguments(h, L, n, tables);
+    lua_pushinteger(L, (lua_Integer)want);
+    if (hs_host_call(h, "select", 3, 1) == 0) {
+        got = hs_lua_read_selection(L, -1, cands, n, want, out);
+        lua_pop(L, 1);
+    }
+    h->sel_msg = prev_msg;
+    h->cands = prev_cands;
+    h->ncands = prev_n;
+    h->msg_table = prev_msg_table;
+    h->cand_tables = prev_tables;
+    if (tables != small)
+        free(tables);
     return got;
 }
 
@@ -659,6 +860,7 @@ void hs_host_handle_closed(hs_host *h)
 {
     if (--h->open_handles == 0 && h->closing) {
         lua_close(h->PL);
+        free_types(h->types, h->ntypes);
         free(h);
     }
 }

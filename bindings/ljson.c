@@ -78,6 +78,173 @@ void hs_lua_push_json(lua_State *L, const json_t *v)
         push_json(L, v, 0);
 }
 
+/* ---- text -> Lua, for payloads the core has validated but not parsed ---- */
+
+typedef struct text_in {
+    const char *s;
+    size_t len, i;
+} text_in;
+
+static void text_ws(text_in *t)
+{
+    while (t->i < t->len && (t->s[t->i] == ' ' || t->s[t->i] == '\t' || t->s[t->i] == '\n' ||
+                             t->s[t->i] == '\r'))
+        t->i++;
+}
+
+/* Pushes the string at t->i (simple escapes decoded). */
+static int text_string(lua_State *L, text_in *t)
+{
+    size_t start = ++t->i, i = start;
+    int esc = 0;
+
+    while (i < t->len && t->s[i] != '"') {
+        if (t->s[i] == '\\') {
+            esc = 1;
+            i++;
+        }
+        i++;
+    }
+    if (i >= t->len)
+        return -1;
+    t->i = i + 1;
+    if (!esc) {
+        lua_pushlstring(L, t->s + start, i - start);
+        return 0;
+    }
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t k = start; k < i; k++) {
+        char c = t->s[k];
+        if (c == '\\') {
+            switch (t->s[++k]) {
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            case 'n': c = '\n'; break;
+            case 'r': c = '\r'; break;
+            case 't': c = '\t'; break;
+            case '"': case '\\': case '/': c = t->s[k]; break;
+            default: /* \u: not ours to decode */
+                luaL_pushresult(&b);
+                lua_pop(L, 1);
+                return -1;
+            }
+        }
+        luaL_addchar(&b, c);
+    }
+    luaL_pushresult(&b);
+    return 0;
+}
+
+static int text_value(lua_State *L, text_in *t, int depth)
+{
+    char c;
+
+    if (depth > HS_JSON_MAX_DEPTH || !lua_checkstack(L, 4))
+        return -1;
+    text_ws(t);
+    if (t->i >= t->len)
+        return -1;
+    c = t->s[t->i];
+    if (c == '{' || c == '[') {
+        lua_Integer n = 0;
+        lua_createtable(L, 0, 0);
+        t->i++;
+        text_ws(t);
+        if (t->i < t->len && t->s[t->i] == (c == '{' ? '}' : ']')) {
+            t->i++;
+        } else {
+            for (;;) {
+                if (c == '{') {
+                    text_ws(t);
+                    if (t->i >= t->len || t->s[t->i] != '"' || text_string(L, t) != 0)
+                        return -1;
+                    text_ws(t);
+                    if (t->i >= t->len || t->s[t->i] != ':')
+                        return -1;
+                    t->i++;
+                    if (text_value(L, t, depth + 1) != 0)
+                        return -1;
+                    lua_rawset(L, -3);
+                } else {
+                    if (text_value(L, t, depth + 1) != 0)
+                        return -1;
+                    lua_rawseti(L, -2, ++n);
+                }
+                text_ws(t);
+                if (t->i < t->len && t->s[t->i] == ',') {
+                    t->i++;
+                    continue;
+                }
+                if (t->i < t->len && t->s[t->i] == (c == '{' ? '}' : ']')) {
+                    t->i++;
+                    break;
+                }
+                return -1;
+            }
+        }
+        if (c == '[' && n == 0) {
+            lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);
+            lua_setmetatable(L, -2);
+        }
+        return 0;
+    }
+    if (c == '"')
+        return text_string(L, t);
+    if (t->len - t->i >= 4 && memcmp(t->s + t->i, "true", 4) == 0) {
+        t->i += 4;
+        lua_pushboolean(L, 1);
+        return 0;
+    }
+    if (t->len - t->i >= 5 && memcmp(t->s + t->i, "false", 5) == 0) {
+        t->i += 5;
+        lua_pushboolean(L, 0);
+        return 0;
+    }
+    if (t->len - t->i >= 4 && memcmp(t->s + t->i, "null", 4) == 0) {
+        t->i += 4;
+        push_null(L);
+        return 0;
+    }
+    /* A number: an integer as jansson reads one (no fraction, no exponent),
+     * else a real. */
+    char buf[64];
+    size_t n = 0;
+    int is_int = 1;
+    while (t->i + n < t->len && n < sizeof buf - 1 && strchr("-+.eE0123456789", t->s[t->i + n])) {
+        if (strchr(".eE", t->s[t->i + n]))
+            is_int = 0;
+        n++;
+    }
+    if (n == 0 || n == sizeof buf - 1)
+        return -1;
+    memcpy(buf, t->s + t->i, n);
+    buf[n] = '\0';
+    t->i += n;
+    if (is_int)
+        lua_pushinteger(L, (lua_Integer)strtoll(buf, NULL, 10));
+    else
+        lua_pushnumber(L, strtod(buf, NULL));
+    return 0;
+}
+
+int hs_lua_push_json_text(lua_State *L, const char *s, size_t len)
+{
+    text_in t = {s, len, 0};
+    int top = lua_gettop(L);
+
+    if (text_value(L, &t, 0) != 0) {
+        lua_settop(L, top);
+        return -1;
+    }
+    text_ws(&t);
+    if (t.i != len) {
+        lua_settop(L, top);
+        return -1;
+    }
+    return 0;
+}
+
 static int is_array(lua_State *L, int idx, size_t *len)
 {
     size_t n = 0;

@@ -15,6 +15,12 @@
 /* Pushes v (borrowed) as a Lua value. */
 void hs_lua_push_json(lua_State *L, const json_t *v);
 
+/* Pushes the JSON text s (valid JSON whose strings hold no \u escapes, as
+ * hs_message_payload_text() gives) as the same Lua value hs_lua_push_json
+ * would push for it. Returns 0, or -1 (nothing pushed) on text it does not
+ * take; the caller then goes through jansson. */
+int hs_lua_push_json_text(lua_State *L, const char *s, size_t len);
+
 /* Converts the value at idx; returns a new reference, or NULL with an error
  * message pushed on the stack. */
 json_t *hs_lua_to_json(lua_State *L, int idx);

@@ -24,56 +24,79 @@ const char *hs_lua_peer_state_name(hs_peer_state s)
     return "dead";
 }
 
-void hs_lua_push_peer(lua_State *L, const hs_peer_info *p)
+void hs_lua_fill_peer(lua_State *L, int idx, const hs_peer_info *p)
 {
-    lua_createtable(L, 0, 8);
+    idx = lua_absindex(L, idx);
     lua_pushstring(L, p->id);
-    lua_setfield(L, -2, "id");
+    lua_setfield(L, idx, "id");
     lua_pushstring(L, p->url);
-    lua_setfield(L, -2, "url");
+    lua_setfield(L, idx, "url");
     lua_pushstring(L, p->merkle_root);
-    lua_setfield(L, -2, "merkle_root");
+    lua_setfield(L, idx, "merkle_root");
     lua_pushnumber(L, p->last_seen);
-    lua_setfield(L, -2, "last_seen");
+    lua_setfield(L, idx, "last_seen");
     if (p->latency_ms >= 0) {
         lua_pushnumber(L, p->latency_ms);
-        lua_setfield(L, -2, "latency_ms");
+        lua_setfield(L, idx, "latency_ms");
     }
     lua_pushstring(L, hs_lua_peer_state_name(p->state));
-    lua_setfield(L, -2, "state");
+    lua_setfield(L, idx, "state");
     lua_pushboolean(L, p->state == HS_PEER_ALIVE);
-    lua_setfield(L, -2, "healthy");
+    lua_setfield(L, idx, "healthy");
     lua_pushinteger(L, p->failures);
-    lua_setfield(L, -2, "failures");
+    lua_setfield(L, idx, "failures");
     if (p->tags) {
         hs_lua_push_json(L, p->tags);
     } else {
         lua_newtable(L);
     }
-    lua_setfield(L, -2, "tags");
+    lua_setfield(L, idx, "tags");
+}
+
+void hs_lua_push_peer(lua_State *L, const hs_peer_info *p)
+{
+    /* Room for a candidate's `index` too, so adding it does not rehash. */
+    lua_createtable(L, 0, 10);
+    hs_lua_fill_peer(L, -1, p);
+}
+
+/* The payload straight from its text when the core has not parsed it (no
+ * jansson tree on the way), else from the tree. */
+static void push_payload(lua_State *L, const hs_message *m)
+{
+    size_t len;
+    const char *text = hs_message_payload_text(m, &len);
+
+    if (!text || hs_lua_push_json_text(L, text, len) != 0)
+        hs_lua_push_json(L, hs_message_payload(m));
+}
+
+void hs_lua_fill_message(lua_State *L, int idx, const hs_message *m)
+{
+    idx = lua_absindex(L, idx);
+    lua_pushstring(L, hs_message_id(m));
+    lua_setfield(L, idx, "id");
+    lua_pushstring(L, hs_message_type(m));
+    lua_setfield(L, idx, "type");
+    push_payload(L, m);
+    lua_setfield(L, idx, "payload");
+    lua_pushstring(L, hs_message_origin(m));
+    lua_setfield(L, idx, "origin");
+    lua_pushstring(L, hs_message_sender(m));
+    lua_setfield(L, idx, "sender");
+    lua_pushinteger(L, hs_message_ttl(m));
+    lua_setfield(L, idx, "ttl");
+    lua_pushinteger(L, hs_message_hops(m));
+    lua_setfield(L, idx, "hops");
+    lua_pushnumber(L, hs_message_timestamp(m));
+    lua_setfield(L, idx, "timestamp");
 }
 
 void hs_lua_push_message(lua_State *L, const hs_message *m)
 {
     lua_createtable(L, 0, 8);
-    lua_pushstring(L, hs_message_id(m));
-    lua_setfield(L, -2, "id");
-    lua_pushstring(L, hs_message_type(m));
-    lua_setfield(L, -2, "type");
-    hs_lua_push_json(L, hs_message_payload(m));
-    lua_setfield(L, -2, "payload");
-    lua_pushstring(L, hs_message_origin(m));
-    lua_setfield(L, -2, "origin");
-    lua_pushstring(L, hs_message_sender(m));
-    lua_setfield(L, -2, "sender");
-    lua_pushinteger(L, hs_message_ttl(m));
-    lua_setfield(L, -2, "ttl");
-    lua_pushinteger(L, hs_message_hops(m));
-    lua_setfield(L, -2, "hops");
-    lua_pushnumber(L, hs_message_timestamp(m));
-    lua_setfield(L, -2, "timestamp");
+    hs_lua_fill_message(L, -1, m);
 }
-
 
 hs_verdict hs_lua_read_verdict(lua_State *L, int vidx, int pidx, json_t **payload_out)
 {

@@ -14,8 +14,14 @@ const char *hs_lua_peer_state_name(hs_peer_state s);
  * failures, tags}. */
 void hs_lua_push_peer(lua_State *L, const hs_peer_info *p);
 
+/* Sets the same fields in the table at idx. */
+void hs_lua_fill_peer(lua_State *L, int idx, const hs_peer_info *p);
+
 /* Pushes {id, type, payload, origin, sender, ttl, hops, timestamp}. */
 void hs_lua_push_message(lua_State *L, const hs_message *m);
+
+/* Sets the same fields in the table at idx. */
+void hs_lua_fill_message(lua_State *L, int idx, const hs_message *m);
 
 /* Pushes the candidate list a policy sees: peers with an `index` field. */
 void hs_lua_push_candidates(lua_State *L, const hs_peer_info *cands, size_t n);

@@ -155,6 +155,10 @@ void hs_envelope_clear(hs_envelope *env)
     json_decref(env->seen_by);
     env->payload = NULL;
     env->seen_by = NULL;
+    env->payload_raw = NULL;
+    env->payload_len = 0;
+    env->ttl_raw = NULL;
+    env->ttl_len = 0;
 }
 
 json_t *hs_envelope_to_json(const hs_envelope *env)
@@ -163,4 +167,193 @@ json_t *hs_envelope_to_json(const hs_envelope *env)
                      "message_type", env->type, "payload", env->payload, "timestamp",
                      env->timestamp, "ttl", (json_int_t)env->ttl, "origin_peer", env->origin,
                      "seen_by", env->seen_by, "hops", (json_int_t)env->hops);
+}
+
+/* ---- raw bytes ------------------------------------------------------------ */
+
+#define SCAN_FAIL ((size_t)-1)
+
+static size_t skip_ws(const char *s, size_t i, size_t len)
+{
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* Past the string that opens at s[i] ('"'), or SCAN_FAIL. */
+static size_t skip_string(const char *s, size_t i, size_t len)
+{
+    for (i++; i < len; i++) {
+        if (s[i] == '\\')
+            i++;
+        else if (s[i] == '"')
+            return i + 1;
+    }
+    return SCAN_FAIL;
+}
+
+/* Past the value that starts at s[i] (not whitespace), or SCAN_FAIL. */
+static size_t skip_value(const char *s, size_t i, size_t len)
+{
+    size_t depth = 0;
+
+    if (i >= len)
+        return SCAN_FAIL;
+    if (s[i] == '"')
+        return skip_string(s, i, len);
+    if (s[i] != '{' && s[i] != '[') {
+        /* A scalar: a number, true, false or null. */
+        size_t start = i;
+        while (i < len && s[i] != ',' && s[i] != ']' && s[i] != '}' && s[i] != ' ' &&
+               s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+            i++;
+        return i > start ? i : SCAN_FAIL;
+    }
+    while (i < len) {
+        char c = s[i];
+        if (c == '"') {
+            i = skip_string(s, i, len);
+            if (i == SCAN_FAIL)
+                return SCAN_FAIL;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (--depth == 0)
+                return i + 1;
+        }
+        i++;
+    }
+    return SCAN_FAIL;
+}
+
+int hs_json_trim(const char *text, size_t len, hs_slice *out)
+{
+    size_t i = skip_ws(text, 0, len), end = skip_value(text, i, len);
+
+    if (end == SCAN_FAIL || skip_ws(text, end, len) != len)
+        return -1;
+    out->p = text + i;
+    out->len = end - i;
+    return 0;
+}
+
+int hs_json_split_array(const char *text, size_t len, hs_slice *out, size_t n)
+{
+    size_t i = skip_ws(text, 0, len), k = 0;
+
+    if (i >= len || text[i] != '[')
+        return -1;
+    i = skip_ws(text, i + 1, len);
+    if (i < len && text[i] == ']')
+        return n == 0 && skip_ws(text, i + 1, len) == len ? 0 : -1;
+    for (;;) {
+        size_t end = skip_value(text, i, len);
+        if (end == SCAN_FAIL || k >= n)
+            return -1;
+        out[k].p = text + i;
+        out[k].len = end - i;
+        k++;
+        i = skip_ws(text, end, len);
+        if (i < len && text[i] == ',') {
+            i = skip_ws(text, i + 1, len);
+            continue;
+        }
+        if (i < len && text[i] == ']')
+            break;
+        return -1;
+    }
+    return k == n && skip_ws(text, i + 1, len) == len ? 0 : -1;
+}
+
+/* Where the top-level plain "ttl" value of the object `raw` lies: [*vs,
+ * *ve). 0, or -1 when there is none (or two) or raw is not an object. */
+static int find_ttl(const char *raw, size_t len, size_t *vs_out, size_t *ve_out)
+{
+    size_t i = skip_ws(raw, 0, len), vs = SCAN_FAIL, ve = 0;
+
+    if (i >= len || raw[i] != '{')
+        return -1;
+    i = skip_ws(raw, i + 1, len);
+    while (i < len && raw[i] != '}') {
+        size_t ks = i, ke = raw[i] == '"' ? skip_string(raw, i, len) : SCAN_FAIL;
+        if (ke == SCAN_FAIL)
+            return -1;
+        i = skip_ws(raw, ke, len);
+        if (i >= len || raw[i] != ':')
+            return -1;
+        i = skip_ws(raw, i + 1, len);
+        size_t end = skip_value(raw, i, len);
+        if (end == SCAN_FAIL)
+            return -1;
+        /* Only the plain spelling counts: an escaped "ttl" key falls back
+         * to serialising the parsed envelope. */
+        if (ke - ks == 5 && memcmp(raw + ks, "\"ttl\"", 5) == 0) {
+            if (vs != SCAN_FAIL)
+                return -1;
+            vs = i;
+            ve = end;
+        }
+        i = skip_ws(raw, end, len);
+        if (i < len && raw[i] == ',')
+            i = skip_ws(raw, i + 1, len);
+        else if (i >= len || raw[i] != '}')
+            return -1;
+    }
+    if (vs == SCAN_FAIL || i >= len)
+        return -1;
+    *vs_out = vs;
+    *ve_out = ve;
+    return 0;
+}
+
+char *hs_envelope_raw_ttl0(const char *raw, size_t len, size_t *out_len)
+{
+    size_t vs, ve;
+
+    if (find_ttl(raw, len, &vs, &ve) != 0)
+        return NULL;
+    return hs_envelope_splice_ttl0(raw, len, raw + vs, ve - vs, out_len);
+}
+
+char *hs_envelope_raw_ttl(const char *raw, size_t len, unsigned ttl, size_t *out_len)
+{
+    size_t vs, ve;
+    char num[16];
+    int k = snprintf(num, sizeof num, "%u", ttl);
+    char *out;
+
+    if (find_ttl(raw, len, &vs, &ve) != 0)
+        return NULL;
+    *out_len = len - (ve - vs) + (size_t)k;
+    out = malloc(*out_len + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, raw, vs);
+    memcpy(out + vs, num, (size_t)k);
+    memcpy(out + vs + (size_t)k, raw + ve, len - ve);
+    out[*out_len] = '\0';
+    return out;
+}
+
+
+
+char *hs_envelope_splice_ttl0(const char *raw, size_t len, const char *ttl, size_t ttl_len,
+                              size_t *out_len)
+{
+    size_t vs = (size_t)(ttl - raw), ve = vs + ttl_len;
+    char *out;
+
+    if (ttl < raw || ve > len)
+        return NULL;
+    *out_len = len - ttl_len + 1;
+    out = malloc(*out_len + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, raw, vs);
+    out[vs] = '0';
+    memcpy(out + vs + 1, raw + ve, len - ve);
+    out[*out_len] = '\0';
+    return out;
 }

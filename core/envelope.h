@@ -24,7 +24,11 @@ struct hs_message {
     char id[65];
     uint8_t bin[32];
     char type[HS_TYPE_MAX + 1];
-    json_t *payload; /* owned reference */
+    json_t *payload; /* owned reference; NULL while only payload_raw is known */
+    const char *payload_raw; /* scanned payload text (borrowed), or NULL */
+    size_t payload_len;
+    const char *ttl_raw; /* scanned: the ttl value's text (borrowed), or NULL */
+    size_t ttl_len;
     double timestamp;
     unsigned ttl;
     unsigned hops;
@@ -53,10 +57,58 @@ hs_err hs_envelope_make(hs_envelope *env, const char *type, json_t *payload, dou
 /* Releases the references env holds. */
 void hs_envelope_clear(hs_envelope *env);
 
+/*
+ * The fast path (envscan.c): validates the envelope object at text[*pos]
+ * (leading whitespace allowed) without building a JSON tree, fills env and
+ * moves *pos past it. The payload is left as text (env->payload_raw,
+ * borrowing `text`) until hs_envelope_payload() asks for it. Returns 0, or
+ * -1 when the text is invalid or outside the subset the scanner handles:
+ * the caller then parses with jansson and hs_envelope_parse(), which give
+ * the verdict and the reason. Never accepts what those would refuse.
+ */
+int hs_envelope_scan(const char *text, size_t len, size_t *pos, const hs_envelope_limits *lim,
+                     hs_envelope *env);
+
+/* env's payload, parsed from payload_raw on first use (borrowed; NULL only
+ * when memory ran out). */
+const json_t *hs_envelope_payload(hs_envelope *env);
+
 /* Returns a new JSON object for the wire (borrows env). */
 json_t *hs_envelope_to_json(const hs_envelope *env);
 
 /* Valid message type: 1..64 of [A-Za-z0-9_.:-]. */
 int hs_envelope_valid_type(const char *type);
+
+/*
+ * Raw envelope bytes. These scan JSON text that jansson has already
+ * accepted (so they only need to be right on valid JSON) to find where each
+ * value lies, so a received envelope can be kept as the bytes that arrived
+ * instead of being serialised again. Cost: one pass over the bytes.
+ */
+typedef struct hs_slice {
+    const char *p; /* borrowed */
+    size_t len;
+} hs_slice;
+
+/* The value of `text`, without surrounding whitespace. Returns 0, or -1
+ * when the text is not one value. */
+int hs_json_trim(const char *text, size_t len, hs_slice *out);
+
+/* The n elements of the JSON array in `text`, in order. Returns 0, or -1
+ * when the text is not an array of exactly n elements. */
+int hs_json_split_array(const char *text, size_t len, hs_slice *out, size_t n);
+
+/* A copy of the envelope object `raw` with its top-level "ttl" value
+ * replaced by 0 (malloc'd, NUL-terminated, length in *out_len), or NULL
+ * when raw has no plain "ttl" key or memory ran out. */
+char *hs_envelope_raw_ttl0(const char *raw, size_t len, size_t *out_len);
+
+/* The same with any ttl. */
+char *hs_envelope_raw_ttl(const char *raw, size_t len, unsigned ttl, size_t *out_len);
+
+/* The same when the ttl value's position is known: it lies at [ttl,
+ * ttl + ttl_len) inside raw. */
+char *hs_envelope_splice_ttl0(const char *raw, size_t len, const char *ttl, size_t ttl_len,
+                              size_t *out_len);
 
 #endif

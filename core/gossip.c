@@ -24,7 +24,17 @@ const char *hs_message_type(const hs_message *m)
 
 const json_t *hs_message_payload(const hs_message *m)
 {
-    return m->payload;
+    /* Every hs_message is a node's own (mutable) envelope, lent to a hook;
+     * a scanned payload is parsed on this first use and cached there. */
+    return hs_envelope_payload((hs_message *)m);
+}
+
+const char *hs_message_payload_text(const hs_message *m, size_t *len)
+{
+    if (m->payload || !m->payload_raw)
+        return NULL;
+    *len = m->payload_len;
+    return m->payload_raw;
 }
 
 const char *hs_message_origin(const hs_message *m)
@@ -69,6 +79,12 @@ static void on_sent(void *ud, const hs_http_result *res)
         return;
     }
     p = hs_peers_find(&n->peers, ctx->peer_id);
+    if (p && p->q && p->q->inflight) {
+        p->q->inflight--;
+        /* What queued up meanwhile goes at the next flush, batched. */
+        if (p->q->n)
+            hs_gossip_schedule_flush(n);
+    }
     if (res->err == HS_OK && res->status >= 200 && res->status < 300) {
         n->m.messages_sent += ctx->count;
         if (p)
@@ -94,6 +110,7 @@ static int excluded(const char **sorted, size_t n, const char *id)
     return bsearch(&id, sorted, n, sizeof *sorted, cmp_str) != NULL;
 }
 
+/* POSTs to p, whose send queue exists. */
 static void post(hs_node *n, hs_peer *p, const char *body, size_t len, size_t count)
 {
     char url[HS_URL_MAX + 16];
@@ -107,31 +124,52 @@ static void post(hs_node *n, hs_peer *p, const char *body, size_t len, size_t co
     ctx->count = count;
     strcpy(ctx->peer_id, p->id);
     snprintf(url, sizeof url, "%s/gossip", p->url);
+    p->q->inflight++; /* before: a completion must find it counted */
     if (hs_http_client_request(n->client, "POST", url, body, len, n->from_header,
                                n->cfg.request_timeout, on_sent, ctx) != HS_OK) {
+        p->q->inflight--;
         n->m.send_errors += count;
         free(ctx);
     }
 }
 
-/* Sends what is queued for p: one array to a batch peer, else one by one. */
+/* Outgoing batches stay well inside what any receiver takes (its max_batch
+ * and max_body may be smaller than ours; the defaults are 1000 and 1 MiB). */
+#define SEND_BATCH_MAX 64
+#define SEND_BATCH_BYTES (256 * 1024)
+
+/* What may wait for one peer while its requests are all in flight; beyond
+ * that new envelopes are dropped (send_errors) and left to anti-entropy. */
+#define SEND_QUEUE_MAX 4096
+#define SEND_QUEUE_BYTES (4 * 1024 * 1024)
+
+/*
+ * Sends what is queued for p: arrays of up to SEND_BATCH_MAX to a batch
+ * peer, else one envelope per POST, while fewer than peer_connections
+ * POSTs to it are in flight. The rest waits: for the flush after an answer,
+ * in bigger batches. Without this bound a node that takes envelopes faster
+ * than a peer does hands curl a request per batch without limit, and curl
+ * then spends its time walking its own queue (O(n) per completion).
+ */
 static void send_queue(hs_node *n, hs_peer *p)
 {
     hs_sendq *q = p->q;
 
-    if (q->n > 1 && (p->features & HS_FEAT_BATCH)) {
-        size_t len, count = q->n;
-        char *joined = hs_sendq_join(q, &len);
-        if (joined) {
+    while (q->n && q->inflight < n->cfg.peer_connections) {
+        if (q->n > 1 && (p->features & HS_FEAT_BATCH)) {
+            size_t len, count;
+            char *joined = hs_sendq_join(q, SEND_BATCH_MAX, SEND_BATCH_BYTES, &len, &count);
+            if (!joined)
+                return; /* out of memory: kept, tried again at the next flush */
             n->m.batches_sent++;
             post(n, p, joined, len, count);
             free(joined);
-            return;
+        } else {
+            hs_body *b = hs_sendq_pop(q);
+            post(n, p, b->data, b->len, 1);
+            hs_body_unref(b);
         }
     }
-    for (size_t i = 0; i < q->n; i++)
-        post(n, p, q->v[i]->data, q->v[i]->len, 1);
-    hs_sendq_clear(q);
 }
 
 void hs_gossip_flush(hs_node *n)
@@ -147,7 +185,7 @@ static void on_flush(uv_timer_t *t)
     hs_gossip_flush(t->data);
 }
 
-void hs_gossip_arm_flush(hs_node *n)
+void hs_gossip_schedule_flush(hs_node *n)
 {
     if (!n->flush_pending) {
         n->flush_pending = 1;
@@ -155,16 +193,12 @@ void hs_gossip_arm_flush(hs_node *n)
     }
 }
 
-/* Outgoing batches stay well inside what any receiver takes (its max_batch
- * and max_body may be smaller than ours; the defaults are 1000 and 1 MiB). */
-#define SEND_BATCH_MAX 64
-#define SEND_BATCH_BYTES (256 * 1024)
-
 void hs_gossip_enqueue(hs_node *n, hs_peer *p, hs_body *body)
 {
     hs_sendq *q = hs_peers_sendq(p);
 
-    if (!q || hs_sendq_push(q, body) != 0) {
+    if (!q || q->n >= SEND_QUEUE_MAX || q->bytes + body->len > SEND_QUEUE_BYTES ||
+        hs_sendq_push(q, body) != 0) {
         n->m.send_errors++;
         return;
     }
@@ -173,7 +207,7 @@ void hs_gossip_enqueue(hs_node *n, hs_peer *p, hs_body *body)
         send_queue(n, p);
         return;
     }
-    hs_gossip_arm_flush(n);
+    hs_gossip_schedule_flush(n);
 }
 
 /* Peers of cands[from..nc) (NULL entries skipped) that may be offered an
@@ -281,7 +315,7 @@ static int seen_by_has(const json_t *arr, const char *id)
  * the targets' ids (so siblings don't send back), trimmed to max_seen_by by
  * dropping the oldest entries.
  */
-static hs_err forward(hs_node *n, const hs_envelope *env, unsigned ttl_out, size_t fanout)
+static hs_err forward(hs_node *n, hs_envelope *env, unsigned ttl_out, size_t fanout)
 {
     hs_peer *targets[64], *lazy[64];
     size_t n_lazy = 0, lazy_want = 0;
@@ -293,7 +327,7 @@ static hs_err forward(hs_node *n, const hs_envelope *env, unsigned ttl_out, size
         lazy_want = n->cfg.lazy_fanout;
     nt = choose_targets(n, env, fanout, targets, lazy_want, lazy, &n_lazy);
     for (size_t i = 0; i < n_lazy; i++)
-        hs_lazy_offer(n, lazy[i], env->bin);
+        hs_lazy_offer(n, lazy[i], env->bin, ttl_out);
     hs_envelope out = *env;
     json_t *seen_by, *j;
     hs_body *body;
@@ -301,6 +335,9 @@ static hs_err forward(hs_node *n, const hs_envelope *env, unsigned ttl_out, size
 
     if (nt == 0)
         return HS_OK;
+    if (!hs_envelope_payload(env))
+        return HS_ENOMEM;
+    out.payload = env->payload;
     seen_by = json_copy(env->seen_by);
     if (!seen_by)
         return HS_ENOMEM;
@@ -330,10 +367,14 @@ static hs_err forward(hs_node *n, const hs_envelope *env, unsigned ttl_out, size
 }
 
 /* What the core itself does with the two built-in types. */
-static void builtin(hs_node *n, const hs_envelope *env)
+static void builtin(hs_node *n, hs_envelope *env)
 {
-    const json_t *p = env->payload;
+    const json_t *p;
 
+    if (strcmp(env->type, "peer_announce") != 0 && strncmp(env->type, "hs.", 3) != 0 &&
+        strcmp(env->type, "state_update") != 0)
+        return; /* not ours: the payload need not even be parsed */
+    p = hs_envelope_payload(env);
     if (strcmp(env->type, "peer_announce") == 0) {
         const char *id = json_string_value(json_object_get(p, "node_id"));
         const char *url = json_string_value(json_object_get(p, "url"));
@@ -355,96 +396,253 @@ static void builtin(hs_node *n, const hs_envelope *env)
     }
 }
 
-static json_t *result(const char *status, const char *id)
-{
-    return json_pack("{s:s, s:s}", "status", status, "message_id", id);
-}
+/* What became of one envelope of a POST /gossip. */
+typedef enum rx_outcome { RX_ACCEPTED, RX_DUPLICATE, RX_INVALID } rx_outcome;
 
-static json_t *error_result(const char *reason)
+/*
+ * Handles one valid envelope (and clears it). `raw` (may be NULL) is its
+ * bytes as they arrived, kept for anti-entropy unless a plugin rewrites the
+ * payload.
+ */
+static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
+                              const char *sender)
 {
-    return json_pack("{s:s, s:s}", "status", "error", "error", reason);
-}
-
-/* Handles one envelope; *bad is set when it was refused as malformed. */
-static json_t *receive_one(hs_node *n, const json_t *j, const char *sender, int *bad)
-{
-    hs_envelope_limits lim = {n->cfg.max_ttl, n->cfg.max_seen_by};
-    hs_envelope env;
-    const char *reason;
     hs_verdict verdict = HS_ACCEPT;
-    json_t *ans;
+    int rewrote = 0;
 
-    *bad = 0;
-    if (hs_envelope_parse(j, &lim, &env, &reason) != HS_OK) {
-        n->m.messages_invalid++;
-        *bad = 1;
-        return error_result(reason);
-    }
-    env.sender = sender ? sender : "";
+    env->sender = sender ? sender : "";
     if (sender) {
         hs_peer *p = hs_peers_find(&n->peers, sender);
         if (p)
             hs_membership_saw(n, p);
     }
-    hs_err err = hs_seen_insert(n->seen, env.bin, hs_node_now(), &n->m.seen_evicted);
+    hs_err err = hs_seen_insert(n->seen, env->bin, hs_node_now(), &n->m.seen_evicted);
     if (err == HS_EDUP) {
         n->m.messages_duplicate++;
-        hs_seen_copy(n->seen, env.bin);
-        ans = result("duplicate", env.id);
-        hs_envelope_clear(&env);
-        return ans;
+        hs_seen_copy(n->seen, env->bin);
+        hs_envelope_clear(env);
+        return RX_DUPLICATE;
     }
     n->m.messages_received++;
     if (n->hooks.on_message) {
         json_t *rewritten = NULL;
-        verdict = n->hooks.on_message(n->hooks.ud, n, &env, &rewritten);
+        verdict = n->hooks.on_message(n->hooks.ud, n, env, &rewritten);
         if (rewritten) {
-            json_decref(env.payload);
-            env.payload = rewritten;
+            json_decref(env->payload);
+            env->payload = rewritten;
+            rewrote = 1;
         }
     }
     if (verdict == HS_DROP) {
         n->m.messages_dropped++;
     } else {
-        hs_ae_retain(n, &env);
-        builtin(n, &env);
-        if (verdict == HS_ACCEPT && env.ttl > 0)
-            forward(n, &env, env.ttl - 1, n->cfg.fanout);
-        else if (env.ttl == 0)
+        hs_ae_retain(n, env, rewrote ? NULL : raw);
+        builtin(n, env);
+        if (verdict == HS_ACCEPT && env->ttl > 0)
+            forward(n, env, env->ttl - 1, n->cfg.fanout);
+        else if (env->ttl == 0)
             n->m.messages_expired++;
     }
-    ans = result("accepted", env.id);
-    hs_envelope_clear(&env);
-    return ans;
+    hs_envelope_clear(env);
+    return RX_ACCEPTED;
 }
 
-json_t *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *sender,
-                               unsigned *status)
+/* Handles one parsed envelope; on RX_INVALID *reason names the problem,
+ * otherwise id (65 bytes) gets the message id. */
+static rx_outcome receive_one(hs_node *n, const json_t *j, const hs_slice *raw,
+                              const char *sender, const char **reason, char *id)
 {
-    int bad;
+    hs_envelope_limits lim = {n->cfg.max_ttl, n->cfg.max_seen_by};
+    hs_envelope env;
+
+    if (hs_envelope_parse(j, &lim, &env, reason) != HS_OK) {
+        n->m.messages_invalid++;
+        return RX_INVALID;
+    }
+    memcpy(id, env.id, sizeof env.id);
+    return receive_env(n, &env, raw, sender);
+}
+
+static char *dump(json_t *j, size_t *len)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+    json_decref(j);
+    *len = text ? strlen(text) : 0;
+    return text;
+}
+
+static char *error_text(const char *reason, size_t *len)
+{
+    return dump(json_pack("{s:s, s:s}", "status", "error", "error", reason), len);
+}
+
+/* The reference's answer to one envelope, byte for byte what jansson
+ * would write for {"status", "message_id"}. */
+static char *single_answer(rx_outcome rx, const char *id, size_t *len)
+{
+    char *text = malloc(128);
+
+    if (!text)
+        return NULL;
+    *len = (size_t)snprintf(text, 128, "{\"status\":\"%s\",\"message_id\":\"%s\"}",
+                            rx == RX_ACCEPTED ? "accepted" : "duplicate", id);
+    return text;
+}
+
+static char *batch_answer(size_t accepted, size_t duplicate, json_t *errors, size_t *len)
+{
+    return dump(json_pack("{s:I, s:I, s:o}", "accepted", (json_int_t)accepted, "duplicate",
+                          (json_int_t)duplicate, "errors", errors ? errors : json_array()),
+                len);
+}
+
+char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, size_t rawlen,
+                             const char *sender, unsigned *status, size_t *len)
+{
+    const char *reason = NULL;
+    char id[65];
+    hs_slice one, *slices = NULL;
+    size_t count, accepted = 0, duplicate = 0;
+    json_t *errors = NULL;
 
     if (sender && !hs_peers_valid_id(sender))
         sender = NULL;
     if (!json_is_array(body)) {
-        json_t *ans = receive_one(n, body, sender, &bad);
-        *status = bad ? 400 : 200;
-        return ans;
+        rx_outcome rx = receive_one(n, body, raw && hs_json_trim(raw, rawlen, &one) == 0 ? &one
+                                                                                        : NULL,
+                                    sender, &reason, id);
+        if (rx == RX_INVALID) {
+            *status = 400;
+            return error_text(reason, len);
+        }
+        *status = 200;
+        return single_answer(rx, id, len);
     }
-    /* A batch: each envelope is judged on its own; the answer lists them. */
-    if (json_array_size(body) == 0 || json_array_size(body) > n->cfg.max_batch) {
+    /* A batch: each envelope is judged on its own; the answer counts them
+     * and lists the refused ones by index. */
+    count = json_array_size(body);
+    if (count == 0 || count > n->cfg.max_batch) {
         *status = 400;
         n->m.messages_invalid++;
-        return error_result("a batch holds 1 to max_batch envelopes");
+        return error_text("a batch holds 1 to max_batch envelopes", len);
     }
-    json_t *answers = json_array();
-    if (!answers) {
-        *status = 500;
-        return NULL;
+    /* Without the slices (no raw text, or out of memory) envelopes are
+     * serialised again when kept: slower, never wrong. */
+    if (raw && (slices = malloc(count * sizeof *slices)) &&
+        hs_json_split_array(raw, rawlen, slices, count) != 0) {
+        free(slices);
+        slices = NULL;
     }
-    for (size_t i = 0; i < json_array_size(body); i++)
-        json_array_append_new(answers, receive_one(n, json_array_get(body, i), sender, &bad));
+    for (size_t i = 0; i < count; i++) {
+        switch (receive_one(n, json_array_get(body, i), slices ? &slices[i] : NULL, sender,
+                            &reason, id)) {
+        case RX_ACCEPTED:
+            accepted++;
+            break;
+        case RX_DUPLICATE:
+            duplicate++;
+            break;
+        case RX_INVALID:
+            if (!errors)
+                errors = json_array();
+            json_array_append_new(errors, json_pack("{s:I, s:s}", "index", (json_int_t)i,
+                                                    "error", reason));
+            break;
+        }
+    }
+    free(slices);
     *status = 200;
-    return answers;
+    return batch_answer(accepted, duplicate, errors, len);
+}
+
+static size_t skip_ws(const char *s, size_t i, size_t len)
+{
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        i++;
+    return i;
+}
+
+char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const char *sender,
+                             unsigned *status, size_t *alen)
+{
+    hs_envelope_limits lim = {n->cfg.max_ttl, n->cfg.max_seen_by};
+    hs_envelope one, *envs = NULL;
+    hs_slice *raw = NULL;
+    size_t i = skip_ws(text, 0, len), count = 0, cap = 0, accepted = 0, duplicate = 0;
+
+    *status = 0;
+    if (sender && !hs_peers_valid_id(sender))
+        sender = NULL;
+    if (i < len && text[i] == '{') {
+        size_t start = i;
+        if (hs_envelope_scan(text, len, &i, &lim, &one) != 0)
+            return NULL;
+        if (skip_ws(text, i, len) != len) {
+            hs_envelope_clear(&one);
+            return NULL;
+        }
+        hs_slice r = {text + start, i - start};
+        char id[65];
+        memcpy(id, one.id, sizeof id);
+        rx_outcome rx = receive_env(n, &one, &r, sender);
+        *status = 200;
+        return single_answer(rx, id, alen);
+    }
+    if (i >= len || text[i] != '[')
+        return NULL;
+    /* A batch: scanned whole before any of it is handled, so a decline
+     * leaves nothing done and the jansson path starts from scratch. */
+    i = skip_ws(text, i + 1, len);
+    if (i < len && text[i] == ']')
+        return NULL; /* empty: the jansson path says why that is refused */
+    for (;;) {
+        if (count >= n->cfg.max_batch)
+            goto decline; /* too many: the jansson path refuses it */
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            hs_envelope *ne;
+            hs_slice *nr;
+            ne = realloc(envs, ncap * sizeof *envs);
+            if (ne)
+                envs = ne;
+            nr = ne ? realloc(raw, ncap * sizeof *raw) : NULL;
+            if (!nr)
+                goto decline;
+            raw = nr;
+            cap = ncap;
+        }
+        size_t start = i;
+        if (hs_envelope_scan(text, len, &i, &lim, &envs[count]) != 0)
+            goto decline;
+        raw[count].p = text + start;
+        raw[count].len = i - start;
+        count++;
+        i = skip_ws(text, i, len);
+        if (i < len && text[i] == ',') {
+            i = skip_ws(text, i + 1, len);
+            continue;
+        }
+        if (i < len && text[i] == ']' && skip_ws(text, i + 1, len) == len)
+            break;
+        goto decline;
+    }
+    for (size_t k = 0; k < count; k++) {
+        if (receive_env(n, &envs[k], &raw[k], sender) == RX_ACCEPTED)
+            accepted++;
+        else
+            duplicate++;
+    }
+    free(envs);
+    free(raw);
+    *status = 200;
+    return batch_answer(accepted, duplicate, NULL, alen);
+decline:
+    for (size_t k = 0; k < count; k++)
+        hs_envelope_clear(&envs[k]);
+    free(envs);
+    free(raw);
+    return NULL;
 }
 
 hs_err hs_node_broadcast(hs_node *n, const char *type, json_t *payload, char *id_out)
@@ -478,7 +676,7 @@ hs_err hs_gossip_broadcast(hs_node *n, const char *type, json_t *payload, unsign
     err = hs_seen_insert(n->seen, env.bin, hs_node_now(), &n->m.seen_evicted);
     if (err == HS_OK) {
         env.hops = 0;
-        hs_ae_retain(n, &env);
+        hs_ae_retain(n, &env, NULL);
         err = forward(n, &env, env.ttl, fanout ? fanout : n->cfg.fanout);
     }
     if (id_out)

@@ -8,8 +8,7 @@
  * offered only its id, `lazy_delay` later (so that most pushed copies
  * arrive first). Ids for one peer wait together and go as POST /digest {"node_id", "ids": [...], "lazy": true}; the peer
  * answers {"missing": [the ids it lacks]} and gets those envelopes at once,
- * as they reached us: their ttl intact, so it forwards them as it would a
- * pushed copy. A miss costs one round trip instead of an anti-entropy
+ * with the ttl a pushed copy would have had, so it forwards them on. A miss costs one round trip instead of an anti-entropy
  * period, and a peer that already has the message pays for an id, not a
  * payload, nor is it counted as a copy.
  *
@@ -29,11 +28,11 @@
 
 static void on_lazy_timer(uv_timer_t *t);
 
-void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32])
+void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl)
 {
     hs_sendq *q = hs_peers_sendq(p);
 
-    if (!q || hs_idq_push(&q->lazy, id) != 0) {
+    if (!q || hs_idq_push(&q->lazy, id, ttl) != 0) {
         n->m.send_errors++;
         return;
     }
@@ -47,7 +46,14 @@ void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32])
 typedef struct lazy_req {
     hs_node *node;
     char peer_id[HS_PEER_ID_MAX + 1];
+    size_t n;
+    hs_idq_entry ents[]; /* what we offered, sorted by id */
 } lazy_req;
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return memcmp(((const hs_idq_entry *)a)->id, ((const hs_idq_entry *)b)->id, 32);
+}
 
 static void on_answer(void *ud, const hs_http_result *res)
 {
@@ -75,9 +81,20 @@ static void on_answer(void *ud, const hs_http_result *res)
     if (p)
         hs_membership_saw(n, p);
     for (size_t i = 0; ids && i < count; i++) {
-        size_t blen;
-        const char *body = hs_seen_body(n->seen, ids[i], &blen);
-        hs_body *b = body ? hs_body_new(body, blen) : NULL;
+        hs_idq_entry key, *e;
+        size_t blen, tlen;
+        const char *kept;
+        char *text;
+        hs_body *b;
+
+        memcpy(key.id, ids[i], 32);
+        e = bsearch(&key, r->ents, r->n, sizeof key, cmp_entry);
+        kept = e ? hs_seen_body(n->seen, ids[i], &blen) : NULL;
+        /* Kept with ttl 0 for repairs; it goes on with the ttl a pushed
+         * copy would have had. */
+        text = kept ? hs_envelope_raw_ttl(kept, blen, e->ttl, &tlen) : NULL;
+        b = text ? hs_body_new(text, tlen) : NULL;
+        free(text);
         if (b) {
             hs_gossip_enqueue(n, p, b);
             hs_body_unref(b);
@@ -96,13 +113,13 @@ static void send_chunk(hs_node *n, hs_peer *p, const hs_idq *q, size_t from, siz
     lazy_req *r;
 
     for (size_t i = from; ids && i < from + count; i++) {
-        hs_hash_to_hex(q->v[i], 32, hex);
+        hs_hash_to_hex(q->v[i].id, 32, hex);
         json_array_append_new(ids, json_string(hex));
     }
     req = ids ? json_pack("{s:s, s:o, s:b}", "node_id", n->id, "ids", ids, "lazy", 1) : NULL;
     text = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
-    r = text ? malloc(sizeof *r) : NULL;
+    r = text ? malloc(sizeof *r + count * sizeof *r->ents) : NULL;
     if (!r) {
         free(text);
         n->m.send_errors++;
@@ -110,6 +127,9 @@ static void send_chunk(hs_node *n, hs_peer *p, const hs_idq *q, size_t from, siz
     }
     r->node = n;
     strcpy(r->peer_id, p->id);
+    r->n = count;
+    memcpy(r->ents, q->v + from, count * sizeof *r->ents);
+    qsort(r->ents, count, sizeof *r->ents, cmp_entry);
     snprintf(url, sizeof url, "%s/digest", p->url);
     if (hs_http_client_request(n->client, "POST", url, text, strlen(text), n->from_header,
                                n->cfg.request_timeout, on_answer, r) != HS_OK) {

@@ -66,18 +66,36 @@ struct hs_node {
 
 /* Queues an envelope body for a peer; it goes out at the next flush. */
 void hs_gossip_enqueue(hs_node *n, hs_peer *p, hs_body *body);
-/* Sends every queued envelope now (the flush timer calls it). */
+/* Sends every queued envelope now (the flush timer calls it), as far as
+ * each peer's in-flight bound allows. */
 void hs_gossip_flush(hs_node *n);
 /* hs_node_broadcast with the ttl given, to `fanout` peers (0: the
  * configured fanout; at most 64). */
 hs_err hs_gossip_broadcast(hs_node *n, const char *type, json_t *payload, unsigned ttl,
                            size_t fanout, char *id_out);
-/* Makes sure a flush comes (after batch_window). */
-void hs_gossip_arm_flush(hs_node *n);
+/* Arms the flush timer (batch_window) unless it is armed. */
+void hs_gossip_schedule_flush(hs_node *n);
 
-/* Handles the body of a POST /gossip; returns the answer and its status. */
-json_t *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *sender,
-                               unsigned *status);
+/*
+ * Handles the body of a POST /gossip: `body` parsed, `raw` (may be NULL)
+ * the text it was parsed from (borrowed; kept envelopes are copied from
+ * it). Returns the answer (malloc'd, its length in *len; NULL out of
+ * memory) and sets its status. One envelope is answered as the reference
+ * does; a batch with {"accepted": n, "duplicate": n, "errors": [{"index",
+ * "error"}...]}.
+ */
+char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, size_t rawlen,
+                             const char *sender, unsigned *status, size_t *len);
+
+/*
+ * The fast path for a POST /gossip body: the same answers, from the text
+ * without a jansson tree (envscan.c). Returns NULL with *status 0 when it
+ * declines (the text is invalid, or unusual): nothing was done, and the
+ * caller takes the jansson path (hs_gossip_receive_body). NULL with a
+ * status set means out of memory.
+ */
+char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const char *sender,
+                             unsigned *status, size_t *alen);
 
 /* membership.c */
 
@@ -113,9 +131,10 @@ int hs_node_apply_state(hs_node *n, const char *root, uint64_t version, const ch
 
 /* antientropy.c */
 
-/* Keeps env's serialised envelope for repair (unless its type is
- * membership chatter). */
-void hs_ae_retain(hs_node *n, const hs_envelope *env);
+/* Keeps env for repair (unless its type is membership chatter), as the
+ * bytes it will be sent as: ttl 0. `raw` (may be NULL) is the envelope as
+ * received, copied with its ttl replaced; without it env is serialised. */
+void hs_ae_retain(hs_node *n, hs_envelope *env, const hs_slice *raw);
 int hs_ae_retained_type(const char *type);
 /* Parses a JSON list of hex ids (at most max; NULL if longer or not a
  * list) into sorted binary ids (malloc'd); *count gets how many. */
@@ -132,7 +151,7 @@ void hs_ae_activity(hs_node *n);
 /* lazypush.c */
 
 /* Queues id to be offered to p at the next flush. */
-void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32]);
+void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl);
 /* The answer to a lazy POST /digest: {"missing": [...]}. */
 json_t *hs_lazy_answer(hs_node *n, const json_t *req, unsigned *status);
 

@@ -27,7 +27,7 @@ static void refuse(hs_http_response *resp, unsigned status, const char *reason)
 static void gossip(hs_node *n, const hs_http_request *req, hs_http_response *resp)
 {
     json_error_t jerr;
-    json_t *body, *ans;
+    json_t *body;
     unsigned status;
     char reason[200];
 
@@ -44,6 +44,16 @@ static void gossip(hs_node *n, const hs_http_request *req, hs_http_response *res
         refuse(resp, 400, "empty body: expected a JSON envelope");
         return;
     }
+    resp->body = hs_gossip_receive_text(n, req->body, req->len,
+                                        hs_http_request_header(req, "X-Hearsay-From"), &status,
+                                        &resp->len);
+    if (resp->body || status != 0) {
+        resp->status = status;
+        if (!resp->body)
+            refuse(resp, 500, "out of memory");
+        return;
+    }
+    /* Declined by the fast path (invalid or unusual): jansson decides. */
     body = json_loadb(req->body, req->len, JSON_REJECT_DUPLICATES, &jerr);
     if (!body) {
         n->m.http_bad_request++;
@@ -53,11 +63,15 @@ static void gossip(hs_node *n, const hs_http_request *req, hs_http_response *res
         refuse(resp, 400, reason);
         return;
     }
-    ans = hs_gossip_receive_body(n, body, hs_http_request_header(req, "X-Hearsay-From"), &status);
+    resp->body = hs_gossip_receive_body(n, body, req->body, req->len,
+                                        hs_http_request_header(req, "X-Hearsay-From"), &status,
+                                        &resp->len);
     json_decref(body);
     if (status == 400)
         n->m.http_bad_request++;
-    answer(resp, status, ans);
+    resp->status = status;
+    if (!resp->body)
+        refuse(resp, 500, "out of memory");
 }
 
 /* GET /peers?sample=k: k random live peers (hearsay's peer exchange; the

@@ -55,15 +55,27 @@ void hs_sendq_clear(hs_sendq *q)
     q->n = q->cap = q->bytes = 0;
 }
 
-char *hs_sendq_join(hs_sendq *q, size_t *len)
+/* Drops the first k entries, `bytes` long in all (their references are
+ * already released or handed on). */
+static void shift(hs_sendq *q, size_t k, size_t bytes)
 {
-    size_t total = q->bytes + q->n + 2, off = 0;
-    char *out = malloc(total);
+    q->bytes -= bytes;
+    memmove(q->v, q->v + k, (q->n - k) * sizeof *q->v);
+    q->n -= k;
+}
 
+char *hs_sendq_join(hs_sendq *q, size_t max_n, size_t max_bytes, size_t *len, size_t *count)
+{
+    size_t k = 0, bytes = 0, off = 0;
+    char *out;
+
+    while (k < q->n && k < max_n && (k == 0 || bytes + q->v[k]->len <= max_bytes))
+        bytes += q->v[k++]->len;
+    out = malloc(bytes + k + 2);
     if (!out)
         return NULL;
     out[off++] = '[';
-    for (size_t i = 0; i < q->n; i++) {
+    for (size_t i = 0; i < k; i++) {
         if (i)
             out[off++] = ',';
         memcpy(out + off, q->v[i]->data, q->v[i]->len);
@@ -73,22 +85,34 @@ char *hs_sendq_join(hs_sendq *q, size_t *len)
     out[off++] = ']';
     out[off] = '\0';
     *len = off;
-    q->n = 0;
-    q->bytes = 0;
+    *count = k;
+    shift(q, k, bytes);
     return out;
 }
 
-int hs_idq_push(hs_idq *q, const unsigned char id[32])
+hs_body *hs_sendq_pop(hs_sendq *q)
+{
+    hs_body *b;
+
+    if (!q->n)
+        return NULL;
+    b = q->v[0];
+    shift(q, 1, b->len);
+    return b;
+}
+
+int hs_idq_push(hs_idq *q, const unsigned char id[32], unsigned ttl)
 {
     if (q->n == q->cap) {
         size_t cap = q->cap ? q->cap * 2 : 4;
-        unsigned char (*v)[32] = realloc(q->v, cap * sizeof *v);
+        hs_idq_entry *v = realloc(q->v, cap * sizeof *v);
         if (!v)
             return -1;
         q->v = v;
         q->cap = cap;
     }
-    memcpy(q->v[q->n++], id, 32);
+    memcpy(q->v[q->n].id, id, 32);
+    q->v[q->n++].ttl = ttl;
     return 0;
 }
 

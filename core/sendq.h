@@ -24,9 +24,15 @@ hs_body *hs_body_new(const char *data, size_t len);
 void hs_body_ref(hs_body *b);
 void hs_body_unref(hs_body *b);
 
-/* Message ids waiting to be offered to one peer (lazy push, lazypush.c). */
+/* Message ids waiting to be offered to one peer (lazy push, lazypush.c),
+ * each with the ttl it goes on with if the peer asks for it. */
+typedef struct hs_idq_entry {
+    unsigned char id[32];
+    unsigned ttl;
+} hs_idq_entry;
+
 typedef struct hs_idq {
-    unsigned char (*v)[32];
+    hs_idq_entry *v;
     size_t n, cap;
 } hs_idq;
 
@@ -34,21 +40,29 @@ typedef struct hs_sendq {
     hs_body **v;
     size_t n, cap;
     size_t bytes;
-    hs_idq lazy; /* ids to offer */
+    hs_idq lazy;       /* ids to offer (lazypush.c) */
+    unsigned inflight; /* POSTs to this peer not answered yet (gossip.c) */
 } hs_sendq;
 
 /* Queues b, taking a new reference; returns 0, or -1 out of memory. */
 int hs_sendq_push(hs_sendq *q, hs_body *b);
 
-/* Drops every queued body (not the ids). */
+/* Drops every queued body (not the ids; the in-flight count stays: those
+ * requests are still out). */
 void hs_sendq_clear(hs_sendq *q);
 
-/* Joins the queued bodies into "[b1,b2,...]" (malloc'd, NUL-terminated;
- * NULL out of memory) and empties the queue. */
-char *hs_sendq_join(hs_sendq *q, size_t *len);
+/* Joins the oldest bodies, at most max_n of them and (beyond the first)
+ * at most max_bytes, into "[b1,b2,...]" (malloc'd, NUL-terminated; NULL
+ * out of memory, the queue then unchanged) and takes them off the queue;
+ * *count says how many. O(queued) for the shift. */
+char *hs_sendq_join(hs_sendq *q, size_t max_n, size_t max_bytes, size_t *len, size_t *count);
+
+/* Takes the oldest body off the queue (the caller owns its reference), or
+ * NULL when empty. */
+hs_body *hs_sendq_pop(hs_sendq *q);
 
 /* Queues a binary id; returns 0, or -1 out of memory. */
-int hs_idq_push(hs_idq *q, const unsigned char id[32]);
+int hs_idq_push(hs_idq *q, const unsigned char id[32], unsigned ttl);
 void hs_idq_clear(hs_idq *q);
 
 #endif

@@ -7,8 +7,11 @@ describe("a node's HTTP endpoints", function()
 
   setup(function()
     loop = hs.loop()
-    node = H.node({ max_body = 4096, max_seen_by = 16, max_ttl = 32 }, loop)
-    client = H.node({}, loop)
+    -- No periodic announces (node or client, which learns node in a shuffle):
+    -- they would move messages_sent and messages_received under "changes nothing".
+    node = H.node({ max_body = 4096, max_seen_by = 16, max_ttl = 32, gossip_interval = 60,
+      lazy_fanout = 0 }, loop)
+    client = H.node({ gossip_interval = 60 }, loop)
     base = node:url()
   end)
 
@@ -140,13 +143,114 @@ describe("a node's HTTP endpoints", function()
       assert.is_true(node:metrics().messages_duplicate >= 1)
     end)
 
-    it("accepts a batch (a JSON array) and answers each envelope", function()
+    it("answers one envelope exactly as the reference does", function()
+      local env = H.envelope({ message_id = H.id() })
+      local st, text = H.fetch(loop, client, "POST", base .. "/gossip", hs.json_encode(env))
+      assert.equal(200, st)
+      assert.equal('{"status":"accepted","message_id":"' .. env.message_id .. '"}', text)
+      st, text = H.fetch(loop, client, "POST", base .. "/gossip", hs.json_encode(env))
+      assert.equal('{"status":"duplicate","message_id":"' .. env.message_id .. '"}', text)
+    end)
+
+    it("judges every envelope the same, whichever parser reads it", function()
+      -- A \u escape is left to jansson; the rest takes the fast scanner.
+      local got = {}
+      node:on("message", function(msg) got[msg.id] = msg.payload end)
+      local id1, id2 = H.id(), H.id()
+      local odd = ('{"message_id":"%s","message_type":"chat","payload":{"t":"caf\\u00e9"},'
+        .. '"timestamp":1,"ttl":0,"origin_peer":"o","seen_by":[]}'):format(id1)
+      local plain = ('{"message_id":"%s","message_type":"chat","payload":{"t":"caf\xc3\xa9"},'
+        .. '"timestamp":1,"ttl":0,"origin_peer":"o","seen_by":[]}'):format(id2)
+      local st, a = post(odd)
+      assert.equal(200, st)
+      assert.equal("accepted", a.status)
+      st, a = post(plain)
+      assert.equal("accepted", a.status)
+      assert.equal("caf\xc3\xa9", got[id1].t)
+      assert.equal("caf\xc3\xa9", got[id2].t)
+      -- Duplicate keys, at any depth, are refused whichever way.
+      local dup = plain:gsub('"t":', '"t":1,"t":'):gsub(id2, H.id())
+      st, a = post(dup)
+      assert.equal(400, st)
+      assert.matches("malformed JSON", a.error)
+      st, a = post("[" .. plain:gsub(id2, H.id()) .. "," .. odd:gsub(id1, H.id()) .. "]")
+      assert.same({ accepted = 2, duplicate = 0, errors = {} }, a)
+      node:on("message", nil)
+    end)
+
+    it("hands handlers the same payload whether it was converted from text or from jansson", function()
+      local got = {}
+      node:on("message", function(msg) got[msg.id] = msg.payload end)
+      local payload = '{"s":"a\\"b\\\\c\\/d\\n\\t","i":-42,"r":2.5e-3,"big":12345678901234,'
+        .. '"z":-0,"t":true,"f":false,"n":null,"e":[],"o":{},"a":[1,[2,{"x":"y"}],[]],"u":"\xc3\xa9"}'
+      local function env(id, p)
+        return ('{"message_id":"%s","message_type":"chat","payload":%s,"timestamp":1,"ttl":0,'
+          .. '"origin_peer":"o","seen_by":[]}'):format(id, p)
+      end
+      -- The same payload once more with a \u escape: that one goes through jansson.
+      local id1, id2 = H.id(), H.id()
+      post(env(id1, payload))
+      post(env(id2, payload:gsub('"u":"\xc3\xa9"', '"u":"\\u00e9"')))
+      local a, b = got[id1], got[id2]
+      assert.is_table(a)
+      assert.is_table(b)
+      for _, k in ipairs({ "s", "i", "r", "big", "z", "t", "f", "n", "u" }) do
+        assert.equal(b[k], a[k], k)
+        assert.equal(math.type(b[k]), math.type(a[k]), k)
+      end
+      assert.equal('a"b\\c/d\n\t', a.s)
+      assert.equal(hs.null, a.n)
+      assert.equal(getmetatable(b.e), getmetatable(a.e))
+      assert.equal(getmetatable(b.o), getmetatable(a.o))
+      assert.is_not_nil(getmetatable(a.e)) -- [] stays an array
+      assert.same(b.a, a.a)
+      assert.equal(getmetatable(b.a[2][2]), getmetatable(a.a[2][2]))
+      assert.equal(getmetatable(b.a[3]), getmetatable(a.a[3]))
+      node:on("message", nil)
+    end)
+
+    it("accepts a batch (a JSON array) and answers with counts", function()
       local e1, e2 = H.envelope({ message_id = H.id() }), H.envelope({ message_id = H.id() })
       local st, a = post(hs.json_encode({ e1, e2, e1 }))
       assert.equal(200, st)
-      assert.equal("accepted", a[1].status)
-      assert.equal("accepted", a[2].status)
-      assert.equal("duplicate", a[3].status)
+      assert.same({ accepted = 2, duplicate = 1, errors = {} }, a)
+    end)
+
+    it("refuses a batch over max_batch, and an empty one, whole", function()
+      local small = H.node({ max_batch = 3 }, loop)
+      local function batch(n)
+        local b = {}
+        for i = 1, n do b[i] = H.envelope({ message_id = H.id(), ttl = 0 }) end
+        return hs.json_encode(b)
+      end
+      local st, a = H.fetch_json(loop, client, "POST", small:url() .. "/gossip", batch(3))
+      assert.equal(200, st)
+      assert.equal(3, a.accepted)
+      st, a = H.fetch_json(loop, client, "POST", small:url() .. "/gossip", batch(4))
+      assert.equal(400, st)
+      assert.matches("max_batch", a.error)
+      st, a = H.fetch_json(loop, client, "POST", small:url() .. "/gossip", "[]")
+      assert.equal(400, st)
+      assert.matches("max_batch", a.error)
+      assert.equal(3, small:metrics().messages_received)
+      small:close()
+    end)
+
+    it("lists the refused envelopes of a batch by index, with the reason", function()
+      local e1 = H.envelope({ message_id = H.id() })
+      local bad = H.envelope({ message_id = H.id() })
+      bad.ttl = -1
+      local st, text = H.fetch(loop, client, "POST", base .. "/gossip",
+        "[" .. hs.json_encode(e1) .. ", 7, " .. hs.json_encode(bad) .. "]")
+      assert.equal(200, st)
+      local a = hs.json_decode(text)
+      assert.equal(1, a.accepted)
+      assert.equal(0, a.duplicate)
+      assert.equal(2, #a.errors)
+      assert.equal(1, a.errors[1].index)
+      assert.matches("JSON object", a.errors[1].error)
+      assert.equal(2, a.errors[2].index)
+      assert.matches("ttl must not be negative", a.errors[2].error)
     end)
   end)
 
@@ -182,8 +286,9 @@ describe("a node's HTTP endpoints", function()
       local before = node:metrics()
       local st, a = post("[1]")
       assert.equal(200, st)
-      assert.equal("error", a[1].status)
-      assert.matches("JSON object", a[1].error)
+      assert.equal(0, a.accepted)
+      assert.equal(0, a.errors[1].index)
+      assert.matches("JSON object", a.errors[1].error)
       assert.equal(before.messages_invalid + 1, node:metrics().messages_invalid)
       assert.equal(before.messages_received, node:metrics().messages_received)
     end)
@@ -208,6 +313,41 @@ describe("a node's HTTP endpoints", function()
       local big = H.envelope({ message_id = H.id(), payload = { blob = ("x"):rep(5000) } })
       local m = refused(hs.json_encode(big), 413, "exceeds 4096 bytes")
       assert.is_true(m.http_too_large >= 1)
+    end)
+  end)
+
+  describe("bodies stream past MHD's small connection pool", function()
+    it("takes a body of exactly max_body and refuses one byte more with 413", function()
+      local env = H.envelope({ message_id = H.id(), payload = { blob = "" } })
+      local base_len = #hs.json_encode(env)
+      env.payload.blob = ("y"):rep(4096 - base_len)
+      local body = hs.json_encode(env)
+      assert.equal(4096, #body)
+      local st, a = post(body)
+      assert.equal(200, st)
+      assert.equal("accepted", a.status)
+      env.message_id = H.id()
+      env.payload.blob = env.payload.blob .. "y"
+      st, a = post(hs.json_encode(env))
+      assert.equal(413, st)
+      assert.matches("exceeds 4096 bytes", a.error)
+    end)
+
+    it("takes a 1 MiB batch with several KiB of headers", function()
+      local loop2 = hs.loop()
+      local big = H.node({ max_body = 1 << 20 }, loop2)
+      local c2 = H.node({}, loop2)
+      local batch = {}
+      for i = 1, 200 do
+        batch[i] = H.envelope({ message_id = H.id(), ttl = 0, payload = { blob = ("z"):rep(4000) } })
+      end
+      local body = hs.json_encode(batch)
+      assert.is_true(#body > 800000 and #body <= 1 << 20, #body)
+      local st, text = H.fetch(loop2, c2, "POST", big:url() .. "/gossip", body,
+        "X-Padding: " .. ("p"):rep(3000), 10)
+      assert.equal(200, st, text)
+      assert.same(200, hs.json_decode(text).accepted)
+      big:close(); c2:close(); loop2:close()
     end)
   end)
 

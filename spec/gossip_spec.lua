@@ -257,6 +257,9 @@ describe("lazy push", function()
       local lm = leaves[i]:metrics()
       assert.equal(1, lm.messages_received)
       assert.equal(0, lm.messages_duplicate)
+      -- pushed or asked for, a copy goes on with the same ttl
+      local _, m = next(got[i])
+      assert.equal(10, m.ttl)
     end
   end)
 
@@ -284,6 +287,40 @@ describe("lazy push", function()
     assert.same({ unknown }, ans.missing)
     assert.is_nil(ans.extra, "a lazy digest gets no anti-entropy answer")
     assert.equal(before + 1, leaves[2]:metrics().lazy_answered)
+  end)
+end)
+
+describe("sending to a peer", function()
+  it("keeps at most peer_connections POSTs in flight; the rest waits and goes batched", function()
+    local loop = hs.loop()
+    local a = H.node({ gossip_interval = 60, peer_connections = 1 }, loop)
+    local b = H.node({ gossip_interval = 60 }, loop)
+    a:add_peer(b:id(), b:url())
+    loop:run_until(function() return a:peers()[1].latency_ms ~= nil end, 3)
+    local got = H.record({ b }, "chat")
+    local ids = {}
+    for i = 1, 1000 do ids[i] = a:broadcast("chat", { i = i }) end
+    assert.is_true(loop:run_until(function()
+      for _, id in ipairs(ids) do if not got[1][id] then return false end end
+      return true
+    end, 5))
+    local m = a:metrics()
+    assert.equal(0, m.send_errors)
+    -- 64 envelopes per POST at most, one POST at a time: about 16 batches.
+    assert.is_true(m.batches_sent >= 16 and m.batches_sent <= 20, m.batches_sent .. " batches")
+    a:close(); b:close(); loop:close()
+  end)
+
+  it("drops beyond a bounded queue while a peer does not answer", function()
+    local loop, stalled = hs.loop(), hs.loop()
+    local a = H.node({ gossip_interval = 60, peer_connections = 1 }, loop)
+    local b = H.node({}, stalled) -- its loop never runs: it takes connections, answers nothing
+    a:add_peer(b:id(), b:url())
+    for i = 1, 5000 do a:broadcast("chat", { i = i }) end
+    -- one POST in flight, 4096 envelopes queued, the rest refused at once
+    assert.is_true(a:metrics().send_errors >= 5000 - 4096 - 64, a:metrics().send_errors)
+    a:close(); loop:close()
+    b:close(); stalled:close()
   end)
 end)
 

@@ -69,6 +69,75 @@ describe("a message handler", function()
   end)
 end)
 
+describe("message dispatch to plugins", function()
+  local function post_types(loop, client, node, types)
+    for _, t in ipairs(types) do
+      local st = H.fetch(loop, client, "POST", node:url() .. "/gossip",
+        hs.json_encode(H.envelope({ message_id = H.id(), message_type = t, ttl = 0 })))
+      assert.equal(200, st)
+    end
+  end
+
+  it("runs handlers for the types they handle, \"*\" for all, across reloads", function()
+    local dir = H.plugin_dir({
+      seen = [[
+        state.n = {}
+        on.message("chat", function(msg) state.n[msg.type] = (state.n[msg.type] or 0) + 1 end)
+      ]],
+    })
+    local loop = hs.loop()
+    local node, client = H.node({}, loop), H.node({}, loop)
+    H.plugins(node, dir, { "seen" })
+    post_types(loop, client, node, { "chat", "news", "chat" })
+    assert.same({ chat = 2 }, node:plugin_state("seen").n)
+    -- A reload that adds a handler for another type: it runs from then on.
+    H.plugin_dir({ seen = [[
+      state.n = {}
+      on.message("chat", function(msg) state.n.chat = (state.n.chat or 0) + 1 end)
+      on.message("news", function(msg) state.n.news = (state.n.news or 0) + 1 end)
+    ]] }, dir)
+    assert.is_true(node:reload())
+    post_types(loop, client, node, { "news", "chat", "other" })
+    assert.same({ chat = 1, news = 1 }, node:plugin_state("seen").n)
+    -- "*" sees every type.
+    H.plugin_dir({ seen = [[
+      state.n = {}
+      on.message("*", function(msg) state.n[msg.type] = (state.n[msg.type] or 0) + 1 end)
+    ]] }, dir)
+    assert.is_true(node:reload())
+    post_types(loop, client, node, { "news", "other" })
+    assert.same({ news = 1, other = 1 }, node:plugin_state("seen").n)
+    -- A reload back to no handler at all: nothing runs.
+    H.plugin_dir({ seen = [[ state.n = {} ]] }, dir)
+    assert.is_true(node:reload())
+    post_types(loop, client, node, { "news" })
+    assert.same({}, node:plugin_state("seen").n)
+    node:close(); client:close(); loop:close()
+  end)
+
+  it("runs a handler a plugin registers while it runs (from a timer)", function()
+    local dir = H.plugin_dir({
+      late = [[
+        state.n = 0
+        local t
+        t = every(10, function()
+          if not state.added then
+            state.added = true
+            on.message("late", function() state.n = state.n + 1 end)
+          end
+        end)
+      ]],
+    })
+    local loop = hs.loop()
+    local node, client = H.node({}, loop), H.node({}, loop)
+    H.plugins(node, dir, { "late" })
+    assert.is_true(loop:run_until(function() return node:plugin_state("late").added end, 2))
+    post_types(loop, client, node, { "late", "late" })
+    assert.equal(2, node:plugin_state("late").n)
+    node:close(); client:close(); loop:close()
+  end)
+end)
+
 describe("a peer-selection policy", function()
   it("that always picks one peer changes the path a message takes", function()
     local dir = H.plugin_dir({
@@ -110,6 +179,63 @@ describe("a peer-selection policy", function()
       loop:run_for(0.15)
       assert.same({ lowest }, reached(id))
     end
+    hub:close(); for _, l in ipairs(leaves) do l:close() end; loop:close()
+  end)
+
+  it("sees every documented field of a candidate, by name and with pairs()", function()
+    local dir = H.plugin_dir({
+      inspect = [[
+        local kept -- a candidate left untouched during its call
+        policy("inspect", function(msg, candidates, want)
+          if kept then state.stale = { id = kept.id, index = kept.index } end
+          kept = candidates[2]
+          state.n, state.keys, state.fields = #candidates, {}, {}
+          for k in pairs(candidates[1]) do state.keys[#state.keys + 1] = k end
+          table.sort(state.keys)
+          local c = candidates[#candidates]
+          state.fields = { id = c.id, url = c.url, healthy = c.healthy, state = c.state,
+            failures = c.failures, index = c.index, tags = c.tags, msg_type = msg.type,
+            latency = type(c.latency_ms) }
+          return { c.id }
+        end)
+      ]],
+    })
+    local loop = hs.loop()
+    local hub = H.node({ gossip_interval = 60 }, loop)
+    local leaves = {}
+    for i = 1, 3 do
+      leaves[i] = H.node({ gossip_interval = 60, tags = { n = tostring(i) } }, loop)
+      hub:add_peer(leaves[i]:id(), leaves[i]:url())
+    end
+    loop:run_for(0.3)
+    H.plugins(hub, dir, { "inspect" }, { policy = "inspect" })
+    local got = H.record(leaves, "chat")
+    local id = hub:broadcast("chat", {})
+    loop:run_for(0.3)
+    local s = hub:plugin_state("inspect")
+    assert.equal(3, s.n)
+    assert.same({ "failures", "healthy", "id", "index", "last_seen", "latency_ms", "merkle_root",
+      "state", "tags", "url" }, s.keys)
+    assert.equal(3, s.fields.index)
+    assert.is_true(s.fields.healthy)
+    assert.equal("alive", s.fields.state)
+    assert.equal(0, s.fields.failures)
+    assert.equal("number", s.fields.latency)
+    assert.equal("chat", s.fields.msg_type)
+    local reached = 0
+    for i = 1, 3 do
+      if got[i][id] then
+        reached = reached + 1
+        assert.equal(leaves[i]:id(), s.fields.id)
+        assert.equal(leaves[i]:url(), s.fields.url)
+        assert.same({ n = tostring(i) }, s.fields.tags)
+      end
+    end
+    assert.equal(1, reached)
+    -- Fields are filled in during their own call only.
+    hub:broadcast("chat", {})
+    loop:run_for(0.1)
+    assert.same({ index = 2 }, hub:plugin_state("inspect").stale)
     hub:close(); for _, l in ipairs(leaves) do l:close() end; loop:close()
   end)
 

@@ -28,6 +28,52 @@ describe("anti-entropy", function()
     a:close(); b:close(); loop:close()
   end)
 
+  it("serves kept envelopes on /fetch as the bytes that arrived, with ttl 0", function()
+    local loop = hs.loop()
+    local node = H.node({}, loop)
+    local client = H.node({}, loop)
+    local id1, id2 = H.id(), H.id()
+    -- Odd spacing, a field hearsay does not know, and "ttl" inside the
+    -- payload: only the envelope's own ttl changes.
+    local e1 = ('{ "message_id" : "%s", "message_type":"chat", "payload":{"ttl":9, "s":"a\\"ttl\\":3"},'
+      .. '"timestamp":1760000000.25,"ttl":7,"origin_peer":"spec-origin","seen_by":["spec-origin"],'
+      .. '"signature":"xyz"}'):format(id1)
+    local e2 = H.envelope({ message_id = id2, ttl = 3 })
+    local st = H.fetch(loop, client, "POST", node:url() .. "/gossip", "[" .. e1 .. " ,\n"
+      .. hs.json_encode(e2) .. "]")
+    assert.equal(200, st)
+    local text
+    st, text = H.fetch(loop, client, "POST", node:url() .. "/fetch",
+      hs.json_encode({ ids = { id1, id2 } }))
+    assert.equal(200, st)
+    local want1 = e1:gsub('"ttl":7', '"ttl":0')
+    local got = hs.json_decode(text)
+    assert.equal(2, #got)
+    -- Byte for byte: the answer is the two kept envelopes joined.
+    local want2 = hs.json_encode(e2):gsub('"ttl":3', '"ttl":0')
+    assert.is_true(text == "[" .. want1 .. "," .. want2 .. "]"
+      or text == "[" .. want2 .. "," .. want1 .. "]", text)
+    for _, e in ipairs(got) do assert.equal(0, e.ttl) end
+    node:close(); client:close(); loop:close()
+  end)
+
+  it("keeps a rewritten payload, serialised with ttl 0", function()
+    local loop = hs.loop()
+    local node = H.node({}, loop)
+    local client = H.node({}, loop)
+    node:on("message", function(msg) return "accept", { text = "rewritten" } end)
+    local env = H.envelope({ message_id = H.id(), ttl = 4 })
+    H.fetch(loop, client, "POST", node:url() .. "/gossip", hs.json_encode(env))
+    local st, got = H.fetch_json(loop, client, "POST", node:url() .. "/fetch",
+      hs.json_encode({ ids = { env.message_id } }))
+    assert.equal(200, st)
+    assert.equal(1, #got)
+    assert.equal(0, got[1].ttl)
+    assert.equal("rewritten", got[1].payload.text)
+    assert.equal(env.message_id, got[1].message_id)
+    node:close(); client:close(); loop:close()
+  end)
+
   it("answers bad digests and fetches with 400", function()
     local loop = hs.loop()
     local node = H.node({ max_digest = 4 }, loop)

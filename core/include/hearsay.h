@@ -178,6 +178,11 @@ typedef struct hs_message hs_message;
 const char *hs_message_id(const hs_message *m);   /* 64 lowercase hex */
 const char *hs_message_type(const hs_message *m);
 const json_t *hs_message_payload(const hs_message *m); /* borrowed */
+/* The payload as the JSON text it arrived in (borrowed, not NUL-terminated;
+ * its length in *len) while it has been neither parsed nor replaced, else
+ * NULL. Such text is valid JSON whose strings hold no \u escapes: a
+ * binding may convert it directly instead of through hs_message_payload(). */
+const char *hs_message_payload_text(const hs_message *m, size_t *len);
 const char *hs_message_origin(const hs_message *m);
 const char *hs_message_sender(const hs_message *m); /* "" when unknown */
 unsigned hs_message_ttl(const hs_message *m);

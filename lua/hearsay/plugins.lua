@@ -77,6 +77,17 @@ safe_coroutine.resume = function(co, ...) return rethrow(coroutine.resume(co, ..
 local safe_string = copy(string)
 safe_string.dump = nil
 
+-- Tells the C host which message types the active set handles, so a
+-- message no handler wants never enters Lua.
+local function sync_types(set)
+  if set ~= active then return end
+  local types = {}
+  for t, list in pairs(set.handlers) do
+    if #list > 0 then types[#types + 1] = t end
+  end
+  api.handled_types(types)
+end
+
 local function sandbox(plugin, set)
   local env = {
     assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
@@ -133,6 +144,7 @@ local function sandbox(plugin, set)
       end
       set.handlers[mtype] = set.handlers[mtype] or {}
       add(set.handlers[mtype], fn, "on.message")
+      sync_types(set) -- a handler added while the set runs (from a timer, say)
     end,
     state = function(fn) add(set.on_state, fn, "on.state") end,
     peer = function(fn) add(set.on_peer, fn, "on.peer") end,
@@ -259,6 +271,7 @@ local function activate(set)
     set.handles[#set.handles + 1] = api.timer(s, s, function() run(t.plugin, "timer", t.fn) end)
   end
   active = set
+  sync_types(set)
   each(set.on_start, "start hook")
 end
 
@@ -293,37 +306,57 @@ function M.reload()
 end
 
 local VERDICTS = { accept = true, drop = true, stop = true }
+local NONE = {}
 
-function M.on_message(msg)
-  local stop, rewritten = false, nil
-  for _, list in ipairs({ active.handlers[msg.type] or {}, active.handlers["*"] or {} }) do
-    for _, h in ipairs(list) do
-      local ok, verdict, payload = run(h.plugin, "message handler (" .. msg.type .. ")", h.fn, msg)
-      if ok then
-        if verdict ~= nil and not VERDICTS[verdict] then
-          failed(h.plugin, "message handler", ("returned %q: expected \"accept\", \"drop\", "
-            .. "\"stop\" or nil"):format(tostring(verdict)))
-        elseif verdict == "drop" then
-          return "drop"
-        elseif verdict == "stop" then
-          stop = true
-        end
-        if payload ~= nil then
-          msg.payload = payload
-          rewritten = payload
-        end
+-- Runs one type's handlers; returns "drop", or stop and the last payload.
+-- (The hot path: no tables, no strings unless something fails.)
+local function handle(list, msg, stop, rewritten)
+  for i = 1, #list do
+    local h = list[i]
+    local s = stat(h.plugin.name)
+    s.calls = s.calls + 1
+    local ok, verdict, payload = api.call(h.fn, msg)
+    if not ok then
+      failed(h.plugin, "message handler (" .. msg.type .. ")", verdict)
+    else
+      if verdict ~= nil and not VERDICTS[verdict] then
+        failed(h.plugin, "message handler", ("returned %q: expected \"accept\", \"drop\", "
+          .. "\"stop\" or nil"):format(tostring(verdict)))
+      elseif verdict == "drop" then
+        return "drop"
+      elseif verdict == "stop" then
+        stop = true
+      end
+      if payload ~= nil then
+        msg.payload = payload
+        rewritten = payload
       end
     end
   end
+  return stop, rewritten
+end
+
+function M.on_message(msg)
+  local handlers = active.handlers
+  local stop, rewritten = handle(handlers[msg.type] or NONE, msg, false, nil)
+  if stop == "drop" then return "drop" end
+  stop, rewritten = handle(handlers["*"] or NONE, msg, stop, rewritten)
+  if stop == "drop" then return "drop" end
   return stop and "stop" or "accept", rewritten
 end
 
 function M.select(msg, cands, want)
   local p = active.policy
   if not p then return nil end
-  local ok, chosen = run(p.plugin, "policy", p.fn, msg, cands, want)
-  if ok and type(chosen) == "table" then return chosen end
-  if ok then failed(p.plugin, "policy", "did not return a list of peers") end
+  local s = stat(p.plugin.name)
+  s.calls = s.calls + 1
+  local ok, chosen = api.call(p.fn, msg, cands, want)
+  if not ok then
+    failed(p.plugin, "policy", chosen)
+    return nil
+  end
+  if type(chosen) == "table" then return chosen end
+  failed(p.plugin, "policy", "did not return a list of peers")
   return nil
 end
 

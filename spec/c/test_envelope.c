@@ -2,6 +2,7 @@
  * test_envelope.c -- envelope validation: every field's type and bounds,
  * and ids of our own messages computed as the reference node does.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -99,10 +100,223 @@ static void ids_match_the_reference_formula(void)
     json_decref(payload);
 }
 
+/* ---- raw bytes: slices and the ttl-0 copy, checked against jansson ------- */
+
+static const char *batch_text =
+    " [ {\"message_id\":\"aa\", \"ttl\" : 12, \"payload\":{\"ttl\":3,\"s\":\"a\\\"]}\\\\\",\"l\":[1,"
+    "{\"x\":[]}]}, \"seen_by\":[\"n\"]},\n{\"ttl\":0,\"payload\":null},{\"payload\":\"\\u00e9\",\"ttl\":-0,"
+    "\"t\":1.5e3} ,{\"ttl\":7} ] ";
+
+/* Whatever jansson accepts, the slices are its elements and the ttl-0 copy
+ * is the element with ttl 0 (or NULL without a plain integer ttl). */
+static int agrees_with_jansson(const char *text, size_t len)
+{
+    json_t *arr = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    size_t n;
+    hs_slice sl[16];
+    int ok = 1;
+
+    if (!json_is_array(arr) || (n = json_array_size(arr)) > 16) {
+        /* Refused by jansson: the scanners are never called on it, but
+         * must still stay in bounds (ASan watches). */
+        hs_slice one;
+        (void)hs_json_split_array(text, len, sl, 16);
+        (void)hs_json_trim(text, len, &one);
+        size_t l;
+        free(hs_envelope_raw_ttl0(text, len, &l));
+        json_decref(arr);
+        return 1;
+    }
+    if (hs_json_split_array(text, len, sl, n) != 0) {
+        json_decref(arr);
+        return 0;
+    }
+    for (size_t i = 0; i < n && ok; i++) {
+        json_t *el = json_array_get(arr, i);
+        json_t *back = json_loadb(sl[i].p, sl[i].len, JSON_DECODE_ANY, NULL);
+        ok = back && json_equal(back, el);
+        json_decref(back);
+        size_t l0;
+        char *t0 = hs_envelope_raw_ttl0(sl[i].p, sl[i].len, &l0);
+        json_t *ttl = json_object_get(el, "ttl");
+        if (t0) {
+            json_t *want = json_deep_copy(el), *got = json_loadb(t0, l0, 0, NULL);
+            json_object_set_new(want, "ttl", json_integer(0));
+            ok = ok && json_is_integer(ttl) && strlen(t0) == l0 && got && json_equal(got, want);
+            json_decref(want);
+            json_decref(got);
+            free(t0);
+        } else {
+            /* Only a missing or non-integer ttl may give NULL here (the
+             * samples spell every key plainly). */
+            ok = ok && !json_is_integer(ttl);
+        }
+    }
+    json_decref(arr);
+    return ok;
+}
+
+static void raw_slices_match_jansson(void)
+{
+    size_t len = strlen(batch_text);
+    char buf[512];
+    static const char subst[] = "\"\\{}[],: 0a";
+    int bad = 0;
+
+    CHECK(agrees_with_jansson(batch_text, len));
+    /* Every truncation, and every byte replaced by each of a few
+     * structural characters: thousands of near-valid inputs. */
+    for (size_t cut = 0; cut <= len; cut++) {
+        memcpy(buf, batch_text, cut);
+        bad += !agrees_with_jansson(buf, cut);
+    }
+    for (size_t i = 0; i < len; i++) {
+        for (const char *c = subst; *c; c++) {
+            memcpy(buf, batch_text, len);
+            buf[i] = *c;
+            bad += !agrees_with_jansson(buf, len);
+        }
+    }
+    CHECK(bad == 0);
+
+    hs_slice sl[2], one;
+    CHECK(hs_json_split_array("[]", 2, sl, 0) == 0);
+    CHECK(hs_json_split_array("[1,2]", 5, sl, 1) == -1); /* count must match */
+    CHECK(hs_json_split_array("{}", 2, sl, 1) == -1);
+    const char *sp = "  {\"a\":1}\n";
+    CHECK(hs_json_trim(sp, strlen(sp), &one) == 0 && one.len == 7 && one.p[0] == '{');
+    CHECK(hs_json_trim("{} x", 4, &one) == -1);
+    size_t l;
+    const char *two = "{\"ttl\":12345,\"a\":{\"ttl\":5}}";
+    char *t = hs_envelope_raw_ttl0(two, strlen(two), &l);
+    CHECK(t && strcmp(t, "{\"ttl\":0,\"a\":{\"ttl\":5}}") == 0 && l == strlen(t));
+    free(t);
+    /* Two plain "ttl" keys: refuse rather than guess. */
+    const char *dup = "{\"ttl\":1,\"ttl\":2}";
+    CHECK(hs_envelope_raw_ttl0(dup, strlen(dup), &l) == NULL);
+    /* An escaped spelling is not recognised: the caller serialises. */
+    const char *esc = "{\"t\\u0074l\":1}";
+    CHECK(hs_envelope_raw_ttl0(esc, strlen(esc), &l) == NULL);
+}
+
+/* ---- the fast scanner (envscan.c) against jansson + hs_envelope_parse ------ */
+
+static const char *scan_bases[] = {
+    "{\"message_id\":\"0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789abcdef\","
+    "\"message_type\":\"chat\",\"payload\":{\"text\":\"h\\t \\\"q\\\" caf\xc3\xa9\","
+    "\"n\":[1,-0,2.5e-3,true,false,null,{}],\"o\":{\"a\":{\"b\":[]}}},\"timestamp\":1760000000.25,"
+    "\"ttl\":3,\"origin_peer\":\"node-a\",\"seen_by\":[\"node-a\",\"node-b\"],\"hops\":2}",
+    " { \"ttl\" : 0 , \"seen_by\" : [ ] , \"payload\" : null , \"origin_peer\" : \"o\" ,"
+    " \"timestamp\" : 17 , \"message_type\" : \"a.b:c-d_e\" , \"x\" : [\"\\n\"] ,"
+    " \"message_id\" : \"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\" } ",
+    "{\"message_id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+    "\"message_type\":\"t\",\"payload\":\"s\",\"timestamp\":0.5,\"ttl\":64,\"origin_peer\":\"p\","
+    "\"seen_by\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\"]}",
+};
+
+/* Returns 0 when the scanner and the reference agree on text (or the
+ * scanner declined), 1 when the scanner accepted something wrong. Sets
+ * *accepted. */
+static int scan_disagrees(const char *text, size_t len, int *accepted)
+{
+    hs_envelope fast, ref;
+    size_t pos = 0;
+    const char *why;
+    int bad = 0;
+    json_t *j;
+
+    *accepted = hs_envelope_scan(text, len, &pos, &lim, &fast) == 0;
+    if (!*accepted)
+        return 0;
+    while (pos < len && strchr(" \t\r\n", text[pos]))
+        pos++;
+    if (pos != len) { /* trailing garbage: the caller declines it */
+        hs_envelope_clear(&fast);
+        *accepted = 0;
+        return 0;
+    }
+    j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!j || hs_envelope_parse(j, &lim, &ref, &why) != HS_OK) {
+        fprintf(stderr, "scanner accepted what jansson refuses: %.*s\n", (int)len, text);
+        hs_envelope_clear(&fast);
+        json_decref(j);
+        return 1;
+    }
+    const json_t *payload = hs_envelope_payload(&fast);
+    bad = strcmp(fast.id, ref.id) != 0 || memcmp(fast.bin, ref.bin, 32) != 0 ||
+          strcmp(fast.type, ref.type) != 0 || fast.timestamp != ref.timestamp ||
+          fast.ttl != ref.ttl || fast.hops != ref.hops || strcmp(fast.origin, ref.origin) != 0 ||
+          !json_equal(fast.seen_by, ref.seen_by) || !payload || !json_equal(payload, ref.payload);
+    /* The kept copy: the same bytes with ttl 0. */
+    size_t l0;
+    char *t0 = hs_envelope_splice_ttl0(text, len, fast.ttl_raw, fast.ttl_len, &l0);
+    json_t *back = t0 ? json_loadb(t0, l0, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    json_object_set_new(j, "ttl", json_integer(0));
+    bad = bad || !back || !json_equal(back, j);
+    json_decref(back);
+    free(t0);
+    if (bad)
+        fprintf(stderr, "scanner and jansson disagree on: %.*s\n", (int)len, text);
+    hs_envelope_clear(&fast);
+    hs_envelope_clear(&ref);
+    json_decref(j);
+    return bad;
+}
+
+static void scanner_agrees_with_jansson(void)
+{
+    static const char subst[] = "\"\\{}[],: 0159-+.eEtnul\t\x01\x7f\x80\xc3\xa9\xed\xf4\xff";
+    char buf[1024];
+    int bad = 0, acc, variants = 0, accepted = 0;
+
+    for (size_t b = 0; b < sizeof scan_bases / sizeof *scan_bases; b++) {
+        const char *base = scan_bases[b];
+        size_t len = strlen(base);
+        bad += scan_disagrees(base, len, &acc);
+        CHECK(acc); /* every base is in the scanner's subset */
+        for (size_t cut = 0; cut < len; cut++) {
+            memcpy(buf, base, cut);
+            bad += scan_disagrees(buf, cut, &acc);
+            variants++, accepted += acc;
+        }
+        for (size_t i = 0; i < len; i++) {
+            /* replace byte i; delete it; double it */
+            for (size_t k = 0; k < sizeof subst - 1; k++) {
+                memcpy(buf, base, len);
+                buf[i] = subst[k];
+                bad += scan_disagrees(buf, len, &acc);
+                variants++, accepted += acc;
+            }
+            memcpy(buf, base, i);
+            memcpy(buf + i, base + i + 1, len - i - 1);
+            bad += scan_disagrees(buf, len - 1, &acc);
+            memcpy(buf, base, i + 1);
+            memcpy(buf + i + 1, base + i, len - i);
+            bad += scan_disagrees(buf, len + 1, &acc);
+            variants += 2;
+        }
+    }
+    CHECK(bad == 0);
+    /* Many mutants stay valid (a digit for a digit, a letter in a string):
+     * the scanner must have taken its share of them. */
+    CHECK(accepted > variants / 20);
+    printf("scanner: %d variants, %d accepted, %d wrong\n", variants, accepted, bad);
+
+    /* What it declines, the jansson path judges. */
+    hs_envelope env;
+    size_t pos = 0;
+    const char *dup = "{\"message_id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+                      "\"message_type\":\"t\",\"payload\":{\"a\":1,\"a\":2},\"timestamp\":1,\"ttl\":1,"
+                      "\"origin_peer\":\"p\",\"seen_by\":[]}";
+    CHECK(hs_envelope_scan(dup, strlen(dup), &pos, &lim, &env) == -1);
+}
+
 int main(void)
 {
+    scanner_agrees_with_jansson();
     accepts_a_reference_envelope();
     refuses_each_bad_field();
     ids_match_the_reference_formula();
+    raw_slices_match_jansson();
     DONE();
 }

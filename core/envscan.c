@@ -1,0 +1,460 @@
+/*
+ * envscan.c -- the fast path for incoming envelopes: validates one straight
+ * from its JSON text and fills an hs_envelope, without building a jansson
+ * tree (jansson costs ~42k instructions per envelope, this ~3-5k).
+ *
+ * It is a strict recogniser of a subset of JSON: anything outside that
+ * subset, and anything invalid, is declined (-1) and the caller takes the
+ * jansson path, which gives the exact verdict and 400 reason as before. So
+ * it must never accept what jansson + hs_envelope_parse would refuse, and
+ * must produce the same envelope when it accepts. Declined: \u escapes and
+ * escapes in keys or in the envelope's own strings, control characters,
+ * invalid UTF-8, duplicate keys (at any depth, as JSON_REJECT_DUPLICATES),
+ * objects with more than SCAN_KEYS keys, nesting deeper than SCAN_DEPTH,
+ * integers of more than 18 digits, reals with exponents of more than two
+ * digits or more than 40 characters, and anything hs_envelope_parse
+ * refuses. The payload is only validated: it stays text until someone asks
+ * for it (hs_envelope_payload()).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "hash.h"
+
+#define SCAN_DEPTH 32
+#define SCAN_KEYS 32
+#define SCAN_NUM_MAX 40
+
+typedef struct scan {
+    const char *s;
+    size_t len, i;
+} scan;
+
+static void ws(scan *c)
+{
+    while (c->i < c->len &&
+           (c->s[c->i] == ' ' || c->s[c->i] == '\t' || c->s[c->i] == '\n' || c->s[c->i] == '\r'))
+        c->i++;
+}
+
+/* Bytes of a valid UTF-8 sequence at p (at most n bytes), or 0. The same
+ * rules as jansson: no overlongs, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    size_t k;
+    unsigned v;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        k = 2, v = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF)
+        k = 3, v = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4)
+        k = 4, v = c & 0x07;
+    else
+        return 0;
+    if (n < k)
+        return 0;
+    for (size_t j = 1; j < k; j++) {
+        if ((p[j] & 0xC0) != 0x80)
+            return 0;
+        v = v << 6 | (p[j] & 0x3F);
+    }
+    if ((k == 3 && v < 0x800) || (k == 4 && v < 0x10000) || v > 0x10FFFF ||
+        (v >= 0xD800 && v <= 0xDFFF))
+        return 0;
+    return k;
+}
+
+/* A string at c->i: its contents (between the quotes) in *p, *n; *esc set
+ * when it holds (simple) escapes. Returns 0, or -1 to decline. */
+/* Bytes that stand for themselves in a string: printable ASCII but the
+ * quote and the backslash. The hot loop below is one load and one branch. */
+#define P16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+static const unsigned char plain_byte[256] = {
+    [0x20] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x22 '"' */
+    P16, P16,                                               /* 0x30-0x4f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,         /* 0x5c '\\' */
+    P16,                                                    /* 0x60-0x6f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,         /* 0x7f DEL */
+};
+#undef P16
+
+static int string(scan *c, const char **p, size_t *n, int *esc)
+{
+    size_t i = c->i + 1;
+
+    *esc = 0;
+    while (i < c->len) {
+        while (i < c->len && plain_byte[(unsigned char)c->s[i]])
+            i++;
+        if (i >= c->len)
+            break;
+        unsigned char ch = (unsigned char)c->s[i];
+        if (ch == '"') {
+            *p = c->s + c->i + 1;
+            *n = i - c->i - 1;
+            c->i = i + 1;
+            return 0;
+        }
+        if (ch < 0x20)
+            return -1;
+        if (ch == '\\') {
+            if (i + 1 >= c->len || !strchr("\"\\/bfnrt", c->s[i + 1]) || !c->s[i + 1])
+                return -1; /* \u and anything invalid: jansson decides */
+            *esc = 1;
+            i += 2;
+        } else if (ch < 0x80) {
+            i++;
+        } else {
+            size_t k = utf8_seq((const unsigned char *)c->s + i, c->len - i);
+            if (!k)
+                return -1;
+            i += k;
+        }
+    }
+    return -1;
+}
+
+/* A number at c->i: its text in *p, *n; *is_int when it has no fraction or
+ * exponent. Returns 0, or -1 to decline. */
+static int number(scan *c, const char **p, size_t *n, int *is_int)
+{
+    const char *s = c->s;
+    size_t i = c->i, digits = 0, start = c->i;
+
+    *is_int = 1;
+    if (i < c->len && s[i] == '-')
+        i++;
+    if (i < c->len && s[i] == '0') {
+        i++;
+        digits = 1;
+        if (i < c->len && s[i] >= '0' && s[i] <= '9')
+            return -1;
+    } else {
+        while (i < c->len && s[i] >= '0' && s[i] <= '9')
+            i++, digits++;
+        if (!digits)
+            return -1;
+    }
+    if (i < c->len && s[i] == '.') {
+        size_t f = 0;
+        *is_int = 0;
+        i++;
+        while (i < c->len && s[i] >= '0' && s[i] <= '9')
+            i++, f++;
+        if (!f)
+            return -1;
+    }
+    if (i < c->len && (s[i] == 'e' || s[i] == 'E')) {
+        size_t e = 0;
+        *is_int = 0;
+        i++;
+        if (i < c->len && (s[i] == '+' || s[i] == '-'))
+            i++;
+        while (i < c->len && s[i] >= '0' && s[i] <= '9')
+            i++, e++;
+        if (!e || e > 2)
+            return -1;
+    }
+    if ((*is_int && digits > 18) || i - start > SCAN_NUM_MAX)
+        return -1;
+    *p = s + start;
+    *n = i - start;
+    c->i = i;
+    return 0;
+}
+
+static int literal(scan *c, const char *word)
+{
+    size_t n = strlen(word);
+
+    if (c->len - c->i < n || memcmp(c->s + c->i, word, n) != 0)
+        return -1;
+    c->i += n;
+    return 0;
+}
+
+typedef struct keyset {
+    const char *p[SCAN_KEYS];
+    size_t n[SCAN_KEYS];
+    size_t count;
+} keyset;
+
+/* Reads a key (no escapes) and adds it; declines duplicates. */
+static int key(scan *c, keyset *ks, const char **p, size_t *n)
+{
+    int esc;
+
+    if (c->i >= c->len || c->s[c->i] != '"' || string(c, p, n, &esc) != 0 || esc ||
+        ks->count == SCAN_KEYS)
+        return -1;
+    for (size_t k = 0; k < ks->count; k++)
+        if (ks->n[k] == *n && memcmp(ks->p[k], *p, *n) == 0)
+            return -1;
+    ks->p[ks->count] = *p;
+    ks->n[ks->count++] = *n;
+    ws(c);
+    if (c->i >= c->len || c->s[c->i] != ':')
+        return -1;
+    c->i++;
+    ws(c);
+    return 0;
+}
+
+/* After a member or element: 1 at the closing `close`, 0 after a comma
+ * (whitespace skipped), -1 otherwise. */
+static int next_member(scan *c, char close)
+{
+    ws(c);
+    if (c->i < c->len && c->s[c->i] == ',') {
+        c->i++;
+        ws(c);
+        return 0;
+    }
+    if (c->i < c->len && c->s[c->i] == close) {
+        c->i++;
+        return 1;
+    }
+    return -1;
+}
+
+/* Validates any value at c->i (no leading whitespace). */
+static int value(scan *c, int depth)
+{
+    const char *p;
+    size_t n;
+    int flag;
+
+    if (c->i >= c->len || depth > SCAN_DEPTH)
+        return -1;
+    switch (c->s[c->i]) {
+    case '{': {
+        keyset ks;
+        ks.count = 0;
+        c->i++;
+        ws(c);
+        if (c->i < c->len && c->s[c->i] == '}') {
+            c->i++;
+            return 0;
+        }
+        for (;;) {
+            if (key(c, &ks, &p, &n) != 0 || value(c, depth + 1) != 0)
+                return -1;
+            int r = next_member(c, '}');
+            if (r != 0)
+                return r > 0 ? 0 : -1;
+        }
+    }
+    case '[':
+        c->i++;
+        ws(c);
+        if (c->i < c->len && c->s[c->i] == ']') {
+            c->i++;
+            return 0;
+        }
+        for (;;) {
+            if (value(c, depth + 1) != 0)
+                return -1;
+            int r = next_member(c, ']');
+            if (r != 0)
+                return r > 0 ? 0 : -1;
+        }
+    case '"':
+        return string(c, &p, &n, &flag);
+    case 't':
+        return literal(c, "true");
+    case 'f':
+        return literal(c, "false");
+    case 'n':
+        return literal(c, "null");
+    default:
+        return number(c, &p, &n, &flag);
+    }
+}
+
+/* A string without escapes, copied NUL-terminated into buf (cap bytes). */
+static int plain_string(scan *c, char *buf, size_t cap, size_t *n)
+{
+    const char *p;
+    int esc;
+
+    if (c->i >= c->len || c->s[c->i] != '"' || string(c, &p, n, &esc) != 0 || esc || *n >= cap ||
+        memchr(p, '\0', *n))
+        return -1;
+    memcpy(buf, p, *n);
+    buf[*n] = '\0';
+    return 0;
+}
+
+/* An integer value in [0, max]. */
+static int small_int(scan *c, long long max, long long *out)
+{
+    const char *p;
+    size_t n;
+    int is_int;
+    char buf[SCAN_NUM_MAX + 1];
+
+    if (number(c, &p, &n, &is_int) != 0 || !is_int)
+        return -1;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    *out = strtoll(buf, NULL, 10);
+    return *out >= 0 && *out <= max ? 0 : -1;
+}
+
+enum {
+    K_ID = 1 << 0,
+    K_TYPE = 1 << 1,
+    K_PAYLOAD = 1 << 2,
+    K_TS = 1 << 3,
+    K_TTL = 1 << 4,
+    K_ORIGIN = 1 << 5,
+    K_SEEN = 1 << 6,
+    K_HOPS = 1 << 7,
+    K_REQUIRED = (1 << 7) - 1,
+};
+
+static int is_key(const char *p, size_t n, const char *name)
+{
+    return strlen(name) == n && memcmp(p, name, n) == 0;
+}
+
+static int seen_by(scan *c, const hs_envelope_limits *lim, hs_envelope *env)
+{
+    char id[HS_PEER_ID_MAX + 2];
+    size_t n;
+
+    if (c->i >= c->len || c->s[c->i] != '[' || !(env->seen_by = json_array()))
+        return -1;
+    c->i++;
+    ws(c);
+    if (c->i < c->len && c->s[c->i] == ']') {
+        c->i++;
+        return 0;
+    }
+    for (;;) {
+        if (json_array_size(env->seen_by) >= lim->max_seen_by ||
+            plain_string(c, id, sizeof id, &n) != 0 || !hs_peers_valid_id(id) ||
+            json_array_append_new(env->seen_by, json_stringn_nocheck(id, n)) != 0)
+            return -1;
+        int r = next_member(c, ']');
+        if (r != 0)
+            return r > 0 ? 0 : -1;
+    }
+}
+
+/* One member of the envelope object; *have collects the keys seen. */
+static int member(scan *c, const hs_envelope_limits *lim, hs_envelope *env, keyset *ks,
+                  unsigned *have)
+{
+    const char *k;
+    size_t kn, n;
+    long long v;
+    int is_int;
+
+    if (key(c, ks, &k, &kn) != 0)
+        return -1;
+    if (is_key(k, kn, "message_id")) {
+        char hex[66];
+        if (plain_string(c, hex, sizeof hex, &n) != 0 || hs_hash_from_hex(hex, env->bin) != HS_OK)
+            return -1;
+        hs_hash_to_hex(env->bin, 32, env->id);
+        *have |= K_ID;
+    } else if (is_key(k, kn, "message_type")) {
+        if (plain_string(c, env->type, sizeof env->type, &n) != 0 ||
+            !hs_envelope_valid_type(env->type))
+            return -1;
+        *have |= K_TYPE;
+    } else if (is_key(k, kn, "payload")) {
+        size_t start = c->i;
+        if (value(c, 1) != 0)
+            return -1;
+        env->payload_raw = c->s + start;
+        env->payload_len = c->i - start;
+        *have |= K_PAYLOAD;
+    } else if (is_key(k, kn, "timestamp")) {
+        const char *p;
+        char buf[SCAN_NUM_MAX + 1];
+        if (number(c, &p, &n, &is_int) != 0)
+            return -1;
+        memcpy(buf, p, n);
+        buf[n] = '\0';
+        /* As jansson: an integer is a json_int_t, then a double. */
+        env->timestamp = is_int ? (double)strtoll(buf, NULL, 10) : strtod(buf, NULL);
+        if (!isfinite(env->timestamp) || env->timestamp < 0)
+            return -1;
+        *have |= K_TS;
+    } else if (is_key(k, kn, "ttl")) {
+        env->ttl_raw = c->s + c->i;
+        if (small_int(c, (long long)lim->max_ttl, &v) != 0)
+            return -1;
+        env->ttl_len = (size_t)(c->s + c->i - env->ttl_raw);
+        env->ttl = (unsigned)v;
+        *have |= K_TTL;
+    } else if (is_key(k, kn, "origin_peer")) {
+        if (plain_string(c, env->origin, sizeof env->origin, &n) != 0 ||
+            !hs_peers_valid_id(env->origin))
+            return -1;
+        *have |= K_ORIGIN;
+    } else if (is_key(k, kn, "seen_by")) {
+        if (seen_by(c, lim, env) != 0)
+            return -1;
+        *have |= K_SEEN;
+    } else if (is_key(k, kn, "hops")) {
+        if (small_int(c, HS_MAX_HOPS, &v) != 0)
+            return -1;
+        env->hops = (unsigned)v;
+        *have |= K_HOPS;
+    } else if (value(c, 1) != 0) {
+        return -1; /* a field we do not know: valid JSON, ignored */
+    }
+    return 0;
+}
+
+int hs_envelope_scan(const char *text, size_t len, size_t *pos, const hs_envelope_limits *lim,
+                     hs_envelope *env)
+{
+    scan c = {text, len, *pos};
+    keyset ks;
+    unsigned have = 0;
+
+    memset(env, 0, sizeof *env);
+    env->sender = "";
+    ks.count = 0;
+    ws(&c);
+    if (c.i >= c.len || text[c.i] != '{')
+        goto decline;
+    c.i++;
+    ws(&c);
+    for (;;) {
+        if (member(&c, lim, env, &ks, &have) != 0)
+            goto decline;
+        int r = next_member(&c, '}');
+        if (r < 0)
+            goto decline;
+        if (r > 0)
+            break;
+    }
+    if ((have & K_REQUIRED) != K_REQUIRED)
+        goto decline;
+    if (!(have & K_HOPS))
+        env->hops = env->ttl <= 10 ? 11 - env->ttl : 1; /* as hs_envelope_parse */
+    *pos = c.i;
+    return 0;
+decline:
+    hs_envelope_clear(env);
+    return -1;
+}
+
+const json_t *hs_envelope_payload(hs_envelope *env)
+{
+    if (!env->payload && env->payload_raw)
+        env->payload = json_loadb(env->payload_raw, env->payload_len,
+                                  JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+    return env->payload;
+}
