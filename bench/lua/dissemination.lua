@@ -28,7 +28,7 @@ local o = B.args(arg, {
   nodes = 10, repeats = 20, timeout = 10, max_peers = 50, settle = 0.3, gap = 0.2,
   gossip_interval = 600, health_interval = 600, peer_exchange_interval = 30,
   warmup_timeout = 240, label = "", per_proc = 100, dir = "/tmp", lua = "lua5.4",
-  worker = "bench/lua/shard_worker.lua",
+  worker = "bench/lua/shard_worker.lua", ttl = 0,
 })
 local n = o.nodes
 local tag = o.label ~= "" and o.label or ("hearsay_n" .. n)
@@ -38,6 +38,7 @@ local settings = {
   gossip_interval = o.gossip_interval, health_interval = o.health_interval,
   peer_exchange_interval = o.peer_exchange_interval,
 }
+if o.ttl > 0 then settings.ttl = o.ttl end -- else the default
 B.log("dissemination: %d hearsay nodes, max_peers %d, gossip_interval %g s, health_interval %g s, "
   .. "peer_exchange_interval %g s, other settings default; %d repeats, %g s timeout each",
   n, o.max_peers, o.gossip_interval, o.health_interval, o.peer_exchange_interval, o.repeats,
