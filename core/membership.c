@@ -20,8 +20,8 @@
  * look the peer up again, so a peer forgotten meanwhile is simply skipped.
  *
  * Direct probes in flight are bounded by max_probes_in_flight (each holds
- * a curl handle, ~20 KiB). Only first probes of newly learned peers and
- * retries of dead peers wait for a slot: the first in FIFO order (the
+ * a curl handle, ~20 KiB). Only first probes of newly learned peers,
+ * re-probes of unhealthy ones and retries of dead peers wait for a slot: the first in FIFO order (the
  * peer table's wait list; periodic rounds leave them there), the retries
  * until the next maintenance tick. Periodic probes of live peers and
  * SWIM's indirect probes never wait, so failure detection keeps its pace;
@@ -652,7 +652,8 @@ void hs_membership_maintain(hs_node *n)
         if (p->state != HS_PEER_DEAD) {
             if (wall - p->last_seen > n->cfg.dead_timeout)
                 declare_dead(n, p);
-            else if (p->state == HS_PEER_UNHEALTHY && !p->probing)
+            else if (p->state == HS_PEER_UNHEALTHY && !p->probing && !p->waiting &&
+                     slot_free(n))
                 probe(n, p); /* confirm a failure now, not a round later */
             continue;
         }

@@ -188,6 +188,15 @@ describe("first probes of new peers", function()
     assert.equal(4, most)
     assert.equal(100, a:metrics().health_checks)
     assert.equal(100, a:health().peers.unhealthy)
+    -- The failed ones are probed again at the next maintenance ticks (each
+    -- second), and those retries keep to the bound too.
+    local until_ = loop:now() + 2.5
+    loop:run_until(function()
+      most = math.max(most, a:health().probes.in_flight)
+      return loop:now() >= until_
+    end, 5, 0.001)
+    assert.is_true(a:metrics().health_checks > 100, "failed peers were probed again")
+    assert.equal(4, most)
     a:close(); loop:close()
   end)
 
