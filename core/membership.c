@@ -21,9 +21,9 @@
  *
  * Direct probes in flight are bounded by max_probes_in_flight (each holds
  * a curl handle, ~20 KiB). Only first probes of newly learned peers,
- * re-probes of unhealthy ones and retries of dead peers wait for a slot: the first in FIFO order (the
- * peer table's wait list; periodic rounds leave them there), the retries
- * until the next maintenance tick. Periodic probes of live peers and
+ * re-probes of unhealthy ones and retries of dead peers wait for a slot:
+ * the first in FIFO order (the peer table's wait list; periodic rounds
+ * leave them there), the others until the next maintenance tick. Periodic probes of live peers and
  * SWIM's indirect probes never wait, so failure detection keeps its pace;
  * they only take slots away from the waiting ones.
  */
