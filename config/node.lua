@@ -11,7 +11,7 @@ return {
   fanout = 3,                 -- peers each new message is pushed to
   lazy_fanout = 6,            -- more peers offered only its id (lazy push)...
   lazy_delay = 0.02,          -- ...after this many s, so pushed copies come first
-  ttl = 10,                   -- hops a message we originate may travel
+  ttl = 16,                   -- hops a message we originate may travel
   max_ttl = 64,               -- larger incoming ttl is refused
   announce_ttl = 0,           -- hops our periodic peer_announce travels past
                               -- the fanout peers it goes to (joining: >= 3)

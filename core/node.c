@@ -35,7 +35,7 @@ void hs_config_init(hs_config *c)
     c->fanout = 3;
     c->lazy_fanout = 6;
     c->lazy_delay = 0.02;
-    c->ttl = 10;
+    c->ttl = 16;
     c->max_ttl = 64;
     c->announce_ttl = 0;
     c->max_peers = 50;

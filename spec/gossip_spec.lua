@@ -216,7 +216,7 @@ describe("lazy push", function()
   -- reaches a leaf came from the hub's push or its lazy offer.
   local function star(lazy_fanout)
     loop = hs.loop()
-    local s = { fanout = 2, lazy_fanout = lazy_fanout, ae_interval = 0, gossip_interval = 60,
+    local s = { fanout = 2, lazy_fanout = lazy_fanout, ae_interval = 0, gossip_interval = 60, ttl = 12,
       peer_exchange_interval = 60 }
     hub = H.node(s, loop)
     leaves = {}
@@ -259,7 +259,7 @@ describe("lazy push", function()
       assert.equal(0, lm.messages_duplicate)
       -- pushed or asked for, a copy goes on with the same ttl
       local _, m = next(got[i])
-      assert.equal(10, m.ttl)
+      assert.equal(12, m.ttl)
     end
   end)
 

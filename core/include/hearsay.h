@@ -71,7 +71,7 @@ typedef struct hs_config {
                                   (lazy push; those lacking it ask), 6 */
     double lazy_delay;         /* s ids wait before they are offered, so
                                   that pushed copies arrive first, 0.02 */
-    unsigned ttl;              /* ttl of messages we originate, 10 */
+    unsigned ttl;              /* ttl of messages we originate, 16 */
     unsigned max_ttl;          /* larger incoming ttl is refused, 64 */
     unsigned announce_ttl;     /* ttl of our periodic peer_announce, 0 (the
                                   one after joining: at least 3) */
