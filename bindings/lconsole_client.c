@@ -125,8 +125,10 @@ static int l_console_client(lua_State *L)
     c.fd = connect_unix(path);
     if (c.fd < 0) {
         lua_pushinteger(L, 1);
-        lua_pushfstring(L, "cannot reach a console at %s: %s (is the node running, with "
-                           "console_socket set?)", path, strerror(errno));
+        lua_pushfstring(L,
+                        "cannot reach a console at %s: %s (is the node running, with "
+                        "console_socket set?)",
+                        path, strerror(errno));
         return 2;
     }
     if (tty) {

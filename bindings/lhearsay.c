@@ -180,7 +180,9 @@ typedef struct field {
     size_t offset;
 } field;
 
+/* clang-format off */
 #define FIELD(n, k) {#n, k, offsetof(hs_config, n)}
+/* clang-format on */
 
 static const field fields[] = {
     FIELD(node_id, F_STR),
@@ -343,8 +345,7 @@ static int l_node_new(lua_State *L)
     err = hs_node_new(lp->loop, &cfg, &ln->node);
     json_decref(cfg.tags);
     if (err != HS_OK)
-        return luaL_error(L, "hearsay.node: %s (check the configuration values)",
-                          hs_strerror(err));
+        return luaL_error(L, "hearsay.node: %s (check the configuration values)", hs_strerror(err));
     return 1;
 }
 
@@ -609,8 +610,8 @@ static int l_node_fetch(lua_State *L)
 static int l_node_block(lua_State *L)
 {
     lnode *ln = check_lnode(L, 1);
-    hs_err err = hs_node_block(ln->node, luaL_checkstring(L, 2),
-                               lua_isnone(L, 3) ? 1 : lua_toboolean(L, 3));
+    hs_err err =
+        hs_node_block(ln->node, luaL_checkstring(L, 2), lua_isnone(L, 3) ? 1 : lua_toboolean(L, 3));
     if (err != HS_OK)
         return luaL_error(L, "block: %s", hs_strerror(err));
     return 0;

@@ -58,9 +58,9 @@ struct hs_host {
     const hs_message *sel_msg;
     const hs_peer_info *cands;
     size_t ncands;
-    const void *msg_table;      /* the lazy tables of that call, by address */
+    const void *msg_table; /* the lazy tables of that call, by address */
     const void **cand_tables;
-    int lazy_mt[2];             /* registry refs: LAZY_CANDIDATE, LAZY_MESSAGE */
+    int lazy_mt[2]; /* registry refs: LAZY_CANDIDATE, LAZY_MESSAGE */
 };
 
 static void make_lazy_metatables(hs_host *h, lua_State *L);
@@ -494,20 +494,34 @@ static void copy_results(lua_State *from, int n, lua_State *to)
 /* ---- creation ------------------------------------------------------------- */
 
 static const luaL_Reg api_fns[] = {
-    {"call", api_call},       {"id", api_id},         {"url", api_url},
-    {"peers", api_peers},     {"health", api_health}, {"state", api_state},
-    {"metrics", api_metrics}, {"broadcast", api_broadcast},
-    {"update_state", api_update_state},               {"log", api_log},
-    {"now", api_now},         {"memory", api_memory}, {"timer", api_timer},
-    {"handled_types", api_handled_types},             {NULL, NULL},
+    {"call", api_call},
+    {"id", api_id},
+    {"url", api_url},
+    {"peers", api_peers},
+    {"health", api_health},
+    {"state", api_state},
+    {"metrics", api_metrics},
+    {"broadcast", api_broadcast},
+    {"update_state", api_update_state},
+    {"log", api_log},
+    {"now", api_now},
+    {"memory", api_memory},
+    {"timer", api_timer},
+    {"handled_types", api_handled_types},
+    {NULL, NULL},
 };
 
 static const luaL_Reg host_libs[] = {
-    {LUA_GNAME, luaopen_base},          {LUA_LOADLIBNAME, luaopen_package},
-    {LUA_COLIBNAME, luaopen_coroutine}, {LUA_TABLIBNAME, luaopen_table},
-    {LUA_IOLIBNAME, luaopen_io},        {LUA_OSLIBNAME, luaopen_os},
-    {LUA_STRLIBNAME, luaopen_string},   {LUA_MATHLIBNAME, luaopen_math},
-    {LUA_UTF8LIBNAME, luaopen_utf8},    {LUA_DBLIBNAME, luaopen_debug},
+    {LUA_GNAME, luaopen_base},
+    {LUA_LOADLIBNAME, luaopen_package},
+    {LUA_COLIBNAME, luaopen_coroutine},
+    {LUA_TABLIBNAME, luaopen_table},
+    {LUA_IOLIBNAME, luaopen_io},
+    {LUA_OSLIBNAME, luaopen_os},
+    {LUA_STRLIBNAME, luaopen_string},
+    {LUA_MATHLIBNAME, luaopen_math},
+    {LUA_UTF8LIBNAME, luaopen_utf8},
+    {LUA_DBLIBNAME, luaopen_debug},
     {NULL, NULL},
 };
 
@@ -814,8 +828,8 @@ void hs_host_on_peer(hs_host *h, const hs_peer_info *peer, int up)
     hs_host_call(h, "on_peer", 2, 0);
 }
 
-void hs_host_on_state(hs_host *h, const char *old_root, uint64_t old_version,
-                      const char *new_root, uint64_t new_version, const char *from)
+void hs_host_on_state(hs_host *h, const char *old_root, uint64_t old_version, const char *new_root,
+                      uint64_t new_version, const char *from)
 {
     lua_State *L = cur_state(h);
 

@@ -37,8 +37,8 @@ hs_verdict hs_host_on_message(hs_host *h, const hs_message *m, json_t **payload_
 int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, size_t n,
                    size_t want, size_t *out);
 void hs_host_on_peer(hs_host *h, const hs_peer_info *peer, int up);
-void hs_host_on_state(hs_host *h, const char *old_root, uint64_t old_version,
-                      const char *new_root, uint64_t new_version, const char *from);
+void hs_host_on_state(hs_host *h, const char *old_root, uint64_t old_version, const char *new_root,
+                      uint64_t new_version, const char *from);
 void hs_host_on_health(hs_host *h, json_t *health);
 
 /* Starts the console server on a unix socket (mode 0600). Returns 0, or

@@ -32,7 +32,8 @@ static void push_json(lua_State *L, const json_t *v, int depth)
         const char *k;
         json_t *e;
         lua_createtable(L, 0, (int)json_object_size(v));
-        json_object_foreach((json_t *)v, k, e) {
+        json_object_foreach((json_t *)v, k, e)
+        {
             push_json(L, e, depth + 1);
             lua_setfield(L, -2, k);
         }
@@ -87,8 +88,8 @@ typedef struct text_in {
 
 static void text_ws(text_in *t)
 {
-    while (t->i < t->len && (t->s[t->i] == ' ' || t->s[t->i] == '\t' || t->s[t->i] == '\n' ||
-                             t->s[t->i] == '\r'))
+    while (t->i < t->len &&
+           (t->s[t->i] == ' ' || t->s[t->i] == '\t' || t->s[t->i] == '\n' || t->s[t->i] == '\r'))
         t->i++;
 }
 
@@ -118,12 +119,26 @@ static int text_string(lua_State *L, text_in *t)
         char c = t->s[k];
         if (c == '\\') {
             switch (t->s[++k]) {
-            case 'b': c = '\b'; break;
-            case 'f': c = '\f'; break;
-            case 'n': c = '\n'; break;
-            case 'r': c = '\r'; break;
-            case 't': c = '\t'; break;
-            case '"': case '\\': case '/': c = t->s[k]; break;
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case 'n':
+                c = '\n';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case '"':
+            case '\\':
+            case '/':
+                c = t->s[k];
+                break;
             default: /* \u: not ours to decode */
                 luaL_pushresult(&b);
                 lua_pop(L, 1);

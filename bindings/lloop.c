@@ -469,7 +469,8 @@ static int l_loop_signal(lua_State *L)
     hs_lloop *lp = hs_lloop_check(L, 1);
     static const char *const names[] = {"SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2", NULL};
     static const int nums[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
-    int signum = lua_isinteger(L, 2) ? (int)lua_tointeger(L, 2) : nums[luaL_checkoption(L, 2, NULL, names)];
+    int signum =
+        lua_isinteger(L, 2) ? (int)lua_tointeger(L, 2) : nums[luaL_checkoption(L, 2, NULL, names)];
     lhandle *lh;
 
     luaL_checktype(L, 3, LUA_TFUNCTION);
@@ -504,9 +505,15 @@ static int l_timer_stop(lua_State *L)
 }
 
 static const luaL_Reg loop_methods[] = {
-    {"run", l_loop_run},       {"run_for", l_loop_run_for}, {"run_until", l_loop_run_until},
-    {"stop", l_loop_stop},     {"now", l_loop_now},         {"timer", l_loop_timer},
-    {"signal", l_loop_signal}, {"close", l_loop_close},     {"watch", l_loop_watch},
+    {"run", l_loop_run},
+    {"run_for", l_loop_run_for},
+    {"run_until", l_loop_run_until},
+    {"stop", l_loop_stop},
+    {"now", l_loop_now},
+    {"timer", l_loop_timer},
+    {"signal", l_loop_signal},
+    {"close", l_loop_close},
+    {"watch", l_loop_watch},
     {"spawn", l_loop_spawn},
     {NULL, NULL},
 };

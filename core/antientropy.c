@@ -9,9 +9,9 @@
  * The initiator then pushes the missing envelopes (batched) and fetches
  * the extra ones it has not seen with POST /fetch. Repaired envelopes
  * travel with ttl 0 (they are kept that way: the bytes that arrived, ttl
- * rewritten, so a repair costs no JSON work on the sending side): every node runs these rounds, so a repair spreads by
- * anti-entropy, without a second flood. Each side adopts the other's state
- * when it is newer.
+ * rewritten, so a repair costs no JSON work on the sending side): every node runs these rounds, so
+ * a repair spreads by anti-entropy, without a second flood. Each side adopts the other's state when
+ * it is newer.
  *
  * Cost per round: one digest of up to max_digest ids (67 bytes each), one
  * answer of the same bound, and only the envelopes that were missing.
@@ -109,7 +109,7 @@ static void adopt_state(hs_node *n, const json_t *st, const char *from)
 uint8_t (*hs_ae_parse_ids(const json_t *arr, size_t max, size_t *count))[32]
 {
     size_t n = json_array_size(arr), k = 0;
-    uint8_t (*ids)[32];
+    uint8_t(*ids)[32];
 
     if (!json_is_array(arr) || n > max)
         return NULL;
@@ -129,7 +129,7 @@ uint8_t (*hs_ae_parse_ids(const json_t *arr, size_t max, size_t *count))[32]
 json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, unsigned *status)
 {
     size_t count = 0;
-    uint8_t (*ids)[32];
+    uint8_t(*ids)[32];
     json_t *missing, *extra, *ans;
     char hex[65];
 
@@ -149,7 +149,7 @@ json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, u
             json_array_append_new(missing, json_string(hex));
         }
     }
-    extra = recent_ids(n, (const uint8_t (*)[32])ids, count);
+    extra = recent_ids(n, (const uint8_t(*)[32])ids, count);
     free(ids);
     n->m.ae_answered++;
     if (json_array_size(missing) || json_array_size(extra))
@@ -164,7 +164,7 @@ json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, u
 char *hs_ae_fetch_answer(hs_node *n, const json_t *req, unsigned *status, size_t *len)
 {
     size_t count = 0;
-    uint8_t (*ids)[32] = hs_ae_parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
+    uint8_t(*ids)[32] = hs_ae_parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
     char *text;
 
     if (!ids) {
@@ -270,7 +270,7 @@ static void on_digest_answer(void *ud, const hs_http_result *res)
 
     /* Push what the peer lacks. */
     size_t count = 0;
-    uint8_t (*ids)[32] = hs_ae_parse_ids(json_object_get(ans, "missing"), n->cfg.max_digest, &count);
+    uint8_t(*ids)[32] = hs_ae_parse_ids(json_object_get(ans, "missing"), n->cfg.max_digest, &count);
     for (size_t i = 0; ids && i < count; i++) {
         size_t blen;
         const char *body = hs_seen_body(n->seen, ids[i], &blen);
@@ -302,9 +302,8 @@ static void on_digest_answer(void *ud, const hs_http_result *res)
         ae_req *fr = text ? new_req(n, p) : NULL;
         json_decref(req);
         snprintf(url, sizeof url, "%s/fetch", p->url);
-        if (fr && hs_http_client_request(n->client, "POST", url, text, strlen(text),
-                                         n->from_header, n->cfg.request_timeout, on_fetched,
-                                         fr) != HS_OK)
+        if (fr && hs_http_client_request(n->client, "POST", url, text, strlen(text), n->from_header,
+                                         n->cfg.request_timeout, on_fetched, fr) != HS_OK)
             free(fr);
         free(text);
     }
@@ -329,9 +328,9 @@ void hs_ae_round(hs_node *n)
             p = q;
     }
     json_t *ids = recent_ids(n, NULL, 0);
-    json_t *req = ids ? json_pack("{s:s, s:o, s:o}", "node_id", n->id, "ids", ids, "state",
-                                  state_of(n))
-                      : NULL;
+    json_t *req =
+        ids ? json_pack("{s:s, s:o, s:o}", "node_id", n->id, "ids", ids, "state", state_of(n))
+            : NULL;
     char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     ae_req *r = text ? new_req(n, p) : NULL;

@@ -98,8 +98,7 @@ hs_err hs_envelope_parse(const json_t *j, const hs_envelope_limits *lim, hs_enve
 
     v = json_object_get(j, "hops");
     if (v) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) > HS_MAX_HOPS)
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > HS_MAX_HOPS)
             FAIL("hops must be an integer in [0, 1024]");
         env->hops = (unsigned)json_integer_value(v);
     } else {
@@ -336,8 +335,6 @@ char *hs_envelope_raw_ttl(const char *raw, size_t len, unsigned ttl, size_t *out
     out[*out_len] = '\0';
     return out;
 }
-
-
 
 char *hs_envelope_splice_ttl0(const char *raw, size_t len, const char *ttl, size_t ttl_len,
                               size_t *out_len)

@@ -24,7 +24,7 @@ struct hs_message {
     char id[65];
     uint8_t bin[32];
     char type[HS_TYPE_MAX + 1];
-    json_t *payload; /* owned reference; NULL while only payload_raw is known */
+    json_t *payload;         /* owned reference; NULL while only payload_raw is known */
     const char *payload_raw; /* scanned payload text (borrowed), or NULL */
     size_t payload_len;
     const char *ttl_raw; /* scanned: the ttl value's text (borrowed), or NULL */
@@ -33,7 +33,7 @@ struct hs_message {
     unsigned ttl;
     unsigned hops;
     char origin[HS_PEER_ID_MAX + 1];
-    json_t *seen_by; /* owned reference to an array of strings */
+    json_t *seen_by;    /* owned reference to an array of strings */
     const char *sender; /* borrowed; "" when unknown */
 };
 typedef struct hs_message hs_envelope;

@@ -379,8 +379,7 @@ static void builtin(hs_node *n, hs_envelope *env)
         const char *id = json_string_value(json_object_get(p, "node_id"));
         const char *url = json_string_value(json_object_get(p, "url"));
         const char *root = json_string_value(json_object_get(p, "merkle_root"));
-        if (id && url && strcmp(id, n->id) != 0 && hs_peers_valid_id(id) &&
-            hs_peers_valid_url(url))
+        if (id && url && strcmp(id, n->id) != 0 && hs_peers_valid_id(id) && hs_peers_valid_url(url))
             /* An announce is the node itself saying it is alive: worth a
              * place in a full table half of the time. */
             hs_membership_learn(n, id, url, root, env->timestamp, 0.5);
@@ -404,8 +403,7 @@ typedef enum rx_outcome { RX_ACCEPTED, RX_DUPLICATE, RX_INVALID } rx_outcome;
  * bytes as they arrived, kept for anti-entropy unless a plugin rewrites the
  * payload.
  */
-static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
-                              const char *sender)
+static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw, const char *sender)
 {
     hs_verdict verdict = HS_ACCEPT;
     int rewrote = 0;
@@ -449,8 +447,8 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
 
 /* Handles one parsed envelope; on RX_INVALID *reason names the problem,
  * otherwise id (65 bytes) gets the message id. */
-static rx_outcome receive_one(hs_node *n, const json_t *j, const hs_slice *raw,
-                              const char *sender, const char **reason, char *id)
+static rx_outcome receive_one(hs_node *n, const json_t *j, const hs_slice *raw, const char *sender,
+                              const char **reason, char *id)
 {
     hs_envelope_limits lim = {n->cfg.max_ttl, n->cfg.max_seen_by};
     hs_envelope env;
@@ -509,9 +507,9 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
     if (sender && !hs_peers_valid_id(sender))
         sender = NULL;
     if (!json_is_array(body)) {
-        rx_outcome rx = receive_one(n, body, raw && hs_json_trim(raw, rawlen, &one) == 0 ? &one
-                                                                                        : NULL,
-                                    sender, &reason, id);
+        rx_outcome rx =
+            receive_one(n, body, raw && hs_json_trim(raw, rawlen, &one) == 0 ? &one : NULL, sender,
+                        &reason, id);
         if (rx == RX_INVALID) {
             *status = 400;
             return error_text(reason, len);
@@ -535,8 +533,8 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
         slices = NULL;
     }
     for (size_t i = 0; i < count; i++) {
-        switch (receive_one(n, json_array_get(body, i), slices ? &slices[i] : NULL, sender,
-                            &reason, id)) {
+        switch (receive_one(n, json_array_get(body, i), slices ? &slices[i] : NULL, sender, &reason,
+                            id)) {
         case RX_ACCEPTED:
             accepted++;
             break;
@@ -546,8 +544,8 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
         case RX_INVALID:
             if (!errors)
                 errors = json_array();
-            json_array_append_new(errors, json_pack("{s:I, s:s}", "index", (json_int_t)i,
-                                                    "error", reason));
+            json_array_append_new(errors,
+                                  json_pack("{s:I, s:s}", "index", (json_int_t)i, "error", reason));
             break;
         }
     }

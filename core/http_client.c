@@ -279,8 +279,8 @@ hs_err hs_http_client_new(uv_loop_t *loop, size_t max_response, size_t max_conne
 }
 
 hs_err hs_http_client_request(hs_http_client *c, const char *method, const char *url,
-                              const char *body, size_t len, const char *header,
-                              double timeout_s, hs_http_cb cb, void *ud)
+                              const char *body, size_t len, const char *header, double timeout_s,
+                              hs_http_cb cb, void *ud)
 {
     request *r;
     CURL *e;

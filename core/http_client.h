@@ -18,11 +18,11 @@
 typedef struct hs_http_client hs_http_client;
 
 typedef struct hs_http_result {
-    hs_err err;      /* HS_OK when a response arrived, whatever its status */
-    long status;     /* HTTP status, 0 on transport failure */
+    hs_err err;       /* HS_OK when a response arrived, whatever its status */
+    long status;      /* HTTP status, 0 on transport failure */
     const char *body; /* borrowed for the callback; NUL-terminated */
     size_t len;
-    double total_ms; /* request round trip */
+    double total_ms;   /* request round trip */
     const char *error; /* curl's text on failure, borrowed */
 } hs_http_result;
 
@@ -41,8 +41,8 @@ hs_err hs_http_client_new(uv_loop_t *loop, size_t max_response, size_t max_conne
  * HS_ESTATE, so the caller can release `ud` and must do nothing else.
  */
 hs_err hs_http_client_request(hs_http_client *c, const char *method, const char *url,
-                              const char *body, size_t len, const char *header,
-                              double timeout_s, hs_http_cb cb, void *ud);
+                              const char *body, size_t len, const char *header, double timeout_s,
+                              hs_http_cb cb, void *ud);
 
 /* Requests started, and TCP connections opened, since creation. */
 unsigned long hs_http_client_requests(const hs_http_client *c);

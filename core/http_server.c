@@ -38,8 +38,8 @@ typedef struct request_ctx {
     size_t len, cap;
     int too_large;
     struct MHD_Connection *conn;
-    uint64_t token;              /* non-zero while suspended */
-    int answered;                /* a deferred answer is ready */
+    uint64_t token; /* non-zero while suspended */
+    int answered;   /* a deferred answer is ready */
     hs_http_response answer;
     struct request_ctx *prev, *next; /* the suspended list */
 } request_ctx;
@@ -160,8 +160,8 @@ static enum MHD_Result queue(struct MHD_Connection *conn, hs_http_response *resp
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
 {
     hs_http_server *srv = cls;
     request_ctx *ctx = *con_cls;
@@ -284,8 +284,7 @@ const char *hs_http_request_arg(const hs_http_request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts,
-                            hs_http_server **out)
+hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs_http_server **out)
 {
     hs_http_server *srv;
     struct sockaddr_in sa;
@@ -301,15 +300,14 @@ hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts,
         return HS_ENOMEM;
     srv->opts = *opts;
     srv->daemon = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, opts->port, NULL, NULL, on_request, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        srv, MHD_OPTION_CONNECTION_LIMIT, (unsigned)opts->max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, opts->port, NULL, NULL,
+        on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        opts->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_END);
     if (!srv->daemon) {
-        server_log(srv, HS_LOG_ERROR, "cannot listen on %s:%u", opts->host,
-                   (unsigned)opts->port);
+        server_log(srv, HS_LOG_ERROR, "cannot listen on %s:%u", opts->host, (unsigned)opts->port);
         free(srv);
         return HS_EIO;
     }

@@ -27,8 +27,8 @@ typedef struct hs_http_request {
     const char *path;
     const char *body; /* NUL-terminated; NULL when empty */
     size_t len;
-    int too_large; /* the body exceeded the cap and was discarded */
-    void *conn;    /* for hs_http_request_header() */
+    int too_large;  /* the body exceeded the cap and was discarded */
+    void *conn;     /* for hs_http_request_header() */
     uint64_t token; /* names this request for a deferred answer */
 } hs_http_request;
 
@@ -56,8 +56,7 @@ typedef struct hs_http_server_opts {
 } hs_http_server_opts;
 
 /* Starts listening; *out is released with hs_http_server_close(). */
-hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts,
-                            hs_http_server **out);
+hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs_http_server **out);
 
 uint16_t hs_http_server_port(const hs_http_server *srv);
 

@@ -6,10 +6,10 @@
  * now the rest waited for an anti-entropy round. So besides the `fanout`
  * peers a new message is pushed to, `lazy_fanout` more hearsay peers are
  * offered only its id, `lazy_delay` later (so that most pushed copies
- * arrive first). Ids for one peer wait together and go as POST /digest {"node_id", "ids": [...], "lazy": true}; the peer
- * answers {"missing": [the ids it lacks]} and gets those envelopes at once,
- * with the ttl a pushed copy would have had, so it forwards them on. A miss costs one round trip instead of an anti-entropy
- * period, and a peer that already has the message pays for an id, not a
+ * arrive first). Ids for one peer wait together and go as POST /digest {"node_id", "ids": [...],
+ * "lazy": true}; the peer answers {"missing": [the ids it lacks]} and gets those envelopes at once,
+ * with the ttl a pushed copy would have had, so it forwards them on. A miss costs one round trip
+ * instead of an anti-entropy period, and a peer that already has the message pays for an id, not a
  * payload, nor is it counted as a copy.
  *
  * Only retained types travel lazily (what a peer asks for is sent from the
@@ -62,7 +62,7 @@ static void on_answer(void *ud, const hs_http_result *res)
     hs_peer *p;
     json_t *ans;
     size_t count = 0;
-    uint8_t (*ids)[32];
+    uint8_t(*ids)[32];
 
     if (res->err == HS_ESTATE || n->closing) {
         free(r);
@@ -160,14 +160,15 @@ static void on_lazy_timer(uv_timer_t *t)
 json_t *hs_lazy_answer(hs_node *n, const json_t *req, unsigned *status)
 {
     size_t count = 0;
-    uint8_t (*ids)[32] = hs_ae_parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
+    uint8_t(*ids)[32] = hs_ae_parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
     json_t *missing;
     char hex[65];
 
     if (!ids) {
         *status = 400;
-        return json_pack("{s:s, s:s}", "status", "error", "error",
-                         "a lazy digest is {\"ids\": [at most max_digest hex ids], \"lazy\": true}");
+        return json_pack(
+            "{s:s, s:s}", "status", "error", "error",
+            "a lazy digest is {\"ids\": [at most max_digest hex ids], \"lazy\": true}");
     }
     missing = json_array();
     for (size_t i = 0; missing && i < count; i++) {

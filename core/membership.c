@@ -89,8 +89,8 @@ static void request(hs_node *n, req_kind kind, const char *peer_id, const char *
 static void swim_broadcast(hs_node *n, const char *type, const char *id, uint64_t incarnation,
                            const char *url)
 {
-    json_t *p = json_pack("{s:s, s:I, s:s}", "node_id", id, "incarnation",
-                          (json_int_t)incarnation, "by", n->id);
+    json_t *p = json_pack("{s:s, s:I, s:s}", "node_id", id, "incarnation", (json_int_t)incarnation,
+                          "by", n->id);
     if (p && url)
         json_object_set_new(p, "url", json_string(url));
     if (p)
@@ -652,8 +652,7 @@ void hs_membership_maintain(hs_node *n)
         if (p->state != HS_PEER_DEAD) {
             if (wall - p->last_seen > n->cfg.dead_timeout)
                 declare_dead(n, p);
-            else if (p->state == HS_PEER_UNHEALTHY && !p->probing && !p->waiting &&
-                     slot_free(n))
+            else if (p->state == HS_PEER_UNHEALTHY && !p->probing && !p->waiting && slot_free(n))
                 probe(n, p); /* confirm a failure now, not a round later */
             continue;
         }
@@ -753,8 +752,7 @@ static void on_probe_for(void *ud, const hs_http_result *res)
     free(c);
 }
 
-void hs_membership_probe_for(hs_node *n, const json_t *req, uint64_t token,
-                             hs_http_response *resp)
+void hs_membership_probe_for(hs_node *n, const json_t *req, uint64_t token, hs_http_response *resp)
 {
     const char *id = json_string_value(json_object_get(req, "node_id"));
     const char *url = json_string_value(json_object_get(req, "url"));

@@ -101,20 +101,21 @@ static void server_log(void *ud, hs_log_level level, const char *name, const cha
 
 static hs_err check_config(const hs_config *c)
 {
-    if (!c->host || strlen(c->host) >= 64 || c->fanout == 0 || c->fanout > 64 || c->lazy_fanout > 64 ||
-        c->max_ttl > 1024 || c->ttl > c->max_ttl || c->announce_ttl > c->max_ttl ||
-        c->max_peers == 0 || c->seen_cap == 0 || c->max_body < 256 || c->max_seen_by < 8 ||
-        c->max_batch == 0 || c->max_connections == 0 || c->peer_connections == 0 || c->dead_after == 0 ||
-        c->max_probes_in_flight == 0)
+    if (!c->host || strlen(c->host) >= 64 || c->fanout == 0 || c->fanout > 64 ||
+        c->lazy_fanout > 64 || c->max_ttl > 1024 || c->ttl > c->max_ttl ||
+        c->announce_ttl > c->max_ttl || c->max_peers == 0 || c->seen_cap == 0 ||
+        c->max_body < 256 || c->max_seen_by < 8 || c->max_batch == 0 || c->max_connections == 0 ||
+        c->peer_connections == 0 || c->dead_after == 0 || c->max_probes_in_flight == 0)
         return HS_EINVAL;
     if (!(c->gossip_interval > 0) || !(c->health_interval > 0) ||
         !(c->peer_exchange_interval > 0) || !(c->rebootstrap_interval > 0) ||
         !(c->request_timeout > 0) || !(c->dead_timeout > 0) || !(c->retry_min > 0) ||
-        !(c->batch_window >= 0) || c->batch_window > 10 || !(c->lazy_delay >= 0) || c->lazy_delay > 10 || !(c->ae_interval >= 0) ||
-        !(c->ae_window > 0) || c->ae_max_interval < c->ae_interval || c->max_digest == 0 || c->max_digest > 100000 ||
-        !(c->retain_ttl > 0) || !(c->probe_timeout > 0) || !(c->probe_interval > 0) || !(c->suspicion_timeout > 0) ||
-        c->indirect_probes > 16 ||
-        c->retry_max < c->retry_min || !(c->forget_after > 0) || !(c->seen_ttl > 0))
+        !(c->batch_window >= 0) || c->batch_window > 10 || !(c->lazy_delay >= 0) ||
+        c->lazy_delay > 10 || !(c->ae_interval >= 0) || !(c->ae_window > 0) ||
+        c->ae_max_interval < c->ae_interval || c->max_digest == 0 || c->max_digest > 100000 ||
+        !(c->retain_ttl > 0) || !(c->probe_timeout > 0) || !(c->probe_interval > 0) ||
+        !(c->suspicion_timeout > 0) || c->indirect_probes > 16 || c->retry_max < c->retry_min ||
+        !(c->forget_after > 0) || !(c->seen_ttl > 0))
         return HS_EINVAL;
     if (c->node_id && !hs_peers_valid_id(c->node_id))
         return HS_EINVAL;
@@ -308,8 +309,8 @@ hs_err hs_node_start(hs_node *n)
     so.log_ud = n;
     so.log_name = n->id;
     if ((err = hs_http_server_start(n->loop, &so, &n->server)) != HS_OK) {
-        hs_node_log(n, HS_LOG_ERROR, "cannot listen on %s:%u: %s", n->host,
-                    (unsigned)n->cfg.port, hs_strerror(err));
+        hs_node_log(n, HS_LOG_ERROR, "cannot listen on %s:%u: %s", n->host, (unsigned)n->cfg.port,
+                    hs_strerror(err));
         return err;
     }
     /* Responses are small JSON; 4x the request cap bounds a /peers answer. */
@@ -331,7 +332,8 @@ hs_err hs_node_start(hs_node *n)
     n->started_mono = hs_node_mono();
 
     uv_timer_t *timers[] = {&n->announce_timer, &n->health_timer, &n->exchange_timer,
-                            &n->maint_timer, &n->flush_timer, &n->ae_timer, &n->lazy_timer};
+                            &n->maint_timer,    &n->flush_timer,  &n->ae_timer,
+                            &n->lazy_timer};
     for (size_t i = 0; i < sizeof timers / sizeof *timers; i++) {
         uv_timer_init(n->loop, timers[i]);
         timers[i]->data = n;
@@ -564,8 +566,8 @@ hs_err hs_node_update_state(hs_node *n, const char *root)
 
 json_t *hs_node_state_json(hs_node *n)
 {
-    return json_pack("{s:s, s:s, s:I, s:I, s:f}", "node_id", n->id, "merkle_root",
-                     n->merkle_root, "state_version", (json_int_t)n->state_version, "peer_count",
+    return json_pack("{s:s, s:s, s:I, s:I, s:f}", "node_id", n->id, "merkle_root", n->merkle_root,
+                     "state_version", (json_int_t)n->state_version, "peer_count",
                      (json_int_t)n->peers.live, "timestamp", hs_node_now());
 }
 
@@ -614,8 +616,8 @@ json_t *hs_node_health_json(hs_node *n)
     size_t dead = n->peers.n - n->peers.live, unhealthy = 0;
 
     for (size_t i = 0; i < n->peers.n; i++)
-        unhealthy += n->peers.v[i]->state == HS_PEER_UNHEALTHY ||
-                     n->peers.v[i]->state == HS_PEER_SUSPECT;
+        unhealthy +=
+            n->peers.v[i]->state == HS_PEER_UNHEALTHY || n->peers.v[i]->state == HS_PEER_SUSPECT;
     json_t *metrics = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
         "s:I, s:I, s:I}",
@@ -658,8 +660,8 @@ json_t *hs_node_health_json(hs_node *n)
     json_t *h = json_pack("{s:s, s:s, s:I, s:f, s:o, s:s, s:s, s:[sss], s:{s:I, s:I, s:I}, s:I}",
                           "status", n->closing ? "stopped" : "healthy", "node_id", n->id,
                           "peer_count", (json_int_t)n->peers.live, "uptime",
-                          n->started ? hs_node_mono() - n->started_mono : 0.0, "metrics",
-                          metrics, "version", HS_VERSION, "url", n->url, "features", "batch", "ae", "swim",
+                          n->started ? hs_node_mono() - n->started_mono : 0.0, "metrics", metrics,
+                          "version", HS_VERSION, "url", n->url, "features", "batch", "ae", "swim",
                           "peers", "alive", (json_int_t)(n->peers.live - unhealthy), "unhealthy",
                           (json_int_t)unhealthy, "dead", (json_int_t)dead, "seen_ids",
                           (json_int_t)hs_seen_count(n->seen));
@@ -688,12 +690,13 @@ static void on_fetched(void *ud, const hs_http_result *res)
     if (res->err == HS_OK)
         f->cb(f->ud, HS_OK, res->status, res->body, res->len);
     else
-        f->cb(f->ud, res->err, 0, res->error ? res->error : "", res->error ? strlen(res->error) : 0);
+        f->cb(f->ud, res->err, 0, res->error ? res->error : "",
+              res->error ? strlen(res->error) : 0);
     free(f);
 }
 
-hs_err hs_node_fetch(hs_node *n, const char *method, const char *url, const char *body,
-                     size_t len, const char *header, double timeout_s, hs_fetch_cb cb, void *ud)
+hs_err hs_node_fetch(hs_node *n, const char *method, const char *url, const char *body, size_t len,
+                     const char *header, double timeout_s, hs_fetch_cb cb, void *ud)
 {
     fetch_ctx *f;
     hs_err err;
@@ -706,7 +709,8 @@ hs_err hs_node_fetch(hs_node *n, const char *method, const char *url, const char
         return HS_ENOMEM;
     f->cb = cb;
     f->ud = ud;
-    err = hs_http_client_request(n->client, method, url, body, len, header, timeout_s, on_fetched, f);
+    err =
+        hs_http_client_request(n->client, method, url, body, len, header, timeout_s, on_fetched, f);
     if (err != HS_OK)
         free(f);
     return err;

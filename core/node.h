@@ -25,8 +25,8 @@ struct hs_node {
     char host[64];
     char **bootstrap;
     char from_header[HS_PEER_ID_MAX + 32]; /* "X-Hearsay-From: <id>" */
-    json_t *tags; /* owned copy of cfg.tags, or NULL */
-    char **blocked; /* banned node ids (hs_node_block) */
+    json_t *tags;                          /* owned copy of cfg.tags, or NULL */
+    char **blocked;                        /* banned node ids (hs_node_block) */
     size_t n_blocked;
 
     hs_http_server *server;
@@ -42,18 +42,18 @@ struct hs_node {
     uint64_t incarnation; /* SWIM: raised to refute a suspicion of us */
 
     double started_wall, started_mono;
-    double last_timestamp;  /* our broadcasts get strictly rising timestamps */
-    double last_bootstrap;  /* monotonic s */
-    double last_announce;   /* monotonic s */
+    double last_timestamp; /* our broadcasts get strictly rising timestamps */
+    double last_bootstrap; /* monotonic s */
+    double last_announce;  /* monotonic s */
 
     uv_timer_t announce_timer, health_timer, exchange_timer, maint_timer, flush_timer, ae_timer,
         lazy_timer;
-    size_t probes_in_flight; /* direct probes awaiting their answer */
-    size_t probe_cursor; /* the next peer to probe is at or after this index */
+    size_t probes_in_flight;    /* direct probes awaiting their answer */
+    size_t probe_cursor;        /* the next peer to probe is at or after this index */
     uv_prepare_t stall_prepare; /* measure how long the loop's turns take */
     uv_check_t stall_check;
     double iter_prepare, iter_check, iter_block; /* monotonic s; s (-1: none) */
-    double stalled_until; /* monotonic s: until then failures are ours */
+    double stalled_until;                        /* monotonic s: until then failures are ours */
     int flush_pending, lazy_pending;
     double ae_next; /* s until the next anti-entropy round (backs off) */
     int open_handles;
@@ -123,8 +123,7 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
 /* SWIM messages (hs.suspect, hs.alive, hs.dead) about a node. */
 void hs_membership_swim(hs_node *n, const char *type, const json_t *payload);
 /* POST /probe: probe a peer for someone who cannot reach it (deferred). */
-void hs_membership_probe_for(hs_node *n, const json_t *req, uint64_t token,
-                             hs_http_response *resp);
+void hs_membership_probe_for(hs_node *n, const json_t *req, uint64_t token, hs_http_response *resp);
 
 /* A state (root, version) heard from `from` (NULL: local). Returns 1 when adopted. */
 int hs_node_apply_state(hs_node *n, const char *root, uint64_t version, const char *from);

@@ -298,7 +298,8 @@ int hs_peers_valid_tags(const json_t *tags)
 
     if (!json_is_object(tags) || json_object_size(tags) > HS_TAGS_MAX)
         return 0;
-    json_object_foreach((json_t *)tags, k, v) {
+    json_object_foreach((json_t *)tags, k, v)
+    {
         if (strlen(k) == 0 || strlen(k) > HS_TAG_KEY_MAX || !json_is_string(v) ||
             json_string_length(v) > HS_TAG_VALUE_MAX)
             return 0;

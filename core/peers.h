@@ -4,11 +4,10 @@
  * An array of pointers to heap records, so a record's address is stable while
  * it stays in the table, plus two hash indexes (peerindex.h) that find a
  * record by id or by URL in O(1); a record knows its index in the array,
- * so removal is O(1) too (the last entry moves into the hole). A record is one allocation of ~130 bytes
- * holding its id and first URL at its tail (a changed URL or a merkle root
- * gets an allocation of its own); its send queue is allocated on first use.
- * Asynchronous work refers to a peer by id and looks it up again on
- * completion, never by pointer.
+ * so removal is O(1) too (the last entry moves into the hole). A record is one allocation of ~130
+ * bytes holding its id and first URL at its tail (a changed URL or a merkle root gets an allocation
+ * of its own); its send queue is allocated on first use. Asynchronous work refers to a peer by id
+ * and looks it up again on completion, never by pointer.
  *
  * Peers learned but not yet probed wait in a FIFO (intrusive, O(1) in and
  * out and on removal) until membership has a probe slot for them.
@@ -32,26 +31,26 @@
 typedef struct hs_peer {
     char *url;               /* into the tail, or its own allocation */
     const char *merkle_root; /* "" (static) or its own allocation */
-    double last_seen;  /* wall clock, epoch s: last proof of life */
-    double latency_ms; /* EWMA of health-probe round trips; < 0: none yet */
-    double dead_since;  /* monotonic s */
-    double next_probe;  /* monotonic s: next retry of a dead peer */
-    double backoff;     /* s, doubles per failed retry */
-    double suspect_since; /* monotonic s, while HS_PEER_SUSPECT */
-    uint64_t incarnation; /* its SWIM incarnation, as last heard */
-    json_t *tags;       /* owned; NULL until the peer's /health shows some */
-    hs_sendq *q;        /* envelopes waiting for the next flush; NULL: none yet */
+    double last_seen;        /* wall clock, epoch s: last proof of life */
+    double latency_ms;       /* EWMA of health-probe round trips; < 0: none yet */
+    double dead_since;       /* monotonic s */
+    double next_probe;       /* monotonic s: next retry of a dead peer */
+    double backoff;          /* s, doubles per failed retry */
+    double suspect_since;    /* monotonic s, while HS_PEER_SUSPECT */
+    uint64_t incarnation;    /* its SWIM incarnation, as last heard */
+    json_t *tags;            /* owned; NULL until the peer's /health shows some */
+    hs_sendq *q;             /* envelopes waiting for the next flush; NULL: none yet */
     struct hs_peer *wait_prev, *wait_next; /* the first-probe FIFO */
     hs_peer_state state;
-    unsigned failures;  /* consecutive */
-    unsigned features;  /* HS_FEAT_* its /health advertises */
-    unsigned probes;    /* probes sent: every 10th reads /health in full */
-    uint32_t pos;       /* its index in hs_peers.v */
-    unsigned char probing; /* a health probe is in flight */
-    unsigned char waiting; /* in the first-probe FIFO */
+    unsigned failures;            /* consecutive */
+    unsigned features;            /* HS_FEAT_* its /health advertises */
+    unsigned probes;              /* probes sent: every 10th reads /health in full */
+    uint32_t pos;                 /* its index in hs_peers.v */
+    unsigned char probing;        /* a health probe is in flight */
+    unsigned char waiting;        /* in the first-probe FIFO */
     unsigned char suspected_here; /* our own probes made it suspect */
-    unsigned char url_own; /* url is its own allocation */
-    char id[];          /* NUL-terminated; the first URL follows */
+    unsigned char url_own;        /* url is its own allocation */
+    char id[];                    /* NUL-terminated; the first URL follows */
 } hs_peer;
 
 /* Features a peer may advertise in /health "features". */

@@ -44,9 +44,8 @@ static void gossip(hs_node *n, const hs_http_request *req, hs_http_response *res
         refuse(resp, 400, "empty body: expected a JSON envelope");
         return;
     }
-    resp->body = hs_gossip_receive_text(n, req->body, req->len,
-                                        hs_http_request_header(req, "X-Hearsay-From"), &status,
-                                        &resp->len);
+    resp->body = hs_gossip_receive_text(
+        n, req->body, req->len, hs_http_request_header(req, "X-Hearsay-From"), &status, &resp->len);
     if (resp->body || status != 0) {
         resp->status = status;
         if (!resp->body)
@@ -63,9 +62,9 @@ static void gossip(hs_node *n, const hs_http_request *req, hs_http_response *res
         refuse(resp, 400, reason);
         return;
     }
-    resp->body = hs_gossip_receive_body(n, body, req->body, req->len,
-                                        hs_http_request_header(req, "X-Hearsay-From"), &status,
-                                        &resp->len);
+    resp->body =
+        hs_gossip_receive_body(n, body, req->body, req->len,
+                               hs_http_request_header(req, "X-Hearsay-From"), &status, &resp->len);
     json_decref(body);
     if (status == 400)
         n->m.http_bad_request++;
@@ -127,8 +126,8 @@ static void antientropy(hs_node *n, const hs_http_request *req, hs_http_response
         if (!resp->body)
             refuse(resp, 500, "out of memory");
     } else {
-        json_t *ans = hs_ae_digest_answer(n, body, hs_http_request_header(req, "X-Hearsay-From"),
-                                          &status);
+        json_t *ans =
+            hs_ae_digest_answer(n, body, hs_http_request_header(req, "X-Hearsay-From"), &status);
         answer(resp, status, ans);
     }
     if (status == 400)
@@ -159,14 +158,8 @@ typedef struct route {
 } route;
 
 static const route routes[] = {
-    {"/gossip", "POST"},
-    {"/digest", "POST"},
-    {"/fetch", "POST"},
-    {"/probe", "POST"},
-    {"/ping", "GET"},
-    {"/peers", "GET"},
-    {"/state", "GET"},
-    {"/health", "GET"},
+    {"/gossip", "POST"}, {"/digest", "POST"}, {"/fetch", "POST"}, {"/probe", "POST"},
+    {"/ping", "GET"},    {"/peers", "GET"},   {"/state", "GET"},  {"/health", "GET"},
 };
 
 void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *resp)
@@ -185,15 +178,17 @@ void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *re
             r = &routes[i];
     if (!r) {
         n->m.http_not_found++;
-        refuse(resp, 404, "no such endpoint: try /gossip, /peers, /state, /health, /digest, "
-                          "/fetch, /probe or /ping");
+        refuse(resp, 404,
+               "no such endpoint: try /gossip, /peers, /state, /health, /digest, "
+               "/fetch, /probe or /ping");
         return;
     }
     if (strcmp(req->method, r->method) != 0) {
         n->m.http_bad_method++;
         resp->allow = r->method;
-        refuse(resp, 405, strcmp(r->method, "POST") == 0 ? "this endpoint takes POST"
-                                                          : "this endpoint takes GET");
+        refuse(resp, 405,
+               strcmp(r->method, "POST") == 0 ? "this endpoint takes POST"
+                                              : "this endpoint takes GET");
         return;
     }
     if (req->too_large && strcmp(r->method, "GET") == 0) {
@@ -210,8 +205,9 @@ void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *re
     else if (strcmp(r->path, "/probe") == 0)
         probe_for(n, req, resp);
     else if (strcmp(r->path, "/ping") == 0)
-        answer(resp, 200, json_pack("{s:s, s:I, s:[sss]}", "node_id", n->id, "incarnation",
-                                    (json_int_t)n->incarnation, "features", "batch", "ae", "swim"));
+        answer(resp, 200,
+               json_pack("{s:s, s:I, s:[sss]}", "node_id", n->id, "incarnation",
+                         (json_int_t)n->incarnation, "features", "batch", "ae", "swim"));
     else if (strcmp(r->path, "/peers") == 0)
         peers(n, req, resp);
     else if (strcmp(r->path, "/state") == 0)

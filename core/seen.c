@@ -17,8 +17,8 @@
 
 #include "seen.h"
 
-#define CHUNK 512     /* entries a chunk (20 KiB), a power of two */
-#define MIN_INDEX 16  /* index slots, a power of two */
+#define CHUNK 512    /* entries a chunk (20 KiB), a power of two */
+#define MIN_INDEX 16 /* index slots, a power of two */
 #define MAX_MS ((UINT64_C(1) << 48) - 1)
 
 typedef struct seen_entry {

@@ -56,27 +56,27 @@ typedef void (*hs_log_fn)(void *ud, hs_log_level level, const char *node_id, con
  * array, so the caller may free them after the call.
  */
 typedef struct hs_config {
-    const char *node_id;       /* NULL: a fresh uuid4 */
-    const char *host;          /* listen address, default "127.0.0.1" */
-    uint16_t port;             /* 0: an ephemeral port, default 8080 */
-    const char *public_url;    /* NULL: "http://host:port" */
+    const char *node_id;          /* NULL: a fresh uuid4 */
+    const char *host;             /* listen address, default "127.0.0.1" */
+    uint16_t port;                /* 0: an ephemeral port, default 8080 */
+    const char *public_url;       /* NULL: "http://host:port" */
     const char *const *bootstrap; /* base URLs of peers to join through */
     size_t n_bootstrap;
-    json_t *tags;              /* NULL or an object of short strings this
-                                  node advertises on /health (borrowed,
-                                  copied); peers see them in hs_peer_info */
+    json_t *tags; /* NULL or an object of short strings this
+                     node advertises on /health (borrowed,
+                     copied); peers see them in hs_peer_info */
 
-    unsigned fanout;           /* peers each new message is pushed to, 3 */
-    unsigned lazy_fanout;      /* more hearsay peers offered only its id
-                                  (lazy push; those lacking it ask), 6 */
-    double lazy_delay;         /* s ids wait before they are offered, so
-                                  that pushed copies arrive first, 0.02 */
-    unsigned ttl;              /* ttl of messages we originate, 16 */
-    unsigned max_ttl;          /* larger incoming ttl is refused, 64 */
-    unsigned announce_ttl;     /* ttl of our periodic peer_announce, 0 (the
-                                  one after joining: at least 3) */
-    unsigned max_peers;        /* live peers kept, 50 */
-    unsigned min_peers;        /* below this we bootstrap again, 1 */
+    unsigned fanout;       /* peers each new message is pushed to, 3 */
+    unsigned lazy_fanout;  /* more hearsay peers offered only its id
+                              (lazy push; those lacking it ask), 6 */
+    double lazy_delay;     /* s ids wait before they are offered, so
+                              that pushed copies arrive first, 0.02 */
+    unsigned ttl;          /* ttl of messages we originate, 16 */
+    unsigned max_ttl;      /* larger incoming ttl is refused, 64 */
+    unsigned announce_ttl; /* ttl of our periodic peer_announce, 0 (the
+                              one after joining: at least 3) */
+    unsigned max_peers;    /* live peers kept, 50 */
+    unsigned min_peers;    /* below this we bootstrap again, 1 */
 
     double gossip_interval;        /* s between peer_announce rounds, 30 */
     double health_interval;        /* s between health checks of a peer, 60 */
@@ -100,30 +100,30 @@ typedef struct hs_config {
                                       probes of new peers (and retries of
                                       dead ones) beyond it wait their turn */
 
-    double seen_ttl;           /* s a message id is remembered, 300 */
-    size_t seen_cap;           /* ids remembered at most (oldest evicted), 100000 */
-    size_t max_body;           /* bytes of a request body, 1 MiB (413 above) */
-    size_t max_seen_by;        /* entries in an incoming seen_by, 256 */
-    size_t max_batch;          /* envelopes in one batch body, 1000 */
-    size_t max_connections;    /* concurrent inbound connections, 1024 */
-    size_t peer_connections;   /* outbound connections per peer, 4; more
-                                  requests queue for a kept-alive one */
-    double batch_window;       /* s envelopes for one peer wait to share a
-                                  POST (batch peers only), 0: until the
-                                  loop's next turn */
-    double ae_interval;        /* s between anti-entropy rounds, 2; 0: off.
-                                  Rounds that find nothing to repair back
-                                  off, doubling up to ae_max_interval; a
-                                  new message brings them back */
-    double ae_max_interval;    /* 30 */
-    double ae_window;          /* s of recent messages a digest lists, 30 */
-    size_t max_digest;         /* ids in one digest or fetch, 1024 */
-    double retain_ttl;         /* s envelopes are kept for repair, 60 */
-    size_t retain_bytes;       /* bytes of kept envelopes, 16 MiB */
+    double seen_ttl;         /* s a message id is remembered, 300 */
+    size_t seen_cap;         /* ids remembered at most (oldest evicted), 100000 */
+    size_t max_body;         /* bytes of a request body, 1 MiB (413 above) */
+    size_t max_seen_by;      /* entries in an incoming seen_by, 256 */
+    size_t max_batch;        /* envelopes in one batch body, 1000 */
+    size_t max_connections;  /* concurrent inbound connections, 1024 */
+    size_t peer_connections; /* outbound connections per peer, 4; more
+                                requests queue for a kept-alive one */
+    double batch_window;     /* s envelopes for one peer wait to share a
+                                POST (batch peers only), 0: until the
+                                loop's next turn */
+    double ae_interval;      /* s between anti-entropy rounds, 2; 0: off.
+                                Rounds that find nothing to repair back
+                                off, doubling up to ae_max_interval; a
+                                new message brings them back */
+    double ae_max_interval;  /* 30 */
+    double ae_window;        /* s of recent messages a digest lists, 30 */
+    size_t max_digest;       /* ids in one digest or fetch, 1024 */
+    double retain_ttl;       /* s envelopes are kept for repair, 60 */
+    size_t retain_bytes;     /* bytes of kept envelopes, 16 MiB */
 
-    hs_log_fn log;             /* NULL: log to stderr */
+    hs_log_fn log; /* NULL: log to stderr */
     void *log_ud;
-    hs_log_level log_level;    /* HS_LOG_WARN */
+    hs_log_level log_level; /* HS_LOG_WARN */
 } hs_config;
 
 /* Fills cfg with the defaults documented above. */
@@ -175,7 +175,7 @@ typedef struct hs_node hs_node;
  */
 typedef struct hs_message hs_message;
 
-const char *hs_message_id(const hs_message *m);   /* 64 lowercase hex */
+const char *hs_message_id(const hs_message *m); /* 64 lowercase hex */
 const char *hs_message_type(const hs_message *m);
 const json_t *hs_message_payload(const hs_message *m); /* borrowed */
 /* The payload as the JSON text it arrived in (borrowed, not NUL-terminated;
@@ -202,8 +202,8 @@ typedef struct hs_peer_info {
     const char *id;
     const char *url;
     const char *merkle_root;
-    double last_seen;   /* epoch seconds */
-    double latency_ms;  /* moving average; negative when never measured */
+    double last_seen;  /* epoch seconds */
+    double latency_ms; /* moving average; negative when never measured */
     hs_peer_state state;
     unsigned failures;  /* consecutive */
     const json_t *tags; /* the peer's advertised tags, or NULL; borrowed */
