@@ -261,7 +261,7 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
         }
     }
     size_t want = fanout < nc ? fanout : nc;
-    if (nc && n->hooks.select_peers) {
+    if (nc && want && n->hooks.select_peers) {
         hs_peer_info *infos = malloc(nc * sizeof *infos);
         size_t *idx = malloc(want * sizeof *idx);
         int got = -1;
@@ -321,9 +321,11 @@ static hs_err forward(hs_node *n, hs_envelope *env, unsigned ttl_out, size_t fan
     size_t n_lazy = 0, lazy_want = 0;
     size_t nt;
 
-    /* Lazily only what is retained: a peer that asks is sent that copy. */
-    if (ttl_out > 0 && n->cfg.retain_bytes > 0 && hs_ae_retained_type(env->type) &&
-        hs_seen_body(n->seen, env->bin, &(size_t){0}))
+    /* Lazily only what is retained (a peer that asks is sent that copy),
+     * while the ttl lets it spread or, at its end (fanout 0), to close the
+     * gaps the push leaves at its frontier; never under a policy. */
+    if ((ttl_out > 0 || fanout == 0) && !n->hooks.select_peers && n->cfg.retain_bytes > 0 &&
+        hs_ae_retained_type(env->type) && hs_seen_body(n->seen, env->bin, &(size_t){0}))
         lazy_want = n->cfg.lazy_fanout;
     nt = choose_targets(n, env, fanout, targets, lazy_want, lazy, &n_lazy);
     for (size_t i = 0; i < n_lazy; i++)
@@ -436,10 +438,15 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
     } else {
         hs_ae_retain(n, env, rewrote ? NULL : raw);
         builtin(n, env);
-        if (verdict == HS_ACCEPT && env->ttl > 0)
+        if (verdict == HS_ACCEPT && env->ttl > 0) {
             forward(n, env, env->ttl - 1, n->cfg.fanout);
-        else if (env->ttl == 0)
+        } else if (env->ttl == 0) {
             n->m.messages_expired++;
+            /* Not pushed on, but still offered: where the ttl runs out is
+             * where the push leaves nodes behind. */
+            if (verdict == HS_ACCEPT)
+                forward(n, env, 0, 0);
+        }
     }
     hs_envelope_clear(env);
     return RX_ACCEPTED;

@@ -13,9 +13,11 @@
  * payload, nor is it counted as a copy.
  *
  * Only retained types travel lazily (what a peer asks for is sent from the
- * retained copy), only to peers advertising "ae", and only while the
- * message's ttl lets it spread. Cost per new message: lazy_fanout ids of
- * 67 bytes, sharing requests with every other id for the same peer.
+ * retained copy), only to peers advertising "ae". A node that receives a
+ * message with ttl 0 does not push it on but still offers it, with ttl 0:
+ * where the ttl runs out is where the push leaves nodes behind. Cost per
+ * new message: lazy_fanout ids of 67 bytes, sharing requests with every
+ * other id for the same peer.
  */
 #include <stdlib.h>
 #include <string.h>

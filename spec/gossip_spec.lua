@@ -263,6 +263,25 @@ describe("lazy push", function()
     end
   end)
 
+  it("offers a message whose ttl ran out, which then goes on with ttl 0", function()
+    star(4)
+    local env = H.envelope({ message_id = H.id(), ttl = 0 })
+    local st = H.fetch(loop, leaves[1], "POST", hub:url() .. "/gossip", hs.json_encode(env))
+    assert.equal(200, st)
+    loop:run_until(function() return reached() >= 4 end, 3)
+    loop:run_for(0.2)
+    local m = hub:metrics()
+    assert.equal(1, m.messages_expired) -- not pushed on...
+    assert.equal(4, m.lazy_offered) -- ...but offered to 4 leaves, who ask for it
+    assert.equal(4, m.lazy_pushed)
+    assert.equal(m.lazy_pushed, m.messages_sent) -- nothing else went out
+    assert.equal(4, reached())
+    for i = 1, 6 do
+      local _, got_m = next(got[i])
+      if got_m then assert.equal(0, got_m.ttl) end
+    end
+  end)
+
   it("without it, the push alone reaches fanout peers of the star", function()
     star(0)
     hub:broadcast("chat", { x = 1 })
