@@ -3,8 +3,8 @@
 --   lua5.4 bench/lua/idle.lua [--nodes 100] [--seconds 60] [--config config] --dir SCRATCH
 --
 -- N nodes with the node settings of CONFIG/node.lua (the shipped defaults:
--- gossip_interval 5 s, health_interval 30 s, peer_exchange_interval 30 s,
--- and the rest), no plugins, addresses as in `hearsay demo`. They run in
+-- gossip_interval 30 s, health_interval 60 s, probe_interval 1 s,
+-- peer_exchange_interval 60 s, and the rest), no plugins, addresses as in `hearsay demo`. They run in
 -- shards of --per-proc nodes (shards.lua): with the default settings each
 -- node keeps enough connections that 100 nodes in one process would run
 -- out of file descriptors. After the warm-up and a --pause (so the first
