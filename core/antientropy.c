@@ -126,12 +126,25 @@ uint8_t (*hs_ae_parse_ids(const json_t *arr, size_t max, size_t *count))[32]
     return ids;
 }
 
+json_t *hs_ae_unseen(hs_node *n, const uint8_t (*ids)[32], size_t count)
+{
+    json_t *out = json_array();
+    char hex[65];
+
+    for (size_t i = 0; ids && out && i < count; i++) {
+        if (!hs_seen_contains(n->seen, ids[i])) {
+            hs_hash_to_hex(ids[i], 32, hex);
+            json_array_append_new(out, json_string(hex));
+        }
+    }
+    return out;
+}
+
 json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, unsigned *status)
 {
     size_t count = 0;
     uint8_t(*ids)[32];
     json_t *missing, *extra, *ans;
-    char hex[65];
 
     if (json_is_true(json_object_get(req, "lazy")))
         return hs_lazy_answer(n, req, status);
@@ -142,13 +155,7 @@ json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, u
                          "a digest is {\"ids\": [at most max_digest hex ids], \"state\": {...}}");
     }
     adopt_state(n, json_object_get(req, "state"), sender);
-    missing = json_array();
-    for (size_t i = 0; missing && i < count; i++) {
-        if (!hs_seen_contains(n->seen, ids[i])) {
-            hs_hash_to_hex(ids[i], 32, hex);
-            json_array_append_new(missing, json_string(hex));
-        }
-    }
+    missing = hs_ae_unseen(n, (const uint8_t(*)[32])ids, count);
     extra = recent_ids(n, (const uint8_t(*)[32])ids, count);
     free(ids);
     n->m.ae_answered++;
@@ -286,14 +293,7 @@ static void on_digest_answer(void *ud, const hs_http_result *res)
 
     /* Fetch what we lack. */
     ids = hs_ae_parse_ids(json_object_get(ans, "extra"), n->cfg.max_digest, &count);
-    json_t *want = json_array();
-    char hex[65];
-    for (size_t i = 0; ids && want && i < count; i++) {
-        if (!hs_seen_contains(n->seen, ids[i])) {
-            hs_hash_to_hex(ids[i], 32, hex);
-            json_array_append_new(want, json_string(hex));
-        }
-    }
+    json_t *want = hs_ae_unseen(n, (const uint8_t(*)[32])ids, count);
     free(ids);
     if (json_array_size(want) > 0) {
         json_t *req = json_pack("{s:O}", "ids", want);

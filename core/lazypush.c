@@ -164,7 +164,6 @@ json_t *hs_lazy_answer(hs_node *n, const json_t *req, unsigned *status)
     size_t count = 0;
     uint8_t(*ids)[32] = hs_ae_parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
     json_t *missing;
-    char hex[65];
 
     if (!ids) {
         *status = 400;
@@ -172,13 +171,7 @@ json_t *hs_lazy_answer(hs_node *n, const json_t *req, unsigned *status)
             "{s:s, s:s}", "status", "error", "error",
             "a lazy digest is {\"ids\": [at most max_digest hex ids], \"lazy\": true}");
     }
-    missing = json_array();
-    for (size_t i = 0; missing && i < count; i++) {
-        if (!hs_seen_contains(n->seen, ids[i])) {
-            hs_hash_to_hex(ids[i], 32, hex);
-            json_array_append_new(missing, json_string(hex));
-        }
-    }
+    missing = hs_ae_unseen(n, (const uint8_t(*)[32])ids, count);
     free(ids);
     n->m.lazy_answered++;
     *status = missing ? 200 : 500;

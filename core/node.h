@@ -138,6 +138,9 @@ int hs_ae_retained_type(const char *type);
 /* Parses a JSON list of hex ids (at most max; NULL if longer or not a
  * list) into sorted binary ids (malloc'd); *count gets how many. */
 uint8_t (*hs_ae_parse_ids(const json_t *arr, size_t max, size_t *count))[32];
+/* The ids (NULL: none) we have not seen, as a JSON list of hex ids (a new
+ * reference; NULL out of memory). */
+json_t *hs_ae_unseen(hs_node *n, const uint8_t (*ids)[32], size_t count);
 /* The answers to POST /digest and POST /fetch. */
 json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, unsigned *status);
 char *hs_ae_fetch_answer(hs_node *n, const json_t *req, unsigned *status, size_t *len);
