@@ -657,14 +657,14 @@ json_t *hs_node_health_json(hs_node *n)
     json_object_set_new(metrics, "refutations", json_integer((json_int_t)m->refutations));
     json_object_set_new(metrics, "http_blocked", json_integer((json_int_t)m->http_blocked));
     json_object_set_new(metrics, "peers_swapped", json_integer((json_int_t)m->peers_swapped));
-    json_t *h = json_pack("{s:s, s:s, s:I, s:f, s:o, s:s, s:s, s:[sss], s:{s:I, s:I, s:I}, s:I}",
-                          "status", n->closing ? "stopped" : "healthy", "node_id", n->id,
-                          "peer_count", (json_int_t)n->peers.live, "uptime",
-                          n->started ? hs_node_mono() - n->started_mono : 0.0, "metrics", metrics,
-                          "version", HS_VERSION, "url", n->url, "features", "batch", "ae", "swim",
-                          "peers", "alive", (json_int_t)(n->peers.live - unhealthy), "unhealthy",
-                          (json_int_t)unhealthy, "dead", (json_int_t)dead, "seen_ids",
-                          (json_int_t)hs_seen_count(n->seen));
+    json_t *h = json_pack(
+        "{s:s, s:s, s:I, s:f, s:o, s:s, s:s, s:o, s:{s:I, s:I, s:I}, s:I}", "status",
+        n->closing ? "stopped" : "healthy", "node_id", n->id, "peer_count",
+        (json_int_t)n->peers.live, "uptime", n->started ? hs_node_mono() - n->started_mono : 0.0,
+        "metrics", metrics, "version", HS_VERSION, "url", n->url, "features",
+        hs_peers_features_json(HS_FEAT_OURS), "peers", "alive",
+        (json_int_t)(n->peers.live - unhealthy), "unhealthy", (json_int_t)unhealthy, "dead",
+        (json_int_t)dead, "seen_ids", (json_int_t)hs_seen_count(n->seen));
     if (h && n->tags)
         json_object_set(h, "tags", n->tags);
     if (h)

@@ -27,21 +27,37 @@ static void free_peer(hs_peer *peer)
     free(peer);
 }
 
+/* The features' names on the wire, in the order we advertise them. */
+static const struct {
+    const char *name;
+    unsigned bit;
+} feature_names[] = {{"batch", HS_FEAT_BATCH}, {"ae", HS_FEAT_AE}, {"swim", HS_FEAT_SWIM}};
+
+#define N_FEATURES (sizeof feature_names / sizeof *feature_names)
+
 unsigned hs_peers_features(const json_t *features)
 {
     unsigned f = 0;
     for (size_t i = 0; i < json_array_size(features); i++) {
         const char *s = json_string_value(json_array_get(features, i));
-        if (!s)
-            continue;
-        if (strcmp(s, "batch") == 0)
-            f |= HS_FEAT_BATCH;
-        else if (strcmp(s, "ae") == 0)
-            f |= HS_FEAT_AE;
-        else if (strcmp(s, "swim") == 0)
-            f |= HS_FEAT_SWIM;
+        for (size_t k = 0; s && k < N_FEATURES; k++)
+            if (strcmp(s, feature_names[k].name) == 0)
+                f |= feature_names[k].bit;
     }
     return f;
+}
+
+json_t *hs_peers_features_json(unsigned features)
+{
+    json_t *arr = json_array();
+
+    for (size_t k = 0; arr && k < N_FEATURES; k++)
+        if ((features & feature_names[k].bit) &&
+            json_array_append_new(arr, json_string(feature_names[k].name)) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    return arr;
 }
 
 void hs_peers_free(hs_peers *p)

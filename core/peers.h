@@ -57,9 +57,13 @@ typedef struct hs_peer {
 #define HS_FEAT_BATCH 1u /* takes a JSON array on POST /gossip */
 #define HS_FEAT_AE 2u    /* anti-entropy: POST /digest and /fetch */
 #define HS_FEAT_SWIM 4u  /* POST /probe, suspicion and refutation */
+/* What this implementation advertises (/health, /ping). */
+#define HS_FEAT_OURS (HS_FEAT_BATCH | HS_FEAT_AE | HS_FEAT_SWIM)
 
 /* Reads a /health "features" array into HS_FEAT_* bits. */
 unsigned hs_peers_features(const json_t *features);
+/* The other way: a new JSON list of the names of the HS_FEAT_* bits set. */
+json_t *hs_peers_features_json(unsigned features);
 
 typedef struct hs_peers {
     hs_peer **v;

@@ -206,8 +206,9 @@ void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *re
         probe_for(n, req, resp);
     else if (strcmp(r->path, "/ping") == 0)
         answer(resp, 200,
-               json_pack("{s:s, s:I, s:[sss]}", "node_id", n->id, "incarnation",
-                         (json_int_t)n->incarnation, "features", "batch", "ae", "swim"));
+               json_pack("{s:s, s:I, s:o}", "node_id", n->id, "incarnation",
+                         (json_int_t)n->incarnation, "features",
+                         hs_peers_features_json(HS_FEAT_OURS)));
     else if (strcmp(r->path, "/peers") == 0)
         peers(n, req, resp);
     else if (strcmp(r->path, "/state") == 0)
