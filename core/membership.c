@@ -170,7 +170,13 @@ void hs_membership_failed(hs_node *n, hs_peer *p)
     }
 }
 
-static int late(const hs_http_result *res, double timeout_s);
+/* A failed request whose failure came well after its timeout: the loop
+ * that should have read the answer was busy (Lifeguard's insight: a slow
+ * node must not take others for dead). */
+static int late(const hs_http_result *res, double timeout_s)
+{
+    return res->err != HS_OK && res->total_ms > 1500.0 * timeout_s;
+}
 
 /* An indirect probe: which peer we asked about, and how the helpers answer. */
 typedef struct indirect {
@@ -370,14 +376,6 @@ static void on_probe(void *ud, const hs_http_result *res)
     json_decref(j);
     free(r);
     probe_waiting(n);
-}
-
-/* A failed request whose failure came well after its timeout: the loop
- * that should have read the answer was busy (Lifeguard's insight: a slow
- * node must not take others for dead). */
-static int late(const hs_http_result *res, double timeout_s)
-{
-    return res->err != HS_OK && res->total_ms > 1500.0 * timeout_s;
 }
 
 /* Forgets a random live peer to make room in a full table; 1 if one went. */
