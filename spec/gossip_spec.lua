@@ -226,10 +226,7 @@ describe("lazy push", function()
     end
     got = H.record(leaves, "chat")
     -- the first probes tell the hub which leaves do anti-entropy
-    loop:run_until(function()
-      for _, p in ipairs(hub:peers()) do if not p.latency_ms then return false end end
-      return true
-    end, 3)
+    H.probed(loop, hub)
   end
 
   local function reached()

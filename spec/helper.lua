@@ -151,6 +151,15 @@ function H.peer(node, id, all)
   end
 end
 
+-- Runs the loop until node has probed every peer it knows once (its first
+-- probe tells it their latency and features); true, or false after timeout.
+function H.probed(loop, node, timeout)
+  return loop:run_until(function()
+    for _, p in ipairs(node:peers()) do if not p.latency_ms then return false end end
+    return true
+  end, timeout or 3)
+end
+
 -- Starts `hearsay run --config dir` in the background. Returns a handle
 -- {pid, dir, log, url, id} once it prints its URL (within timeout), driving
 -- `loop` meanwhile so in-process nodes keep serving. `prefix`, a shell

@@ -156,10 +156,7 @@ describe("a peer-selection policy", function()
       hub:add_peer(leaves[i]:id(), leaves[i]:url())
     end
     -- the first probes tell the hub which leaves take lazy offers
-    loop:run_until(function()
-      for _, p in ipairs(hub:peers()) do if not p.latency_ms then return false end end
-      return true
-    end, 3)
+    H.probed(loop, hub)
     local got = H.record(leaves, "chat")
     local function reached(id)
       local ids = {}
