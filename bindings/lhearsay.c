@@ -172,7 +172,7 @@ static void install_hooks(lnode *ln)
 
 /* ---- configuration: Lua table -> hs_config ------------------------------ */
 
-typedef enum { F_STR, F_UINT, F_U16, F_SIZE, F_NUM } field_kind;
+typedef enum { F_STR, F_UINT, F_U16, F_SIZE, F_NUM, F_BOOL } field_kind;
 
 typedef struct field {
     const char *name;
@@ -190,6 +190,7 @@ static const field fields[] = {
     FIELD(port, F_U16),
     FIELD(public_url, F_STR),
     FIELD(fanout, F_UINT),
+    FIELD(tree, F_BOOL),
     FIELD(ttl, F_UINT),
     FIELD(max_ttl, F_UINT),
     FIELD(announce_ttl, F_UINT),
@@ -236,6 +237,12 @@ static void set_field(lua_State *L, hs_config *c, const field *f, int idx)
         if (lua_type(L, idx) != LUA_TSTRING)
             luaL_error(L, "config.%s must be a string", f->name);
         *(const char **)base = lua_tostring(L, idx);
+        return;
+    }
+    if (f->kind == F_BOOL) {
+        if (lua_type(L, idx) != LUA_TBOOLEAN)
+            luaL_error(L, "config.%s must be a boolean", f->name);
+        *(int *)base = lua_toboolean(L, idx);
         return;
     }
     if (f->kind == F_NUM) {

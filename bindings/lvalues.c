@@ -45,6 +45,8 @@ void hs_lua_fill_peer(lua_State *L, int idx, const hs_peer_info *p)
     lua_setfield(L, idx, "healthy");
     lua_pushinteger(L, p->failures);
     lua_setfield(L, idx, "failures");
+    lua_pushboolean(L, p->eager);
+    lua_setfield(L, idx, "eager");
     if (p->tags) {
         hs_lua_push_json(L, p->tags);
     } else {
@@ -56,7 +58,7 @@ void hs_lua_fill_peer(lua_State *L, int idx, const hs_peer_info *p)
 void hs_lua_push_peer(lua_State *L, const hs_peer_info *p)
 {
     /* Room for a candidate's `index` too, so adding it does not rehash. */
-    lua_createtable(L, 0, 10);
+    lua_createtable(L, 0, 11);
     hs_lua_fill_peer(L, -1, p);
 }
 

@@ -8,9 +8,10 @@ return {
   node_id_file = "node_id",   -- kept here, created on first run
   bootstrap = {},             -- base URLs of nodes to join through
 
-  fanout = 3,                 -- peers each new message is pushed to
+  fanout = 3,                 -- peers each new message is pushed to (tree: to start with)
+  tree = true,                -- push along a self-pruning tree (Plumtree): ~1 copy per node
   lazy_fanout = 6,            -- more peers offered only its id (lazy push)...
-  lazy_delay = 0.02,          -- ...after this many s, so pushed copies come first
+  lazy_delay = 0.25,          -- ...after this many s, so pushed copies come first
   ttl = 16,                   -- hops a message we originate may travel
   max_ttl = 64,               -- larger incoming ttl is refused
   announce_ttl = 0,           -- hops our periodic peer_announce travels past

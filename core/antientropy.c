@@ -80,13 +80,18 @@ static int add_id(void *ud, const uint8_t id[32])
     return json_array_size(d->ids) >= d->max;
 }
 
-/* Our recent retained ids, newest first, minus `skip`. */
+/* Our recent retained ids, newest first, minus `skip`. Not the newest
+ * ones: a message that arrived less than two lazy_delays ago may still be
+ * on its way to the peer through the tree or a lazy offer, and repairing
+ * it early is a copy too many, and a pruned tree link (its own copy then
+ * arrives as a duplicate). */
 static json_t *recent_ids(hs_node *n, const uint8_t (*skip)[32], size_t nskip)
 {
     digest_ctx d = {json_array(), n->cfg.max_digest, skip, nskip};
+    double now = hs_node_now();
 
     if (d.ids)
-        hs_seen_recent(n->seen, hs_node_now() - n->cfg.ae_window, add_id, &d);
+        hs_seen_recent(n->seen, now - n->cfg.ae_window, now - 2 * n->cfg.lazy_delay, add_id, &d);
     return d.ids;
 }
 

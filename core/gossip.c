@@ -1,11 +1,14 @@
 /*
  * gossip.c -- push gossip: accept an envelope, hand it to its handler, and
- * forward it with ttl-1 to `fanout` peers that have not seen it.
+ * forward it with ttl-1 to peers that have not seen it: along the eager
+ * links of the tree (Plumtree: duplicates prune a link, lazy misses graft
+ * it, see choose_tree), or with `tree` off to `fanout` random peers.
  *
  * Cost per new message: one seen-cache insert, one sort of seen_by
  * (O(s log s)), one pass over the peer table (O(p log s)), one JSON
- * serialisation shared by every target, and `fanout` HTTP requests on
- * kept-alive connections.
+ * serialisation shared by every target, and one HTTP request per target on
+ * kept-alive connections (about one per node with the tree, `fanout`
+ * without).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -65,8 +68,18 @@ double hs_message_timestamp(const hs_message *m)
 typedef struct send_ctx {
     hs_node *node;
     size_t count; /* envelopes in the request */
+    int tree;     /* one of them went along an eager link */
     char peer_id[HS_PEER_ID_MAX + 1];
 } send_ctx;
+
+/* Whether a 2xx answer to POST /gossip says every envelope was a
+ * duplicate: {"status":"duplicate",...} for one, {"accepted":0,...} for a
+ * batch (the forms routes.c writes; other answers never prune). */
+static int all_duplicate(const hs_http_result *res)
+{
+    return res->body && (memmem(res->body, res->len, "\"status\":\"duplicate\"", 20) ||
+                         memmem(res->body, res->len, "{\"accepted\":0,", 14));
+}
 
 static void on_sent(void *ud, const hs_http_result *res)
 {
@@ -89,6 +102,12 @@ static void on_sent(void *ud, const hs_http_result *res)
         n->m.messages_sent += ctx->count;
         if (p)
             hs_membership_saw(n, p);
+        /* Plumtree's PRUNE: the peer had it already, from a shorter or
+         * faster path; from now on it is only offered ids. */
+        if (p && ctx->tree && p->eager && (p->features & HS_FEAT_AE) && all_duplicate(res)) {
+            p->eager = 0;
+            n->m.prunes++;
+        }
     } else {
         n->m.send_errors += ctx->count;
         hs_node_log(n, HS_LOG_DEBUG, "gossip to %s failed: %s (HTTP %ld)", ctx->peer_id,
@@ -111,7 +130,7 @@ static int excluded(const char **sorted, size_t n, const char *id)
 }
 
 /* POSTs to p, whose send queue exists. */
-static void post(hs_node *n, hs_peer *p, const char *body, size_t len, size_t count)
+static void post(hs_node *n, hs_peer *p, const char *body, size_t len, size_t count, int tree)
 {
     char url[HS_URL_MAX + 16];
     send_ctx *ctx = malloc(sizeof *ctx);
@@ -122,6 +141,7 @@ static void post(hs_node *n, hs_peer *p, const char *body, size_t len, size_t co
     }
     ctx->node = n;
     ctx->count = count;
+    ctx->tree = tree;
     strcpy(ctx->peer_id, p->id);
     snprintf(url, sizeof url, "%s/gossip", p->url);
     p->q->inflight++; /* before: a completion must find it counted */
@@ -158,15 +178,17 @@ static void send_queue(hs_node *n, hs_peer *p)
     while (q->n && q->inflight < n->cfg.peer_connections) {
         if (q->n > 1 && (p->features & HS_FEAT_BATCH)) {
             size_t len, count;
-            char *joined = hs_sendq_join(q, SEND_BATCH_MAX, SEND_BATCH_BYTES, &len, &count);
+            int tree;
+            char *joined =
+                hs_sendq_join(q, SEND_BATCH_MAX, SEND_BATCH_BYTES, &len, &count, &tree);
             if (!joined)
                 return; /* out of memory: kept, tried again at the next flush */
             n->m.batches_sent++;
-            post(n, p, joined, len, count);
+            post(n, p, joined, len, count, tree);
             free(joined);
         } else {
             hs_body *b = hs_sendq_pop(q);
-            post(n, p, b->data, b->len, 1);
+            post(n, p, b->data, b->len, 1, b->tree);
             hs_body_unref(b);
         }
     }
@@ -210,31 +232,90 @@ void hs_gossip_enqueue(hs_node *n, hs_peer *p, hs_body *body)
     hs_gossip_schedule_flush(n);
 }
 
-/* Peers of cands[from..nc) (NULL entries skipped) that may be offered an
- * id lazily: live hearsay peers doing anti-entropy. Picks up to `want` of
- * them at random into out; returns how many. */
-static size_t choose_lazy(hs_node *n, hs_peer **cands, size_t from, size_t nc, size_t want,
-                          hs_peer **out)
+/* Moves a uniform sample of `want` of v[from..to) to v[from..from+want)
+ * (partial Fisher-Yates) and appends it to out; returns how many. */
+static size_t sample(hs_node *n, hs_peer **v, size_t from, size_t to, size_t want, hs_peer **out)
 {
-    size_t k = 0, chosen = 0;
+    size_t k = 0;
 
-    for (size_t i = from; i < nc; i++)
-        if (cands[i] && cands[i]->state == HS_PEER_ALIVE && (cands[i]->features & HS_FEAT_AE))
-            cands[from + k++] = cands[i];
-    for (size_t i = 0; i < want && i < k; i++) {
-        size_t j = i + (size_t)hs_rng_below(&n->rng, k - i);
-        hs_peer *t = cands[from + i];
-        cands[from + i] = cands[from + j];
-        cands[from + j] = t;
-        out[chosen++] = cands[from + i];
+    for (size_t i = from; i < to && k < want; i++, k++) {
+        size_t j = i + (size_t)hs_rng_below(&n->rng, to - i);
+        hs_peer *t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+        out[k] = v[i];
+    }
+    return k;
+}
+
+/* Moves the entries of v[from..to) that `is` holds for to the front of
+ * that range; returns how many. */
+static size_t partition(hs_peer **v, size_t from, size_t to, int (*is)(const hs_peer *))
+{
+    size_t k = from;
+
+    for (size_t i = from; i < to; i++)
+        if (is(v[i])) {
+            hs_peer *t = v[k];
+            v[k++] = v[i];
+            v[i] = t;
+        }
+    return k - from;
+}
+
+static int is_eager(const hs_peer *p)
+{
+    return (p->features & HS_FEAT_AE) && p->eager;
+}
+
+static int is_foreign(const hs_peer *p)
+{
+    return !(p->features & HS_FEAT_AE);
+}
+
+/* Who may be offered an id lazily: live hearsay peers doing anti-entropy. */
+static int is_lazy_target(const hs_peer *p)
+{
+    return p->state == HS_PEER_ALIVE && (p->features & HS_FEAT_AE);
+}
+
+/*
+ * Tree mode (Plumtree's eager push): the targets are the candidates cands[0..nc)
+ * on eager links, plus up to `fanout` random ones among peers that cannot
+ * take part (no "ae": they get no lazy offers, so they are never pruned
+ * either). A message of our own that would go nowhere (every link of ours
+ * pruned) goes to `fanout` random peers, which become eager: that is how a
+ * node gets back into the tree. The rest are left in cands[*rest..nc) for
+ * the lazy offers.
+ */
+static size_t choose_tree(hs_node *n, const hs_envelope *env, size_t fanout, hs_peer **cands,
+                          size_t nc, hs_peer **out, size_t cap, size_t *rest)
+{
+    size_t ne = partition(cands, 0, nc, is_eager), chosen = 0;
+    size_t nf = partition(cands, ne, nc, is_foreign);
+
+    for (size_t i = 0; i < ne && chosen < cap; i++)
+        out[chosen++] = cands[i];
+    size_t picked = sample(n, cands, ne, ne + nf, fanout < cap - chosen ? fanout : cap - chosen,
+                           out + chosen);
+    chosen += picked;
+    *rest = ne + nf;
+    if (chosen == 0 && strcmp(env->origin, n->id) == 0) {
+        picked = sample(n, cands, ne + nf, nc, fanout < cap ? fanout : cap, out);
+        for (size_t i = 0; i < picked; i++)
+            out[i]->eager = 1;
+        chosen = picked;
+        *rest = ne + nf + picked;
     }
     return chosen;
 }
 
-/* Picks up to fanout targets into out and up to lazy_want peers to offer
- * the id to into lazy (*n_lazy); returns the number of targets. */
-static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, hs_peer **out,
-                             size_t lazy_want, hs_peer **lazy, size_t *n_lazy)
+/* Picks the targets into out (at most cap) and up to lazy_want peers to
+ * offer the id to into lazy (*n_lazy); returns the number of targets.
+ * Without `tree`, the targets are `fanout` random candidates. */
+static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, int tree,
+                             hs_peer **out, size_t cap, size_t lazy_want, hs_peer **lazy,
+                             size_t *n_lazy)
 {
     size_t ns = json_array_size(env->seen_by), nc = 0, chosen = 0;
     const char **seen = malloc((ns + 3) * sizeof *seen);
@@ -287,15 +368,15 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
         free(infos);
         free(idx);
     }
-    /* Partial Fisher-Yates: the first `want` slots become a uniform sample. */
-    for (size_t i = 0; i < want; i++) {
-        size_t j = i + (size_t)hs_rng_below(&n->rng, nc - i);
-        hs_peer *t = cands[i];
-        cands[i] = cands[j];
-        cands[j] = t;
-        out[chosen++] = cands[i];
+    size_t rest;
+    if (tree) {
+        chosen = choose_tree(n, env, fanout, cands, nc, out, cap, &rest);
+    } else {
+        chosen = sample(n, cands, 0, nc, want, out);
+        rest = chosen;
     }
-    *n_lazy = choose_lazy(n, cands, want, nc, lazy_want, lazy);
+    *n_lazy = sample(n, cands, rest, rest + partition(cands, rest, nc, is_lazy_target), lazy_want,
+                     lazy);
 done:
     free(seen);
     free(cands);
@@ -320,14 +401,20 @@ static hs_err forward(hs_node *n, hs_envelope *env, unsigned ttl_out, size_t fan
     hs_peer *targets[64], *lazy[64];
     size_t n_lazy = 0, lazy_want = 0;
     size_t nt;
+    int tree = 0;
 
     /* Lazily only what is retained (a peer that asks is sent that copy),
      * while the ttl lets it spread or, at its end (fanout 0), to close the
-     * gaps the push leaves at its frontier; never under a policy. */
+     * gaps the push leaves at its frontier; never under a policy. The tree
+     * needs those offers to heal, so it carries only such messages, and
+     * only with the usual fanout (not an announce's wider one). */
     if ((ttl_out > 0 || fanout == 0) && !n->hooks.select_peers && n->cfg.retain_bytes > 0 &&
-        hs_ae_retained_type(env->type) && hs_seen_body(n->seen, env->bin, &(size_t){0}))
+        hs_ae_retained_type(env->type) && hs_seen_body(n->seen, env->bin, &(size_t){0})) {
         lazy_want = n->cfg.lazy_fanout;
-    nt = choose_targets(n, env, fanout, targets, lazy_want, lazy, &n_lazy);
+        tree = n->cfg.tree && ttl_out > 0 && fanout == n->cfg.fanout;
+    }
+    nt = choose_targets(n, env, fanout, tree, targets, sizeof targets / sizeof *targets, lazy_want,
+                        lazy, &n_lazy);
     for (size_t i = 0; i < n_lazy; i++)
         hs_lazy_offer(n, lazy[i], env->bin, ttl_out);
     hs_envelope out = *env;
@@ -362,6 +449,7 @@ static hs_err forward(hs_node *n, hs_envelope *env, unsigned ttl_out, size_t fan
     free(text);
     if (!body)
         return HS_ENOMEM;
+    body->tree = (unsigned char)tree;
     for (size_t i = 0; i < nt; i++)
         hs_gossip_enqueue(n, targets[i], body);
     hs_body_unref(body);
@@ -410,12 +498,11 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
     hs_verdict verdict = HS_ACCEPT;
     int rewrote = 0;
 
+    hs_peer *from = NULL;
+
     env->sender = sender ? sender : "";
-    if (sender) {
-        hs_peer *p = hs_peers_find(&n->peers, sender);
-        if (p)
-            hs_membership_saw(n, p);
-    }
+    if (sender && (from = hs_peers_find(&n->peers, sender)))
+        hs_membership_saw(n, from);
     hs_err err = hs_seen_insert(n->seen, env->bin, hs_node_now(), &n->m.seen_evicted);
     if (err == HS_EDUP) {
         n->m.messages_duplicate++;
@@ -424,6 +511,10 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
         return RX_DUPLICATE;
     }
     n->m.messages_received++;
+    /* The peer a new message came from first is on the tree's shortest
+     * path: our link to it carries messages the other way too. */
+    if (from && n->cfg.tree && hs_ae_retained_type(env->type))
+        from->eager = 1;
     if (n->hooks.on_message) {
         json_t *rewritten = NULL;
         verdict = n->hooks.on_message(n->hooks.ud, n, env, &rewritten);

@@ -12,6 +12,10 @@
  * instead of an anti-entropy period, and a peer that already has the message pays for an id, not a
  * payload, nor is it counted as a copy.
  *
+ * With the tree (gossip.c) these offers are what heals it: a peer that
+ * answers "missing" becomes an eager link (GRAFT). They wait lazy_delay
+ * (0.25 s) so that they do not race the tree's own copies.
+ *
  * Only retained types travel lazily (what a peer asks for is sent from the
  * retained copy), only to peers advertising "ae". A node that receives a
  * message with ttl 0 does not push it on but still offers it, with ttl 0:
@@ -82,6 +86,12 @@ static void on_answer(void *ud, const hs_http_result *res)
     ids = p ? hs_ae_parse_ids(json_object_get(ans, "missing"), LAZY_CHUNK, &count) : NULL;
     if (p)
         hs_membership_saw(n, p);
+    /* Plumtree's GRAFT: the tree did not bring it what we had; from now on
+     * we push to it. */
+    if (p && ids && count > 0 && n->cfg.tree && !p->eager) {
+        p->eager = 1;
+        n->m.grafts++;
+    }
     for (size_t i = 0; ids && i < count; i++) {
         hs_idq_entry key, *e;
         size_t blen, tlen;

@@ -378,19 +378,32 @@ static void on_probe(void *ud, const hs_http_result *res)
     probe_waiting(n);
 }
 
-/* Forgets a random live peer to make room in a full table; 1 if one went. */
-static int make_room(hs_node *n)
+/* Links on which we push new messages (tree mode). */
+static size_t eager_links(const hs_node *n)
 {
-    size_t alive = 0, pick;
+    size_t k = 0;
 
     for (size_t i = 0; i < n->peers.n; i++)
+        k += n->peers.v[i]->eager && n->peers.v[i]->state != HS_PEER_DEAD;
+    return k;
+}
+
+/* Forgets a random live peer to make room in a full table; 1 if one went.
+ * One on a lazy link if there is one: an eager link is part of the tree. */
+static int make_room(hs_node *n)
+{
+    size_t alive = 0, lazy = 0, pick;
+
+    for (size_t i = 0; i < n->peers.n; i++) {
         alive += n->peers.v[i]->state == HS_PEER_ALIVE;
+        lazy += n->peers.v[i]->state == HS_PEER_ALIVE && !n->peers.v[i]->eager;
+    }
     if (!alive)
         return 0;
-    pick = (size_t)hs_rng_below(&n->rng, alive);
+    pick = (size_t)hs_rng_below(&n->rng, lazy ? lazy : alive);
     for (size_t i = 0; i < n->peers.n; i++) {
         hs_peer *p = n->peers.v[i];
-        if (p->state == HS_PEER_ALIVE && pick-- == 0) {
+        if (p->state == HS_PEER_ALIVE && (!lazy || !p->eager) && pick-- == 0) {
             /* Not dead, only out of our view: no peer-down hook. */
             hs_peers_remove(&n->peers, p);
             n->m.peers_swapped++;
@@ -433,6 +446,8 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
         return NULL;
     if (root)
         hs_peers_set_root(p, root);
+    /* A node starts with `fanout` eager links; the tree prunes them. */
+    p->eager = n->cfg.tree && eager_links(n) < n->cfg.fanout;
     p->last_seen = clip_wall(seen_at);
     n->m.peers_discovered++;
     hs_node_log(n, HS_LOG_INFO, "new peer %s at %s", p->id, p->url);

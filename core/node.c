@@ -33,8 +33,9 @@ void hs_config_init(hs_config *c)
     c->host = "127.0.0.1";
     c->port = 8080;
     c->fanout = 3;
+    c->tree = 1;
     c->lazy_fanout = 6;
-    c->lazy_delay = 0.02;
+    c->lazy_delay = 0.25;
     c->ttl = 16;
     c->max_ttl = 64;
     c->announce_ttl = 0;
@@ -651,6 +652,8 @@ json_t *hs_node_health_json(hs_node *n)
     json_object_set_new(metrics, "lazy_offered", json_integer((json_int_t)m->lazy_offered));
     json_object_set_new(metrics, "lazy_answered", json_integer((json_int_t)m->lazy_answered));
     json_object_set_new(metrics, "lazy_pushed", json_integer((json_int_t)m->lazy_pushed));
+    json_object_set_new(metrics, "prunes", json_integer((json_int_t)m->prunes));
+    json_object_set_new(metrics, "grafts", json_integer((json_int_t)m->grafts));
     json_object_set_new(metrics, "probes_late", json_integer((json_int_t)m->probes_late));
     json_object_set_new(metrics, "indirect_probes", json_integer((json_int_t)m->indirect_probes));
     json_object_set_new(metrics, "suspicions", json_integer((json_int_t)m->suspicions));

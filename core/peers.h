@@ -50,6 +50,7 @@ typedef struct hs_peer {
     unsigned char waiting;        /* in the first-probe FIFO */
     unsigned char suspected_here; /* our own probes made it suspect */
     unsigned char url_own;        /* url is its own allocation */
+    unsigned char eager;          /* tree mode: new messages are pushed to it */
     char id[];                    /* NUL-terminated; the first URL follows */
 } hs_peer;
 

@@ -452,13 +452,15 @@ const char *hs_seen_body(const hs_seen *s, const uint8_t id[32], size_t *len)
     return body_at(s, k)->data;
 }
 
-void hs_seen_recent(const hs_seen *s, double since, int (*fn)(void *ud, const uint8_t id[32]),
-                    void *ud)
+void hs_seen_recent(const hs_seen *s, double since, double until,
+                    int (*fn)(void *ud, const uint8_t id[32]), void *ud)
 {
     for (size_t k = s->nbodies; k-- > 0;) {
         const seen_entry *e = at(s, body_at(s, k)->pos);
         if (time_of(e) < since)
             break;
+        if (time_of(e) > until)
+            continue;
         if (fn(ud, e->id))
             break;
     }

@@ -69,8 +69,10 @@ hs_err hs_seen_attach(hs_seen *seen, const uint8_t id[32], char *body, size_t le
 const char *hs_seen_body(const hs_seen *seen, const uint8_t id[32], size_t *len);
 
 /* Calls fn for the ids that still have a body and arrived at or after
- * `since`, newest first, until fn returns non-zero. */
-void hs_seen_recent(const hs_seen *seen, double since, int (*fn)(void *ud, const uint8_t id[32]),
+ * `since` and at or before `until`, newest first, until fn returns
+ * non-zero. */
+void hs_seen_recent(const hs_seen *seen, double since, double until,
+                    int (*fn)(void *ud, const uint8_t id[32]),
                     void *ud);
 
 size_t hs_seen_body_bytes(const hs_seen *seen);

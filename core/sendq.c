@@ -13,6 +13,7 @@ hs_body *hs_body_new(const char *data, size_t len)
     if (!b)
         return NULL;
     b->refs = 1;
+    b->tree = 0;
     b->len = len;
     memcpy(b->data, data, len);
     b->data[len] = '\0';
@@ -64,7 +65,8 @@ static void shift(hs_sendq *q, size_t k, size_t bytes)
     q->n -= k;
 }
 
-char *hs_sendq_join(hs_sendq *q, size_t max_n, size_t max_bytes, size_t *len, size_t *count)
+char *hs_sendq_join(hs_sendq *q, size_t max_n, size_t max_bytes, size_t *len, size_t *count,
+                    int *tree)
 {
     size_t k = 0, bytes = 0, off = 0;
     char *out;
@@ -75,7 +77,9 @@ char *hs_sendq_join(hs_sendq *q, size_t max_n, size_t max_bytes, size_t *len, si
     if (!out)
         return NULL;
     out[off++] = '[';
+    *tree = 0;
     for (size_t i = 0; i < k; i++) {
+        *tree |= q->v[i]->tree;
         if (i)
             out[off++] = ',';
         memcpy(out + off, q->v[i]->data, q->v[i]->len);

@@ -15,6 +15,7 @@
 
 typedef struct hs_body {
     unsigned refs;
+    unsigned char tree; /* pushed along eager links: a duplicate prunes one */
     size_t len;
     char data[]; /* NUL-terminated */
 } hs_body;
@@ -54,8 +55,10 @@ void hs_sendq_clear(hs_sendq *q);
 /* Joins the oldest bodies, at most max_n of them and (beyond the first)
  * at most max_bytes, into "[b1,b2,...]" (malloc'd, NUL-terminated; NULL
  * out of memory, the queue then unchanged) and takes them off the queue;
- * *count says how many. O(queued) for the shift. */
-char *hs_sendq_join(hs_sendq *q, size_t max_n, size_t max_bytes, size_t *len, size_t *count);
+ * *count says how many, *tree whether any of them was a tree push.
+ * O(queued) for the shift. */
+char *hs_sendq_join(hs_sendq *q, size_t max_n, size_t max_bytes, size_t *len, size_t *count,
+                    int *tree);
 
 /* Takes the oldest body off the queue (the caller owns its reference), or
  * NULL when empty. */

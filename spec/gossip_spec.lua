@@ -43,11 +43,13 @@ end)
 describe("forwarding", function()
   local loop, hub, leaves, got
 
-  -- A hub that knows six leaves; the leaves know nobody but the hub. No
-  -- lazy push here: it would reach the leaves the push left out.
+  -- A hub that knows six leaves; the leaves know nobody but the hub. The
+  -- classic push (no tree: `fanout` random peers per message) and no lazy
+  -- push here: it would reach the leaves the push left out.
   before_each(function()
     loop = hs.loop()
-    hub = H.node({ fanout = 3, lazy_fanout = 0, gossip_interval = 60, peer_exchange_interval = 60 }, loop)
+    hub = H.node({ fanout = 3, tree = false, lazy_fanout = 0, gossip_interval = 60,
+      peer_exchange_interval = 60 }, loop)
     leaves = {}
     for i = 1, 6 do
       leaves[i] = H.node({ gossip_interval = 60, peer_exchange_interval = 60 }, loop)
@@ -352,5 +354,118 @@ describe("copies per message", function()
     assert.equal(0, node:copies(H.id()))
     assert.equal(3, node:metrics().copies_per_message)
     node:close(); client:close(); loop:close()
+  end)
+end)
+
+describe("the tree (Plumtree)", function()
+  local loop, a, b, c
+
+  -- a and b know each other; c only sends requests. b offers nothing
+  -- lazily, so every copy a gets is one we posted; anti-entropy is off.
+  before_each(function()
+    loop = hs.loop()
+    local s = { fanout = 3, ae_interval = 0, gossip_interval = 60, peer_exchange_interval = 60 }
+    a = H.node(s, loop)
+    s.lazy_fanout = 0
+    b = H.node(s, loop)
+    c = H.node(s, loop)
+    a:add_peer(b:id(), b:url())
+    b:add_peer(a:id(), a:url())
+    H.probed(loop, a)
+    H.probed(loop, b)
+  end)
+
+  after_each(function()
+    a:close()
+    b:close()
+    c:close()
+    loop:close()
+  end)
+
+  local function post(node, env)
+    return (H.fetch(loop, c, "POST", node:url() .. "/gossip", hs.json_encode(env)))
+  end
+
+  it("prunes a link whose push found a duplicate and grafts it when a lazy offer finds a gap", function()
+    assert.is_true(H.peer(a, b:id()).eager, "a node starts with `fanout` eager links")
+    -- b has the message (ttl 0: it stops there) before a pushes it
+    local id = H.id()
+    assert.equal(200, post(b, H.envelope({ message_id = id, ttl = 0 })))
+    assert.equal(200, post(a, H.envelope({ message_id = id, ttl = 5 })))
+    loop:run_until(function() return a:metrics().prunes >= 1 end, 3)
+    assert.equal(1, a:metrics().prunes)
+    assert.is_false(H.peer(a, b:id()).eager)
+    assert.equal(2, b:copies(id))
+    -- The next message is only offered to b; b lacks it, asks, gets it,
+    -- and the link is eager again.
+    local id2 = H.id()
+    assert.equal(200, post(a, H.envelope({ message_id = id2, ttl = 5 })))
+    loop:run_until(function() return b:copies(id2) > 0 end, 3)
+    local m = a:metrics()
+    assert.equal(1, m.lazy_offered)
+    assert.equal(1, m.lazy_pushed)
+    assert.equal(1, m.grafts)
+    assert.is_true(H.peer(a, b:id()).eager)
+    -- and the one after that is pushed at once, not offered
+    local id3 = H.id()
+    assert.equal(200, post(a, H.envelope({ message_id = id3, ttl = 5 })))
+    loop:run_until(function() return b:copies(id3) > 0 end, 3)
+    loop:run_for(0.1)
+    assert.equal(1, a:metrics().lazy_offered)
+    assert.equal(1, b:copies(id3))
+  end)
+
+  it("makes the link a new message first came by eager", function()
+    -- b prunes a: b pushes a message a already has
+    local id = H.id()
+    assert.equal(200, post(a, H.envelope({ message_id = id, ttl = 0 })))
+    assert.equal(200, post(b, H.envelope({ message_id = id, ttl = 5 })))
+    loop:run_until(function() return b:metrics().prunes >= 1 end, 3)
+    assert.is_false(H.peer(b, a:id()).eager)
+    -- a message that reaches b first from a makes a eager again at b
+    local id2 = H.id()
+    assert.equal(200, post(a, H.envelope({ message_id = id2, ttl = 5 })))
+    loop:run_until(function() return b:copies(id2) > 0 end, 3)
+    assert.is_true(H.peer(b, a:id()).eager)
+    assert.equal(0, b:metrics().grafts) -- b offered nothing: this is the receiving side
+  end)
+end)
+
+describe("the tree on a cluster", function()
+  -- Twelve nodes, every message from a random node, anti-entropy off: the
+  -- eager push plus lazy offers must reach everyone, and once duplicates
+  -- have pruned the links, with close to one copy per node. The classic
+  -- push (fanout 3 random peers per message) is the yardstick.
+  local function run(tree)
+    local n, rounds, tail = 12, 12, 4
+    local c = H.cluster(n, { tree = tree, ae_interval = 0, ttl = 12 })
+    assert.is_true(c:converge(10))
+    for _, node in ipairs(c.nodes) do H.probed(c.loop, node) end
+    local dup0, complete = 0, 0
+    for r = 1, rounds do
+      if r == rounds - tail + 1 then
+        for _, node in ipairs(c.nodes) do dup0 = dup0 + node:metrics().messages_duplicate end
+      end
+      local id = c.nodes[math.random(1, n)]:broadcast("chat", { r = r })
+      local all = c.loop:run_until(function()
+        for _, node in ipairs(c.nodes) do if node:copies(id) == 0 then return false end end
+        return true
+      end, 3)
+      if all then complete = complete + 1 end
+      c.loop:run_for(0.1) -- let the duplicates land
+    end
+    local dup = -dup0
+    for _, node in ipairs(c.nodes) do dup = dup + node:metrics().messages_duplicate end
+    c:close()
+    return complete, dup / (tail * (n - 1))
+  end
+
+  it("reaches everyone with close to one copy each", function()
+    local complete, extra = run(true)
+    local complete0, extra0 = run(false)
+    assert.equal(12, complete)
+    assert.equal(12, complete0)
+    assert.is_true(extra <= 0.25, ("%.2f extra copies per node with the tree"):format(extra))
+    assert.is_true(extra0 >= 1, ("%.2f extra copies per node without it"):format(extra0))
   end)
 end)

@@ -97,6 +97,22 @@ function verbs.dump(self)
   return { arrivals = out }
 end
 
+-- Every open node's id and the ids of its live peers (its view), by global
+-- index: { nodes = { {gi, id, {peer id, ...}}, ... } }.
+function verbs.views(self)
+  local out = {}
+  for k, node in ipairs(self.nodes) do
+    if node:is_open() then
+      local ids = {}
+      for _, p in ipairs(node:peers()) do
+        if p.state == "alive" then ids[#ids + 1] = p.id end
+      end
+      out[#out + 1] = { self.first + k - 1, node:id(), ids }
+    end
+  end
+  return { nodes = out }
+end
+
 -- The id of node gi, if it is ours.
 function verbs.id_of(self, args)
   local node = self:node(args.index)

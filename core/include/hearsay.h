@@ -66,11 +66,17 @@ typedef struct hs_config {
                      node advertises on /health (borrowed,
                      copied); peers see them in hs_peer_info */
 
-    unsigned fanout;       /* peers each new message is pushed to, 3 */
+    unsigned fanout;       /* peers each new message is pushed to, 3
+                              (with `tree`: the eager links a node
+                              starts with) */
+    int tree;              /* 1 (default): push along eager links that
+                              duplicates prune and lazy misses graft
+                              (Plumtree), so copies tend to 1 per node;
+                              0: `fanout` random peers per message */
     unsigned lazy_fanout;  /* more hearsay peers offered only its id
                               (lazy push; those lacking it ask), 6 */
     double lazy_delay;     /* s ids wait before they are offered, so
-                              that pushed copies arrive first, 0.02 */
+                              that the tree's copies arrive first, 0.25 */
     unsigned ttl;          /* ttl of messages we originate, 16 */
     unsigned max_ttl;      /* larger incoming ttl is refused, 64 */
     unsigned announce_ttl; /* ttl of our periodic peer_announce, 0 (the
@@ -163,6 +169,8 @@ typedef struct hs_metrics {
     uint64_t lazy_offered;       /* ids we offered a peer lazily */
     uint64_t lazy_answered;      /* lazy offers we answered */
     uint64_t lazy_pushed;        /* envelopes sent because a lazy offer was missing */
+    uint64_t prunes;             /* eager links dropped: a push found a duplicate */
+    uint64_t grafts;             /* lazy links made eager: a lazy offer was missing */
     uint64_t probes_late;        /* failed probes not held against the peer:
                                     they failed long past their timeout, so
                                     our own loop was stalled */
@@ -206,6 +214,7 @@ typedef struct hs_peer_info {
     double latency_ms; /* moving average; negative when never measured */
     hs_peer_state state;
     unsigned failures;  /* consecutive */
+    int eager;          /* new messages are pushed to it (see hs_config.tree) */
     const json_t *tags; /* the peer's advertised tags, or NULL; borrowed */
 } hs_peer_info;
 

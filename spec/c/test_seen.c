@@ -198,7 +198,7 @@ static void bodies_attach_in_any_order(void)
         make_id(id, attach[i]);
         CHECK(hs_seen_attach(s, id, text("abcd"), 4) == HS_OK);
     }
-    hs_seen_recent(s, 0, record, order);
+    hs_seen_recent(s, 0, 1e18, record, order);
     CHECK(order[0] == 4 && order[1] == 4 && order[2] == 3 && order[3] == 2 && order[4] == 1);
     /* Replacing a body counts only the new one. */
     make_id(id, 2);
@@ -283,10 +283,16 @@ static void recent_lists_newest_bodies_first(void)
         if (i != 3)
             hs_seen_attach(s, id, calloc(1, 8), 8);
     }
-    hs_seen_recent(s, 0, collect, &n); /* stops after two */
+    hs_seen_recent(s, 0, 1e18, collect, &n); /* stops after two */
     CHECK(n == 2);
     n = 0;
-    hs_seen_recent(s, 102.5, collect, &n); /* ids 4 only (3 has no body) */
+    hs_seen_recent(s, 102.5, 1e18, collect, &n); /* ids 4 only (3 has no body) */
+    CHECK(n == 1);
+    n = 0;
+    hs_seen_recent(s, 0, 102.5, collect, &n); /* ids 2 and 1: newer ones skipped */
+    CHECK(n == 2);
+    n = 0;
+    hs_seen_recent(s, 101, 101, collect, &n); /* id 1 alone */
     CHECK(n == 1);
     hs_seen_free(s);
 }
