@@ -104,9 +104,13 @@ static void on_sent(void *ud, const hs_http_result *res)
             hs_membership_saw(n, p);
         /* Plumtree's PRUNE: the peer had it already, from a shorter or
          * faster path; from now on it is only offered ids. */
-        if (p && ctx->tree && p->eager && (p->features & HS_FEAT_AE) && all_duplicate(res)) {
-            p->eager = 0;
-            n->m.prunes++;
+        if (p && ctx->tree && p->eager && (p->features & HS_FEAT_AE)) {
+            if (all_duplicate(res)) {
+                p->eager = 0;
+                n->m.prunes++;
+            } else {
+                p->eager = HS_EAGER_CHILD;
+            }
         }
     } else {
         n->m.send_errors += ctx->count;
@@ -179,8 +183,7 @@ static void send_queue(hs_node *n, hs_peer *p)
         if (q->n > 1 && (p->features & HS_FEAT_BATCH)) {
             size_t len, count;
             int tree;
-            char *joined =
-                hs_sendq_join(q, SEND_BATCH_MAX, SEND_BATCH_BYTES, &len, &count, &tree);
+            char *joined = hs_sendq_join(q, SEND_BATCH_MAX, SEND_BATCH_BYTES, &len, &count, &tree);
             if (!joined)
                 return; /* out of memory: kept, tried again at the next flush */
             n->m.batches_sent++;
@@ -296,8 +299,8 @@ static size_t choose_tree(hs_node *n, const hs_envelope *env, size_t fanout, hs_
 
     for (size_t i = 0; i < ne && chosen < cap; i++)
         out[chosen++] = cands[i];
-    size_t picked = sample(n, cands, ne, ne + nf, fanout < cap - chosen ? fanout : cap - chosen,
-                           out + chosen);
+    size_t picked =
+        sample(n, cands, ne, ne + nf, fanout < cap - chosen ? fanout : cap - chosen, out + chosen);
     chosen += picked;
     *rest = ne + nf;
     if (chosen == 0 && strcmp(env->origin, n->id) == 0) {
@@ -375,8 +378,8 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
         chosen = sample(n, cands, 0, nc, want, out);
         rest = chosen;
     }
-    *n_lazy = sample(n, cands, rest, rest + partition(cands, rest, nc, is_lazy_target), lazy_want,
-                     lazy);
+    *n_lazy =
+        sample(n, cands, rest, rest + partition(cands, rest, nc, is_lazy_target), lazy_want, lazy);
 done:
     free(seen);
     free(cands);
@@ -514,7 +517,7 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
     /* The peer a new message came from first is on the tree's shortest
      * path: our link to it carries messages the other way too. */
     if (from && n->cfg.tree && hs_ae_retained_type(env->type))
-        from->eager = 1;
+        from->eager = from->eager ? from->eager : 1;
     if (n->hooks.on_message) {
         json_t *rewritten = NULL;
         verdict = n->hooks.on_message(n->hooks.ud, n, env, &rewritten);

@@ -389,21 +389,25 @@ static size_t eager_links(const hs_node *n)
 }
 
 /* Forgets a random live peer to make room in a full table; 1 if one went.
- * One on a lazy link if there is one: an eager link is part of the tree. */
+ * Not one the tree goes through from us (HS_EAGER_CHILD) unless all are:
+ * every branch cut there waits for a graft. Merely eager links are not
+ * spared: everyone's first peer, the bootstrap node, would never leave
+ * anyone's view. */
 static int make_room(hs_node *n)
 {
-    size_t alive = 0, lazy = 0, pick;
+    size_t alive = 0, spare = 0, pick;
 
     for (size_t i = 0; i < n->peers.n; i++) {
         alive += n->peers.v[i]->state == HS_PEER_ALIVE;
-        lazy += n->peers.v[i]->state == HS_PEER_ALIVE && !n->peers.v[i]->eager;
+        spare += n->peers.v[i]->state == HS_PEER_ALIVE && n->peers.v[i]->eager == HS_EAGER_CHILD;
     }
     if (!alive)
         return 0;
-    pick = (size_t)hs_rng_below(&n->rng, lazy ? lazy : alive);
+    int any = spare == alive;
+    pick = (size_t)hs_rng_below(&n->rng, any ? alive : alive - spare);
     for (size_t i = 0; i < n->peers.n; i++) {
         hs_peer *p = n->peers.v[i];
-        if (p->state == HS_PEER_ALIVE && (!lazy || !p->eager) && pick-- == 0) {
+        if (p->state == HS_PEER_ALIVE && (any || p->eager != HS_EAGER_CHILD) && pick-- == 0) {
             /* Not dead, only out of our view: no peer-down hook. */
             hs_peers_remove(&n->peers, p);
             n->m.peers_swapped++;

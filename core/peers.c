@@ -304,7 +304,7 @@ void hs_peer_info_of(const hs_peer *peer, hs_peer_info *out)
     out->latency_ms = peer->latency_ms;
     out->state = peer->state;
     out->failures = peer->failures;
-    out->eager = peer->eager;
+    out->eager = peer->eager != 0;
     out->tags = peer->tags;
 }
 

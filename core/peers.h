@@ -50,9 +50,14 @@ typedef struct hs_peer {
     unsigned char waiting;        /* in the first-probe FIFO */
     unsigned char suspected_here; /* our own probes made it suspect */
     unsigned char url_own;        /* url is its own allocation */
-    unsigned char eager;          /* tree mode: new messages are pushed to it */
+    unsigned char eager;          /* tree mode: new messages are pushed to it;
+                                     HS_EAGER_CHILD: and our last push was
+                                     new to it (a child of ours in the tree) */
     char id[];                    /* NUL-terminated; the first URL follows */
 } hs_peer;
+
+/* hs_peer.eager beyond 1: the link carries the tree to that peer. */
+#define HS_EAGER_CHILD 2
 
 /* Features a peer may advertise in /health "features". */
 #define HS_FEAT_BATCH 1u /* takes a JSON array on POST /gossip */

@@ -72,8 +72,7 @@ const char *hs_seen_body(const hs_seen *seen, const uint8_t id[32], size_t *len)
  * `since` and at or before `until`, newest first, until fn returns
  * non-zero. */
 void hs_seen_recent(const hs_seen *seen, double since, double until,
-                    int (*fn)(void *ud, const uint8_t id[32]),
-                    void *ud);
+                    int (*fn)(void *ud, const uint8_t id[32]), void *ud);
 
 size_t hs_seen_body_bytes(const hs_seen *seen);
 

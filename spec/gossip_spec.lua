@@ -431,6 +431,42 @@ describe("the tree (Plumtree)", function()
   end)
 end)
 
+describe("the tree and a full table", function()
+  it("makes room by letting go of anyone but a peer the tree goes through from us", function()
+    local loop = hs.loop()
+    local s = { fanout = 3, max_peers = 2, ae_interval = 0, gossip_interval = 60,
+      peer_exchange_interval = 60 }
+    local a = H.node(s, loop)
+    local b, c = H.node(s, loop), H.node(s, loop)
+    local client = H.node(s, loop)
+    a:add_peer(b:id(), b:url())
+    a:add_peer(c:id(), c:url())
+    H.probed(loop, a)
+    -- c has the message already, b does not: a's push makes b a child in
+    -- the tree and c a pruned (lazy) link
+    local id = H.id()
+    H.fetch(loop, client, "POST", c:url() .. "/gossip", hs.json_encode(H.envelope({ message_id = id, ttl = 0 })))
+    H.fetch(loop, client, "POST", a:url() .. "/gossip", hs.json_encode(H.envelope({ message_id = id, ttl = 5 })))
+    loop:run_until(function() return b:copies(id) > 0 and a:metrics().prunes > 0 end, 3)
+    assert.equal(1, a:metrics().prunes)
+    -- Six newcomers shuffle with a, each taking a place in its full view.
+    local others = { b, c, client }
+    for k = 1, 6 do
+      local d = H.node(s, loop)
+      others[#others + 1] = d
+      local enc = d:url():gsub("[^%w%-%._~]", function(ch) return ("%%%02X"):format(ch:byte()) end)
+      local st = H.fetch(loop, client, "GET", a:url() .. "/peers?sample=2&url=" .. enc, nil,
+        "X-Hearsay-From: " .. d:id())
+      assert.equal(200, st)
+      assert.is_not_nil(H.peer(a, d:id()), "newcomer " .. k .. " got a place")
+      assert.is_not_nil(H.peer(a, b:id()), "the tree's link to b survived newcomer " .. k)
+    end
+    a:close()
+    for _, o in ipairs(others) do o:close() end
+    loop:close()
+  end)
+end)
+
 describe("the tree on a cluster", function()
   -- Twelve nodes, every message from a random node, anti-entropy off: the
   -- eager push plus lazy offers must reach everyone, and once duplicates

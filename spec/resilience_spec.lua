@@ -74,6 +74,24 @@ describe("anti-entropy", function()
     node:close(); client:close(); loop:close()
   end)
 
+  it("leaves a message alone until it is two lazy_delays old: it may still be on its way", function()
+    local loop = hs.loop()
+    local node = H.node({ lazy_delay = 0.2, ae_interval = 0 }, loop)
+    local client = H.node({}, loop)
+    local env = H.envelope({ message_id = H.id(), ttl = 0 })
+    assert.equal(200, (H.fetch(loop, client, "POST", node:url() .. "/gossip", hs.json_encode(env))))
+    local function extra()
+      local st, ans = H.fetch_json(loop, client, "POST", node:url() .. "/digest",
+        hs.json_encode({ ids = hs.array({}) }))
+      assert.equal(200, st)
+      return ans.extra
+    end
+    assert.same({}, extra()) -- too new to list
+    loop:run_for(0.5)
+    assert.same({ env.message_id }, extra())
+    node:close(); client:close(); loop:close()
+  end)
+
   it("answers bad digests and fetches with 400", function()
     local loop = hs.loop()
     local node = H.node({ max_digest = 4 }, loop)
