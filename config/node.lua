@@ -8,7 +8,7 @@ return {
   node_id_file = "node_id",   -- kept here, created on first run
   bootstrap = {},             -- base URLs of nodes to join through
 
-  fanout = 3,                 -- peers each new message is pushed to (tree: to start with)
+  fanout = 3,                 -- peers each new message is pushed to (tree: eager links)
   tree = true,                -- push along a self-pruning tree (Plumtree): ~1 copy per node
   lazy_fanout = 6,            -- more peers offered only its id (lazy push)...
   lazy_delay = 0.25,          -- ...after this many s, so pushed copies come first

@@ -67,8 +67,8 @@ typedef struct hs_config {
                      copied); peers see them in hs_peer_info */
 
     unsigned fanout;       /* peers each new message is pushed to, 3
-                              (with `tree`: the eager links a node
-                              starts with) */
+                              (with `tree`: a peer learned while fewer
+                              links are eager becomes one) */
     int tree;              /* 1 (default): push along eager links that
                               duplicates prune and lazy misses graft
                               (Plumtree), so copies tend to 1 per node;
