@@ -106,10 +106,10 @@ static void on_sent(void *ud, const hs_http_result *res)
          * faster path; from now on it is only offered ids. */
         if (p && ctx->tree && p->eager && (p->features & HS_FEAT_AE)) {
             if (all_duplicate(res)) {
-                p->eager = 0;
+                hs_peers_set_eager(&n->peers, p, 0);
                 n->m.prunes++;
             } else {
-                p->eager = HS_EAGER_CHILD;
+                hs_peers_set_eager(&n->peers, p, HS_EAGER_CHILD);
             }
         }
     } else {
@@ -306,7 +306,7 @@ static size_t choose_tree(hs_node *n, const hs_envelope *env, size_t fanout, hs_
     if (chosen == 0 && strcmp(env->origin, n->id) == 0) {
         picked = sample(n, cands, ne + nf, nc, fanout < cap ? fanout : cap, out);
         for (size_t i = 0; i < picked; i++)
-            out[i]->eager = 1;
+            hs_peers_set_eager(&n->peers, out[i], 1);
         chosen = picked;
         *rest = ne + nf + picked;
     }
@@ -406,6 +406,8 @@ static hs_err forward(hs_node *n, hs_envelope *env, unsigned ttl_out, size_t fan
     size_t nt;
     int tree = 0;
 
+    if (n->peers.n == 0)
+        return HS_OK; /* nowhere to go: skip building the candidates */
     /* Lazily only what is retained (a peer that asks is sent that copy),
      * while the ttl lets it spread or, at its end (fanout 0), to close the
      * gaps the push leaves at its frontier; never under a policy. The tree
@@ -517,7 +519,7 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
     /* The peer a new message came from first is on the tree's shortest
      * path: our link to it carries messages the other way too. */
     if (from && n->cfg.tree && hs_ae_retained_type(env->type))
-        from->eager = from->eager ? from->eager : 1;
+        hs_peers_set_eager(&n->peers, from, from->eager ? from->eager : 1);
     if (n->hooks.on_message) {
         json_t *rewritten = NULL;
         verdict = n->hooks.on_message(n->hooks.ud, n, env, &rewritten);

@@ -89,7 +89,7 @@ static void on_answer(void *ud, const hs_http_result *res)
     /* Plumtree's GRAFT: the tree did not bring it what we had; from now on
      * we push to it. */
     if (p && ids && count > 0 && n->cfg.tree && !p->eager) {
-        p->eager = 1;
+        hs_peers_set_eager(&n->peers, p, 1);
         n->m.grafts++;
     }
     for (size_t i = 0; ids && i < count; i++) {

@@ -111,6 +111,7 @@ static void declare_dead(hs_node *n, hs_peer *p)
     double now = hs_node_mono();
 
     hs_peers_set_state(&n->peers, p, HS_PEER_DEAD);
+    hs_peers_set_eager(&n->peers, p, 0); /* a dead link carries nothing */
     hs_peers_sendq_free(p);
     hs_peers_wait_unlink(&n->peers, p);
     p->dead_since = now;
@@ -378,16 +379,6 @@ static void on_probe(void *ud, const hs_http_result *res)
     probe_waiting(n);
 }
 
-/* Links on which we push new messages (tree mode). */
-static size_t eager_links(const hs_node *n)
-{
-    size_t k = 0;
-
-    for (size_t i = 0; i < n->peers.n; i++)
-        k += n->peers.v[i]->eager && n->peers.v[i]->state != HS_PEER_DEAD;
-    return k;
-}
-
 /* Forgets a random live peer to make room in a full table; 1 if one went.
  * Not one the tree goes through from us (HS_EAGER_CHILD) unless all are:
  * every branch cut there waits for a graft. Merely eager links are not
@@ -451,7 +442,7 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
     if (root)
         hs_peers_set_root(p, root);
     /* A node starts with `fanout` eager links; the tree prunes them. */
-    p->eager = n->cfg.tree && eager_links(n) < n->cfg.fanout;
+    hs_peers_set_eager(&n->peers, p, n->cfg.tree && n->peers.eager < n->cfg.fanout);
     p->last_seen = clip_wall(seen_at);
     n->m.peers_discovered++;
     hs_node_log(n, HS_LOG_INFO, "new peer %s at %s", p->id, p->url);

@@ -157,6 +157,15 @@ hs_err hs_peers_add(hs_peers *p, const char *id, const char *url, hs_peer **out)
     return HS_OK;
 }
 
+void hs_peers_set_eager(hs_peers *p, hs_peer *peer, unsigned char eager)
+{
+    if (eager && !peer->eager)
+        p->eager++;
+    else if (!eager && peer->eager)
+        p->eager--;
+    peer->eager = eager;
+}
+
 void hs_peers_remove(hs_peers *p, hs_peer *peer)
 {
     size_t i = peer->pos;
@@ -165,6 +174,8 @@ void hs_peers_remove(hs_peers *p, hs_peer *peer)
         return; /* not ours */
     if (peer->state != HS_PEER_DEAD)
         p->live--;
+    if (peer->eager)
+        p->eager--;
     p->v[i] = p->v[--p->n];
     p->v[i]->pos = (uint32_t)i;
     hs_peerindex_del(&p->by_id, peer);

@@ -74,7 +74,8 @@ json_t *hs_peers_features_json(unsigned features);
 typedef struct hs_peers {
     hs_peer **v;
     size_t n, cap;
-    size_t live; /* entries not dead */
+    size_t live;  /* entries not dead */
+    size_t eager; /* entries with an eager link (hs_peers_set_eager) */
     hs_peerindex by_id, by_url;
     hs_peer *wait_head, *wait_tail; /* the first-probe FIFO, oldest first */
     size_t waiting;
@@ -115,6 +116,8 @@ void hs_peers_wait_unlink(hs_peers *p, hs_peer *peer);
 
 /* Moves a peer between states, keeping `live` right. */
 void hs_peers_set_state(hs_peers *p, hs_peer *peer, hs_peer_state st);
+/* Sets peer->eager (0, 1 or HS_EAGER_CHILD), keeping p->eager counted. */
+void hs_peers_set_eager(hs_peers *p, hs_peer *peer, unsigned char eager);
 
 /* Folds a latency sample into the moving average (old < 0: no average yet). */
 double hs_peers_latency_avg(double old, double sample);

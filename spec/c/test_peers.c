@@ -128,9 +128,31 @@ static void peers_wait_for_a_first_probe_in_order(void)
     hs_peers_free(&p);
 }
 
+static void eager_links_are_counted(void)
+{
+    hs_peers p;
+    hs_peer *a, *b;
+
+    hs_peers_init(&p);
+    hs_peers_add(&p, "a", "http://127.0.0.1:1", &a);
+    hs_peers_add(&p, "b", "http://127.0.0.1:2", &b);
+    CHECK(p.eager == 0 && !a->eager);
+    hs_peers_set_eager(&p, a, 1);
+    hs_peers_set_eager(&p, a, HS_EAGER_CHILD); /* still one link */
+    hs_peers_set_eager(&p, b, 1);
+    CHECK(p.eager == 2 && a->eager == HS_EAGER_CHILD);
+    hs_peers_set_eager(&p, b, 0);
+    hs_peers_set_eager(&p, b, 0);
+    CHECK(p.eager == 1);
+    hs_peers_remove(&p, a); /* an eager peer leaves with its count */
+    CHECK(p.eager == 0);
+    hs_peers_free(&p);
+}
+
 int main(void)
 {
     siphash_matches_the_reference_vectors();
+    eager_links_are_counted();
     the_indexes_hold_many_peers();
     a_peer_can_move();
     peers_wait_for_a_first_probe_in_order();
