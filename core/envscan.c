@@ -361,9 +361,9 @@ static int member(scan *c, const hs_envelope_limits *lim, hs_envelope *env, keys
         return -1;
     if (is_key(k, kn, "message_id")) {
         char hex[66];
-        if (plain_string(c, hex, sizeof hex, &n) != 0 || hs_hash_from_hex(hex, env->bin) != HS_OK)
+        if (plain_string(c, hex, sizeof hex, &n) != 0 ||
+            hs_hash_parse_id(hex, env->bin, env->id) != HS_OK)
             return -1;
-        hs_hash_to_hex(env->bin, 32, env->id);
         *have |= K_ID;
     } else if (is_key(k, kn, "message_type")) {
         if (plain_string(c, env->type, sizeof env->type, &n) != 0 ||

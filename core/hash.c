@@ -18,27 +18,51 @@ hs_err hs_hash_sha256_hex(const void *data, size_t len, char hex[65])
     return HS_OK;
 }
 
-static int hexval(char c)
+/* 1 + digit value, 1 + 16 + value for 'A'-'F' (so that upper case
+ * shows), 0 for anything else. A table: ids are parsed for every
+ * envelope. */
+static const unsigned char hexval[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 27, ['B'] = 28, ['C'] = 29, ['D'] = 30, ['E'] = 31, ['F'] = 32,
+};
+
+/* Parses 64 hex digits; *upper gets whether any was upper case. */
+static hs_err from_hex(const char *hex, uint8_t out[32], int *upper)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    int seen = 0;
+
+    if (strlen(hex) != 64)
+        return HS_EINVAL;
+    for (size_t i = 0; i < 32; i++) {
+        int hi = hexval[(unsigned char)hex[2 * i]] - 1,
+            lo = hexval[(unsigned char)hex[2 * i + 1]] - 1;
+        if (hi < 0 || lo < 0)
+            return HS_EINVAL;
+        seen |= hi | lo;
+        out[i] = (uint8_t)((hi & 15) << 4 | (lo & 15));
+    }
+    *upper = (seen & 16) != 0;
+    return HS_OK;
 }
 
 hs_err hs_hash_from_hex(const char *hex, uint8_t out[32])
 {
-    if (strlen(hex) != 64)
-        return HS_EINVAL;
-    for (size_t i = 0; i < 32; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return HS_EINVAL;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
+    int upper;
+    return from_hex(hex, out, &upper);
+}
+
+hs_err hs_hash_parse_id(const char *hex, uint8_t bin[32], char canon[65])
+{
+    int upper;
+    hs_err err = from_hex(hex, bin, &upper);
+
+    if (err != HS_OK)
+        return err;
+    if (upper)
+        hs_hash_to_hex(bin, 32, canon);
+    else
+        memcpy(canon, hex, 65);
     return HS_OK;
 }
 

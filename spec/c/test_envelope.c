@@ -311,8 +311,29 @@ static void scanner_agrees_with_jansson(void)
     CHECK(hs_envelope_scan(dup, strlen(dup), &pos, &lim, &env) == -1);
 }
 
+static void ids_parse_in_either_case(void)
+{
+    const char *lower = "00ff0123456789abcdefabcdef0123456789abcdef0123456789abcdef01234f";
+    char upper[65], canon[65];
+    uint8_t bin[32], bin2[32];
+
+    for (int i = 0; i < 65; i++)
+        upper[i] = (char)(lower[i] >= 'a' && lower[i] <= 'f' ? lower[i] - 32 : lower[i]);
+    CHECK(hs_hash_parse_id(lower, bin, canon) == HS_OK && strcmp(canon, lower) == 0);
+    CHECK(bin[0] == 0x00 && bin[1] == 0xff && bin[31] == 0x4f);
+    CHECK(hs_hash_parse_id(upper, bin2, canon) == HS_OK && strcmp(canon, lower) == 0);
+    CHECK(memcmp(bin, bin2, 32) == 0);
+    CHECK(hs_hash_from_hex(upper, bin2) == HS_OK && memcmp(bin, bin2, 32) == 0);
+    upper[10] = 'g';
+    CHECK(hs_hash_parse_id(upper, bin2, canon) == HS_EINVAL);
+    upper[10] = '\0'; /* too short */
+    CHECK(hs_hash_from_hex(upper, bin2) == HS_EINVAL);
+    CHECK(hs_hash_from_hex("", bin2) == HS_EINVAL);
+}
+
 int main(void)
 {
+    ids_parse_in_either_case();
     scanner_agrees_with_jansson();
     accepts_a_reference_envelope();
     refuses_each_bad_field();
