@@ -502,7 +502,6 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
 {
     hs_verdict verdict = HS_ACCEPT;
     int rewrote = 0;
-
     hs_peer *from = NULL;
 
     env->sender = sender ? sender : "";

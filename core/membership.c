@@ -441,7 +441,8 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
         return NULL;
     if (root)
         hs_peers_set_root(p, root);
-    /* A node starts with `fanout` eager links; the tree prunes them. */
+    /* A peer learned while fewer than `fanout` links are eager becomes
+     * one; duplicates prune them. */
     hs_peers_set_eager(&n->peers, p, n->cfg.tree && n->peers.eager < n->cfg.fanout);
     p->last_seen = clip_wall(seen_at);
     n->m.peers_discovered++;
