@@ -42,18 +42,19 @@ typedef struct hs_peer {
     hs_sendq *q;             /* envelopes waiting for the next flush; NULL: none yet */
     struct hs_peer *wait_prev, *wait_next; /* the first-probe FIFO */
     hs_peer_state state;
-    unsigned failures;            /* consecutive */
-    unsigned features;            /* HS_FEAT_* its /health advertises */
-    unsigned probes;              /* probes sent: every 10th reads /health in full */
-    uint32_t pos;                 /* its index in hs_peers.v */
-    unsigned char probing;        /* a health probe is in flight */
-    unsigned char waiting;        /* in the first-probe FIFO */
-    unsigned char suspected_here; /* our own probes made it suspect */
-    unsigned char url_own;        /* url is its own allocation */
-    unsigned char eager;          /* tree mode: new messages are pushed to it;
-                                     HS_EAGER_CHILD: and our last push was
-                                     new to it (a child of ours in the tree) */
-    char id[];                    /* NUL-terminated; the first URL follows */
+    unsigned failures; /* consecutive */
+    unsigned features; /* HS_FEAT_* its /health advertises */
+    unsigned probes;   /* probes sent: every 10th reads /health in full */
+    uint32_t pos;      /* its index in hs_peers.v */
+    /* One byte of flags: every byte here is paid per peer known. */
+    unsigned char probing : 1;        /* a health probe is in flight */
+    unsigned char waiting : 1;        /* in the first-probe FIFO */
+    unsigned char suspected_here : 1; /* our own probes made it suspect */
+    unsigned char url_own : 1;        /* url is its own allocation */
+    unsigned char eager : 2;          /* tree mode: new messages are pushed to it;
+                                         HS_EAGER_CHILD: and our last push was
+                                         new to it (a child of ours in the tree) */
+    char id[];                        /* NUL-terminated; the first URL follows */
 } hs_peer;
 
 /* hs_peer.eager beyond 1: the link carries the tree to that peer. */
