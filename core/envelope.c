@@ -172,7 +172,7 @@ json_t *hs_envelope_to_json(const hs_envelope *env)
 
 #define SCAN_FAIL ((size_t)-1)
 
-static size_t skip_ws(const char *s, size_t i, size_t len)
+size_t hs_json_ws(const char *s, size_t i, size_t len)
 {
     while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
         i++;
@@ -229,60 +229,76 @@ static size_t skip_value(const char *s, size_t i, size_t len)
 
 int hs_json_trim(const char *text, size_t len, hs_slice *out)
 {
-    size_t i = skip_ws(text, 0, len), end = skip_value(text, i, len);
+    size_t i = hs_json_ws(text, 0, len), end = skip_value(text, i, len);
 
-    if (end == SCAN_FAIL || skip_ws(text, end, len) != len)
+    if (end == SCAN_FAIL || hs_json_ws(text, end, len) != len)
         return -1;
     out->p = text + i;
     out->len = end - i;
     return 0;
 }
 
+int hs_json_array_open(const char *text, size_t len, size_t *i)
+{
+    size_t at = hs_json_ws(text, *i, len);
+
+    if (at >= len || text[at] != '[')
+        return -1;
+    at = hs_json_ws(text, at + 1, len);
+    if (at < len && text[at] == ']')
+        return hs_json_ws(text, at + 1, len) == len ? 0 : -1;
+    *i = at;
+    return 1;
+}
+
+int hs_json_array_next(const char *text, size_t len, size_t *i)
+{
+    size_t at = hs_json_ws(text, *i, len);
+
+    if (at < len && text[at] == ',') {
+        *i = hs_json_ws(text, at + 1, len);
+        return 1;
+    }
+    if (at < len && text[at] == ']' && hs_json_ws(text, at + 1, len) == len)
+        return 0;
+    return -1;
+}
+
 int hs_json_split_array(const char *text, size_t len, hs_slice *out, size_t n)
 {
-    size_t i = skip_ws(text, 0, len), k = 0;
+    size_t i = 0, k = 0;
+    int more = hs_json_array_open(text, len, &i);
 
-    if (i >= len || text[i] != '[')
-        return -1;
-    i = skip_ws(text, i + 1, len);
-    if (i < len && text[i] == ']')
-        return n == 0 && skip_ws(text, i + 1, len) == len ? 0 : -1;
-    for (;;) {
+    while (more > 0) {
         size_t end = skip_value(text, i, len);
         if (end == SCAN_FAIL || k >= n)
             return -1;
         out[k].p = text + i;
         out[k].len = end - i;
         k++;
-        i = skip_ws(text, end, len);
-        if (i < len && text[i] == ',') {
-            i = skip_ws(text, i + 1, len);
-            continue;
-        }
-        if (i < len && text[i] == ']')
-            break;
-        return -1;
+        i = end;
+        more = hs_json_array_next(text, len, &i);
     }
-    return k == n && skip_ws(text, i + 1, len) == len ? 0 : -1;
+    return more == 0 && k == n ? 0 : -1;
 }
 
 /* Where the top-level plain "ttl" value of the object `raw` lies: [*vs,
  * *ve). 0, or -1 when there is none (or two) or raw is not an object. */
 static int find_ttl(const char *raw, size_t len, size_t *vs_out, size_t *ve_out)
 {
-    size_t i = skip_ws(raw, 0, len), vs = SCAN_FAIL, ve = 0;
+    size_t i = hs_json_ws(raw, 0, len), vs = SCAN_FAIL, ve = 0;
 
     if (i >= len || raw[i] != '{')
         return -1;
-    i = skip_ws(raw, i + 1, len);
+    i = hs_json_ws(raw, i + 1, len);
     while (i < len && raw[i] != '}') {
         size_t ks = i, ke = raw[i] == '"' ? skip_string(raw, i, len) : SCAN_FAIL;
         if (ke == SCAN_FAIL)
             return -1;
-        i = skip_ws(raw, ke, len);
+        i = hs_json_ws(raw, ke, len);
         if (i >= len || raw[i] != ':')
             return -1;
-        i = skip_ws(raw, i + 1, len);
+        i = hs_json_ws(raw, i + 1, len);
         size_t end = skip_value(raw, i, len);
         if (end == SCAN_FAIL)
             return -1;
@@ -294,9 +310,9 @@ static int find_ttl(const char *raw, size_t len, size_t *vs_out, size_t *ve_out)
             vs = i;
             ve = end;
         }
-        i = skip_ws(raw, end, len);
+        i = hs_json_ws(raw, end, len);
         if (i < len && raw[i] == ',')
-            i = skip_ws(raw, i + 1, len);
+            i = hs_json_ws(raw, i + 1, len);
         else if (i >= len || raw[i] != '}')
             return -1;
     }

@@ -94,6 +94,18 @@ typedef struct hs_slice {
  * when the text is not one value. */
 int hs_json_trim(const char *text, size_t len, hs_slice *out);
 
+/* Whitespace (JSON's four characters) from s[i]: the index past it. */
+size_t hs_json_ws(const char *s, size_t i, size_t len);
+
+/* Walking a JSON array that is the whole of `text`, for scanners that do
+ * not build it. hs_json_array_open: the array opening at text[*i] (after
+ * whitespace); 1 with *i at its first element, 0 when it is [] and only
+ * whitespace follows, -1 otherwise. hs_json_array_next, with *i just past
+ * an element: 1 with *i at the next one, 0 when the array closes and only
+ * whitespace follows, -1 otherwise. */
+int hs_json_array_open(const char *text, size_t len, size_t *i);
+int hs_json_array_next(const char *text, size_t len, size_t *i);
+
 /* The n elements of the JSON array in `text`, in order. Returns 0, or -1
  * when the text is not an array of exactly n elements. */
 int hs_json_split_array(const char *text, size_t len, hs_slice *out, size_t n);

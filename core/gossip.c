@@ -656,20 +656,13 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
     return batch_answer(accepted, duplicate, errors, len);
 }
 
-static size_t skip_ws(const char *s, size_t i, size_t len)
-{
-    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-        i++;
-    return i;
-}
-
 char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const char *sender,
                              unsigned *status, size_t *alen)
 {
     hs_envelope_limits lim = {n->cfg.max_ttl, n->cfg.max_seen_by};
     hs_envelope one, *envs = NULL;
     hs_slice *raw = NULL;
-    size_t i = skip_ws(text, 0, len), count = 0, cap = 0, accepted = 0, duplicate = 0;
+    size_t i = hs_json_ws(text, 0, len), count = 0, cap = 0, accepted = 0, duplicate = 0;
 
     *status = 0;
     if (sender && !hs_peers_valid_id(sender))
@@ -678,7 +671,7 @@ char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const cha
         size_t start = i;
         if (hs_envelope_scan(text, len, &i, &lim, &one) != 0)
             return NULL;
-        if (skip_ws(text, i, len) != len) {
+        if (hs_json_ws(text, i, len) != len) {
             hs_envelope_clear(&one);
             return NULL;
         }
@@ -689,14 +682,13 @@ char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const cha
         *status = 200;
         return single_answer(rx, id, alen);
     }
-    if (i >= len || text[i] != '[')
-        return NULL;
     /* A batch: scanned whole before any of it is handled, so a decline
-     * leaves nothing done and the jansson path starts from scratch. */
-    i = skip_ws(text, i + 1, len);
-    if (i < len && text[i] == ']')
-        return NULL; /* empty: the jansson path says why that is refused */
-    for (;;) {
+     * leaves nothing done and the jansson path starts from scratch. Not
+     * an array, or an empty one: the jansson path says why it is refused. */
+    int more = hs_json_array_open(text, len, &i);
+    if (more <= 0)
+        return NULL;
+    while (more > 0) {
         if (count >= n->cfg.max_batch)
             goto decline; /* too many: the jansson path refuses it */
         if (count == cap) {
@@ -718,15 +710,10 @@ char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const cha
         raw[count].p = text + start;
         raw[count].len = i - start;
         count++;
-        i = skip_ws(text, i, len);
-        if (i < len && text[i] == ',') {
-            i = skip_ws(text, i + 1, len);
-            continue;
-        }
-        if (i < len && text[i] == ']' && skip_ws(text, i + 1, len) == len)
-            break;
-        goto decline;
+        more = hs_json_array_next(text, len, &i);
     }
+    if (more < 0)
+        goto decline;
     for (size_t k = 0; k < count; k++) {
         if (receive_env(n, &envs[k], &raw[k], sender) == RX_ACCEPTED)
             accepted++;

@@ -331,8 +331,33 @@ static void ids_parse_in_either_case(void)
     CHECK(hs_hash_from_hex("", bin2) == HS_EINVAL);
 }
 
+static void arrays_are_walked_and_split(void)
+{
+    hs_slice part[2];
+    size_t i = 0;
+    const char *t = " [ 1 , {\"a\":[2]} ] \n";
+
+    CHECK(hs_json_split_array(t, strlen(t), part, 2) == 0);
+    CHECK(part[0].len == 1 && part[1].len == 9 && memcmp(part[1].p, "{\"a\":[2]}", 9) == 0);
+    CHECK(hs_json_split_array(t, strlen(t), part, 1) == -1); /* not exactly n */
+    CHECK(hs_json_split_array("[1,2] x", 7, part, 2) == -1);
+    CHECK(hs_json_split_array("[1,]", 4, part, 2) == -1);
+    CHECK(hs_json_split_array(" [ ] ", 5, part, 0) == 0);
+    CHECK(hs_json_split_array("[] x", 4, part, 0) == -1);
+    CHECK(hs_json_array_open("{}", 2, &i) == -1);
+    i = 0;
+    CHECK(hs_json_array_open(" [ 7 ]", 6, &i) == 1 && i == 3);
+    i = 4;
+    CHECK(hs_json_array_next(" [ 7 ]", 6, &i) == 0);
+    i = 2;
+    CHECK(hs_json_array_next("[1 , 2]", 7, &i) == 1 && i == 5);
+    i = 2;
+    CHECK(hs_json_array_next("[1 2]", 5, &i) == -1);
+}
+
 int main(void)
 {
+    arrays_are_walked_and_split();
     ids_parse_in_either_case();
     scanner_agrees_with_jansson();
     accepts_a_reference_envelope();
