@@ -233,37 +233,26 @@ static int value(scan *c, int depth)
     if (c->i >= c->len || depth > SCAN_DEPTH)
         return -1;
     switch (c->s[c->i]) {
-    case '{': {
+    case '{':
+    case '[': {
+        /* An object's members are key: value pairs, an array's bare values. */
+        char close = c->s[c->i] == '{' ? '}' : ']';
         keyset ks;
         ks.count = 0;
         c->i++;
         ws(c);
-        if (c->i < c->len && c->s[c->i] == '}') {
+        if (c->i < c->len && c->s[c->i] == close) {
             c->i++;
             return 0;
         }
         for (;;) {
-            if (key(c, &ks, &p, &n) != 0 || value(c, depth + 1) != 0)
+            if ((close == '}' && key(c, &ks, &p, &n) != 0) || value(c, depth + 1) != 0)
                 return -1;
-            int r = next_member(c, '}');
+            int r = next_member(c, close);
             if (r != 0)
                 return r > 0 ? 0 : -1;
         }
     }
-    case '[':
-        c->i++;
-        ws(c);
-        if (c->i < c->len && c->s[c->i] == ']') {
-            c->i++;
-            return 0;
-        }
-        for (;;) {
-            if (value(c, depth + 1) != 0)
-                return -1;
-            int r = next_member(c, ']');
-            if (r != 0)
-                return r > 0 ? 0 : -1;
-        }
     case '"':
         return string(c, &p, &n, &flag);
     case 't':
