@@ -3,20 +3,7 @@
 -- hot reload of that process on SIGHUP and on file change.
 local hs = H.hs
 
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
-
--- Feeds lines to `hearsay console` through a pipe; returns exit code, output.
-local function console(sock, lines)
-  local input = os.tmpname()
-  write(input, table.concat(lines, "\n") .. "\n")
-  local code, out = H.sh(("%q console --socket %q < %q"):format(H.bin, sock, input))
-  os.remove(input)
-  return code, out
-end
+local write, console = H.write, H.console
 
 describe("the console", function()
   local loop, dir, proc, sock

@@ -222,4 +222,21 @@ function H.sh(cmd)
   return code, out:gsub("exit=%d+%s*$", "")
 end
 
+-- Writes text to path (whole).
+function H.write(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+-- Feeds lines to `hearsay console --socket sock` through a pipe; returns
+-- its exit code and output.
+function H.console(sock, lines)
+  local input = os.tmpname()
+  H.write(input, table.concat(lines, "\n") .. "\n")
+  local code, out = H.sh(("%q console --socket %q < %q"):format(H.bin, sock, input))
+  os.remove(input)
+  return code, out
+end
+
 return H

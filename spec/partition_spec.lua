@@ -26,19 +26,11 @@ local function private_netns()
   return true
 end
 
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
+local write = H.write
 
 -- Feeds lines to the process's console; returns its output.
 local function console(proc, lines)
-  local input = os.tmpname()
-  write(input, table.concat(lines, "\n") .. "\n")
-  local code, out = H.sh(("%q console --socket %q < %q"):format(H.bin,
-    proc.dir .. "/console.sock", input))
-  os.remove(input)
+  local code, out = H.console(proc.dir .. "/console.sock", lines)
   assert(code == 0, out)
   return out
 end
