@@ -34,9 +34,7 @@ typedef struct scan {
 
 static void ws(scan *c)
 {
-    while (c->i < c->len &&
-           (c->s[c->i] == ' ' || c->s[c->i] == '\t' || c->s[c->i] == '\n' || c->s[c->i] == '\r'))
-        c->i++;
+    c->i = hs_json_ws(c->s, c->i, c->len);
 }
 
 /* Bytes of a valid UTF-8 sequence at p (at most n bytes), or 0. The same
