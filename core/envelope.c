@@ -172,13 +172,6 @@ json_t *hs_envelope_to_json(const hs_envelope *env)
 
 #define SCAN_FAIL ((size_t)-1)
 
-size_t hs_json_ws(const char *s, size_t i, size_t len)
-{
-    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-        i++;
-    return i;
-}
-
 /* Past the string that opens at s[i] ('"'), or SCAN_FAIL. */
 static size_t skip_string(const char *s, size_t i, size_t len)
 {
