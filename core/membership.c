@@ -123,10 +123,16 @@ static void declare_dead(hs_node *n, hs_peer *p)
     notify(n, p, 0);
 }
 
+static void probe_first(hs_node *n, hs_peer *p);
+
 void hs_membership_saw(hs_node *n, hs_peer *p)
 {
     p->last_seen = hs_node_now();
     p->failures = 0;
+    /* Its first probe went unanswered, yet it is there: ask again now
+     * (see hs_membership_probe_next). */
+    if (!p->known && !p->probing && !p->waiting && p->state != HS_PEER_DEAD)
+        probe_first(n, p);
     if (p->state == HS_PEER_ALIVE)
         return;
     if (p->state == HS_PEER_DEAD) {
@@ -360,6 +366,7 @@ static void on_probe(void *ud, const hs_http_result *res)
             hs_peers_set_tags(p, tags);
         if (json_object_get(j, "features"))
             p->features = hs_peers_features(json_object_get(j, "features"));
+        p->known = 1;
         hs_membership_saw(n, p);
     } else if (!id && late(res, n->cfg.probe_timeout)) {
         /* Our own loop was stalled past the timeout: the answer may be
@@ -573,15 +580,31 @@ double hs_membership_probe_next(hs_node *n)
     double tick;
 
     /* A peer waiting for its first probe keeps its turn: probing it here
-     * would bypass the bound. */
+     * would bypass the bound. One whose first probe went unanswered (a
+     * busy moment at its end or ours) goes before the round: until it
+     * answers, its features are unknown, and the tree can neither count
+     * on it nor prune it (a message goes to it as to a foreign node, at
+     * random, and a random copy that arrives first cuts a tree branch). */
+    hs_peer *pick = NULL;
+    size_t at = 0;
     for (size_t k = 0; k < count; k++) {
         size_t i = (n->probe_cursor + k) % count;
         hs_peer *p = n->peers.v[i];
         if (p->state != HS_PEER_DEAD && !p->probing && !p->waiting) {
-            probe(n, p);
-            n->probe_cursor = i + 1;
-            break;
+            if (!pick) {
+                pick = p;
+                at = i + 1;
+            }
+            if (!p->known) {
+                pick = p;
+                at = n->probe_cursor; /* the round keeps its place */
+                break;
+            }
         }
+    }
+    if (pick) {
+        probe(n, pick);
+        n->probe_cursor = at;
     }
     /* Without peers, look again soon: the first ones may come any time. */
     tick = n->peers.live ? n->cfg.health_interval / (double)n->peers.live : 0.1;

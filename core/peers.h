@@ -51,6 +51,8 @@ typedef struct hs_peer {
     unsigned char waiting : 1;        /* in the first-probe FIFO */
     unsigned char suspected_here : 1; /* our own probes made it suspect */
     unsigned char url_own : 1;        /* url is its own allocation */
+    unsigned char known : 1;          /* it has answered a probe: `features`
+                                         is what it advertises, not a guess */
     unsigned char eager : 2;          /* tree mode: new messages are pushed to it;
                                          HS_EAGER_CHILD: and our last push was
                                          new to it (a child of ours in the tree) */

@@ -228,6 +228,65 @@ describe("first probes of new peers", function()
     assert.is_true(a:health().probes.waiting >= 14)
     a:close(); quiet:close(); loop:close(); quiet_loop:close()
   end)
+
+  -- Node a knows 40 peers, all probed, and probes one every
+  -- `probe_interval` in turn; then it learns x, and the first probe of x
+  -- is under way (x, on a loop of its own, does not answer yet) when a's
+  -- loop stalls past the probe's timeout. That probe tells nothing about x
+  -- (not a failure, not an answer): x's features stay unknown.
+  local function unanswered_first_probe(probe_interval)
+    local t = { loop = hs.loop(), xloop = hs.loop(), others = {} }
+    t.a = H.node({ health_interval = 3600, probe_interval = probe_interval, probe_timeout = 0.1 },
+      t.loop)
+    for k = 1, 40 do
+      t.others[k] = H.node({}, t.loop)
+      t.a:add_peer(t.others[k]:id(), t.others[k]:url())
+    end
+    assert.is_true(H.probed(t.loop, t.a, 5))
+    t.x = H.node({}, t.xloop)
+    t.a:add_peer(t.x:id(), t.x:url())
+    t.loop:run_for(0.02)
+    local until_ = os.clock() + 0.3
+    while os.clock() < until_ do end
+    local late = t.a:metrics().probes_late
+    t.loop:run_until(function() return t.a:metrics().probes_late > late end, 2)
+    assert.equal(late + 1, t.a:metrics().probes_late)
+    assert.is_nil(H.peer(t.a, t.x:id()).latency_ms)
+    -- Both loops from here on, in turns, until x is known or `seconds`.
+    function t.run_until_known(seconds)
+      local t0 = t.loop:now()
+      while H.peer(t.a, t.x:id()).latency_ms == nil and t.loop:now() - t0 < seconds do
+        t.loop:run_for(0.005)
+        t.xloop:run_for(0.005)
+      end
+      return H.peer(t.a, t.x:id()).latency_ms ~= nil
+    end
+    function t.close()
+      t.a:close(); t.x:close()
+      for _, o in ipairs(t.others) do o:close() end
+      t.xloop:run_for(0.05)
+      t.loop:close(); t.xloop:close()
+    end
+    return t
+  end
+
+  it("probe a peer whose first probe went unanswered before the round comes to it", function()
+    -- 40 peers, a probe every 0.2 s: 8 s per round; x goes at the next probe.
+    local t = unanswered_first_probe(0.2)
+    assert.is_true(t.run_until_known(0.6), "x was not probed again within 0.6 s")
+    t.close()
+  end)
+
+  it("probe such a peer at once when it shows up", function()
+    -- The next probe is 30 s away, but x sends a a message.
+    local t = unanswered_first_probe(30)
+    local done = false
+    t.x:fetch("POST", t.a:url() .. "/gossip", hs.json_encode(H.envelope()),
+      function() done = true end, 3, "X-Hearsay-From: " .. t.x:id())
+    assert.is_true(t.run_until_known(0.5), "x was not probed when it showed up")
+    assert.is_true(done)
+    t.close()
+  end)
 end)
 
 describe("re-bootstrap", function()
