@@ -14,7 +14,9 @@
  *
  * With the tree (gossip.c) these offers are what heals it: a peer that
  * answers "missing" becomes an eager link (GRAFT). They wait lazy_delay
- * (0.25 s) so that they do not race the tree's own copies.
+ * (0.25 s) so that they do not race the tree's own copies, and a node asks
+ * only the first of the peers offering it an id at once (each "missing"
+ * would be a copy and a graft).
  *
  * Only retained types travel lazily (what a peer asks for is sent from the
  * retained copy), only to peers advertising "ae". A node that receives a
@@ -38,7 +40,7 @@ void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl)
 {
     hs_sendq *q = hs_peers_sendq(p);
 
-    if (!q || hs_idq_push(&q->lazy, id, ttl) != 0) {
+    if (!q || hs_idq_push(&q->lazy, id, ttl, hs_node_mono() + n->cfg.lazy_delay) != 0) {
         n->m.send_errors++;
         return;
     }
@@ -151,10 +153,14 @@ static void send_chunk(hs_node *n, hs_peer *p, const hs_idq *q, size_t from, siz
     free(text);
 }
 
-/* Sends every peer's queued ids. */
+/* Sends every peer's ids that have waited lazy_delay, and comes back when
+ * the next of the others has. (One timer for all: ids queued while it runs
+ * wait their own lazy_delay, not what is left of the first one's.) */
 static void on_lazy_timer(uv_timer_t *t)
 {
     hs_node *n = t->data;
+    /* The timer has millisecond steps: what is due within one goes now. */
+    double now = hs_node_mono(), next = -1;
 
     n->lazy_pending = 0;
     if (n->closing)
@@ -162,11 +168,53 @@ static void on_lazy_timer(uv_timer_t *t)
     for (size_t k = 0; k < n->peers.n; k++) {
         hs_peer *p = n->peers.v[k];
         hs_idq *q = p->q ? &p->q->lazy : NULL;
-        for (size_t i = 0; q && i < q->n; i += LAZY_CHUNK)
-            send_chunk(n, p, q, i, q->n - i < LAZY_CHUNK ? q->n - i : LAZY_CHUNK);
-        if (q)
-            q->n = 0;
+        size_t due = q ? hs_idq_due(q, now + 0.001) : 0;
+        for (size_t i = 0; i < due; i += LAZY_CHUNK)
+            send_chunk(n, p, q, i, due - i < LAZY_CHUNK ? due - i : LAZY_CHUNK);
+        if (!q)
+            continue;
+        hs_idq_shift(q, due);
+        if (q->n && (next < 0 || q->v[0].due < next))
+            next = q->v[0].due;
     }
+    if (next >= 0) {
+        n->lazy_pending = 1;
+        uv_timer_start(&n->lazy_timer, on_lazy_timer, (uint64_t)((next - now) * 1000) + 1, 0);
+    }
+}
+
+/* How long an id we asked one offerer for is not asked of the others: its
+ * copy is on the way, and every peer that has the message offers it within
+ * about the same lazy_delay. Were that copy lost, a later offer or
+ * anti-entropy brings it. */
+#define ASK_AGAIN_AFTER 0.5
+
+/* The ids of ids[0..count) we lack and have not just asked another peer
+ * for, as a JSON array of hex ids (NULL out of memory); remembers them. */
+static json_t *unasked(hs_node *n, const uint8_t (*ids)[32], size_t count)
+{
+    json_t *out = json_array();
+    double now = hs_node_mono();
+    char hex[65];
+
+    for (size_t i = 0; out && i < count; i++) {
+        size_t k;
+
+        if (hs_seen_contains(n->seen, ids[i]))
+            continue;
+        for (k = 0; k < HS_LAZY_ASKED; k++)
+            if (memcmp(n->lazy_asked[k].id, ids[i], 32) == 0 &&
+                now - n->lazy_asked[k].at < ASK_AGAIN_AFTER)
+                break;
+        if (k < HS_LAZY_ASKED)
+            continue; /* asked already; that copy is on its way */
+        k = n->lazy_asked_next++ % HS_LAZY_ASKED;
+        memcpy(n->lazy_asked[k].id, ids[i], 32);
+        n->lazy_asked[k].at = now;
+        hs_hash_to_hex(ids[i], 32, hex);
+        json_array_append_new(out, json_string(hex));
+    }
+    return out;
 }
 
 json_t *hs_lazy_answer(hs_node *n, const json_t *req, unsigned *status)
@@ -181,7 +229,7 @@ json_t *hs_lazy_answer(hs_node *n, const json_t *req, unsigned *status)
             "{s:s, s:s}", "status", "error", "error",
             "a lazy digest is {\"ids\": [at most max_digest hex ids], \"lazy\": true}");
     }
-    missing = hs_ae_unseen(n, (const uint8_t(*)[32])ids, count);
+    missing = unasked(n, (const uint8_t(*)[32])ids, count);
     free(ids);
     n->m.lazy_answered++;
     *status = missing ? 200 : 500;

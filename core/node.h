@@ -17,6 +17,9 @@
 #include "rng.h"
 #include "seen.h"
 
+/* Lazy offers answered "missing" that a node remembers (lazypush.c). */
+#define HS_LAZY_ASKED 64
+
 struct hs_node {
     uv_loop_t *loop;
     hs_config cfg; /* string members point into the fields below */
@@ -55,6 +58,13 @@ struct hs_node {
     double iter_prepare, iter_check, iter_block; /* monotonic s; s (-1: none) */
     double stalled_until;                        /* monotonic s: until then failures are ours */
     int flush_pending, lazy_pending;
+    /* Ids we answered "missing" to a lazy offer for, and when (monotonic
+     * s): the first offerer sends it, the others are not asked (lazypush.c). */
+    struct {
+        uint8_t id[32];
+        double at;
+    } lazy_asked[HS_LAZY_ASKED];
+    unsigned lazy_asked_next;
     double ae_next; /* s until the next anti-entropy round (backs off) */
     int open_handles;
     int started, closing;

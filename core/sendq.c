@@ -105,7 +105,7 @@ hs_body *hs_sendq_pop(hs_sendq *q)
     return b;
 }
 
-int hs_idq_push(hs_idq *q, const unsigned char id[32], unsigned ttl)
+int hs_idq_push(hs_idq *q, const unsigned char id[32], unsigned ttl, double due)
 {
     if (q->n == q->cap) {
         size_t cap = q->cap ? q->cap * 2 : 4;
@@ -116,8 +116,28 @@ int hs_idq_push(hs_idq *q, const unsigned char id[32], unsigned ttl)
         q->cap = cap;
     }
     memcpy(q->v[q->n].id, id, 32);
-    q->v[q->n++].ttl = ttl;
+    q->v[q->n].ttl = ttl;
+    q->v[q->n++].due = due;
     return 0;
+}
+
+size_t hs_idq_due(const hs_idq *q, double now)
+{
+    size_t k = 0;
+
+    while (k < q->n && q->v[k].due <= now)
+        k++;
+    return k;
+}
+
+void hs_idq_shift(hs_idq *q, size_t k)
+{
+    if (k >= q->n) {
+        q->n = 0;
+        return;
+    }
+    memmove(q->v, q->v + k, (q->n - k) * sizeof *q->v);
+    q->n -= k;
 }
 
 void hs_idq_clear(hs_idq *q)

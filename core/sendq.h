@@ -26,10 +26,12 @@ void hs_body_ref(hs_body *b);
 void hs_body_unref(hs_body *b);
 
 /* Message ids waiting to be offered to one peer (lazy push, lazypush.c),
- * each with the ttl it goes on with if the peer asks for it. */
+ * each with the ttl it goes on with if the peer asks for it, in the order
+ * they came, so that those due form a prefix. */
 typedef struct hs_idq_entry {
     unsigned char id[32];
     unsigned ttl;
+    double due; /* monotonic s: offered from then on */
 } hs_idq_entry;
 
 typedef struct hs_idq {
@@ -64,8 +66,13 @@ char *hs_sendq_join(hs_sendq *q, size_t max_n, size_t max_bytes, size_t *len, si
  * NULL when empty. */
 hs_body *hs_sendq_pop(hs_sendq *q);
 
-/* Queues a binary id; returns 0, or -1 out of memory. */
-int hs_idq_push(hs_idq *q, const unsigned char id[32], unsigned ttl);
+/* Queues a binary id, to be offered from `due` on; returns 0, or -1 out of
+ * memory. */
+int hs_idq_push(hs_idq *q, const unsigned char id[32], unsigned ttl, double due);
+/* How many of the first entries are due at `now`. */
+size_t hs_idq_due(const hs_idq *q, double now);
+/* Takes the first k entries off the queue. */
+void hs_idq_shift(hs_idq *q, size_t k);
 void hs_idq_clear(hs_idq *q);
 
 #endif

@@ -216,10 +216,11 @@ describe("lazy push", function()
   -- The hub pushes to 2 of its 6 leaves and offers the id to 4 more; the
   -- leaves know nobody but the hub, and anti-entropy is off, so whatever
   -- reaches a leaf came from the hub's push or its lazy offer.
-  local function star(lazy_fanout)
+  local function star(lazy_fanout, extra)
     loop = hs.loop()
     local s = { fanout = 2, lazy_fanout = lazy_fanout, ae_interval = 0, gossip_interval = 60, ttl = 12,
       peer_exchange_interval = 60 }
+    for k, v in pairs(extra or {}) do s[k] = v end
     hub = H.node(s, loop)
     leaves = {}
     for i = 1, 6 do
@@ -260,6 +261,34 @@ describe("lazy push", function()
       local _, m = next(got[i])
       assert.equal(12, m.ttl)
     end
+  end)
+
+  it("offers each id lazy_delay after it came, also while earlier offers wait", function()
+    -- Without the tree the hub pushes each message to 2 random leaves and
+    -- offers it to the other 4.
+    star(4, { lazy_delay = 0.3, tree = false })
+    local at = { {}, {} }
+    for i = 1, 6 do
+      leaves[i]:on("message", function(m) at[m.payload.x][i] = loop:now() end)
+    end
+    hub:broadcast("chat", { x = 1 })
+    loop:run_for(0.2) -- the offers of message 1 are due in 0.1 s
+    local t2 = loop:now()
+    hub:broadcast("chat", { x = 2 })
+    assert.is_true(loop:run_until(function()
+      local n = 0
+      for i = 1, 6 do if at[2][i] then n = n + 1 end end
+      return n == 6
+    end, 3))
+    local late = {}
+    for i = 1, 6 do late[#late + 1] = at[2][i] - t2 end
+    table.sort(late)
+    assert.is_true(late[2] < 0.15, "pushed at once")
+    -- the 4 offered copies: not with message 1's offers, 0.1 s after
+    for k = 3, 6 do
+      assert.is_true(late[k] >= 0.29, ("offered copy %d came %.3f s after the broadcast"):format(k, late[k]))
+    end
+    assert.equal(8, hub:metrics().lazy_offered)
   end)
 
   it("offers a message whose ttl ran out, which then goes on with ttl 0", function()
@@ -305,6 +334,26 @@ describe("lazy push", function()
     assert.same({ unknown }, ans.missing)
     assert.is_nil(ans.extra, "a lazy digest gets no anti-entropy answer")
     assert.equal(before + 1, leaves[2]:metrics().lazy_answered)
+  end)
+
+  it("asks only the first of the peers that offer it an id at once", function()
+    star(4)
+    -- Every peer that has a message offers it about lazy_delay after it
+    -- came; were each answered "missing", each would send a copy and
+    -- graft a link: a copy per offer, and as many duplicates later.
+    local unknown = H.id()
+    local function offer(from)
+      local st, ans = H.fetch_json(loop, from, "POST", leaves[2]:url() .. "/digest",
+        hs.json_encode({ node_id = from:id(), ids = hs.array({ unknown }), lazy = true }))
+      assert.equal(200, st)
+      return ans.missing
+    end
+    assert.same({ unknown }, offer(leaves[1]))
+    assert.same({}, offer(leaves[3]), "asked already: the first offerer's copy is on its way")
+    assert.same({}, offer(hub))
+    -- had that copy been lost, a later offer is asked again
+    loop:run_for(0.6)
+    assert.same({ unknown }, offer(leaves[3]))
   end)
 end)
 
