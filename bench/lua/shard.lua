@@ -38,7 +38,7 @@ function M.new(opts)
       local a = self.arrivals[rep]
       if not a then a = {}; self.arrivals[rep] = a end
       if not a[gi] then
-        a[gi] = { self.loop:now(), m.hops }
+        a[gi] = { self.loop:now(), m.hops, m.sender }
         self.counts[rep] = (self.counts[rep] or 0) + 1
       end
     end)
@@ -88,26 +88,28 @@ function verbs.snap(self)
   return { metrics = B.sum_metrics(self.nodes), cpu = B.cpu_seconds(), rss_kb = B.rss_kb() }
 end
 
--- Every arrival recorded: { {global index, rep, time, hops}, ... }.
+-- Every arrival recorded: { {global index, rep, time, hops, sender id}, ... }.
 function verbs.dump(self)
   local out = {}
   for rep, a in pairs(self.arrivals) do
-    for gi, v in pairs(a) do out[#out + 1] = { gi, rep, v[1], v[2] or 0 } end
+    for gi, v in pairs(a) do out[#out + 1] = { gi, rep, v[1], v[2] or 0, v[3] or "" } end
   end
   return { arrivals = out }
 end
 
--- Every open node's id and the ids of its live peers (its view), by global
--- index: { nodes = { {gi, id, {peer id, ...}}, ... } }.
+-- Every open node's id, the ids of its live peers (its view) and of those
+-- on eager (tree) links, by global index:
+-- { nodes = { {gi, id, {peer id, ...}, {eager peer id, ...}}, ... } }.
 function verbs.views(self)
   local out = {}
   for k, node in ipairs(self.nodes) do
     if node:is_open() then
-      local ids = {}
+      local ids, eager = {}, {}
       for _, p in ipairs(node:peers()) do
         if p.state == "alive" then ids[#ids + 1] = p.id end
+        if p.eager then eager[#eager + 1] = p.id end
       end
-      out[#out + 1] = { self.first + k - 1, node:id(), ids }
+      out[#out + 1] = { self.first + k - 1, node:id(), ids, eager }
     end
   end
   return { nodes = out }

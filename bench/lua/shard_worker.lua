@@ -10,8 +10,10 @@
 --   DIR/ack.SHARD      "SEQ JSON-RESULT": our answer to command SEQ
 --   DIR/count.SHARD    "REP COUNT": arrivals of broadcast REP among our nodes
 --   DIR/alive          removed by the controller when it is done
--- The loop runs all the time; every 10 ms we look for a new command and
--- publish our arrival count. We exit on "quit", when DIR/alive disappears
+-- The loop runs all the time; every 25 ms we look for a new command and
+-- publish our arrival count (arrival times come from the nodes' hooks,
+-- not from this polling; 33 workers waking 100 times a second would be
+-- load of our own on the cores the nodes share). We exit on "quit", when DIR/alive disappears
 -- or our parent (the controller) dies, or after MAX_SECONDS, whichever
 -- comes first.
 local hs = require "hearsay"
@@ -71,7 +73,7 @@ loop:run_until(function()
   checks = checks + 1
   if checks % 100 == 0 and (not B.read(dir .. "/alive") or ppid() ~= parent) then quit = true end
   return quit
-end, max_s, 0.01)
+end, max_s, 0.025)
 shard:close()
 loop:run_for(0.05)
 loop:close()

@@ -104,7 +104,7 @@ function M:all(verb, args, timeout)
 end
 
 -- Arrivals of broadcast `rep` over all shards (the workers' part as of
--- their last count file, at most ~10 ms old).
+-- their last count file, at most ~25 ms old).
 function M:reached(rep)
   local total = self.local_shard:reached(rep)
   for s = 1, self.nshards - 1 do
