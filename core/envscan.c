@@ -17,6 +17,7 @@
  * for it (hs_envelope_payload()).
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,8 +69,6 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
     return k;
 }
 
-/* A string at c->i: its contents (between the quotes) in *p, *n; *esc set
- * when it holds (simple) escapes. Returns 0, or -1 to decline. */
 /* Bytes that stand for themselves in a string: printable ASCII but the
  * quote and the backslash. The hot loop below is one load and one branch. */
 #define P16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
@@ -82,40 +81,84 @@ static const unsigned char plain_byte[256] = {
 };
 #undef P16
 
-static int string(scan *c, const char **p, size_t *n, int *esc)
+/* Whether one of the 8 bytes of v may need a look in a string: a
+ * backslash, a control byte or a byte >= 0x80 (UTF-8 to check). Never
+ * wrong when it says no (a yes may be a false alarm: those bytes are then
+ * looked at one by one). Byte order does not matter. */
+static inline int maybe_special8(uint64_t v)
 {
-    size_t i = c->i + 1;
+    const uint64_t ones = 0x0101010101010101u;
+    uint64_t b = v ^ (ones * '\\');
 
-    *esc = 0;
-    while (i < c->len) {
-        while (i < c->len && plain_byte[(unsigned char)c->s[i]])
-            i++;
-        if (i >= c->len)
-            break;
-        unsigned char ch = (unsigned char)c->s[i];
-        if (ch == '"') {
+    return (((b - ones) & ~b) | ((v - ones * 0x20) & ~v) | v) & (ones * 0x80) ? 1 : 0;
+}
+
+/* string() past its first 16 bytes, or at an escape or a byte >= 0x80:
+ * from i on. Out of line, so that the short common case is not paid for
+ * with this one's registers. */
+static int string_rest(scan *c, size_t i, const char **p, size_t *n, int *esc)
+{
+    for (;;) {
+        /* The next quote (memchr is vectorised), then the bytes before it,
+         * 8 at a time while none needs a look. */
+        const char *q = i < c->len ? memchr(c->s + i, '"', c->len - i) : NULL;
+        if (!q)
+            return -1;
+        size_t end = (size_t)(q - c->s);
+        while (i < end) {
+            for (uint64_t v; i + 8 <= end; i += 8) {
+                memcpy(&v, c->s + i, 8);
+                if (maybe_special8(v))
+                    break;
+            }
+            while (i < end && plain_byte[(unsigned char)c->s[i]])
+                i++;
+            if (i >= end)
+                break;
+            unsigned char ch = (unsigned char)c->s[i];
+            if (ch < 0x20)
+                return -1;
+            if (ch == '\\') {
+                if (i + 1 >= c->len || !strchr("\"\\/bfnrt", c->s[i + 1]) || !c->s[i + 1])
+                    return -1; /* \u and anything invalid: jansson decides */
+                *esc = 1;
+                i += 2; /* past `end` when that quote was the escaped one */
+            } else if (ch < 0x80) {
+                i++;
+            } else {
+                size_t k = utf8_seq((const unsigned char *)c->s + i, c->len - i);
+                if (!k)
+                    return -1;
+                i += k;
+            }
+        }
+        if (i == end) {
             *p = c->s + c->i + 1;
-            *n = i - c->i - 1;
-            c->i = i + 1;
+            *n = end - c->i - 1;
+            c->i = end + 1;
             return 0;
         }
-        if (ch < 0x20)
-            return -1;
-        if (ch == '\\') {
-            if (i + 1 >= c->len || !strchr("\"\\/bfnrt", c->s[i + 1]) || !c->s[i + 1])
-                return -1; /* \u and anything invalid: jansson decides */
-            *esc = 1;
-            i += 2;
-        } else if (ch < 0x80) {
-            i++;
-        } else {
-            size_t k = utf8_seq((const unsigned char *)c->s + i, c->len - i);
-            if (!k)
-                return -1;
-            i += k;
-        }
+        /* i == end + 1: that quote was escaped; look for the next one. */
     }
-    return -1;
+}
+
+/* A string at c->i: its contents (between the quotes) in *p, *n; *esc set
+ * when it holds (simple) escapes. Returns 0, or -1 to decline. */
+static inline int string(scan *c, const char **p, size_t *n, int *esc)
+{
+    size_t i = c->i + 1, stop = c->len - i > 16 ? i + 16 : c->len;
+
+    *esc = 0;
+    /* Most strings are short (keys, types, names): byte by byte first. */
+    while (i < stop && plain_byte[(unsigned char)c->s[i]])
+        i++;
+    if (i < c->len && c->s[i] == '"') {
+        *p = c->s + c->i + 1;
+        *n = i - c->i - 1;
+        c->i = i + 1;
+        return 0;
+    }
+    return string_rest(c, i, p, n, esc);
 }
 
 /* A number at c->i: its text in *p, *n; *is_int when it has no fraction or
@@ -167,6 +210,34 @@ static int number(scan *c, const char **p, size_t *n, int *is_int)
     return 0;
 }
 
+/* A number the scanner took (digits, at most one '.', maybe an exponent),
+ * as strtod reads it. The usual timestamp, "1760000000.123", takes the
+ * exact path: at most 15 digits and no exponent make an integer and a power
+ * of ten that a double holds exactly, and one division of exact values is
+ * rounded as strtod rounds. */
+static double decimal(const char *t, size_t n)
+{
+    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    uint64_t m = 0;
+    size_t digits = 0, frac = 0, i = t[0] == '-';
+    int dot = 0;
+
+    for (; i < n; i++) {
+        if (t[i] == '.' && !dot) {
+            dot = 1;
+        } else if (t[i] >= '0' && t[i] <= '9' && digits < 15) {
+            m = m * 10 + (uint64_t)(t[i] - '0');
+            digits++;
+            frac += (size_t)dot;
+        } else {
+            return strtod(t, NULL); /* an exponent, or too many digits */
+        }
+    }
+    double v = (double)m / pow10[frac];
+    return t[0] == '-' ? -v : v;
+}
+
 static int literal(scan *c, const char *word)
 {
     size_t n = strlen(word);
@@ -183,25 +254,38 @@ typedef struct keyset {
     size_t count;
 } keyset;
 
-/* Reads a key (no escapes) and adds it; declines duplicates. */
-static int key(scan *c, keyset *ks, const char **p, size_t *n)
+/* Reads a key (no escapes) and the colon after it. */
+static int key_name(scan *c, const char **p, size_t *n)
 {
     int esc;
 
-    if (c->i >= c->len || c->s[c->i] != '"' || string(c, p, n, &esc) != 0 || esc ||
-        ks->count == SCAN_KEYS)
+    if (c->i >= c->len || c->s[c->i] != '"' || string(c, p, n, &esc) != 0 || esc)
         return -1;
-    for (size_t k = 0; k < ks->count; k++)
-        if (ks->n[k] == *n && memcmp(ks->p[k], *p, *n) == 0)
-            return -1;
-    ks->p[ks->count] = *p;
-    ks->n[ks->count++] = *n;
     ws(c);
     if (c->i >= c->len || c->s[c->i] != ':')
         return -1;
     c->i++;
     ws(c);
     return 0;
+}
+
+/* Adds a key to those of its object; declines a duplicate. */
+static int key_new(keyset *ks, const char *p, size_t n)
+{
+    if (ks->count == SCAN_KEYS)
+        return -1;
+    for (size_t k = 0; k < ks->count; k++)
+        if (ks->n[k] == n && memcmp(ks->p[k], p, n) == 0)
+            return -1;
+    ks->p[ks->count] = p;
+    ks->n[ks->count++] = n;
+    return 0;
+}
+
+/* Reads a key (no escapes) and adds it; declines duplicates. */
+static int key(scan *c, keyset *ks, const char **p, size_t *n)
+{
+    return key_name(c, p, n) != 0 || key_new(ks, *p, *n) != 0 ? -1 : 0;
 }
 
 /* After a member or element: 1 at the closing `close`, 0 after a comma
@@ -270,8 +354,8 @@ static int plain_string(scan *c, char *buf, size_t cap, size_t *n)
     const char *p;
     int esc;
 
-    if (c->i >= c->len || c->s[c->i] != '"' || string(c, &p, n, &esc) != 0 || esc || *n >= cap ||
-        memchr(p, '\0', *n))
+    /* string() refuses control bytes, NUL among them. */
+    if (c->i >= c->len || c->s[c->i] != '"' || string(c, &p, n, &esc) != 0 || esc || *n >= cap)
         return -1;
     memcpy(buf, p, *n);
     buf[*n] = '\0';
@@ -306,9 +390,27 @@ enum {
     K_REQUIRED = (1 << 7) - 1,
 };
 
-static int is_key(const char *p, size_t n, const char *name)
+/* The K_ bit of an envelope field's key, 0 for any other key. */
+static unsigned known_key(const char *p, size_t n)
 {
-    return strlen(name) == n && memcmp(p, name, n) == 0;
+    switch (n) {
+    case 3:
+        return memcmp(p, "ttl", 3) == 0 ? K_TTL : 0;
+    case 4:
+        return memcmp(p, "hops", 4) == 0 ? K_HOPS : 0;
+    case 7:
+        return memcmp(p, "payload", 7) == 0 ? K_PAYLOAD : memcmp(p, "seen_by", 7) == 0 ? K_SEEN : 0;
+    case 9:
+        return memcmp(p, "timestamp", 9) == 0 ? K_TS : 0;
+    case 10:
+        return memcmp(p, "message_id", 10) == 0 ? K_ID : 0;
+    case 11:
+        return memcmp(p, "origin_peer", 11) == 0 ? K_ORIGIN : 0;
+    case 12:
+        return memcmp(p, "message_type", 12) == 0 ? K_TYPE : 0;
+    default:
+        return 0;
+    }
 }
 
 static int seen_by(scan *c, const hs_envelope_limits *lim, hs_envelope *env)
@@ -344,27 +446,30 @@ static int member(scan *c, const hs_envelope_limits *lim, hs_envelope *env, keys
     long long v;
     int is_int;
 
-    if (key(c, ks, &k, &kn) != 0)
+    if (key_name(c, &k, &kn) != 0)
         return -1;
-    if (is_key(k, kn, "message_id")) {
+    /* A field's second appearance is declined (jansson refuses it);
+     * other keys are checked against each other. */
+    unsigned bit = known_key(k, kn);
+    if (bit ? (*have & bit) != 0 : key_new(ks, k, kn) != 0)
+        return -1;
+    *have |= bit;
+    if (bit == K_ID) {
         char hex[66];
         if (plain_string(c, hex, sizeof hex, &n) != 0 ||
             hs_hash_parse_id(hex, env->bin, env->id) != HS_OK)
             return -1;
-        *have |= K_ID;
-    } else if (is_key(k, kn, "message_type")) {
+    } else if (bit == K_TYPE) {
         if (plain_string(c, env->type, sizeof env->type, &n) != 0 ||
             !hs_envelope_valid_type(env->type))
             return -1;
-        *have |= K_TYPE;
-    } else if (is_key(k, kn, "payload")) {
+    } else if (bit == K_PAYLOAD) {
         size_t start = c->i;
         if (value(c, 1) != 0)
             return -1;
         env->payload_raw = c->s + start;
         env->payload_len = c->i - start;
-        *have |= K_PAYLOAD;
-    } else if (is_key(k, kn, "timestamp")) {
+    } else if (bit == K_TS) {
         const char *p;
         char buf[SCAN_NUM_MAX + 1];
         if (number(c, &p, &n, &is_int) != 0)
@@ -372,31 +477,26 @@ static int member(scan *c, const hs_envelope_limits *lim, hs_envelope *env, keys
         memcpy(buf, p, n);
         buf[n] = '\0';
         /* As jansson: an integer is a json_int_t, then a double. */
-        env->timestamp = is_int ? (double)strtoll(buf, NULL, 10) : strtod(buf, NULL);
+        env->timestamp = is_int ? (double)strtoll(buf, NULL, 10) : decimal(buf, n);
         if (!isfinite(env->timestamp) || env->timestamp < 0)
             return -1;
-        *have |= K_TS;
-    } else if (is_key(k, kn, "ttl")) {
+    } else if (bit == K_TTL) {
         env->ttl_raw = c->s + c->i;
         if (small_int(c, (long long)lim->max_ttl, &v) != 0)
             return -1;
         env->ttl_len = (size_t)(c->s + c->i - env->ttl_raw);
         env->ttl = (unsigned)v;
-        *have |= K_TTL;
-    } else if (is_key(k, kn, "origin_peer")) {
+    } else if (bit == K_ORIGIN) {
         if (plain_string(c, env->origin, sizeof env->origin, &n) != 0 ||
             !hs_peers_valid_id(env->origin))
             return -1;
-        *have |= K_ORIGIN;
-    } else if (is_key(k, kn, "seen_by")) {
+    } else if (bit == K_SEEN) {
         if (seen_by(c, lim, env) != 0)
             return -1;
-        *have |= K_SEEN;
-    } else if (is_key(k, kn, "hops")) {
+    } else if (bit == K_HOPS) {
         if (small_int(c, HS_MAX_HOPS, &v) != 0)
             return -1;
         env->hops = (unsigned)v;
-        *have |= K_HOPS;
     } else if (value(c, 1) != 0) {
         return -1; /* a field we do not know: valid JSON, ignored */
     }

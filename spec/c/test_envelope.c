@@ -2,6 +2,7 @@
  * test_envelope.c -- envelope validation: every field's type and bounds,
  * and ids of our own messages computed as the reference node does.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -212,6 +213,12 @@ static const char *scan_bases[] = {
     "{\"message_id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
     "\"message_type\":\"t\",\"payload\":\"s\",\"timestamp\":0.5,\"ttl\":64,\"origin_peer\":\"p\","
     "\"seen_by\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\"]}",
+    /* Long strings: escapes and UTF-8 on both sides of 8-byte steps, an
+     * escaped quote at a step's end, and one at the end of the string. */
+    "{\"message_id\":\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\","
+    "\"message_type\":\"t\",\"payload\":{\"long text here\":\"abcdefg\\\"hijklmnopqrs\\\\tuvwxyz"
+    "0123456 caf\xc3\xa9 \xe2\x82\xac 89abcdefghijklmn\\/opqrstuvwxyz\\\"\"},\"timestamp\":1,"
+    "\"ttl\":1,\"origin_peer\":\"a-rather-long-origin-name\",\"seen_by\":[]}",
 };
 
 /* Returns 0 when the scanner and the reference agree on text (or the
@@ -309,6 +316,19 @@ static void scanner_agrees_with_jansson(void)
                       "\"message_type\":\"t\",\"payload\":{\"a\":1,\"a\":2},\"timestamp\":1,\"ttl\":1,"
                       "\"origin_peer\":\"p\",\"seen_by\":[]}";
     CHECK(hs_envelope_scan(dup, strlen(dup), &pos, &lim, &env) == -1);
+    /* An envelope field twice, and another key twice, at the top level. */
+    const char *dup_field =
+        "{\"message_id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+        "\"message_type\":\"t\",\"payload\":1,\"timestamp\":1,\"ttl\":1,\"ttl\":2,"
+        "\"origin_peer\":\"p\",\"seen_by\":[]}";
+    const char *dup_other =
+        "{\"message_id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+        "\"message_type\":\"t\",\"payload\":1,\"x\":1,\"timestamp\":1,\"ttl\":1,\"x\":1,"
+        "\"origin_peer\":\"p\",\"seen_by\":[]}";
+    pos = 0;
+    CHECK(hs_envelope_scan(dup_field, strlen(dup_field), &pos, &lim, &env) == -1);
+    pos = 0;
+    CHECK(hs_envelope_scan(dup_other, strlen(dup_other), &pos, &lim, &env) == -1);
 }
 
 static void ids_parse_in_either_case(void)
@@ -355,8 +375,51 @@ static void arrays_are_walked_and_split(void)
     CHECK(hs_json_array_next("[1 2]", 5, &i) == -1);
 }
 
+/* The scanner reads a timestamp as strtod does, bit for bit: whole-number
+ * and fraction digits of every length around its exact path's limit of 15
+ * digits, and exponents (a seeded generator: the same numbers every run). */
+static void timestamps_read_as_strtod_reads_them(void)
+{
+    char num[64], text[256];
+    unsigned long long x = 88172645463325252ull;
+    int wrong = 0, scanned = 0;
+
+    for (int k = 0; k < 20000; k++) {
+        size_t n = 0, digits;
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        digits = 2 + x % 19; /* 2..20 digits */
+        size_t dot = 1 + (x >> 8) % (digits - 1);
+        for (size_t d = 0; d < digits; d++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            if (d == dot)
+                num[n++] = '.';
+            num[n++] = (char)('0' + (d == 0 ? 1 + x % 9 : x % 10));
+        }
+        if (k % 10 == 0)
+            n += (size_t)snprintf(num + n, sizeof num - n, "e%d", (int)((x >> 20) % 7) - 3);
+        num[n] = '\0';
+        snprintf(text, sizeof text,
+                 "{\"message_id\":\"%064d\",\"message_type\":\"t\",\"payload\":1,"
+                 "\"timestamp\":%s,\"ttl\":1,\"origin_peer\":\"p\",\"seen_by\":[]}",
+                 0, num);
+        hs_envelope env;
+        size_t pos = 0;
+        if (hs_envelope_scan(text, strlen(text), &pos, &lim, &env) != 0)
+            continue; /* too big a number: declined, jansson judges it */
+        scanned++;
+        if (env.timestamp != strtod(num, NULL)) {
+            if (wrong++ < 5)
+                fprintf(stderr, "timestamp %s read as %.17g\n", num, env.timestamp);
+        }
+        hs_envelope_clear(&env);
+    }
+    CHECK(wrong == 0);
+    CHECK(scanned > 15000);
+}
+
 int main(void)
 {
+    timestamps_read_as_strtod_reads_them();
     arrays_are_walked_and_split();
     ids_parse_in_either_case();
     scanner_agrees_with_jansson();
