@@ -5,10 +5,12 @@
  * Invariants: the ring holds `count` entries at positions head, head + 1,
  * ... (mod ring_cap); a position lives in chunk pos / chunk, allocated
  * while it may hold an entry. Every live entry has exactly one index slot,
- * holding its position + 1 in the low pos_bits and a tag (high bits of its
- * hash) above them; 0 means empty. Deletion shifts back, so no tombstones
- * accumulate. `bodies` is a FIFO of the retained envelopes, ordered as
- * their entries are in the ring, each naming its entry's position.
+ * holding its position + 1 in the low 32 bits and the low 32 bits of its
+ * hash above them; 0 means empty. The hash bits are a filter (a probe
+ * rarely reads the ring) and the slot's home: deleting (a shift back, so
+ * no tombstones accumulate) and growing the index move slots without
+ * reading the entries, which at a full cache are megabytes away. `bodies` is a FIFO of the retained
+ * envelopes, ordered as their entries are in the ring, each naming its entry's position.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -44,9 +46,8 @@ struct hs_seen {
     size_t chunk;      /* entries a chunk, a power of two */
     unsigned shift;    /* log2(chunk) */
     size_t ring_cap, head, count;
-    uint32_t *index;
+    uint64_t *index;   /* (uint32 hash << 32) | position + 1; 0: empty */
     size_t index_mask; /* index size - 1, a power of two minus one */
-    unsigned pos_bits; /* low bits of a slot: position + 1 */
     uint64_t key[2];
     double retain_ttl;
     size_t retain_bytes, body_bytes;
@@ -78,10 +79,20 @@ static uint64_t hash_of(const hs_seen *s, const uint8_t id[32])
     return mix(h);
 }
 
-/* The tag: the hash's top bits, which the slot number (low bits) never uses. */
-static uint32_t tag_of(const hs_seen *s, uint64_t h)
+static uint64_t slot_of(uint64_t h, size_t pos)
 {
-    return (uint32_t)(h >> (32 + s->pos_bits));
+    return (uint64_t)(uint32_t)h << 32 | (uint64_t)(pos + 1);
+}
+
+/* The index slot an entry hashes to, from its slot alone. */
+static size_t home_of(const hs_seen *s, uint64_t slot)
+{
+    return (size_t)(slot >> 32) & s->index_mask;
+}
+
+static size_t pos_of(uint64_t slot)
+{
+    return (size_t)(uint32_t)slot - 1;
 }
 
 static seen_entry *at(const hs_seen *s, size_t pos)
@@ -115,22 +126,23 @@ static double time_of(const seen_entry *e)
     return (double)((uint64_t)e->t_hi << 32 | e->t_lo) / 1000;
 }
 
-static void index_put(hs_seen *s, uint64_t h, size_t pos)
+static void index_put_slot(hs_seen *s, uint64_t slot)
 {
-    size_t i = (size_t)h & s->index_mask;
+    size_t i = home_of(s, slot);
     while (s->index[i])
         i = (i + 1) & s->index_mask;
-    s->index[i] = tag_of(s, h) << s->pos_bits | (uint32_t)(pos + 1);
+    s->index[i] = slot;
 }
 
 /* Finds the slot whose entry has this id; returns index size when absent. */
 static size_t index_find(const hs_seen *s, const uint8_t id[32], uint64_t h)
 {
-    uint32_t tag = tag_of(s, h), posmask = (uint32_t)((UINT64_C(1) << s->pos_bits) - 1), v;
+    uint32_t tag = (uint32_t)h;
     size_t i = (size_t)h & s->index_mask;
+    uint64_t v;
 
     while ((v = s->index[i])) {
-        if (v >> s->pos_bits == tag && memcmp(at(s, (v & posmask) - 1)->id, id, 32) == 0)
+        if ((uint32_t)(v >> 32) == tag && memcmp(at(s, pos_of(v))->id, id, 32) == 0)
             return i;
         i = (i + 1) & s->index_mask;
     }
@@ -139,14 +151,13 @@ static size_t index_find(const hs_seen *s, const uint8_t id[32], uint64_t h)
 
 static void index_delete(hs_seen *s, size_t i)
 {
-    uint32_t posmask = (uint32_t)((UINT64_C(1) << s->pos_bits) - 1);
     size_t j = i;
 
     for (;;) {
         j = (j + 1) & s->index_mask;
         if (!s->index[j])
             break;
-        size_t home = (size_t)hash_of(s, at(s, (s->index[j] & posmask) - 1)->id) & s->index_mask;
+        size_t home = home_of(s, s->index[j]);
         /* Move j back into the hole at i unless its home lies in (i, j]. */
         int stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
         if (!stays) {
@@ -160,17 +171,17 @@ static void index_delete(hs_seen *s, size_t i)
 /* Rebuilds the index with `size` slots (a power of two). */
 static hs_err index_resize(hs_seen *s, size_t size)
 {
-    uint32_t *index = calloc(size, sizeof *index);
+    uint64_t *old = s->index, *index = calloc(size, sizeof *index);
+    size_t old_size = old ? s->index_mask + 1 : 0;
 
     if (!index)
         return HS_ENOMEM;
-    free(s->index);
     s->index = index;
     s->index_mask = size - 1;
-    for (size_t k = 0; k < s->count; k++) {
-        size_t pos = ring_pos(s, k);
-        index_put(s, hash_of(s, at(s, pos)->id), pos);
-    }
+    for (size_t k = 0; k < old_size; k++)
+        if (old[k])
+            index_put_slot(s, old[k]);
+    free(old);
     return HS_OK;
 }
 
@@ -191,8 +202,6 @@ hs_err hs_seen_new(size_t cap, double ttl, hs_seen **out)
         s->shift++;
     s->nchunks = (cap + s->chunk - 1) / s->chunk;
     s->ring_cap = s->nchunks * s->chunk;
-    for (s->pos_bits = 1; (UINT64_C(1) << s->pos_bits) <= s->ring_cap; s->pos_bits++)
-        ;
     if (RAND_bytes((unsigned char *)s->key, sizeof s->key) != 1) {
         free(s);
         return HS_EIO;
@@ -236,11 +245,10 @@ void hs_seen_free(hs_seen *s)
 
 static void pop_oldest(hs_seen *s)
 {
-    uint32_t posmask = (uint32_t)((UINT64_C(1) << s->pos_bits) - 1);
     size_t i = (size_t)hash_of(s, at(s, s->head)->id) & s->index_mask;
 
     /* Its slot is the one holding its position. */
-    while (s->index[i] && (s->index[i] & posmask) != s->head + 1)
+    while (s->index[i] && pos_of(s->index[i]) != s->head)
         i = (i + 1) & s->index_mask;
     if (s->index[i])
         index_delete(s, i);
@@ -318,7 +326,7 @@ hs_err hs_seen_insert(hs_seen *s, const uint8_t id[32], double now, uint64_t *ev
     e->t_hi = (uint16_t)(ms >> 32);
     e->copies = 1;
     s->count++;
-    index_put(s, h, pos);
+    index_put_slot(s, slot_of(h, pos));
     return HS_OK;
 }
 
@@ -354,8 +362,7 @@ size_t hs_seen_bytes(const hs_seen *s)
 static size_t find_pos(const hs_seen *s, const uint8_t id[32])
 {
     size_t i = index_find(s, id, hash_of(s, id));
-    uint32_t posmask = (uint32_t)((UINT64_C(1) << s->pos_bits) - 1);
-    return i <= s->index_mask ? (s->index[i] & posmask) - 1 : s->ring_cap;
+    return i <= s->index_mask ? pos_of(s->index[i]) : s->ring_cap;
 }
 
 unsigned hs_seen_copy(hs_seen *s, const uint8_t id[32])
@@ -405,7 +412,11 @@ hs_err hs_seen_attach(hs_seen *s, const uint8_t id[32], char *body, size_t len)
         return pos != s->ring_cap ? HS_ETOOBIG : HS_ENOENT;
     }
     nth = nth_of(s, pos);
-    k = body_lower_bound(s, nth);
+    /* Nearly always the newest entry's: it goes last, no search. */
+    if (!s->nbodies || nth_of(s, body_at(s, s->nbodies - 1)->pos) < nth)
+        k = s->nbodies;
+    else
+        k = body_lower_bound(s, nth);
     if (k < s->nbodies && body_at(s, k)->pos == pos) {
         seen_body *b = body_at(s, k);
         s->body_bytes -= b->len;
