@@ -792,7 +792,6 @@ void hs_membership_probe_for(hs_node *n, const json_t *req, uint64_t token, hs_h
     char full[HS_URL_MAX + 16];
     probe_for_ctx *c;
 
-    resp->status = 400;
     /* Only peers we know, at the URL we know: /probe is no open proxy. */
     if (!p || !url || strcmp(url, p->url) != 0) {
         resp->status = 200;
@@ -816,5 +815,5 @@ void hs_membership_probe_for(hs_node *n, const json_t *req, uint64_t token, hs_h
         resp->body = NULL;
         return;
     }
-    resp->defer = 1;
+    resp->defer = 1; /* status 0 until on_probe_for answers */
 }

@@ -140,6 +140,8 @@ describe("failure detection", function()
     local _, ans = H.fetch_json(loop, b, "POST", a:url() .. "/probe",
       hs.json_encode({ node_id = b:id(), url = b:url() }))
     assert.is_true(ans.ok)
+    -- a good request, answered once the probe is back: not a bad one
+    assert.equal(0, a:metrics().http_bad_request)
     _, ans = H.fetch_json(loop, b, "POST", a:url() .. "/probe",
       hs.json_encode({ node_id = "stranger", url = "http://127.0.0.1:1" }))
     assert.is_false(ans.ok)
