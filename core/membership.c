@@ -38,6 +38,7 @@ typedef struct mreq {
     hs_node *node;
     req_kind kind;
     const char *url; /* the base URL asked, after peer_id */
+    double timeout;  /* s, as asked */
     char peer_id[];  /* "" for a bootstrap URL */
 } mreq;
 
@@ -69,6 +70,7 @@ static int request_t(hs_node *n, req_kind kind, const char *peer_id, const char 
         return 0;
     r->node = n;
     r->kind = kind;
+    r->timeout = timeout;
     memcpy(r->peer_id, peer_id ? peer_id : "", idlen + 1);
     r->url = memcpy(r->peer_id + idlen + 1, base, baselen + 1);
     snprintf(url, sizeof url, "%s%s", base, path);
@@ -156,10 +158,37 @@ static void suspect(hs_node *n, hs_peer *p, int ours)
     hs_node_log(n, HS_LOG_INFO, "peer %s (%s) is suspect", p->id, p->url);
 }
 
+/*
+ * Local health (Lifeguard's local health multiplier). A node too busy to
+ * answer in time -- its loop stalled, its cores taken by others -- sees
+ * its own probes fail, suspects healthy peers, and the gossip of those
+ * suspicions, the indirect probes and the refutations load everyone more:
+ * a 1000-node cluster on 2 cores turned that into a storm (3,700 probes,
+ * 2,100 indirect probes and 35 suspicions a second, both cores busy, with
+ * no message of ours in flight). So a node keeps a score of how much its
+ * own failures are likely its own doing: up one when a probe of ours came
+ * back late, when neither the peer nor any helper answered (no one could
+ * say the peer was gone: we may be the one cut off), or when it had to
+ * refute a suspicion of itself; down one for each probe answered in time.
+ * With score k it probes (1 + k) times less often and gives each probe
+ * (1 + k) times longer. A node in trouble backs off until it is not.
+ */
+static void local_health_worse(hs_node *n)
+{
+    if (n->local_health < HS_LOCAL_HEALTH_MAX)
+        n->local_health++;
+}
+
+static double probe_timeout(const hs_node *n)
+{
+    return n->cfg.probe_timeout * (1 + n->local_health);
+}
+
 void hs_membership_failed(hs_node *n, hs_peer *p)
 {
-    if (hs_node_mono() < n->stalled_until) {
+    if (hs_node_stalled(n)) {
         n->m.probes_late++; /* we, not the peer, were too slow */
+        local_health_worse(n);
         return;
     }
     p->failures++;
@@ -189,7 +218,8 @@ static int late(const hs_http_result *res, double timeout_s)
 typedef struct indirect {
     hs_node *node;
     char target[HS_PEER_ID_MAX + 1];
-    unsigned pending, ok, late;
+    unsigned pending, ok, late, nack; /* nack: a helper answered "cannot reach it" */
+    double timeout;                   /* s, of each request to a helper */
 } indirect;
 
 typedef struct indirect_req {
@@ -203,12 +233,17 @@ static void indirect_done(indirect *ind)
 
     if (p) {
         p->probing = 0;
-        if (ind->ok)
+        if (ind->ok) {
             hs_membership_saw(n, p);
-        else if (ind->late)
+        } else if (ind->late) {
             n->m.probes_late++; /* we, not the peer, were too slow */
-        else
+            local_health_worse(n);
+        } else {
+            /* Nobody answered at all: maybe it is us. */
+            if (!ind->nack)
+                local_health_worse(n);
             hs_membership_failed(n, p);
+        }
     }
     free(ind);
 }
@@ -223,7 +258,9 @@ static void on_indirect(void *ud, const hs_http_result *res)
     if (res->err != HS_ESTATE && res->err == HS_OK && res->status == 200 &&
         (j = json_loadb(res->body, res->len, 0, NULL)) && json_is_true(json_object_get(j, "ok")))
         ind->ok++;
-    else if (res->err != HS_ESTATE && late(res, ind->node->cfg.probe_timeout * 2 + 1))
+    else if (j && json_is_false(json_object_get(j, "ok")))
+        ind->nack++;
+    else if (res->err != HS_ESTATE && late(res, ind->timeout))
         ind->late++;
     json_decref(j);
     if (--ind->pending == 0)
@@ -266,6 +303,7 @@ static int probe_indirectly(hs_node *n, hs_peer *p)
         return 0;
     }
     ind->node = n;
+    ind->timeout = probe_timeout(n) * 2 + 1;
     strcpy(ind->target, p->id);
     ind->pending = 1; /* held by us until every request is out */
     for (size_t i = 0; i < nh; i++) {
@@ -278,7 +316,7 @@ static int probe_indirectly(hs_node *n, hs_peer *p)
         ind->pending++;
         n->m.indirect_probes++;
         if (hs_http_client_request(n->client, "POST", url, body, strlen(body), n->from_header,
-                                   n->cfg.probe_timeout * 2 + 1, on_indirect, r) != HS_OK) {
+                                   ind->timeout, on_indirect, r) != HS_OK) {
             ind->pending--;
             free(r);
         }
@@ -303,7 +341,7 @@ static void probe(hs_node *n, hs_peer *p)
 
     hs_peers_wait_unlink(&n->peers, p);
     if (!request_t(n, REQ_PROBE, p->id, p->url, light ? "/ping" : "/health", on_probe,
-                   n->cfg.probe_timeout))
+                   probe_timeout(n)))
         return; /* the next periodic probe tries again */
     p->probing = 1;
     p->probes++;
@@ -367,11 +405,15 @@ static void on_probe(void *ud, const hs_http_result *res)
         if (json_object_get(j, "features"))
             p->features = hs_peers_features(json_object_get(j, "features"));
         p->known = 1;
+        if (n->local_health)
+            n->local_health--;
         hs_membership_saw(n, p);
-    } else if (!id && late(res, n->cfg.probe_timeout)) {
+    } else if (!id && late(res, r->timeout)) {
         /* Our own loop was stalled past the timeout: the answer may be
-         * waiting unread. That says nothing about the peer. */
+         * waiting unread. That says nothing about the peer, and something
+         * about us. */
         n->m.probes_late++;
+        local_health_worse(n);
     } else if (!id && p->state != HS_PEER_DEAD && probe_indirectly(n, p)) {
         p->probing = 1; /* until the helpers answer */
     } else {
@@ -608,7 +650,7 @@ double hs_membership_probe_next(hs_node *n)
     }
     /* Without peers, look again soon: the first ones may come any time. */
     tick = n->peers.live ? n->cfg.health_interval / (double)n->peers.live : 0.1;
-    return tick < n->cfg.probe_interval ? tick : n->cfg.probe_interval;
+    return (tick < n->cfg.probe_interval ? tick : n->cfg.probe_interval) * (1 + n->local_health);
 }
 
 void hs_membership_exchange(hs_node *n)
@@ -729,6 +771,7 @@ void hs_membership_swim(hs_node *n, const char *type, const json_t *payload)
             if (inc >= n->incarnation)
                 n->incarnation = inc + 1;
             n->m.refutations++;
+            local_health_worse(n);
             hs_node_log(n, HS_LOG_INFO, "refuting a suspicion of us (incarnation %llu)",
                         (unsigned long long)n->incarnation);
             swim_broadcast(n, "hs.alive", n->id, n->incarnation, n->url);

@@ -227,6 +227,14 @@ static void stalled(hs_node *n, double now)
         n->stalled_until = now + window;
 }
 
+int hs_node_stalled(const hs_node *n)
+{
+    double now = hs_node_mono();
+
+    /* uv_now: when this turn began, or its poll returned (ms). */
+    return now < n->stalled_until || now - (double)uv_now(n->loop) / 1000 > HS_STALL_LAG;
+}
+
 static void on_prepare(uv_prepare_t *h)
 {
     hs_node *n = h->data;
@@ -672,6 +680,8 @@ json_t *hs_node_health_json(hs_node *n)
         json_object_set(h, "tags", n->tags);
     if (h)
         json_object_set_new(h, "incarnation", json_integer((json_int_t)n->incarnation));
+    if (h)
+        json_object_set_new(h, "local_health", json_integer((json_int_t)n->local_health));
     if (h)
         json_object_set_new(h, "probes",
                             json_pack("{s:I, s:I}", "in_flight", (json_int_t)n->probes_in_flight,

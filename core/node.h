@@ -19,6 +19,8 @@
 
 /* Lazy offers answered "missing" that a node remembers (lazypush.c). */
 #define HS_LAZY_ASKED 64
+/* The highest local health multiplier (membership.c). */
+#define HS_LOCAL_HEALTH_MAX 8
 
 struct hs_node {
     uv_loop_t *loop;
@@ -52,6 +54,9 @@ struct hs_node {
     uv_timer_t announce_timer, health_timer, exchange_timer, maint_timer, flush_timer, ae_timer,
         lazy_timer;
     size_t probes_in_flight;    /* direct probes awaiting their answer */
+    unsigned local_health;      /* Lifeguard's local health multiplier, 0 (well)
+                                   to HS_LOCAL_HEALTH_MAX: probes wait and
+                                   time out (1 + it) times longer */
     size_t probe_cursor;        /* the next peer to probe is at or after this index */
     uv_prepare_t stall_prepare; /* measure how long the loop's turns take */
     uv_check_t stall_check;
@@ -177,6 +182,10 @@ void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *re
 #define HS_STALL_LAG 0.1
 
 int hs_node_is_blocked(const hs_node *n, const char *id);
+/* Whether our own loop is stalled now (this turn has run longer than
+ * HS_STALL_LAG) or was lately: a failure seen now says little about the
+ * peer. */
+int hs_node_stalled(const hs_node *n);
 
 /* Wall-clock epoch seconds and monotonic seconds. */
 double hs_node_now(void);

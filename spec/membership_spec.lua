@@ -88,9 +88,10 @@ describe("a node whose own loop stalls", function()
       local p = peer_ids(a)[b:id()]
       return p and p.latency_ms ~= nil
     end, 3))
-    local stalls = 0
+    local stalls, worst = 0, 0
     local t = loop:timer(0.03, 0.03, function()
       stalls = stalls + 1
+      worst = math.max(worst, a:health().local_health)
       local until_ = os.clock() + 0.3 -- busy: nothing else runs on this loop
       while os.clock() < until_ do end
     end)
@@ -101,7 +102,32 @@ describe("a node whose own loop stalls", function()
     assert.is_true(m.probes_late >= 1, "no probe was in flight during a stall")
     assert.equal(0, m.suspicions)
     assert.equal("alive", peer_ids(a)[b:id()].state)
+    -- It knew it was the slow one: its local health was worse (it probed
+    -- less often, with longer timeouts)...
+    assert.is_true(worst >= 2, "local health at worst " .. worst)
+    -- ...until probes answered in time bring it back.
+    assert.is_true(loop:run_until(function() return a:health().local_health == 0 end, 10))
     a:close(); b:close(); loop:close()
+  end)
+
+  it("keeps its local health when others say the peer is gone", function()
+    local loop = hs.loop()
+    local a = H.node({ probe_interval = 0.05, health_interval = 0.1, probe_timeout = 0.2,
+      dead_after = 2, indirect_probes = 2, suspicion_timeout = 60 }, loop)
+    local b, c, d = H.node({}, loop), H.node({}, loop), H.node({}, loop)
+    for _, x in ipairs({ b, c, d }) do a:add_peer(x:id(), x:url()) end
+    assert.is_true(H.probed(loop, a, 3))
+    local b_id = b:id()
+    b:close() -- refused at once; c and d answer a's /probe: "cannot reach it"
+    local worst = 0
+    assert.is_true(loop:run_until(function()
+      worst = math.max(worst, a:health().local_health)
+      local p = H.peer(a, b_id, true)
+      return p and p.state == "suspect"
+    end, 5))
+    assert.is_true(a:metrics().indirect_probes >= 2)
+    assert.equal(0, worst, "a's own health suffered for b's death")
+    a:close(); c:close(); d:close(); loop:close()
   end)
 end)
 
