@@ -161,6 +161,7 @@ typedef struct until_ctx {
     int pred_idx;
     double deadline; /* uv_now ms */
     int met, failed;
+    char *error; /* the predicate's error, with its traceback (malloc'd) */
 } until_ctx;
 
 static void until_cb(uv_timer_t *t)
@@ -168,12 +169,17 @@ static void until_cb(uv_timer_t *t)
     until_ctx *u = t->data;
     lua_State *L = u->L;
 
+    lua_pushcfunction(L, hs_lua_traceback);
     lua_pushvalue(L, u->pred_idx);
-    if (hs_lua_pcall(L, 0, 1, "run_until predicate") != LUA_OK) {
+    if (lua_pcall(L, 0, 1, -2) != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
         u->failed = 1;
+        u->error = strdup(msg ? msg : "(an error that is not a string)");
+        lua_pop(L, 2);
         uv_stop(t->loop);
         return;
     }
+    lua_remove(L, -2);
     u->met = lua_toboolean(L, -1);
     lua_pop(L, 1);
     if (u->met || (double)uv_now(t->loop) >= u->deadline)
@@ -207,6 +213,7 @@ static int l_loop_run_until(lua_State *L)
     u->L = L;
     u->pred_idx = 2;
     u->met = u->failed = 0;
+    u->error = NULL;
     uv_update_time(lp->loop);
     u->deadline = (double)uv_now(lp->loop) + timeout * 1000;
     uv_timer_init(lp->loop, &u->timer);
@@ -215,10 +222,16 @@ static int l_loop_run_until(lua_State *L)
     uv_timer_start(&u->timer, until_cb, st, st);
     run(L, lp, UV_RUN_DEFAULT);
     int met = u->met, failed = u->failed;
+    char *error = u->error;
     uv_close((uv_handle_t *)&u->timer, free_handle_cb);
     uv_run(lp->loop, UV_RUN_NOWAIT);
-    if (failed)
-        return luaL_error(L, "run_until: the predicate raised an error");
+    if (failed) {
+        /* The predicate's own words, not just that it failed. */
+        lua_pushfstring(L, "run_until: the predicate raised an error: %s",
+                        error ? error : "out of memory");
+        free(error);
+        return lua_error(L);
+    }
     lua_pushboolean(L, met);
     return 1;
 }

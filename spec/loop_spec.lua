@@ -16,11 +16,16 @@ describe("loop:run_until", function()
     loop:close()
   end)
 
-  it("raises when the predicate raises", function()
+  it("raises when the predicate raises, with the predicate's message", function()
     local loop = hs.loop()
-    assert.has_error(function()
-      loop:run_until(function() error("boom") end, 1, 0.01)
-    end)
+    local calls = 0
+    local ok, err = pcall(loop.run_until, loop, function()
+      calls = calls + 1 -- the first call is made before the loop runs; the second from it
+      if calls == 2 then error("boom at step") end
+      return false
+    end, 1, 0.01)
+    assert.is_false(ok)
+    assert.matches("boom at step", err, 1, true)
     loop:close()
   end)
 end)

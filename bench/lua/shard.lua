@@ -83,6 +83,19 @@ function verbs.announce(self, args)
   return { count = #order }
 end
 
+-- Peers by state and probes under way, summed over our open nodes (what
+-- /health says of each): { alive, unhealthy, dead, in_flight, waiting }.
+function verbs.peer_states(self)
+  local t = { alive = 0, unhealthy = 0, dead = 0, in_flight = 0, waiting = 0 }
+  for _, node in ipairs(self.nodes) do
+    if node:is_open() then
+      local h = node:health()
+      for k in pairs(t) do t[k] = t[k] + ((h.peers or {})[k] or (h.probes or {})[k] or 0) end
+    end
+  end
+  return t
+end
+
 -- Counter sums of our nodes and this process's CPU seconds.
 function verbs.snap(self)
   return { metrics = B.sum_metrics(self.nodes), cpu = B.cpu_seconds(), rss_kb = B.rss_kb() }
