@@ -9,8 +9,9 @@
  * hash above them; 0 means empty. The hash bits are a filter (a probe
  * rarely reads the ring) and the slot's home: deleting (a shift back, so
  * no tombstones accumulate) and growing the index move slots without
- * reading the entries, which at a full cache are megabytes away. `bodies` is a FIFO of the retained
- * envelopes, ordered as their entries are in the ring, each naming its entry's position.
+ * reading the entries, which at a full cache are megabytes away.
+ * `bodies` is a FIFO of the retained envelopes, ordered as their entries
+ * are in the ring, each naming its entry's position.
  */
 #include <stdlib.h>
 #include <string.h>
