@@ -104,7 +104,7 @@ static void on_sent(void *ud, const hs_http_result *res)
             hs_membership_saw(n, p);
         /* Plumtree's PRUNE: the peer had it already, from a shorter or
          * faster path; from now on it is only offered ids. */
-        if (p && ctx->tree && p->eager && (p->features & HS_FEAT_AE)) {
+        if (p && ctx->tree && hs_peer_eager_link(p)) {
             if (all_duplicate(res)) {
                 hs_peers_set_eager(&n->peers, p, 0);
                 n->m.prunes++;
@@ -266,11 +266,6 @@ static size_t partition(hs_peer **v, size_t from, size_t to, int (*is)(const hs_
     return k - from;
 }
 
-static int is_eager(const hs_peer *p)
-{
-    return (p->features & HS_FEAT_AE) && p->eager;
-}
-
 static int is_foreign(const hs_peer *p)
 {
     return !(p->features & HS_FEAT_AE);
@@ -294,7 +289,7 @@ static int is_lazy_target(const hs_peer *p)
 static size_t choose_tree(hs_node *n, const hs_envelope *env, size_t fanout, hs_peer **cands,
                           size_t nc, hs_peer **out, size_t cap, size_t *rest)
 {
-    size_t ne = partition(cands, 0, nc, is_eager), chosen = 0;
+    size_t ne = partition(cands, 0, nc, hs_peer_eager_link), chosen = 0;
     size_t nf = partition(cands, ne, nc, is_foreign);
 
     for (size_t i = 0; i < ne && chosen < cap; i++)

@@ -315,7 +315,7 @@ void hs_peer_info_of(const hs_peer *peer, hs_peer_info *out)
     out->latency_ms = peer->latency_ms;
     out->state = peer->state;
     out->failures = peer->failures;
-    out->eager = peer->eager != 0 && (peer->features & HS_FEAT_AE);
+    out->eager = hs_peer_eager_link(peer);
     out->tags = peer->tags;
 }
 

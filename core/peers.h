@@ -69,6 +69,14 @@ typedef struct hs_peer {
 /* What this implementation advertises (/health, /ping). */
 #define HS_FEAT_OURS (HS_FEAT_BATCH | HS_FEAT_AE | HS_FEAT_SWIM)
 
+/* Whether new messages take the link to p: eager, and p a hearsay peer
+ * doing anti-entropy (a link to any other node can be neither pruned nor
+ * healed, see gossip.c). */
+static inline int hs_peer_eager_link(const hs_peer *p)
+{
+    return p->eager && (p->features & HS_FEAT_AE);
+}
+
 /* Reads a /health "features" array into HS_FEAT_* bits. */
 unsigned hs_peers_features(const json_t *features);
 /* The other way: a new JSON list of the names of the HS_FEAT_* bits set. */
