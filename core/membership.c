@@ -138,8 +138,15 @@ void hs_membership_saw(hs_node *n, hs_peer *p)
     if (p->state == HS_PEER_ALIVE)
         return;
     if (p->state == HS_PEER_DEAD) {
-        if (n->peers.live >= n->cfg.max_peers)
+        if (n->peers.live >= n->cfg.max_peers) {
+            /* Alive after all, but the table has no room for it. Its next
+             * retry keeps its backoff: left due, it was probed at every
+             * maintenance tick for as long as the table stayed full (6
+             * probes a second per node after a 1000-node warm-up). A
+             * probe that finds it so forgets it (on_probe). */
+            p->next_probe = hs_node_mono() + p->backoff;
             return;
+        }
         hs_peers_set_state(&n->peers, p, HS_PEER_ALIVE);
         n->m.peers_recovered++;
         hs_node_log(n, HS_LOG_INFO, "peer %s (%s) is back", p->id, p->url);
@@ -408,6 +415,13 @@ static void on_probe(void *ud, const hs_http_result *res)
         if (n->local_health)
             n->local_health--;
         hs_membership_saw(n, p);
+        /* A dead peer that answers while our table is full is not dead,
+         * only out of our view: forgotten, like a peer a full table let
+         * go, rather than retried until forget_after. */
+        if (p->state == HS_PEER_DEAD) {
+            hs_node_log(n, HS_LOG_DEBUG, "forgetting %s: it answers, but the table is full", p->id);
+            hs_peers_remove(&n->peers, p);
+        }
     } else if (!id && late(res, r->timeout)) {
         /* Our own loop was stalled past the timeout: the answer may be
          * waiting unread. That says nothing about the peer, and something

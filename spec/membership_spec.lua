@@ -146,7 +146,7 @@ describe("a peer that stops answering", function()
   end)
 
   after_each(function()
-    a:close()
+    if a:is_open() then a:close() end
     if b:is_open() then b:close() end
     loop:close()
   end)
@@ -192,6 +192,35 @@ describe("a peer that stops answering", function()
     -- where a fixed 0.05 s retry would make 40.
     assert.is_true(retries >= 3 and retries <= 8, retries .. " retries")
     c:close()
+  end)
+
+  it("is forgotten, not probed at every tick, when it answers while the table is full", function()
+    a:close() -- only c asks b anything from here on
+    local c = hs.node(loop, H.settings({ port = 0, health_interval = 0.1, max_peers = 1,
+      dead_after = 1, retry_min = 0.05, retry_max = 0.1 }))
+    assert(c:start())
+    c:add_peer(b_id, b:url())
+    loop:run_for(0.2)
+    b:close()
+    assert.is_true(loop:run_until(function()
+      local p = peer_ids(c, true)[b_id]
+      return p and p.state == "dead"
+    end, 5))
+    -- Another peer takes the only place.
+    local d = H.node({}, loop)
+    c:add_peer(d:id(), d:url())
+    assert.is_true(loop:run_until(function()
+      local p = peer_ids(c)[d:id()]
+      return p and p.state == "alive"
+    end, 5))
+    b = H.node({ port = b_port, node_id = b_id }, loop)
+    loop:run_for(1.0)
+    -- Its first retry found it alive; with no room for it, it is gone
+    -- from the table instead of being probed every 0.1 s tick.
+    local served = b:metrics().http_requests
+    assert.is_true(served <= 2, served .. " requests to the peer in 1 s")
+    assert.is_nil(peer_ids(c, true)[b_id])
+    c:close(); d:close()
   end)
 end)
 
