@@ -11,6 +11,7 @@
  * references to its Lua hooks. Hooks are cleared when the node closes, so
  * no callback ever reaches a collected userdata.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,6 +219,7 @@ static const field fields[] = {
     FIELD(max_batch, F_SIZE),
     FIELD(max_connections, F_SIZE),
     FIELD(peer_connections, F_SIZE),
+    FIELD(curl_for_http, F_BOOL),
     FIELD(batch_window, F_NUM),
     FIELD(lazy_fanout, F_UINT),
     FIELD(lazy_delay, F_NUM),
@@ -737,6 +739,13 @@ static int l_strerror(lua_State *L)
 
 int luaopen_hearsay(lua_State *L)
 {
+    /* A peer that closes its end while we write must cost an EPIPE, not
+     * the process (what luasocket does too). Only the default action is
+     * replaced: a host program's own SIGPIPE handler stays. */
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
+
     luaL_newmetatable(L, HS_NODE_MT);
     luaL_newlib(L, node_methods);
     lua_setfield(L, -2, "__index");

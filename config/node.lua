@@ -44,6 +44,8 @@ return {
   max_batch = 1000,           -- envelopes in one batch body
   max_connections = 1024,     -- concurrent inbound connections
   peer_connections = 4,       -- outbound connections per peer (kept alive)
+  curl_for_http = false,      -- http:// through libcurl too (https:// always is);
+                              -- false: hearsay's own HTTP/1.1 client
   batch_window = 0,           -- s envelopes for one peer wait to share a POST
                               -- (0: until the loop's next turn)
   ae_interval = 2,            -- s between anti-entropy rounds (0: off)...

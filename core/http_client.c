@@ -1,78 +1,134 @@
 /*
- * http_client.c -- libcurl multi on libuv; see http_client.h.
+ * http_client.c -- hearsay's HTTP/1.1 client on libuv; see http_client.h.
  *
- * curl tells us which sockets to watch (socket callback) and when to call
- * it back (timer callback); we keep one uv_poll per socket, attached with
- * curl_multi_assign(), and one uv_timer. Completed transfers are collected
- * with curl_multi_info_read() after every curl_multi_socket_action().
+ * Connections are pooled per host:port (a chained hash of hosts). One
+ * carries one request at a time (no pipelining); between requests it sits
+ * in its host's idle list and the client's LRU list with its read still
+ * watched, so a server's close is seen when it happens. Nothing polls:
+ * 50 idle connections cost what one does (curl's cache, by contrast,
+ * poll()s each of them once a second, which was half the CPU of an idle
+ * 1000-node cluster).
+ *
+ * A request takes an idle connection of its host, else opens one while the
+ * host has fewer than per_host, else waits in the host's FIFO. Requests are
+ * pooled with their deadline timers, so one on a kept-alive connection
+ * costs a write (usually a single uv_try_write of head and body), the
+ * reads of its answer, one copy of the answer's body, and no epoll_ctl.
+ * A kept-alive connection that turns out closed before any byte of the
+ * answer arrived is retried once on a fresh one, as curl does.
+ *
+ * Callbacks never run from within hs_http_client_request(): a failure
+ * found there fires from the request's timer at the next loop turn.
+ * Hosts are pinned while their queue is being served, so a chain of
+ * failures inside it cannot free the host under it.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <curl/curl.h>
+#include <sys/socket.h>
 
 #include "http_client.h"
+#include "http_curl.h"
+#include "http_response.h"
+#include "http_url.h"
+
+/* One read buffer per client: every read is parsed before the next. */
+#define READ_BUF (16 * 1024)
+/* Spare requests (with their timers) kept for reuse, and the bytes of
+ * head and body a spare one keeps allocated. */
+#define REQ_POOL_MAX 64
+#define REQ_BUF_KEEP 4096
+
+typedef struct host host;
+typedef struct conn conn;
+typedef struct request request;
+
+struct request {
+    hs_http_client *c;
+    uv_timer_t timer; /* its deadline, or a failure due at the next turn */
+    host *h;          /* while it waits in h's queue */
+    conn *conn;       /* while a connection carries it */
+    char *buf;        /* request line, headers and body */
+    size_t len, cap;
+    hs_http_cb cb;
+    void *ud;
+    uint64_t start_ns;
+    uint64_t timeout_ms;
+    int head;    /* a HEAD request: no body in the answer */
+    int retried; /* already moved off a kept-alive connection found closed */
+    int failed;  /* error holds why; the timer reports it */
+    request *prev, *next;   /* in flight (c->reqs), or the pool (next only) */
+    request *wprev, *wnext; /* its host's queue */
+    char error[160];
+};
+
+enum { C_RESOLVING, C_CONNECTING, C_BUSY, C_IDLE, C_CLOSING };
+
+struct conn {
+    uv_tcp_t tcp;
+    uv_connect_t connect_req;
+    uv_getaddrinfo_t gai;
+    uv_write_t write_req;
+    hs_http_client *c;
+    host *h;      /* NULL once closing */
+    request *req; /* the request it carries, NULL when idle */
+    int state;
+    int resolving; /* a getaddrinfo is under way */
+    int pending;   /* the close callback and a getaddrinfo still to come */
+    int used;      /* has carried an answer to its end */
+    int writing;   /* a uv_write is under way (its bytes: the request's) */
+    uint64_t idle_since; /* uv_now, ms */
+    conn *lprev, *lnext; /* the client's idle LRU, oldest first */
+    conn *hprev, *hnext; /* its host's idle list, newest first */
+    conn *prev, *next;   /* every connection not yet freed */
+    hs_http_resp resp;
+};
+
+struct host {
+    host *chain;
+    uint32_t hash;
+    uint16_t port;
+    unsigned pins;  /* being served: not freed under the caller */
+    size_t conns;   /* open or opening */
+    conn *idle;     /* newest first */
+    request *wait_head, *wait_tail;
+    char name[HS_HTTP_HOST_MAX + 1];
+};
 
 struct hs_http_client {
     uv_loop_t *loop;
-    CURLM *multi;
-    uv_timer_t timer;
-    size_t max_response;
-    int open_handles; /* the timer plus every socket poll */
-    int closing;
-    size_t inflight;
+    hs_http_client_opts o;
+    hs_http_curl *curl; /* made on first use */
+    host **buckets;
+    size_t nbuckets, nhosts;
+    conn *lru_head, *lru_tail;
+    size_t nidle;
+    conn *conns;
+    request *reqs; /* in flight */
+    request *pool;
+    size_t npool;
+    uv_timer_t idle_timer;
+    size_t handles; /* open handles, and getaddrinfo calls to come back */
+    int closing, curl_open;
     unsigned long requests, connects;
-    struct request *requests_head; /* in flight, for close */
-    struct sock_ctx *socks_head;   /* watched sockets, for close */
+    size_t inflight;
     void (*done)(void *ud);
     void *done_ud;
+    char rbuf[READ_BUF];
 };
 
-typedef struct sock_ctx {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    hs_http_client *c;
-    struct sock_ctx *prev, *next;
-} sock_ctx;
+static void pump(host *h);
+static void conn_close(conn *k);
 
-typedef struct request {
-    hs_http_client *c;
-    struct request *prev, *next;
-    CURL *easy;
-    struct curl_slist *headers;
-    char *body;
-    char *resp;
-    size_t resp_len, resp_cap;
-    int too_big;
-    hs_http_cb cb;
-    void *ud;
-    char error[CURL_ERROR_SIZE];
-} request;
-
-/* Intrusive doubly-linked lists: O(1) unlink of whatever completes. */
-#define LIST_PUSH(head, e)                                                                         \
-    do {                                                                                           \
-        (e)->prev = NULL;                                                                          \
-        (e)->next = (head);                                                                        \
-        if (head)                                                                                  \
-            (head)->prev = (e);                                                                    \
-        (head) = (e);                                                                              \
-    } while (0)
-#define LIST_UNLINK(head, e)                                                                       \
-    do {                                                                                           \
-        if ((e)->prev)                                                                             \
-            (e)->prev->next = (e)->next;                                                           \
-        else                                                                                       \
-            (head) = (e)->next;                                                                    \
-        if ((e)->next)                                                                             \
-            (e)->next->prev = (e)->prev;                                                           \
-    } while (0)
+/* ---- the client's end ------------------------------------------------ */
 
 static void maybe_done(hs_http_client *c)
 {
-    if (c->closing && c->open_handles == 0) {
+    if (c->closing && c->handles == 0 && !c->curl_open) {
         void (*done)(void *) = c->done;
         void *ud = c->done_ud;
+        free(c->buckets);
         free(c);
         if (done)
             done(ud);
@@ -81,308 +137,885 @@ static void maybe_done(hs_http_client *c)
 
 static void on_handle_closed(uv_handle_t *h)
 {
-    hs_http_client *c;
+    hs_http_client *c = h->data;
 
-    if (h->type == UV_POLL) {
-        sock_ctx *s = h->data;
-        c = s->c;
-        free(s);
-    } else {
-        c = h->data;
-    }
-    c->open_handles--;
+    c->handles--;
     maybe_done(c);
 }
 
-static void free_request(request *r)
+/* ---- hosts ------------------------------------------------------------ */
+
+static uint32_t host_hash(const char *name, uint16_t port)
 {
-    curl_slist_free_all(r->headers);
-    free(r->body);
-    free(r->resp);
-    free(r);
+    uint32_t x = 2166136261u;
+
+    for (; *name; name++)
+        x = (x ^ (unsigned char)*name) * 16777619u;
+    x = (x ^ (port & 0xff)) * 16777619u;
+    return (x ^ (port >> 8)) * 16777619u;
 }
 
-static void check_done(hs_http_client *c)
+static int grow_buckets(hs_http_client *c)
 {
-    CURLMsg *msg;
-    int left;
+    size_t nb = c->nbuckets ? c->nbuckets * 2 : 16;
+    host **b = calloc(nb, sizeof *b);
 
-    while ((msg = curl_multi_info_read(c->multi, &left))) {
-        if (msg->msg != CURLMSG_DONE)
-            continue;
-        CURL *easy = msg->easy_handle;
-        CURLcode code = msg->data.result;
-        request *r = NULL;
-        hs_http_result res = {0};
-        long connects = 0;
-        double total = 0;
-
-        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
-        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &res.status);
-        curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME, &total);
-        curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
-        c->connects += (unsigned long)connects;
-        res.total_ms = total * 1000.0;
-        if (code == CURLE_OK) {
-            res.err = HS_OK;
-            res.body = r->resp ? r->resp : "";
-            res.len = r->resp_len;
-        } else {
-            res.err = r->too_big ? HS_ETOOBIG : HS_EIO;
-            res.status = 0;
-            res.body = "";
-            res.error = r->error[0] ? r->error : curl_easy_strerror(code);
+    if (!b)
+        return -1;
+    for (size_t i = 0; i < c->nbuckets; i++) {
+        host *h = c->buckets[i], *next;
+        for (; h; h = next) {
+            next = h->chain;
+            h->chain = b[h->hash & (nb - 1)];
+            b[h->hash & (nb - 1)] = h;
         }
-        curl_multi_remove_handle(c->multi, easy);
-        curl_easy_cleanup(easy);
-        LIST_UNLINK(c->requests_head, r);
-        c->inflight--;
-        r->cb(r->ud, &res);
-        free_request(r);
     }
-}
-
-static void on_poll(uv_poll_t *h, int status, int events)
-{
-    sock_ctx *s = h->data;
-    hs_http_client *c = s->c;
-    int flags = 0, running;
-
-    if (status < 0)
-        flags = CURL_CSELECT_ERR;
-    if (events & UV_READABLE)
-        flags |= CURL_CSELECT_IN;
-    if (events & UV_WRITABLE)
-        flags |= CURL_CSELECT_OUT;
-    curl_multi_socket_action(c->multi, s->fd, flags, &running);
-    check_done(c);
-}
-
-static void on_timer(uv_timer_t *h)
-{
-    hs_http_client *c = h->data;
-    int running;
-
-    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_done(c);
-}
-
-static void close_sock(hs_http_client *c, sock_ctx *s)
-{
-    LIST_UNLINK(c->socks_head, s);
-    uv_poll_stop(&s->poll);
-    uv_close((uv_handle_t *)&s->poll, on_handle_closed);
-}
-
-static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-    hs_http_client *c = userp;
-    sock_ctx *s = socketp;
-    int events = 0;
-
-    (void)easy;
-    if (what == CURL_POLL_REMOVE) {
-        if (s) {
-            curl_multi_assign(c->multi, fd, NULL);
-            close_sock(c, s);
-        }
-        return 0;
-    }
-    if (!s) {
-        s = calloc(1, sizeof *s);
-        if (!s)
-            return -1;
-        s->fd = fd;
-        s->c = c;
-        if (uv_poll_init_socket(c->loop, &s->poll, fd) != 0) {
-            free(s);
-            return -1;
-        }
-        s->poll.data = s;
-        c->open_handles++;
-        LIST_PUSH(c->socks_head, s);
-        curl_multi_assign(c->multi, fd, s);
-    }
-    if (what & CURL_POLL_IN)
-        events |= UV_READABLE;
-    if (what & CURL_POLL_OUT)
-        events |= UV_WRITABLE;
-    uv_poll_start(&s->poll, events, on_poll);
+    free(c->buckets);
+    c->buckets = b;
+    c->nbuckets = nb;
     return 0;
 }
 
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+/* The host for name:port (name lower-cased here), made when new; NULL out
+ * of memory. */
+static host *host_get(hs_http_client *c, const char *name, uint16_t port)
 {
-    hs_http_client *c = userp;
+    char low[HS_HTTP_HOST_MAX + 1];
+    size_t i = 0;
+    uint32_t hash;
+    host *h;
 
-    (void)multi;
-    if (timeout_ms < 0)
-        uv_timer_stop(&c->timer);
+    for (; name[i]; i++)
+        low[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+    low[i] = '\0';
+    hash = host_hash(low, port);
+    if (c->nbuckets)
+        for (h = c->buckets[hash & (c->nbuckets - 1)]; h; h = h->chain)
+            if (h->hash == hash && h->port == port && strcmp(h->name, low) == 0)
+                return h;
+    if (c->nhosts >= c->nbuckets && grow_buckets(c) != 0)
+        return NULL;
+    if (!(h = calloc(1, sizeof *h)))
+        return NULL;
+    memcpy(h->name, low, i + 1);
+    h->port = port;
+    h->hash = hash;
+    h->chain = c->buckets[hash & (c->nbuckets - 1)];
+    c->buckets[hash & (c->nbuckets - 1)] = h;
+    c->nhosts++;
+    return h;
+}
+
+/* Frees h once nothing uses it: no connection, no waiting request, no pin. */
+static void host_release(hs_http_client *c, host *h)
+{
+    host **pp;
+
+    if (h->pins || h->conns || h->wait_head)
+        return;
+    for (pp = &c->buckets[h->hash & (c->nbuckets - 1)]; *pp != h; pp = &(*pp)->chain)
+        ;
+    *pp = h->chain;
+    c->nhosts--;
+    free(h);
+}
+
+static void wait_push(host *h, request *r, int front)
+{
+    r->h = h;
+    if (front) {
+        r->wprev = NULL;
+        r->wnext = h->wait_head;
+        if (h->wait_head)
+            h->wait_head->wprev = r;
+        else
+            h->wait_tail = r;
+        h->wait_head = r;
+    } else {
+        r->wnext = NULL;
+        r->wprev = h->wait_tail;
+        if (h->wait_tail)
+            h->wait_tail->wnext = r;
+        else
+            h->wait_head = r;
+        h->wait_tail = r;
+    }
+}
+
+static void wait_unlink(request *r)
+{
+    host *h = r->h;
+
+    if (r->wprev)
+        r->wprev->wnext = r->wnext;
     else
-        uv_timer_start(&c->timer, on_timer, (uint64_t)timeout_ms, 0);
-    return 0;
+        h->wait_head = r->wnext;
+    if (r->wnext)
+        r->wnext->wprev = r->wprev;
+    else
+        h->wait_tail = r->wprev;
+    r->wprev = r->wnext = NULL;
+    r->h = NULL;
 }
 
-static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
-{
-    request *r = ud;
-    size_t n = size * nmemb;
+/* ---- requests --------------------------------------------------------- */
 
-    if (r->resp_len + n > r->c->max_response) {
-        r->too_big = 1;
-        return 0;
+static void on_req_timer(uv_timer_t *t);
+
+static request *req_get(hs_http_client *c)
+{
+    request *r = c->pool;
+
+    if (r) {
+        c->pool = r->next;
+        c->npool--;
+    } else {
+        if (!(r = calloc(1, sizeof *r)))
+            return NULL;
+        r->c = c;
+        uv_timer_init(c->loop, &r->timer);
+        r->timer.data = r;
+        c->handles++;
     }
-    if (r->resp_len + n + 1 > r->resp_cap) {
-        size_t cap = r->resp_cap ? r->resp_cap : 1024;
-        while (cap < r->resp_len + n + 1)
-            cap *= 2;
-        char *b = realloc(r->resp, cap);
-        if (!b)
-            return 0;
-        r->resp = b;
-        r->resp_cap = cap;
-    }
-    memcpy(r->resp + r->resp_len, data, n);
-    r->resp_len += n;
-    r->resp[r->resp_len] = '\0';
-    return n;
+    r->h = NULL;
+    r->conn = NULL;
+    r->retried = r->failed = r->head = 0;
+    r->error[0] = '\0';
+    r->wprev = r->wnext = NULL;
+    return r;
 }
 
-hs_err hs_http_client_new(uv_loop_t *loop, size_t max_response, size_t max_connections,
-                          size_t per_host, hs_http_client **out)
+static void on_req_closed(uv_handle_t *h)
 {
-    hs_http_client *c;
+    request *r = h->data;
+    hs_http_client *c = r->c;
 
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return HS_EIO;
-    c = calloc(1, sizeof *c);
+    free(r->buf);
+    free(r);
+    c->handles--;
+    maybe_done(c);
+}
+
+/* Back to the pool, or closed when the pool is full or the client ends. */
+static void req_put(hs_http_client *c, request *r)
+{
+    uv_timer_stop(&r->timer);
+    if (c->closing || c->npool >= REQ_POOL_MAX) {
+        uv_close((uv_handle_t *)&r->timer, on_req_closed);
+        return;
+    }
+    if (r->cap > REQ_BUF_KEEP) {
+        free(r->buf);
+        r->buf = NULL;
+        r->cap = 0;
+    }
+    r->next = c->pool;
+    c->pool = r;
+    c->npool++;
+}
+
+/* Ends a request: out of the in-flight list, its callback, back to the
+ * pool. The request is detached from any host or connection already. */
+static void req_finish(hs_http_client *c, request *r, const hs_http_result *res)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        c->reqs = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    c->inflight--;
+    uv_timer_stop(&r->timer);
+    r->cb(r->ud, res);
+    req_put(c, r);
+}
+
+static void req_fail(hs_http_client *c, request *r, hs_err err, const char *why)
+{
+    hs_http_result res = {0};
+
+    res.err = err;
+    res.body = "";
+    res.error = why;
+    res.total_ms = (double)(uv_hrtime() - r->start_ns) / 1e6;
+    req_finish(c, r, &res);
+}
+
+/* A failure found where no callback may run: reported at the next turn. */
+static void fail_later(request *r, const char *what, const char *detail)
+{
+    snprintf(r->error, sizeof r->error, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
+    r->failed = 1;
+    r->h = NULL;
+    r->conn = NULL;
+    uv_timer_start(&r->timer, on_req_timer, 0, 0);
+}
+
+/* ---- connections ------------------------------------------------------ */
+
+static void free_conn(conn *k)
+{
+    hs_http_client *c = k->c;
+
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        c->conns = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    hs_http_resp_free(&k->resp);
+    free(k);
+    c->handles--;
+    maybe_done(c);
+}
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    conn *k = h->data;
+
+    if (--k->pending == 0)
+        free_conn(k);
+}
+
+static void idle_unlink(conn *k)
+{
+    hs_http_client *c = k->c;
+    host *h = k->h;
+
+    if (k->lprev)
+        k->lprev->lnext = k->lnext;
+    else
+        c->lru_head = k->lnext;
+    if (k->lnext)
+        k->lnext->lprev = k->lprev;
+    else
+        c->lru_tail = k->lprev;
+    if (k->hprev)
+        k->hprev->hnext = k->hnext;
+    else
+        h->idle = k->hnext;
+    if (k->hnext)
+        k->hnext->hprev = k->hprev;
+    k->lprev = k->lnext = k->hprev = k->hnext = NULL;
+    c->nidle--;
+}
+
+/* Closes k (which carries no request), then lets its host's queue use the
+ * place it leaves. */
+static void conn_close(conn *k)
+{
+    hs_http_client *c = k->c;
+    host *h = k->h;
+
+    if (k->state == C_CLOSING)
+        return;
+    if (k->state == C_IDLE)
+        idle_unlink(k);
+    k->state = C_CLOSING;
+    k->h = NULL;
+    if (k->resolving)
+        uv_cancel((uv_req_t *)&k->gai); /* its callback comes all the same */
+    uv_read_stop((uv_stream_t *)&k->tcp);
+    uv_close((uv_handle_t *)&k->tcp, on_conn_closed);
+    if (h) {
+        h->conns--;
+        h->pins++;
+        pump(h);
+        h->pins--;
+        host_release(c, h);
+    }
+}
+
+static void on_idle_timer(uv_timer_t *t);
+
+static void arm_idle_timer(hs_http_client *c)
+{
+    uint64_t idle_ms = (uint64_t)(c->o.idle_timeout * 1000), now = uv_now(c->loop);
+
+    if (!c->lru_head || c->closing) {
+        uv_timer_stop(&c->idle_timer);
+        return;
+    }
+    uint64_t due = c->lru_head->idle_since + idle_ms;
+    uv_timer_start(&c->idle_timer, on_idle_timer, due > now ? due - now : 0, 0);
+}
+
+static void on_idle_timer(uv_timer_t *t)
+{
+    hs_http_client *c = t->data;
+    uint64_t idle_ms = (uint64_t)(c->o.idle_timeout * 1000), now = uv_now(c->loop);
+
+    while (c->lru_head && now - c->lru_head->idle_since >= idle_ms)
+        conn_close(c->lru_head);
+    arm_idle_timer(c);
+}
+
+static void send_request(conn *k);
+
+static void assign(conn *k, request *r)
+{
+    k->req = r;
+    k->state = C_BUSY;
+    r->conn = k;
+    r->h = NULL;
+    hs_http_resp_free(&k->resp);
+    hs_http_resp_init(&k->resp, k->c->o.max_response, r->head);
+}
+
+/* k carried its answer to the end and may carry another: the next waiting
+ * request of its host, or it waits in the idle lists. */
+static void conn_idle(conn *k)
+{
+    hs_http_client *c = k->c;
+    host *h = k->h;
+
+    if (h->wait_head) {
+        request *r = h->wait_head;
+        wait_unlink(r);
+        assign(k, r);
+        send_request(k);
+        return;
+    }
+    k->state = C_IDLE;
+    k->idle_since = uv_now(c->loop);
+    k->hnext = h->idle;
+    if (h->idle)
+        h->idle->hprev = k;
+    h->idle = k;
+    k->lprev = c->lru_tail;
+    if (c->lru_tail)
+        c->lru_tail->lnext = k;
+    else
+        c->lru_head = k;
+    c->lru_tail = k;
+    c->nidle++;
+    if (c->nidle > c->o.max_connections)
+        conn_close(c->lru_head); /* the cache is full: the oldest goes */
+    if (!uv_is_active((uv_handle_t *)&c->idle_timer))
+        arm_idle_timer(c);
+}
+
+/* The request k carried ended in a failure: k is closed, and the request
+ * either moves to a fresh connection (a kept-alive one the server had
+ * closed before any byte of the answer) or fails. */
+static void conn_failed(conn *k, hs_err err, const char *what, const char *detail)
+{
+    hs_http_client *c = k->c;
+    request *r = k->req;
+    host *h = k->h;
+    char why[160];
+
+    k->req = NULL;
+    r->conn = NULL;
+    if (k->used && !r->retried && !hs_http_resp_started(&k->resp) && err == HS_EIO && h) {
+        r->retried = 1;
+        wait_push(h, r, 1); /* first in line for the place k leaves */
+        conn_close(k);
+        return;
+    }
+    conn_close(k);
+    snprintf(why, sizeof why, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
+    req_fail(c, r, err, why);
+}
+
+/* The answer is complete: the body goes to the callback after k is settled
+ * (reused or closed), so a callback that asks again may get k. */
+static void conn_answered(conn *k, int reuse)
+{
+    hs_http_client *c = k->c;
+    request *r = k->req;
+    hs_http_result res = {0};
+    char *body = k->resp.body;
+
+    k->req = NULL;
+    r->conn = NULL;
+    res.err = HS_OK;
+    res.status = k->resp.status;
+    res.body = body ? body : "";
+    res.len = k->resp.len;
+    res.total_ms = (double)(uv_hrtime() - r->start_ns) / 1e6;
+    k->resp.body = NULL;
+    k->resp.len = 0;
+    k->used = 1;
+    if (reuse && k->resp.keep_alive && !k->writing && !c->closing)
+        conn_idle(k);
+    else
+        conn_close(k);
+    req_finish(c, r, &res);
+    free(body);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t size, uv_buf_t *buf)
+{
+    conn *k = h->data;
+
+    (void)size;
+    buf->base = k->c->rbuf;
+    buf->len = sizeof k->c->rbuf;
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    conn *k = s->data;
+    size_t used = 0;
+    int done = 0;
+    hs_err err;
+
+    if (nread == 0 || k->state == C_CLOSING)
+        return;
+    if (!k->req) {
+        /* The server closed an idle connection (or spoke unasked). */
+        conn_close(k);
+        return;
+    }
+    if (nread < 0) {
+        if (nread == UV_EOF && hs_http_resp_eof(&k->resp) == HS_OK)
+            conn_answered(k, 0);
+        else if (nread == UV_EOF)
+            conn_failed(k, HS_EIO, "connection closed before the answer ended", NULL);
+        else
+            conn_failed(k, HS_EIO, "receive", uv_strerror((int)nread));
+        return;
+    }
+    err = hs_http_resp_feed(&k->resp, buf->base, (size_t)nread, &used, &done);
+    if (err == HS_ETOOBIG)
+        conn_failed(k, err, "answer too large", NULL);
+    else if (err != HS_OK)
+        conn_failed(k, err, err == HS_ENOMEM ? "out of memory" : "malformed HTTP answer", NULL);
+    else if (done)
+        conn_answered(k, used == (size_t)nread); /* bytes past it: not reused */
+}
+
+static void write_cb(uv_write_t *w, int status)
+{
+    conn *k = w->data;
+
+    k->writing = 0;
+    if (status < 0 && k->state != C_CLOSING && k->req)
+        conn_failed(k, HS_EIO, "send", uv_strerror(status));
+}
+
+/* Writes k's request: at once as far as the socket takes it, the rest
+ * through uv_write. Never calls back: a failure here is k's stale
+ * connection, retried or reported at the next turn. */
+static void send_request(conn *k)
+{
+    request *r = k->req;
+    uv_os_fd_t fd;
+    uv_buf_t b;
+    ssize_t sent = -1;
+    int n = UV_EBADF;
+
+    /* send() rather than uv_try_write(): MSG_NOSIGNAL, so a peer gone
+     * since the connection's last use is an error here, not SIGPIPE. */
+    if (uv_fileno((uv_handle_t *)&k->tcp, &fd) == 0) {
+        sent = send(fd, r->buf, r->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        n = sent >= 0 ? (int)sent : errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+    }
+    if (sent == (ssize_t)r->len)
+        return;
+    if (n >= 0) {
+        b = uv_buf_init(r->buf + n, (unsigned)(r->len - (size_t)n));
+        k->write_req.data = k;
+        if ((n = uv_write(&k->write_req, (uv_stream_t *)&k->tcp, &b, 1, write_cb)) == 0) {
+            k->writing = 1;
+            return;
+        }
+    }
+    /* The socket refused it outright. */
+    host *h = k->h;
+    k->req = NULL;
+    r->conn = NULL;
+    if (k->used && !r->retried && h) {
+        r->retried = 1;
+        wait_push(h, r, 1);
+        conn_close(k);
+        return;
+    }
+    conn_close(k);
+    fail_later(r, "send", uv_strerror(n));
+}
+
+static void on_connect(uv_connect_t *cr, int status)
+{
+    conn *k = cr->data;
+    request *r = k->req;
+
+    if (k->state == C_CLOSING)
+        return;
+    if (status < 0) {
+        if (r)
+            conn_failed(k, HS_EIO, "connect", uv_strerror(status));
+        else
+            conn_close(k);
+        return;
+    }
+    uv_tcp_nodelay(&k->tcp, 1);
+    if (uv_read_start((uv_stream_t *)&k->tcp, alloc_cb, read_cb) != 0) {
+        conn_failed(k, HS_EIO, "connect", "cannot read the socket");
+        return;
+    }
+    k->state = C_BUSY;
+    if (r)
+        send_request(k);
+    else
+        conn_idle(k); /* its request timed out while it connected */
+}
+
+static int start_connect(conn *k, const struct sockaddr *sa)
+{
+    k->state = C_CONNECTING;
+    k->connect_req.data = k;
+    return uv_tcp_connect(&k->connect_req, &k->tcp, sa, on_connect);
+}
+
+static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *ai)
+{
+    conn *k = g->data;
+    int err = status;
+
+    k->resolving = 0;
+    k->c->handles--;
+    if (k->state == C_CLOSING) {
+        uv_freeaddrinfo(ai);
+        if (--k->pending == 0)
+            free_conn(k);
+        return;
+    }
+    k->pending--;
+    if (status == 0) {
+        /* IPv4 first: nodes listen on one address, most often IPv4, and a
+         * name like localhost resolves to both. */
+        struct addrinfo *a = ai;
+        while (a && a->ai_family != AF_INET)
+            a = a->ai_next;
+        err = start_connect(k, (a ? a : ai)->ai_addr);
+    }
+    uv_freeaddrinfo(ai);
+    if (err == 0)
+        return;
+    if (k->req)
+        conn_failed(k, HS_EIO, status ? "cannot resolve the host" : "connect", uv_strerror(err));
+    else
+        conn_close(k);
+}
+
+/* Fails every request waiting for h (at the next turn): h cannot be
+ * reached right now, and each would find that out the same way. */
+static void fail_waiting(host *h, const char *what, const char *detail)
+{
+    request *r;
+
+    while ((r = h->wait_head)) {
+        wait_unlink(r);
+        fail_later(r, what, detail);
+    }
+}
+
+/* Opens a connection to h for r. Never calls back (see fail_later). */
+static void conn_open(host *h, request *r)
+{
+    hs_http_client *c = r->c;
+    conn *k = calloc(1, sizeof *k);
+    struct sockaddr_storage ss;
+    char port[8];
+    int err;
+
+    if (!k) {
+        fail_later(r, "out of memory", NULL);
+        return;
+    }
+    if ((err = uv_tcp_init(c->loop, &k->tcp)) != 0) {
+        free(k);
+        fail_later(r, "socket", uv_strerror(err));
+        return;
+    }
+    k->c = c;
+    k->h = h;
+    k->tcp.data = k;
+    k->pending = 1;
+    k->next = c->conns;
+    if (c->conns)
+        c->conns->prev = k;
+    c->conns = k;
+    c->handles++;
+    c->connects++;
+    h->conns++;
+    assign(k, r);
+    k->state = C_CONNECTING;
+    if (uv_ip4_addr(h->name, h->port, (struct sockaddr_in *)&ss) == 0 ||
+        uv_ip6_addr(h->name, h->port, (struct sockaddr_in6 *)&ss) == 0) {
+        err = start_connect(k, (struct sockaddr *)&ss);
+    } else {
+        struct addrinfo hints = {0};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        snprintf(port, sizeof port, "%u", (unsigned)h->port);
+        k->gai.data = k;
+        k->state = C_RESOLVING;
+        err = uv_getaddrinfo(c->loop, &k->gai, on_resolved, h->name, port, &hints);
+        if (err == 0) {
+            k->resolving = 1;
+            k->pending++;
+            c->handles++;
+        }
+    }
+    if (err == 0)
+        return;
+    k->req = NULL;
+    r->conn = NULL;
+    fail_later(r, "connect", uv_strerror(err));
+    h->pins++;
+    fail_waiting(h, "connect", uv_strerror(err));
+    conn_close(k);
+    h->pins--;
+    host_release(c, h);
+}
+
+/* Gives h's waiting requests the idle connections and the places free. */
+static void pump(host *h)
+{
+    while (h->wait_head) {
+        request *r = h->wait_head;
+        hs_http_client *c = r->c;
+        if (c->closing)
+            return;
+        if (h->idle) {
+            conn *k = h->idle;
+            wait_unlink(r);
+            idle_unlink(k);
+            assign(k, r);
+            send_request(k);
+        } else if (h->conns < c->o.per_host) {
+            wait_unlink(r);
+            conn_open(h, r);
+        } else {
+            return;
+        }
+    }
+}
+
+static void on_req_timer(uv_timer_t *t)
+{
+    request *r = t->data;
+    hs_http_client *c = r->c;
+    char why[64];
+
+    if (r->failed) {
+        req_fail(c, r, HS_EIO, r->error);
+        return;
+    }
+    if (r->conn) {
+        conn *k = r->conn;
+        k->req = NULL;
+        r->conn = NULL;
+        if (k->state == C_CONNECTING || k->state == C_RESOLVING) {
+            /* Let it finish connecting: the next request may use it. */
+        } else {
+            conn_close(k); /* the answer may still come: not on this one */
+        }
+    } else if (r->h) {
+        host *h = r->h;
+        wait_unlink(r);
+        host_release(c, h);
+    }
+    snprintf(why, sizeof why, "timed out after %llu ms", (unsigned long long)r->timeout_ms);
+    req_fail(c, r, HS_EIO, why);
+}
+
+/* ---- the API ---------------------------------------------------------- */
+
+hs_err hs_http_client_new(uv_loop_t *loop, const hs_http_client_opts *opts, hs_http_client **out)
+{
+    hs_http_client *c = calloc(1, sizeof *c);
+
     if (!c)
         return HS_ENOMEM;
     c->loop = loop;
-    c->max_response = max_response;
-    c->multi = curl_multi_init();
-    if (!c->multi) {
+    c->o = *opts;
+    if (c->o.per_host == 0)
+        c->o.per_host = 1;
+    if (!(c->o.idle_timeout > 0))
+        c->o.idle_timeout = 118;
+    if (grow_buckets(c) != 0) {
         free(c);
         return HS_ENOMEM;
     }
-    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)max_connections);
-    curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)per_host);
-    uv_timer_init(loop, &c->timer);
-    c->timer.data = c;
-    c->open_handles = 1;
+    uv_timer_init(loop, &c->idle_timer);
+    c->idle_timer.data = c;
+    c->handles = 1;
     *out = c;
     return HS_OK;
+}
+
+static int valid_method(const char *m)
+{
+    size_t n = 0;
+
+    for (; m[n]; n++)
+        if (!((m[n] >= 'A' && m[n] <= 'Z') || m[n] == '-' || m[n] == '_'))
+            return 0;
+    return n > 0 && n <= 16;
+}
+
+static hs_err via_curl(hs_http_client *c, const char *method, const char *url, const char *body,
+                       size_t len, const char *header, double timeout_s, hs_http_cb cb, void *ud)
+{
+    if (!c->curl) {
+        hs_err err = hs_http_curl_new(c->loop, c->o.max_response, c->o.max_connections,
+                                      c->o.per_host, &c->curl);
+        if (err != HS_OK)
+            return err;
+        c->curl_open = 1;
+    }
+    return hs_http_curl_request(c->curl, method, url, body, len, header, timeout_s, cb, ud);
 }
 
 hs_err hs_http_client_request(hs_http_client *c, const char *method, const char *url,
                               const char *body, size_t len, const char *header, double timeout_s,
                               hs_http_cb cb, void *ud)
 {
+    hs_http_url u;
     request *r;
-    CURL *e;
+    host *h;
+    char clen[48];
+    size_t plen, need, hlen = header ? strlen(header) : 0;
+    int n;
 
     if (c->closing)
         return HS_ESTATE;
-    r = calloc(1, sizeof *r);
-    if (!r)
+    if (!method || !valid_method(method) || hs_http_url_parse(url, &u) != HS_OK || !cb)
+        return HS_EINVAL;
+    if (header && (strchr(header, '\r') || strchr(header, '\n')))
+        return HS_EINVAL; /* one line: no way to slip in another */
+    if (u.tls || c->o.curl_for_http)
+        return via_curl(c, method, url, body, len, header, timeout_s, cb, ud);
+    if (!(r = req_get(c)))
         return HS_ENOMEM;
-    r->c = c;
+    if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)
+        snprintf(clen, sizeof clen, "Content-Length: %zu\r\n", body ? len : 0);
+    else
+        clen[0] = '\0';
+    plen = u.path_len == 0 || u.path[0] == '?' ? u.path_len + 1 : u.path_len;
+    need = strlen(method) + 1 + plen + 11 + 6 + u.authority_len + 2 + 25 + 13 +
+           (body ? 32 : 0) + strlen(clen) + (header ? hlen + 2 : 0) + 2 + (body ? len : 0) + 1;
+    if (need > r->cap) {
+        char *b = realloc(r->buf, need);
+        if (!b) {
+            req_put(c, r);
+            return HS_ENOMEM;
+        }
+        r->buf = b;
+        r->cap = need;
+    }
+    n = snprintf(r->buf, r->cap,
+                 "%s %s%.*s HTTP/1.1\r\nHost: %.*s\r\nUser-Agent: hearsay/0.1\r\nAccept: */*\r\n"
+                 "%s%s%s%s\r\n",
+                 method, plen > u.path_len ? "/" : "", (int)u.path_len, u.path,
+                 (int)u.authority_len, u.authority, body ? "Content-Type: application/json\r\n" : "",
+                 clen, header ? header : "", header ? "\r\n" : "");
+    if (n < 0 || (size_t)n + (body ? len : 0) >= r->cap) {
+        req_put(c, r);
+        return HS_ENOMEM;
+    }
+    if (body)
+        memcpy(r->buf + n, body, len);
+    r->len = (size_t)n + (body ? len : 0);
+    if (!(h = host_get(c, u.host, u.port))) {
+        req_put(c, r);
+        return HS_ENOMEM;
+    }
     r->cb = cb;
     r->ud = ud;
-    e = r->easy = curl_easy_init();
-    if (!e)
-        goto nomem;
-    if (body) {
-        r->body = malloc(len + 1);
-        if (!r->body)
-            goto nomem;
-        memcpy(r->body, body, len);
-        r->body[len] = '\0';
-        r->headers = curl_slist_append(NULL, "Content-Type: application/json");
-        if (!r->headers)
-            goto nomem;
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    }
-    if (header) {
-        struct curl_slist *h = curl_slist_append(r->headers, header);
-        if (!h)
-            goto nomem;
-        r->headers = h;
-    }
-    /* No "Expect: 100-continue" round trip for larger bodies. */
-    if (body) {
-        struct curl_slist *h = curl_slist_append(r->headers, "Expect:");
-        if (!h)
-            goto nomem;
-        r->headers = h;
-    }
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout_s * 1000));
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "hearsay/0.1");
-    if (curl_multi_add_handle(c->multi, e) != CURLM_OK)
-        goto nomem;
-    LIST_PUSH(c->requests_head, r);
+    r->head = strcmp(method, "HEAD") == 0;
+    r->start_ns = uv_hrtime();
+    r->timeout_ms = timeout_s > 0 ? (uint64_t)(timeout_s * 1000) : 0;
+    if (r->timeout_ms == 0)
+        r->timeout_ms = 1;
+    r->prev = NULL;
+    r->next = c->reqs;
+    if (c->reqs)
+        c->reqs->prev = r;
+    c->reqs = r;
     c->inflight++;
     c->requests++;
+    uv_timer_start(&r->timer, on_req_timer, r->timeout_ms, 0);
+    wait_push(h, r, 0);
+    h->pins++;
+    pump(h);
+    h->pins--;
+    host_release(c, h);
     return HS_OK;
-nomem:
-    if (r->easy)
-        curl_easy_cleanup(r->easy);
-    free_request(r);
-    return HS_ENOMEM;
 }
 
 unsigned long hs_http_client_requests(const hs_http_client *c)
 {
-    return c->requests;
+    return c->requests + (c->curl ? hs_http_curl_requests(c->curl) : 0);
 }
 
 unsigned long hs_http_client_connects(const hs_http_client *c)
 {
-    return c->connects;
+    return c->connects + (c->curl ? hs_http_curl_connects(c->curl) : 0);
 }
 
 size_t hs_http_client_inflight(const hs_http_client *c)
 {
-    return c->inflight;
+    return c->inflight + (c->curl ? hs_http_curl_inflight(c->curl) : 0);
+}
+
+size_t hs_http_client_idle(const hs_http_client *c)
+{
+    return c->nidle;
+}
+
+static void curl_closed(void *ud)
+{
+    hs_http_client *c = ud;
+
+    c->curl_open = 0;
+    c->curl = NULL;
+    maybe_done(c);
 }
 
 void hs_http_client_close(hs_http_client *c, void (*done)(void *ud), void *ud)
 {
+    hs_http_result res = {0};
+
     c->closing = 1;
     c->done = done;
     c->done_ud = ud;
-    while (c->requests_head) {
-        request *r = c->requests_head;
-        hs_http_result res = {.err = HS_ESTATE, .body = "", .error = "client closed"};
-        LIST_UNLINK(c->requests_head, r);
-        curl_multi_remove_handle(c->multi, r->easy);
-        curl_easy_cleanup(r->easy);
-        r->cb(r->ud, &res);
-        free_request(r);
+    res.err = HS_ESTATE;
+    res.body = "";
+    res.error = "client closed";
+    while (c->reqs) {
+        request *r = c->reqs;
+        if (r->conn) {
+            r->conn->req = NULL;
+            r->conn = NULL;
+        } else if (r->h) {
+            wait_unlink(r);
+        }
+        req_finish(c, r, &res);
     }
-    c->inflight = 0;
-    curl_multi_cleanup(c->multi);
-    c->multi = NULL;
-    /* Whatever sockets cleanup did not report removed, close here. */
-    while (c->socks_head)
-        close_sock(c, c->socks_head);
-    uv_timer_stop(&c->timer);
-    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    while (c->pool) {
+        request *r = c->pool;
+        c->pool = r->next;
+        c->npool--;
+        uv_close((uv_handle_t *)&r->timer, on_req_closed);
+    }
+    for (conn *k = c->conns; k; k = k->next)
+        conn_close(k);
+    for (size_t i = 0; i < c->nbuckets; i++) {
+        while (c->buckets[i]) {
+            host *h = c->buckets[i];
+            c->buckets[i] = h->chain;
+            free(h);
+        }
+    }
+    c->nhosts = 0;
+    uv_timer_stop(&c->idle_timer);
+    uv_close((uv_handle_t *)&c->idle_timer, on_handle_closed);
+    if (c->curl)
+        hs_http_curl_close(c->curl, curl_closed, c);
+    maybe_done(c);
 }

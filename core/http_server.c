@@ -11,6 +11,13 @@
  * through the upload callback into our own capped buffer. MHD zeroes the
  * pool for every request, so its size is a per-request cost (the 32 KiB
  * default was ~49k instructions, more than the rest of MHD's work).
+ *
+ * Idle kept-alive connections are drained the way nginx does it: MHD stops
+ * accepting at max_connections, so once a new connection takes the count
+ * past 7/8 of it, the connections idle longest are shut down (their
+ * clients reconnect when they next ask). Without it a node everyone
+ * bootstraps from fills up with idle connections and stops answering
+ * (1000 joiners did it to a seed node: every bootstrap timed out).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -19,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -44,8 +52,21 @@ typedef struct request_ctx {
     struct request_ctx *prev, *next; /* the suspended list */
 } request_ctx;
 
+/* Per-connection state, in MHD's socket context: a connection between
+ * requests is on the idle list, oldest first. */
+typedef struct conn_ctx {
+    int fd;
+    int busy;    /* a request is under way */
+    int drained; /* shut down by us; MHD closes it at its next read */
+    struct conn_ctx *prev, *next;
+} conn_ctx;
+
 struct hs_http_server {
     struct MHD_Daemon *daemon;
+    conn_ctx *idle_head, *idle_tail;
+    size_t conns, draining, drain_at;
+    unsigned long drained;
+    int closed; /* a connection closed during the last MHD_run */
     request_ctx *suspended;
     uint64_t next_token;
     uv_poll_t poll;
@@ -84,6 +105,83 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
 
 static void on_timer(uv_timer_t *h);
 
+static void idle_unlink(hs_http_server *srv, conn_ctx *k)
+{
+    if (k->prev)
+        k->prev->next = k->next;
+    else if (srv->idle_head == k)
+        srv->idle_head = k->next;
+    else
+        return; /* not on the list */
+    if (k->next)
+        k->next->prev = k->prev;
+    else
+        srv->idle_tail = k->prev;
+    k->prev = k->next = NULL;
+}
+
+static void idle_push(hs_http_server *srv, conn_ctx *k)
+{
+    k->next = NULL;
+    k->prev = srv->idle_tail;
+    if (srv->idle_tail)
+        srv->idle_tail->next = k;
+    else
+        srv->idle_head = k;
+    srv->idle_tail = k;
+}
+
+/* Shuts down the connections idle longest while the open ones (less those
+ * already on their way out) are past drain_at. shutdown(), not close(): MHD
+ * still owns the descriptor and sees the end at its next read. */
+static void drain(hs_http_server *srv)
+{
+    while (srv->conns - srv->draining > srv->drain_at && srv->idle_head) {
+        conn_ctx *k = srv->idle_head;
+        idle_unlink(srv, k);
+        k->drained = 1;
+        srv->draining++;
+        srv->drained++;
+        shutdown(k->fd, SHUT_RDWR);
+    }
+}
+
+static conn_ctx *conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    hs_http_server *srv = cls;
+    conn_ctx *k = *socket_context;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        srv->conns++;
+        if (!fd || !(k = calloc(1, sizeof *k)))
+            return; /* not drainable; counted all the same */
+        k->fd = fd->connect_fd;
+        *socket_context = k;
+        drain(srv); /* before it joins the idle ones: never the newcomer */
+        idle_push(srv, k);
+        return;
+    }
+    srv->conns--;
+    srv->closed = 1;
+    if (k) {
+        idle_unlink(srv, k);
+        if (k->drained)
+            srv->draining--;
+        free(k);
+        *socket_context = NULL;
+    }
+}
+
 static void rearm(hs_http_server *srv)
 {
     MHD_UNSIGNED_LONG_LONG to;
@@ -96,7 +194,16 @@ static void rearm(hs_http_server *srv)
 
 static void run_daemon(hs_http_server *srv)
 {
-    MHD_run(srv->daemon);
+    /* At max_connections MHD takes its listening socket out of its epoll
+     * set, and puts it back only at the start of a later run: a connection
+     * that closes leaves the next one waiting for an event that may not
+     * come for minutes. So a run that closed one is followed by another. */
+    for (int i = 0; i < 3; i++) {
+        srv->closed = 0;
+        MHD_run(srv->daemon);
+        if (!srv->closed)
+            break;
+    }
     rearm(srv);
 }
 
@@ -178,6 +285,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (ctx && ctx->token)
         return MHD_YES; /* still waiting */
     if (!ctx) {
+        conn_ctx *k = conn_of(conn);
+        if (k && !k->busy) {
+            idle_unlink(srv, k);
+            k->busy = 1;
+        }
         ctx = calloc(1, sizeof *ctx);
         if (!ctx)
             return MHD_NO;
@@ -260,12 +372,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     request_ctx *ctx = *con_cls;
+    hs_http_server *srv = cls;
+    conn_ctx *k = conn_of(conn);
 
-    (void)conn;
     (void)toe;
+    if (k && k->busy && !k->drained) {
+        k->busy = 0;
+        idle_push(srv, k);
+    }
     if (ctx) {
         if (ctx->token)
-            unlink_suspended(cls, ctx);
+            unlink_suspended(srv, ctx);
         if (ctx->answered)
             free(ctx->answer.body);
         free(ctx->body);
@@ -299,13 +416,17 @@ hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs
     if (!srv)
         return HS_ENOMEM;
     srv->opts = *opts;
+    /* Room for two more, or an eighth: MHD stops listening at the limit. */
+    size_t room = opts->max_connections / 8 > 2 ? opts->max_connections / 8 : 2;
+    srv->drain_at = opts->max_connections > room ? opts->max_connections - room : 0;
     srv->daemon = MHD_start_daemon(
         MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, opts->port, NULL, NULL,
         on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
         opts->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_END);
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+        MHD_OPTION_END);
     if (!srv->daemon) {
         server_log(srv, HS_LOG_ERROR, "cannot listen on %s:%u", opts->host, (unsigned)opts->port);
         free(srv);
@@ -331,6 +452,11 @@ hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs
 uint16_t hs_http_server_port(const hs_http_server *srv)
 {
     return srv->port;
+}
+
+unsigned long hs_http_server_drained(const hs_http_server *srv)
+{
+    return srv->drained;
 }
 
 static void on_closed(uv_handle_t *h)

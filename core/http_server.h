@@ -60,6 +60,9 @@ hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs
 
 uint16_t hs_http_server_port(const hs_http_server *srv);
 
+/* Idle connections shut down to keep room for new ones, since start. */
+unsigned long hs_http_server_drained(const hs_http_server *srv);
+
 /* Answers a deferred request (takes `body`, malloc'd). Returns 0, or -1
  * when the request is gone (the body is then freed). */
 int hs_http_server_answer(hs_http_server *srv, uint64_t token, unsigned status, char *body,

@@ -323,9 +323,15 @@ hs_err hs_node_start(hs_node *n)
         return err;
     }
     /* Responses are small JSON; 4x the request cap bounds a /peers answer. */
-    err = hs_http_client_new(n->loop, n->cfg.max_body * 4,
-                             (n->cfg.max_peers + 8) * n->cfg.peer_connections,
-                             n->cfg.peer_connections, &n->client);
+    hs_http_client_opts co = {
+        .max_response = n->cfg.max_body * 4,
+        .max_connections = (n->cfg.max_peers + 8) * n->cfg.peer_connections,
+        .per_host = n->cfg.peer_connections,
+        /* Closed by us before the peer's server closes it (150 s here). */
+        .idle_timeout = 118,
+        .curl_for_http = n->cfg.curl_for_http,
+    };
+    err = hs_http_client_new(n->loop, &co, &n->client);
     if (err != HS_OK) {
         hs_http_server_close(n->server, NULL, NULL);
         n->server = NULL;
@@ -668,6 +674,9 @@ json_t *hs_node_health_json(hs_node *n)
     json_object_set_new(metrics, "refutations", json_integer((json_int_t)m->refutations));
     json_object_set_new(metrics, "http_blocked", json_integer((json_int_t)m->http_blocked));
     json_object_set_new(metrics, "peers_swapped", json_integer((json_int_t)m->peers_swapped));
+    json_object_set_new(
+        metrics, "connections_drained",
+        json_integer((json_int_t)(n->server ? hs_http_server_drained(n->server) : 0)));
     json_t *h = json_pack(
         "{s:s, s:s, s:I, s:f, s:o, s:s, s:s, s:o, s:{s:I, s:I, s:I}, s:I}", "status",
         n->closing ? "stopped" : "healthy", "node_id", n->id, "peer_count",

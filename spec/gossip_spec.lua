@@ -5,8 +5,8 @@ local hs = H.hs
 
 local function count(t) local n = 0 for _ in pairs(t) do n = n + 1 end return n end
 
-local function reaches_everyone(n)
-  local c = H.cluster(n)
+local function reaches_everyone(n, extra)
+  local c = H.cluster(n, extra)
   assert.is_true(c:converge(10))
   local got = H.record(c.nodes, "chat")
   local id = c.nodes[1]:broadcast("chat", { text = "hello" })
@@ -25,6 +25,9 @@ end
 describe("a broadcast", function()
   it("reaches every node of a 3-node network", function() reaches_everyone(3) end)
   it("reaches every node of a 5-node network", function() reaches_everyone(5) end)
+  it("reaches every node of a 5-node network whose requests go through libcurl", function()
+    reaches_everyone(5, { curl_for_http = true })
+  end)
 
   it("reaches every node of a 12-node network from any node", function()
     local c = H.cluster(12)

@@ -390,3 +390,25 @@ describe("idle cost", function()
     close(loop, hub, leaves)
   end)
 end)
+
+describe("a node at its connection limit", function()
+  it("shuts the connections idle longest to take new ones, and keeps answering", function()
+    local loop = hs.loop()
+    local seed = H.node({ max_connections = 4 }, loop)
+    local clients = {}
+    -- Each client keeps its connection to the seed alive once answered,
+    -- as every node that bootstraps from a seed does.
+    for i = 1, 8 do
+      clients[i] = H.node({}, loop)
+      local st, _, err = H.fetch(loop, clients[i], "GET", seed:url() .. "/health", nil, nil, 2)
+      assert.equal(200, st, "client " .. i .. ": " .. tostring(err))
+    end
+    assert.is_true(seed:metrics().connections_drained >= 4)
+    -- The first client's kept-alive connection was shut: it asks again on
+    -- a new one.
+    assert.equal(200, (H.fetch(loop, clients[1], "GET", seed:url() .. "/health", nil, nil, 2)))
+    for _, c in ipairs(clients) do c:close() end
+    seed:close()
+    loop:close()
+  end)
+end)

@@ -2,10 +2,15 @@
  * hearsay.h -- the public API of the hearsay core.
  *
  * A hs_node is one gossip node: an HTTP server (libmicrohttpd), an HTTP client
- * (libcurl multi), a peer table, a seen-cache and replicated state, all driven
- * by a libuv loop that the caller owns. Many nodes may share one loop; nothing
- * here keeps global mutable state. Every function must be called from the
- * loop's thread.
+ * (its own HTTP/1.1 client for http://, libcurl for https://), a peer table,
+ * a seen-cache and replicated state, all driven by a libuv loop that the
+ * caller owns. Many nodes may share one loop; nothing here keeps global
+ * mutable state. Every function must be called from the loop's thread.
+ *
+ * The program must ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)), as for any
+ * libuv program that writes to sockets: a peer may close its end while a
+ * long request is being written. The Lua module does it when loaded, unless
+ * the program installed a handler of its own.
  *
  * Ownership is stated at each declaration. Strings passed in are copied unless
  * said otherwise; pointers returned as "borrowed" stay valid until control
@@ -114,6 +119,9 @@ typedef struct hs_config {
     size_t max_connections;  /* concurrent inbound connections, 1024 */
     size_t peer_connections; /* outbound connections per peer, 4; more
                                 requests queue for a kept-alive one */
+    int curl_for_http;       /* 0 (default): http:// peers through
+                                hearsay's own HTTP/1.1 client; 1: through
+                                libcurl, as https:// always goes */
     double batch_window;     /* s envelopes for one peer wait to share a
                                 POST (batch peers only), 0: until the
                                 loop's next turn */
