@@ -118,7 +118,7 @@ static void on_sent(void *ud, const hs_http_result *res)
                     res->error ? res->error : res->body, res->status);
         /* A 4xx means the peer is alive and disliked the message. */
         if (p && (res->err != HS_OK || res->status >= 500))
-            hs_membership_failed(n, p);
+            hs_membership_send_failed(n, p);
     }
     free(ctx);
 }

@@ -80,7 +80,7 @@ static void on_answer(void *ud, const hs_http_result *res)
     if (res->err != HS_OK || res->status != 200) {
         /* Like a failed push: the peer may be going away. */
         if (p && (res->err != HS_OK || res->status >= 500))
-            hs_membership_failed(n, p);
+            hs_membership_send_failed(n, p);
         free(r);
         return;
     }

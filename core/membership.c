@@ -213,6 +213,20 @@ void hs_membership_failed(hs_node *n, hs_peer *p)
     }
 }
 
+/*
+ * SWIM's rule: only the probe protocol suspects a peer. A push that timed
+ * out says the peer was slow, or we were; a probe that failed, and then
+ * failed again through indirect_probes other peers, says it is gone.
+ * Counting failed pushes towards dead_after let a 1000-node cluster on 2
+ * cores suspect its busiest nodes by the dozen each second, and every
+ * suspicion is a broadcast (hs.suspect, then hs.alive): a storm.
+ */
+void hs_membership_send_failed(hs_node *n, hs_peer *p)
+{
+    if (p->state == HS_PEER_ALIVE && !hs_node_stalled(n))
+        hs_peers_set_state(&n->peers, p, HS_PEER_UNHEALTHY);
+}
+
 /* A failed request whose failure came well after its timeout: the loop
  * that should have read the answer was busy (Lifeguard's insight: a slow
  * node must not take others for dead). */
@@ -582,7 +596,7 @@ static void on_peer_list(void *ud, const hs_http_result *res)
             hs_membership_saw(n, p);
         merge_peer_list(n, j);
     } else if (p && res->err != HS_OK) {
-        hs_membership_failed(n, p);
+        hs_membership_send_failed(n, p);
     }
     /* Joined: tell the peers we now know (and, if the list failed, at
      * least the bootstrap node) about us now rather than a round later. */

@@ -127,8 +127,13 @@ void hs_membership_announce(hs_node *n, int joining);
 
 /* A message from or a successful request to this peer: it is alive. */
 void hs_membership_saw(hs_node *n, hs_peer *p);
-/* A transport failure talking to this peer. */
+/* A failed probe of this peer (direct, then indirect): counts towards
+ * dead_after, so towards suspicion. */
 void hs_membership_failed(hs_node *n, hs_peer *p);
+/* Any other request to this peer failed (a push, a lazy offer, a peer
+ * list): it becomes unhealthy, so it is avoided and probed at the next
+ * tick, but only the probe decides whether it is suspect. */
+void hs_membership_send_failed(hs_node *n, hs_peer *p);
 /* Learned of a peer (announce, /peers, bootstrap): add, refresh or revive.
  * When the table is full, `swap` (0..1) is the chance that a random live
  * peer makes room for it, which keeps partial views mixing. */

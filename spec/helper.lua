@@ -213,6 +213,30 @@ function H.wait_exit(proc, loop, timeout)
     status:match("SigIgn:%s*(%x+)") or "?", status:match("SigBlk:%s*(%x+)") or "?", H.output(proc))
 end
 
+-- The reference node (spec/reference/ref_node.py) in its own process, with
+-- extra command-line args; returns { pid, log, port, id, url }.
+function H.start_ref(loop, args)
+  local dir = H.config_dir({})
+  local log = dir .. "/ref.log"
+  local p = io.popen(("exec /usr/bin/python3 %q/spec/reference/ref_node.py --port 0 "
+    .. "--gossip-interval 0.3 --health-interval 0.5 %s >%q 2>&1 & echo $!")
+    :format(H.src, args or "", log))
+  local ref = { pid = tonumber(p:read("l")), log = log }
+  p:close()
+  assert(loop:run_until(function()
+    local port, id = H.read(log):match("READY (%d+) (%S+)")
+    ref.port, ref.id = tonumber(port), id
+    return port ~= nil
+  end, 15, 0.05), "the reference node did not start:\n" .. H.read(log))
+  ref.url = "http://127.0.0.1:" .. ref.port
+  return ref
+end
+
+function H.stop_ref(loop, ref)
+  H.kill(ref, "TERM")
+  if not H.wait_exit(ref, loop, 5) then H.kill(ref, "KILL") end
+end
+
 -- Runs a shell command; returns exit code and output.
 function H.sh(cmd)
   local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")

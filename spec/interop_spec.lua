@@ -5,28 +5,6 @@ local hs = H.hs
 
 local read = H.read
 
-local function start_ref(loop, args)
-  local dir = H.config_dir({})
-  local log = dir .. "/ref.log"
-  local p = io.popen(("exec /usr/bin/python3 %q/spec/reference/ref_node.py --port 0 "
-    .. "--gossip-interval 0.3 --health-interval 0.5 %s >%q 2>&1 & echo $!")
-    :format(H.src, args or "", log))
-  local ref = { pid = tonumber(p:read("l")), log = log }
-  p:close()
-  assert.is_true(loop:run_until(function()
-    local port, id = read(log):match("READY (%d+) (%S+)")
-    ref.port, ref.id = tonumber(port), id
-    return port ~= nil
-  end, 15, 0.05), "the reference node started:\n" .. read(log))
-  ref.url = "http://127.0.0.1:" .. ref.port
-  return ref
-end
-
-local function stop_ref(loop, ref)
-  H.kill(ref, "TERM")
-  if not H.wait_exit(ref, loop, 5) then H.kill(ref, "KILL") end
-end
-
 local function peer_ids(node)
   local ids = {}
   for _, p in ipairs(node:peers()) do ids[p.id] = true end
@@ -41,11 +19,11 @@ describe("with a reference node", function()
     a = H.node({}, loop)
     b = H.node({ bootstrap = { a:url() } }, loop)
     loop:run_until(function() return peer_ids(a)[b:id()] end, 5)
-    ref = start_ref(loop, "--bootstrap " .. a:url())
+    ref = H.start_ref(loop, "--bootstrap " .. a:url())
   end)
 
   teardown(function()
-    stop_ref(loop, ref)
+    H.stop_ref(loop, ref)
     a:close(); b:close(); loop:close()
   end)
 

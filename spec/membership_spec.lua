@@ -224,6 +224,34 @@ describe("a peer that stops answering", function()
   end)
 end)
 
+describe("a peer whose gossip fails while it answers probes", function()
+  it("is unhealthy and probed, never suspect: only failed probes count", function()
+    local loop = hs.loop()
+    local a = H.node({ dead_after = 2, health_interval = 5, probe_interval = 1,
+      gossip_interval = 60, peer_exchange_interval = 60 }, loop)
+    local ref = H.start_ref(loop, "--refuse-gossip --gossip-interval 60 --health-interval 60")
+    a:add_peer(ref.id, ref.url)
+    assert.is_true(loop:run_until(function()
+      local p = H.peer(a, ref.id)
+      return p and p.latency_ms ~= nil
+    end, 5))
+    -- A burst: every message goes to the one peer, and each push fails
+    -- with 503 before any probe comes round.
+    for i = 1, 4 do a:broadcast("chat", { n = i }) end
+    loop:run_for(0.5)
+    local m = a:metrics()
+    assert.is_true(m.send_errors >= 4, m.send_errors .. " failed pushes")
+    assert.equal(0, m.suspicions)
+    -- A maintenance tick probes it (it was unhealthy), and the probe passes.
+    assert.is_true(loop:run_until(function()
+      return H.peer(a, ref.id, true).state == "alive"
+    end, 3))
+    assert.equal(0, a:metrics().suspicions)
+    H.stop_ref(loop, ref)
+    a:close(); loop:close()
+  end)
+end)
+
 describe("first probes of new peers", function()
   it("keep at most max_probes_in_flight under way; the rest wait their turn", function()
     local loop = hs.loop()

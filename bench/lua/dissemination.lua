@@ -52,6 +52,8 @@ B.result(tag, "processes", ctl.nshards)
 B.result(tag, "converged", sp.converged and 1 or 0)
 B.result(tag, "peers_min", sp.min)
 B.result(tag, "peers_median", sp.median)
+B.result(tag, "calm", sp.calm and 1 or 0)
+B.result(tag, "calm_seconds", sp.calm_seconds)
 
 local sent_at, copies, repairs, lo_bytes = {}, {}, {}, {}
 local netns = os.getenv("BENCH_NETNS") == "1"

@@ -160,11 +160,32 @@ function M:warm_up(want, timeout, rate)
     sp = self:spread(want)
   end
   sp.rounds, sp.converged, sp.seconds = rounds, sp.ok == sp.n, self.loop:now() - t0
+  sp.calm_seconds, sp.calm = self:calm(math.max(10, timeout - sp.seconds))
   B.log("cluster: %d nodes in %d process(es), joined in %.1f s, then %d announce round(s) in "
-    .. "%.1f s; live peers min %d, median %d, max %d; %d/%d nodes know >= %d%s", self.n,
-    self.nshards, self.join_seconds or 0, rounds, sp.seconds, sp.min, sp.median, sp.max, sp.ok,
-    sp.n, want, sp.converged and "" or "  (NOT CONVERGED: measuring anyway)")
+    .. "%.1f s; live peers min %d, median %d, max %d; %d/%d nodes know >= %d%s; %s after %.0f s",
+    self.n, self.nshards, self.join_seconds or 0, rounds, sp.seconds, sp.min, sp.median, sp.max,
+    sp.ok, sp.n, want, sp.converged and "" or "  (NOT CONVERGED: measuring anyway)",
+    sp.calm and "calm" or "NOT CALM (measuring anyway)", sp.calm_seconds)
   return sp
+end
+
+-- Waits (at most `timeout` s) until failure detection has settled: two
+-- 5-second windows in a row without a suspicion, a late probe or a peer
+-- declared dead anywhere. A warm-up on 2 cores can leave the cluster
+-- suspecting its busiest nodes for a while; what is measured after it is
+-- the cluster at rest, not the tail of the warm-up. Returns the seconds it
+-- took and whether it got there.
+function M:calm(timeout)
+  local t0, quiet = self.loop:now(), 0
+  local prev = self:snap()
+  while quiet < 2 and self.loop:now() - t0 < timeout do
+    self.loop:run_for(5)
+    local m = self:snap()
+    local function d(k) return (m[k] or 0) - (prev[k] or 0) end
+    quiet = (d("suspicions") + d("probes_late") + d("peers_removed") == 0) and quiet + 1 or 0
+    prev = m
+  end
+  return self.loop:now() - t0, quiet >= 2
 end
 
 function M:close()

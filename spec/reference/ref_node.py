@@ -68,6 +68,7 @@ class RefNode:
         self.fanout = args.fanout
         self.gossip_interval = args.gossip_interval
         self.health_interval = args.health_interval
+        self.refuse_gossip = args.refuse_gossip
         self.max_peers = 50
         self.peers = {}           # peer_id -> PeerInfo
         self.seen = {}            # message_id -> time first seen
@@ -143,6 +144,8 @@ class RefNode:
             log.info("message of unknown type %r", mtype)
 
     async def on_gossip(self, request):
+        if self.refuse_gossip:  # a test's sick peer: alive, but gossip fails
+            return web.json_response({"status": "error", "error": "overloaded"}, status=503)
         try:
             env = await request.json()
             mid, mtype = env["message_id"], env["message_type"]
@@ -293,6 +296,8 @@ def main():
     ap.add_argument("--fanout", type=int, default=3)
     ap.add_argument("--gossip-interval", type=float, default=5.0)
     ap.add_argument("--health-interval", type=float, default=30.0)
+    ap.add_argument("--refuse-gossip", action="store_true",
+                    help="answer every POST /gossip with 503 (tests only)")
     args = ap.parse_args()
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="%(asctime)s ref_node %(levelname)s %(message)s")
