@@ -110,19 +110,20 @@ function verbs.dump(self)
   return { arrivals = out }
 end
 
--- Every open node's id, the ids of its live peers (its view) and of those
--- on eager (tree) links, by global index:
--- { nodes = { {gi, id, {peer id, ...}, {eager peer id, ...}}, ... } }.
+-- Every open node's id, the ids of its live peers (its view), of those on
+-- eager (tree) links, and of its peers in another state than alive, by
+-- global index: { nodes = { {gi, id, {peer id, ...}, {eager peer id, ...},
+-- {peer id = state, ...}}, ... } }.
 function verbs.views(self)
   local out = {}
   for k, node in ipairs(self.nodes) do
     if node:is_open() then
-      local ids, eager = {}, {}
+      local ids, eager, other = {}, {}, {}
       for _, p in ipairs(node:peers()) do
-        if p.state == "alive" then ids[#ids + 1] = p.id end
+        if p.state == "alive" then ids[#ids + 1] = p.id else other[p.id] = p.state end
         if p.eager then eager[#eager + 1] = p.id end
       end
-      out[#out + 1] = { self.first + k - 1, node:id(), ids, eager }
+      out[#out + 1] = { self.first + k - 1, node:id(), ids, eager, other }
     end
   end
   return { nodes = out }
