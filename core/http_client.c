@@ -55,9 +55,9 @@ struct request {
     void *ud;
     uint64_t start_ns;
     uint64_t timeout_ms;
-    int head;    /* a HEAD request: no body in the answer */
-    int retried; /* already moved off a kept-alive connection found closed */
-    int failed;  /* error holds why; the timer reports it */
+    int head;               /* a HEAD request: no body in the answer */
+    int retried;            /* already moved off a kept-alive connection found closed */
+    int failed;             /* error holds why; the timer reports it */
     request *prev, *next;   /* in flight (c->reqs), or the pool (next only) */
     request *wprev, *wnext; /* its host's queue */
     char error[160];
@@ -74,10 +74,10 @@ struct conn {
     host *h;      /* NULL once closing */
     request *req; /* the request it carries, NULL when idle */
     int state;
-    int resolving; /* a getaddrinfo is under way */
-    int pending;   /* the close callback and a getaddrinfo still to come */
-    int used;      /* has carried an answer to its end */
-    int writing;   /* a uv_write is under way (its bytes: the request's) */
+    int resolving;       /* a getaddrinfo is under way */
+    int pending;         /* the close callback and a getaddrinfo still to come */
+    int used;            /* has carried an answer to its end */
+    int writing;         /* a uv_write is under way (its bytes: the request's) */
     uint64_t idle_since; /* uv_now, ms */
     conn *lprev, *lnext; /* the client's idle LRU, oldest first */
     conn *hprev, *hnext; /* its host's idle list, newest first */
@@ -89,9 +89,9 @@ struct host {
     host *chain;
     uint32_t hash;
     uint16_t port;
-    unsigned pins;  /* being served: not freed under the caller */
-    size_t conns;   /* open or opening */
-    conn *idle;     /* newest first */
+    unsigned pins; /* being served: not freed under the caller */
+    size_t conns;  /* open or opening */
+    conn *idle;    /* newest first */
     request *wait_head, *wait_tail;
     char name[HS_HTTP_HOST_MAX + 1];
 };
@@ -897,8 +897,8 @@ hs_err hs_http_client_request(hs_http_client *c, const char *method, const char 
     else
         clen[0] = '\0';
     plen = u.path_len == 0 || u.path[0] == '?' ? u.path_len + 1 : u.path_len;
-    need = strlen(method) + 1 + plen + 11 + 6 + u.authority_len + 2 + 25 + 13 +
-           (body ? 32 : 0) + strlen(clen) + (header ? hlen + 2 : 0) + 2 + (body ? len : 0) + 1;
+    need = strlen(method) + 1 + plen + 11 + 6 + u.authority_len + 2 + 25 + 13 + (body ? 32 : 0) +
+           strlen(clen) + (header ? hlen + 2 : 0) + 2 + (body ? len : 0) + 1;
     if (need > r->cap) {
         char *b = realloc(r->buf, need);
         if (!b) {
@@ -912,8 +912,9 @@ hs_err hs_http_client_request(hs_http_client *c, const char *method, const char 
                  "%s %s%.*s HTTP/1.1\r\nHost: %.*s\r\nUser-Agent: hearsay/0.1\r\nAccept: */*\r\n"
                  "%s%s%s%s\r\n",
                  method, plen > u.path_len ? "/" : "", (int)u.path_len, u.path,
-                 (int)u.authority_len, u.authority, body ? "Content-Type: application/json\r\n" : "",
-                 clen, header ? header : "", header ? "\r\n" : "");
+                 (int)u.authority_len, u.authority,
+                 body ? "Content-Type: application/json\r\n" : "", clen, header ? header : "",
+                 header ? "\r\n" : "");
     if (n < 0 || (size_t)n + (body ? len : 0) >= r->cap) {
         req_put(c, r);
         return HS_ENOMEM;

@@ -250,7 +250,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
 }
 
 hs_err hs_http_curl_new(uv_loop_t *loop, size_t max_response, size_t max_connections,
-                          size_t per_host, hs_http_curl **out)
+                        size_t per_host, hs_http_curl **out)
 {
     hs_http_curl *c;
 
@@ -279,9 +279,9 @@ hs_err hs_http_curl_new(uv_loop_t *loop, size_t max_response, size_t max_connect
     return HS_OK;
 }
 
-hs_err hs_http_curl_request(hs_http_curl *c, const char *method, const char *url,
-                              const char *body, size_t len, const char *header, double timeout_s,
-                              hs_http_cb cb, void *ud)
+hs_err hs_http_curl_request(hs_http_curl *c, const char *method, const char *url, const char *body,
+                            size_t len, const char *header, double timeout_s, hs_http_cb cb,
+                            void *ud)
 {
     request *r;
     CURL *e;

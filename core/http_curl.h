@@ -22,9 +22,9 @@ hs_err hs_http_curl_new(uv_loop_t *loop, size_t max_response, size_t max_connect
                         size_t per_host, hs_http_curl **out);
 
 /* As hs_http_client_request(). */
-hs_err hs_http_curl_request(hs_http_curl *c, const char *method, const char *url,
-                            const char *body, size_t len, const char *header, double timeout_s,
-                            hs_http_cb cb, void *ud);
+hs_err hs_http_curl_request(hs_http_curl *c, const char *method, const char *url, const char *body,
+                            size_t len, const char *header, double timeout_s, hs_http_cb cb,
+                            void *ud);
 
 unsigned long hs_http_curl_requests(const hs_http_curl *c);
 unsigned long hs_http_curl_connects(const hs_http_curl *c);

@@ -32,10 +32,10 @@ typedef struct hs_http_resp {
 
     /* Parser state; private. */
     int state, minor, head, chunked, close, keep_hdr, got_any;
-    int64_t clen;        /* Content-Length, -1 when absent */
-    uint64_t remaining;  /* body or chunk bytes still to come */
+    int64_t clen;       /* Content-Length, -1 when absent */
+    uint64_t remaining; /* body or chunk bytes still to come */
     size_t max_body, cap, head_bytes;
-    char *line;          /* a line split across reads */
+    char *line; /* a line split across reads */
     size_t line_len, line_cap;
 } hs_http_resp;
 

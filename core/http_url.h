@@ -15,13 +15,13 @@
 #define HS_HTTP_HOST_MAX 255
 
 typedef struct hs_http_url {
-    int tls;                          /* https */
-    char host[HS_HTTP_HOST_MAX + 1];  /* name or address, IPv6 without brackets */
-    uint16_t port;                    /* given, or 80 / 443 */
-    const char *authority;            /* host[:port] as written, for Host: */
-    size_t authority_len;             /* (borrowed from the URL, like path) */
-    const char *path;                 /* the target from '/' or '?', up to any '#' */
-    size_t path_len;                  /* 0: the target is "/" */
+    int tls;                         /* https */
+    char host[HS_HTTP_HOST_MAX + 1]; /* name or address, IPv6 without brackets */
+    uint16_t port;                   /* given, or 80 / 443 */
+    const char *authority;           /* host[:port] as written, for Host: */
+    size_t authority_len;            /* (borrowed from the URL, like path) */
+    const char *path;                /* the target from '/' or '?', up to any '#' */
+    size_t path_len;                 /* 0: the target is "/" */
 } hs_http_url;
 
 /* Parses url (borrowed by *out's authority and path); HS_EINVAL if it is

@@ -55,9 +55,9 @@ static void parses_at_every_split(const char *text, int status, const char *body
         size_t used;
         hs_http_resp_init(&r, 1000, 0);
         hs_err err = feed_split(&r, text, cut, &done, &used);
-        if (err != HS_OK || !done || used != len || r.status != status ||
-            r.keep_alive != keep || r.len != strlen(body) ||
-            (r.len && memcmp(r.body, body, r.len) != 0) || (r.body && r.body[r.len])) {
+        if (err != HS_OK || !done || used != len || r.status != status || r.keep_alive != keep ||
+            r.len != strlen(body) || (r.len && memcmp(r.body, body, r.len) != 0) ||
+            (r.body && r.body[r.len])) {
             fprintf(stderr, "split at %zu of: %s\n", cut, text);
             ok = 0;
         }
@@ -86,8 +86,8 @@ static void the_parser_frames_bodies_every_way(void)
     parses_at_every_split("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n"
                           "A\r\n0123456789\r\n0\r\n\r\n",
                           200, "0123456789", 1);
-    parses_at_every_split("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx",
-                          200, "x", 0);
+    parses_at_every_split("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx", 200,
+                          "x", 0);
     parses_at_every_split("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", 200, "x", 0);
     parses_at_every_split("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\nx",
                           200, "x", 1);
@@ -228,9 +228,21 @@ static void urls_split_into_host_port_and_target(void)
     CHECK(hs_http_url_parse("https://h", &u) == HS_OK && u.port == 443);
 
     static const char *const bad[] = {
-        NULL,           "ftp://h/",     "http://",        "http:///x",     "http://user@h/",
-        "http://h:0/",  "http://h:65536", "http://h:/",   "http://h:80x/", "http://h/a b",
-        "http://[::1/", "http://[]/",   "http://h%41/",   "http://h/\x01", "127.0.0.1:80",
+        NULL,
+        "ftp://h/",
+        "http://",
+        "http:///x",
+        "http://user@h/",
+        "http://h:0/",
+        "http://h:65536",
+        "http://h:/",
+        "http://h:80x/",
+        "http://h/a b",
+        "http://[::1/",
+        "http://[]/",
+        "http://h%41/",
+        "http://h/\x01",
+        "127.0.0.1:80",
         "http://[g::1]/",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
@@ -474,7 +486,8 @@ static void keeps_connections_alive_and_reuses_them(void)
 static act chunked_answer(server *s, int k, int n, const char **answer)
 {
     (void)s, (void)k, (void)n;
-    *answer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+    *answer =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
     return ANSWER;
 }
 
@@ -592,8 +605,7 @@ static void bounds_connections_per_host_and_times_out(void)
     url_of(url, sizeof url, &s, "/slow");
     uint64_t t0 = uv_hrtime();
     for (int i = 0; i < 3; i++)
-        CHECK(hs_http_client_request(c, "GET", url, NULL, 0, NULL, 0.2, on_result, &g[i]) ==
-              HS_OK);
+        CHECK(hs_http_client_request(c, "GET", url, NULL, 0, NULL, 0.2, on_result, &g[i]) == HS_OK);
     CHECK(hs_http_client_inflight(c) == 3);
     run_for(&loop, 100);
     CHECK(s.accepts == 2 && s.requests == 2); /* the third waits for a place */
