@@ -12,7 +12,7 @@ return {
   tree = true,                -- push along a self-pruning tree (Plumtree): ~1 copy per node
   lazy_fanout = 6,            -- more peers offered only its id (lazy push)...
   lazy_delay = 0.25,          -- ...after this many s, so pushed copies come first
-  ttl = 16,                   -- hops a message we originate may travel
+  ttl = 32,                   -- hops a message we originate may travel
   max_ttl = 64,               -- larger incoming ttl is refused
   announce_ttl = 0,           -- hops our periodic peer_announce travels past
                               -- the fanout peers it goes to (joining: >= 3)

@@ -252,7 +252,7 @@ static void on_fetched(void *ud, const hs_http_result *res)
         unsigned status;
         size_t before = n->m.messages_received;
         size_t alen;
-        free(hs_gossip_receive_body(n, arr, res->body, res->len, r->peer_id, &status, &alen));
+        free(hs_gossip_receive_body(n, arr, res->body, res->len, r->peer_id, 0, &status, &alen));
         n->m.ae_fetched += n->m.messages_received - before;
     }
     json_decref(arr);

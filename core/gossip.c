@@ -81,6 +81,15 @@ static int all_duplicate(const hs_http_result *res)
                          memmem(res->body, res->len, "{\"accepted\":0,", 14));
 }
 
+/* Whether the answer carries `"word":true` (shortcut.c's prune and keep). */
+static int says(const hs_http_result *res, const char *word)
+{
+    char m[32];
+    int len = snprintf(m, sizeof m, "\"%s\":true", word);
+
+    return res->body && memmem(res->body, res->len, m, (size_t)len) != NULL;
+}
+
 static void on_sent(void *ud, const hs_http_result *res)
 {
     send_ctx *ctx = ud;
@@ -102,13 +111,16 @@ static void on_sent(void *ud, const hs_http_result *res)
         n->m.messages_sent += ctx->count;
         if (p)
             hs_membership_saw(n, p);
-        /* Plumtree's PRUNE: the peer had it already, from a shorter or
-         * faster path; from now on it is only offered ids. */
+        /* Plumtree's PRUNE: the peer had it already, from a faster path
+         * (unless it keeps us as its shorter one), or it asks us to: it
+         * took a shorter one (shortcut.c). From now on it is only offered
+         * ids. */
         if (p && ctx->tree && hs_peer_eager_link(p)) {
-            if (all_duplicate(res)) {
+            int dup = all_duplicate(res);
+            if (says(res, "prune") || (dup && !says(res, "keep"))) {
                 hs_peers_set_eager(&n->peers, p, 0);
                 n->m.prunes++;
-            } else {
+            } else if (!dup) {
                 hs_peers_set_eager(&n->peers, p, HS_EAGER_CHILD);
             }
         }
@@ -491,9 +503,11 @@ typedef enum rx_outcome { RX_ACCEPTED, RX_DUPLICATE, RX_INVALID } rx_outcome;
 /*
  * Handles one valid envelope (and clears it). `raw` (may be NULL) is its
  * bytes as they arrived, kept for anti-entropy unless a plugin rewrites the
- * payload.
+ * payload. `pushed`: the sender pushed it (its ttl and hops say how deep in
+ * the tree we are), not we fetched it.
  */
-static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw, const char *sender)
+static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw, const char *sender,
+                              int pushed)
 {
     hs_verdict verdict = HS_ACCEPT;
     int rewrote = 0;
@@ -506,14 +520,19 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
     if (err == HS_EDUP) {
         n->m.messages_duplicate++;
         hs_seen_copy(n->seen, env->bin);
+        if (from && pushed)
+            hs_shortcut_offer(n, env->bin, env->ttl, from);
         hs_envelope_clear(env);
         return RX_DUPLICATE;
     }
     n->m.messages_received++;
     /* The peer a new message came from first is on the tree's shortest
      * path: our link to it carries messages the other way too. */
-    if (from && n->cfg.tree && hs_ae_retained_type(env->type))
+    if (from && n->cfg.tree && hs_ae_retained_type(env->type)) {
         hs_peers_set_eager(&n->peers, from, from->eager ? from->eager : 1);
+        if (pushed)
+            hs_shortcut_note(n, env->bin, env->ttl, env->hops, from);
+    }
     if (n->hooks.on_message) {
         json_t *rewritten = NULL;
         verdict = n->hooks.on_message(n->hooks.ud, n, env, &rewritten);
@@ -545,7 +564,7 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
 /* Handles one parsed envelope; on RX_INVALID *reason names the problem,
  * otherwise id (65 bytes) gets the message id. */
 static rx_outcome receive_one(hs_node *n, const json_t *j, const hs_slice *raw, const char *sender,
-                              const char **reason, char *id)
+                              int pushed, const char **reason, char *id)
 {
     hs_envelope_limits lim = {n->cfg.max_ttl, n->cfg.max_seen_by};
     hs_envelope env;
@@ -555,7 +574,7 @@ static rx_outcome receive_one(hs_node *n, const json_t *j, const hs_slice *raw, 
         return RX_INVALID;
     }
     memcpy(id, env.id, sizeof env.id);
-    return receive_env(n, &env, raw, sender);
+    return receive_env(n, &env, raw, sender, pushed);
 }
 
 static char *dump(json_t *j, size_t *len)
@@ -572,28 +591,34 @@ static char *error_text(const char *reason, size_t *len)
     return dump(json_pack("{s:s, s:s}", "status", "error", "error", reason), len);
 }
 
+static const char *const shortcut_member[] = {"", ",\"prune\":true", ",\"keep\":true"};
+
 /* The reference's answer to one envelope, byte for byte what jansson
- * would write for {"status", "message_id"}. */
-static char *single_answer(rx_outcome rx, const char *id, size_t *len)
+ * would write for {"status", "message_id"}, and a shortcut's word. */
+static char *single_answer(rx_outcome rx, const char *id, hs_shortcut_word w, size_t *len)
 {
-    char *text = malloc(128);
+    char *text = malloc(160);
 
     if (!text)
         return NULL;
-    *len = (size_t)snprintf(text, 128, "{\"status\":\"%s\",\"message_id\":\"%s\"}",
-                            rx == RX_ACCEPTED ? "accepted" : "duplicate", id);
+    *len = (size_t)snprintf(text, 160, "{\"status\":\"%s\",\"message_id\":\"%s\"%s}",
+                            rx == RX_ACCEPTED ? "accepted" : "duplicate", id, shortcut_member[w]);
     return text;
 }
 
-static char *batch_answer(size_t accepted, size_t duplicate, json_t *errors, size_t *len)
+static char *batch_answer(size_t accepted, size_t duplicate, json_t *errors, hs_shortcut_word w,
+                          size_t *len)
 {
-    return dump(json_pack("{s:I, s:I, s:o}", "accepted", (json_int_t)accepted, "duplicate",
-                          (json_int_t)duplicate, "errors", errors ? errors : json_array()),
-                len);
+    json_t *j = json_pack("{s:I, s:I, s:o}", "accepted", (json_int_t)accepted, "duplicate",
+                          (json_int_t)duplicate, "errors", errors ? errors : json_array());
+
+    if (j && w != HS_SHORTCUT_NONE)
+        json_object_set_new(j, w == HS_SHORTCUT_PRUNE ? "prune" : "keep", json_true());
+    return dump(j, len);
 }
 
 char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, size_t rawlen,
-                             const char *sender, unsigned *status, size_t *len)
+                             const char *sender, int pushed, unsigned *status, size_t *len)
 {
     const char *reason = NULL;
     char id[65];
@@ -606,13 +631,15 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
     if (!json_is_array(body)) {
         rx_outcome rx =
             receive_one(n, body, raw && hs_json_trim(raw, rawlen, &one) == 0 ? &one : NULL, sender,
-                        &reason, id);
+                        pushed, &reason, id);
         if (rx == RX_INVALID) {
             *status = 400;
             return error_text(reason, len);
         }
         *status = 200;
-        return single_answer(rx, id, len);
+        return single_answer(
+            rx, id, pushed ? hs_shortcut_answer(n, sender, rx == RX_ACCEPTED) : HS_SHORTCUT_NONE,
+            len);
     }
     /* A batch: each envelope is judged on its own; the answer counts them
      * and lists the refused ones by index. */
@@ -630,8 +657,8 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
         slices = NULL;
     }
     for (size_t i = 0; i < count; i++) {
-        switch (receive_one(n, json_array_get(body, i), slices ? &slices[i] : NULL, sender, &reason,
-                            id)) {
+        switch (receive_one(n, json_array_get(body, i), slices ? &slices[i] : NULL, sender, pushed,
+                            &reason, id)) {
         case RX_ACCEPTED:
             accepted++;
             break;
@@ -648,7 +675,10 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
     }
     free(slices);
     *status = 200;
-    return batch_answer(accepted, duplicate, errors, len);
+    return batch_answer(accepted, duplicate, errors,
+                        pushed && accepted + duplicate ? hs_shortcut_answer(n, sender, accepted)
+                                                       : HS_SHORTCUT_NONE,
+                        len);
 }
 
 char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const char *sender,
@@ -673,9 +703,9 @@ char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const cha
         hs_slice r = {text + start, i - start};
         char id[65];
         memcpy(id, one.id, sizeof id);
-        rx_outcome rx = receive_env(n, &one, &r, sender);
+        rx_outcome rx = receive_env(n, &one, &r, sender, 1);
         *status = 200;
-        return single_answer(rx, id, alen);
+        return single_answer(rx, id, hs_shortcut_answer(n, sender, rx == RX_ACCEPTED), alen);
     }
     /* A batch: scanned whole before any of it is handled, so a decline
      * leaves nothing done and the jansson path starts from scratch. Not
@@ -710,7 +740,7 @@ char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const cha
     if (more < 0)
         goto decline;
     for (size_t k = 0; k < count; k++) {
-        if (receive_env(n, &envs[k], &raw[k], sender) == RX_ACCEPTED)
+        if (receive_env(n, &envs[k], &raw[k], sender, 1) == RX_ACCEPTED)
             accepted++;
         else
             duplicate++;
@@ -718,7 +748,7 @@ char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const cha
     free(envs);
     free(raw);
     *status = 200;
-    return batch_answer(accepted, duplicate, NULL, alen);
+    return batch_answer(accepted, duplicate, NULL, hs_shortcut_answer(n, sender, accepted), alen);
 decline:
     for (size_t k = 0; k < count; k++)
         hs_envelope_clear(&envs[k]);

@@ -88,9 +88,11 @@ static void on_answer(void *ud, const hs_http_result *res)
     ids = p ? hs_ae_parse_ids(json_object_get(ans, "missing"), LAZY_CHUNK, &count) : NULL;
     if (p)
         hs_membership_saw(n, p);
-    /* Plumtree's GRAFT: the tree did not bring it what we had; from now on
-     * we push to it. */
-    if (p && ids && count > 0 && n->cfg.tree && !p->eager) {
+    /* Plumtree's GRAFT: the tree did not bring it what we had, or we are a
+     * shorter path than the one it came by (shortcut.c); from now on we
+     * push to it. */
+    if (p && ((ids && count > 0) || json_is_true(json_object_get(ans, "graft"))) && n->cfg.tree &&
+        !p->eager) {
         hs_peers_set_eager(&n->peers, p, 1);
         n->m.grafts++;
     }
@@ -122,15 +124,22 @@ static void on_answer(void *ud, const hs_http_result *res)
 
 static void send_chunk(hs_node *n, hs_peer *p, const hs_idq *q, size_t from, size_t count)
 {
-    json_t *ids = json_array(), *req;
+    json_t *ids = json_array(), *ttls = json_array(), *req = NULL;
     char hex[65], url[HS_URL_MAX + 16], *text;
     lazy_req *r;
 
-    for (size_t i = from; ids && i < from + count; i++) {
+    for (size_t i = from; ids && ttls && i < from + count; i++) {
         hs_hash_to_hex(q->v[i].id, 32, hex);
         json_array_append_new(ids, json_string(hex));
+        json_array_append_new(ttls, json_integer((json_int_t)q->v[i].ttl));
     }
-    req = ids ? json_pack("{s:s, s:o, s:b}", "node_id", n->id, "ids", ids, "lazy", 1) : NULL;
+    /* "ttls": the ttl each copy would carry, so that a node deep in the
+     * tree sees a shorter path (shortcut.c). */
+    if (ids && ttls)
+        req = json_pack("{s:s, s:O, s:O, s:b}", "node_id", n->id, "ids", ids, "ttls", ttls, "lazy",
+                        1);
+    json_decref(ids);
+    json_decref(ttls);
     text = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     r = text ? malloc(sizeof *r + count * sizeof *r->ents) : NULL;
@@ -217,11 +226,35 @@ static json_t *unasked(hs_node *n, const uint8_t (*ids)[32], size_t count)
     return out;
 }
 
+/* Whether an offer of ids we have, with the "ttls" (optional: an array as
+ * long as the ids) a copy would carry, shows a shorter path through the
+ * offerer: we then ask it to push to us (shortcut.c). */
+static int shortcut(hs_node *n, const json_t *req, const uint8_t (*ids)[32], size_t count)
+{
+    const json_t *ttls = json_object_get(req, "ttls");
+    const json_t *node_id = json_object_get(req, "node_id");
+    hs_peer *via;
+
+    if (!n->cfg.tree || !json_is_array(ttls) || json_array_size(ttls) != count ||
+        !json_is_string(node_id) || !(via = hs_peers_find(&n->peers, json_string_value(node_id))))
+        return 0;
+    for (size_t i = 0; i < count; i++) {
+        const json_t *t = json_array_get(ttls, i);
+        if (json_is_integer(t) && json_integer_value(t) >= 0 &&
+            json_integer_value(t) <= (json_int_t)n->cfg.max_ttl &&
+            hs_seen_contains(n->seen, ids[i]) &&
+            hs_shortcut_offer(n, ids[i], (unsigned)json_integer_value(t), via))
+            return 1;
+    }
+    return 0;
+}
+
 json_t *hs_lazy_answer(hs_node *n, const json_t *req, unsigned *status)
 {
     size_t count = 0;
     uint8_t(*ids)[32] = hs_ae_parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
-    json_t *missing;
+    json_t *missing, *ans;
+    int graft;
 
     if (!ids) {
         *status = 400;
@@ -229,9 +262,13 @@ json_t *hs_lazy_answer(hs_node *n, const json_t *req, unsigned *status)
             "{s:s, s:s}", "status", "error", "error",
             "a lazy digest is {\"ids\": [at most max_digest hex ids], \"lazy\": true}");
     }
+    graft = shortcut(n, req, (const uint8_t(*)[32])ids, count);
     missing = unasked(n, (const uint8_t(*)[32])ids, count);
     free(ids);
     n->m.lazy_answered++;
-    *status = missing ? 200 : 500;
-    return missing ? json_pack("{s:o}", "missing", missing) : NULL;
+    ans = missing ? json_pack("{s:o}", "missing", missing) : NULL;
+    if (ans && graft)
+        json_object_set_new(ans, "graft", json_true());
+    *status = ans ? 200 : 500;
+    return ans;
 }

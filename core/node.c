@@ -36,7 +36,7 @@ void hs_config_init(hs_config *c)
     c->tree = 1;
     c->lazy_fanout = 6;
     c->lazy_delay = 0.25;
-    c->ttl = 16;
+    c->ttl = 32;
     c->max_ttl = 64;
     c->announce_ttl = 0;
     c->max_peers = 50;
@@ -668,6 +668,7 @@ json_t *hs_node_health_json(hs_node *n)
     json_object_set_new(metrics, "lazy_pushed", json_integer((json_int_t)m->lazy_pushed));
     json_object_set_new(metrics, "prunes", json_integer((json_int_t)m->prunes));
     json_object_set_new(metrics, "grafts", json_integer((json_int_t)m->grafts));
+    json_object_set_new(metrics, "shortcuts", json_integer((json_int_t)m->shortcuts));
     json_object_set_new(metrics, "probes_late", json_integer((json_int_t)m->probes_late));
     json_object_set_new(metrics, "indirect_probes", json_integer((json_int_t)m->indirect_probes));
     json_object_set_new(metrics, "suspicions", json_integer((json_int_t)m->suspicions));

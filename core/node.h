@@ -19,6 +19,8 @@
 
 /* Lazy offers answered "missing" that a node remembers (lazypush.c). */
 #define HS_LAZY_ASKED 64
+/* New messages whose first copy a node remembers (shortcut.c). */
+#define HS_RECENT 128
 /* The highest local health multiplier (membership.c). */
 #define HS_LOCAL_HEALTH_MAX 8
 
@@ -70,6 +72,14 @@ struct hs_node {
         double at;
     } lazy_asked[HS_LAZY_ASKED];
     unsigned lazy_asked_next;
+    /* The last new messages from hearsay peers: with what ttl and hops, and
+     * from whom (shortcut.c; an entry with from NULL is empty). */
+    struct hs_recent {
+        uint8_t id[32];
+        const hs_peer *from;
+        uint16_t ttl, hops;
+    } recent[HS_RECENT];
+    unsigned recent_next;
     double ae_next; /* s until the next anti-entropy round (backs off) */
     int open_handles;
     int started, closing;
@@ -97,10 +107,12 @@ void hs_gossip_schedule_flush(hs_node *n);
  * it). Returns the answer (malloc'd, its length in *len; NULL out of
  * memory) and sets its status. One envelope is answered as the reference
  * does; a batch with {"accepted": n, "duplicate": n, "errors": [{"index",
- * "error"}...]}.
+ * "error"}...]}. `pushed`: the sender pushed the body (a POST /gossip),
+ * not we fetched it (anti-entropy): only then may the answer carry a
+ * shortcut's word (shortcut.c).
  */
 char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, size_t rawlen,
-                             const char *sender, unsigned *status, size_t *len);
+                             const char *sender, int pushed, unsigned *status, size_t *len);
 
 /*
  * The fast path for a POST /gossip body: the same answers, from the text
@@ -176,6 +188,25 @@ void hs_ae_activity(hs_node *n);
 void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl);
 /* The answer to a lazy POST /digest: {"missing": [...]}. */
 json_t *hs_lazy_answer(hs_node *n, const json_t *req, unsigned *status);
+
+/* shortcut.c */
+
+/* A new message arrived from `from` with this ttl and hops. */
+void hs_shortcut_note(hs_node *n, const uint8_t id[32], unsigned ttl, unsigned hops, hs_peer *from);
+/* A duplicate or a lazy offer of id, with this ttl, came from `via`: 1 if
+ * that is a path short enough to take (our parent is asked to prune, via
+ * is kept). */
+int hs_shortcut_offer(hs_node *n, const uint8_t id[32], unsigned ttl, hs_peer *via);
+
+typedef enum hs_shortcut_word {
+    HS_SHORTCUT_NONE,
+    HS_SHORTCUT_PRUNE, /* "prune": true: stop pushing to us */
+    HS_SHORTCUT_KEEP   /* "keep": true: a duplicate that must not prune */
+} hs_shortcut_word;
+
+/* What the answer to sender's POST /gossip adds, `accepted` of its
+ * envelopes new to us. */
+hs_shortcut_word hs_shortcut_answer(hs_node *n, const char *sender, size_t accepted);
 
 /* routes.c */
 

@@ -46,7 +46,7 @@ typedef struct hs_peer {
     unsigned features; /* HS_FEAT_* its /health advertises */
     unsigned probes;   /* probes sent: every 10th reads /health in full */
     uint32_t pos;      /* its index in hs_peers.v */
-    /* One byte of flags: every byte here is paid per peer known. */
+    /* Two bytes of flags: every byte here is paid per peer known. */
     unsigned char probing : 1;        /* a health probe is in flight */
     unsigned char waiting : 1;        /* in the first-probe FIFO */
     unsigned char suspected_here : 1; /* our own probes made it suspect */
@@ -56,6 +56,10 @@ typedef struct hs_peer {
     unsigned char eager : 2;          /* tree mode: new messages are pushed to it;
                                          HS_EAGER_CHILD: and our last push was
                                          new to it (a child of ours in the tree) */
+    unsigned char keep : 1;           /* a shorter path to us (shortcut.c): its
+                                         duplicates are answered "keep" */
+    unsigned char prune_asked : 1;    /* its next push is answered "prune": we
+                                         took a shorter path (shortcut.c) */
     char id[];                        /* NUL-terminated; the first URL follows */
 } hs_peer;
 

@@ -62,9 +62,9 @@ static void gossip(hs_node *n, const hs_http_request *req, hs_http_response *res
         refuse(resp, 400, reason);
         return;
     }
-    resp->body =
-        hs_gossip_receive_body(n, body, req->body, req->len,
-                               hs_http_request_header(req, "X-Hearsay-From"), &status, &resp->len);
+    resp->body = hs_gossip_receive_body(n, body, req->body, req->len,
+                                        hs_http_request_header(req, "X-Hearsay-From"), 1, &status,
+                                        &resp->len);
     json_decref(body);
     if (status == 400)
         n->m.http_bad_request++;

@@ -483,6 +483,106 @@ describe("the tree (Plumtree)", function()
   end)
 end)
 
+describe("the tree's shortcuts", function()
+  -- x is deep in the tree under p: it got a message with ttl 4 after 20
+  -- hops. l, a peer of x too, has it with ttl 12 to give: a path 8 hops
+  -- shorter. x pushes to nobody (fanout 1: its one eager link is p, the
+  -- sender) and offers nothing, so every copy is one we caused.
+  local loop, x, p, l, c
+
+  before_each(function()
+    loop = hs.loop()
+    local s = { ae_interval = 0, gossip_interval = 60, peer_exchange_interval = 60 }
+    p = H.node(s, loop)
+    l = H.node(s, loop)
+    c = H.node(s, loop)
+    s.fanout, s.lazy_fanout = 1, 0
+    x = H.node(s, loop)
+    x:add_peer(p:id(), p:url())
+    x:add_peer(l:id(), l:url())
+    p:add_peer(x:id(), x:url())
+    l:add_peer(x:id(), x:url())
+    for _, node in ipairs({ x, p, l }) do H.probed(loop, node) end
+  end)
+
+  after_each(function()
+    for _, node in ipairs({ x, p, l, c }) do node:close() end
+    loop:close()
+  end)
+
+  local function post(node, env)
+    return (H.fetch(loop, c, "POST", node:url() .. "/gossip", hs.json_encode(env)))
+  end
+
+  -- Gets message id to x through p, 20 hops deep with ttl 4 left.
+  local function deep(id)
+    assert.equal(200, post(p, H.envelope({ message_id = id, ttl = 5, hops = 19 })))
+    assert.is_true(loop:run_until(function() return x:copies(id) > 0 end, 3))
+  end
+
+  it("keeps a link that brings a duplicate by a much shorter path, and has the long one pruned", function()
+    local id = H.id()
+    deep(id)
+    -- l pushes it too, with ttl 12: a duplicate that would prune l's link
+    assert.equal(200, post(l, H.envelope({ message_id = id, ttl = 13, hops = 0 })))
+    assert.is_true(loop:run_until(function() return x:copies(id) >= 2 end, 3))
+    loop:run_for(0.1)
+    assert.equal(1, x:metrics().shortcuts)
+    assert.equal(0, l:metrics().prunes, "x answered the duplicate with keep")
+    assert.is_true(H.peer(l, x:id()).eager)
+    -- p's next push is new to x, and answered with prune
+    local id2 = H.id()
+    deep(id2)
+    assert.is_true(loop:run_until(function() return p:metrics().prunes >= 1 end, 3))
+    assert.is_false(H.peer(p, x:id()).eager)
+    -- from now on l's copies are the ones x gets first
+    local id3 = H.id()
+    assert.equal(200, post(l, H.envelope({ message_id = id3, ttl = 13, hops = 0 })))
+    assert.is_true(loop:run_until(function() return x:copies(id3) > 0 end, 3))
+    assert.equal(0, l:metrics().prunes)
+  end)
+
+  it("grafts a peer whose lazy offer shows a much shorter path, without a copy", function()
+    -- l's link to x is lazy: x had a message before l pushed it
+    local id0 = H.id()
+    assert.equal(200, post(x, H.envelope({ message_id = id0, ttl = 0 })))
+    assert.equal(200, post(l, H.envelope({ message_id = id0, ttl = 5 })))
+    assert.is_true(loop:run_until(function() return l:metrics().prunes >= 1 end, 3))
+    assert.is_false(H.peer(l, x:id()).eager)
+    local id = H.id()
+    deep(id)
+    -- l has it with ttl 13: it offers it to x (ttl 12) after lazy_delay
+    assert.equal(200, post(l, H.envelope({ message_id = id, ttl = 13, hops = 0 })))
+    assert.is_true(loop:run_until(function() return l:metrics().grafts >= 1 end, 3))
+    assert.is_true(H.peer(l, x:id()).eager)
+    assert.equal(0, l:metrics().lazy_pushed, "x asked for the link, not for a copy")
+    assert.equal(1, x:copies(id))
+    assert.equal(1, x:metrics().shortcuts)
+    local id2 = H.id()
+    deep(id2)
+    assert.is_true(loop:run_until(function() return p:metrics().prunes >= 1 end, 3))
+    assert.is_false(H.peer(p, x:id()).eager)
+  end)
+
+  it("is not taken by a node in the upper half of the ttl, nor for a path only a little shorter", function()
+    local id = H.id()
+    -- hops 3, ttl 4: not deep (hops < ttl)
+    assert.equal(200, post(p, H.envelope({ message_id = id, ttl = 5, hops = 2 })))
+    assert.is_true(loop:run_until(function() return x:copies(id) > 0 end, 3))
+    assert.equal(200, post(l, H.envelope({ message_id = id, ttl = 13, hops = 0 })))
+    assert.is_true(loop:run_until(function() return l:metrics().prunes >= 1 end, 3))
+    -- deep, but l's path is 2 hops shorter only
+    local id2 = H.id()
+    deep(id2)
+    local before = l:metrics().grafts
+    assert.equal(200, post(l, H.envelope({ message_id = id2, ttl = 7, hops = 0 })))
+    loop:run_for(0.6)
+    assert.equal(before, l:metrics().grafts)
+    assert.equal(0, x:metrics().shortcuts)
+    assert.equal(0, p:metrics().prunes)
+  end)
+end)
+
 describe("the tree and a full table", function()
   it("makes room by letting go of anyone but a peer the tree goes through from us", function()
     local loop = hs.loop()
@@ -547,6 +647,36 @@ describe("the tree on a cluster", function()
     c:close()
     return complete, dup / (tail * (n - 1))
   end
+
+  -- In tree mode the ttl bounds the depth of the tree: a node that gets a
+  -- message with ttl 0 pushes it to none of its children, and each of them
+  -- waits a lazy offer (ttl 0 again) for it. At 1000 nodes the benchmark's
+  -- tree is up to 29 hops deep (bench/RESULTS.md), so the default ttl
+  -- carries a message down a 25-hop chain by the tree alone.
+  it("carries a message down a 25-hop chain at the default ttl, without a repair", function()
+    local loop, nodes, n = hs.loop(), {}, 26
+    local s = { max_peers = 2, ae_interval = 0, gossip_interval = 60, peer_exchange_interval = 60 }
+    for i = 1, n do nodes[i] = H.node(s, loop) end
+    for i = 1, n do
+      if i > 1 then nodes[i]:add_peer(nodes[i - 1]:id(), nodes[i - 1]:url()) end
+      if i < n then nodes[i]:add_peer(nodes[i + 1]:id(), nodes[i + 1]:url()) end
+    end
+    for i = 1, n do H.probed(loop, nodes[i]) end
+    local got = H.record(nodes, "chat")
+    local id = nodes[1]:broadcast("chat", { text = "down the line" })
+    local all = loop:run_until(function()
+      for i = 2, n do if not got[i][id] then return false end end
+      return true
+    end, 5)
+    loop:run_for(0.4) -- past lazy_delay: any offer would have gone
+    local lazy = 0
+    for i = 1, n do lazy = lazy + nodes[i]:metrics().lazy_offered end
+    for i = 1, n do nodes[i]:close() end
+    loop:close()
+    assert.is_true(all, "every node received the broadcast")
+    for i = 2, n do assert.equal(i - 1, got[i][id].hops, "hops at node " .. i) end
+    assert.equal(0, lazy, "ids offered lazily (a push stopped short of the end)")
+  end)
 
   it("reaches everyone with close to one copy each", function()
     local complete, extra = run(true)

@@ -38,7 +38,7 @@ function M.new(opts)
       local a = self.arrivals[rep]
       if not a then a = {}; self.arrivals[rep] = a end
       if not a[gi] then
-        a[gi] = { self.loop:now(), m.hops, m.sender }
+        a[gi] = { self.loop:now(), m.hops, m.sender, m.ttl }
         self.counts[rep] = (self.counts[rep] or 0) + 1
       end
     end)
@@ -101,11 +101,11 @@ function verbs.snap(self)
   return { metrics = B.sum_metrics(self.nodes), cpu = B.cpu_seconds(), rss_kb = B.rss_kb() }
 end
 
--- Every arrival recorded: { {global index, rep, time, hops, sender id}, ... }.
+-- Every arrival recorded: { {global index, rep, time, hops, sender id, ttl}, ... }.
 function verbs.dump(self)
   local out = {}
   for rep, a in pairs(self.arrivals) do
-    for gi, v in pairs(a) do out[#out + 1] = { gi, rep, v[1], v[2] or 0, v[3] or "" } end
+    for gi, v in pairs(a) do out[#out + 1] = { gi, rep, v[1], v[2] or 0, v[3] or "", v[4] or 0 } end
   end
   return { arrivals = out }
 end

@@ -82,7 +82,8 @@ typedef struct hs_config {
                               (lazy push; those lacking it ask), 6 */
     double lazy_delay;     /* s ids wait before they are offered, so
                               that the tree's copies arrive first, 0.25 */
-    unsigned ttl;          /* ttl of messages we originate, 16 */
+    unsigned ttl;          /* ttl of messages we originate, 32 (in tree
+                              mode it bounds the depth of the tree) */
     unsigned max_ttl;      /* larger incoming ttl is refused, 64 */
     unsigned announce_ttl; /* ttl of our periodic peer_announce, 0 (the
                               one after joining: at least 3) */
@@ -178,7 +179,9 @@ typedef struct hs_metrics {
     uint64_t lazy_answered;      /* lazy offers we answered */
     uint64_t lazy_pushed;        /* envelopes sent because a lazy offer was missing */
     uint64_t prunes;             /* eager links dropped: a push found a duplicate */
-    uint64_t grafts;             /* lazy links made eager: a lazy offer was missing */
+    uint64_t grafts;             /* lazy links made eager: a lazy offer was missing,
+                                    or its peer took it as a shortcut */
+    uint64_t shortcuts;          /* paths at least 3 hops shorter we moved to */
     uint64_t probes_late;        /* failed probes not held against the peer:
                                     they failed long past their timeout, so
                                     our own loop was stalled */

@@ -1,0 +1,101 @@
+/*
+ * shortcut.c -- Plumtree's optimisation: a node deep in the tree moves up.
+ *
+ * The tree grows from first arrivals, so it follows the fastest paths, and
+ * where some hops cost much less than others (nodes sharing a host or a
+ * rack) it runs deep: at 1000 nodes in the benchmark, 30 to a process, up
+ * to 29 hops. The ttl bounds that depth: a node that gets a message with
+ * ttl 0 pushes it to none of its children, each of which then waits for a
+ * lazy offer. So a node past half of a message's ttl (its hops at least
+ * the ttl it has left) takes a path HS_SHORTCUT_HOPS or more hops shorter
+ * when one shows up: a duplicate push of a recent message, or a lazy offer
+ * of one, with that much more ttl. It keeps that link (the duplicate is
+ * answered "keep" instead of pruning it, the offer "graft") and asks the
+ * parent its copy came from to let go of it: that parent's next push is
+ * answered "prune". The fields are extra members of the answers, which
+ * nodes that do not know them ignore.
+ *
+ * State: the last HS_RECENT new messages that came from a hearsay peer,
+ * with their ttl, hops and sender (48 bytes each), and two bits per peer.
+ */
+#include <string.h>
+
+#include "node.h"
+
+/* How many hops shorter a path must be to be taken. */
+#define HS_SHORTCUT_HOPS 3
+
+static struct hs_recent *find(hs_node *n, const uint8_t id[32])
+{
+    for (size_t i = 0; i < HS_RECENT; i++)
+        if (n->recent[i].from && memcmp(n->recent[i].id, id, 32) == 0)
+            return &n->recent[i];
+    return NULL;
+}
+
+/* p, if it is still in our table (a record freed since may be gone). */
+static hs_peer *still_known(hs_node *n, const hs_peer *p)
+{
+    for (size_t i = 0; i < n->peers.n; i++)
+        if (n->peers.v[i] == p)
+            return n->peers.v[i];
+    return NULL;
+}
+
+void hs_shortcut_note(hs_node *n, const uint8_t id[32], unsigned ttl, unsigned hops, hs_peer *from)
+{
+    struct hs_recent *r;
+
+    /* Repairs (anti-entropy's pushes) come with ttl 0, whatever the depth:
+     * a ttl-0 copy says nothing of the tree. */
+    if (!n->cfg.tree || !from || ttl == 0 || !(from->features & HS_FEAT_AE))
+        return;
+    r = &n->recent[n->recent_next++ % HS_RECENT];
+    memcpy(r->id, id, 32);
+    r->ttl = (uint16_t)(ttl > 0xffff ? 0xffff : ttl);
+    r->hops = (uint16_t)(hops > 0xffff ? 0xffff : hops);
+    r->from = from;
+}
+
+int hs_shortcut_offer(hs_node *n, const uint8_t id[32], unsigned ttl, hs_peer *via)
+{
+    struct hs_recent *r = n->cfg.tree && via ? find(n, id) : NULL;
+    hs_peer *parent;
+
+    if (!r || r->from == via || r->hops < r->ttl || ttl < (unsigned)r->ttl + HS_SHORTCUT_HOPS ||
+        via->state != HS_PEER_ALIVE || !(via->features & HS_FEAT_AE))
+        return 0;
+    parent = still_known(n, r->from);
+    if (!parent)
+        return 0;
+    parent->prune_asked = 1;
+    parent->keep = 0;
+    via->keep = 1;
+    via->prune_asked = 0;
+    /* Later copies and offers are judged against the path taken. */
+    r->hops = (uint16_t)(r->hops + r->ttl > ttl ? r->hops + r->ttl - ttl : 0);
+    r->ttl = (uint16_t)(ttl > 0xffff ? 0xffff : ttl);
+    r->from = via;
+    n->m.shortcuts++;
+    return 1;
+}
+
+hs_shortcut_word hs_shortcut_answer(hs_node *n, const char *sender, size_t accepted)
+{
+    hs_peer *p = n->cfg.tree && sender ? hs_peers_find(&n->peers, sender) : NULL;
+
+    if (!p)
+        return HS_SHORTCUT_NONE;
+    if (accepted) {
+        /* Its copy came first: it is our parent now, keep or not. */
+        p->keep = 0;
+        if (p->prune_asked) {
+            p->prune_asked = 0;
+            return HS_SHORTCUT_PRUNE;
+        }
+        return HS_SHORTCUT_NONE;
+    }
+    /* Only duplicates: that prunes it anyway, unless we keep it. */
+    p->prune_asked = 0;
+    return p->keep ? HS_SHORTCUT_KEEP : HS_SHORTCUT_NONE;
+}
