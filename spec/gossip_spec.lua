@@ -483,6 +483,48 @@ describe("the tree (Plumtree)", function()
   end)
 end)
 
+describe("the tree and a peer not probed yet", function()
+  -- p (fanout 1) has one eager link, to a, and has just learned x, whose
+  -- first probe is under way: x, on a loop of its own, answers nothing
+  -- until we run that loop. Meanwhile x is pushed to as a peer that may
+  -- not know the tree (a random push), and that copy is new to x.
+  it("makes it a tree branch when the random push was new to it", function()
+    local loop, xloop = hs.loop(), hs.loop()
+    local s = { fanout = 1, ae_interval = 0, gossip_interval = 60, peer_exchange_interval = 60 }
+    local p = H.node(s, loop)
+    local a, c = H.node(s, loop), H.node(s, loop)
+    local x = H.node(s, xloop)
+    p:add_peer(a:id(), a:url())
+    assert.is_true(H.probed(loop, p))
+    p:add_peer(x:id(), x:url())
+    local function both_until(cond)
+      for _ = 1, 400 do
+        if cond() then return true end
+        loop:run_for(0.005)
+        xloop:run_for(0.005)
+      end
+      return cond()
+    end
+    local id = H.id()
+    assert.equal(200, (H.fetch(loop, c, "POST", p:url() .. "/gossip", hs.json_encode(H.envelope({ message_id = id })))))
+    assert.is_true(both_until(function()
+      return x:copies(id) > 0 and p:metrics().messages_sent >= 2 and H.peer(p, x:id()).latency_ms ~= nil
+    end), "x got the message and answered p's probe")
+    -- x got that message from p alone: the next one takes the same link
+    assert.is_true(H.peer(p, x:id()).eager, "the link to x carries the tree")
+    local id2 = H.id()
+    assert.equal(200, (H.fetch(loop, c, "POST", p:url() .. "/gossip", hs.json_encode(H.envelope({ message_id = id2 })))))
+    assert.is_true(both_until(function() return x:copies(id2) > 0 end))
+    local lazy = p:metrics().lazy_offered
+    for _, node in ipairs({ p, a, c }) do node:close() end
+    x:close()
+    xloop:run_for(0.05)
+    loop:close()
+    xloop:close()
+    assert.equal(0, lazy, "x got the second message pushed, not offered")
+  end)
+end)
+
 describe("the tree's shortcuts", function()
   -- x is deep in the tree under p: it got a message with ttl 4 after 20
   -- hops. l, a peer of x too, has it with ttl 12 to give: a path 8 hops
