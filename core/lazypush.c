@@ -90,11 +90,13 @@ static void on_answer(void *ud, const hs_http_result *res)
         hs_membership_saw(n, p);
     /* Plumtree's GRAFT: the tree did not bring it what we had, or we are a
      * shorter path than the one it came by (shortcut.c); from now on we
-     * push to it. */
+     * push to it, and it counts on us: a branch of the tree, which a full
+     * table does not let go of (the peer may have no other). */
     if (p && ((ids && count > 0) || json_is_true(json_object_get(ans, "graft"))) && n->cfg.tree &&
-        !p->eager) {
-        hs_peers_set_eager(&n->peers, p, 1);
-        n->m.grafts++;
+        p->eager != HS_EAGER_CHILD) {
+        if (!p->eager)
+            n->m.grafts++;
+        hs_peers_set_eager(&n->peers, p, HS_EAGER_CHILD);
     }
     for (size_t i = 0; ids && i < count; i++) {
         hs_idq_entry key, *e;

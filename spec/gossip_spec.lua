@@ -626,6 +626,46 @@ describe("the tree's shortcuts", function()
 end)
 
 describe("the tree and a full table", function()
+  it("keeps a peer grafted by a lazy miss, its one link to the tree", function()
+    local loop = hs.loop()
+    local s = { fanout = 3, max_peers = 2, ae_interval = 0, gossip_interval = 60,
+      peer_exchange_interval = 60 }
+    local a, b, c, client = H.node(s, loop), H.node(s, loop), H.node(s, loop), H.node(s, loop)
+    a:add_peer(b:id(), b:url())
+    a:add_peer(c:id(), c:url())
+    H.probed(loop, a)
+    local function post(node, env)
+      return (H.fetch(loop, client, "POST", node:url() .. "/gossip", hs.json_encode(env)))
+    end
+    -- b and c had the first message before a pushed it: both links pruned
+    local id0 = H.id()
+    post(b, H.envelope({ message_id = id0, ttl = 0 }))
+    post(c, H.envelope({ message_id = id0, ttl = 0 }))
+    post(a, H.envelope({ message_id = id0, ttl = 5 }))
+    assert.is_true(loop:run_until(function() return a:metrics().prunes >= 2 end, 3))
+    -- the next one only b lacks: a's lazy offer grafts b
+    local id1 = H.id()
+    post(c, H.envelope({ message_id = id1, ttl = 0 }))
+    post(a, H.envelope({ message_id = id1, ttl = 5 }))
+    assert.is_true(loop:run_until(function() return b:copies(id1) > 0 end, 3))
+    assert.equal(1, a:metrics().grafts)
+    -- Six newcomers shuffle with a, each taking a place in its full view.
+    local others = { b, c, client }
+    for k = 1, 6 do
+      local d = H.node(s, loop)
+      others[#others + 1] = d
+      local enc = d:url():gsub("[^%w%-%._~]", function(ch) return ("%%%02X"):format(ch:byte()) end)
+      local st = H.fetch(loop, client, "GET", a:url() .. "/peers?sample=2&url=" .. enc, nil,
+        "X-Hearsay-From: " .. d:id())
+      assert.equal(200, st)
+      assert.is_not_nil(H.peer(a, d:id()), "newcomer " .. k .. " got a place")
+      assert.is_not_nil(H.peer(a, b:id()), "the grafted link to b survived newcomer " .. k)
+    end
+    a:close()
+    for _, o in ipairs(others) do o:close() end
+    loop:close()
+  end)
+
   it("makes room by letting go of anyone but a peer the tree goes through from us", function()
     local loop = hs.loop()
     local s = { fanout = 3, max_peers = 2, ae_interval = 0, gossip_interval = 60,

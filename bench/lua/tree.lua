@@ -14,11 +14,16 @@
 --                 than the ttl;
 --   parent-early  a node with an eager link to it had the message in time
 --                 (with ttl left) and yet it came late;
---   parent-late   every node with an eager link to it was late itself;
---   orphan        no node had an eager link to it.
+--   parent-late   it came soon after a node with an eager link to it,
+--                 itself late;
+--   orphan        no node with an eager link to it had the message before
+--                 it (its own children link back to it: those do not count).
 -- Prints one line per broadcast (99% and 100% times, deepest hop, prunes
 -- and grafts it caused, late nodes by cause) and "@ tree key value" lines:
 -- the median and p99 of t100, the deepest hop seen, late nodes by cause.
+-- --detail: also a line per orphan: who sent it its first copy of the
+-- previous broadcast (its parent then), and what that parent's table says
+-- of it now (eager or not, in the view or not, its state there).
 local B = require "benchlib"
 local Shards = require "shards"
 
@@ -26,7 +31,7 @@ local o = B.args(arg, {
   nodes = 1000, repeats = 20, timeout = 10, late = 0.2, max_peers = 50, per_proc = 30,
   gossip_interval = 600, health_interval = 600, peer_exchange_interval = 30,
   warmup_timeout = 240, dir = "/tmp", lua = "lua5.4", worker = "bench/lua/shard_worker.lua",
-  ttl = 0, label = "tree",
+  ttl = 0, label = "tree", detail = false,
 })
 local n, tag = o.nodes, o.label
 local settings = {
@@ -47,7 +52,7 @@ local function tree_now()
   local trees, gi_of = {}, {}
   for _, res in ipairs(ctl:all("views", {}, 120)) do
     for _, e in ipairs(res.nodes) do
-      trees[e[1]] = { id = e[2], eager = e[4] }
+      trees[e[1]] = { id = e[2], eager = e[4], view = e[3], other = e[5] or {} }
       gi_of[e[2]] = e[1]
     end
   end
@@ -74,7 +79,7 @@ for rep = 1, o.repeats do arr[rep] = { [1] = { 0, 0, math.huge } } end
 for _, res in ipairs(ctl:all("dump", {}, 120)) do
   for _, a in ipairs(res.arrivals) do
     if arr[a[2]] and a[1] ~= 1 then
-      arr[a[2]][a[1]] = { a[3] - sent[a[2]], a[4], a[6] }
+      arr[a[2]][a[1]] = { a[3] - sent[a[2]], a[4], a[6], a[5] }
       ttl = math.max(ttl, a[6])
     end
   end
@@ -107,10 +112,26 @@ for rep = 1, o.repeats do
         local pa = a[p]
         if pa and pa[1] < at - o.late and pa[3] == 0 then cause = "ttl"; break end
         if pa and pa[1] < at - o.late then cause = "parent-early"
-        elseif cause == "orphan" then cause = "parent-late" end
+        elseif pa and pa[1] < at and cause == "orphan" then cause = "parent-late" end
       end
       late[cause] = late[cause] + 1
       total[cause] = total[cause] + 1
+      if o.detail and cause == "orphan" then
+        local prev = rep > 1 and arr[rep - 1][gi]
+        local pp = prev and gi_of[prev[4]]
+        local what = "no parent in the previous broadcast"
+        if pp then
+          local t, id = tree[pp], tree[gi].id
+          local eager, inview = false, false
+          for _, e in ipairs(t.eager) do if e == id then eager = true end end
+          for _, e in ipairs(t.view) do if e == id then inview = true end end
+          what = ("previous parent %d (hops %d then): eager %s, in its view %s%s"):format(pp,
+            prev[2], tostring(eager), tostring(inview),
+            t.other[id] and (", state there " .. t.other[id]) or "")
+        end
+        B.log("    orphan %d (reached at %.0f ms, hops %s, from %s): %s", gi, at * 1000,
+          a[gi] and a[gi][2] or "-", a[gi] and tostring(gi_of[a[gi][4]]) or "-", what)
+      end
     end
   end
   table.sort(times)
