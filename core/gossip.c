@@ -116,16 +116,17 @@ static void on_sent(void *ud, const hs_http_result *res)
          * took a shorter one (shortcut.c). From now on it is only offered
          * ids. */
         if (p && ctx->tree) {
-            int dup = all_duplicate(res);
-            if (hs_peer_eager_link(p) && (says(res, "prune") || (dup && !says(res, "keep")))) {
+            int dup = all_duplicate(res), keep = dup && says(res, "keep");
+            if (hs_peer_eager_link(p) && (says(res, "prune") || (dup && !keep))) {
                 hs_peers_set_eager(&n->peers, p, 0);
                 n->m.prunes++;
-            } else if (!dup && (!p->known || (p->features & HS_FEAT_AE))) {
-                /* New to it: it now counts on us, whatever made us push,
-                 * an eager link or a random push to a peer whose features
-                 * we did not know yet (its copy from us may have pruned
-                 * the branch it had). Once it is known, the tree goes on
-                 * through this link. */
+            } else if ((!dup || keep) && (!p->known || (p->features & HS_FEAT_AE))) {
+                /* New to it, or kept as its shorter path: it now counts on
+                 * us, whatever made us push, an eager link or a random
+                 * push to a peer whose features we did not know yet (its
+                 * copy from us may have pruned the branch it had). Once it
+                 * is known, the tree goes on through this link, and a
+                 * full table does not let go of it. */
                 hs_peers_set_eager(&n->peers, p, HS_EAGER_CHILD);
             }
         }

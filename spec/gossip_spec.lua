@@ -626,6 +626,48 @@ describe("the tree's shortcuts", function()
 end)
 
 describe("the tree and a full table", function()
+  it("keeps a peer that keeps us as its shorter path", function()
+    local loop = hs.loop()
+    local s = { ae_interval = 0, gossip_interval = 60, peer_exchange_interval = 60 }
+    local p, o, c = H.node(s, loop), H.node(s, loop), H.node(s, loop)
+    s.max_peers = 2
+    local l = H.node(s, loop)
+    s.max_peers, s.fanout, s.lazy_fanout = nil, 1, 0
+    local x = H.node(s, loop)
+    x:add_peer(p:id(), p:url())
+    x:add_peer(l:id(), l:url())
+    p:add_peer(x:id(), x:url())
+    l:add_peer(x:id(), x:url())
+    l:add_peer(o:id(), o:url())
+    for _, node in ipairs({ x, p, l }) do H.probed(loop, node) end
+    local function post(node, env)
+      return (H.fetch(loop, c, "POST", node:url() .. "/gossip", hs.json_encode(env)))
+    end
+    -- x gets it 20 hops deep through p; o has it already
+    local id = H.id()
+    post(o, H.envelope({ message_id = id, ttl = 0 }))
+    post(p, H.envelope({ message_id = id, ttl = 5, hops = 19 }))
+    assert.is_true(loop:run_until(function() return x:copies(id) > 0 end, 3))
+    -- l pushes it with ttl 12: x keeps l, o prunes it
+    post(l, H.envelope({ message_id = id, ttl = 13, hops = 0 }))
+    assert.is_true(loop:run_until(function() return x:copies(id) >= 2 and l:metrics().prunes >= 1 end, 3))
+    assert.equal(1, x:metrics().shortcuts)
+    -- Six newcomers shuffle with l, each taking a place in its full view.
+    local others = { p, o, c, x }
+    for k = 1, 6 do
+      local d = H.node({}, loop)
+      others[#others + 1] = d
+      local enc = d:url():gsub("[^%w%-%._~]", function(ch) return ("%%%02X"):format(ch:byte()) end)
+      local st = H.fetch(loop, c, "GET", l:url() .. "/peers?sample=2&url=" .. enc, nil,
+        "X-Hearsay-From: " .. d:id())
+      assert.equal(200, st)
+      assert.is_not_nil(H.peer(l, x:id()), "the link to x survived newcomer " .. k)
+    end
+    l:close()
+    for _, node in ipairs(others) do node:close() end
+    loop:close()
+  end)
+
   it("keeps a peer grafted by a lazy miss, its one link to the tree", function()
     local loop = hs.loop()
     local s = { fanout = 3, max_peers = 2, ae_interval = 0, gossip_interval = 60,

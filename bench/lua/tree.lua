@@ -134,6 +134,25 @@ for rep = 1, o.repeats do
       end
     end
   end
+  if o.detail then
+    -- The first nodes a repair reached (after lazy_delay): where the tree
+    -- broke; each with every node that had an eager link to it.
+    local lates = {}
+    for gi = 2, n do
+      if a[gi] and a[gi][1] > 0.25 then lates[#lates + 1] = gi end
+    end
+    table.sort(lates, function(x, y) return a[x][1] < a[y][1] end)
+    for k = 1, math.min(3, #lates) do
+      local gi, ps = lates[k], {}
+      for _, p in ipairs(parents[gi] or {}) do
+        local pa = a[p]
+        ps[#ps + 1] = pa and ("%d at %.0f ms (hops %d, ttl %d)"):format(p, pa[1] * 1000, pa[2], pa[3])
+          or (p .. " never")
+      end
+      B.log("    first late %d at %.0f ms (hops %d, from %s); eager in-links: %s", gi,
+        a[gi][1] * 1000, a[gi][2], tostring(gi_of[a[gi][4]]), #ps > 0 and table.concat(ps, "; ") or "none")
+    end
+  end
   table.sort(times)
   local t99, t100 = times[math.ceil(0.99 * n)], times[n]
   t100s[#t100s + 1] = t100 * 1000
