@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "bytes.h"
 #include "http_curl.h"
 
 struct hs_http_curl {
@@ -229,24 +230,15 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
     request *r = ud;
     size_t n = size * nmemb;
 
-    if (r->resp_len + n > r->c->max_response) {
+    switch (hs_bytes_append(&r->resp, &r->resp_len, &r->resp_cap, r->c->max_response, data, n)) {
+    case HS_OK:
+        return n;
+    case HS_ETOOBIG:
         r->too_big = 1;
         return 0;
+    default:
+        return 0;
     }
-    if (r->resp_len + n + 1 > r->resp_cap) {
-        size_t cap = r->resp_cap ? r->resp_cap : 1024;
-        while (cap < r->resp_len + n + 1)
-            cap *= 2;
-        char *b = realloc(r->resp, cap);
-        if (!b)
-            return 0;
-        r->resp = b;
-        r->resp_cap = cap;
-    }
-    memcpy(r->resp + r->resp_len, data, n);
-    r->resp_len += n;
-    r->resp[r->resp_len] = '\0';
-    return n;
 }
 
 hs_err hs_http_curl_new(uv_loop_t *loop, size_t max_response, size_t max_connections,

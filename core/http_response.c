@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "http_response.h"
 
 enum {
@@ -70,24 +71,7 @@ static int is_ows(char c)
 /* Appends n body bytes; the body never exceeds max_body. */
 static hs_err body_append(hs_http_resp *r, const char *p, size_t n)
 {
-    if (n > r->max_body - r->len)
-        return HS_ETOOBIG;
-    if (r->len + n + 1 > r->cap) {
-        size_t cap = r->cap ? r->cap : 1024;
-        while (cap < r->len + n + 1)
-            cap *= 2;
-        if (cap > r->max_body + 1)
-            cap = r->max_body + 1;
-        char *b = realloc(r->body, cap);
-        if (!b)
-            return HS_ENOMEM;
-        r->body = b;
-        r->cap = cap;
-    }
-    memcpy(r->body + r->len, p, n);
-    r->len += n;
-    r->body[r->len] = '\0';
-    return HS_OK;
+    return hs_bytes_append(&r->body, &r->len, &r->cap, r->max_body, p, n);
 }
 
 /*

@@ -30,6 +30,7 @@
 
 #include <microhttpd.h>
 
+#include "bytes.h"
 #include "http_server.h"
 
 /* Bytes of MHD memory pool per connection: a request line and headers of a
@@ -230,22 +231,7 @@ static int append(request_ctx *ctx, const char *data, size_t n, size_t max)
         ctx->len = ctx->cap = 0;
         return 0;
     }
-    if (ctx->len + n + 1 > ctx->cap) {
-        size_t cap = ctx->cap ? ctx->cap : 1024;
-        while (cap < ctx->len + n + 1)
-            cap *= 2;
-        if (cap > max + 1)
-            cap = max + 1;
-        char *b = realloc(ctx->body, cap);
-        if (!b)
-            return -1;
-        ctx->body = b;
-        ctx->cap = cap;
-    }
-    memcpy(ctx->body + ctx->len, data, n);
-    ctx->len += n;
-    ctx->body[ctx->len] = '\0';
-    return 0;
+    return hs_bytes_append(&ctx->body, &ctx->len, &ctx->cap, max, data, n) == HS_OK ? 0 : -1;
 }
 
 static enum MHD_Result queue(struct MHD_Connection *conn, hs_http_response *resp)
