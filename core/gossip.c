@@ -81,13 +81,11 @@ static int all_duplicate(const hs_http_result *res)
                          memmem(res->body, res->len, "{\"accepted\":0,", 14));
 }
 
-/* Whether the answer carries `"word":true` (shortcut.c's prune and keep). */
-static int says(const hs_http_result *res, const char *word)
+/* Whether the answer carries `member`, as `"prune":true` (shortcut.c's
+ * prune and keep). */
+static int says(const hs_http_result *res, const char *member)
 {
-    char m[32];
-    int len = snprintf(m, sizeof m, "\"%s\":true", word);
-
-    return res->body && memmem(res->body, res->len, m, (size_t)len) != NULL;
+    return res->body && memmem(res->body, res->len, member, strlen(member)) != NULL;
 }
 
 static void on_sent(void *ud, const hs_http_result *res)
@@ -116,8 +114,8 @@ static void on_sent(void *ud, const hs_http_result *res)
          * took a shorter one (shortcut.c). From now on it is only offered
          * ids. */
         if (p && ctx->tree) {
-            int dup = all_duplicate(res), keep = dup && says(res, "keep");
-            if (hs_peer_eager_link(p) && (says(res, "prune") || (dup && !keep))) {
+            int dup = all_duplicate(res), keep = dup && says(res, "\"keep\":true");
+            if (hs_peer_eager_link(p) && (says(res, "\"prune\":true") || (dup && !keep))) {
                 hs_peers_set_eager(&n->peers, p, 0);
                 n->m.prunes++;
             } else if ((!dup || keep) && (!p->known || (p->features & HS_FEAT_AE))) {
