@@ -626,6 +626,22 @@ describe("the tree's shortcuts", function()
 end)
 
 describe("the tree and a full table", function()
+  -- Six newcomers (nodes with settings s) shuffle with `node` through
+  -- `client`, each taking a place in its full view; `kept` stays in it
+  -- all along. The newcomers are added to `others`.
+  local function newcomers(loop, client, node, kept, what, s, others)
+    for k = 1, 6 do
+      local d = H.node(s, loop)
+      others[#others + 1] = d
+      local enc = d:url():gsub("[^%w%-%._~]", function(ch) return ("%%%02X"):format(ch:byte()) end)
+      local st = H.fetch(loop, client, "GET", node:url() .. "/peers?sample=2&url=" .. enc, nil,
+        "X-Hearsay-From: " .. d:id())
+      assert.equal(200, st)
+      assert.is_not_nil(H.peer(node, d:id()), "newcomer " .. k .. " got a place")
+      assert.is_not_nil(H.peer(node, kept:id()), what .. " survived newcomer " .. k)
+    end
+  end
+
   it("keeps a peer that keeps us as its shorter path", function()
     local loop = hs.loop()
     local s = { ae_interval = 0, gossip_interval = 60, peer_exchange_interval = 60 }
@@ -652,17 +668,8 @@ describe("the tree and a full table", function()
     post(l, H.envelope({ message_id = id, ttl = 13, hops = 0 }))
     assert.is_true(loop:run_until(function() return x:copies(id) >= 2 and l:metrics().prunes >= 1 end, 3))
     assert.equal(1, x:metrics().shortcuts)
-    -- Six newcomers shuffle with l, each taking a place in its full view.
     local others = { p, o, c, x }
-    for k = 1, 6 do
-      local d = H.node({}, loop)
-      others[#others + 1] = d
-      local enc = d:url():gsub("[^%w%-%._~]", function(ch) return ("%%%02X"):format(ch:byte()) end)
-      local st = H.fetch(loop, c, "GET", l:url() .. "/peers?sample=2&url=" .. enc, nil,
-        "X-Hearsay-From: " .. d:id())
-      assert.equal(200, st)
-      assert.is_not_nil(H.peer(l, x:id()), "the link to x survived newcomer " .. k)
-    end
+    newcomers(loop, c, l, x, "the link to x", {}, others)
     l:close()
     for _, node in ipairs(others) do node:close() end
     loop:close()
@@ -691,18 +698,8 @@ describe("the tree and a full table", function()
     post(a, H.envelope({ message_id = id1, ttl = 5 }))
     assert.is_true(loop:run_until(function() return b:copies(id1) > 0 end, 3))
     assert.equal(1, a:metrics().grafts)
-    -- Six newcomers shuffle with a, each taking a place in its full view.
     local others = { b, c, client }
-    for k = 1, 6 do
-      local d = H.node(s, loop)
-      others[#others + 1] = d
-      local enc = d:url():gsub("[^%w%-%._~]", function(ch) return ("%%%02X"):format(ch:byte()) end)
-      local st = H.fetch(loop, client, "GET", a:url() .. "/peers?sample=2&url=" .. enc, nil,
-        "X-Hearsay-From: " .. d:id())
-      assert.equal(200, st)
-      assert.is_not_nil(H.peer(a, d:id()), "newcomer " .. k .. " got a place")
-      assert.is_not_nil(H.peer(a, b:id()), "the grafted link to b survived newcomer " .. k)
-    end
+    newcomers(loop, client, a, b, "the grafted link to b", s, others)
     a:close()
     for _, o in ipairs(others) do o:close() end
     loop:close()
@@ -725,18 +722,8 @@ describe("the tree and a full table", function()
     H.fetch(loop, client, "POST", a:url() .. "/gossip", hs.json_encode(H.envelope({ message_id = id, ttl = 5 })))
     loop:run_until(function() return b:copies(id) > 0 and a:metrics().prunes > 0 end, 3)
     assert.equal(1, a:metrics().prunes)
-    -- Six newcomers shuffle with a, each taking a place in its full view.
     local others = { b, c, client }
-    for k = 1, 6 do
-      local d = H.node(s, loop)
-      others[#others + 1] = d
-      local enc = d:url():gsub("[^%w%-%._~]", function(ch) return ("%%%02X"):format(ch:byte()) end)
-      local st = H.fetch(loop, client, "GET", a:url() .. "/peers?sample=2&url=" .. enc, nil,
-        "X-Hearsay-From: " .. d:id())
-      assert.equal(200, st)
-      assert.is_not_nil(H.peer(a, d:id()), "newcomer " .. k .. " got a place")
-      assert.is_not_nil(H.peer(a, b:id()), "the tree's link to b survived newcomer " .. k)
-    end
+    newcomers(loop, client, a, b, "the tree's link to b", s, others)
     a:close()
     for _, o in ipairs(others) do o:close() end
     loop:close()
