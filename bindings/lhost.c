@@ -58,9 +58,13 @@ struct hs_host {
     const hs_message *sel_msg;
     const hs_peer_info *cands;
     size_t ncands;
-    const void *msg_table; /* the lazy tables of that call, by address */
-    const void **cand_tables;
-    int lazy_mt[2]; /* registry refs: LAZY_CANDIDATE, LAZY_MESSAGE */
+    const void *msg_table, *list_table; /* the lazy tables of that call, by address */
+    const void **cand_tables;           /* (NULL: that candidate not made yet) */
+    int lazy_mt[3];                     /* registry refs, by LAZY_ kind */
+    /* The active policy, called from C without the manager in between:
+     * registry refs to its function, its plugin's counters and its record
+     * (given back to the manager when it fails); LUA_NOREF when none. */
+    int policy_fn, policy_stats, policy_rec;
 };
 
 static void make_lazy_metatables(hs_host *h, lua_State *L);
@@ -155,22 +159,32 @@ static hs_host *api_host(lua_State *L)
     return h;
 }
 
+/* lua_pcall of plugin code on L (the thread running it from now on) under
+ * the instruction budget, which nested calls share. */
+static int budgeted_pcall(hs_host *h, lua_State *L, int nargs, int nres, int msgh)
+{
+    lua_State *prev = h->cur;
+    int rc;
+
+    if (h->depth++ == 0)
+        h->used = 0;
+    h->cur = L;
+    rc = lua_pcall(L, nargs, nres, msgh);
+    h->cur = prev;
+    h->depth--;
+    return rc;
+}
+
 /* api.call(fn, ...) -> true, results... | false, error-with-traceback */
 static int api_call(lua_State *L)
 {
     hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
-    lua_State *prev = h->cur;
     int n = lua_gettop(L), rc;
 
     luaL_checktype(L, 1, LUA_TFUNCTION);
-    if (h->depth++ == 0)
-        h->used = 0;
-    h->cur = L;
     lua_pushcfunction(L, hs_lua_traceback);
     lua_insert(L, 1);
-    rc = lua_pcall(L, n - 1, LUA_MULTRET, 1);
-    h->cur = prev;
-    h->depth--;
+    rc = budgeted_pcall(h, L, n - 1, LUA_MULTRET, 1);
     lua_pushboolean(L, rc == LUA_OK);
     lua_replace(L, 1); /* the traceback slot becomes the status */
     return lua_gettop(L);
@@ -299,6 +313,36 @@ static void free_types(char **types, size_t n)
 /* api.handled_types(list): the message types the active set has handlers
  * for ("*" means every type). Called on every activation and whenever a
  * handler is added to the active set. */
+/* api.set_policy(record, counters) -- record = { fn = policy, ... } is
+ * the active policy, counters its plugin's { calls = n, ... }; no record:
+ * no policy. */
+static void unref_policy(hs_host *h, lua_State *L)
+{
+    luaL_unref(L, LUA_REGISTRYINDEX, h->policy_fn);
+    luaL_unref(L, LUA_REGISTRYINDEX, h->policy_stats);
+    luaL_unref(L, LUA_REGISTRYINDEX, h->policy_rec);
+    h->policy_fn = h->policy_stats = h->policy_rec = LUA_NOREF;
+}
+
+static int api_set_policy(lua_State *L)
+{
+    hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
+
+    unref_policy(h, L);
+    if (lua_isnoneornil(L, 1))
+        return 0;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_getfield(L, 1, "fn");
+    luaL_argcheck(L, lua_isfunction(L, -1), 1, "the policy record has no function");
+    h->policy_fn = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushvalue(L, 2);
+    h->policy_stats = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushvalue(L, 1);
+    h->policy_rec = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
 static int api_handled_types(lua_State *L)
 {
     hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
@@ -508,6 +552,7 @@ static const luaL_Reg api_fns[] = {
     {"memory", api_memory},
     {"timer", api_timer},
     {"handled_types", api_handled_types},
+    {"set_policy", api_set_policy},
     {NULL, NULL},
 };
 
@@ -577,6 +622,7 @@ hs_host *hs_host_new(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp)
     h->lp = lp;
     h->loop = lp->loop;
     h->mgr_ref = LUA_NOREF;
+    h->policy_fn = h->policy_stats = h->policy_rec = LUA_NOREF;
     PL = h->PL = lua_newstate(host_alloc, h);
     if (!PL) {
         free(h);
@@ -584,6 +630,9 @@ hs_host *hs_host_new(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp)
         return NULL;
     }
     *(hs_host **)lua_getextraspace(PL) = h;
+    /* Most of what plugin hooks allocate (message and candidate tables)
+     * dies young: the generational collector takes ~5% off a policy call. */
+    lua_gc(PL, LUA_GCGEN, 0, 0);
     lua_sethook(PL, count_hook, LUA_MASKCOUNT, HOOK_STEP);
 
     /* Boot with the same module path as the state creating us. */
@@ -685,15 +734,25 @@ hs_verdict hs_host_on_message(hs_host *h, const hs_message *m, json_t **payload_
  * Lazy policy arguments. A policy gets its message and each candidate as a
  * table whose fields are filled in on first access -- any field, or pairs()
  * -- which then drops the metatable, leaving a plain table. Candidates
- * start with only their `index`. Most policies read a few fields of a few
+ * start with only their `index`. The candidate list is lazy too: a
+ * candidate's table is made when the policy first reads its slot, and `#`
+ * answers from the count. Most policies read a few fields of a few
  * candidates, or only count them; building every field of every candidate
  * (tags converted from JSON) cost ~8k instructions each, the message with
- * its payload ~6k. Fields come only from the call in progress, which knows
- * its tables by address: a table first touched after its call returned
- * (or during a nested call) stays as it was -- a candidate keeps only its
- * index. Cost per call: the tables themselves, no closures.
+ * its payload ~6k, a candidate's bare table ~1k. Everything comes only
+ * from the call in progress, which knows its tables by address: a table
+ * first touched after its call returned (or during a nested call) stays as
+ * it was -- a candidate keeps only its index, a list only the candidates
+ * read during the call.
+ *
+ * The list keeps plain-table behaviour while lazy: ipairs, table.sort and
+ * table.remove go through __index and __len; `#` skips slots the policy
+ * emptied after reading them (h->cand_tables[i] is the address of
+ * candidate i+1 once made, NULL before); storing into an empty slot
+ * (__newindex) or pairs() first makes every candidate and drops the
+ * metatable. Cost per call: the list and the message, no closures.
  */
-enum { LAZY_CANDIDATE, LAZY_MESSAGE };
+enum { LAZY_CANDIDATE, LAZY_MESSAGE, LAZY_LIST, LAZY_KINDS };
 
 static int fill_lazy(lua_State *L, int t)
 {
@@ -743,16 +802,115 @@ static int lazy_pairs(lua_State *L)
     return 3;
 }
 
-/* Makes the two metatables (once, at boot). */
+/* Whether the table at t is the list of the call in progress. */
+static int list_current(hs_host *h, lua_State *L, int t)
+{
+    return h->cand_tables && lua_topointer(L, t) == h->list_table;
+}
+
+/* Makes candidate i (from 1) of the call in progress in the list at t and
+ * leaves it on the stack. */
+static void make_candidate(hs_host *h, lua_State *L, int t, lua_Integer i)
+{
+    luaL_checkstack(L, 4, "policy argument");
+    lua_createtable(L, 0, 1);
+    lua_pushinteger(L, i);
+    lua_setfield(L, -2, "index");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->lazy_mt[LAZY_CANDIDATE]);
+    lua_setmetatable(L, -2);
+    h->cand_tables[i - 1] = lua_topointer(L, -1);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, t, i);
+}
+
+/* Turns the list at t into a plain table: every candidate not made yet,
+ * then no metatable. */
+static void list_settle(hs_host *h, lua_State *L, int t)
+{
+    if (list_current(h, L, t))
+        for (size_t i = 0; i < h->ncands; i++)
+            if (!h->cand_tables[i]) {
+                make_candidate(h, L, t, (lua_Integer)i + 1);
+                lua_pop(L, 1);
+            }
+    lua_pushnil(L);
+    lua_setmetatable(L, t);
+}
+
+static int list_index(lua_State *L)
+{
+    hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
+    int isint;
+    lua_Integer i = lua_tointegerx(L, 2, &isint);
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (!isint || !list_current(h, L, 1) || i < 1 || (size_t)i > h->ncands || h->cand_tables[i - 1])
+        return 0; /* not a candidate's slot, or one the policy emptied */
+    make_candidate(h, L, 1, i);
+    return 1;
+}
+
+static int list_len(lua_State *L)
+{
+    hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
+    size_t n;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (!list_current(h, L, 1)) {
+        lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
+        return 1;
+    }
+    for (n = h->ncands; n > 0 && h->cand_tables[n - 1]; n--) {
+        int present = lua_rawgeti(L, 1, (lua_Integer)n) != LUA_TNIL;
+        lua_pop(L, 1);
+        if (present)
+            break;
+    }
+    lua_pushinteger(L, (lua_Integer)n);
+    return 1;
+}
+
+static int list_newindex(lua_State *L)
+{
+    hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    list_settle(h, L, 1);
+    lua_settop(L, 3);
+    lua_rawset(L, 1);
+    return 0;
+}
+
+static int list_pairs(lua_State *L)
+{
+    hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    list_settle(h, L, 1);
+    lua_getglobal(L, "next");
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+/* Makes the metatables (once, at boot). */
 static void make_lazy_metatables(hs_host *h, lua_State *L)
 {
-    for (int kind = 0; kind < 2; kind++) {
-        lua_createtable(L, 0, 3);
-        for (int k = 0; k < 2; k++) {
+    static const luaL_Reg item[] = {{"__index", lazy_index}, {"__pairs", lazy_pairs}, {NULL, NULL}};
+    static const luaL_Reg list[] = {{"__index", list_index},
+                                    {"__len", list_len},
+                                    {"__newindex", list_newindex},
+                                    {"__pairs", list_pairs},
+                                    {NULL, NULL}};
+
+    for (int kind = 0; kind < LAZY_KINDS; kind++) {
+        const luaL_Reg *f = kind == LAZY_LIST ? list : item;
+        lua_createtable(L, 0, 5);
+        for (; f->name; f++) {
             lua_pushlightuserdata(L, h);
             lua_pushinteger(L, kind);
-            lua_pushcclosure(L, k == 0 ? lazy_index : lazy_pairs, 2);
-            lua_setfield(L, -2, k == 0 ? "__index" : "__pairs");
+            lua_pushcclosure(L, f->func, 2);
+            lua_setfield(L, -2, f->name);
         }
         lua_pushliteral(L, "hearsay.policy_argument");
         lua_setfield(L, -2, "__name");
@@ -768,20 +926,35 @@ static void push_lazy_arguments(hs_host *h, lua_State *L, size_t n, const void *
     lua_rawgeti(L, LUA_REGISTRYINDEX, h->lazy_mt[LAZY_MESSAGE]);
     lua_setmetatable(L, -2);
     h->msg_table = lua_topointer(L, -1);
-    lua_createtable(L, (int)n, 0);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, h->lazy_mt[LAZY_CANDIDATE]);
-    for (size_t i = 0; i < n; i++) {
-        lua_createtable(L, 0, 1);
-        lua_pushinteger(L, (lua_Integer)i + 1);
-        lua_setfield(L, -2, "index");
-        lua_pushvalue(L, -2);
-        lua_setmetatable(L, -2);
-        tables[i] = lua_topointer(L, -1);
-        lua_rawseti(L, -3, (lua_Integer)i + 1);
-    }
+    lua_createtable(L, 0, 0);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->lazy_mt[LAZY_LIST]);
+    lua_setmetatable(L, -2);
+    h->list_table = lua_topointer(L, -1);
+    for (size_t i = 0; i < n; i++)
+        tables[i] = NULL;
+}
+
+/* Counts a policy call in its plugin's counters (field `calls`). */
+static void count_policy_call(hs_host *h, lua_State *L)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->policy_stats);
+    lua_pushliteral(L, "calls");
+    lua_pushvalue(L, -1);
+    lua_rawget(L, -3);
+    lua_Integer calls = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    lua_pushinteger(L, calls + 1);
+    lua_rawset(L, -3);
     lua_pop(L, 1);
 }
 
+/*
+ * The policy is called straight from here, not through the manager: the
+ * manager's wrapper and api.call were about a third of a cheap policy's
+ * cost. A failure -- an error, or anything but a table returned -- is
+ * handed to manager.policy_failed(record, error-or-nil) to be counted and
+ * logged, and the core picks peers itself.
+ */
 int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, size_t n,
                    size_t want, size_t *out)
 {
@@ -789,11 +962,12 @@ int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, s
     const hs_message *prev_msg = h->sel_msg;
     const hs_peer_info *prev_cands = h->cands;
     size_t prev_n = h->ncands;
-    const void *prev_msg_table = h->msg_table, **prev_tables = h->cand_tables;
+    const void *prev_msg_table = h->msg_table, *prev_list = h->list_table;
+    const void **prev_tables = h->cand_tables;
     const void *small[16], **tables = small;
-    int got = -1;
+    int base = lua_gettop(L), rc, got = -1;
 
-    if (h->closing)
+    if (h->closing || h->policy_fn == LUA_NOREF)
         return -1;
     if (n > sizeof small / sizeof *small && !(tables = malloc(n * sizeof *tables)))
         return -1;
@@ -801,16 +975,30 @@ int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, s
     h->cands = cands;
     h->ncands = n;
     h->cand_tables = tables;
+    count_policy_call(h, L);
+    lua_pushcfunction(L, hs_lua_traceback);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->policy_fn);
     push_lazy_arguments(h, L, n, tables);
     lua_pushinteger(L, (lua_Integer)want);
-    if (hs_host_call(h, "select", 3, 1) == 0) {
+    rc = budgeted_pcall(h, L, 3, 1, base + 1);
+    if (rc == LUA_OK && lua_type(L, -1) == LUA_TTABLE) {
+        if (list_current(h, L, -1))
+            list_settle(h, L, lua_absindex(L, -1)); /* it returned its candidates */
         got = hs_lua_read_selection(L, -1, cands, n, want, out);
-        lua_pop(L, 1);
+    } else {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, h->policy_rec);
+        if (rc == LUA_OK)
+            lua_pushnil(L);
+        else
+            lua_pushvalue(L, -2);
+        hs_host_call(h, "policy_failed", 2, 0);
     }
+    lua_settop(L, base);
     h->sel_msg = prev_msg;
     h->cands = prev_cands;
     h->ncands = prev_n;
     h->msg_table = prev_msg_table;
+    h->list_table = prev_list;
     h->cand_tables = prev_tables;
     if (tables != small)
         free(tables);

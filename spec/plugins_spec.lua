@@ -236,6 +236,114 @@ describe("a peer-selection policy", function()
     hub:close(); for _, l in ipairs(leaves) do l:close() end; loop:close()
   end)
 
+  it("gets a list that behaves as a plain table: #, ipairs, sort, remove, insert, pairs", function()
+    local dir = H.plugin_dir({
+      listy = [[
+        policy("listy", function(msg, candidates, want)
+          if state.prev then -- a list kept past its call: what was read during it
+            state.prev_len = rawlen(state.prev)
+            state.prev_first = state.prev[1] and state.prev[1].index
+            state.prev_second = state.prev[2]
+            state.done = true
+            return {}
+          end
+          local r = { len = #candidates, ids = {} }
+          for i, c in ipairs(candidates) do r.ids[i] = c.id end
+          r.same = rawequal(candidates[2], candidates[2])
+          r.outside = candidates[0] == nil and candidates[#candidates + 1] == nil
+            and candidates.id == nil
+          table.sort(candidates, function(a, b) return a.id > b.id end)
+          r.sorted = {}
+          for i = 1, #candidates do r.sorted[i] = candidates[i].id end
+          local last = table.remove(candidates)
+          r.after_remove = #candidates
+          candidates[1] = nil
+          r.hole = #candidates -- 2 or 0: both borders, as in a plain table
+          candidates[1] = last
+          table.insert(candidates, "x")
+          r.after_insert, r.plain = #candidates, getmetatable(candidates) == nil
+          local keys = 0
+          for k, v in pairs(candidates) do keys = keys + 1 end
+          r.keys = keys
+          state.r = r
+          return { candidates[1], candidates[2] }
+        end)
+      ]],
+      whole = [[
+        local calls, kept = 0, nil
+        policy("whole", function(msg, candidates, want)
+          calls = calls + 1
+          if calls == 1 then -- the first broadcast: all of them, unread
+            state.n = #candidates
+            return candidates
+          elseif not kept then -- a list kept past its call
+            kept = candidates
+            local _ = candidates[1].id -- only the first is read during the call
+          else
+            state.prev = { raw = rawlen(kept), len = #kept, first = kept[1] and kept[1].index,
+              second = kept[2] == nil }
+          end
+          return {}
+        end)
+      ]],
+    })
+    local function star(loop) -- a hub that knows 3 leaves
+      local hub = H.node({ gossip_interval = 60, fanout = 3, lazy_fanout = 0 }, loop)
+      local leaves = {}
+      for i = 1, 3 do
+        leaves[i] = H.node({ gossip_interval = 60 }, loop)
+        hub:add_peer(leaves[i]:id(), leaves[i]:url())
+      end
+      loop:run_for(0.3)
+      return hub, leaves
+    end
+    local loop = hs.loop()
+    local hub, leaves = star(loop)
+    local ids = {}
+    for i = 1, 3 do ids[i] = leaves[i]:id() end
+    table.sort(ids)
+    H.plugins(hub, dir, { "listy" }, { policy = "listy" })
+    local got = H.record(leaves, "chat")
+    local id = hub:broadcast("chat", {})
+    loop:run_for(0.3)
+    local r = hub:plugin_state("listy").r
+    assert.equal(3, r.len)
+    assert.equal(3, #r.ids)
+    assert.is_true(r.same)
+    assert.is_true(r.outside)
+    assert.same({ ids[3], ids[2], ids[1] }, r.sorted)
+    assert.equal(2, r.after_remove)
+    assert.is_true(r.hole == 2 or r.hole == 0)
+    assert.equal(3, r.after_insert)
+    assert.is_true(r.plain)
+    assert.equal(3, r.keys)
+    -- Sorted down, the last (ids[1]) removed and put back in slot 1: it
+    -- returned ids[1] and ids[2].
+    local reached = {}
+    for i = 1, 3 do if got[i][id] then reached[#reached + 1] = leaves[i]:id() end end
+    table.sort(reached)
+    assert.same({ ids[1], ids[2] }, reached)
+    assert.equal(1, hub:plugin_info().plugins[1].calls)
+
+    -- A policy returning its whole list, unread, sends to every candidate;
+    -- a list kept past its call holds what was read during it.
+    hub:close(); for _, l in ipairs(leaves) do l:close() end; loop:close()
+    loop = hs.loop()
+    hub, leaves = star(loop)
+    H.plugins(hub, dir, { "whole" }, { policy = "whole" })
+    got = H.record(leaves, "chat")
+    id = hub:broadcast("chat", {})
+    loop:run_for(0.3)
+    for i = 1, 3 do assert.is_not_nil(got[i][id]) end
+    assert.equal(3, hub:plugin_state("whole").n)
+    for _ = 1, 2 do
+      hub:broadcast("chat", {})
+      loop:run_for(0.1)
+    end
+    assert.same({ raw = 1, len = 1, first = 1, second = true }, hub:plugin_state("whole").prev)
+    hub:close(); for _, l in ipairs(leaves) do l:close() end; loop:close()
+  end)
+
   it("sees latency, health and tags of candidates; the region policy reads them", function()
     local loop = hs.loop()
     local hub = H.node({ gossip_interval = 60, peer_exchange_interval = 60, fanout = 2, tags = { region = "eu" } }, loop)
@@ -279,7 +387,27 @@ describe("a peer-selection policy", function()
     local got = H.record({ b }, "chat")
     local id = a:broadcast("chat", {})
     assert.is_true(loop:run_until(function() return got[1][id] ~= nil end, 3))
-    assert.equal(1, a:plugin_info().plugins[1].errors)
+    local p = a:plugin_info().plugins[1]
+    assert.equal(1, p.errors)
+    assert.equal(1, p.calls)
+    assert.matches("no idea", p.last_error)
+    a:close(); b:close(); loop:close()
+  end)
+
+  it("falls back to random choice when the policy returns no list", function()
+    local dir = H.plugin_dir({ vague_policy = [[
+      policy("vague", function() return "anyone" end)
+    ]] })
+    local loop = hs.loop()
+    local a, b = H.node({}, loop), H.node({}, loop)
+    a:add_peer(b:id(), b:url())
+    H.plugins(a, dir, { "vague_policy" }, { policy = "vague" })
+    local got = H.record({ b }, "chat")
+    local id = a:broadcast("chat", {})
+    assert.is_true(loop:run_until(function() return got[1][id] ~= nil end, 3))
+    local p = a:plugin_info().plugins[1]
+    assert.equal(1, p.errors)
+    assert.equal("did not return a list of peers", p.last_error)
     a:close(); b:close(); loop:close()
   end)
 end)

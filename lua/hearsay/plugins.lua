@@ -3,8 +3,9 @@
 -- dispatches the node's hooks to them. A plugin set is loaded whole beside
 -- the running one and replaces it only if every plugin loaded; each plugin's
 -- `state` table and counters survive reloads. Every call into plugin code
--- goes through api.call, which enforces the instruction budget; the state's
--- allocator enforces the memory cap.
+-- goes through api.call (the policy: through the C host directly), which
+-- enforces the instruction budget; the state's allocator enforces the
+-- memory cap.
 local config = require "hearsay.config"
 local repl = require "hearsay.repl"
 
@@ -261,6 +262,7 @@ end
 
 local function deactivate(set)
   each(set.on_stop, "stop hook")
+  api.set_policy()
   for _, h in ipairs(set.handles) do h:close() end
   set.handles = {}
 end
@@ -272,6 +274,7 @@ local function activate(set)
   end
   active = set
   sync_types(set)
+  if set.policy then api.set_policy(set.policy, stat(set.policy.plugin.name)) else api.set_policy() end
   each(set.on_start, "start hook")
 end
 
@@ -345,19 +348,11 @@ function M.on_message(msg)
   return stop and "stop" or "accept", rewritten
 end
 
-function M.select(msg, cands, want)
-  local p = active.policy
-  if not p then return nil end
-  local s = stat(p.plugin.name)
-  s.calls = s.calls + 1
-  local ok, chosen = api.call(p.fn, msg, cands, want)
-  if not ok then
-    failed(p.plugin, "policy", chosen)
-    return nil
-  end
-  if type(chosen) == "table" then return chosen end
-  failed(p.plugin, "policy", "did not return a list of peers")
-  return nil
+-- The policy is called by the C host itself (set_policy in activate);
+-- this counts and logs its failures: an error, or nil for a result that
+-- is not a table.
+function M.policy_failed(p, err)
+  failed(p.plugin, "policy", err or "did not return a list of peers")
 end
 
 function M.on_peer(peer, up) each(active.on_peer, "peer hook", peer, up) end
