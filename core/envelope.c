@@ -158,6 +158,8 @@ void hs_envelope_clear(hs_envelope *env)
     env->payload_len = 0;
     env->ttl_raw = NULL;
     env->ttl_len = 0;
+    env->timestamp_raw = NULL;
+    env->timestamp_len = 0;
 }
 
 json_t *hs_envelope_to_json(const hs_envelope *env)

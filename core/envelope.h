@@ -29,6 +29,8 @@ struct hs_message {
     size_t payload_len;
     const char *ttl_raw; /* scanned: the ttl value's text (borrowed), or NULL */
     size_t ttl_len;
+    const char *timestamp_raw; /* scanned: the timestamp's text (borrowed), or NULL */
+    size_t timestamp_len;
     double timestamp;
     unsigned ttl;
     unsigned hops;
@@ -75,6 +77,16 @@ const json_t *hs_envelope_payload(hs_envelope *env);
 
 /* Returns a new JSON object for the wire (borrows env). */
 json_t *hs_envelope_to_json(const hs_envelope *env);
+
+/*
+ * The wire text of env (envwrite.c) with the given seen_by, ttl and hops:
+ * compact JSON, keys in hs_envelope_to_json's order, the payload and the
+ * timestamp as they came (payload_raw, timestamp_raw) when known. Returns
+ * a new NUL-terminated string the caller frees, and its length in *len;
+ * NULL when memory ran out.
+ */
+char *hs_envelope_write(const hs_envelope *env, const char *const *seen_by, size_t n_seen,
+                        unsigned ttl, unsigned hops, size_t *len);
 
 /* Valid message type: 1..64 of [A-Za-z0-9_.:-]. */
 int hs_envelope_valid_type(const char *type);

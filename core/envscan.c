@@ -480,6 +480,8 @@ static int member(scan *c, const hs_envelope_limits *lim, hs_envelope *env, keys
         env->timestamp = is_int ? (double)strtoll(buf, NULL, 10) : decimal(buf, n);
         if (!isfinite(env->timestamp) || env->timestamp < 0)
             return -1;
+        env->timestamp_raw = p;
+        env->timestamp_len = n;
     } else if (bit == K_TTL) {
         env->ttl_raw = c->s + c->i;
         if (small_int(c, (long long)lim->max_ttl, &v) != 0)

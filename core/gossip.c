@@ -397,19 +397,47 @@ done:
     return chosen;
 }
 
-static int seen_by_has(const json_t *arr, const char *id)
+/*
+ * The text env is forwarded as: seen_by grown by our id (once) and the
+ * targets' ids, so siblings don't send back, and trimmed to max_seen_by by
+ * dropping the oldest entries; ttl_out, one hop more. Written from the
+ * struct (envwrite.c), without a JSON tree.
+ */
+static hs_body *forward_body(hs_node *n, const hs_envelope *env, hs_peer **targets, size_t nt,
+                             unsigned ttl_out)
 {
-    for (size_t i = 0; i < json_array_size(arr); i++)
-        if (strcmp(json_string_value(json_array_get(arr, i)), id) == 0)
-            return 1;
-    return 0;
+    size_t have = json_array_size(env->seen_by), total = 0, skip, len;
+    const char *small[96], **ids = small;
+    int self = 1;
+    hs_body *body = NULL;
+    char *text;
+
+    if (have + 1 + nt > sizeof small / sizeof *small &&
+        !(ids = malloc((have + 1 + nt) * sizeof *ids)))
+        return NULL;
+    for (size_t i = 0; i < have; i++) {
+        const char *s = json_string_value(json_array_get(env->seen_by, i));
+        if (!s)
+            continue; /* parsing let only strings in */
+        if (strcmp(s, n->id) == 0)
+            self = 0;
+        ids[total++] = s;
+    }
+    if (self)
+        ids[total++] = n->id;
+    for (size_t i = 0; i < nt; i++)
+        ids[total++] = targets[i]->id;
+    skip = total > n->cfg.max_seen_by ? total - n->cfg.max_seen_by : 0;
+    text = hs_envelope_write(env, ids + skip, total - skip, ttl_out, env->hops + 1, &len);
+    if (text)
+        body = hs_body_new(text, len);
+    free(text);
+    if (ids != small)
+        free(ids);
+    return body;
 }
 
-/*
- * Sends env to chosen peers with the given ttl. seen_by grows by our id and
- * the targets' ids (so siblings don't send back), trimmed to max_seen_by by
- * dropping the oldest entries.
- */
+/* Sends env to chosen peers with the given ttl (see forward_body). */
 static hs_err forward(hs_node *n, hs_envelope *env, unsigned ttl_out, size_t fanout)
 {
     hs_peer *targets[64], *lazy[64];
@@ -433,37 +461,11 @@ static hs_err forward(hs_node *n, hs_envelope *env, unsigned ttl_out, size_t fan
                         lazy, &n_lazy);
     for (size_t i = 0; i < n_lazy; i++)
         hs_lazy_offer(n, lazy[i], env->bin, ttl_out);
-    hs_envelope out = *env;
-    json_t *seen_by, *j;
     hs_body *body;
-    char *text;
 
     if (nt == 0)
         return HS_OK;
-    if (!hs_envelope_payload(env))
-        return HS_ENOMEM;
-    out.payload = env->payload;
-    seen_by = json_copy(env->seen_by);
-    if (!seen_by)
-        return HS_ENOMEM;
-    if (!seen_by_has(seen_by, n->id))
-        json_array_append_new(seen_by, json_string(n->id));
-    for (size_t i = 0; i < nt; i++)
-        json_array_append_new(seen_by, json_string(targets[i]->id));
-    while (json_array_size(seen_by) > n->cfg.max_seen_by)
-        json_array_remove(seen_by, 0);
-    out.seen_by = seen_by;
-    out.ttl = ttl_out;
-    out.hops = env->hops + 1;
-    j = hs_envelope_to_json(&out);
-    json_decref(seen_by);
-    if (!j)
-        return HS_ENOMEM;
-    text = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    body = text ? hs_body_new(text, strlen(text)) : NULL;
-    free(text);
-    if (!body)
+    if (!(body = forward_body(n, env, targets, nt, ttl_out)))
         return HS_ENOMEM;
     body->tree = (unsigned char)tree;
     for (size_t i = 0; i < nt; i++)
@@ -543,6 +545,8 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
         if (rewritten) {
             json_decref(env->payload);
             env->payload = rewritten;
+            env->payload_raw = NULL; /* no longer its text */
+            env->payload_len = 0;
             rewrote = 1;
         }
     }

@@ -221,6 +221,39 @@ static const char *scan_bases[] = {
     "\"ttl\":1,\"origin_peer\":\"a-rather-long-origin-name\",\"seen_by\":[]}",
 };
 
+/* Whether env written by hs_envelope_write (seen_by + "me", ttl 0, one hop
+ * more) reads back equal to `as`'s jansson tree with the same changes. */
+static int writes_as_jansson(const hs_envelope *env, const hs_envelope *as)
+{
+    const char *ids[16];
+    size_t n = 0, len;
+    hs_envelope out = *as;
+    json_t *want, *got;
+    char *text;
+    int same;
+
+    for (size_t i = 0; i < json_array_size(env->seen_by) && n < 15; i++)
+        ids[n++] = json_string_value(json_array_get(env->seen_by, i));
+    ids[n++] = "me";
+    text = hs_envelope_write(env, ids, n, 0, env->hops + 1, &len);
+    out.seen_by = json_copy(as->seen_by);
+    json_array_append_new(out.seen_by, json_string("me"));
+    out.ttl = 0;
+    out.hops = as->hops + 1;
+    want = hs_envelope_to_json(&out);
+    got = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    /* A timestamp goes as it came: an integer reads back as one. */
+    if (got)
+        json_object_set_new(got, "timestamp",
+                            json_real(json_number_value(json_object_get(got, "timestamp"))));
+    same = got && want && json_equal(got, want) && strlen(text) == len;
+    json_decref(got);
+    json_decref(want);
+    json_decref(out.seen_by);
+    free(text);
+    return same;
+}
+
 /* Returns 0 when the scanner and the reference agree on text (or the
  * scanner declined), 1 when the scanner accepted something wrong. Sets
  * *accepted. */
@@ -262,6 +295,9 @@ static int scan_disagrees(const char *text, size_t len, int *accepted)
     bad = bad || !back || !json_equal(back, j);
     json_decref(back);
     free(t0);
+    /* Forwarded: written with the raw payload, it reads back as jansson's
+     * tree of the same envelope. */
+    bad = bad || !writes_as_jansson(&fast, &ref);
     if (bad)
         fprintf(stderr, "scanner and jansson disagree on: %.*s\n", (int)len, text);
     hs_envelope_clear(&fast);
@@ -417,8 +453,56 @@ static void timestamps_read_as_strtod_reads_them(void)
     CHECK(scanned > 15000);
 }
 
+/* Without raw text (a broadcast, the jansson path) the writer's bytes are
+ * jansson's: strings escaped the same way, reals printed the same way. */
+static void writes_what_jansson_dumps(void)
+{
+    static const char *odd[] = {"plain", "q\"uote", "back\\slash", "ctl\x01\x1f\t\n\r\b\f",
+                                "caf\xc3\xa9 \xe2\x82\xac", "sl/ash", ""};
+    static const double stamps[] = {1760000000.25, 1760000000.123456789, 17, 0.5, 1e20, 1.5e-7,
+                                    123456789012345678.0, 1e300};
+    const size_t nodd = sizeof odd / sizeof *odd;
+    int bad = 0;
+
+    for (size_t t = 0; t < sizeof stamps / sizeof *stamps; t++) {
+        for (size_t o = 0; o < nodd; o++) {
+            hs_envelope env;
+            json_t *payload = json_pack("{s:s, s:[i, f, b, n]}", "text", odd[o], "n", 7, 2.5, 1);
+            json_t *j, *seen = json_array();
+            char *text, *want;
+            size_t len;
+
+            CHECK(hs_envelope_make(&env, "chat", payload, stamps[t], 5, "node-a") == HS_OK);
+            snprintf(env.origin, sizeof env.origin, "%s", odd[(o + 1) % nodd]);
+            const char *ids[16];
+            for (size_t k = 0; k < nodd; k++) {
+                ids[k] = odd[(o + k) % nodd];
+                json_array_append_new(seen, json_string(ids[k]));
+            }
+            json_decref(env.seen_by);
+            env.seen_by = seen;
+            env.hops = (unsigned)o * 100;
+            text = hs_envelope_write(&env, ids, nodd, 4, env.hops, &len);
+            j = hs_envelope_to_json(&env);
+            json_object_set_new(j, "ttl", json_integer(4));
+            want = json_dumps(j, JSON_COMPACT);
+            if (!text || !want || strcmp(text, want) != 0 || len != strlen(want)) {
+                fprintf(stderr, "writer: %s\njansson: %s\n", text ? text : "(null)", want);
+                bad++;
+            }
+            free(text);
+            free(want);
+            json_decref(j);
+            json_decref(payload);
+            hs_envelope_clear(&env);
+        }
+    }
+    CHECK(bad == 0);
+}
+
 int main(void)
 {
+    writes_what_jansson_dumps();
     timestamps_read_as_strtod_reads_them();
     arrays_are_walked_and_split();
     ids_parse_in_either_case();
