@@ -149,6 +149,32 @@ int hs_host_call(hs_host *h, const char *fn, int nargs, int nres)
     return 0;
 }
 
+/*
+ * What a hook pushes for Lua allocates, and the allocator refuses growth
+ * past the memory cap: a plugin holding its memory at the cap would make
+ * such a push raise an error outside any pcall, which panics the state
+ * and ends the process. So each hook pushes, calls and reads back inside
+ * `body` (called with ud) under lua_pcall: a refusal fails that hook, is
+ * logged, and the core goes on as it would without plugins. On success
+ * body's results are left on the stack.
+ */
+static int run_protected(hs_host *h, lua_CFunction body, void *ud, int nres, const char *what)
+{
+    lua_State *L = cur_state(h);
+    int top = lua_gettop(L), rc;
+
+    lua_pushcfunction(L, body);
+    lua_pushlightuserdata(L, ud);
+    rc = lua_pcall(L, 1, nres, 0);
+    if (rc != LUA_OK) {
+        if (h->node)
+            hs_node_log(h->node, HS_LOG_ERROR, "plugin host: %s: %s", what,
+                        lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+        lua_settop(L, top);
+    }
+    return rc;
+}
+
 /* ---- the api table given to the manager ------------------------------------ */
 
 static hs_host *api_host(lua_State *L)
@@ -698,15 +724,35 @@ int hs_host_reload(hs_host *h, lua_State *L)
     return 2;
 }
 
+typedef struct query_call {
+    hs_host *h;
+    lua_State *from; /* the caller's state, its arguments on top */
+    const char *fn;
+    int nargs;
+} query_call;
+
+/* Copies the arguments over and calls the manager; only reads `from` (an
+ * error raised there would unwind past this pcall). */
+static int query_body(lua_State *PL)
+{
+    query_call *q = lua_touserdata(PL, 1);
+
+    lua_settop(PL, 0);
+    copy_results(q->from, q->nargs, PL);
+    if (hs_host_call(q->h, q->fn, q->nargs, LUA_MULTRET) != 0)
+        return luaL_error(PL, "manager.%s failed", q->fn);
+    return lua_gettop(PL);
+}
+
 int hs_host_query(hs_host *h, lua_State *L, const char *fn, int nargs)
 {
     lua_State *PL = cur_state(h);
     int top = lua_gettop(PL);
+    query_call q = {h, L, fn, nargs};
 
     if (h->closing)
         return luaL_error(L, "the plugin host is closing");
-    copy_results(L, nargs, PL);
-    if (hs_host_call(h, fn, nargs, LUA_MULTRET) != 0)
+    if (run_protected(h, query_body, &q, LUA_MULTRET, fn) != LUA_OK)
         return luaL_error(L, "plugin manager: %s failed (see the log)", fn);
     int n = lua_gettop(PL) - top;
     copy_results(PL, n, L);
@@ -715,19 +761,31 @@ int hs_host_query(hs_host *h, lua_State *L, const char *fn, int nargs)
 
 /* ---- hooks from the core --------------------------------------------------- */
 
+typedef struct message_call {
+    hs_host *h;
+    const hs_message *m;
+    json_t **payload_out;
+    hs_verdict v;
+} message_call;
+
+static int on_message_body(lua_State *L)
+{
+    message_call *c = lua_touserdata(L, 1);
+
+    hs_lua_push_message(L, c->m);
+    if (hs_host_call(c->h, "on_message", 1, 2) == 0)
+        c->v = hs_lua_read_verdict(L, -2, -1, c->payload_out);
+    return 0;
+}
+
 hs_verdict hs_host_on_message(hs_host *h, const hs_message *m, json_t **payload_out)
 {
-    lua_State *L = cur_state(h);
-    hs_verdict v;
+    message_call c = {h, m, payload_out, HS_ACCEPT};
 
     if (h->closing || !handles_type(h, hs_message_type(m)))
         return HS_ACCEPT;
-    hs_lua_push_message(L, m);
-    if (hs_host_call(h, "on_message", 1, 2) != 0)
-        return HS_ACCEPT;
-    v = hs_lua_read_verdict(L, -2, -1, payload_out);
-    lua_pop(L, 2);
-    return v;
+    run_protected(h, on_message_body, &c, 0, "on_message");
+    return c.v;
 }
 
 /*
@@ -948,6 +1006,35 @@ static void count_policy_call(hs_host *h, lua_State *L)
     lua_pop(L, 1);
 }
 
+typedef struct select_call {
+    hs_host *h;
+    size_t want, *out;
+    int got; /* -2: the policy returned something other than a table */
+} select_call;
+
+/* Counts the call, pushes the arguments, calls the policy and reads its
+ * choice: all of it under the budget and protected (see run_protected). */
+static int select_body(lua_State *L)
+{
+    select_call *c = lua_touserdata(L, 1);
+    hs_host *h = c->h;
+
+    lua_settop(L, 0);
+    count_policy_call(h, L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->policy_fn);
+    push_lazy_arguments(h, L, h->ncands, h->cand_tables);
+    lua_pushinteger(L, (lua_Integer)c->want);
+    lua_call(L, 3, 1);
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        c->got = -2;
+        return 0;
+    }
+    if (list_current(h, L, -1))
+        list_settle(h, L, lua_absindex(L, -1)); /* it returned its candidates */
+    c->got = hs_lua_read_selection(L, -1, h->cands, h->ncands, c->want, c->out);
+    return 0;
+}
+
 /*
  * The policy is called straight from here, not through the manager: the
  * manager's wrapper and api.call were about a third of a cheap policy's
@@ -965,7 +1052,8 @@ int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, s
     const void *prev_msg_table = h->msg_table, *prev_list = h->list_table;
     const void **prev_tables = h->cand_tables;
     const void *small[16], **tables = small;
-    int base = lua_gettop(L), rc, got = -1;
+    int base = lua_gettop(L), rc;
+    select_call c = {h, want, out, -1};
 
     if (h->closing || h->policy_fn == LUA_NOREF)
         return -1;
@@ -975,23 +1063,18 @@ int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, s
     h->cands = cands;
     h->ncands = n;
     h->cand_tables = tables;
-    count_policy_call(h, L);
     lua_pushcfunction(L, hs_lua_traceback);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, h->policy_fn);
-    push_lazy_arguments(h, L, n, tables);
-    lua_pushinteger(L, (lua_Integer)want);
-    rc = budgeted_pcall(h, L, 3, 1, base + 1);
-    if (rc == LUA_OK && lua_type(L, -1) == LUA_TTABLE) {
-        if (list_current(h, L, -1))
-            list_settle(h, L, lua_absindex(L, -1)); /* it returned its candidates */
-        got = hs_lua_read_selection(L, -1, cands, n, want, out);
-    } else {
+    lua_pushcfunction(L, select_body);
+    lua_pushlightuserdata(L, &c);
+    rc = budgeted_pcall(h, L, 1, 0, base + 1);
+    if (rc != LUA_OK || c.got == -2) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, h->policy_rec);
         if (rc == LUA_OK)
             lua_pushnil(L);
         else
             lua_pushvalue(L, -2);
         hs_host_call(h, "policy_failed", 2, 0);
+        c.got = -1;
     }
     lua_settop(L, base);
     h->sel_msg = prev_msg;
@@ -1002,44 +1085,71 @@ int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, s
     h->cand_tables = prev_tables;
     if (tables != small)
         free(tables);
-    return got;
+    return c.got;
+}
+
+typedef struct peer_call {
+    hs_host *h;
+    const hs_peer_info *peer;
+    int up;
+} peer_call;
+
+static int on_peer_body(lua_State *L)
+{
+    peer_call *c = lua_touserdata(L, 1);
+
+    hs_lua_push_peer(L, c->peer);
+    lua_pushboolean(L, c->up);
+    hs_host_call(c->h, "on_peer", 2, 0);
+    return 0;
 }
 
 void hs_host_on_peer(hs_host *h, const hs_peer_info *peer, int up)
 {
-    lua_State *L = cur_state(h);
+    peer_call c = {h, peer, up};
 
-    if (h->closing)
-        return;
-    hs_lua_push_peer(L, peer);
-    lua_pushboolean(L, up);
-    hs_host_call(h, "on_peer", 2, 0);
+    if (!h->closing)
+        run_protected(h, on_peer_body, &c, 0, "on_peer");
+}
+
+typedef struct state_call {
+    hs_host *h;
+    const char *old_root, *new_root, *from;
+    uint64_t old_version, new_version;
+} state_call;
+
+static int on_state_body(lua_State *L)
+{
+    state_call *c = lua_touserdata(L, 1);
+
+    hs_lua_push_state_change(L, c->old_root, c->old_version, c->new_root, c->new_version, c->from);
+    hs_host_call(c->h, "on_state", 1, 0);
+    return 0;
 }
 
 void hs_host_on_state(hs_host *h, const char *old_root, uint64_t old_version, const char *new_root,
                       uint64_t new_version, const char *from)
 {
-    lua_State *L = cur_state(h);
+    state_call c = {h, old_root, new_root, from, old_version, new_version};
 
-    if (h->closing)
-        return;
-    hs_lua_push_state_change(L, old_root, old_version, new_root, new_version, from);
-    hs_host_call(h, "on_state", 1, 0);
+    if (!h->closing)
+        run_protected(h, on_state_body, &c, 0, "on_state");
+}
+
+static int on_health_body(lua_State *L)
+{
+    json_t *health = lua_touserdata(L, 1), *j;
+    hs_host *h = host_of(L);
+
+    if (hs_host_call(h, "health", 0, 1) == 0 && (j = hs_lua_to_json(L, -1)))
+        json_object_set_new(health, "plugins", j);
+    return 0;
 }
 
 void hs_host_on_health(hs_host *h, json_t *health)
 {
-    lua_State *L = cur_state(h);
-    json_t *j;
-
-    if (h->closing || hs_host_call(h, "health", 0, 1) != 0)
-        return;
-    j = hs_lua_to_json(L, -1);
-    if (j)
-        json_object_set_new(health, "plugins", j);
-    else
-        lua_pop(L, 1);
-    lua_pop(L, 1);
+    if (!h->closing)
+        run_protected(h, on_health_body, health, 0, "health");
 }
 
 int hs_host_console_listen(hs_host *h, const char *path, char *err, size_t errlen)

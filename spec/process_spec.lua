@@ -113,3 +113,50 @@ describe("failure detection across processes", function()
     loop:close()
   end)
 end)
+
+describe("a plugin holding its memory at the cap", function()
+  it("fails the hooks it cannot be given arguments for; the node keeps serving", function()
+    local loop = hs.loop()
+    local dir = H.plugin_dir({ hog = [[
+      -- Takes memory until the cap refuses more and keeps it: small tables
+      -- in a list, so what is left under the cap is less than one of them.
+      on.message("fill", function()
+        pcall(function()
+          while true do state.hog = { next = state.hog } end
+        end)
+      end)
+      on.message("chat", function(msg) state.chats = (state.chats or 0) + 1 end)
+      policy("first", function(msg, candidates) return { candidates[1] } end)
+    ]] })
+    local a = H.node({}, loop)
+    local got = H.record({ a }, "chat")
+    local s = H.settings({ port = 0, bootstrap = { a:url() }, plugin_path = { dir },
+      plugins = { "hog" }, policy = "first", plugin_memory = 2 << 20 })
+    local proc = H.spawn(H.config_dir(s, dir), loop)
+    assert.is_true(loop:run_until(function() return peer(a, proc.id) ~= nil end, 10))
+    local st = H.fetch(loop, a, "POST", proc.url .. "/gossip",
+      hs.json_encode(H.envelope({ message_type = "fill", ttl = 0 })))
+    assert.equal(200, st)
+    -- Each of these needs more memory than is left: a message table with
+    -- a 4 KiB text for the handler, the candidate list for the policy.
+    local ids = {}
+    for i = 1, 5 do
+      local env = H.envelope({ payload = { text = ("x"):rep(4096) .. i } })
+      ids[i] = env.message_id
+      st = H.fetch(loop, a, "POST", proc.url .. "/gossip", hs.json_encode(env))
+      assert.equal(200, st, H.output(proc))
+    end
+    assert.is_true(H.alive(proc), H.output(proc))
+    st = H.fetch(loop, a, "GET", proc.url .. "/health")
+    assert.equal(200, st)
+    -- Accepted and forwarded all the same (by the core's own choice).
+    assert.is_true(loop:run_until(function()
+      for i = 1, 5 do if not got[1][ids[i]] then return false end end
+      return true
+    end, 5), H.output(proc))
+    assert.matches("not enough memory", H.output(proc))
+    H.kill(proc, "TERM")
+    H.wait_exit(proc, loop, 5)
+    a:close(); loop:close()
+  end)
+end)
