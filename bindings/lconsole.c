@@ -111,19 +111,39 @@ static void send_answer(cclient *cl, const char *out, size_t outlen, const char 
     }
 }
 
-/* Calls manager[fn](id [, line]) -> output, prompt and sends them. */
+typedef struct exchange_call {
+    cclient *cl;
+    const char *fn, *line;
+    size_t len;
+} exchange_call;
+
+static int exchange_body(lua_State *L)
+{
+    exchange_call *x = lua_touserdata(L, 1);
+    int nargs = 1;
+
+    lua_settop(L, 0);
+    lua_pushinteger(L, x->cl->id);
+    if (x->line) {
+        lua_pushlstring(L, x->line, x->len);
+        nargs = 2;
+    }
+    if (hs_host_call(x->cl->con->h, x->fn, nargs, 2) != 0)
+        return luaL_error(L, "manager.%s failed", x->fn);
+    return 2;
+}
+
+/* Calls manager[fn](id [, line]) -> output, prompt and sends them; in
+ * protected mode and with the memory reserve (hs_host_console_run), so
+ * that a plugin holding the state at its memory cap cannot lock the
+ * operator out. */
 static void exchange(cclient *cl, const char *fn, const char *line, size_t len)
 {
     hs_host *h = cl->con->h;
     lua_State *L = hs_host_state(h);
-    int nargs = 1;
+    exchange_call x = {cl, fn, line, len};
 
-    lua_pushinteger(L, cl->id);
-    if (line) {
-        lua_pushlstring(L, line, len);
-        nargs = 2;
-    }
-    if (hs_host_call(h, fn, nargs, 2) != 0) {
+    if (hs_host_console_run(h, exchange_body, &x, 2) != 0) {
         static const char msg[] = "console error (see the node's log)\n";
         send_answer(cl, msg, sizeof msg - 1, "> ");
         return;

@@ -175,6 +175,17 @@ static int run_protected(hs_host *h, lua_CFunction body, void *ud, int nres, con
     return rc;
 }
 
+int hs_host_console_run(hs_host *h, lua_CFunction body, void *ud, int nres)
+{
+    size_t limit = h->mem_limit;
+    int rc;
+
+    h->mem_limit += HS_CONSOLE_RESERVE;
+    rc = run_protected(h, body, ud, nres, "console");
+    h->mem_limit = limit;
+    return rc;
+}
+
 /* ---- the api table given to the manager ------------------------------------ */
 
 static hs_host *api_host(lua_State *L)

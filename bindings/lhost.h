@@ -56,6 +56,11 @@ int hs_host_is_closing(hs_host *h);
 /* Pushes manager[fn] under nargs arguments already pushed on the host
  * state and calls it; 0 on success (nres results left), else logs. */
 int hs_host_call(hs_host *h, const char *fn, int nargs, int nres);
+/* Runs body(ud) on the host state under lua_pcall with the memory cap
+ * raised by HS_CONSOLE_RESERVE: the operator's way in when a plugin holds
+ * the state at its cap. 0 on success (nres results left), else logs. */
+#define HS_CONSOLE_RESERVE (1 << 20)
+int hs_host_console_run(hs_host *h, lua_CFunction body, void *ud, int nres);
 void hs_host_handle_opened(hs_host *h);
 void hs_host_handle_closed(hs_host *h);
 

@@ -150,6 +150,40 @@ s.sendall(b"=40+2\n"); print(repr(answer()))
   end)
 end)
 
+describe("the console of a node whose plugin holds the memory cap", function()
+  it("still answers, and the operator can free the memory", function()
+    local loop = hs.loop()
+    local dir = H.config_dir({ port = 0, plugins = { "hog" }, plugin_memory = 2 << 20 })
+    os.execute("mkdir -p " .. dir .. "/plugins")
+    write(dir .. "/plugins/hog.lua", [[
+      on.message("fill", function()
+        pcall(function()
+          while true do state.hog = { next = state.hog } end
+        end)
+      end)
+      on.message("chat", function() state.chats = (state.chats or 0) + 1 end)
+    ]])
+    local proc = H.spawn(dir, loop)
+    local node = H.node({}, loop)
+    local st = H.fetch(loop, node, "POST", proc.url .. "/gossip",
+      hs.json_encode(H.envelope({ message_type = "fill", ttl = 0 })))
+    assert.equal(200, st)
+    local _, out = console(dir .. "/console.sock", { "=collectgarbage('count') > 1900",
+      "plugin_state('hog').hog = nil", "collectgarbage()", "=collectgarbage('count') < 1024" })
+    assert.is_true(H.alive(proc), H.output(proc))
+    assert.matches("\ntrue\n.*\ntrue\n", out)
+    -- Freed: the handler runs again.
+    st = H.fetch(loop, node, "POST", proc.url .. "/gossip",
+      hs.json_encode(H.envelope({ ttl = 0 })))
+    assert.equal(200, st)
+    _, out = console(dir .. "/console.sock", { "=plugin_state('hog').chats" })
+    assert.matches("\n1\n", out)
+    H.kill(proc, "TERM")
+    H.wait_exit(proc, loop, 5)
+    node:close(); loop:close()
+  end)
+end)
+
 describe("hearsay repl", function()
   it("starts a local node with the config's plugins and gives its console", function()
     local input = os.tmpname()
