@@ -22,7 +22,7 @@
 -- node's own /health "seen_ids". The node keeps up to retain_bytes of the
 -- envelopes for anti-entropy (16 MiB by default, filled within the first
 -- step), which the per-id figures include; --retain-bytes 0 measures the
--- ids alone.
+-- ids alone (the seen cache), reported as memory_ids instead of memory_seen.
 local hs = require "hearsay"
 local B = require "benchlib"
 
@@ -83,6 +83,7 @@ if o.part == "peers" then
   node:close()
 elseif o.part == "seen" then
   local cap = o.ids * o.steps * 2
+  local group = tonumber(o.retain_bytes) == 0 and "memory_ids" or "memory_seen"
   local node = hs.node(loop, {
     port = 0, log_level = "error", seen_cap = cap, seen_ttl = 3600,
     retain_bytes = math.tointeger(o.retain_bytes),
@@ -101,13 +102,14 @@ elseif o.part == "seen" then
     local per_id = (rss[step] - rss[step - 1]) * 1024 / o.ids
     B.log("seen: %7d ids (health seen_ids %s, poster exit %s); RSS %d KiB, +%.1f bytes per id "
       .. "over this step", step * o.ids, tostring(h.seen_ids), tostring(status), rss[step], per_id)
-    B.result("memory_seen", ("bytes_per_id_step%d"):format(step), per_id)
-    B.result("memory_seen", ("seen_ids_step%d"):format(step), h.seen_ids or "nan")
+    B.result(group, ("bytes_per_id_step%d"):format(step), per_id)
+    B.result(group, ("seen_ids_step%d"):format(step), h.seen_ids or "nan")
   end
   local overall = (rss[o.steps] - rss[0]) * 1024 / (o.ids * o.steps)
   B.log("RSS per seen id: %.1f bytes over all %d ids", overall, o.ids * o.steps)
-  B.result("memory_seen", "bytes_per_id", overall)
-  B.result("memory_seen", "bytes_per_id_last_step", (rss[o.steps] - rss[o.steps - 1]) * 1024 / o.ids)
+  B.result(group, "bytes_per_id", overall)
+  B.result(group, "ids", o.ids * o.steps)
+  B.result(group, "bytes_per_id_last_step", (rss[o.steps] - rss[o.steps - 1]) * 1024 / o.ids)
   node:close()
 else
   error("--part must be peers or seen")
