@@ -136,7 +136,9 @@ local function sandbox(plugin, set)
   -- Registration: what the plugin file calls while it loads.
   local function add(list, fn, what)
     if type(fn) ~= "function" then error(what .. " needs a function", 3) end
-    list[#list + 1] = { plugin = plugin, fn = fn }
+    -- A plugin's counters live as long as the node: each handler keeps
+    -- them, so the hot path does not look them up by name.
+    list[#list + 1] = { plugin = plugin, fn = fn, stats = stat(plugin.name) }
   end
   env.on = {
     message = function(mtype, fn)
@@ -309,14 +311,13 @@ function M.reload()
 end
 
 local VERDICTS = { accept = true, drop = true, stop = true }
-local NONE = {}
 
 -- Runs one type's handlers; returns "drop", or stop and the last payload.
 -- (The hot path: no tables, no strings unless something fails.)
 local function handle(list, msg, stop, rewritten)
   for i = 1, #list do
     local h = list[i]
-    local s = stat(h.plugin.name)
+    local s = h.stats
     s.calls = s.calls + 1
     local ok, verdict, payload = api.call(h.fn, msg)
     if not ok then
@@ -341,10 +342,17 @@ end
 
 function M.on_message(msg)
   local handlers = active.handlers
-  local stop, rewritten = handle(handlers[msg.type] or NONE, msg, false, nil)
-  if stop == "drop" then return "drop" end
-  stop, rewritten = handle(handlers["*"] or NONE, msg, stop, rewritten)
-  if stop == "drop" then return "drop" end
+  local stop, rewritten = false, nil
+  local list = handlers[msg.type]
+  if list then -- (a call less for the usual message: one list or the other)
+    stop, rewritten = handle(list, msg, stop, rewritten)
+    if stop == "drop" then return "drop" end
+  end
+  list = handlers["*"]
+  if list then
+    stop, rewritten = handle(list, msg, stop, rewritten)
+    if stop == "drop" then return "drop" end
+  end
   return stop and "stop" or "accept", rewritten
 end
 
