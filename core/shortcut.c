@@ -50,6 +50,13 @@ void hs_shortcut_note(hs_node *n, const uint8_t id[32], unsigned ttl, unsigned h
      * a ttl-0 copy says nothing of the tree. */
     if (!n->cfg.tree || !from || ttl == 0 || !(from->features & HS_FEAT_AE))
         return;
+    /* A parent we asked to let go of whose copy now comes first, and not
+     * past half of the ttl, is a good parent again: the depth that made
+     * us leave it is gone. Pruning it anyway (its link may have come back
+     * long after the shortcut, by the reverse rule) left nodes whose other
+     * links had gone with no way into the tree. */
+    if (from->prune_asked && hops < ttl)
+        from->prune_asked = 0;
     r = &n->recent[n->recent_next++ % HS_RECENT];
     memcpy(r->id, id, 32);
     r->ttl = (uint16_t)(ttl > 0xffff ? 0xffff : ttl);

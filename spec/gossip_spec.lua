@@ -584,6 +584,23 @@ describe("the tree's shortcuts", function()
     assert.equal(0, l:metrics().prunes)
   end)
 
+  it("keeps the long parent after all when its next copy comes early in the ttl", function()
+    local id = H.id()
+    deep(id)
+    assert.equal(200, post(l, H.envelope({ message_id = id, ttl = 13, hops = 0 })))
+    assert.is_true(loop:run_until(function() return x:copies(id) >= 2 end, 3))
+    loop:run_for(0.1)
+    assert.equal(1, x:metrics().shortcuts)
+    -- p's next copy is new to x and comes with most of its ttl left (hops
+    -- 1, ttl 12): no longer deep, so x does not prune p
+    local id2 = H.id()
+    assert.equal(200, post(p, H.envelope({ message_id = id2, ttl = 13, hops = 0 })))
+    assert.is_true(loop:run_until(function() return x:copies(id2) > 0 end, 3))
+    loop:run_for(0.2)
+    assert.equal(0, p:metrics().prunes)
+    assert.is_true(H.peer(p, x:id()).eager)
+  end)
+
   it("grafts a peer whose lazy offer shows a much shorter path, without a copy", function()
     -- l's link to x is lazy: x had a message before l pushed it
     local id0 = H.id()
