@@ -347,12 +347,7 @@ static void free_types(char **types, size_t n)
     free(types);
 }
 
-/* api.handled_types(list): the message types the active set has handlers
- * for ("*" means every type). Called on every activation and whenever a
- * handler is added to the active set. */
-/* api.set_policy(record, counters) -- record = { fn = policy, ... } is
- * the active policy, counters its plugin's { calls = n, ... }; no record:
- * no policy. */
+/* Lets go of the active policy's registry refs. */
 static void unref_policy(hs_host *h, lua_State *L)
 {
     luaL_unref(L, LUA_REGISTRYINDEX, h->policy_fn);
@@ -361,6 +356,9 @@ static void unref_policy(hs_host *h, lua_State *L)
     h->policy_fn = h->policy_stats = h->policy_rec = LUA_NOREF;
 }
 
+/* api.set_policy(record, counters) -- record = { fn = policy, ... } is
+ * the active policy, counters its plugin's { calls = n, ... }; no record:
+ * no policy. */
 static int api_set_policy(lua_State *L)
 {
     hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
@@ -380,6 +378,9 @@ static int api_set_policy(lua_State *L)
     return 0;
 }
 
+/* api.handled_types(list): the message types the active set has handlers
+ * for ("*" means every type). Called on every activation and whenever a
+ * handler is added to the active set. */
 static int api_handled_types(lua_State *L)
 {
     hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
