@@ -276,7 +276,11 @@ local function activate(set)
   end
   active = set
   sync_types(set)
-  if set.policy then api.set_policy(set.policy, stat(set.policy.plugin.name)) else api.set_policy() end
+  if set.policy then
+    api.set_policy(set.policy, stat(set.policy.plugin.name))
+  else
+    api.set_policy()
+  end
   each(set.on_start, "start hook")
 end
 
