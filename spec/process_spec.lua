@@ -133,6 +133,11 @@ describe("a plugin holding its memory at the cap", function()
     local s = H.settings({ port = 0, bootstrap = { a:url() }, plugin_path = { dir },
       plugins = { "hog" }, policy = "first", plugin_memory = 2 << 20 })
     local proc = H.spawn(H.config_dir(s, dir), loop)
+    finally(function() -- also when an assertion fails: no process left behind
+      H.kill(proc, "TERM")
+      H.wait_exit(proc, loop, 5)
+      a:close(); loop:close()
+    end)
     assert.is_true(loop:run_until(function() return peer(a, proc.id) ~= nil end, 10))
     local st = H.fetch(loop, a, "POST", proc.url .. "/gossip",
       hs.json_encode(H.envelope({ message_type = "fill", ttl = 0 })))
@@ -155,8 +160,5 @@ describe("a plugin holding its memory at the cap", function()
       return true
     end, 5), H.output(proc))
     assert.matches("not enough memory", H.output(proc))
-    H.kill(proc, "TERM")
-    H.wait_exit(proc, loop, 5)
-    a:close(); loop:close()
   end)
 end)
