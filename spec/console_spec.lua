@@ -170,16 +170,14 @@ describe("the console of a node whose plugin holds the memory cap", function()
       H.wait_exit(proc, loop, 5)
       node:close(); loop:close()
     end)
-    local st = H.fetch(loop, node, "POST", proc.url .. "/gossip",
-      hs.json_encode(H.envelope({ message_type = "fill", ttl = 0 })))
+    local st = H.post_gossip(loop, node, proc.url, H.envelope({ message_type = "fill", ttl = 0 }))
     assert.equal(200, st)
     local _, out = console(dir .. "/console.sock", { "=collectgarbage('count') > 1900",
       "plugin_state('hog').hog = nil", "collectgarbage()", "=collectgarbage('count') < 1024" })
     assert.is_true(H.alive(proc), H.output(proc))
     assert.matches("\ntrue\n.*\ntrue\n", out)
     -- Freed: the handler runs again.
-    st = H.fetch(loop, node, "POST", proc.url .. "/gossip",
-      hs.json_encode(H.envelope({ ttl = 0 })))
+    st = H.post_gossip(loop, node, proc.url, H.envelope({ ttl = 0 }))
     assert.equal(200, st)
     _, out = console(dir .. "/console.sock", { "=plugin_state('hog').chats" })
     assert.matches("\n1\n", out)

@@ -435,7 +435,7 @@ describe("the tree (Plumtree)", function()
   end)
 
   local function post(node, env)
-    return (H.fetch(loop, c, "POST", node:url() .. "/gossip", hs.json_encode(env)))
+    return (H.post_gossip(loop, c, node:url(), env))
   end
 
   it("prunes a link whose push found a duplicate and grafts it when a lazy offer finds a gap", function()
@@ -553,7 +553,7 @@ describe("the tree's shortcuts", function()
   end)
 
   local function post(node, env)
-    return (H.fetch(loop, c, "POST", node:url() .. "/gossip", hs.json_encode(env)))
+    return (H.post_gossip(loop, c, node:url(), env))
   end
 
   -- Gets message id to x through p, 20 hops deep with ttl 4 left.
@@ -674,7 +674,7 @@ describe("the tree and a full table", function()
     l:add_peer(o:id(), o:url())
     for _, node in ipairs({ x, p, l }) do H.probed(loop, node) end
     local function post(node, env)
-      return (H.fetch(loop, c, "POST", node:url() .. "/gossip", hs.json_encode(env)))
+      return (H.post_gossip(loop, c, node:url(), env))
     end
     -- x gets it 20 hops deep through p; o has it already
     local id = H.id()
@@ -692,16 +692,23 @@ describe("the tree and a full table", function()
     loop:close()
   end)
 
-  it("keeps a peer grafted by a lazy miss, its one link to the tree", function()
-    local loop = hs.loop()
+  -- a, with a full table of two (b and c), probed; client posts for the
+  -- test. Returns the nodes' settings and the nodes.
+  local function full_pair(loop)
     local s = { fanout = 3, max_peers = 2, ae_interval = 0, gossip_interval = 60,
       peer_exchange_interval = 60 }
     local a, b, c, client = H.node(s, loop), H.node(s, loop), H.node(s, loop), H.node(s, loop)
     a:add_peer(b:id(), b:url())
     a:add_peer(c:id(), c:url())
     H.probed(loop, a)
+    return s, a, b, c, client
+  end
+
+  it("keeps a peer grafted by a lazy miss, its one link to the tree", function()
+    local loop = hs.loop()
+    local s, a, b, c, client = full_pair(loop)
     local function post(node, env)
-      return (H.fetch(loop, client, "POST", node:url() .. "/gossip", hs.json_encode(env)))
+      return (H.post_gossip(loop, client, node:url(), env))
     end
     -- b and c had the first message before a pushed it: both links pruned
     local id0 = H.id()
@@ -724,19 +731,12 @@ describe("the tree and a full table", function()
 
   it("makes room by letting go of anyone but a peer the tree goes through from us", function()
     local loop = hs.loop()
-    local s = { fanout = 3, max_peers = 2, ae_interval = 0, gossip_interval = 60,
-      peer_exchange_interval = 60 }
-    local a = H.node(s, loop)
-    local b, c = H.node(s, loop), H.node(s, loop)
-    local client = H.node(s, loop)
-    a:add_peer(b:id(), b:url())
-    a:add_peer(c:id(), c:url())
-    H.probed(loop, a)
+    local s, a, b, c, client = full_pair(loop)
     -- c has the message already, b does not: a's push makes b a child in
     -- the tree and c a pruned (lazy) link
     local id = H.id()
-    H.fetch(loop, client, "POST", c:url() .. "/gossip", hs.json_encode(H.envelope({ message_id = id, ttl = 0 })))
-    H.fetch(loop, client, "POST", a:url() .. "/gossip", hs.json_encode(H.envelope({ message_id = id, ttl = 5 })))
+    H.post_gossip(loop, client, c:url(), H.envelope({ message_id = id, ttl = 0 }))
+    H.post_gossip(loop, client, a:url(), H.envelope({ message_id = id, ttl = 5 }))
     loop:run_until(function() return b:copies(id) > 0 and a:metrics().prunes > 0 end, 3)
     assert.equal(1, a:metrics().prunes)
     local others = { b, c, client }

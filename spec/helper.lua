@@ -49,6 +49,13 @@ function H.fetch(loop, node, method, url, body, header, timeout)
   return st, b, e
 end
 
+-- POSTs the envelope (a table) to base_url's /gossip through client's
+-- node; returns the status and the answer's text.
+function H.post_gossip(loop, client, base_url, env)
+  local st, b = H.fetch(loop, client, "POST", base_url .. "/gossip", hs.json_encode(env))
+  return st, b
+end
+
 -- Synchronous request decoding a JSON answer: status, table.
 function H.fetch_json(loop, node, method, url, body, header)
   local st, b, e = H.fetch(loop, node, method, url, body, header)

@@ -376,39 +376,33 @@ describe("a peer-selection policy", function()
     loop:close()
   end)
 
-  it("falls back to random choice when the policy fails", function()
-    local dir = H.plugin_dir({ broken_policy = [[
-      policy("broken", function() error("no idea") end)
-    ]] })
+  -- a with the policy `source` (named "p", in plugin "pp") and one peer b:
+  -- a broadcast still reaches b; returns the plugin's counters.
+  local function falls_back(source)
+    local dir = H.plugin_dir({ pp = 'policy("p", ' .. source .. ')' })
     local loop = hs.loop()
     local a, b = H.node({}, loop), H.node({}, loop)
     a:add_peer(b:id(), b:url())
-    H.plugins(a, dir, { "broken_policy" }, { policy = "broken" })
+    H.plugins(a, dir, { "pp" }, { policy = "p" })
     local got = H.record({ b }, "chat")
     local id = a:broadcast("chat", {})
     assert.is_true(loop:run_until(function() return got[1][id] ~= nil end, 3))
     local p = a:plugin_info().plugins[1]
+    a:close(); b:close(); loop:close()
+    return p
+  end
+
+  it("falls back to random choice when the policy fails", function()
+    local p = falls_back('function() error("no idea") end')
     assert.equal(1, p.errors)
     assert.equal(1, p.calls)
     assert.matches("no idea", p.last_error)
-    a:close(); b:close(); loop:close()
   end)
 
   it("falls back to random choice when the policy returns no list", function()
-    local dir = H.plugin_dir({ vague_policy = [[
-      policy("vague", function() return "anyone" end)
-    ]] })
-    local loop = hs.loop()
-    local a, b = H.node({}, loop), H.node({}, loop)
-    a:add_peer(b:id(), b:url())
-    H.plugins(a, dir, { "vague_policy" }, { policy = "vague" })
-    local got = H.record({ b }, "chat")
-    local id = a:broadcast("chat", {})
-    assert.is_true(loop:run_until(function() return got[1][id] ~= nil end, 3))
-    local p = a:plugin_info().plugins[1]
+    local p = falls_back('function() return "anyone" end')
     assert.equal(1, p.errors)
     assert.equal("did not return a list of peers", p.last_error)
-    a:close(); b:close(); loop:close()
   end)
 end)
 

@@ -139,8 +139,7 @@ describe("a plugin holding its memory at the cap", function()
       a:close(); loop:close()
     end)
     assert.is_true(loop:run_until(function() return peer(a, proc.id) ~= nil end, 10))
-    local st = H.fetch(loop, a, "POST", proc.url .. "/gossip",
-      hs.json_encode(H.envelope({ message_type = "fill", ttl = 0 })))
+    local st = H.post_gossip(loop, a, proc.url, H.envelope({ message_type = "fill", ttl = 0 }))
     assert.equal(200, st)
     -- Each of these needs more memory than is left: a message table with
     -- a 4 KiB text for the handler, the candidate list for the policy.
@@ -148,7 +147,7 @@ describe("a plugin holding its memory at the cap", function()
     for i = 1, 5 do
       local env = H.envelope({ payload = { text = ("x"):rep(4096) .. i } })
       ids[i] = env.message_id
-      st = H.fetch(loop, a, "POST", proc.url .. "/gossip", hs.json_encode(env))
+      st = H.post_gossip(loop, a, proc.url, env)
       assert.equal(200, st, H.output(proc))
     end
     assert.is_true(H.alive(proc), H.output(proc))
