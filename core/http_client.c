@@ -118,7 +118,7 @@ struct hs_http_client {
     char rbuf[READ_BUF];
 };
 
-static void pump(host *h);
+static void serve(hs_http_client *c, host *h);
 static void conn_close(conn *k);
 
 /* ---- the client's end ------------------------------------------------ */
@@ -419,10 +419,7 @@ static void conn_close(conn *k)
     uv_close((uv_handle_t *)&k->tcp, on_conn_closed);
     if (h) {
         h->conns--;
-        h->pins++;
-        pump(h);
-        h->pins--;
-        host_release(c, h);
+        serve(c, h);
     }
 }
 
@@ -712,8 +709,11 @@ static void fail_waiting(host *h, const char *what, const char *detail)
     }
 }
 
-/* Opens a connection to h for r. Never calls back (see fail_later). */
-static void conn_open(host *h, request *r)
+/* Opens a connection to h for r. Never calls back (see fail_later).
+ * Runs only inside serve(), whose pin keeps h alive through everything
+ * here. Returns 0, or -1 when h cannot be reached: then r and every
+ * request waiting for h have failed and h's queue is empty. */
+static int conn_open(host *h, request *r)
 {
     hs_http_client *c = r->c;
     conn *k = calloc(1, sizeof *k);
@@ -723,12 +723,14 @@ static void conn_open(host *h, request *r)
 
     if (!k) {
         fail_later(r, "out of memory", NULL);
-        return;
+        fail_waiting(h, "out of memory", NULL);
+        return -1;
     }
     if ((err = uv_tcp_init(c->loop, &k->tcp)) != 0) {
         free(k);
         fail_later(r, "socket", uv_strerror(err));
-        return;
+        fail_waiting(h, "socket", uv_strerror(err));
+        return -1;
     }
     k->c = c;
     k->h = h;
@@ -761,25 +763,24 @@ static void conn_open(host *h, request *r)
         }
     }
     if (err == 0)
-        return;
+        return 0;
     k->req = NULL;
     r->conn = NULL;
     fail_later(r, "connect", uv_strerror(err));
-    h->pins++;
     fail_waiting(h, "connect", uv_strerror(err));
-    conn_close(k);
-    h->pins--;
-    host_release(c, h);
+    conn_close(k); /* its serve(h) finds the queue empty and h pinned */
+    return -1;
 }
 
-/* Gives h's waiting requests the idle connections and the places free. */
-static void pump(host *h)
+/* Gives h's waiting requests the idle connections and the places free,
+ * then frees h if nothing uses it any more. The only caller of
+ * conn_open: h stays pinned (alive) until the end, whatever a failure on
+ * the way closes (conn_close serves h again, nested, under this pin). */
+static void serve(hs_http_client *c, host *h)
 {
-    while (h->wait_head) {
+    h->pins++;
+    while (h->wait_head && !c->closing) {
         request *r = h->wait_head;
-        hs_http_client *c = r->c;
-        if (c->closing)
-            return;
         if (h->idle) {
             conn *k = h->idle;
             wait_unlink(r);
@@ -788,11 +789,14 @@ static void pump(host *h)
             send_request(k);
         } else if (h->conns < c->o.per_host) {
             wait_unlink(r);
-            conn_open(h, r);
+            if (conn_open(h, r) != 0)
+                break; /* h cannot be reached: its queue has failed */
         } else {
-            return;
+            break;
         }
     }
+    h->pins--;
+    host_release(c, h);
 }
 
 static void on_req_timer(uv_timer_t *t)
@@ -930,7 +934,8 @@ hs_err hs_http_client_request(hs_http_client *c, const char *method, const char 
     r->ud = ud;
     r->head = strcmp(method, "HEAD") == 0;
     r->start_ns = uv_hrtime();
-    r->timeout_ms = timeout_s > 0 ? (uint64_t)(timeout_s * 1000) : 0;
+    /* Any positive number: past 1e15 s is never (a uint64_t holds no more). */
+    r->timeout_ms = timeout_s > 0 ? (uint64_t)(timeout_s < 1e15 ? timeout_s * 1000 : 1e18) : 0;
     if (r->timeout_ms == 0)
         r->timeout_ms = 1;
     r->prev = NULL;
@@ -942,10 +947,7 @@ hs_err hs_http_client_request(hs_http_client *c, const char *method, const char 
     c->requests++;
     uv_timer_start(&r->timer, on_req_timer, r->timeout_ms, 0);
     wait_push(h, r, 0);
-    h->pins++;
-    pump(h);
-    h->pins--;
-    host_release(c, h);
+    serve(c, h);
     return HS_OK;
 }
 
