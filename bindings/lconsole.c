@@ -6,7 +6,14 @@
  * server answers with the output of that line followed by a marker line
  * "\x1e<prompt>\n" (prompt "> " or ">> " while a statement is incomplete).
  * The first answer, right after connecting, is a greeting. Lines are capped
- * at 64 KiB; a longer one closes the session.
+ * at 64 KiB; a longer one closes the session. An answer is capped at
+ * ANSWER_MAX (the rest is cut, and says so), and what a client has not
+ * read yet at QUEUE_MAX: a client that does not read its answers is cut
+ * off (counted), so it cannot make the node buffer without end.
+ *
+ * The socket path is ours only if we made it: a stale socket (no one
+ * serving) is replaced, anything else there is refused, and at close the
+ * path is removed only while it is still the socket we bound.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +28,8 @@
 #include "lhost.h"
 
 #define LINE_MAX_BYTES (64 * 1024)
+#define ANSWER_MAX (1024 * 1024)
+#define QUEUE_MAX (4 * 1024 * 1024)
 
 typedef struct cclient {
     uv_pipe_t pipe;
@@ -36,8 +45,11 @@ struct hs_console {
     uv_pipe_t server;
     hs_host *h;
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    dev_t dev; /* the socket file we bound, to remove only that */
+    ino_t ino;
     cclient *clients;
     int next_id;
+    unsigned long cut_off; /* clients cut off for not reading */
 };
 
 typedef struct wreq {
@@ -84,14 +96,28 @@ static void client_close(cclient *cl)
     uv_close((uv_handle_t *)&cl->pipe, client_closed);
 }
 
-/* Sends output then the prompt marker. */
+/* Sends output (cut at ANSWER_MAX) then the prompt marker; cuts the
+ * client off when its unread answers would pass QUEUE_MAX. */
 static void send_answer(cclient *cl, const char *out, size_t outlen, const char *prompt)
 {
-    size_t plen = strlen(prompt);
-    wreq *w = malloc(sizeof *w);
-    char *data = malloc(outlen + plen + 2);
+    static const char cut[] = "\n... (answer cut at 1 MiB)\n";
+    size_t plen = strlen(prompt), extra = 0, total;
+    wreq *w;
+    char *data;
     uv_buf_t buf;
 
+    if (outlen > ANSWER_MAX) {
+        outlen = ANSWER_MAX;
+        extra = sizeof cut - 1;
+    }
+    total = outlen + extra + plen + 2;
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&cl->pipe) + total > QUEUE_MAX) {
+        cl->con->cut_off++;
+        client_close(cl);
+        return;
+    }
+    w = malloc(sizeof *w);
+    data = malloc(total);
     if (!w || !data) {
         free(w);
         free(data);
@@ -99,11 +125,12 @@ static void send_answer(cclient *cl, const char *out, size_t outlen, const char 
         return;
     }
     memcpy(data, out, outlen);
-    data[outlen] = '\x1e';
-    memcpy(data + outlen + 1, prompt, plen);
-    data[outlen + 1 + plen] = '\n';
+    memcpy(data + outlen, cut, extra);
+    data[outlen + extra] = '\x1e';
+    memcpy(data + outlen + extra + 1, prompt, plen);
+    data[total - 1] = '\n';
     w->data = data;
-    buf = uv_buf_init(data, (unsigned)(outlen + plen + 2));
+    buf = uv_buf_init(data, (unsigned)total);
     if (uv_write(&w->req, (uv_stream_t *)&cl->pipe, &buf, 1, on_written) != 0) {
         free(data);
         free(w);
@@ -256,6 +283,16 @@ static int socket_in_use(const char *path)
     return in_use;
 }
 
+/* Removes the socket file, if it is still the one we bound. */
+static void remove_own(hs_console *con)
+{
+    struct stat st;
+
+    if (con->path[0] && con->ino && lstat(con->path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+        st.st_dev == con->dev && st.st_ino == con->ino)
+        unlink(con->path);
+}
+
 static void server_closed(uv_handle_t *handle)
 {
     hs_console *con = handle->data;
@@ -265,20 +302,55 @@ static void server_closed(uv_handle_t *handle)
     hs_host_handle_closed(h);
 }
 
+/* A unix stream socket bound at con->path, its file's identity noted;
+ * the fd, or a negative libuv error. */
+static int bind_socket(hs_console *con)
+{
+    struct sockaddr_un sa;
+    struct stat st;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), e;
+
+    if (fd < 0)
+        return uv_translate_sys_error(errno);
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, con->path, strlen(con->path) + 1);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        e = errno;
+        close(fd);
+        return uv_translate_sys_error(e);
+    }
+    if (lstat(con->path, &st) == 0) {
+        con->dev = st.st_dev;
+        con->ino = st.st_ino;
+    }
+    return fd;
+}
+
 int hs_console_listen(hs_host *h, const char *path, hs_console **out, char *err, size_t errlen)
 {
     hs_console *con;
-    int rc;
+    struct stat st;
+    int rc = 0, fd;
 
     if (strlen(path) == 0 || strlen(path) >= sizeof con->path) {
         snprintf(err, errlen, "console socket path is empty or too long: %s", path);
         return -1;
     }
-    if (socket_in_use(path)) {
-        snprintf(err, errlen, "%s: another process is serving a console there", path);
-        return -1;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            snprintf(err, errlen,
+                     "%s exists and is not a socket: the console will not replace it "
+                     "(set console_socket to another path)",
+                     path);
+            return -1;
+        }
+        if (socket_in_use(path)) {
+            snprintf(err, errlen, "%s: another process is serving a console there", path);
+            return -1;
+        }
+        unlink(path); /* a stale socket from a node that died */
     }
-    unlink(path); /* a stale socket from a node that died */
     con = calloc(1, sizeof *con);
     if (!con) {
         snprintf(err, errlen, "out of memory");
@@ -289,10 +361,21 @@ int hs_console_listen(hs_host *h, const char *path, hs_console **out, char *err,
     uv_pipe_init(hs_host_loop(h), &con->server, 0);
     con->server.data = con;
     hs_host_handle_opened(h);
-    /* Between bind and listen nobody can connect, so chmod is race-free. */
-    if ((rc = uv_pipe_bind(&con->server, path)) != 0 || chmod(path, 0600) != 0 ||
-        (rc = uv_listen((uv_stream_t *)&con->server, 16, on_connection)) != 0) {
-        snprintf(err, errlen, "%s: %s", path, rc ? uv_strerror(rc) : strerror(errno));
+    /* Bound by hand and handed to libuv with uv_pipe_open: a pipe libuv
+     * bound itself is unlinked by path when it closes, whatever is at
+     * that path by then. Between bind and listen nobody can connect, so
+     * chmod is race-free. */
+    if ((fd = bind_socket(con)) < 0)
+        rc = fd;
+    else if ((rc = uv_pipe_open(&con->server, fd)) != 0)
+        close(fd);
+    if (rc == 0 && chmod(path, 0600) != 0)
+        rc = uv_translate_sys_error(errno);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&con->server, 16, on_connection);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: %s", path, uv_strerror(rc));
+        remove_own(con);
         con->path[0] = '\0';
         uv_close((uv_handle_t *)&con->server, server_closed);
         return -1;
@@ -305,7 +388,11 @@ void hs_console_close(hs_console *con)
 {
     while (con->clients)
         client_close(con->clients);
-    if (con->path[0])
-        unlink(con->path);
+    remove_own(con);
     uv_close((uv_handle_t *)&con->server, server_closed);
+}
+
+unsigned long hs_console_cut_off(const hs_console *con)
+{
+    return con->cut_off;
 }

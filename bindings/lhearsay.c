@@ -173,16 +173,17 @@ static void install_hooks(lnode *ln)
 
 /* ---- configuration: Lua table -> hs_config ------------------------------ */
 
-typedef enum { F_STR, F_UINT, F_U16, F_SIZE, F_NUM, F_BOOL } field_kind;
+typedef enum { F_STR, F_UINT, F_U16, F_SIZE, F_NUM, F_BOOL, F_LIST, F_SECURITY } field_kind;
 
 typedef struct field {
     const char *name;
     field_kind kind;
-    size_t offset;
+    size_t offset, count; /* F_LIST: the array, and its length's offset */
 } field;
 
 /* clang-format off */
-#define FIELD(n, k) {#n, k, offsetof(hs_config, n)}
+#define FIELD(n, k) {#n, k, offsetof(hs_config, n), 0}
+#define LIST(n) {#n, F_LIST, offsetof(hs_config, n), offsetof(hs_config, n_##n)}
 /* clang-format on */
 
 static const field fields[] = {
@@ -229,12 +230,59 @@ static const field fields[] = {
     FIELD(max_digest, F_SIZE),
     FIELD(retain_ttl, F_NUM),
     FIELD(retain_bytes, F_SIZE),
+    FIELD(security, F_SECURITY),
+    FIELD(node_key, F_STR),
+    LIST(bootstrap),
+    LIST(cluster_keys),
+    LIST(writers),
+    LIST(peer_allow),
+    LIST(trust_forwarded),
+    FIELD(auth_window, F_NUM),
+    FIELD(learn_rate, F_NUM),
+    FIELD(learn_burst, F_UINT),
+    FIELD(probe_new_rate, F_NUM),
+    FIELD(tls_cert, F_STR),
+    FIELD(tls_key, F_STR),
+    FIELD(tls_ca, F_STR),
+    FIELD(tls_client_auth, F_BOOL),
 };
+
+/* A list of strings at idx as a C array kept alive by a userdata (its
+ * strings by the table, which the userdata holds): stored in the anchor
+ * table at `anchor`, so every error path frees it with the anchor. */
+static void set_list(lua_State *L, hs_config *c, const field *f, int idx, int anchor)
+{
+    size_t n;
+    const char **v;
+
+    idx = lua_absindex(L, idx);
+    if (!lua_istable(L, idx))
+        luaL_error(L, "config.%s must be a list of strings", f->name);
+    n = lua_rawlen(L, idx);
+    v = lua_newuserdatauv(L, (n ? n : 1) * sizeof *v, 1);
+    lua_pushvalue(L, idx);
+    lua_setiuservalue(L, -2, 1);
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, idx, (lua_Integer)i + 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "config.%s[%d] must be a string", f->name, (int)i + 1);
+        v[i] = lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_rawseti(L, anchor, (lua_Integer)lua_rawlen(L, anchor) + 1);
+    *(const char *const **)((char *)c + f->offset) = v;
+    *(size_t *)((char *)c + f->count) = n;
+}
 
 static void set_field(lua_State *L, hs_config *c, const field *f, int idx)
 {
+    static const char *const security[] = {"protected", "open", "cluster", "signed", NULL};
     char *base = (char *)c + f->offset;
 
+    if (f->kind == F_SECURITY) {
+        *(hs_security *)base = (hs_security)luaL_checkoption(L, idx, NULL, security);
+        return;
+    }
     if (f->kind == F_STR) {
         if (lua_type(L, idx) != LUA_TSTRING)
             luaL_error(L, "config.%s must be a string", f->name);
@@ -269,14 +317,18 @@ static void set_field(lua_State *L, hs_config *c, const field *f, int idx)
     }
 }
 
-/* Reads the table at idx into c; strings stay owned by the table. The
- * bootstrap array is left at -1 on the stack (a userdata-free C array
- * would need freeing on every error path; a Lua-owned one does not). */
+/* Reads the table at idx into c; strings stay owned by the table, and
+ * the C arrays of the lists by an anchor table left at -1 on the stack
+ * (Lua-owned, so no error path has to free them). */
 static void read_config(lua_State *L, int idx, hs_config *c)
 {
     static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
+    int anchor;
 
+    idx = lua_absindex(L, idx);
     hs_config_init(c);
+    lua_newtable(L);
+    anchor = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
@@ -286,37 +338,17 @@ static void read_config(lua_State *L, int idx, hs_config *c)
         for (i = 0; i < sizeof fields / sizeof *fields; i++)
             if (strcmp(fields[i].name, key) == 0)
                 break;
-        if (i < sizeof fields / sizeof *fields) {
+        if (i < sizeof fields / sizeof *fields && fields[i].kind == F_LIST) {
+            set_list(L, c, &fields[i], -1, anchor);
+        } else if (i < sizeof fields / sizeof *fields) {
             set_field(L, c, &fields[i], -1);
         } else if (strcmp(key, "log_level") == 0) {
             c->log_level = (hs_log_level)luaL_checkoption(L, -1, NULL, levels);
-        } else if (strcmp(key, "bootstrap") != 0 && strcmp(key, "tags") != 0) {
+        } else if (strcmp(key, "tags") != 0) {
             luaL_error(L, "config.%s is not a node setting", key);
         }
         lua_pop(L, 1);
     }
-    lua_getfield(L, idx, "bootstrap");
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        lua_newuserdatauv(L, 0, 0);
-        return;
-    }
-    if (!lua_istable(L, -1))
-        luaL_error(L, "config.bootstrap must be a list of URLs");
-    size_t n = lua_rawlen(L, -1);
-    const char **urls = lua_newuserdatauv(L, (n ? n : 1) * sizeof *urls, 1);
-    lua_pushvalue(L, -2);
-    lua_setiuservalue(L, -2, 1); /* keeps the strings alive with the array */
-    for (size_t i = 0; i < n; i++) {
-        lua_rawgeti(L, -2, (lua_Integer)i + 1);
-        if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "config.bootstrap[%d] must be a URL string", (int)i + 1);
-        urls[i] = lua_tostring(L, -1);
-        lua_pop(L, 1);
-    }
-    lua_remove(L, -2);
-    c->bootstrap = urls;
-    c->n_bootstrap = n;
 }
 
 /* hearsay.node(loop, config) -> node */
@@ -333,7 +365,7 @@ static int l_node_new(lua_State *L)
     }
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
-    read_config(L, 2, &cfg); /* pushes the bootstrap holder at 3 */
+    read_config(L, 2, &cfg); /* pushes the lists' anchor at 3 */
     ln = lua_newuserdatauv(L, sizeof *ln, 1);
     memset(ln, 0, sizeof *ln);
     for (int i = 0; i < HOOK_COUNT; i++)
@@ -498,33 +530,21 @@ static int l_node_peers(lua_State *L)
     return 1;
 }
 
-static int push_json_new(lua_State *L, json_t *j)
-{
-    if (!j)
-        return luaL_error(L, "out of memory");
-    hs_lua_push_json(L, j);
-    json_decref(j);
-    return 1;
-}
-
 static int l_node_health(lua_State *L)
 {
-    return push_json_new(L, hs_node_health_json(check_lnode(L, 1)->node));
+    hs_lua_push_json_new(L, hs_node_health_json(check_lnode(L, 1)->node));
+    return 1;
 }
 
 static int l_node_state(lua_State *L)
 {
-    return push_json_new(L, hs_node_state_json(check_lnode(L, 1)->node));
+    hs_lua_push_json_new(L, hs_node_state_json(check_lnode(L, 1)->node));
+    return 1;
 }
 
 static int l_node_metrics(lua_State *L)
 {
-    json_t *h = hs_node_health_json(check_lnode(L, 1)->node);
-
-    if (!h)
-        return luaL_error(L, "out of memory");
-    hs_lua_push_json(L, json_object_get(h, "metrics"));
-    json_decref(h);
+    hs_lua_push_json_new(L, hs_node_metrics_json(check_lnode(L, 1)->node));
     return 1;
 }
 
@@ -759,7 +779,7 @@ int luaopen_hearsay(lua_State *L)
 
     lua_newtable(L);
     hs_lloop_register(L);
-    hs_lua_json_register(L);
+    hs_lua_json_register(L, 0);
     hs_console_client_register(L);
     lua_pushcfunction(L, l_node_new);
     lua_setfield(L, -2, "node");

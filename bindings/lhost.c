@@ -2,15 +2,20 @@
  * lhost.c -- a node's plugin host; see lhost.h.
  *
  * Limits. The allocator refuses any growth past mem_limit, so a memory bomb
- * gets "not enough memory" in its own call. A count hook runs every
- * HOOK_STEP VM instructions and raises "instruction limit exceeded" once a
- * budgeted call (api.call) has used its budget; nested calls share the
- * outermost budget. The sandbox's pcall/xpcall/coroutine wrappers re-raise
- * that error, so a plugin cannot swallow it and loop on.
+ * gets "not enough memory" in its own call. Every call into Lua runs in a
+ * frame of the host's budget (lbudget.h): a count hook charges every
+ * HOOK_STEP VM instructions to the frame on top, C library functions
+ * charge their work (lwork.h), and the frame's instruction budget and
+ * deadline end the call when spent. The sandbox's pcall/xpcall/coroutine
+ * wrappers re-raise those errors, so a plugin cannot swallow one and loop
+ * on (and the hook raises again at its next step if it tried). A plugin
+ * whose call overruns its deadline, or whose calls take too much of the
+ * loop's time, is quarantined: the manager unloads it until a reload.
  *
  * Reentrancy. Plugin code may call back into the core (broadcast,
  * update_state), which may call hooks again; those run on the thread that
- * made the call (h->cur), never on a suspended one.
+ * made the call (h->cur), never on a suspended one, in frames nested in
+ * the caller's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +23,17 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "lbudget.h"
+#include "lguard.h"
 #include "ljson.h"
 #include "lhost.h"
 #include "lvalues.h"
+#include "lwork.h"
 
 #define HOOK_STEP 1000
 #define COPY_MAX_DEPTH 16
 #define HS_PTIMER_MT "hearsay.plugin_timer"
+#define HS_PSLOT_MT "hearsay.plugin_slot"
 
 typedef struct ptimer {
     uv_timer_t t;
@@ -38,8 +47,7 @@ struct hs_host {
     lua_State *PL;
     lua_State *cur; /* the thread running plugin code now, or NULL */
     size_t mem_used, mem_limit;
-    unsigned long used, limit;
-    int depth;
+    hs_budget budget;
     hs_node *node; /* NULL once closing */
     hs_lloop *lp;
     uv_loop_t *loop;
@@ -62,9 +70,10 @@ struct hs_host {
     const void **cand_tables;           /* (NULL: that candidate not made yet) */
     int lazy_mt[3];                     /* registry refs, by LAZY_ kind */
     /* The active policy, called from C without the manager in between:
-     * registry refs to its function, its plugin's counters and its record
+     * registry refs to its function, its plugin's slot and its record
      * (given back to the manager when it fails); LUA_NOREF when none. */
-    int policy_fn, policy_stats, policy_rec;
+    int policy_fn, policy_slot_ref, policy_rec;
+    hs_pslot *policy_slot;
 };
 
 static void make_lazy_metatables(hs_host *h, lua_State *L);
@@ -97,12 +106,18 @@ static hs_host *host_of(lua_State *L)
 
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
-    hs_host *h = host_of(L);
-
     (void)ar;
-    h->used += HOOK_STEP;
-    if (h->depth > 0 && h->used > h->limit)
-        luaL_error(L, "instruction limit exceeded (%I instructions)", (lua_Integer)h->limit);
+    hs_budget_tick(&host_of(L)->budget, L, HOOK_STEP);
+}
+
+void hs_work_charge(lua_State *L, size_t units)
+{
+    hs_budget_tick(&host_of(L)->budget, L, units);
+}
+
+int hs_work_spend(lua_State *L, size_t units)
+{
+    return hs_budget_try(&host_of(L)->budget, units) ? -1 : 0;
 }
 
 /* ---- calling into the host state ------------------------------------------ */
@@ -131,13 +146,16 @@ int hs_host_call(hs_host *h, const char *fn, int nargs, int nres)
 {
     lua_State *L = cur_state(h);
     int base = lua_gettop(L) - nargs;
+    hs_frame f;
 
     lua_pushcfunction(L, hs_lua_traceback);
     lua_rawgeti(L, LUA_REGISTRYINDEX, h->mgr_ref);
     lua_getfield(L, -1, fn);
     lua_remove(L, -2);
     lua_rotate(L, base + 1, 2); /* traceback, fn, args... */
+    hs_budget_push(&h->budget, &f, HS_FRAME_MANAGER, NULL);
     int rc = lua_pcall(L, nargs, nres, base + 1);
+    hs_budget_pop(&h->budget, &f);
     if (rc != LUA_OK) {
         if (h->node)
             hs_node_log(h->node, HS_LOG_ERROR, "plugin manager: %s: %s", fn,
@@ -196,35 +214,119 @@ static hs_host *api_host(lua_State *L)
     return h;
 }
 
-/* lua_pcall of plugin code on L (the thread running it from now on) under
- * the instruction budget, which nested calls share. */
-static int budgeted_pcall(hs_host *h, lua_State *L, int nargs, int nres, int msgh)
+/* Tells the manager that the plugin of the slot at idx of L's stack was
+ * quarantined, so it unloads it. */
+static void report_quarantine(hs_host *h, lua_State *L, int idx)
 {
     lua_State *prev = h->cur;
+
+    h->cur = L;
+    lua_pushvalue(L, idx);
+    hs_host_call(h, "quarantined", 1, 0);
+    h->cur = prev;
+}
+
+/* lua_pcall of plugin code on L (the thread running it from now on) in a
+ * frame of the given kind; *quarantined is set when the call put its
+ * plugin in quarantine. A call nested too deeply fails without running. */
+static int budgeted_pcall(hs_host *h, lua_State *L, int nargs, int nres, int msgh,
+                          hs_frame_kind kind, hs_pslot *slot, int *quarantined)
+{
+    lua_State *prev = h->cur;
+    hs_frame f;
     int rc;
 
-    if (h->depth++ == 0)
-        h->used = 0;
+    *quarantined = 0;
+    if (hs_budget_push(&h->budget, &f, kind, slot) != 0) {
+        lua_settop(L, lua_gettop(L) - nargs - 1);
+        lua_pushfstring(L, "plugin hooks nested too deeply (%d calls)", HS_BUDGET_NEST_MAX);
+        return LUA_ERRRUN;
+    }
     h->cur = L;
     rc = lua_pcall(L, nargs, nres, msgh);
     h->cur = prev;
-    h->depth--;
+    *quarantined = hs_budget_pop(&h->budget, &f);
     return rc;
 }
 
-/* api.call(fn, ...) -> true, results... | false, error-with-traceback */
+static hs_pslot *check_slot(lua_State *L, int idx)
+{
+    return luaL_checkudata(L, idx, HS_PSLOT_MT);
+}
+
+/*
+ * api.call(who, fn, ...) -> true, results... | false, error-with-traceback
+ *                         | nil (who is a quarantined plugin: not called)
+ * who: a plugin's slot (api.slot), "console" for an operator's line, or
+ * nil for plugin code no plugin answers for yet (a file loading, node.lua).
+ */
 static int api_call(lua_State *L)
 {
     hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
-    int n = lua_gettop(L), rc;
+    hs_pslot *slot = NULL;
+    hs_frame_kind kind = HS_FRAME_ANON;
+    int n = lua_gettop(L), rc, quarantined;
 
-    luaL_checktype(L, 1, LUA_TFUNCTION);
+    if (lua_type(L, 1) == LUA_TSTRING) {
+        kind = HS_FRAME_CONSOLE;
+    } else if (!lua_isnil(L, 1)) {
+        slot = check_slot(L, 1);
+        kind = HS_FRAME_PLUGIN;
+        if (slot->quarantined) {
+            lua_pushnil(L);
+            return 1;
+        }
+    }
+    luaL_checktype(L, 2, LUA_TFUNCTION);
     lua_pushcfunction(L, hs_lua_traceback);
-    lua_insert(L, 1);
-    rc = budgeted_pcall(h, L, n - 1, LUA_MULTRET, 1);
+    lua_insert(L, 2); /* who, traceback, fn, args... */
+    rc = budgeted_pcall(h, L, n - 2, LUA_MULTRET, 2, kind, slot, &quarantined);
     lua_pushboolean(L, rc == LUA_OK);
-    lua_replace(L, 1); /* the traceback slot becomes the status */
-    return lua_gettop(L);
+    lua_replace(L, 2); /* the traceback slot becomes the status */
+    if (quarantined)
+        report_quarantine(h, L, 1);
+    return lua_gettop(L) - 1;
+}
+
+/* api.slot() -> a new plugin slot (counters and quarantine, lbudget.h) */
+static int api_slot(lua_State *L)
+{
+    hs_pslot *s = lua_newuserdatauv(L, sizeof *s, 0);
+
+    memset(s, 0, sizeof *s);
+    luaL_setmetatable(L, HS_PSLOT_MT);
+    return 1;
+}
+
+/* api.slot_info(slot) -> { calls, time_ms, timeouts, limits, quarantines,
+ * quarantined = reason | nil } */
+static int api_slot_info(lua_State *L)
+{
+    hs_pslot *s = check_slot(L, 1);
+
+    lua_createtable(L, 0, 6);
+    lua_pushinteger(L, (lua_Integer)s->calls);
+    lua_setfield(L, -2, "calls");
+    lua_pushnumber(L, (double)s->time_ns / 1e6);
+    lua_setfield(L, -2, "time_ms");
+    lua_pushinteger(L, (lua_Integer)s->timeouts);
+    lua_setfield(L, -2, "timeouts");
+    lua_pushinteger(L, (lua_Integer)s->limits);
+    lua_setfield(L, -2, "limits");
+    lua_pushinteger(L, (lua_Integer)s->quarantines);
+    lua_setfield(L, -2, "quarantines");
+    if (s->quarantined) {
+        lua_pushstring(L, s->reason);
+        lua_setfield(L, -2, "quarantined");
+    }
+    return 1;
+}
+
+/* api.slot_release(slot): its plugin was loaded afresh. */
+static int api_slot_release(lua_State *L)
+{
+    hs_pslot_release(check_slot(L, 1));
+    return 0;
 }
 
 static int api_id(lua_State *L)
@@ -258,28 +360,22 @@ static int api_peers(lua_State *L)
     return 1;
 }
 
-static int push_new_json(lua_State *L, json_t *j, const char *field)
-{
-    if (!j)
-        return luaL_error(L, "out of memory");
-    hs_lua_push_json(L, field ? json_object_get(j, field) : j);
-    json_decref(j);
-    return 1;
-}
-
 static int api_health(lua_State *L)
 {
-    return push_new_json(L, hs_node_health_json(api_host(L)->node), NULL);
+    hs_lua_push_json_new(L, hs_node_health_json(api_host(L)->node));
+    return 1;
 }
 
 static int api_state(lua_State *L)
 {
-    return push_new_json(L, hs_node_state_json(api_host(L)->node), NULL);
+    hs_lua_push_json_new(L, hs_node_state_json(api_host(L)->node));
+    return 1;
 }
 
 static int api_metrics(lua_State *L)
 {
-    return push_new_json(L, hs_node_health_json(api_host(L)->node), "metrics");
+    hs_lua_push_json_new(L, hs_node_metrics_json(api_host(L)->node));
+    return 1;
 }
 
 static int api_broadcast(lua_State *L)
@@ -351,14 +447,14 @@ static void free_types(char **types, size_t n)
 static void unref_policy(hs_host *h, lua_State *L)
 {
     luaL_unref(L, LUA_REGISTRYINDEX, h->policy_fn);
-    luaL_unref(L, LUA_REGISTRYINDEX, h->policy_stats);
+    luaL_unref(L, LUA_REGISTRYINDEX, h->policy_slot_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, h->policy_rec);
-    h->policy_fn = h->policy_stats = h->policy_rec = LUA_NOREF;
+    h->policy_fn = h->policy_slot_ref = h->policy_rec = LUA_NOREF;
+    h->policy_slot = NULL;
 }
 
-/* api.set_policy(record, counters) -- record = { fn = policy, ... } is
- * the active policy, counters its plugin's { calls = n, ... }; no record:
- * no policy. */
+/* api.set_policy(record, slot) -- record = { fn = policy, ... } is the
+ * active policy, slot its plugin's; no record: no policy. */
 static int api_set_policy(lua_State *L)
 {
     hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
@@ -367,12 +463,12 @@ static int api_set_policy(lua_State *L)
     if (lua_isnoneornil(L, 1))
         return 0;
     luaL_checktype(L, 1, LUA_TTABLE);
-    luaL_checktype(L, 2, LUA_TTABLE);
+    h->policy_slot = check_slot(L, 2);
     lua_getfield(L, 1, "fn");
     luaL_argcheck(L, lua_isfunction(L, -1), 1, "the policy record has no function");
     h->policy_fn = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pushvalue(L, 2);
-    h->policy_stats = luaL_ref(L, LUA_REGISTRYINDEX);
+    h->policy_slot_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pushvalue(L, 1);
     h->policy_rec = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
@@ -429,6 +525,13 @@ static int handles_type(const hs_host *h, const char *type)
 {
     return h->all_types ||
            (h->ntypes && bsearch(&type, h->types, h->ntypes, sizeof *h->types, cmp_type));
+}
+
+static int api_console_cut_off(lua_State *L)
+{
+    hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
+    lua_pushinteger(L, h->console ? (lua_Integer)hs_console_cut_off(h->console) : 0);
+    return 1;
 }
 
 static int api_memory(lua_State *L)
@@ -591,6 +694,10 @@ static const luaL_Reg api_fns[] = {
     {"timer", api_timer},
     {"handled_types", api_handled_types},
     {"set_policy", api_set_policy},
+    {"slot", api_slot},
+    {"console_cut_off", api_console_cut_off},
+    {"slot_info", api_slot_info},
+    {"slot_release", api_slot_release},
     {NULL, NULL},
 };
 
@@ -624,7 +731,12 @@ static int host_boot(lua_State *PL)
     lua_pushstring(PL, path);
     lua_setfield(PL, -2, "path");
     lua_pop(PL, 1);
+    /* Every library function whose cost is not one VM instruction charges
+     * its work; string.dump is gone (see lguard.c). */
+    hs_guard_open(PL);
     hs_lua_handle_metatable(PL, HS_PTIMER_MT, ptimer_ud_close, NULL);
+    luaL_newmetatable(PL, HS_PSLOT_MT);
+    lua_pop(PL, 1);
     make_lazy_metatables(h, PL);
 
     lua_getglobal(PL, "require");
@@ -634,33 +746,48 @@ static int host_boot(lua_State *PL)
     return 0;
 }
 
+/* opts[key] as a number >= min, or def when absent; raises on L. */
+static double opt_number(lua_State *L, int opts_idx, const char *key, double def, double min)
+{
+    double v;
+
+    lua_getfield(L, opts_idx, key);
+    v = luaL_optnumber(L, -1, def);
+    lua_pop(L, 1);
+    if (!(v >= min))
+        luaL_error(L, "plugin option %s must be a number >= %f", key, min);
+    return v;
+}
+
 hs_host *hs_host_new(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp)
 {
     hs_host *h;
     lua_State *PL;
-    lua_Integer mem;
+    hs_budget_opts bo;
+    double mem;
 
     opts_idx = lua_absindex(L, opts_idx);
     luaL_checktype(L, opts_idx, LUA_TTABLE);
-    lua_getfield(L, opts_idx, "memory_limit");
-    mem = luaL_optinteger(L, -1, 64 << 20);
-    lua_getfield(L, opts_idx, "instruction_limit");
-    lua_Integer instr = luaL_optinteger(L, -1, 10000000);
-    lua_pop(L, 2);
-    if (mem < (1 << 20) || instr < 10000)
-        luaL_error(L, "plugin memory_limit must be >= 1 MiB and instruction_limit >= 10000");
+    mem = opt_number(L, opts_idx, "memory_limit", 64 << 20, 1 << 20);
+    bo.instructions = (uint64_t)opt_number(L, opts_idx, "instruction_limit", 10000000, 10000);
+    bo.timeout = opt_number(L, opts_idx, "timeout", HS_PLUGIN_TIMEOUT, 0);
+    bo.console_timeout = opt_number(L, opts_idx, "console_timeout", HS_CONSOLE_TIMEOUT, 0.001);
+    bo.max_share = opt_number(L, opts_idx, "max_share", HS_PLUGIN_MAX_SHARE, 0);
+    bo.window = opt_number(L, opts_idx, "share_window", HS_PLUGIN_SHARE_WINDOW, 0.01);
+    if (bo.max_share > 1)
+        luaL_error(L, "plugin option max_share must be at most 1");
     h = calloc(1, sizeof *h);
     if (!h) {
         lua_pushliteral(L, "out of memory");
         return NULL;
     }
     h->mem_limit = (size_t)mem;
-    h->limit = (unsigned long)instr;
+    hs_budget_init(&h->budget, &bo);
     h->node = node;
     h->lp = lp;
     h->loop = lp->loop;
     h->mgr_ref = LUA_NOREF;
-    h->policy_fn = h->policy_stats = h->policy_rec = LUA_NOREF;
+    h->policy_fn = h->policy_slot_ref = h->policy_rec = LUA_NOREF;
     PL = h->PL = lua_newstate(host_alloc, h);
     if (!PL) {
         free(h);
@@ -700,7 +827,7 @@ hs_host *hs_host_new(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp)
     lua_newtable(PL);
     lua_pushlightuserdata(PL, h);
     luaL_setfuncs(PL, api_fns, 1);
-    hs_lua_json_register(PL);
+    hs_lua_json_register(PL, 1);
     if (hs_host_call(h, "init", 2, 2) != 0) {
         lua_pushliteral(L, "plugin manager failed to start (see the log)");
         lua_close(PL);
@@ -984,6 +1111,11 @@ static void make_lazy_metatables(hs_host *h, lua_State *L)
         }
         lua_pushliteral(L, "hearsay.policy_argument");
         lua_setfield(L, -2, "__name");
+        /* Shared by every policy call: getmetatable() sees only `false`,
+         * so no plugin can change it (a __gc added to it would run, hooks
+         * off, for each candidate made after). */
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "__metatable");
         h->lazy_mt[kind] = luaL_ref(L, LUA_REGISTRYINDEX);
     }
 }
@@ -1004,35 +1136,20 @@ static void push_lazy_arguments(hs_host *h, lua_State *L, size_t n, const void *
         tables[i] = NULL;
 }
 
-/* Counts a policy call in its plugin's counters (field `calls`). */
-static void count_policy_call(hs_host *h, lua_State *L)
-{
-    lua_rawgeti(L, LUA_REGISTRYINDEX, h->policy_stats);
-    lua_pushliteral(L, "calls");
-    lua_pushvalue(L, -1);
-    lua_rawget(L, -3);
-    lua_Integer calls = lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    lua_pushinteger(L, calls + 1);
-    lua_rawset(L, -3);
-    lua_pop(L, 1);
-}
-
 typedef struct select_call {
     hs_host *h;
     size_t want, *out;
     int got; /* -2: the policy returned something other than a table */
 } select_call;
 
-/* Counts the call, pushes the arguments, calls the policy and reads its
- * choice: all of it under the budget and protected (see run_protected). */
+/* Pushes the arguments, calls the policy and reads its choice: all of it
+ * in the policy's frame and protected (see run_protected). */
 static int select_body(lua_State *L)
 {
     select_call *c = lua_touserdata(L, 1);
     hs_host *h = c->h;
 
     lua_settop(L, 0);
-    count_policy_call(h, L);
     lua_rawgeti(L, LUA_REGISTRYINDEX, h->policy_fn);
     push_lazy_arguments(h, L, h->ncands, h->cand_tables);
     lua_pushinteger(L, (lua_Integer)c->want);
@@ -1064,10 +1181,10 @@ int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, s
     const void *prev_msg_table = h->msg_table, *prev_list = h->list_table;
     const void **prev_tables = h->cand_tables;
     const void *small[16], **tables = small;
-    int base = lua_gettop(L), rc;
+    int base = lua_gettop(L), rc, quarantined;
     select_call c = {h, want, out, -1};
 
-    if (h->closing || h->policy_fn == LUA_NOREF)
+    if (h->closing || h->policy_fn == LUA_NOREF || h->policy_slot->quarantined)
         return -1;
     if (n > sizeof small / sizeof *small && !(tables = malloc(n * sizeof *tables)))
         return -1;
@@ -1078,7 +1195,7 @@ int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, s
     lua_pushcfunction(L, hs_lua_traceback);
     lua_pushcfunction(L, select_body);
     lua_pushlightuserdata(L, &c);
-    rc = budgeted_pcall(h, L, 1, 0, base + 1);
+    rc = budgeted_pcall(h, L, 1, 0, base + 1, HS_FRAME_PLUGIN, h->policy_slot, &quarantined);
     if (rc != LUA_OK || c.got == -2) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, h->policy_rec);
         if (rc == LUA_OK)
@@ -1087,6 +1204,10 @@ int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, s
             lua_pushvalue(L, -2);
         hs_host_call(h, "policy_failed", 2, 0);
         c.got = -1;
+    }
+    if (quarantined) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, h->policy_slot_ref);
+        report_quarantine(h, L, lua_gettop(L));
     }
     lua_settop(L, base);
     h->sel_msg = prev_msg;

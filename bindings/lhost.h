@@ -2,9 +2,10 @@
  * lhost.h -- a node's plugin host: its own Lua state, where the plugin
  * manager (lua/hearsay/plugins.lua) loads plugins and the console evaluates.
  *
- * The state's allocator enforces a memory cap, and a count hook enforces an
- * instruction budget on every call into plugin code, so a runaway plugin
- * fails its call and the node goes on. Hooks from the core (messages, peer
+ * The state's allocator enforces a memory cap, and every call into plugin
+ * code runs under an instruction budget and a deadline (lbudget.h), so a
+ * runaway plugin fails its call and the node goes on; a plugin that
+ * overruns its time is quarantined (unloaded until the next reload). Hooks from the core (messages, peer
  * choice, peers, state, /health) are dispatched into the manager.
  */
 #ifndef HS_LHOST_H
@@ -16,6 +17,13 @@
 #include "lloop.h"
 
 typedef struct hs_host hs_host;
+
+/* Defaults of the guard's options (plugins.lua's options: timeout,
+ * console_timeout, max_share, share_window; see lbudget.h). */
+#define HS_PLUGIN_TIMEOUT 0.05
+#define HS_CONSOLE_TIMEOUT 2.0
+#define HS_PLUGIN_MAX_SHARE 0.5
+#define HS_PLUGIN_SHARE_WINDOW 2.0
 
 /*
  * Creates the host for `node` with the options table at opts_idx of L
@@ -68,5 +76,7 @@ void hs_host_handle_closed(hs_host *h);
 typedef struct hs_console hs_console;
 int hs_console_listen(hs_host *h, const char *path, hs_console **out, char *err, size_t errlen);
 void hs_console_close(hs_console *c);
+/* Clients cut off for leaving too much of their output unread. */
+unsigned long hs_console_cut_off(const hs_console *c);
 
 #endif

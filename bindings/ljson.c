@@ -12,8 +12,13 @@
 #include <lauxlib.h>
 
 #include "ljson.h"
+#include "lwork.h"
 
 #define HS_JSON_MAX_DEPTH 64
+/* Values converted between two charges of a charged conversion, and the
+ * units one costs (jansson allocates a node for each). */
+#define WORK_BATCH 1024
+#define WORK_UNITS 4
 
 /* Registry keys: their addresses are unique, their contents never change. */
 static const char null_key = 'n';
@@ -289,13 +294,40 @@ static int is_array(lua_State *L, int idx, size_t *len)
     return n > 0 && (lua_Integer)n == max;
 }
 
-static json_t *to_json(lua_State *L, int idx, int depth, const char **err)
+/* A conversion's accounting: values seen, a cap (0: none), and whether
+ * its work is charged to the plugin call running (lwork.h). */
+typedef struct work {
+    size_t n, max;
+    int charged, spent;
+} work;
+
+/* Counts one value; 0 to go on, -1 (with *err set) to stop. */
+static int count(lua_State *L, work *w, const char **err)
+{
+    if (++w->n % WORK_BATCH != 0)
+        return 0;
+    if (w->max && w->n > w->max) {
+        *err = "value too large for JSON";
+        return -1;
+    }
+    if (w->charged && hs_work_spend(L, WORK_BATCH * WORK_UNITS) != 0) {
+        w->spent = 1;
+        *err = "budget spent";
+        return -1;
+    }
+    return 0;
+}
+
+/* Never raises: everything it allocates is jansson's, freed on failure. */
+static json_t *to_json(lua_State *L, int idx, int depth, const char **err, work *w)
 {
     idx = lua_absindex(L, idx);
     if (depth > HS_JSON_MAX_DEPTH) {
         *err = "value nested too deeply (or cyclic) for JSON";
         return NULL;
     }
+    if (count(L, w, err) != 0)
+        return NULL;
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
         return json_null();
@@ -327,12 +359,15 @@ static json_t *to_json(lua_State *L, int idx, int depth, const char **err)
         break;
     case LUA_TTABLE: {
         size_t len;
-        luaL_checkstack(L, 6, "json too deep");
+        if (!lua_checkstack(L, 6)) {
+            *err = "value nested too deeply for JSON";
+            return NULL;
+        }
         if (is_array(L, idx, &len)) {
             json_t *arr = json_array();
             for (size_t i = 1; arr && i <= len; i++) {
                 lua_rawgeti(L, idx, (lua_Integer)i);
-                json_t *e = to_json(L, -1, depth + 1, err);
+                json_t *e = to_json(L, -1, depth + 1, err, w);
                 lua_pop(L, 1);
                 if (!e || json_array_append_new(arr, e) != 0) {
                     json_decref(arr);
@@ -350,7 +385,7 @@ static json_t *to_json(lua_State *L, int idx, int depth, const char **err)
                 *err = "object keys must be strings";
                 return NULL;
             }
-            json_t *e = to_json(L, -1, depth + 1, err);
+            json_t *e = to_json(L, -1, depth + 1, err, w);
             if (!e || json_object_set_new(obj, lua_tostring(L, -2), e) != 0) {
                 lua_pop(L, 2);
                 json_decref(obj);
@@ -369,46 +404,106 @@ static json_t *to_json(lua_State *L, int idx, int depth, const char **err)
     return NULL;
 }
 
-json_t *hs_lua_to_json(lua_State *L, int idx)
+static json_t *convert(lua_State *L, int idx, work *w)
 {
     const char *err = NULL;
-    json_t *j = to_json(L, idx, 0, &err);
+    json_t *j = to_json(L, idx, 0, &err, w);
 
     if (!j)
         lua_pushstring(L, err ? err : "out of memory");
     return j;
 }
 
-static int l_encode(lua_State *L)
+json_t *hs_lua_to_json(lua_State *L, int idx)
 {
-    json_t *j = hs_lua_to_json(L, 1);
-    char *s;
+    work w = {0, 0, 0, 0};
+    return convert(L, idx, &w);
+}
+
+json_t *hs_lua_to_json_capped(lua_State *L, int idx, size_t max_values)
+{
+    work w = {0, max_values, 0, 0};
+    return convert(L, idx, &w);
+}
+
+static int push_json_body(lua_State *L)
+{
+    hs_lua_push_json(L, lua_touserdata(L, 1));
+    return 1;
+}
+
+void hs_lua_push_json_new(lua_State *L, json_t *j)
+{
+    int rc;
 
     if (!j)
+        luaL_error(L, "out of memory");
+    if (!lua_checkstack(L, 3)) {
+        json_decref(j);
+        luaL_error(L, "stack overflow");
+    }
+    lua_pushcfunction(L, push_json_body);
+    lua_pushlightuserdata(L, j);
+    rc = lua_pcall(L, 1, 1, 0);
+    json_decref(j);
+    if (rc != LUA_OK)
+        lua_error(L);
+}
+
+static int push_text_body(lua_State *L)
+{
+    lua_pushlstring(L, lua_touserdata(L, 1), (size_t)lua_tointeger(L, 2));
+    return 1;
+}
+
+/* json.encode(v [, sorted]); with the upvalue true, charged (lwork.h). */
+static int l_encode(lua_State *L)
+{
+    work w = {0, 0, lua_toboolean(L, lua_upvalueindex(1)), 0};
+    json_t *j;
+    char *s;
+    size_t len;
+    int rc;
+
+    lua_settop(L, 2);
+    if (!(j = convert(L, 1, &w))) {
+        if (w.spent)
+            hs_work_charge(L, 0); /* raises the budget's own error */
         return luaL_error(L, "json.encode: %s", lua_tostring(L, -1));
+    }
     s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | (lua_toboolean(L, 2) ? JSON_SORT_KEYS : 0));
     json_decref(j);
     if (!s)
         return luaL_error(L, "json.encode: out of memory");
-    lua_pushstring(L, s);
+    len = strlen(s);
+    lua_pushcfunction(L, push_text_body);
+    lua_pushlightuserdata(L, s);
+    lua_pushinteger(L, (lua_Integer)len);
+    rc = lua_pcall(L, 2, 1, 0);
     free(s);
+    if (rc != LUA_OK)
+        return lua_error(L);
+    if (w.charged)
+        hs_work_charge(L, len / 16);
     return 1;
 }
 
+/* json.decode(text) -> value | nil, error; charged like encode. */
 static int l_decode(lua_State *L)
 {
     size_t len;
     const char *s = luaL_checklstring(L, 1, &len);
     json_error_t e;
-    json_t *j = json_loadb(s, len, JSON_DECODE_ANY, &e);
+    json_t *j;
 
-    if (!j) {
+    if (lua_toboolean(L, lua_upvalueindex(1)))
+        hs_work_charge(L, len); /* jansson's parse, and a Lua value per few bytes */
+    if (!(j = json_loadb(s, len, JSON_DECODE_ANY, &e))) {
         lua_pushnil(L);
         lua_pushfstring(L, "line %d column %d: %s", e.line, e.column, e.text);
         return 2;
     }
-    hs_lua_push_json(L, j);
-    json_decref(j);
+    hs_lua_push_json_new(L, j);
     return 1;
 }
 
@@ -423,21 +518,27 @@ static int l_array(lua_State *L)
     return 1;
 }
 
-void hs_lua_json_register(lua_State *L)
+void hs_lua_json_register(lua_State *L, int charged)
 {
     /* The null sentinel: a light userdata unique to this registry. */
     lua_pushlightuserdata(L, (void *)&null_key);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &null_key);
+    /* The array marker is shared by every table it tags: getmetatable()
+     * sees only `false`, so no one can change it for the others. */
     lua_newtable(L);
     lua_pushliteral(L, "json array");
     lua_setfield(L, -2, "__name");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
     lua_rawsetp(L, LUA_REGISTRYINDEX, &array_mt_key);
 
     push_null(L);
     lua_setfield(L, -2, "null");
-    lua_pushcfunction(L, l_encode);
+    lua_pushboolean(L, charged);
+    lua_pushcclosure(L, l_encode, 1);
     lua_setfield(L, -2, "json_encode");
-    lua_pushcfunction(L, l_decode);
+    lua_pushboolean(L, charged);
+    lua_pushcclosure(L, l_decode, 1);
     lua_setfield(L, -2, "json_decode");
     lua_pushcfunction(L, l_array);
     lua_setfield(L, -2, "array");

@@ -21,11 +21,21 @@ void hs_lua_push_json(lua_State *L, const json_t *v);
  * take; the caller then goes through jansson. */
 int hs_lua_push_json_text(lua_State *L, const char *s, size_t len);
 
+/* Pushes j as a Lua value and releases it (takes the reference), also
+ * when the push raises (Lua's memory cap): no jansson memory leaks. */
+void hs_lua_push_json_new(lua_State *L, json_t *j);
+
 /* Converts the value at idx; returns a new reference, or NULL with an error
- * message pushed on the stack. */
+ * message pushed on the stack. Never raises. */
 json_t *hs_lua_to_json(lua_State *L, int idx);
 
-/* Registers json helpers (null, array marker, encode, decode) into the table at -1. */
-void hs_lua_json_register(lua_State *L);
+/* The same, refusing a value of more than about max_values tables and
+ * scalars ("value too large for JSON"): for conversions no budget covers. */
+json_t *hs_lua_to_json_capped(lua_State *L, int idx, size_t max_values);
+
+/* Registers json helpers (null, array marker, encode, decode) into the
+ * table at -1. charged: encode and decode charge their work to the plugin
+ * call running (lwork.h; only in a plugin host's state). */
+void hs_lua_json_register(lua_State *L, int charged);
 
 #endif

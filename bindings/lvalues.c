@@ -113,7 +113,10 @@ hs_verdict hs_lua_read_verdict(lua_State *L, int vidx, int pidx, json_t **payloa
         v = strcmp(s, "drop") == 0 ? HS_DROP : strcmp(s, "stop") == 0 ? HS_STOP : HS_ACCEPT;
     }
     if (v != HS_DROP && !lua_isnoneornil(L, pidx)) {
-        json_t *j = hs_lua_to_json(L, pidx);
+        /* After the handler's call: no budget covers this conversion, so
+         * it has a cap of its own (a payload that large could not be
+         * forwarded anyway: max_body is 1 MiB by default). */
+        json_t *j = hs_lua_to_json_capped(L, pidx, HS_REWRITE_MAX_VALUES);
         if (j)
             *payload_out = j;
         else

@@ -30,8 +30,12 @@ void hs_lua_push_candidates(lua_State *L, const hs_peer_info *cands, size_t n);
 void hs_lua_push_state_change(lua_State *L, const char *old_root, uint64_t old_version,
                               const char *new_root, uint64_t new_version, const char *from);
 
+/* Values (tables and scalars) a rewritten payload may hold. */
+#define HS_REWRITE_MAX_VALUES (1 << 18)
+
 /* Reads a handler's answer: the verdict at vidx ("accept"/nil, "drop" or
- * false, "stop") and an optional replacement payload at pidx. */
+ * false, "stop") and an optional replacement payload at pidx. Only reads
+ * strings and booleans as such and tables raw: runs no metamethod. */
 hs_verdict hs_lua_read_verdict(lua_State *L, int vidx, int pidx, json_t **payload_out);
 
 /* Reads a policy's answer at idx: a list of candidate indices (1-based),

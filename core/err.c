@@ -24,6 +24,8 @@ const char *hs_strerror(hs_err err)
         return "input exceeds its size cap";
     case HS_EDUP:
         return "already present";
+    case HS_EPERM:
+        return "not allowed by the security settings";
     }
     return "unknown error";
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cidr.h"
 #include "clock.h"
 #include "hash.h"
 #include "node.h"
@@ -70,6 +71,11 @@ void hs_config_init(hs_config *c)
     c->max_digest = 1024;
     c->retain_ttl = 60;
     c->retain_bytes = 16 << 20;
+    c->security = HS_SECURITY_PROTECTED;
+    c->auth_window = 30;
+    c->learn_rate = 5;
+    c->learn_burst = 64;
+    c->probe_new_rate = 20;
     c->log_level = HS_LOG_WARN;
 }
 
@@ -100,6 +106,35 @@ static void server_log(void *ud, hs_log_level level, const char *name, const cha
     hs_node_log(ud, level, "http: %s", msg);
 }
 
+/* The trust settings: ranges parse, keys are keys, a keyed mode has a
+ * key, TLS comes as a certificate with its key. */
+static hs_err check_trust_config(const hs_config *c)
+{
+    hs_cidr r;
+    uint8_t bin[32];
+
+    if (c->security < HS_SECURITY_PROTECTED || c->security > HS_SECURITY_SIGNED ||
+        !(c->auth_window > 0) || !(c->learn_rate > 0) || c->learn_burst == 0 ||
+        !(c->probe_new_rate > 0))
+        return HS_EINVAL;
+    for (size_t i = 0; i < c->n_peer_allow; i++)
+        if (hs_cidr_parse(c->peer_allow[i], &r) != HS_OK)
+            return HS_EINVAL;
+    for (size_t i = 0; i < c->n_trust_forwarded; i++)
+        if (hs_cidr_parse(c->trust_forwarded[i], &r) != HS_OK)
+            return HS_EINVAL;
+    for (size_t i = 0; i < c->n_writers; i++)
+        if (hs_hash_from_hex(c->writers[i], bin) != HS_OK)
+            return HS_EINVAL;
+    if (c->node_key && hs_hash_from_hex(c->node_key, bin) != HS_OK)
+        return HS_EINVAL;
+    if (c->security >= HS_SECURITY_CLUSTER && c->n_cluster_keys == 0)
+        return HS_EINVAL;
+    if (!c->tls_cert != !c->tls_key || (c->tls_client_auth && !c->tls_cert))
+        return HS_EINVAL;
+    return HS_OK;
+}
+
 static hs_err check_config(const hs_config *c)
 {
     if (!c->host || strlen(c->host) >= 64 || c->fanout == 0 || c->fanout > 64 ||
@@ -127,16 +162,38 @@ static hs_err check_config(const hs_config *c)
     for (size_t i = 0; i < c->n_bootstrap; i++)
         if (!hs_peers_valid_url(c->bootstrap[i]))
             return HS_EINVAL;
-    return HS_OK;
+    return check_trust_config(c);
+}
+
+static void free_list(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* A copy of the n strings of v (an empty list when n is 0); NULL out of
+ * memory. */
+static char **copy_list(const char *const *v, size_t n)
+{
+    char **c = calloc(n ? n : 1, sizeof *c);
+
+    for (size_t i = 0; c && i < n; i++)
+        if (!(c[i] = strdup(v[i]))) {
+            free_list(c, i);
+            return NULL;
+        }
+    return c;
 }
 
 static void free_node(hs_node *n)
 {
-    if (n->bootstrap) {
-        for (size_t i = 0; i < n->cfg.n_bootstrap; i++)
-            free(n->bootstrap[i]);
-        free(n->bootstrap);
-    }
+    free_list(n->bootstrap, n->cfg.n_bootstrap);
+    free_list(n->lists.cluster_keys, n->cfg.n_cluster_keys);
+    free_list(n->lists.writers, n->cfg.n_writers);
+    free_list(n->lists.peer_allow, n->cfg.n_peer_allow);
+    free_list(n->lists.trust_forwarded, n->cfg.n_trust_forwarded);
+    free(n->lists.tls);
     hs_seen_free(n->seen);
     hs_peers_free(&n->peers);
     json_decref(n->tags);
@@ -144,6 +201,29 @@ static void free_node(hs_node *n)
         free(n->blocked[i]);
     free(n->blocked);
     free(n);
+}
+
+/* The TLS file names, copied into one allocation (NULL stays NULL). */
+static hs_err copy_tls(hs_node *n, const hs_config *cfg)
+{
+    const char *in[] = {cfg->tls_cert, cfg->tls_key, cfg->tls_ca, cfg->node_key};
+    const char **out[] = {&n->cfg.tls_cert, &n->cfg.tls_key, &n->cfg.tls_ca, &n->cfg.node_key};
+    size_t total = 0;
+    char *p;
+
+    for (size_t i = 0; i < 4; i++)
+        total += in[i] ? strlen(in[i]) + 1 : 0;
+    if (!total)
+        return HS_OK;
+    if (!(p = n->lists.tls = malloc(total)))
+        return HS_ENOMEM;
+    for (size_t i = 0; i < 4; i++) {
+        if (!in[i])
+            continue;
+        *out[i] = strcpy(p, in[i]);
+        p += strlen(in[i]) + 1;
+    }
+    return HS_OK;
 }
 
 hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out)
@@ -172,15 +252,19 @@ hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out)
     if (cfg->public_url)
         strcpy(n->url, cfg->public_url);
     n->cfg.public_url = NULL;
-    if (cfg->n_bootstrap) {
-        n->bootstrap = calloc(cfg->n_bootstrap, sizeof *n->bootstrap);
-        if (!n->bootstrap)
-            goto nomem;
-        for (size_t i = 0; i < cfg->n_bootstrap; i++)
-            if (!(n->bootstrap[i] = strdup(cfg->bootstrap[i])))
-                goto nomem;
-    }
+    if (!(n->bootstrap = copy_list(cfg->bootstrap, cfg->n_bootstrap)) ||
+        !(n->lists.cluster_keys = copy_list(cfg->cluster_keys, cfg->n_cluster_keys)) ||
+        !(n->lists.writers = copy_list(cfg->writers, cfg->n_writers)) ||
+        !(n->lists.peer_allow = copy_list(cfg->peer_allow, cfg->n_peer_allow)) ||
+        !(n->lists.trust_forwarded = copy_list(cfg->trust_forwarded, cfg->n_trust_forwarded)))
+        goto nomem;
     n->cfg.bootstrap = (const char *const *)n->bootstrap;
+    n->cfg.cluster_keys = (const char *const *)n->lists.cluster_keys;
+    n->cfg.writers = (const char *const *)n->lists.writers;
+    n->cfg.peer_allow = (const char *const *)n->lists.peer_allow;
+    n->cfg.trust_forwarded = (const char *const *)n->lists.trust_forwarded;
+    if (copy_tls(n, cfg) != HS_OK)
+        goto nomem;
     if (cfg->tags && !(n->tags = json_deep_copy(cfg->tags)))
         goto nomem;
     n->cfg.tags = n->tags;
@@ -296,7 +380,20 @@ void hs_ae_activity(hs_node *n)
 
 static uint64_t ms(double s)
 {
-    return s < 0.001 ? 1 : (uint64_t)(s * 1000);
+    /* Settings are any positive number: past 1e15 s (or NaN) is never,
+     * and a double that large has no uint64_t. */
+    return s < 0.001 ? 1 : (uint64_t)(s < 1e15 ? s * 1000 : 1e18);
+}
+
+/* Whether the listen address reaches beyond this machine (a name other
+ * than localhost counts: it may resolve anywhere). */
+static int beyond_loopback(const char *host)
+{
+    uint8_t a[16];
+
+    if (strcmp(host, "localhost") == 0)
+        return 0;
+    return hs_addr_parse(host, a) != 0 || !hs_addr_is_loopback(a);
 }
 
 hs_err hs_node_start(hs_node *n)
@@ -306,6 +403,16 @@ hs_err hs_node_start(hs_node *n)
 
     if (n->started || n->closing)
         return HS_ESTATE;
+    /* Protected mode, as Redis has it: nobody runs an open node on a
+     * network by accident. */
+    if (n->cfg.security == HS_SECURITY_PROTECTED && beyond_loopback(n->host)) {
+        hs_node_log(n, HS_LOG_ERROR,
+                    "refusing to listen on %s: without a security setting a node listens on "
+                    "loopback only. Set security = \"cluster\" with cluster_keys (README, "
+                    "Security), or security = \"open\" to run an open network on purpose",
+                    n->host);
+        return HS_EPERM;
+    }
     so.host = n->host;
     so.port = n->cfg.port;
     so.max_body = n->cfg.max_body;
@@ -526,6 +633,9 @@ hs_err hs_node_block(hs_node *n, const char *id, int blocked)
 
 hs_err hs_node_add_peer(hs_node *n, const char *id, const char *url)
 {
+    /* Learning a peer probes it: that needs the client start() makes. */
+    if (!n->started)
+        return HS_ESTATE;
     if (!hs_peers_valid_id(id) || !hs_peers_valid_url(url) || strcmp(id, n->id) == 0)
         return HS_EINVAL;
     return hs_membership_learn(n, id, url, NULL, hs_node_now(), 0) ? HS_OK : HS_ENOMEM;
@@ -625,14 +735,9 @@ unsigned hs_node_copies(const hs_node *n, const char *id)
     return hs_hash_from_hex(id, bin) == HS_OK ? hs_seen_copies(n->seen, bin) : 0;
 }
 
-json_t *hs_node_health_json(hs_node *n)
+json_t *hs_node_metrics_json(hs_node *n)
 {
     const hs_metrics *m = &n->m;
-    size_t dead = n->peers.n - n->peers.live, unhealthy = 0;
-
-    for (size_t i = 0; i < n->peers.n; i++)
-        unhealthy +=
-            n->peers.v[i]->state == HS_PEER_UNHEALTHY || n->peers.v[i]->state == HS_PEER_SUSPECT;
     json_t *metrics = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
         "s:I, s:I, s:I}",
@@ -678,6 +783,19 @@ json_t *hs_node_health_json(hs_node *n)
     json_object_set_new(
         metrics, "connections_drained",
         json_integer((json_int_t)(n->server ? hs_http_server_drained(n->server) : 0)));
+    return metrics;
+}
+
+json_t *hs_node_health_json(hs_node *n)
+{
+    size_t dead = n->peers.n - n->peers.live, unhealthy = 0;
+    json_t *metrics;
+
+    for (size_t i = 0; i < n->peers.n; i++)
+        unhealthy +=
+            n->peers.v[i]->state == HS_PEER_UNHEALTHY || n->peers.v[i]->state == HS_PEER_SUSPECT;
+    if (!(metrics = hs_node_metrics_json(n)))
+        return NULL;
     json_t *h = json_pack(
         "{s:s, s:s, s:I, s:f, s:o, s:s, s:s, s:o, s:{s:I, s:I, s:I}, s:I}", "status",
         n->closing ? "stopped" : "healthy", "node_id", n->id, "peer_count",

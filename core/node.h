@@ -31,6 +31,10 @@ struct hs_node {
     char url[HS_URL_MAX + 1];
     char host[64];
     char **bootstrap;
+    struct {
+        char **cluster_keys, **writers, **peer_allow, **trust_forwarded;
+        char *tls; /* the TLS file names and node_key, one allocation */
+    } lists;       /* owned copies behind cfg's pointers */
     char from_header[HS_PEER_ID_MAX + 32]; /* "X-Hearsay-From: <id>" */
     json_t *tags;                          /* owned copy of cfg.tags, or NULL */
     char **blocked;                        /* banned node ids (hs_node_block) */

@@ -17,7 +17,11 @@ on.message("chat", function(msg)
 end)                                                       -- nil = accept as is
 
 on.message("mute", function(msg)
-  state.muted[msg.payload.node] = true
+  local who = msg.payload.node                             -- from the network: bounded
+  if type(who) == "string" and #who <= 64 and (state.n_muted or 0) < 1000 then
+    if not state.muted[who] then state.n_muted = (state.n_muted or 0) + 1 end
+    state.muted[who] = true
+  end
   return "stop"                                            -- processed here, not forwarded
 end)
 

@@ -40,6 +40,8 @@ typedef enum hs_err {
     HS_ENOENT = -6,  /* no such peer, message or file */
     HS_ETOOBIG = -7, /* an input exceeded its size cap */
     HS_EDUP = -8,    /* already there (a seen message id, a known peer) */
+    HS_EPERM = -9,   /* refused by the security settings (a key, a signature,
+                        protected mode) */
 } hs_err;
 
 /* Returns a static string describing err; never NULL. */
@@ -54,6 +56,21 @@ typedef enum hs_log_level {
 
 /* Log sink. `msg` is borrowed for the duration of the call. */
 typedef void (*hs_log_fn)(void *ud, hs_log_level level, const char *node_id, const char *msg);
+
+/* What a node demands of the requests and messages it takes (README,
+ * Security). Every level has the keyless hardening; each adds to the one
+ * before it. */
+typedef enum hs_security {
+    HS_SECURITY_PROTECTED = 0, /* open, but the node refuses to listen beyond
+                                  loopback addresses: the default, so that
+                                  nobody runs an open node by accident */
+    HS_SECURITY_OPEN = 1,      /* no keys: anyone who reaches the port may
+                                  talk to it (reference nodes can join) */
+    HS_SECURITY_CLUSTER = 2,   /* every request carries a valid HMAC of a
+                                  cluster key (the keyring), replays refused */
+    HS_SECURITY_SIGNED = 3,    /* and every message is signed by its origin's
+                                  Ed25519 key; state only from `writers` */
+} hs_security;
 
 /*
  * Node configuration: a plain value, filled by hs_config_init() with the
@@ -135,6 +152,39 @@ typedef struct hs_config {
     size_t max_digest;       /* ids in one digest or fetch, 1024 */
     double retain_ttl;       /* s envelopes are kept for repair, 60 */
     size_t retain_bytes;     /* bytes of kept envelopes, 16 MiB */
+
+    /* Trust (README, Security). Lists are copied by hs_node_new(). */
+    hs_security security;            /* HS_SECURITY_PROTECTED */
+    const char *node_key;            /* the node's Ed25519 private key, 64 hex
+                                        chars (its seed); NULL: a fresh one.
+                                        With node_id NULL the id is the
+                                        public key's 64 hex chars */
+    const char *const *cluster_keys; /* the keyring: base64 of 32 random bytes
+                                        each; the first signs, all verify */
+    size_t n_cluster_keys;
+    const char *const *writers; /* public keys (64 hex) whose state_update a
+                                   signed node takes; none: any member's */
+    size_t n_writers;
+    const char *const *peer_allow; /* CIDRs ("10.0.0.0/8", "::1/128") this node
+                                      connects to and accepts from; none: any */
+    size_t n_peer_allow;
+    const char *const *trust_forwarded; /* CIDRs of proxies whose
+                                           X-Forwarded-For names the client */
+    size_t n_trust_forwarded;
+    double auth_window;     /* s a request's timestamp may be off; a nonce
+                               seen within it is a replay, 30 */
+    double learn_rate;      /* new peers learned per s from one source
+                               address (announces, shuffles, lists), 5 */
+    unsigned learn_burst;   /* ...and at once, 64 */
+    double probe_new_rate;  /* first probes of newly learned peers per s,
+                               20 (a node is no amplifier) */
+    const char *tls_cert;   /* PEM files: serve HTTPS with this certificate */
+    const char *tls_key;    /* and key (public_url then starts https://) */
+    const char *tls_ca;     /* PEM file: the CAs peers' certificates must
+                               chain to; NULL: the system's */
+    int tls_client_auth;    /* 1: inbound connections must present a
+                               certificate signed by tls_ca (mutual TLS),
+                               and ours goes with every outbound one */
 
     hs_log_fn log; /* NULL: log to stderr */
     void *log_ud;
@@ -297,7 +347,8 @@ hs_err hs_node_update_state(hs_node *node, const char *merkle_root);
  */
 hs_err hs_node_block(hs_node *node, const char *id, int blocked);
 
-/* Adds a peer by hand, as if it had announced itself. */
+/* Adds a peer by hand, as if it had announced itself; HS_ESTATE before
+ * hs_node_start(). */
 hs_err hs_node_add_peer(hs_node *node, const char *id, const char *url);
 
 /* Borrowed; valid for the node's life. */
@@ -321,6 +372,8 @@ unsigned hs_node_copies(const hs_node *node, const char *id);
 
 /* The bodies of GET /health, /peers and /state: new references. */
 json_t *hs_node_health_json(hs_node *node);
+/* The `metrics` object of /health alone (no plugin hooks run). */
+json_t *hs_node_metrics_json(hs_node *node);
 json_t *hs_node_peers_json(hs_node *node);
 /* The same for a uniform random sample of at most `sample` live peers
  * (0: all of them). */

@@ -145,6 +145,8 @@ function M.plugin_options(cfg)
   return {
     dir = cfg.dir, builtin_dir = lua_dir:gsub("/lua$", "") .. "/plugins",
     memory_limit = cfg.plugin_memory, instruction_limit = cfg.plugin_instructions,
+    timeout = cfg.plugin_timeout, max_share = cfg.plugin_max_share,
+    share_window = cfg.plugin_share_window,
   }
 end
 

@@ -26,7 +26,12 @@ M.node_keys = {
 M.shell_keys = {
   node_id_file = "string", plugins = "table", plugin_path = "table", policy = "string",
   plugin_memory = "integer", plugin_instructions = "integer", console_socket = "string",
+  plugin_timeout = "seconds0", plugin_max_share = "fraction", plugin_share_window = "number",
 }
+
+-- VM instructions node.lua may run when the shell reads it (the plugin
+-- host reads it again on reload, under its own budget).
+M.eval_instructions = 100000000
 
 -- The whole file, or nil when it cannot be read.
 function M.read_file(path)
@@ -41,6 +46,7 @@ local read_file = M.read_file
 -- The line where `key = ...` appears in the source, for error messages.
 local function line_of(source, key)
   local n = 0
+  key = key:gsub("%p", "%%%0") -- a key is text, not a pattern
   for line in (source .. "\n"):gmatch("([^\n]*)\n") do
     n = n + 1
     if line:match("^%s*" .. key .. "%s*=") or line:match("[{,]%s*" .. key .. "%s*=") then
@@ -61,6 +67,10 @@ local function check_value(key, kind, v)
     if type(v) ~= "number" or v ~= v or v <= 0 then return "must be a positive number" end
   elseif kind == "seconds0" then
     if type(v) ~= "number" or v ~= v or v < 0 then return "must be a number >= 0" end
+  elseif kind == "fraction" then
+    if type(v) ~= "number" or not (v >= 0 and v <= 1) then
+      return "must be a number from 0 to 1"
+    end
   elseif type(v) ~= kind then
     return "must be a " .. kind
   end
@@ -94,22 +104,47 @@ local function check_value(key, kind, v)
   end
 end
 
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+-- (Copies of the libraries: what node.lua assigns stays in node.lua.)
 local function sandbox()
   return {
-    string = string, math = math, table = table, tostring = tostring,
+    string = copy(string), math = copy(math), table = copy(table), tostring = tostring,
     tonumber = tonumber, pairs = pairs, ipairs = ipairs, type = type,
     os = { getenv = os.getenv },
   }
 end
 
+-- Runs chunk under an instruction limit of its own (a coroutine with a
+-- count hook: the caller's hooks stay as they are).
+local function bounded(chunk)
+  local co = coroutine.create(chunk)
+  local steps = 0
+  debug.sethook(co, function()
+    steps = steps + 1
+    if steps > 100 then error("instruction limit exceeded (node.lua runs too long)", 2) end
+  end, "", M.eval_instructions // 100)
+  return coroutine.resume(co)
+end
+
 -- Evaluates a config file; returns its table and source, or nil, error.
-function M.eval(path)
+-- budgeted: the caller already runs it under a budget (the plugin host).
+function M.eval(path, budgeted)
   local source = read_file(path)
   if not source then return nil, path .. ": cannot read the file" end
   local chunk, err = load(source, "@" .. path, "t", sandbox())
   if not chunk then return nil, err end
-  local ok, t = pcall(chunk)
-  if not ok then return nil, tostring(t) end
+  local ok, t
+  if budgeted then ok, t = pcall(chunk) else ok, t = bounded(chunk) end
+  if not ok then
+    if type(t) ~= "string" then return nil, ("%s: raised a %s value"):format(path, type(t)) end
+    -- (a limit's error carries no position: say where it came from)
+    return nil, t:sub(1, #path) == path and t or path .. ": " .. t
+  end
   if type(t) ~= "table" then return nil, path .. ":1: must return a table of settings" end
   return t, source
 end
@@ -144,10 +179,10 @@ local function node_id_from(dir, t)
 end
 
 -- Loads DIR/node.lua. Returns a config table with `node` (settings for
--- hearsay.node) and shell settings, or nil, error.
-function M.load(dir)
+-- hearsay.node) and shell settings, or nil, error. budgeted: see eval.
+function M.load(dir, budgeted)
   local path = dir .. "/node.lua"
-  local t, source = M.eval(path)
+  local t, source = M.eval(path, budgeted)
   if not t then return nil, source end
   local ok, err = M.validate(t, path, source)
   if not ok then return nil, err end
@@ -162,7 +197,8 @@ function M.load(dir)
     dir = dir, path = path, node = node, id_file = (not id) and idfile or nil,
     plugins = t.plugins or {}, plugin_path = t.plugin_path, policy = t.policy,
     plugin_memory = t.plugin_memory, plugin_instructions = t.plugin_instructions,
-    console_socket = t.console_socket,
+    plugin_timeout = t.plugin_timeout, plugin_max_share = t.plugin_max_share,
+    plugin_share_window = t.plugin_share_window, console_socket = t.console_socket,
   }
 end
 

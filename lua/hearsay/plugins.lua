@@ -4,8 +4,13 @@
 -- the running one and replaces it only if every plugin loaded; each plugin's
 -- `state` table and counters survive reloads. Every call into plugin code
 -- goes through api.call (the policy: through the C host directly), which
--- enforces the instruction budget; the state's allocator enforces the
--- memory cap.
+-- runs it in a budgeted frame (bindings/lbudget.h: instructions, a deadline,
+-- the plugin's share of the loop); the state's allocator enforces the
+-- memory cap. A plugin that overruns its time is quarantined: the C host
+-- refuses its calls and tells us (M.quarantined), and we unload it from
+-- the running set until the next reload. Nothing here runs a plugin's
+-- value's metamethods outside such a frame: errors and verdicts are
+-- looked at with type() and rawget only.
 local config = require "hearsay.config"
 local repl = require "hearsay.repl"
 
@@ -15,9 +20,9 @@ local api           -- C functions bound to this node (lhost.c)
 local opts          -- the options given to init
 local active        -- the running plugin set
 local states = {}   -- plugin name -> its `state` table, kept across reloads
-local stats = {}    -- plugin name -> { calls, errors, last_error }
+local stats = {}    -- plugin name -> { errors, last_error, slot }
 local reloads, reload_errors, last_reload_error = 0, 0, nil
-local LIMIT = "instruction limit exceeded"
+local LIMIT = "limit exceeded" -- the budget's errors: instruction and time
 
 -- ---- logging and error accounting ----------------------------------------
 
@@ -26,28 +31,39 @@ local function logf(level, fmt, ...)
   api.log(level, ok and msg or tostring(fmt))
 end
 
+-- A plugin's counters; `slot` is its C-side record (calls, time,
+-- quarantine), which api.call takes.
 local function stat(name)
   local s = stats[name]
   if not s then
-    s = { calls = 0, errors = 0 }
+    s = { errors = 0, slot = api.slot() }
     stats[name] = s
   end
   return s
 end
 
-local function failed(plugin, what, err)
-  local s = stat(plugin.name)
-  s.errors = s.errors + 1
-  s.last_error = tostring(err):match("^[^\n]*")
-  logf("error", "plugin %s (%s) %s: %s", plugin.name, plugin.file, what, tostring(err))
+-- Text for a value a plugin gave us (an error, a verdict), without running
+-- any of its metamethods (__tostring could loop outside every budget).
+local function describe(v)
+  local t = type(v)
+  if t == "string" then return v end
+  if t == "number" or t == "boolean" or t == "nil" then return tostring(v) end
+  return "(a " .. t .. " value)"
 end
 
--- Calls a plugin function under the budget; returns ok, results...
-local function run(plugin, what, fn, ...)
+local function failed(plugin, what, err)
   local s = stat(plugin.name)
-  s.calls = s.calls + 1
-  local r = table.pack(api.call(fn, ...))
-  if not r[1] then
+  local text = describe(err)
+  s.errors = s.errors + 1
+  s.last_error = text:match("^[^\n]*")
+  logf("error", "plugin %s (%s) %s: %s", plugin.name, plugin.file, what, text)
+end
+
+-- Calls a plugin function in its plugin's frame; returns ok, results...
+-- (ok false after an error, nil when the plugin is quarantined).
+local function run(plugin, what, fn, ...)
+  local r = table.pack(api.call(plugin.slot, fn, ...))
+  if r[1] == false then
     failed(plugin, what, r[2])
     return false
   end
@@ -72,11 +88,34 @@ local function rethrow(ok, ...)
   return ok, ...
 end
 
-local safe_coroutine = copy(coroutine)
-safe_coroutine.resume = function(co, ...) return rethrow(coroutine.resume(co, ...)) end
+local function resume(co, ...) return rethrow(coroutine.resume(co, ...)) end
+local function close(co) return rethrow(coroutine.close(co)) end
 
-local safe_string = copy(string)
-safe_string.dump = nil
+-- Finalizers run with every hook off, so outside any budget: a plugin may
+-- not make one. (Lua marks an object for finalization only if its
+-- metatable has __gc when it is set, so refusing such metatables here is
+-- enough; our own shared metatables hide behind __metatable.)
+local function guarded_setmetatable(t, mt)
+  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+    error("setmetatable: a __gc metamethod is not allowed (finalizers run outside the budget)", 2)
+  end
+  return setmetatable(t, mt)
+end
+
+-- Each plugin gets its own copy of every library table, so what one
+-- assigns (string.format = ...) no other sees. The functions in them are
+-- the host's guarded ones (bindings/lguard.c); string.dump is gone.
+local function libraries(env)
+  env.string = copy(string)
+  env.table = copy(table)
+  env.math = copy(math)
+  env.utf8 = copy(utf8)
+  env.coroutine = copy(coroutine)
+  env.coroutine.resume, env.coroutine.close = resume, close
+  env.os = { time = os.time, clock = os.clock, date = os.date, difftime = os.difftime }
+  env.json = { encode = api.json_encode, decode = api.json_decode, null = api.null,
+    array = api.array }
+end
 
 -- Tells the C host which message types the active set handles, so a
 -- message no handler wants never enters Lua.
@@ -94,7 +133,7 @@ local function sandbox(plugin, set)
     assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
     rawequal = rawequal, rawget = rawget, rawlen = rawlen, rawset = rawset,
     select = select, tonumber = tonumber, tostring = tostring, type = type,
-    setmetatable = setmetatable, _VERSION = _VERSION,
+    setmetatable = guarded_setmetatable, _VERSION = _VERSION,
     getmetatable = function(v)
       if type(v) == "string" then return nil end -- the shared string metatable
       return getmetatable(v)
@@ -103,19 +142,15 @@ local function sandbox(plugin, set)
     xpcall = function(f, h, ...)
       return rethrow(xpcall(f, function(e) if is_limit(e) then return e end return h(e) end, ...))
     end,
-    string = safe_string, table = copy(table), math = copy(math), utf8 = copy(utf8),
-    coroutine = safe_coroutine,
-    os = { time = os.time, clock = os.clock, date = os.date, difftime = os.difftime },
-    json = { encode = api.json_encode, decode = api.json_decode, null = api.null,
-      array = api.array },
   }
+  libraries(env)
   env.load = function(chunk, name, mode, e)
     if mode ~= nil and mode ~= "t" then return nil, "plugins may load text chunks only" end
     return load(chunk, name, "t", e or env)
   end
   env.print = function(...)
     local parts = table.pack(...)
-    for i = 1, parts.n do parts[i] = tostring(parts[i]) end
+    for i = 1, parts.n do parts[i] = tostring(parts[i]) end -- (in the plugin's frame)
     api.log("info", ("[%s] %s"):format(plugin.name, table.concat(parts, "\t", 1, parts.n)))
   end
   env.log = {}
@@ -136,9 +171,9 @@ local function sandbox(plugin, set)
   -- Registration: what the plugin file calls while it loads.
   local function add(list, fn, what)
     if type(fn) ~= "function" then error(what .. " needs a function", 3) end
-    -- A plugin's counters live as long as the node: each handler keeps
-    -- them, so the hot path does not look them up by name.
-    list[#list + 1] = { plugin = plugin, fn = fn, stats = stat(plugin.name) }
+    -- Each handler keeps its plugin's slot, so the hot path does not look
+    -- it up by name.
+    list[#list + 1] = { plugin = plugin, fn = fn, slot = plugin.slot }
   end
   env.on = {
     message = function(mtype, fn)
@@ -205,10 +240,12 @@ local function find(name, dirs)
 end
 
 -- Reads the plugin list: from the config directory's node.lua when there
--- is one (so a reload sees edits to it), else from the options.
+-- is one (so a reload sees edits to it), else from the options. node.lua
+-- is the operator's code, but it runs in our state: under a budget too.
 local function current_options()
   if not opts.dir then return opts end
-  local cfg, err = config.load(opts.dir)
+  local ok, cfg, err = api.call(nil, config.load, opts.dir, true)
+  if not ok then return nil, opts.dir .. "/node.lua: " .. describe(cfg) end
   if not cfg then return nil, err end
   local o = copy(opts)
   o.plugins, o.plugin_path, o.policy = cfg.plugins, cfg.plugin_path, cfg.policy
@@ -238,14 +275,17 @@ local function load_set(o)
     end
     local plugin = { name = name:gsub("^.*/", ""):gsub("%.lua$", ""), file = file,
       settings = settings }
+    plugin.slot = stat(plugin.name).slot
     states[plugin.name] = states[plugin.name] or {}
     local source = read_file(file)
     local chunk, err = load(source, "@" .. file, "t", sandbox(plugin, set))
     if not chunk then return nil, err end
-    local ok, lerr = api.call(chunk)
+    -- Not yet active: loading is bounded but never quarantines (the
+    -- running version of this plugin may be fine).
+    local ok, lerr = api.call(nil, chunk)
     if not ok then
       stat(plugin.name).errors = stat(plugin.name).errors + 1
-      return nil, lerr
+      return nil, describe(lerr)
     end
     set.plugins[#set.plugins + 1] = plugin
   end
@@ -265,23 +305,64 @@ end
 local function deactivate(set)
   each(set.on_stop, "stop hook")
   api.set_policy()
-  for _, h in ipairs(set.handles) do h:close() end
+  for _, h in ipairs(set.handles) do h.handle:close() end
   set.handles = {}
 end
 
 local function activate(set)
+  for _, p in ipairs(set.plugins) do api.slot_release(p.slot) end
   for _, t in ipairs(set.timers) do
     local s = t.ms / 1000
-    set.handles[#set.handles + 1] = api.timer(s, s, function() run(t.plugin, "timer", t.fn) end)
+    set.handles[#set.handles + 1] = { plugin = t.plugin,
+      handle = api.timer(s, s, function() run(t.plugin, "timer", t.fn) end) }
   end
   active = set
   sync_types(set)
   if set.policy then
-    api.set_policy(set.policy, stat(set.policy.plugin.name))
+    api.set_policy(set.policy, set.policy.plugin.slot)
   else
     api.set_policy()
   end
   each(set.on_start, "start hook")
+end
+
+-- The list without the entries of `plugin` (a new table: a dispatch loop
+-- going through the old one goes on safely, and api.call refuses the
+-- quarantined plugin's entries it still meets).
+local function without(list, plugin)
+  local kept = {}
+  for _, e in ipairs(list) do
+    if e.plugin ~= plugin then kept[#kept + 1] = e end
+  end
+  return kept
+end
+
+-- Called by the C host when a plugin's call put it in quarantine: the
+-- running set goes on without it until the next reload (its `state`
+-- stays). Its stop hook does not run: it is the code that misbehaved.
+function M.quarantined(slot)
+  local set = active
+  if not set then return end
+  for _, plugin in ipairs(set.plugins) do
+    if plugin.slot == slot and not plugin.quarantined then
+      plugin.quarantined = true
+      for mtype, list in pairs(set.handlers) do set.handlers[mtype] = without(list, plugin) end
+      for _, k in ipairs({ "on_state", "on_peer", "on_start", "on_stop" }) do
+        set[k] = without(set[k], plugin)
+      end
+      for _, h in ipairs(set.handles) do
+        if h.plugin == plugin then h.handle:close() end
+      end
+      set.handles = without(set.handles, plugin)
+      if set.policy and set.policy.plugin == plugin then
+        api.set_policy() -- the core picks at random until the next reload
+      end
+      sync_types(set)
+      local info = api.slot_info(slot)
+      logf("error", "plugin %s (%s) quarantined: %s; it stays unloaded until the next reload",
+        plugin.name, plugin.file, info.quarantined or "over its budget")
+    end
+  end
 end
 
 -- ---- entry points called from C ---------------------------------------------
@@ -321,15 +402,14 @@ local VERDICTS = { accept = true, drop = true, stop = true }
 local function handle(list, msg, stop, rewritten)
   for i = 1, #list do
     local h = list[i]
-    local s = h.stats
-    s.calls = s.calls + 1
-    local ok, verdict, payload = api.call(h.fn, msg)
-    if not ok then
+    local ok, verdict, payload = api.call(h.slot, h.fn, msg)
+    if ok == false then
       failed(h.plugin, "message handler (" .. msg.type .. ")", verdict)
-    else
-      if verdict ~= nil and not VERDICTS[verdict] then
-        failed(h.plugin, "message handler", ("returned %q: expected \"accept\", \"drop\", "
-          .. "\"stop\" or nil"):format(tostring(verdict)))
+    elseif ok then
+      if verdict ~= nil and (type(verdict) ~= "string" or not VERDICTS[verdict]) then
+        failed(h.plugin, "message handler", ("returned %s: expected \"accept\", \"drop\", "
+          .. "\"stop\" or nil"):format(type(verdict) == "string" and ("%q"):format(verdict)
+            or describe(verdict)))
       elseif verdict == "drop" then
         return "drop"
       elseif verdict == "stop" then
@@ -379,31 +459,35 @@ function M.stop()
   if active then deactivate(active) end
 end
 
+-- Each plugin of the running set: counters (calls and time from its
+-- slot), and `quarantined` (the reason) while it is.
 function M.info()
   local list = {}
   for _, p in ipairs(active and active.plugins or {}) do
-    local s = stat(p.name)
-    list[#list + 1] = { name = p.name, file = p.file, calls = s.calls, errors = s.errors,
-      last_error = s.last_error }
+    local s, c = stat(p.name), api.slot_info(p.slot)
+    list[#list + 1] = { name = p.name, file = p.file, calls = c.calls, errors = s.errors,
+      last_error = s.last_error, time_ms = c.time_ms, timeouts = c.timeouts,
+      limits = c.limits, quarantines = c.quarantines, quarantined = c.quarantined }
   end
   local used, limit = api.memory()
   return {
     plugins = list, policy = active and active.policy_name or nil,
     reloads = reloads, reload_errors = reload_errors, last_reload_error = last_reload_error,
-    memory_used = used, memory_limit = limit,
+    memory_used = used, memory_limit = limit, console_cut_off = api.console_cut_off(),
   }
 end
 
 function M.health()
   local info = M.info()
-  local errors, calls = {}, {}
+  local errors, calls, quarantined = {}, {}, {}
   for _, p in ipairs(info.plugins) do
-    errors[p.name], calls[p.name] = p.errors, p.calls
+    errors[p.name], calls[p.name], quarantined[p.name] = p.errors, p.calls, p.quarantined
   end
   return {
-    loaded = #info.plugins, errors = errors, calls = calls, reloads = info.reloads,
-    reload_errors = info.reload_errors, memory_used = info.memory_used,
-    memory_limit = info.memory_limit,
+    loaded = #info.plugins, errors = errors, calls = calls, quarantined = quarantined,
+    reloads = info.reloads, reload_errors = info.reload_errors,
+    memory_used = info.memory_used, memory_limit = info.memory_limit,
+    console_cut_off = info.console_cut_off,
   }
 end
 
@@ -413,6 +497,7 @@ local sessions, console_env = {}, nil
 
 local function console_environment()
   local env = setmetatable({}, { __index = _G })
+  env.setmetatable = guarded_setmetatable -- (a finalizer could hang the node)
   env.peers = function(all) return api.peers(all) end
   env.state = api.state
   env.metrics = api.metrics
@@ -448,9 +533,9 @@ function M.console_feed(id, line)
   local s = sessions[id]
   if not s then return "no such session\n", "> " end
   for i = #s.out, 1, -1 do s.out[i] = nil end
-  local ok, prompt = api.call(s.repl.feed, s.repl, line)
+  local ok, prompt = api.call("console", s.repl.feed, s.repl, line)
   if not ok then
-    s.out[#s.out + 1] = tostring(prompt) .. "\n"
+    s.out[#s.out + 1] = describe(prompt) .. "\n"
     prompt = s.repl:reset()
   end
   return table.concat(s.out), prompt
