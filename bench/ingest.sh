@@ -5,6 +5,9 @@
 #
 #   ingest.sh ingest    single envelopes and batches: hearsay vs bare_mhd
 #   ingest.sh plugins   CPU per message: no plugin vs handler vs policy
+#   ingest.sh auth      cluster auth off vs on: the same node, the same
+#                       load (a hearsay client, lua/auth_load.lua: wrk
+#                       cannot sign), single envelopes and batches
 #
 # Load: wrk, 2 threads, 4 keep-alive connections (2 per core), DURATION
 # seconds, distinct 64-hex message_ids in every request (bench/wrk/gossip.lua).
@@ -117,8 +120,63 @@ bench_plugins() {
   done
 }
 
+# measure_load LABEL BATCH [KEY]: runs lua/auth_load.lua against SRV_URL
+# (signing with KEY when given) and prints the figures. Sets M_RATE
+# (messages/s), M_CPU (server CPU us per message) and M_CCPU (the
+# client's).
+measure_load() {
+  local label=$1 batch=$2 key=${3:-} line t0 t1 a0 a1
+  local load=("$LUA" "$BENCH/lua/auth_load.lua" --url "$SRV_URL" --conns "$CONNS" --batch "$batch")
+  [[ -n $key ]] && load+=(--key "$key")
+  "${load[@]}" --seconds 1 --nonce "$(nonce)" >/dev/null 2>&1 # warm-up
+  a0=$(accepted hearsay "$SRV_URL"); t0=$(cpu_ticks "$SRV_PID")
+  line=$("${load[@]}" --seconds "$DURATION" --nonce "$(nonce)" | grep '^LOAD ')
+  t1=$(cpu_ticks "$SRV_PID"); a1=$(accepted hearsay "$SRV_URL")
+  if [[ -z $line ]]; then log "$label: load failed"; M_RATE=0 M_CPU=0 M_CCPU=0; return 1; fi
+  local requests errors duration p50 p99 ccpu msgs cpu_s rps
+  requests=$(grep -o ' requests=[0-9]*' <<<"$line"); requests=${requests#*=}
+  errors=$(grep -o 'errors=[0-9]*' <<<"$line"); errors=${errors#*=}
+  duration=$(grep -o 'duration_us=[0-9]*' <<<"$line"); duration=${duration#*=}
+  p50=$(grep -o 'p50_us=[0-9]*' <<<"$line"); p50=${p50#*=}
+  p99=$(grep -o 'p99_us=[0-9]*' <<<"$line"); p99=${p99#*=}
+  ccpu=$(grep -o 'cpu_us=[0-9]*' <<<"$line"); ccpu=${ccpu#*=}
+  msgs=$((a1 - a0))
+  cpu_s=$(calc "($t1 - $t0) / $CLK_TCK")
+  rps=$(calc "$requests / ($duration / 1e6)")
+  M_RATE=$(calc "$msgs / ($duration / 1e6)")
+  M_CPU=$(calc "$cpu_s * 1e6 / ($msgs > 0 ? $msgs : 1)")
+  M_CCPU=$(calc "$ccpu / ($msgs > 0 ? $msgs : 1)")
+  log "$(printf '%-18s %9.0f req/s %10.0f msg/s  p50 %7.3f ms  p99 %7.3f ms  server %6.2f us/msg  client %6.2f us/msg%s' \
+    "$label" "$rps" "$M_RATE" "$(calc "$p50 / 1000")" "$(calc "$p99 / 1000")" "$M_CPU" "$M_CCPU" \
+    "$( ((errors)) && echo "  ERRORS: $errors")")"
+  result "$label" req_per_s "$rps"
+  result "$label" msgs_per_s "$M_RATE"
+  result "$label" cpu_us_per_msg "$M_CPU"
+  result "$label" client_cpu_us_per_msg "$M_CCPU"
+  ((errors == 0)) || result "$label" errors "$errors"
+}
+
+bench_auth() {
+  local key batch off_rate off_cpu
+  key=$("$LUA" -e 'io.write(require("hearsay").keygen())') || return 1
+  log "== auth: POST /gossip from a hearsay client (lua/auth_load.lua), $CONNS requests in flight,"
+  log "   ${DURATION} s per run; the node has no peers, envelopes carry ttl 0; cluster auth off, then"
+  log "   on (security \"cluster\": the client signs each request, the node checks its MAC and nonce)"
+  for batch in 1 "$BATCH"; do
+    start_hearsay auth_off && measure_load "auth_off_b$batch" "$batch"; stop_pid "$SRV_PID"
+    off_rate=$M_RATE off_cpu=$M_CPU
+    start_hearsay auth_on --key "$key" && measure_load "auth_on_b$batch" "$batch" "$key"
+    stop_pid "$SRV_PID"
+    log "$(printf 'batch %-4s auth on/off: throughput x%.3f, server CPU per message x%.3f' "$batch" \
+      "$(calc "$M_RATE / ($off_rate > 0 ? $off_rate : 1)")" "$(calc "$M_CPU / ($off_cpu > 0 ? $off_cpu : 1)")")"
+    result "auth_b$batch" rate_ratio "$(calc "$M_RATE / ($off_rate > 0 ? $off_rate : 1)")"
+    result "auth_b$batch" cpu_ratio "$(calc "$M_CPU / ($off_cpu > 0 ? $off_cpu : 1)")"
+  done
+}
+
 case ${1:-} in
   ingest) bench_ingest ;;
   plugins) bench_plugins ;;
-  *) echo "usage: ingest.sh ingest|plugins (run through bench/run)" >&2; exit 2 ;;
+  auth) bench_auth ;;
+  *) echo "usage: ingest.sh ingest|plugins|auth (run through bench/run)" >&2; exit 2 ;;
 esac

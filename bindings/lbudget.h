@@ -57,17 +57,17 @@ typedef enum {
 typedef struct hs_frame {
     struct hs_frame *prev;
     hs_frame_kind kind;
-    hs_pslot *slot;      /* HS_FRAME_PLUGIN only */
-    uint64_t start;      /* monotonic ns */
-    uint64_t deadline;   /* moved on by nested frames' time */
-    uint64_t timeout;    /* ns of its own time allowed */
-    uint64_t child_ns;   /* time of frames nested in it */
-    uint64_t mark_cpu;   /* thread CPU ns at most MARK_REFRESH before start */
-    uint64_t used;       /* instructions and charged work */
-    uint64_t limit;      /* what `used` may reach (raised once, for grace) */
-    int budgeted;        /* the instruction budget applies */
-    int timed_out;       /* its deadline passed, confirmed */
-    int limited;         /* its instruction budget ran out */
+    hs_pslot *slot;    /* HS_FRAME_PLUGIN only */
+    uint64_t start;    /* monotonic ns */
+    uint64_t deadline; /* moved on by nested frames' time */
+    uint64_t timeout;  /* ns of its own time allowed */
+    uint64_t child_ns; /* time of frames nested in it */
+    uint64_t mark_cpu; /* thread CPU ns at most MARK_REFRESH before start */
+    uint64_t used;     /* instructions and charged work */
+    uint64_t limit;    /* what `used` may reach (raised once, for grace) */
+    int budgeted;      /* the instruction budget applies */
+    int timed_out;     /* its deadline passed, confirmed */
+    int limited;       /* its instruction budget ran out */
 } hs_frame;
 
 typedef struct hs_budget_opts {
@@ -82,7 +82,7 @@ typedef struct hs_budget {
     hs_frame *top;
     hs_budget_opts o;
     uint64_t timeout_ns, console_ns, manager_ns, window_ns;
-    int depth;                   /* plugin and anonymous frames on the stack */
+    int depth;                    /* plugin and anonymous frames on the stack */
     uint64_t mark_cpu, mark_mono; /* the last CPU clock reading */
     uint64_t overruns;            /* manager and console frames stopped */
 } hs_budget;

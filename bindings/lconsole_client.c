@@ -5,6 +5,8 @@
  * in ~/.hearsay_history) when stdin is a terminal, or plain lines
  * otherwise, sends them to the node's console socket and prints each
  * answer up to the prompt marker (see lconsole.c for the protocol).
+ * hearsay.console_request(path, line) is the one-shot form: one line in,
+ * its output back, for commands such as `hearsay keys`.
  */
 #include <errno.h>
 #include <poll.h>
@@ -51,16 +53,18 @@ static int connect_unix(const char *path)
     return fd;
 }
 
-/* Reads one answer: prints the output, copies the prompt. 0, or -1 when
- * the node went away or took too long. */
-static int read_answer(conn *c, char *prompt, size_t plen)
+/* Reads one answer: writes the output to out (NULL: drops it), copies
+ * the prompt. 0, or -1 when the node went away or took too long. */
+static int read_answer(conn *c, char *prompt, size_t plen, FILE *out)
 {
     for (;;) {
         char *mark = c->len ? memchr(c->buf, '\x1e', c->len) : NULL;
         char *nl = mark ? memchr(mark, '\n', c->len - (size_t)(mark - c->buf)) : NULL;
         if (nl) {
-            fwrite(c->buf, 1, (size_t)(mark - c->buf), stdout);
-            fflush(stdout);
+            if (out) {
+                fwrite(c->buf, 1, (size_t)(mark - c->buf), out);
+                fflush(out);
+            }
             snprintf(prompt, plen, "%.*s", (int)(nl - mark - 1), mark + 1);
             size_t used = (size_t)(nl - c->buf) + 1;
             memmove(c->buf, c->buf + used, c->len - used);
@@ -141,7 +145,7 @@ static int l_console_client(lua_State *L)
             read_history(history);
     }
     int code = 0;
-    if (read_answer(&c, prompt, sizeof prompt) != 0)
+    if (read_answer(&c, prompt, sizeof prompt, stdout) != 0)
         code = 1;
     while (code == 0) {
         char *line = next_line(tty, prompt);
@@ -153,7 +157,7 @@ static int l_console_client(lua_State *L)
         line[len] = '\n';
         int rc = send_all(c.fd, line, len + 1);
         free(line);
-        if (rc != 0 || read_answer(&c, prompt, sizeof prompt) != 0) {
+        if (rc != 0 || read_answer(&c, prompt, sizeof prompt, stdout) != 0) {
             fprintf(stderr, "hearsay console: the node closed the session\n");
             code = 1;
         }
@@ -166,8 +170,55 @@ static int l_console_client(lua_State *L)
     return 1;
 }
 
+/* hearsay.console_request(path, line) -> output | nil, error: one line
+ * evaluated in a running node's console (the greeting is dropped), for
+ * commands that do one thing (`hearsay keys`). */
+static int l_console_request(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    size_t len;
+    const char *line = luaL_checklstring(L, 2, &len);
+    char prompt[64], *text = NULL;
+    size_t tlen = 0;
+    conn c = {-1, NULL, 0, 0};
+    FILE *out;
+    int rc;
+
+    if (memchr(line, '\n', len))
+        return luaL_error(L, "console_request: one line only");
+    if ((c.fd = connect_unix(path)) < 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot reach a console at %s: %s (is the node running?)", path,
+                        strerror(errno));
+        return 2;
+    }
+    if (!(out = open_memstream(&text, &tlen))) {
+        close(c.fd);
+        return luaL_error(L, "out of memory");
+    }
+    rc = read_answer(&c, prompt, sizeof prompt, NULL);
+    if (rc == 0)
+        rc = send_all(c.fd, line, len) != 0 || send_all(c.fd, "\n", 1) != 0 ? -1 : 0;
+    if (rc == 0)
+        rc = read_answer(&c, prompt, sizeof prompt, out);
+    fclose(out);
+    close(c.fd);
+    free(c.buf);
+    if (rc != 0) {
+        free(text);
+        lua_pushnil(L);
+        lua_pushfstring(L, "the node at %s closed the console session", path);
+        return 2;
+    }
+    lua_pushlstring(L, text ? text : "", text ? tlen : 0);
+    free(text);
+    return 1;
+}
+
 void hs_console_client_register(lua_State *L)
 {
+    lua_pushcfunction(L, l_console_request);
+    lua_setfield(L, -2, "console_request");
     lua_pushcfunction(L, l_console_client);
     lua_setfield(L, -2, "console_client");
 }

@@ -118,15 +118,12 @@ typedef struct guard_entry {
 } guard_entry;
 
 static const guard_entry entries[] = {
-    {"string", "upper", G_BYTES},    {"string", "lower", G_BYTES},
-    {"string", "reverse", G_BYTES},  {"string", "rep", G_REP},
-    {"string", "format", G_FORMAT},  {"string", "pack", G_PACK},
-    {"string", "unpack", G_PACK},    {"string", "packsize", G_PACK},
-    {"utf8", "len", G_DECODE},       {"utf8", "offset", G_DECODE},
-    {"utf8", "codepoint", G_DECODE}, {"table", "concat", G_CONCAT},
-    {"table", "sort", G_SORT},       {"table", "insert", G_SHIFT},
-    {"table", "remove", G_SHIFT},    {"table", "move", G_MOVE},
-    {"table", "unpack", G_UNPACK},   {"os", "date", G_DATE},
+    {"string", "upper", G_BYTES}, {"string", "lower", G_BYTES},    {"string", "reverse", G_BYTES},
+    {"string", "rep", G_REP},     {"string", "format", G_FORMAT},  {"string", "pack", G_PACK},
+    {"string", "unpack", G_PACK}, {"string", "packsize", G_PACK},  {"utf8", "len", G_DECODE},
+    {"utf8", "offset", G_DECODE}, {"utf8", "codepoint", G_DECODE}, {"table", "concat", G_CONCAT},
+    {"table", "sort", G_SORT},    {"table", "insert", G_SHIFT},    {"table", "remove", G_SHIFT},
+    {"table", "move", G_MOVE},    {"table", "unpack", G_UNPACK},   {"os", "date", G_DATE},
     {"_G", "load", G_LOAD},
 };
 

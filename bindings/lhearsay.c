@@ -21,6 +21,7 @@
 #include "hearsay.h"
 #include "lhost.h"
 #include "ljson.h"
+#include "lkeyring.h"
 #include "lloop.h"
 #include "lvalues.h"
 
@@ -35,7 +36,8 @@ typedef struct lnode {
     hs_lloop *lp;
     lua_State *L; /* main thread */
     int refs[HOOK_COUNT];
-    hs_host *host; /* the node's plugins, or NULL */
+    hs_host *host;      /* the node's plugins, or NULL */
+    char *keyring_file; /* where keyring changes are saved, or NULL */
 } lnode;
 
 static lnode *check_lnode(lua_State *L, int idx)
@@ -413,6 +415,9 @@ static void close_lnode(lnode *ln)
         hs_host_close(ln->host); /* runs the plugins' stop hooks */
         ln->host = NULL;
     }
+    hs_node_keyring_on_save(ln->node, NULL, NULL);
+    free(ln->keyring_file);
+    ln->keyring_file = NULL;
     hs_node_close(ln->node, NULL, NULL);
     ln->node = NULL;
     for (int i = 0; i < HOOK_COUNT; i++) {
@@ -433,6 +438,8 @@ static int l_node_gc(lua_State *L)
     lnode *ln = luaL_checkudata(L, 1, HS_NODE_MT);
     if (ln->node && !ln->lp->closed)
         close_lnode(ln);
+    free(ln->keyring_file); /* (a node on a closed loop is never used again) */
+    ln->keyring_file = NULL;
     return 0;
 }
 
@@ -443,6 +450,20 @@ static int l_node_tostring(lua_State *L)
         lua_pushfstring(L, "hearsay.node(%s %s)", hs_node_id(ln->node), hs_node_url(ln->node));
     else
         lua_pushliteral(L, "hearsay.node(closed)");
+    return 1;
+}
+
+/* node:public_key() -> 64 hex chars; node:secret_key() -> the seed the
+ * shell keeps in the node's key file (a secret). */
+static int l_node_public_key(lua_State *L)
+{
+    lua_pushstring(L, hs_node_public_key(check_lnode(L, 1)->node));
+    return 1;
+}
+
+static int l_node_secret_key(lua_State *L)
+{
+    lua_pushstring(L, hs_node_secret_key(check_lnode(L, 1)->node));
     return 1;
 }
 
@@ -474,11 +495,14 @@ static int l_node_is_open(lua_State *L)
 static int l_node_broadcast(lua_State *L)
 {
     lnode *ln = check_lnode(L, 1);
-    const char *type = luaL_checkstring(L, 2);
+    size_t tlen;
+    const char *type = luaL_checklstring(L, 2, &tlen), *why = hs_message_type_check(type, tlen);
     json_t *payload = NULL;
     char id[65];
     hs_err err;
 
+    if (why)
+        return luaL_error(L, "broadcast: %s", why);
     if (!lua_isnoneornil(L, 3) && !(payload = hs_lua_to_json(L, 3)))
         return luaL_error(L, "broadcast: payload: %s", lua_tostring(L, -1));
     err = hs_node_broadcast(ln->node, type, payload, id);
@@ -722,7 +746,51 @@ static int l_node_console(lua_State *L)
     return 0;
 }
 
+/* node:keys() -> {{key, id, primary}...}; node:key_install(k),
+ * key_use(k), key_remove(k) -> true (raise with the reason) */
+static int l_node_keys(lua_State *L)
+{
+    return hs_lua_keyring(L, check_lnode(L, 1)->node, "list", 2, "keys");
+}
+
+static int l_node_key_install(lua_State *L)
+{
+    return hs_lua_keyring(L, check_lnode(L, 1)->node, "install", 2, "key_install");
+}
+
+static int l_node_key_use(lua_State *L)
+{
+    return hs_lua_keyring(L, check_lnode(L, 1)->node, "use", 2, "key_use");
+}
+
+static int l_node_key_remove(lua_State *L)
+{
+    return hs_lua_keyring(L, check_lnode(L, 1)->node, "remove", 2, "key_remove");
+}
+
+/* node:keyring_file(path|nil) -- from now on every keyring change, from
+ * here or the console, is saved to path first (lkeyring.c), and made only
+ * if that worked. */
+static int l_node_keyring_file(lua_State *L)
+{
+    lnode *ln = check_lnode(L, 1);
+    const char *path = luaL_optstring(L, 2, NULL);
+    char *copy = path ? strdup(path) : NULL;
+
+    if (path && !copy)
+        return luaL_error(L, "out of memory");
+    hs_node_keyring_on_save(ln->node, copy ? hs_lua_keyring_save : NULL, copy);
+    free(ln->keyring_file);
+    ln->keyring_file = copy;
+    return 0;
+}
+
 static const luaL_Reg node_methods[] = {
+    {"keys", l_node_keys},
+    {"key_install", l_node_key_install},
+    {"key_use", l_node_key_use},
+    {"key_remove", l_node_key_remove},
+    {"keyring_file", l_node_keyring_file},
     {"plugins", l_node_plugins},
     {"reload", l_node_reload},
     {"plugin_info", l_node_plugin_info},
@@ -732,6 +800,8 @@ static const luaL_Reg node_methods[] = {
     {"close", l_node_close},
     {"is_open", l_node_is_open},
     {"id", l_node_id},
+    {"public_key", l_node_public_key},
+    {"secret_key", l_node_secret_key},
     {"url", l_node_url},
     {"port", l_node_port},
     {"broadcast", l_node_broadcast},
@@ -781,6 +851,7 @@ int luaopen_hearsay(lua_State *L)
     hs_lloop_register(L);
     hs_lua_json_register(L, 0);
     hs_console_client_register(L);
+    hs_lua_keyring_register(L);
     lua_pushcfunction(L, l_node_new);
     lua_setfield(L, -2, "node");
     lua_pushcfunction(L, l_strerror);

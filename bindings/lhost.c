@@ -27,6 +27,7 @@
 #include "lguard.h"
 #include "ljson.h"
 #include "lhost.h"
+#include "lkeyring.h"
 #include "lvalues.h"
 #include "lwork.h"
 
@@ -527,6 +528,17 @@ static int handles_type(const hs_host *h, const char *type)
            (h->ntypes && bsearch(&type, h->types, h->ntypes, sizeof *h->types, cmp_type));
 }
 
+/* api.keys(op [, key]): the console's keys.* (lkeyring.c); a change is
+ * saved to the keyring file by the shell's callback before it is made. */
+static int api_keys(lua_State *L)
+{
+    hs_host *h = api_host(L);
+    const char *op = luaL_checkstring(L, 1);
+
+    lua_pushfstring(L, "keys.%s", op);
+    return hs_lua_keyring(L, h->node, op, 2, lua_tostring(L, -1));
+}
+
 static int api_console_cut_off(lua_State *L)
 {
     hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
@@ -696,6 +708,7 @@ static const luaL_Reg api_fns[] = {
     {"set_policy", api_set_policy},
     {"slot", api_slot},
     {"console_cut_off", api_console_cut_off},
+    {"keys", api_keys},
     {"slot_info", api_slot_info},
     {"slot_release", api_slot_release},
     {NULL, NULL},

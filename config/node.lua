@@ -55,6 +55,27 @@ return {
   retain_ttl = 60,            -- s envelopes are kept to repair peers
   retain_bytes = 16777216,    -- bytes of envelopes kept
 
+  -- Security (README, Security). "protected": open, loopback only;
+  -- "open": anyone who reaches the port; "cluster": every request between
+  -- members carries a MAC of a cluster key; "signed": and messages signed.
+  -- security = "cluster",
+  -- cluster_keys = { "<hearsay keygen>" }, -- only seeds the keyring file
+  --                          -- when it does not exist yet: from then on the
+  --                          -- file is the keyring (`hearsay keys` changes it)
+  -- keyring_file = "keyring", -- in this directory; mode 0600, rewritten
+  --                          -- atomically on every change
+  -- auth_window = 30,        -- s a request's timestamp may be off (clocks!)
+  -- TLS (PEM files; a relative path is relative to this directory):
+  -- tls_cert = "tls/node.pem", -- serve HTTPS with this certificate...
+  -- tls_key = "tls/node.key",  -- ...and its key; the default public_url is
+  --                          -- then https://, and peers must be https:// too
+  -- tls_ca = "tls/ca.pem",   -- the CAs peers' certificates must chain to
+  --                          -- (unset: the system's); never unverified
+  -- tls_client_auth = true,  -- mutual TLS: refuse a client without a
+  --                          -- certificate signed by tls_ca (403)
+  -- peer_allow = { "10.0.0.0/8", "fd00::/8" }, -- connect to and accept
+  --                          -- from these address ranges only (unset: any)
+
   log_level = "info",         -- error, warn, info or debug
   -- tags = { region = "eu-west" }, -- advertised on /health; policies read them
 

@@ -108,7 +108,7 @@ static void adopt_state(hs_node *n, const json_t *st, const char *from)
 
     if (json_is_string(root) && json_string_length(root) <= HS_ROOT_MAX && json_is_integer(ver) &&
         json_integer_value(ver) >= 0)
-        hs_node_apply_state(n, json_string_value(root), (uint64_t)json_integer_value(ver), from);
+        hs_node_apply_state(n, json_string_value(root), (uint64_t)json_integer_value(ver), from, 0);
 }
 
 uint8_t (*hs_ae_parse_ids(const json_t *arr, size_t max, size_t *count))[32]

@@ -2,10 +2,12 @@
  * envelope.c -- envelope validation and construction; see envelope.h.
  *
  * The id of a message we originate is the reference node's: SHA-256 of the
- * sorted-keys JSON of {type, payload, timestamp, node}. Incoming ids are
- * only checked for shape (64 hex chars); they are opaque otherwise.
+ * sorted-keys JSON of {type, payload, timestamp, node}, as Python's json
+ * writes it (hs_envelope_id). Incoming ids are only checked for shape (64
+ * hex chars); they are opaque otherwise.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,15 +16,29 @@
 
 int hs_envelope_valid_type(const char *type)
 {
-    size_t n = 0;
-    for (const char *p = type; *p; p++, n++) {
-        char c = *p;
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '_' || c == '.' || c == ':' || c == '-';
-        if (!ok)
+    const unsigned char *p = (const unsigned char *)type;
+    size_t n = strnlen(type, HS_TYPE_MAX + 1);
+
+    if (n == 0 || n > HS_TYPE_MAX)
+        return 0;
+    for (size_t i = 0, k; i < n; i += k) {
+        if (!(k = hs_utf8_seq(p + i, n - i)))
+            return 0;
+        /* C0 and DEL; C1 is U+0080-U+009F, 0xC2 0x80-0x9F in UTF-8. */
+        if ((k == 1 && (p[i] < 0x20 || p[i] == 0x7F)) ||
+            (k == 2 && p[i] == 0xC2 && p[i + 1] < 0xA0))
             return 0;
     }
-    return n > 0 && n <= HS_TYPE_MAX;
+    return 1;
+}
+
+const char *hs_message_type_check(const char *type, size_t len)
+{
+    if (!type || len == 0 || len > HS_TYPE_MAX)
+        return "a message type is 1 to 64 bytes";
+    if (strlen(type) != len || !hs_envelope_valid_type(type))
+        return "a message type is UTF-8 without control characters";
+    return NULL;
 }
 
 #define FAIL(text)                                                                                 \
@@ -52,8 +68,11 @@ hs_err hs_envelope_parse(const json_t *j, const hs_envelope_limits *lim, hs_enve
     v = json_object_get(j, "message_type");
     if (!json_is_string(v))
         FAIL("message_type must be a string");
-    if (!hs_envelope_valid_type(json_string_value(v)))
-        FAIL("message_type must be 1-64 characters of [A-Za-z0-9_.:-]");
+    /* (A NUL inside, which jansson lets in only when asked to, is a
+     * control character too.) */
+    if (!hs_envelope_valid_type(json_string_value(v)) ||
+        json_string_length(v) != strlen(json_string_value(v)))
+        FAIL("message_type must be 1-64 bytes of UTF-8 without control characters");
     strcpy(env->type, json_string_value(v));
 
     v = json_object_get(j, "payload");
@@ -77,16 +96,29 @@ hs_err hs_envelope_parse(const json_t *j, const hs_envelope_limits *lim, hs_enve
         FAIL("ttl exceeds this node's max_ttl");
     env->ttl = (unsigned)json_integer_value(v);
 
+    /* origin_peer and seen_by are optional, as the reference has them:
+     * "" and [] when absent. A reference relays "" for an envelope that
+     * came without an origin; "" is no node's id, so it is never a target
+     * nor learnt as a peer. */
     v = json_object_get(j, "origin_peer");
-    if (!json_is_string(v))
-        FAIL("origin_peer must be a string");
-    if (!hs_peers_valid_id(json_string_value(v)))
-        FAIL("origin_peer must be 1-128 printable characters");
-    strcpy(env->origin, json_string_value(v));
+    if (v) {
+        if (!json_is_string(v))
+            FAIL("origin_peer must be a string");
+        if (json_string_length(v) && !hs_peers_valid_id(json_string_value(v)))
+            FAIL("origin_peer must be empty or 1-128 printable characters");
+        strcpy(env->origin, json_string_value(v));
+    }
 
     v = json_object_get(j, "seen_by");
-    if (!json_is_array(v))
+    if (!v) {
+        if (!(env->seen_by = json_array())) {
+            *reason = "out of memory";
+            hs_envelope_clear(env);
+            return HS_ENOMEM;
+        }
+    } else if (!json_is_array(v)) {
         FAIL("seen_by must be an array");
+    }
     if (json_array_size(v) > lim->max_seen_by)
         FAIL("seen_by has too many entries");
     for (size_t i = 0; i < json_array_size(v); i++) {
@@ -94,7 +126,8 @@ hs_err hs_envelope_parse(const json_t *j, const hs_envelope_limits *lim, hs_enve
         if (!json_is_string(e) || !hs_peers_valid_id(json_string_value(e)))
             FAIL("seen_by entries must be node id strings");
     }
-    env->seen_by = json_incref((json_t *)v);
+    if (v)
+        env->seen_by = json_incref((json_t *)v);
 
     v = json_object_get(j, "hops");
     if (v) {
@@ -110,28 +143,252 @@ hs_err hs_envelope_parse(const json_t *j, const hs_envelope_limits *lim, hs_enve
     return HS_OK;
 }
 
+/* ---- the id of a message we originate ------------------------------------ */
+
+/*
+ * The reference's id is sha256(json.dumps({"type", "payload", "timestamp",
+ * "node"}, sort_keys=True)), Python's json: ", " and ": " between items,
+ * keys sorted at every depth (by code point: UTF-8 byte order is the
+ * same), strings ASCII-only with lowercase \u escapes (surrogate pairs
+ * above U+FFFF), reals as Python's repr (the shortest text that reads back
+ * as the same double). jansson's dump differs in the last two (\u00E9,
+ * 1.1000000000000001), so the text is written here.
+ */
+typedef struct pybuf {
+    char *p;
+    size_t len, cap;
+    int failed; /* 1: out of memory; 2: not JSON (invalid UTF-8, not finite) */
+} pybuf;
+
+static void py_put(pybuf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        char *p;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        if (!(p = realloc(b->p, cap))) {
+            b->failed = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void py_string(pybuf *b, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    char esc[16];
+
+    py_put(b, "\"", 1);
+    for (size_t i = 0, k; i < n; i += k) {
+        unsigned c = u[i];
+        k = 1;
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\', esc[1] = (char)c;
+            py_put(b, esc, 2);
+        } else if (c >= 0x20 && c < 0x7F) {
+            py_put(b, s + i, 1);
+        } else if (c < 0x80) {
+            const char *named = c == '\n'   ? "\\n"
+                                : c == '\r' ? "\\r"
+                                : c == '\t' ? "\\t"
+                                : c == '\b' ? "\\b"
+                                : c == '\f' ? "\\f"
+                                            : NULL;
+            if (named)
+                py_put(b, named, 2);
+            else
+                py_put(b, esc, (size_t)snprintf(esc, sizeof esc, "\\u%04x", c));
+        } else {
+            /* jansson holds valid UTF-8 only; anything else fails. */
+            unsigned v;
+            if (!(k = hs_utf8_seq(u + i, n - i))) {
+                b->failed = 2;
+                return;
+            }
+            v = c & (k == 2 ? 0x1F : k == 3 ? 0x0F : 0x07);
+            for (size_t j = 1; j < k; j++)
+                v = v << 6 | (u[i + j] & 0x3F);
+            if (v >= 0x10000) {
+                v -= 0x10000;
+                py_put(b, esc,
+                       (size_t)snprintf(esc, sizeof esc, "\\u%04x\\u%04x", 0xD800 + (v >> 10),
+                                        0xDC00 + (v & 0x3FF)));
+            } else {
+                py_put(b, esc, (size_t)snprintf(esc, sizeof esc, "\\u%04x", v));
+            }
+        }
+    }
+    py_put(b, "\"", 1);
+}
+
+/* repr(float): the fewest significant digits that read back as v; fixed
+ * notation for exponents -4..15, else d.ddde+XX. */
+static void py_real(pybuf *b, double v)
+{
+    char sci[40], out[64], *digits = sci;
+    int p, e, n, k = 0;
+
+    if (!isfinite(v)) { /* never in JSON; json.dumps would write NaN or Infinity */
+        b->failed = 2;
+        return;
+    }
+    for (p = 0; p < 17; p++) {
+        snprintf(sci, sizeof sci, "%.*e", p, v);
+        if (strtod(sci, NULL) == v)
+            break;
+    }
+    snprintf(sci, sizeof sci, "%.*e", p, v); /* [-]d[.ddd]e[+-]xx */
+    if (*digits == '-') {
+        out[k++] = '-';
+        digits++;
+    }
+    char *ep = strchr(digits, 'e');
+    e = atoi(ep + 1);
+    *ep = '\0';
+    /* The significant digits alone (drop the point; locale-proof). */
+    char d[24];
+    n = 0;
+    for (char *q = digits; *q; q++)
+        if (*q >= '0' && *q <= '9')
+            d[n++] = *q;
+    while (n > 1 && d[n - 1] == '0')
+        n--;
+    if (e >= -4 && e < 16) {
+        if (e < 0) {
+            out[k++] = '0', out[k++] = '.';
+            for (int z = 0; z < -e - 1; z++)
+                out[k++] = '0';
+            memcpy(out + k, d, (size_t)n), k += n;
+        } else {
+            for (int i = 0; i <= e; i++)
+                out[k++] = i < n ? d[i] : '0';
+            out[k++] = '.';
+            if (n > e + 1) {
+                memcpy(out + k, d + e + 1, (size_t)(n - e - 1));
+                k += n - e - 1;
+            } else {
+                out[k++] = '0';
+            }
+        }
+    } else {
+        out[k++] = d[0];
+        if (n > 1) {
+            out[k++] = '.';
+            memcpy(out + k, d + 1, (size_t)(n - 1));
+            k += n - 1;
+        }
+        k +=
+            snprintf(out + k, sizeof out - (size_t)k, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
+    }
+    py_put(b, out, (size_t)k);
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void py_value(pybuf *b, const json_t *j, int depth)
+{
+    char num[32];
+
+    if (!j || depth > 2048) { /* deeper than jansson parses: a tree built by hand */
+        b->failed = 2;
+        return;
+    }
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: {
+        size_t n = json_object_size(j), k = 0;
+        const char **keys = malloc((n ? n : 1) * sizeof *keys);
+        const char *key;
+        json_t *v;
+        if (!keys) {
+            b->failed = 1;
+            return;
+        }
+        json_object_foreach((json_t *)j, key, v) keys[k++] = key;
+        qsort(keys, k, sizeof *keys, cmp_key);
+        py_put(b, "{", 1);
+        for (size_t i = 0; i < k; i++) {
+            if (i)
+                py_put(b, ", ", 2);
+            py_string(b, keys[i], strlen(keys[i]));
+            py_put(b, ": ", 2);
+            py_value(b, json_object_get(j, keys[i]), depth + 1);
+        }
+        py_put(b, "}", 1);
+        free(keys);
+        break;
+    }
+    case JSON_ARRAY:
+        py_put(b, "[", 1);
+        for (size_t i = 0; i < json_array_size(j); i++) {
+            if (i)
+                py_put(b, ", ", 2);
+            py_value(b, json_array_get(j, i), depth + 1);
+        }
+        py_put(b, "]", 1);
+        break;
+    case JSON_STRING:
+        py_string(b, json_string_value(j), json_string_length(j));
+        break;
+    case JSON_INTEGER:
+        py_put(b, num,
+               (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(j)));
+        break;
+    case JSON_REAL:
+        py_real(b, json_real_value(j));
+        break;
+    case JSON_TRUE:
+        py_put(b, "true", 4);
+        break;
+    case JSON_FALSE:
+        py_put(b, "false", 5);
+        break;
+    default:
+        py_put(b, "null", 4);
+    }
+}
+
+hs_err hs_envelope_id(const char *type, const json_t *payload, double timestamp,
+                      const char *node_id, char id[65])
+{
+    pybuf b = {0};
+    hs_err err;
+
+    /* Keys in sorted order: node, payload, timestamp, type. */
+    py_put(&b, "{\"node\": ", 9);
+    py_string(&b, node_id, strlen(node_id));
+    py_put(&b, ", \"payload\": ", 13);
+    py_value(&b, payload, 0);
+    py_put(&b, ", \"timestamp\": ", 15);
+    py_real(&b, timestamp);
+    py_put(&b, ", \"type\": ", 10);
+    py_string(&b, type, strlen(type));
+    py_put(&b, "}", 1);
+    err = b.failed == 1 ? HS_ENOMEM : b.failed ? HS_EINVAL : hs_hash_sha256_hex(b.p, b.len, id);
+    free(b.p);
+    return err;
+}
+
 hs_err hs_envelope_make(hs_envelope *env, const char *type, json_t *payload, double timestamp,
                         unsigned ttl, const char *node_id)
 {
-    json_t *idobj;
-    char *text;
     hs_err err;
 
     memset(env, 0, sizeof *env);
     env->sender = "";
     if (!hs_envelope_valid_type(type) || !hs_peers_valid_id(node_id))
         return HS_EINVAL;
-    idobj = json_pack("{s:s, s:O, s:f, s:s}", "type", type, "payload", payload, "timestamp",
-                      timestamp, "node", node_id);
-    if (!idobj)
-        return HS_ENOMEM;
-    text = json_dumps(idobj, JSON_SORT_KEYS | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(17));
-    json_decref(idobj);
-    if (!text)
-        return HS_ENOMEM;
-    err = hs_hash_sha256_hex(text, strlen(text), env->id);
-    free(text);
-    if (err != HS_OK)
+    if ((err = hs_envelope_id(type, payload, timestamp, node_id, env->id)) != HS_OK)
         return err;
     hs_hash_from_hex(env->id, env->bin);
     strcpy(env->type, type);

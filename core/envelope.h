@@ -16,6 +16,9 @@
 #include "hearsay.h"
 #include "peers.h"
 
+/* A message type is any string the reference would take, within a byte
+ * cap: 1..HS_TYPE_MAX bytes of UTF-8 without control characters (see
+ * hs_envelope_valid_type). */
 #define HS_TYPE_MAX 64
 #define HS_MAX_HOPS 1024
 
@@ -34,9 +37,9 @@ struct hs_message {
     double timestamp;
     unsigned ttl;
     unsigned hops;
-    char origin[HS_PEER_ID_MAX + 1];
-    json_t *seen_by;    /* owned reference to an array of strings */
-    const char *sender; /* borrowed; "" when unknown */
+    char origin[HS_PEER_ID_MAX + 1]; /* "" when the envelope named none */
+    json_t *seen_by;                 /* owned reference to an array of strings ([] when absent) */
+    const char *sender;              /* borrowed; "" when unknown */
 };
 typedef struct hs_message hs_envelope;
 
@@ -47,10 +50,20 @@ typedef struct hs_envelope_limits {
 
 /*
  * Validates `j` and fills env (taking new references to payload and seen_by).
- * On failure returns HS_EPROTO and points *reason at a static text.
+ * As the reference: message_id, message_type, payload, timestamp and ttl
+ * are required; origin_peer (default "") and seen_by (default []) are not.
+ * On failure returns HS_EPROTO (HS_ENOMEM when memory ran out) and points
+ * *reason at a static text.
  */
 hs_err hs_envelope_parse(const json_t *j, const hs_envelope_limits *lim, hs_envelope *env,
                          const char **reason);
+
+/* The reference's id of a message: SHA-256 (hex) of Python's
+ * json.dumps({"type", "payload", "timestamp", "node"}, sort_keys=True).
+ * Borrows everything. HS_EINVAL for what JSON cannot hold (a timestamp
+ * that is not finite, a string that is not UTF-8). */
+hs_err hs_envelope_id(const char *type, const json_t *payload, double timestamp,
+                      const char *node_id, char id[65]);
 
 /* Builds a fresh envelope originated by `node_id`; borrows payload. */
 hs_err hs_envelope_make(hs_envelope *env, const char *type, json_t *payload, double timestamp,
@@ -88,8 +101,47 @@ json_t *hs_envelope_to_json(const hs_envelope *env);
 char *hs_envelope_write(const hs_envelope *env, const char *const *seen_by, size_t n_seen,
                         unsigned ttl, unsigned hops, size_t *len);
 
-/* Valid message type: 1..64 of [A-Za-z0-9_.:-]. */
+/*
+ * Valid message type: 1..HS_TYPE_MAX bytes of valid UTF-8 (jansson's rules:
+ * no overlongs, surrogates or code points above U+10FFFF) holding no
+ * control character (Unicode's Cc: U+0000-U+001F, U+007F-U+009F). The
+ * reference takes any string; a type is logged and shown to operators, and
+ * control characters are what terminals and log readers act on (ESC and
+ * CSI sequences, CR/LF that forge a line, NUL that cuts a C string). Any
+ * other text, quotes and backslashes included, is a type.
+ */
 int hs_envelope_valid_type(const char *type);
+
+/* Bytes of the valid UTF-8 sequence at p (at most n bytes), or 0. The same
+ * rules as jansson: no overlongs, no surrogates, nothing above U+10FFFF.
+ * Shared by the scanner and hs_envelope_valid_type. */
+static inline size_t hs_utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0], v;
+    size_t k;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        k = 2, v = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF)
+        k = 3, v = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4)
+        k = 4, v = c & 0x07;
+    else
+        return 0;
+    if (n < k)
+        return 0;
+    for (size_t j = 1; j < k; j++) {
+        if ((p[j] & 0xC0) != 0x80)
+            return 0;
+        v = v << 6 | (p[j] & 0x3F);
+    }
+    if ((k == 3 && v < 0x800) || (k == 4 && v < 0x10000) || v > 0x10FFFF ||
+        (v >= 0xD800 && v <= 0xDFFF))
+        return 0;
+    return k;
+}
 
 /*
  * Raw envelope bytes. These scan JSON text that jansson has already

@@ -7,14 +7,15 @@
  * subset, and anything invalid, is declined (-1) and the caller takes the
  * jansson path, which gives the exact verdict and 400 reason as before. So
  * it must never accept what jansson + hs_envelope_parse would refuse, and
- * must produce the same envelope when it accepts. Declined: \u escapes and
- * escapes in keys or in the envelope's own strings, control characters,
- * invalid UTF-8, duplicate keys (at any depth, as JSON_REJECT_DUPLICATES),
- * objects with more than SCAN_KEYS keys, nesting deeper than SCAN_DEPTH,
- * integers of more than 18 digits, reals with exponents of more than two
- * digits or more than 40 characters, and anything hs_envelope_parse
- * refuses. The payload is only validated: it stays text until someone asks
- * for it (hs_envelope_payload()).
+ * must produce the same envelope when it accepts (origin_peer and seen_by
+ * defaulted as there). Declined: \u escapes and escapes in keys or in the
+ * envelope's own strings (a type with a quote goes to jansson), control
+ * characters, invalid UTF-8, duplicate keys (at any depth, as
+ * JSON_REJECT_DUPLICATES), objects with more than SCAN_KEYS keys, nesting
+ * deeper than SCAN_DEPTH, integers of more than 18 digits, reals with
+ * exponents of more than two digits or more than 40 characters, and
+ * anything hs_envelope_parse refuses. The payload is only validated: it
+ * stays text until someone asks for it (hs_envelope_payload()).
  */
 #include <math.h>
 #include <stdint.h>
@@ -36,37 +37,6 @@ typedef struct scan {
 static void ws(scan *c)
 {
     c->i = hs_json_ws(c->s, c->i, c->len);
-}
-
-/* Bytes of a valid UTF-8 sequence at p (at most n bytes), or 0. The same
- * rules as jansson: no overlongs, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0];
-    size_t k;
-    unsigned v;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        k = 2, v = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF)
-        k = 3, v = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4)
-        k = 4, v = c & 0x07;
-    else
-        return 0;
-    if (n < k)
-        return 0;
-    for (size_t j = 1; j < k; j++) {
-        if ((p[j] & 0xC0) != 0x80)
-            return 0;
-        v = v << 6 | (p[j] & 0x3F);
-    }
-    if ((k == 3 && v < 0x800) || (k == 4 && v < 0x10000) || v > 0x10FFFF ||
-        (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    return k;
 }
 
 /* Bytes that stand for themselves in a string: printable ASCII but the
@@ -126,7 +96,7 @@ static int string_rest(scan *c, size_t i, const char **p, size_t *n, int *esc)
             } else if (ch < 0x80) {
                 i++;
             } else {
-                size_t k = utf8_seq((const unsigned char *)c->s + i, c->len - i);
+                size_t k = hs_utf8_seq((const unsigned char *)c->s + i, c->len - i);
                 if (!k)
                     return -1;
                 i += k;
@@ -387,7 +357,8 @@ enum {
     K_ORIGIN = 1 << 5,
     K_SEEN = 1 << 6,
     K_HOPS = 1 << 7,
-    K_REQUIRED = (1 << 7) - 1,
+    /* As the reference: origin_peer and seen_by may be left out. */
+    K_REQUIRED = K_ID | K_TYPE | K_PAYLOAD | K_TS | K_TTL,
 };
 
 /* The K_ bit of an envelope field's key, 0 for any other key. */
@@ -489,8 +460,9 @@ static int member(scan *c, const hs_envelope_limits *lim, hs_envelope *env, keys
         env->ttl_len = (size_t)(c->s + c->i - env->ttl_raw);
         env->ttl = (unsigned)v;
     } else if (bit == K_ORIGIN) {
+        /* "" is what a reference relays for an envelope that had none. */
         if (plain_string(c, env->origin, sizeof env->origin, &n) != 0 ||
-            !hs_peers_valid_id(env->origin))
+            (n && !hs_peers_valid_id(env->origin)))
             return -1;
     } else if (bit == K_SEEN) {
         if (seen_by(c, lim, env) != 0)
@@ -531,6 +503,8 @@ int hs_envelope_scan(const char *text, size_t len, size_t *pos, const hs_envelop
     }
     if ((have & K_REQUIRED) != K_REQUIRED)
         goto decline;
+    if (!(have & K_SEEN) && !(env->seen_by = json_array()))
+        goto decline; /* origin_peer's default, "", is the zeroed field */
     if (!(have & K_HOPS))
         env->hops = env->ttl <= 10 ? 11 - env->ttl : 1; /* as hs_envelope_parse */
     *pos = c.i;

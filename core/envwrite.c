@@ -152,12 +152,11 @@ char *hs_envelope_write(const hs_envelope *env, const char *const *seen_by, size
         free(payload);
         return NULL;
     }
-    /* The id is hex and the type's characters need no escapes. */
+    /* The id is hex; the type may be any text (quotes, backslashes). */
     PUT_LIT(&o, "{\"message_id\":\"");
     put(&o, env->id, strlen(env->id));
-    PUT_LIT(&o, "\",\"message_type\":\"");
-    put(&o, env->type, strlen(env->type));
-    put(&o, "\"", 1);
+    PUT_LIT(&o, "\",\"message_type\":");
+    put_string(&o, env->type, strlen(env->type));
     PUT_LIT(&o, ",\"payload\":");
     if (payload)
         put(&o, payload, strlen(payload));

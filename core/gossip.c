@@ -350,7 +350,8 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
     for (int pass = 0; pass < 2 && nc == 0; pass++) {
         for (size_t i = 0; i < n->peers.n; i++) {
             hs_peer *p = n->peers.v[i];
-            int ok = pass == 0 ? p->state == HS_PEER_ALIVE : p->state != HS_PEER_DEAD;
+            int ok = hs_peer_usable(p) &&
+                     (pass == 0 ? p->state == HS_PEER_ALIVE : p->state != HS_PEER_DEAD);
             if (ok && !excluded(seen, ns, p->id))
                 cands[nc++] = p;
         }
@@ -428,7 +429,9 @@ static hs_body *forward_body(hs_node *n, const hs_envelope *env, hs_peer **targe
     for (size_t i = 0; i < nt; i++)
         ids[total++] = targets[i]->id;
     skip = total > n->cfg.max_seen_by ? total - n->cfg.max_seen_by : 0;
-    text = hs_envelope_write(env, ids + skip, total - skip, ttl_out, env->hops + 1, &len);
+    /* hops stays within what parsing takes, or the next node refuses it. */
+    text = hs_envelope_write(env, ids + skip, total - skip, ttl_out,
+                             env->hops < HS_MAX_HOPS ? env->hops + 1 : HS_MAX_HOPS, &len);
     if (text)
         body = hs_body_new(text, len);
     free(text);
@@ -474,33 +477,73 @@ static hs_err forward(hs_node *n, hs_envelope *env, unsigned ttl_out, size_t fan
     return HS_OK;
 }
 
-/* What the core itself does with the two built-in types. */
-static void builtin(hs_node *n, hs_envelope *env)
+static int is_builtin(const char *type)
+{
+    return strcmp(type, "peer_announce") == 0 || strncmp(type, "hs.", 3) == 0 ||
+           strcmp(type, "state_update") == 0;
+}
+
+/* Whether v, when a number, is an integer from 0 to HS_COUNTER_MAX (any
+ * other shape is ignored where it is used, as the reference does). */
+static int counter_ok(const json_t *v)
+{
+    return !json_is_number(v) || (json_is_integer(v) && json_integer_value(v) >= 0 &&
+                                  (uint64_t)json_integer_value(v) <= HS_COUNTER_MAX);
+}
+
+/* Why a built-in message is refused before it is even marked seen, or
+ * NULL: a version or incarnation beyond 2^53 would be adopted by every
+ * node and wrap the next one (JSON readers hold 2^53 exactly, and a
+ * counter that passed it split the cluster for good). */
+static const char *builtin_refusal(hs_envelope *env)
 {
     const json_t *p;
 
-    if (strcmp(env->type, "peer_announce") != 0 && strncmp(env->type, "hs.", 3) != 0 &&
-        strcmp(env->type, "state_update") != 0)
-        return; /* not ours: the payload need not even be parsed */
+    if (!is_builtin(env->type))
+        return NULL; /* not ours: the payload need not even be parsed */
+    p = hs_envelope_payload(env);
+    if (strcmp(env->type, "state_update") == 0 && !counter_ok(json_object_get(p, "state_version")))
+        return "state_version must be an integer from 0 to 2^53";
+    if (strncmp(env->type, "hs.", 3) == 0 && !counter_ok(json_object_get(p, "incarnation")))
+        return "incarnation must be an integer from 0 to 2^53";
+    return NULL;
+}
+
+/* What the core itself does with the built-in types. Returns 0 when the
+ * message must not go further: an announce of a peer we would not take
+ * (over its sender's rate, or refused) is not passed on for a stranger. */
+static int builtin(hs_node *n, hs_envelope *env)
+{
+    static const uint8_t unknown[16];
+    const json_t *p;
+
+    if (!is_builtin(env->type))
+        return 1;
     p = hs_envelope_payload(env);
     if (strcmp(env->type, "peer_announce") == 0) {
         const char *id = json_string_value(json_object_get(p, "node_id"));
         const char *url = json_string_value(json_object_get(p, "url"));
         const char *root = json_string_value(json_object_get(p, "merkle_root"));
-        if (id && url && strcmp(id, n->id) != 0 && hs_peers_valid_id(id) && hs_peers_valid_url(url))
-            /* An announce is the node itself saying it is alive: worth a
-             * place in a full table half of the time. */
-            hs_membership_learn(n, id, url, root, env->timestamp, 0.5);
-    } else if (strncmp(env->type, "hs.", 3) == 0) {
+        /* An announce is a claim of whoever sent it to us (relays pass
+         * them on), paced per that source; it is worth a candidate's
+         * place in a full table half of the time. */
+        hs_claim c = {n->rx_src_ok ? n->rx_src : unknown, 0, 0.5};
+        if (!id || !url || strcmp(id, n->id) == 0 || !hs_peers_valid_id(id) ||
+            !hs_peers_valid_url(url))
+            return 1;
+        return hs_membership_learn(n, id, url, root, env->timestamp, &c) != NULL;
+    }
+    if (strncmp(env->type, "hs.", 3) == 0) {
         hs_membership_swim(n, env->type, p);
-    } else if (strcmp(env->type, "state_update") == 0) {
+    } else {
         const json_t *root = json_object_get(p, "merkle_root");
         const json_t *ver = json_object_get(p, "state_version");
         if (json_is_string(root) && json_string_length(root) <= HS_ROOT_MAX &&
-            json_is_integer(ver) && json_integer_value(ver) >= 0)
+            json_is_integer(ver) && counter_ok(ver))
             hs_node_apply_state(n, json_string_value(root), (uint64_t)json_integer_value(ver),
-                                env->origin);
+                                env->origin, 0);
     }
+    return 1;
 }
 
 /* What became of one envelope of a POST /gossip. */
@@ -520,7 +563,10 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
     hs_peer *from = NULL;
 
     env->sender = sender ? sender : "";
-    if (sender && (from = hs_peers_find(&n->peers, sender)))
+    /* X-Hearsay-From is the sender's word: it says who to spare in
+     * seen_by and which tree link this is, but proves life only coming
+     * from that peer's own address. */
+    if (sender && (from = hs_peers_find(&n->peers, sender)) && hs_membership_from_matches(n, from))
         hs_membership_saw(n, from);
     hs_err err = hs_seen_insert(n->seen, env->bin, hs_node_now(), &n->m.seen_evicted);
     if (err == HS_EDUP) {
@@ -553,8 +599,12 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
     if (verdict == HS_DROP) {
         n->m.messages_dropped++;
     } else {
-        hs_ae_retain(n, env, rewrote ? NULL : raw);
-        builtin(n, env);
+        /* Kept only to be passed on: what a handler stopped here must not
+         * reach other nodes through anti-entropy either. */
+        if (verdict == HS_ACCEPT)
+            hs_ae_retain(n, env, rewrote ? NULL : raw);
+        if (!builtin(n, env))
+            verdict = HS_STOP;
         if (verdict == HS_ACCEPT && env->ttl > 0) {
             forward(n, env, env->ttl - 1, n->cfg.fanout);
         } else if (env->ttl == 0) {
@@ -579,6 +629,11 @@ static rx_outcome receive_one(hs_node *n, const json_t *j, const hs_slice *raw, 
 
     if (hs_envelope_parse(j, &lim, &env, reason) != HS_OK) {
         n->m.messages_invalid++;
+        return RX_INVALID;
+    }
+    if ((*reason = builtin_refusal(&env))) {
+        n->m.messages_invalid++;
+        hs_envelope_clear(&env);
         return RX_INVALID;
     }
     memcpy(id, env.id, sizeof env.id);
@@ -704,8 +759,8 @@ char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const cha
         size_t start = i;
         if (hs_envelope_scan(text, len, &i, &lim, &one) != 0)
             return NULL;
-        if (hs_json_ws(text, i, len) != len) {
-            hs_envelope_clear(&one);
+        if (hs_json_ws(text, i, len) != len || builtin_refusal(&one)) {
+            hs_envelope_clear(&one); /* the jansson path says why */
             return NULL;
         }
         hs_slice r = {text + start, i - start};
@@ -740,6 +795,10 @@ char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const cha
         size_t start = i;
         if (hs_envelope_scan(text, len, &i, &lim, &envs[count]) != 0)
             goto decline;
+        if (builtin_refusal(&envs[count])) {
+            hs_envelope_clear(&envs[count]);
+            goto decline; /* the jansson path lists it by index */
+        }
         raw[count].p = text + start;
         raw[count].len = i - start;
         count++;

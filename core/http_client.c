@@ -21,6 +21,10 @@
  * found there fires from the request's timer at the next loop turn.
  * Hosts are pinned while their queue is being served, so a chain of
  * failures inside it cannot free the host under it.
+ *
+ * With an allow list (peer_allow) the address is checked where it is
+ * known, right before connecting: the resolved one (on_resolved) or the
+ * literal (conn_open); a request to an address outside fails there.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +32,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "cidr.h"
 #include "http_client.h"
 #include "http_curl.h"
 #include "http_response.h"
@@ -113,6 +118,8 @@ struct hs_http_client {
     int closing, curl_open;
     unsigned long requests, connects;
     size_t inflight;
+    hs_cidr *allow; /* o.trust.allow parsed */
+    hs_http_refused refused;
     void (*done)(void *ud);
     void *done_ud;
     char rbuf[READ_BUF];
@@ -129,6 +136,7 @@ static void maybe_done(hs_http_client *c)
         void (*done)(void *) = c->done;
         void *ud = c->done_ud;
         free(c->buckets);
+        free(c->allow);
         free(c);
         if (done)
             done(ud);
@@ -659,6 +667,47 @@ static void on_connect(uv_connect_t *cr, int status)
         conn_idle(k); /* its request timed out while it connected */
 }
 
+/* Whether the allow list lets us connect to sa. */
+static int allowed(const hs_http_client *c, const struct sockaddr *sa)
+{
+    uint8_t a[16];
+
+    return !c->o.trust.n_allow ||
+           (hs_addr_bytes(sa, a) == 0 && hs_cidr_any(c->allow, c->o.trust.n_allow, a));
+}
+
+/* Counts a refusal to connect to sa, and says why in `why`. */
+static void refuse(hs_http_client *c, const struct sockaddr *sa, char *why, size_t cap)
+{
+    uint8_t a[16];
+    char text[64];
+
+    if (hs_addr_bytes(sa, a) == 0)
+        hs_addr_text(a, text);
+    else
+        snprintf(text, sizeof text, "an address of family %d", sa->sa_family);
+    snprintf(why, cap, "%s is outside the allowed ranges", text);
+    c->refused.allow++;
+}
+
+/* Where to connect among ai: IPv4 first (nodes listen on one address,
+ * most often IPv4, and a name like localhost resolves to both), only an
+ * allowed one; NULL when none is. */
+static const struct sockaddr *pick(const hs_http_client *c, const struct addrinfo *ai)
+{
+    const struct addrinfo *first = NULL;
+
+    for (; ai; ai = ai->ai_next) {
+        if (!allowed(c, ai->ai_addr))
+            continue;
+        if (ai->ai_family == AF_INET)
+            return ai->ai_addr;
+        if (!first)
+            first = ai;
+    }
+    return first ? first->ai_addr : NULL;
+}
+
 static int start_connect(conn *k, const struct sockaddr *sa)
 {
     k->state = C_CONNECTING;
@@ -681,12 +730,18 @@ static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *ai)
     }
     k->pending--;
     if (status == 0) {
-        /* IPv4 first: nodes listen on one address, most often IPv4, and a
-         * name like localhost resolves to both. */
-        struct addrinfo *a = ai;
-        while (a && a->ai_family != AF_INET)
-            a = a->ai_next;
-        err = start_connect(k, (a ? a : ai)->ai_addr);
+        const struct sockaddr *sa = pick(k->c, ai);
+        char why[128];
+        if (!sa) {
+            refuse(k->c, ai->ai_addr, why, sizeof why);
+            uv_freeaddrinfo(ai);
+            if (k->req)
+                conn_failed(k, HS_EPERM, "peer_allow", why);
+            else
+                conn_close(k);
+            return;
+        }
+        err = start_connect(k, sa);
     }
     uv_freeaddrinfo(ai);
     if (err == 0)
@@ -747,6 +802,22 @@ static int conn_open(host *h, request *r)
     k->state = C_CONNECTING;
     if (uv_ip4_addr(h->name, h->port, (struct sockaddr_in *)&ss) == 0 ||
         uv_ip6_addr(h->name, h->port, (struct sockaddr_in6 *)&ss) == 0) {
+        if (!allowed(c, (struct sockaddr *)&ss)) {
+            char why[128];
+            request *w;
+            refuse(c, (struct sockaddr *)&ss, why, sizeof why);
+            k->req = NULL;
+            r->conn = NULL;
+            /* Every request for h fails as r does (HS_EPERM, at the next turn). */
+            for (w = r; w; w = h->wait_head) {
+                if (w != r)
+                    wait_unlink(w);
+                fail_later(w, "peer_allow", why);
+                w->failed = HS_EPERM;
+            }
+            conn_close(k);
+            return -1;
+        }
         err = start_connect(k, (struct sockaddr *)&ss);
     } else {
         struct addrinfo hints = {0};
@@ -806,7 +877,7 @@ static void on_req_timer(uv_timer_t *t)
     char why[64];
 
     if (r->failed) {
-        req_fail(c, r, HS_EIO, r->error);
+        req_fail(c, r, r->failed == HS_EPERM ? HS_EPERM : HS_EIO, r->error);
         return;
     }
     if (r->conn) {
@@ -841,7 +912,19 @@ hs_err hs_http_client_new(uv_loop_t *loop, const hs_http_client_opts *opts, hs_h
         c->o.per_host = 1;
     if (!(c->o.idle_timeout > 0))
         c->o.idle_timeout = 118;
+    if (c->o.trust.n_allow && !(c->allow = calloc(c->o.trust.n_allow, sizeof *c->allow))) {
+        free(c);
+        return HS_ENOMEM;
+    }
+    for (size_t i = 0; i < c->o.trust.n_allow; i++) {
+        if (hs_cidr_parse(c->o.trust.allow[i], &c->allow[i]) != HS_OK) {
+            free(c->allow);
+            free(c);
+            return HS_EINVAL;
+        }
+    }
     if (grow_buckets(c) != 0) {
+        free(c->allow);
         free(c);
         return HS_ENOMEM;
     }
@@ -871,6 +954,8 @@ static hs_err via_curl(hs_http_client *c, const char *method, const char *url, c
         if (err != HS_OK)
             return err;
         c->curl_open = 1;
+        hs_http_curl_trust(c->curl, &c->o.trust, c->allow, c->o.trust.n_allow);
+        hs_http_curl_sign(c->curl, c->o.sign, c->o.sign_ud);
     }
     return hs_http_curl_request(c->curl, method, url, body, len, header, timeout_s, cb, ud);
 }
@@ -882,9 +967,9 @@ hs_err hs_http_client_request(hs_http_client *c, const char *method, const char 
     hs_http_url u;
     request *r;
     host *h;
-    char clen[48];
+    char clen[48], auth[HS_HTTP_SIGN_MAX];
     size_t plen, need, hlen = header ? strlen(header) : 0;
-    int n;
+    int n, alen = 0;
 
     if (c->closing)
         return HS_ESTATE;
@@ -892,8 +977,15 @@ hs_err hs_http_client_request(hs_http_client *c, const char *method, const char 
         return HS_EINVAL;
     if (header && (strchr(header, '\r') || strchr(header, '\n')))
         return HS_EINVAL; /* one line: no way to slip in another */
+    if (!u.tls && c->o.trust.https_only) {
+        c->refused.plain++;
+        return HS_EPERM;
+    }
     if (u.tls || c->o.curl_for_http)
         return via_curl(c, method, url, body, len, header, timeout_s, cb, ud);
+    if (c->o.sign && (alen = c->o.sign(c->o.sign_ud, method, u.path, u.path_len, header, body,
+                                       body ? len : 0, auth, sizeof auth)) < 0)
+        return HS_EPERM;
     if (!(r = req_get(c)))
         return HS_ENOMEM;
     if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)
@@ -902,7 +994,8 @@ hs_err hs_http_client_request(hs_http_client *c, const char *method, const char 
         clen[0] = '\0';
     plen = u.path_len == 0 || u.path[0] == '?' ? u.path_len + 1 : u.path_len;
     need = strlen(method) + 1 + plen + 11 + 6 + u.authority_len + 2 + 25 + 13 + (body ? 32 : 0) +
-           strlen(clen) + (header ? hlen + 2 : 0) + 2 + (body ? len : 0) + 1;
+           strlen(clen) + (header ? hlen + 2 : 0) + (alen ? (size_t)alen + 2 : 0) + 2 +
+           (body ? len : 0) + 1;
     if (need > r->cap) {
         char *b = realloc(r->buf, need);
         if (!b) {
@@ -914,11 +1007,11 @@ hs_err hs_http_client_request(hs_http_client *c, const char *method, const char 
     }
     n = snprintf(r->buf, r->cap,
                  "%s %s%.*s HTTP/1.1\r\nHost: %.*s\r\nUser-Agent: hearsay/0.1\r\nAccept: */*\r\n"
-                 "%s%s%s%s\r\n",
+                 "%s%s%s%s%.*s%s\r\n",
                  method, plen > u.path_len ? "/" : "", (int)u.path_len, u.path,
                  (int)u.authority_len, u.authority,
                  body ? "Content-Type: application/json\r\n" : "", clen, header ? header : "",
-                 header ? "\r\n" : "");
+                 header ? "\r\n" : "", alen, auth, alen ? "\r\n" : "");
     if (n < 0 || (size_t)n + (body ? len : 0) >= r->cap) {
         req_put(c, r);
         return HS_ENOMEM;
@@ -969,6 +1062,13 @@ size_t hs_http_client_inflight(const hs_http_client *c)
 size_t hs_http_client_idle(const hs_http_client *c)
 {
     return c->nidle;
+}
+
+void hs_http_client_refused(const hs_http_client *c, hs_http_refused *out)
+{
+    *out = c->refused;
+    if (c->curl)
+        hs_http_curl_refused(c->curl, out);
 }
 
 static void curl_closed(void *ud)

@@ -6,14 +6,23 @@
  * it back (timer callback); we keep one uv_poll per socket, attached with
  * curl_multi_assign(), and one uv_timer. Completed transfers are collected
  * with curl_multi_info_read() after every curl_multi_socket_action().
+ *
+ * TLS: curl verifies every server's certificate and name (against tls_ca
+ * when set), and shows ours when the server asks. An allow list is
+ * checked in curl's open-socket callback, on the address curl is about
+ * to connect to; a kept-alive connection was checked when it opened.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
 #include "bytes.h"
+#include "cidr.h"
 #include "http_curl.h"
+#include "http_url.h"
 
 struct hs_http_curl {
     uv_loop_t *loop;
@@ -24,6 +33,12 @@ struct hs_http_curl {
     int closing;
     size_t inflight;
     unsigned long requests, connects;
+    hs_http_trust trust;
+    const hs_cidr *allow;
+    size_t n_allow;
+    hs_http_refused refused;
+    hs_http_sign_fn sign; /* adds the cluster MAC to each request, or NULL */
+    void *sign_ud;
     struct request *requests_head; /* in flight, for close */
     struct sock_ctx *socks_head;   /* watched sockets, for close */
     void (*done)(void *ud);
@@ -49,6 +64,7 @@ typedef struct request {
     hs_http_cb cb;
     void *ud;
     char error[CURL_ERROR_SIZE];
+    char refused[128]; /* why the allow list refused its address, or "" */
 } request;
 
 /* Intrusive doubly-linked lists: O(1) unlink of whatever completes. */
@@ -134,6 +150,13 @@ static void check_done(hs_http_curl *c)
             res.status = 0;
             res.body = "";
             res.error = r->error[0] ? r->error : curl_easy_strerror(code);
+            if (r->refused[0]) {
+                res.err = HS_EPERM;
+                res.error = r->refused;
+                c->refused.allow++;
+            } else if (code == CURLE_PEER_FAILED_VERIFICATION) {
+                c->refused.verify++;
+            }
         }
         curl_multi_remove_handle(c->multi, easy);
         curl_easy_cleanup(easy);
@@ -241,6 +264,46 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
     }
 }
 
+/* curl is about to connect to a: only inside the allow list. */
+static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    request *r = ud;
+    uint8_t bytes[16];
+    char text[64];
+
+    if (purpose == CURLSOCKTYPE_IPCXN && r->c->n_allow &&
+        (hs_addr_bytes(&a->addr, bytes) != 0 || !hs_cidr_any(r->c->allow, r->c->n_allow, bytes))) {
+        if (hs_addr_bytes(&a->addr, bytes) == 0)
+            hs_addr_text(bytes, text);
+        else
+            snprintf(text, sizeof text, "an address of family %d", a->family);
+        snprintf(r->refused, sizeof r->refused, "peer_allow: %s is outside the allowed ranges",
+                 text);
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+void hs_http_curl_trust(hs_http_curl *c, const hs_http_trust *t, const hs_cidr *allow, size_t n)
+{
+    c->trust = *t;
+    c->allow = allow;
+    c->n_allow = n;
+}
+
+void hs_http_curl_sign(hs_http_curl *c, hs_http_sign_fn fn, void *ud)
+{
+    c->sign = fn;
+    c->sign_ud = ud;
+}
+
+void hs_http_curl_refused(const hs_http_curl *c, hs_http_refused *out)
+{
+    out->allow += c->refused.allow;
+    out->plain += c->refused.plain;
+    out->verify += c->refused.verify;
+}
+
 hs_err hs_http_curl_new(uv_loop_t *loop, size_t max_response, size_t max_connections,
                         size_t per_host, hs_http_curl **out)
 {
@@ -277,9 +340,20 @@ hs_err hs_http_curl_request(hs_http_curl *c, const char *method, const char *url
 {
     request *r;
     CURL *e;
+    char auth[HS_HTTP_SIGN_MAX];
+    int alen = 0;
 
     if (c->closing)
         return HS_ESTATE;
+    if (c->sign) {
+        hs_http_url u;
+        if (hs_http_url_parse(url, &u) != HS_OK)
+            return HS_EINVAL;
+        alen = c->sign(c->sign_ud, method, u.path, u.path_len, header, body, body ? len : 0, auth,
+                       sizeof auth);
+        if (alen < 0)
+            return HS_EPERM;
+    }
     r = calloc(1, sizeof *r);
     if (!r)
         return HS_ENOMEM;
@@ -307,6 +381,12 @@ hs_err hs_http_curl_request(hs_http_curl *c, const char *method, const char *url
             goto nomem;
         r->headers = h;
     }
+    if (alen > 0) {
+        struct curl_slist *h = curl_slist_append(r->headers, auth);
+        if (!h)
+            goto nomem;
+        r->headers = h;
+    }
     /* No "Expect: 100-continue" round trip for larger bodies. */
     if (body) {
         struct curl_slist *h = curl_slist_append(r->headers, "Expect:");
@@ -321,13 +401,30 @@ hs_err hs_http_curl_request(hs_http_curl *c, const char *method, const char *url
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout_s * 1000));
+    /* Any positive number: past 1e15 s is never (a long holds no more). */
+    long timeout_ms = (long)(timeout_s < 1e15 ? timeout_s * 1000 : 1e18);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "hearsay/0.1");
+    /* curl's defaults, said out loud: hearsay never talks TLS unverified. */
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (c->trust.tls_ca)
+        curl_easy_setopt(e, CURLOPT_CAINFO, c->trust.tls_ca);
+    if (c->trust.tls_cert && c->trust.tls_key) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, c->trust.tls_cert);
+        curl_easy_setopt(e, CURLOPT_SSLKEY, c->trust.tls_key);
+    }
+    if (c->trust.https_only)
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
+    if (c->n_allow) {
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, r);
+    }
     if (curl_multi_add_handle(c->multi, e) != CURLM_OK)
         goto nomem;
     LIST_PUSH(c->requests_head, r);

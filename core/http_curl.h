@@ -21,6 +21,17 @@ typedef struct hs_http_curl hs_http_curl;
 hs_err hs_http_curl_new(uv_loop_t *loop, size_t max_response, size_t max_connections,
                         size_t per_host, hs_http_curl **out);
 
+/* Verification and client certificate for https://, and the addresses
+ * allowed (`allow`, n of them, already parsed): every pointer borrowed
+ * for the life of c. Applies to requests made after the call. */
+struct hs_cidr;
+void hs_http_curl_trust(hs_http_curl *c, const hs_http_trust *t, const struct hs_cidr *allow,
+                        size_t n);
+
+/* Signs every request made after the call (see hs_http_sign_fn); NULL:
+ * none. */
+void hs_http_curl_sign(hs_http_curl *c, hs_http_sign_fn fn, void *ud);
+
 /* As hs_http_client_request(). */
 hs_err hs_http_curl_request(hs_http_curl *c, const char *method, const char *url, const char *body,
                             size_t len, const char *header, double timeout_s, hs_http_cb cb,
@@ -29,6 +40,8 @@ hs_err hs_http_curl_request(hs_http_curl *c, const char *method, const char *url
 unsigned long hs_http_curl_requests(const hs_http_curl *c);
 unsigned long hs_http_curl_connects(const hs_http_curl *c);
 size_t hs_http_curl_inflight(const hs_http_curl *c);
+/* Adds its refusals to *out. */
+void hs_http_curl_refused(const hs_http_curl *c, hs_http_refused *out);
 
 /* As hs_http_client_close(). */
 void hs_http_curl_close(hs_http_curl *c, void (*done)(void *ud), void *ud);

@@ -18,8 +18,17 @@
  * clients reconnect when they next ask). Without it a node everyone
  * bootstraps from fills up with idle connections and stops answering
  * (1000 joiners did it to a seed node: every bootstrap timed out).
+ *
+ * TLS is MHD's (GnuTLS), in the same mode. Mutual TLS: MHD asks every
+ * client for a certificate (it holds tls_ca as its trust list) but does
+ * not judge it; before a connection's first request reaches the handler
+ * we verify it with GnuTLS (chain to tls_ca, dates, a client-auth
+ * purpose), once per connection, and a connection that fails gets 403
+ * and is closed. The allow list is MHD's accept policy: a connection
+ * from elsewhere is closed before any byte of it is read.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,9 +37,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 
 #include "bytes.h"
+#include "cidr.h"
 #include "http_server.h"
 
 /* Bytes of MHD memory pool per connection: a request line and headers of a
@@ -41,11 +53,15 @@
  * read (and discarded) before its 413. */
 #define DRAIN_MAX (64 * 1024)
 
+/* Bytes of a PEM file (certificate chain, key, CA bundle) at most. */
+#define PEM_MAX (1024 * 1024)
+
 /* Per-connection request state, kept in MHD's con_cls. */
 typedef struct request_ctx {
     char *body;
     size_t len, cap;
     int too_large;
+    int refused; /* no verified client certificate: 403 */
     struct MHD_Connection *conn;
     uint64_t token; /* non-zero while suspended */
     int answered;   /* a deferred answer is ready */
@@ -57,9 +73,14 @@ typedef struct request_ctx {
  * requests is on the idle list, oldest first. */
 typedef struct conn_ctx {
     int fd;
-    int busy;    /* a request is under way */
-    int drained; /* shut down by us; MHD closes it at its next read */
+    int busy;               /* a request is under way */
+    int drained;            /* shut down by us; MHD closes it at its next read */
+    int tls_checked;        /* its client certificate: 1 verified, -1 refused, 0 not yet */
+    gnutls_session_t tls;   /* a TLS server's connection: its session */
+    int watched;            /* on the watch list: in its handshake, or busy */
+    unsigned char snap[18]; /* its TLS state when last looked at */
     struct conn_ctx *prev, *next;
+    struct conn_ctx *wprev, *wnext; /* the watch list */
 } conn_ctx;
 
 struct hs_http_server {
@@ -75,6 +96,12 @@ struct hs_http_server {
     int open_handles;
     uint16_t port;
     hs_http_server_opts opts;
+    hs_cidr *allow;        /* opts.allow parsed */
+    char *cert, *key, *ca; /* the TLS files' text, for MHD's life */
+    unsigned long tls_refused, allow_refused;
+    conn_ctx *watch;    /* TLS connections whose progress tells (see rearm) */
+    int progress;       /* a callback ran during the last runs */
+    unsigned zero_runs; /* runs in a row that left MHD at 0 and did nothing */
     void (*done)(void *ud);
     void *done_ud;
 };
@@ -154,15 +181,74 @@ static conn_ctx *conn_of(struct MHD_Connection *conn)
     return info ? info->socket_context : NULL;
 }
 
+/* The watch list: TLS connections in their handshake or with a request
+ * under way, whose TLS state shows whether a run moved anything. */
+static void watch(hs_http_server *srv, conn_ctx *k)
+{
+    if (!k->tls || k->watched)
+        return;
+    k->watched = 1;
+    k->wprev = NULL;
+    k->wnext = srv->watch;
+    if (srv->watch)
+        srv->watch->wprev = k;
+    srv->watch = k;
+}
+
+static void unwatch(hs_http_server *srv, conn_ctx *k)
+{
+    if (!k->watched)
+        return;
+    if (k->wprev)
+        k->wprev->wnext = k->wnext;
+    else
+        srv->watch = k->wnext;
+    if (k->wnext)
+        k->wnext->wprev = k->wprev;
+    k->wprev = k->wnext = NULL;
+    k->watched = 0;
+}
+
+/* Whether a watched connection's TLS state moved since the last look (a
+ * handshake message, a record in or out); one done with its handshake and
+ * idle leaves the list. O(watched). */
+static int tls_moved(hs_http_server *srv)
+{
+    conn_ctx *k, *next;
+    unsigned char now[18];
+    int moved = 0;
+
+    for (k = srv->watch; k; k = next) {
+        next = k->wnext;
+        memset(now, 0, sizeof now);
+        now[0] = (unsigned char)gnutls_handshake_get_last_in(k->tls);
+        now[1] = (unsigned char)gnutls_handshake_get_last_out(k->tls);
+        /* (unavailable during the handshake: left 0) */
+        gnutls_record_get_state(k->tls, 1, NULL, NULL, NULL, now + 2);
+        gnutls_record_get_state(k->tls, 0, NULL, NULL, NULL, now + 10);
+        if (memcmp(now, k->snap, sizeof now) != 0) {
+            moved = 1;
+            memcpy(k->snap, now, sizeof now);
+        }
+        /* A server's last handshake message in is the client's Finished. */
+        if (!k->busy && now[0] == GNUTLS_HANDSHAKE_FINISHED)
+            unwatch(srv, k);
+    }
+    return moved;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
     hs_http_server *srv = cls;
     conn_ctx *k = *socket_context;
 
+    srv->progress = 1;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *fd =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *tls =
+            srv->cert ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION) : NULL;
         srv->conns++;
         if (!fd || !(k = calloc(1, sizeof *k)))
             return; /* not drainable; counted all the same */
@@ -170,11 +256,17 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         *socket_context = k;
         drain(srv); /* before it joins the idle ones: never the newcomer */
         idle_push(srv, k);
+        if (tls && tls->tls_session) {
+            k->tls = tls->tls_session;
+            memset(k->snap, 0xff, sizeof k->snap);
+            watch(srv, k);
+        }
         return;
     }
     srv->conns--;
     srv->closed = 1;
     if (k) {
+        unwatch(srv, k);
         idle_unlink(srv, k);
         if (k->drained)
             srv->draining--;
@@ -183,14 +275,34 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     }
 }
 
+/*
+ * MHD says 0 while a connection is on its epoll "ready" list: work is
+ * waiting (the rest of a body, of an answer: a TLS answer goes out a
+ * record per run), and the next run must come at once. But a TLS
+ * connection in its handshake stays on that list until the handshake
+ * ends (MHD 0.9.75 clears the read-ready flag on EAGAIN from a record,
+ * not from the handshake), though only new bytes, which the epoll fd
+ * reports, can move it. Taken at its word that is a busy loop, and libuv
+ * (1.44) runs a 0 ms timer re-armed from its own callback again in the
+ * same pass, before any I/O: the loop would hang (a silent client was
+ * enough). So on a TLS server a 0 after runs that moved nothing (no
+ * callback of ours, no watched connection's handshake or record counter)
+ * waits, 1 ms doubling up to 64 ms; an event on the epoll fd, or any
+ * progress, starts over. A plain server never waits.
+ */
 static void rearm(hs_http_server *srv)
 {
     MHD_UNSIGNED_LONG_LONG to;
 
-    if (MHD_get_timeout(srv->daemon, &to) == MHD_YES)
-        uv_timer_start(&srv->timer, on_timer, to > 60000 ? 60000 : to, 0);
-    else
+    if (MHD_get_timeout(srv->daemon, &to) != MHD_YES) {
         uv_timer_stop(&srv->timer);
+        return;
+    }
+    if (to == 0 && srv->cert && !srv->progress && !(srv->watch && tls_moved(srv)))
+        to = 1u << (srv->zero_runs < 6 ? srv->zero_runs++ : 6);
+    else
+        srv->zero_runs = 0;
+    uv_timer_start(&srv->timer, on_timer, to > 60000 ? 60000 : to, 0);
 }
 
 static void run_daemon(hs_http_server *srv)
@@ -199,6 +311,7 @@ static void run_daemon(hs_http_server *srv)
      * set, and puts it back only at the start of a later run: a connection
      * that closes leaves the next one waiting for an event that may not
      * come for minutes. So a run that closed one is followed by another. */
+    srv->progress = 0;
     for (int i = 0; i < 3; i++) {
         srv->closed = 0;
         MHD_run(srv->daemon);
@@ -210,9 +323,12 @@ static void run_daemon(hs_http_server *srv)
 
 static void on_poll(uv_poll_t *h, int status, int events)
 {
+    hs_http_server *srv = h->data;
+
     (void)status;
     (void)events;
-    run_daemon(h->data);
+    srv->zero_runs = 0;
+    run_daemon(srv);
 }
 
 static void on_timer(uv_timer_t *h)
@@ -252,6 +368,76 @@ static enum MHD_Result queue(struct MHD_Connection *conn, hs_http_response *resp
     return ret;
 }
 
+/* Whether the client of this TLS connection presented a certificate that
+ * verifies against tls_ca for client authentication; judged once per
+ * connection (k caches it), counted when refused. */
+static int client_verified(hs_http_server *srv, struct MHD_Connection *conn, conn_ctx *k)
+{
+    const union MHD_ConnectionInfo *ci;
+    gnutls_typed_vdata_st purpose = {.type = GNUTLS_DT_KEY_PURPOSE_OID,
+                                     .data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT};
+    unsigned status = 0;
+    int rc = GNUTLS_E_INVALID_SESSION;
+
+    if (k && k->tls_checked)
+        return k->tls_checked > 0;
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ci && ci->tls_session)
+        rc = gnutls_certificate_verify_peers(ci->tls_session, &purpose, 1, &status);
+    if (k)
+        k->tls_checked = rc == 0 && status == 0 ? 1 : -1;
+    if (rc == 0 && status == 0)
+        return 1;
+    srv->tls_refused++;
+    if (rc == 0) {
+        gnutls_datum_t why = {0};
+        if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &why, 0) == 0) {
+            server_log(srv, HS_LOG_DEBUG, "client certificate refused: %s", (char *)why.data);
+            gnutls_free(why.data);
+        }
+    } else {
+        server_log(srv, HS_LOG_DEBUG, "client certificate refused: %s", gnutls_strerror(rc));
+    }
+    return 0;
+}
+
+/* The answer to a request of a connection without a verified client
+ * certificate; the connection closes after it. */
+static enum MHD_Result refuse_client(struct MHD_Connection *conn)
+{
+    static const char body[] = "{\"status\":\"error\",\"error\":\"a client certificate "
+                               "signed by this cluster's CA is required (mutual TLS)\"}";
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+
+    r = MHD_create_response_from_buffer(sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Connection", "close");
+    ret = MHD_queue_response(conn, 403, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* MHD's accept policy: connections only from the allowed ranges. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    hs_http_server *srv = cls;
+    uint8_t a[16];
+    char text[64];
+
+    (void)addrlen;
+    if (hs_addr_bytes(addr, a) == 0 && hs_cidr_any(srv->allow, srv->opts.n_allow, a))
+        return MHD_YES;
+    srv->allow_refused++;
+    if (hs_addr_bytes(addr, a) == 0) {
+        hs_addr_text(a, text);
+        server_log(srv, HS_LOG_DEBUG, "refused a connection from %s: not in peer_allow", text);
+    }
+    return MHD_NO;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **con_cls)
@@ -262,6 +448,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     hs_http_response resp = {0};
 
     (void)version;
+    srv->progress = 1;
     if (ctx && ctx->answered) {
         /* Resumed: the deferred answer is ready. */
         ctx->answered = 0;
@@ -275,6 +462,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (k && !k->busy) {
             idle_unlink(srv, k);
             k->busy = 1;
+            watch(srv, k);
         }
         ctx = calloc(1, sizeof *ctx);
         if (!ctx)
@@ -289,23 +477,35 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+        /* No verified client certificate: 403, its body discarded the same way. */
+        if (srv->opts.tls_client_auth && !client_verified(srv, conn, k)) {
+            ctx->refused = 1;
+            return declared <= DRAIN_MAX ? MHD_YES : refuse_client(conn);
+        }
         if (declared <= srv->opts.max_body)
             return MHD_YES;
         ctx->too_large = 1;
         if (declared - srv->opts.max_body <= DRAIN_MAX)
             return MHD_YES;
     } else if (*upload_size) {
-        if (append(ctx, upload_data, *upload_size, srv->opts.max_body) < 0)
+        if (!ctx->refused && append(ctx, upload_data, *upload_size, srv->opts.max_body) < 0)
             return MHD_NO;
         *upload_size = 0;
         return MHD_YES;
     }
+    if (ctx->refused)
+        return refuse_client(conn);
     req.method = method;
     req.path = url;
     req.body = ctx->body;
     req.len = ctx->len;
     req.too_large = ctx->too_large;
     req.conn = conn;
+    {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        req.remote = ci ? ci->client_addr : NULL;
+    }
     req.token = ++srv->next_token;
     srv->opts.handler(srv->opts.ud, &req, &resp);
     if (resp.defer) {
@@ -362,6 +562,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     conn_ctx *k = conn_of(conn);
 
     (void)toe;
+    srv->progress = 1;
     if (k && k->busy && !k->drained) {
         k->busy = 0;
         idle_push(srv, k);
@@ -387,11 +588,106 @@ const char *hs_http_request_arg(const hs_http_request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* Frees what start allocated besides the handles; the key's bytes are
+ * wiped first. */
+static void free_server(hs_http_server *srv)
+{
+    if (srv->key)
+        explicit_bzero(srv->key, strlen(srv->key));
+    free(srv->key);
+    free(srv->cert);
+    free(srv->ca);
+    free(srv->allow);
+    free(srv);
+}
+
+/* The text of a PEM file (malloc'd, NUL-terminated), or NULL once the
+ * reason is logged with the setting's name and the file's. */
+static char *read_pem(hs_http_server *srv, const char *setting, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    size_t n;
+
+    if (!f) {
+        server_log(srv, HS_LOG_ERROR, "%s %s: %s", setting, path, strerror(errno));
+        return NULL;
+    }
+    if (!(buf = malloc(PEM_MAX + 1))) {
+        fclose(f);
+        return NULL;
+    }
+    n = fread(buf, 1, PEM_MAX + 1, f);
+    if (ferror(f) || n > PEM_MAX || !memmem(buf, n, "-----BEGIN ", 11)) {
+        const char *why = ferror(f)     ? strerror(errno)
+                          : n > PEM_MAX ? "larger than 1 MiB: not a PEM file"
+                                        : "no PEM block (-----BEGIN ...) in it";
+        server_log(srv, HS_LOG_ERROR, "%s %s: %s", setting, path, why);
+        fclose(f);
+        free(buf);
+        return NULL;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Reads the TLS files and checks them with GnuTLS (the key is the
+ * certificate's, the CA file holds certificates), so that a mistake is
+ * said here, naming the file, rather than as MHD's "failed to start". */
+static hs_err load_tls(hs_http_server *srv)
+{
+    const hs_http_server_opts *o = &srv->opts;
+    gnutls_certificate_credentials_t cred;
+    gnutls_datum_t cert, key, ca;
+    int rc;
+
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        server_log(srv, HS_LOG_ERROR,
+                   "tls_cert: this libmicrohttpd was built without TLS: it cannot serve HTTPS");
+        return HS_EINVAL;
+    }
+    if (!o->tls_cert || !o->tls_key) {
+        server_log(srv, HS_LOG_ERROR, "tls_cert and tls_key go together");
+        return HS_EINVAL;
+    }
+    if (o->tls_client_auth && !o->tls_ca) {
+        server_log(srv, HS_LOG_ERROR,
+                   "tls_client_auth needs tls_ca: the CAs client certificates must chain to");
+        return HS_EINVAL;
+    }
+    if (!(srv->cert = read_pem(srv, "tls_cert", o->tls_cert)) ||
+        !(srv->key = read_pem(srv, "tls_key", o->tls_key)) ||
+        (o->tls_ca && !(srv->ca = read_pem(srv, "tls_ca", o->tls_ca))))
+        return HS_EINVAL;
+    if (gnutls_certificate_allocate_credentials(&cred) < 0)
+        return HS_ENOMEM;
+    cert = (gnutls_datum_t){(unsigned char *)srv->cert, (unsigned)strlen(srv->cert)};
+    key = (gnutls_datum_t){(unsigned char *)srv->key, (unsigned)strlen(srv->key)};
+    rc = gnutls_certificate_set_x509_key_mem2(cred, &cert, &key, GNUTLS_X509_FMT_PEM, NULL, 0);
+    if (rc < 0)
+        server_log(srv, HS_LOG_ERROR, "tls_cert %s, tls_key %s: not a certificate and its key: %s",
+                   o->tls_cert, o->tls_key, gnutls_strerror(rc));
+    if (rc >= 0 && srv->ca) {
+        ca = (gnutls_datum_t){(unsigned char *)srv->ca, (unsigned)strlen(srv->ca)};
+        rc = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM);
+        if (rc <= 0)
+            server_log(srv, HS_LOG_ERROR, "tls_ca %s: %s", o->tls_ca,
+                       rc < 0 ? gnutls_strerror(rc) : "no CA certificate in it");
+        rc = rc <= 0 ? -1 : 0;
+    }
+    gnutls_certificate_free_credentials(cred);
+    return rc < 0 ? HS_EINVAL : HS_OK;
+}
+
 hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs_http_server **out)
 {
     hs_http_server *srv;
     struct sockaddr_in sa;
     const union MHD_DaemonInfo *info;
+    struct MHD_OptionItem tls[4];
+    size_t ntls = 0;
+    hs_err err;
 
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
@@ -402,20 +698,46 @@ hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs
     if (!srv)
         return HS_ENOMEM;
     srv->opts = *opts;
+    if (opts->n_allow && !(srv->allow = calloc(opts->n_allow, sizeof *srv->allow))) {
+        free_server(srv);
+        return HS_ENOMEM;
+    }
+    for (size_t i = 0; i < opts->n_allow; i++) {
+        if (hs_cidr_parse(opts->allow[i], &srv->allow[i]) != HS_OK) {
+            server_log(srv, HS_LOG_ERROR, "peer_allow: '%s' is not an address range",
+                       opts->allow[i]);
+            free_server(srv);
+            return HS_EINVAL;
+        }
+    }
+    if ((opts->tls_cert || opts->tls_key) && (err = load_tls(srv)) != HS_OK) {
+        free_server(srv);
+        return err;
+    }
+    /* MHD keeps the pointers: the texts live as long as the server. */
+    if (srv->cert) {
+        tls[ntls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert};
+        tls[ntls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key};
+        if (opts->tls_client_auth)
+            tls[ntls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, srv->ca};
+    }
+    tls[ntls] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     /* Room for two more, or an eighth: MHD stops listening at the limit. */
     size_t room = opts->max_connections / 8 > 2 ? opts->max_connections / 8 : 2;
     srv->drain_at = opts->max_connections > room ? opts->max_connections - room : 0;
     srv->daemon = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, opts->port, NULL, NULL,
-        on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        opts->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
+            (srv->cert ? MHD_USE_TLS : 0),
+        opts->port, opts->n_allow ? on_accept : NULL, srv, on_request, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        1U, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_ARRAY, tls,
         MHD_OPTION_END);
     if (!srv->daemon) {
         server_log(srv, HS_LOG_ERROR, "cannot listen on %s:%u", opts->host, (unsigned)opts->port);
-        free(srv);
+        free_server(srv);
         return HS_EIO;
     }
     info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -423,7 +745,7 @@ hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs
     info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_EPOLL_FD);
     if (!info || uv_poll_init(loop, &srv->poll, info->epoll_fd) != 0) {
         MHD_stop_daemon(srv->daemon);
-        free(srv);
+        free_server(srv);
         return HS_EIO;
     }
     uv_timer_init(loop, &srv->timer);
@@ -445,6 +767,16 @@ unsigned long hs_http_server_drained(const hs_http_server *srv)
     return srv->drained;
 }
 
+unsigned long hs_http_server_tls_refused(const hs_http_server *srv)
+{
+    return srv->tls_refused;
+}
+
+unsigned long hs_http_server_allow_refused(const hs_http_server *srv)
+{
+    return srv->allow_refused;
+}
+
 static void on_closed(uv_handle_t *h)
 {
     hs_http_server *srv = h->data;
@@ -452,7 +784,7 @@ static void on_closed(uv_handle_t *h)
     if (--srv->open_handles == 0) {
         void (*done)(void *) = srv->done;
         void *ud = srv->done_ud;
-        free(srv);
+        free_server(srv);
         if (done)
             done(ud);
     }

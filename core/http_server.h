@@ -9,12 +9,18 @@
  * `defer` and later calls hs_http_server_answer() with the request's token
  * (the connection is suspended meanwhile; a token whose connection is gone
  * is simply ignored).
+ *
+ * With a certificate it serves HTTPS (GnuTLS, through libmicrohttpd), in
+ * the same mode; with tls_client_auth each connection's client
+ * certificate is verified once, before its first request reaches the
+ * handler. An allow list is checked at accept, before any byte is read.
  */
 #ifndef HS_HTTP_SERVER_H
 #define HS_HTTP_SERVER_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <uv.h>
 
@@ -27,9 +33,10 @@ typedef struct hs_http_request {
     const char *path;
     const char *body; /* NUL-terminated; NULL when empty */
     size_t len;
-    int too_large;  /* the body exceeded the cap and was discarded */
-    void *conn;     /* for hs_http_request_header() */
-    uint64_t token; /* names this request for a deferred answer */
+    int too_large;                 /* the body exceeded the cap and was discarded */
+    void *conn;                    /* for hs_http_request_header() */
+    const struct sockaddr *remote; /* the client's address (borrowed), or NULL */
+    uint64_t token;                /* names this request for a deferred answer */
 } hs_http_request;
 
 typedef struct hs_http_response {
@@ -53,15 +60,29 @@ typedef struct hs_http_server_opts {
     hs_log_fn log;
     void *log_ud;
     const char *log_name;
+    /* TLS (README, Security): PEM files, read by hs_http_server_start. */
+    const char *tls_cert, *tls_key; /* both: serve HTTPS with them */
+    const char *tls_ca;             /* the CAs a client certificate must chain to */
+    int tls_client_auth;            /* 1: a request without a client certificate
+                                       that verifies against tls_ca gets 403 */
+    const char *const *allow;       /* CIDRs: connections from elsewhere are
+                                       refused at accept (borrowed; none: any) */
+    size_t n_allow;
 } hs_http_server_opts;
 
-/* Starts listening; *out is released with hs_http_server_close(). */
+/* Starts listening; *out is released with hs_http_server_close().
+ * HS_EINVAL for a bad host, allow range or TLS file (logged, naming the
+ * file), HS_EIO when it cannot listen. */
 hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs_http_server **out);
 
 uint16_t hs_http_server_port(const hs_http_server *srv);
 
 /* Idle connections shut down to keep room for new ones, since start. */
 unsigned long hs_http_server_drained(const hs_http_server *srv);
+/* Connections refused since start: without a verified client certificate
+ * (tls_client_auth), and from addresses outside `allow`. */
+unsigned long hs_http_server_tls_refused(const hs_http_server *srv);
+unsigned long hs_http_server_allow_refused(const hs_http_server *srv);
 
 /* Answers a deferred request (takes `body`, malloc'd). Returns 0, or -1
  * when the request is gone (the body is then freed). */

@@ -30,9 +30,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cidr.h"
+#include "hash.h"
+#include "http_url.h"
 #include "node.h"
 
-typedef enum req_kind { REQ_PROBE, REQ_BOOT_HEALTH, REQ_PEER_LIST, REQ_BOOT_PEERS } req_kind;
+typedef enum req_kind {
+    REQ_PROBE,
+    REQ_BOOT_HEALTH,
+    REQ_PEER_LIST,
+    REQ_BOOT_PEERS,
+    REQ_CANDIDATE
+} req_kind;
 
 typedef struct mreq {
     hs_node *node;
@@ -131,6 +140,7 @@ void hs_membership_saw(hs_node *n, hs_peer *p)
 {
     p->last_seen = hs_node_now();
     p->failures = 0;
+    p->claim = 0; /* whatever was said of it, it is there */
     /* Its first probe went unanswered, yet it is there: ask again now
      * (see hs_membership_probe_next). */
     if (!p->known && !p->probing && !p->waiting && p->state != HS_PEER_DEAD)
@@ -193,6 +203,9 @@ static double probe_timeout(const hs_node *n)
 
 void hs_membership_failed(hs_node *n, hs_peer *p)
 {
+    int claim = p->claim;
+
+    p->claim = 0;
     if (hs_node_stalled(n)) {
         n->m.probes_late++; /* we, not the peer, were too slow */
         local_health_worse(n);
@@ -204,10 +217,18 @@ void hs_membership_failed(hs_node *n, hs_peer *p)
         p->next_probe = hs_node_mono() + p->backoff;
         return;
     }
+    /* A gossiped claim of its death or suspicion that our own probe (and
+     * the helpers') now bears out: believed, as SWIM would have at once. */
+    if (claim == HS_CLAIM_DEAD) {
+        declare_dead(n, p);
+        return;
+    }
     if (p->state == HS_PEER_SUSPECT)
         return; /* its suspicion runs out in maintain() */
     hs_peers_set_state(&n->peers, p, HS_PEER_UNHEALTHY);
-    if (p->failures >= n->cfg.dead_after) {
+    if (claim == HS_CLAIM_SUSPECT) {
+        suspect(n, p, 0);
+    } else if (p->failures >= n->cfg.dead_after) {
         suspect(n, p, 1);
         swim_broadcast(n, "hs.suspect", p->id, p->incarnation, NULL);
     }
@@ -375,14 +396,22 @@ static int slot_free(const hs_node *n)
     return n->probes_in_flight < n->cfg.max_probes_in_flight;
 }
 
-/* Gives free slots to waiting first probes, oldest first. */
+/* Gives free slots to waiting first probes, oldest first. A peer only a
+ * stranger vouches for also needs a token of probe_new_rate: learning
+ * 10,000 made-up peers must not send 10,000 requests to addresses of a
+ * stranger's choosing (the maintenance tick tries again). */
 static void probe_waiting(hs_node *n)
 {
     hs_peer *p;
 
-    while (slot_free(n) && (p = hs_peers_wait_pop(&n->peers)))
+    while (slot_free(n) && n->peers.wait_head) {
+        p = n->peers.wait_head;
+        if (p->hearsay && !hs_tokens_take(&n->probe_new, hs_node_mono()))
+            return;
+        hs_peers_wait_pop(&n->peers);
         if (p->state != HS_PEER_DEAD && !p->probing)
             probe(n, p);
+    }
 }
 
 /* A new peer's first probe, to measure it and confirm it: at once when a
@@ -391,6 +420,30 @@ static void probe_first(hs_node *n, hs_peer *p)
 {
     hs_peers_wait_push(&n->peers, p);
     probe_waiting(n);
+}
+
+/* What a probe answer (/ping or /health, from the peer itself) tells of
+ * p: its incarnation (only from the peer: never a third party's), latency,
+ * tags and features. It has answered: it is a peer, not a stranger's
+ * claim. */
+static void absorb(hs_node *n, hs_peer *p, const json_t *j, double ms)
+{
+    const json_t *inc = json_object_get(j, "incarnation");
+
+    if (json_is_integer(inc) && json_integer_value(inc) > 0 &&
+        (uint64_t)json_integer_value(inc) <= HS_COUNTER_MAX &&
+        (uint64_t)json_integer_value(inc) > p->incarnation)
+        p->incarnation = (uint64_t)json_integer_value(inc);
+    p->latency_ms = hs_peers_latency_avg(p->latency_ms, ms);
+    /* A /ping answer has no features or tags: keep what /health said. */
+    const json_t *tags = json_object_get(j, "tags");
+    if (hs_peers_valid_tags(tags))
+        hs_peers_set_tags(p, tags);
+    if (json_object_get(j, "features"))
+        p->features = hs_peers_features(json_object_get(j, "features"));
+    p->known = 1;
+    p->hearsay = 0;
+    (void)n;
 }
 
 static void on_probe(void *ud, const hs_http_result *res)
@@ -414,18 +467,7 @@ static void on_probe(void *ud, const hs_http_result *res)
     j = answer_json(res);
     const char *id = json_string_value(json_object_get(j, "node_id"));
     if (id && strcmp(id, p->id) == 0) {
-        const json_t *inc = json_object_get(j, "incarnation");
-        if (json_is_integer(inc) && json_integer_value(inc) > 0 &&
-            (uint64_t)json_integer_value(inc) > p->incarnation)
-            p->incarnation = (uint64_t)json_integer_value(inc);
-        p->latency_ms = hs_peers_latency_avg(p->latency_ms, res->total_ms);
-        /* A /ping answer has no features or tags: keep what /health said. */
-        const json_t *tags = json_object_get(j, "tags");
-        if (hs_peers_valid_tags(tags))
-            hs_peers_set_tags(p, tags);
-        if (json_object_get(j, "features"))
-            p->features = hs_peers_features(json_object_get(j, "features"));
-        p->known = 1;
+        absorb(n, p, j, res->total_ms);
         if (n->local_health)
             n->local_health--;
         hs_membership_saw(n, p);
@@ -442,6 +484,12 @@ static void on_probe(void *ud, const hs_http_result *res)
          * about us. */
         n->m.probes_late++;
         local_health_worse(n);
+    } else if (p->hearsay) {
+        /* Only a stranger said it exists, and it does not answer as it:
+         * nothing to retry, nobody to ask to probe it. */
+        hs_node_log(n, HS_LOG_DEBUG, "forgetting %s (%s): never answered", p->id, p->url);
+        n->m.peers_unverified++;
+        hs_peers_remove(&n->peers, p);
     } else if (!id && p->state != HS_PEER_DEAD && probe_indirectly(n, p)) {
         p->probing = 1; /* until the helpers answer */
     } else {
@@ -449,7 +497,7 @@ static void on_probe(void *ud, const hs_http_result *res)
         /* Another node answers at that URL now: it replaced this one. Last,
          * since learning it may forget p. */
         if (id && hs_peers_valid_id(id) && strcmp(id, n->id) != 0)
-            hs_membership_learn(n, id, r->url, NULL, hs_node_now(), 0);
+            hs_membership_learn(n, id, r->url, NULL, hs_node_now(), NULL);
     }
     json_decref(j);
     free(r);
@@ -463,19 +511,26 @@ static void on_probe(void *ud, const hs_http_result *res)
  * anyone's view. */
 static int make_room(hs_node *n)
 {
-    size_t alive = 0, spare = 0, pick;
+    size_t alive = 0, spare = 0, strangers = 0, pick;
 
     for (size_t i = 0; i < n->peers.n; i++) {
-        alive += n->peers.v[i]->state == HS_PEER_ALIVE;
-        spare += n->peers.v[i]->state == HS_PEER_ALIVE && n->peers.v[i]->eager == HS_EAGER_CHILD;
+        const hs_peer *p = n->peers.v[i];
+        alive += p->state == HS_PEER_ALIVE;
+        spare += p->state == HS_PEER_ALIVE && p->eager == HS_EAGER_CHILD;
+        strangers += p->state == HS_PEER_ALIVE && p->hearsay;
     }
     if (!alive)
         return 0;
-    int any = spare == alive;
-    pick = (size_t)hs_rng_below(&n->rng, any ? alive : alive - spare);
+    /* Peers only a stranger vouches for go first: they have not answered. */
+    int any = spare == alive, hearsay = strangers > 0;
+    pick = (size_t)hs_rng_below(&n->rng, hearsay ? strangers : any ? alive : alive - spare);
     for (size_t i = 0; i < n->peers.n; i++) {
         hs_peer *p = n->peers.v[i];
-        if (p->state == HS_PEER_ALIVE && (any || p->eager != HS_EAGER_CHILD) && pick-- == 0) {
+        if (p->state != HS_PEER_ALIVE)
+            continue;
+        if (hearsay ? p->hearsay : (any || p->eager != HS_EAGER_CHILD)) {
+            if (pick-- != 0)
+                continue;
             /* Not dead, only out of our view: no peer-down hook. */
             hs_peers_remove(&n->peers, p);
             n->m.peers_swapped++;
@@ -485,39 +540,235 @@ static int make_room(hs_node *n)
     return 0;
 }
 
-hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const char *root,
-                             double seen_at, double swap)
+/* host:port of a URL in out ("" when it does not parse). */
+static void endpoint_of(const char *url, char *out, size_t cap)
 {
-    hs_peer *p, *same_url;
+    hs_http_url u;
 
-    if (strcmp(id, n->id) == 0 || strcmp(url, n->url) == 0)
+    if (hs_http_url_parse(url, &u) != HS_OK)
+        out[0] = '\0';
+    else
+        snprintf(out, cap, "%s:%u", u.host, (unsigned)u.port);
+}
+
+/* The peer (not `except`) at the same host and port as url, or NULL: a
+ * node is one endpoint, so one id per host:port (a stranger cannot make
+ * us hold 10,000 ids at one address, nor one victim's address under many
+ * paths). O(peers): only for ids we did not know. */
+static hs_peer *same_endpoint(hs_node *n, const char *url, const hs_peer *except)
+{
+    char want[HS_HTTP_HOST_MAX + 8], have[HS_HTTP_HOST_MAX + 8];
+
+    endpoint_of(url, want, sizeof want);
+    if (!want[0])
         return NULL;
+    for (size_t i = 0; i < n->peers.n; i++) {
+        hs_peer *p = n->peers.v[i];
+        if (p == except)
+            continue;
+        endpoint_of(p->url, have, sizeof have);
+        if (strcmp(want, have) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+void hs_membership_url_source(const char *url, uint8_t out[16])
+{
+    hs_http_url u;
+    uint8_t md[32];
+    char hex[65];
+
+    if (hs_http_url_parse(url, &u) == HS_OK && hs_addr_parse(u.host, out) == 0)
+        return;
+    /* A name (or no host): its own source, by the hash of the text. */
+    hs_hash_sha256_hex(url, strlen(url), hex);
+    hs_hash_from_hex(hex, md);
+    memcpy(out, md, 16);
+}
+
+int hs_membership_from_matches(const hs_node *n, const hs_peer *p)
+{
+    uint8_t addr[16];
+    hs_http_url u;
+
+    if (!n->rx_src_ok || n->cfg.security >= HS_SECURITY_CLUSTER)
+        return 1; /* not a request (we asked), or members only */
+    return hs_http_url_parse(p->url, &u) == HS_OK && hs_addr_parse(u.host, addr) == 0 &&
+           memcmp(addr, n->rx_src, 16) == 0;
+}
+
+/* Keeps {id, url} in mind: a full table probes one candidate per peer
+ * exchange and takes it in if it answers as that id (take_candidates). A
+ * known id replaces its entry. One source holds at most
+ * HS_CANDIDATES_PER_SOURCE entries (a new one replaces one of its own),
+ * so a single address cannot fill the list; a full list replaces a
+ * random entry. */
+#define HS_CANDIDATES_PER_SOURCE 8
+
+static void candidate_add(hs_node *n, const char *id, const char *url, const uint8_t src[16])
+{
+    size_t ilen = strlen(id), ulen = strlen(url);
+    unsigned at = n->n_candidates, mine = 0, last_mine = 0;
+    char *e;
+
+    for (unsigned i = 0; i < n->n_candidates; i++) {
+        if (strcmp(n->candidates[i].id, id) == 0)
+            at = i;
+        if (memcmp(n->candidates[i].src, src, 16) == 0) {
+            mine++;
+            last_mine = i;
+        }
+    }
+    if (at == n->n_candidates && mine >= HS_CANDIDATES_PER_SOURCE)
+        at = last_mine;
+    if (at == HS_CANDIDATES)
+        at = (unsigned)hs_rng_below(&n->rng, HS_CANDIDATES);
+    if (!(e = malloc(ilen + 1 + ulen + 1)))
+        return;
+    memcpy(e, id, ilen + 1);
+    memcpy(e + ilen + 1, url, ulen + 1);
+    if (at < n->n_candidates)
+        free(n->candidates[at].id);
+    else
+        n->n_candidates++;
+    n->candidates[at].id = e;
+    n->candidates[at].url = e + ilen + 1;
+    memcpy(n->candidates[at].src, src, 16);
+}
+
+static void drop_candidates_at(hs_node *n, const char *url)
+{
+    char want[HS_HTTP_HOST_MAX + 8], have[HS_HTTP_HOST_MAX + 8];
+
+    endpoint_of(url, want, sizeof want);
+    for (unsigned i = 0; i < n->n_candidates;) {
+        endpoint_of(n->candidates[i].url, have, sizeof have);
+        if (strcmp(want, have) == 0) {
+            free(n->candidates[i].id);
+            n->candidates[i] = n->candidates[--n->n_candidates];
+        } else {
+            i++;
+        }
+    }
+}
+
+void hs_membership_free_candidates(hs_node *n)
+{
+    for (unsigned i = 0; i < n->n_candidates; i++)
+        free(n->candidates[i].id);
+    n->n_candidates = 0;
+}
+
+/* Whether the URL's host may be contacted at all (peer_allow). A name
+ * passes here: the client checks the address it resolves to. */
+static int url_allowed(const hs_node *n, const char *url)
+{
+    hs_http_url u;
+    uint8_t addr[16];
+    hs_cidr r;
+
+    if (!n->cfg.n_peer_allow)
+        return 1;
+    if (hs_http_url_parse(url, &u) != HS_OK)
+        return 0;
+    if (hs_addr_parse(u.host, addr) != 0)
+        return 1;
+    for (size_t i = 0; i < n->cfg.n_peer_allow; i++)
+        if (hs_cidr_parse(n->cfg.peer_allow[i], &r) == HS_OK && hs_cidr_contains(&r, addr))
+            return 1;
+    return 0;
+}
+
+/* Whether the URL's host is the address a direct claim came from. */
+static int host_is(const char *url, const uint8_t src[16])
+{
+    hs_http_url u;
+    uint8_t addr[16];
+
+    return hs_http_url_parse(url, &u) == HS_OK && hs_addr_parse(u.host, addr) == 0 &&
+           memcmp(addr, src, 16) == 0;
+}
+
+static void refused(hs_node *n, const char *what, const char *id, const char *url)
+{
+    n->m.claims_refused++;
+    hs_node_log(n, HS_LOG_DEBUG, "not believed: %s (%s at %s)", what, id, url);
+}
+
+hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const char *root,
+                             double seen_at, const hs_claim *c)
+{
+    hs_peer *p, *same;
+
+    /* A TLS node takes https:// URLs only (node.c, counted there). */
+    if (strcmp(id, n->id) == 0 || strcmp(url, n->url) == 0 || !hs_node_url_allowed(n, url))
+        return NULL;
+    if (!url_allowed(n, url)) {
+        refused(n, "outside peer_allow", id, url);
+        return NULL;
+    }
     p = hs_peers_find(&n->peers, id);
     if (p) {
-        /* A bad URL or root, or no memory for it: keep what we had. */
-        if (strcmp(p->url, url) != 0)
-            hs_peers_set_url(&n->peers, p, url);
+        if (strcmp(p->url, url) != 0) {
+            if (!c) {
+                hs_peers_set_url(&n->peers, p, url); /* a bad URL: keep the old */
+            } else if (p->state == HS_PEER_DEAD || p->hearsay) {
+                /* It may have moved: the new URL must answer as it. */
+                candidate_add(n, id, url, c->src);
+            } else {
+                /* A live peer's URL is what answers our probes at it. */
+                refused(n, "a live peer's new URL", id, url);
+                return p;
+            }
+        }
         if (root)
             hs_peers_set_root(p, root);
-        if (p->state == HS_PEER_DEAD)
-            p->next_probe = hs_node_mono(); /* hearsay of life: check it soon */
-        else if (clip_wall(seen_at) > p->last_seen)
-            p->last_seen = clip_wall(seen_at);
+        if (!c) {
+            if (p->state == HS_PEER_DEAD)
+                p->next_probe = hs_node_mono(); /* word of life: check it soon */
+            else if (clip_wall(seen_at) > p->last_seen)
+                p->last_seen = clip_wall(seen_at);
+        }
         return p;
     }
-    /* A new id at a known URL: the node there restarted under a new id. */
-    same_url = hs_peers_find_url(&n->peers, url);
-    if (same_url && same_url->state != HS_PEER_ALIVE)
-        hs_peers_remove(&n->peers, same_url);
+    if (c && c->direct && !host_is(url, c->src)) {
+        refused(n, "a URL that is not its sender's address", id, url);
+        return NULL;
+    }
+    /* A new id at a known endpoint: the node there restarted under a new
+     * id, or someone claims an endpoint already taken. A stranger gets one
+     * id per host:port (not 10,000 made-up ids at one victim's address);
+     * the operator may name several (a node behind a path-routing proxy). */
+    if (c && (same = same_endpoint(n, url, NULL))) {
+        if (same->state == HS_PEER_ALIVE && !same->hearsay) {
+            refused(n, "a second id at a live peer's host:port", id, url);
+            return NULL;
+        }
+        candidate_add(n, id, url, c->src); /* taken if it answers as id */
+        return NULL;
+    }
+    if (!c && (same = hs_peers_find_url(&n->peers, url)) && same->state != HS_PEER_ALIVE)
+        hs_peers_remove(&n->peers, same);
+    if (c && !hs_ratelimit_take(&n->learn_limit, c->src, hs_node_mono())) {
+        n->m.learn_limited++;
+        return NULL;
+    }
     if (n->peers.live >= n->cfg.max_peers) {
-        if (!(swap > 0) || (double)hs_rng_next(&n->rng) / 18446744073709551616.0 >= swap ||
-            !make_room(n))
+        /* A stranger's word never evicts a peer: a candidate, at most. */
+        if (c) {
+            if (c->swap > 0 && (double)hs_rng_next(&n->rng) / 18446744073709551616.0 < c->swap)
+                candidate_add(n, id, url, c->src);
+            return NULL;
+        }
+        if (!make_room(n))
             return NULL;
     }
     if (hs_peers_add(&n->peers, id, url, &p) != HS_OK)
         return NULL;
     if (root)
         hs_peers_set_root(p, root);
+    p->hearsay = c != NULL;
     /* A peer learned while fewer than `fanout` links are eager becomes
      * one; duplicates prune them. */
     hs_peers_set_eager(&n->peers, p, n->cfg.tree && n->peers.eager < n->cfg.fanout);
@@ -527,6 +778,73 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
     notify(n, p, 1);
     probe_first(n, p);
     return p;
+}
+
+/* The answer to a candidate's probe: if it is the node it was said to
+ * be, a dead or unverified entry of that id moves to this URL, or a full
+ * table takes it in place of a random peer (CYCLON's mixing, paced to one
+ * verified peer per tick). */
+static void on_candidate(void *ud, const hs_http_result *res)
+{
+    mreq *r = ud;
+    hs_node *n = r->node;
+    json_t *j;
+    hs_peer *p;
+
+    n->probes_in_flight--;
+    if (res->err == HS_ESTATE || n->closing) {
+        free(r);
+        return;
+    }
+    j = answer_json(res);
+    const char *id = json_string_value(json_object_get(j, "node_id"));
+    if (!id || strcmp(id, r->peer_id) != 0 || !url_allowed(n, r->url)) {
+        /* Nothing there answers as that id: the other candidates at the
+         * same host:port would fare no better (a stranger's 10,000 ids at
+         * one victim's address cost that address one probe). */
+        drop_candidates_at(n, r->url);
+        json_decref(j);
+        free(r);
+        return;
+    }
+    if ((p = hs_peers_find(&n->peers, id))) {
+        if ((p->state == HS_PEER_DEAD || p->hearsay) && !same_endpoint(n, r->url, p) &&
+            hs_peers_set_url(&n->peers, p, r->url) == HS_OK) {
+            hs_node_log(n, HS_LOG_INFO, "peer %s moved to %s", p->id, p->url);
+            absorb(n, p, j, res->total_ms);
+            hs_membership_saw(n, p);
+        }
+    } else if (!same_endpoint(n, r->url, NULL) &&
+               (n->peers.live < n->cfg.max_peers || make_room(n)) &&
+               hs_peers_add(&n->peers, id, r->url, &p) == HS_OK) {
+        absorb(n, p, j, res->total_ms);
+        p->last_seen = hs_node_now();
+        n->m.peers_discovered++;
+        n->m.candidates_taken++;
+        hs_node_log(n, HS_LOG_INFO, "new peer %s at %s (a candidate that answered)", p->id, p->url);
+        notify(n, p, 1);
+    }
+    json_decref(j);
+    free(r);
+}
+
+/* One candidate per peer exchange, while probes may go to strangers'
+ * addresses: the pace at which views mix, and at which a stranger with
+ * many answering addresses could move into ours. */
+static void take_candidates(hs_node *n)
+{
+    unsigned i;
+
+    if (!n->n_candidates || !slot_free(n) || !hs_tokens_take(&n->probe_new, hs_node_mono()))
+        return;
+    i = (unsigned)hs_rng_below(&n->rng, n->n_candidates);
+    struct hs_candidate c = n->candidates[i];
+    n->candidates[i] = n->candidates[--n->n_candidates];
+    if (request_t(n, REQ_CANDIDATE, c.id, c.url, "/health", on_candidate, probe_timeout(n))) {
+        n->probes_in_flight++;
+        n->m.health_checks++;
+    }
+    free(c.id);
 }
 
 /* Unknown peers a full table takes from one /peers list, each in place of
@@ -555,12 +873,17 @@ static void url_encode(const char *s, char *out, size_t cap)
     out[o] = '\0';
 }
 
-static void merge_peer_list(hs_node *n, const json_t *list)
+/* A /peers list from the peer at `from` (its base URL): every entry is
+ * its word about others, a stranger's claim as far as those go. */
+static void merge_peer_list(hs_node *n, const json_t *list, const char *from)
 {
     size_t swaps = 0;
+    uint8_t src[16];
+    hs_claim c = {src, 0, 0};
 
     if (!json_is_array(list))
         return;
+    hs_membership_url_source(from, src);
     for (size_t i = 0; i < json_array_size(list); i++) {
         const json_t *e = json_array_get(list, i);
         const char *id = json_string_value(json_object_get(e, "peer_id"));
@@ -569,13 +892,13 @@ static void merge_peer_list(hs_node *n, const json_t *list)
         const json_t *ls = json_object_get(e, "last_seen");
         if (!hs_peers_valid_id(id) || !hs_peers_valid_url(url))
             continue;
-        /* Each unknown entry gets a one-in-four chance of a place. */
+        /* A full table considers up to EXCHANGE_SWAPS unknown entries,
+         * each with a one-in-four chance, as candidates. */
         int swapping = swaps < EXCHANGE_SWAPS && !hs_peers_find(&n->peers, id) &&
                        n->peers.live >= n->cfg.max_peers && hs_rng_below(&n->rng, 4) == 0;
-        if (hs_membership_learn(n, id, url, root, json_is_number(ls) ? json_number_value(ls) : 0,
-                                swapping ? 1.0 : 0.0) &&
-            swapping)
-            swaps++;
+        c.swap = swapping ? 1.0 : 0.0;
+        hs_membership_learn(n, id, url, root, json_is_number(ls) ? json_number_value(ls) : 0, &c);
+        swaps += swapping;
     }
 }
 
@@ -594,7 +917,7 @@ static void on_peer_list(void *ud, const hs_http_result *res)
     if (json_is_array(j)) {
         if (p)
             hs_membership_saw(n, p);
-        merge_peer_list(n, j);
+        merge_peer_list(n, j, r->url);
     } else if (p && res->err != HS_OK) {
         hs_membership_send_failed(n, p);
     }
@@ -619,9 +942,11 @@ static void on_boot_health(void *ud, const hs_http_result *res)
     j = answer_json(res);
     const char *id = json_string_value(json_object_get(j, "node_id"));
     if (id && hs_peers_valid_id(id) && strcmp(id, n->id) != 0) {
-        hs_peer *p = hs_membership_learn(n, id, r->url, NULL, hs_node_now(), 0);
-        if (p)
+        hs_peer *p = hs_membership_learn(n, id, r->url, NULL, hs_node_now(), NULL);
+        if (p && strcmp(p->url, r->url) == 0) {
+            absorb(n, p, j, res->total_ms); /* its /health is a probe answer */
             hs_membership_saw(n, p);
+        }
         request(n, REQ_BOOT_PEERS, id, r->url, "/peers", on_peer_list);
     } else if (!j) {
         hs_node_log(n, HS_LOG_WARN, "bootstrap from %s failed: %s", r->url,
@@ -660,7 +985,9 @@ double hs_membership_probe_next(hs_node *n)
     for (size_t k = 0; k < count; k++) {
         size_t i = (n->probe_cursor + k) % count;
         hs_peer *p = n->peers.v[i];
-        if (p->state != HS_PEER_DEAD && !p->probing && !p->waiting) {
+        /* (A stranger's unverified claim gets its first probe, paced, and
+         * no other.) */
+        if (p->state != HS_PEER_DEAD && !p->probing && !p->waiting && !p->hearsay) {
             if (!pick) {
                 pick = p;
                 at = i + 1;
@@ -685,14 +1012,15 @@ void hs_membership_exchange(hs_node *n)
 {
     size_t alive = 0, pick;
 
+    take_candidates(n);
     for (size_t i = 0; i < n->peers.n; i++)
-        alive += n->peers.v[i]->state == HS_PEER_ALIVE;
+        alive += n->peers.v[i]->state == HS_PEER_ALIVE && hs_peer_usable(n->peers.v[i]);
     if (!alive)
         return;
     pick = (size_t)hs_rng_below(&n->rng, alive);
     for (size_t i = 0; i < n->peers.n; i++) {
         hs_peer *p = n->peers.v[i];
-        if (p->state == HS_PEER_ALIVE && pick-- == 0) {
+        if (p->state == HS_PEER_ALIVE && hs_peer_usable(p) && pick-- == 0) {
             /* A hearsay peer sends a sample, not its whole table, and
              * takes us into its view (a CYCLON shuffle). */
             if (p->features & HS_FEAT_SWIM) {
@@ -754,8 +1082,9 @@ void hs_membership_maintain(hs_node *n)
         if (p->state != HS_PEER_DEAD) {
             if (wall - p->last_seen > n->cfg.dead_timeout)
                 declare_dead(n, p);
-            else if (p->state == HS_PEER_UNHEALTHY && !p->probing && !p->waiting && slot_free(n))
-                probe(n, p); /* confirm a failure now, not a round later */
+            else if ((p->state == HS_PEER_UNHEALTHY || p->claim) && !p->probing && !p->waiting &&
+                     slot_free(n))
+                probe(n, p); /* confirm a failure (or a claim) now, not a round later */
             continue;
         }
         if (mono - p->dead_since > n->cfg.forget_after) {
@@ -781,6 +1110,24 @@ void hs_membership_maintain(hs_node *n)
     }
     if (n->peers.live < n->cfg.min_peers && mono - n->last_bootstrap >= n->cfg.rebootstrap_interval)
         hs_membership_bootstrap(n);
+    probe_waiting(n); /* first probes the rate held back */
+}
+
+/* Someone says p is suspect or dead (claim), or alive again (0): we
+ * believe none of it without our own probe. A claim stays on p until that
+ * probe ends: an answer clears it, a failure (direct and indirect) makes
+ * it so (hs_membership_failed). A peer that answered within the last
+ * probe timeout is probed at the next maintenance tick instead of now:
+ * claims repeated by the thousand cost a probe a tick, not a thousand. */
+static void verify(hs_node *n, hs_peer *p, int claim)
+{
+    double fresh =
+        n->cfg.probe_timeout < n->cfg.probe_interval ? n->cfg.probe_timeout : n->cfg.probe_interval;
+
+    if (claim > p->claim)
+        p->claim = (unsigned char)claim;
+    if (!p->probing && hs_node_now() - p->last_seen >= fresh)
+        probe(n, p);
 }
 
 void hs_membership_swim(hs_node *n, const char *type, const json_t *payload)
@@ -794,10 +1141,19 @@ void hs_membership_swim(hs_node *n, const char *type, const json_t *payload)
         return;
     inc = (uint64_t)json_integer_value(jinc);
     if (strcmp(id, n->id) == 0) {
-        /* About us: whoever says we are suspect or dead is wrong. */
+        /* About us: whoever says we are suspect or dead is wrong. Only we
+         * issue our incarnations: one newer than ours is made up (it would
+         * push ours out of range, and every refutation after it). */
         if (strcmp(type, "hs.suspect") == 0 || strcmp(type, "hs.dead") == 0) {
-            if (inc >= n->incarnation)
-                n->incarnation = inc + 1;
+            if (inc > n->incarnation) {
+                n->m.claims_refused++;
+                hs_node_log(n, HS_LOG_INFO,
+                            "ignoring a suspicion of us with incarnation %llu "
+                            "(ours is %llu)",
+                            (unsigned long long)inc, (unsigned long long)n->incarnation);
+                return;
+            }
+            n->incarnation++;
             n->m.refutations++;
             local_health_worse(n);
             hs_node_log(n, HS_LOG_INFO, "refuting a suspicion of us (incarnation %llu)",
@@ -806,24 +1162,19 @@ void hs_membership_swim(hs_node *n, const char *type, const json_t *payload)
         }
         return;
     }
-    if (!(p = hs_peers_find(&n->peers, id)))
+    if (!(p = hs_peers_find(&n->peers, id)) || p->hearsay)
         return;
+    /* Incarnations are taken from the peer itself (its probe answers),
+     * never from a third party's word. */
     if (strcmp(type, "hs.alive") == 0) {
-        /* A refutation outranks suspicion of an older incarnation. */
-        if (inc > p->incarnation || (inc == p->incarnation && p->state != HS_PEER_DEAD)) {
-            p->incarnation = inc;
-            hs_membership_saw(n, p);
-        }
+        if (p->state != HS_PEER_ALIVE)
+            verify(n, p, 0); /* a refutation: see for ourselves */
     } else if (strcmp(type, "hs.suspect") == 0) {
-        if (inc >= p->incarnation && (p->state == HS_PEER_ALIVE || p->state == HS_PEER_UNHEALTHY)) {
-            p->incarnation = inc;
-            suspect(n, p, 0);
-        }
+        if (p->state == HS_PEER_ALIVE || p->state == HS_PEER_UNHEALTHY)
+            verify(n, p, HS_CLAIM_SUSPECT);
     } else if (strcmp(type, "hs.dead") == 0) {
-        if (inc >= p->incarnation && p->state != HS_PEER_DEAD) {
-            p->incarnation = inc;
-            declare_dead(n, p);
-        }
+        if (p->state != HS_PEER_DEAD)
+            verify(n, p, HS_CLAIM_DEAD);
     }
 }
 

@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "cidr.h"
 #include "clock.h"
 #include "hash.h"
+#include "identity.h"
 #include "node.h"
 
 #define HS_VERSION "0.1.0"
@@ -130,9 +132,23 @@ static hs_err check_trust_config(const hs_config *c)
         return HS_EINVAL;
     if (c->security >= HS_SECURITY_CLUSTER && c->n_cluster_keys == 0)
         return HS_EINVAL;
-    if (!c->tls_cert != !c->tls_key || (c->tls_client_auth && !c->tls_cert))
+    if (!c->tls_cert != !c->tls_key || (c->tls_client_auth && (!c->tls_cert || !c->tls_ca)))
         return HS_EINVAL;
+    /* A TLS node names itself and joins by https:// URLs only. */
+    if (c->tls_cert && c->public_url && strncmp(c->public_url, "https://", 8) != 0)
+        return HS_EINVAL;
+    for (size_t i = 0; c->tls_cert && i < c->n_bootstrap; i++)
+        if (strncmp(c->bootstrap[i], "https://", 8) != 0)
+            return HS_EINVAL;
     return HS_OK;
+}
+
+int hs_node_url_allowed(hs_node *n, const char *url)
+{
+    if (!n->cfg.tls_cert || strncmp(url, "https://", 8) == 0)
+        return 1;
+    n->m.tls_plain_refused++;
+    return 0;
 }
 
 static hs_err check_config(const hs_config *c)
@@ -194,7 +210,11 @@ static void free_node(hs_node *n)
     free_list(n->lists.peer_allow, n->cfg.n_peer_allow);
     free_list(n->lists.trust_forwarded, n->cfg.n_trust_forwarded);
     free(n->lists.tls);
+    hs_ratelimit_free(&n->learn_limit);
+    hs_membership_free_candidates(n);
+    hs_identity_free(n->ident);
     hs_seen_free(n->seen);
+    hs_auth_free(n->auth);
     hs_peers_free(&n->peers);
     json_decref(n->tags);
     for (size_t i = 0; i < n->n_blocked; i++)
@@ -244,11 +264,21 @@ hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out)
         n->cfg.log = stderr_log;
     strcpy(n->host, cfg->host);
     n->cfg.host = n->host;
+    /* The key pair first: a node given no id is known by its public key,
+     * so what it signs can be checked by anyone who has its id. */
+    if ((err = hs_identity_new(cfg->node_key, &n->ident)) != HS_OK)
+        goto fail;
     if (cfg->node_id)
         strcpy(n->id, cfg->node_id);
-    else if ((err = hs_rng_uuid4(n->id)) != HS_OK)
-        goto fail;
+    else
+        strcpy(n->id, hs_identity_public(n->ident));
     n->cfg.node_id = n->id;
+    /* Signed mode checks every message against its origin's id: ours must
+     * be our key. */
+    if (cfg->security == HS_SECURITY_SIGNED && strcmp(n->id, hs_identity_public(n->ident)) != 0) {
+        err = HS_EINVAL;
+        goto fail;
+    }
     if (cfg->public_url)
         strcpy(n->url, cfg->public_url);
     n->cfg.public_url = NULL;
@@ -274,7 +304,13 @@ hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out)
         goto fail;
     if ((err = hs_seen_new(cfg->seen_cap, cfg->seen_ttl, &n->seen)) != HS_OK)
         goto fail;
+    if ((err = hs_auth_new(cfg->cluster_keys, cfg->n_cluster_keys, cfg->auth_window, &n->auth)) !=
+        HS_OK)
+        goto fail;
     hs_seen_retain(n->seen, cfg->retain_ttl, cfg->retain_bytes);
+    if ((err = hs_ratelimit_init(&n->learn_limit, cfg->learn_rate, cfg->learn_burst)) != HS_OK)
+        goto fail;
+    hs_tokens_init(&n->probe_new, cfg->probe_new_rate, (double)cfg->max_probes_in_flight);
     *out = n;
     return HS_OK;
 nomem:
@@ -424,6 +460,12 @@ hs_err hs_node_start(hs_node *n)
     so.log = server_log;
     so.log_ud = n;
     so.log_name = n->id;
+    so.tls_cert = n->cfg.tls_cert;
+    so.tls_key = n->cfg.tls_key;
+    so.tls_ca = n->cfg.tls_ca;
+    so.tls_client_auth = n->cfg.tls_client_auth;
+    so.allow = n->cfg.peer_allow;
+    so.n_allow = n->cfg.n_peer_allow;
     if ((err = hs_http_server_start(n->loop, &so, &n->server)) != HS_OK) {
         hs_node_log(n, HS_LOG_ERROR, "cannot listen on %s:%u: %s", n->host, (unsigned)n->cfg.port,
                     hs_strerror(err));
@@ -437,6 +479,15 @@ hs_err hs_node_start(hs_node *n)
         /* Closed by us before the peer's server closes it (150 s here). */
         .idle_timeout = 118,
         .curl_for_http = n->cfg.curl_for_http,
+        /* Every request we make carries the cluster MAC (auth.h). */
+        .sign = n->cfg.security >= HS_SECURITY_CLUSTER ? hs_auth_sign_request : NULL,
+        .sign_ud = n->auth,
+        .trust = {.tls_ca = n->cfg.tls_ca,
+                  .tls_cert = n->cfg.tls_cert,
+                  .tls_key = n->cfg.tls_key,
+                  .https_only = n->cfg.tls_cert != NULL,
+                  .allow = n->cfg.peer_allow,
+                  .n_allow = n->cfg.n_peer_allow},
     };
     err = hs_http_client_new(n->loop, &co, &n->client);
     if (err != HS_OK) {
@@ -446,7 +497,8 @@ hs_err hs_node_start(hs_node *n)
     }
     n->cfg.port = hs_http_server_port(n->server);
     if (!n->url[0])
-        snprintf(n->url, sizeof n->url, "http://%s:%u", n->host, (unsigned)n->cfg.port);
+        snprintf(n->url, sizeof n->url, "%s://%s:%u", n->cfg.tls_cert ? "https" : "http", n->host,
+                 (unsigned)n->cfg.port);
     n->started = 1;
     n->started_wall = hs_node_now();
     /* A restarted node must out-rank what the network last heard of it. */
@@ -553,6 +605,16 @@ const char *hs_node_url(const hs_node *n)
     return n->url;
 }
 
+const char *hs_node_public_key(const hs_node *n)
+{
+    return hs_identity_public(n->ident);
+}
+
+const char *hs_node_secret_key(const hs_node *n)
+{
+    return hs_identity_seed(n->ident);
+}
+
 uint16_t hs_node_port(const hs_node *n)
 {
     return n->cfg.port;
@@ -565,7 +627,16 @@ uv_loop_t *hs_node_loop(const hs_node *n)
 
 void hs_node_metrics(const hs_node *n, hs_metrics *out)
 {
+    hs_http_refused r = {0};
+
     *out = n->m;
+    /* The trust counters kept by the server and the client. */
+    if (n->client)
+        hs_http_client_refused(n->client, &r);
+    out->tls_refused = n->server ? hs_http_server_tls_refused(n->server) : 0;
+    out->tls_verify_failed = r.verify;
+    out->tls_plain_refused += r.plain;
+    out->peer_allow_refused = r.allow + (n->server ? hs_http_server_allow_refused(n->server) : 0);
 }
 
 const char *hs_node_merkle_root(const hs_node *n)
@@ -638,19 +709,30 @@ hs_err hs_node_add_peer(hs_node *n, const char *id, const char *url)
         return HS_ESTATE;
     if (!hs_peers_valid_id(id) || !hs_peers_valid_url(url) || strcmp(id, n->id) == 0)
         return HS_EINVAL;
-    return hs_membership_learn(n, id, url, NULL, hs_node_now(), 0) ? HS_OK : HS_ENOMEM;
+    if (!hs_node_url_allowed(n, url))
+        return HS_EPERM;
+    return hs_membership_learn(n, id, url, NULL, hs_node_now(), NULL) ? HS_OK : HS_ENOMEM;
 }
 
-int hs_node_apply_state(hs_node *n, const char *root, uint64_t version, const char *from)
+int hs_node_apply_state(hs_node *n, const char *root, uint64_t version, const char *from,
+                        int authenticated)
 {
     char old[HS_ROOT_MAX + 1];
     uint64_t old_version = n->state_version;
 
-    /* Newer version wins; on a tie the larger root wins, so two sides of a
-     * partition that both moved to version v converge on one root. */
-    if (version < n->state_version ||
-        (version == n->state_version && strcmp(root, n->merkle_root) <= 0))
+    /* Newer version wins. A tie (the same version, another root) changes
+     * nothing unless a writer's signature vouches for it: then the larger
+     * root wins, so writers on two sides of a partition converge on one
+     * root; a forger's "larger root" gains nothing. */
+    if (version > HS_COUNTER_MAX || version < n->state_version)
         return 0;
+    if (version == n->state_version) {
+        int cmp = strcmp(root, n->merkle_root);
+        if (cmp != 0 && !authenticated)
+            n->m.claims_refused++;
+        if (cmp <= 0 || !authenticated)
+            return 0;
+    }
     strcpy(old, n->merkle_root);
     snprintf(n->merkle_root, sizeof n->merkle_root, "%s", root);
     n->state_version = version;
@@ -671,6 +753,8 @@ hs_err hs_node_update_state(hs_node *n, const char *root)
         return HS_EINVAL;
     if (strcmp(root, n->merkle_root) == 0)
         return HS_OK;
+    if (n->state_version >= HS_COUNTER_MAX)
+        return HS_ETOOBIG; /* (only a forged version could have brought it here) */
     /* A local update always takes the next version, whatever the root. */
     strcpy(old, n->merkle_root);
     strcpy(n->merkle_root, root);
@@ -704,13 +788,18 @@ json_t *hs_node_peers_json(hs_node *n)
 json_t *hs_node_peers_sample_json(hs_node *n, size_t sample)
 {
     json_t *arr = json_array();
-    size_t left = n->peers.live, want = sample && sample < left ? sample : left;
+    size_t left = 0, want;
 
     if (!arr)
         return NULL;
+    /* Live peers we vouch for: not a stranger's claim we have not checked
+     * (we would be passing it on). */
+    for (size_t i = 0; i < n->peers.n; i++)
+        left += n->peers.v[i]->state != HS_PEER_DEAD && hs_peer_usable(n->peers.v[i]);
+    want = sample && sample < left ? sample : left;
     for (size_t i = 0; i < n->peers.n && want > 0; i++) {
         const hs_peer *p = n->peers.v[i];
-        if (p->state == HS_PEER_DEAD || left == 0)
+        if (p->state == HS_PEER_DEAD || !hs_peer_usable(p) || left == 0)
             continue;
         /* Selection sampling: each live peer with chance want / left. */
         if (hs_rng_below(&n->rng, left--) >= want)
@@ -737,7 +826,10 @@ unsigned hs_node_copies(const hs_node *n, const char *id)
 
 json_t *hs_node_metrics_json(hs_node *n)
 {
-    const hs_metrics *m = &n->m;
+    hs_metrics all;
+    const hs_metrics *m = &all;
+
+    hs_node_metrics(n, &all);
     json_t *metrics = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
         "s:I, s:I, s:I}",
@@ -775,14 +867,27 @@ json_t *hs_node_metrics_json(hs_node *n)
     json_object_set_new(metrics, "grafts", json_integer((json_int_t)m->grafts));
     json_object_set_new(metrics, "shortcuts", json_integer((json_int_t)m->shortcuts));
     json_object_set_new(metrics, "probes_late", json_integer((json_int_t)m->probes_late));
+    json_object_set_new(metrics, "claims_refused", json_integer((json_int_t)m->claims_refused));
+    json_object_set_new(metrics, "learn_limited", json_integer((json_int_t)m->learn_limited));
+    json_object_set_new(metrics, "peers_unverified", json_integer((json_int_t)m->peers_unverified));
+    json_object_set_new(metrics, "candidates_taken", json_integer((json_int_t)m->candidates_taken));
     json_object_set_new(metrics, "indirect_probes", json_integer((json_int_t)m->indirect_probes));
     json_object_set_new(metrics, "suspicions", json_integer((json_int_t)m->suspicions));
     json_object_set_new(metrics, "refutations", json_integer((json_int_t)m->refutations));
     json_object_set_new(metrics, "http_blocked", json_integer((json_int_t)m->http_blocked));
     json_object_set_new(metrics, "peers_swapped", json_integer((json_int_t)m->peers_swapped));
+    json_object_set_new(metrics, "auth_failed", json_integer((json_int_t)m->auth_failed));
+    json_object_set_new(metrics, "auth_replayed", json_integer((json_int_t)m->auth_replayed));
     json_object_set_new(
         metrics, "connections_drained",
         json_integer((json_int_t)(n->server ? hs_http_server_drained(n->server) : 0)));
+    json_object_set_new(metrics, "tls_refused", json_integer((json_int_t)m->tls_refused));
+    json_object_set_new(metrics, "tls_verify_failed",
+                        json_integer((json_int_t)m->tls_verify_failed));
+    json_object_set_new(metrics, "tls_plain_refused",
+                        json_integer((json_int_t)m->tls_plain_refused));
+    json_object_set_new(metrics, "peer_allow_refused",
+                        json_integer((json_int_t)m->peer_allow_refused));
     return metrics;
 }
 
@@ -808,6 +913,8 @@ json_t *hs_node_health_json(hs_node *n)
         json_object_set(h, "tags", n->tags);
     if (h)
         json_object_set_new(h, "incarnation", json_integer((json_int_t)n->incarnation));
+    if (h)
+        json_object_set_new(h, "public_key", json_string(hs_identity_public(n->ident)));
     if (h)
         json_object_set_new(h, "local_health", json_integer((json_int_t)n->local_health));
     if (h)

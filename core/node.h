@@ -14,6 +14,7 @@
 #include "http_client.h"
 #include "http_server.h"
 #include "peers.h"
+#include "ratelimit.h"
 #include "rng.h"
 #include "seen.h"
 
@@ -23,6 +24,22 @@
 #define HS_RECENT 128
 /* The highest local health multiplier (membership.c). */
 #define HS_LOCAL_HEALTH_MAX 8
+/* Peers a full table keeps in mind to probe, one per maintenance tick,
+ * and take in if they answer (membership.c). */
+#define HS_CANDIDATES 64
+/* The largest version or incarnation taken from the wire: 2^53, the
+ * integers a double holds exactly (what JSON readers promise). */
+#define HS_COUNTER_MAX 9007199254740992ull
+
+/* Who says a peer exists, and how far to believe it (hs_membership_learn). */
+typedef struct hs_claim {
+    const uint8_t *src; /* the address it came from (16 bytes): a stranger's
+                           claim, rate-limited per address and verified by a
+                           probe before the peer gets traffic */
+    int direct;         /* the claimant speaks of itself (a shuffle's asker):
+                           its URL's host must be that address */
+    double swap;        /* the chance a full table considers it */
+} hs_claim;
 
 struct hs_node {
     uv_loop_t *loop;
@@ -33,16 +50,19 @@ struct hs_node {
     char **bootstrap;
     struct {
         char **cluster_keys, **writers, **peer_allow, **trust_forwarded;
-        char *tls; /* the TLS file names and node_key, one allocation */
-    } lists;       /* owned copies behind cfg's pointers */
+        char *tls;                         /* the TLS file names and node_key, one allocation */
+    } lists;                               /* owned copies behind cfg's pointers */
     char from_header[HS_PEER_ID_MAX + 32]; /* "X-Hearsay-From: <id>" */
     json_t *tags;                          /* owned copy of cfg.tags, or NULL */
     char **blocked;                        /* banned node ids (hs_node_block) */
     size_t n_blocked;
 
+    struct hs_identity *ident; /* our Ed25519 key pair (identity.h) */
     hs_http_server *server;
     hs_http_client *client;
     hs_seen *seen;
+    struct hs_auth *auth; /* the cluster keyring and replay cache (auth.c);
+                             cfg.cluster_keys only seeded it */
     hs_peers peers;
     hs_rng rng;
     hs_metrics m;
@@ -85,6 +105,20 @@ struct hs_node {
     } recent[HS_RECENT];
     unsigned recent_next;
     double ae_next; /* s until the next anti-entropy round (backs off) */
+    /* Strangers: what each source address may make us learn, what we
+     * probe of newly learned peers, and the candidates a full table
+     * verifies before it takes them (membership.c). */
+    hs_ratelimit learn_limit;
+    hs_tokens probe_new;
+    struct hs_candidate {
+        char *id, *url;  /* one allocation: id, then url */
+        uint8_t src[16]; /* who told us */
+    } candidates[HS_CANDIDATES];
+    unsigned n_candidates;
+    /* The request being served: its source address (routes.c sets it
+     * for the handler's duration; rx_src_ok 0 outside requests). */
+    uint8_t rx_src[16];
+    int rx_src_ok;
     int open_handles;
     int started, closing;
     void (*done)(void *ud);
@@ -150,19 +184,33 @@ void hs_membership_failed(hs_node *n, hs_peer *p);
  * list): it becomes unhealthy, so it is avoided and probed at the next
  * tick, but only the probe decides whether it is suspect. */
 void hs_membership_send_failed(hs_node *n, hs_peer *p);
-/* Learned of a peer (announce, /peers, bootstrap): add, refresh or revive.
- * When the table is full, `swap` (0..1) is the chance that a random live
- * peer makes room for it, which keeps partial views mixing. */
+/* Learned of a peer (announce, /peers, bootstrap): add, or refresh. A
+ * known id's URL changes only on the operator's word or once the new URL
+ * answers a probe as that id while the old one is dead; one peer per
+ * host:port. `claim` NULL: the operator's (bootstrap, add_peer) or our
+ * own observation; else a stranger's, rate-limited per source, and a
+ * full table only keeps it as a candidate (swap: the chance it does). */
 hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const char *root,
-                             double seen_at, double swap);
+                             double seen_at, const hs_claim *claim);
+/* Frees the candidates a full table kept (node.c, at the end). */
+void hs_membership_free_candidates(hs_node *n);
+/* The 16-byte source of what we heard from the peer at url (its host's
+ * address, or a hash of its name). */
+void hs_membership_url_source(const char *url, uint8_t out[16]);
+/* Whether the request being served came from the address of p's URL (an
+ * X-Hearsay-From claim we may believe for liveness). */
+int hs_membership_from_matches(const hs_node *n, const hs_peer *p);
 
 /* SWIM messages (hs.suspect, hs.alive, hs.dead) about a node. */
 void hs_membership_swim(hs_node *n, const char *type, const json_t *payload);
 /* POST /probe: probe a peer for someone who cannot reach it (deferred). */
 void hs_membership_probe_for(hs_node *n, const json_t *req, uint64_t token, hs_http_response *resp);
 
-/* A state (root, version) heard from `from` (NULL: local). Returns 1 when adopted. */
-int hs_node_apply_state(hs_node *n, const char *root, uint64_t version, const char *from);
+/* A state (root, version) heard from `from` (NULL: local); authenticated:
+ * signed by a writer (only then does a tie of versions move the root).
+ * Returns 1 when adopted. */
+int hs_node_apply_state(hs_node *n, const char *root, uint64_t version, const char *from,
+                        int authenticated);
 
 /* antientropy.c */
 
@@ -222,6 +270,9 @@ void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *re
 #define HS_STALL_LAG 0.1
 
 int hs_node_is_blocked(const hs_node *n, const char *id);
+/* Whether the node may learn or ask a peer at url: a TLS node takes
+ * https:// URLs only (a refusal is counted in tls_plain_refused). */
+int hs_node_url_allowed(hs_node *n, const char *url);
 /* Whether our own loop is stalled now (this turn has run longer than
  * HS_STALL_LAG) or was lately: a failure seen now says little about the
  * peer. */

@@ -46,7 +46,7 @@ typedef struct hs_peer {
     unsigned features; /* HS_FEAT_* its /health advertises */
     unsigned probes;   /* probes sent: every 10th reads /health in full */
     uint32_t pos;      /* its index in hs_peers.v */
-    /* Two bytes of flags: every byte here is paid per peer known. */
+    /* Three bytes of flags: every byte here is paid per peer known. */
     unsigned char probing : 1;        /* a health probe is in flight */
     unsigned char waiting : 1;        /* in the first-probe FIFO */
     unsigned char suspected_here : 1; /* our own probes made it suspect */
@@ -60,11 +60,30 @@ typedef struct hs_peer {
                                          duplicates are answered "keep" */
     unsigned char prune_asked : 1;    /* its next push is answered "prune": we
                                          took a shorter path (shortcut.c) */
+    unsigned char hearsay : 1;        /* learned from a stranger's claim (an
+                                         announce, a shuffle, a list) and not
+                                         yet answered a probe: it gets no
+                                         traffic but that probe, and is
+                                         forgotten if the probe fails */
+    unsigned char claim : 2;          /* someone gossiped that it is suspect
+                                         (HS_CLAIM_SUSPECT) or dead: believed
+                                         if our own probe fails too */
     char id[];                        /* NUL-terminated; the first URL follows */
 } hs_peer;
 
 /* hs_peer.eager beyond 1: the link carries the tree to that peer. */
 #define HS_EAGER_CHILD 2
+
+/* hs_peer.claim */
+#define HS_CLAIM_SUSPECT 1
+#define HS_CLAIM_DEAD 2
+
+/* Whether anything but a probe may go to p: not a stranger's unverified
+ * claim (a node is nobody's amplifier). */
+static inline int hs_peer_usable(const hs_peer *p)
+{
+    return !p->hearsay;
+}
 
 /* Features a peer may advertise in /health "features". */
 #define HS_FEAT_BATCH 1u /* takes a JSON array on POST /gossip */

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
+#include "cidr.h"
 #include "node.h"
 
 static void answer(hs_http_response *resp, unsigned status, json_t *body)
@@ -59,6 +61,11 @@ static void gossip(hs_node *n, const hs_http_request *req, hs_http_response *res
         n->m.messages_invalid++;
         snprintf(reason, sizeof reason, "malformed JSON at line %d column %d: %s", jerr.line,
                  jerr.column, jerr.text);
+        /* jansson quotes the bytes near the error, which need not be
+         * UTF-8: a JSON string (the answer) could not hold them. */
+        for (char *p = reason; *p; p++)
+            if ((unsigned char)*p >= 0x80)
+                *p = '?';
         refuse(resp, 400, reason);
         return;
     }
@@ -98,8 +105,14 @@ static void peers(hs_node *n, const hs_http_request *req, hs_http_response *resp
     const char *url = hs_http_request_arg(req, "url");
 
     answer(resp, 200, hs_node_peers_sample_json(n, k));
-    if (k && from && url && hs_peers_valid_id(from) && hs_peers_valid_url(url))
-        hs_membership_learn(n, from, url, NULL, hs_node_now(), 1.0);
+    /* The asker's word about itself: its URL must be at the address it
+     * asks from, it is paced per address, and a full table only keeps it
+     * as a candidate (taken if it answers a probe as that id). */
+    if (k && from && url && hs_peers_valid_id(from) && hs_peers_valid_url(url)) {
+        static const uint8_t unknown[16];
+        hs_claim c = {n->rx_src_ok ? n->rx_src : unknown, 1, 1.0};
+        hs_membership_learn(n, from, url, NULL, hs_node_now(), &c);
+    }
 }
 
 /* POST /digest and /fetch: anti-entropy between hearsay nodes. */
@@ -152,6 +165,43 @@ static void probe_for(hs_node *n, const hs_http_request *req, hs_http_response *
         n->m.http_bad_request++;
 }
 
+static const char *request_arg(void *ud, const char *name)
+{
+    return hs_http_request_arg(ud, name);
+}
+
+/* Cluster auth (auth.h): 1 when the request may go on, else refused. */
+static int authenticated(hs_node *n, const hs_http_request *req, hs_http_response *resp)
+{
+    const char *from = hs_http_request_header(req, "X-Hearsay-From");
+    hs_auth_verdict v = hs_auth_verify(
+        n->auth, hs_http_request_header(req, HS_AUTH_HEADER), req->method, req->path, request_arg,
+        (void *)req, from, req->body, req->len, req->too_large, (int64_t)(hs_node_now() * 1000));
+
+    if (v == HS_AUTH_OK || v == HS_AUTH_UNCHECKED)
+        return 1;
+    if (v == HS_AUTH_REPLAY)
+        n->m.auth_replayed++;
+    else
+        n->m.auth_failed++;
+    hs_node_log(n, HS_LOG_DEBUG, "refused %s %s from %.64s: %s", req->method, req->path,
+                from ? from : "?", hs_auth_reason(v));
+    refuse(resp, hs_auth_status(v), hs_auth_reason(v));
+    return 0;
+}
+
+static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *resp);
+
+static int trusted_proxy(const hs_node *n, const uint8_t addr[16])
+{
+    hs_cidr r;
+
+    for (size_t i = 0; i < n->cfg.n_trust_forwarded; i++)
+        if (hs_cidr_parse(n->cfg.trust_forwarded[i], &r) == HS_OK && hs_cidr_contains(&r, addr))
+            return 1;
+    return 0;
+}
+
 typedef struct route {
     const char *path;
     const char *method;
@@ -162,12 +212,61 @@ static const route routes[] = {
     {"/ping", "GET"},    {"/peers", "GET"},   {"/state", "GET"},  {"/health", "GET"},
 };
 
+/* The request's source address: the client's, or, from a proxy listed in
+ * trust_forwarded, the last address of X-Forwarded-For that is not one of
+ * those proxies. 0, or -1 when there is none (a unix socket). */
+static int source_of(const hs_node *n, const hs_http_request *req, uint8_t out[16])
+{
+    const char *xff;
+    char part[64];
+
+    if (!req->remote || hs_addr_bytes(req->remote, out) != 0)
+        return -1;
+    if (!n->cfg.n_trust_forwarded || !trusted_proxy(n, out) ||
+        !(xff = hs_http_request_header(req, "X-Forwarded-For")))
+        return 0;
+    /* Right to left: each hop appends the address it saw. */
+    for (size_t end = strlen(xff); end > 0;) {
+        size_t start = end;
+        while (start > 0 && xff[start - 1] != ',')
+            start--;
+        size_t a = start, b = end;
+        while (a < b && (xff[a] == ' ' || xff[a] == '\t'))
+            a++;
+        while (b > a && (xff[b - 1] == ' ' || xff[b - 1] == '\t'))
+            b--;
+        if (b - a == 0 || b - a >= sizeof part)
+            return 0; /* garbled: keep the proxy's own address */
+        memcpy(part, xff + a, b - a);
+        part[b - a] = '\0';
+        if (hs_addr_parse(part, out) != 0)
+            return 0;
+        if (!trusted_proxy(n, out))
+            return 0;
+        end = start > 0 ? start - 1 : 0;
+    }
+    return 0;
+}
+
 void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *resp)
 {
     hs_node *n = ud;
+
+    n->rx_src_ok = source_of(n, req, n->rx_src) == 0;
+    dispatch(n, req, resp);
+    n->rx_src_ok = 0;
+}
+
+static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *resp)
+{
     const route *r = NULL;
 
     n->m.http_requests++;
+    /* Only GET /health is open to anyone in a keyed cluster. */
+    if (n->cfg.security >= HS_SECURITY_CLUSTER &&
+        !(strcmp(req->method, "GET") == 0 && strcmp(req->path, "/health") == 0) &&
+        !authenticated(n, req, resp))
+        return;
     if (n->n_blocked && hs_node_is_blocked(n, hs_http_request_header(req, "X-Hearsay-From"))) {
         n->m.http_blocked++;
         refuse(resp, 403, "this node has banned yours");
@@ -206,9 +305,10 @@ void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *re
         probe_for(n, req, resp);
     else if (strcmp(r->path, "/ping") == 0)
         answer(resp, 200,
-               json_pack("{s:s, s:I, s:o}", "node_id", n->id, "incarnation",
+               json_pack("{s:s, s:I, s:o, s:s}", "node_id", n->id, "incarnation",
                          (json_int_t)n->incarnation, "features",
-                         hs_peers_features_json(HS_FEAT_OURS)));
+                         hs_peers_features_json(HS_FEAT_OURS), "public_key",
+                         hs_node_public_key(n)));
     else if (strcmp(r->path, "/peers") == 0)
         peers(n, req, resp);
     else if (strcmp(r->path, "/state") == 0)

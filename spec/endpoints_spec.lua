@@ -7,10 +7,11 @@ describe("a node's HTTP endpoints", function()
 
   setup(function()
     loop = hs.loop()
-    -- No periodic announces (node or client, which learns node in a shuffle):
-    -- they would move messages_sent and messages_received under "changes nothing".
+    -- No periodic announces (node or client, which learns node in a shuffle)
+    -- nor anti-entropy repairs: they would move messages_sent and
+    -- messages_received under "changes nothing".
     node = H.node({ max_body = 4096, max_seen_by = 16, max_ttl = 32, gossip_interval = 60,
-      lazy_fanout = 0 }, loop)
+      lazy_fanout = 0, ae_interval = 0 }, loop)
     client = H.node({ gossip_interval = 60 }, loop)
     base = node:url()
   end)
@@ -38,6 +39,32 @@ describe("a node's HTTP endpoints", function()
         "messages_invalid", "send_errors" }) do
         assert.is_number(h.metrics[k], k)
       end
+    end)
+
+    it("carries hearsay's extras: version, url, features, peers, seen_ids, probes, incarnation", function()
+      local st, h = H.fetch_json(loop, client, "GET", base .. "/health")
+      assert.equal(200, st)
+      assert.is_string(h.version)
+      assert.equal(node:url(), h.url)
+      assert.same({ "batch", "ae", "swim" }, h.features)
+      assert.same({ alive = 0, unhealthy = 0, dead = 0 }, h.peers)
+      assert.equal(node:health().seen_ids, h.seen_ids)
+      assert.same({ in_flight = 0, waiting = 0 }, h.probes)
+      assert.equal(math.type(h.incarnation), "integer")
+      assert.is_true(h.incarnation > 0)
+      assert.equal(0, h.local_health)
+      -- the counts follow the peer table: one peer that refuses every probe
+      local other = H.node({ dead_after = 1 }, loop)
+      other:add_peer("endpoints-peer", "http://127.0.0.1:1")
+      _, h = H.fetch_json(loop, client, "GET", other:url() .. "/health")
+      assert.equal(1, h.peers.alive + h.peers.unhealthy)
+      assert.equal(0, h.peers.dead)
+      assert.is_true(loop:run_until(function()
+        _, h = H.fetch_json(loop, client, "GET", other:url() .. "/health")
+        return h.peers.dead == 1
+      end, 5))
+      assert.same({ alive = 0, unhealthy = 0, dead = 1 }, h.peers)
+      other:close()
     end)
   end)
 
@@ -101,7 +128,7 @@ describe("a node's HTTP endpoints", function()
       for _, l in ipairs(leaves) do l:close() end
     end)
 
-    it("takes the asker of a sample into its view, even when full (a CYCLON shuffle)", function()
+    it("takes the asker of a sample into its view once it answers, even when full (a CYCLON shuffle)", function()
       local hub = H.node({ max_peers = 3 }, loop)
       local leaves = {}
       for i = 1, 3 do
@@ -122,7 +149,9 @@ describe("a node's HTTP endpoints", function()
         hub:url() .. "/peers?sample=2&url=" .. enc, nil, from)
       assert.equal(200, st)
       assert.equal(2, #peers)
-      assert.is_true(knows(asker:id()))
+      -- A full table keeps the asker as a candidate and takes it at its
+      -- next peer exchange, once a probe finds it there as itself.
+      assert.is_true(loop:run_until(function() return knows(asker:id()) end, 5))
       local n = 0
       for _, p in ipairs(hub:peers()) do if p.state ~= "dead" then n = n + 1 end end
       assert.equal(3, n) -- a random peer made room
@@ -207,6 +236,58 @@ describe("a node's HTTP endpoints", function()
       assert.equal(getmetatable(b.a[2][2]), getmetatable(a.a[2][2]))
       assert.equal(getmetatable(b.a[3]), getmetatable(a.a[3]))
       node:on("message", nil)
+    end)
+
+    it("accepts any type the reference accepts, and envelopes without origin_peer and seen_by", function()
+      local got = {}
+      node:on("message", function(msg) got[msg.id] = msg end)
+      local types = { "has space", "a/b", "caf\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac", 'q"uote',
+        "back\\slash", "*", ("\xc3\xa9"):rep(32), ("x"):rep(64), "\xc2\xa0" }
+      local ids = {}
+      for i, t in ipairs(types) do
+        local e = H.envelope({ message_id = H.id(), message_type = t, ttl = 0 })
+        if i % 2 == 0 then e.origin_peer, e.seen_by = nil, nil end
+        ids[i] = e.message_id
+        local st, a = post(hs.json_encode(e))
+        assert.equal(200, st, t)
+        assert.same({ status = "accepted", message_id = e.message_id }, a)
+        -- handlers get the type as it was sent, and "" for a missing origin
+        assert.equal(t, got[e.message_id].type)
+        assert.equal(i % 2 == 0 and "" or "spec-origin", got[e.message_id].origin)
+      end
+      -- An origin_peer of "" (what a reference relays for an envelope that
+      -- had none) is taken too.
+      local e = H.envelope({ message_id = H.id(), origin_peer = "", ttl = 0 })
+      local st = post(hs.json_encode(e))
+      assert.equal(200, st)
+      assert.equal("", got[e.message_id].origin)
+      -- "" is nobody: no peer was learnt from these
+      assert.is_nil(H.peer(node, "", true))
+      -- The kept copies are valid JSON with the same type (/fetch serves them).
+      local _, kept = H.fetch_json(loop, client, "POST", base .. "/fetch", hs.json_encode({ ids = ids }))
+      local by_id = {}
+      for _, k in ipairs(kept) do by_id[k.message_id] = k end
+      for i, t in ipairs(types) do assert.equal(t, by_id[ids[i]].message_type) end
+      node:on("message", nil)
+    end)
+
+    it("does not mark the id of an envelope it refused as seen", function()
+      local e = H.envelope({ message_id = H.id() })
+      e.ttl = -1
+      local st = post(hs.json_encode(e))
+      assert.equal(400, st)
+      e.ttl = 0
+      local a
+      st, a = post(hs.json_encode(e))
+      assert.equal(200, st)
+      assert.equal("accepted", a.status)
+      -- in a batch too (and whichever parser reads it)
+      local b = H.envelope({ message_id = H.id(), ttl = 0, message_type = "" })
+      st, a = post(hs.json_encode({ b }))
+      assert.equal(1, #a.errors)
+      b.message_type = "chat"
+      st, a = post(hs.json_encode({ b }))
+      assert.same({ accepted = 1, duplicate = 0, errors = {} }, a)
     end)
 
     it("accepts a batch (a JSON array) and answers with counts", function()
@@ -301,7 +382,19 @@ describe("a node's HTTP endpoints", function()
     it("a wrong type for ttl", function() refused(with("ttl", "ten"), 400, "ttl must be an integer") end)
     it("a wrong type for seen_by", function() refused(with("seen_by", "a"), 400, "seen_by must be an array") end)
     it("a wrong type for timestamp", function() refused(with("timestamp", "now"), 400, "timestamp") end)
-    it("a bad message_type", function() refused(with("message_type", "no spaces"), 400, "message_type") end)
+    it("an empty message_type", function() refused(with("message_type", ""), 400, "message_type") end)
+    it("a message_type over 64 bytes", function()
+      refused(with("message_type", ("\xc3\xa9"):rep(32) .. "x"), 400, "1%-64 bytes")
+    end)
+    it("a control character in message_type (C0, DEL or C1)", function()
+      for _, t in ipairs({ "a\nb", "\27[31mred", "del\127", "csi\xc2\x9b2J", "nel\xc2\x85" }) do
+        refused(with("message_type", t), 400, "without control characters")
+      end
+    end)
+    it("an origin_peer that is not a node id", function()
+      refused(with("origin_peer", "has space"), 400, "origin_peer")
+      refused(with("origin_peer", 7), 400, "origin_peer must be a string")
+    end)
     it("a negative ttl", function() refused(with("ttl", -1), 400, "ttl must not be negative") end)
     it("a huge ttl", function() refused(with("ttl", 1 << 40), 400, "max_ttl") end)
     it("too many seen_by entries", function()
@@ -358,7 +451,7 @@ describe("a node's HTTP endpoints", function()
     assert.is_true(node:metrics().http_not_found >= 1)
   end)
 
-  it("answers 405 with a reason for wrong methods", function()
+  it("answers 405 with a reason and an Allow header for wrong methods", function()
     local st, a = H.fetch_json(loop, client, "GET", base .. "/gossip")
     assert.equal(405, st)
     assert.matches("takes POST", a.error)
@@ -366,5 +459,52 @@ describe("a node's HTTP endpoints", function()
     assert.equal(405, st)
     assert.matches("takes GET", a.error)
     assert.is_true(node:metrics().http_bad_method >= 2)
+    -- The headers, read by a client that shows them (the node's own does not).
+    local script = H.tmpdir() .. "/allow.py"
+    H.write(script, table.concat({
+      "import http.client",
+      "for m, p in (('GET', '/gossip'), ('DELETE', '/peers'), ('PUT', '/health')):",
+      "    c = http.client.HTTPConnection('127.0.0.1', " .. node:port() .. ", timeout=5)",
+      "    c.request(m, p)",
+      "    r = c.getresponse()",
+      "    print(m, p, r.status, r.getheader('Allow'), r.getheader('Content-Type'))",
+    }, "\n") .. "\n")
+    local out = H.sh_bg(loop, "/usr/bin/python3 " .. script)
+    assert.matches("GET /gossip 405 POST application/json", out, 1, true)
+    assert.matches("DELETE /peers 405 GET application/json", out, 1, true)
+    assert.matches("PUT /health 405 GET application/json", out, 1, true)
+  end)
+
+  it("answers 431 (from libmicrohttpd) for request headers over about 7 KiB", function()
+    -- (a node nobody else talks to: every request it counts is ours)
+    local alone = H.node({ gossip_interval = 60, peer_exchange_interval = 60 }, loop)
+    local st = H.fetch(loop, client, "GET", alone:url() .. "/health", nil, "X-Padding: " .. ("p"):rep(9000))
+    assert.equal(431, st)
+    assert.equal(0, alone:metrics().http_requests, "the request reached a route")
+    st = H.fetch(loop, client, "GET", alone:url() .. "/health", nil, "X-Padding: " .. ("p"):rep(5000))
+    assert.equal(200, st)
+    assert.equal(1, alone:metrics().http_requests)
+    alone:close()
+  end)
+
+  it("answers 403 with a reason to a node it blocked, and counts it", function()
+    -- (an id of its own: the client node's own probes would be counted too)
+    node:block("spec-banned")
+    local before = node:metrics()
+    local from = "X-Hearsay-From: spec-banned"
+    local st, a = H.fetch_json(loop, client, "GET", base .. "/health", nil, from)
+    assert.equal(403, st)
+    assert.equal("error", a.status)
+    assert.matches("banned", a.error)
+    local env = H.envelope({ message_id = H.id(), ttl = 0 })
+    st = H.fetch(loop, client, "POST", base .. "/gossip", hs.json_encode(env), from)
+    assert.equal(403, st)
+    local after = node:metrics()
+    assert.equal(before.http_blocked + 2, after.http_blocked)
+    assert.equal(before.messages_received, after.messages_received)
+    -- others, and the same node once unblocked, are served
+    assert.equal(200, (H.fetch(loop, client, "GET", base .. "/health")))
+    node:block("spec-banned", false)
+    assert.equal(200, (H.fetch(loop, client, "POST", base .. "/gossip", hs.json_encode(env), from)))
   end)
 end)

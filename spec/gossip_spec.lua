@@ -9,6 +9,7 @@ local function reaches_everyone(n, extra)
   local c = H.cluster(n, extra)
   assert.is_true(c:converge(10))
   local got = H.record(c.nodes, "chat")
+  local origin = c.nodes[1]:id()
   local id = c.nodes[1]:broadcast("chat", { text = "hello" })
   local ok = c.loop:run_until(function()
     for i = 2, n do if not got[i][id] then return false end end
@@ -18,7 +19,7 @@ local function reaches_everyone(n, extra)
   assert.is_true(ok, "every node received the broadcast")
   for i = 2, n do
     assert.equal("hello", got[i][id].payload.text)
-    assert.equal(c.nodes[1] and got[i][id].origin, got[i][id].origin)
+    assert.equal(origin, got[i][id].origin)
   end
 end
 
@@ -40,6 +41,32 @@ describe("a broadcast", function()
     end, 5)
     c:close()
     assert.is_true(ok)
+  end)
+end)
+
+describe("node:broadcast", function()
+  it("takes any type a message may carry, and says why it refuses one", function()
+    local loop = hs.loop()
+    local a, b = H.node({ gossip_interval = 60 }, loop), H.node({ gossip_interval = 60 }, loop)
+    a:add_peer(b:id(), b:url())
+    local got = H.record({ b })
+    for _, t in ipairs({ 'caf\xc3\xa9 "order"/report \\ #1', ("\xc3\xa9"):rep(32), "x", "*" }) do
+      local id = a:broadcast(t, { t = t })
+      assert.is_true(loop:run_until(function() return got[1][id] end, 3), t)
+      assert.equal(t, got[1][id].type)
+      assert.equal(t, got[1][id].payload.t)
+    end
+    local refused = {
+      { "", "1 to 64 bytes" }, { ("x"):rep(65), "1 to 64 bytes" }, { ("\xc3\xa9"):rep(32) .. "x", "1 to 64 bytes" },
+      { "a\0b", "without control characters" }, { "a\27[2J", "without control characters" },
+      { "nel\xc2\x85", "without control characters" }, { "\xff", "UTF%-8" },
+    }
+    for _, r in ipairs(refused) do
+      local ok, err = pcall(a.broadcast, a, r[1], {})
+      assert.is_false(ok, ("%q"):format(r[1]))
+      assert.matches("broadcast: a message type is .*" .. r[2], err)
+    end
+    a:close(); b:close(); loop:close()
   end)
 end)
 
@@ -87,16 +114,79 @@ describe("forwarding", function()
     assert.equal(3, (received()))
   end)
 
+  -- The envelope as leaf i received it: a node keeps the bytes that came
+  -- (only the ttl rewritten, to 0) and serves them on /fetch.
+  local function as_received(i, id)
+    local st, kept = H.fetch_json(loop, leaves[i], "POST", leaves[i]:url() .. "/fetch",
+      hs.json_encode({ ids = { id } }))
+    assert.equal(200, st)
+    assert.equal(1, #kept)
+    return kept[1]
+  end
+
   it("decrements ttl, counts hops and lists itself and its targets in seen_by", function()
     local env = H.envelope({ message_id = H.id(), ttl = 4, hops = 2,
       seen_by = hs.array({ "spec-origin" }) })
     post(env)
     loop:run_until(function() return received() >= 3 end, 3)
-    local _, msgs = received()
-    local m = msgs[1]
-    assert.equal(3, m.ttl)
-    assert.equal(3, m.hops)
-    assert.equal(hub:id(), m.sender)
+    loop:run_for(0.1)
+    local n, msgs = received()
+    assert.equal(3, n)
+    local targets = {}
+    for i = 1, #leaves do
+      if next(got[i]) then targets[#targets + 1] = leaves[i]:id() end
+    end
+    table.sort(targets)
+    for i = 1, #leaves do
+      local m = got[i][env.message_id]
+      if m then
+        assert.equal(3, m.ttl)
+        assert.equal(3, m.hops)
+        assert.equal(hub:id(), m.sender)
+        -- on the wire: the seen_by it came with, then the hub, then every
+        -- leaf the hub sent it to (so that none of them sends it back)
+        local wire = as_received(i, env.message_id)
+        assert.equal(3, wire.hops)
+        assert.equal("spec-origin", wire.origin_peer)
+        assert.same({ "spec-origin", hub:id() }, { wire.seen_by[1], wire.seen_by[2] })
+        local rest = { table.unpack(wire.seen_by, 3) }
+        table.sort(rest)
+        assert.same(targets, rest)
+      end
+    end
+    assert.equal(3, #msgs)
+  end)
+
+  it("never sends a message back to its origin or its sender, whatever seen_by says", function()
+    -- fanout 6 at a hub of six: every leaf but the origin (leaf 2) and the
+    -- sender (leaf 1), which an empty seen_by does not name.
+    local wide = H.node({ fanout = 6, tree = false, lazy_fanout = 0, gossip_interval = 60,
+      peer_exchange_interval = 60 }, loop)
+    for i = 1, 6 do wide:add_peer(leaves[i]:id(), leaves[i]:url()) end
+    loop:run_for(0.1)
+    local env = H.envelope({ message_id = H.id(), origin_peer = leaves[2]:id(), seen_by = hs.array({}) })
+    local st, a = H.fetch_json(loop, leaves[1], "POST", wide:url() .. "/gossip", hs.json_encode(env),
+      "X-Hearsay-From: " .. leaves[1]:id())
+    assert.equal(200, st)
+    assert.equal("accepted", a.status)
+    assert.is_true(loop:run_until(function() return received() >= 4 end, 3))
+    loop:run_for(0.2)
+    local want = {}
+    for i = 3, 6 do
+      assert.is_not_nil(got[i][env.message_id], "leaf " .. i)
+      assert.equal(leaves[2]:id(), got[i][env.message_id].origin)
+      assert.equal(wide:id(), got[i][env.message_id].sender)
+      want[#want + 1] = leaves[i]:id()
+    end
+    assert.is_nil(next(got[1]), "sent to its sender")
+    assert.is_nil(next(got[2]), "sent to its origin")
+    local wire = as_received(3, env.message_id)
+    assert.equal(wide:id(), wire.seen_by[1])
+    local rest = { table.unpack(wire.seen_by, 2) }
+    table.sort(want)
+    table.sort(rest)
+    assert.same(want, rest)
+    wide:close()
   end)
 
   it("does not forward a message whose ttl is 0", function()
@@ -644,8 +734,10 @@ end)
 
 describe("the tree and a full table", function()
   -- Six newcomers (nodes with settings s) shuffle with `node` through
-  -- `client`, each taking a place in its full view; `kept` stays in it
-  -- all along. The newcomers are added to `others`.
+  -- `client`, each taking a place in its full view (at node's next peer
+  -- exchange: a full table tries a candidate then, and takes it once it
+  -- answers as itself); `kept` stays in it all along. The newcomers are
+  -- added to `others`.
   local function newcomers(loop, client, node, kept, what, s, others)
     for k = 1, 6 do
       local d = H.node(s, loop)
@@ -654,7 +746,8 @@ describe("the tree and a full table", function()
       local st = H.fetch(loop, client, "GET", node:url() .. "/peers?sample=2&url=" .. enc, nil,
         "X-Hearsay-From: " .. d:id())
       assert.equal(200, st)
-      assert.is_not_nil(H.peer(node, d:id()), "newcomer " .. k .. " got a place")
+      assert.is_true(loop:run_until(function() return H.peer(node, d:id()) ~= nil end, 5),
+        "newcomer " .. k .. " got a place")
       assert.is_not_nil(H.peer(node, kept:id()), what .. " survived newcomer " .. k)
     end
   end
@@ -663,9 +756,9 @@ describe("the tree and a full table", function()
     local loop = hs.loop()
     local s = { ae_interval = 0, gossip_interval = 60, peer_exchange_interval = 60 }
     local p, o, c = H.node(s, loop), H.node(s, loop), H.node(s, loop)
-    s.max_peers = 2
+    s.max_peers, s.peer_exchange_interval = 2, 0.2
     local l = H.node(s, loop)
-    s.max_peers, s.fanout, s.lazy_fanout = nil, 1, 0
+    s.max_peers, s.fanout, s.lazy_fanout, s.peer_exchange_interval = nil, 1, 0, 60
     local x = H.node(s, loop)
     x:add_peer(p:id(), p:url())
     x:add_peer(l:id(), l:url())
@@ -697,7 +790,10 @@ describe("the tree and a full table", function()
   local function full_pair(loop)
     local s = { fanout = 3, max_peers = 2, ae_interval = 0, gossip_interval = 60,
       peer_exchange_interval = 60 }
-    local a, b, c, client = H.node(s, loop), H.node(s, loop), H.node(s, loop), H.node(s, loop)
+    -- (a exchanges often: that is when its full table takes a candidate.)
+    local a = H.node({ fanout = 3, max_peers = 2, ae_interval = 0, gossip_interval = 60,
+      peer_exchange_interval = 0.2 }, loop)
+    local b, c, client = H.node(s, loop), H.node(s, loop), H.node(s, loop)
     a:add_peer(b:id(), b:url())
     a:add_peer(c:id(), c:url())
     H.probed(loop, a)

@@ -114,12 +114,44 @@ end
 
 -- ---- hearsay processes ---------------------------------------------------
 
+-- Temporary directories and processes this run made: removed and killed
+-- (by pid) when busted exits, whatever the specs did. HEARSAY_KEEP_TMP=1
+-- keeps the directories (their logs) for a look after a failure.
+local tmpdirs, procs = {}, {}
+
 function H.tmpdir()
   local p = io.popen("mktemp -d /tmp/hearsay-spec.XXXXXX")
   local d = p:read("l")
   p:close()
+  assert(d and d:match("^/tmp/hearsay%-spec%.%w+$"), "mktemp failed")
+  tmpdirs[#tmpdirs + 1] = d
   return d
 end
+
+-- Alive and not a zombie (an orphan may wait a while to be reaped).
+local function alive(pid)
+  local f = io.open(("/proc/%d/stat"):format(pid))
+  if not f then return false end
+  local state = f:read("a"):match("^%d+ %b() (%a)")
+  f:close()
+  return state ~= nil and state ~= "Z"
+end
+
+function H.cleanup()
+  for _, proc in ipairs(procs) do
+    if alive(proc.pid) then os.execute(("kill -KILL %d 2>/dev/null"):format(proc.pid)) end
+  end
+  procs = {}
+  if os.getenv("HEARSAY_KEEP_TMP") ~= "1" then
+    for _, d in ipairs(tmpdirs) do os.execute(("rm -rf %q"):format(d)) end
+  end
+  tmpdirs = {}
+end
+
+require("busted").subscribe({ "exit" }, function()
+  H.cleanup()
+  return nil, true
+end)
 
 local function serialize(v)
   if type(v) == "string" then return ("%q"):format(v) end
@@ -183,6 +215,7 @@ function H.spawn(dir, loop, timeout, prefix)
   local pid = tonumber(p:read("l"))
   p:close()
   local proc = { pid = pid, dir = dir, log = log }
+  procs[#procs + 1] = proc
   local ok = (loop or hs.loop()):run_until(function()
     local id, url = read(log):match("hearsay node (%S+) listening on (%S+)")
     proc.id, proc.url = id, url
@@ -201,12 +234,7 @@ function H.kill(proc, sig)
   os.execute(("kill -%s %d 2>/dev/null"):format(sig or "TERM", proc.pid))
 end
 
--- Alive and not a zombie (an orphan may wait a while to be reaped).
-function H.alive(proc)
-  local stat = read(("/proc/%d/stat"):format(proc.pid))
-  local state = stat:match("^%d+ %b() (%a)")
-  return state ~= nil and state ~= "Z"
-end
+function H.alive(proc) return alive(proc.pid) end
 
 -- Waits (bounded) for a process to exit; returns true if it did, or
 -- false and what the process looks like (for the failure message).
@@ -221,15 +249,19 @@ function H.wait_exit(proc, loop, timeout)
 end
 
 -- The reference node (spec/reference/ref_node.py) in its own process, with
--- extra command-line args; returns { pid, log, port, id, url }.
+-- extra command-line args (fast gossip and health loops unless they say
+-- otherwise); returns { pid, log, port, id, url }.
 function H.start_ref(loop, args)
-  local dir = H.config_dir({})
+  args = args or ""
+  local dir = H.tmpdir()
   local log = dir .. "/ref.log"
-  local p = io.popen(("exec /usr/bin/python3 %q/spec/reference/ref_node.py --port 0 "
-    .. "--gossip-interval 0.3 --health-interval 0.5 %s >%q 2>&1 & echo $!")
-    :format(H.src, args or "", log))
+  local fast = (args:find("--gossip-interval", 1, true) and "" or "--gossip-interval 0.3 ")
+    .. (args:find("--health-interval", 1, true) and "" or "--health-interval 0.5 ")
+  local p = io.popen(("exec /usr/bin/python3 %q/spec/reference/ref_node.py --port 0 %s%s >%q 2>&1 & echo $!")
+    :format(H.src, fast, args, log))
   local ref = { pid = tonumber(p:read("l")), log = log }
   p:close()
+  procs[#procs + 1] = ref
   assert(loop:run_until(function()
     local port, id = H.read(log):match("READY (%d+) (%S+)")
     ref.port, ref.id = tonumber(port), id
@@ -244,6 +276,14 @@ function H.stop_ref(loop, ref)
   if not H.wait_exit(ref, loop, 5) then H.kill(ref, "KILL") end
 end
 
+-- What the reference node saw: GET ref.url .. "/_test/" .. what through
+-- client's node ("received", "requests" or "status"), decoded.
+function H.ref_test(loop, client, ref, what)
+  local st, v = H.fetch_json(loop, client, "GET", ref.url .. "/_test/" .. what)
+  assert(st == 200, "the reference node's /_test/" .. what .. " answered " .. tostring(st))
+  return v
+end
+
 -- Runs a shell command; returns exit code and output.
 function H.sh(cmd)
   local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")
@@ -251,6 +291,19 @@ function H.sh(cmd)
   p:close()
   local code = tonumber(out:match("exit=(%d+)%s*$"))
   return code, out:gsub("exit=%d+%s*$", "")
+end
+
+-- Runs a shell command in the background while driving `loop` (so that
+-- in-process nodes answer it); returns its output (stdout and stderr)
+-- once it exits, or raises after timeout seconds (default 10).
+function H.sh_bg(loop, cmd, timeout)
+  local dir = H.tmpdir()
+  local out, done = dir .. "/out", dir .. "/done"
+  local p = io.popen(("( (%s) >%q 2>&1; echo $? >%q ) &"):format(cmd, out, done))
+  p:close()
+  local ok = loop:run_until(function() return read(done) ~= "" end, timeout or 10, 0.01)
+  assert(ok, "command did not finish: " .. cmd .. "\n" .. read(out))
+  return read(out), tonumber(read(done))
 end
 
 -- Writes text to path (whole).

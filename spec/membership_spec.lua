@@ -49,13 +49,28 @@ describe("peer exchange", function()
 end)
 
 describe("max_peers", function()
-  it("keeps at most max_peers live peers", function()
+  it("keeps at most max_peers live peers, and every node fills its table", function()
     local c = H.cluster(8, { max_peers = 3 })
-    c.loop:run_for(1.5)
-    for _, node in ipairs(c.nodes) do
-      assert.is_true(#node:peers() <= 3, "a node has " .. #node:peers() .. " peers")
-    end
+    local most = 0
+    local full = c.loop:run_until(function()
+      local all = true
+      for _, node in ipairs(c.nodes) do
+        most = math.max(most, #node:peers())
+        if #node:peers() < 3 then all = false end
+      end
+      return all
+    end, 10)
+    -- and it stays so while announces and exchanges go on
+    local t0 = c.loop:now()
+    c.loop:run_until(function()
+      for _, node in ipairs(c.nodes) do most = math.max(most, #node:peers()) end
+      return c.loop:now() - t0 >= 1
+    end, 2, 0.02)
+    local counts = {}
+    for i, node in ipairs(c.nodes) do counts[i] = #node:peers() end
     c:close()
+    assert.is_true(full, "tables: " .. table.concat(counts, " "))
+    assert.equal(3, most)
   end)
 end)
 
@@ -136,7 +151,7 @@ describe("a peer that stops answering", function()
 
   before_each(function()
     loop = hs.loop()
-    a = H.node({ dead_after = 2, retry_min = 0.1, retry_max = 0.2 }, loop)
+    a = H.node({ dead_after = 3, retry_min = 0.1, retry_max = 0.2 }, loop)
     b = H.node({}, loop)
     b_port, b_id = b:port(), b:id()
     a:add_peer(b_id, b:url())
@@ -153,11 +168,15 @@ describe("a peer that stops answering", function()
 
   it("becomes unhealthy, then dead, leaves /peers and gossip, and comes back", function()
     b:close()
-    -- unhealthy first (a failure), then dead (dead_after failures)
+    -- unhealthy first (a failure; two before dead_after = 3), then suspect,
+    -- then dead: every state it passes through, as a's table shows it
+    local states = { "alive" }
     assert.is_true(loop:run_until(function()
       local p = peer_ids(a, true)[b_id]
+      if p and p.state ~= states[#states] then states[#states + 1] = p.state end
       return p and p.state == "dead"
-    end, 5))
+    end, 5, 0.002))
+    assert.same({ "alive", "unhealthy", "suspect", "dead" }, states)
     assert.is_nil(peer_ids(a)[b_id])
     local _, list = H.fetch_json(loop, a, "GET", a:url() .. "/peers")
     assert.equal(0, #list)
@@ -172,6 +191,36 @@ describe("a peer that stops answering", function()
     end, 5))
     assert.equal(1, a:metrics().peers_recovered)
     assert.same({ "down " .. b_id, "up " .. b_id }, events)
+  end)
+
+  it("restarted with the same id, has a higher incarnation: an old death does not kill it", function()
+    local inc = b:health().incarnation
+    b:close()
+    assert.is_true(loop:run_until(function()
+      local p = peer_ids(a, true)[b_id]
+      return p and p.state == "dead"
+    end, 5))
+    loop:run_for(0.01) -- a new start, a new millisecond
+    b = H.node({ port = b_port, node_id = b_id }, loop)
+    assert.is_true(b:health().incarnation > inc)
+    assert.is_true(loop:run_until(function()
+      local p = peer_ids(a)[b_id]
+      return p and p.state == "alive"
+    end, 5))
+    -- a's probes of b tell it the new incarnation; then c gossips a death
+    -- of b's previous life: a must not believe it
+    loop:run_for(0.5)
+    local c = H.node({ gossip_interval = 60 }, loop)
+    c:add_peer(a:id(), a:url())
+    c:broadcast("hs.dead", { node_id = b_id, incarnation = inc, by = c:id() })
+    loop:run_for(0.5)
+    local about_b = {}
+    for _, e in ipairs(events) do
+      if e:find(b_id, 1, true) then about_b[#about_b + 1] = e end
+    end
+    c:close()
+    assert.equal("alive", peer_ids(a, true)[b_id].state)
+    assert.same({ "down " .. b_id, "up " .. b_id }, about_b)
   end)
 
   it("is retried with exponential backoff while dead", function()

@@ -136,16 +136,28 @@ describe("failure detection", function()
   it("answers /probe only for its own peers", function()
     local loop = hs.loop()
     local a, b = H.node({}, loop), H.node({}, loop)
+    -- c is alive and would answer a probe, but is no peer of a's
+    local c = H.node({ gossip_interval = 60, peer_exchange_interval = 60 }, loop)
     a:add_peer(b:id(), b:url())
     local _, ans = H.fetch_json(loop, b, "POST", a:url() .. "/probe",
       hs.json_encode({ node_id = b:id(), url = b:url() }))
     assert.is_true(ans.ok)
     -- a good request, answered once the probe is back: not a bad one
     assert.equal(0, a:metrics().http_bad_request)
+    local served = c:metrics().http_requests
     _, ans = H.fetch_json(loop, b, "POST", a:url() .. "/probe",
-      hs.json_encode({ node_id = "stranger", url = "http://127.0.0.1:1" }))
+      hs.json_encode({ node_id = c:id(), url = c:url() }))
     assert.is_false(ans.ok)
-    a:close(); b:close(); loop:close()
+    assert.matches("not a peer", ans.error)
+    -- a peer's id at another URL is no peer either: /probe is no open proxy
+    _, ans = H.fetch_json(loop, b, "POST", a:url() .. "/probe",
+      hs.json_encode({ node_id = b:id(), url = c:url() }))
+    assert.is_false(ans.ok)
+    assert.matches("not a peer", ans.error)
+    loop:run_for(0.1)
+    assert.equal(served, c:metrics().http_requests, "a asked c something")
+    assert.is_nil(H.peer(a, c:id(), true), "a took the stranger as a peer")
+    a:close(); b:close(); c:close(); loop:close()
   end)
 
   it("lets a wrongly suspected live node refute the suspicion", function()
@@ -172,19 +184,46 @@ describe("failure detection", function()
   end)
 
   it("gossips a death so every node drops the dead peer", function()
-    local c = H.cluster(6, { suspicion_timeout = 0.3, dead_after = 1 })
-    assert.is_true(c:converge(10, 5))
-    local victim = c.nodes[6]
+    -- Six nodes that all know each other. Only node 1 probes often enough
+    -- to find the victim dead within the test; the others probe once (the
+    -- first probe of a new peer) and then every 10 minutes, and would hold
+    -- a suspicion they hear for 60 s before acting on it. So they can drop
+    -- the victim in time only by believing node 1's gossip (hs.dead).
+    local loop = hs.loop()
+    local nodes = {}
+    nodes[1] = H.node({ dead_after = 1, suspicion_timeout = 0.3, health_interval = 0.1 }, loop)
+    for i = 2, 6 do
+      nodes[i] = H.node({ health_interval = 600, probe_interval = 600, suspicion_timeout = 60,
+        gossip_interval = 60, peer_exchange_interval = 60 }, loop)
+    end
+    for i = 1, 6 do
+      for j = 1, 6 do
+        if i ~= j then nodes[i]:add_peer(nodes[j]:id(), nodes[j]:url()) end
+      end
+    end
+    for i = 1, 6 do assert.is_true(H.probed(loop, nodes[i], 5)) end
+    local victim = nodes[6]
     local id = victim:id()
     victim:close()
-    assert.is_true(c.loop:run_until(function()
+    local t0 = loop:now()
+    local ok = loop:run_until(function()
       for i = 1, 5 do
-        local p = peer(c.nodes[i], id, true)
+        local p = peer(nodes[i], id, true)
         if p and p.state ~= "dead" then return false end
       end
       return true
-    end, 5))
-    c:close()
+    end, 5)
+    local took = loop:now() - t0
+    -- Each checked what it heard with a probe of its own (a gossiped
+    -- death is believed only when the peer does not answer us either):
+    -- one more probe than the first, where their schedule had none.
+    local checked = 0
+    for i = 2, 5 do checked = checked + (nodes[i]:metrics().health_checks > 5 and 1 or 0) end
+    for i = 1, 5 do nodes[i]:close() end
+    loop:close()
+    assert.is_true(ok, "not every node dropped the dead peer")
+    assert.is_true(took < 3, ("took %.1f s"):format(took))
+    assert.equal(4, checked)
   end)
 end)
 
@@ -341,7 +380,7 @@ describe("idle cost", function()
     local st, ans = H.fetch_json(loop, a, "GET", b:url() .. "/ping")
     assert.equal(200, st)
     assert.same({ node_id = b:id(), incarnation = b:health().incarnation,
-      features = { "batch", "ae", "swim" } }, ans)
+      features = { "batch", "ae", "swim" }, public_key = b:health().public_key }, ans)
     a:close(); b:close(); loop:close()
   end)
 

@@ -40,7 +40,7 @@ describe("state", function()
     return H.fetch_json(loop, client, "POST", node:url() .. "/gossip", hs.json_encode(env))
   end
 
-  it("ignores an older version and breaks ties by the larger root", function()
+  it("ignores an older version, and a tie no writer signed changes nothing", function()
     local loop = hs.loop()
     local node = H.node({}, loop)
     local client = H.node({}, loop)
@@ -50,7 +50,12 @@ describe("state", function()
     assert.equal("bbb", node:merkle_root())
     send_state(loop, client, node, "aaa", 5)
     assert.equal("bbb", node:merkle_root())
+    -- A forger's "larger root" at the current version used to win the tie.
+    local before = node:metrics().claims_refused
     send_state(loop, client, node, "ccc", 5)
+    assert.equal("bbb", node:merkle_root())
+    assert.equal(before + 1, node:metrics().claims_refused)
+    send_state(loop, client, node, "ccc", 6)
     assert.equal("ccc", node:merkle_root())
     node:close(); client:close(); loop:close()
   end)

@@ -25,7 +25,7 @@ local o = B.args(arg, { nodes = 100, seconds = 60, config = "config", pause = 35
 local cfg = assert(config.load(o.config))
 local settings = {}
 for k, v in pairs(cfg.node) do settings[k] = v end
-settings.node_id, settings.log_level = nil, "error"
+settings.node_id, settings.node_key, settings.log_level = nil, nil, "error"
 local netns = os.getenv("BENCH_NETNS") == "1"
 
 B.log("idle: %d nodes, node settings of %s/node.lua (gossip_interval %s, health_interval %s, "

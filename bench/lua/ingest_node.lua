@@ -3,7 +3,7 @@
 -- --seconds pass.
 --
 --   lua5.4 bench/lua/ingest_node.lua --url-file F [--plugins none|handler|policy|both]
---          [--sinks URL,URL,...] [--seen-cap N] [--seconds S]
+--          [--sinks URL,URL,...] [--seen-cap N] [--seconds S] [--key KEY]
 --
 -- Without --sinks the node has no peers: it parses, dedups and answers every
 -- envelope and forwards nothing. With --sinks it adds each URL as a peer
@@ -14,13 +14,15 @@
 -- --plugins loads bench/plugins: "handler" is bench_handler (an
 -- on.message("*") handler), "policy" is bench_policy (a peer-selection
 -- policy, chosen with policy = "bench"), "both" is the two. The node writes
--- its URL to --url-file once it is ready to be measured.
+-- its URL to --url-file once it is ready to be measured. --key runs it in
+-- security "cluster" with that cluster key (every request but GET /health
+-- must carry its MAC: ingest.sh auth).
 local hs = require "hearsay"
 local B = require "benchlib"
 
 local o = B.args(arg, {
   url_file = "", plugins = "none", sinks = "", seen_cap = 1000000, seconds = 600,
-  plugin_dir = "", fanout = 3, max_batch = 1000,
+  plugin_dir = "", fanout = 3, max_batch = 1000, key = "",
 })
 assert(o.url_file ~= "", "--url-file is required")
 
@@ -31,6 +33,7 @@ local node = hs.node(loop, {
   -- No timers of our own during the run: no announces, no probes, no
   -- exchanges (a sink's first probe happens when it is added).
   gossip_interval = 3600, health_interval = 3600, peer_exchange_interval = 3600,
+  security = o.key ~= "" and "cluster" or nil, cluster_keys = o.key ~= "" and { o.key } or nil,
 })
 assert(node:start())
 

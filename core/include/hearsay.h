@@ -171,20 +171,23 @@ typedef struct hs_config {
     const char *const *trust_forwarded; /* CIDRs of proxies whose
                                            X-Forwarded-For names the client */
     size_t n_trust_forwarded;
-    double auth_window;     /* s a request's timestamp may be off; a nonce
-                               seen within it is a replay, 30 */
-    double learn_rate;      /* new peers learned per s from one source
-                               address (announces, shuffles, lists), 5 */
-    unsigned learn_burst;   /* ...and at once, 64 */
-    double probe_new_rate;  /* first probes of newly learned peers per s,
-                               20 (a node is no amplifier) */
-    const char *tls_cert;   /* PEM files: serve HTTPS with this certificate */
-    const char *tls_key;    /* and key (public_url then starts https://) */
-    const char *tls_ca;     /* PEM file: the CAs peers' certificates must
-                               chain to; NULL: the system's */
-    int tls_client_auth;    /* 1: inbound connections must present a
-                               certificate signed by tls_ca (mutual TLS),
-                               and ours goes with every outbound one */
+    double auth_window;    /* s a request's timestamp may be off; a nonce
+                              seen within it is a replay, 30 */
+    double learn_rate;     /* new peers learned per s from one source
+                              address (announces, shuffles, lists), 5 */
+    unsigned learn_burst;  /* ...and at once, 64 */
+    double probe_new_rate; /* first probes of newly learned peers per s,
+                              20 (a node is no amplifier) */
+    const char *tls_cert;  /* PEM files: serve HTTPS with this certificate */
+    const char *tls_key;   /* and key (public_url then starts https://);
+                              shown to every peer that asks for a client
+                              certificate. Then every peer URL (bootstrap,
+                              learned, fetched) must be https:// */
+    const char *tls_ca;    /* PEM file: the CAs peers' certificates must
+                              chain to; NULL: the system's */
+    int tls_client_auth;   /* 1: inbound connections must present a
+                              certificate signed by tls_ca (mutual TLS;
+                              403 otherwise); needs tls_ca */
 
     hs_log_fn log; /* NULL: log to stderr */
     void *log_ud;
@@ -235,6 +238,27 @@ typedef struct hs_metrics {
     uint64_t probes_late;        /* failed probes not held against the peer:
                                     they failed long past their timeout, so
                                     our own loop was stalled */
+    uint64_t tls_refused;        /* inbound connections without a client
+                                    certificate that verifies (tls_client_auth) */
+    uint64_t tls_verify_failed;  /* outbound requests whose server's
+                                    certificate did not verify */
+    uint64_t tls_plain_refused;  /* http:// peer URLs a TLS node refused to
+                                    learn or to ask */
+    uint64_t peer_allow_refused; /* connections refused by peer_allow, both
+                                    ways */
+    uint64_t auth_failed;        /* requests refused by cluster auth (401, and
+                                    403 for a bad MAC; 503 when the replay
+                                    cache is full); replays are not counted */
+    uint64_t auth_replayed;      /* requests refused as replays (403) */
+    uint64_t claims_refused;     /* what a stranger said that we did not
+                                    believe: a live peer's new URL, a second
+                                    id at one host:port, a host that is not
+                                    its sender's, a suspicion of us newer
+                                    than our incarnation, a state tie */
+    uint64_t learn_limited;      /* new peers a source was over its rate for */
+    uint64_t peers_unverified;   /* strangers' peers dropped: their first
+                                    probe failed */
+    uint64_t candidates_taken;   /* peers a full table took once they answered */
 } hs_metrics;
 
 typedef struct hs_node hs_node;
@@ -331,8 +355,12 @@ void hs_node_set_hooks(hs_node *node, const hs_hooks *hooks);
 /*
  * Originates a message of `type` carrying `payload` (borrowed; NULL means
  * {}). Writes its id (65 bytes with the NUL) to id_out when not NULL.
+ * HS_EINVAL for a type hs_message_type_check() refuses.
  */
 hs_err hs_node_broadcast(hs_node *node, const char *type, json_t *payload, char *id_out);
+/* NULL when the len bytes at `type` are a message type (1..64 bytes of
+ * UTF-8 without control characters), else why not, a static text. */
+const char *hs_message_type_check(const char *type, size_t len);
 
 /*
  * Sets the local state root. When it differs from the current one the
@@ -354,6 +382,11 @@ hs_err hs_node_add_peer(hs_node *node, const char *id, const char *url);
 /* Borrowed; valid for the node's life. */
 const char *hs_node_id(const hs_node *node);
 const char *hs_node_url(const hs_node *node);
+/* The node's Ed25519 public key, 64 hex chars (also its id unless one was
+ * configured), and its private key's seed (a secret: for whoever keeps
+ * the key file; 64 hex chars, what hs_config.node_key takes). */
+const char *hs_node_public_key(const hs_node *node);
+const char *hs_node_secret_key(const hs_node *node);
 uint16_t hs_node_port(const hs_node *node); /* the bound port once started */
 uv_loop_t *hs_node_loop(const hs_node *node);
 
@@ -390,6 +423,54 @@ json_t *hs_node_state_json(hs_node *node);
 typedef void (*hs_fetch_cb)(void *ud, hs_err err, long status, const char *body, size_t len);
 hs_err hs_node_fetch(hs_node *node, const char *method, const char *url, const char *body,
                      size_t len, const char *header, double timeout_s, hs_fetch_cb cb, void *ud);
+
+/*
+ * The cluster keyring (README, Security: Cluster keys). A key is the
+ * base64 of 32 random bytes: 44 characters, "=" at the end
+ * (hs_keyring_generate makes one). The first key, the primary, signs every
+ * request the node sends in security "cluster" and "signed"; every key
+ * verifies what it receives, so a cluster rotates by installing the new
+ * key everywhere, using it everywhere, then removing the old one
+ * everywhere. hs_node_new() fills the ring from cfg.cluster_keys; any
+ * security level may hold keys, only the keyed ones use them.
+ *
+ * A change is handed to the save callback (if one is set) as the new list,
+ * primary first, before it is made; the change is made only when the
+ * callback returns HS_OK, else nothing changes and its error is returned.
+ * Results: install -- HS_OK (also when the key is there already: nothing
+ * is saved), HS_EINVAL not a key, HS_ETOOBIG the ring is full, HS_EDUP
+ * another key has the same id; use -- HS_ENOENT not installed; remove --
+ * HS_ENOENT, HS_ESTATE the primary (use another one first). Strings are
+ * copied; hs_keyring_strerror() says each in keyring words.
+ */
+#define HS_KEYRING_MAX 16 /* keys in a ring */
+#define HS_KEY_TEXT 45    /* bytes of a key's text with its NUL */
+hs_err hs_node_keyring_install(hs_node *node, const char *key);
+hs_err hs_node_keyring_use(hs_node *node, const char *key);
+hs_err hs_node_keyring_remove(hs_node *node, const char *key);
+/* Writes up to max key texts (borrowed until the ring next changes) to
+ * keys, primary first; returns how many the ring holds. */
+size_t hs_node_keyring_list(const hs_node *node, const char **keys, size_t max);
+/* The save callback: `keys` (n of them, borrowed for the call) is what the
+ * ring is about to become. NULL fn: none. */
+typedef hs_err (*hs_keyring_save_fn)(void *ud, const char *const *keys, size_t n);
+void hs_node_keyring_on_save(hs_node *node, hs_keyring_save_fn fn, void *ud);
+/* A fresh random key. */
+hs_err hs_keyring_generate(char key[HS_KEY_TEXT]);
+/* A key's id (8 hex characters: the first 4 bytes of SHA-256 of its 32
+ * bytes), as requests name it; HS_EINVAL when `key` is not a key. */
+hs_err hs_keyring_id(const char *key, char id[9]);
+/* What a keyring error means, in words; never NULL. */
+const char *hs_keyring_strerror(hs_err err);
+/*
+ * The X-Hearsay-Auth header line a member would send (for tools and
+ * tests): `key` signs a request of `method` for `target` (path and
+ * query), with X-Hearsay-From `from` (NULL: none) and `body` (len bytes,
+ * NULL: none), at epoch seconds `at` (0: now), with a fresh nonce.
+ * HS_EINVAL for a bad key, HS_ETOOBIG when cap is short (128 is enough).
+ */
+hs_err hs_auth_header(const char *key, const char *method, const char *target, const char *from,
+                      const char *body, size_t len, double at, char *out, size_t cap);
 
 /* Logs through the node's sink (printf-style). */
 void hs_node_log(const hs_node *node, hs_log_level level, const char *fmt, ...)

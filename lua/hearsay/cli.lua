@@ -10,6 +10,8 @@ usage: hearsay <command> [options]
 commands:
   run      run a node from a config directory
   console  attach a Lua console to a running node
+  keys     list or change a running node's cluster keyring
+  keygen   print a fresh cluster key
   repl     a Lua console on a local node (or cluster) started for it
   demo     start a local cluster on loopback and broadcast through it
   help     show this text, or `hearsay help <command>`
@@ -26,7 +28,9 @@ DIR/node_id (created on first run) unless node.lua sets node_id. The
 plugins listed in node.lua are loaded into the node's own Lua state; they
 are reloaded when a file in DIR or a plugin directory changes, on SIGHUP,
 and by reload() in the console. The console listens on DIR/console.sock
-(or console_socket). SIGINT or SIGTERM shut the node down cleanly.
+(or console_socket, relative to DIR). SIGINT or SIGTERM shut the node down cleanly.
+The cluster keyring is kept in DIR/keyring (or keyring_file), seeded from
+node.lua's cluster_keys when it does not exist (see `hearsay keys --help`).
 
 options:
   --config DIR   the config directory (default ./config)
@@ -46,6 +50,37 @@ run in a terminal; end with Ctrl-D.
 options:
   --socket PATH  the node's console socket (default ./config/console.sock)
   --help         this text
+]],
+  keys = [[
+usage: hearsay keys list|install KEY|use KEY|remove KEY [--socket PATH]
+
+Lists or changes the cluster keyring of a running node, through its
+console socket. The first key is the primary: it signs every request the
+node sends; every key in the ring verifies what it receives.
+
+  list          the keys, primary first: id, key, "primary"
+  install KEY   add KEY (from `hearsay keygen`) to the ring
+  use KEY       make KEY, already installed, the primary
+  remove KEY    take KEY out of the ring (never the primary)
+
+KEY "-" reads the key from stdin: a command line is visible to every
+user of the machine (ps).
+
+The node saves each change to its keyring file (keyring_file in
+node.lua, default DIR/keyring; written atomically, mode 0600) before it
+makes it, and reads that file at start. To rotate a cluster's key:
+install the new key on every node, then use it on every node, then remove
+the old one from every node (README, Security: Cluster keys).
+
+options:
+  --socket PATH  the node's console socket (default ./config/console.sock)
+  --help         this text
+]],
+  keygen = [[
+usage: hearsay keygen
+
+Prints a fresh cluster key: the base64 of 32 random bytes, for
+cluster_keys in node.lua or `hearsay keys install`.
 ]],
   repl = [[
 usage: hearsay repl [--nodes N] [--config DIR]
@@ -90,6 +125,11 @@ local function default_config_dir()
   return src or "config"
 end
 
+-- Whether a node id is a public key (64 hex digits): the ids nodes make.
+local function hs_key_id(id)
+  return #id == 64 and id:match("^%x+$") ~= nil
+end
+
 local function cmd_run(argv)
   local opts, pos = args.parse(argv, { config = "string", help = "boolean" })
   if not opts then return fail(pos) end
@@ -102,8 +142,26 @@ local function cmd_run(argv)
   if not cfg then return fail(err) end
   cfg.node.log_level = cfg.node.log_level or "info"
   local loop = hs.loop()
+  local keyring, kerr = M.keyring(cfg)
+  if not keyring then return fail(kerr) end
+  if cfg.node.security == "signed" and cfg.node.node_id and not hs_key_id(cfg.node.node_id) then
+    return fail(("%s: security = \"signed\" needs the node's id to be its public key, and %s "
+      .. "is not: remove node_id (and the node_id file) so the node is known by its key")
+      :format(cfg.path, cfg.node.node_id))
+  end
   local ok, node = pcall(hs.node, loop, cfg.node)
   if not ok then return fail(dir .. "/node.lua: " .. tostring(node)) end
+  node:keyring_file(keyring) -- every change is saved there first
+  -- The key pair made on first run is kept (mode 0600) before the node
+  -- says anything signed with it.
+  if cfg.key_file then
+    local saved, serr = hs.secret_write(cfg.key_file, node:secret_key() .. "\n")
+    if not saved then
+      node:close()
+      return fail("cannot keep the node's key: " .. serr)
+    end
+  end
+
   local started, why = node:start()
   if not started then return fail("cannot start: " .. why) end
   local pok, perr = pcall(node.plugins, node, M.plugin_options(cfg))
@@ -112,7 +170,9 @@ local function cmd_run(argv)
     loop:run_for(0.05)
     return fail(tostring(perr))
   end
-  local sock = cfg.console_socket or (dir .. "/console.sock")
+  -- console_socket is relative to the config directory, as node_id_file.
+  local sock = cfg.console_socket or "console.sock"
+  if not sock:match("^/") then sock = dir .. "/" .. sock end
   local cok, cerr = pcall(node.console, node, sock)
   if not cok then
     node:close()
@@ -137,6 +197,34 @@ local function cmd_run(argv)
   loop:run()
   loop:close()
   return 0
+end
+
+-- The keyring of a loaded config: its file (keyring_file, relative to the
+-- config directory) becomes cfg.node.cluster_keys when it exists;
+-- otherwise node.lua's cluster_keys, if any, are written to it (they only
+-- seed it). Returns the file's path, or nil, error.
+function M.keyring(cfg)
+  local config, hs = require "hearsay.config", require "hearsay"
+  local file = cfg.keyring_file or "keyring"
+  if not file:match("^/") then file = cfg.dir .. "/" .. file end
+  local keys, err = config.read_keyring(file)
+  if err then return nil, err end
+  for i, k in ipairs(keys or {}) do
+    local _, why = hs.key_id(k)
+    if why then return nil, ("%s: key %d: %s"):format(file, i, why) end
+  end
+  if keys then
+    cfg.node.cluster_keys = keys
+  elseif cfg.node.cluster_keys and #cfg.node.cluster_keys > 0 then
+    local ok, written, werr = pcall(hs.keyring_write, file, cfg.node.cluster_keys)
+    if not ok or not written then return nil, cfg.path .. ": cluster_keys: " .. (werr or written) end
+  end
+  local sec = cfg.node.security
+  if (sec == "cluster" or sec == "signed") and #(cfg.node.cluster_keys or {}) == 0 then
+    return nil, ("%s: security = %q needs a cluster key: set cluster_keys (`hearsay keygen` "
+      .. "makes one) or put a keyring file at %s"):format(cfg.path, sec, file)
+  end
+  return file
 end
 
 -- The options for node:plugins() from a loaded config.
@@ -195,6 +283,62 @@ local function cmd_console(argv)
   local code, err = require("hearsay").console_client(opts.socket or "config/console.sock")
   if err then return fail(err) end
   return code
+end
+
+-- The line `hearsay keys` sends to the console: an expression whose value
+-- (a string the console prints quoted) is "ok\n" or "error\n", then the
+-- keys or the reason.
+local function keys_line(op, key)
+  local body
+  if op == "list" then
+    body = "local t = {} for _, k in ipairs(keys.list()) do "
+      .. "t[#t + 1] = k.id .. '  ' .. k.key .. (k.primary and '  primary' or '') .. '\\n' end "
+      .. "return table.concat(t)"
+  else
+    body = ("keys.%s(%q) return ''"):format(op, key)
+  end
+  return ("=(function() local ok, r = pcall(function() %s end) "
+    .. "return (ok and 'ok\\n' or 'error\\n') .. tostring(r) end)()"):format(body)
+end
+
+local function cmd_keys(argv)
+  local opts, pos = args.parse(argv, { socket = "string", help = "boolean" })
+  if not opts then return fail(pos) end
+  if opts.help then io.write(HELP.keys) return 0 end
+  local op, key = pos[1], pos[2]
+  local want = ({ list = 1, install = 2, use = 2, remove = 2 })[op]
+  if not want or #pos ~= want then
+    return fail("keys: expected list, install KEY, use KEY or remove KEY (see hearsay keys --help)")
+  end
+  -- "-": the key from stdin (a command line shows in `ps` to every user).
+  if key == "-" then key = (io.read("l") or ""):match("^%s*(.-)%s*$") end
+  -- (checked here: the key goes into a line of Lua)
+  if key and not require("hearsay.config").is_key(key) then
+    return fail("keys: '" .. key .. "' is not a cluster key (base64 of 32 bytes: hearsay keygen)")
+  end
+  local out, err = require("hearsay").console_request(opts.socket or "config/console.sock",
+    keys_line(op, key))
+  if not out then return fail(err) end
+  -- The answer is one quoted string: read it as the literal it is.
+  local chunk = load("return " .. out, "=answer", "t", {})
+  local ok, text = pcall(chunk or error)
+  if not ok or type(text) ~= "string" then
+    return fail("keys: unexpected answer from the node: " .. out)
+  end
+  local status, rest = text:match("^(%a+)\n(.*)$")
+  if status == "ok" then
+    io.write(op == "list" and rest or (op .. ": done\n"))
+    return 0
+  end
+  io.stderr:write("hearsay: ", rest or text, "\n")
+  return 1
+end
+
+local function cmd_keygen(argv)
+  if argv[1] == "--help" or argv[1] == "-h" then io.write(HELP.keygen) return 0 end
+  if #argv > 0 then return fail("keygen: unexpected argument '" .. argv[1] .. "'") end
+  io.write(require("hearsay").keygen(), "\n")
+  return 0
 end
 
 local function cmd_repl(argv)
@@ -274,6 +418,10 @@ function M.main(argv)
     return cmd_demo(rest)
   elseif cmd == "console" then
     return cmd_console(rest)
+  elseif cmd == "keys" then
+    return cmd_keys(rest)
+  elseif cmd == "keygen" then
+    return cmd_keygen(rest)
   elseif cmd == "repl" then
     return cmd_repl(rest)
   elseif cmd == "busted" then

@@ -13,7 +13,7 @@ function M.new(opts)
   for i = 1, opts.n do
     local s = {}
     for k, v in pairs(opts.settings or {}) do s[k] = v end
-    s.host, s.port, s.node_id, s.public_url = "127.0.0.1", 0, nil, nil
+    s.host, s.port, s.node_id, s.node_key, s.public_url = "127.0.0.1", 0, nil, nil, nil
     if i > 1 then s.bootstrap = { self.nodes[1]:url() } else s.bootstrap = nil end
     if opts.each then opts.each(i, s) end
     local node = hs.node(self.loop, s)

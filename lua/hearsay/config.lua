@@ -20,6 +20,19 @@ M.node_keys = {
   peer_connections = "integer", curl_for_http = "boolean", lazy_fanout = "integer", lazy_delay = "seconds0", batch_window = "seconds0", ae_interval = "seconds0",
   ae_window = "number", ae_max_interval = "number", max_digest = "integer", retain_ttl = "number", retain_bytes = "integer",
   log_level = "string", tags = "table",
+  -- TLS files (relative to the config directory) and peer_allow's ranges:
+  -- checked by hearsay.tls.
+  tls_cert = "file", tls_key = "file", tls_ca = "file", tls_client_auth = "boolean",
+  peer_allow = "cidrs",
+  -- Cluster authentication (README, Security): cluster_keys only seeds the
+  -- keyring file (keyring_file) when that does not exist yet; from then on
+  -- the file, which the node rewrites on every change, is the keyring.
+  security = "security", cluster_keys = "keys", auth_window = "number",
+  -- Trust (README, Security): state writers' public keys, proxies whose
+  -- X-Forwarded-For names the client, and how fast strangers may make a
+  -- node learn peers and probe new addresses.
+  writers = "pubkeys", trust_forwarded = "cidrs", learn_rate = "number",
+  learn_burst = "integer", probe_new_rate = "number",
 }
 
 -- Settings only the Lua shell reads.
@@ -27,6 +40,7 @@ M.shell_keys = {
   node_id_file = "string", plugins = "table", plugin_path = "table", policy = "string",
   plugin_memory = "integer", plugin_instructions = "integer", console_socket = "string",
   plugin_timeout = "seconds0", plugin_max_share = "fraction", plugin_share_window = "number",
+  keyring_file = "string", node_key_file = "string",
 }
 
 -- VM instructions node.lua may run when the shell reads it (the plugin
@@ -67,6 +81,33 @@ local function check_value(key, kind, v)
     if type(v) ~= "number" or v ~= v or v <= 0 then return "must be a positive number" end
   elseif kind == "seconds0" then
     if type(v) ~= "number" or v ~= v or v < 0 then return "must be a number >= 0" end
+  elseif kind == "security" then
+    if not ({ protected = 1, open = 1, cluster = 1, signed = 1 })[v] then
+      return "must be one of protected, open, cluster, signed"
+    end
+  elseif kind == "keys" then
+    if type(v) ~= "table" then return "must be a list of keys" end
+    for i, k in ipairs(v) do
+      if not M.is_key(k) then
+        return ("entry %d is not a cluster key (base64 of 32 bytes: `hearsay keygen`)"):format(i)
+      end
+    end
+  elseif kind == "pubkeys" then
+    if type(v) ~= "table" then return "must be a list of public keys" end
+    for i, k in ipairs(v) do
+      if type(k) ~= "string" or not k:match("^" .. ("%x"):rep(64) .. "$") then
+        return ("entry %d is not a public key (64 hex digits: a node's /health public_key)")
+          :format(i)
+      end
+    end
+  elseif kind == "file" then
+    if type(v) ~= "string" or v == "" then return "must be a file name" end
+  elseif kind == "cidrs" then
+    if type(v) ~= "table" then return "must be a list of address ranges" end
+    for i, r in ipairs(v) do
+      local why = require("hearsay.tls").cidr_error(r)
+      if why then return ("entry %d (%s) %s"):format(i, tostring(r), why) end
+    end
   elseif kind == "fraction" then
     if type(v) ~= "number" or not (v >= 0 and v <= 1) then
       return "must be a number from 0 to 1"
@@ -162,7 +203,22 @@ function M.validate(t, path, source)
       return nil, ("%s:%d: %s %s"):format(path, line_of(source, k), k, why)
     end
   end
+  local key, why = require("hearsay.tls").check(t, path:match("^(.*)/[^/]*$") or ".")
+  if key then return nil, ("%s:%d: %s %s"):format(path, line_of(source, key), key, why) end
+  -- Protected mode, as Redis has it: no security setting, no listening
+  -- beyond loopback (the core refuses too; this says where to look).
+  if t.host and not t.security and not M.is_loopback(t.host) then
+    return nil, ("%s:%d: host %q listens beyond loopback without a security setting: anyone "
+      .. "who can reach it could inject messages and rewrite its peers. Set security = "
+      .. "\"cluster\" with cluster_keys (README, Security), or security = \"open\" to run an "
+      .. "open network on purpose"):format(path, line_of(source, "host"), t.host)
+  end
   return true
+end
+
+-- Whether a listen address stays on this machine.
+function M.is_loopback(host)
+  return host == "localhost" or host == "::1" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
 end
 
 local function node_id_from(dir, t)
@@ -178,6 +234,19 @@ local function node_id_from(dir, t)
   return nil, nil, file
 end
 
+-- The node's private key (its seed, 64 hex digits) from node_key_file
+-- (default DIR/node_key): seed, nil, file; or nil, nil, file when there is
+-- none yet (the shell saves the one the node makes); or nil, error.
+local function node_key_from(dir, t)
+  local file = t.node_key_file or "node_key"
+  if not file:match("^/") then file = dir .. "/" .. file end
+  local s = read_file(file)
+  if not s then return nil, nil, file end
+  local seed = s:match("^%s*(" .. ("%x"):rep(64) .. ")%s*$")
+  if not seed then return nil, file .. ":1: not a node key (64 hex digits)" end
+  return seed, nil, file
+end
+
 -- Loads DIR/node.lua. Returns a config table with `node` (settings for
 -- hearsay.node) and shell settings, or nil, error. budgeted: see eval.
 function M.load(dir, budgeted)
@@ -187,19 +256,51 @@ function M.load(dir, budgeted)
   local ok, err = M.validate(t, path, source)
   if not ok then return nil, err end
   local node = {}
+  local tls = require "hearsay.tls"
   for k, v in pairs(t) do
-    if M.node_keys[k] then node[k] = v end
+    if M.node_keys[k] then node[k] = tls.file_keys[k] and tls.resolve(dir, v) or v end
   end
   local id, iderr, idfile = node_id_from(dir, t)
   if iderr then return nil, iderr end
   node.node_id = id
+  local seed, kerr, keyfile = node_key_from(dir, t)
+  if kerr then return nil, kerr end
+  node.node_key = seed
   return {
     dir = dir, path = path, node = node, id_file = (not id) and idfile or nil,
+    key_file = (not seed) and keyfile or nil,
     plugins = t.plugins or {}, plugin_path = t.plugin_path, policy = t.policy,
     plugin_memory = t.plugin_memory, plugin_instructions = t.plugin_instructions,
     plugin_timeout = t.plugin_timeout, plugin_max_share = t.plugin_max_share,
     plugin_share_window = t.plugin_share_window, console_socket = t.console_socket,
+    keyring_file = t.keyring_file,
   }
+end
+
+-- Whether k looks like a cluster key: 44 base64 characters, "=" last (the
+-- node checks the rest).
+function M.is_key(k)
+  return type(k) == "string" and #k == 44 and k:match("^[%w+/]+=$") ~= nil
+end
+
+-- Reads a keyring file: its keys, primary first, or nil (no such file),
+-- or nil, "file:line: error".
+function M.read_keyring(file)
+  local s = read_file(file)
+  if not s then return nil end
+  local keys, n = {}, 0
+  for line in (s .. "\n"):gmatch("([^\n]*)\n") do
+    n = n + 1
+    local k = line:match("^%s*(.-)%s*$")
+    if k ~= "" and k:sub(1, 1) ~= "#" then
+      if not M.is_key(k) then
+        return nil, ("%s:%d: not a cluster key (base64 of 32 bytes)"):format(file, n)
+      end
+      keys[#keys + 1] = k
+    end
+  end
+  if #keys == 0 then return nil, file .. ": holds no key" end
+  return keys
 end
 
 -- Stores a freshly generated node id so the node keeps it across restarts.

@@ -14,7 +14,7 @@ function M.run(opts)
     return 2
   end
   local settings = cfg.node
-  settings.node_id = nil
+  settings.node_id, settings.node_key = nil, nil -- (each node its own key pair)
   settings.gossip_interval = 0.5
   settings.peer_exchange_interval = 0.5
   settings.log_level = "error"

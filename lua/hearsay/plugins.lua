@@ -508,6 +508,15 @@ local function console_environment()
   env.plugins = M.info
   env.plugin_state = function(name) return states[name] end
   env.node = { id = api.id, url = api.url }
+  -- The cluster keyring: list() -> {{key, id, primary}...}; install(k),
+  -- use(k) (make primary), remove(k) raise with the reason. `hearsay run`
+  -- saves every change to the keyring file before it is made.
+  env.keys = {
+    list = function() return api.keys("list") end,
+    install = function(k) return api.keys("install", k) end,
+    use = function(k) return api.keys("use", k) end,
+    remove = function(k) return api.keys("remove", k) end,
+  }
   env.json = { encode = api.json_encode, decode = api.json_decode }
   return env
 end
@@ -516,6 +525,7 @@ local GREETING = [[
 hearsay console: node %s at %s
 helpers: peers() state() metrics() health() broadcast(type, payload)
          update_state(root) reload() plugins() plugin_state(name)
+         keys.list() keys.install(k) keys.use(k) keys.remove(k)
 `=expr` or a bare expression prints its value; errors do not end the session.
 ]]
 

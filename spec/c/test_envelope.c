@@ -64,8 +64,8 @@ static void refuses_each_bad_field(void)
     CHECK(parse_with("message_id", "42") != NULL);
     CHECK(parse_with("message_id", "\"abc\"") != NULL);
     CHECK(parse_with("message_id", NULL) != NULL);
-    CHECK(parse_with("message_type", "\"has space\"") != NULL);
     CHECK(parse_with("message_type", "\"\"") != NULL);
+    CHECK(parse_with("message_type", "7") != NULL);
     CHECK(parse_with("payload", NULL) != NULL);
     CHECK(parse_with("timestamp", "\"now\"") != NULL);
     CHECK(parse_with("timestamp", "-1") != NULL);
@@ -74,8 +74,12 @@ static void refuses_each_bad_field(void)
     CHECK(parse_with("ttl", "1.5") != NULL);
     CHECK(parse_with("ttl", "99999999999999999") != NULL);
     CHECK(parse_with("origin_peer", "7") != NULL);
+    CHECK(parse_with("origin_peer", "null") != NULL);
+    CHECK(parse_with("origin_peer", "\"has space\"") != NULL);
     CHECK(parse_with("seen_by", "\"x\"") != NULL);
+    CHECK(parse_with("seen_by", "null") != NULL);
     CHECK(parse_with("seen_by", "[1]") != NULL);
+    CHECK(parse_with("seen_by", "[\"\"]") != NULL);
     CHECK(parse_with("seen_by", "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]") != NULL);
     CHECK(parse_with("hops", "-3") != NULL);
     const char *r = parse_with("ttl", "-1");
@@ -99,6 +103,40 @@ static void ids_match_the_reference_formula(void)
     CHECK(strcmp(env.id, want) == 0);
     hs_envelope_clear(&env);
     json_decref(payload);
+
+    /* Ids computed by Python 3 (json.dumps(..., sort_keys=True), hashlib):
+     * a timestamp %.17g would print longer than repr (1760000000.123),
+     * non-ASCII text (lowercase \u escapes, a surrogate pair), and reals of
+     * every shape repr has. */
+    static const struct {
+        const char *type, *payload;
+        double ts;
+        const char *node, *id;
+    } py_ids[] = {
+        {"chat", "{\"x\":1}", 1760000000.123, "n1",
+         "e1e79e5747d6bc3ad600df073247e383b438209798deb9fe25f3ef461ca6cfdd"},
+        {"caf\xc3\xa9 \xf0\x9f\x98\x80 \"q\"",
+         "{\"t\":\"\xc3\xa9\\n\\\"\\\\\\u007f\\u0001/\",\"r\":1.1,\"\xc3\xa9k\":[1,2.5e-7,1e16,"
+         "123456789012345678.0,-0.0,17.0,true,false,null,0.0001,0.00001,1e-300,"
+         "1.7976931348623157e308],\"z\":{\"b\":1,\"a\":{}},\"e\":[]}",
+         1796428229.3946652, "node-a",
+         "eff5fc0dec5ef94959b1a2a126e7283d222fae6089111c647e786f83f5ab8fa9"},
+        {"t", "null", 0.5, "x", "2677f541f1b5fb1bf7db67345cb96ca855fd6f3069ec12b64b5f551d0b4aa909"},
+        {"t", "\"s\"", 1e16, "x",
+         "0d49eb0e18d55be5afa9cd355a2f95861fd1c62dad305ee5b5d195b4415c3c63"},
+    };
+    for (size_t i = 0; i < sizeof py_ids / sizeof *py_ids; i++) {
+        json_t *p = json_loads(py_ids[i].payload, JSON_DECODE_ANY, NULL);
+        CHECK(p != NULL);
+        CHECK(hs_envelope_make(&env, py_ids[i].type, p, py_ids[i].ts, 10, py_ids[i].node) == HS_OK);
+        if (strcmp(env.id, py_ids[i].id) != 0)
+            fprintf(stderr, "id %zu: %s, Python says %s\n", i, env.id, py_ids[i].id);
+        CHECK(strcmp(env.id, py_ids[i].id) == 0);
+        hs_envelope_clear(&env);
+        json_decref(p);
+    }
+    char id[65];
+    CHECK(hs_envelope_id("t", NULL, 1.0 / 0.0, "x", id) == HS_EINVAL);
 }
 
 /* ---- raw bytes: slices and the ttl-0 copy, checked against jansson ------- */
@@ -219,6 +257,13 @@ static const char *scan_bases[] = {
     "\"message_type\":\"t\",\"payload\":{\"long text here\":\"abcdefg\\\"hijklmnopqrs\\\\tuvwxyz"
     "0123456 caf\xc3\xa9 \xe2\x82\xac 89abcdefghijklmn\\/opqrstuvwxyz\\\"\"},\"timestamp\":1,"
     "\"ttl\":1,\"origin_peer\":\"a-rather-long-origin-name\",\"seen_by\":[]}",
+    /* As a reference may send it: any text for a type, no origin_peer or
+     * seen_by (or an empty origin, as it relays one it never had). */
+    "{\"message_id\":\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\","
+    "\"message_type\":\"a b/c caf\xc3\xa9 \xe2\x82\xac*{x}\",\"payload\":[1,\"t\"],"
+    "\"timestamp\":1760000000.5,\"ttl\":9}",
+    "{\"ttl\":3,\"message_type\":\"\xc2\xa0\",\"payload\":{},\"origin_peer\":\"\",\"timestamp\":2,"
+    "\"message_id\":\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}",
 };
 
 /* Whether env written by hs_envelope_write (seen_by + "me", ttl 0, one hop
@@ -500,6 +545,169 @@ static void writes_what_jansson_dumps(void)
     CHECK(bad == 0);
 }
 
+/* ---- what the reference accepts: any type, no origin_peer or seen_by ------- */
+
+/* An envelope with message_type set to the JSON text type_json, and with
+ * origin_peer and seen_by, or (bare) without them. */
+static void envelope_text(char *buf, size_t cap, const char *type_json, int bare)
+{
+    snprintf(buf, cap,
+             "{\"message_id\":\"%064d\",\"message_type\":%s,\"payload\":{\"a\":1},"
+             "\"timestamp\":1760000000.25,\"ttl\":10%s}",
+             0, type_json, bare ? "" : ",\"origin_peer\":\"node-a\",\"seen_by\":[\"node-a\"]");
+}
+
+/* jansson + hs_envelope_parse: 1 and env filled (the caller clears it), or 0. */
+static int jansson_takes(const char *text, hs_envelope *env)
+{
+    json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+    const char *why;
+    int ok = j && hs_envelope_parse(j, &lim, env, &why) == HS_OK;
+
+    json_decref(j);
+    return ok;
+}
+
+static int scanner_takes(const char *text, hs_envelope *env)
+{
+    size_t pos = 0;
+
+    return hs_envelope_scan(text, strlen(text), &pos, &lim, env) == 0;
+}
+
+/* env written for forwarding reads back with the same message_type. */
+static int type_survives_writing(const hs_envelope *env)
+{
+    const char *ids[1] = {"me"};
+    size_t len;
+    char *text = hs_envelope_write(env, ids, 1, 0, 1, &len);
+    json_t *back = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    const char *t = json_string_value(json_object_get(back, "message_type"));
+    int ok = t && strcmp(t, env->type) == 0;
+
+    json_decref(back);
+    free(text);
+    return ok;
+}
+
+static void takes_any_type_and_defaults_origin_and_seen_by(void)
+{
+    /* Types the scanner reads itself (no escapes), and both paths take. */
+    static const char *plain[] = {
+        "has space", "a/b", "caf\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac", "\xc2\xa0 (U+00A0)", "*",
+        "{not: json}", "0123456789012345678901234567890123456789012345678901234567890123",
+        "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+        "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+        "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+    };
+    /* Types with escapes: the jansson path; the JSON text and the type. */
+    static const char *escaped[][2] = {
+        {"\"q\\\"uote\"", "q\"uote"},
+        {"\"back\\\\slash\"", "back\\slash"},
+        {"\"caf\\u00e9\"", "caf\xc3\xa9"},
+        {"\"sl\\/ash\"", "sl/ash"},
+    };
+    /* Refused both ways: empty, over 64 bytes, control characters (C0,
+     * DEL, C1; escaped or raw), invalid UTF-8, not a string. */
+    static const char *refused[] = {
+        "\"\"",
+        "\"01234567890123456789012345678901234567890123456789012345678901234\"",
+        "\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+        "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+        "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9x\"",
+        "\"\\u0001\"", "\"\\u001b[31mred\"", "\"a\\nb\"", "\"\\t\"", "\"\\u007f\"", "\"a\x7f\"",
+        "\"\\u0085\"", "\"a\xc2\x85\"", "\"\\u009b2J\"", "\"\xc2\x9b\"", "\"\\u0000\"",
+        "\"\xff\"", "\"\xc3\"", "\"\xed\xa0\x80\"", "null", "[\"chat\"]",
+    };
+    char text[512], json[160];
+    hs_envelope fast, ref;
+    int bad = 0;
+
+    for (size_t i = 0; i < sizeof plain / sizeof *plain; i++) {
+        for (int bare = 0; bare < 2; bare++) {
+            snprintf(json, sizeof json, "\"%s\"", plain[i]);
+            envelope_text(text, sizeof text, json, bare);
+            int f = scanner_takes(text, &fast), r = jansson_takes(text, &ref);
+            int ok = f && r && strcmp(fast.type, plain[i]) == 0 &&
+                     strcmp(ref.type, plain[i]) == 0 &&
+                     strcmp(fast.origin, bare ? "" : "node-a") == 0 &&
+                     strcmp(ref.origin, fast.origin) == 0 && json_is_array(fast.seen_by) &&
+                     json_array_size(fast.seen_by) == (bare ? 0 : 1) &&
+                     json_equal(fast.seen_by, ref.seen_by) && type_survives_writing(&fast) &&
+                     type_survives_writing(&ref);
+            if (!ok) {
+                fprintf(stderr, "not taken alike (scanner %d, jansson %d): %s\n", f, r, text);
+                bad++;
+            }
+            if (f)
+                hs_envelope_clear(&fast);
+            if (r)
+                hs_envelope_clear(&ref);
+        }
+    }
+    for (size_t i = 0; i < sizeof escaped / sizeof *escaped; i++) {
+        envelope_text(text, sizeof text, escaped[i][0], 1);
+        int f = scanner_takes(text, &fast), r = jansson_takes(text, &ref);
+        if (f || !r || strcmp(ref.type, escaped[i][1]) != 0 || strcmp(ref.origin, "") != 0 ||
+            !type_survives_writing(&ref)) {
+            fprintf(stderr, "escaped type (scanner %d, jansson %d): %s\n", f, r, text);
+            bad++;
+        }
+        if (f)
+            hs_envelope_clear(&fast);
+        if (r)
+            hs_envelope_clear(&ref);
+    }
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        envelope_text(text, sizeof text, refused[i], i % 2);
+        int f = scanner_takes(text, &fast), r = jansson_takes(text, &ref);
+        if (f || r) {
+            fprintf(stderr, "taken (scanner %d, jansson %d): %s\n", f, r, text);
+            bad++;
+        }
+        if (f)
+            hs_envelope_clear(&fast);
+        if (r)
+            hs_envelope_clear(&ref);
+    }
+    CHECK(bad == 0);
+
+    /* A type jansson holds with a NUL inside (JSON_ALLOW_NUL) or invalid
+     * UTF-8 (json_stringn_nocheck) is refused too. */
+    const char *why;
+    json_t *j = json_loads(good, 0, NULL);
+    json_object_set_new(j, "message_type", json_stringn("a\0b", 3));
+    CHECK(hs_envelope_parse(j, &lim, &ref, &why) == HS_EPROTO && strstr(why, "message_type"));
+    json_object_set_new(j, "message_type", json_stringn_nocheck("\xff", 1));
+    CHECK(hs_envelope_parse(j, &lim, &ref, &why) == HS_EPROTO);
+    /* An origin_peer of "" (a reference relays that for an envelope that
+     * had none) is taken; absent, it is "" and seen_by []. */
+    json_object_set_new(j, "message_type", json_string("chat"));
+    json_object_set_new(j, "origin_peer", json_string(""));
+    CHECK(hs_envelope_parse(j, &lim, &ref, &why) == HS_OK && ref.origin[0] == '\0');
+    hs_envelope_clear(&ref);
+    json_object_del(j, "origin_peer");
+    json_object_del(j, "seen_by");
+    CHECK(hs_envelope_parse(j, &lim, &ref, &why) == HS_OK && ref.origin[0] == '\0' &&
+          json_is_array(ref.seen_by) && json_array_size(ref.seen_by) == 0);
+    /* Its wire form says so: "origin_peer":"" and "seen_by":[]. */
+    json_t *back = hs_envelope_to_json(&ref);
+    CHECK(back && strcmp(json_string_value(json_object_get(back, "origin_peer")), "") == 0 &&
+          json_array_size(json_object_get(back, "seen_by")) == 0);
+    json_decref(back);
+    hs_envelope_clear(&ref);
+    json_decref(j);
+
+    /* Our own messages take the same types. */
+    json_t *payload = json_object();
+    CHECK(hs_envelope_make(&ref, "a \"quoted\" type/\xc3\xa9", payload, 1, 1, "n1") == HS_OK);
+    CHECK(type_survives_writing(&ref));
+    hs_envelope_clear(&ref);
+    CHECK(hs_envelope_make(&ref, "", payload, 1, 1, "n1") == HS_EINVAL);
+    CHECK(hs_envelope_make(&ref, "bell\a", payload, 1, 1, "n1") == HS_EINVAL);
+    json_decref(payload);
+}
+
 int main(void)
 {
     writes_what_jansson_dumps();
@@ -509,6 +717,7 @@ int main(void)
     scanner_agrees_with_jansson();
     accepts_a_reference_envelope();
     refuses_each_bad_field();
+    takes_any_type_and_defaults_origin_and_seen_by();
     ids_match_the_reference_formula();
     raw_slices_match_jansson();
     DONE();

@@ -1,0 +1,84 @@
+-- auth_load.lua -- the load generator of the cluster-auth benchmark
+-- (ingest.sh auth): POST /gossip from a hearsay node of its own, so every
+-- request is built, and with --key signed, by the node's real client (wrk
+-- cannot compute the MAC). Keeps --conns requests in flight for --seconds,
+-- each with --batch new envelopes (ttl 0, distinct ids), and prints one
+-- machine-readable line:
+--
+--   LOAD requests=N ok=N errors=N duration_us=D p50_us=P p99_us=P cpu_us=C
+--
+-- (cpu_us: this process's CPU time over the run.)
+--
+--   lua5.4 bench/lua/auth_load.lua --url URL [--key KEY] [--seconds S]
+--          [--conns N] [--batch N] [--nonce HEX16]
+local hs = require "hearsay"
+local B = require "benchlib"
+
+local o = B.args(arg, { url = "", key = "", seconds = 5, conns = 4, batch = 50,
+  nonce = "0000000000000000" })
+assert(o.url ~= "", "--url is required")
+
+local loop = hs.loop()
+local settings = {
+  host = "127.0.0.1", port = 0, log_level = "error", peer_connections = o.conns,
+  gossip_interval = 3600, health_interval = 3600, peer_exchange_interval = 3600, ae_interval = 0,
+}
+if o.key ~= "" then
+  settings.security, settings.cluster_keys = "cluster", { o.key }
+end
+local node = hs.node(loop, settings)
+assert(node:start())
+
+local url, seq = o.url .. "/gossip", 0
+local prefix = o.nonce:sub(1, 16) .. ("0"):rep(32)
+local ts = os.time()
+
+local function envelope()
+  seq = seq + 1
+  return ('{"message_id":"%s%016x","message_type":"bench","payload":{"text":"ingest benchmark",'
+    .. '"n":%d},"timestamp":%d.5,"ttl":0,"origin_peer":"auth-bench","seen_by":[]}')
+    :format(prefix, seq, seq, ts)
+end
+
+local function body()
+  if o.batch <= 1 then return envelope() end
+  local parts = {}
+  for i = 1, o.batch do parts[i] = envelope() end
+  return "[" .. table.concat(parts, ",") .. "]"
+end
+
+local function cpu_us()
+  local f = io.open("/proc/self/stat")
+  local s = f:read("a")
+  f:close()
+  local fields = {}
+  for x in s:match("%) (.*)$"):gmatch("%S+") do fields[#fields + 1] = x end
+  -- utime and stime are fields 14 and 15 of the line, 12 and 13 here.
+  return (tonumber(fields[12]) + tonumber(fields[13])) * 1e6 / 100
+end
+
+local inflight, ok, errors, lat = 0, 0, 0, {}
+local t0, stop = loop:now(), nil
+local c0 = cpu_us()
+local function send()
+  local started = loop:now()
+  inflight = inflight + 1
+  node:fetch("POST", url, body(), function(status)
+    inflight = inflight - 1
+    if stop then return end -- (answers after the end are not counted)
+    lat[#lat + 1] = (loop:now() - started) * 1e6
+    if status == 200 then ok = ok + 1 else errors = errors + 1 end
+    send()
+  end, 10)
+end
+for _ = 1, o.conns do send() end
+loop:run_until(function() return loop:now() - t0 >= o.seconds end, o.seconds + 5, 0.05)
+stop = loop:now()
+local c1 = cpu_us()
+loop:run_until(function() return inflight == 0 end, 10)
+io.write(("LOAD requests=%d ok=%d errors=%d duration_us=%d p50_us=%d p99_us=%d cpu_us=%d\n")
+  :format(ok + errors, ok, errors, math.floor((stop - t0) * 1e6), math.floor(B.median(lat) or 0),
+    math.floor(B.percentile(lat, 99) or 0), math.floor(c1 - c0)))
+node:close()
+loop:run_for(0.05)
+loop:close()
