@@ -85,6 +85,19 @@ describe("message dispatch to plugins", function()
     end
   end
 
+  it("runs the \"*\" handlers once for a message whose type is \"*\"", function()
+    local dir = H.plugin_dir({ star = [[
+      state.n = 0
+      on.message("*", function() state.n = state.n + 1 end)
+    ]] })
+    local loop = hs.loop()
+    local node, client = H.node({}, loop), H.node({}, loop)
+    H.plugins(node, dir, { "star" })
+    post_types(loop, client, node, { "*", "chat" })
+    assert.equal(2, node:plugin_state("star").n)
+    node:close(); client:close(); loop:close()
+  end)
+
   it("runs handlers for the types they handle, \"*\" for all, across reloads", function()
     local dir = H.plugin_dir({
       seen = [[

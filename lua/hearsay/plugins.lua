@@ -427,7 +427,8 @@ end
 function M.on_message(msg)
   local handlers = active.handlers
   local stop, rewritten = false, nil
-  local list = handlers[msg.type]
+  -- (A message whose type is "*" itself has only the "*" handlers.)
+  local list = msg.type ~= "*" and handlers[msg.type] or nil
   if list then -- (a call less for the usual message: one list or the other)
     stop, rewritten = handle(list, msg, stop, rewritten)
     if stop == "drop" then return "drop" end
