@@ -382,12 +382,15 @@ static int api_metrics(lua_State *L)
 static int api_broadcast(lua_State *L)
 {
     hs_host *h = api_host(L);
-    const char *type = luaL_checkstring(L, 1);
+    size_t tlen;
+    const char *type = luaL_checklstring(L, 1, &tlen), *why = hs_message_type_check(type, tlen);
     json_t *payload = NULL;
     lua_State *prev = h->cur;
     char id[65];
     hs_err err;
 
+    if (why)
+        return luaL_error(L, "broadcast: %s", why);
     if (!lua_isnoneornil(L, 2) && !(payload = hs_lua_to_json(L, 2)))
         return luaL_error(L, "broadcast: payload: %s", lua_tostring(L, -1));
     h->cur = L;

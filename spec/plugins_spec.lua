@@ -965,3 +965,20 @@ describe("the README's example plugin (plugins/moderate.lua)", function()
     a:close(); b:close(); c:close(); loop:close()
   end)
 end)
+
+describe("node.broadcast from a plugin", function()
+  it("says why it refuses a type", function()
+    local loop = hs.loop()
+    local node = H.node({}, loop)
+    H.plugins(node, H.plugin_dir({ caster = [[
+      local ok, err = pcall(node.broadcast, ("x"):rep(65), {})
+      state.err = err
+      ok, err = pcall(node.broadcast, "", {})
+      state.empty = err
+    ]] }), { "caster" })
+    local st = node:plugin_state("caster")
+    assert.matches("broadcast: a message type is 1 to 64 bytes", st.err)
+    assert.matches("broadcast: a message type is 1 to 64 bytes", st.empty)
+    node:close(); loop:close()
+  end)
+end)
