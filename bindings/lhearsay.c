@@ -785,6 +785,29 @@ static int l_node_keyring_file(lua_State *L)
     return 0;
 }
 
+/* hearsay.sign_message(seed, type, payload, timestamp, origin) -> id,
+ * signature: a message as origin would sign it with the key of seed (for
+ * tools and tests: only the origin's own key makes it one nodes accept). */
+static int l_sign_message(lua_State *L)
+{
+    const char *seed = luaL_checkstring(L, 1), *type = luaL_checkstring(L, 2);
+    double ts = luaL_checknumber(L, 4);
+    const char *origin = luaL_checkstring(L, 5);
+    char id[65], sig[129];
+    json_t *payload = hs_lua_to_json(L, 3);
+    hs_err err;
+
+    if (!payload)
+        return luaL_error(L, "sign_message: payload: %s", lua_tostring(L, -1));
+    err = hs_message_sign(seed, type, payload, ts, origin, id, sig);
+    json_decref(payload);
+    if (err != HS_OK)
+        return luaL_error(L, "sign_message: %s", hs_strerror(err));
+    lua_pushstring(L, id);
+    lua_pushstring(L, sig);
+    return 2;
+}
+
 static const luaL_Reg node_methods[] = {
     {"keys", l_node_keys},
     {"key_install", l_node_key_install},
@@ -854,6 +877,8 @@ int luaopen_hearsay(lua_State *L)
     hs_lua_keyring_register(L);
     lua_pushcfunction(L, l_node_new);
     lua_setfield(L, -2, "node");
+    lua_pushcfunction(L, l_sign_message);
+    lua_setfield(L, -2, "sign_message");
     lua_pushcfunction(L, l_strerror);
     lua_setfield(L, -2, "strerror");
     lua_pushliteral(L, "0.1.0");

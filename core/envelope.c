@@ -41,6 +41,18 @@ const char *hs_message_type_check(const char *type, size_t len)
     return NULL;
 }
 
+int hs_envelope_valid_signature(const char *s)
+{
+    size_t n = strnlen(s, HS_ENV_SIG_HEX + 1);
+
+    if (n != HS_ENV_SIG_HEX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
 #define FAIL(text)                                                                                 \
     do {                                                                                           \
         *reason = text;                                                                            \
@@ -128,6 +140,13 @@ hs_err hs_envelope_parse(const json_t *j, const hs_envelope_limits *lim, hs_enve
     }
     if (v)
         env->seen_by = json_incref((json_t *)v);
+
+    v = json_object_get(j, "signature");
+    if (v) {
+        if (!json_is_string(v) || !hs_envelope_valid_signature(json_string_value(v)))
+            FAIL("signature must be 128 lowercase hex characters");
+        strcpy(env->signature, json_string_value(v));
+    }
 
     v = json_object_get(j, "hops");
     if (v) {
@@ -421,10 +440,13 @@ void hs_envelope_clear(hs_envelope *env)
 
 json_t *hs_envelope_to_json(const hs_envelope *env)
 {
-    return json_pack("{s:s, s:s, s:O, s:f, s:I, s:s, s:O, s:I}", "message_id", env->id,
-                     "message_type", env->type, "payload", env->payload, "timestamp",
-                     env->timestamp, "ttl", (json_int_t)env->ttl, "origin_peer", env->origin,
-                     "seen_by", env->seen_by, "hops", (json_int_t)env->hops);
+    json_t *j = json_pack("{s:s, s:s, s:O, s:f, s:I, s:s, s:O, s:I}", "message_id", env->id,
+                          "message_type", env->type, "payload", env->payload, "timestamp",
+                          env->timestamp, "ttl", (json_int_t)env->ttl, "origin_peer",
+                          env->origin, "seen_by", env->seen_by, "hops", (json_int_t)env->hops);
+    if (j && env->signature[0])
+        json_object_set_new(j, "signature", json_string(env->signature));
+    return j;
 }
 
 /* ---- raw bytes ------------------------------------------------------------ */

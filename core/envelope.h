@@ -21,6 +21,7 @@
  * hs_envelope_valid_type). */
 #define HS_TYPE_MAX 64
 #define HS_MAX_HOPS 1024
+#define HS_ENV_SIG_HEX 128
 
 /* The public hs_message is the envelope itself. */
 struct hs_message {
@@ -40,6 +41,9 @@ struct hs_message {
     char origin[HS_PEER_ID_MAX + 1]; /* "" when the envelope named none */
     json_t *seen_by;                 /* owned reference to an array of strings ([] when absent) */
     const char *sender;              /* borrowed; "" when unknown */
+    /* hearsay's extension: the origin's Ed25519 signature of the message
+     * (sign.h), 128 hex chars; "" when the envelope carries none. */
+    char signature[HS_ENV_SIG_HEX + 1];
 };
 typedef struct hs_message hs_envelope;
 
@@ -111,6 +115,9 @@ char *hs_envelope_write(const hs_envelope *env, const char *const *seen_by, size
  * other text, quotes and backslashes included, is a type.
  */
 int hs_envelope_valid_type(const char *type);
+
+/* A signature as envelopes carry it: 128 lowercase hex chars. */
+int hs_envelope_valid_signature(const char *s);
 
 /* Bytes of the valid UTF-8 sequence at p (at most n bytes), or 0. The same
  * rules as jansson: no overlongs, no surrogates, nothing above U+10FFFF.

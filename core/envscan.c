@@ -357,6 +357,7 @@ enum {
     K_ORIGIN = 1 << 5,
     K_SEEN = 1 << 6,
     K_HOPS = 1 << 7,
+    K_SIG = 1 << 8,
     /* As the reference: origin_peer and seen_by may be left out. */
     K_REQUIRED = K_ID | K_TYPE | K_PAYLOAD | K_TS | K_TTL,
 };
@@ -372,7 +373,7 @@ static unsigned known_key(const char *p, size_t n)
     case 7:
         return memcmp(p, "payload", 7) == 0 ? K_PAYLOAD : memcmp(p, "seen_by", 7) == 0 ? K_SEEN : 0;
     case 9:
-        return memcmp(p, "timestamp", 9) == 0 ? K_TS : 0;
+        return memcmp(p, "timestamp", 9) == 0 ? K_TS : memcmp(p, "signature", 9) == 0 ? K_SIG : 0;
     case 10:
         return memcmp(p, "message_id", 10) == 0 ? K_ID : 0;
     case 11:
@@ -471,6 +472,10 @@ static int member(scan *c, const hs_envelope_limits *lim, hs_envelope *env, keys
         if (small_int(c, HS_MAX_HOPS, &v) != 0)
             return -1;
         env->hops = (unsigned)v;
+    } else if (bit == K_SIG) {
+        if (plain_string(c, env->signature, sizeof env->signature, &n) != 0 ||
+            !hs_envelope_valid_signature(env->signature))
+            return -1;
     } else if (value(c, 1) != 0) {
         return -1; /* a field we do not know: valid JSON, ignored */
     }

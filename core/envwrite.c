@@ -180,6 +180,11 @@ char *hs_envelope_write(const hs_envelope *env, const char *const *seen_by, size
     }
     PUT_LIT(&o, "],\"hops\":");
     put_uint(&o, hops);
+    if (env->signature[0]) {
+        PUT_LIT(&o, ",\"signature\":\"");
+        put(&o, env->signature, strlen(env->signature));
+        put(&o, "\"", 1);
+    }
     put(&o, "}", 1);
     if (o.failed) {
         free(o.p);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "node.h"
+#include "sign.h"
 
 const char *hs_message_id(const hs_message *m)
 {
@@ -511,8 +512,9 @@ static const char *builtin_refusal(hs_envelope *env)
 
 /* What the core itself does with the built-in types. Returns 0 when the
  * message must not go further: an announce of a peer we would not take
- * (over its sender's rate, or refused) is not passed on for a stranger. */
-static int builtin(hs_node *n, hs_envelope *env)
+ * (over its sender's rate, or refused) is not passed on for a stranger.
+ * authentic: env's origin signed it (and, for state, is a writer). */
+static int builtin(hs_node *n, hs_envelope *env, int authentic)
 {
     static const uint8_t unknown[16];
     const json_t *p;
@@ -527,27 +529,94 @@ static int builtin(hs_node *n, hs_envelope *env)
         /* An announce is a claim of whoever sent it to us (relays pass
          * them on), paced per that source; it is worth a candidate's
          * place in a full table half of the time. */
-        hs_claim c = {n->rx_src_ok ? n->rx_src : unknown, 0, 0.5};
+        hs_claim c = {n->rx_src_ok ? n->rx_src : unknown, 0, 0.5,
+                      authentic && strcmp(id ? id : "", env->origin) == 0};
         if (!id || !url || strcmp(id, n->id) == 0 || !hs_peers_valid_id(id) ||
             !hs_peers_valid_url(url))
             return 1;
         return hs_membership_learn(n, id, url, root, env->timestamp, &c) != NULL;
     }
     if (strncmp(env->type, "hs.", 3) == 0) {
-        hs_membership_swim(n, env->type, p);
+        hs_membership_swim(n, env->type, p, authentic ? env->origin : NULL);
     } else {
         const json_t *root = json_object_get(p, "merkle_root");
         const json_t *ver = json_object_get(p, "state_version");
         if (json_is_string(root) && json_string_length(root) <= HS_ROOT_MAX &&
             json_is_integer(ver) && counter_ok(ver))
             hs_node_apply_state(n, json_string_value(root), (uint64_t)json_integer_value(ver),
-                                env->origin, 0);
+                                env->origin, authentic);
     }
     return 1;
 }
 
 /* What became of one envelope of a POST /gossip. */
-typedef enum rx_outcome { RX_ACCEPTED, RX_DUPLICATE, RX_INVALID } rx_outcome;
+typedef enum rx_outcome {
+    RX_ACCEPTED,
+    RX_DUPLICATE,
+    RX_INVALID,  /* 400 */
+    RX_UNSIGNED, /* 401: signed mode, and it carries no signature */
+    RX_FORGED    /* 403: a signature that does not hold, or not a writer */
+} rx_outcome;
+
+static unsigned rx_status(rx_outcome rx)
+{
+    return rx == RX_UNSIGNED ? 401 : rx == RX_FORGED ? 403 : rx == RX_INVALID ? 400 : 200;
+}
+
+/* A claim a node makes about itself (its URL, that it is alive): worth
+ * checking its signature in every mode, since it may change what we
+ * believe of that node. */
+static int self_claim(hs_envelope *env)
+{
+    const char *id;
+
+    if (strcmp(env->type, "peer_announce") != 0 && strcmp(env->type, "hs.alive") != 0)
+        return 0;
+    id = json_string_value(json_object_get(hs_envelope_payload(env), "node_id"));
+    return id && strcmp(id, env->origin) == 0;
+}
+
+static int is_writer(const hs_node *n, const char *id)
+{
+    for (size_t i = 0; i < n->cfg.n_writers; i++)
+        if (strcmp(n->cfg.writers[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * Whether a new envelope may in: in signed mode only one its origin
+ * signed (and a state_update only from a writer, when writers are named);
+ * in any mode a signed claim of a node about itself is checked, and
+ * *authentic says it held. Refusals are counted; *why says what failed.
+ */
+static rx_outcome admit(hs_node *n, hs_envelope *env, const char **why, int *authentic)
+{
+    hs_sig sig;
+
+    *authentic = 0;
+    if (n->cfg.security < HS_SECURITY_SIGNED) {
+        *authentic = env->signature[0] && self_claim(env) && hs_sign_check(env, why) == HS_SIG_OK;
+        return RX_ACCEPTED;
+    }
+    sig = hs_sign_check(env, why);
+    if (sig == HS_SIG_NONE) {
+        n->m.messages_unsigned++;
+        *why = "unsigned: this node takes only messages signed by their origin";
+        return RX_UNSIGNED;
+    }
+    if (sig == HS_SIG_BAD) {
+        n->m.messages_forged++;
+        return RX_FORGED;
+    }
+    if (n->cfg.n_writers && strcmp(env->type, "state_update") == 0 && !is_writer(n, env->origin)) {
+        n->m.messages_forged++;
+        *why = "a state_update from a node that is not one of the writers";
+        return RX_FORGED;
+    }
+    *authentic = 1;
+    return RX_ACCEPTED;
+}
 
 /*
  * Handles one valid envelope (and clears it). `raw` (may be NULL) is its
@@ -556,12 +625,20 @@ typedef enum rx_outcome { RX_ACCEPTED, RX_DUPLICATE, RX_INVALID } rx_outcome;
  * the tree we are), not we fetched it.
  */
 static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw, const char *sender,
-                              int pushed)
+                              int pushed, const char **why)
 {
     hs_verdict verdict = HS_ACCEPT;
-    int rewrote = 0;
+    int rewrote = 0, authentic = 0;
     hs_peer *from = NULL;
+    rx_outcome rx;
 
+    /* Checked before it is marked seen: a forged copy must not make the
+     * real one a "duplicate". */
+    if (!hs_seen_contains(n->seen, env->bin) &&
+        (rx = admit(n, env, why, &authentic)) != RX_ACCEPTED) {
+        hs_envelope_clear(env);
+        return rx;
+    }
     env->sender = sender ? sender : "";
     /* X-Hearsay-From is the sender's word: it says who to spare in
      * seen_by and which tree link this is, but proves life only coming
@@ -603,7 +680,7 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
          * reach other nodes through anti-entropy either. */
         if (verdict == HS_ACCEPT)
             hs_ae_retain(n, env, rewrote ? NULL : raw);
-        if (!builtin(n, env))
+        if (!builtin(n, env, authentic))
             verdict = HS_STOP;
         if (verdict == HS_ACCEPT && env->ttl > 0) {
             forward(n, env, env->ttl - 1, n->cfg.fanout);
@@ -637,7 +714,7 @@ static rx_outcome receive_one(hs_node *n, const json_t *j, const hs_slice *raw, 
         return RX_INVALID;
     }
     memcpy(id, env.id, sizeof env.id);
-    return receive_env(n, &env, raw, sender, pushed);
+    return receive_env(n, &env, raw, sender, pushed, reason);
 }
 
 static char *dump(json_t *j, size_t *len)
@@ -680,6 +757,16 @@ static char *batch_answer(size_t accepted, size_t duplicate, json_t *errors, hs_
     return dump(j, len);
 }
 
+/* Lists a refused envelope of a batch (errors made on first use). */
+static json_t *add_error(json_t *errors, size_t index, const char *reason)
+{
+    if (!errors)
+        errors = json_array();
+    json_array_append_new(errors,
+                          json_pack("{s:I, s:s}", "index", (json_int_t)index, "error", reason));
+    return errors;
+}
+
 char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, size_t rawlen,
                              const char *sender, int pushed, unsigned *status, size_t *len)
 {
@@ -695,8 +782,8 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
         rx_outcome rx =
             receive_one(n, body, raw && hs_json_trim(raw, rawlen, &one) == 0 ? &one : NULL, sender,
                         pushed, &reason, id);
-        if (rx == RX_INVALID) {
-            *status = 400;
+        if (rx != RX_ACCEPTED && rx != RX_DUPLICATE) {
+            *status = rx_status(rx);
             return error_text(reason, len);
         }
         *status = 200;
@@ -728,11 +815,8 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
         case RX_DUPLICATE:
             duplicate++;
             break;
-        case RX_INVALID:
-            if (!errors)
-                errors = json_array();
-            json_array_append_new(errors,
-                                  json_pack("{s:I, s:s}", "index", (json_int_t)i, "error", reason));
+        default:
+            errors = add_error(errors, i, reason);
             break;
         }
     }
@@ -765,9 +849,12 @@ char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const cha
         }
         hs_slice r = {text + start, i - start};
         char id[65];
+        const char *why = NULL;
         memcpy(id, one.id, sizeof id);
-        rx_outcome rx = receive_env(n, &one, &r, sender, 1);
-        *status = 200;
+        rx_outcome rx = receive_env(n, &one, &r, sender, 1, &why);
+        *status = rx_status(rx);
+        if (*status != 200)
+            return error_text(why, alen);
         return single_answer(rx, id, hs_shortcut_answer(n, sender, rx == RX_ACCEPTED), alen);
     }
     /* A batch: scanned whole before any of it is handled, so a decline
@@ -806,16 +893,21 @@ char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const cha
     }
     if (more < 0)
         goto decline;
+    json_t *errors = NULL;
     for (size_t k = 0; k < count; k++) {
-        if (receive_env(n, &envs[k], &raw[k], sender, 1) == RX_ACCEPTED)
+        const char *why = NULL;
+        rx_outcome rx = receive_env(n, &envs[k], &raw[k], sender, 1, &why);
+        if (rx == RX_ACCEPTED)
             accepted++;
-        else
+        else if (rx == RX_DUPLICATE)
             duplicate++;
+        else
+            errors = add_error(errors, k, why);
     }
     free(envs);
     free(raw);
     *status = 200;
-    return batch_answer(accepted, duplicate, NULL, hs_shortcut_answer(n, sender, accepted), alen);
+    return batch_answer(accepted, duplicate, errors, hs_shortcut_answer(n, sender, accepted), alen);
 decline:
     for (size_t k = 0; k < count; k++)
         hs_envelope_clear(&envs[k]);
@@ -850,6 +942,8 @@ hs_err hs_gossip_broadcast(hs_node *n, const char *type, json_t *payload, unsign
     n->last_timestamp = ts;
     err = hs_envelope_make(&env, type, payload, ts, ttl, n->id);
     json_decref(empty);
+    if (err == HS_OK && (err = hs_sign_envelope(n->ident, &env)) != HS_OK)
+        hs_envelope_clear(&env); /* what we originate is signed by us */
     if (err != HS_OK)
         return err;
     err = hs_seen_insert(n->seen, env.bin, hs_node_now(), &n->m.seen_evicted);

@@ -711,7 +711,7 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
     p = hs_peers_find(&n->peers, id);
     if (p) {
         if (strcmp(p->url, url) != 0) {
-            if (!c) {
+            if (!c || c->signed_by_id) {
                 hs_peers_set_url(&n->peers, p, url); /* a bad URL: keep the old */
             } else if (p->state == HS_PEER_DEAD || p->hearsay) {
                 /* It may have moved: the new URL must answer as it. */
@@ -879,7 +879,7 @@ static void merge_peer_list(hs_node *n, const json_t *list, const char *from)
 {
     size_t swaps = 0;
     uint8_t src[16];
-    hs_claim c = {src, 0, 0};
+    hs_claim c = {src, 0, 0, 0};
 
     if (!json_is_array(list))
         return;
@@ -1130,7 +1130,7 @@ static void verify(hs_node *n, hs_peer *p, int claim)
         probe(n, p);
 }
 
-void hs_membership_swim(hs_node *n, const char *type, const json_t *payload)
+void hs_membership_swim(hs_node *n, const char *type, const json_t *payload, const char *signer)
 {
     const char *id = json_string_value(json_object_get(payload, "node_id"));
     const json_t *jinc = json_object_get(payload, "incarnation");
@@ -1167,8 +1167,13 @@ void hs_membership_swim(hs_node *n, const char *type, const json_t *payload)
     /* Incarnations are taken from the peer itself (its probe answers),
      * never from a third party's word. */
     if (strcmp(type, "hs.alive") == 0) {
-        if (p->state != HS_PEER_ALIVE)
+        if (signer && strcmp(signer, id) == 0 && inc > p->incarnation) {
+            /* Its own signed word: it is there, at this incarnation. */
+            p->incarnation = inc;
+            hs_membership_saw(n, p);
+        } else if (p->state != HS_PEER_ALIVE) {
             verify(n, p, 0); /* a refutation: see for ourselves */
+        }
     } else if (strcmp(type, "hs.suspect") == 0) {
         if (p->state == HS_PEER_ALIVE || p->state == HS_PEER_UNHEALTHY)
             verify(n, p, HS_CLAIM_SUSPECT);

@@ -871,6 +871,9 @@ json_t *hs_node_metrics_json(hs_node *n)
     json_object_set_new(metrics, "learn_limited", json_integer((json_int_t)m->learn_limited));
     json_object_set_new(metrics, "peers_unverified", json_integer((json_int_t)m->peers_unverified));
     json_object_set_new(metrics, "candidates_taken", json_integer((json_int_t)m->candidates_taken));
+    json_object_set_new(metrics, "messages_unsigned",
+                        json_integer((json_int_t)m->messages_unsigned));
+    json_object_set_new(metrics, "messages_forged", json_integer((json_int_t)m->messages_forged));
     json_object_set_new(metrics, "indirect_probes", json_integer((json_int_t)m->indirect_probes));
     json_object_set_new(metrics, "suspicions", json_integer((json_int_t)m->suspicions));
     json_object_set_new(metrics, "refutations", json_integer((json_int_t)m->refutations));

@@ -39,6 +39,8 @@ typedef struct hs_claim {
     int direct;         /* the claimant speaks of itself (a shuffle's asker):
                            its URL's host must be that address */
     double swap;        /* the chance a full table considers it */
+    int signed_by_id;   /* signed by the key of the id it is about: its URL
+                           may change at its word */
 } hs_claim;
 
 struct hs_node {
@@ -201,8 +203,9 @@ void hs_membership_url_source(const char *url, uint8_t out[16]);
  * X-Hearsay-From claim we may believe for liveness). */
 int hs_membership_from_matches(const hs_node *n, const hs_peer *p);
 
-/* SWIM messages (hs.suspect, hs.alive, hs.dead) about a node. */
-void hs_membership_swim(hs_node *n, const char *type, const json_t *payload);
+/* SWIM messages (hs.suspect, hs.alive, hs.dead) about a node; signer: the
+ * origin whose signature the message carries, checked (NULL: none). */
+void hs_membership_swim(hs_node *n, const char *type, const json_t *payload, const char *signer);
 /* POST /probe: probe a peer for someone who cannot reach it (deferred). */
 void hs_membership_probe_for(hs_node *n, const json_t *req, uint64_t token, hs_http_response *resp);
 

@@ -110,7 +110,7 @@ static void peers(hs_node *n, const hs_http_request *req, hs_http_response *resp
      * as a candidate (taken if it answers a probe as that id). */
     if (k && from && url && hs_peers_valid_id(from) && hs_peers_valid_url(url)) {
         static const uint8_t unknown[16];
-        hs_claim c = {n->rx_src_ok ? n->rx_src : unknown, 1, 1.0};
+        hs_claim c = {n->rx_src_ok ? n->rx_src : unknown, 1, 1.0, 0};
         hs_membership_learn(n, from, url, NULL, hs_node_now(), &c);
     }
 }

@@ -37,7 +37,7 @@ describe("anti-entropy", function()
     -- payload: only the envelope's own ttl changes.
     local e1 = ('{ "message_id" : "%s", "message_type":"chat", "payload":{"ttl":9, "s":"a\\"ttl\\":3"},'
       .. '"timestamp":1760000000.25,"ttl":7,"origin_peer":"spec-origin","seen_by":["spec-origin"],'
-      .. '"signature":"xyz"}'):format(id1)
+      .. '"comment":"xyz"}'):format(id1)
     local e2 = H.envelope({ message_id = id2, ttl = 3 })
     local st = H.fetch(loop, client, "POST", node:url() .. "/gossip", "[" .. e1 .. " ,\n"
       .. hs.json_encode(e2) .. "]")

@@ -259,6 +259,10 @@ typedef struct hs_metrics {
     uint64_t peers_unverified;   /* strangers' peers dropped: their first
                                     probe failed */
     uint64_t candidates_taken;   /* peers a full table took once they answered */
+    uint64_t messages_unsigned;  /* refused in signed mode: no signature (401) */
+    uint64_t messages_forged;    /* refused: a signature that does not hold, a
+                                    message_id that is not its content's, or
+                                    state from a node not among the writers (403) */
 } hs_metrics;
 
 typedef struct hs_node hs_node;
@@ -378,6 +382,14 @@ hs_err hs_node_block(hs_node *node, const char *id, int blocked);
 /* Adds a peer by hand, as if it had announced itself; HS_ESTATE before
  * hs_node_start(). */
 hs_err hs_node_add_peer(hs_node *node, const char *id, const char *url);
+
+/* A message as `origin` would originate it, for tools and tests: its id
+ * (the reference's hash of type, payload, timestamp and origin; 65 bytes
+ * with the NUL) and its signature by the key whose seed is seed_hex (129
+ * bytes). Any key may sign for any origin here: only a key that is the
+ * origin's makes a signature nodes accept. */
+hs_err hs_message_sign(const char *seed_hex, const char *type, const json_t *payload,
+                       double timestamp, const char *origin, char *id, char *sig);
 
 /* Borrowed; valid for the node's life. */
 const char *hs_node_id(const hs_node *node);

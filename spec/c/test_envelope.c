@@ -85,7 +85,13 @@ static void refuses_each_bad_field(void)
     const char *r = parse_with("ttl", "-1");
     CHECK(r && strstr(r, "ttl"));
     /* Unknown extra keys are ignored, as the reference ignores ours. */
-    CHECK(parse_with("signature", "\"xyz\"") == NULL);
+    CHECK(parse_with("comment", "\"xyz\"") == NULL);
+    /* Our signature, when there, is 128 lowercase hex chars. */
+    CHECK(parse_with("signature", "\"xyz\"") != NULL);
+    CHECK(parse_with("signature", "7") != NULL);
+    CHECK(parse_with("signature",
+                     "\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"") == NULL);
     CHECK(parse_with("payload", "null") == NULL);
 }
 
