@@ -8,6 +8,10 @@
 #   ingest.sh auth      cluster auth off vs on: the same node, the same
 #                       load (a hearsay client, lua/auth_load.lua: wrk
 #                       cannot sign), single envelopes and batches
+#   ingest.sh trust     open vs signed+keyed (security "signed": every
+#                       request's MAC and every message's Ed25519 signature
+#                       checked), single envelopes and batches, beside the
+#                       limit a signature check sets (openssl speed)
 #
 # Load: wrk, 2 threads, 4 keep-alive connections (2 per core), DURATION
 # seconds, distinct 64-hex message_ids in every request (bench/wrk/gossip.lua).
@@ -120,15 +124,16 @@ bench_plugins() {
   done
 }
 
-# measure_load LABEL BATCH [KEY]: runs lua/auth_load.lua against SRV_URL
+# measure_load LABEL BATCH [KEY [POOL]]: runs lua/auth_load.lua against SRV_URL
 # (signing with KEY when given) and prints the figures. Sets M_RATE
 # (messages/s), M_CPU (server CPU us per message) and M_CCPU (the
 # client's).
 measure_load() {
-  local label=$1 batch=$2 key=${3:-} line t0 t1 a0 a1
+  local label=$1 batch=$2 key=${3:-} pool=${4:-0} line t0 t1 a0 a1
   local load=("$LUA" "$BENCH/lua/auth_load.lua" --url "$SRV_URL" --conns "$CONNS" --batch "$batch")
   [[ -n $key ]] && load+=(--key "$key")
-  "${load[@]}" --seconds 1 --nonce "$(nonce)" >/dev/null 2>&1 # warm-up
+  ((pool > 0)) && load+=(--signed "$pool")
+  ((pool > 0)) || "${load[@]}" --seconds 1 --nonce "$(nonce)" >/dev/null 2>&1 # warm-up
   a0=$(accepted hearsay "$SRV_URL"); t0=$(cpu_ticks "$SRV_PID")
   line=$("${load[@]}" --seconds "$DURATION" --nonce "$(nonce)" | grep '^LOAD ')
   t1=$(cpu_ticks "$SRV_PID"); a1=$(accepted hearsay "$SRV_URL")
@@ -174,9 +179,39 @@ bench_auth() {
   done
 }
 
+bench_trust() {
+  local key batch off_rate off_cpu verify sign line pool
+  key=$("$LUA" -e 'io.write(require("hearsay").keygen())') || return 1
+  # The limit: one core's Ed25519 checks a second, through the same OpenSSL.
+  line=$(openssl speed -seconds 3 ed25519 2>/dev/null | grep -i 'ed25519' | tail -1)
+  sign=$(awk '{ print $(NF-1) }' <<<"$line"); verify=$(awk '{ print $NF }' <<<"$line")
+  log "== trust: POST /gossip from a hearsay client, $CONNS requests in flight, ${DURATION} s per run;"
+  log "   open, then signed+keyed (security \"signed\": the client's MAC on every request, every"
+  log "   envelope signed by its origin and checked, Ed25519); the node has no peers, ttl 0"
+  log "$(printf 'openssl speed ed25519 (one core): %.0f signatures/s, %.0f checks/s' "$sign" "$verify")"
+  result trust ed25519_sign_per_s "$sign"
+  result trust ed25519_verify_per_s "$verify"
+  # Enough signed envelopes for the run at the check's own rate, and more.
+  pool=$(calc "int($verify * $DURATION * 1.3 / 1000 + 1) * 1000")
+  for batch in 1 "$BATCH"; do
+    start_hearsay trust_open && measure_load "trust_open_b$batch" "$batch"; stop_pid "$SRV_PID"
+    off_rate=$M_RATE off_cpu=$M_CPU
+    start_hearsay trust_signed --key "$key" --security signed &&
+      measure_load "trust_signed_b$batch" "$batch" "$key" "$pool"
+    stop_pid "$SRV_PID"
+    log "$(printf 'batch %-4s signed/open: throughput x%.4f, server CPU per message x%.1f; signed at %.2f of the check limit' \
+      "$batch" "$(calc "$M_RATE / ($off_rate > 0 ? $off_rate : 1)")" \
+      "$(calc "$M_CPU / ($off_cpu > 0 ? $off_cpu : 1)")" "$(calc "$M_RATE / $verify")")"
+    result "trust_b$batch" rate_ratio "$(calc "$M_RATE / ($off_rate > 0 ? $off_rate : 1)")"
+    result "trust_b$batch" cpu_ratio "$(calc "$M_CPU / ($off_cpu > 0 ? $off_cpu : 1)")"
+    result "trust_b$batch" of_verify_limit "$(calc "$M_RATE / $verify")"
+  done
+}
+
 case ${1:-} in
   ingest) bench_ingest ;;
+  trust) bench_trust ;;
   plugins) bench_plugins ;;
   auth) bench_auth ;;
-  *) echo "usage: ingest.sh ingest|plugins|auth (run through bench/run)" >&2; exit 2 ;;
+  *) echo "usage: ingest.sh ingest|plugins|auth|trust (run through bench/run)" >&2; exit 2 ;;
 esac

@@ -28,7 +28,7 @@ local o = B.args(arg, {
   nodes = 10, repeats = 20, timeout = 10, max_peers = 50, settle = 0.3, gap = 0.2,
   gossip_interval = 600, health_interval = 600, peer_exchange_interval = 30,
   warmup_timeout = 240, label = "", per_proc = 100, dir = "/tmp", lua = "lua5.4",
-  worker = "bench/lua/shard_worker.lua", ttl = 0,
+  worker = "bench/lua/shard_worker.lua", ttl = 0, security = "", key = "",
 })
 local n = o.nodes
 local tag = o.label ~= "" and o.label or ("hearsay_n" .. n)
@@ -39,6 +39,9 @@ local settings = {
   peer_exchange_interval = o.peer_exchange_interval,
 }
 if o.ttl > 0 then settings.ttl = o.ttl end -- else the default
+-- --security signed --key K: every node checks every request's MAC and
+-- every message's signature (the trust benchmark's signed side).
+if o.security ~= "" then settings.security, settings.cluster_keys = o.security, { o.key } end
 B.log("dissemination: %d hearsay nodes, max_peers %d, gossip_interval %g s, health_interval %g s, "
   .. "peer_exchange_interval %g s, other settings default; %d repeats, %g s timeout each",
   n, o.max_peers, o.gossip_interval, o.health_interval, o.peer_exchange_interval, o.repeats,

@@ -16,13 +16,14 @@
 -- policy, chosen with policy = "bench"), "both" is the two. The node writes
 -- its URL to --url-file once it is ready to be measured. --key runs it in
 -- security "cluster" with that cluster key (every request but GET /health
--- must carry its MAC: ingest.sh auth).
+-- must carry its MAC: ingest.sh auth); with --security signed, every
+-- message must also be signed by its origin (ingest.sh trust).
 local hs = require "hearsay"
 local B = require "benchlib"
 
 local o = B.args(arg, {
   url_file = "", plugins = "none", sinks = "", seen_cap = 1000000, seconds = 600,
-  plugin_dir = "", fanout = 3, max_batch = 1000, key = "",
+  plugin_dir = "", fanout = 3, max_batch = 1000, key = "", security = "cluster",
 })
 assert(o.url_file ~= "", "--url-file is required")
 
@@ -33,7 +34,7 @@ local node = hs.node(loop, {
   -- No timers of our own during the run: no announces, no probes, no
   -- exchanges (a sink's first probe happens when it is added).
   gossip_interval = 3600, health_interval = 3600, peer_exchange_interval = 3600,
-  security = o.key ~= "" and "cluster" or nil, cluster_keys = o.key ~= "" and { o.key } or nil,
+  security = o.key ~= "" and o.security or nil, cluster_keys = o.key ~= "" and { o.key } or nil,
 })
 assert(node:start())
 

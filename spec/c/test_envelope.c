@@ -268,8 +268,8 @@ static const char *scan_bases[] = {
     "{\"message_id\":\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\","
     "\"message_type\":\"a b/c caf\xc3\xa9 \xe2\x82\xac*{x}\",\"payload\":[1,\"t\"],"
     "\"timestamp\":1760000000.5,\"ttl\":9}",
-    "{\"ttl\":3,\"message_type\":\"\xc2\xa0\",\"payload\":{},\"origin_peer\":\"\",\"timestamp\":2,"
-    "\"message_id\":\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}",
+    ("{\"ttl\":3,\"message_type\":\"\xc2\xa0\",\"payload\":{},\"origin_peer\":\"\",\"timestamp\":2,"
+     "\"message_id\":\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}"),
 };
 
 /* Whether env written by hs_envelope_write (seen_by + "me", ttl 0, one hop
