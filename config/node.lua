@@ -2,10 +2,12 @@
 -- runs a node from it; `hearsay demo` builds its cluster from it.
 -- Every setting is optional; the values below are the defaults.
 return {
-  host = "127.0.0.1",         -- listen address
+  host = "127.0.0.1",         -- listen address (beyond loopback only with a
+                              -- security setting: see below)
   port = 8080,                -- 0 picks a free port
   -- public_url = "http://203.0.113.7:8080", -- what peers should call us at
-  node_id_file = "node_id",   -- kept here, created on first run
+  node_id_file = "node_id",   -- kept here, created on first run: the public key
+  node_key_file = "node_key", -- the private key, made on first run (mode 0600)
   bootstrap = {},             -- base URLs of nodes to join through
 
   fanout = 3,                 -- peers each new message is pushed to (tree: eager links)
@@ -65,6 +67,13 @@ return {
   -- keyring_file = "keyring", -- in this directory; mode 0600, rewritten
   --                          -- atomically on every change
   -- auth_window = 30,        -- s a request's timestamp may be off (clocks!)
+  -- writers = { "<a node's /health public_key>" }, -- signed: who may change
+  --                          -- the state (unset: any member)
+  -- Strangers (every mode): what one source address may make us do.
+  learn_rate = 5,             -- new peers learned per s from one address...
+  learn_burst = 64,           -- ...and at once
+  probe_new_rate = 20,        -- first probes of peers a stranger told us of, per s
+  -- trust_forwarded = { "10.0.0.1" }, -- proxies whose X-Forwarded-For we believe
   -- TLS (PEM files; a relative path is relative to this directory):
   -- tls_cert = "tls/node.pem", -- serve HTTPS with this certificate...
   -- tls_key = "tls/node.key",  -- ...and its key; the default public_url is
@@ -93,6 +102,10 @@ return {
   -- policy = "latency",      -- which policy picks forward targets
                               -- (unset: the core's own uniform random)
   plugin_memory = 67108864,   -- bytes the node's Lua state may use
-  plugin_instructions = 10000000, -- VM instructions per plugin call
+  plugin_instructions = 10000000, -- VM instructions per plugin call (C work counts)
+  plugin_timeout = 0.05,      -- s of its own time a plugin call may take: over
+                              -- it, the plugin is quarantined until a reload
+  plugin_max_share = 0.5,     -- ...or when its calls take more than this share
+  plugin_share_window = 2,    -- of any window of this many s
   -- console_socket = "console.sock", -- default: console.sock in this directory
 }
