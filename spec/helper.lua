@@ -199,6 +199,22 @@ function H.probed(loop, node, timeout)
   end, timeout or 3)
 end
 
+-- n nodes on a new loop that all know each other and have probed each
+-- other; `extra`: settings for every node, or function(i) -> node i's.
+-- Returns the loop and the nodes.
+function H.mesh(n, extra)
+  local loop, nodes = hs.loop(), {}
+  for i = 1, n do
+    nodes[i] = H.node(type(extra) == "function" and extra(i) or extra, loop)
+    for j = 1, i - 1 do
+      nodes[i]:add_peer(nodes[j]:id(), nodes[j]:url())
+      nodes[j]:add_peer(nodes[i]:id(), nodes[i]:url())
+    end
+  end
+  for i = 1, n do assert(H.probed(loop, nodes[i], 5), "node " .. i .. " probed its peers") end
+  return loop, nodes
+end
+
 -- Starts `hearsay run --config dir` in the background. Returns a handle
 -- {pid, dir, log, url, id} once it prints its URL (within timeout), driving
 -- `loop` meanwhile so in-process nodes keep serving. `prefix`, a shell

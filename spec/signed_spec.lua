@@ -8,19 +8,11 @@ local KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
 -- n signed nodes that know each other and have probed each other.
 local function signed_mesh(n, extra)
-  local loop = hs.loop()
-  local nodes = {}
-  for i = 1, n do
+  return H.mesh(n, function(i)
     local s = { security = "signed", cluster_keys = { KEY } }
     for k, v in pairs(extra and extra(i) or {}) do s[k] = v end
-    nodes[i] = H.node(s, loop)
-    for j = 1, i - 1 do
-      nodes[i]:add_peer(nodes[j]:id(), nodes[j]:url())
-      nodes[j]:add_peer(nodes[i]:id(), nodes[i]:url())
-    end
-  end
-  for i = 1, n do assert.is_true(H.probed(loop, nodes[i], 5)) end
-  return loop, nodes
+    return s
+  end)
 end
 
 -- POSTs env (a table) to node's /gossip as a member would (the cluster

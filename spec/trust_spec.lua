@@ -18,20 +18,7 @@ local function forge(loop, client, node, mtype, payload, over)
   return H.post_gossip(loop, client, node:url(), e)
 end
 
--- n nodes that all know each other and have probed each other.
-local function mesh(n, extra)
-  local loop = hs.loop()
-  local nodes = {}
-  for i = 1, n do
-    nodes[i] = H.node(extra, loop)
-    for j = 1, i - 1 do
-      nodes[i]:add_peer(nodes[j]:id(), nodes[j]:url())
-      nodes[j]:add_peer(nodes[i]:id(), nodes[i]:url())
-    end
-  end
-  for i = 1, n do assert.is_true(H.probed(loop, nodes[i], 5)) end
-  return loop, nodes
-end
+local mesh = H.mesh
 
 local function close_all(loop, nodes, ...)
   for _, node in ipairs(nodes) do node:close() end
