@@ -17,6 +17,48 @@ local function line_of_three(loop, extra)
   return a, b, c
 end
 
+-- A node with the plugins `list` from `dir`, policy `policy`, fanout 2 and
+-- six peers: 60 broadcasts each reach exactly two of them, and every peer
+-- gets a fair share (20 expected; fewer than 5 has odds of about 1 in
+-- 100000 for a uniform choice). Returns the policy plugin's counters.
+local function fair_spread(dir, list, policy)
+  local loop = hs.loop()
+  local a = H.node({ fanout = 2, gossip_interval = 60, peer_exchange_interval = 60 }, loop)
+  local leaves = {}
+  for i = 1, 6 do
+    leaves[i] = H.node({ gossip_interval = 60, peer_exchange_interval = 60 }, loop)
+    a:add_peer(leaves[i]:id(), leaves[i]:url())
+  end
+  H.probed(loop, a)
+  H.plugins(a, dir, list, { policy = policy })
+  local got = H.record(leaves, "chat")
+  local ids = {}
+  for k = 1, 60 do ids[k] = a:broadcast("chat", { k = k }) end
+  local function copies(id)
+    local n = 0
+    for i = 1, 6 do if got[i][id] then n = n + 1 end end
+    return n
+  end
+  assert.is_true(loop:run_until(function()
+    for _, id in ipairs(ids) do if copies(id) < 2 then return false end end
+    return true
+  end, 5))
+  loop:run_for(0.3)
+  local p = a:plugin_info().plugins[1]
+  local share = {}
+  for i = 1, 6 do
+    share[i] = 0
+    for _ in pairs(got[i]) do share[i] = share[i] + 1 end
+  end
+  a:close(); for _, l in ipairs(leaves) do l:close() end; loop:close()
+  for _, id in ipairs(ids) do assert.equal(2, copies(id)) end
+  for i = 1, 6 do
+    assert.is_true(share[i] >= 5, "peer " .. i .. " got " .. share[i] .. " of 60: "
+      .. table.concat(share, " "))
+  end
+  return p
+end
+
 describe("a message handler", function()
   local dir = H.plugin_dir({
     no_spam = [[
@@ -430,47 +472,10 @@ describe("a peer-selection policy", function()
     loop:close()
   end)
 
-  -- a with the policy `source` (named "p", in plugin "pp"), fanout 2 and
-  -- six peers: 60 broadcasts each reach exactly two of them, and every
-  -- peer gets a fair share (20 expected; fewer than 5 has odds of about
-  -- 1 in 100000 for a uniform choice). Returns the plugin's counters.
+  -- A policy `source` (named "p", in plugin "pp") over six peers: see
+  -- fair_spread.
   local function falls_back(source)
-    local dir = H.plugin_dir({ pp = 'policy("p", ' .. source .. ')' })
-    local loop = hs.loop()
-    local a = H.node({ fanout = 2, gossip_interval = 60, peer_exchange_interval = 60 }, loop)
-    local leaves = {}
-    for i = 1, 6 do
-      leaves[i] = H.node({ gossip_interval = 60, peer_exchange_interval = 60 }, loop)
-      a:add_peer(leaves[i]:id(), leaves[i]:url())
-    end
-    H.probed(loop, a)
-    H.plugins(a, dir, { "pp" }, { policy = "p" })
-    local got = H.record(leaves, "chat")
-    local ids = {}
-    for k = 1, 60 do ids[k] = a:broadcast("chat", { k = k }) end
-    local function copies(id)
-      local n = 0
-      for i = 1, 6 do if got[i][id] then n = n + 1 end end
-      return n
-    end
-    assert.is_true(loop:run_until(function()
-      for _, id in ipairs(ids) do if copies(id) < 2 then return false end end
-      return true
-    end, 5))
-    loop:run_for(0.3)
-    local p = a:plugin_info().plugins[1]
-    local share = {}
-    for i = 1, 6 do
-      share[i] = 0
-      for _ in pairs(got[i]) do share[i] = share[i] + 1 end
-    end
-    a:close(); for _, l in ipairs(leaves) do l:close() end; loop:close()
-    for _, id in ipairs(ids) do assert.equal(2, copies(id)) end
-    for i = 1, 6 do
-      assert.is_true(share[i] >= 5, "peer " .. i .. " got " .. share[i] .. " of 60: "
-        .. table.concat(share, " "))
-    end
-    return p
+    return fair_spread(H.plugin_dir({ pp = 'policy("p", ' .. source .. ')' }), { "pp" }, "p")
   end
 
   it("falls back to a uniform random choice when the policy fails", function()
@@ -584,45 +589,10 @@ describe("handlers and the node's own messages", function()
 end)
 
 describe("the plugins that ship", function()
-  local function star(loop, n, s)
-    local hub = H.node(s, loop)
-    local leaves = {}
-    for i = 1, n do
-      leaves[i] = H.node({ gossip_interval = 60, peer_exchange_interval = 60 }, loop)
-      hub:add_peer(leaves[i]:id(), leaves[i]:url())
-    end
-    H.probed(loop, hub)
-    return hub, leaves
-  end
-
   it("random_policy: a uniform sample of `want` candidates", function()
-    local loop = hs.loop()
-    local hub, leaves = star(loop, 6, { fanout = 2, gossip_interval = 60, peer_exchange_interval = 60 })
-    H.plugins(hub, H.src .. "/plugins", { "random_policy" }, { policy = "random" })
-    local got = H.record(leaves, "chat")
-    local ids = {}
-    for k = 1, 60 do ids[k] = hub:broadcast("chat", { k = k }) end
-    local function copies(id)
-      local n = 0
-      for i = 1, 6 do if got[i][id] then n = n + 1 end end
-      return n
-    end
-    assert.is_true(loop:run_until(function()
-      for _, id in ipairs(ids) do if copies(id) < 2 then return false end end
-      return true
-    end, 5))
-    loop:run_for(0.3)
-    local p = hub:plugin_info().plugins[1]
-    local share = {}
-    for i = 1, 6 do
-      share[i] = 0
-      for _ in pairs(got[i]) do share[i] = share[i] + 1 end
-    end
-    hub:close(); for _, l in ipairs(leaves) do l:close() end; loop:close()
+    local p = fair_spread(H.src .. "/plugins", { "random_policy" }, "random")
     assert.equal(60, p.calls)
     assert.equal(0, p.errors)
-    for _, id in ipairs(ids) do assert.equal(2, copies(id)) end
-    for i = 1, 6 do assert.is_true(share[i] >= 5, table.concat(share, " ")) end
   end)
 
   it("latency_policy: the slow peer is almost never picked", function()
