@@ -732,9 +732,8 @@ hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        1U, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_ARRAY, tls,
-        MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, srv, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (!srv->daemon) {
         server_log(srv, HS_LOG_ERROR, "cannot listen on %s:%u", opts->host, (unsigned)opts->port);
         free_server(srv);

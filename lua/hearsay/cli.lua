@@ -163,7 +163,13 @@ local function cmd_run(argv)
   end
 
   local started, why = node:start()
-  if not started then return fail("cannot start: " .. why) end
+  if not started then
+    if why == hs.strerror(-4) then -- HS_EIO: the bind failed (its reason is logged above)
+      why = ("cannot listen on %s:%d: is another node using that port?")
+        :format(cfg.node.host or "127.0.0.1", cfg.node.port or 8080)
+    end
+    return fail("cannot start: " .. why)
+  end
   local pok, perr = pcall(node.plugins, node, M.plugin_options(cfg))
   if not pok then
     node:close()
