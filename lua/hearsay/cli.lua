@@ -168,6 +168,7 @@ local function cmd_run(argv)
       why = ("cannot listen on %s:%d: is another node using that port?")
         :format(cfg.node.host or "127.0.0.1", cfg.node.port or 8080)
     end
+    node:close()
     return fail("cannot start: " .. why)
   end
   local pok, perr = pcall(node.plugins, node, M.plugin_options(cfg))
