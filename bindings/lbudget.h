@@ -84,7 +84,9 @@ typedef struct hs_budget {
     uint64_t timeout_ns, console_ns, manager_ns, window_ns;
     int depth;                    /* plugin and anonymous frames on the stack */
     uint64_t mark_cpu, mark_mono; /* the last CPU clock reading */
-    uint64_t overruns;            /* manager and console frames stopped */
+    uint64_t overruns;            /* frames no plugin answers for (console,
+                                     loading, the manager) their deadline
+                                     stopped */
 } hs_budget;
 
 /* Frames a plugin call may nest (a hook that broadcasts runs the policy,

@@ -549,6 +549,16 @@ static int api_console_cut_off(lua_State *L)
     return 1;
 }
 
+/* api.overruns() -> console lines, node.lua loads, plugin files loading
+ * and the manager's own calls stopped by their deadline (plugin calls
+ * count in their slots) */
+static int api_overruns(lua_State *L)
+{
+    hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
+    lua_pushinteger(L, (lua_Integer)h->budget.overruns);
+    return 1;
+}
+
 static int api_memory(lua_State *L)
 {
     hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
@@ -711,6 +721,7 @@ static const luaL_Reg api_fns[] = {
     {"set_policy", api_set_policy},
     {"slot", api_slot},
     {"console_cut_off", api_console_cut_off},
+    {"overruns", api_overruns},
     {"keys", api_keys},
     {"slot_info", api_slot_info},
     {"slot_release", api_slot_release},

@@ -341,6 +341,7 @@ describe("every call into plugin code is bounded", function()
     assert.is_nil(ok)
     assert.matches("time limit exceeded", err)
     assert.is_nil(info_of(node, "p").quarantined, "loading never quarantines")
+    assert.equal(1, node:plugin_info().overruns, "counted as a frame no plugin answers for")
     node:close(); loop:close()
   end)
 

@@ -475,6 +475,7 @@ function M.info()
     plugins = list, policy = active and active.policy_name or nil,
     reloads = reloads, reload_errors = reload_errors, last_reload_error = last_reload_error,
     memory_used = used, memory_limit = limit, console_cut_off = api.console_cut_off(),
+    overruns = api.overruns(),
   }
 end
 
