@@ -360,6 +360,7 @@ static int l_node_new(lua_State *L)
     hs_config cfg;
     lnode *ln;
     hs_err err;
+    char why[256];
 
     if (lua_isnoneornil(L, 2)) {
         lua_settop(L, 1);
@@ -385,10 +386,14 @@ static int l_node_new(lua_State *L)
             return luaL_error(L, "config.tags must be a table of short strings");
     }
     lua_pop(L, 1);
+    if (hs_config_check(&cfg, why, sizeof why) == HS_EINVAL) {
+        json_decref(cfg.tags);
+        return luaL_error(L, "hearsay.node: %s", why);
+    }
     err = hs_node_new(lp->loop, &cfg, &ln->node);
     json_decref(cfg.tags);
     if (err != HS_OK)
-        return luaL_error(L, "hearsay.node: %s (check the configuration values)", hs_strerror(err));
+        return luaL_error(L, "hearsay.node: %s", hs_strerror(err));
     return 1;
 }
 
@@ -496,7 +501,7 @@ static int l_node_broadcast(lua_State *L)
 {
     lnode *ln = check_lnode(L, 1);
     size_t tlen;
-    const char *type = luaL_checklstring(L, 2, &tlen), *why = hs_message_type_check(type, tlen);
+    const char *type = hs_lua_check_string(L, 2, &tlen), *why = hs_message_type_check(type, tlen);
     json_t *payload = NULL;
     char id[65];
     hs_err err;
@@ -516,7 +521,7 @@ static int l_node_broadcast(lua_State *L)
 static int l_node_update_state(lua_State *L)
 {
     lnode *ln = check_lnode(L, 1);
-    hs_err err = hs_node_update_state(ln->node, luaL_checkstring(L, 2));
+    hs_err err = hs_node_update_state(ln->node, hs_lua_check_string(L, 2, NULL));
 
     if (err != HS_OK)
         return luaL_error(L, "update_state: %s", hs_strerror(err));

@@ -383,7 +383,7 @@ static int api_broadcast(lua_State *L)
 {
     hs_host *h = api_host(L);
     size_t tlen;
-    const char *type = luaL_checklstring(L, 1, &tlen), *why = hs_message_type_check(type, tlen);
+    const char *type = hs_lua_check_string(L, 1, &tlen), *why = hs_message_type_check(type, tlen);
     json_t *payload = NULL;
     lua_State *prev = h->cur;
     char id[65];
@@ -406,7 +406,7 @@ static int api_broadcast(lua_State *L)
 static int api_update_state(lua_State *L)
 {
     hs_host *h = api_host(L);
-    const char *root = luaL_checkstring(L, 1);
+    const char *root = hs_lua_check_string(L, 1, NULL);
     lua_State *prev = h->cur;
     hs_err err;
 
@@ -649,7 +649,13 @@ static int ptimer_ud_close(lua_State *L)
 
 /* ---- copying plain data between states ------------------------------------ */
 
-static int copy_value(lua_State *from, int idx, lua_State *to, int depth)
+/*
+ * Copies the value at idx. Only plain data crosses: a function, userdata
+ * or thread fails the copy, unless shown is set, when it becomes the
+ * text "<function>" (etc.), so a plugin's state that holds one is still
+ * shown (node:plugin_state) rather than lost whole.
+ */
+static int copy_value(lua_State *from, int idx, lua_State *to, int depth, int shown)
 {
     idx = lua_absindex(from, idx);
     luaL_checkstack(to, 4, "copy");
@@ -673,21 +679,34 @@ static int copy_value(lua_State *from, int idx, lua_State *to, int depth)
         return 1;
     }
     case LUA_TTABLE:
-        if (depth > COPY_MAX_DEPTH)
-            return 0;
+        if (depth > COPY_MAX_DEPTH) {
+            if (!shown)
+                return 0;
+            lua_pushliteral(to, "<table nested too deep>");
+            return 1;
+        }
         lua_newtable(to);
         lua_pushnil(from);
         while (lua_next(from, idx)) {
-            if (!copy_value(from, -2, to, depth + 1) || !copy_value(from, -1, to, depth + 1)) {
+            if (!copy_value(from, -2, to, depth + 1, shown)) {
                 lua_pop(from, 2);
+                lua_pop(to, 1); /* the table: a failed copy pushes nothing */
+                return 0;
+            }
+            if (!copy_value(from, -1, to, depth + 1, shown)) {
+                lua_pop(from, 2);
+                lua_pop(to, 2);
                 return 0;
             }
             lua_rawset(to, -3);
             lua_pop(from, 1);
         }
         return 1;
-    default:
-        return 0; /* functions, userdata, threads stay in their state */
+    default: /* functions, userdata, threads stay in their state */
+        if (!shown)
+            return 0;
+        lua_pushfstring(to, "<%s>", luaL_typename(from, idx));
+        return 1;
     }
 }
 
@@ -696,7 +715,7 @@ static int copy_value(lua_State *from, int idx, lua_State *to, int depth)
 static void copy_results(lua_State *from, int n, lua_State *to)
 {
     for (int i = n; i >= 1; i--)
-        if (!copy_value(from, -i, to, 0))
+        if (!copy_value(from, -i, to, 0, 1))
             lua_pushnil(to);
     lua_pop(from, n);
 }
@@ -845,7 +864,7 @@ hs_host *hs_host_new(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp)
     lua_settop(PL, 0);
 
     /* manager.init(opts, api) -> true | nil, error */
-    if (!copy_value(L, opts_idx, PL, 0)) {
+    if (!copy_value(L, opts_idx, PL, 0, 0)) {
         lua_close(PL);
         free(h);
         lua_pushliteral(L, "plugin options must be plain data (no functions)");

@@ -9,6 +9,13 @@
 #include "ljson.h"
 #include "lvalues.h"
 
+const char *hs_lua_check_string(lua_State *L, int idx, size_t *len)
+{
+    if (lua_type(L, idx) != LUA_TSTRING)
+        luaL_typeerror(L, idx, "string");
+    return lua_tolstring(L, idx, len);
+}
+
 const char *hs_lua_peer_state_name(hs_peer_state s)
 {
     switch (s) {

@@ -10,6 +10,11 @@
 
 const char *hs_lua_peer_state_name(hs_peer_state s);
 
+/* The string at idx, a string and not a number turned into one (a type
+ * of 42 is a caller's mistake, not "42"); raises Lua's "string expected"
+ * otherwise. len may be NULL. */
+const char *hs_lua_check_string(lua_State *L, int idx, size_t *len);
+
 /* Pushes {id, url, merkle_root, last_seen, latency_ms?, state, healthy,
  * failures, tags}. */
 void hs_lua_push_peer(lua_State *L, const hs_peer_info *p);

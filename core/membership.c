@@ -117,7 +117,10 @@ static json_t *answer_json(const hs_http_result *res)
     return json_loadb(res->body, res->len, 0, NULL);
 }
 
-static void declare_dead(hs_node *n, hs_peer *p)
+/* Why a peer is declared dead, for the log. */
+enum dead_cause { DEAD_CLAIM, DEAD_SUSPICION, DEAD_SILENT };
+
+static void declare_dead(hs_node *n, hs_peer *p, enum dead_cause cause)
 {
     double now = hs_node_mono();
 
@@ -129,8 +132,17 @@ static void declare_dead(hs_node *n, hs_peer *p)
     p->backoff = n->cfg.retry_min;
     p->next_probe = now + p->backoff;
     n->m.peers_removed++;
-    hs_node_log(n, HS_LOG_INFO, "peer %s (%s) is dead after %u failures", p->id, p->url,
-                p->failures);
+    if (cause == DEAD_CLAIM)
+        hs_node_log(n, HS_LOG_INFO, "peer %s (%s) is dead: gossiped so, and our probe failed too",
+                    p->id, p->url);
+    else if (cause == DEAD_SUSPICION)
+        hs_node_log(n, HS_LOG_INFO,
+                    "peer %s (%s) is dead: suspect for suspicion_timeout (%gs) without "
+                    "refuting it (%u failed probes, direct and indirect)",
+                    p->id, p->url, n->cfg.suspicion_timeout, p->failures);
+    else
+        hs_node_log(n, HS_LOG_INFO, "peer %s (%s) is dead: not heard from in dead_timeout (%gs)",
+                    p->id, p->url, n->cfg.dead_timeout);
     notify(n, p, 0);
 }
 
@@ -220,7 +232,7 @@ void hs_membership_failed(hs_node *n, hs_peer *p)
     /* A gossiped claim of its death or suspicion that our own probe (and
      * the helpers') now bears out: believed, as SWIM would have at once. */
     if (claim == HS_CLAIM_DEAD) {
-        declare_dead(n, p);
+        declare_dead(n, p, DEAD_CLAIM);
         return;
     }
     if (p->state == HS_PEER_SUSPECT)
@@ -1074,14 +1086,14 @@ void hs_membership_maintain(hs_node *n)
              * the death is gossiped by those who suspected it themselves,
              * not by all of them. */
             int ours = p->suspected_here;
-            declare_dead(n, p);
+            declare_dead(n, p, DEAD_SUSPICION);
             if (ours)
                 swim_broadcast(n, "hs.dead", p->id, p->incarnation, NULL);
             continue;
         }
         if (p->state != HS_PEER_DEAD) {
             if (wall - p->last_seen > n->cfg.dead_timeout)
-                declare_dead(n, p);
+                declare_dead(n, p, DEAD_SILENT);
             else if ((p->state == HS_PEER_UNHEALTHY || p->claim) && !p->probing && !p->waiting &&
                      slot_free(n))
                 probe(n, p); /* confirm a failure (or a claim) now, not a round later */

@@ -30,57 +30,6 @@ double hs_node_mono(void)
     return hs_clock_mono();
 }
 
-void hs_config_init(hs_config *c)
-{
-    memset(c, 0, sizeof *c);
-    c->host = "127.0.0.1";
-    c->port = 8080;
-    c->fanout = 3;
-    c->tree = 1;
-    c->lazy_fanout = 6;
-    c->lazy_delay = 0.25;
-    c->ttl = 32;
-    c->max_ttl = 64;
-    c->announce_ttl = 0;
-    c->max_peers = 50;
-    c->min_peers = 1;
-    c->gossip_interval = 30;
-    c->health_interval = 60;
-    c->peer_exchange_interval = 60;
-    c->rebootstrap_interval = 10;
-    c->request_timeout = 5;
-    c->dead_after = 3;
-    c->dead_timeout = 300;
-    c->retry_min = 1;
-    c->retry_max = 300;
-    c->forget_after = 3600;
-    c->probe_timeout = 1;
-    c->probe_interval = 1;
-    c->indirect_probes = 3;
-    c->suspicion_timeout = 5;
-    c->max_probes_in_flight = 64;
-    c->seen_ttl = 300;
-    c->seen_cap = 100000;
-    c->max_body = 1 << 20;
-    c->max_seen_by = 256;
-    c->max_batch = 1000;
-    c->max_connections = 1024;
-    c->peer_connections = 4;
-    c->batch_window = 0;
-    c->ae_interval = 2;
-    c->ae_max_interval = 30;
-    c->ae_window = 30;
-    c->max_digest = 1024;
-    c->retain_ttl = 60;
-    c->retain_bytes = 16 << 20;
-    c->security = HS_SECURITY_PROTECTED;
-    c->auth_window = 30;
-    c->learn_rate = 5;
-    c->learn_burst = 64;
-    c->probe_new_rate = 20;
-    c->log_level = HS_LOG_WARN;
-}
-
 static void stderr_log(void *ud, hs_log_level level, const char *node_id, const char *msg)
 {
     static const char *names[] = {"error", "warn", "info", "debug"};
@@ -108,77 +57,12 @@ static void server_log(void *ud, hs_log_level level, const char *name, const cha
     hs_node_log(ud, level, "http: %s", msg);
 }
 
-/* The trust settings: ranges parse, keys are keys, a keyed mode has a
- * key, TLS comes as a certificate with its key. */
-static hs_err check_trust_config(const hs_config *c)
-{
-    hs_cidr r;
-    uint8_t bin[32];
-
-    if (c->security < HS_SECURITY_PROTECTED || c->security > HS_SECURITY_SIGNED ||
-        !(c->auth_window > 0) || !(c->learn_rate > 0) || c->learn_burst == 0 ||
-        !(c->probe_new_rate > 0))
-        return HS_EINVAL;
-    for (size_t i = 0; i < c->n_peer_allow; i++)
-        if (hs_cidr_parse(c->peer_allow[i], &r) != HS_OK)
-            return HS_EINVAL;
-    for (size_t i = 0; i < c->n_trust_forwarded; i++)
-        if (hs_cidr_parse(c->trust_forwarded[i], &r) != HS_OK)
-            return HS_EINVAL;
-    for (size_t i = 0; i < c->n_writers; i++)
-        if (hs_hash_from_hex(c->writers[i], bin) != HS_OK)
-            return HS_EINVAL;
-    if (c->node_key && hs_hash_from_hex(c->node_key, bin) != HS_OK)
-        return HS_EINVAL;
-    if (c->security >= HS_SECURITY_CLUSTER && c->n_cluster_keys == 0)
-        return HS_EINVAL;
-    if (!c->tls_cert != !c->tls_key || (c->tls_client_auth && (!c->tls_cert || !c->tls_ca)))
-        return HS_EINVAL;
-    /* A TLS node names itself and joins by https:// URLs only. */
-    if (c->tls_cert && c->public_url && strncmp(c->public_url, "https://", 8) != 0)
-        return HS_EINVAL;
-    for (size_t i = 0; c->tls_cert && i < c->n_bootstrap; i++)
-        if (strncmp(c->bootstrap[i], "https://", 8) != 0)
-            return HS_EINVAL;
-    return HS_OK;
-}
-
 int hs_node_url_allowed(hs_node *n, const char *url)
 {
     if (!n->cfg.tls_cert || strncmp(url, "https://", 8) == 0)
         return 1;
     n->m.tls_plain_refused++;
     return 0;
-}
-
-static hs_err check_config(const hs_config *c)
-{
-    if (!c->host || strlen(c->host) >= 64 || c->fanout == 0 || c->fanout > 64 ||
-        c->lazy_fanout > 64 || c->max_ttl > 1024 || c->ttl > c->max_ttl ||
-        c->announce_ttl > c->max_ttl || c->max_peers == 0 || c->seen_cap == 0 ||
-        c->max_body < 256 || c->max_seen_by < 8 || c->max_batch == 0 || c->max_connections == 0 ||
-        c->peer_connections == 0 || c->dead_after == 0 || c->max_probes_in_flight == 0)
-        return HS_EINVAL;
-    if (!(c->gossip_interval > 0) || !(c->health_interval > 0) ||
-        !(c->peer_exchange_interval > 0) || !(c->rebootstrap_interval > 0) ||
-        !(c->request_timeout > 0) || !(c->dead_timeout > 0) || !(c->retry_min > 0) ||
-        !(c->batch_window >= 0) || c->batch_window > 10 || !(c->lazy_delay >= 0) ||
-        c->lazy_delay > 10 || !(c->ae_interval >= 0) || !(c->ae_window > 0) ||
-        c->ae_max_interval < c->ae_interval || c->max_digest == 0 || c->max_digest > 100000 ||
-        !(c->retain_ttl > 0) || !(c->probe_timeout > 0) || !(c->probe_interval > 0) ||
-        !(c->suspicion_timeout > 0) || c->indirect_probes > 16 || c->retry_max < c->retry_min ||
-        !(c->forget_after > 0) || !(c->seen_ttl > 0))
-        return HS_EINVAL;
-    if (c->node_id && !hs_peers_valid_id(c->node_id))
-        return HS_EINVAL;
-    if (c->public_url && !hs_peers_valid_url(c->public_url))
-        return HS_EINVAL;
-    if (c->tags && !hs_peers_valid_tags(c->tags))
-        return HS_EINVAL;
-    for (size_t i = 0; i < c->n_bootstrap; i++)
-        if (!hs_peers_valid_url(c->bootstrap[i]))
-            return HS_EINVAL;
-    return check_trust_config(c);
 }
 
 static void free_list(char **v, size_t n)
@@ -253,7 +137,7 @@ hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out)
 
     if (!loop || !cfg || !out)
         return HS_EINVAL;
-    if ((err = check_config(cfg)) != HS_OK)
+    if ((err = hs_config_check(cfg, NULL, 0)) != HS_OK)
         return err;
     n = calloc(1, sizeof *n);
     if (!n)
@@ -273,12 +157,6 @@ hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out)
     else
         strcpy(n->id, hs_identity_public(n->ident));
     n->cfg.node_id = n->id;
-    /* Signed mode checks every message against its origin's id: ours must
-     * be our key. */
-    if (cfg->security == HS_SECURITY_SIGNED && strcmp(n->id, hs_identity_public(n->ident)) != 0) {
-        err = HS_EINVAL;
-        goto fail;
-    }
     if (cfg->public_url)
         strcpy(n->url, cfg->public_url);
     n->cfg.public_url = NULL;
@@ -533,7 +411,7 @@ hs_err hs_node_start(hs_node *n)
     }
     double tick = n->cfg.health_interval < 1 ? n->cfg.health_interval : 1;
     uv_timer_start(&n->maint_timer, on_maint_timer, ms(tick), ms(tick));
-    hs_node_log(n, HS_LOG_INFO, "listening on %s", n->url);
+    hs_node_log(n, HS_LOG_DEBUG, "listening on %s", n->url); /* the shell prints it */
     hs_membership_start(n);
     return HS_OK;
 }

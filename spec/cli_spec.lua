@@ -104,6 +104,26 @@ describe("hearsay run", function()
     assert.matches("node.lua:4: unknown setting 'fan_out'", out)
   end)
 
+  it("names the settings that disagree, with the line of one (issue 20)", function()
+    local cases = {
+      { "  ttl = 80,\n", "node.lua:3: ttl %(80%) must not exceed max_ttl %(64%)" },
+      { "  max_ttl = 16,\n  ttl = 20,\n", "node.lua:4: ttl %(20%) must not exceed max_ttl %(16%)" },
+      { "  retry_min = 10,\n  retry_max = 5,\n",
+        "node.lua:3: retry_min %(10%) must not exceed retry_max %(5%)" },
+      { "  max_peers = 4,\n  min_peers = 8,\n",
+        "node.lua:4: min_peers %(8%) must not exceed max_peers %(4%)" },
+    }
+    for _, c in ipairs(cases) do
+      local dir = H.config_dir({})
+      local f = io.open(dir .. "/node.lua", "w")
+      f:write("return {\n  port = 0,\n" .. c[1] .. "}\n")
+      f:close()
+      local code, out = H.sh(("timeout 10 %q run --config %q"):format(H.bin, dir))
+      assert.equal(2, code, out)
+      assert.matches(c[2], out)
+    end
+  end)
+
   it("reports a Lua syntax error with file and line", function()
     local dir = H.config_dir({})
     local f = io.open(dir .. "/node.lua", "w")
@@ -175,6 +195,23 @@ describe("hearsay run's own settings", function()
     assert.matches("\n2\n", out)
   end)
 
+  it("says why a peer is dead, not a failure count that mixes probes (issue 20)", function()
+    local loop = hs.loop()
+    local x = H.node({}, loop)
+    local dir = H.config_dir({ port = 0, bootstrap = { x:url() }, dead_after = 1,
+      probe_interval = 0.1, health_interval = 0.2, probe_timeout = 0.2, suspicion_timeout = 0.3,
+      indirect_probes = 0, request_timeout = 0.5 })
+    local proc = H.spawn(dir, loop)
+    finally(function() H.kill(proc, "KILL") end)
+    assert.is_true(loop:run_until(function() return H.peer(x, proc.id) ~= nil end, 5))
+    x:close()
+    assert.is_true(loop:run_until(function() return H.output(proc):find("is dead", 1, true) end,
+      10), H.output(proc))
+    assert.matches("peer %x+ %(http://127.0.0.1:%d+%) is dead: suspect for suspicion_timeout "
+      .. "%(0.3s%) without refuting it %(%d+ failed probes, direct and indirect%)", H.output(proc))
+    loop:close()
+  end)
+
   -- A process with node_id spec-logger and log_level `level`, run for a
   -- second: it bootstraps from an in-process node x (which then refuses
   -- its gossip: 403, logged at debug) and from a dead address (a warning).
@@ -196,7 +233,13 @@ describe("hearsay run's own settings", function()
   it("log_level: what the node logs, from error up to debug", function()
     local out = output_at("debug")
     assert.matches("debug: gossip to %S+ failed", out)
-    assert.matches("info: listening on", out)
+    assert.matches("info: new peer %S+ at http", out)
+    -- At the default level "listening on" is the ready line, once: not
+    -- logged as well (issue 20).
+    out = output_at("info")
+    assert.matches("info: new peer %S+ at http", out)
+    local _, times = out:gsub("listening on", "")
+    assert.equal(1, times)
     assert.matches("warn: bootstrap from http://127.0.0.1:1 failed", out)
     out = output_at("warn")
     assert.matches("warn: bootstrap from http://127.0.0.1:1 failed", out)
@@ -206,6 +249,22 @@ describe("hearsay run's own settings", function()
     assert.not_matches("warn:", out)
     assert.not_matches("info:", out)
     assert.matches("listening on", out) -- the ready line is not a log line
+  end)
+end)
+
+describe("a plugin's log line", function()
+  it("with a format its arguments do not fit keeps the format and the arguments, and says why (issue 20)", function()
+    local loop = hs.loop()
+    local dir = H.config_dir({ port = 0, plugins = { "fmt" } })
+    os.execute(("mkdir -p %q/plugins"):format(dir))
+    H.plugin_dir({ fmt = [[ log.warn("count=%d of %s", "x", "things") ]] }, dir .. "/plugins")
+    local proc = H.spawn(dir, loop)
+    H.kill(proc, "TERM")
+    H.wait_exit(proc, loop, 5)
+    local out = H.output(proc)
+    assert.matches("[fmt] count=%d of %s [bad log format: argument 1 (number expected, got string); "
+      .. "arguments: x, things]", out, 1, true)
+    loop:close()
   end)
 end)
 

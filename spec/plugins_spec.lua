@@ -951,4 +951,45 @@ describe("node.broadcast from a plugin", function()
     assert.matches("broadcast: a message type is 1 to 64 bytes", st.empty)
     node:close(); loop:close()
   end)
+
+  it("refuses a number for a type or a root rather than making it a string (issue 20)", function()
+    local loop = hs.loop()
+    local node = H.node({}, loop)
+    H.plugins(node, H.plugin_dir({ caster = [[
+      local ok, err = pcall(node.broadcast, 42, "x")
+      state.type_ok, state.type_err = ok, err
+      ok, err = pcall(node.update_state, 123)
+      state.root_ok, state.root_err = ok, err
+    ]] }), { "caster" })
+    local st = node:plugin_state("caster")
+    assert.is_false(st.type_ok)
+    assert.matches("string expected, got number", st.type_err)
+    assert.is_false(st.root_ok)
+    assert.matches("string expected, got number", st.root_err)
+    assert.equal(0, node:state_version())
+    -- and the module's node the same
+    assert.has_error(function() node:broadcast(42, "x") end)
+    assert.has_error(function() node:update_state(123) end)
+    assert.equal(0, node:state_version())
+    node:close(); loop:close()
+  end)
+end)
+
+describe("node:plugin_state", function()
+  it("shows a state that holds functions, with each function as \"<function>\" (issue 20)", function()
+    local loop = hs.loop()
+    local node = H.node({}, loop)
+    H.plugins(node, H.plugin_dir({ keeper = [[
+      state.count = 3
+      state.fn = function() end
+      state.nested = { co = coroutine.create(function() end), list = { 1, 2 } }
+    ]] }), { "keeper" })
+    local st = node:plugin_state("keeper")
+    assert.is_table(st)
+    assert.equal(3, st.count)
+    assert.equal("<function>", st.fn)
+    assert.equal("<thread>", st.nested.co)
+    assert.same({ 1, 2 }, st.nested.list)
+    node:close(); loop:close()
+  end)
 end)

@@ -13,6 +13,29 @@ local function free_port(loop)
   return port
 end
 
+describe("a refused configuration", function()
+  it("names the setting and why, not a bare \"invalid argument\" (issue 20)", function()
+    local loop = hs.loop()
+    local cases = {
+      { { ttl = 80 }, "ttl (80) must not exceed max_ttl (64)" },
+      { { retry_min = 10, retry_max = 5 }, "retry_min (10) must not exceed retry_max (5)" },
+      { { min_peers = 8, max_peers = 4 }, "min_peers (8) must not exceed max_peers (4)" },
+      { { fanout = 0 }, "fanout must be from 1 to 64 (it is 0)" },
+      { { batch_window = 11 }, "batch_window must be at least 0 and at most 10 (it is 11)" },
+      { { security = "cluster" }, "security \"cluster\" needs cluster_keys" },
+      { { security = "signed", cluster_keys = { ("A"):rep(43) .. "=" }, node_id = "not-a-key" },
+        "security \"signed\" needs node_id left unset" },
+    }
+    for _, c in ipairs(cases) do
+      c[1].port = 0
+      local ok, err = pcall(hs.node, loop, c[1])
+      assert.is_false(ok)
+      assert.matches("hearsay.node: " .. c[2], err, 1, true)
+    end
+    loop:close()
+  end)
+end)
+
 describe("host", function()
   it("is the only address the node listens on", function()
     local loop = hs.loop()

@@ -197,6 +197,13 @@ typedef struct hs_config {
 /* Fills cfg with the defaults documented above. */
 void hs_config_init(hs_config *cfg);
 
+/*
+ * Checks cfg as hs_node_new() does. HS_OK, or HS_EINVAL with a sentence
+ * naming the setting and what is wrong with it written to why (cut at
+ * cap bytes; why may be NULL).
+ */
+hs_err hs_config_check(const hs_config *cfg, char *why, size_t cap);
+
 /* Counters; all monotonically increasing over a node's life. */
 typedef struct hs_metrics {
     uint64_t messages_sent;      /* envelopes delivered to a peer (2xx) */

@@ -150,7 +150,7 @@ local function cmd_run(argv)
       :format(cfg.path, cfg.node.node_id))
   end
   local ok, node = pcall(hs.node, loop, cfg.node)
-  if not ok then return fail(dir .. "/node.lua: " .. tostring(node)) end
+  if not ok then return fail(config.explain(cfg, node)) end
   node:keyring_file(keyring) -- every change is saved there first
   -- The key pair made on first run is kept (mode 0600) before the node
   -- says anything signed with it.

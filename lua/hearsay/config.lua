@@ -57,17 +57,32 @@ function M.read_file(path)
 end
 local read_file = M.read_file
 
--- The line where `key = ...` appears in the source, for error messages.
+-- The line where `key = ...` appears in the source, for error messages
+-- (1, false when it does not).
 local function line_of(source, key)
   local n = 0
   key = key:gsub("%p", "%%%0") -- a key is text, not a pattern
   for line in (source .. "\n"):gmatch("([^\n]*)\n") do
     n = n + 1
     if line:match("^%s*" .. key .. "%s*=") or line:match("[{,]%s*" .. key .. "%s*=") then
-      return n
+      return n, true
     end
   end
-  return 1
+  return 1, false
+end
+
+-- A node's refusal of a loaded config ("hearsay.node: ttl (80) must not
+-- exceed max_ttl (64)") as "node.lua:LINE: ...", LINE that of the first
+-- setting the message names that node.lua sets.
+function M.explain(cfg, err)
+  local msg = tostring(err):gsub("^.-hearsay%.node: ", "")
+  for word in msg:gmatch("[%a_]+") do
+    if M.node_keys[word] then
+      local n, found = line_of(cfg.source or "", word)
+      if found then return ("%s:%d: %s"):format(cfg.path, n, msg) end
+    end
+  end
+  return cfg.path .. ": " .. msg
 end
 
 local function is_integer(v)
@@ -267,7 +282,7 @@ function M.load(dir, budgeted)
   if kerr then return nil, kerr end
   node.node_key = seed
   return {
-    dir = dir, path = path, node = node, id_file = (not id) and idfile or nil,
+    dir = dir, path = path, source = source, node = node, id_file = (not id) and idfile or nil,
     key_file = (not seed) and keyfile or nil,
     plugins = t.plugins or {}, plugin_path = t.plugin_path, policy = t.policy,
     plugin_memory = t.plugin_memory, plugin_instructions = t.plugin_instructions,

@@ -26,9 +26,23 @@ local LIMIT = "limit exceeded" -- the budget's errors: instruction and time
 
 -- ---- logging and error accounting ----------------------------------------
 
-local function logf(level, fmt, ...)
+-- string.format(fmt, ...), or, when the format does not fit its
+-- arguments, the format as it is with what went wrong and the arguments:
+-- a log line never loses what it was given.
+local function log_text(fmt, ...)
   local ok, msg = pcall(string.format, fmt, ...)
-  api.log(level, ok and msg or tostring(fmt))
+  if ok then return msg end
+  local args = table.pack(...)
+  for i = 1, args.n do args[i] = tostring(args[i]) end
+  local why = tostring(msg):gsub("^bad argument #(%d+) to '[%w%.]+'", function(n)
+    return "argument " .. (tonumber(n) - 1)
+  end)
+  return ("%s [bad log format: %s; arguments: %s]"):format(tostring(fmt), why,
+    table.concat(args, ", ", 1, args.n))
+end
+
+local function logf(level, fmt, ...)
+  api.log(level, log_text(fmt, ...))
 end
 
 -- A plugin's counters; `slot` is its C-side record (calls, time,
@@ -156,8 +170,7 @@ local function sandbox(plugin, set)
   env.log = {}
   for _, level in ipairs({ "error", "warn", "info", "debug" }) do
     env.log[level] = function(fmt, ...)
-      local ok, msg = pcall(string.format, fmt, ...)
-      api.log(level, ("[%s] %s"):format(plugin.name, ok and msg or tostring(fmt)))
+      api.log(level, ("[%s] %s"):format(plugin.name, log_text(fmt, ...)))
     end
   end
   env.node = {
