@@ -1,0 +1,464 @@
+/*
+ * fake_net.c -- the socketless transport of the node targets; see
+ * fake_net.h. The server keeps the handler the node registered and the
+ * tokens of deferred requests; the client keeps a FIFO of requests. Both
+ * check their arguments as the real ones do (URLs, methods, one header
+ * line), so the node sees the same refusals.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+#include <strings.h>
+
+#include "fake_net.h"
+#include "http_url.h"
+
+/* ---- server ------------------------------------------------------------ */
+
+#define FAKE_ARGS 16
+
+typedef struct deferred {
+    uint64_t token;
+    struct deferred *next;
+} deferred;
+
+struct hs_http_server {
+    hs_http_server_opts o;
+    uint16_t port;
+    uint64_t next_token;
+    deferred *deferred;
+    size_t n_deferred;
+    fake_answer_fn observe;
+    void *observe_ud;
+};
+
+/* What hs_http_request.conn points at while a request is served. */
+typedef struct fake_conn {
+    const char *from;
+    const char *const *headers; /* "Name: value" lines */
+    size_t nheaders;
+    size_t nargs;
+    char *key[FAKE_ARGS], *value[FAKE_ARGS];
+} fake_conn;
+
+hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs_http_server **out)
+{
+    struct in_addr addr;
+    hs_http_server *s;
+
+    (void)loop;
+    if (inet_pton(AF_INET, opts->host, &addr) != 1)
+        return HS_EINVAL; /* as http_server.c: an IPv4 address to bind */
+    if (!(s = calloc(1, sizeof *s)))
+        return HS_ENOMEM;
+    s->o = *opts;
+    s->port = opts->port ? opts->port : 40000;
+    *out = s;
+    return HS_OK;
+}
+
+uint16_t hs_http_server_port(const hs_http_server *srv)
+{
+    return srv->port;
+}
+
+unsigned long hs_http_server_drained(const hs_http_server *srv)
+{
+    (void)srv;
+    return 0;
+}
+
+unsigned long hs_http_server_tls_refused(const hs_http_server *srv)
+{
+    (void)srv;
+    return 0;
+}
+
+unsigned long hs_http_server_allow_refused(const hs_http_server *srv)
+{
+    (void)srv;
+    return 0;
+}
+
+int hs_http_server_answer(hs_http_server *srv, uint64_t token, unsigned status, char *body,
+                          size_t len)
+{
+    deferred **pp = &srv->deferred;
+
+    while (*pp && (*pp)->token != token)
+        pp = &(*pp)->next;
+    if (!*pp) {
+        free(body);
+        return -1;
+    }
+    deferred *d = *pp;
+    *pp = d->next;
+    free(d);
+    srv->n_deferred--;
+    if (srv->observe)
+        srv->observe(srv->observe_ud, status, body, len);
+    free(body);
+    return 0;
+}
+
+const char *hs_http_request_header(const hs_http_request *req, const char *name)
+{
+    const fake_conn *c = req->conn;
+    size_t n = strlen(name);
+
+    if (strcasecmp(name, "X-Hearsay-From") == 0 && c->from)
+        return c->from;
+    /* As libmicrohttpd: the first of that name, its value without the
+     * spaces after the colon. */
+    for (size_t i = 0; i < c->nheaders; i++) {
+        const char *h = c->headers[i];
+        if (strncasecmp(h, name, n) == 0 && h[n] == ':')
+            return h + n + 1 + strspn(h + n + 1, " \t");
+    }
+    return NULL;
+}
+
+const char *hs_http_request_arg(const hs_http_request *req, const char *name)
+{
+    const fake_conn *c = req->conn;
+
+    for (size_t i = 0; i < c->nargs; i++)
+        if (strcmp(c->key[i], name) == 0)
+            return c->value[i];
+    return NULL;
+}
+
+void hs_http_server_close(hs_http_server *srv, void (*done)(void *ud), void *ud)
+{
+    while (srv->deferred) {
+        deferred *d = srv->deferred;
+        srv->deferred = d->next;
+        free(d);
+    }
+    free(srv);
+    if (done)
+        done(ud);
+}
+
+void fake_server_observe(hs_http_server *s, fake_answer_fn fn, void *ud)
+{
+    s->observe = fn;
+    s->observe_ud = ud;
+}
+
+size_t fake_server_deferred(const hs_http_server *s)
+{
+    return s->n_deferred;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* A query component, unescaped as libmicrohttpd does (%XX, '+'). */
+static char *unescape(const char *s, size_t n)
+{
+    char *out = malloc(n + 1);
+    size_t o = 0;
+
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else {
+            out[o++] = s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static void parse_query(fake_conn *c, const char *q)
+{
+    while (*q && c->nargs < FAKE_ARGS) {
+        size_t n = strcspn(q, "&"), k = strcspn(q, "=");
+        if (k > n)
+            k = n;
+        if (n > 0) {
+            c->key[c->nargs] = unescape(q, k);
+            c->value[c->nargs] = unescape(k < n ? q + k + 1 : q + k, k < n ? n - k - 1 : 0);
+            if (c->key[c->nargs] && c->value[c->nargs]) {
+                c->nargs++;
+            } else {
+                free(c->key[c->nargs]);
+                free(c->value[c->nargs]);
+            }
+        }
+        q += n;
+        if (*q == '&')
+            q++;
+    }
+}
+
+void fake_server_serve(hs_http_server *s, const char *method, const char *target, const char *from,
+                       const char *const *headers, size_t nheaders, const char *body, size_t len,
+                       hs_http_response *resp)
+{
+    fake_conn conn = {from, headers, nheaders, 0, {0}, {0}};
+    hs_http_request req = {0};
+    size_t plen = strcspn(target, "?");
+    char *path = malloc(plen + 1), *copy = NULL;
+
+    memset(resp, 0, sizeof *resp);
+    if (!path)
+        return;
+    memcpy(path, target, plen);
+    path[plen] = '\0';
+    if (target[plen] == '?')
+        parse_query(&conn, target + plen + 1);
+    req.method = method;
+    req.path = path;
+    if (len > s->o.max_body) {
+        req.too_large = 1;
+    } else if (len > 0 && (copy = malloc(len + 1))) {
+        memcpy(copy, body, len);
+        copy[len] = '\0';
+        req.body = copy;
+        req.len = len;
+    }
+    req.conn = &conn;
+    req.token = ++s->next_token;
+    s->o.handler(s->o.ud, &req, resp);
+    if (resp->defer) {
+        deferred *d = malloc(sizeof *d);
+        if (d) {
+            d->token = req.token;
+            d->next = s->deferred;
+            s->deferred = d;
+            s->n_deferred++;
+        }
+    }
+    for (size_t i = 0; i < conn.nargs; i++) {
+        free(conn.key[i]);
+        free(conn.value[i]);
+    }
+    free(copy);
+    free(path);
+}
+
+/* ---- client ------------------------------------------------------------ */
+
+struct hs_http_client {
+    uv_loop_t *loop;
+    hs_http_client_opts o;
+    fake_request *head, *tail;
+    size_t n;
+    unsigned long requests;
+    hs_http_refused refused;
+    int closing;
+    fake_request_fn observe;
+    void *observe_ud;
+};
+
+hs_err hs_http_client_new(uv_loop_t *loop, const hs_http_client_opts *opts, hs_http_client **out)
+{
+    hs_http_client *c = calloc(1, sizeof *c);
+
+    if (!c)
+        return HS_ENOMEM;
+    c->loop = loop;
+    c->o = *opts;
+    *out = c;
+    return HS_OK;
+}
+
+static int valid_method(const char *m)
+{
+    size_t n = 0;
+
+    for (; m[n]; n++)
+        if (!((m[n] >= 'A' && m[n] <= 'Z') || m[n] == '-' || m[n] == '_'))
+            return 0;
+    return n > 0 && n <= 16;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static void free_request(fake_request *r)
+{
+    free(r->method);
+    free(r->url);
+    free(r->header);
+    free(r->body);
+    free(r);
+}
+
+hs_err hs_http_client_request(hs_http_client *c, const char *method, const char *url,
+                              const char *body, size_t len, const char *header, double timeout_s,
+                              hs_http_cb cb, void *ud)
+{
+    hs_http_url u;
+    fake_request *r;
+
+    (void)timeout_s;
+    if (c->closing)
+        return HS_ESTATE;
+    if (!method || !valid_method(method) || hs_http_url_parse(url, &u) != HS_OK || !cb)
+        return HS_EINVAL;
+    if (header && (strchr(header, '\r') || strchr(header, '\n')))
+        return HS_EINVAL;
+    if (!u.tls && c->o.trust.https_only) {
+        c->refused.plain++;
+        return HS_EPERM;
+    }
+    /* Signed as the real client signs, so the signer runs (and may say no). */
+    char auth[HS_HTTP_SIGN_MAX];
+    if (c->o.sign && c->o.sign(c->o.sign_ud, method, u.path, u.path_len, header, body,
+                               body ? len : 0, auth, sizeof auth) < 0)
+        return HS_EPERM;
+    if (!(r = calloc(1, sizeof *r)))
+        return HS_ENOMEM;
+    r->method = strdup(method);
+    r->url = strdup(url);
+    r->header = dup_or_null(header);
+    if (body && len && (r->body = malloc(len)))
+        memcpy(r->body, body, len);
+    r->len = body ? len : 0;
+    if (!r->method || !r->url || (header && !r->header) || (body && len && !r->body)) {
+        free_request(r);
+        return HS_ENOMEM;
+    }
+    r->cb = cb;
+    r->ud = ud;
+    if (c->tail)
+        c->tail->next = r;
+    else
+        c->head = r;
+    c->tail = r;
+    c->n++;
+    c->requests++;
+    if (c->observe)
+        c->observe(c->observe_ud, r);
+    return HS_OK;
+}
+
+static fake_request *pop(hs_http_client *c)
+{
+    fake_request *r = c->head;
+
+    if (r) {
+        c->head = r->next;
+        if (!c->head)
+            c->tail = NULL;
+        r->next = NULL;
+        c->n--;
+    }
+    return r;
+}
+
+int fake_client_answer(hs_http_client *c, hs_err err, long status, const char *body, size_t len)
+{
+    fake_request *r = pop(c);
+    hs_http_result res = {0};
+    char *copy;
+
+    if (!r)
+        return -1;
+    /* Exactly len + 1 bytes: ASan sees a read past the body. */
+    copy = malloc(len + 1);
+    if (copy) {
+        memcpy(copy, body, len);
+        copy[len] = '\0';
+    }
+    res.err = copy ? err : HS_ENOMEM;
+    res.status = res.err == HS_OK ? status : 0;
+    res.body = res.err == HS_OK ? copy : "";
+    res.len = res.err == HS_OK ? len : 0;
+    res.total_ms = 1.5;
+    res.error = res.err == HS_OK ? NULL : "fake transport failure";
+    r->cb(r->ud, &res);
+    free(copy);
+    free_request(r);
+    return 0;
+}
+
+void fake_client_rotate(hs_http_client *c)
+{
+    fake_request *r = pop(c);
+
+    if (!r)
+        return;
+    if (c->tail)
+        c->tail->next = r;
+    else
+        c->head = r;
+    c->tail = r;
+    c->n++;
+}
+
+void fake_client_observe(hs_http_client *c, fake_request_fn fn, void *ud)
+{
+    c->observe = fn;
+    c->observe_ud = ud;
+}
+
+size_t fake_client_pending(const hs_http_client *c)
+{
+    return c->n;
+}
+
+const fake_request *fake_client_oldest(const hs_http_client *c)
+{
+    return c->head;
+}
+
+unsigned long hs_http_client_requests(const hs_http_client *c)
+{
+    return c->requests;
+}
+
+unsigned long hs_http_client_connects(const hs_http_client *c)
+{
+    (void)c;
+    return 0;
+}
+
+size_t hs_http_client_inflight(const hs_http_client *c)
+{
+    return c->n;
+}
+
+size_t hs_http_client_idle(const hs_http_client *c)
+{
+    (void)c;
+    return 0;
+}
+
+void hs_http_client_refused(const hs_http_client *c, hs_http_refused *out)
+{
+    *out = c->refused;
+}
+
+void hs_http_client_close(hs_http_client *c, void (*done)(void *ud), void *ud)
+{
+    hs_http_result res = {0};
+    fake_request *r;
+
+    c->closing = 1;
+    res.err = HS_ESTATE;
+    res.body = "";
+    res.error = "client closed";
+    while ((r = pop(c))) {
+        r->cb(r->ud, &res);
+        free_request(r);
+    }
+    free(c);
+    if (done)
+        done(ud);
+}

@@ -1,0 +1,114 @@
+/*
+ * node_harness.c -- see node_harness.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "fake_net.h"
+#include "identity.h"
+#include "node_harness.h"
+
+const char harness_health_fmt[] =
+    "{\"status\":\"healthy\",\"node_id\":\"%s\",\"peer_count\":3,\"uptime\":12.5,"
+    "\"metrics\":{},\"version\":\"0.1.0\",\"features\":[\"batch\",\"ae\",\"swim\"],"
+    "\"incarnation\":1700000000000,\"tags\":{\"region\":\"eu\"}}";
+
+/* Every line is formatted (the level lets all through) and dropped. */
+static void quiet(void *ud, hs_log_level level, const char *node_id, const char *msg)
+{
+    (void)ud;
+    (void)level;
+    (void)node_id;
+    (void)msg;
+}
+
+static void answer_probe(hs_node *n, const char *json)
+{
+    fake_client_answer(n->client, HS_OK, 200, json, strlen(json));
+}
+
+hs_node *harness_node(uv_loop_t *loop, int mode)
+{
+    static const char *const keys[] = {HARNESS_KEY};
+    const char *writers[1];
+    hs_identity *writer = NULL;
+    hs_config cfg;
+    hs_node *n;
+    char health[512];
+    hs_err err;
+
+    hs_config_init(&cfg);
+    cfg.node_id = "fuzz-node";
+    cfg.port = 40000;
+    cfg.max_seen_by = 8;
+    cfg.max_batch = 16;
+    cfg.max_digest = 64;
+    cfg.max_body = 64 * 1024;
+    cfg.seen_cap = 4096;
+    cfg.lazy_delay = 0;
+    cfg.batch_window = 0;
+    cfg.ae_interval = 0;
+    cfg.log = quiet;
+    cfg.log_level = HS_LOG_DEBUG;
+    if (mode != HARNESS_OPEN) {
+        cfg.security = HS_SECURITY_CLUSTER;
+        cfg.cluster_keys = keys;
+        cfg.n_cluster_keys = 1;
+    }
+    if (mode == HARNESS_SIGNED) {
+        if (hs_identity_new(HARNESS_WRITER_SEED, &writer) != HS_OK)
+            return NULL;
+        cfg.security = HS_SECURITY_SIGNED;
+        cfg.node_id = NULL; /* its public key */
+        cfg.node_key = HARNESS_NODE_SEED;
+        writers[0] = hs_identity_public(writer);
+        cfg.writers = writers;
+        cfg.n_writers = 1;
+    }
+    err = hs_node_new(loop, &cfg, &n);
+    hs_identity_free(writer);
+    if (err != HS_OK)
+        return NULL;
+    /* The same choices for every input. */
+    n->rng.s[0] = 0x0123456789abcdefu;
+    n->rng.s[1] = 0x1122334455667788u;
+    n->rng.s[2] = 0x99aabbccddeeff00u;
+    n->rng.s[3] = 0x0f1e2d3c4b5a6978u;
+    if (hs_node_start(n) != HS_OK) {
+        hs_node_close(n, NULL, NULL);
+        return NULL;
+    }
+    hs_node_add_peer(n, "peer-a", "http://127.0.0.1:7001");
+    hs_node_add_peer(n, "peer-b", "http://127.0.0.1:7002");
+    hs_node_add_peer(n, "ref-c", "http://127.0.0.1:7003");
+    hs_node_add_peer(n, "new-d", "http://localhost:7004/");
+    /* The first three probes (GET /health, in that order) are answered. */
+    snprintf(health, sizeof health, harness_health_fmt, "peer-a");
+    answer_probe(n, health);
+    snprintf(health, sizeof health, harness_health_fmt, "peer-b");
+    answer_probe(n, health);
+    answer_probe(n, "{\"status\":\"healthy\",\"node_id\":\"ref-c\",\"peer_count\":2,"
+                    "\"uptime\":3.0,\"metrics\":{\"messages_sent\":1}}");
+    harness_settle(loop);
+    return n;
+}
+
+void harness_settle(uv_loop_t *loop)
+{
+    uv_run(loop, UV_RUN_NOWAIT);
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+static void closed(void *ud)
+{
+    *(int *)ud = 1;
+}
+
+void harness_close(uv_loop_t *loop, hs_node *n)
+{
+    int done = 0;
+
+    hs_node_close(n, closed, &done);
+    while (!done)
+        uv_run(loop, UV_RUN_NOWAIT);
+}
