@@ -153,7 +153,7 @@ measure_load() {
   M_CCPU=$(calc "$ccpu / ($msgs > 0 ? $msgs : 1)")
   log "$(printf '%-18s %9.0f req/s %10.0f msg/s  p50 %7.3f ms  p99 %7.3f ms  server %6.2f us/msg  client %6.2f us/msg%s' \
     "$label" "$rps" "$M_RATE" "$(calc "$p50 / 1000")" "$(calc "$p99 / 1000")" "$M_CPU" "$M_CCPU" \
-    "$( ((errors)) && echo "  ERRORS: $errors")")"
+    "$( ((errors)) && echo "  ERRORS: $errors (${line##*statuses=})")")"
   result "$label" req_per_s "$rps"
   result "$label" msgs_per_s "$M_RATE"
   result "$label" cpu_us_per_msg "$M_CPU"

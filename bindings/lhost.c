@@ -1238,10 +1238,15 @@ int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, s
     h->cands = cands;
     h->ncands = n;
     h->cand_tables = tables;
+    /* The slot's userdata stays on the stack through the call: the budget
+     * writes to it when the frame pops, even if the plugin set was
+     * replaced (and the registry's reference dropped) meanwhile. */
+    hs_pslot *slot = h->policy_slot;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->policy_slot_ref);
     lua_pushcfunction(L, hs_lua_traceback);
     lua_pushcfunction(L, select_body);
     lua_pushlightuserdata(L, &c);
-    rc = budgeted_pcall(h, L, 1, 0, base + 1, HS_FRAME_PLUGIN, h->policy_slot, &quarantined);
+    rc = budgeted_pcall(h, L, 1, 0, base + 2, HS_FRAME_PLUGIN, slot, &quarantined);
     if (rc != LUA_OK || c.got == -2) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, h->policy_rec);
         if (rc == LUA_OK)
@@ -1251,10 +1256,8 @@ int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, s
         hs_host_call(h, "policy_failed", 2, 0);
         c.got = -1;
     }
-    if (quarantined) {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, h->policy_slot_ref);
-        report_quarantine(h, L, lua_gettop(L));
-    }
+    if (quarantined)
+        report_quarantine(h, L, base + 1);
     lua_settop(L, base);
     h->sel_msg = prev_msg;
     h->cands = prev_cands;

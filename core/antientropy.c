@@ -101,11 +101,16 @@ static json_t *state_of(hs_node *n)
                      (json_int_t)n->state_version);
 }
 
+/* A digest's state is nobody's signed word: in signed mode state comes
+ * only in state_update messages its writers signed (a member, or anyone
+ * who answers a digest, would otherwise set the cluster's root). */
 static void adopt_state(hs_node *n, const json_t *st, const char *from)
 {
     const json_t *root = json_object_get(st, "merkle_root");
     const json_t *ver = json_object_get(st, "state_version");
 
+    if (n->cfg.security >= HS_SECURITY_SIGNED)
+        return;
     if (json_is_string(root) && json_string_length(root) <= HS_ROOT_MAX && json_is_integer(ver) &&
         json_integer_value(ver) >= 0)
         hs_node_apply_state(n, json_string_value(root), (uint64_t)json_integer_value(ver), from, 0);

@@ -708,6 +708,13 @@ static void refused(hs_node *n, const char *what, const char *id, const char *ur
     hs_node_log(n, HS_LOG_DEBUG, "not believed: %s (%s at %s)", what, id, url);
 }
 
+/* A claim's timestamp as hs_peer.claim_s keeps it (whole seconds: a
+ * newer claim must be at least a second newer). */
+static uint32_t claim_seconds(double ts)
+{
+    return ts <= 0 ? 0 : ts >= 4294967295.0 ? UINT32_MAX : (uint32_t)ts;
+}
+
 hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const char *root,
                              double seen_at, const hs_claim *c)
 {
@@ -721,9 +728,20 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
         return NULL;
     }
     p = hs_peers_find(&n->peers, id);
+    /* Its own signed word counts if newer than the last we took and not
+     * older than the seen cache's memory (at least auth_window: clocks
+     * differ): a recorded claim replayed later, the node having moved
+     * since, is a stranger's word. */
+    double memory = n->cfg.seen_ttl > n->cfg.auth_window ? n->cfg.seen_ttl : n->cfg.auth_window;
+    int fresh = c && c->signed_by_id && seen_at > hs_node_now() - memory &&
+                (!p || seen_at >= (double)p->claim_s + 1);
+    if (c && c->signed_by_id && !fresh)
+        refused(n, "an old signed claim", id, url);
     if (p) {
+        if (fresh)
+            p->claim_s = claim_seconds(seen_at);
         if (strcmp(p->url, url) != 0) {
-            if (!c || c->signed_by_id) {
+            if (!c || fresh) {
                 hs_peers_set_url(&n->peers, p, url); /* a bad URL: keep the old */
             } else if (p->state == HS_PEER_DEAD || p->hearsay) {
                 /* It may have moved: the new URL must answer as it. */
@@ -780,6 +798,8 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
         return NULL;
     if (root)
         hs_peers_set_root(p, root);
+    if (fresh)
+        p->claim_s = claim_seconds(seen_at);
     p->hearsay = c != NULL;
     /* A peer learned while fewer than `fanout` links are eager becomes
      * one; duplicates prune them. */
@@ -829,6 +849,10 @@ static void on_candidate(void *ud, const hs_http_result *res)
     } else if (!same_endpoint(n, r->url, NULL) &&
                (n->peers.live < n->cfg.max_peers || make_room(n)) &&
                hs_peers_add(&n->peers, id, r->url, &p) == HS_OK) {
+        /* As any new peer: eager while fewer than `fanout` links are (the
+         * one it replaced may have been one; without this a view that
+         * mixes loses its tree). */
+        hs_peers_set_eager(&n->peers, p, n->cfg.tree && n->peers.eager < n->cfg.fanout);
         absorb(n, p, j, res->total_ms);
         p->last_seen = hs_node_now();
         n->m.peers_discovered++;
@@ -840,15 +864,30 @@ static void on_candidate(void *ud, const hs_http_result *res)
     free(r);
 }
 
-/* One candidate per peer exchange, while probes may go to strangers'
+/* A candidate probed at most every CANDIDATE_EVERY seconds, or every
+ * peer exchange if those come sooner (from the probe tick and each
+ * exchange), while probes may go to strangers'
  * addresses: the pace at which views mix, and at which a stranger with
- * many answering addresses could move into ours. */
+ * many answering addresses could move into ours (a 50-peer view in no
+ * less than about 4 minutes). Once per 60 s exchange was too slow: a
+ * 1000-node cluster kept for many minutes the views its members took
+ * from the bootstrap node, ~50 nodes in every view and half the nodes in
+ * nobody's, so the tree reached those only by anti-entropy. */
+#define CANDIDATE_EVERY 5.0
 static void take_candidates(hs_node *n)
 {
     unsigned i;
+    double now = hs_node_mono();
 
-    if (!n->n_candidates || !slot_free(n) || !hs_tokens_take(&n->probe_new, hs_node_mono()))
+    double every =
+        n->cfg.peer_exchange_interval > 0 && n->cfg.peer_exchange_interval < CANDIDATE_EVERY
+            ? n->cfg.peer_exchange_interval
+            : CANDIDATE_EVERY;
+
+    if (!n->n_candidates || now - n->last_candidate < every || !slot_free(n) ||
+        !hs_tokens_take(&n->probe_new, now))
         return;
+    n->last_candidate = now;
     i = (unsigned)hs_rng_below(&n->rng, n->n_candidates);
     struct hs_candidate c = n->candidates[i];
     n->candidates[i] = n->candidates[--n->n_candidates];
@@ -1015,6 +1054,7 @@ double hs_membership_probe_next(hs_node *n)
         probe(n, pick);
         n->probe_cursor = at;
     }
+    take_candidates(n);
     /* Without peers, look again soon: the first ones may come any time. */
     tick = n->peers.live ? n->cfg.health_interval / (double)n->peers.live : 0.1;
     return (tick < n->cfg.probe_interval ? tick : n->cfg.probe_interval) * (1 + n->local_health);

@@ -77,6 +77,7 @@ struct hs_node {
     double started_wall, started_mono;
     double last_timestamp; /* our broadcasts get strictly rising timestamps */
     double last_bootstrap; /* monotonic s */
+    double last_candidate; /* monotonic s: the last candidate probed (take_candidates) */
     double last_announce;  /* monotonic s */
 
     uv_timer_t announce_timer, health_timer, exchange_timer, maint_timer, flush_timer, ae_timer,

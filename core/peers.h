@@ -43,9 +43,10 @@ typedef struct hs_peer {
     struct hs_peer *wait_prev, *wait_next; /* the first-probe FIFO */
     hs_peer_state state;
     unsigned failures; /* consecutive */
-    unsigned features; /* HS_FEAT_* its /health advertises */
     unsigned probes;   /* probes sent: every 10th reads /health in full */
     uint32_t pos;      /* its index in hs_peers.v */
+    uint32_t claim_s;  /* epoch s (floor) of the newest signed claim of its own taken */
+    uint16_t features; /* HS_FEAT_* its /health advertises */
     /* Three bytes of flags: every byte here is paid per peer known. */
     unsigned char probing : 1;        /* a health probe is in flight */
     unsigned char waiting : 1;        /* in the first-probe FIFO */

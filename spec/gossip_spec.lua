@@ -800,6 +800,26 @@ describe("the tree and a full table", function()
     return s, a, b, c, client
   end
 
+  it("makes a candidate it takes in an eager link while it has fewer than fanout", function()
+    -- (Taken in place of an eager peer, a candidate that stayed lazy left
+    -- the node with fewer tree links at every swap: a view that mixed lost
+    -- its tree, and broadcasts went by lazy offers and anti-entropy.)
+    local loop = hs.loop()
+    local s, a, b, c, client = full_pair(loop)
+    assert.is_true(H.peer(a, b:id()).eager and H.peer(a, c:id()).eager)
+    local d = H.node(s, loop)
+    local enc = d:url():gsub("[^%w%-%._~]", function(ch) return ("%%%02X"):format(ch:byte()) end)
+    assert.equal(200, (H.fetch(loop, client, "GET", a:url() .. "/peers?sample=2&url=" .. enc, nil,
+      "X-Hearsay-From: " .. d:id())))
+    assert.is_true(loop:run_until(function() return H.peer(a, d:id()) ~= nil end, 5))
+    -- one of b and c made room; the newcomer is an eager link as they were
+    assert.is_true(H.peer(a, d:id()).eager)
+    local left = H.peer(a, b:id()) or H.peer(a, c:id())
+    assert.is_true(left.eager)
+    for _, node in ipairs({ a, b, c, d, client }) do node:close() end
+    loop:close()
+  end)
+
   it("keeps a peer grafted by a lazy miss, its one link to the tree", function()
     local loop = hs.loop()
     local s, a, b, c, client = full_pair(loop)

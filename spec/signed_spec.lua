@@ -24,9 +24,10 @@ local function post(loop, client, node, env)
   return st, text and hs.json_decode(text)
 end
 
--- An envelope as `origin` sends it, signed with `seed`'s key.
-local function signed(seed, origin, mtype, payload, over)
-  local ts = os.time() + math.random()
+-- An envelope as `origin` sends it, signed with `seed`'s key (at time ts,
+-- or now).
+local function signed(seed, origin, mtype, payload, over, ts)
+  ts = ts or os.time() + math.random()
   local id, sig = hs.sign_message(seed, mtype, payload, ts, origin)
   local e = { message_id = id, message_type = mtype, payload = payload, timestamp = ts, ttl = 3,
     origin_peer = origin, seen_by = hs.array({ origin }), signature = sig }
@@ -144,6 +145,20 @@ describe("state in a signed cluster", function()
     assert.is_true(loop:run_until(function()
       return nodes[3]:merkle_root() == "from-1"
     end, 5))
+    -- A member's digest naming a newer state is nobody's signature: the
+    -- ids are answered, the state is not taken (nor spread by digests).
+    local client = H.node({}, loop)
+    local body = hs.json_encode({ ids = hs.array({}),
+      state = { merkle_root = "from-a-digest", state_version = 7 } })
+    local st = H.fetch(loop, client, "POST", nodes[3]:url() .. "/digest", body,
+      hs.auth_header(KEY, "POST", "/digest", nil, body))
+    assert.equal(200, st)
+    loop:run_for(0.3)
+    for _, i in ipairs({ 1, 3 }) do -- (2 keeps its own: a tie, and its root is larger)
+      assert.equal("from-1", nodes[i]:merkle_root())
+      assert.equal(1, nodes[i]:state_version())
+    end
+    client:close()
     for _, node in ipairs(nodes) do node:close() end
     loop:close()
   end)
@@ -167,6 +182,29 @@ describe("a node's signed word about itself", function()
     local e = signed(v:secret_key(), v:id(), "peer_announce", payload)
     assert.equal(200, (H.post_gossip(loop, client, a:url(), e)))
     assert.equal(new_url, H.peer(a, v:id(), true).url)
+    -- A claim v signed earlier, recorded and replayed now (another id: a
+    -- copy of the same one would be a duplicate), moves nothing back.
+    local older = { node_id = v:id(), url = v:url(), merkle_root = "", timestamp = os.time() - 5 }
+    local replay = signed(v:secret_key(), v:id(), "peer_announce", older, nil, e.timestamp - 5)
+    assert.equal(200, (H.post_gossip(loop, client, a:url(), replay)))
+    assert.equal(new_url, H.peer(a, v:id(), true).url)
+    -- Nor one older than the seen cache remembers (seen_ttl, 300 s), on
+    -- a node that has taken none of v's claims yet.
+    local b = H.node({ gossip_interval = 60, peer_exchange_interval = 60 }, loop)
+    b:add_peer(v:id(), "http://127.0.0.1:1/gone")
+    local stale = signed(v:secret_key(), v:id(), "peer_announce",
+      { node_id = v:id(), url = new_url, merkle_root = "", timestamp = os.time() - 400 }, nil,
+      os.time() - 400)
+    local refused = b:metrics().claims_refused
+    assert.equal(200, (H.post_gossip(loop, client, b:url(), stale)))
+    assert.equal("http://127.0.0.1:1/gone", H.peer(b, v:id(), true).url)
+    assert.is_true(b:metrics().claims_refused > refused)
+    -- The same claim signed now is believed there.
+    local now = signed(v:secret_key(), v:id(), "peer_announce",
+      { node_id = v:id(), url = new_url, merkle_root = "", timestamp = os.time() })
+    assert.equal(200, (H.post_gossip(loop, client, b:url(), now)))
+    assert.equal(new_url, H.peer(b, v:id(), true).url)
+    b:close()
     a:close(); v:close(); client:close(); loop:close()
   end)
 end)

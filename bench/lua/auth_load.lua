@@ -5,9 +5,10 @@
 -- each with --batch new envelopes (ttl 0, distinct ids), and prints one
 -- machine-readable line:
 --
---   LOAD requests=N ok=N errors=N duration_us=D p50_us=P p99_us=P cpu_us=C
+--   LOAD requests=N ok=N errors=N duration_us=D p50_us=P p99_us=P cpu_us=C statuses=S
 --
--- (cpu_us: this process's CPU time over the run.)
+-- (cpu_us: this process's CPU time over the run; statuses: the answers
+-- other than 200, as status:count pairs, "-" when none.)
 --
 --   lua5.4 bench/lua/auth_load.lua --url URL [--key KEY] [--seconds S]
 --          [--conns N] [--batch N] [--nonce HEX16] [--signed POOL]
@@ -80,7 +81,7 @@ local function cpu_us()
   return (tonumber(fields[12]) + tonumber(fields[13])) * 1e6 / 100
 end
 
-local inflight, ok, errors, lat = 0, 0, 0, {}
+local inflight, ok, errors, lat, bad = 0, 0, 0, {}, {}
 local t0, stop = loop:now(), nil
 local c0 = cpu_us()
 local function send()
@@ -90,7 +91,11 @@ local function send()
     inflight = inflight - 1
     if stop then return end -- (answers after the end are not counted)
     lat[#lat + 1] = (loop:now() - started) * 1e6
-    if status == 200 then ok = ok + 1 else errors = errors + 1 end
+    if status == 200 then
+      ok = ok + 1
+    else
+      errors, bad[status] = errors + 1, (bad[status] or 0) + 1
+    end
     send()
   end, 10)
 end
@@ -105,9 +110,12 @@ end
 stop = loop:now()
 local c1 = cpu_us()
 loop:run_until(function() return inflight == 0 end, 10)
-io.write(("LOAD requests=%d ok=%d errors=%d duration_us=%d p50_us=%d p99_us=%d cpu_us=%d\n")
+local statuses = {}
+for status, count in pairs(bad) do statuses[#statuses + 1] = ("%s:%d"):format(status, count) end
+table.sort(statuses)
+io.write(("LOAD requests=%d ok=%d errors=%d duration_us=%d p50_us=%d p99_us=%d cpu_us=%d statuses=%s\n")
   :format(ok + errors, ok, errors, math.floor((stop - t0) * 1e6), math.floor(B.median(lat) or 0),
-    math.floor(B.percentile(lat, 99) or 0), math.floor(c1 - c0)))
+    math.floor(B.percentile(lat, 99) or 0), math.floor(c1 - c0), #statuses > 0 and table.concat(statuses, ",") or "-"))
 node:close()
 loop:run_for(0.05)
 loop:close()

@@ -28,7 +28,7 @@ local o = B.args(arg, {
   nodes = 10, repeats = 20, timeout = 10, max_peers = 50, settle = 0.3, gap = 0.2,
   gossip_interval = 600, health_interval = 600, peer_exchange_interval = 30,
   warmup_timeout = 240, label = "", per_proc = 100, dir = "/tmp", lua = "lua5.4",
-  worker = "bench/lua/shard_worker.lua", ttl = 0, security = "", key = "",
+  worker = "bench/lua/shard_worker.lua", ttl = 0, security = "", key = "", mix = 0,
 })
 local n = o.nodes
 local tag = o.label ~= "" and o.label or ("hearsay_n" .. n)
@@ -51,6 +51,14 @@ local ctl = Shards.start({ n = n, settings = settings, per_proc = o.per_proc, di
 local loop = ctl.loop
 local sp = ctl:warm_up(math.min(n - 1, 8), o.warmup_timeout)
 loop:run_for(1) -- let the warm-up traffic drain
+-- --mix S: S more seconds of the cluster running on its own (shuffles,
+-- candidates taken) before the first broadcast: views as they are minutes
+-- after forming rather than right after.
+if o.mix > 0 then
+  B.log("mixing: %g s before the first broadcast", o.mix)
+  loop:run_for(o.mix)
+end
+B.result(tag, "mix_seconds", o.mix)
 B.result(tag, "processes", ctl.nshards)
 B.result(tag, "converged", sp.converged and 1 or 0)
 B.result(tag, "peers_min", sp.min)

@@ -31,7 +31,7 @@ local o = B.args(arg, {
   nodes = 1000, repeats = 20, timeout = 10, late = 0.2, max_peers = 50, per_proc = 30,
   gossip_interval = 600, health_interval = 600, peer_exchange_interval = 30,
   warmup_timeout = 240, dir = "/tmp", lua = "lua5.4", worker = "bench/lua/shard_worker.lua",
-  ttl = 0, label = "tree", detail = false,
+  ttl = 0, label = "tree", detail = false, mix = 0,
 })
 local n, tag = o.nodes, o.label
 local settings = {
@@ -46,6 +46,10 @@ local ctl = Shards.start({ n = n, settings = settings, per_proc = o.per_proc, di
 local loop = ctl.loop
 ctl:warm_up(math.min(n - 1, 8), o.warmup_timeout)
 loop:run_for(1)
+if o.mix > 0 then -- as dissemination.lua's --mix
+  B.log("mixing: %g s before the first broadcast", o.mix)
+  loop:run_for(o.mix)
+end
 
 -- The tree as it is now: trees[gi] = {id, eager = {peer id, ...}}, gi_of[id].
 local function tree_now()
