@@ -1230,7 +1230,8 @@ int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, s
     int base = lua_gettop(L), rc, quarantined;
     select_call c = {h, want, out, -1};
 
-    if (h->closing || h->policy_fn == LUA_NOREF || h->policy_slot->quarantined)
+    if (h->closing || h->policy_fn == LUA_NOREF || h->policy_slot->quarantined ||
+        !lua_checkstack(L, 8))
         return -1;
     if (n > sizeof small / sizeof *small && !(tables = malloc(n * sizeof *tables)))
         return -1;

@@ -194,7 +194,7 @@ return {
     name = "a gossiped death is believed without a probe of our own",
     file = "core/membership.c",
     find = [[            verify(n, p, HS_CLAIM_DEAD);]],
-    replace = [[            declare_dead(n, p);]],
+    replace = [[            declare_dead(n, p, DEAD_CLAIM);]],
     breaks = "a restarted node is killed by the gossip about its previous life",
     caught_by = "membership_spec: restarted with the same id, has a higher incarnation",
     specs = { "membership_spec" },

@@ -26,7 +26,10 @@ static int same(int a, int b, int depth)
 {
     a = lua_absindex(L, a);
     b = lua_absindex(L, b);
-    if (lua_type(L, a) != lua_type(L, b) || depth > 200)
+    /* Room for what one level pushes (2 metatables, a key, its value and
+     * the other side's): without it a deep payload wrote past the Lua
+     * stack, and ASan found its allocator's metadata overwritten. */
+    if (lua_type(L, a) != lua_type(L, b) || depth > 200 || !lua_checkstack(L, 8))
         return 0;
     switch (lua_type(L, a)) {
     case LUA_TNUMBER:
