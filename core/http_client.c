@@ -1038,6 +1038,10 @@ hs_err hs_http_client_request(hs_http_client *c, const char *method, const char 
     c->reqs = r;
     c->inflight++;
     c->requests++;
+    /* The timeout counts from now, not from the loop's cached time: after
+     * the loop was held up (a long synchronous stretch of Lua before the
+     * request was made), it fired at once, before any I/O. */
+    uv_update_time(c->loop);
     uv_timer_start(&r->timer, on_req_timer, r->timeout_ms, 0);
     wait_push(h, r, 0);
     serve(c, h);

@@ -62,3 +62,20 @@ describe("json helpers", function()
     assert.has_error(function() hs.json_encode(cyclic) end)
   end)
 end)
+
+describe("node:fetch", function()
+  it("counts its timeout from when the request is made, even after the loop was held up", function()
+    -- (The timer took the loop's cached time: after 1.5 s of Lua without a
+    -- turn of the loop, a 1 s request timed out before it was sent.)
+    local loop = hs.loop()
+    local a, b = H.node({}, loop), H.node({}, loop)
+    loop:run_for(0.05)
+    local deadline = os.clock() + 1.5
+    while os.clock() < deadline do end
+    local status
+    a:fetch("GET", b:url() .. "/health", nil, function(st) status = st end, 1)
+    assert.is_true(loop:run_until(function() return status ~= nil end, 5))
+    assert.equal(200, status)
+    a:close(); b:close(); loop:close()
+  end)
+end)
