@@ -268,21 +268,37 @@ hs_err hs_auth_install(hs_auth *a, const char *text)
     return HS_OK;
 }
 
-hs_err hs_auth_use(hs_auth *a, const char *text)
+/* The index of the key given as text in *at; HS_ENOENT for a valid key
+ * the ring does not hold, HS_EINVAL for text that is no key. */
+static hs_err locate(hs_auth *a, const char *text, size_t *at)
 {
-    size_t order[HS_KEYRING_MAX], at, m = 0;
     key *k = find_text(a, text);
-    hs_err err;
 
     if (!k)
         return hs_auth_key_parse(text, (uint8_t[32]){0}) == HS_OK ? HS_ENOENT : HS_EINVAL;
-    at = (size_t)(k - a->keys);
+    *at = (size_t)(k - a->keys);
+    return HS_OK;
+}
+
+/* Appends the indices of every key but `at` to order[*m]. */
+static void others(const hs_auth *a, size_t at, size_t *order, size_t *m)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (i != at)
+            order[(*m)++] = i;
+}
+
+hs_err hs_auth_use(hs_auth *a, const char *text)
+{
+    size_t order[HS_KEYRING_MAX], at, m = 0;
+    hs_err err;
+
+    if ((err = locate(a, text, &at)) != HS_OK)
+        return err;
     if (at == 0)
         return HS_OK;
     order[m++] = at;
-    for (size_t i = 0; i < a->n; i++)
-        if (i != at)
-            order[m++] = i;
+    others(a, at, order, &m);
     if ((err = offer(a, order, m, NULL)) != HS_OK)
         return err;
     key primary = a->keys[at];
@@ -294,17 +310,13 @@ hs_err hs_auth_use(hs_auth *a, const char *text)
 hs_err hs_auth_remove(hs_auth *a, const char *text)
 {
     size_t order[HS_KEYRING_MAX], at, m = 0;
-    key *k = find_text(a, text);
     hs_err err;
 
-    if (!k)
-        return hs_auth_key_parse(text, (uint8_t[32]){0}) == HS_OK ? HS_ENOENT : HS_EINVAL;
-    at = (size_t)(k - a->keys);
+    if ((err = locate(a, text, &at)) != HS_OK)
+        return err;
     if (at == 0)
         return HS_ESTATE;
-    for (size_t i = 0; i < a->n; i++)
-        if (i != at)
-            order[m++] = i;
+    others(a, at, order, &m);
     if ((err = offer(a, order, m, NULL)) != HS_OK)
         return err;
     key_clear(&a->keys[at]);
