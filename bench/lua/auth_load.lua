@@ -64,22 +64,9 @@ local function envelope()
     :format(prefix, seq, seq, ts)
 end
 
-local function body()
-  if o.batch <= 1 then return envelope() end
-  local parts = {}
-  for i = 1, o.batch do parts[i] = envelope() end
-  return "[" .. table.concat(parts, ",") .. "]"
-end
+local function body() return B.batch_body(o.batch, envelope) end
 
-local function cpu_us()
-  local f = io.open("/proc/self/stat")
-  local s = f:read("a")
-  f:close()
-  local fields = {}
-  for x in s:match("%) (.*)$"):gmatch("%S+") do fields[#fields + 1] = x end
-  -- utime and stime are fields 14 and 15 of the line, 12 and 13 here.
-  return (tonumber(fields[12]) + tonumber(fields[13])) * 1e6 / 100
-end
+local function cpu_us() return B.cpu_seconds() * 1e6 end
 
 local inflight, ok, errors, lat, bad = 0, 0, 0, {}, {}
 local t0, stop = loop:now(), nil

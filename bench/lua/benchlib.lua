@@ -90,6 +90,15 @@ function M.cpu_seconds()
   return ((tonumber(f[12]) or 0) + (tonumber(f[13]) or 0)) / clk_tck
 end
 
+-- A POST /gossip body: make() itself for a batch of 1, else a JSON array
+-- of n of make()'s envelopes.
+function M.batch_body(n, make)
+  if n <= 1 then return make() end
+  local parts = {}
+  for i = 1, n do parts[i] = make() end
+  return "[" .. table.concat(parts, ",") .. "]"
+end
+
 -- Bytes sent on the loopback interface (all of it: meaningful inside a
 -- private network namespace, where only this benchmark uses lo).
 function M.lo_tx_bytes()
