@@ -867,9 +867,12 @@ describe("the tree on a cluster", function()
   -- Twelve nodes, every message from a random node, anti-entropy off: the
   -- eager push plus lazy offers must reach everyone, and once duplicates
   -- have pruned the links, with close to one copy per node. The classic
-  -- push (fanout 3 random peers per message) is the yardstick.
+  -- push (fanout 3 random peers per message) is the yardstick. Pruning
+  -- needs a duplicate on each redundant link: after 8 warm-up messages the
+  -- tail met 0-0.25 extra copies per node in 37 runs here and 0.27 once in
+  -- CI; after 16, 0-0.16 in 25 runs.
   local function run(tree)
-    local n, rounds, tail = 12, 12, 4
+    local n, rounds, tail = 12, 20, 4
     local c = H.cluster(n, { tree = tree, ae_interval = 0, ttl = 12 })
     assert.is_true(c:converge(10))
     for _, node in ipairs(c.nodes) do H.probed(c.loop, node) end
