@@ -88,7 +88,7 @@ static int add_id(void *ud, const uint8_t id[32])
 static json_t *recent_ids(hs_node *n, const uint8_t (*skip)[32], size_t nskip)
 {
     digest_ctx d = {json_array(), n->cfg.max_digest, skip, nskip};
-    double now = hs_node_now();
+    double now = hs_node_now(n);
 
     if (d.ids)
         hs_seen_recent(n->seen, now - n->cfg.ae_window, now - 2 * n->cfg.lazy_delay, add_id, &d);

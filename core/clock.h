@@ -1,7 +1,9 @@
 /*
  * clock.h -- the two clocks the core uses: wall time in epoch seconds (what
- * the wire carries: timestamps, last_seen) and monotonic milliseconds (what
- * timeouts and backoff are measured in).
+ * the wire carries: timestamps, last_seen) and monotonic seconds (what
+ * timeouts and backoff are measured in). A node reads them through an
+ * hs_clock (hs_node_now, hs_node_mono): the real one by default, another
+ * in a harness that must replay a node's decisions exactly.
  */
 #ifndef HS_CLOCK_H
 #define HS_CLOCK_H
@@ -22,5 +24,11 @@ static inline double hs_clock_mono(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+typedef struct hs_clock {
+    double (*wall)(void *ud);
+    double (*mono)(void *ud);
+    void *ud;
+} hs_clock;
 
 #endif

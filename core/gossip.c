@@ -645,7 +645,7 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
      * from that peer's own address. */
     if (sender && (from = hs_peers_find(&n->peers, sender)) && hs_membership_from_matches(n, from))
         hs_membership_saw(n, from);
-    hs_err err = hs_seen_insert(n->seen, env->bin, hs_node_now(), &n->m.seen_evicted);
+    hs_err err = hs_seen_insert(n->seen, env->bin, hs_node_now(n), &n->m.seen_evicted);
     if (err == HS_EDUP) {
         n->m.messages_duplicate++;
         hs_seen_copy(n->seen, env->bin);
@@ -936,7 +936,7 @@ hs_err hs_gossip_broadcast(hs_node *n, const char *type, json_t *payload, unsign
     if (!payload)
         payload = empty = json_object();
     /* Strictly rising timestamps keep ids distinct for identical payloads. */
-    double ts = hs_node_now();
+    double ts = hs_node_now(n);
     if (ts <= n->last_timestamp)
         ts = n->last_timestamp + 1e-6;
     n->last_timestamp = ts;
@@ -946,7 +946,7 @@ hs_err hs_gossip_broadcast(hs_node *n, const char *type, json_t *payload, unsign
         hs_envelope_clear(&env); /* what we originate is signed by us */
     if (err != HS_OK)
         return err;
-    err = hs_seen_insert(n->seen, env.bin, hs_node_now(), &n->m.seen_evicted);
+    err = hs_seen_insert(n->seen, env.bin, hs_node_now(n), &n->m.seen_evicted);
     if (err == HS_OK) {
         env.hops = 0;
         hs_ae_retain(n, &env, NULL);

@@ -40,7 +40,7 @@ void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl)
 {
     hs_sendq *q = hs_peers_sendq(p);
 
-    if (!q || hs_idq_push(&q->lazy, id, ttl, hs_node_mono() + n->cfg.lazy_delay) != 0) {
+    if (!q || hs_idq_push(&q->lazy, id, ttl, hs_node_mono(n) + n->cfg.lazy_delay) != 0) {
         n->m.send_errors++;
         return;
     }
@@ -171,7 +171,7 @@ static void on_lazy_timer(uv_timer_t *t)
 {
     hs_node *n = t->data;
     /* The timer has millisecond steps: what is due within one goes now. */
-    double now = hs_node_mono(), next = -1;
+    double now = hs_node_mono(n), next = -1;
 
     n->lazy_pending = 0;
     if (n->closing)
@@ -205,7 +205,7 @@ static void on_lazy_timer(uv_timer_t *t)
 static json_t *unasked(hs_node *n, const uint8_t (*ids)[32], size_t count)
 {
     json_t *out = json_array();
-    double now = hs_node_mono();
+    double now = hs_node_mono(n);
     char hex[65];
 
     for (size_t i = 0; out && i < count; i++) {

@@ -51,9 +51,9 @@ typedef struct mreq {
     char peer_id[];  /* "" for a bootstrap URL */
 } mreq;
 
-static double clip_wall(double t)
+static double clip_wall(const hs_node *n, double t)
 {
-    double now = hs_node_now();
+    double now = hs_node_now(n);
     return t > now ? now : t;
 }
 
@@ -122,7 +122,7 @@ enum dead_cause { DEAD_CLAIM, DEAD_SUSPICION, DEAD_SILENT };
 
 static void declare_dead(hs_node *n, hs_peer *p, enum dead_cause cause)
 {
-    double now = hs_node_mono();
+    double now = hs_node_mono(n);
 
     hs_peers_set_state(&n->peers, p, HS_PEER_DEAD);
     hs_peers_set_eager(&n->peers, p, 0); /* a dead link carries nothing */
@@ -150,7 +150,7 @@ static void probe_first(hs_node *n, hs_peer *p);
 
 void hs_membership_saw(hs_node *n, hs_peer *p)
 {
-    p->last_seen = hs_node_now();
+    p->last_seen = hs_node_now(n);
     p->failures = 0;
     p->claim = 0; /* whatever was said of it, it is there */
     /* Its first probe went unanswered, yet it is there: ask again now
@@ -166,7 +166,7 @@ void hs_membership_saw(hs_node *n, hs_peer *p)
              * maintenance tick for as long as the table stayed full (6
              * probes a second per node after a 1000-node warm-up). A
              * probe that finds it so forgets it (on_probe). */
-            p->next_probe = hs_node_mono() + p->backoff;
+            p->next_probe = hs_node_mono(n) + p->backoff;
             return;
         }
         hs_peers_set_state(&n->peers, p, HS_PEER_ALIVE);
@@ -182,7 +182,7 @@ static void suspect(hs_node *n, hs_peer *p, int ours)
 {
     p->suspected_here = (unsigned char)ours;
     hs_peers_set_state(&n->peers, p, HS_PEER_SUSPECT);
-    p->suspect_since = hs_node_mono();
+    p->suspect_since = hs_node_mono(n);
     n->m.suspicions++;
     hs_node_log(n, HS_LOG_INFO, "peer %s (%s) is suspect", p->id, p->url);
 }
@@ -226,7 +226,7 @@ void hs_membership_failed(hs_node *n, hs_peer *p)
     p->failures++;
     if (p->state == HS_PEER_DEAD) {
         p->backoff = p->backoff * 2 > n->cfg.retry_max ? n->cfg.retry_max : p->backoff * 2;
-        p->next_probe = hs_node_mono() + p->backoff;
+        p->next_probe = hs_node_mono(n) + p->backoff;
         return;
     }
     /* A gossiped claim of its death or suspicion that our own probe (and
@@ -418,7 +418,7 @@ static void probe_waiting(hs_node *n)
 
     while (slot_free(n) && n->peers.wait_head) {
         p = n->peers.wait_head;
-        if (p->hearsay && !hs_tokens_take(&n->probe_new, hs_node_mono()))
+        if (p->hearsay && !hs_tokens_take(&n->probe_new, hs_node_mono(n)))
             return;
         hs_peers_wait_pop(&n->peers);
         if (p->state != HS_PEER_DEAD && !p->probing)
@@ -509,7 +509,7 @@ static void on_probe(void *ud, const hs_http_result *res)
         /* Another node answers at that URL now: it replaced this one. Last,
          * since learning it may forget p. */
         if (id && hs_peers_valid_id(id) && strcmp(id, n->id) != 0)
-            hs_membership_learn(n, id, r->url, NULL, hs_node_now(), NULL);
+            hs_membership_learn(n, id, r->url, NULL, hs_node_now(n), NULL);
     }
     json_decref(j);
     free(r);
@@ -733,7 +733,7 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
      * differ): a recorded claim replayed later, the node having moved
      * since, is a stranger's word. */
     double memory = n->cfg.seen_ttl > n->cfg.auth_window ? n->cfg.seen_ttl : n->cfg.auth_window;
-    int fresh = c && c->signed_by_id && seen_at > hs_node_now() - memory &&
+    int fresh = c && c->signed_by_id && seen_at > hs_node_now(n) - memory &&
                 (!p || seen_at >= (double)p->claim_s + 1);
     if (c && c->signed_by_id && !fresh)
         refused(n, "an old signed claim", id, url);
@@ -756,9 +756,9 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
             hs_peers_set_root(p, root);
         if (!c) {
             if (p->state == HS_PEER_DEAD)
-                p->next_probe = hs_node_mono(); /* word of life: check it soon */
-            else if (clip_wall(seen_at) > p->last_seen)
-                p->last_seen = clip_wall(seen_at);
+                p->next_probe = hs_node_mono(n); /* word of life: check it soon */
+            else if (clip_wall(n, seen_at) > p->last_seen)
+                p->last_seen = clip_wall(n, seen_at);
         }
         return p;
     }
@@ -780,7 +780,7 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
     }
     if (!c && (same = hs_peers_find_url(&n->peers, url)) && same->state != HS_PEER_ALIVE)
         hs_peers_remove(&n->peers, same);
-    if (c && !hs_ratelimit_take(&n->learn_limit, c->src, hs_node_mono())) {
+    if (c && !hs_ratelimit_take(&n->learn_limit, c->src, hs_node_mono(n))) {
         n->m.learn_limited++;
         return NULL;
     }
@@ -804,7 +804,7 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
     /* A peer learned while fewer than `fanout` links are eager becomes
      * one; duplicates prune them. */
     hs_peers_set_eager(&n->peers, p, n->cfg.tree && n->peers.eager < n->cfg.fanout);
-    p->last_seen = clip_wall(seen_at);
+    p->last_seen = clip_wall(n, seen_at);
     n->m.peers_discovered++;
     hs_node_log(n, HS_LOG_INFO, "new peer %s at %s", p->id, p->url);
     notify(n, p, 1);
@@ -854,7 +854,7 @@ static void on_candidate(void *ud, const hs_http_result *res)
          * mixes loses its tree). */
         hs_peers_set_eager(&n->peers, p, n->cfg.tree && n->peers.eager < n->cfg.fanout);
         absorb(n, p, j, res->total_ms);
-        p->last_seen = hs_node_now();
+        p->last_seen = hs_node_now(n);
         n->m.peers_discovered++;
         n->m.candidates_taken++;
         hs_node_log(n, HS_LOG_INFO, "new peer %s at %s (a candidate that answered)", p->id, p->url);
@@ -877,7 +877,7 @@ static void on_candidate(void *ud, const hs_http_result *res)
 static void take_candidates(hs_node *n)
 {
     unsigned i;
-    double now = hs_node_mono();
+    double now = hs_node_mono(n);
 
     double every =
         n->cfg.peer_exchange_interval > 0 && n->cfg.peer_exchange_interval < CANDIDATE_EVERY
@@ -974,7 +974,7 @@ static void on_peer_list(void *ud, const hs_http_result *res)
     }
     /* Joined: tell the peers we now know (and, if the list failed, at
      * least the bootstrap node) about us now rather than a round later. */
-    if (r->kind == REQ_BOOT_PEERS && hs_node_mono() - n->last_announce > 0.2)
+    if (r->kind == REQ_BOOT_PEERS && hs_node_mono(n) - n->last_announce > 0.2)
         hs_membership_announce(n, 1);
     json_decref(j);
     free(r);
@@ -993,7 +993,7 @@ static void on_boot_health(void *ud, const hs_http_result *res)
     j = answer_json(res);
     const char *id = json_string_value(json_object_get(j, "node_id"));
     if (id && hs_peers_valid_id(id) && strcmp(id, n->id) != 0) {
-        hs_peer *p = hs_membership_learn(n, id, r->url, NULL, hs_node_now(), NULL);
+        hs_peer *p = hs_membership_learn(n, id, r->url, NULL, hs_node_now(n), NULL);
         if (p && strcmp(p->url, r->url) == 0) {
             absorb(n, p, j, res->total_ms); /* its /health is a probe answer */
             hs_membership_saw(n, p);
@@ -1009,7 +1009,7 @@ static void on_boot_health(void *ud, const hs_http_result *res)
 
 void hs_membership_bootstrap(hs_node *n)
 {
-    n->last_bootstrap = hs_node_mono();
+    n->last_bootstrap = hs_node_mono(n);
     for (size_t i = 0; i < n->cfg.n_bootstrap; i++)
         if (strcmp(n->bootstrap[i], n->url) != 0)
             request(n, REQ_BOOT_HEALTH, NULL, n->bootstrap[i], "/health", on_boot_health);
@@ -1101,9 +1101,9 @@ void hs_membership_announce(hs_node *n, int joining)
     json_t *payload;
 
     n->m.gossip_rounds++;
-    n->last_announce = hs_node_mono();
+    n->last_announce = hs_node_mono(n);
     payload = json_pack("{s:s, s:s, s:s, s:f}", "node_id", n->id, "url", n->url, "merkle_root",
-                        n->merkle_root, "timestamp", hs_node_now());
+                        n->merkle_root, "timestamp", hs_node_now(n));
     if (!payload)
         return;
     unsigned ttl = n->cfg.announce_ttl;
@@ -1115,7 +1115,7 @@ void hs_membership_announce(hs_node *n, int joining)
 
 void hs_membership_maintain(hs_node *n)
 {
-    double mono = hs_node_mono(), wall = hs_node_now();
+    double mono = hs_node_mono(n), wall = hs_node_now(n);
     size_t dead = 0;
 
     hs_seen_expire(n->seen, wall);
@@ -1178,7 +1178,7 @@ static void verify(hs_node *n, hs_peer *p, int claim)
 
     if (claim > p->claim)
         p->claim = (unsigned char)claim;
-    if (!p->probing && hs_node_now() - p->last_seen >= fresh)
+    if (!p->probing && hs_node_now(n) - p->last_seen >= fresh)
         probe(n, p);
 }
 

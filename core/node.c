@@ -20,14 +20,32 @@
 
 #define HS_VERSION "0.1.0"
 
-double hs_node_now(void)
+static double real_wall(void *ud)
 {
+    (void)ud;
     return hs_clock_wall();
 }
 
-double hs_node_mono(void)
+static double real_mono(void *ud)
 {
+    (void)ud;
     return hs_clock_mono();
+}
+
+double hs_node_now(const hs_node *n)
+{
+    return n->clock.wall(n->clock.ud);
+}
+
+double hs_node_mono(const hs_node *n)
+{
+    return n->clock.mono(n->clock.ud);
+}
+
+void hs_node_set_clock(hs_node *n, const hs_clock *clock)
+{
+    if (!n->started)
+        n->clock = *clock;
 }
 
 static void stderr_log(void *ud, hs_log_level level, const char *node_id, const char *msg)
@@ -143,6 +161,7 @@ hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out)
     if (!n)
         return HS_ENOMEM;
     n->loop = loop;
+    n->clock = (hs_clock){real_wall, real_mono, NULL};
     n->cfg = *cfg;
     if (!n->cfg.log)
         n->cfg.log = stderr_log;
@@ -227,7 +246,7 @@ static void stalled(hs_node *n, double now)
 
 int hs_node_stalled(const hs_node *n)
 {
-    double now = hs_node_mono();
+    double now = hs_clock_mono();
 
     /* uv_now: when this turn began, or its poll returned (ms). */
     return now < n->stalled_until || now - (double)uv_now(n->loop) / 1000 > HS_STALL_LAG;
@@ -236,7 +255,7 @@ int hs_node_stalled(const hs_node *n)
 static void on_prepare(uv_prepare_t *h)
 {
     hs_node *n = h->data;
-    double now = hs_node_mono();
+    double now = hs_clock_mono();
     int block_ms = uv_backend_timeout(n->loop);
 
     if (n->iter_check > 0 && now - n->iter_check > HS_STALL_LAG)
@@ -248,7 +267,7 @@ static void on_prepare(uv_prepare_t *h)
 static void on_check(uv_check_t *h)
 {
     hs_node *n = h->data;
-    double now = hs_node_mono();
+    double now = hs_clock_mono();
 
     if (n->iter_prepare > 0 && n->iter_block >= 0 &&
         now - n->iter_prepare > n->iter_block + HS_STALL_LAG)
@@ -378,10 +397,10 @@ hs_err hs_node_start(hs_node *n)
         snprintf(n->url, sizeof n->url, "%s://%s:%u", n->cfg.tls_cert ? "https" : "http", n->host,
                  (unsigned)n->cfg.port);
     n->started = 1;
-    n->started_wall = hs_node_now();
+    n->started_wall = hs_node_now(n);
     /* A restarted node must out-rank what the network last heard of it. */
     n->incarnation = (uint64_t)(n->started_wall * 1000);
-    n->started_mono = hs_node_mono();
+    n->started_mono = hs_node_mono(n);
 
     uv_timer_t *timers[] = {&n->announce_timer, &n->health_timer, &n->exchange_timer,
                             &n->maint_timer,    &n->flush_timer,  &n->ae_timer,
@@ -589,7 +608,7 @@ hs_err hs_node_add_peer(hs_node *n, const char *id, const char *url)
         return HS_EINVAL;
     if (!hs_node_url_allowed(n, url))
         return HS_EPERM;
-    return hs_membership_learn(n, id, url, NULL, hs_node_now(), NULL) ? HS_OK : HS_ENOMEM;
+    return hs_membership_learn(n, id, url, NULL, hs_node_now(n), NULL) ? HS_OK : HS_ENOMEM;
 }
 
 int hs_node_apply_state(hs_node *n, const char *root, uint64_t version, const char *from,
@@ -655,7 +674,7 @@ json_t *hs_node_state_json(hs_node *n)
 {
     return json_pack("{s:s, s:s, s:I, s:I, s:f}", "node_id", n->id, "merkle_root", n->merkle_root,
                      "state_version", (json_int_t)n->state_version, "peer_count",
-                     (json_int_t)n->peers.live, "timestamp", hs_node_now());
+                     (json_int_t)n->peers.live, "timestamp", hs_node_now(n));
 }
 
 json_t *hs_node_peers_json(hs_node *n)
@@ -785,7 +804,7 @@ json_t *hs_node_health_json(hs_node *n)
     json_t *h = json_pack(
         "{s:s, s:s, s:I, s:f, s:o, s:s, s:s, s:o, s:{s:I, s:I, s:I}, s:I}", "status",
         n->closing ? "stopped" : "healthy", "node_id", n->id, "peer_count",
-        (json_int_t)n->peers.live, "uptime", n->started ? hs_node_mono() - n->started_mono : 0.0,
+        (json_int_t)n->peers.live, "uptime", n->started ? hs_node_mono(n) - n->started_mono : 0.0,
         "metrics", metrics, "version", HS_VERSION, "url", n->url, "features",
         hs_peers_features_json(HS_FEAT_OURS), "peers", "alive",
         (json_int_t)(n->peers.live - unhealthy), "unhealthy", (json_int_t)unhealthy, "dead",

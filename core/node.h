@@ -9,6 +9,7 @@
 
 #include <uv.h>
 
+#include "clock.h"
 #include "envelope.h"
 #include "hearsay.h"
 #include "http_client.h"
@@ -45,6 +46,7 @@ typedef struct hs_claim {
 
 struct hs_node {
     uv_loop_t *loop;
+    hs_clock clock; /* what hs_node_now and hs_node_mono read */
     hs_config cfg; /* string members point into the fields below */
     char id[HS_PEER_ID_MAX + 1];
     char url[HS_URL_MAX + 1];
@@ -282,8 +284,11 @@ int hs_node_url_allowed(hs_node *n, const char *url);
  * peer. */
 int hs_node_stalled(const hs_node *n);
 
-/* Wall-clock epoch seconds and monotonic seconds. */
-double hs_node_now(void);
-double hs_node_mono(void);
+/* Wall-clock epoch seconds and monotonic seconds, from the node's clock.
+ * The loop's own health (hs_node_stalled) is measured on the real one. */
+double hs_node_now(const hs_node *n);
+double hs_node_mono(const hs_node *n);
+/* Replaces the real clock; before hs_node_start only. */
+void hs_node_set_clock(hs_node *n, const hs_clock *clock);
 
 #endif

@@ -111,7 +111,7 @@ static void peers(hs_node *n, const hs_http_request *req, hs_http_response *resp
     if (k && from && url && hs_peers_valid_id(from) && hs_peers_valid_url(url)) {
         static const uint8_t unknown[16];
         hs_claim c = {n->rx_src_ok ? n->rx_src : unknown, 1, 1.0, 0};
-        hs_membership_learn(n, from, url, NULL, hs_node_now(), &c);
+        hs_membership_learn(n, from, url, NULL, hs_node_now(n), &c);
     }
 }
 
@@ -176,7 +176,7 @@ static int authenticated(hs_node *n, const hs_http_request *req, hs_http_respons
     const char *from = hs_http_request_header(req, "X-Hearsay-From");
     hs_auth_verdict v = hs_auth_verify(
         n->auth, hs_http_request_header(req, HS_AUTH_HEADER), req->method, req->path, request_arg,
-        (void *)req, from, req->body, req->len, req->too_large, (int64_t)(hs_node_now() * 1000));
+        (void *)req, from, req->body, req->len, req->too_large, (int64_t)(hs_node_now(n) * 1000));
 
     if (v == HS_AUTH_OK || v == HS_AUTH_UNCHECKED)
         return 1;

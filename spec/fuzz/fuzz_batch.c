@@ -12,8 +12,11 @@
  * and every request the two send on (forwards, batched per peer, and lazy
  * offers), as JSON, but for what the node originates itself (its clock
  * is in it). Every envelope a node forwards must be one its own
- * parser accepts, so that the next node does not refuse it.
+ * parser accepts, so that the next node does not refuse it. The twins
+ * read the harness's clock, which stands still, so that a busy machine
+ * cannot make them decide apart (FUZZ_STALL_MS below).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "fake_net.h"
@@ -157,12 +160,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uv_loop_t loop;
     static int ready;
+    static unsigned stall_ms;
     const char *text = (const char *)data;
     outbox oa = {0}, ob = {0};
     hs_http_response ra;
 
     if (!ready) {
         uv_loop_init(&loop);
+        const char *stall = getenv("FUZZ_STALL_MS");
+        stall_ms = stall ? (unsigned)strtoul(stall, NULL, 10) : 0;
         ready = 1;
     }
     hs_node *a = harness_node(&loop, 0), *b = harness_node(&loop, 0);
@@ -172,6 +178,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fake_server_serve(a->server, "POST", "/gossip", "peer-a", NULL, 0, text, size, &ra);
     FUZZ_CHECK(!ra.defer && ra.body, "POST /gossip answers at once");
+    /* FUZZ_STALL_MS: the process stalls between the twins, as on a busy
+     * machine; they must agree all the same (ctest fuzz_batch_stalled). */
+    if (stall_ms)
+        uv_sleep(stall_ms);
     json_t *answer = json_loadb(ra.body, ra.len, 0, NULL);
     FUZZ_CHECK(json_is_object(answer), "the answer is a JSON object");
     json_decref(answer);

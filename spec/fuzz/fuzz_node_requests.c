@@ -15,6 +15,8 @@
  *   > SKIP                       the oldest request goes to the back
  *   > TICK ae                    a timer fires: ae, exchange, probe,
  *                                announce, maintain, bootstrap, flush
+ *   > WAIT 6                     the node's clock moves on 6 s (it stands
+ *                                still otherwise: node_harness.h)
  *   > SIGNED POST /digest peer-a   a request signed now with the cluster
  *                                key (X-Hearsay-Auth, core/auth.c)
  *   > REPLAY                     the last signed request, again
@@ -174,7 +176,7 @@ static void serve_signed(hs_node *n, const char *method, const char *target, con
 {
     char value[HS_AUTH_VALUE_MAX + 1];
     int vl = hs_auth_sign(n->auth, method, target, strlen(target), from, body, blen,
-                          (int64_t)(hs_node_now() * 1000), value, sizeof value);
+                          (int64_t)(hs_node_now(n) * 1000), value, sizeof value);
     char *copy = malloc(blen + 1);
 
     if (vl < 0 || !copy) {
@@ -219,7 +221,7 @@ static void originate(hs_node *n, const char *who, const char *from, const char 
         return;
     }
     if (hs_envelope_make(&env, json_string_value(type), payload,
-                         json_is_number(ts) ? json_number_value(ts) : hs_node_now(),
+                         json_is_number(ts) ? json_number_value(ts) : hs_node_now(n),
                          json_is_integer(ttl) ? (unsigned)json_integer_value(ttl) & 0xffff : 3,
                          hs_identity_public(id)) == HS_OK) {
         if (hs_sign_envelope(id, &env) == HS_OK && (wire = hs_envelope_to_json(&env))) {
@@ -272,6 +274,12 @@ static void run_record(hs_node *n, const char *rec, size_t len, served *last)
     } else if (strcmp(w[0], "TICK") == 0) {
         if (k > 1)
             tick(n, w[1]);
+    } else if (strcmp(w[0], "WAIT") == 0) {
+        /* Seconds, up to a day at a time: suspicions and deaths time out,
+         * the seen-cache and the auth window expire. */
+        double s = k > 1 ? strtod(w[1], NULL) : 1;
+        if (s > 0 && s <= 86400)
+            harness_advance(s);
     } else if (strcmp(w[0], "REPLAY") == 0) {
         /* The last signed request again, header and all: a replay. */
         if (last->signed_) {

@@ -13,6 +13,33 @@ const char harness_health_fmt[] =
     "\"metrics\":{},\"version\":\"0.1.0\",\"features\":[\"batch\",\"ae\",\"swim\"],"
     "\"incarnation\":1700000000000,\"tags\":{\"region\":\"eu\"}}";
 
+/* The harness's clock: it stands still but where a target moves it
+ * (harness_advance), and starts at the same time for every node, so that
+ * two nodes given the same input decide the same, and an input decides
+ * the same today and in a year. */
+static struct {
+    double wall, mono;
+    int nodes; /* open: the clock starts over with the first */
+} now = {HARNESS_WALL, HARNESS_MONO, 0};
+
+static double fake_wall(void *ud)
+{
+    (void)ud;
+    return now.wall;
+}
+
+static double fake_mono(void *ud)
+{
+    (void)ud;
+    return now.mono;
+}
+
+void harness_advance(double s)
+{
+    now.wall += s;
+    now.mono += s;
+}
+
 /* Every line is formatted (the level lets all through) and dropped. */
 static void quiet(void *ud, hs_log_level level, const char *node_id, const char *msg)
 {
@@ -48,6 +75,11 @@ hs_node *harness_node(uv_loop_t *loop, int mode)
     cfg.lazy_delay = 0;
     cfg.batch_window = 0;
     cfg.ae_interval = 0;
+    /* No round of its own on the loop's clock: a round comes when the
+     * target asks (TICK), so that none fires in one of two twins and not
+     * in the other. */
+    cfg.gossip_interval = cfg.health_interval = cfg.probe_interval = 1e8;
+    cfg.peer_exchange_interval = 1e8;
     cfg.log = quiet;
     cfg.log_level = HS_LOG_DEBUG;
     if (mode != HARNESS_OPEN) {
@@ -74,10 +106,17 @@ hs_node *harness_node(uv_loop_t *loop, int mode)
     n->rng.s[1] = 0x1122334455667788u;
     n->rng.s[2] = 0x99aabbccddeeff00u;
     n->rng.s[3] = 0x0f1e2d3c4b5a6978u;
+    if (now.nodes++ == 0) {
+        now.wall = HARNESS_WALL;
+        now.mono = HARNESS_MONO;
+    }
+    hs_node_set_clock(n, &(hs_clock){fake_wall, fake_mono, NULL});
     if (hs_node_start(n) != HS_OK) {
         hs_node_close(n, NULL, NULL);
         return NULL;
     }
+    /* The maintenance tick is at most a second whatever the settings. */
+    uv_timer_stop(&n->maint_timer);
     hs_node_add_peer(n, "peer-a", "http://127.0.0.1:7001");
     hs_node_add_peer(n, "peer-b", "http://127.0.0.1:7002");
     hs_node_add_peer(n, "ref-c", "http://127.0.0.1:7003");
@@ -95,8 +134,16 @@ hs_node *harness_node(uv_loop_t *loop, int mode)
 
 void harness_settle(uv_loop_t *loop)
 {
-    uv_run(loop, UV_RUN_NOWAIT);
-    uv_run(loop, UV_RUN_NOWAIT);
+    /* Timers are either due within a few ms (a flush, a lazy offer: 0 to
+     * 1 ms) or not for 1e8 s: run until none of the first kind is left,
+     * so that a twin made a ms later has run the same ones. */
+    for (int i = 0; i < 100; i++) {
+        uv_run(loop, UV_RUN_NOWAIT);
+        int due = uv_backend_timeout(loop);
+        if (due < 0 || due > HARNESS_SOON_MS)
+            break;
+        uv_sleep((unsigned)due);
+    }
 }
 
 static void closed(void *ud)
@@ -108,6 +155,7 @@ void harness_close(uv_loop_t *loop, hs_node *n)
 {
     int done = 0;
 
+    now.nodes--;
     hs_node_close(n, closed, &done);
     while (!done)
         uv_run(loop, UV_RUN_NOWAIT);

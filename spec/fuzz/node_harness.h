@@ -5,7 +5,8 @@
  * It has a fixed id ("fuzz-node"), a fixed random generator, small caps
  * (max_seen_by 8, max_batch 16, max_digest 64) so that their edges are
  * reachable, no waiting (lazy offers and flushes go at the loop's next
- * turn; anti-entropy rounds only when the target asks), and four peers:
+ * turn; anti-entropy and every other round only when the target asks), a
+ * clock of its own (harness_advance), and four peers:
  * peer-a and peer-b (hearsay nodes: they answered their first probe with
  * every feature), ref-c (a reference node: no features) and new-d (its
  * first probe still waits for an answer). Optionally in a keyed cluster.
@@ -37,8 +38,17 @@ hs_node *harness_node(uv_loop_t *loop, int mode);
 #define HARNESS_WRITER_SEED "0202020202020202020202020202020202020202020202020202020202020202"
 #define HARNESS_MEMBER_SEED "0303030303030303030303030303030303030303030303030303030303030303"
 
-/* Runs what is due on the loop now: flushes, lazy offers. */
+/* Runs what is due on the loop now or within HARNESS_SOON_MS: flushes,
+ * lazy offers. The node's own rounds (probes, announces, exchanges,
+ * maintenance) do not run by themselves: a target calls them. */
+#define HARNESS_SOON_MS 50
 void harness_settle(uv_loop_t *loop);
+
+/* The nodes' clock stands still at HARNESS_WALL (epoch s) and HARNESS_MONO
+ * (s) from the first open node on; this moves it on by s seconds. */
+#define HARNESS_WALL 1796400000.0
+#define HARNESS_MONO 1000.0
+void harness_advance(double s);
 
 /* Closes n and runs the loop until it is freed. */
 void harness_close(uv_loop_t *loop, hs_node *n);
