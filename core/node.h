@@ -47,7 +47,7 @@ typedef struct hs_claim {
 struct hs_node {
     uv_loop_t *loop;
     hs_clock clock; /* what hs_node_now and hs_node_mono read */
-    hs_config cfg; /* string members point into the fields below */
+    hs_config cfg;  /* string members point into the fields below */
     char id[HS_PEER_ID_MAX + 1];
     char url[HS_URL_MAX + 1];
     char host[64];
