@@ -222,16 +222,11 @@ void hs_gossip_flush(hs_node *n)
             send_queue(n, n->peers.v[i]);
 }
 
-static void on_flush(uv_timer_t *t)
-{
-    hs_gossip_flush(t->data);
-}
-
 void hs_gossip_schedule_flush(hs_node *n)
 {
     if (!n->flush_pending) {
         n->flush_pending = 1;
-        uv_timer_start(&n->flush_timer, on_flush, (uint64_t)(n->cfg.batch_window * 1000), 0);
+        hs_node_after(n, HS_DUE_FLUSH, n->cfg.batch_window);
     }
 }
 

@@ -34,8 +34,6 @@
 /* Ids per lazy request; well under any receiver's max_digest default. */
 #define LAZY_CHUNK 256
 
-static void on_lazy_timer(uv_timer_t *t);
-
 void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl)
 {
     hs_sendq *q = hs_peers_sendq(p);
@@ -47,7 +45,7 @@ void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl)
     n->m.lazy_offered++;
     if (!n->lazy_pending) {
         n->lazy_pending = 1;
-        uv_timer_start(&n->lazy_timer, on_lazy_timer, (uint64_t)(n->cfg.lazy_delay * 1000), 0);
+        hs_node_after(n, HS_DUE_LAZY, n->cfg.lazy_delay);
     }
 }
 
@@ -165,12 +163,11 @@ static void send_chunk(hs_node *n, hs_peer *p, const hs_idq *q, size_t from, siz
 }
 
 /* Sends every peer's ids that have waited lazy_delay, and comes back when
- * the next of the others has. (One timer for all: ids queued while it runs
- * wait their own lazy_delay, not what is left of the first one's.) */
-static void on_lazy_timer(uv_timer_t *t)
+ * the next of the others has. (One deadline for all: ids queued while it
+ * is set wait their own lazy_delay, not what is left of the first one's.) */
+void hs_lazy_due(hs_node *n)
 {
-    hs_node *n = t->data;
-    /* The timer has millisecond steps: what is due within one goes now. */
+    /* Deadlines have millisecond steps: what is due within one goes now. */
     double now = hs_node_mono(n), next = -1;
 
     n->lazy_pending = 0;
@@ -190,7 +187,7 @@ static void on_lazy_timer(uv_timer_t *t)
     }
     if (next >= 0) {
         n->lazy_pending = 1;
-        uv_timer_start(&n->lazy_timer, on_lazy_timer, (uint64_t)((next - now) * 1000) + 1, 0);
+        hs_node_after(n, HS_DUE_LAZY, next - now);
     }
 }
 

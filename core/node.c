@@ -2,10 +2,13 @@
  * node.c -- a node's life cycle: configuration, start, close, accessors,
  * replicated state and the JSON views served on /health, /peers, /state.
  *
- * A node owns four uv timers, an HTTP server and an HTTP client; close
- * counts them down through their close callbacks and frees the node only
- * when the last one is gone, so no callback ever sees freed memory.
+ * A node owns one uv timer (for the earliest of its deadlines: rounds and
+ * delayed work, deadlines.h), two loop watchers, an HTTP server and an
+ * HTTP client; close counts them down through their close callbacks and
+ * frees the node only when the last one is gone, so no callback ever sees
+ * freed memory.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +165,8 @@ hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out)
         return HS_ENOMEM;
     n->loop = loop;
     n->clock = (hs_clock){real_wall, real_mono, NULL};
+    hs_deadlines_init(&n->due);
+    n->timer_at = HS_NEVER;
     n->cfg = *cfg;
     if (!n->cfg.log)
         n->cfg.log = stderr_log;
@@ -217,13 +222,6 @@ fail:
     return err;
 }
 
-static void on_announce_timer(uv_timer_t *t)
-{
-    hs_membership_announce(t->data, 0);
-}
-
-static uint64_t ms(double s);
-
 /*
  * A loop that was stalled (callbacks that ran long, or a starved process)
  * cannot judge its peers' timeouts: a request may have timed out while its
@@ -275,30 +273,54 @@ static void on_check(uv_check_t *h)
     n->iter_check = now;
 }
 
-static void on_health_timer(uv_timer_t *t)
+/* The maintenance tick: at most a second, sooner with a shorter
+ * health_interval. */
+static double tick(const hs_node *n)
 {
-    uint64_t next = ms(hs_membership_probe_next(t->data));
-    uv_timer_start(t, on_health_timer, next ? next : 1, 0);
+    return n->cfg.health_interval < 1 ? n->cfg.health_interval : 1;
 }
 
-static void on_exchange_timer(uv_timer_t *t)
+/* A round comes again a millisecond later at the soonest, whatever the
+ * settings say (1e-300 s is a valid interval). */
+static void again(hs_node *n, hs_deadline w, double s)
 {
-    hs_membership_exchange(t->data);
+    hs_node_after(n, w, s < 0.001 ? 0.001 : s);
 }
 
-static void on_maint_timer(uv_timer_t *t)
+static void run(hs_node *n, hs_deadline w)
 {
-    hs_membership_maintain(t->data);
-}
-
-static void on_ae_timer(uv_timer_t *t)
-{
-    hs_node *n = t->data;
-
-    hs_ae_round(n);
-    /* Back off while rounds repair nothing; hs_ae_activity() resets it. */
-    n->ae_next = n->ae_next * 2 > n->cfg.ae_max_interval ? n->cfg.ae_max_interval : n->ae_next * 2;
-    uv_timer_start(t, on_ae_timer, ms(n->ae_next), 0);
+    switch (w) {
+    case HS_DUE_ANNOUNCE:
+        again(n, w, n->cfg.gossip_interval);
+        hs_membership_announce(n, 0);
+        break;
+    case HS_DUE_PROBE:
+        again(n, w, hs_membership_probe_next(n));
+        break;
+    case HS_DUE_EXCHANGE:
+        again(n, w, n->cfg.peer_exchange_interval);
+        hs_membership_exchange(n);
+        break;
+    case HS_DUE_MAINTAIN:
+        again(n, w, tick(n));
+        hs_membership_maintain(n);
+        break;
+    case HS_DUE_FLUSH:
+        hs_gossip_flush(n);
+        break;
+    case HS_DUE_AE:
+        hs_ae_round(n);
+        /* Back off while rounds repair nothing; hs_ae_activity() resets it. */
+        n->ae_next =
+            n->ae_next * 2 > n->cfg.ae_max_interval ? n->cfg.ae_max_interval : n->ae_next * 2;
+        again(n, w, n->ae_next);
+        break;
+    case HS_DUE_LAZY:
+        hs_lazy_due(n);
+        break;
+    default:
+        break;
+    }
 }
 
 void hs_ae_activity(hs_node *n)
@@ -307,15 +329,72 @@ void hs_ae_activity(hs_node *n)
         return;
     n->ae_next = n->cfg.ae_interval;
     /* Sooner than the backed-off round already planned. */
-    if (uv_timer_get_due_in(&n->ae_timer) > ms(n->ae_next))
-        uv_timer_start(&n->ae_timer, on_ae_timer, ms(n->ae_next), 0);
+    double in = hs_node_due_in(n, HS_DUE_AE);
+    if (in == HS_NEVER || in > n->ae_next)
+        again(n, HS_DUE_AE, n->ae_next);
 }
 
-static uint64_t ms(double s)
+static void on_timer(uv_timer_t *t)
 {
-    /* Settings are any positive number: past 1e15 s (or NaN) is never,
-     * and a double that large has no uint64_t. */
-    return s < 0.001 ? 1 : (uint64_t)(s < 1e15 ? s * 1000 : 1e18);
+    hs_node *n = t->data;
+
+    n->timer_at = HS_NEVER;
+    hs_node_run_due(n);
+}
+
+/* Sets the timer for the earliest deadline, unless it is set for it. */
+static void rearm(hs_node *n)
+{
+    double next = hs_deadlines_next(&n->due);
+
+    if (n->due_busy || !n->started || n->closing || next == n->timer_at)
+        return;
+    n->timer_at = next;
+    if (next == HS_NEVER) {
+        uv_timer_stop(&n->timer);
+        return;
+    }
+    /* Whole milliseconds, rounded up: the timer never fires before it is
+     * due by more than the loop's own millisecond steps. */
+    double in = (next - hs_node_mono(n)) * 1000;
+    uv_timer_start(&n->timer, on_timer, in <= 0 ? 0 : (uint64_t)ceil(in), 0);
+}
+
+void hs_node_after(hs_node *n, hs_deadline w, double s)
+{
+    if (n->closing)
+        return;
+    hs_deadlines_set(&n->due, w,
+                     s == HS_NEVER || !(s < 1e15) ? HS_NEVER : hs_node_mono(n) + (s > 0 ? s : 0));
+    rearm(n);
+}
+
+double hs_node_due_in(const hs_node *n, hs_deadline w)
+{
+    double at = hs_deadlines_at(&n->due, w), now;
+
+    if (at == HS_NEVER)
+        return HS_NEVER;
+    now = hs_node_mono(n);
+    return at > now ? at - now : 0;
+}
+
+void hs_node_run_due(hs_node *n)
+{
+    /* The timer has millisecond steps: what is due within one goes now. */
+    double now = hs_node_mono(n) + 0.001;
+    unsigned ran = 0;
+    int w;
+
+    if (!n->started || n->closing || n->due_busy)
+        return;
+    n->due_busy = 1;
+    while (!n->closing && (w = hs_deadlines_take(&n->due, now, ran)) >= 0) {
+        ran |= 1u << w;
+        run(n, (hs_deadline)w);
+    }
+    n->due_busy = 0;
+    rearm(n);
 }
 
 /* Whether the listen address reaches beyond this machine (a name other
@@ -402,14 +481,9 @@ hs_err hs_node_start(hs_node *n)
     n->incarnation = (uint64_t)(n->started_wall * 1000);
     n->started_mono = hs_node_mono(n);
 
-    uv_timer_t *timers[] = {&n->announce_timer, &n->health_timer, &n->exchange_timer,
-                            &n->maint_timer,    &n->flush_timer,  &n->ae_timer,
-                            &n->lazy_timer};
-    for (size_t i = 0; i < sizeof timers / sizeof *timers; i++) {
-        uv_timer_init(n->loop, timers[i]);
-        timers[i]->data = n;
-        n->open_handles++;
-    }
+    uv_timer_init(n->loop, &n->timer);
+    n->timer.data = n;
+    n->open_handles++;
     uv_prepare_init(n->loop, &n->stall_prepare);
     uv_check_init(n->loop, &n->stall_check);
     n->stall_prepare.data = n->stall_check.data = n;
@@ -419,17 +493,14 @@ hs_err hs_node_start(hs_node *n)
     /* Neither keeps the loop alive by itself. */
     uv_unref((uv_handle_t *)&n->stall_prepare);
     uv_unref((uv_handle_t *)&n->stall_check);
-    uv_timer_start(&n->announce_timer, on_announce_timer, ms(n->cfg.gossip_interval),
-                   ms(n->cfg.gossip_interval));
-    uv_timer_start(&n->health_timer, on_health_timer, ms(hs_membership_probe_next(n)), 0);
-    uv_timer_start(&n->exchange_timer, on_exchange_timer, ms(n->cfg.peer_exchange_interval),
-                   ms(n->cfg.peer_exchange_interval));
+    again(n, HS_DUE_ANNOUNCE, n->cfg.gossip_interval);
+    again(n, HS_DUE_PROBE, hs_membership_probe_next(n));
+    again(n, HS_DUE_EXCHANGE, n->cfg.peer_exchange_interval);
     if (n->cfg.ae_interval > 0) {
         n->ae_next = n->cfg.ae_interval;
-        uv_timer_start(&n->ae_timer, on_ae_timer, ms(n->ae_next), 0);
+        again(n, HS_DUE_AE, n->ae_next);
     }
-    double tick = n->cfg.health_interval < 1 ? n->cfg.health_interval : 1;
-    uv_timer_start(&n->maint_timer, on_maint_timer, ms(tick), ms(tick));
+    again(n, HS_DUE_MAINTAIN, tick(n));
     hs_node_log(n, HS_LOG_DEBUG, "listening on %s", n->url); /* the shell prints it */
     hs_membership_start(n);
     return HS_OK;
@@ -470,13 +541,7 @@ void hs_node_close(hs_node *n, void (*done)(void *ud), void *ud)
     /* The server, the client and ourselves: the node is freed only after
      * every close began and ended. */
     n->open_handles += 3;
-    uv_close((uv_handle_t *)&n->announce_timer, timer_closed);
-    uv_close((uv_handle_t *)&n->health_timer, timer_closed);
-    uv_close((uv_handle_t *)&n->exchange_timer, timer_closed);
-    uv_close((uv_handle_t *)&n->maint_timer, timer_closed);
-    uv_close((uv_handle_t *)&n->flush_timer, timer_closed);
-    uv_close((uv_handle_t *)&n->ae_timer, timer_closed);
-    uv_close((uv_handle_t *)&n->lazy_timer, timer_closed);
+    uv_close((uv_handle_t *)&n->timer, timer_closed);
     uv_close((uv_handle_t *)&n->stall_prepare, timer_closed);
     uv_close((uv_handle_t *)&n->stall_check, timer_closed);
     hs_http_server_close(n->server, part_closed, n);

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "clock.h"
+#include "deadlines.h"
 #include "envelope.h"
 #include "hearsay.h"
 #include "http_client.h"
@@ -82,8 +83,10 @@ struct hs_node {
     double last_candidate; /* monotonic s: the last candidate probed (take_candidates) */
     double last_announce;  /* monotonic s */
 
-    uv_timer_t announce_timer, health_timer, exchange_timer, maint_timer, flush_timer, ae_timer,
-        lazy_timer;
+    hs_deadlines due;           /* the rounds and delayed work (deadlines.h) */
+    uv_timer_t timer;           /* fires at the earliest of them */
+    double timer_at;            /* monotonic s the timer is set for, HS_NEVER */
+    unsigned due_busy;          /* in hs_node_run_due: rearm at its end */
     size_t probes_in_flight;    /* direct probes awaiting their answer */
     unsigned local_health;      /* Lifeguard's local health multiplier, 0 (well)
                                    to HS_LOCAL_HEALTH_MAX: probes wait and
@@ -134,14 +137,14 @@ struct hs_node {
 
 /* Queues an envelope body for a peer; it goes out at the next flush. */
 void hs_gossip_enqueue(hs_node *n, hs_peer *p, hs_body *body);
-/* Sends every queued envelope now (the flush timer calls it), as far as
+/* Sends every queued envelope now (HS_DUE_FLUSH calls it), as far as
  * each peer's in-flight bound allows. */
 void hs_gossip_flush(hs_node *n);
 /* hs_node_broadcast with the ttl given, to `fanout` peers (0: the
  * configured fanout; at most 64). */
 hs_err hs_gossip_broadcast(hs_node *n, const char *type, json_t *payload, unsigned ttl,
                            size_t fanout, char *id_out);
-/* Arms the flush timer (batch_window) unless it is armed. */
+/* Sets HS_DUE_FLUSH (batch_window from now) unless it is set. */
 void hs_gossip_schedule_flush(hs_node *n);
 
 /*
@@ -244,6 +247,8 @@ void hs_ae_activity(hs_node *n);
 
 /* Queues id to be offered to p at the next flush. */
 void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl);
+/* Sends the offers that have waited lazy_delay (HS_DUE_LAZY). */
+void hs_lazy_due(hs_node *n);
 /* The answer to a lazy POST /digest: {"missing": [...]}. */
 json_t *hs_lazy_answer(hs_node *n, const json_t *req, unsigned *status);
 
@@ -290,5 +295,15 @@ double hs_node_now(const hs_node *n);
 double hs_node_mono(const hs_node *n);
 /* Replaces the real clock; before hs_node_start only. */
 void hs_node_set_clock(hs_node *n, const hs_clock *clock);
+
+/* w is due in s seconds on the node's clock (0: at the loop's next turn;
+ * HS_NEVER or 1e15 s and more: never). */
+void hs_node_after(hs_node *n, hs_deadline w, double s);
+/* Seconds until w is due (0 if it is), or HS_NEVER. */
+double hs_node_due_in(const hs_node *n, hs_deadline w);
+/* Runs every deadline due now on the node's clock, each at most once
+ * (what one schedules for now waits for the next call). The node's timer
+ * calls it; a harness with a clock of its own may too. */
+void hs_node_run_due(hs_node *n);
 
 #endif

@@ -176,7 +176,7 @@ return {
     name = "/probe adopts whoever it is asked about",
     file = "core/membership.c",
     find = [[    hs_peer *p = id ? hs_peers_find(&n->peers, id) : NULL;]],
-    replace = [[    hs_peer *p = id && url ? hs_membership_learn(n, id, url, NULL, hs_node_now(), NULL) : NULL;]],
+    replace = [[    hs_peer *p = id && url ? hs_membership_learn(n, id, url, NULL, hs_node_now(n), NULL) : NULL;]],
     breaks = "/probe is an open proxy that also takes strangers into the table",
     caught_by = "resilience_spec: answers /probe only for its own peers",
     specs = { "resilience_spec" },
@@ -250,7 +250,7 @@ return {
     file = "core/gossip.c",
     find = [[        n->m.messages_invalid++;
         return RX_INVALID;]],
-    replace = [[        n->m.messages_invalid++, hs_seen_insert(n->seen, env.bin, hs_node_now(), &n->m.seen_evicted);
+    replace = [[        n->m.messages_invalid++, hs_seen_insert(n->seen, env.bin, hs_node_now(n), &n->m.seen_evicted);
         return RX_INVALID;]],
     breaks = "a bad copy of a message makes the good one a 'duplicate'",
     caught_by = "endpoints_spec: does not mark the id of an envelope it refused as seen",
@@ -533,6 +533,25 @@ return {
     breaks = "the shipped chat handler's trim",
     caught_by = "plugins_spec: chat",
     specs = { "plugins_spec" },
+  },
+  -- ---- rounds and delayed work (core/deadlines.c, node.c) -----------------
+  {
+    name = "a round at a 1e-300 s interval comes again at once",
+    file = "core/node.c",
+    find = [[    hs_node_after(n, w, s < 0.001 ? 0.001 : s);]],
+    replace = [[    hs_node_after(n, w, s);]],
+    breaks = "a tiny interval (a valid setting) spins the loop",
+    caught_by = "c_deadlines: rounds_follow_the_node_clock",
+    specs = { "c_deadlines" },
+  },
+  {
+    name = "deadlines due at the same time run in the wrong order",
+    file = "core/deadlines.c",
+    find = [[            (pick < 0 || d->at[i] < d->at[pick]))]],
+    replace = [[            (pick < 0 || d->at[i] <= d->at[pick]))]],
+    breaks = "a flush and a lazy batch due together go in another order than planned",
+    caught_by = "c_deadlines: the_earliest_comes_first",
+    specs = { "c_deadlines" },
   },
   {
     release = false,

@@ -15,7 +15,8 @@
  *   > SKIP                       the oldest request goes to the back
  *   > TICK ae                    a timer fires: ae, exchange, probe,
  *                                announce, maintain, bootstrap, flush
- *   > WAIT 6                     the node's clock moves on 6 s (it stands
+ *   > WAIT 6                     the node's clock moves on 6 s, and what is
+ *                                due by then runs (the clock stands
  *                                still otherwise: node_harness.h)
  *   > SIGNED POST /digest peer-a   a request signed now with the cluster
  *                                key (X-Hearsay-Auth, core/auth.c)
@@ -278,8 +279,10 @@ static void run_record(hs_node *n, const char *rec, size_t len, served *last)
         /* Seconds, up to a day at a time: suspicions and deaths time out,
          * the seen-cache and the auth window expire. */
         double s = k > 1 ? strtod(w[1], NULL) : 1;
-        if (s > 0 && s <= 86400)
+        if (s > 0 && s <= 86400) {
             harness_advance(s);
+            hs_node_run_due(n); /* the maintenance tick, flushes, offers */
+        }
     } else if (strcmp(w[0], "REPLAY") == 0) {
         /* The last signed request again, header and all: a replay. */
         if (last->signed_) {

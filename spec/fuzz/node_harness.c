@@ -75,9 +75,10 @@ hs_node *harness_node(uv_loop_t *loop, int mode)
     cfg.lazy_delay = 0;
     cfg.batch_window = 0;
     cfg.ae_interval = 0;
-    /* No round of its own on the loop's clock: a round comes when the
-     * target asks (TICK), so that none fires in one of two twins and not
-     * in the other. */
+    /* Rounds are due on the harness's clock, which stands still: none
+     * comes by itself (a target asks for one, or moves the clock), so that
+     * none runs in one of two twins and not in the other. The maintenance
+     * tick (1 s) runs when the clock moves a second; these do not. */
     cfg.gossip_interval = cfg.health_interval = cfg.probe_interval = 1e8;
     cfg.peer_exchange_interval = 1e8;
     cfg.log = quiet;
@@ -115,8 +116,6 @@ hs_node *harness_node(uv_loop_t *loop, int mode)
         hs_node_close(n, NULL, NULL);
         return NULL;
     }
-    /* The maintenance tick is at most a second whatever the settings. */
-    uv_timer_stop(&n->maint_timer);
     hs_node_add_peer(n, "peer-a", "http://127.0.0.1:7001");
     hs_node_add_peer(n, "peer-b", "http://127.0.0.1:7002");
     hs_node_add_peer(n, "ref-c", "http://127.0.0.1:7003");
