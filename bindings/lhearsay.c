@@ -198,6 +198,7 @@ static const field fields[] = {
     FIELD(ttl, F_UINT),
     FIELD(max_ttl, F_UINT),
     FIELD(announce_ttl, F_UINT),
+    FIELD(join_exchanges, F_UINT),
     FIELD(max_peers, F_UINT),
     FIELD(min_peers, F_UINT),
     FIELD(gossip_interval, F_NUM),

@@ -26,6 +26,7 @@ return {
   probe_interval = 1,         -- one per probe, at most one probe per this many s
                               -- unless health_interval / live peers is shorter
   peer_exchange_interval = 60, -- s between GET /peers of a random peer
+  join_exchanges = 5,           -- ...but first 5 at 1, 2, 4, 8, 16 s after joining
   rebootstrap_interval = 10,  -- s between re-bootstrap attempts when alone
   request_timeout = 5,        -- s before an outgoing request fails
   dead_after = 3,             -- failed probes (direct and indirect) before a peer is suspect

@@ -58,6 +58,7 @@ void hs_config_init(hs_config *c)
     c->retain_bytes = 16 << 20;
     c->security = HS_SECURITY_PROTECTED;
     c->auth_window = 30;
+    c->join_exchanges = 5;
     c->learn_rate = 5;
     c->learn_burst = 64;
     c->probe_new_rate = 20;
@@ -136,6 +137,8 @@ static hs_err check_trust(const hs_config *c, char *why, size_t cap)
     CHECK(c->security >= HS_SECURITY_PROTECTED && c->security <= HS_SECURITY_SIGNED,
           "security must be one of protected, open, cluster, signed");
     CHECK(c->learn_burst > 0, "learn_burst must be at least 1");
+    CHECK(c->join_exchanges <= 20, "join_exchanges must be at most 20 (it is %u)",
+          c->join_exchanges);
     for (size_t i = 0; i < c->n_peer_allow; i++)
         CHECK(hs_cidr_parse(c->peer_allow[i], &r) == HS_OK,
               "peer_allow entry %zu is not an address range", i + 1);

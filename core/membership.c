@@ -1010,6 +1010,8 @@ static void on_boot_health(void *ud, const hs_http_result *res)
 void hs_membership_bootstrap(hs_node *n)
 {
     n->last_bootstrap = hs_node_mono(n);
+    if (n->cfg.n_bootstrap)
+        hs_node_exchange_soon(n);
     for (size_t i = 0; i < n->cfg.n_bootstrap; i++)
         if (strcmp(n->bootstrap[i], n->url) != 0)
             request(n, REQ_BOOT_HEALTH, NULL, n->bootstrap[i], "/health", on_boot_health);

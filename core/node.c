@@ -246,6 +246,11 @@ int hs_node_stalled(const hs_node *n)
 {
     double now = hs_clock_mono();
 
+    /* On a clock of its own (a harness, a simulator) the node's time is
+     * not the loop's: how late the loop runs says nothing of it. */
+    if (n->clock.mono != real_mono)
+        return 0;
+
     /* uv_now: when this turn began, or its poll returned (ms). */
     return now < n->stalled_until || now - (double)uv_now(n->loop) / 1000 > HS_STALL_LAG;
 }
@@ -298,7 +303,12 @@ static void run(hs_node *n, hs_deadline w)
         again(n, w, hs_membership_probe_next(n));
         break;
     case HS_DUE_EXCHANGE:
-        again(n, w, n->cfg.peer_exchange_interval);
+        if (n->join_exchanges > 0 && --n->join_exchanges > 0 &&
+            n->exchange_next * 2 < n->cfg.peer_exchange_interval)
+            n->exchange_next *= 2;
+        else
+            n->exchange_next = n->cfg.peer_exchange_interval;
+        again(n, w, n->exchange_next);
         hs_membership_exchange(n);
         break;
     case HS_DUE_MAINTAIN:
@@ -321,6 +331,18 @@ static void run(hs_node *n, hs_deadline w)
     default:
         break;
     }
+}
+
+void hs_node_exchange_soon(hs_node *n)
+{
+    double in = hs_node_due_in(n, HS_DUE_EXCHANGE);
+
+    if (!n->started || n->closing || !n->cfg.join_exchanges || n->cfg.peer_exchange_interval <= 1)
+        return;
+    n->join_exchanges = n->cfg.join_exchanges;
+    n->exchange_next = 1;
+    if (in == HS_NEVER || in > 1)
+        again(n, HS_DUE_EXCHANGE, 1);
 }
 
 void hs_ae_activity(hs_node *n)
@@ -495,7 +517,8 @@ hs_err hs_node_start(hs_node *n)
     uv_unref((uv_handle_t *)&n->stall_check);
     again(n, HS_DUE_ANNOUNCE, n->cfg.gossip_interval);
     again(n, HS_DUE_PROBE, hs_membership_probe_next(n));
-    again(n, HS_DUE_EXCHANGE, n->cfg.peer_exchange_interval);
+    n->exchange_next = n->cfg.peer_exchange_interval;
+    again(n, HS_DUE_EXCHANGE, n->exchange_next);
     if (n->cfg.ae_interval > 0) {
         n->ae_next = n->cfg.ae_interval;
         again(n, HS_DUE_AE, n->ae_next);

@@ -112,7 +112,9 @@ struct hs_node {
         uint16_t ttl, hops;
     } recent[HS_RECENT];
     unsigned recent_next;
-    double ae_next; /* s until the next anti-entropy round (backs off) */
+    double ae_next;          /* s until the next anti-entropy round (backs off) */
+    double exchange_next;    /* s between this peer exchange and the next */
+    unsigned join_exchanges; /* early exchanges still to come (hs_node_exchange_soon) */
     /* Strangers: what each source address may make us learn, what we
      * probe of newly learned peers, and the candidates a full table
      * verifies before it takes them (membership.c). */
@@ -290,7 +292,8 @@ int hs_node_url_allowed(hs_node *n, const char *url);
 int hs_node_stalled(const hs_node *n);
 
 /* Wall-clock epoch seconds and monotonic seconds, from the node's clock.
- * The loop's own health (hs_node_stalled) is measured on the real one. */
+ * The loop's own health (hs_node_stalled) is measured on the real one,
+ * and only with it. */
 double hs_node_now(const hs_node *n);
 double hs_node_mono(const hs_node *n);
 /* Replaces the real clock; before hs_node_start only. */
@@ -301,6 +304,11 @@ void hs_node_set_clock(hs_node *n, const hs_clock *clock);
 void hs_node_after(hs_node *n, hs_deadline w, double s);
 /* Seconds until w is due (0 if it is), or HS_NEVER. */
 double hs_node_due_in(const hs_node *n, hs_deadline w);
+/* After a (re)join: join_exchanges peer exchanges, the first a second
+ * from now and then 2, 4, ... s apart up to peer_exchange_interval, so
+ * that a node that just joined fills its view from its peers' views in
+ * seconds, not in a minute. */
+void hs_node_exchange_soon(hs_node *n);
 /* Runs every deadline due now on the node's clock, each at most once
  * (what one schedules for now waits for the next call). The node's timer
  * calls it; a harness with a clock of its own may too. */

@@ -76,12 +76,13 @@ end)
 describe("min_peers", function()
   -- How often a node asked the reference node (its only peer) for /peers
   -- in 1.5 s: it bootstraps again each rebootstrap_interval while it has
-  -- fewer than min_peers live peers.
-  local function peer_lists(min_peers)
+  -- fewer than min_peers live peers (and, unless join_exchanges is 0,
+  -- exchanges with it a second after each bootstrap).
+  local function peer_lists(min_peers, join_exchanges)
     local loop = hs.loop()
     local ref = H.start_ref(loop)
     local n = H.node({ bootstrap = { ref.url }, min_peers = min_peers, rebootstrap_interval = 0.2,
-      peer_exchange_interval = 60 }, loop)
+      peer_exchange_interval = 60, join_exchanges = join_exchanges or 0 }, loop)
     local client = H.node({}, loop)
     assert.is_true(loop:run_until(function() return H.peer(n, ref.id) ~= nil end, 5))
     loop:run_for(1.5)
@@ -102,6 +103,23 @@ describe("min_peers", function()
     asked, live = peer_lists(2)
     assert.equal(1, live)
     assert.is_true(asked >= 4, asked .. " bootstraps in 1.5 s")
+  end)
+
+  -- join_exchanges: nodes that start together all know their bootstrap
+  -- node alone; early exchanges fill their views in seconds
+  -- (spec/c/test_proto.c shows it on 30 nodes), not at the first
+  -- peer_exchange_interval.
+  it("join_exchanges makes a node that joined exchange a second later, and 0 turns it off", function()
+    local asked = peer_lists(1, 5)
+    assert.equal(2, asked) -- the bootstrap, then the exchange at 1 s
+    asked = peer_lists(1, 0)
+    assert.equal(1, asked)
+  end)
+
+  it("join_exchanges is at most 20", function()
+    local ok, err = pcall(H.node, { join_exchanges = 21 })
+    assert.is_false(ok)
+    assert.matches("join_exchanges must be at most 20", tostring(err))
   end)
 end)
 

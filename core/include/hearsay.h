@@ -115,6 +115,12 @@ typedef struct hs_config {
                                       probe_interval unless health_interval
                                       over the live peers is shorter */
     double peer_exchange_interval; /* s between GET /peers of a random peer, 60 */
+    unsigned join_exchanges;       /* after joining through `bootstrap` (and
+                                      again after a re-bootstrap), this
+                                      many exchanges come first, 1, 2, 4,
+                                      ... s apart (while that is shorter
+                                      than peer_exchange_interval), 5;
+                                      0: none */
     double rebootstrap_interval;   /* s between "too few peers?" checks, 10 */
     double request_timeout;        /* s before an outgoing request fails, 5 */
     unsigned dead_after;           /* failed probes before suspect, 3 */

@@ -10,7 +10,7 @@ M.node_keys = {
   bootstrap = "table", fanout = "integer", tree = "boolean", ttl = "integer", max_ttl = "integer",
   announce_ttl = "integer", max_peers = "integer", min_peers = "integer",
   gossip_interval = "number", health_interval = "number",
-  peer_exchange_interval = "number", rebootstrap_interval = "number",
+  peer_exchange_interval = "number", join_exchanges = "integer", rebootstrap_interval = "number",
   request_timeout = "number", dead_after = "integer", dead_timeout = "number",
   retry_min = "number", retry_max = "number", forget_after = "number",
   probe_timeout = "number", probe_interval = "number", indirect_probes = "integer",

@@ -29,6 +29,7 @@ struct hs_http_server {
     size_t n_deferred;
     fake_answer_fn observe;
     void *observe_ud;
+    const struct sockaddr *remote; /* where requests come from, or NULL */
 };
 
 /* What hs_http_request.conn points at while a request is served. */
@@ -95,7 +96,7 @@ int hs_http_server_answer(hs_http_server *srv, uint64_t token, unsigned status, 
     free(d);
     srv->n_deferred--;
     if (srv->observe)
-        srv->observe(srv->observe_ud, status, body, len);
+        srv->observe(srv->observe_ud, token, status, body, len);
     free(body);
     return 0;
 }
@@ -143,6 +144,16 @@ void fake_server_observe(hs_http_server *s, fake_answer_fn fn, void *ud)
 {
     s->observe = fn;
     s->observe_ud = ud;
+}
+
+void fake_server_remote(hs_http_server *s, const struct sockaddr *remote)
+{
+    s->remote = remote;
+}
+
+uint64_t fake_server_last_token(const hs_http_server *s)
+{
+    return s->next_token;
 }
 
 size_t fake_server_deferred(const hs_http_server *s)
@@ -230,6 +241,7 @@ void fake_server_serve(hs_http_server *s, const char *method, const char *target
         req.len = len;
     }
     req.conn = &conn;
+    req.remote = s->remote;
     req.token = ++s->next_token;
     s->o.handler(s->o.ud, &req, resp);
     if (resp->defer) {
@@ -257,6 +269,7 @@ struct hs_http_client {
     fake_request *head, *tail;
     size_t n;
     unsigned long requests;
+    uint64_t next_id;
     hs_http_refused refused;
     int closing;
     fake_request_fn observe;
@@ -306,7 +319,6 @@ hs_err hs_http_client_request(hs_http_client *c, const char *method, const char 
     hs_http_url u;
     fake_request *r;
 
-    (void)timeout_s;
     if (c->closing)
         return HS_ESTATE;
     if (!method || !valid_method(method) || hs_http_url_parse(url, &u) != HS_OK || !cb)
@@ -336,6 +348,8 @@ hs_err hs_http_client_request(hs_http_client *c, const char *method, const char 
     }
     r->cb = cb;
     r->ud = ud;
+    r->id = ++c->next_id;
+    r->timeout = timeout_s;
     if (c->tail)
         c->tail->next = r;
     else
@@ -348,23 +362,33 @@ hs_err hs_http_client_request(hs_http_client *c, const char *method, const char 
     return HS_OK;
 }
 
-static fake_request *pop(hs_http_client *c)
+/* Takes the request with this id (0: the oldest) out of the line. */
+static fake_request *take(hs_http_client *c, uint64_t id)
 {
-    fake_request *r = c->head;
+    fake_request **pp = &c->head, *prev = NULL, *r;
 
-    if (r) {
-        c->head = r->next;
-        if (!c->head)
-            c->tail = NULL;
-        r->next = NULL;
-        c->n--;
+    while (*pp && id && (*pp)->id != id) {
+        prev = *pp;
+        pp = &(*pp)->next;
     }
+    if (!(r = *pp))
+        return NULL;
+    *pp = r->next;
+    if (c->tail == r)
+        c->tail = prev;
+    r->next = NULL;
+    c->n--;
     return r;
 }
 
-int fake_client_answer(hs_http_client *c, hs_err err, long status, const char *body, size_t len)
+static fake_request *pop(hs_http_client *c)
 {
-    fake_request *r = pop(c);
+    return take(c, 0);
+}
+
+static int answer(fake_request *r, hs_err err, long status, double rtt_ms, const char *body,
+                  size_t len)
+{
     hs_http_result res = {0};
     char *copy;
 
@@ -380,12 +404,23 @@ int fake_client_answer(hs_http_client *c, hs_err err, long status, const char *b
     res.status = res.err == HS_OK ? status : 0;
     res.body = res.err == HS_OK ? copy : "";
     res.len = res.err == HS_OK ? len : 0;
-    res.total_ms = 1.5;
-    res.error = res.err == HS_OK ? NULL : "fake transport failure";
+    res.total_ms = rtt_ms;
+    res.error = res.err == HS_OK ? NULL : err == HS_EIO ? "timed out" : "fake transport failure";
     r->cb(r->ud, &res);
     free(copy);
     free_request(r);
     return 0;
+}
+
+int fake_client_answer(hs_http_client *c, hs_err err, long status, const char *body, size_t len)
+{
+    return answer(pop(c), err, status, 1.5, body, len);
+}
+
+int fake_client_answer_id(hs_http_client *c, uint64_t id, hs_err err, long status, double rtt_ms,
+                          const char *body, size_t len)
+{
+    return id ? answer(take(c, id), err, status, rtt_ms, body, len) : -1;
 }
 
 void fake_client_rotate(hs_http_client *c)

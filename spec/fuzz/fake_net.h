@@ -22,6 +22,8 @@
 /* A request the node made, waiting for its answer. Strings are owned by
  * the fake; body holds len bytes (NULL for none). */
 typedef struct fake_request {
+    uint64_t id;    /* 1, 2, ... per client */
+    double timeout; /* s, as asked */
     char *method, *url, *header, *body;
     size_t len;
     hs_http_cb cb;
@@ -41,12 +43,27 @@ const fake_request *fake_client_oldest(const hs_http_client *c);
  * HS_OK, else as a transport failure. Returns 0, or -1 when none waits. */
 int fake_client_answer(hs_http_client *c, hs_err err, long status, const char *body, size_t len);
 
+/* Answers c's request with this id, as fake_client_answer (which says
+ * the round trip took 1.5 ms) but in rtt_ms; -1 when it is not waiting
+ * (answered, or failed when c closed). */
+int fake_client_answer_id(hs_http_client *c, uint64_t id, hs_err err, long status, double rtt_ms,
+                          const char *body, size_t len);
+
 /* Moves c's oldest request to the back of the line. */
 void fake_client_rotate(hs_http_client *c);
 
-/* fn sees each deferred answer given with hs_http_server_answer(). */
-typedef void (*fake_answer_fn)(void *ud, unsigned status, const char *body, size_t len);
+/* fn sees each deferred answer given with hs_http_server_answer(), with
+ * the token of its request (fake_server_last_token). */
+typedef void (*fake_answer_fn)(void *ud, uint64_t token, unsigned status, const char *body,
+                               size_t len);
 void fake_server_observe(hs_http_server *s, fake_answer_fn fn, void *ud);
+
+/* The address the requests s serves from now on come from (borrowed), or
+ * NULL (none, as before the first call). */
+void fake_server_remote(hs_http_server *s, const struct sockaddr *remote);
+
+/* The token of the request s served last. */
+uint64_t fake_server_last_token(const hs_http_server *s);
 
 /*
  * Serves one request through the node's handler, as libmicrohttpd would

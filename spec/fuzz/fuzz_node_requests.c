@@ -96,8 +96,9 @@ static void on_request(void *ud, const fake_request *r)
     json_decref(j);
 }
 
-static void on_deferred(void *ud, unsigned status, const char *body, size_t len)
+static void on_deferred(void *ud, uint64_t token, unsigned status, const char *body, size_t len)
 {
+    (void)token;
     (void)ud;
     check_answer(status, body, len);
 }
