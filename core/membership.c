@@ -382,20 +382,26 @@ static int probe_indirectly(hs_node *n, hs_peer *p)
 }
 
 static void on_probe(void *ud, const hs_http_result *res);
+static void url_encode(const char *s, char *out, size_t cap);
 
 /* Starts a direct probe now, taking a slot. A hearsay peer is probed with
- * the small GET /ping (which carries its features), and with the full
- * /health (tags) the first time and every HS_FULL_HEALTH_EVERY-th; any
- * other node with /health. */
+ * the small GET /ping (which carries its features, and our URL, so that a
+ * peer with room takes us into its view: views become mutual), and with
+ * the full /health (tags) the first time and every HS_FULL_HEALTH_EVERY-th;
+ * any other node with /health. */
 #define HS_FULL_HEALTH_EVERY 50
 
 static void probe(hs_node *n, hs_peer *p)
 {
     int light = (p->features & HS_FEAT_SWIM) && p->probes % HS_FULL_HEALTH_EVERY != 0;
+    char path[16 + 3 * HS_URL_MAX + 1] = "/health";
 
+    if (light) {
+        strcpy(path, "/ping?url=");
+        url_encode(n->url, path + 10, sizeof path - 10);
+    }
     hs_peers_wait_unlink(&n->peers, p);
-    if (!request_t(n, REQ_PROBE, p->id, p->url, light ? "/ping" : "/health", on_probe,
-                   probe_timeout(n)))
+    if (!request_t(n, REQ_PROBE, p->id, p->url, path, on_probe, probe_timeout(n)))
         return; /* the next periodic probe tries again */
     p->probing = 1;
     p->probes++;

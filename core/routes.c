@@ -115,6 +115,30 @@ static void peers(hs_node *n, const hs_http_request *req, hs_http_response *resp
     }
 }
 
+/* GET /ping: who we are, for a hearsay peer's probe. With ?url=U and
+ * X-Hearsay-From, a prober we do not know yet is taken in as /peers?url=
+ * takes an asker (its URL at the address it asks from, paced per address,
+ * verified by a probe of ours), but only into room: never in place of a
+ * peer, not even as a candidate. Probing a node thus puts the prober in
+ * its view, and views become mutual: a node is in as many views as it
+ * has peers, and the peers it pushes to push to it. */
+static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
+{
+    const char *from = hs_http_request_header(req, "X-Hearsay-From");
+    const char *url = hs_http_request_arg(req, "url");
+
+    answer(resp, 200,
+           json_pack("{s:s, s:I, s:o, s:s}", "node_id", n->id, "incarnation",
+                     (json_int_t)n->incarnation, "features", hs_peers_features_json(HS_FEAT_OURS),
+                     "public_key", hs_node_public_key(n)));
+    if (from && url && n->peers.live < n->cfg.max_peers && !hs_peers_find(&n->peers, from) &&
+        hs_peers_valid_id(from) && hs_peers_valid_url(url)) {
+        static const uint8_t unknown[16];
+        hs_claim c = {n->rx_src_ok ? n->rx_src : unknown, 1, 0.0, 0};
+        hs_membership_learn(n, from, url, NULL, hs_node_now(n), &c);
+    }
+}
+
 /* POST /digest and /fetch: anti-entropy between hearsay nodes. */
 static void antientropy(hs_node *n, const hs_http_request *req, hs_http_response *resp, int fetch)
 {
@@ -304,11 +328,7 @@ static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *r
     else if (strcmp(r->path, "/probe") == 0)
         probe_for(n, req, resp);
     else if (strcmp(r->path, "/ping") == 0)
-        answer(resp, 200,
-               json_pack("{s:s, s:I, s:o, s:s}", "node_id", n->id, "incarnation",
-                         (json_int_t)n->incarnation, "features",
-                         hs_peers_features_json(HS_FEAT_OURS), "public_key",
-                         hs_node_public_key(n)));
+        ping(n, req, resp);
     else if (strcmp(r->path, "/peers") == 0)
         peers(n, req, resp);
     else if (strcmp(r->path, "/state") == 0)

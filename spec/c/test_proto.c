@@ -268,13 +268,13 @@ static unsigned long grafts(sim *s)
 }
 
 /* Ten broadcasts build and prune the tree (each reaches all within 5 s:
- * right after forming, a node may be in one other view only, offered no
- * message lazily, and left to anti-entropy); then every eager peer of
- * node 0 crashes (10 to 15 of the 30 in some seeds: its eager set grows
- * well past fanout), and node 0's next broadcast still reaches 80% of
- * the survivors within a second, less than an anti-entropy round (2 s),
- * through lazy offers that graft new links, and all within 10 s. Over
- * 100 seeds, 4 left one or two survivors to anti-entropy. */
+ * right after forming, a node may be offered no message lazily and be
+ * left to anti-entropy); then every eager peer of node 0 crashes (10 to
+ * 15 of the 30 in some seeds: its eager set grows well past fanout), and
+ * node 0's next broadcast still reaches 80% of the survivors within a
+ * second, less than an anti-entropy round (2 s), through lazy offers that
+ * graft new links; all within 35 s (anti-entropy, backed off to at most
+ * ae_max_interval, 30 s: seeds 242 and 301 took 11.3 and 11.4 s). */
 static void the_tree_repairs(void)
 {
     for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
@@ -306,7 +306,7 @@ static void the_tree_repairs(void)
                 have += sim_has(s, i, wanted_id) != 0;
             }
         CHECK_SEED(have * 5 >= live * 4);
-        CHECK_SEED(sim_run_until(s, all_have, NULL, 0.01, 10));
+        CHECK_SEED(sim_run_until(s, all_have, NULL, 0.01, 35));
         CHECK_SEED(grafts(s) > before);
         sim_free(s);
     }
