@@ -102,6 +102,45 @@ static void join_and_spread(void)
     }
 }
 
+/* How many live nodes have node i in their view as a live peer. */
+static size_t in_views(sim *s, size_t i)
+{
+    size_t views = 0;
+
+    for (size_t j = 0; j < sim_size(s); j++)
+        views += j != i && !sim_crashed(s, j) && sim_sees_alive(s, j, i) && !sim_sees_dead(s, j, i);
+    return views;
+}
+
+/* Views become mutual: 20 s after 30 nodes start at once, each node is
+ * in at least half as many views as it has live peers (a node pushes
+ * to its view and is pushed to by those whose view it is in). Before
+ * probes carried the prober's URL, a node could be in one view only. */
+static void views_become_mutual(void)
+{
+    for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
+        sim *s = make(30, seed, NULL);
+        CHECK_SEED(s);
+        if (!s)
+            continue;
+        sim_run_for(s, 20);
+        size_t worst = 0;
+        double ratio = 1e9;
+        for (size_t i = 0; i < sim_size(s); i++) {
+            double r = (double)in_views(s, i) / (double)(sim_live_peers(s, i) + 1);
+            if (r < ratio) {
+                ratio = r;
+                worst = i;
+            }
+        }
+        if (ratio * 2 < 1)
+            fprintf(stderr, "node %zu: in %zu views, %zu live peers\n", worst, in_views(s, worst),
+                    sim_live_peers(s, worst));
+        CHECK_SEED(ratio * 2 >= 1);
+        sim_free(s);
+    }
+}
+
 /* The same seed, the same run: as many events, the same messages. */
 static void a_seed_replays(void)
 {
@@ -322,6 +361,7 @@ int main(int argc, char **argv)
         seeds = strtoull(getenv("PROTO_SEEDS"), NULL, 10);
     alarm(seeds > 4 ? 0 : 120); /* a spin in the protocol: fail, do not hang ctest */
     join_and_spread();
+    views_become_mutual();
     a_seed_replays();
     a_crash_is_detected();
     a_short_cut_is_refuted();
