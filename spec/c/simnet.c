@@ -571,6 +571,22 @@ int sim_sees_dead(sim *s, size_t i, size_t j)
     return p && p->state == HS_PEER_DEAD;
 }
 
+size_t sim_in_views(sim *s, size_t i, size_t *eager)
+{
+    size_t views = 0, e = 0;
+
+    for (size_t j = 0; j < s->o.nodes; j++) {
+        hs_peer *p = j != i && !s->nodes[j].crashed ? peer_of(s, j, i) : NULL;
+        if (p && p->state != HS_PEER_DEAD) {
+            views++;
+            e += p->eager != 0;
+        }
+    }
+    if (eager)
+        *eager = e;
+    return views;
+}
+
 size_t sim_live_peers(sim *s, size_t i)
 {
     size_t live = 0;

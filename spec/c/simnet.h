@@ -72,5 +72,8 @@ int sim_sees_alive(sim *s, size_t i, size_t j);
 int sim_sees_dead(sim *s, size_t i, size_t j);
 /* Node i's live peers (alive, verified). */
 size_t sim_live_peers(sim *s, size_t i);
+/* How many nodes not crashed have node i in their view, not dead; and
+ * how many of those push to it (an eager link). */
+size_t sim_in_views(sim *s, size_t i, size_t *eager);
 
 #endif

@@ -102,16 +102,6 @@ static void join_and_spread(void)
     }
 }
 
-/* How many live nodes have node i in their view as a live peer. */
-static size_t in_views(sim *s, size_t i)
-{
-    size_t views = 0;
-
-    for (size_t j = 0; j < sim_size(s); j++)
-        views += j != i && !sim_crashed(s, j) && sim_sees_alive(s, j, i) && !sim_sees_dead(s, j, i);
-    return views;
-}
-
 /* Views become mutual: 20 s after 30 nodes start at once, each node is
  * in at least half as many views as it has live peers (a node pushes
  * to its view and is pushed to by those whose view it is in). Before
@@ -127,15 +117,15 @@ static void views_become_mutual(void)
         size_t worst = 0;
         double ratio = 1e9;
         for (size_t i = 0; i < sim_size(s); i++) {
-            double r = (double)in_views(s, i) / (double)(sim_live_peers(s, i) + 1);
+            double r = (double)sim_in_views(s, i, NULL) / (double)(sim_live_peers(s, i) + 1);
             if (r < ratio) {
                 ratio = r;
                 worst = i;
             }
         }
         if (ratio * 2 < 1)
-            fprintf(stderr, "node %zu: in %zu views, %zu live peers\n", worst, in_views(s, worst),
-                    sim_live_peers(s, worst));
+            fprintf(stderr, "node %zu: in %zu views, %zu live peers\n", worst,
+                    sim_in_views(s, worst, NULL), sim_live_peers(s, worst));
         CHECK_SEED(ratio * 2 >= 1);
         sim_free(s);
     }
