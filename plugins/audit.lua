@@ -14,8 +14,10 @@ local function remember(list, entry)
 end
 
 on.state(function(change)
-  log.info("state %s v%d -> %s v%d (from %s)", change.old_root, change.old_version,
-    change.root, change.version, change.from or "this node")
+  -- (An empty root, a node's first, shows as "(none)".)
+  local function shown(root) return root ~= "" and root or "(none)" end
+  log.info("state %s v%d -> %s v%d (from %s)", shown(change.old_root), change.old_version,
+    shown(change.root), change.version, change.from or "this node")
   remember(state.changes, { root = change.root, version = change.version,
     from = change.from, at = os.time() })
 end)

@@ -247,9 +247,14 @@ end
 
 -- Reloads the node's plugins on SIGHUP and when the config directory or a
 -- plugin directory changes (debounced: an editor writes a file in bursts).
--- Returns the handles to close at shutdown.
+-- A plugin directory that does not exist yet (plugins/ before the first
+-- plugin, a plugin_path entry) is looked for every WATCH_RETRY seconds and
+-- watched once it appears, with a reload then (it may hold plugins
+-- already). Returns the handles to close at shutdown.
+local WATCH_RETRY = 1
+
 function M.watch_reload(loop, node, cfg)
-  local handles, pending = {}, nil
+  local handles, pending, missing, retry = {}, nil, {}, nil
   local function reload(why)
     local ok, err = node:reload()
     if ok then
@@ -274,11 +279,36 @@ function M.watch_reload(loop, node, cfg)
   for _, d in ipairs(cfg.plugin_path or {}) do
     dirs[#dirs + 1] = d:match("^/") and d or (cfg.dir .. "/" .. d)
   end
-  for _, d in ipairs(dirs) do
+  local function watch(d)
     local ok, h = pcall(loop.watch, loop, d, changed)
     if ok then handles[#handles + 1] = h end
+    return ok
   end
-  handles[#handles + 1] = { close = function() if pending then pending:close() end end }
+  for i, d in ipairs(dirs) do
+    if not watch(d) then
+      missing[#missing + 1] = d
+      if i > 2 then
+        io.stderr:write("hearsay: plugin_path entry ", d, " does not exist (yet): ",
+          "watched for, and searched when it appears\n")
+      end
+    end
+  end
+  if #missing > 0 then
+    retry = loop:timer(WATCH_RETRY, WATCH_RETRY, function()
+      for i = #missing, 1, -1 do
+        if watch(missing[i]) then
+          io.stderr:write("hearsay: watching ", missing[i], " (it appeared)\n")
+          table.remove(missing, i)
+          changed(nil)
+        end
+      end
+      if #missing == 0 then retry:close(); retry = nil end
+    end)
+  end
+  handles[#handles + 1] = { close = function()
+    if pending then pending:close() end
+    if retry then retry:close(); retry = nil end
+  end }
   return handles
 end
 
