@@ -850,6 +850,16 @@ static const luaL_Reg node_methods[] = {
     {NULL, NULL},
 };
 
+/* hs.stamp() -> "2026-12-05T06:48:01.123Z": now, as log lines carry it. */
+static int l_stamp(lua_State *L)
+{
+    char at[HS_LOG_STAMP_MAX];
+
+    hs_log_stamp(at);
+    lua_pushstring(L, at);
+    return 1;
+}
+
 static int l_strerror(lua_State *L)
 {
     lua_pushstring(L, hs_strerror((hs_err)luaL_checkinteger(L, 1)));
@@ -887,6 +897,8 @@ int luaopen_hearsay(lua_State *L)
     lua_setfield(L, -2, "sign_message");
     lua_pushcfunction(L, l_strerror);
     lua_setfield(L, -2, "strerror");
+    lua_pushcfunction(L, l_stamp);
+    lua_setfield(L, -2, "stamp");
     lua_pushliteral(L, "0.1.0");
     lua_setfield(L, -2, "version");
     return 1;

@@ -51,11 +51,19 @@ void hs_node_set_clock(hs_node *n, const hs_clock *clock)
         n->clock = *clock;
 }
 
+void hs_log_stamp(char *out)
+{
+    hs_clock_stamp(out);
+}
+
 static void stderr_log(void *ud, hs_log_level level, const char *node_id, const char *msg)
 {
     static const char *names[] = {"error", "warn", "info", "debug"};
+    char at[HS_CLOCK_STAMP_MAX];
+
     (void)ud;
-    fprintf(stderr, "hearsay[%.8s] %s: %s\n", node_id ? node_id : "-", names[level], msg);
+    hs_clock_stamp(at);
+    fprintf(stderr, "%s hearsay[%.8s] %s: %s\n", at, node_id ? node_id : "-", names[level], msg);
 }
 
 void hs_node_log(const hs_node *n, hs_log_level level, const char *fmt, ...)

@@ -181,6 +181,41 @@ describe("hot reload of a plugins/ made after start (issue 20)", function()
 end)
 
 describe("small things a newcomer met (issue 20)", function()
+  it("log lines carry a timestamp, and a reload or its failure is said once, without a traceback", function()
+    local loop = hs.loop()
+    local dir = H.config_dir({ port = 0, log_level = "info", plugins = { "greeter" } })
+    os.execute("mkdir -p " .. dir .. "/plugins")
+    write(dir .. "/plugins/greeter.lua", 'log.info("greeter loaded")\n')
+    local proc = H.spawn(dir, loop)
+    H.kill(proc, "HUP")
+    local ok1 = loop:run_until(function() return H.output(proc):match("reloaded %(SIGHUP%)") end, 5, 0.05)
+    write(dir .. "/plugins/greeter.lua", 'this is broken\n')
+    local ok2 = loop:run_until(function() return H.output(proc):match("reload failed") end, 5, 0.05)
+    loop:run_for(0.3)
+    local out = H.output(proc)
+    H.kill(proc, "TERM")
+    H.wait_exit(proc, loop, 5)
+    loop:close()
+    assert.truthy(ok1 and ok2, out)
+    local stamped, lines = 0, 0
+    for line in out:gmatch("[^\n]+") do
+      if line:match("hearsay[:%[]") and not line:match("^hearsay node ") then
+        lines = lines + 1
+        assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d%d%dZ ", line)
+        stamped = stamped + 1
+      end
+    end
+    assert.is_true(lines >= 4, out) -- the plugin's line, two reloads, the failure
+    assert.equal(lines, stamped)
+    local _, reloads = out:gsub("reloaded", "")
+    local _, failures = out:gsub("reload failed", "")
+    assert.equal(1, reloads, out)
+    assert.equal(1, failures, out)
+    assert.matches("greeter%.lua:1:", out)
+    assert.is_nil(out:match("traceback"), out)
+    assert.is_nil(out:match("\n%s+%["), out) -- no "  [C]: in ..." lines
+  end)
+
   it("a plugin_path entry that does not exist is named, and the audit log shows an empty root as (none)", function()
     local loop = hs.loop()
     local dir = H.config_dir({ port = 0, log_level = "info", plugins = { "audit" },

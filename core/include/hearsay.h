@@ -57,6 +57,11 @@ typedef enum hs_log_level {
 /* Log sink. `msg` is borrowed for the duration of the call. */
 typedef void (*hs_log_fn)(void *ud, hs_log_level level, const char *node_id, const char *msg);
 
+/* Now, as the default log lines begin: "2026-12-05T06:48:01.123Z" (UTC,
+ * ms); out holds at least HS_LOG_STAMP_MAX bytes. */
+#define HS_LOG_STAMP_MAX 32
+void hs_log_stamp(char *out);
+
 /* What a node demands of the requests and messages it takes (README,
  * Security). Every level has the keyless hardening; each adds to the one
  * before it. */

@@ -2,6 +2,13 @@
 -- the process exit code.
 local args = require "hearsay.args"
 
+-- A line about the running node on stderr, stamped as its log lines are
+-- ("2026-12-05T06:48:01.123Z hearsay: ...").
+local function say(...)
+  io.stderr:write(require("hearsay").stamp(), " hearsay: ", ...)
+  io.stderr:write("\n")
+end
+
 local M = {}
 
 local USAGE = [[
@@ -188,11 +195,11 @@ local function cmd_run(argv)
   end
   if cfg.id_file then
     local saved, serr = config.save_id(cfg.id_file, node:id())
-    if not saved then io.stderr:write("hearsay: warning: cannot save node id: ", serr, "\n") end
+    if not saved then say("warning: cannot save node id: ", serr) end
   end
   local handles = M.watch_reload(loop, node, cfg)
   local function shutdown(signum)
-    io.stderr:write(("hearsay: signal %d, shutting down\n"):format(signum))
+    say(("signal %d, shutting down"):format(signum))
     for _, h in ipairs(handles) do h:close() end
     node:close()
   end
@@ -258,9 +265,10 @@ function M.watch_reload(loop, node, cfg)
   local function reload(why)
     local ok, err = node:reload()
     if ok then
-      io.stderr:write("hearsay: plugins reloaded (", why, ")\n")
+      say("plugins reloaded (", why, ")")
     else
-      io.stderr:write("hearsay: reload failed, keeping the running plugins: ", tostring(err), "\n")
+      -- Its first line (file, line, what); the rest is the plugin host's.
+      say("reload failed, keeping the running plugins: ", tostring(err):match("^[^\n]*"))
     end
   end
   -- Only Lua files matter (node.lua and plugins): logs, sockets and editor
@@ -288,8 +296,8 @@ function M.watch_reload(loop, node, cfg)
     if not watch(d) then
       missing[#missing + 1] = d
       if i > 2 then
-        io.stderr:write("hearsay: plugin_path entry ", d, " does not exist (yet): ",
-          "watched for, and searched when it appears\n")
+        say("plugin_path entry ", d, " does not exist (yet): ",
+          "watched for, and searched when it appears")
       end
     end
   end
@@ -297,7 +305,7 @@ function M.watch_reload(loop, node, cfg)
     retry = loop:timer(WATCH_RETRY, WATCH_RETRY, function()
       for i = #missing, 1, -1 do
         if watch(missing[i]) then
-          io.stderr:write("hearsay: watching ", missing[i], " (it appeared)\n")
+          say("watching ", missing[i], " (it appeared)")
           table.remove(missing, i)
           changed(nil)
         end
