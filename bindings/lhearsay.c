@@ -708,7 +708,8 @@ static int l_node_plugins(lua_State *L)
     if (!ln->host)
         return lua_error(L);
     install_hooks(ln);
-    return 0;
+    lua_pushboolean(L, 1);
+    return 1;
 }
 
 static hs_host *check_host(lua_State *L, lnode *ln)

@@ -805,6 +805,38 @@ static double opt_number(lua_State *L, int opts_idx, const char *key, double def
     return v;
 }
 
+/* The options node:plugins() takes (README, The Lua module). */
+static const char *const plugin_options[] = {"dir",
+                                             "plugins",
+                                             "plugin_path",
+                                             "policy",
+                                             "builtin_dir",
+                                             "memory_limit",
+                                             "instruction_limit",
+                                             "timeout",
+                                             "console_timeout",
+                                             "max_share",
+                                             "share_window",
+                                             NULL};
+
+/* Raises on L, naming it, for a key of opts that is not an option. */
+static void check_options(lua_State *L, int opts_idx)
+{
+    lua_pushnil(L);
+    while (lua_next(L, opts_idx)) {
+        int known = 0;
+        lua_pop(L, 1);
+        for (size_t i = 0; plugin_options[i] && lua_type(L, -1) == LUA_TSTRING; i++)
+            known |= strcmp(lua_tostring(L, -1), plugin_options[i]) == 0;
+        if (!known)
+            luaL_error(L,
+                       "plugins: unknown option %s (options: dir, plugins, plugin_path, policy, "
+                       "builtin_dir, memory_limit, instruction_limit, timeout, console_timeout, "
+                       "max_share, share_window)",
+                       lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1));
+    }
+}
+
 hs_host *hs_host_new(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp)
 {
     hs_host *h;
@@ -814,6 +846,7 @@ hs_host *hs_host_new(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp)
 
     opts_idx = lua_absindex(L, opts_idx);
     luaL_checktype(L, opts_idx, LUA_TTABLE);
+    check_options(L, opts_idx);
     mem = opt_number(L, opts_idx, "memory_limit", 64 << 20, 1 << 20);
     bo.instructions = (uint64_t)opt_number(L, opts_idx, "instruction_limit", 10000000, 10000);
     bo.timeout = opt_number(L, opts_idx, "timeout", HS_PLUGIN_TIMEOUT, 0);
