@@ -5,8 +5,9 @@
  * in ~/.hearsay_history) when stdin is a terminal, or plain lines
  * otherwise, sends them to the node's console socket and prints each
  * answer up to the prompt marker (see lconsole.c for the protocol).
- * hearsay.console_request(path, line) is the one-shot form: one line in,
- * its output back, for commands such as `hearsay keys`.
+ * hearsay.console_request(path, line | {lines}) is the one-shot form: the
+ * lines in (one session), their output back, for `hearsay console -e` and
+ * commands such as `hearsay keys`.
  */
 #include <errno.h>
 #include <poll.h>
@@ -170,22 +171,35 @@ static int l_console_client(lua_State *L)
     return 1;
 }
 
-/* hearsay.console_request(path, line) -> output | nil, error: one line
+/* hearsay.console_request(path, line | {lines}) -> output | nil, error:
+ * the lines one after the other in one session; otherwise as before, one
  * evaluated in a running node's console (the greeting is dropped), for
  * commands that do one thing (`hearsay keys`). */
 static int l_console_request(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     size_t len;
-    const char *line = luaL_checklstring(L, 2, &len);
     char prompt[64], *text = NULL;
     size_t tlen = 0;
     conn c = {-1, NULL, 0, 0};
     FILE *out;
-    int rc;
+    int rc, many = lua_istable(L, 2);
+    lua_Integer n = many ? (lua_Integer)lua_rawlen(L, 2) : 1;
 
-    if (memchr(line, '\n', len))
-        return luaL_error(L, "console_request: one line only");
+    for (lua_Integer i = 1; i <= n; i++) {
+        const char *line;
+        if (many) {
+            lua_rawgeti(L, 2, i);
+            if (!lua_isstring(L, -1))
+                return luaL_error(L, "console_request: line %d is not a string", (int)i);
+            line = lua_tolstring(L, -1, &len);
+            lua_pop(L, 1); /* (still referenced by the table) */
+        } else {
+            line = luaL_checklstring(L, 2, &len);
+        }
+        if (memchr(line, '\n', len))
+            return luaL_error(L, "console_request: one line at a time");
+    }
     if ((c.fd = connect_unix(path)) < 0) {
         lua_pushnil(L);
         lua_pushfstring(L, "cannot reach a console at %s: %s (is the node running?)", path,
@@ -197,10 +211,20 @@ static int l_console_request(lua_State *L)
         return luaL_error(L, "out of memory");
     }
     rc = read_answer(&c, prompt, sizeof prompt, NULL);
-    if (rc == 0)
+    for (lua_Integer i = 1; rc == 0 && i <= n; i++) {
+        const char *line;
+        if (many) {
+            lua_rawgeti(L, 2, i);
+            line = lua_tolstring(L, -1, &len);
+        } else {
+            line = lua_tolstring(L, 2, &len);
+        }
         rc = send_all(c.fd, line, len) != 0 || send_all(c.fd, "\n", 1) != 0 ? -1 : 0;
-    if (rc == 0)
-        rc = read_answer(&c, prompt, sizeof prompt, out);
+        if (many)
+            lua_pop(L, 1);
+        if (rc == 0)
+            rc = read_answer(&c, prompt, sizeof prompt, out);
+    }
     fclose(out);
     close(c.fd);
     free(c.buf);

@@ -419,6 +419,18 @@ static int api_update_state(lua_State *L)
     return 1;
 }
 
+/* block(id [, blocked]): the console's node:block (README, Security). */
+static int api_block(lua_State *L)
+{
+    hs_host *h = api_host(L);
+    hs_err err =
+        hs_node_block(h->node, luaL_checkstring(L, 1), lua_isnone(L, 2) ? 1 : lua_toboolean(L, 2));
+
+    if (err != HS_OK)
+        return luaL_error(L, "block: %s", hs_strerror(err));
+    return 0;
+}
+
 static int api_log(lua_State *L)
 {
     static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
@@ -732,6 +744,7 @@ static const luaL_Reg api_fns[] = {
     {"metrics", api_metrics},
     {"broadcast", api_broadcast},
     {"update_state", api_update_state},
+    {"block", api_block},
     {"log", api_log},
     {"now", api_now},
     {"memory", api_memory},

@@ -16,6 +16,7 @@ function M.parse(argv, spec)
     local name, value = a:match("^%-%-([%w%-_]+)=(.*)$")
     name = name or a:match("^%-%-([%w%-_]+)$")
     if a == "-h" then name = "help" end
+    if a == "-e" then name = "eval" end
     if name then
       local key = name:gsub("%-", "_")
       local kind = spec[key]

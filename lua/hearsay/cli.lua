@@ -44,18 +44,24 @@ options:
   --help         this text
 ]],
   console = [[
-usage: hearsay console [--socket PATH]
+usage: hearsay console [--socket PATH] [-e LINE]... [--raw]
 
 Attaches to a running node's console (a unix socket, mode 0600) and gives
 a Lua REPL inside that node: `=expr` or a bare expression prints its
 value, an incomplete statement continues on the next line, errors print
 and the session goes on. Helpers: peers() state() metrics() health()
 broadcast(type, payload) update_state(root) reload() plugins()
-plugin_state(name). Line editing and history (~/.hearsay_history) when
-run in a terminal; end with Ctrl-D.
+plugin_state(name) block(id) help(); print() prints in the session.
+Line editing and history (~/.hearsay_history) when run in a terminal; end
+with Ctrl-D.
 
 options:
   --socket PATH  the node's console socket (default ./config/console.sock)
+  -e, --eval LINE  run LINE (again for more lines, one session), print
+                 what it printed, and exit
+  --raw          with -e: values raw, strings unquoted and tables as JSON
+                 (`hearsay console -e 'state()' --raw | jq .root`); in a
+                 session, `\raw on` does the same
   --help         this text
 ]],
   keys = [[
@@ -321,11 +327,24 @@ function M.watch_reload(loop, node, cfg)
 end
 
 local function cmd_console(argv)
-  local opts, pos = args.parse(argv, { socket = "string", help = "boolean" })
+  local opts, pos = args.parse(argv, { socket = "string", help = "boolean", eval = "list",
+    raw = "boolean" })
   if not opts then return fail(pos) end
   if opts.help then io.write(HELP.console) return 0 end
   if #pos > 0 then return fail("console: unexpected argument '" .. pos[1] .. "'") end
-  local code, err = require("hearsay").console_client(opts.socket or "config/console.sock")
+  local socket = opts.socket or "config/console.sock"
+  if opts.eval then
+    -- One session, each line's output as it comes, nothing else.
+    local lines = {}
+    if opts.raw then lines[1] = "\\raw on" end
+    for _, l in ipairs(opts.eval) do lines[#lines + 1] = l end
+    local out, err = require("hearsay").console_request(socket, lines)
+    if not out then return fail(err) end
+    io.write(out)
+    return 0
+  end
+  if opts.raw then return fail("console: --raw goes with -e (in a session, type \\raw on)") end
+  local code, err = require("hearsay").console_client(socket)
   if err then return fail(err) end
   return code
 end

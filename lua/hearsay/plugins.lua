@@ -511,6 +511,7 @@ end
 -- ---- the console ------------------------------------------------------------
 
 local sessions, console_env = {}, nil
+local HELP -- help()'s text, below
 
 local function console_environment()
   local env = setmetatable({}, { __index = _G })
@@ -521,10 +522,22 @@ local function console_environment()
   env.health = api.health
   env.broadcast = api.broadcast
   env.update_state = api.update_state
-  env.reload = M.reload
+  env.block = api.block
+  -- true, or the error raised: it prints as text, its lines and all.
+  env.reload = function()
+    local ok, err = M.reload()
+    if not ok then error(tostring(err), 0) end
+    return true
+  end
   env.plugins = M.info
   env.plugin_state = function(name) return states[name] end
-  env.node = { id = api.id, url = api.url }
+  -- What plugins have as `node`, and block.
+  env.node = {
+    id = api.id, url = api.url, peers = api.peers, health = api.health, state = api.state,
+    metrics = api.metrics, broadcast = api.broadcast, update_state = api.update_state,
+    now = api.now, block = api.block,
+  }
+  env.help = function() return HELP end
   -- The cluster keyring: list() -> {{key, id, primary}...}; install(k),
   -- use(k) (make primary), remove(k) raise with the reason. `hearsay run`
   -- saves every change to the keyring file before it is made.
@@ -534,24 +547,45 @@ local function console_environment()
     use = function(k) return api.keys("use", k) end,
     remove = function(k) return api.keys("remove", k) end,
   }
-  env.json = { encode = api.json_encode, decode = api.json_decode }
+  env.json = { encode = api.json_encode, decode = api.json_decode, null = api.null,
+    array = api.array }
   return env
 end
 
 local GREETING = [[
 hearsay console: node %s at %s
 helpers: peers() state() metrics() health() broadcast(type, payload)
-         update_state(root) reload() plugins() plugin_state(name)
-         keys.list() keys.install(k) keys.use(k) keys.remove(k)
+         update_state(root) reload() plugins() plugin_state(name) block(id)
+         keys.list() keys.install(k) keys.use(k) keys.remove(k)   help()
 `=expr` or a bare expression prints its value; errors do not end the session.
 ]]
+
+-- What help() shows (raw: it is text).
+HELP = [[
+peers([all])            live peers (and dead ones with all): id, url, state, latency...
+state()                 {root, version}
+metrics()               the node's counters
+health()                what GET /health answers
+broadcast(type, payload) -> id     a new message from this node
+update_state(root) -> version      a new root, gossiped as state_update
+block(id [, blocked])   refuse (or again take) every request from that node id
+reload()                reload node.lua's plugins: true, or the error, with file and line
+plugins()               the plugin set: names, errors, reloads, memory, quarantines
+plugin_state(name)      a plugin's `state` table (the live one)
+keys.list() keys.install(k) keys.use(k) keys.remove(k)   the cluster keyring
+node.*                  what plugins have: node.id() node.url() node.peers() node.now() ...
+json.encode(v) json.decode(s) json.null json.array(t)
+print(...)              prints here, in this session
+\raw on | \raw off      values raw (strings unquoted, tables as JSON) or pretty
+`=expr` or a bare expression prints its value; errors do not end the session.]]
 
 function M.console_open(id)
   console_env = console_env or console_environment()
   local out = {}
   sessions[id] = {
     out = out,
-    repl = repl.new({ env = console_env, write = function(s) out[#out + 1] = s end }),
+    repl = repl.new({ env = console_env, write = function(s) out[#out + 1] = s end,
+      encode = api.json_encode }),
   }
   return GREETING:format(api.id(), api.url()), "> "
 end

@@ -176,15 +176,33 @@ function Session:run(fn)
     self.write((type(msg) == "string" and msg or "(error in error handling)") .. "\n")
   elseif r.n > 1 then
     local out = {}
-    for i = 2, r.n do out[i - 1] = M.pretty(r[i]) end
+    for i = 2, r.n do out[i - 1] = self.raw and self:plain(r[i]) or M.pretty(r[i]) end
     self.write(concat(out, "\t") .. "\n")
   end
+end
+
+-- A value as raw mode shows it: a string as it is, a table as JSON (when
+-- the session has an encoder), anything else as tostring does.
+function Session:plain(v)
+  if type(v) == "string" then return v end
+  if type(v) == "table" and self.encode then
+    local ok, text = pcall(self.encode, v, true)
+    if ok then return text end
+  end
+  return tostring(v)
 end
 
 -- feed(line) takes one line without its newline and returns the next prompt.
 function Session:feed(line)
   assert(type(line) == "string", "feed: line must be a string")
   if self.pending == nil and not line:find("%S") then return PROMPT end
+  -- `\raw on` / `\raw off`: values print raw (strings unquoted, tables as
+  -- JSON) or pretty, the default (`hearsay console --raw` sends the first).
+  local mode = self.pending == nil and line:match("^%s*\\raw%s+(%a+)%s*$")
+  if mode == "on" or mode == "off" then
+    self.raw = mode == "on"
+    return PROMPT
+  end
   local buf = self.pending and self.pending .. "\n" .. line or line
   local fn, err, unfinished = self:compile(buf)
   if fn then
@@ -206,7 +224,8 @@ function Session:reset()
   return PROMPT
 end
 
--- new{ env = table, write = function(text), chunkname = "=console" }
+-- new{ env = table, write = function(text), chunkname = "=console",
+--      encode = function(value, sorted) -> JSON text (raw mode's tables) }
 function M.new(opts)
   assert(type(opts) == "table", "repl.new: expects a table of options")
   local env, write = opts.env, opts.write
@@ -219,17 +238,18 @@ function M.new(opts)
     write(concat(parts, "\t") .. "\n")
   end
   -- Looked up on each read, so a print the caller (or user) puts in env wins.
+  -- (env's own print only: one it inherits, the process's, would write to
+  -- the node's stderr instead of the session.)
   local proxy = setmetatable({}, {
     __index = function(_, k)
-      local v = env[k]
-      if v == nil and k == "print" then return print end
-      return v
+      if k == "print" and rawget(env, "print") == nil then return print end
+      return env[k]
     end,
     __newindex = env,
   })
   return setmetatable({
-    env = env, write = write, proxy = proxy,
-    chunkname = opts.chunkname or "=console", pending = nil,
+    env = env, write = write, proxy = proxy, encode = opts.encode,
+    chunkname = opts.chunkname or "=console", pending = nil, raw = false,
   }, Session)
 end
 
