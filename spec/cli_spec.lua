@@ -3,13 +3,34 @@
 local hs = H.hs
 
 describe("hearsay --help", function()
-  for _, cmd in ipairs({ "", "run ", "demo " }) do
+  for _, cmd in ipairs({ "", "run ", "demo ", "lua " }) do
     it("documents `hearsay " .. cmd .. "`", function()
       local code, out = H.sh(("%q %s--help"):format(H.bin, cmd))
       assert.equal(0, code)
       assert.matches("usage: hearsay", out)
     end)
   end
+
+  it("hearsay lua runs a script with the module: two nodes join, the status is its return (issue 20)", function()
+    local script = H.tmpdir() .. "/two.lua"
+    H.write(script, [[
+      local hs = require "hearsay"
+      local loop = hs.loop()
+      local a, b = hs.node(loop, { port = 0 }), hs.node(loop, { port = 0 })
+      a:start(); b:start(); b:add_peer(a:id(), a:url())
+      local ok = loop:run_until(function() return #a:peers() == 1 end, 5)
+      print("joined", ok, arg[0] ~= nil, #arg)
+      a:close(); b:close(); loop:close()
+      return ok and tonumber(arg[1]) or 9
+    ]])
+    local code, out = H.sh(("%q lua %q 3 x"):format(H.bin, script))
+    assert.equal(3, code, out)
+    assert.matches("joined\ttrue\ttrue\t2", out)
+    H.write(script, "local x = 1\nerror('boom')\n")
+    code, out = H.sh(("%q lua %q"):format(H.bin, script))
+    assert.equal(1, code)
+    assert.matches("two%.lua:2: boom", out)
+  end)
 
   it("refuses an unknown command and an unknown option", function()
     local code, out = H.sh(("%q frobnicate"):format(H.bin))

@@ -21,12 +21,29 @@ commands:
   keygen   print a fresh cluster key
   repl     a Lua console on a local node (or cluster) started for it
   demo     start a local cluster on loopback and broadcast through it
+  lua      run a Lua script with the hearsay module
   help     show this text, or `hearsay help <command>`
 
 `hearsay <command> --help` describes each command.
 ]]
 
 local HELP = {
+  lua = [[
+usage: hearsay lua FILE [ARG]...
+
+Runs the Lua script FILE (- for stdin) with this hearsay's Lua 5.4, the
+hearsay module as require("hearsay") and its Lua library on the path, so
+a script starts nodes, loops and clusters as the README's examples do:
+
+  local hs = require "hearsay"
+  local loop = hs.loop()
+  local a, b = hs.node(loop, { port = 0 }), hs.node(loop, { port = 0 })
+  a:start(); b:start(); b:add_peer(a:id(), a:url())
+
+The global `arg` holds FILE as arg[0] and the ARGs; what the script
+returns, if an integer, is the exit status. An error prints with its
+file and line, and the status is 1.
+]],
   run = [[
 usage: hearsay run [--config DIR]
 
@@ -458,6 +475,23 @@ local function cmd_demo(argv)
   })
 end
 
+local function cmd_lua(argv)
+  if argv[1] == "--help" or argv[1] == "-h" then io.write(HELP.lua) return 0 end
+  local file = argv[1]
+  if not file then return fail("lua: which script? (hearsay lua FILE [ARG]...)") end
+  local chunk, err = loadfile(file ~= "-" and file or nil, "t")
+  if not chunk then return fail(err) end
+  local a = { [0] = file }
+  for i = 2, #argv do a[i - 1] = argv[i] end
+  _G.arg = a
+  local r = table.pack(xpcall(chunk, debug.traceback, table.unpack(a)))
+  if not r[1] then
+    io.stderr:write(tostring(r[2]), "\n")
+    return 1
+  end
+  return math.type(r[2]) == "integer" and r[2] or 0
+end
+
 -- Internal: runs busted inside this binary, so specs use the same build.
 local function cmd_busted(argv)
   local a = { [0] = "busted" }
@@ -490,6 +524,8 @@ function M.main(argv)
     return cmd_repl(rest)
   elseif cmd == "busted" then
     return cmd_busted(rest)
+  elseif cmd == "lua" then
+    return cmd_lua(rest)
   end
   io.stderr:write("hearsay: unknown command '", cmd, "'\n", USAGE)
   return 2
