@@ -214,6 +214,32 @@ describe("hot reload of a plugins/ made after start (issue 20)", function()
 end)
 
 describe("small things a newcomer met (issue 20)", function()
+  it("settings() shows what is in effect, and a node.lua change says it waits for a restart", function()
+    local loop = hs.loop()
+    local settings = { port = 0, log_level = "info", fanout = 3, plugins = { "random_policy" },
+      policy = "random" }
+    local dir = H.config_dir(settings)
+    local proc = H.spawn(dir, loop)
+    local sock = dir .. "/console.sock"
+    local _, before = console(sock, { "=settings().node.fanout", "=settings().policy",
+      "=settings().node.node_key", "=settings().changed_since_start" })
+    settings.fanout = 5
+    H.config_dir(settings, dir)
+    local ok = loop:run_until(function()
+      return H.output(proc):match("node settings take effect when the node restarts")
+    end, 5, 0.1)
+    local _, after = console(sock, { "=settings().node.fanout",
+      "=settings().changed_since_start.fanout.now" })
+    local out = H.output(proc)
+    H.kill(proc, "TERM")
+    H.wait_exit(proc, loop, 5)
+    loop:close()
+    assert.matches("\n3\n\"random\"\nnil\nnil\n", before)
+    assert.truthy(ok, out)
+    assert.matches("node.lua changes fanout:", out, 1, true)
+    assert.matches("\n3\n5\n", after)
+  end)
+
   it("log lines carry a timestamp, and a reload or its failure is said once, without a traceback", function()
     local loop = hs.loop()
     local dir = H.config_dir({ port = 0, log_level = "info", plugins = { "greeter" } })

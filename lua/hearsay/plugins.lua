@@ -255,11 +255,66 @@ end
 -- Reads the plugin list: from the config directory's node.lua when there
 -- is one (so a reload sees edits to it), else from the options. node.lua
 -- is the operator's code, but it runs in our state: under a budget too.
+-- The node settings node.lua had when the node started (they are the ones
+-- in effect: the node does not take new ones live), and those a later
+-- node.lua changes: name -> { was, now }.
+local started_settings, changed_settings = nil, {}
+
+local function same(a, b)
+  if type(a) ~= "table" or type(b) ~= "table" then return a == b end
+  for k, v in pairs(a) do if not same(v, b[k]) then return false end end
+  for k in pairs(b) do if a[k] == nil then return false end end
+  return true
+end
+
+-- What of node's settings may be shown: no secret (the node's key, the
+-- cluster keys: their count).
+local function shown_settings(node)
+  local t = {}
+  for k, v in pairs(node) do
+    if k == "cluster_keys" and type(v) == "table" then
+      t[k] = ("(%d keys)"):format(#v)
+    elseif k ~= "node_key" then
+      t[k] = v
+    end
+  end
+  return t
+end
+
+-- Compares node.lua's node settings with those the node started with and
+-- says which differ: they take effect at the next start, and the operator
+-- should know that a reload did not apply them.
+local function note_settings(node)
+  if not started_settings then
+    started_settings = node
+    return
+  end
+  local changed, names = {}, {}
+  for k in pairs(node) do changed[k] = true end
+  for k in pairs(started_settings) do changed[k] = true end
+  for k in pairs(changed) do
+    if k ~= "node_id" and k ~= "node_key" and not same(node[k], started_settings[k]) then
+      names[#names + 1] = k
+    end
+  end
+  table.sort(names)
+  changed_settings = {}
+  for _, k in ipairs(names) do
+    changed_settings[k] = { was = shown_settings({ [k] = started_settings[k] })[k],
+      now = shown_settings({ [k] = node[k] })[k] }
+  end
+  if #names > 0 then
+    logf("warn", "node.lua changes %s: node settings take effect when the node restarts "
+      .. "(plugins, plugin_path and policy reload now)", table.concat(names, ", "))
+  end
+end
+
 local function current_options()
   if not opts.dir then return opts end
   local ok, cfg, err = api.call(nil, config.load, opts.dir, true)
   if not ok then return nil, opts.dir .. "/node.lua: " .. describe(cfg) end
   if not cfg then return nil, err end
+  note_settings(cfg.node)
   local o = copy(opts)
   o.plugins, o.plugin_path, o.policy = cfg.plugins, cfg.plugin_path, cfg.policy
   return o
@@ -477,6 +532,21 @@ end
 
 -- Each plugin of the running set: counters (calls and time from its
 -- slot), and `quarantined` (the reason) while it is.
+-- settings() in the console: the node settings in effect (from node.lua
+-- at start; none when the plugins came without a config directory), the
+-- active policy and plugins, and what node.lua changed since (applied at
+-- the next start).
+function M.settings()
+  local plugins = {}
+  for i, p in ipairs(active and active.plugins or {}) do plugins[i] = p.name end
+  return {
+    node = started_settings and shown_settings(started_settings) or nil,
+    policy = active and active.policy and active.policy_name or nil,
+    plugins = plugins,
+    changed_since_start = next(changed_settings) and changed_settings or nil,
+  }
+end
+
 function M.info()
   local list = {}
   for _, p in ipairs(active and active.plugins or {}) do
@@ -530,6 +600,7 @@ local function console_environment()
     return true
   end
   env.plugins = M.info
+  env.settings = M.settings
   env.plugin_state = function(name) return states[name] end
   -- What plugins have as `node`, and block.
   env.node = {
@@ -556,7 +627,7 @@ local GREETING = [[
 hearsay console: node %s at %s
 helpers: peers() state() metrics() health() broadcast(type, payload)
          update_state(root) reload() plugins() plugin_state(name) block(id)
-         keys.list() keys.install(k) keys.use(k) keys.remove(k)   help()
+         settings() keys.list() keys.install(k) keys.use(k) keys.remove(k)   help()
 `=expr` or a bare expression prints its value; errors do not end the session.
 ]]
 
@@ -571,6 +642,8 @@ update_state(root) -> version      a new root, gossiped as state_update
 block(id [, blocked])   refuse (or again take) every request from that node id
 reload()                reload node.lua's plugins: true, or the error, with file and line
 plugins()               the plugin set: names, errors, reloads, memory, quarantines
+settings()              node settings in effect, the active policy and plugins, and
+                        what node.lua changed since the start (applied at the next)
 plugin_state(name)      a plugin's `state` table (the live one)
 keys.list() keys.install(k) keys.use(k) keys.remove(k)   the cluster keyring
 node.*                  what plugins have: node.id() node.url() node.peers() node.now() ...
