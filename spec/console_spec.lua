@@ -213,6 +213,47 @@ describe("hot reload of a plugins/ made after start (issue 20)", function()
   end)
 end)
 
+describe("a plugin's persist() (issue 20)", function()
+  it("keeps its state across restarts: saved on a timer and at stop, read at start", function()
+    local loop = hs.loop()
+    local dir = H.config_dir({ port = 0, plugins = { "counter" } })
+    os.execute("mkdir -p " .. dir .. "/plugins")
+    write(dir .. "/plugins/counter.lua", [[
+      persist(1)
+      state.starts = (state.starts or 0) + 1
+    ]])
+    local sock = dir .. "/console.sock"
+    local function run_once(set_bumps, how)
+      local proc = H.spawn(dir, loop)
+      local _, out = console(sock, { "=plugin_state('counter').starts",
+        "=plugin_state('counter').bumps", "plugin_state('counter').bumps = " .. set_bumps })
+      if how == "KILL" then loop:run_for(1.5) end -- the timer saves it
+      H.kill(proc, how)
+      H.wait_exit(proc, loop, 5)
+      return out
+    end
+    local first = run_once(5, "KILL")   -- killed: only the timer saved
+    local second = run_once(7, "TERM")  -- stopped: saved at once
+    local third = run_once(9, "TERM")
+    local saved = H.read(dir .. "/counter.state.json")
+    loop:close()
+    assert.matches("\n1\nnil\n", first)
+    assert.matches("\n2\n5\n", second)
+    assert.matches("\n3\n7\n", third)
+    assert.same({ starts = 3, bumps = 9 }, hs.json_decode(saved))
+  end)
+
+  it("is refused without a config directory, with file and line", function()
+    local node = H.node({})
+    local dir = H.tmpdir()
+    write(dir .. "/p.lua", "persist()\n")
+    local ok, err = pcall(H.plugins, node, dir, { "p" })
+    node:close()
+    assert.is_false(ok)
+    assert.matches("p%.lua:1: persist needs a config directory", tostring(err))
+  end)
+end)
+
 describe("small things a newcomer met (issue 20)", function()
   it("settings() shows what is in effect, and a node.lua change says it waits for a restart", function()
     local loop = hs.loop()

@@ -142,6 +142,54 @@ local function sync_types(set)
   api.handled_types(types)
 end
 
+-- ---- persistent state -------------------------------------------------------
+-- A plugin that calls persist() keeps its `state` across restarts: saved
+-- to <config dir>/<plugin>.state.json (written aside, then renamed over
+-- the old one) every `every` seconds and when the node stops, and read
+-- back at the plugin's first persist() in this process. JSON only:
+-- strings, numbers, booleans, arrays and tables with string keys.
+local PERSIST_MAX = 16 << 20 -- bytes of one state file
+local restored = {}          -- plugin names whose file was read
+
+local function state_file(name) return ("%s/%s.state.json"):format(opts.dir, name) end
+
+local function save_state(name)
+  local ok, text = pcall(api.json_encode, states[name], true)
+  if not ok or type(text) ~= "string" then
+    logf("error", "plugin %s: state not saved (it must be JSON): %s", name, tostring(text))
+    return false
+  end
+  if #text > PERSIST_MAX then
+    logf("error", "plugin %s: state not saved: %d bytes, more than %d", name, #text, PERSIST_MAX)
+    return false
+  end
+  local file = state_file(name)
+  local f, err = io.open(file .. ".tmp", "w")
+  local wrote = f and f:write(text)
+  if f then f:close() end
+  local moved, merr = wrote and os.rename(file .. ".tmp", file)
+  if not moved then
+    logf("error", "plugin %s: state not saved: %s", name, tostring(err or merr or "write failed"))
+    os.remove(file .. ".tmp")
+    return false
+  end
+  return true
+end
+
+local function restore_state(name)
+  local f = io.open(state_file(name))
+  if not f then return end
+  local text = f:read(PERSIST_MAX + 1)
+  f:close()
+  local ok, t = pcall(api.json_decode, text or "")
+  if not ok or type(t) ~= "table" or #(text or "") > PERSIST_MAX then
+    logf("error", "plugin %s: %s not restored: %s", name, state_file(name),
+      ok and "not a JSON object of at most 16 MiB" or tostring(t))
+    return
+  end
+  for k, v in pairs(t) do states[name][k] = v end
+end
+
 local function sandbox(plugin, set)
   local env = {
     assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
@@ -208,6 +256,20 @@ local function sandbox(plugin, set)
     start = function(fn) add(set.on_start, fn, "on.start") end,
     stop = function(fn) add(set.on_stop, fn, "on.stop") end,
   }
+  env.persist = function(every)
+    every = every or 30
+    if type(every) ~= "number" or every < 1 then error("persist takes seconds (>= 1)", 2) end
+    if not opts.dir then
+      error("persist needs a config directory (hearsay run) to keep the state in", 2)
+    end
+    if not restored[plugin.name] then
+      restored[plugin.name] = true
+      restore_state(plugin.name)
+    end
+    plugin.persist = true
+    set.timers[#set.timers + 1] = { plugin = plugin, ms = every * 1000,
+      fn = function() save_state(plugin.name) end }
+  end
   env.every = function(ms, fn)
     if type(ms) ~= "number" or ms < 1 then error("every needs an interval in ms (>= 1)", 2) end
     if type(fn) ~= "function" then error("every needs a function", 2) end
@@ -527,7 +589,11 @@ function M.on_timer(fn) fn() end
 function M.state_of(name) return states[name] end
 
 function M.stop()
-  if active then deactivate(active) end
+  if not active then return end
+  deactivate(active) -- (its stop hooks may still change state)
+  for _, p in ipairs(active.plugins) do
+    if p.persist then save_state(p.name) end
+  end
 end
 
 -- Each plugin of the running set: counters (calls and time from its
