@@ -119,14 +119,61 @@ static char *next_line(int tty, const char *prompt)
     return line;
 }
 
-/* hearsay.console_client(path) -> exit code */
+#define CONSOLE_NODES_MAX 64
+
+/* A line for the client itself, not the node: "\wait S" sleeps S seconds
+ * (the node runs on; in a script, between a broadcast and a look), "\node
+ * K" attaches to the K-th socket given (hearsay repl --nodes N). Returns 1
+ * when line was one (done, or *next set to the socket to attach to). */
+static int client_command(const char *line, size_t nsocks, int *next)
+{
+    double s;
+    int k;
+    char end;
+
+    line += strspn(line, " \t");
+    if (sscanf(line, "\\wait %lf %c", &s, &end) == 1) {
+        if (s > 0 && s <= 3600)
+            usleep((useconds_t)(s * 1e6));
+        else
+            fprintf(stdout, "\\wait takes 0 to 3600 seconds\n");
+        return 1;
+    }
+    if (sscanf(line, "\\node %d %c", &k, &end) == 1) {
+        if (k >= 1 && (size_t)k <= nsocks)
+            *next = k - 1;
+        else
+            fprintf(stdout, "\\node takes 1 to %zu\n", nsocks);
+        return 1;
+    }
+    return 0;
+}
+
+/* hearsay.console_client(path | {paths}) -> exit code; with several
+ * sockets (one per node), "\node K" moves to the K-th. */
 static int l_console_client(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *socks[CONSOLE_NODES_MAX];
+    size_t nsocks = 0;
+    const char *path;
     char prompt[64] = "> ", history[4096] = "";
-    int tty = isatty(0) && isatty(1);
+    int tty = isatty(0) && isatty(1), next = -1;
     conn c = {-1, NULL, 0, 0};
 
+    if (lua_istable(L, 1)) {
+        for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, 1) && nsocks < CONSOLE_NODES_MAX;
+             i++) {
+            lua_rawgeti(L, 1, i);
+            socks[nsocks++] = luaL_checkstring(L, -1); /* kept alive by the table */
+            lua_pop(L, 1);
+        }
+        luaL_argcheck(L, nsocks > 0, 1, "no socket");
+    } else {
+        socks[nsocks++] = luaL_checkstring(L, 1);
+    }
+    path = socks[0];
+    /* Answers and node logs in the order they came, even into a pipe. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     c.fd = connect_unix(path);
     if (c.fd < 0) {
         lua_pushinteger(L, 1);
@@ -154,6 +201,21 @@ static int l_console_client(lua_State *L)
             break;
         if (tty && line[strspn(line, " \t")])
             add_history(line);
+        if (client_command(line, nsocks, &next)) {
+            free(line);
+            if (next >= 0) {
+                close(c.fd);
+                c.len = 0;
+                path = socks[next];
+                next = -1;
+                if ((c.fd = connect_unix(path)) < 0 ||
+                    read_answer(&c, prompt, sizeof prompt, stdout) != 0) {
+                    fprintf(stderr, "hearsay console: cannot reach %s\n", path);
+                    code = 1;
+                }
+            }
+            continue;
+        }
         size_t len = strlen(line);
         line[len] = '\n';
         int rc = send_all(c.fd, line, len + 1);

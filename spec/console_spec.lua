@@ -388,4 +388,25 @@ describe("hearsay repl", function()
     assert.matches("node 3:", out)
     assert.matches("\n2\n", out)
   end)
+
+  it("says how far the cluster has formed, moves among nodes with \\node, waits with \\wait, shows logs (issue 20)", function()
+    local input = os.tmpname()
+    write(input, table.concat({ "print('one', node.id())", "\\node 2", "print('two', node.id())",
+      "id = broadcast('chat', { text = 'hi' })", "\\wait 0.5", "\\node 3",
+      "=#peers()", "\\node 7", "" }, "\n"))
+    local code, out = H.sh(("%q repl --nodes 3 --log-level info --config %q/config < %q 2>&1")
+      :format(H.bin, H.src, input))
+    os.remove(input)
+    assert.equal(0, code, out)
+    assert.matches("starting 3 nodes", out)
+    assert.matches("forming: %d of 3 nodes know every other", out)
+    assert.matches("formed in [%d.]+ s", out)
+    local ids = {}
+    for i, id in out:gmatch("node (%d): (%x+) at") do ids[tonumber(i)] = id end
+    assert.matches("one\t" .. ids[1], out)
+    assert.matches("two\t" .. ids[2], out)
+    assert.matches("\n2\n", out) -- node 3's peers
+    assert.matches("\\node takes 1 to 3", out)
+    assert.matches("%d%d%d%d%-%d%d%-%d%dT[%d:.]+Z hearsay%[%x+%] info: ", out) -- node logs
+  end)
 end)

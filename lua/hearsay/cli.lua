@@ -113,16 +113,20 @@ Prints a fresh cluster key: the base64 of 32 random bytes, for
 cluster_keys in node.lua or `hearsay keys install`.
 ]],
   repl = [[
-usage: hearsay repl [--nodes N] [--config DIR]
+usage: hearsay repl [--nodes N] [--config DIR] [--log-level LEVEL]
 
 Starts N local nodes (default 1) on 127.0.0.1 with ephemeral ports, with
-the settings and plugins of DIR/node.lua (default ./config), and opens the
-console of node 1 (see `hearsay console --help`). Ctrl-D ends the session
-and stops the nodes.
+the settings and plugins of DIR/node.lua (default ./config), saying how far
+the cluster has formed, and opens the console of node 1 (see `hearsay
+console --help`). Besides Lua, the session takes two lines of its own:
+`\node K` moves to node K's console, `\wait S` waits S seconds (the
+nodes run on: between a broadcast and a look, in a piped script). Ctrl-D
+ends the session and stops the nodes.
 
 options:
   --nodes N      how many nodes, 1..50 (default 1)
   --config DIR   config directory (default ./config)
+  --log-level L  the nodes' log on stderr: error (default), warn, info, debug
   --help         this text
 ]],
   demo = [[
@@ -344,13 +348,16 @@ function M.watch_reload(loop, node, cfg)
 end
 
 local function cmd_console(argv)
-  local opts, pos = args.parse(argv, { socket = "string", help = "boolean", eval = "list",
+  local opts, pos = args.parse(argv, { socket = "list", help = "boolean", eval = "list",
     raw = "boolean" })
   if not opts then return fail(pos) end
   if opts.help then io.write(HELP.console) return 0 end
   if #pos > 0 then return fail("console: unexpected argument '" .. pos[1] .. "'") end
-  local socket = opts.socket or "config/console.sock"
+  -- Several --socket: one node each (hearsay repl); \node K moves among them.
+  local socket = opts.socket and (#opts.socket == 1 and opts.socket[1] or opts.socket)
+    or "config/console.sock"
   if opts.eval then
+    if type(socket) == "table" then return fail("console: -e takes one --socket") end
     -- One session, each line's output as it comes, nothing else.
     local lines = {}
     if opts.raw then lines[1] = "\\raw on" end
@@ -423,7 +430,8 @@ local function cmd_keygen(argv)
 end
 
 local function cmd_repl(argv)
-  local opts, pos = args.parse(argv, { nodes = "number", config = "string", help = "boolean" })
+  local opts, pos = args.parse(argv, { nodes = "number", config = "string", help = "boolean",
+    log_level = "string" })
   if not opts then return fail(pos) end
   if opts.help then io.write(HELP.repl) return 0 end
   if #pos > 0 then return fail("repl: unexpected argument '" .. pos[1] .. "'") end
@@ -434,29 +442,46 @@ local function cmd_repl(argv)
   local dir = opts.config or default_config_dir()
   local cfg, err = config.load(dir)
   if not cfg then return fail(err) end
-  cfg.node.log_level = "error"
+  cfg.node.log_level = opts.log_level or "error"
+  io.stdout:setvbuf("line")
+  io.write(("starting %d node%s...\n"):format(n, n == 1 and "" or "s"))
   local ok, c = pcall(cluster.new, { n = math.tointeger(n), settings = cfg.node })
   if not ok then return fail(tostring(c)) end
-  local sock = os.tmpname()
-  os.remove(sock)
+  local socks, argv2 = {}, { "console" }
   for i, node in ipairs(c.nodes) do
     local pok, perr = pcall(node.plugins, node, M.plugin_options(cfg))
     if not pok then
       c:close()
       return fail(tostring(perr))
     end
-    if i == 1 then node:console(sock) end
-  end
-  if n > 1 then c:converge(5) end
-  for i, node in ipairs(c.nodes) do
+    socks[i] = os.tmpname()
+    os.remove(socks[i])
+    node:console(socks[i])
+    argv2[#argv2 + 1] = "--socket"
+    argv2[#argv2 + 1] = socks[i]
     io.write(("node %d: %s at %s\n"):format(i, node:id(), node:url()))
   end
+  if n > 1 then
+    -- How far it has formed, each second: nodes that know every other.
+    local t0, last = c.loop:now(), -1
+    local formed = c.loop:run_until(function()
+      local full = 0
+      for _, node in ipairs(c.nodes) do full = full + (#node:peers() >= n - 1 and 1 or 0) end
+      local s = math.floor(c.loop:now() - t0)
+      if s ~= last then
+        last = s
+        io.write(("forming: %d of %d nodes know every other (%d s)\n"):format(full, n, s))
+      end
+      return full == n
+    end, 15, 0.05)
+    io.write(formed and ("formed in %.1f s\n"):format(c.loop:now() - t0)
+      or "not formed in 15 s: going on (peers() in the console shows who knows whom)\n")
+  end
   local exit = nil
-  c.loop:spawn("/proc/self/exe", { "console", "--socket", sock },
-    function(status) exit = status end)
+  c.loop:spawn("/proc/self/exe", argv2, function(status) exit = status end)
   c.loop:run_until(function() return exit ~= nil end, 1e9, 0.05)
   c:close()
-  os.remove(sock)
+  for _, s in ipairs(socks) do os.remove(s) end
   return 0
 end
 
