@@ -227,7 +227,11 @@ describe("a plugin's persist() (issue 20)", function()
       local proc = H.spawn(dir, loop)
       local _, out = console(sock, { "=plugin_state('counter').starts",
         "=plugin_state('counter').bumps", "plugin_state('counter').bumps = " .. set_bumps })
-      if how == "KILL" then loop:run_for(1.5) end -- the timer saves it
+      if how == "KILL" then -- the timer saves it (every second)
+        loop:run_until(function()
+          return H.read(dir .. "/counter.state.json"):match('"bumps":' .. set_bumps) ~= nil
+        end, 10, 0.1)
+      end
       H.kill(proc, how)
       H.wait_exit(proc, loop, 5)
       return out
