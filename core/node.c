@@ -51,6 +51,8 @@ void hs_node_set_clock(hs_node *n, const hs_clock *clock)
         n->clock = *clock;
 }
 
+_Static_assert(HS_LOG_STAMP_MAX >= HS_CLOCK_STAMP_MAX, "a log stamp fits the public buffer");
+
 void hs_log_stamp(char *out)
 {
     hs_clock_stamp(out);
