@@ -14,8 +14,22 @@
 #include "check.h"
 #include "simnet.h"
 
-/* PROTO_SEEDS=n runs each case over n seeds (4), from PROTO_SEED (1). */
+/* PROTO_SEEDS=n runs each case over n seeds (4), from PROTO_SEED (1).
+ * PROTO_BOUNDS=design (c_proto_random) holds each seed to the bounds the
+ * protocol promises (anti-entropy's longest round, SWIM's own probing)
+ * rather than the speeds measured on the fixed seeds: over seeds 401-1400
+ * a first broadcast once waited 2 s for anti-entropy, and a crash was
+ * believed everywhere only after 36-39 s three times, by nodes that no
+ * death gossip reached (hs.* messages go by plain push, without lazy
+ * offers or anti-entropy: bench/RESULTS.md, Simulated cold start). */
 static uint64_t first_seed = 1, seeds = 4, current_seed;
+static int design_bounds;
+
+/* The measured bound on the fixed seeds, or the design bound. */
+static double bound(double measured, double design)
+{
+    return design_bounds ? design : measured;
+}
 static const char *program;
 
 /* CHECK, naming the seed (cond is evaluated once: it may run the sim). */
@@ -26,8 +40,9 @@ static const char *program;
         } else {                                                                                   \
             hs_checks_failed++;                                                                    \
             fprintf(stderr,                                                                        \
-                    "%s:%d: check failed: %s\n  replay: PROTO_SEED=%llu PROTO_SEEDS=1 %s\n",       \
-                    __FILE__, __LINE__, #cond, (unsigned long long)current_seed, program);         \
+                    "%s:%d: check failed: %s\n  replay: PROTO_SEED=%llu PROTO_SEEDS=1%s %s\n",     \
+                    __FILE__, __LINE__, #cond, (unsigned long long)current_seed,                   \
+                    design_bounds ? " PROTO_BOUNDS=design" : "", program);                         \
         }                                                                                          \
     } while (0)
 
@@ -97,7 +112,7 @@ static void join_and_spread(void)
         if (!s)
             continue;
         CHECK_SEED(sim_run_until(s, formed, NULL, 0.1, 10));
-        CHECK_SEED(broadcast_reaches_all(s, 17, 1.0));
+        CHECK_SEED(broadcast_reaches_all(s, 17, bound(1.0, 35.0)));
         sim_free(s);
     }
 }
@@ -191,7 +206,9 @@ static void a_crash_is_detected(void)
         CHECK_SEED(sim_run_until(s, formed, NULL, 0.1, 10));
         sim_crash(s, 9);
         double t0 = sim_now(s);
-        CHECK_SEED(sim_run_until(s, victim_dead_everywhere, &w, 0.05, 30));
+        /* (Design: dead_after rounds of its own probes over ~29 peers, a
+         * probe period each, then suspicion_timeout.) */
+        CHECK_SEED(sim_run_until(s, victim_dead_everywhere, &w, 0.05, bound(30, 120)));
         CHECK_SEED(sim_now(s) - t0 > 1.0); /* not before a probe could time out */
         CHECK_SEED(!w.false_death);
         sim_free(s);
@@ -227,7 +244,7 @@ static void a_short_cut_is_refuted(void)
         CHECK_SEED(!w.false_death);
         for (size_t i = 0; i < sim_size(s); i++)
             CHECK_SEED(i == 4 || sim_sees_alive(s, i, 4) || !sim_sees_dead(s, i, 4));
-        CHECK_SEED(broadcast_reaches_all(s, 4, 5.0));
+        CHECK_SEED(broadcast_reaches_all(s, 4, bound(5.0, 35.0)));
         sim_free(s);
     }
 }
@@ -334,7 +351,7 @@ static void the_tree_repairs(void)
                 live++;
                 have += sim_has(s, i, wanted_id) != 0;
             }
-        CHECK_SEED(have * 5 >= live * 4);
+        CHECK_SEED(design_bounds || have * 5 >= live * 4);
         CHECK_SEED(sim_run_until(s, all_have, NULL, 0.01, 35));
         CHECK_SEED(grafts(s) > before);
         sim_free(s);
@@ -349,7 +366,11 @@ int main(int argc, char **argv)
         first_seed = strtoull(getenv("PROTO_SEED"), NULL, 10);
     if (getenv("PROTO_SEEDS"))
         seeds = strtoull(getenv("PROTO_SEEDS"), NULL, 10);
-    alarm(seeds > 4 ? 0 : 120); /* a spin in the protocol: fail, do not hang ctest */
+    design_bounds = getenv("PROTO_BOUNDS") && strcmp(getenv("PROTO_BOUNDS"), "design") == 0;
+    /* A spin in the protocol: fail, do not hang ctest (about 0.3 s a seed). */
+    alarm((unsigned)(60 + (seeds < 100000 ? seeds : 100000) * 2));
+    printf("seeds %llu to %llu, %s bounds\n", (unsigned long long)first_seed,
+           (unsigned long long)(first_seed + seeds - 1), design_bounds ? "design" : "measured");
     join_and_spread();
     views_become_mutual();
     a_seed_replays();
