@@ -19,9 +19,8 @@
  * protocol promises (anti-entropy's longest round, SWIM's own probing)
  * rather than the speeds measured on the fixed seeds: over seeds 401-1400
  * a first broadcast once waited 2 s for anti-entropy, and a crash was
- * believed everywhere only after 36-39 s three times, by nodes that no
- * death gossip reached (hs.* messages go by plain push, without lazy
- * offers or anti-entropy: bench/RESULTS.md, Simulated cold start). */
+ * believed everywhere only after 36-39 s three times, when the dead node
+ * was in few views whose nodes nobody pushed to (README, Tests). */
 static uint64_t first_seed = 1, seeds = 4, current_seed;
 static int design_bounds;
 
