@@ -45,10 +45,9 @@ static const char *program;
         }                                                                                          \
     } while (0)
 
-static sim *make(size_t n, uint64_t seed, void (*configure)(void *, size_t, hs_config *))
+static sim *make(size_t n, uint64_t seed)
 {
-    sim_opts o = {
-        .nodes = n, .seed = seed, .latency = 0.002, .jitter = 0.003, .configure = configure};
+    sim_opts o = {.nodes = n, .seed = seed, .latency = 0.002, .jitter = 0.003};
 
     current_seed = seed;
     return sim_new(&o);
@@ -63,6 +62,18 @@ static int formed(sim *s, void *ud)
         if (!sim_crashed(s, i) && sim_live_peers(s, i) < 8)
             return 0;
     return 1;
+}
+
+/* A network of n nodes for this seed, checked to have formed within
+ * 10 s (the check is counted, not fatal); NULL when it could not be made. */
+static sim *formed_cluster(size_t n, uint64_t seed)
+{
+    sim *s = make(n, seed);
+
+    CHECK_SEED(s);
+    if (s)
+        CHECK_SEED(sim_run_until(s, formed, NULL, 0.1, 10));
+    return s;
 }
 
 /* No node not crashed takes another one not crashed for dead. */
@@ -106,11 +117,9 @@ static int broadcast_reaches_all(sim *s, size_t from, double within)
 static void join_and_spread(void)
 {
     for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
-        sim *s = make(30, seed, NULL);
-        CHECK_SEED(s);
+        sim *s = formed_cluster(30, seed);
         if (!s)
             continue;
-        CHECK_SEED(sim_run_until(s, formed, NULL, 0.1, 10));
         CHECK_SEED(broadcast_reaches_all(s, 17, bound(1.0, 35.0)));
         sim_free(s);
     }
@@ -123,7 +132,7 @@ static void join_and_spread(void)
 static void views_become_mutual(void)
 {
     for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
-        sim *s = make(30, seed, NULL);
+        sim *s = make(30, seed);
         CHECK_SEED(s);
         if (!s)
             continue;
@@ -152,7 +161,7 @@ static void a_seed_replays(void)
     unsigned long sent[3];
 
     for (int k = 0; k < 3; k++) {
-        sim *s = make(20, k < 2 ? 7 : 8, NULL);
+        sim *s = make(20, k < 2 ? 7 : 8);
         CHECK(s);
         if (!s)
             return;
@@ -197,12 +206,10 @@ static int victim_dead_everywhere(sim *s, void *ud)
 static void a_crash_is_detected(void)
 {
     for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
-        sim *s = make(30, seed, NULL);
+        sim *s = formed_cluster(30, seed);
         watch w = {.victim = 9};
-        CHECK_SEED(s);
         if (!s)
             continue;
-        CHECK_SEED(sim_run_until(s, formed, NULL, 0.1, 10));
         sim_crash(s, 9);
         double t0 = sim_now(s);
         /* (Design: dead_after rounds of its own probes over ~29 peers, a
@@ -230,12 +237,10 @@ static int never_dead(sim *s, void *ud)
 static void a_short_cut_is_refuted(void)
 {
     for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
-        sim *s = make(20, seed, NULL);
+        sim *s = formed_cluster(20, seed);
         watch w = {.victim = 4};
-        CHECK_SEED(s);
         if (!s)
             continue;
-        CHECK_SEED(sim_run_until(s, formed, NULL, 0.1, 10));
         sim_side(s, 4, 1);
         sim_run_until(s, never_dead, &w, 0.05, 3);
         sim_heal(s);
@@ -280,11 +285,9 @@ static int halves_joined(sim *s, void *ud)
 static void a_partition_heals(void)
 {
     for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
-        sim *s = make(20, seed, NULL);
-        CHECK_SEED(s);
+        sim *s = formed_cluster(20, seed);
         if (!s)
             continue;
-        CHECK_SEED(sim_run_until(s, formed, NULL, 0.1, 10));
         for (size_t i = 1; i < sim_size(s); i += 2)
             sim_side(s, i, 1);
         double cut_at = sim_now(s);
@@ -323,11 +326,9 @@ static unsigned long grafts(sim *s)
 static void the_tree_repairs(void)
 {
     for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
-        sim *s = make(30, seed, NULL);
-        CHECK_SEED(s);
+        sim *s = formed_cluster(30, seed);
         if (!s)
             continue;
-        CHECK_SEED(sim_run_until(s, formed, NULL, 0.1, 10));
         for (int k = 0; k < 10; k++)
             CHECK_SEED(broadcast_reaches_all(s, (size_t)k * 3, 5.0));
         /* Every eager peer of node 0 crashes: its push reaches nobody. */
