@@ -841,12 +841,19 @@ static void check_options(lua_State *L, int opts_idx)
         lua_pop(L, 1);
         for (size_t i = 0; plugin_options[i] && lua_type(L, -1) == LUA_TSTRING; i++)
             known |= strcmp(lua_tostring(L, -1), plugin_options[i]) == 0;
-        if (!known)
-            luaL_error(L,
-                       "plugins: unknown option %s (options: dir, plugins, plugin_path, policy, "
-                       "builtin_dir, memory_limit, instruction_limit, timeout, console_timeout, "
-                       "max_share, share_window)",
-                       lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1));
+        if (!known) {
+            /* The options named from the one list, not a copy of it. */
+            luaL_Buffer b;
+            luaL_buffinit(L, &b);
+            for (size_t i = 0; plugin_options[i]; i++) {
+                luaL_addstring(&b, i ? ", " : "");
+                luaL_addstring(&b, plugin_options[i]);
+            }
+            luaL_pushresult(&b);
+            luaL_error(L, "plugins: unknown option %s (options: %s)",
+                       lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : luaL_typename(L, -2),
+                       lua_tostring(L, -1));
+        }
     }
 }
 
