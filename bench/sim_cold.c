@@ -20,7 +20,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "simnet.h"
+#include "node.h"
+#include "sim/sim.h"
 
 static unsigned join_exchanges = 5;
 
@@ -43,23 +44,23 @@ int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000;
     double form = argc > 3 ? strtod(argv[3], NULL) : 20;
-    sim_opts o = {.nodes = n, .latency = 0.002, .jitter = 0.003, .configure = configure};
+    hs_sim_opts o = {.nodes = n, .latency = 0.002, .jitter = 0.003, .configure = configure};
     clock_t c0 = clock();
-    sim *s;
+    hs_sim *s;
 
     join_exchanges = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 5;
     o.seed = argc > 4 ? strtoull(argv[4], NULL, 10) : 1;
-    if (n < 2 || !(s = sim_new(&o))) {
+    if (n < 2 || !(s = hs_sim_new(&o))) {
         fprintf(stderr, "usage: sim_cold [nodes >= 2 [join_exchanges [form_s [seed]]]]\n");
         return 2;
     }
-    sim_run_for(s, form);
+    hs_sim_run_for(s, form);
     size_t min_live = (size_t)-1, sum_live = 0, no_view = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t l = sim_live_peers(s, i);
+        size_t l = hs_sim_live_peers(s, i);
         sum_live += l;
         min_live = l < min_live ? l : min_live;
-        no_view += sim_in_views(s, i, NULL) == 0;
+        no_view += hs_sim_in_views(s, i, NULL) == 0;
     }
     printf("%zu nodes, join_exchanges %u, seed %llu, after %.0f s: live peers min %zu, mean %.1f; "
            "in no view: %zu\n",
@@ -69,21 +70,21 @@ int main(int argc, char **argv)
     for (int b = 0; b < 3; b++) {
         char id[65];
         json_t *payload = json_pack("{s:i}", "b", b);
-        hs_err err = hs_node_broadcast(sim_node(s, (size_t)b * 97 % n), "chat", payload, id);
+        hs_err err = hs_node_broadcast(hs_sim_node(s, (size_t)b * 97 % n), "chat", payload, id);
         json_decref(payload);
         if (err != HS_OK)
             return 1;
-        double t0 = sim_now(s), at[4] = {-1, -1, -1, -1};
+        double t0 = hs_sim_now(s), at[4] = {-1, -1, -1, -1};
         size_t have = 0;
         for (int k = 0; k < 3000 && have < n; k++) {
-            sim_run_for(s, 0.005);
+            hs_sim_run_for(s, 0.005);
             have = 0;
             for (size_t i = 0; i < n; i++)
-                have += sim_has(s, i, id) != 0;
+                have += hs_sim_has(s, i, id) != 0;
             static const double part[4] = {0.5, 0.9, 0.99, 1.0};
             for (int q = 0; q < 4; q++)
                 if (at[q] < 0 && (double)have >= part[q] * (double)n)
-                    at[q] = sim_now(s) - t0;
+                    at[q] = hs_sim_now(s) - t0;
         }
         printf("%9d", b + 1);
         for (int q = 0; q < 4; q++)
@@ -91,17 +92,17 @@ int main(int argc, char **argv)
         printf("  (%zu of %zu within 15 s)\n", have, n);
         for (size_t i = 0, shown = 0; i < n && shown < 3; i++) {
             size_t eager;
-            if (sim_has(s, i, id))
+            if (hs_sim_has(s, i, id))
                 continue;
-            size_t views = sim_in_views(s, i, &eager);
+            size_t views = hs_sim_in_views(s, i, &eager);
             printf(
                 "          without it: node %zu, %zu live peers, in %zu views, pushed to by %zu\n",
-                i, sim_live_peers(s, i), views, eager);
+                i, hs_sim_live_peers(s, i), views, eager);
             shown++;
         }
     }
-    printf("%llu events, %.1f s of CPU\n", (unsigned long long)sim_events(s),
+    printf("%llu events, %.1f s of CPU\n", (unsigned long long)hs_sim_events(s),
            (double)(clock() - c0) / CLOCKS_PER_SEC);
-    sim_free(s);
+    hs_sim_free(s);
     return 0;
 }

@@ -19,10 +19,12 @@
 #include <lualib.h>
 
 #include "hearsay.h"
+#include "lconfig.h"
 #include "lhost.h"
 #include "ljson.h"
 #include "lkeyring.h"
 #include "lloop.h"
+#include "lsim.h"
 #include "lvalues.h"
 
 #define HS_NODE_MT "hearsay.node"
@@ -320,16 +322,19 @@ static void set_field(lua_State *L, hs_config *c, const field *f, int idx)
     }
 }
 
-/* Reads the table at idx into c; strings stay owned by the table, and
- * the C arrays of the lists by an anchor table left at -1 on the stack
- * (Lua-owned, so no error path has to free them). */
+/* Reads the table at idx into c (defaults first; lconfig.h). */
 static void read_config(lua_State *L, int idx, hs_config *c)
+{
+    hs_config_init(c);
+    hs_lua_apply_config(L, idx, c);
+}
+
+void hs_lua_apply_config(lua_State *L, int idx, hs_config *c)
 {
     static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
     int anchor;
 
     idx = lua_absindex(L, idx);
-    hs_config_init(c);
     lua_newtable(L);
     anchor = lua_gettop(L);
     lua_pushnil(L);
@@ -892,6 +897,7 @@ int luaopen_hearsay(lua_State *L)
     hs_lua_json_register(L, 0);
     hs_console_client_register(L);
     hs_lua_keyring_register(L);
+    hs_lua_sim_register(L);
     lua_pushcfunction(L, l_node_new);
     lua_setfield(L, -2, "node");
     lua_pushcfunction(L, l_sign_message);

@@ -37,6 +37,7 @@
 #include "http_curl.h"
 #include "http_response.h"
 #include "http_url.h"
+#include "transport.h"
 
 /* One read buffer per client: every read is parsed before the next. */
 #define READ_BUF (16 * 1024)
@@ -45,12 +46,14 @@
 #define REQ_POOL_MAX 64
 #define REQ_BUF_KEEP 4096
 
+typedef struct hclient hclient;
+static const hs_http_client_ops own_ops;
 typedef struct host host;
 typedef struct conn conn;
 typedef struct request request;
 
 struct request {
-    hs_http_client *c;
+    hclient *c;
     uv_timer_t timer; /* its deadline, or a failure due at the next turn */
     host *h;          /* while it waits in h's queue */
     conn *conn;       /* while a connection carries it */
@@ -75,7 +78,7 @@ struct conn {
     uv_connect_t connect_req;
     uv_getaddrinfo_t gai;
     uv_write_t write_req;
-    hs_http_client *c;
+    hclient *c;
     host *h;      /* NULL once closing */
     request *req; /* the request it carries, NULL when idle */
     int state;
@@ -101,7 +104,8 @@ struct host {
     char name[HS_HTTP_HOST_MAX + 1];
 };
 
-struct hs_http_client {
+struct hclient {
+    hs_http_client base; /* first: what the node holds */
     uv_loop_t *loop;
     hs_http_client_opts o;
     hs_http_curl *curl; /* made on first use */
@@ -125,12 +129,12 @@ struct hs_http_client {
     char rbuf[READ_BUF];
 };
 
-static void serve(hs_http_client *c, host *h);
+static void serve(hclient *c, host *h);
 static void conn_close(conn *k);
 
 /* ---- the client's end ------------------------------------------------ */
 
-static void maybe_done(hs_http_client *c)
+static void maybe_done(hclient *c)
 {
     if (c->closing && c->handles == 0 && !c->curl_open) {
         void (*done)(void *) = c->done;
@@ -145,7 +149,7 @@ static void maybe_done(hs_http_client *c)
 
 static void on_handle_closed(uv_handle_t *h)
 {
-    hs_http_client *c = h->data;
+    hclient *c = h->data;
 
     c->handles--;
     maybe_done(c);
@@ -163,7 +167,7 @@ static uint32_t host_hash(const char *name, uint16_t port)
     return (x ^ (port >> 8)) * 16777619u;
 }
 
-static int grow_buckets(hs_http_client *c)
+static int grow_buckets(hclient *c)
 {
     size_t nb = c->nbuckets ? c->nbuckets * 2 : 16;
     host **b = calloc(nb, sizeof *b);
@@ -186,7 +190,7 @@ static int grow_buckets(hs_http_client *c)
 
 /* The host for name:port (name lower-cased here), made when new; NULL out
  * of memory. */
-static host *host_get(hs_http_client *c, const char *name, uint16_t port)
+static host *host_get(hclient *c, const char *name, uint16_t port)
 {
     char low[HS_HTTP_HOST_MAX + 1];
     size_t i = 0;
@@ -215,7 +219,7 @@ static host *host_get(hs_http_client *c, const char *name, uint16_t port)
 }
 
 /* Frees h once nothing uses it: no connection, no waiting request, no pin. */
-static void host_release(hs_http_client *c, host *h)
+static void host_release(hclient *c, host *h)
 {
     host **pp;
 
@@ -270,7 +274,7 @@ static void wait_unlink(request *r)
 
 static void on_req_timer(uv_timer_t *t);
 
-static request *req_get(hs_http_client *c)
+static request *req_get(hclient *c)
 {
     request *r = c->pool;
 
@@ -296,7 +300,7 @@ static request *req_get(hs_http_client *c)
 static void on_req_closed(uv_handle_t *h)
 {
     request *r = h->data;
-    hs_http_client *c = r->c;
+    hclient *c = r->c;
 
     free(r->buf);
     free(r);
@@ -305,7 +309,7 @@ static void on_req_closed(uv_handle_t *h)
 }
 
 /* Back to the pool, or closed when the pool is full or the client ends. */
-static void req_put(hs_http_client *c, request *r)
+static void req_put(hclient *c, request *r)
 {
     uv_timer_stop(&r->timer);
     if (c->closing || c->npool >= REQ_POOL_MAX) {
@@ -324,7 +328,7 @@ static void req_put(hs_http_client *c, request *r)
 
 /* Ends a request: out of the in-flight list, its callback, back to the
  * pool. The request is detached from any host or connection already. */
-static void req_finish(hs_http_client *c, request *r, const hs_http_result *res)
+static void req_finish(hclient *c, request *r, const hs_http_result *res)
 {
     if (r->prev)
         r->prev->next = r->next;
@@ -338,7 +342,7 @@ static void req_finish(hs_http_client *c, request *r, const hs_http_result *res)
     req_put(c, r);
 }
 
-static void req_fail(hs_http_client *c, request *r, hs_err err, const char *why)
+static void req_fail(hclient *c, request *r, hs_err err, const char *why)
 {
     hs_http_result res = {0};
 
@@ -363,7 +367,7 @@ static void fail_later(request *r, const char *what, const char *detail)
 
 static void free_conn(conn *k)
 {
-    hs_http_client *c = k->c;
+    hclient *c = k->c;
 
     if (k->prev)
         k->prev->next = k->next;
@@ -387,7 +391,7 @@ static void on_conn_closed(uv_handle_t *h)
 
 static void idle_unlink(conn *k)
 {
-    hs_http_client *c = k->c;
+    hclient *c = k->c;
     host *h = k->h;
 
     if (k->lprev)
@@ -412,7 +416,7 @@ static void idle_unlink(conn *k)
  * place it leaves. */
 static void conn_close(conn *k)
 {
-    hs_http_client *c = k->c;
+    hclient *c = k->c;
     host *h = k->h;
 
     if (k->state == C_CLOSING)
@@ -433,7 +437,7 @@ static void conn_close(conn *k)
 
 static void on_idle_timer(uv_timer_t *t);
 
-static void arm_idle_timer(hs_http_client *c)
+static void arm_idle_timer(hclient *c)
 {
     uint64_t idle_ms = (uint64_t)(c->o.idle_timeout * 1000), now = uv_now(c->loop);
 
@@ -447,7 +451,7 @@ static void arm_idle_timer(hs_http_client *c)
 
 static void on_idle_timer(uv_timer_t *t)
 {
-    hs_http_client *c = t->data;
+    hclient *c = t->data;
     uint64_t idle_ms = (uint64_t)(c->o.idle_timeout * 1000), now = uv_now(c->loop);
 
     while (c->lru_head && now - c->lru_head->idle_since >= idle_ms)
@@ -471,7 +475,7 @@ static void assign(conn *k, request *r)
  * request of its host, or it waits in the idle lists. */
 static void conn_idle(conn *k)
 {
-    hs_http_client *c = k->c;
+    hclient *c = k->c;
     host *h = k->h;
 
     if (h->wait_head) {
@@ -505,7 +509,7 @@ static void conn_idle(conn *k)
  * closed before any byte of the answer) or fails. */
 static void conn_failed(conn *k, hs_err err, const char *what, const char *detail)
 {
-    hs_http_client *c = k->c;
+    hclient *c = k->c;
     request *r = k->req;
     host *h = k->h;
     char why[160];
@@ -527,7 +531,7 @@ static void conn_failed(conn *k, hs_err err, const char *what, const char *detai
  * (reused or closed), so a callback that asks again may get k. */
 static void conn_answered(conn *k, int reuse)
 {
-    hs_http_client *c = k->c;
+    hclient *c = k->c;
     request *r = k->req;
     hs_http_result res = {0};
     char *body = k->resp.body;
@@ -668,7 +672,7 @@ static void on_connect(uv_connect_t *cr, int status)
 }
 
 /* Whether the allow list lets us connect to sa. */
-static int allowed(const hs_http_client *c, const struct sockaddr *sa)
+static int allowed(const hclient *c, const struct sockaddr *sa)
 {
     uint8_t a[16];
 
@@ -677,7 +681,7 @@ static int allowed(const hs_http_client *c, const struct sockaddr *sa)
 }
 
 /* Counts a refusal to connect to sa, and says why in `why`. */
-static void refuse(hs_http_client *c, const struct sockaddr *sa, char *why, size_t cap)
+static void refuse(hclient *c, const struct sockaddr *sa, char *why, size_t cap)
 {
     uint8_t a[16];
     char text[64];
@@ -693,7 +697,7 @@ static void refuse(hs_http_client *c, const struct sockaddr *sa, char *why, size
 /* Where to connect among ai: IPv4 first (nodes listen on one address,
  * most often IPv4, and a name like localhost resolves to both), only an
  * allowed one; NULL when none is. */
-static const struct sockaddr *pick(const hs_http_client *c, const struct addrinfo *ai)
+static const struct sockaddr *pick(const hclient *c, const struct addrinfo *ai)
 {
     const struct addrinfo *first = NULL;
 
@@ -770,7 +774,7 @@ static void fail_waiting(host *h, const char *what, const char *detail)
  * request waiting for h have failed and h's queue is empty. */
 static int conn_open(host *h, request *r)
 {
-    hs_http_client *c = r->c;
+    hclient *c = r->c;
     conn *k = calloc(1, sizeof *k);
     struct sockaddr_storage ss;
     char port[8];
@@ -847,7 +851,7 @@ static int conn_open(host *h, request *r)
  * then frees h if nothing uses it any more. The only caller of
  * conn_open: h stays pinned (alive) until the end, whatever a failure on
  * the way closes (conn_close serves h again, nested, under this pin). */
-static void serve(hs_http_client *c, host *h)
+static void serve(hclient *c, host *h)
 {
     h->pins++;
     while (h->wait_head && !c->closing) {
@@ -873,7 +877,7 @@ static void serve(hs_http_client *c, host *h)
 static void on_req_timer(uv_timer_t *t)
 {
     request *r = t->data;
-    hs_http_client *c = r->c;
+    hclient *c = r->c;
     char why[64];
 
     if (r->failed) {
@@ -902,7 +906,7 @@ static void on_req_timer(uv_timer_t *t)
 
 hs_err hs_http_client_new(uv_loop_t *loop, const hs_http_client_opts *opts, hs_http_client **out)
 {
-    hs_http_client *c = calloc(1, sizeof *c);
+    hclient *c = calloc(1, sizeof *c);
 
     if (!c)
         return HS_ENOMEM;
@@ -931,7 +935,8 @@ hs_err hs_http_client_new(uv_loop_t *loop, const hs_http_client_opts *opts, hs_h
     uv_timer_init(loop, &c->idle_timer);
     c->idle_timer.data = c;
     c->handles = 1;
-    *out = c;
+    c->base.ops = &own_ops;
+    *out = &c->base;
     return HS_OK;
 }
 
@@ -945,7 +950,7 @@ static int valid_method(const char *m)
     return n > 0 && n <= 16;
 }
 
-static hs_err via_curl(hs_http_client *c, const char *method, const char *url, const char *body,
+static hs_err via_curl(hclient *c, const char *method, const char *url, const char *body,
                        size_t len, const char *header, double timeout_s, hs_http_cb cb, void *ud)
 {
     if (!c->curl) {
@@ -960,10 +965,11 @@ static hs_err via_curl(hs_http_client *c, const char *method, const char *url, c
     return hs_http_curl_request(c->curl, method, url, body, len, header, timeout_s, cb, ud);
 }
 
-hs_err hs_http_client_request(hs_http_client *c, const char *method, const char *url,
-                              const char *body, size_t len, const char *header, double timeout_s,
-                              hs_http_cb cb, void *ud)
+static hs_err cli_request(hs_http_client *base, const char *method, const char *url,
+                          const char *body, size_t len, const char *header, double timeout_s,
+                          hs_http_cb cb, void *ud)
 {
+    hclient *c = (hclient *)base;
     hs_http_url u;
     request *r;
     host *h;
@@ -1048,28 +1054,33 @@ hs_err hs_http_client_request(hs_http_client *c, const char *method, const char 
     return HS_OK;
 }
 
-unsigned long hs_http_client_requests(const hs_http_client *c)
+static unsigned long cli_requests(const hs_http_client *base)
 {
+    const hclient *c = (const hclient *)base;
     return c->requests + (c->curl ? hs_http_curl_requests(c->curl) : 0);
 }
 
-unsigned long hs_http_client_connects(const hs_http_client *c)
+static unsigned long cli_connects(const hs_http_client *base)
 {
+    const hclient *c = (const hclient *)base;
     return c->connects + (c->curl ? hs_http_curl_connects(c->curl) : 0);
 }
 
-size_t hs_http_client_inflight(const hs_http_client *c)
+static size_t cli_inflight(const hs_http_client *base)
 {
+    const hclient *c = (const hclient *)base;
     return c->inflight + (c->curl ? hs_http_curl_inflight(c->curl) : 0);
 }
 
-size_t hs_http_client_idle(const hs_http_client *c)
+static size_t cli_idle(const hs_http_client *base)
 {
+    const hclient *c = (const hclient *)base;
     return c->nidle;
 }
 
-void hs_http_client_refused(const hs_http_client *c, hs_http_refused *out)
+static void cli_refused(const hs_http_client *base, hs_http_refused *out)
 {
+    const hclient *c = (const hclient *)base;
     *out = c->refused;
     if (c->curl)
         hs_http_curl_refused(c->curl, out);
@@ -1077,15 +1088,16 @@ void hs_http_client_refused(const hs_http_client *c, hs_http_refused *out)
 
 static void curl_closed(void *ud)
 {
-    hs_http_client *c = ud;
+    hclient *c = ud;
 
     c->curl_open = 0;
     c->curl = NULL;
     maybe_done(c);
 }
 
-void hs_http_client_close(hs_http_client *c, void (*done)(void *ud), void *ud)
+static void cli_close(hs_http_client *base, void (*done)(void *ud), void *ud)
 {
+    hclient *c = (hclient *)base;
     hs_http_result res = {0};
 
     c->closing = 1;
@@ -1126,3 +1138,13 @@ void hs_http_client_close(hs_http_client *c, void (*done)(void *ud), void *ud)
         hs_http_curl_close(c->curl, curl_closed, c);
     maybe_done(c);
 }
+
+static const hs_http_client_ops own_ops = {
+    .request = cli_request,
+    .requests = cli_requests,
+    .connects = cli_connects,
+    .inflight = cli_inflight,
+    .idle = cli_idle,
+    .refused = cli_refused,
+    .close = cli_close,
+};

@@ -44,6 +44,7 @@
 #include "bytes.h"
 #include "cidr.h"
 #include "http_server.h"
+#include "transport.h"
 
 /* Bytes of MHD memory pool per connection: a request line and headers of a
  * few KiB, plus a read buffer; larger header sets get 431 from MHD. */
@@ -57,6 +58,9 @@
 #define PEM_MAX (1024 * 1024)
 
 /* Per-connection request state, kept in MHD's con_cls. */
+typedef struct mhd_server mhd_server;
+static const hs_http_server_ops mhd_ops;
+
 typedef struct request_ctx {
     char *body;
     size_t len, cap;
@@ -83,7 +87,8 @@ typedef struct conn_ctx {
     struct conn_ctx *wprev, *wnext; /* the watch list */
 } conn_ctx;
 
-struct hs_http_server {
+struct mhd_server {
+    hs_http_server base; /* first: what the node holds */
     struct MHD_Daemon *daemon;
     conn_ctx *idle_head, *idle_tail;
     size_t conns, draining, drain_at;
@@ -106,7 +111,7 @@ struct hs_http_server {
     void *done_ud;
 };
 
-static void server_log(hs_http_server *srv, hs_log_level lvl, const char *fmt, ...)
+static void server_log(mhd_server *srv, hs_log_level lvl, const char *fmt, ...)
 {
     char buf[512];
     va_list ap;
@@ -121,7 +126,7 @@ static void server_log(hs_http_server *srv, hs_log_level lvl, const char *fmt, .
 
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
-    hs_http_server *srv = cls;
+    mhd_server *srv = cls;
     char buf[512];
 
     if (!srv->opts.log)
@@ -133,7 +138,7 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
 
 static void on_timer(uv_timer_t *h);
 
-static void idle_unlink(hs_http_server *srv, conn_ctx *k)
+static void idle_unlink(mhd_server *srv, conn_ctx *k)
 {
     if (k->prev)
         k->prev->next = k->next;
@@ -148,7 +153,7 @@ static void idle_unlink(hs_http_server *srv, conn_ctx *k)
     k->prev = k->next = NULL;
 }
 
-static void idle_push(hs_http_server *srv, conn_ctx *k)
+static void idle_push(mhd_server *srv, conn_ctx *k)
 {
     k->next = NULL;
     k->prev = srv->idle_tail;
@@ -162,7 +167,7 @@ static void idle_push(hs_http_server *srv, conn_ctx *k)
 /* Shuts down the connections idle longest while the open ones (less those
  * already on their way out) are past drain_at. shutdown(), not close(): MHD
  * still owns the descriptor and sees the end at its next read. */
-static void drain(hs_http_server *srv)
+static void drain(mhd_server *srv)
 {
     while (srv->conns - srv->draining > srv->drain_at && srv->idle_head) {
         conn_ctx *k = srv->idle_head;
@@ -183,7 +188,7 @@ static conn_ctx *conn_of(struct MHD_Connection *conn)
 
 /* The watch list: TLS connections in their handshake or with a request
  * under way, whose TLS state shows whether a run moved anything. */
-static void watch(hs_http_server *srv, conn_ctx *k)
+static void watch(mhd_server *srv, conn_ctx *k)
 {
     if (!k->tls || k->watched)
         return;
@@ -195,7 +200,7 @@ static void watch(hs_http_server *srv, conn_ctx *k)
     srv->watch = k;
 }
 
-static void unwatch(hs_http_server *srv, conn_ctx *k)
+static void unwatch(mhd_server *srv, conn_ctx *k)
 {
     if (!k->watched)
         return;
@@ -212,7 +217,7 @@ static void unwatch(hs_http_server *srv, conn_ctx *k)
 /* Whether a watched connection's TLS state moved since the last look (a
  * handshake message, a record in or out); one done with its handshake and
  * idle leaves the list. O(watched). */
-static int tls_moved(hs_http_server *srv)
+static int tls_moved(mhd_server *srv)
 {
     conn_ctx *k, *next;
     unsigned char now[18];
@@ -240,7 +245,7 @@ static int tls_moved(hs_http_server *srv)
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
-    hs_http_server *srv = cls;
+    mhd_server *srv = cls;
     conn_ctx *k = *socket_context;
 
     srv->progress = 1;
@@ -290,7 +295,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
  * waits, 1 ms doubling up to 64 ms; an event on the epoll fd, or any
  * progress, starts over. A plain server never waits.
  */
-static void rearm(hs_http_server *srv)
+static void rearm(mhd_server *srv)
 {
     MHD_UNSIGNED_LONG_LONG to;
 
@@ -305,7 +310,7 @@ static void rearm(hs_http_server *srv)
     uv_timer_start(&srv->timer, on_timer, to > 60000 ? 60000 : to, 0);
 }
 
-static void run_daemon(hs_http_server *srv)
+static void run_daemon(mhd_server *srv)
 {
     /* At max_connections MHD takes its listening socket out of its epoll
      * set, and puts it back only at the start of a later run: a connection
@@ -323,7 +328,7 @@ static void run_daemon(hs_http_server *srv)
 
 static void on_poll(uv_poll_t *h, int status, int events)
 {
-    hs_http_server *srv = h->data;
+    mhd_server *srv = h->data;
 
     (void)status;
     (void)events;
@@ -371,7 +376,7 @@ static enum MHD_Result queue(struct MHD_Connection *conn, hs_http_response *resp
 /* Whether the client of this TLS connection presented a certificate that
  * verifies against tls_ca for client authentication; judged once per
  * connection (k caches it), counted when refused. */
-static int client_verified(hs_http_server *srv, struct MHD_Connection *conn, conn_ctx *k)
+static int client_verified(mhd_server *srv, struct MHD_Connection *conn, conn_ctx *k)
 {
     const union MHD_ConnectionInfo *ci;
     gnutls_typed_vdata_st purpose = {.type = GNUTLS_DT_KEY_PURPOSE_OID,
@@ -423,7 +428,7 @@ static enum MHD_Result refuse_client(struct MHD_Connection *conn)
 /* MHD's accept policy: connections only from the allowed ranges. */
 static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
-    hs_http_server *srv = cls;
+    mhd_server *srv = cls;
     uint8_t a[16];
     char text[64];
 
@@ -442,7 +447,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **con_cls)
 {
-    hs_http_server *srv = cls;
+    mhd_server *srv = cls;
     request_ctx *ctx = *con_cls;
     hs_http_request req;
     hs_http_response resp = {0};
@@ -501,6 +506,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     req.len = ctx->len;
     req.too_large = ctx->too_large;
     req.conn = conn;
+    req.server = &srv->base;
     {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -520,7 +526,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return queue(conn, &resp);
 }
 
-static void unlink_suspended(hs_http_server *srv, request_ctx *ctx)
+static void unlink_suspended(mhd_server *srv, request_ctx *ctx)
 {
     if (ctx->prev)
         ctx->prev->next = ctx->next;
@@ -531,9 +537,9 @@ static void unlink_suspended(hs_http_server *srv, request_ctx *ctx)
     ctx->prev = ctx->next = NULL;
 }
 
-int hs_http_server_answer(hs_http_server *srv, uint64_t token, unsigned status, char *body,
-                          size_t len)
+static int srv_answer(hs_http_server *base, uint64_t token, unsigned status, char *body, size_t len)
 {
+    mhd_server *srv = (mhd_server *)base;
     request_ctx *ctx = srv->suspended;
 
     while (ctx && ctx->token != token)
@@ -558,7 +564,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     request_ctx *ctx = *con_cls;
-    hs_http_server *srv = cls;
+    mhd_server *srv = cls;
     conn_ctx *k = conn_of(conn);
 
     (void)toe;
@@ -578,19 +584,19 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
 }
 
-const char *hs_http_request_header(const hs_http_request *req, const char *name)
+static const char *srv_header(const hs_http_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
-const char *hs_http_request_arg(const hs_http_request *req, const char *name)
+static const char *srv_arg(const hs_http_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 /* Frees what start allocated besides the handles; the key's bytes are
  * wiped first. */
-static void free_server(hs_http_server *srv)
+static void free_server(mhd_server *srv)
 {
     if (srv->key)
         explicit_bzero(srv->key, strlen(srv->key));
@@ -603,7 +609,7 @@ static void free_server(hs_http_server *srv)
 
 /* The text of a PEM file (malloc'd, NUL-terminated), or NULL once the
  * reason is logged with the setting's name and the file's. */
-static char *read_pem(hs_http_server *srv, const char *setting, const char *path)
+static char *read_pem(mhd_server *srv, const char *setting, const char *path)
 {
     FILE *f = fopen(path, "rb");
     char *buf;
@@ -635,7 +641,7 @@ static char *read_pem(hs_http_server *srv, const char *setting, const char *path
 /* Reads the TLS files and checks them with GnuTLS (the key is the
  * certificate's, the CA file holds certificates), so that a mistake is
  * said here, naming the file, rather than as MHD's "failed to start". */
-static hs_err load_tls(hs_http_server *srv)
+static hs_err load_tls(mhd_server *srv)
 {
     const hs_http_server_opts *o = &srv->opts;
     gnutls_certificate_credentials_t cred;
@@ -682,7 +688,7 @@ static hs_err load_tls(hs_http_server *srv)
 
 hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs_http_server **out)
 {
-    hs_http_server *srv;
+    mhd_server *srv;
     struct sockaddr_in sa;
     const union MHD_DaemonInfo *info;
     struct MHD_OptionItem tls[4];
@@ -697,6 +703,7 @@ hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs
     srv = calloc(1, sizeof *srv);
     if (!srv)
         return HS_ENOMEM;
+    srv->base.ops = &mhd_ops;
     srv->opts = *opts;
     if (opts->n_allow && !(srv->allow = calloc(opts->n_allow, sizeof *srv->allow))) {
         free_server(srv);
@@ -752,33 +759,37 @@ hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs
     srv->open_handles = 2;
     uv_poll_start(&srv->poll, UV_READABLE, on_poll);
     rearm(srv);
-    *out = srv;
+    *out = &srv->base;
     return HS_OK;
 }
 
-uint16_t hs_http_server_port(const hs_http_server *srv)
+static uint16_t srv_port(const hs_http_server *base)
 {
+    const mhd_server *srv = (const mhd_server *)base;
     return srv->port;
 }
 
-unsigned long hs_http_server_drained(const hs_http_server *srv)
+static unsigned long srv_drained(const hs_http_server *base)
 {
+    const mhd_server *srv = (const mhd_server *)base;
     return srv->drained;
 }
 
-unsigned long hs_http_server_tls_refused(const hs_http_server *srv)
+static unsigned long srv_tls_refused(const hs_http_server *base)
 {
+    const mhd_server *srv = (const mhd_server *)base;
     return srv->tls_refused;
 }
 
-unsigned long hs_http_server_allow_refused(const hs_http_server *srv)
+static unsigned long srv_allow_refused(const hs_http_server *base)
 {
+    const mhd_server *srv = (const mhd_server *)base;
     return srv->allow_refused;
 }
 
 static void on_closed(uv_handle_t *h)
 {
-    hs_http_server *srv = h->data;
+    mhd_server *srv = h->data;
 
     if (--srv->open_handles == 0) {
         void (*done)(void *) = srv->done;
@@ -789,14 +800,15 @@ static void on_closed(uv_handle_t *h)
     }
 }
 
-void hs_http_server_close(hs_http_server *srv, void (*done)(void *ud), void *ud)
+static void srv_close(hs_http_server *base, void (*done)(void *ud), void *ud)
 {
+    mhd_server *srv = (mhd_server *)base;
     srv->done = done;
     srv->done_ud = ud;
     /* Suspended requests get a last answer, so MHD can close them. */
     while (srv->suspended) {
         char *busy = strdup("{\"status\":\"error\",\"error\":\"node shutting down\"}");
-        hs_http_server_answer(srv, srv->suspended->token, 503, busy, busy ? strlen(busy) : 0);
+        srv_answer(&srv->base, srv->suspended->token, 503, busy, busy ? strlen(busy) : 0);
     }
     uv_poll_stop(&srv->poll);
     uv_timer_stop(&srv->timer);
@@ -805,3 +817,14 @@ void hs_http_server_close(hs_http_server *srv, void (*done)(void *ud), void *ud)
     uv_close((uv_handle_t *)&srv->poll, on_closed);
     uv_close((uv_handle_t *)&srv->timer, on_closed);
 }
+
+static const hs_http_server_ops mhd_ops = {
+    .port = srv_port,
+    .drained = srv_drained,
+    .tls_refused = srv_tls_refused,
+    .allow_refused = srv_allow_refused,
+    .answer = srv_answer,
+    .header = srv_header,
+    .arg = srv_arg,
+    .close = srv_close,
+};

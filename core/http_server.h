@@ -34,7 +34,8 @@ typedef struct hs_http_request {
     const char *body; /* NUL-terminated; NULL when empty */
     size_t len;
     int too_large;                 /* the body exceeded the cap and was discarded */
-    void *conn;                    /* for hs_http_request_header() */
+    void *conn;                    /* the server's own, for hs_http_request_header() */
+    const hs_http_server *server;  /* the server serving it */
     const struct sockaddr *remote; /* the client's address (borrowed), or NULL */
     uint64_t token;                /* names this request for a deferred answer */
 } hs_http_request;

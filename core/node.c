@@ -20,6 +20,7 @@
 #include "hash.h"
 #include "identity.h"
 #include "node.h"
+#include "transport.h"
 
 #define HS_VERSION "0.1.0"
 
@@ -474,7 +475,8 @@ hs_err hs_node_start(hs_node *n)
     so.tls_client_auth = n->cfg.tls_client_auth;
     so.allow = n->cfg.peer_allow;
     so.n_allow = n->cfg.n_peer_allow;
-    if ((err = hs_http_server_start(n->loop, &so, &n->server)) != HS_OK) {
+    const hs_transport *t = n->cfg.transport ? n->cfg.transport : &hs_transport_http;
+    if ((err = t->server_start(t->ud, n->loop, &so, &n->server)) != HS_OK) {
         hs_node_log(n, HS_LOG_ERROR, "cannot listen on %s:%u: %s", n->host, (unsigned)n->cfg.port,
                     hs_strerror(err));
         return err;
@@ -497,7 +499,7 @@ hs_err hs_node_start(hs_node *n)
                   .allow = n->cfg.peer_allow,
                   .n_allow = n->cfg.n_peer_allow},
     };
-    err = hs_http_client_new(n->loop, &co, &n->client);
+    err = t->client_new(t->ud, n->loop, &co, &n->client);
     if (err != HS_OK) {
         hs_http_server_close(n->server, NULL, NULL);
         n->server = NULL;

@@ -200,6 +200,10 @@ typedef struct hs_config {
                               certificate signed by tls_ca (mutual TLS;
                               403 otherwise); needs tls_ca */
 
+    /* How the node serves and asks (core/transport.h): NULL, HTTP over
+     * sockets; the simulator gives its own. Borrowed: it outlives the node. */
+    const struct hs_transport *transport;
+
     hs_log_fn log; /* NULL: log to stderr */
     void *log_ud;
     hs_log_level log_level; /* HS_LOG_WARN */

@@ -22,12 +22,63 @@ commands:
   repl     a Lua console on a local node (or cluster) started for it
   demo     start a local cluster on loopback and broadcast through it
   lua      run a Lua script with the hearsay module
+  sim      simulate a cluster of up to 1,000,000 nodes in virtual time
   help     show this text, or `hearsay help <command>`
 
 `hearsay <command> --help` describes each command.
 ]]
 
 local HELP = {
+  sim = [[
+usage: hearsay sim [options] [SCENARIO.lua]
+
+Runs the real protocol code (membership, gossip, anti-entropy: the same C
+as `hearsay run`) in whole nodes on a virtual network, in virtual time, in
+this one process: a seeded generator makes every choice, so the same seed
+and build give the same run, event for event (its trace hash is printed).
+The nodes form for --form seconds (each joins through node 1), then the
+scenario runs; --settle seconds after its last action the report is
+printed: per broadcast the share of live nodes reached at 50/90/99/100%,
+hops and copies per node; per crash how long the nodes that held the node
+alive took to declare it dead; false deaths; traffic; events per CPU
+second. The invariants checked: every live node got every broadcast, and
+no live node holds another live node dead at the end. A violation sets
+the exit status 1, and the replay line is the command that repeats it.
+
+Without a scenario: --broadcasts broadcasts from random live nodes,
+--every seconds apart (after --crash random nodes crashed at once, if
+asked, and 10 s for detection). A scenario is a Lua file:
+
+  config { nodes = 1000, latency = 0.02, jitter = 0.01, loss = 0.01,
+           settings = { fanout = 4 } }        -- node settings, node.lua's names
+  at(0, function() broadcast(1, "chat", { text = "hi" }) end)
+  at(5, function() crash(7); partition(0.5) end)   -- or partition({..}, {..})
+  at(65, function() heal(); loss(0) end)
+  at(70, function() broadcast(random(1000), "chat", { n = 2 }) end)
+
+at(t, fn) runs fn t virtual seconds after forming. config{} may set
+nodes, seed, latency, jitter, model, loss, form, settle and settings;
+options given on the command line win. Inside at() functions: crash(i),
+crashed(i), partition(...), heal(), loss(p), broadcast(i, type, payload)
+-> id, live() -> the node numbers not crashed, random(n) (seeded by the
+seed), now(), print(...). Nodes are numbered from 1.
+
+options:
+  --nodes N        nodes (100)
+  --seed S         the seed (1)
+  --latency S      one way, seconds (0.02)
+  --jitter S       uniform: up to this much more; lognormal: the log's sigma (0.01)
+  --model M        uniform | lognormal (uniform)
+  --loss P         chance each request or answer is lost (0)
+  --form S         virtual seconds to form before the scenario (30)
+  --broadcasts K   without a scenario: broadcasts (5)
+  --every S        ...this far apart (2)
+  --crash K        ...after K random nodes crash at once (0)
+  --settle S       virtual seconds after the last action (15)
+  --set NAME=VALUE a node setting for every node (again for more)
+  --json FILE      the report as JSON as well (- for stdout, then no text)
+  --log LEVEL      the nodes' logs on stderr: error, warn, info, debug
+]],
   lua = [[
 usage: hearsay lua FILE [ARG]...
 
@@ -517,6 +568,54 @@ local function cmd_lua(argv)
   return math.type(r[2]) == "integer" and r[2] or 0
 end
 
+local function cmd_sim(argv)
+  local opts, pos = args.parse(argv, {
+    nodes = "number", seed = "number", latency = "number", jitter = "number", model = "string",
+    loss = "number", form = "number", broadcasts = "number", every = "number", crash = "number",
+    settle = "number", set = "list", json = "string", log = "string", help = "boolean",
+  })
+  if not opts then return fail("sim: " .. pos) end
+  if opts.help then io.write(HELP.sim) return 0 end
+  if #pos > 1 then return fail("sim: one scenario file at most") end
+  local run = { file = pos[1], settings = {}, set = opts.set, log = opts.log }
+  for _, k in ipairs({ "nodes", "seed", "latency", "jitter", "model", "loss", "form", "broadcasts",
+                       "every", "crash", "settle" }) do
+    run[k] = opts[k]
+  end
+  for _, k in ipairs({ "nodes", "seed", "broadcasts", "crash" }) do
+    if run[k] and run[k] ~= math.floor(run[k]) then return fail("sim: --" .. k .. " takes a whole number") end
+    run[k] = run[k] and math.tointeger(run[k])
+  end
+  for _, kv in ipairs(opts.set or {}) do
+    local k, v = kv:match("^([%w_]+)=(.*)$")
+    if not k then return fail("sim: --set takes NAME=VALUE, got '" .. kv .. "'") end
+    local val = math.tointeger(tonumber(v)) or tonumber(v)
+    if v == "true" then val = true elseif v == "false" then val = false elseif val == nil then val = v end
+    run.settings[k] = val
+  end
+  local ok, report, err = pcall(require("hearsay.sim").run, run)
+  if not ok then return fail("sim: " .. tostring(report)) end
+  if not report then return fail("sim: " .. tostring(err)) end
+  local text = require("hearsay.sim").format(report)
+  if opts.json then
+    local json = require("hearsay").json_encode(report, true)
+    if opts.json == "-" then
+      io.write(json, "\n")
+    else
+      local f, e = io.open(opts.json, "w")
+      if not f then return fail("sim: " .. e) end
+      f:write(json, "\n")
+      f:close()
+    end
+  end
+  if opts.json ~= "-" then io.write(text) end
+  if #report.violations > 0 then
+    io.stderr:write("hearsay sim: ", #report.violations, " invariant(s) violated; replay: ", report.replay, "\n")
+    return 1
+  end
+  return 0
+end
+
 -- Internal: runs busted inside this binary, so specs use the same build.
 local function cmd_busted(argv)
   local a = { [0] = "busted" }
@@ -551,6 +650,8 @@ function M.main(argv)
     return cmd_busted(rest)
   elseif cmd == "lua" then
     return cmd_lua(rest)
+  elseif cmd == "sim" then
+    return cmd_sim(rest)
   end
   io.stderr:write("hearsay: unknown command '", cmd, "'\n", USAGE)
   return 2

@@ -12,7 +12,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "simnet.h"
+#include "node.h"
+#include "sim/sim.h"
 
 /* PROTO_SEEDS=n runs each case over n seeds (4), from PROTO_SEED (1).
  * PROTO_BOUNDS=design (c_proto_random) holds each seed to the bounds the
@@ -45,69 +46,77 @@ static const char *program;
         }                                                                                          \
     } while (0)
 
-static sim *make(size_t n, uint64_t seed)
+/* SIMNET_LOG=1 (or debug): the nodes' logs, from info (or debug) up. */
+static int sim_log(void)
 {
-    sim_opts o = {.nodes = n, .seed = seed, .latency = 0.002, .jitter = 0.003};
+    const char *v = getenv("SIMNET_LOG");
+
+    return !v ? 0 : strcmp(v, "debug") == 0 ? 1 + HS_LOG_DEBUG : 1 + HS_LOG_INFO;
+}
+
+static hs_sim *make(size_t n, uint64_t seed)
+{
+    hs_sim_opts o = {.nodes = n, .seed = seed, .latency = 0.002, .jitter = 0.003, .log = sim_log()};
 
     current_seed = seed;
-    return sim_new(&o);
+    return hs_sim_new(&o);
 }
 
 /* Every node has at least a peer-exchange sample's worth (8) of live,
  * verified peers: the cluster has formed. */
-static int formed(sim *s, void *ud)
+static int formed(hs_sim *s, void *ud)
 {
     (void)ud;
-    for (size_t i = 0; i < sim_size(s); i++)
-        if (!sim_crashed(s, i) && sim_live_peers(s, i) < 8)
+    for (size_t i = 0; i < hs_sim_size(s); i++)
+        if (!hs_sim_crashed(s, i) && hs_sim_live_peers(s, i) < 8)
             return 0;
     return 1;
 }
 
 /* A network of n nodes for this seed, checked to have formed within
  * 10 s (the check is counted, not fatal); NULL when it could not be made. */
-static sim *formed_cluster(size_t n, uint64_t seed)
+static hs_sim *formed_cluster(size_t n, uint64_t seed)
 {
-    sim *s = make(n, seed);
+    hs_sim *s = make(n, seed);
 
     CHECK_SEED(s);
     if (s)
-        CHECK_SEED(sim_run_until(s, formed, NULL, 0.1, 10));
+        CHECK_SEED(hs_sim_run_until(s, formed, NULL, 0.1, 10));
     return s;
 }
 
 /* No node not crashed takes another one not crashed for dead. */
-static int none_dead(sim *s, void *ud)
+static int none_dead(hs_sim *s, void *ud)
 {
     (void)ud;
-    for (size_t i = 0; i < sim_size(s); i++)
-        for (size_t j = 0; j < sim_size(s); j++)
-            if (!sim_crashed(s, i) && !sim_crashed(s, j) && sim_sees_dead(s, i, j))
+    for (size_t i = 0; i < hs_sim_size(s); i++)
+        for (size_t j = 0; j < hs_sim_size(s); j++)
+            if (!hs_sim_crashed(s, i) && !hs_sim_crashed(s, j) && hs_sim_sees_dead(s, i, j))
                 return 0;
     return 1;
 }
 
 static char wanted_id[65]; /* the last broadcast's id */
 
-static int all_have(sim *s, void *ud)
+static int all_have(hs_sim *s, void *ud)
 {
     (void)ud;
-    for (size_t i = 0; i < sim_size(s); i++)
-        if (!sim_crashed(s, i) && !sim_has(s, i, wanted_id))
+    for (size_t i = 0; i < hs_sim_size(s); i++)
+        if (!hs_sim_crashed(s, i) && !hs_sim_has(s, i, wanted_id))
             return 0;
     return 1;
 }
 
-static int broadcast_reaches_all(sim *s, size_t from, double within)
+static int broadcast_reaches_all(hs_sim *s, size_t from, double within)
 {
     json_t *payload = json_pack("{s:s}", "text", "hello");
 
-    hs_err err = hs_node_broadcast(sim_node(s, from), "chat", payload, wanted_id);
+    hs_err err = hs_node_broadcast(hs_sim_node(s, from), "chat", payload, wanted_id);
 
     json_decref(payload);
     if (err != HS_OK)
         return 0;
-    return sim_run_until(s, all_have, NULL, 0.01, within);
+    return hs_sim_run_until(s, all_have, NULL, 0.01, within);
 }
 
 /* 30 nodes start at once and join through node 0, which knows nobody
@@ -117,11 +126,11 @@ static int broadcast_reaches_all(sim *s, size_t from, double within)
 static void join_and_spread(void)
 {
     for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
-        sim *s = formed_cluster(30, seed);
+        hs_sim *s = formed_cluster(30, seed);
         if (!s)
             continue;
         CHECK_SEED(broadcast_reaches_all(s, 17, bound(1.0, 35.0)));
-        sim_free(s);
+        hs_sim_free(s);
     }
 }
 
@@ -132,15 +141,15 @@ static void join_and_spread(void)
 static void views_become_mutual(void)
 {
     for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
-        sim *s = make(30, seed);
+        hs_sim *s = make(30, seed);
         CHECK_SEED(s);
         if (!s)
             continue;
-        sim_run_for(s, 20);
+        hs_sim_run_for(s, 20);
         size_t worst = 0;
         double ratio = 1e9;
-        for (size_t i = 0; i < sim_size(s); i++) {
-            double r = (double)sim_in_views(s, i, NULL) / (double)(sim_live_peers(s, i) + 1);
+        for (size_t i = 0; i < hs_sim_size(s); i++) {
+            double r = (double)hs_sim_in_views(s, i, NULL) / (double)(hs_sim_live_peers(s, i) + 1);
             if (r < ratio) {
                 ratio = r;
                 worst = i;
@@ -148,9 +157,9 @@ static void views_become_mutual(void)
         }
         if (ratio * 2 < 1)
             fprintf(stderr, "node %zu: in %zu views, %zu live peers\n", worst,
-                    sim_in_views(s, worst, NULL), sim_live_peers(s, worst));
+                    hs_sim_in_views(s, worst, NULL), hs_sim_live_peers(s, worst));
         CHECK_SEED(ratio * 2 >= 1);
-        sim_free(s);
+        hs_sim_free(s);
     }
 }
 
@@ -161,20 +170,20 @@ static void a_seed_replays(void)
     unsigned long sent[3];
 
     for (int k = 0; k < 3; k++) {
-        sim *s = make(20, k < 2 ? 7 : 8);
+        hs_sim *s = make(20, k < 2 ? 7 : 8);
         CHECK(s);
         if (!s)
             return;
-        sim_run_for(s, 20);
+        hs_sim_run_for(s, 20);
         broadcast_reaches_all(s, 3, 1.0);
-        events[k] = sim_events(s);
+        events[k] = hs_sim_events(s);
         sent[k] = 0;
-        for (size_t i = 0; i < sim_size(s); i++) {
+        for (size_t i = 0; i < hs_sim_size(s); i++) {
             hs_metrics m;
-            hs_node_metrics(sim_node(s, i), &m);
+            hs_node_metrics(hs_sim_node(s, i), &m);
             sent[k] += (unsigned long)(m.messages_sent + m.health_checks);
         }
-        sim_free(s);
+        hs_sim_free(s);
     }
     CHECK(events[0] == events[1] && sent[0] == sent[1]);
     CHECK(events[0] != events[2]);
@@ -185,15 +194,15 @@ typedef struct watch {
     int false_death; /* someone other than the victim was seen dead */
 } watch;
 
-static int victim_dead_everywhere(sim *s, void *ud)
+static int victim_dead_everywhere(hs_sim *s, void *ud)
 {
     watch *w = ud;
     int all = 1;
 
     if (!none_dead(s, NULL))
         w->false_death = 1;
-    for (size_t i = 0; i < sim_size(s); i++)
-        if (!sim_crashed(s, i) && sim_sees_alive(s, i, w->victim))
+    for (size_t i = 0; i < hs_sim_size(s); i++)
+        if (!hs_sim_crashed(s, i) && hs_sim_sees_alive(s, i, w->victim))
             all = 0;
     return all;
 }
@@ -206,22 +215,22 @@ static int victim_dead_everywhere(sim *s, void *ud)
 static void a_crash_is_detected(void)
 {
     for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
-        sim *s = formed_cluster(30, seed);
+        hs_sim *s = formed_cluster(30, seed);
         watch w = {.victim = 9};
         if (!s)
             continue;
-        sim_crash(s, 9);
-        double t0 = sim_now(s);
+        hs_sim_crash(s, 9);
+        double t0 = hs_sim_now(s);
         /* (Design: dead_after rounds of its own probes over ~29 peers, a
          * probe period each, then suspicion_timeout.) */
-        CHECK_SEED(sim_run_until(s, victim_dead_everywhere, &w, 0.05, bound(30, 120)));
-        CHECK_SEED(sim_now(s) - t0 > 1.0); /* not before a probe could time out */
+        CHECK_SEED(hs_sim_run_until(s, victim_dead_everywhere, &w, 0.05, bound(30, 120)));
+        CHECK_SEED(hs_sim_now(s) - t0 > 1.0); /* not before a probe could time out */
         CHECK_SEED(!w.false_death);
-        sim_free(s);
+        hs_sim_free(s);
     }
 }
 
-static int never_dead(sim *s, void *ud)
+static int never_dead(hs_sim *s, void *ud)
 {
     watch *w = ud;
 
@@ -237,40 +246,40 @@ static int never_dead(sim *s, void *ud)
 static void a_short_cut_is_refuted(void)
 {
     for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
-        sim *s = formed_cluster(20, seed);
+        hs_sim *s = formed_cluster(20, seed);
         watch w = {.victim = 4};
         if (!s)
             continue;
-        sim_side(s, 4, 1);
-        sim_run_until(s, never_dead, &w, 0.05, 3);
-        sim_heal(s);
-        sim_run_until(s, never_dead, &w, 0.05, 20);
+        hs_sim_side(s, 4, 1);
+        hs_sim_run_until(s, never_dead, &w, 0.05, 3);
+        hs_sim_heal(s);
+        hs_sim_run_until(s, never_dead, &w, 0.05, 20);
         CHECK_SEED(!w.false_death);
-        for (size_t i = 0; i < sim_size(s); i++)
-            CHECK_SEED(i == 4 || sim_sees_alive(s, i, 4) || !sim_sees_dead(s, i, 4));
+        for (size_t i = 0; i < hs_sim_size(s); i++)
+            CHECK_SEED(i == 4 || hs_sim_sees_alive(s, i, 4) || !hs_sim_sees_dead(s, i, 4));
         CHECK_SEED(broadcast_reaches_all(s, 4, bound(5.0, 35.0)));
-        sim_free(s);
+        hs_sim_free(s);
     }
 }
 
-static int halves_apart(sim *s, void *ud)
+static int halves_apart(hs_sim *s, void *ud)
 {
     (void)ud;
-    for (size_t i = 0; i < sim_size(s); i++)
-        for (size_t j = 0; j < sim_size(s); j++)
-            if (i % 2 != j % 2 && sim_sees_alive(s, i, j))
+    for (size_t i = 0; i < hs_sim_size(s); i++)
+        for (size_t j = 0; j < hs_sim_size(s); j++)
+            if (i % 2 != j % 2 && hs_sim_sees_alive(s, i, j))
                 return 0;
     return 1;
 }
 
 /* Each node has a live peer across the cut, and nobody is dead. */
-static int halves_joined(sim *s, void *ud)
+static int halves_joined(hs_sim *s, void *ud)
 {
     (void)ud;
-    for (size_t i = 0; i < sim_size(s); i++) {
+    for (size_t i = 0; i < hs_sim_size(s); i++) {
         int across = 0;
-        for (size_t j = 0; j < sim_size(s); j++)
-            across |= i % 2 != j % 2 && sim_sees_alive(s, i, j);
+        for (size_t j = 0; j < hs_sim_size(s); j++)
+            across |= i % 2 != j % 2 && hs_sim_sees_alive(s, i, j);
         if (!across)
             return 0;
     }
@@ -285,31 +294,31 @@ static int halves_joined(sim *s, void *ud)
 static void a_partition_heals(void)
 {
     for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
-        sim *s = formed_cluster(20, seed);
+        hs_sim *s = formed_cluster(20, seed);
         if (!s)
             continue;
-        for (size_t i = 1; i < sim_size(s); i += 2)
-            sim_side(s, i, 1);
-        double cut_at = sim_now(s);
-        CHECK_SEED(sim_run_until(s, halves_apart, NULL, 0.1, 60));
-        sim_run_for(s, cut_at + 60 - sim_now(s));
+        for (size_t i = 1; i < hs_sim_size(s); i += 2)
+            hs_sim_side(s, i, 1);
+        double cut_at = hs_sim_now(s);
+        CHECK_SEED(hs_sim_run_until(s, halves_apart, NULL, 0.1, 60));
+        hs_sim_run_for(s, cut_at + 60 - hs_sim_now(s));
         CHECK_SEED(broadcast_reaches_all(s, 2, 1.0) == 0); /* the odd half cannot have it */
-        for (size_t i = 0; i < sim_size(s); i += 2)
-            CHECK_SEED(sim_has(s, i, wanted_id));
-        sim_heal(s);
-        CHECK_SEED(sim_run_until(s, halves_joined, NULL, 0.1, 120));
+        for (size_t i = 0; i < hs_sim_size(s); i += 2)
+            CHECK_SEED(hs_sim_has(s, i, wanted_id));
+        hs_sim_heal(s);
+        CHECK_SEED(hs_sim_run_until(s, halves_joined, NULL, 0.1, 120));
         CHECK_SEED(broadcast_reaches_all(s, 5, 1.0));
-        sim_free(s);
+        hs_sim_free(s);
     }
 }
 
-static unsigned long grafts(sim *s)
+static unsigned long grafts(hs_sim *s)
 {
     unsigned long g = 0;
 
-    for (size_t i = 0; i < sim_size(s); i++) {
+    for (size_t i = 0; i < hs_sim_size(s); i++) {
         hs_metrics m;
-        hs_node_metrics(sim_node(s, i), &m);
+        hs_node_metrics(hs_sim_node(s, i), &m);
         g += (unsigned long)m.grafts;
     }
     return g;
@@ -326,19 +335,19 @@ static unsigned long grafts(sim *s)
 static void the_tree_repairs(void)
 {
     for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
-        sim *s = formed_cluster(30, seed);
+        hs_sim *s = formed_cluster(30, seed);
         if (!s)
             continue;
         for (int k = 0; k < 10; k++)
             CHECK_SEED(broadcast_reaches_all(s, (size_t)k * 3, 5.0));
         /* Every eager peer of node 0 crashes: its push reaches nobody. */
-        hs_node *origin = sim_node(s, 0);
+        hs_node *origin = hs_sim_node(s, 0);
         size_t crashed = 0;
         for (size_t k = 0; k < origin->peers.n; k++) {
             hs_peer *p = origin->peers.v[k];
-            for (size_t i = 1; p->eager && i < sim_size(s); i++)
-                if (strcmp(sim_node(s, i)->id, p->id) == 0) {
-                    sim_crash(s, i);
+            for (size_t i = 1; p->eager && i < hs_sim_size(s); i++)
+                if (strcmp(hs_sim_node(s, i)->id, p->id) == 0) {
+                    hs_sim_crash(s, i);
                     crashed++;
                 }
         }
@@ -346,15 +355,15 @@ static void the_tree_repairs(void)
         unsigned long before = grafts(s);
         broadcast_reaches_all(s, 0, 1.0);
         size_t have = 0, live = 0;
-        for (size_t i = 0; i < sim_size(s); i++)
-            if (!sim_crashed(s, i)) {
+        for (size_t i = 0; i < hs_sim_size(s); i++)
+            if (!hs_sim_crashed(s, i)) {
                 live++;
-                have += sim_has(s, i, wanted_id) != 0;
+                have += hs_sim_has(s, i, wanted_id) != 0;
             }
         CHECK_SEED(design_bounds || have * 5 >= live * 4);
-        CHECK_SEED(sim_run_until(s, all_have, NULL, 0.01, 35));
+        CHECK_SEED(hs_sim_run_until(s, all_have, NULL, 0.01, 35));
         CHECK_SEED(grafts(s) > before);
-        sim_free(s);
+        hs_sim_free(s);
     }
 }
 

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fake_net.h"
+#include "sim/memnet.h"
 #include "fuzz.h"
 #include "hash.h"
 #include "node_harness.h"
@@ -36,7 +36,7 @@ typedef struct outbox {
     size_t n;
 } outbox;
 
-static void record(void *ud, const fake_request *r)
+static void record(void *ud, const hs_memnet_request *r)
 {
     outbox *o = ud;
     sent *s;
@@ -173,10 +173,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     hs_node *a = harness_node(&loop, 0), *b = harness_node(&loop, 0);
     FUZZ_CHECK(a && b, "the harness starts");
-    fake_client_observe(a->client, record, &oa);
-    fake_client_observe(b->client, record, &ob);
+    hs_memnet_client_observe(a->client, record, &oa);
+    hs_memnet_client_observe(b->client, record, &ob);
 
-    fake_server_serve(a->server, "POST", "/gossip", "peer-a", NULL, 0, text, size, &ra);
+    hs_memnet_server_serve(a->server, "POST", "/gossip", "peer-a", NULL, 0, text, size, &ra);
     FUZZ_CHECK(!ra.defer && ra.body, "POST /gossip answers at once");
     /* FUZZ_STALL_MS: the process stalls between the twins, as on a busy
      * machine; they must agree all the same (ctest fuzz_batch_stalled). */

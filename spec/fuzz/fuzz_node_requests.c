@@ -45,7 +45,7 @@
 #include <string.h>
 
 #include "auth.h"
-#include "fake_net.h"
+#include "sim/memnet.h"
 #include "identity.h"
 #include "sign.h"
 #include "fuzz.h"
@@ -82,7 +82,7 @@ static void check_envelopes(const json_t *j)
 }
 
 /* What the node sends: GETs without a body, POSTs of JSON. */
-static void on_request(void *ud, const fake_request *r)
+static void on_request(void *ud, const hs_memnet_request *r)
 {
     (void)ud;
     if (strcmp(r->method, "POST") != 0) {
@@ -160,7 +160,7 @@ static void serve(hs_node *n, const char *method, const char *target, const char
 {
     hs_http_response resp;
 
-    fake_server_serve(n->server, method, target, from, headers, nh, body, len, &resp);
+    hs_memnet_server_serve(n->server, method, target, from, headers, nh, body, len, &resp);
     if (verbose)
         fprintf(stderr, "%s %s -> %u %.*s\n", method, target, resp.status, (int)resp.len,
                 resp.body ? resp.body : "");
@@ -268,11 +268,11 @@ static void run_record(hs_node *n, const char *rec, size_t len, served *last)
         return;
     if (strcmp(w[0], "ANSWER") == 0) {
         long status = k > 1 ? strtol(w[1], NULL, 10) : 200;
-        fake_client_answer(n->client, HS_OK, status, body, blen);
+        hs_memnet_client_answer(n->client, HS_OK, status, body, blen);
     } else if (strcmp(w[0], "FAIL") == 0) {
-        fake_client_answer(n->client, HS_EIO, 0, "", 0);
+        hs_memnet_client_answer(n->client, HS_EIO, 0, "", 0);
     } else if (strcmp(w[0], "SKIP") == 0) {
-        fake_client_rotate(n->client);
+        hs_memnet_client_rotate(n->client);
     } else if (strcmp(w[0], "TICK") == 0) {
         if (k > 1)
             tick(n, w[1]);
@@ -322,8 +322,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                                                         : HARNESS_OPEN;
     hs_node *n = harness_node(&loop, mode);
     FUZZ_CHECK(n, "the harness starts");
-    fake_server_observe(n->server, on_deferred, NULL);
-    fake_client_observe(n->client, on_request, NULL);
+    hs_memnet_server_observe(n->server, on_deferred, NULL);
+    hs_memnet_client_observe(n->client, on_request, NULL);
 
     /* Records start at "> " at the start of the input or of a line. */
     const char *at = size >= 2 && memcmp(text, "> ", 2) == 0 ? text : NULL;

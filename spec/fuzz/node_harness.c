@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fake_net.h"
+#include "sim/memnet.h"
 #include "identity.h"
 #include "node_harness.h"
 
@@ -51,7 +51,7 @@ static void quiet(void *ud, hs_log_level level, const char *node_id, const char 
 
 static void answer_probe(hs_node *n, const char *json)
 {
-    fake_client_answer(n->client, HS_OK, 200, json, strlen(json));
+    hs_memnet_client_answer(n->client, HS_OK, 200, json, strlen(json));
 }
 
 hs_node *harness_node(uv_loop_t *loop, int mode)
@@ -81,6 +81,7 @@ hs_node *harness_node(uv_loop_t *loop, int mode)
      * tick (1 s) runs when the clock moves a second; these do not. */
     cfg.gossip_interval = cfg.health_interval = cfg.probe_interval = 1e8;
     cfg.peer_exchange_interval = 1e8;
+    cfg.transport = &hs_memnet_transport;
     cfg.log = quiet;
     cfg.log_level = HS_LOG_DEBUG;
     if (mode != HARNESS_OPEN) {

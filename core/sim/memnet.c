@@ -1,7 +1,7 @@
 /*
- * fake_net.c -- the socketless transport of the node targets; see
- * fake_net.h. The server keeps the handler the node registered and the
- * tokens of deferred requests; the client keeps a FIFO of requests. Both
+ * memnet.c -- the transport without sockets; see memnet.h. The server
+ * keeps the handler the node registered and the tokens of deferred
+ * requests; the client keeps a FIFO of requests. Both
  * check their arguments as the real ones do (URLs, methods, one header
  * line), so the node sees the same refusals.
  */
@@ -9,80 +9,91 @@
 #include <string.h>
 #include <strings.h>
 
-#include "fake_net.h"
+#include "sim/memnet.h"
 #include "http_url.h"
+#include "transport.h"
+
+typedef struct mserver mserver;
+typedef struct mclient mclient;
+static const hs_http_server_ops server_ops;
+static const hs_http_client_ops client_ops;
 
 /* ---- server ------------------------------------------------------------ */
 
-#define FAKE_ARGS 16
+#define MEMNET_ARGS 16
 
 typedef struct deferred {
     uint64_t token;
     struct deferred *next;
 } deferred;
 
-struct hs_http_server {
+struct mserver {
+    hs_http_server base;
     hs_http_server_opts o;
     uint16_t port;
     uint64_t next_token;
     deferred *deferred;
     size_t n_deferred;
-    fake_answer_fn observe;
+    hs_memnet_answer_fn observe;
     void *observe_ud;
     const struct sockaddr *remote; /* where requests come from, or NULL */
 };
 
 /* What hs_http_request.conn points at while a request is served. */
-typedef struct fake_conn {
+typedef struct mconn {
     const char *from;
     const char *const *headers; /* "Name: value" lines */
     size_t nheaders;
     size_t nargs;
-    char *key[FAKE_ARGS], *value[FAKE_ARGS];
-} fake_conn;
+    char *key[MEMNET_ARGS], *value[MEMNET_ARGS];
+} mconn;
 
-hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs_http_server **out)
+static hs_err server_start(void *ud, uv_loop_t *loop, const hs_http_server_opts *opts,
+                           hs_http_server **out)
 {
     struct in_addr addr;
-    hs_http_server *s;
+    mserver *s;
 
+    (void)ud;
     (void)loop;
     if (inet_pton(AF_INET, opts->host, &addr) != 1)
         return HS_EINVAL; /* as http_server.c: an IPv4 address to bind */
     if (!(s = calloc(1, sizeof *s)))
         return HS_ENOMEM;
+    s->base.ops = &server_ops;
     s->o = *opts;
     s->port = opts->port ? opts->port : 40000;
-    *out = s;
+    *out = &s->base;
     return HS_OK;
 }
 
-uint16_t hs_http_server_port(const hs_http_server *srv)
+static uint16_t srv_port(const hs_http_server *base)
 {
+    const mserver *srv = (const mserver *)base;
     return srv->port;
 }
 
-unsigned long hs_http_server_drained(const hs_http_server *srv)
+static unsigned long srv_drained(const hs_http_server *base)
 {
-    (void)srv;
+    (void)base;
     return 0;
 }
 
-unsigned long hs_http_server_tls_refused(const hs_http_server *srv)
+static unsigned long srv_tls_refused(const hs_http_server *base)
 {
-    (void)srv;
+    (void)base;
     return 0;
 }
 
-unsigned long hs_http_server_allow_refused(const hs_http_server *srv)
+static unsigned long srv_allow_refused(const hs_http_server *base)
 {
-    (void)srv;
+    (void)base;
     return 0;
 }
 
-int hs_http_server_answer(hs_http_server *srv, uint64_t token, unsigned status, char *body,
-                          size_t len)
+static int srv_answer(hs_http_server *base, uint64_t token, unsigned status, char *body, size_t len)
 {
+    mserver *srv = (mserver *)base;
     deferred **pp = &srv->deferred;
 
     while (*pp && (*pp)->token != token)
@@ -101,9 +112,9 @@ int hs_http_server_answer(hs_http_server *srv, uint64_t token, unsigned status, 
     return 0;
 }
 
-const char *hs_http_request_header(const hs_http_request *req, const char *name)
+static const char *srv_header(const hs_http_request *req, const char *name)
 {
-    const fake_conn *c = req->conn;
+    const mconn *c = req->conn;
     size_t n = strlen(name);
 
     if (strcasecmp(name, "X-Hearsay-From") == 0 && c->from)
@@ -118,9 +129,9 @@ const char *hs_http_request_header(const hs_http_request *req, const char *name)
     return NULL;
 }
 
-const char *hs_http_request_arg(const hs_http_request *req, const char *name)
+static const char *srv_arg(const hs_http_request *req, const char *name)
 {
-    const fake_conn *c = req->conn;
+    const mconn *c = req->conn;
 
     for (size_t i = 0; i < c->nargs; i++)
         if (strcmp(c->key[i], name) == 0)
@@ -128,8 +139,9 @@ const char *hs_http_request_arg(const hs_http_request *req, const char *name)
     return NULL;
 }
 
-void hs_http_server_close(hs_http_server *srv, void (*done)(void *ud), void *ud)
+static void srv_close(hs_http_server *base, void (*done)(void *ud), void *ud)
 {
+    mserver *srv = (mserver *)base;
     while (srv->deferred) {
         deferred *d = srv->deferred;
         srv->deferred = d->next;
@@ -140,24 +152,28 @@ void hs_http_server_close(hs_http_server *srv, void (*done)(void *ud), void *ud)
         done(ud);
 }
 
-void fake_server_observe(hs_http_server *s, fake_answer_fn fn, void *ud)
+void hs_memnet_server_observe(hs_http_server *s_, hs_memnet_answer_fn fn, void *ud)
 {
+    mserver *s = (mserver *)s_;
     s->observe = fn;
     s->observe_ud = ud;
 }
 
-void fake_server_remote(hs_http_server *s, const struct sockaddr *remote)
+void hs_memnet_server_remote(hs_http_server *s_, const struct sockaddr *remote)
 {
+    mserver *s = (mserver *)s_;
     s->remote = remote;
 }
 
-uint64_t fake_server_last_token(const hs_http_server *s)
+uint64_t hs_memnet_server_last_token(const hs_http_server *s_)
 {
+    const mserver *s = (const mserver *)s_;
     return s->next_token;
 }
 
-size_t fake_server_deferred(const hs_http_server *s)
+size_t hs_memnet_server_deferred(const hs_http_server *s_)
 {
+    const mserver *s = (const mserver *)s_;
     return s->n_deferred;
 }
 
@@ -192,9 +208,9 @@ static char *unescape(const char *s, size_t n)
     return out;
 }
 
-static void parse_query(fake_conn *c, const char *q)
+static void parse_query(mconn *c, const char *q)
 {
-    while (*q && c->nargs < FAKE_ARGS) {
+    while (*q && c->nargs < MEMNET_ARGS) {
         size_t n = strcspn(q, "&"), k = strcspn(q, "=");
         if (k > n)
             k = n;
@@ -214,11 +230,12 @@ static void parse_query(fake_conn *c, const char *q)
     }
 }
 
-void fake_server_serve(hs_http_server *s, const char *method, const char *target, const char *from,
-                       const char *const *headers, size_t nheaders, const char *body, size_t len,
-                       hs_http_response *resp)
+void hs_memnet_server_serve(hs_http_server *s_, const char *method, const char *target,
+                            const char *from, const char *const *headers, size_t nheaders,
+                            const char *body, size_t len, hs_http_response *resp)
 {
-    fake_conn conn = {from, headers, nheaders, 0, {0}, {0}};
+    mserver *s = (mserver *)s_;
+    mconn conn = {from, headers, nheaders, 0, {0}, {0}};
     hs_http_request req = {0};
     size_t plen = strcspn(target, "?");
     char *path = malloc(plen + 1), *copy = NULL;
@@ -241,6 +258,7 @@ void fake_server_serve(hs_http_server *s, const char *method, const char *target
         req.len = len;
     }
     req.conn = &conn;
+    req.server = &s->base;
     req.remote = s->remote;
     req.token = ++s->next_token;
     s->o.handler(s->o.ud, &req, resp);
@@ -263,28 +281,32 @@ void fake_server_serve(hs_http_server *s, const char *method, const char *target
 
 /* ---- client ------------------------------------------------------------ */
 
-struct hs_http_client {
+struct mclient {
+    hs_http_client base;
     uv_loop_t *loop;
     hs_http_client_opts o;
-    fake_request *head, *tail;
+    hs_memnet_request *head, *tail;
     size_t n;
     unsigned long requests;
     uint64_t next_id;
     hs_http_refused refused;
     int closing;
-    fake_request_fn observe;
+    hs_memnet_request_fn observe;
     void *observe_ud;
 };
 
-hs_err hs_http_client_new(uv_loop_t *loop, const hs_http_client_opts *opts, hs_http_client **out)
+static hs_err client_new(void *ud, uv_loop_t *loop, const hs_http_client_opts *opts,
+                         hs_http_client **out)
 {
-    hs_http_client *c = calloc(1, sizeof *c);
+    mclient *c = calloc(1, sizeof *c);
 
     if (!c)
         return HS_ENOMEM;
+    (void)ud;
+    c->base.ops = &client_ops;
     c->loop = loop;
     c->o = *opts;
-    *out = c;
+    *out = &c->base;
     return HS_OK;
 }
 
@@ -303,7 +325,7 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-static void free_request(fake_request *r)
+static void free_request(hs_memnet_request *r)
 {
     free(r->method);
     free(r->url);
@@ -312,12 +334,13 @@ static void free_request(fake_request *r)
     free(r);
 }
 
-hs_err hs_http_client_request(hs_http_client *c, const char *method, const char *url,
-                              const char *body, size_t len, const char *header, double timeout_s,
-                              hs_http_cb cb, void *ud)
+static hs_err cli_request(hs_http_client *base, const char *method, const char *url,
+                          const char *body, size_t len, const char *header, double timeout_s,
+                          hs_http_cb cb, void *ud)
 {
+    mclient *c = (mclient *)base;
     hs_http_url u;
-    fake_request *r;
+    hs_memnet_request *r;
 
     if (c->closing)
         return HS_ESTATE;
@@ -363,9 +386,9 @@ hs_err hs_http_client_request(hs_http_client *c, const char *method, const char 
 }
 
 /* Takes the request with this id (0: the oldest) out of the line. */
-static fake_request *take(hs_http_client *c, uint64_t id)
+static hs_memnet_request *take(mclient *c, uint64_t id)
 {
-    fake_request **pp = &c->head, *prev = NULL, *r;
+    hs_memnet_request **pp = &c->head, *prev = NULL, *r;
 
     while (*pp && id && (*pp)->id != id) {
         prev = *pp;
@@ -381,12 +404,12 @@ static fake_request *take(hs_http_client *c, uint64_t id)
     return r;
 }
 
-static fake_request *pop(hs_http_client *c)
+static hs_memnet_request *pop(mclient *c)
 {
     return take(c, 0);
 }
 
-static int answer(fake_request *r, hs_err err, long status, double rtt_ms, const char *body,
+static int answer(hs_memnet_request *r, hs_err err, long status, double rtt_ms, const char *body,
                   size_t len)
 {
     hs_http_result res = {0};
@@ -405,27 +428,31 @@ static int answer(fake_request *r, hs_err err, long status, double rtt_ms, const
     res.body = res.err == HS_OK ? copy : "";
     res.len = res.err == HS_OK ? len : 0;
     res.total_ms = rtt_ms;
-    res.error = res.err == HS_OK ? NULL : err == HS_EIO ? "timed out" : "fake transport failure";
+    res.error = res.err == HS_OK ? NULL : err == HS_EIO ? "timed out" : "memnet transport failure";
     r->cb(r->ud, &res);
     free(copy);
     free_request(r);
     return 0;
 }
 
-int fake_client_answer(hs_http_client *c, hs_err err, long status, const char *body, size_t len)
+int hs_memnet_client_answer(hs_http_client *c_, hs_err err, long status, const char *body,
+                            size_t len)
 {
+    mclient *c = (mclient *)c_;
     return answer(pop(c), err, status, 1.5, body, len);
 }
 
-int fake_client_answer_id(hs_http_client *c, uint64_t id, hs_err err, long status, double rtt_ms,
-                          const char *body, size_t len)
+int hs_memnet_client_answer_id(hs_http_client *c_, uint64_t id, hs_err err, long status,
+                               double rtt_ms, const char *body, size_t len)
 {
+    mclient *c = (mclient *)c_;
     return id ? answer(take(c, id), err, status, rtt_ms, body, len) : -1;
 }
 
-void fake_client_rotate(hs_http_client *c)
+void hs_memnet_client_rotate(hs_http_client *c_)
 {
-    fake_request *r = pop(c);
+    mclient *c = (mclient *)c_;
+    hs_memnet_request *r = pop(c);
 
     if (!r)
         return;
@@ -437,53 +464,60 @@ void fake_client_rotate(hs_http_client *c)
     c->n++;
 }
 
-void fake_client_observe(hs_http_client *c, fake_request_fn fn, void *ud)
+void hs_memnet_client_observe(hs_http_client *c_, hs_memnet_request_fn fn, void *ud)
 {
+    mclient *c = (mclient *)c_;
     c->observe = fn;
     c->observe_ud = ud;
 }
 
-size_t fake_client_pending(const hs_http_client *c)
+size_t hs_memnet_client_pending(const hs_http_client *c_)
 {
+    const mclient *c = (const mclient *)c_;
     return c->n;
 }
 
-const fake_request *fake_client_oldest(const hs_http_client *c)
+const hs_memnet_request *hs_memnet_client_oldest(const hs_http_client *c_)
 {
+    const mclient *c = (const mclient *)c_;
     return c->head;
 }
 
-unsigned long hs_http_client_requests(const hs_http_client *c)
+static unsigned long cli_requests(const hs_http_client *base)
 {
+    const mclient *c = (const mclient *)base;
     return c->requests;
 }
 
-unsigned long hs_http_client_connects(const hs_http_client *c)
+static unsigned long cli_connects(const hs_http_client *base)
 {
-    (void)c;
+    (void)base;
     return 0;
 }
 
-size_t hs_http_client_inflight(const hs_http_client *c)
+static size_t cli_inflight(const hs_http_client *base)
 {
+    const mclient *c = (const mclient *)base;
     return c->n;
 }
 
-size_t hs_http_client_idle(const hs_http_client *c)
+static size_t cli_idle(const hs_http_client *base)
 {
-    (void)c;
+    (void)base;
     return 0;
 }
 
-void hs_http_client_refused(const hs_http_client *c, hs_http_refused *out)
+static void cli_refused(const hs_http_client *base, hs_http_refused *out)
 {
+    const mclient *c = (const mclient *)base;
     *out = c->refused;
 }
 
-void hs_http_client_close(hs_http_client *c, void (*done)(void *ud), void *ud)
+static void cli_close(hs_http_client *base, void (*done)(void *ud), void *ud)
 {
+    mclient *c = (mclient *)base;
     hs_http_result res = {0};
-    fake_request *r;
+    hs_memnet_request *r;
 
     c->closing = 1;
     res.err = HS_ESTATE;
@@ -497,3 +531,26 @@ void hs_http_client_close(hs_http_client *c, void (*done)(void *ud), void *ud)
     if (done)
         done(ud);
 }
+
+static const hs_http_server_ops server_ops = {
+    .port = srv_port,
+    .drained = srv_drained,
+    .tls_refused = srv_tls_refused,
+    .allow_refused = srv_allow_refused,
+    .answer = srv_answer,
+    .header = srv_header,
+    .arg = srv_arg,
+    .close = srv_close,
+};
+
+static const hs_http_client_ops client_ops = {
+    .request = cli_request,
+    .requests = cli_requests,
+    .connects = cli_connects,
+    .inflight = cli_inflight,
+    .idle = cli_idle,
+    .refused = cli_refused,
+    .close = cli_close,
+};
+
+const hs_transport hs_memnet_transport = {"memnet", server_start, client_new, NULL};

@@ -1,0 +1,424 @@
+/*
+ * lsim.c -- hearsay.sim: the simulator (core/sim/sim.h) in Lua, for
+ * `hearsay sim` (lua/hearsay/sim.lua). Nodes are numbered from 1 here, as
+ * Lua counts; the C side counts from 0.
+ *
+ *   local s = hearsay.sim{nodes = 1000, seed = 7, latency = 0.02,
+ *                         jitter = 0.01, model = "uniform", loss = 0.01,
+ *                         log = "warn", settings = {fanout = 4}}
+ *   s:run(10)                       -- 10 virtual seconds
+ *   local id = s:broadcast(1, "chat", {text = "hi"})
+ *   s:crash(7); s:side(3, 1); s:heal(); s:loss(0.05)
+ *   s:deliveries(), s:detections(), s:false_deaths(), s:held_dead(),
+ *   s:traffic(),
+ *   s:events(), s:trace(), s:now(), s:size(), s:has(i, id),
+ *   s:crashed(i), s:sees(i, j), s:error(), s:close()
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "lconfig.h"
+#include "ljson.h"
+#include "lsim.h"
+#include "sim.h"
+
+#define HS_SIM_MT "hearsay.sim"
+
+typedef struct lsim {
+    hs_sim *sim;
+} lsim;
+
+static lsim *check_open(lua_State *L)
+{
+    lsim *ls = luaL_checkudata(L, 1, HS_SIM_MT);
+
+    if (!ls->sim)
+        luaL_error(L, "the simulation is closed");
+    return ls;
+}
+
+/* A node number (1-based) at idx, as the C side's index. */
+static size_t check_index(lua_State *L, lsim *ls, int idx)
+{
+    lua_Integer i = luaL_checkinteger(L, idx);
+
+    if (i < 1 || (lua_Unsigned)i > hs_sim_size(ls->sim))
+        luaL_error(L, "no node %d (there are %d)", (int)i, (int)hs_sim_size(ls->sim));
+    return (size_t)(i - 1);
+}
+
+static double opt_number(lua_State *L, int t, const char *k, double def, double lo, double hi)
+{
+    double v = def;
+
+    lua_getfield(L, t, k);
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TNUMBER)
+            luaL_error(L, "sim.%s must be a number", k);
+        v = lua_tonumber(L, -1);
+        if (!(v >= lo && v <= hi))
+            luaL_error(L, "sim.%s must be between %g and %g", k, lo, hi);
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+/* The settings table each node applies: kept at a known stack slot while
+ * hs_sim_new runs (it was applied once before, so applying cannot raise
+ * here: a raise would leave the half-made network behind). */
+typedef struct apply_ctx {
+    lua_State *L;
+    int settings; /* stack index, or 0 */
+    int anchors;  /* stack index of a table keeping each node's list arrays */
+} apply_ctx;
+
+static void configure(void *ud, size_t i, hs_config *cfg)
+{
+    apply_ctx *a = ud;
+
+    if (!a->settings)
+        return;
+    hs_lua_apply_config(a->L, a->settings, cfg);
+    /* Its lists' arrays live until hs_sim_new returns (the node copies them). */
+    lua_rawseti(a->L, a->anchors, (lua_Integer)i + 1);
+}
+
+/* hearsay.sim(opts) -> sim */
+static int l_sim_new(lua_State *L)
+{
+    static const char *const models[] = {"uniform", "lognormal", NULL};
+    static const char *const levels[] = {"none", "error", "warn", "info", "debug", NULL};
+    hs_sim_opts o = {0};
+    apply_ctx a = {L, 0, 0};
+    lsim *ls;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    o.nodes = (size_t)opt_number(L, 1, "nodes", 10, 1, 1000000);
+    o.seed = (uint64_t)opt_number(L, 1, "seed", 1, 0, 9007199254740991.0);
+    o.latency = opt_number(L, 1, "latency", 0.001, 0, 60);
+    o.jitter = opt_number(L, 1, "jitter", 0.001, 0, 60);
+    o.loss = opt_number(L, 1, "loss", 0, 0, 1);
+    lua_getfield(L, 1, "model");
+    o.model = luaL_checkoption(L, -1, "uniform", models) == 1 ? HS_SIM_LOGNORMAL : HS_SIM_UNIFORM;
+    lua_getfield(L, 1, "log");
+    o.log = luaL_checkoption(L, -1, "none", levels); /* 0 none, 1 + level */
+    lua_pop(L, 2);
+    lua_getfield(L, 1, "settings"); /* at 2 */
+    if (!lua_isnil(L, 2)) {
+        hs_config probe;
+        luaL_checktype(L, 2, LUA_TTABLE);
+        hs_config_init(&probe);
+        hs_lua_apply_config(L, 2, &probe); /* raises now, before any node is made */
+        lua_pop(L, 1);
+        a.settings = 2;
+    }
+    lua_newtable(L);
+    a.anchors = lua_gettop(L);
+    o.configure = configure;
+    o.ud = &a;
+    ls = lua_newuserdatauv(L, sizeof *ls, 0);
+    ls->sim = NULL;
+    luaL_setmetatable(L, HS_SIM_MT);
+    if (!(ls->sim = hs_sim_new(&o)))
+        return luaL_error(L, "hearsay.sim: the network could not be made (out of memory, or a "
+                             "setting the nodes refused)");
+    return 1;
+}
+
+static int l_sim_run(lua_State *L)
+{
+    lsim *ls = check_open(L);
+    double secs = luaL_checknumber(L, 2);
+
+    if (!(secs >= 0 && secs <= 1e7))
+        return luaL_error(L, "sim:run takes 0 to 1e7 virtual seconds");
+    hs_sim_run_for(ls->sim, secs);
+    if (hs_sim_error(ls->sim)) {
+        lua_pushnil(L);
+        lua_pushstring(L, hs_sim_error(ls->sim));
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_sim_now(lua_State *L)
+{
+    lua_pushnumber(L, hs_sim_now(check_open(L)->sim));
+    return 1;
+}
+
+static int l_sim_size(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)hs_sim_size(check_open(L)->sim));
+    return 1;
+}
+
+static int l_sim_events(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)hs_sim_events(check_open(L)->sim));
+    return 1;
+}
+
+static int l_sim_trace(lua_State *L)
+{
+    char hex[17];
+
+    snprintf(hex, sizeof hex, "%016" PRIx64, hs_sim_trace(check_open(L)->sim));
+    lua_pushstring(L, hex);
+    return 1;
+}
+
+static int l_sim_error(lua_State *L)
+{
+    const char *e = hs_sim_error(check_open(L)->sim);
+
+    if (e)
+        lua_pushstring(L, e);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+static int l_sim_crash(lua_State *L)
+{
+    lsim *ls = check_open(L);
+
+    hs_sim_crash(ls->sim, check_index(L, ls, 2));
+    return 0;
+}
+
+static int l_sim_crashed(lua_State *L)
+{
+    lsim *ls = check_open(L);
+
+    lua_pushboolean(L, hs_sim_crashed(ls->sim, check_index(L, ls, 2)));
+    return 1;
+}
+
+static int l_sim_side(lua_State *L)
+{
+    lsim *ls = check_open(L);
+    size_t i = check_index(L, ls, 2);
+    lua_Integer side = luaL_checkinteger(L, 3);
+
+    if (side < 0 || side > 1000000)
+        return luaL_error(L, "a side is 0 to 1000000");
+    hs_sim_side(ls->sim, i, (int)side);
+    return 0;
+}
+
+static int l_sim_heal(lua_State *L)
+{
+    hs_sim_heal(check_open(L)->sim);
+    return 0;
+}
+
+static int l_sim_loss(lua_State *L)
+{
+    lsim *ls = check_open(L);
+    double p = luaL_checknumber(L, 2);
+
+    if (!(p >= 0 && p <= 1))
+        return luaL_error(L, "loss is a chance, 0 to 1");
+    hs_sim_set_loss(ls->sim, p);
+    return 0;
+}
+
+/* sim:broadcast(i, type, payload) -> id */
+static int l_sim_broadcast(lua_State *L)
+{
+    lsim *ls = check_open(L);
+    size_t i = check_index(L, ls, 2);
+    const char *type = luaL_checkstring(L, 3);
+    char id[65];
+    json_t *payload;
+    hs_err err;
+
+    luaL_checkany(L, 4);
+    if (!(payload = hs_lua_to_json(L, 4)))
+        return luaL_error(L, "sim:broadcast: the payload is not JSON");
+    if ((err = hs_sim_broadcast(ls->sim, i, type, payload, id)) != HS_OK)
+        return luaL_error(L, "sim:broadcast: %s",
+                          err == HS_EINVAL && hs_sim_crashed(ls->sim, i) ? "the node has crashed"
+                                                                         : hs_strerror(err));
+    lua_pushstring(L, id);
+    return 1;
+}
+
+static int l_sim_has(lua_State *L)
+{
+    lsim *ls = check_open(L);
+    size_t i = check_index(L, ls, 2);
+
+    lua_pushboolean(L, hs_sim_has(ls->sim, i, luaL_checkstring(L, 3)));
+    return 1;
+}
+
+/* sim:sees(i, j) -> "alive" | "dead" | nil: how node i holds node j. */
+static int l_sim_sees(lua_State *L)
+{
+    lsim *ls = check_open(L);
+    size_t i = check_index(L, ls, 2), j = check_index(L, ls, 3);
+
+    if (hs_sim_sees_alive(ls->sim, i, j))
+        lua_pushliteral(L, "alive");
+    else if (hs_sim_sees_dead(ls->sim, i, j))
+        lua_pushliteral(L, "dead");
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+static void set_num(lua_State *L, const char *k, double v)
+{
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static void set_int(lua_State *L, const char *k, lua_Integer v)
+{
+    lua_pushinteger(L, v);
+    lua_setfield(L, -2, k);
+}
+
+/* A time, or false when that share was not reached. */
+static void set_time(lua_State *L, const char *k, double v)
+{
+    if (v < 0)
+        lua_pushboolean(L, 0);
+    else
+        lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static int l_sim_deliveries(lua_State *L)
+{
+    lsim *ls = check_open(L);
+    size_t n = hs_sim_broadcasts(ls->sim);
+
+    lua_createtable(L, (int)n, 0);
+    for (size_t k = 0; k < n; k++) {
+        hs_sim_delivery_info d;
+        if (hs_sim_delivery(ls->sim, k, &d) != HS_OK)
+            return luaL_error(L, "sim:deliveries: out of memory");
+        lua_createtable(L, 0, 12);
+        lua_pushstring(L, d.id);
+        lua_setfield(L, -2, "id");
+        set_int(L, "origin", (lua_Integer)d.origin + 1);
+        set_num(L, "sent", d.sent);
+        set_int(L, "live", (lua_Integer)d.live);
+        set_int(L, "reached", (lua_Integer)d.reached);
+        set_time(L, "p50", d.p50);
+        set_time(L, "p90", d.p90);
+        set_time(L, "p99", d.p99);
+        set_time(L, "p100", d.p100);
+        set_int(L, "max_hops", d.max_hops);
+        set_num(L, "mean_hops", d.mean_hops);
+        set_num(L, "copies", d.copies);
+        lua_rawseti(L, -2, (lua_Integer)k + 1);
+    }
+    return 1;
+}
+
+static int l_sim_detections(lua_State *L)
+{
+    lsim *ls = check_open(L);
+    size_t n = hs_sim_crashes(ls->sim);
+
+    lua_createtable(L, (int)n, 0);
+    for (size_t k = 0; k < n; k++) {
+        hs_sim_detection_info d;
+        if (hs_sim_detection(ls->sim, k, &d) != HS_OK)
+            return luaL_error(L, "sim:detections: out of memory");
+        lua_createtable(L, 0, 11);
+        set_int(L, "node", (lua_Integer)d.node + 1);
+        set_num(L, "at", d.at);
+        set_int(L, "watchers", (lua_Integer)d.watchers);
+        set_int(L, "detected", (lua_Integer)d.detected);
+        set_time(L, "p50", d.p50);
+        set_time(L, "p99", d.p99);
+        set_time(L, "p100", d.p100);
+        set_time(L, "gone50", d.gone50);
+        set_time(L, "gone99", d.gone99);
+        set_time(L, "gone100", d.gone100);
+        set_int(L, "still_alive", (lua_Integer)d.still_alive);
+        lua_rawseti(L, -2, (lua_Integer)k + 1);
+    }
+    return 1;
+}
+
+static int l_sim_false_deaths(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)hs_sim_false_deaths(check_open(L)->sim));
+    return 1;
+}
+
+static int l_sim_held_dead(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)hs_sim_held_dead(check_open(L)->sim));
+    return 1;
+}
+
+/* sim:traffic() -> messages, bytes (requests and answers delivered) */
+static int l_sim_traffic(lua_State *L)
+{
+    uint64_t m, b;
+
+    hs_sim_traffic(check_open(L)->sim, &m, &b);
+    lua_pushinteger(L, (lua_Integer)m);
+    lua_pushinteger(L, (lua_Integer)b);
+    return 2;
+}
+
+static int l_sim_close(lua_State *L)
+{
+    lsim *ls = luaL_checkudata(L, 1, HS_SIM_MT);
+
+    hs_sim_free(ls->sim);
+    ls->sim = NULL;
+    return 0;
+}
+
+static const luaL_Reg sim_methods[] = {
+    {"run", l_sim_run},
+    {"now", l_sim_now},
+    {"size", l_sim_size},
+    {"events", l_sim_events},
+    {"trace", l_sim_trace},
+    {"error", l_sim_error},
+    {"crash", l_sim_crash},
+    {"crashed", l_sim_crashed},
+    {"side", l_sim_side},
+    {"heal", l_sim_heal},
+    {"loss", l_sim_loss},
+    {"broadcast", l_sim_broadcast},
+    {"has", l_sim_has},
+    {"sees", l_sim_sees},
+    {"deliveries", l_sim_deliveries},
+    {"detections", l_sim_detections},
+    {"false_deaths", l_sim_false_deaths},
+    {"held_dead", l_sim_held_dead},
+    {"traffic", l_sim_traffic},
+    {"close", l_sim_close},
+    {NULL, NULL},
+};
+
+void hs_lua_sim_register(lua_State *L)
+{
+    luaL_newmetatable(L, HS_SIM_MT);
+    luaL_newlib(L, sim_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_sim_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_sim_close);
+    lua_setfield(L, -2, "__close");
+    lua_pop(L, 1);
+    lua_pushcfunction(L, l_sim_new);
+    lua_setfield(L, -2, "sim");
+}

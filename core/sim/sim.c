@@ -1,0 +1,983 @@
+/*
+ * sim.c -- see sim.h. One heap of events in virtual time: a node's
+ * round coming due (WAKE), a request reaching its target (DELIVER), an
+ * answer reaching the asker (ANSWER), a request's own timeout (TIMEOUT).
+ * Ties go in the order the events were made, so a run is a function of
+ * the seed.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+#include "sim/memnet.h"
+#include "hash.h"
+#include "http_url.h"
+#include "node.h"
+#include "seen.h"
+#include "sim/sim.h"
+
+#define SIM_PORT 8080
+#define SIM_NET 0x0a000000u    /* node i is 10.0.0.0 + i + 1 */
+#define SIM_WALL0 1796400000.0 /* epoch s at the start */
+#define SIM_MONO0 1000.0       /* the nodes' monotonic s at the start */
+#define SIM_SPIN_MAX 10000     /* wakes of one node at one instant: a spin */
+#define SIM_SAMPLE 0.1         /* s between looks at who still holds a crashed node alive */
+
+enum { EV_WAKE, EV_DELIVER, EV_ANSWER, EV_TIMEOUT };
+
+typedef struct ev {
+    double at;
+    uint64_t seq;
+    int kind;
+    size_t to, from; /* DELIVER: to serves; ANSWER, TIMEOUT: from asked */
+    uint64_t id;     /* the request's id at from's client */
+    double sent;     /* when the request left (for its round trip) */
+    long status;
+    char *method, *target, *header, *body;
+    size_t len;
+} ev;
+
+/* A request a node answers later (hs_http_server_answer). */
+typedef struct later {
+    size_t to;
+    uint64_t token;
+    size_t from;
+    uint64_t id;
+    double sent;
+    struct later *next;
+} later;
+
+/* A broadcast the simulator follows: when each node first had it. */
+typedef struct tracked {
+    char id[65];
+    size_t origin;
+    double sent;
+    float *at;      /* per node: s after `sent` it arrived, or -1 */
+    uint16_t *hops; /* per node: its hop count then */
+} tracked;
+
+/* A crash: when the nodes that held the node alive declared it dead, and
+ * when (sampled every SIM_SAMPLE s) half, 99% and all of them no longer
+ * held it alive (dead, or dropped from view). */
+typedef struct crash_rec {
+    size_t node;
+    double at;
+    size_t watchers; /* live nodes that held it alive when it crashed */
+    size_t ndetect, capdetect;
+    float *detect;  /* s after `at`, in the order they came */
+    double gone[3]; /* s after `at` when 50%, 99%, 100% let go; -1: not yet */
+} crash_rec;
+
+typedef struct simnode {
+    hs_sim *s;
+    size_t i;
+    hs_node *n;
+    struct sockaddr_in addr;
+    int crashed, side;
+    double wake; /* the WAKE event that counts, or HS_NEVER */
+    double spin_at;
+    unsigned spins;
+} simnode;
+
+struct hs_sim {
+    hs_sim_opts o;
+    uv_loop_t loop;
+    hs_rng rng;
+    double now;
+    uint64_t seq, events;
+    ev *heap;
+    size_t nheap, capheap;
+    simnode *nodes;
+    later *later;
+    int failed;
+    char error[200];
+    uint64_t trace;           /* FNV-1a of every event run */
+    uint64_t messages, bytes; /* requests and answers delivered, body bytes */
+    uint64_t false_deaths;    /* a live node declared dead by a live one */
+    tracked *msgs;
+    size_t nmsgs, capmsgs;
+    crash_rec *crashes;
+    size_t ncrashes, capcrashes;
+    size_t open_crashes; /* crashes some node still holds alive */
+    double next_sample;
+};
+
+static void fail(hs_sim *s, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (s->failed)
+        return;
+    s->failed = 1;
+    va_start(ap, fmt);
+    vsnprintf(s->error, sizeof s->error, fmt, ap);
+    va_end(ap);
+}
+
+/* Grows *v (of *cap elements of size sz) to hold one more; 0, or -1. */
+static int grow(void **v, size_t *cap, size_t n, size_t sz)
+{
+    if (n < *cap)
+        return 0;
+    size_t c = *cap ? *cap * 2 : 16;
+    void *p = realloc(*v, c * sz);
+    if (!p)
+        return -1;
+    *v = p;
+    *cap = c;
+    return 0;
+}
+
+/* ---- the heap ------------------------------------------------------------ */
+
+static int before(const ev *a, const ev *b)
+{
+    return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+}
+
+static void ev_free(ev *e)
+{
+    free(e->method);
+    free(e->target);
+    free(e->header);
+    free(e->body);
+}
+
+static void push(hs_sim *s, ev e)
+{
+    if (grow((void **)&s->heap, &s->capheap, s->nheap, sizeof *s->heap) != 0) {
+        fail(s, "out of memory (%zu events waiting)", s->nheap);
+        ev_free(&e);
+        return;
+    }
+    e.seq = s->seq++;
+    size_t k = s->nheap++;
+    while (k > 0 && before(&e, &s->heap[(k - 1) / 2])) {
+        s->heap[k] = s->heap[(k - 1) / 2];
+        k = (k - 1) / 2;
+    }
+    s->heap[k] = e;
+}
+
+static ev pop(hs_sim *s)
+{
+    ev top = s->heap[0], last = s->heap[--s->nheap];
+    size_t k = 0;
+
+    for (;;) {
+        size_t c = 2 * k + 1;
+        if (c >= s->nheap)
+            break;
+        if (c + 1 < s->nheap && before(&s->heap[c + 1], &s->heap[c]))
+            c++;
+        if (!before(&s->heap[c], &last))
+            break;
+        s->heap[k] = s->heap[c];
+        k = c;
+    }
+    if (s->nheap)
+        s->heap[k] = last;
+    return top;
+}
+
+/* ---- links --------------------------------------------------------------- */
+
+static double uniform(hs_sim *s)
+{
+    return (double)(hs_rng_next(&s->rng) >> 11) / 9007199254740992.0;
+}
+
+/* A standard normal draw (Box-Muller; one of the pair is dropped so that a
+ * draw always takes two numbers of the generator). */
+static double normal(hs_sim *s)
+{
+    double u = uniform(s), v = uniform(s);
+
+    return sqrt(-2 * log(u > 0 ? u : 1e-300)) * cos(2 * M_PI * v);
+}
+
+/* One way across a link. */
+static double delay(hs_sim *s)
+{
+    if (s->o.model == HS_SIM_LOGNORMAL)
+        return s->o.latency * exp(s->o.jitter * normal(s));
+    return s->o.latency + s->o.jitter * uniform(s);
+}
+
+static int lost(hs_sim *s)
+{
+    return s->o.loss > 0 && uniform(s) < s->o.loss;
+}
+
+static int cut(const hs_sim *s, size_t a, size_t b)
+{
+    return s->nodes[a].crashed || s->nodes[b].crashed || s->nodes[a].side != s->nodes[b].side;
+}
+
+/* Sets a WAKE for node i's earliest deadline, unless one is set for it. */
+static void touch(hs_sim *s, size_t i)
+{
+    simnode *sn = &s->nodes[i];
+    double next = hs_deadlines_next(&sn->n->due);
+
+    if (sn->crashed || next == HS_NEVER)
+        return;
+    next -= SIM_MONO0;
+    if (next < s->now)
+        next = s->now;
+    if (next == sn->wake)
+        return;
+    sn->wake = next;
+    push(s, (ev){.at = next, .kind = EV_WAKE, .to = i});
+}
+
+/* ---- what the nodes do ----------------------------------------------------- */
+
+static double clock_wall(void *ud)
+{
+    return SIM_WALL0 + ((hs_sim *)ud)->now;
+}
+
+static double clock_mono(void *ud)
+{
+    return SIM_MONO0 + ((hs_sim *)ud)->now;
+}
+
+static char *dup_bytes(const char *p, size_t len)
+{
+    char *c = malloc(len + 1);
+
+    if (c) {
+        if (len)
+            memcpy(c, p, len);
+        c[len] = '\0';
+    }
+    return c;
+}
+
+static void on_request(void *ud, const hs_memnet_request *r)
+{
+    simnode *sn = ud;
+    hs_sim *s = sn->s;
+    hs_http_url u;
+    struct in_addr a;
+    size_t to;
+
+    /* Whatever happens, it times out unless answered first. */
+    push(s, (ev){.at = s->now + r->timeout,
+                 .kind = EV_TIMEOUT,
+                 .from = sn->i,
+                 .id = r->id,
+                 .sent = s->now});
+    if (hs_http_url_parse(r->url, &u) != HS_OK || u.port != SIM_PORT ||
+        inet_pton(AF_INET, u.host, &a) != 1 || ntohl(a.s_addr) <= SIM_NET ||
+        (to = ntohl(a.s_addr) - SIM_NET - 1) >= s->o.nodes || lost(s))
+        return;
+    ev e = {.at = s->now + delay(s),
+            .kind = EV_DELIVER,
+            .to = to,
+            .from = sn->i,
+            .id = r->id,
+            .sent = s->now};
+    e.method = strdup(r->method);
+    e.target = u.path_len ? dup_bytes(u.path, u.path_len) : strdup("/");
+    e.header = r->header ? strdup(r->header) : NULL;
+    e.body = dup_bytes(r->body ? r->body : "", r->len);
+    e.len = r->len;
+    if (!e.method || !e.target || (r->header && !e.header) || !e.body) {
+        fail(s, "out of memory");
+        ev_free(&e);
+        return;
+    }
+    push(s, e);
+}
+
+static void answer_back(hs_sim *s, size_t to, size_t from, uint64_t id, double sent,
+                        unsigned status, const char *body, size_t len)
+{
+    if (lost(s))
+        return;
+    ev e = {.at = s->now + delay(s),
+            .kind = EV_ANSWER,
+            .to = to,
+            .from = from,
+            .id = id,
+            .sent = sent,
+            .status = status,
+            .body = dup_bytes(body ? body : "", len),
+            .len = len};
+    if (!e.body) {
+        fail(s, "out of memory");
+        return;
+    }
+    push(s, e);
+}
+
+static void on_deferred(void *ud, uint64_t token, unsigned status, const char *body, size_t len)
+{
+    simnode *sn = ud;
+    hs_sim *s = sn->s;
+
+    for (later **pp = &s->later; *pp; pp = &(*pp)->next) {
+        later *l = *pp;
+        if (l->to == sn->i && l->token == token) {
+            *pp = l->next;
+            answer_back(s, l->to, l->from, l->id, l->sent, status, body, len);
+            free(l);
+            return;
+        }
+    }
+}
+
+static void deliver(hs_sim *s, ev *e)
+{
+    simnode *sn = &s->nodes[e->to];
+    const char *from = NULL, *headers[1];
+    size_t nh = 0;
+    hs_http_response resp;
+    static const char from_name[] = "X-Hearsay-From: ";
+
+    if (cut(s, e->from, e->to))
+        return;
+    s->messages++;
+    s->bytes += e->len;
+    if (e->header && strncmp(e->header, from_name, sizeof from_name - 1) == 0)
+        from = e->header + sizeof from_name - 1;
+    else if (e->header)
+        headers[nh++] = e->header;
+    hs_memnet_server_remote(sn->n->server, (const struct sockaddr *)&s->nodes[e->from].addr);
+    hs_memnet_server_serve(sn->n->server, e->method, e->target, from, headers, nh, e->body, e->len,
+                           &resp);
+    hs_memnet_server_remote(sn->n->server, NULL);
+    if (resp.defer) {
+        later *l = malloc(sizeof *l);
+        if (!l) {
+            fail(s, "out of memory");
+        } else {
+            *l = (later){e->to,   hs_memnet_server_last_token(sn->n->server),
+                         e->from, e->id,
+                         e->sent, s->later};
+            s->later = l;
+        }
+    } else {
+        answer_back(s, e->to, e->from, e->id, e->sent, resp.status, resp.body, resp.len);
+    }
+    free(resp.body);
+}
+
+/* FNV-1a over the bytes of v. */
+static uint64_t mix(uint64_t h, const void *v, size_t n)
+{
+    const unsigned char *p = v;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3u;
+    return h;
+}
+
+static void run_event(hs_sim *s, ev *e)
+{
+    simnode *sn;
+
+    s->events++;
+    uint64_t h = mix(s->trace, &e->at, sizeof e->at);
+    uint64_t w[4] = {(uint64_t)e->kind, e->to, e->from, e->id};
+    s->trace = mix(h, w, sizeof w);
+    switch (e->kind) {
+    case EV_WAKE:
+        sn = &s->nodes[e->to];
+        if (sn->crashed || e->at != sn->wake)
+            return; /* a later one took its place */
+        sn->wake = HS_NEVER;
+        if (s->now == sn->spin_at) {
+            if (++sn->spins > SIM_SPIN_MAX) {
+                fail(s, "node %zu woke %d times at %.6f s: a spin", e->to, SIM_SPIN_MAX, s->now);
+                return;
+            }
+        } else {
+            sn->spin_at = s->now;
+            sn->spins = 0;
+        }
+        hs_node_run_due(sn->n);
+        touch(s, e->to);
+        break;
+    case EV_DELIVER:
+        deliver(s, e);
+        touch(s, e->to);
+        break;
+    case EV_ANSWER:
+        if (cut(s, e->from, e->to))
+            return;
+        s->messages++;
+        s->bytes += e->len;
+        hs_memnet_client_answer_id(s->nodes[e->from].n->client, e->id, HS_OK, e->status,
+                                   (s->now - e->sent) * 1000, e->body, e->len);
+        touch(s, e->from);
+        break;
+    case EV_TIMEOUT:
+        if (s->nodes[e->from].crashed)
+            return;
+        hs_memnet_client_answer_id(s->nodes[e->from].n->client, e->id, HS_EIO, 0,
+                                   (s->now - e->sent) * 1000, "", 0);
+        touch(s, e->from);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- what the simulator follows ---------------------------------------------- */
+
+static tracked *find_tracked(hs_sim *s, const char *id)
+{
+    for (size_t k = s->nmsgs; k-- > 0;)
+        if (memcmp(s->msgs[k].id, id, 64) == 0)
+            return &s->msgs[k];
+    return NULL;
+}
+
+static hs_verdict on_message(void *ud, hs_node *node, const hs_message *m, json_t **payload_out)
+{
+    simnode *sn = ud;
+    hs_sim *s = sn->s;
+    tracked *t = s->nmsgs ? find_tracked(s, hs_message_id(m)) : NULL;
+
+    (void)node;
+    (void)payload_out;
+    if (t && t->at[sn->i] < 0) {
+        t->at[sn->i] = (float)(s->now - t->sent);
+        t->hops[sn->i] = (uint16_t)(hs_message_hops(m) > 65535 ? 65535 : hs_message_hops(m));
+    }
+    return HS_ACCEPT;
+}
+
+/* The index of the node with this id, or SIZE_MAX. */
+static size_t index_of(const hs_sim *s, const char *id)
+{
+    size_t i;
+    char *end;
+
+    if (strncmp(id, "sim-", 4) != 0)
+        return SIZE_MAX;
+    i = strtoul(id + 4, &end, 10);
+    return *end == '\0' && i < s->o.nodes && strcmp(s->nodes[i].n->id, id) == 0 ? i : SIZE_MAX;
+}
+
+static void on_peer(void *ud, hs_node *node, const hs_peer_info *peer, int up)
+{
+    simnode *sn = ud;
+    hs_sim *s = sn->s;
+    size_t j = index_of(s, peer->id);
+
+    (void)node;
+    if (up || j == SIZE_MAX || sn->crashed)
+        return;
+    if (!s->nodes[j].crashed) {
+        s->false_deaths++;
+        return;
+    }
+    for (size_t k = s->ncrashes; k-- > 0;) {
+        crash_rec *c = &s->crashes[k];
+        if (c->node != j)
+            continue;
+        if (grow((void **)&c->detect, &c->capdetect, c->ndetect, sizeof *c->detect) != 0) {
+            fail(s, "out of memory");
+            return;
+        }
+        c->detect[c->ndetect++] = (float)(s->now - c->at);
+        return;
+    }
+}
+
+/* ---- the network ------------------------------------------------------------ */
+
+/* The nodes' log lines on stderr (opts.log), stamped with the virtual time. */
+static void sim_log(void *ud, hs_log_level level, const char *node_id, const char *msg)
+{
+    static const char *names[] = {"error", "warn", "info", "debug"};
+
+    fprintf(stderr, "[%10.3f] %s %s: %s\n", ((hs_sim *)ud)->now, node_id,
+            (unsigned)level < 4 ? names[level] : "?", msg);
+}
+
+static void quiet(void *ud, hs_log_level level, const char *node_id, const char *msg)
+{
+    (void)ud;
+    (void)level;
+    (void)node_id;
+    (void)msg;
+}
+
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static void seed(hs_rng *r, uint64_t *x)
+{
+    for (int k = 0; k < 4; k++)
+        r->s[k] = splitmix(x);
+}
+
+hs_sim *hs_sim_new(const hs_sim_opts *o)
+{
+    hs_sim *s = calloc(1, sizeof *s);
+    char url0[64], host[32];
+    uint64_t x;
+
+    if (!s || !o->nodes || o->nodes > 1000000)
+        goto fail;
+    s->o = *o;
+    if (s->o.latency <= 0 && s->o.jitter <= 0)
+        s->o.latency = s->o.jitter = 0.001;
+    x = o->seed;
+    seed(&s->rng, &x);
+    if (uv_loop_init(&s->loop) != 0 || !(s->nodes = calloc(o->nodes, sizeof *s->nodes)))
+        goto fail;
+    snprintf(url0, sizeof url0, "http://10.0.0.1:%d", SIM_PORT);
+    for (size_t i = 0; i < o->nodes; i++) {
+        simnode *sn = &s->nodes[i];
+        const char *boot[1] = {url0};
+        char id[32];
+        hs_config cfg;
+
+        sn->s = s;
+        sn->i = i;
+        sn->addr.sin_family = AF_INET;
+        sn->addr.sin_port = htons(SIM_PORT);
+        sn->addr.sin_addr.s_addr = htonl(SIM_NET + (uint32_t)i + 1);
+        inet_ntop(AF_INET, &sn->addr.sin_addr, host, sizeof host);
+        sn->wake = sn->spin_at = HS_NEVER;
+        hs_config_init(&cfg);
+        snprintf(id, sizeof id, "sim-%05zu", i);
+        cfg.node_id = id;
+        cfg.host = host;
+        cfg.port = SIM_PORT;
+        cfg.security = HS_SECURITY_OPEN; /* it listens beyond loopback */
+        cfg.transport = &hs_memnet_transport;
+        cfg.log = o->log ? sim_log : quiet;
+        cfg.log_ud = s;
+        if (o->log)
+            cfg.log_level = o->log > 1 + HS_LOG_DEBUG ? HS_LOG_DEBUG : (hs_log_level)(o->log - 1);
+        if (i > 0) {
+            cfg.bootstrap = boot;
+            cfg.n_bootstrap = 1;
+        }
+        if (o->configure)
+            o->configure(o->ud, i, &cfg);
+        if (hs_node_new(&s->loop, &cfg, &sn->n) != HS_OK) {
+            sn->n = NULL;
+            goto fail;
+        }
+        seed(&sn->n->rng, &x);
+        hs_node_set_clock(sn->n, &(hs_clock){clock_wall, clock_mono, s});
+        hs_node_set_hooks(sn->n,
+                          &(hs_hooks){.ud = sn, .on_message = on_message, .on_peer = on_peer});
+    }
+    /* All made, then all started: node 0 is there for the first join. */
+    for (size_t i = 0; i < o->nodes; i++) {
+        simnode *sn = &s->nodes[i];
+        if (hs_node_start(sn->n) != HS_OK)
+            goto fail;
+        hs_memnet_server_observe(sn->n->server, on_deferred, sn);
+        hs_memnet_client_observe(sn->n->client, on_request, sn);
+        /* What it asked while it started (its join) goes out now. */
+        for (const hs_memnet_request *r = hs_memnet_client_oldest(sn->n->client); r; r = r->next)
+            on_request(sn, r);
+        touch(s, i);
+    }
+    return s;
+fail:
+    hs_sim_free(s);
+    return NULL;
+}
+
+static void closed(void *ud)
+{
+    (*(size_t *)ud)--;
+}
+
+void hs_sim_free(hs_sim *s)
+{
+    size_t open = 0;
+
+    if (!s)
+        return;
+    for (size_t i = 0; s->nodes && i < s->o.nodes; i++) {
+        if (!s->nodes[i].n)
+            continue;
+        open++;
+        hs_node_close(s->nodes[i].n, closed, &open);
+    }
+    while (open && uv_run(&s->loop, UV_RUN_NOWAIT))
+        ;
+    while (open)
+        uv_run(&s->loop, UV_RUN_ONCE);
+    uv_loop_close(&s->loop);
+    for (size_t k = 0; k < s->nheap; k++)
+        ev_free(&s->heap[k]);
+    while (s->later) {
+        later *l = s->later;
+        s->later = l->next;
+        free(l);
+    }
+    for (size_t k = 0; k < s->nmsgs; k++) {
+        free(s->msgs[k].at);
+        free(s->msgs[k].hops);
+    }
+    free(s->msgs);
+    for (size_t k = 0; k < s->ncrashes; k++)
+        free(s->crashes[k].detect);
+    free(s->crashes);
+    free(s->heap);
+    free(s->nodes);
+    free(s);
+}
+
+hs_node *hs_sim_node(hs_sim *s, size_t i)
+{
+    return i < s->o.nodes ? s->nodes[i].n : NULL;
+}
+
+size_t hs_sim_size(const hs_sim *s)
+{
+    return s->o.nodes;
+}
+
+double hs_sim_now(const hs_sim *s)
+{
+    return s->now;
+}
+
+uint64_t hs_sim_events(const hs_sim *s)
+{
+    return s->events;
+}
+
+/* Who still holds each open crash's node alive. */
+static void sample(hs_sim *s)
+{
+    static const double share[3] = {0.5, 0.99, 1.0};
+
+    s->next_sample = s->now + SIM_SAMPLE;
+    for (size_t k = 0; k < s->ncrashes; k++) {
+        crash_rec *c = &s->crashes[k];
+        if (c->gone[2] >= 0 || !s->nodes[c->node].crashed)
+            continue;
+        size_t hold = hs_sim_in_views(s, c->node, NULL);
+        for (int q = 0; q < 3; q++) {
+            size_t need = (size_t)ceil(share[q] * (double)c->watchers);
+            if (c->gone[q] < 0 && c->watchers - (hold < c->watchers ? hold : c->watchers) >= need &&
+                (q < 2 || hold == 0))
+                c->gone[q] = s->now - c->at;
+        }
+        if (c->gone[2] >= 0)
+            s->open_crashes--;
+    }
+}
+
+void hs_sim_run_for(hs_sim *s, double secs)
+{
+    double end = s->now + secs;
+
+    /* A test may have called a node directly (a broadcast): what that set
+     * due must wake it. */
+    for (size_t i = 0; i < s->o.nodes; i++)
+        touch(s, i);
+    while (!s->failed && s->nheap && s->heap[0].at <= end) {
+        if (s->open_crashes && s->heap[0].at > s->next_sample) {
+            s->now = s->next_sample;
+            sample(s);
+            continue;
+        }
+        ev e = pop(s);
+        s->now = e.at;
+        run_event(s, &e);
+        ev_free(&e);
+    }
+    s->now = end;
+}
+
+int hs_sim_run_until(hs_sim *s, int (*pred)(hs_sim *s, void *ud), void *ud, double step,
+                     double max_s)
+{
+    double end = s->now + max_s;
+
+    while (!pred(s, ud)) {
+        if (s->now >= end)
+            return 0;
+        hs_sim_run_for(s, step);
+    }
+    return 1;
+}
+
+void hs_sim_crash(hs_sim *s, size_t i)
+{
+    size_t watchers;
+
+    if (i >= s->o.nodes || s->nodes[i].crashed)
+        return;
+    watchers = hs_sim_in_views(s, i, NULL);
+    s->nodes[i].crashed = 1;
+    if (grow((void **)&s->crashes, &s->capcrashes, s->ncrashes, sizeof *s->crashes) != 0) {
+        fail(s, "out of memory");
+        return;
+    }
+    s->crashes[s->ncrashes++] =
+        (crash_rec){.node = i, .at = s->now, .watchers = watchers, .gone = {-1, -1, -1}};
+    s->open_crashes++;
+}
+
+int hs_sim_crashed(const hs_sim *s, size_t i)
+{
+    return i < s->o.nodes && s->nodes[i].crashed;
+}
+
+void hs_sim_side(hs_sim *s, size_t i, int side)
+{
+    if (i < s->o.nodes)
+        s->nodes[i].side = side;
+}
+
+void hs_sim_heal(hs_sim *s)
+{
+    for (size_t i = 0; i < s->o.nodes; i++)
+        s->nodes[i].side = 0;
+}
+
+int hs_sim_has(hs_sim *s, size_t i, const char *id)
+{
+    uint8_t bin[32];
+
+    return i < s->o.nodes && hs_hash_from_hex(id, bin) == HS_OK &&
+           hs_seen_contains(s->nodes[i].n->seen, bin);
+}
+
+static hs_peer *peer_of(hs_sim *s, size_t i, size_t j)
+{
+    return i < s->o.nodes && j < s->o.nodes
+               ? hs_peers_find(&s->nodes[i].n->peers, s->nodes[j].n->id)
+               : NULL;
+}
+
+int hs_sim_sees_alive(hs_sim *s, size_t i, size_t j)
+{
+    hs_peer *p = peer_of(s, i, j);
+
+    return p && p->state != HS_PEER_DEAD;
+}
+
+int hs_sim_sees_dead(hs_sim *s, size_t i, size_t j)
+{
+    hs_peer *p = peer_of(s, i, j);
+
+    return p && p->state == HS_PEER_DEAD;
+}
+
+size_t hs_sim_in_views(hs_sim *s, size_t i, size_t *eager)
+{
+    size_t views = 0, e = 0;
+
+    for (size_t j = 0; j < s->o.nodes; j++) {
+        hs_peer *p = j != i && !s->nodes[j].crashed ? peer_of(s, j, i) : NULL;
+        if (p && p->state != HS_PEER_DEAD) {
+            views++;
+            e += p->eager != 0;
+        }
+    }
+    if (eager)
+        *eager = e;
+    return views;
+}
+
+size_t hs_sim_live_peers(hs_sim *s, size_t i)
+{
+    size_t live = 0;
+
+    for (size_t k = 0; i < s->o.nodes && k < s->nodes[i].n->peers.n; k++) {
+        hs_peer *p = s->nodes[i].n->peers.v[k];
+        live += p->state == HS_PEER_ALIVE && hs_peer_usable(p);
+    }
+    return live;
+}
+
+const char *hs_sim_error(const hs_sim *s)
+{
+    return s->failed ? s->error : NULL;
+}
+
+uint64_t hs_sim_trace(const hs_sim *s)
+{
+    return s->trace;
+}
+
+void hs_sim_traffic(const hs_sim *s, uint64_t *messages, uint64_t *bytes)
+{
+    *messages = s->messages;
+    *bytes = s->bytes;
+}
+
+uint64_t hs_sim_false_deaths(const hs_sim *s)
+{
+    return s->false_deaths;
+}
+
+void hs_sim_set_loss(hs_sim *s, double loss)
+{
+    s->o.loss = loss < 0 ? 0 : loss > 1 ? 1 : loss;
+}
+
+hs_err hs_sim_broadcast(hs_sim *s, size_t i, const char *type, json_t *payload, char *id_out)
+{
+    tracked t = {.origin = i, .sent = s->now};
+    hs_err err;
+
+    if (i >= s->o.nodes || s->nodes[i].crashed) {
+        json_decref(payload);
+        return HS_EINVAL;
+    }
+    if (grow((void **)&s->msgs, &s->capmsgs, s->nmsgs, sizeof *s->msgs) != 0 ||
+        !(t.at = malloc(s->o.nodes * sizeof *t.at)) ||
+        !(t.hops = calloc(s->o.nodes, sizeof *t.hops))) {
+        free(t.at);
+        json_decref(payload);
+        return HS_ENOMEM;
+    }
+    for (size_t k = 0; k < s->o.nodes; k++)
+        t.at[k] = -1;
+    t.at[i] = 0;
+    if ((err = hs_node_broadcast(s->nodes[i].n, type, payload, t.id)) != HS_OK) {
+        free(t.at);
+        free(t.hops);
+        return err;
+    }
+    s->msgs[s->nmsgs++] = t;
+    if (id_out)
+        memcpy(id_out, t.id, 65);
+    touch(s, i);
+    return HS_OK;
+}
+
+size_t hs_sim_broadcasts(const hs_sim *s)
+{
+    return s->nmsgs;
+}
+
+static int by_time(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Of n times (sorted), when the share q of `of` nodes had been reached:
+ * -1 when fewer were. */
+static double quantile(const float *v, size_t n, size_t of, double q)
+{
+    size_t need = (size_t)ceil(q * (double)of);
+
+    if (need == 0)
+        need = 1;
+    return need <= n ? v[need - 1] : -1;
+}
+
+hs_err hs_sim_delivery(const hs_sim *s, size_t k, hs_sim_delivery_info *out)
+{
+    const tracked *t;
+    float *v;
+    size_t n = 0;
+    double hops = 0, copies = 0;
+
+    if (k >= s->nmsgs)
+        return HS_EINVAL;
+    t = &s->msgs[k];
+    if (!(v = malloc(s->o.nodes * sizeof *v)))
+        return HS_ENOMEM;
+    memset(out, 0, sizeof *out);
+    memcpy(out->id, t->id, 65);
+    out->origin = t->origin;
+    out->sent = t->sent;
+    for (size_t i = 0; i < s->o.nodes; i++) {
+        if (s->nodes[i].crashed)
+            continue;
+        out->live++;
+        if (t->at[i] < 0)
+            continue;
+        v[n++] = t->at[i];
+        hops += t->hops[i];
+        if (t->hops[i] > out->max_hops)
+            out->max_hops = t->hops[i];
+        if (i != t->origin)
+            copies += hs_node_copies(s->nodes[i].n, t->id);
+    }
+    out->reached = n;
+    qsort(v, n, sizeof *v, by_time);
+    out->p50 = quantile(v, n, out->live, 0.5);
+    out->p90 = quantile(v, n, out->live, 0.9);
+    out->p99 = quantile(v, n, out->live, 0.99);
+    out->p100 = quantile(v, n, out->live, 1.0);
+    out->mean_hops = n > 1 ? hops / (double)(n - (t->at[t->origin] >= 0)) : 0;
+    out->copies = n > 1 ? copies / (double)(n - 1) : 0;
+    free(v);
+    return HS_OK;
+}
+
+size_t hs_sim_crashes(const hs_sim *s)
+{
+    return s->ncrashes;
+}
+
+hs_err hs_sim_detection(hs_sim *s, size_t k, hs_sim_detection_info *out)
+{
+    const crash_rec *c;
+    float *v;
+    size_t views;
+
+    if (k >= s->ncrashes)
+        return HS_EINVAL;
+    c = &s->crashes[k];
+    if (!(v = malloc((c->ndetect ? c->ndetect : 1) * sizeof *v)))
+        return HS_ENOMEM;
+    memcpy(v, c->detect, c->ndetect * sizeof *v);
+    qsort(v, c->ndetect, sizeof *v, by_time);
+    memset(out, 0, sizeof *out);
+    out->node = c->node;
+    out->at = c->at;
+    out->watchers = c->watchers;
+    out->detected = c->ndetect;
+    out->p50 = quantile(v, c->ndetect, c->watchers, 0.5);
+    out->p99 = quantile(v, c->ndetect, c->watchers, 0.99);
+    out->p100 = quantile(v, c->ndetect, c->watchers, 1.0);
+    out->gone50 = c->gone[0];
+    out->gone99 = c->gone[1];
+    out->gone100 = c->gone[2];
+    free(v);
+    /* Live nodes that still hold it alive. */
+    views = hs_sim_in_views(s, c->node, NULL);
+    out->still_alive = views;
+    return HS_OK;
+}
+
+size_t hs_sim_held_dead(const hs_sim *s)
+{
+    size_t held = 0;
+
+    for (size_t i = 0; i < s->o.nodes; i++) {
+        const hs_node *n = s->nodes[i].n;
+        if (s->nodes[i].crashed)
+            continue;
+        for (size_t k = 0; k < n->peers.n; k++) {
+            const hs_peer *p = n->peers.v[k];
+            size_t j = p->state == HS_PEER_DEAD ? index_of(s, p->id) : SIZE_MAX;
+            held += j != SIZE_MAX && !s->nodes[j].crashed;
+        }
+    }
+    return held;
+}

@@ -1,0 +1,150 @@
+/*
+ * sim.h -- whole nodes on a virtual network in virtual time: `hearsay sim`
+ * (bindings/lsim.c) and the protocol tests (spec/c/test_proto.c). The
+ * node code as it runs for real, on the socketless transport of memnet.h
+ * and a clock of the network's own, with one seeded generator for every
+ * choice (the nodes' too). Nothing waits in real time: a minute of gossip
+ * takes milliseconds, and the same seed gives the same run, event for
+ * event (hs_sim_trace).
+ *
+ * A request one node makes reaches the node whose URL it names after a
+ * link's latency (latency + uniform jitter), unless it is lost (loss), the
+ * target has crashed, or a partition lies between them; its answer comes
+ * back the same way; a request nobody answers fails when its own timeout
+ * runs out. Each node's rounds run at the deadlines it sets itself
+ * (core/deadlines.h).
+ *
+ * The simulator follows what it is asked to: the broadcasts made through
+ * hs_sim_broadcast (when each node first had each, its hops, the copies
+ * it took) and the crashes made through hs_sim_crash (when each node
+ * that had the crashed node in view declared it dead), and counts every
+ * death declared of a node that is alive (a false death).
+ */
+#ifndef HS_SIM_H
+#define HS_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "hearsay.h"
+
+typedef struct hs_sim hs_sim;
+
+enum { HS_SIM_UNIFORM = 0, HS_SIM_LOGNORMAL = 1 };
+
+typedef struct hs_sim_opts {
+    size_t nodes;   /* node i listens at http://10.0.0.(i + 1):8080 (10.0.1.0
+                       after 10.0.0.255, and so on), in security "open" */
+    uint64_t seed;  /* every random choice */
+    int model;      /* HS_SIM_UNIFORM (0): one way takes latency + jitter * U(0,1);
+                       HS_SIM_LOGNORMAL: latency * exp(jitter * N(0,1)), so
+                       `latency` is the median and `jitter` the log's sigma */
+    double latency; /* s one way, 0.001 */
+    double jitter;  /* 0.001 */
+    double loss;    /* chance a request or answer is lost, 0 */
+    int log;        /* 0: the nodes log nothing; 1 + an hs_log_level: from
+                       that level up, on stderr, with the virtual time */
+    /* More settings for node i (its id, port and bootstrap, node 0's URL
+     * for every other node, are set already), or NULL. */
+    void (*configure)(void *ud, size_t i, hs_config *cfg);
+    void *ud;
+} hs_sim_opts;
+
+/* The network with its nodes started, or NULL (out of memory, or a node
+ * refused its settings): up to 1,000,000 nodes. */
+hs_sim *hs_sim_new(const hs_sim_opts *o);
+void hs_sim_free(hs_sim *s);
+
+hs_node *hs_sim_node(hs_sim *s, size_t i);
+size_t hs_sim_size(const hs_sim *s);
+/* Virtual seconds since the start. */
+double hs_sim_now(const hs_sim *s);
+/* Events run so far (a request, an answer, a timeout, a node's round). */
+uint64_t hs_sim_events(const hs_sim *s);
+
+/* Runs the network for s virtual seconds. A node may be called directly
+ * between runs (hs_node_broadcast, say): what it then has due runs. A run
+ * that failed (hs_sim_error) runs nothing more. */
+void hs_sim_run_for(hs_sim *s, double secs);
+/* Runs until pred is true (checked every `step` virtual seconds) or
+ * max_s have passed; whether pred became true. */
+int hs_sim_run_until(hs_sim *s, int (*pred)(hs_sim *s, void *ud), void *ud, double step,
+                     double max_s);
+
+/* Node i stops: it runs nothing more, and what is sent to it is lost. */
+void hs_sim_crash(hs_sim *s, size_t i);
+int hs_sim_crashed(const hs_sim *s, size_t i);
+/* Node i's side of a partition (0 by default): nothing crosses between
+ * two sides. hs_sim_heal puts everyone on side 0. */
+void hs_sim_side(hs_sim *s, size_t i, int side);
+void hs_sim_heal(hs_sim *s);
+
+/* Whether node i has message id (64 hex digits) in its seen-cache. */
+int hs_sim_has(hs_sim *s, size_t i, const char *id);
+/* How node i sees node j: known and not dead (alive, unhealthy or
+ * suspect); known and dead. Neither: unknown to it. */
+int hs_sim_sees_alive(hs_sim *s, size_t i, size_t j);
+int hs_sim_sees_dead(hs_sim *s, size_t i, size_t j);
+/* Node i's live peers (alive, verified). */
+size_t hs_sim_live_peers(hs_sim *s, size_t i);
+/* How many nodes not crashed have node i in their view, not dead; and
+ * how many of those push to it (an eager link). */
+size_t hs_sim_in_views(hs_sim *s, size_t i, size_t *eager);
+
+/* Why the run stopped (out of memory; a node's round due again at the
+ * same instant, over and over: a spin), or NULL while it runs. */
+const char *hs_sim_error(const hs_sim *s);
+/* A hash of every event run so far, in order (kind, time, nodes, request):
+ * the same seed and code give the same value. */
+uint64_t hs_sim_trace(const hs_sim *s);
+/* Requests and answers delivered so far, and their body bytes. */
+void hs_sim_traffic(const hs_sim *s, uint64_t *messages, uint64_t *bytes);
+/* Deaths declared, by a node not crashed, of a node not crashed. */
+uint64_t hs_sim_false_deaths(const hs_sim *s);
+/* Pairs of nodes not crashed where the first holds the second dead. */
+size_t hs_sim_held_dead(const hs_sim *s);
+/* From now on a request or an answer is lost with this chance. */
+void hs_sim_set_loss(hs_sim *s, double loss);
+
+/* Node i broadcasts (hs_node_broadcast: takes `payload`), and the
+ * simulator follows the message. id_out: 65 bytes, or NULL. */
+hs_err hs_sim_broadcast(hs_sim *s, size_t i, const char *type, json_t *payload, char *id_out);
+size_t hs_sim_broadcasts(const hs_sim *s);
+
+/* Broadcast k (0 first) as far as it went. Times are virtual s after it
+ * was sent, when that share of the nodes not crashed (now) had it; -1
+ * while fewer had. */
+typedef struct hs_sim_delivery_info {
+    char id[65];
+    size_t origin;
+    double sent;    /* virtual s */
+    size_t live;    /* nodes not crashed */
+    size_t reached; /* of them, had it (the origin too) */
+    double p50, p90, p99, p100;
+    unsigned max_hops;
+    double mean_hops; /* over the nodes reached but the origin */
+    double copies;    /* copies taken per node reached, the origin not counted */
+} hs_sim_delivery_info;
+hs_err hs_sim_delivery(const hs_sim *s, size_t k, hs_sim_delivery_info *out);
+
+/* Crash k (0 first, hs_sim_crash order). Watchers: the nodes that held
+ * it alive (in view, not dead) when it crashed. Times are virtual s after
+ * the crash (-1: not yet): p* when that share of the watchers had
+ * declared it dead; gone* when that share no longer held it alive (dead,
+ * or dropped from view), looked at every 0.1 s: gone100 is "dead
+ * everywhere". */
+typedef struct hs_sim_detection_info {
+    size_t node;
+    double at;
+    size_t watchers;
+    size_t detected; /* deaths declared of it since (by any live node) */
+    double p50, p99, p100;
+    double gone50, gone99, gone100;
+    size_t still_alive; /* live nodes that hold it alive now */
+} hs_sim_detection_info;
+size_t hs_sim_crashes(const hs_sim *s);
+hs_err hs_sim_detection(hs_sim *s, size_t k, hs_sim_detection_info *out);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * transport.c -- see transport.h: the functions of http_server.h and
+ * http_client.h on any transport, and the transport of sockets.
+ */
+#include "transport.h"
+
+static hs_err http_server_start(void *ud, uv_loop_t *loop, const hs_http_server_opts *opts,
+                                hs_http_server **out)
+{
+    (void)ud;
+    return hs_http_server_start(loop, opts, out);
+}
+
+static hs_err http_client_new(void *ud, uv_loop_t *loop, const hs_http_client_opts *opts,
+                              hs_http_client **out)
+{
+    (void)ud;
+    return hs_http_client_new(loop, opts, out);
+}
+
+const hs_transport hs_transport_http = {"http", http_server_start, http_client_new, NULL};
+
+/* ---- the server ---------------------------------------------------------- */
+
+uint16_t hs_http_server_port(const hs_http_server *s)
+{
+    return s->ops->port(s);
+}
+
+unsigned long hs_http_server_drained(const hs_http_server *s)
+{
+    return s->ops->drained(s);
+}
+
+unsigned long hs_http_server_tls_refused(const hs_http_server *s)
+{
+    return s->ops->tls_refused(s);
+}
+
+unsigned long hs_http_server_allow_refused(const hs_http_server *s)
+{
+    return s->ops->allow_refused(s);
+}
+
+int hs_http_server_answer(hs_http_server *s, uint64_t token, unsigned status, char *body,
+                          size_t len)
+{
+    return s->ops->answer(s, token, status, body, len);
+}
+
+const char *hs_http_request_header(const hs_http_request *req, const char *name)
+{
+    return req->server->ops->header(req, name);
+}
+
+const char *hs_http_request_arg(const hs_http_request *req, const char *name)
+{
+    return req->server->ops->arg(req, name);
+}
+
+void hs_http_server_close(hs_http_server *s, void (*done)(void *ud), void *ud)
+{
+    s->ops->close(s, done, ud);
+}
+
+/* ---- the client ---------------------------------------------------------- */
+
+hs_err hs_http_client_request(hs_http_client *c, const char *method, const char *url,
+                              const char *body, size_t len, const char *header, double timeout_s,
+                              hs_http_cb cb, void *ud)
+{
+    return c->ops->request(c, method, url, body, len, header, timeout_s, cb, ud);
+}
+
+unsigned long hs_http_client_requests(const hs_http_client *c)
+{
+    return c->ops->requests(c);
+}
+
+unsigned long hs_http_client_connects(const hs_http_client *c)
+{
+    return c->ops->connects(c);
+}
+
+size_t hs_http_client_inflight(const hs_http_client *c)
+{
+    return c->ops->inflight(c);
+}
+
+size_t hs_http_client_idle(const hs_http_client *c)
+{
+    return c->ops->idle(c);
+}
+
+void hs_http_client_refused(const hs_http_client *c, hs_http_refused *out)
+{
+    c->ops->refused(c, out);
+}
+
+void hs_http_client_close(hs_http_client *c, void (*done)(void *ud), void *ud)
+{
+    c->ops->close(c, done, ud);
+}
