@@ -287,6 +287,8 @@ struct mclient {
     hs_http_client_opts o;
     hs_memnet_request *head, *tail;
     size_t n;
+    hs_memnet_request **slots; /* by id: open addressing, linear probing */
+    size_t nslots;             /* a power of two, over twice n; 0 at first */
     unsigned long requests;
     uint64_t next_id;
     hs_http_refused refused;
@@ -334,6 +336,90 @@ static void free_request(hs_memnet_request *r)
     free(r);
 }
 
+/* ---- the line (oldest first) and the index by id ---- */
+
+static void append(mclient *c, hs_memnet_request *r)
+{
+    r->next = NULL;
+    r->prev = c->tail;
+    if (c->tail)
+        c->tail->next = r;
+    else
+        c->head = r;
+    c->tail = r;
+}
+
+static void unlink_request(mclient *c, hs_memnet_request *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        c->head = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    else
+        c->tail = r->prev;
+    r->next = r->prev = NULL;
+}
+
+static size_t home(uint64_t id, size_t nslots)
+{
+    return (size_t)((id * 0x9e3779b97f4a7c15u) >> 17) & (nslots - 1);
+}
+
+static void index_insert(hs_memnet_request **slots, size_t nslots, hs_memnet_request *r)
+{
+    size_t i = home(r->id, nslots);
+
+    while (slots[i])
+        i = (i + 1) & (nslots - 1);
+    slots[i] = r;
+}
+
+/* 0, or -1 when the index cannot grow. */
+static int index_put(mclient *c, hs_memnet_request *r)
+{
+    if (2 * (c->n + 1) > c->nslots) {
+        size_t n = c->nslots ? c->nslots * 2 : 16;
+        hs_memnet_request **slots = calloc(n, sizeof *slots);
+        if (!slots)
+            return -1;
+        for (size_t i = 0; i < c->nslots; i++)
+            if (c->slots[i])
+                index_insert(slots, n, c->slots[i]);
+        free(c->slots);
+        c->slots = slots;
+        c->nslots = n;
+    }
+    index_insert(c->slots, c->nslots, r);
+    return 0;
+}
+
+/* The request with this id out of the index, or NULL. */
+static hs_memnet_request *index_take(mclient *c, uint64_t id)
+{
+    size_t mask = c->nslots - 1, i;
+    hs_memnet_request *r;
+
+    if (!c->nslots)
+        return NULL;
+    for (i = home(id, c->nslots); c->slots[i] && c->slots[i]->id != id; i = (i + 1) & mask)
+        ;
+    if (!(r = c->slots[i]))
+        return NULL;
+    /* Backward shift: an entry after the hole moves into it unless its
+     * home lies cyclically between the hole and itself. */
+    for (size_t j = (i + 1) & mask; c->slots[j]; j = (j + 1) & mask) {
+        size_t k = home(c->slots[j]->id, c->nslots);
+        if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
+            c->slots[i] = c->slots[j];
+            i = j;
+        }
+    }
+    c->slots[i] = NULL;
+    return r;
+}
+
 static hs_err cli_request(hs_http_client *base, const char *method, const char *url,
                           const char *body, size_t len, const char *header, double timeout_s,
                           hs_http_cb cb, void *ud)
@@ -373,11 +459,11 @@ static hs_err cli_request(hs_http_client *base, const char *method, const char *
     r->ud = ud;
     r->id = ++c->next_id;
     r->timeout = timeout_s;
-    if (c->tail)
-        c->tail->next = r;
-    else
-        c->head = r;
-    c->tail = r;
+    if (index_put(c, r) != 0) {
+        free_request(r);
+        return HS_ENOMEM;
+    }
+    append(c, r);
     c->n++;
     c->requests++;
     if (c->observe)
@@ -388,18 +474,13 @@ static hs_err cli_request(hs_http_client *base, const char *method, const char *
 /* Takes the request with this id (0: the oldest) out of the line. */
 static hs_memnet_request *take(mclient *c, uint64_t id)
 {
-    hs_memnet_request **pp = &c->head, *prev = NULL, *r;
+    hs_memnet_request *r = id ? index_take(c, id) : c->head;
 
-    while (*pp && id && (*pp)->id != id) {
-        prev = *pp;
-        pp = &(*pp)->next;
-    }
-    if (!(r = *pp))
+    if (!r)
         return NULL;
-    *pp = r->next;
-    if (c->tail == r)
-        c->tail = prev;
-    r->next = NULL;
+    if (!id)
+        index_take(c, r->id);
+    unlink_request(c, r);
     c->n--;
     return r;
 }
@@ -452,16 +533,12 @@ int hs_memnet_client_answer_id(hs_http_client *c_, uint64_t id, hs_err err, long
 void hs_memnet_client_rotate(hs_http_client *c_)
 {
     mclient *c = (mclient *)c_;
-    hs_memnet_request *r = pop(c);
+    hs_memnet_request *r = c->head;
 
     if (!r)
         return;
-    if (c->tail)
-        c->tail->next = r;
-    else
-        c->head = r;
-    c->tail = r;
-    c->n++;
+    unlink_request(c, r);
+    append(c, r);
 }
 
 void hs_memnet_client_observe(hs_http_client *c_, hs_memnet_request_fn fn, void *ud)
@@ -527,6 +604,7 @@ static void cli_close(hs_http_client *base, void (*done)(void *ud), void *ud)
         r->cb(r->ud, &res);
         free_request(r);
     }
+    free(c->slots);
     free(c);
     if (done)
         done(ud);

@@ -32,7 +32,7 @@ typedef struct hs_memnet_request {
     size_t len;
     hs_http_cb cb;
     void *ud;
-    struct hs_memnet_request *next;
+    struct hs_memnet_request *next, *prev; /* the line, oldest first */
 } hs_memnet_request;
 
 /* fn sees every request c makes, as it is made (borrowed for the call). */

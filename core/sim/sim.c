@@ -78,7 +78,8 @@ typedef struct simnode {
     hs_node *n;
     struct sockaddr_in addr;
     int crashed, side;
-    double wake; /* the WAKE event that counts, or HS_NEVER */
+    double wake;  /* the WAKE event that counts, or HS_NEVER */
+    later *later; /* requests it answers later */
     double spin_at;
     unsigned spins;
 } simnode;
@@ -92,7 +93,6 @@ struct hs_sim {
     ev *heap;
     size_t nheap, capheap;
     simnode *nodes;
-    later *later;
     int failed;
     char error[200];
     uint64_t trace;           /* FNV-1a of every event run */
@@ -322,7 +322,7 @@ static void on_deferred(void *ud, uint64_t token, unsigned status, const char *b
     simnode *sn = ud;
     hs_sim *s = sn->s;
 
-    for (later **pp = &s->later; *pp; pp = &(*pp)->next) {
+    for (later **pp = &sn->later; *pp; pp = &(*pp)->next) {
         later *l = *pp;
         if (l->to == sn->i && l->token == token) {
             *pp = l->next;
@@ -360,8 +360,8 @@ static void deliver(hs_sim *s, ev *e)
         } else {
             *l = (later){e->to,   hs_memnet_server_last_token(sn->n->server),
                          e->from, e->id,
-                         e->sent, s->later};
-            s->later = l;
+                         e->sent, sn->later};
+            sn->later = l;
         }
     } else {
         answer_back(s, e->to, e->from, e->id, e->sent, resp.status, resp.body, resp.len);
@@ -623,10 +623,12 @@ void hs_sim_free(hs_sim *s)
     uv_loop_close(&s->loop);
     for (size_t k = 0; k < s->nheap; k++)
         ev_free(&s->heap[k]);
-    while (s->later) {
-        later *l = s->later;
-        s->later = l->next;
-        free(l);
+    for (size_t i = 0; s->nodes && i < s->o.nodes; i++) {
+        while (s->nodes[i].later) {
+            later *l = s->nodes[i].later;
+            s->nodes[i].later = l->next;
+            free(l);
+        }
     }
     for (size_t k = 0; k < s->nmsgs; k++) {
         free(s->msgs[k].at);
