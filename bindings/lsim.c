@@ -8,7 +8,8 @@
  *                         log = "warn", settings = {fanout = 4}}
  *   s:run(10)                       -- 10 virtual seconds
  *   local id = s:broadcast(1, "chat", {text = "hi"})
- *   s:crash(7); s:side(3, 1); s:heal(); s:loss(0.05)
+ *   s:crash(7); s:restart(7); s:pause(4, 2); s:side(3, 1); s:heal();
+ *   s:loss(0.05)
  *   s:deliveries(), s:detections(), s:false_deaths(), s:held_dead(),
  *   s:traffic(),
  *   s:events(), s:trace(), s:now(), s:size(), s:has(i, id),
@@ -30,6 +31,8 @@
 
 typedef struct lsim {
     hs_sim *sim;
+    lua_State *L;     /* the caller of whatever may make nodes (new, restart) */
+    int settings_ref; /* the node settings table in the registry, or LUA_NOREF */
 } lsim;
 
 static lsim *check_open(lua_State *L)
@@ -67,24 +70,21 @@ static double opt_number(lua_State *L, int t, const char *k, double def, double 
     return v;
 }
 
-/* The settings table each node applies: kept at a known stack slot while
- * hs_sim_new runs (it was applied once before, so applying cannot raise
- * here: a raise would leave the half-made network behind). */
-typedef struct apply_ctx {
-    lua_State *L;
-    int settings; /* stack index, or 0 */
-    int anchors;  /* stack index of a table keeping each node's list arrays */
-} apply_ctx;
-
+/* Node i's settings, from the table the simulation keeps: applied once in
+ * hearsay.sim before any node is made, so applying cannot raise here (a
+ * raise would leave a half-made network behind). The table and the
+ * anchor of its lists stay on the caller's stack until the node is made
+ * (it copies them); the caller resets its stack after. */
 static void configure(void *ud, size_t i, hs_config *cfg)
 {
-    apply_ctx *a = ud;
+    lsim *ls = ud;
 
-    if (!a->settings)
+    (void)i;
+    if (ls->settings_ref == LUA_NOREF)
         return;
-    hs_lua_apply_config(a->L, a->settings, cfg);
-    /* Its lists' arrays live until hs_sim_new returns (the node copies them). */
-    lua_rawseti(a->L, a->anchors, (lua_Integer)i + 1);
+    lua_checkstack(ls->L, 4);
+    lua_rawgeti(ls->L, LUA_REGISTRYINDEX, ls->settings_ref);
+    hs_lua_apply_config(ls->L, -1, cfg);
 }
 
 /* hearsay.sim(opts) -> sim */
@@ -93,8 +93,8 @@ static int l_sim_new(lua_State *L)
     static const char *const models[] = {"uniform", "lognormal", NULL};
     static const char *const levels[] = {"none", "error", "warn", "info", "debug", NULL};
     hs_sim_opts o = {0};
-    apply_ctx a = {L, 0, 0};
     lsim *ls;
+    int top;
 
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
@@ -108,23 +108,28 @@ static int l_sim_new(lua_State *L)
     lua_getfield(L, 1, "log");
     o.log = luaL_checkoption(L, -1, "none", levels); /* 0 none, 1 + level */
     lua_pop(L, 2);
-    lua_getfield(L, 1, "settings"); /* at 2 */
-    if (!lua_isnil(L, 2)) {
-        hs_config probe;
-        luaL_checktype(L, 2, LUA_TTABLE);
-        hs_config_init(&probe);
-        hs_lua_apply_config(L, 2, &probe); /* raises now, before any node is made */
-        lua_pop(L, 1);
-        a.settings = 2;
-    }
-    lua_newtable(L);
-    a.anchors = lua_gettop(L);
-    o.configure = configure;
-    o.ud = &a;
-    ls = lua_newuserdatauv(L, sizeof *ls, 0);
+    ls = lua_newuserdatauv(L, sizeof *ls, 0); /* at 2 */
     ls->sim = NULL;
+    ls->L = L;
+    ls->settings_ref = LUA_NOREF;
     luaL_setmetatable(L, HS_SIM_MT);
-    if (!(ls->sim = hs_sim_new(&o)))
+    lua_getfield(L, 1, "settings");
+    if (!lua_isnil(L, -1)) {
+        hs_config probe;
+        luaL_checktype(L, -1, LUA_TTABLE);
+        hs_config_init(&probe);
+        hs_lua_apply_config(L, -1, &probe); /* raises now, before any node is made */
+        lua_pop(L, 1);
+        ls->settings_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    } else {
+        lua_pop(L, 1);
+    }
+    o.configure = configure;
+    o.ud = ls;
+    top = lua_gettop(L);
+    ls->sim = hs_sim_new(&o);
+    lua_settop(L, top);
+    if (!ls->sim)
         return luaL_error(L, "hearsay.sim: the network could not be made (out of memory, or a "
                              "setting the nodes refused)");
     return 1;
@@ -190,6 +195,34 @@ static int l_sim_crash(lua_State *L)
     lsim *ls = check_open(L);
 
     hs_sim_crash(ls->sim, check_index(L, ls, 2));
+    return 0;
+}
+
+static int l_sim_restart(lua_State *L)
+{
+    lsim *ls = check_open(L);
+    size_t i = check_index(L, ls, 2);
+    int top = lua_gettop(L);
+    hs_err err;
+
+    ls->L = L;
+    err = hs_sim_restart(ls->sim, i);
+    lua_settop(L, top);
+
+    if (err != HS_OK)
+        return luaL_error(L, "sim:restart: %s", hs_strerror(err));
+    return 0;
+}
+
+static int l_sim_pause(lua_State *L)
+{
+    lsim *ls = check_open(L);
+    size_t i = check_index(L, ls, 2);
+    double secs = luaL_checknumber(L, 3);
+
+    if (!(secs > 0 && secs <= 1e6))
+        return luaL_error(L, "sim:pause takes 0 to 1e6 virtual seconds");
+    hs_sim_pause(ls->sim, i, secs);
     return 0;
 }
 
@@ -348,6 +381,8 @@ static int l_sim_detections(lua_State *L)
         set_time(L, "gone99", d.gone99);
         set_time(L, "gone100", d.gone100);
         set_int(L, "still_alive", (lua_Integer)d.still_alive);
+        lua_pushboolean(L, d.restarted);
+        lua_setfield(L, -2, "restarted");
         lua_rawseti(L, -2, (lua_Integer)k + 1);
     }
     return 1;
@@ -382,6 +417,10 @@ static int l_sim_close(lua_State *L)
 
     hs_sim_free(ls->sim);
     ls->sim = NULL;
+    if (ls->settings_ref != LUA_NOREF) {
+        luaL_unref(L, LUA_REGISTRYINDEX, ls->settings_ref);
+        ls->settings_ref = LUA_NOREF;
+    }
     return 0;
 }
 
@@ -394,6 +433,8 @@ static const luaL_Reg sim_methods[] = {
     {"error", l_sim_error},
     {"crash", l_sim_crash},
     {"crashed", l_sim_crashed},
+    {"restart", l_sim_restart},
+    {"pause", l_sim_pause},
     {"side", l_sim_side},
     {"heal", l_sim_heal},
     {"loss", l_sim_loss},

@@ -163,6 +163,50 @@ describe("hearsay.sim", function()
     assert.error_matches(function() s:run(1) end, "closed")
   end)
 
+  it("restarts a node: same id, taken back alive, its broadcasts reach everyone", function()
+    local s = hs.sim({ nodes = 15, seed = 6 })
+    assert.is_true(s:run(20))
+    s:crash(4)
+    assert.is_true(s:run(40))
+    local dead = 0
+    for i = 1, 15 do if s:sees(i, 4) == "dead" then dead = dead + 1 end end
+    assert.is_true(dead > 0, "it was held dead")
+    s:restart(4)
+    assert.is_false(s:crashed(4))
+    assert.is_true(s:run(30))
+    local alive = 0
+    for i = 1, 15 do if i ~= 4 and s:sees(i, 4) == "alive" then alive = alive + 1 end end
+    assert.is_true(alive >= dead, ("held alive by %d, dead by %d before"):format(alive, dead))
+    assert.equal(0, s:held_dead())
+    local id = s:broadcast(4, "chat", { text = "back" })
+    assert.is_true(s:run(5))
+    for i = 1, 15 do assert.is_true(s:has(i, id), "node " .. i) end
+    local d = s:detections()
+    assert.equal(1, #d)
+    assert.is_number(d[1].gone100, "all had let it go before it came back")
+    assert.is_false(d[1].restarted)
+    -- Back before anyone noticed: the crash is marked so.
+    s:restart(6)
+    d = s:detections()
+    assert.equal(2, #d)
+    assert.is_true(d[2].restarted)
+    s:close()
+  end)
+
+  it("pauses a node: nothing reaches it while it is stopped, all of it after", function()
+    local s = hs.sim({ nodes = 12, seed = 9, settings = { suspicion_timeout = 30 } })
+    assert.is_true(s:run(20))
+    s:pause(3, 10)
+    local id = s:broadcast(1, "chat", { text = "while stopped" })
+    assert.is_true(s:run(5))
+    assert.is_false(s:has(3, id))
+    for i = 1, 12 do if i ~= 3 then assert.is_true(s:has(i, id), "node " .. i) end end
+    assert.is_true(s:run(6))
+    assert.is_true(s:has(3, id))
+    assert.equal(0, s:held_dead())
+    s:close()
+  end)
+
   it("loses what a lossy network loses, and anti-entropy repairs it", function()
     local s = hs.sim({ nodes = 20, seed = 8 })
     assert.is_true(s:run(20))

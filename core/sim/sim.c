@@ -35,6 +35,7 @@ typedef struct ev {
     int kind;
     size_t to, from; /* DELIVER: to serves; ANSWER, TIMEOUT: from asked */
     uint64_t id;     /* the request's id at from's client */
+    unsigned epoch;  /* from's life (restarts) when it asked */
     double sent;     /* when the request left (for its round trip) */
     long status;
     char *method, *target, *header, *body;
@@ -43,6 +44,7 @@ typedef struct ev {
 
 /* A request a node answers later (hs_http_server_answer). */
 typedef struct later {
+    unsigned epoch;
     size_t to;
     uint64_t token;
     size_t from;
@@ -70,6 +72,7 @@ typedef struct crash_rec {
     size_t ndetect, capdetect;
     float *detect;  /* s after `at`, in the order they came */
     double gone[3]; /* s after `at` when 50%, 99%, 100% let go; -1: not yet */
+    int restarted;  /* it came back before that */
 } crash_rec;
 
 typedef struct simnode {
@@ -78,8 +81,10 @@ typedef struct simnode {
     hs_node *n;
     struct sockaddr_in addr;
     int crashed, side;
-    double wake;  /* the WAKE event that counts, or HS_NEVER */
-    later *later; /* requests it answers later */
+    double wake;         /* the WAKE event that counts, or HS_NEVER */
+    double paused_until; /* it runs nothing before then */
+    unsigned epoch;      /* restarts so far */
+    later *later;        /* requests it answers later */
     double spin_at;
     unsigned spins;
 } simnode;
@@ -272,6 +277,7 @@ static void on_request(void *ud, const hs_memnet_request *r)
                  .kind = EV_TIMEOUT,
                  .from = sn->i,
                  .id = r->id,
+                 .epoch = sn->epoch,
                  .sent = s->now});
     if (hs_http_url_parse(r->url, &u) != HS_OK || u.port != SIM_PORT ||
         inet_pton(AF_INET, u.host, &a) != 1 || ntohl(a.s_addr) <= SIM_NET ||
@@ -282,6 +288,7 @@ static void on_request(void *ud, const hs_memnet_request *r)
             .to = to,
             .from = sn->i,
             .id = r->id,
+            .epoch = sn->epoch,
             .sent = s->now};
     e.method = strdup(r->method);
     e.target = u.path_len ? dup_bytes(u.path, u.path_len) : strdup("/");
@@ -296,7 +303,7 @@ static void on_request(void *ud, const hs_memnet_request *r)
     push(s, e);
 }
 
-static void answer_back(hs_sim *s, size_t to, size_t from, uint64_t id, double sent,
+static void answer_back(hs_sim *s, size_t to, size_t from, uint64_t id, unsigned epoch, double sent,
                         unsigned status, const char *body, size_t len)
 {
     if (lost(s))
@@ -306,6 +313,7 @@ static void answer_back(hs_sim *s, size_t to, size_t from, uint64_t id, double s
             .to = to,
             .from = from,
             .id = id,
+            .epoch = epoch,
             .sent = sent,
             .status = status,
             .body = dup_bytes(body ? body : "", len),
@@ -326,7 +334,7 @@ static void on_deferred(void *ud, uint64_t token, unsigned status, const char *b
         later *l = *pp;
         if (l->to == sn->i && l->token == token) {
             *pp = l->next;
-            answer_back(s, l->to, l->from, l->id, l->sent, status, body, len);
+            answer_back(s, l->to, l->from, l->id, l->epoch, l->sent, status, body, len);
             free(l);
             return;
         }
@@ -358,13 +366,17 @@ static void deliver(hs_sim *s, ev *e)
         if (!l) {
             fail(s, "out of memory");
         } else {
-            *l = (later){e->to,   hs_memnet_server_last_token(sn->n->server),
-                         e->from, e->id,
-                         e->sent, sn->later};
+            *l = (later){.epoch = e->epoch,
+                         .to = e->to,
+                         .token = hs_memnet_server_last_token(sn->n->server),
+                         .from = e->from,
+                         .id = e->id,
+                         .sent = e->sent,
+                         .next = sn->later};
             sn->later = l;
         }
     } else {
-        answer_back(s, e->to, e->from, e->id, e->sent, resp.status, resp.body, resp.len);
+        answer_back(s, e->to, e->from, e->id, e->epoch, e->sent, resp.status, resp.body, resp.len);
     }
     free(resp.body);
 }
@@ -387,6 +399,23 @@ static void run_event(hs_sim *s, ev *e)
     uint64_t h = mix(s->trace, &e->at, sizeof e->at);
     uint64_t w[4] = {(uint64_t)e->kind, e->to, e->from, e->id};
     s->trace = mix(h, w, sizeof w);
+    /* A paused node does nothing: what it would do waits for its end. */
+    sn = &s->nodes[e->kind == EV_WAKE || e->kind == EV_DELIVER ? e->to : e->from];
+    if (sn->paused_until > s->now && !sn->crashed) {
+        ev later_ev = *e;
+        later_ev.at = sn->paused_until;
+        if (e->kind == EV_WAKE) {
+            if (e->at != sn->wake)
+                return;
+            sn->wake = sn->paused_until;
+        }
+        e->method = e->target = e->header = e->body = NULL; /* moved */
+        push(s, later_ev);
+        return;
+    }
+    /* An answer or a timeout for a node's earlier life is nobody's. */
+    if ((e->kind == EV_ANSWER || e->kind == EV_TIMEOUT) && e->epoch != s->nodes[e->from].epoch)
+        return;
     switch (e->kind) {
     case EV_WAKE:
         sn = &s->nodes[e->to];
@@ -526,10 +555,74 @@ static void seed(hs_rng *r, uint64_t *x)
         r->s[k] = splitmix(x);
 }
 
+/* Makes node i (again, after a restart: at the same address, with the
+ * same id); it joins through node 0, or node 1 when it is node 0 coming
+ * back. x: the generator state its own generator is seeded from. */
+static hs_err make_node(hs_sim *s, size_t i, uint64_t *x)
+{
+    simnode *sn = &s->nodes[i];
+    char id[32], host[32], boot_url[64];
+    const char *boot[1] = {boot_url};
+    hs_config cfg;
+    hs_err err;
+
+    sn->s = s;
+    sn->i = i;
+    sn->addr.sin_family = AF_INET;
+    sn->addr.sin_port = htons(SIM_PORT);
+    sn->addr.sin_addr.s_addr = htonl(SIM_NET + (uint32_t)i + 1);
+    inet_ntop(AF_INET, &sn->addr.sin_addr, host, sizeof host);
+    sn->wake = sn->spin_at = HS_NEVER;
+    hs_config_init(&cfg);
+    snprintf(id, sizeof id, "sim-%05zu", i);
+    cfg.node_id = id;
+    cfg.host = host;
+    cfg.port = SIM_PORT;
+    cfg.security = HS_SECURITY_OPEN; /* it listens beyond loopback */
+    cfg.transport = &hs_memnet_transport;
+    cfg.log = s->o.log ? sim_log : quiet;
+    cfg.log_ud = s;
+    if (s->o.log)
+        cfg.log_level = s->o.log > 1 + HS_LOG_DEBUG ? HS_LOG_DEBUG : (hs_log_level)(s->o.log - 1);
+    if (i > 0 || sn->epoch > 0) {
+        struct in_addr a = {htonl(SIM_NET + (i > 0 ? 1u : 2u))};
+        char h[32];
+        inet_ntop(AF_INET, &a, h, sizeof h);
+        snprintf(boot_url, sizeof boot_url, "http://%s:%d", h, SIM_PORT);
+        cfg.bootstrap = boot;
+        cfg.n_bootstrap = s->o.nodes > 1 ? 1 : 0;
+    }
+    if (s->o.configure)
+        s->o.configure(s->o.ud, i, &cfg);
+    if ((err = hs_node_new(&s->loop, &cfg, &sn->n)) != HS_OK) {
+        sn->n = NULL;
+        return err;
+    }
+    seed(&sn->n->rng, x);
+    hs_node_set_clock(sn->n, &(hs_clock){clock_wall, clock_mono, s});
+    hs_node_set_hooks(sn->n, &(hs_hooks){.ud = sn, .on_message = on_message, .on_peer = on_peer});
+    return HS_OK;
+}
+
+static hs_err start_node(hs_sim *s, size_t i)
+{
+    simnode *sn = &s->nodes[i];
+    hs_err err = hs_node_start(sn->n);
+
+    if (err != HS_OK)
+        return err;
+    hs_memnet_server_observe(sn->n->server, on_deferred, sn);
+    hs_memnet_client_observe(sn->n->client, on_request, sn);
+    /* What it asked while it started (its join) goes out now. */
+    for (const hs_memnet_request *r = hs_memnet_client_oldest(sn->n->client); r; r = r->next)
+        on_request(sn, r);
+    touch(s, i);
+    return HS_OK;
+}
+
 hs_sim *hs_sim_new(const hs_sim_opts *o)
 {
     hs_sim *s = calloc(1, sizeof *s);
-    char url0[64], host[32];
     uint64_t x;
 
     if (!s || !o->nodes || o->nodes > 1000000)
@@ -541,58 +634,13 @@ hs_sim *hs_sim_new(const hs_sim_opts *o)
     seed(&s->rng, &x);
     if (uv_loop_init(&s->loop) != 0 || !(s->nodes = calloc(o->nodes, sizeof *s->nodes)))
         goto fail;
-    snprintf(url0, sizeof url0, "http://10.0.0.1:%d", SIM_PORT);
-    for (size_t i = 0; i < o->nodes; i++) {
-        simnode *sn = &s->nodes[i];
-        const char *boot[1] = {url0};
-        char id[32];
-        hs_config cfg;
-
-        sn->s = s;
-        sn->i = i;
-        sn->addr.sin_family = AF_INET;
-        sn->addr.sin_port = htons(SIM_PORT);
-        sn->addr.sin_addr.s_addr = htonl(SIM_NET + (uint32_t)i + 1);
-        inet_ntop(AF_INET, &sn->addr.sin_addr, host, sizeof host);
-        sn->wake = sn->spin_at = HS_NEVER;
-        hs_config_init(&cfg);
-        snprintf(id, sizeof id, "sim-%05zu", i);
-        cfg.node_id = id;
-        cfg.host = host;
-        cfg.port = SIM_PORT;
-        cfg.security = HS_SECURITY_OPEN; /* it listens beyond loopback */
-        cfg.transport = &hs_memnet_transport;
-        cfg.log = o->log ? sim_log : quiet;
-        cfg.log_ud = s;
-        if (o->log)
-            cfg.log_level = o->log > 1 + HS_LOG_DEBUG ? HS_LOG_DEBUG : (hs_log_level)(o->log - 1);
-        if (i > 0) {
-            cfg.bootstrap = boot;
-            cfg.n_bootstrap = 1;
-        }
-        if (o->configure)
-            o->configure(o->ud, i, &cfg);
-        if (hs_node_new(&s->loop, &cfg, &sn->n) != HS_OK) {
-            sn->n = NULL;
+    for (size_t i = 0; i < o->nodes; i++)
+        if (make_node(s, i, &x) != HS_OK)
             goto fail;
-        }
-        seed(&sn->n->rng, &x);
-        hs_node_set_clock(sn->n, &(hs_clock){clock_wall, clock_mono, s});
-        hs_node_set_hooks(sn->n,
-                          &(hs_hooks){.ud = sn, .on_message = on_message, .on_peer = on_peer});
-    }
     /* All made, then all started: node 0 is there for the first join. */
-    for (size_t i = 0; i < o->nodes; i++) {
-        simnode *sn = &s->nodes[i];
-        if (hs_node_start(sn->n) != HS_OK)
+    for (size_t i = 0; i < o->nodes; i++)
+        if (start_node(s, i) != HS_OK)
             goto fail;
-        hs_memnet_server_observe(sn->n->server, on_deferred, sn);
-        hs_memnet_client_observe(sn->n->client, on_request, sn);
-        /* What it asked while it started (its join) goes out now. */
-        for (const hs_memnet_request *r = hs_memnet_client_oldest(sn->n->client); r; r = r->next)
-            on_request(sn, r);
-        touch(s, i);
-    }
     return s;
 fail:
     hs_sim_free(s);
@@ -671,7 +719,7 @@ static void sample(hs_sim *s)
     s->next_sample = s->now + SIM_SAMPLE;
     for (size_t k = 0; k < s->ncrashes; k++) {
         crash_rec *c = &s->crashes[k];
-        if (c->gone[2] >= 0 || !s->nodes[c->node].crashed)
+        if (c->gone[2] >= 0 || c->restarted)
             continue;
         size_t hold = hs_sim_in_views(s, c->node, NULL);
         for (int q = 0; q < 3; q++) {
@@ -960,6 +1008,7 @@ hs_err hs_sim_detection(hs_sim *s, size_t k, hs_sim_detection_info *out)
     out->gone50 = c->gone[0];
     out->gone99 = c->gone[1];
     out->gone100 = c->gone[2];
+    out->restarted = c->restarted;
     free(v);
     /* Live nodes that still hold it alive. */
     views = hs_sim_in_views(s, c->node, NULL);
@@ -982,4 +1031,58 @@ size_t hs_sim_held_dead(const hs_sim *s)
         }
     }
     return held;
+}
+
+hs_err hs_sim_restart(hs_sim *s, size_t i)
+{
+    simnode *sn;
+    size_t open = 1;
+    uint64_t x;
+    hs_err err;
+
+    if (i >= s->o.nodes)
+        return HS_EINVAL;
+    sn = &s->nodes[i];
+    if (!sn->crashed)
+        hs_sim_crash(s, i);
+    /* Its crash is over: nobody needs to let it go any more. */
+    for (size_t k = 0; k < s->ncrashes; k++) {
+        crash_rec *c = &s->crashes[k];
+        if (c->node == i && c->gone[2] < 0 && !c->restarted) {
+            c->restarted = 1;
+            s->open_crashes--;
+        }
+    }
+    hs_node_close(sn->n, closed, &open);
+    while (open)
+        uv_run(&s->loop, UV_RUN_NOWAIT);
+    sn->n = NULL;
+    while (sn->later) {
+        later *l = sn->later;
+        sn->later = l->next;
+        free(l);
+    }
+    sn->epoch++;
+    sn->crashed = 0;
+    sn->paused_until = 0;
+    x = hs_rng_next(&s->rng);
+    if ((err = make_node(s, i, &x)) != HS_OK || (err = start_node(s, i)) != HS_OK) {
+        fail(s, "node %zu could not restart: %s", i, hs_strerror(err));
+        if (sn->n) {
+            open = 1;
+            hs_node_close(sn->n, closed, &open);
+            while (open)
+                uv_run(&s->loop, UV_RUN_NOWAIT);
+            sn->n = NULL;
+        }
+        sn->crashed = 1;
+        return err;
+    }
+    return HS_OK;
+}
+
+void hs_sim_pause(hs_sim *s, size_t i, double secs)
+{
+    if (i < s->o.nodes && secs > 0 && s->now + secs > s->nodes[i].paused_until)
+        s->nodes[i].paused_until = s->now + secs;
 }

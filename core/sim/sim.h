@@ -76,6 +76,14 @@ int hs_sim_run_until(hs_sim *s, int (*pred)(hs_sim *s, void *ud), void *ud, doub
 /* Node i stops: it runs nothing more, and what is sent to it is lost. */
 void hs_sim_crash(hs_sim *s, size_t i);
 int hs_sim_crashed(const hs_sim *s, size_t i);
+/* Node i starts again at its address with its id (crashed first if it
+ * was not), with a new incarnation, and joins through node 0 (node 1 when
+ * it is node 0); what its earlier life asked is answered to nobody.
+ * HS_EINVAL: no node i; else as hs_node_new (the run then fails). */
+hs_err hs_sim_restart(hs_sim *s, size_t i);
+/* Node i runs nothing for secs (a stopped process): what comes for it and
+ * what it has due wait, and happen, in order, when it resumes. */
+void hs_sim_pause(hs_sim *s, size_t i, double secs);
 /* Node i's side of a partition (0 by default): nothing crosses between
  * two sides. hs_sim_heal puts everyone on side 0. */
 void hs_sim_side(hs_sim *s, size_t i, int side);
@@ -143,6 +151,7 @@ typedef struct hs_sim_detection_info {
     double p50, p99, p100;
     double gone50, gone99, gone100;
     size_t still_alive; /* live nodes that hold it alive now */
+    int restarted;      /* it came back (hs_sim_restart) before all let go */
 } hs_sim_detection_info;
 size_t hs_sim_crashes(const hs_sim *s);
 hs_err hs_sim_detection(hs_sim *s, size_t k, hs_sim_detection_info *out);

@@ -59,7 +59,7 @@ asked, and 10 s for detection). A scenario is a Lua file:
 at(t, fn) runs fn t virtual seconds after forming. config{} may set
 nodes, seed, latency, jitter, model, loss, form, settle and settings;
 options given on the command line win. Inside at() functions: crash(i),
-crashed(i), partition(...), heal(), loss(p), broadcast(i, type, payload)
+crashed(i), restart(i), pause(i, s), partition(...), heal(), loss(p), broadcast(i, type, payload)
 -> id, live() -> the node numbers not crashed, random(n) (seeded by the
 seed), now(), print(...). Nodes are numbered from 1.
 

@@ -55,6 +55,8 @@ local function scenario_env(run)
     run.actions[#run.actions + 1] = { t = t, fn = fn, seq = #run.actions + 1 }
   end
   function env.crash(i) need_sim("crash"):crash(node(i, "crash")) end
+  function env.restart(i) need_sim("restart"):restart(node(i, "restart")) end
+  function env.pause(i, secs) need_sim("pause"):pause(node(i, "pause"), secs) end
   function env.crashed(i) return need_sim("crashed"):crashed(node(i, "crashed")) end
   -- partition(a, b): nodes in list a on one side, those in b on another;
   -- partition(f): the first fraction f of the nodes against the rest.
@@ -253,8 +255,9 @@ function M.format(r)
     p("%-6s %8s %8s   %-26s   %-26s %6s", "crash", "at (s)", "holders", "no longer alive 50/99/100%",
       "declared dead 50/99/100%", "still")
     for _, c in ipairs(r.crashes) do
-      p("%-6d %8.1f %8d   %8s %8s %8s   %8s %8s %8s %6d", c.node, c.at - r.form, c.watchers,
-        ms(c.gone50), ms(c.gone99), ms(c.gone100), ms(c.p50), ms(c.p99), ms(c.p100), c.still_alive)
+      p("%-6d %8.1f %8d   %8s %8s %8s   %8s %8s %8s %6s", c.node, c.at - r.form, c.watchers,
+        ms(c.gone50), ms(c.gone99), ms(c.gone100), ms(c.p50), ms(c.p99), ms(c.p100),
+        c.restarted and "back" or tostring(c.still_alive))
     end
   end
   p("false deaths: %d declared; %d held at the end", r.false_deaths, r.held_dead)
