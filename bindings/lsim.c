@@ -11,6 +11,7 @@
  *   s:crash(7); s:restart(7); s:pause(4, 2); s:side(3, 1); s:heal();
  *   s:loss(0.05)
  *   s:deliveries(), s:detections(), s:false_deaths(), s:held_dead(),
+ *   s:excluded(),
  *   s:traffic(),
  *   s:events(), s:trace(), s:now(), s:size(), s:has(i, id),
  *   s:crashed(i), s:sees(i, j), s:error(), s:close()
@@ -400,6 +401,16 @@ static int l_sim_held_dead(lua_State *L)
     return 1;
 }
 
+static int l_sim_excluded(lua_State *L)
+{
+    size_t n = hs_sim_excluded(check_open(L)->sim);
+
+    if (n == SIZE_MAX)
+        return luaL_error(L, "sim:excluded: out of memory");
+    lua_pushinteger(L, (lua_Integer)n);
+    return 1;
+}
+
 /* sim:traffic() -> messages, bytes (requests and answers delivered) */
 static int l_sim_traffic(lua_State *L)
 {
@@ -445,6 +456,7 @@ static const luaL_Reg sim_methods[] = {
     {"detections", l_sim_detections},
     {"false_deaths", l_sim_false_deaths},
     {"held_dead", l_sim_held_dead},
+    {"excluded", l_sim_excluded},
     {"traffic", l_sim_traffic},
     {"close", l_sim_close},
     {NULL, NULL},

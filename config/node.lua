@@ -32,7 +32,7 @@ return {
   dead_after = 3,             -- failed probes (direct and indirect) before a peer is suspect
   dead_timeout = 300,         -- s without a sign of life before it is dead
   retry_min = 1,              -- s before the first retry of a dead peer...
-  retry_max = 300,            -- ...doubling up to this
+  retry_max = 30,             -- ...doubling up to this
   forget_after = 3600,        -- s after which a dead peer is forgotten
   probe_timeout = 1,          -- s a health probe may take
   indirect_probes = 3,        -- peers asked to probe one we cannot reach
@@ -55,7 +55,7 @@ return {
   ae_max_interval = 30,       -- ...backing off to this while nothing needs repair
   ae_window = 30,             -- s of recent messages a digest lists
   max_digest = 1024,          -- ids in one digest or fetch
-  retain_ttl = 60,            -- s envelopes are kept to repair peers
+  retain_ttl = 120,           -- s envelopes are kept to repair peers (and to catch up after a partition)
   retain_bytes = 16777216,    -- bytes of envelopes kept
 
   -- Security (README, Security). "protected": open, loopback only;

@@ -15,6 +15,13 @@
  *
  * Cost per round: one digest of up to max_digest ids (67 bytes each), one
  * answer of the same bound, and only the envelopes that were missing.
+ *
+ * A catch-up: when a peer held dead comes back (a partition healed, a
+ * node resumed), the node sends it a digest at once whose "window"
+ * covers the time it was away plus ae_window (at most retain_ttl), and the
+ * peer answers with the ids of that window: what was said on either side
+ * while they were apart crosses over, however long ago (within
+ * retain_ttl), where a round covers only ae_window.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -85,14 +92,25 @@ static int add_id(void *ud, const uint8_t id[32])
  * on its way to the peer through the tree or a lazy offer, and repairing
  * it early is a copy too many, and a pruned tree link (its own copy then
  * arrives as a duplicate). */
-static json_t *recent_ids(hs_node *n, const uint8_t (*skip)[32], size_t nskip)
+static json_t *recent_ids(hs_node *n, double window, const uint8_t (*skip)[32], size_t nskip)
 {
     digest_ctx d = {json_array(), n->cfg.max_digest, skip, nskip};
     double now = hs_node_now(n);
 
     if (d.ids)
-        hs_seen_recent(n->seen, now - n->cfg.ae_window, now - 2 * n->cfg.lazy_delay, add_id, &d);
+        hs_seen_recent(n->seen, now - window, now - 2 * n->cfg.lazy_delay, add_id, &d);
     return d.ids;
+}
+
+/* The window a digest asks for: its "window" (a catch-up, below) within
+ * [ae_window, retain_ttl], else ae_window. */
+static double window_of(const hs_node *n, const json_t *req)
+{
+    const json_t *w = json_object_get(req, "window");
+    double v = json_is_number(w) ? json_number_value(w) : 0;
+    double hi = n->cfg.retain_ttl > n->cfg.ae_window ? n->cfg.retain_ttl : n->cfg.ae_window;
+
+    return v > n->cfg.ae_window ? (v < hi ? v : hi) : n->cfg.ae_window;
 }
 
 static json_t *state_of(hs_node *n)
@@ -166,7 +184,7 @@ json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, u
     }
     adopt_state(n, json_object_get(req, "state"), sender);
     missing = hs_ae_unseen(n, (const uint8_t(*)[32])ids, count);
-    extra = recent_ids(n, (const uint8_t(*)[32])ids, count);
+    extra = recent_ids(n, window_of(n, req), (const uint8_t(*)[32])ids, count);
     free(ids);
     n->m.ae_answered++;
     if (json_array_size(missing) || json_array_size(extra))
@@ -322,6 +340,27 @@ static void on_digest_answer(void *ud, const hs_http_result *res)
     free(r);
 }
 
+/* Sends p a digest of the last `window` s (0: ae_window). */
+static void send_digest(hs_node *n, hs_peer *p, double window)
+{
+    json_t *ids = recent_ids(n, window > 0 ? window : n->cfg.ae_window, NULL, 0);
+    json_t *req =
+        ids ? json_pack("{s:s, s:o, s:o}", "node_id", n->id, "ids", ids, "state", state_of(n))
+            : NULL;
+    if (req && window > 0)
+        json_object_set_new(req, "window", json_real(window));
+    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    ae_req *r = text ? new_req(n, p) : NULL;
+    char url[HS_URL_MAX + 16];
+    snprintf(url, sizeof url, "%s/digest", p->url);
+    n->m.ae_rounds++;
+    if (r && hs_http_client_request(n->client, "POST", url, text, strlen(text), n->from_header,
+                                    n->cfg.request_timeout, on_digest_answer, r) != HS_OK)
+        free(r);
+    free(text);
+}
+
 void hs_ae_round(hs_node *n)
 {
     size_t eligible = 0, pick;
@@ -337,18 +376,16 @@ void hs_ae_round(hs_node *n)
         if (q->state == HS_PEER_ALIVE && (q->features & HS_FEAT_AE) && pick-- == 0)
             p = q;
     }
-    json_t *ids = recent_ids(n, NULL, 0);
-    json_t *req =
-        ids ? json_pack("{s:s, s:o, s:o}", "node_id", n->id, "ids", ids, "state", state_of(n))
-            : NULL;
-    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-    json_decref(req);
-    ae_req *r = text ? new_req(n, p) : NULL;
-    char url[HS_URL_MAX + 16];
-    snprintf(url, sizeof url, "%s/digest", p->url);
-    n->m.ae_rounds++;
-    if (r && hs_http_client_request(n->client, "POST", url, text, strlen(text), n->from_header,
-                                    n->cfg.request_timeout, on_digest_answer, r) != HS_OK)
-        free(r);
-    free(text);
+    send_digest(n, p, 0);
+}
+
+void hs_ae_catchup(hs_node *n, hs_peer *p, double away)
+{
+    double window = away + n->cfg.ae_window;
+    double hi = n->cfg.retain_ttl > n->cfg.ae_window ? n->cfg.retain_ttl : n->cfg.ae_window;
+
+    if (n->cfg.ae_interval <= 0 || !(p->features & HS_FEAT_AE))
+        return;
+    n->m.ae_catchups++;
+    send_digest(n, p, window < hi ? window : hi);
 }

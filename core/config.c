@@ -35,7 +35,7 @@ void hs_config_init(hs_config *c)
     c->dead_after = 3;
     c->dead_timeout = 300;
     c->retry_min = 1;
-    c->retry_max = 300;
+    c->retry_max = 30;
     c->forget_after = 3600;
     c->probe_timeout = 1;
     c->probe_interval = 1;
@@ -54,7 +54,7 @@ void hs_config_init(hs_config *c)
     c->ae_max_interval = 30;
     c->ae_window = 30;
     c->max_digest = 1024;
-    c->retain_ttl = 60;
+    c->retain_ttl = 120;
     c->retain_bytes = 16 << 20;
     c->security = HS_SECURITY_PROTECTED;
     c->auth_window = 30;

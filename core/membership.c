@@ -172,10 +172,25 @@ void hs_membership_saw(hs_node *n, hs_peer *p)
         hs_peers_set_state(&n->peers, p, HS_PEER_ALIVE);
         n->m.peers_recovered++;
         hs_node_log(n, HS_LOG_INFO, "peer %s (%s) is back", p->id, p->url);
+        /* What either side said while they were apart crosses now (before
+         * the hook: a plugin may drop the peer). */
+        hs_ae_catchup(n, p, hs_node_mono(n) - p->dead_since);
         notify(n, p, 1);
         return;
     }
     hs_peers_set_state(&n->peers, p, HS_PEER_ALIVE);
+}
+
+void hs_membership_heard_from(hs_node *n, const char *id)
+{
+    hs_peer *p = id ? hs_peers_find(&n->peers, id) : NULL;
+    double mono = hs_node_mono(n);
+
+    /* A peer held dead that speaks to us (a partition healed) is probed
+     * at the next tick rather than at the end of its backoff; the header
+     * is only a hint (anyone may send it): the probe decides. */
+    if (p && p->state == HS_PEER_DEAD && p->next_probe > mono)
+        p->next_probe = mono;
 }
 
 static void suspect(hs_node *n, hs_peer *p, int ours)
@@ -1156,6 +1171,24 @@ void hs_membership_maintain(hs_node *n)
         dead++;
         if (mono >= p->next_probe && !p->probing && slot_free(n))
             probe(n, p);
+    }
+    /* And one dead peer at random every retry_max / 6 s, whatever its
+     * backoff: peers declared dead together retry together, so after a
+     * partition every backoff could still have most of retry_max to run
+     * when it heals. So some node finds the other side within seconds and,
+     * through the requests that then flow (hs_membership_heard_from) and
+     * the catch-up digests (hs_ae_catchup), the rest follows. */
+    if (dead && slot_free(n) && mono >= n->next_dead_probe) {
+        n->next_dead_probe = mono + n->cfg.retry_max / 6;
+        size_t pick = (size_t)hs_rng_below(&n->rng, dead);
+        for (size_t i = 0; i < n->peers.n; i++) {
+            hs_peer *p = n->peers.v[i];
+            if (p->state == HS_PEER_DEAD && pick-- == 0) {
+                if (!p->probing)
+                    probe(n, p);
+                break;
+            }
+        }
     }
     /* Bound the dead entries too: forget the longest-dead beyond max_peers. */
     while (dead > n->cfg.max_peers) {

@@ -854,6 +854,7 @@ json_t *hs_node_metrics_json(hs_node *n)
                                       : 0.0));
     json_object_set_new(metrics, "batches_sent", json_integer((json_int_t)m->batches_sent));
     json_object_set_new(metrics, "ae_rounds", json_integer((json_int_t)m->ae_rounds));
+    json_object_set_new(metrics, "ae_catchups", json_integer((json_int_t)m->ae_catchups));
     json_object_set_new(metrics, "ae_answered", json_integer((json_int_t)m->ae_answered));
     json_object_set_new(metrics, "ae_pushed", json_integer((json_int_t)m->ae_pushed));
     json_object_set_new(metrics, "ae_fetched", json_integer((json_int_t)m->ae_fetched));

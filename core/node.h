@@ -80,6 +80,7 @@ struct hs_node {
     double started_wall, started_mono;
     double last_timestamp; /* our broadcasts get strictly rising timestamps */
     double last_bootstrap; /* monotonic s */
+    double next_dead_probe; /* mono s: the next dead peer probed at random */
     double last_candidate; /* monotonic s: the last candidate probed (take_candidates) */
     double last_announce;  /* monotonic s */
 
@@ -187,6 +188,9 @@ void hs_membership_announce(hs_node *n, int joining);
 
 /* A message from or a successful request to this peer: it is alive. */
 void hs_membership_saw(hs_node *n, hs_peer *p);
+/* A request came with X-Hearsay-From `id` (NULL: none): a peer held dead
+ * is probed at the next tick. */
+void hs_membership_heard_from(hs_node *n, const char *id);
 /* A failed probe of this peer (direct, then indirect): counts towards
  * dead_after, so towards suspicion. */
 void hs_membership_failed(hs_node *n, hs_peer *p);
@@ -241,6 +245,9 @@ json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, u
 char *hs_ae_fetch_answer(hs_node *n, const json_t *req, unsigned *status, size_t *len);
 /* One round: a digest to a random peer, then push and fetch. */
 void hs_ae_round(hs_node *n);
+/* p was held dead for `away` s and is back: a digest covering that time
+ * (antientropy.c). */
+void hs_ae_catchup(hs_node *n, hs_peer *p, double away);
 /* Something to repair may exist (a new message, a repair): rounds resume
  * at ae_interval (node.c). */
 void hs_ae_activity(hs_node *n);

@@ -296,6 +296,7 @@ static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *r
         refuse(resp, 403, "this node has banned yours");
         return;
     }
+    hs_membership_heard_from(n, hs_http_request_header(req, "X-Hearsay-From"));
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
         if (strcmp(req->path, routes[i].path) == 0)
             r = &routes[i];

@@ -97,6 +97,25 @@ describe("hearsay sim", function()
     assert.is_true(r.broadcasts[2].p100 < 5)
   end)
 
+  it("after a 60 s partition, what either side said crosses within 5 s of the heal (catch-up)", function()
+    local file = H.tmpdir() .. "/long.lua"
+    H.write(file, [[
+      config { nodes = 40, settle = 20 }
+      at(0, function() partition(0.5) end)
+      at(1, function() broadcast(1, "chat", { side = 1 }) end)
+      at(2, function() broadcast(40, "chat", { side = 2 }) end)
+      at(61, function() heal() end)
+    ]])
+    local code, out = sim_cmd(("--seed 5 --json - %q"):format(file))
+    assert.equal(0, code, out)
+    local r = hs.json_decode(out)
+    for k, d in ipairs(r.broadcasts) do
+      assert.equal(40, d.reached, "broadcast " .. k)
+      -- sent at 1 or 2 s, healed at 61 s
+      assert.is_true(d.p100 < 61 - d.sent + r.form + 5, ("broadcast %d: %.1f s"):format(k, d.p100))
+    end
+  end)
+
   it("fails a violated invariant with the command that replays the run", function()
     local dir = H.tmpdir()
     local file = dir .. "/cut.lua"

@@ -131,7 +131,7 @@ typedef struct hs_config {
     unsigned dead_after;           /* failed probes before suspect, 3 */
     double dead_timeout;           /* s not seen before dead, 300 */
     double retry_min;              /* first retry of a dead peer after s, 1 */
-    double retry_max;              /* backoff ceiling for dead peers, s, 300 */
+    double retry_max;              /* backoff ceiling for dead peers, s, 30 */
     double forget_after;           /* dead peers are forgotten after s, 3600 */
     double probe_timeout;          /* s a health probe may take, 1 */
     unsigned indirect_probes;      /* peers asked to probe one we cannot reach, 3 */
@@ -161,7 +161,7 @@ typedef struct hs_config {
     double ae_max_interval;  /* 30 */
     double ae_window;        /* s of recent messages a digest lists, 30 */
     size_t max_digest;       /* ids in one digest or fetch, 1024 */
-    double retain_ttl;       /* s envelopes are kept for repair, 60 */
+    double retain_ttl;       /* s envelopes are kept for repair, 120 */
     size_t retain_bytes;     /* bytes of kept envelopes, 16 MiB */
 
     /* Trust (README, Security). Lists are copied by hs_node_new(). */
@@ -242,6 +242,7 @@ typedef struct hs_metrics {
     uint64_t seen_evicted;       /* ids evicted by the cap before expiry */
     uint64_t batches_sent;       /* POSTs that carried more than one envelope */
     uint64_t ae_rounds;          /* digests we sent */
+    uint64_t ae_catchups;        /* ...of them, catch-ups to a peer back from dead */
     uint64_t ae_answered;        /* digests we answered */
     uint64_t ae_pushed;          /* envelopes we pushed to a peer that lacked them */
     uint64_t ae_fetched;         /* envelopes we got by fetching what we lacked */

@@ -25,7 +25,8 @@
 #define SIM_WALL0 1796400000.0 /* epoch s at the start */
 #define SIM_MONO0 1000.0       /* the nodes' monotonic s at the start */
 #define SIM_SPIN_MAX 10000     /* wakes of one node at one instant: a spin */
-#define SIM_SAMPLE 0.1         /* s between looks at who still holds a crashed node alive */
+#define SIM_COPIES_AT 30.0 /* s after a broadcast its copies are read (the seen-cache forgets) */
+#define SIM_SAMPLE 0.1     /* s between looks at who still holds a crashed node alive */
 
 enum { EV_WAKE, EV_DELIVER, EV_ANSWER, EV_TIMEOUT };
 
@@ -59,6 +60,7 @@ typedef struct tracked {
     size_t origin;
     double sent;
     float *at;      /* per node: s after `sent` it arrived, or -1 */
+    double copies;  /* per node reached, read SIM_COPIES_AT s after `sent`; -1 before */
     uint16_t *hops; /* per node: its hop count then */
 } tracked;
 
@@ -108,6 +110,7 @@ struct hs_sim {
     crash_rec *crashes;
     size_t ncrashes, capcrashes;
     size_t open_crashes; /* crashes some node still holds alive */
+    size_t open_msgs;    /* broadcasts whose copies are not read yet */
     double next_sample;
 };
 
@@ -711,9 +714,32 @@ uint64_t hs_sim_events(const hs_sim *s)
     return s->events;
 }
 
-/* Who still holds each open crash's node alive. */
+/* Copies taken per node reached (the origin not counted), now. */
+static double copies_now(const hs_sim *s, const tracked *t)
+{
+    double copies = 0;
+    size_t n = 0;
+
+    for (size_t i = 0; i < s->o.nodes; i++) {
+        if (s->nodes[i].crashed || t->at[i] < 0 || i == t->origin)
+            continue;
+        copies += hs_node_copies(s->nodes[i].n, t->id);
+        n++;
+    }
+    return n ? copies / (double)n : 0;
+}
+
+/* Who still holds each open crash's node alive; the copies of broadcasts
+ * SIM_COPIES_AT old. */
 static void sample(hs_sim *s)
 {
+    for (size_t k = 0; s->open_msgs && k < s->nmsgs; k++) {
+        tracked *t = &s->msgs[k];
+        if (t->copies < 0 && s->now - t->sent >= SIM_COPIES_AT) {
+            t->copies = copies_now(s, t);
+            s->open_msgs--;
+        }
+    }
     static const double share[3] = {0.5, 0.99, 1.0};
 
     s->next_sample = s->now + SIM_SAMPLE;
@@ -742,7 +768,9 @@ void hs_sim_run_for(hs_sim *s, double secs)
     for (size_t i = 0; i < s->o.nodes; i++)
         touch(s, i);
     while (!s->failed && s->nheap && s->heap[0].at <= end) {
-        if (s->open_crashes && s->heap[0].at > s->next_sample) {
+        if (s->next_sample < s->now)
+            s->next_sample = s->now; /* sampling was off: it starts now */
+        if ((s->open_crashes || s->open_msgs) && s->heap[0].at > s->next_sample) {
             s->now = s->next_sample;
             sample(s);
             continue;
@@ -886,7 +914,7 @@ void hs_sim_set_loss(hs_sim *s, double loss)
 
 hs_err hs_sim_broadcast(hs_sim *s, size_t i, const char *type, json_t *payload, char *id_out)
 {
-    tracked t = {.origin = i, .sent = s->now};
+    tracked t = {.origin = i, .sent = s->now, .copies = -1};
     hs_err err;
 
     if (i >= s->o.nodes || s->nodes[i].crashed) {
@@ -909,6 +937,7 @@ hs_err hs_sim_broadcast(hs_sim *s, size_t i, const char *type, json_t *payload, 
         return err;
     }
     s->msgs[s->nmsgs++] = t;
+    s->open_msgs++;
     if (id_out)
         memcpy(id_out, t.id, 65);
     touch(s, i);
@@ -943,7 +972,7 @@ hs_err hs_sim_delivery(const hs_sim *s, size_t k, hs_sim_delivery_info *out)
     const tracked *t;
     float *v;
     size_t n = 0;
-    double hops = 0, copies = 0;
+    double hops = 0;
 
     if (k >= s->nmsgs)
         return HS_EINVAL;
@@ -964,8 +993,6 @@ hs_err hs_sim_delivery(const hs_sim *s, size_t k, hs_sim_delivery_info *out)
         hops += t->hops[i];
         if (t->hops[i] > out->max_hops)
             out->max_hops = t->hops[i];
-        if (i != t->origin)
-            copies += hs_node_copies(s->nodes[i].n, t->id);
     }
     out->reached = n;
     qsort(v, n, sizeof *v, by_time);
@@ -974,7 +1001,7 @@ hs_err hs_sim_delivery(const hs_sim *s, size_t k, hs_sim_delivery_info *out)
     out->p99 = quantile(v, n, out->live, 0.99);
     out->p100 = quantile(v, n, out->live, 1.0);
     out->mean_hops = n > 1 ? hops / (double)(n - (t->at[t->origin] >= 0)) : 0;
-    out->copies = n > 1 ? copies / (double)(n - 1) : 0;
+    out->copies = t->copies >= 0 ? t->copies : copies_now(s, t);
     free(v);
     return HS_OK;
 }
@@ -1031,6 +1058,31 @@ size_t hs_sim_held_dead(const hs_sim *s)
         }
     }
     return held;
+}
+
+size_t hs_sim_excluded(const hs_sim *s)
+{
+    size_t excluded = 0;
+    /* Per node: held dead by some live node, held alive by some. */
+    unsigned char *mark = calloc(s->o.nodes, 1);
+
+    if (!mark)
+        return SIZE_MAX;
+    for (size_t i = 0; i < s->o.nodes; i++) {
+        const hs_node *n = s->nodes[i].n;
+        if (s->nodes[i].crashed)
+            continue;
+        for (size_t k = 0; k < n->peers.n; k++) {
+            const hs_peer *p = n->peers.v[k];
+            size_t j = index_of(s, p->id);
+            if (j != SIZE_MAX)
+                mark[j] |= p->state == HS_PEER_DEAD ? 1 : 2;
+        }
+    }
+    for (size_t j = 0; j < s->o.nodes; j++)
+        excluded += !s->nodes[j].crashed && mark[j] == 1;
+    free(mark);
+    return excluded;
 }
 
 hs_err hs_sim_restart(hs_sim *s, size_t i)

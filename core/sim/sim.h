@@ -111,8 +111,13 @@ uint64_t hs_sim_trace(const hs_sim *s);
 void hs_sim_traffic(const hs_sim *s, uint64_t *messages, uint64_t *bytes);
 /* Deaths declared, by a node not crashed, of a node not crashed. */
 uint64_t hs_sim_false_deaths(const hs_sim *s);
-/* Pairs of nodes not crashed where the first holds the second dead. */
+/* Pairs of nodes not crashed where the first holds the second dead (a
+ * dead peer is tried again after a backoff up to retry_max: such pairs
+ * may take that long to clear). */
 size_t hs_sim_held_dead(const hs_sim *s);
+/* Nodes not crashed that some live node holds dead and none holds alive:
+ * cut out of the cluster (SIZE_MAX: out of memory). */
+size_t hs_sim_excluded(const hs_sim *s);
 /* From now on a request or an answer is lost with this chance. */
 void hs_sim_set_loss(hs_sim *s, double loss);
 

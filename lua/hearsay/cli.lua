@@ -42,7 +42,8 @@ printed: per broadcast the share of live nodes reached at 50/90/99/100%,
 hops and copies per node; per crash how long the nodes that held the node
 alive took to declare it dead; false deaths; traffic; events per CPU
 second. The invariants checked: every live node got every broadcast, and
-no live node holds another live node dead at the end. A violation sets
+no live node is cut out at the end (held dead by some live node and
+alive by none). A violation sets
 the exit status 1, and the replay line is the command that repeats it.
 
 Without a scenario: --broadcasts broadcasts from random live nodes,

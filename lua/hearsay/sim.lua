@@ -217,7 +217,7 @@ function M.run(opts)
     duration = sim:now(), events = sim:events(), cpu_s = cpu,
     events_per_s = cpu > 0 and sim:events() / cpu or nil, trace = sim:trace(),
     broadcasts = sim:deliveries(), crashes = sim:detections(),
-    false_deaths = sim:false_deaths(), held_dead = sim:held_dead(),
+    false_deaths = sim:false_deaths(), held_dead = sim:held_dead(), excluded = sim:excluded(),
     messages_per_node_s = messages / o.nodes / sim:now(),
     bytes_per_node_s = bytes / o.nodes / sim:now(),
     error = err, replay = replay_command(run), violations = {},
@@ -229,9 +229,9 @@ function M.run(opts)
       v[#v + 1] = string.format("broadcast %d reached %d of %d live nodes", k, d.reached, d.live)
     end
   end
-  if report.held_dead > 0 then
-    v[#v + 1] = string.format("%d times a live node holds another live node dead at the end",
-      report.held_dead)
+  if report.excluded > 0 then
+    v[#v + 1] = string.format("%d live nodes are held dead and by no live node alive at the end",
+      report.excluded)
   end
   sim:close()
   return report
@@ -260,7 +260,8 @@ function M.format(r)
         c.restarted and "back" or tostring(c.still_alive))
     end
   end
-  p("false deaths: %d declared; %d held at the end", r.false_deaths, r.held_dead)
+  p("false deaths: %d declared; at the end %d pairs of live nodes hold each other dead, %d live nodes are cut out",
+    r.false_deaths, r.held_dead, r.excluded)
   p("traffic: %.1f messages and %.0f bytes of bodies per node per virtual second",
     r.messages_per_node_s, r.bytes_per_node_s)
   p("events: %d in %.2f s of CPU (%s per s); %.0f virtual s; trace %s", r.events, r.cpu_s,
