@@ -12,7 +12,7 @@
  *   s:loss(0.05)
  *   s:deliveries(), s:detections(), s:false_deaths(), s:held_dead(),
  *   s:excluded(),
- *   s:traffic(),
+ *   s:traffic(), s:totals(),
  *   s:events(), s:trace(), s:now(), s:size(), s:has(i, id),
  *   s:crashed(i), s:sees(i, j), s:error(), s:close()
  */
@@ -411,6 +411,30 @@ static int l_sim_excluded(lua_State *L)
     return 1;
 }
 
+/* sim:totals() -> the counters of every node added up (a few: repairs,
+ * the tree's repairs, membership's work). */
+static int l_sim_totals(lua_State *L)
+{
+    hs_metrics m;
+
+    hs_sim_totals(check_open(L)->sim, &m);
+    lua_createtable(L, 0, 14);
+    set_int(L, "ae_pushed", (lua_Integer)m.ae_pushed);
+    set_int(L, "ae_fetched", (lua_Integer)m.ae_fetched);
+    set_int(L, "ae_catchups", (lua_Integer)m.ae_catchups);
+    set_int(L, "lazy_offered", (lua_Integer)m.lazy_offered);
+    set_int(L, "lazy_pushed", (lua_Integer)m.lazy_pushed);
+    set_int(L, "grafts", (lua_Integer)m.grafts);
+    set_int(L, "prunes", (lua_Integer)m.prunes);
+    set_int(L, "messages_duplicate", (lua_Integer)m.messages_duplicate);
+    set_int(L, "health_checks", (lua_Integer)m.health_checks);
+    set_int(L, "indirect_probes", (lua_Integer)m.indirect_probes);
+    set_int(L, "suspicions", (lua_Integer)m.suspicions);
+    set_int(L, "refutations", (lua_Integer)m.refutations);
+    set_int(L, "peers_recovered", (lua_Integer)m.peers_recovered);
+    return 1;
+}
+
 /* sim:traffic() -> messages, bytes (requests and answers delivered) */
 static int l_sim_traffic(lua_State *L)
 {
@@ -458,6 +482,7 @@ static const luaL_Reg sim_methods[] = {
     {"held_dead", l_sim_held_dead},
     {"excluded", l_sim_excluded},
     {"traffic", l_sim_traffic},
+    {"totals", l_sim_totals},
     {"close", l_sim_close},
     {NULL, NULL},
 };

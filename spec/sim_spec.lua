@@ -114,6 +114,10 @@ describe("hearsay sim", function()
       -- sent at 1 or 2 s, healed at 61 s
       assert.is_true(d.p100 < 61 - d.sent + r.form + 5, ("broadcast %d: %.1f s"):format(k, d.p100))
     end
+    -- They crossed by catch-up digests, and the report counts them.
+    assert.is_true(r.totals.ae_catchups > 0)
+    assert.is_true(r.totals.ae_pushed + r.totals.ae_fetched > 0)
+    assert.is_true(r.totals.peers_recovered > 0)
   end)
 
   it("fails a violated invariant with the command that replays the run", function()

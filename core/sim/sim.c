@@ -1138,3 +1138,19 @@ void hs_sim_pause(hs_sim *s, size_t i, double secs)
     if (i < s->o.nodes && secs > 0 && s->now + secs > s->nodes[i].paused_until)
         s->nodes[i].paused_until = s->now + secs;
 }
+
+void hs_sim_totals(const hs_sim *s, hs_metrics *out)
+{
+    uint64_t *sum = (uint64_t *)out;
+
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < s->o.nodes; i++) {
+        hs_metrics m;
+        const uint64_t *v = (const uint64_t *)&m;
+        if (!s->nodes[i].n)
+            continue;
+        hs_node_metrics(s->nodes[i].n, &m);
+        for (size_t k = 0; k < sizeof m / sizeof *v; k++)
+            sum[k] += v[k];
+    }
+}

@@ -118,6 +118,10 @@ size_t hs_sim_held_dead(const hs_sim *s);
 /* Nodes not crashed that some live node holds dead and none holds alive:
  * cut out of the cluster (SIZE_MAX: out of memory). */
 size_t hs_sim_excluded(const hs_sim *s);
+/* Every node's counters (hs_metrics: all uint64_t) added up, the
+ * crashed ones' as they were when they crashed (a restart starts a
+ * node's afresh). */
+void hs_sim_totals(const hs_sim *s, hs_metrics *out);
 /* From now on a request or an answer is lost with this chance. */
 void hs_sim_set_loss(hs_sim *s, double loss);
 

@@ -220,6 +220,7 @@ function M.run(opts)
     false_deaths = sim:false_deaths(), held_dead = sim:held_dead(), excluded = sim:excluded(),
     messages_per_node_s = messages / o.nodes / sim:now(),
     bytes_per_node_s = bytes / o.nodes / sim:now(),
+    totals = sim:totals(),
     error = err, replay = replay_command(run), violations = {},
   }
   local v = report.violations
@@ -264,6 +265,11 @@ function M.format(r)
     r.false_deaths, r.held_dead, r.excluded)
   p("traffic: %.1f messages and %.0f bytes of bodies per node per virtual second",
     r.messages_per_node_s, r.bytes_per_node_s)
+  local t = r.totals
+  p("repairs: %d pushed and %d fetched by anti-entropy (%d catch-ups), %d by lazy push; tree: %d grafts, %d prunes",
+    t.ae_pushed, t.ae_fetched, t.ae_catchups, t.lazy_pushed, t.grafts, t.prunes)
+  p("membership: %d probes, %d indirect, %d suspicions, %d refutations, %d peers back",
+    t.health_checks, t.indirect_probes, t.suspicions, t.refutations, t.peers_recovered)
   p("events: %d in %.2f s of CPU (%s per s); %.0f virtual s; trace %s", r.events, r.cpu_s,
     r.events_per_s and string.format("%.0f", r.events_per_s) or "-", r.duration, r.trace)
   if #r.violations == 0 then
