@@ -183,13 +183,16 @@ void hs_membership_saw(hs_node *n, hs_peer *p)
 
 void hs_membership_heard_from(hs_node *n, const char *id)
 {
-    hs_peer *p = id ? hs_peers_find(&n->peers, id) : NULL;
     double mono = hs_node_mono(n);
+    hs_peer *p;
+
+    if (!id || !(p = hs_peers_find(&n->peers, id)))
+        return;
 
     /* A peer held dead that speaks to us (a partition healed) is probed
      * at the next tick rather than at the end of its backoff; the header
      * is only a hint (anyone may send it): the probe decides. */
-    if (p && p->state == HS_PEER_DEAD && p->next_probe > mono)
+    if (p->state == HS_PEER_DEAD && p->next_probe > mono)
         p->next_probe = mono;
 }
 
