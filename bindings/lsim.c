@@ -277,7 +277,9 @@ static int l_sim_broadcast(lua_State *L)
     luaL_checkany(L, 4);
     if (!(payload = hs_lua_to_json(L, 4)))
         return luaL_error(L, "sim:broadcast: the payload is not JSON");
-    if ((err = hs_sim_broadcast(ls->sim, i, type, payload, id)) != HS_OK)
+    err = hs_sim_broadcast(ls->sim, i, type, payload, id);
+    json_decref(payload);
+    if (err != HS_OK)
         return luaL_error(L, "sim:broadcast: %s",
                           err == HS_EINVAL && hs_sim_crashed(ls->sim, i) ? "the node has crashed"
                                                                          : hs_strerror(err));

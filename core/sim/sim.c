@@ -917,15 +917,12 @@ hs_err hs_sim_broadcast(hs_sim *s, size_t i, const char *type, json_t *payload, 
     tracked t = {.origin = i, .sent = s->now, .copies = -1};
     hs_err err;
 
-    if (i >= s->o.nodes || s->nodes[i].crashed) {
-        json_decref(payload);
+    if (i >= s->o.nodes || s->nodes[i].crashed)
         return HS_EINVAL;
-    }
     if (grow((void **)&s->msgs, &s->capmsgs, s->nmsgs, sizeof *s->msgs) != 0 ||
         !(t.at = malloc(s->o.nodes * sizeof *t.at)) ||
         !(t.hops = calloc(s->o.nodes, sizeof *t.hops))) {
         free(t.at);
-        json_decref(payload);
         return HS_ENOMEM;
     }
     for (size_t k = 0; k < s->o.nodes; k++)
@@ -1022,8 +1019,10 @@ hs_err hs_sim_detection(hs_sim *s, size_t k, hs_sim_detection_info *out)
     c = &s->crashes[k];
     if (!(v = malloc((c->ndetect ? c->ndetect : 1) * sizeof *v)))
         return HS_ENOMEM;
-    memcpy(v, c->detect, c->ndetect * sizeof *v);
-    qsort(v, c->ndetect, sizeof *v, by_time);
+    if (c->ndetect) {
+        memcpy(v, c->detect, c->ndetect * sizeof *v);
+        qsort(v, c->ndetect, sizeof *v, by_time);
+    }
     memset(out, 0, sizeof *out);
     out->node = c->node;
     out->at = c->at;

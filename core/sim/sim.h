@@ -125,7 +125,7 @@ void hs_sim_totals(const hs_sim *s, hs_metrics *out);
 /* From now on a request or an answer is lost with this chance. */
 void hs_sim_set_loss(hs_sim *s, double loss);
 
-/* Node i broadcasts (hs_node_broadcast: takes `payload`), and the
+/* Node i broadcasts (hs_node_broadcast: `payload` is borrowed), and the
  * simulator follows the message. id_out: 65 bytes, or NULL. */
 hs_err hs_sim_broadcast(hs_sim *s, size_t i, const char *type, json_t *payload, char *id_out);
 size_t hs_sim_broadcasts(const hs_sim *s);

@@ -380,6 +380,7 @@ int main(int argc, char **argv)
     alarm((unsigned)(60 + (seeds < 100000 ? seeds : 100000) * 2));
     printf("seeds %llu to %llu, %s bounds\n", (unsigned long long)first_seed,
            (unsigned long long)(first_seed + seeds - 1), design_bounds ? "design" : "measured");
+    fflush(stdout); /* seen even when the alarm ends the run */
     join_and_spread();
     views_become_mutual();
     a_seed_replays();
