@@ -102,15 +102,20 @@ static json_t *recent_ids(hs_node *n, double window, const uint8_t (*skip)[32], 
     return d.ids;
 }
 
-/* The window a digest asks for: its "window" (a catch-up, below) within
- * [ae_window, retain_ttl], else ae_window. */
-static double window_of(const hs_node *n, const json_t *req)
+/* A window within [ae_window, retain_ttl] (ae_window when shorter); the
+ * one a digest asks for is its "window" (a catch-up, below). */
+static double window_within(const hs_node *n, double v)
 {
-    const json_t *w = json_object_get(req, "window");
-    double v = json_is_number(w) ? json_number_value(w) : 0;
     double hi = n->cfg.retain_ttl > n->cfg.ae_window ? n->cfg.retain_ttl : n->cfg.ae_window;
 
     return v > n->cfg.ae_window ? (v < hi ? v : hi) : n->cfg.ae_window;
+}
+
+static double window_of(const hs_node *n, const json_t *req)
+{
+    const json_t *w = json_object_get(req, "window");
+
+    return window_within(n, json_is_number(w) ? json_number_value(w) : 0);
 }
 
 static json_t *state_of(hs_node *n)
@@ -381,11 +386,8 @@ void hs_ae_round(hs_node *n)
 
 void hs_ae_catchup(hs_node *n, hs_peer *p, double away)
 {
-    double window = away + n->cfg.ae_window;
-    double hi = n->cfg.retain_ttl > n->cfg.ae_window ? n->cfg.retain_ttl : n->cfg.ae_window;
-
     if (n->cfg.ae_interval <= 0 || !(p->features & HS_FEAT_AE))
         return;
     n->m.ae_catchups++;
-    send_digest(n, p, window < hi ? window : hi);
+    send_digest(n, p, window_within(n, away + n->cfg.ae_window));
 }

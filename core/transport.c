@@ -20,6 +20,16 @@ static hs_err http_client_new(void *ud, uv_loop_t *loop, const hs_http_client_op
 
 const hs_transport hs_transport_http = {"http", http_server_start, http_client_new, NULL};
 
+int hs_http_valid_method(const char *m)
+{
+    size_t n = 0;
+
+    for (; m[n]; n++)
+        if (!((m[n] >= 'A' && m[n] <= 'Z') || m[n] == '-' || m[n] == '_'))
+            return 0;
+    return n > 0 && n <= 16;
+}
+
 /* ---- the server ---------------------------------------------------------- */
 
 uint16_t hs_http_server_port(const hs_http_server *s)

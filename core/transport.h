@@ -64,4 +64,7 @@ struct hs_transport {
 /* Sockets: hs_http_server_start() and hs_http_client_new(). Immutable. */
 extern const hs_transport hs_transport_http;
 
+/* A method every transport's client takes: 1 to 16 of A-Z, '-', '_'. */
+int hs_http_valid_method(const char *m);
+
 #endif

@@ -312,16 +312,6 @@ static hs_err client_new(void *ud, uv_loop_t *loop, const hs_http_client_opts *o
     return HS_OK;
 }
 
-static int valid_method(const char *m)
-{
-    size_t n = 0;
-
-    for (; m[n]; n++)
-        if (!((m[n] >= 'A' && m[n] <= 'Z') || m[n] == '-' || m[n] == '_'))
-            return 0;
-    return n > 0 && n <= 16;
-}
-
 static char *dup_or_null(const char *s)
 {
     return s ? strdup(s) : NULL;
@@ -430,7 +420,7 @@ static hs_err cli_request(hs_http_client *base, const char *method, const char *
 
     if (c->closing)
         return HS_ESTATE;
-    if (!method || !valid_method(method) || hs_http_url_parse(url, &u) != HS_OK || !cb)
+    if (!method || !hs_http_valid_method(method) || hs_http_url_parse(url, &u) != HS_OK || !cb)
         return HS_EINVAL;
     if (header && (strchr(header, '\r') || strchr(header, '\n')))
         return HS_EINVAL;

@@ -1042,7 +1042,11 @@ hs_err hs_sim_detection(hs_sim *s, size_t k, hs_sim_detection_info *out)
     return HS_OK;
 }
 
-size_t hs_sim_held_dead(const hs_sim *s)
+/* Walks every live node's view: returns the pairs of live nodes where the
+ * first holds the second dead; with `mark` (a byte per node), ORs into
+ * each node's 1 when some live node holds it dead, 2 when one holds it
+ * anything else. */
+static size_t views_of_live(const hs_sim *s, unsigned char *mark)
 {
     size_t held = 0;
 
@@ -1052,32 +1056,30 @@ size_t hs_sim_held_dead(const hs_sim *s)
             continue;
         for (size_t k = 0; k < n->peers.n; k++) {
             const hs_peer *p = n->peers.v[k];
-            size_t j = p->state == HS_PEER_DEAD ? index_of(s, p->id) : SIZE_MAX;
-            held += j != SIZE_MAX && !s->nodes[j].crashed;
+            size_t j = index_of(s, p->id);
+            if (j == SIZE_MAX)
+                continue;
+            held += p->state == HS_PEER_DEAD && !s->nodes[j].crashed;
+            if (mark)
+                mark[j] |= p->state == HS_PEER_DEAD ? 1 : 2;
         }
     }
     return held;
 }
 
+size_t hs_sim_held_dead(const hs_sim *s)
+{
+    return views_of_live(s, NULL);
+}
+
 size_t hs_sim_excluded(const hs_sim *s)
 {
     size_t excluded = 0;
-    /* Per node: held dead by some live node, held alive by some. */
     unsigned char *mark = calloc(s->o.nodes, 1);
 
     if (!mark)
         return SIZE_MAX;
-    for (size_t i = 0; i < s->o.nodes; i++) {
-        const hs_node *n = s->nodes[i].n;
-        if (s->nodes[i].crashed)
-            continue;
-        for (size_t k = 0; k < n->peers.n; k++) {
-            const hs_peer *p = n->peers.v[k];
-            size_t j = index_of(s, p->id);
-            if (j != SIZE_MAX)
-                mark[j] |= p->state == HS_PEER_DEAD ? 1 : 2;
-        }
-    }
+    views_of_live(s, mark);
     for (size_t j = 0; j < s->o.nodes; j++)
         excluded += !s->nodes[j].crashed && mark[j] == 1;
     free(mark);
