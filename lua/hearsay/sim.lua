@@ -196,7 +196,6 @@ function M.run(opts)
     model = o.model, loss = o.loss, log = opts.log, settings = o.settings })
   run.sim = sim
   local ok, err = sim:run(o.form)
-  local last = 0
   for _, a in ipairs(run.actions) do
     if not ok then break end
     local due = o.form + a.t - sim:now()
@@ -205,7 +204,6 @@ function M.run(opts)
       local fine, e = pcall(a.fn)
       if not fine then ok, err = nil, "scenario: " .. tostring(e) end
     end
-    last = a.t
   end
   if ok then ok, err = sim:run(o.settle) end
   local cpu = os.clock() - clock
