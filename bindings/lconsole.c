@@ -11,6 +11,10 @@
  * read yet at QUEUE_MAX: a client that does not read its answers is cut
  * off (counted), so it cannot make the node buffer without end.
  *
+ * A line may answer later (a query in the console waits for the cluster):
+ * the manager returns no prompt, the session's next lines wait unread,
+ * and hs_console_reply sends the answer and its marker when it comes.
+ *
  * The socket path is ours only if we made it: a stale socket (no one
  * serving) is replaced, anything else there is refused, and at close the
  * path is removed only while it is still the socket we bound.
@@ -38,6 +42,7 @@ typedef struct cclient {
     char *buf;
     size_t len, cap;
     int closing;
+    int waiting; /* its last line answers later (hs_console_reply) */
     struct cclient *prev, *next;
 } cclient;
 
@@ -178,8 +183,46 @@ static void exchange(cclient *cl, const char *fn, const char *line, size_t len)
     size_t outlen = 0;
     const char *out = lua_tolstring(L, -2, &outlen);
     const char *prompt = lua_tostring(L, -1);
-    send_answer(cl, out ? out : "", out ? outlen : 0, prompt ? prompt : "> ");
+    if (!prompt && strcmp(fn, "console_feed") == 0)
+        cl->waiting = 1; /* the answer comes later (hs_console_reply) */
+    else
+        send_answer(cl, out ? out : "", out ? outlen : 0, prompt ? prompt : "> ");
     lua_pop(L, 2);
+}
+
+/* Feeds the complete lines buffered, until one answers later. */
+static void feed_lines(cclient *cl)
+{
+    size_t start = 0;
+
+    for (size_t i = 0; i < cl->len && !cl->closing && !cl->waiting; i++) {
+        if (cl->buf[i] != '\n')
+            continue;
+        size_t end = i;
+        if (end > start && cl->buf[end - 1] == '\r')
+            end--;
+        exchange(cl, "console_feed", cl->buf + start, end - start);
+        start = i + 1;
+    }
+    if (!cl->closing) {
+        memmove(cl->buf, cl->buf + start, cl->len - start);
+        cl->len -= start;
+    }
+}
+
+int hs_console_reply(hs_console *con, int id, const char *out, size_t len, const char *prompt)
+{
+    cclient *cl = con ? con->clients : NULL;
+
+    while (cl && cl->id != id)
+        cl = cl->next;
+    if (!cl || !cl->waiting)
+        return -1;
+    cl->waiting = 0;
+    send_answer(cl, out, len, prompt);
+    if (!cl->closing)
+        feed_lines(cl);
+    return 0;
 }
 
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
@@ -222,20 +265,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     cl->len += (size_t)nread;
     free(buf->base);
 
-    size_t start = 0;
-    for (size_t i = 0; i < cl->len && !cl->closing; i++) {
-        if (cl->buf[i] != '\n')
-            continue;
-        size_t end = i;
-        if (end > start && cl->buf[end - 1] == '\r')
-            end--;
-        exchange(cl, "console_feed", cl->buf + start, end - start);
-        start = i + 1;
-    }
-    if (!cl->closing) {
-        memmove(cl->buf, cl->buf + start, cl->len - start);
-        cl->len -= start;
-    }
+    feed_lines(cl);
 }
 
 static void on_connection(uv_stream_t *server, int status)

@@ -72,7 +72,7 @@ static hs_verdict hook_message(void *ud, hs_node *node, const hs_message *m, jso
     (void)node;
     /* Plugins decide first; an observer in the main state sees what they
      * let through, with their rewritten payload. */
-    if (ln->host && (v = hs_host_on_message(ln->host, m, payload_out)) == HS_DROP)
+    if (ln->host && (v = hs_host_on_message(ln->host, m, payload_out)) != HS_ACCEPT && v != HS_STOP)
         return v;
     if (!(L = hook_fn(ln, HOOK_MESSAGE)))
         return v;
@@ -154,6 +154,23 @@ static void hook_health(void *ud, hs_node *node, json_t *health)
         hs_host_on_health(ln->host, health);
 }
 
+static int hook_query(void *ud, hs_node *node, const char *name, const json_t *payload,
+                      const char *from, json_t **answer)
+{
+    lnode *ln = ud;
+
+    (void)node;
+    return ln->host ? hs_host_on_query(ln->host, name, payload, from, answer) : 0;
+}
+
+static hs_verdict hook_own(void *ud, hs_node *node, const hs_message *m, json_t **payload_out)
+{
+    lnode *ln = ud;
+
+    (void)node;
+    return ln->host ? hs_host_on_own(ln->host, m, payload_out) : HS_ACCEPT;
+}
+
 /* Only the hooks someone listens to are installed: a node without plugins
  * or observers pays nothing per message. */
 static void install_hooks(lnode *ln)
@@ -170,8 +187,11 @@ static void install_hooks(lnode *ln)
         h.on_peer = hook_peer;
     if (plugins || ln->refs[HOOK_STATE] != LUA_NOREF)
         h.on_state = hook_state;
-    if (plugins)
+    if (plugins) {
         h.on_health = hook_health;
+        h.on_own = hook_own;
+        h.on_query = hook_query;
+    }
     hs_node_set_hooks(ln->node, &h);
 }
 
@@ -246,6 +266,18 @@ static const field fields[] = {
     FIELD(learn_rate, F_NUM),
     FIELD(learn_burst, F_UINT),
     FIELD(probe_new_rate, F_NUM),
+    FIELD(score_delivery, F_NUM),
+    FIELD(score_reject, F_NUM),
+    FIELD(score_invalid, F_NUM),
+    FIELD(score_failure, F_NUM),
+    FIELD(score_max, F_NUM),
+    FIELD(score_half_life, F_NUM),
+    FIELD(score_forward, F_NUM),
+    FIELD(score_graylist, F_NUM),
+    FIELD(graylist_time, F_NUM),
+    FIELD(query_timeout, F_NUM),
+    FIELD(query_answer_max, F_SIZE),
+    FIELD(query_answer_rate, F_NUM),
     FIELD(tls_cert, F_STR),
     FIELD(tls_key, F_STR),
     FIELD(tls_ca, F_STR),
@@ -518,6 +550,11 @@ static int l_node_broadcast(lua_State *L)
         return luaL_error(L, "broadcast: payload: %s", lua_tostring(L, -1));
     err = hs_node_broadcast(ln->node, type, payload, id);
     json_decref(payload);
+    if (err == HS_EREFUSED) { /* a handler of own broadcasts said no */
+        lua_pushnil(L);
+        lua_pushstring(L, "broadcast: refused by a handler");
+        return 2;
+    }
     if (err != HS_OK)
         return luaL_error(L, "broadcast: %s", hs_strerror(err));
     lua_pushstring(L, id);
@@ -533,6 +570,23 @@ static int l_node_update_state(lua_State *L)
         return luaL_error(L, "update_state: %s", hs_strerror(err));
     lua_pushinteger(L, (lua_Integer)hs_node_state_version(ln->node));
     return 1;
+}
+
+static int l_node_tags(lua_State *L)
+{
+    hs_lua_push_tags(L, check_lnode(L, 1)->node);
+    return 1;
+}
+
+static int l_node_set_tags(lua_State *L)
+{
+    lnode *ln = check_lnode(L, 1);
+    json_t *tags = hs_lua_check_tags(L, 2);
+    hs_err err = hs_node_set_tags(ln->node, tags);
+
+    json_decref(tags);
+    hs_lua_tags_check(L, err);
+    return 0;
 }
 
 static int l_node_add_peer(lua_State *L)
@@ -668,6 +722,62 @@ static int l_node_fetch(lua_State *L)
         return luaL_error(L, "fetch: %s", hs_strerror(err));
     }
     return 0;
+}
+
+static void on_query_done(void *ud, const json_t *result)
+{
+    fetch_ud *f = ud;
+    lua_State *L = hs_lloop_state(f->lp);
+
+    if (!result) { /* the node closed first */
+        luaL_unref(f->lp->L, LUA_REGISTRYINDEX, f->fn_ref);
+        free(f);
+        return;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->fn_ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, f->fn_ref);
+    free(f);
+    hs_lua_push_json(L, result);
+    hs_lua_pcall(L, 1, 0, "query callback");
+}
+
+/* node:query(name, payload, opts|nil, fn(result)) -> id; opts: timeout,
+ * tags, nodes, want (README, Write a plugin: Queries). */
+static int l_node_query(lua_State *L)
+{
+    lnode *ln = check_lnode(L, 1);
+    hs_query_opts o = {0};
+    json_t *payload = NULL, *tags = NULL;
+    char id[33];
+    fetch_ud *f;
+    hs_err err;
+
+    o.name = hs_lua_check_string(L, 2, NULL);
+    luaL_checktype(L, 5, LUA_TFUNCTION);
+    tags = hs_lua_query_opts(L, 4, &o);
+    if (!lua_isnoneornil(L, 3) && !(payload = hs_lua_to_json(L, 3))) {
+        json_decref(tags);
+        return luaL_error(L, "query: payload: %s", lua_tostring(L, -1));
+    }
+    o.payload = payload;
+    if (!(f = malloc(sizeof *f))) {
+        json_decref(payload);
+        json_decref(tags);
+        return luaL_error(L, "out of memory");
+    }
+    f->lp = ln->lp;
+    lua_pushvalue(L, 5);
+    f->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    err = hs_node_query(ln->node, &o, on_query_done, f, id);
+    json_decref(payload);
+    json_decref(tags);
+    if (err != HS_OK) {
+        luaL_unref(L, LUA_REGISTRYINDEX, f->fn_ref);
+        free(f);
+        return hs_lua_query_error(L, err);
+    }
+    lua_pushstring(L, id);
+    return 1;
 }
 
 /* node:block(id [, blocked = true]) */
@@ -841,6 +951,8 @@ static const luaL_Reg node_methods[] = {
     {"port", l_node_port},
     {"broadcast", l_node_broadcast},
     {"update_state", l_node_update_state},
+    {"tags", l_node_tags},
+    {"set_tags", l_node_set_tags},
     {"add_peer", l_node_add_peer},
     {"peers", l_node_peers},
     {"health", l_node_health},
@@ -853,6 +965,7 @@ static const luaL_Reg node_methods[] = {
     {"on", l_node_on},
     {"set_policy", l_node_set_policy},
     {"fetch", l_node_fetch},
+    {"query", l_node_query},
     {NULL, NULL},
 };
 

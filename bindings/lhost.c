@@ -28,6 +28,7 @@
 #include "ljson.h"
 #include "lhost.h"
 #include "lkeyring.h"
+#include "ltypeset.h"
 #include "lvalues.h"
 #include "lwork.h"
 
@@ -57,12 +58,10 @@ struct hs_host {
     int closing;
     ptimer *timers;
     hs_console *console;
-    /* The message types the active plugin set handles (sorted, owned), so
-     * a message no handler wants never enters Lua. `all_types` is set by a
-     * "*" handler, and when the list could not be stored (fail open). */
-    char **types;
-    size_t ntypes;
-    int all_types;
+    /* The message types the active plugin set handles, so a message no
+     * handler wants never enters Lua; `own`: those with handlers of the
+     * node's own broadcasts. */
+    typeset handled, own;
     /* The candidates of the policy call in progress (see lazy candidates). */
     const hs_message *sel_msg;
     const hs_peer_info *cands;
@@ -373,6 +372,28 @@ static int api_state(lua_State *L)
     return 1;
 }
 
+static int api_tags(lua_State *L)
+{
+    hs_lua_push_tags(L, api_host(L)->node);
+    return 1;
+}
+
+/* Gossips them: hooks (a policy) may run, on this thread (Reentrancy). */
+static int api_set_tags(lua_State *L)
+{
+    hs_host *h = api_host(L);
+    lua_State *prev = h->cur;
+    json_t *tags = hs_lua_check_tags(L, 1);
+    hs_err err;
+
+    h->cur = L;
+    err = hs_node_set_tags(h->node, tags);
+    h->cur = prev;
+    json_decref(tags);
+    hs_lua_tags_check(L, err);
+    return 0;
+}
+
 static int api_metrics(lua_State *L)
 {
     hs_lua_push_json_new(L, hs_node_metrics_json(api_host(L)->node));
@@ -397,6 +418,11 @@ static int api_broadcast(lua_State *L)
     err = hs_node_broadcast(h->node, type, payload, id);
     h->cur = prev;
     json_decref(payload);
+    if (err == HS_EREFUSED) { /* a handler of own broadcasts said no */
+        lua_pushnil(L);
+        lua_pushstring(L, "broadcast: refused by a handler");
+        return 2;
+    }
     if (err != HS_OK)
         return luaL_error(L, "broadcast: %s", hs_strerror(err));
     lua_pushstring(L, id);
@@ -447,18 +473,6 @@ static int api_now(lua_State *L)
     return 1;
 }
 
-static int cmp_type(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void free_types(char **types, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(types[i]);
-    free(types);
-}
-
 /* Lets go of the active policy's registry refs. */
 static void unref_policy(hs_host *h, lua_State *L)
 {
@@ -490,57 +504,21 @@ static int api_set_policy(lua_State *L)
     return 0;
 }
 
-/* api.handled_types(list): the message types the active set has handlers
- * for ("*" means every type). Called on every activation and whenever a
- * handler is added to the active set. */
+/* api.handled_types(list, own): the message types the active set has
+ * handlers for, and handlers of the node's own broadcasts for ("*" means
+ * every type). Called on every activation and whenever a handler is added
+ * to the active set. */
 static int api_handled_types(lua_State *L)
 {
     hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
-    lua_Integer n;
-    char **types;
-    size_t k = 0;
-    int all = 0;
 
     luaL_checktype(L, 1, LUA_TTABLE);
-    n = luaL_len(L, 1);
-    types = malloc((size_t)(n > 0 ? n : 1) * sizeof *types);
-    for (lua_Integer i = 1; types && i <= n; i++) {
-        const char *t;
-        lua_rawgeti(L, 1, i);
-        t = lua_tostring(L, -1);
-        if (t && strcmp(t, "*") == 0) {
-            all = 1;
-        } else if (t) {
-            if (!(types[k] = strdup(t))) {
-                lua_pop(L, 1);
-                free_types(types, k);
-                types = NULL;
-                break;
-            }
-            k++;
-        }
-        lua_pop(L, 1);
-    }
-    free_types(h->types, h->ntypes);
-    if (!types) {
-        /* Out of memory: let every message through to Lua, which decides
-         * as it always did. */
-        h->types = NULL;
-        h->ntypes = 0;
-        h->all_types = 1;
-        return 0;
-    }
-    qsort(types, k, sizeof *types, cmp_type);
-    h->types = types;
-    h->ntypes = k;
-    h->all_types = all;
+    typeset_set(&h->handled, L, 1);
+    if (lua_istable(L, 2))
+        typeset_set(&h->own, L, 2);
+    else
+        typeset_free(&h->own);
     return 0;
-}
-
-static int handles_type(const hs_host *h, const char *type)
-{
-    return h->all_types ||
-           (h->ntypes && bsearch(&type, h->types, h->ntypes, sizeof *h->types, cmp_type));
 }
 
 /* api.keys(op [, key]): the console's keys.* (lkeyring.c); a change is
@@ -552,6 +530,88 @@ static int api_keys(lua_State *L)
 
     lua_pushfstring(L, "keys.%s", op);
     return hs_lua_keyring(L, h->node, op, 2, lua_tostring(L, -1));
+}
+
+/* api.console_reply(session, out, prompt): the later answer of a console
+ * line (a query's). */
+static int api_console_reply(lua_State *L)
+{
+    hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
+    size_t len;
+    const char *out = luaL_checklstring(L, 2, &len);
+
+    lua_pushboolean(L, h->console && hs_console_reply(h->console, (int)luaL_checkinteger(L, 1), out,
+                                                      len, luaL_checkstring(L, 3)) == 0);
+    return 1;
+}
+
+/* A query a plugin or the console asked: its token for the manager. */
+typedef struct host_query {
+    hs_host *h;
+    lua_Integer token;
+    const json_t *result;
+} host_query;
+
+static int query_done_body(lua_State *L)
+{
+    host_query *q = lua_touserdata(L, 1);
+
+    lua_pushinteger(L, q->token);
+    hs_lua_push_json(L, q->result);
+    hs_host_call(q->h, "query_done", 2, 0);
+    return 0;
+}
+
+static void on_host_query(void *ud, const json_t *result)
+{
+    host_query *q = ud;
+
+    if (result && !q->h->closing) {
+        q->result = result;
+        run_protected(q->h, query_done_body, q, 0, "query_done");
+    }
+    free(q);
+}
+
+/* api.query(name, payload, opts, token) -> id: the manager's
+ * query_done(token, result) runs when it ends. */
+static int api_query(lua_State *L)
+{
+    hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
+    hs_query_opts o = {0};
+    json_t *payload = NULL, *tags;
+    host_query *q;
+    char id[33];
+    lua_State *prev = h->cur;
+    hs_err err;
+
+    lua_Integer token = luaL_checkinteger(L, 4);
+
+    o.name = hs_lua_check_string(L, 1, NULL);
+    tags = hs_lua_query_opts(L, 3, &o);
+    if (!lua_isnoneornil(L, 2) && !(payload = hs_lua_to_json(L, 2))) {
+        json_decref(tags);
+        return luaL_error(L, "query: payload: %s", lua_tostring(L, -1));
+    }
+    o.payload = payload;
+    if (!(q = malloc(sizeof *q))) {
+        json_decref(payload);
+        json_decref(tags);
+        return luaL_error(L, "out of memory");
+    }
+    q->h = h;
+    q->token = token;
+    h->cur = L; /* the query is gossiped: hooks may run (Reentrancy) */
+    err = hs_node_query(h->node, &o, on_host_query, q, id);
+    h->cur = prev;
+    json_decref(payload);
+    json_decref(tags);
+    if (err != HS_OK) {
+        free(q);
+        return hs_lua_query_error(L, err);
+    }
+    lua_pushstring(L, id);
+    return 1;
 }
 
 static int api_console_cut_off(lua_State *L)
@@ -744,6 +804,8 @@ static const luaL_Reg api_fns[] = {
     {"metrics", api_metrics},
     {"broadcast", api_broadcast},
     {"update_state", api_update_state},
+    {"tags", api_tags},
+    {"set_tags", api_set_tags},
     {"block", api_block},
     {"log", api_log},
     {"now", api_now},
@@ -753,6 +815,8 @@ static const luaL_Reg api_fns[] = {
     {"set_policy", api_set_policy},
     {"slot", api_slot},
     {"console_cut_off", api_console_cut_off},
+    {"console_reply", api_console_reply},
+    {"query", api_query},
     {"overruns", api_overruns},
     {"keys", api_keys},
     {"slot_info", api_slot_info},
@@ -930,14 +994,16 @@ hs_host *hs_host_new(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp)
     if (hs_host_call(h, "init", 2, 2) != 0) {
         lua_pushliteral(L, "plugin manager failed to start (see the log)");
         lua_close(PL);
-        free_types(h->types, h->ntypes);
+        typeset_free(&h->handled);
+        typeset_free(&h->own);
         free(h);
         return NULL;
     }
     if (!lua_toboolean(PL, -2)) {
         lua_pushstring(L, lua_tostring(PL, -1) ? lua_tostring(PL, -1) : "plugins failed to load");
         lua_close(PL);
-        free_types(h->types, h->ntypes);
+        typeset_free(&h->handled);
+        typeset_free(&h->own);
         free(h);
         return NULL;
     }
@@ -1003,6 +1069,7 @@ typedef struct message_call {
     hs_host *h;
     const hs_message *m;
     json_t **payload_out;
+    const char *fn; /* the manager's: on_message or on_own */
     hs_verdict v;
 } message_call;
 
@@ -1011,19 +1078,73 @@ static int on_message_body(lua_State *L)
     message_call *c = lua_touserdata(L, 1);
 
     hs_lua_push_message(L, c->m);
-    if (hs_host_call(c->h, "on_message", 1, 2) == 0)
+    if (hs_host_call(c->h, c->fn, 1, 2) == 0)
         c->v = hs_lua_read_verdict(L, -2, -1, c->payload_out);
     return 0;
 }
 
 hs_verdict hs_host_on_message(hs_host *h, const hs_message *m, json_t **payload_out)
 {
-    message_call c = {h, m, payload_out, HS_ACCEPT};
+    message_call c = {h, m, payload_out, "on_message", HS_ACCEPT};
 
-    if (h->closing || !handles_type(h, hs_message_type(m)))
+    if (h->closing || !typeset_has(&h->handled, hs_message_type(m)))
         return HS_ACCEPT;
     run_protected(h, on_message_body, &c, 0, "on_message");
     return c.v;
+}
+
+hs_verdict hs_host_on_own(hs_host *h, const hs_message *m, json_t **payload_out)
+{
+    message_call c = {h, m, payload_out, "on_own", HS_ACCEPT};
+
+    if (h->closing || !typeset_has(&h->own, hs_message_type(m)))
+        return HS_ACCEPT;
+    run_protected(h, on_message_body, &c, 0, "on_own");
+    return c.v;
+}
+
+typedef struct query_hook {
+    hs_host *h;
+    const char *name, *from;
+    const json_t *payload;
+    json_t **answer;
+    int answered;
+} query_hook;
+
+static int on_query_body(lua_State *L)
+{
+    query_hook *c = lua_touserdata(L, 1);
+
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, c->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, c->from);
+    lua_setfield(L, -2, "from");
+    if (!json_is_null(c->payload)) { /* a query without a payload: nil */
+        hs_lua_push_json(L, c->payload);
+        lua_setfield(L, -2, "payload");
+    }
+    if (hs_host_call(c->h, "on_query", 1, 2) == 0 && lua_toboolean(L, -2)) {
+        /* (After the handler's call: capped as a rewritten payload is.) */
+        json_t *j =
+            lua_isnil(L, -1) ? json_null() : hs_lua_to_json_capped(L, -1, HS_REWRITE_MAX_VALUES);
+        if (j) {
+            *c->answer = j;
+            c->answered = 1;
+        }
+    }
+    return 0;
+}
+
+int hs_host_on_query(hs_host *h, const char *name, const json_t *payload, const char *from,
+                     json_t **answer)
+{
+    query_hook c = {h, name, from, payload, answer, 0};
+
+    if (h->closing)
+        return 0;
+    run_protected(h, on_query_body, &c, 0, "on_query");
+    return c.answered;
 }
 
 /*
@@ -1408,7 +1529,8 @@ void hs_host_handle_closed(hs_host *h)
 {
     if (--h->open_handles == 0 && h->closing) {
         lua_close(h->PL);
-        free_types(h->types, h->ntypes);
+        typeset_free(&h->handled);
+        typeset_free(&h->own);
         free(h);
     }
 }

@@ -5,8 +5,8 @@
  * The state's allocator enforces a memory cap, and every call into plugin
  * code runs under an instruction budget and a deadline (lbudget.h), so a
  * runaway plugin fails its call and the node goes on; a plugin that
- * overruns its time is quarantined (unloaded until the next reload). Hooks from the core (messages, peer
- * choice, peers, state, /health) are dispatched into the manager.
+ * overruns its time is quarantined (unloaded until the next reload). Hooks from the core (messages,
+ * peer choice, peers, state, /health) are dispatched into the manager.
  */
 #ifndef HS_LHOST_H
 #define HS_LHOST_H
@@ -42,6 +42,13 @@ int hs_host_reload(hs_host *h, lua_State *L);
 int hs_host_query(hs_host *h, lua_State *L, const char *fn, int nargs);
 
 hs_verdict hs_host_on_message(hs_host *h, const hs_message *m, json_t **payload_out);
+/* The same for a message the node is about to originate: the handlers
+ * registered with {own = true}. */
+hs_verdict hs_host_on_own(hs_host *h, const hs_message *m, json_t **payload_out);
+/* A query reached the node: the plugin's on.query(name) answers it (1,
+ * with *answer a new reference) or not (0). */
+int hs_host_on_query(hs_host *h, const char *name, const json_t *payload, const char *from,
+                     json_t **answer);
 int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, size_t n,
                    size_t want, size_t *out);
 void hs_host_on_peer(hs_host *h, const hs_peer_info *peer, int up);
@@ -76,6 +83,9 @@ void hs_host_handle_closed(hs_host *h);
 typedef struct hs_console hs_console;
 int hs_console_listen(hs_host *h, const char *path, hs_console **out, char *err, size_t errlen);
 void hs_console_close(hs_console *c);
+/* The later answer of session id's line (see lconsole.c); -1 when that
+ * session is gone or waits for nothing. */
+int hs_console_reply(hs_console *con, int id, const char *out, size_t len, const char *prompt);
 /* Clients cut off for leaving too much of their output unread. */
 unsigned long hs_console_cut_off(const hs_console *c);
 

@@ -16,21 +16,6 @@ const char *hs_lua_check_string(lua_State *L, int idx, size_t *len)
     return lua_tolstring(L, idx, len);
 }
 
-const char *hs_lua_peer_state_name(hs_peer_state s)
-{
-    switch (s) {
-    case HS_PEER_ALIVE:
-        return "alive";
-    case HS_PEER_UNHEALTHY:
-        return "unhealthy";
-    case HS_PEER_SUSPECT:
-        return "suspect";
-    case HS_PEER_DEAD:
-        break;
-    }
-    return "dead";
-}
-
 void hs_lua_fill_peer(lua_State *L, int idx, const hs_peer_info *p)
 {
     idx = lua_absindex(L, idx);
@@ -46,7 +31,7 @@ void hs_lua_fill_peer(lua_State *L, int idx, const hs_peer_info *p)
         lua_pushnumber(L, p->latency_ms);
         lua_setfield(L, idx, "latency_ms");
     }
-    lua_pushstring(L, hs_lua_peer_state_name(p->state));
+    lua_pushstring(L, hs_peer_state_name(p->state));
     lua_setfield(L, idx, "state");
     lua_pushboolean(L, p->state == HS_PEER_ALIVE);
     lua_setfield(L, idx, "healthy");
@@ -54,6 +39,10 @@ void hs_lua_fill_peer(lua_State *L, int idx, const hs_peer_info *p)
     lua_setfield(L, idx, "failures");
     lua_pushboolean(L, p->eager);
     lua_setfield(L, idx, "eager");
+    lua_pushnumber(L, p->score);
+    lua_setfield(L, idx, "score");
+    lua_pushboolean(L, p->graylisted);
+    lua_setfield(L, idx, "graylisted");
     if (p->tags) {
         hs_lua_push_json(L, p->tags);
     } else {
@@ -65,7 +54,7 @@ void hs_lua_fill_peer(lua_State *L, int idx, const hs_peer_info *p)
 void hs_lua_push_peer(lua_State *L, const hs_peer_info *p)
 {
     /* Room for a candidate's `index` too, so adding it does not rehash. */
-    lua_createtable(L, 0, 11);
+    lua_createtable(L, 0, 13);
     hs_lua_fill_peer(L, -1, p);
 }
 
@@ -107,6 +96,92 @@ void hs_lua_push_message(lua_State *L, const hs_message *m)
     hs_lua_fill_message(L, -1, m);
 }
 
+void hs_lua_push_tags(lua_State *L, const hs_node *node)
+{
+    if (hs_node_tags(node))
+        hs_lua_push_json(L, hs_node_tags(node));
+    else
+        lua_newtable(L);
+}
+
+json_t *hs_lua_check_tags(lua_State *L, int idx)
+{
+    json_t *tags;
+
+    luaL_checktype(L, idx, LUA_TTABLE);
+    if (!(tags = hs_lua_to_json(L, idx)))
+        luaL_error(L, "set_tags: %s", lua_tostring(L, -1));
+    if (json_is_array(tags) && json_array_size(tags) == 0) {
+        json_decref(tags); /* {} reads as an empty list */
+        if (!(tags = json_object()))
+            luaL_error(L, "set_tags: out of memory");
+    }
+    return tags;
+}
+
+void hs_lua_tags_check(lua_State *L, hs_err err)
+{
+    if (err == HS_EINVAL)
+        luaL_error(L, "set_tags: tags map at most 16 names (up to 32 bytes) to strings (up to "
+                      "128 bytes)");
+    if (err != HS_OK)
+        luaL_error(L, "set_tags: %s", hs_strerror(err));
+}
+
+json_t *hs_lua_query_opts(lua_State *L, int idx, hs_query_opts *o)
+{
+    json_t *tags = NULL;
+
+    if (lua_isnoneornil(L, idx))
+        return NULL;
+    idx = lua_absindex(L, idx);
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_getfield(L, idx, "timeout");
+    o->timeout = luaL_optnumber(L, -1, 0);
+    lua_getfield(L, idx, "want");
+    lua_Integer want = luaL_optinteger(L, -1, 0);
+    if (want < 0)
+        luaL_error(L, "query: opts.want must be a count (0: every answer)");
+    o->want = (size_t)want;
+    lua_pop(L, 2);
+    lua_getfield(L, idx, "nodes");
+    if (!lua_isnil(L, -1)) {
+        int list = lua_gettop(L);
+        const char **v;
+        if (!lua_istable(L, list))
+            luaL_error(L, "query: opts.nodes must be a list of node ids");
+        o->n_nodes = lua_rawlen(L, list);
+        v = lua_newuserdatauv(L, (o->n_nodes ? o->n_nodes : 1) * sizeof *v, 1);
+        lua_pushvalue(L, list);
+        lua_setiuservalue(L, -2, 1); /* the strings stay alive with the list */
+        for (size_t i = 0; i < o->n_nodes; i++) {
+            lua_rawgeti(L, list, (lua_Integer)i + 1);
+            if (lua_type(L, -1) != LUA_TSTRING)
+                luaL_error(L, "query: opts.nodes must be a list of node ids");
+            v[i] = lua_tostring(L, -1);
+            lua_pop(L, 1);
+        }
+        o->nodes = v;
+        lua_remove(L, list); /* the userdata holds it */
+    } else {
+        lua_pop(L, 1);
+    }
+    lua_getfield(L, idx, "tags");
+    if (!lua_isnil(L, -1))
+        tags = hs_lua_check_tags(L, -1);
+    lua_pop(L, 1);
+    o->tags = tags;
+    return tags;
+}
+
+int hs_lua_query_error(lua_State *L, hs_err err)
+{
+    return luaL_error(L, "query: %s",
+                      err == HS_EINVAL ? "a name is 1 to 64 bytes, tags a table of strings, "
+                                         "nodes at most 1024 ids, a timeout at most 3600 s"
+                                       : hs_strerror(err));
+}
+
 hs_verdict hs_lua_read_verdict(lua_State *L, int vidx, int pidx, json_t **payload_out)
 {
     hs_verdict v = HS_ACCEPT;
@@ -117,9 +192,13 @@ hs_verdict hs_lua_read_verdict(lua_State *L, int vidx, int pidx, json_t **payloa
         v = HS_DROP;
     } else if (lua_type(L, vidx) == LUA_TSTRING) {
         const char *s = lua_tostring(L, vidx);
-        v = strcmp(s, "drop") == 0 ? HS_DROP : strcmp(s, "stop") == 0 ? HS_STOP : HS_ACCEPT;
+        v = strcmp(s, "drop") == 0     ? HS_DROP
+            : strcmp(s, "stop") == 0   ? HS_STOP
+            : strcmp(s, "reject") == 0 ? HS_REJECT
+            : strcmp(s, "ignore") == 0 ? HS_IGNORE
+                                       : HS_ACCEPT;
     }
-    if (v != HS_DROP && !lua_isnoneornil(L, pidx)) {
+    if ((v == HS_ACCEPT || v == HS_STOP) && !lua_isnoneornil(L, pidx)) {
         /* After the handler's call: no budget covers this conversion, so
          * it has a cap of its own (a payload that large could not be
          * forwarded anyway: max_body is 1 MiB by default). */

@@ -8,8 +8,6 @@
 
 #include "hearsay.h"
 
-const char *hs_lua_peer_state_name(hs_peer_state s);
-
 /* The string at idx, a string and not a number turned into one (a type
  * of 42 is a caller's mistake, not "42"); raises Lua's "string expected"
  * otherwise. len may be NULL. */
@@ -38,8 +36,24 @@ void hs_lua_push_state_change(lua_State *L, const char *old_root, uint64_t old_v
 /* Values (tables and scalars) a rewritten payload may hold. */
 #define HS_REWRITE_MAX_VALUES (1 << 18)
 
+/* node:tags() and node:set_tags(t) for both the module and plugins: the
+ * node's tags as a table ({} when none); the table at idx as tags to set
+ * (a new reference; raises when it is not a table of plain values); and
+ * raises on hs_node_set_tags's error unless it is HS_OK. */
+void hs_lua_push_tags(lua_State *L, const hs_node *node);
+json_t *hs_lua_check_tags(lua_State *L, int idx);
+void hs_lua_tags_check(lua_State *L, hs_err err);
+
+/* A query's options at idx (nil, or {timeout, want, nodes, tags}) into
+ * o: the node ids stay owned by the table, which a userdata left on the
+ * stack holds; returns the tags filter (a new reference, or NULL).
+ * Raises on a value of the wrong kind. */
+json_t *hs_lua_query_opts(lua_State *L, int idx, hs_query_opts *o);
+/* Raises hs_node_query's error, in words. */
+int hs_lua_query_error(lua_State *L, hs_err err);
+
 /* Reads a handler's answer: the verdict at vidx ("accept"/nil, "drop" or
- * false, "stop") and an optional replacement payload at pidx. Only reads
+ * false, "stop", "reject", "ignore") and an optional replacement payload at pidx. Only reads
  * strings and booleans as such and tables raw: runs no metamethod. */
 hs_verdict hs_lua_read_verdict(lua_State *L, int vidx, int pidx, json_t **payload_out);
 

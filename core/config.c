@@ -62,6 +62,18 @@ void hs_config_init(hs_config *c)
     c->learn_rate = 5;
     c->learn_burst = 64;
     c->probe_new_rate = 20;
+    c->score_delivery = 1;
+    c->score_reject = 10;
+    c->score_invalid = 10;
+    c->score_failure = 1;
+    c->score_max = 10;
+    c->score_half_life = 60;
+    c->score_forward = -20;
+    c->score_graylist = -50;
+    c->graylist_time = 60;
+    c->query_timeout = 5;
+    c->query_answer_max = 8192;
+    c->query_answer_rate = 100;
     c->log_level = HS_LOG_WARN;
 }
 
@@ -110,6 +122,17 @@ static hs_err check_ranges(const hs_config *c, char *why, size_t cap)
         {"auth_window", c->auth_window, 0, 1e9, 1},
         {"learn_rate", c->learn_rate, 0, 1e9, 1},
         {"probe_new_rate", c->probe_new_rate, 0, 1e9, 1},
+        {"score_delivery", c->score_delivery, 0, 1e6, 0},
+        {"score_reject", c->score_reject, 0, 1e6, 0},
+        {"score_invalid", c->score_invalid, 0, 1e6, 0},
+        {"score_failure", c->score_failure, 0, 1e6, 0},
+        {"score_max", c->score_max, 0, 1e6, 0},
+        {"score_half_life", c->score_half_life, 0, 1e9, 1},
+        {"score_forward", c->score_forward, -1e6, 0, 0},
+        {"score_graylist", c->score_graylist, -1e6, 0, 0},
+        {"graylist_time", c->graylist_time, 0, 1e7, 1},
+        {"query_timeout", c->query_timeout, 0, 3600, 1},
+        {"query_answer_rate", c->query_answer_rate, 0, 1e9, 1},
         {"batch_window", c->batch_window, 0, 10, 0},
         {"lazy_delay", c->lazy_delay, 0, 10, 0},
         {"ae_interval", c->ae_interval, 0, 1e9, 0},
@@ -196,6 +219,8 @@ hs_err hs_config_check(const hs_config *c, char *why, size_t cap)
     CHECK(c->min_peers <= c->max_peers, "min_peers (%u) must not exceed max_peers (%u)",
           c->min_peers, c->max_peers);
     CHECK(c->seen_cap >= 1, "seen_cap must be at least 1");
+    CHECK(c->query_answer_max >= 16 && c->query_answer_max <= (1 << 20),
+          "query_answer_max must be from 16 to 1048576 bytes");
     CHECK(c->max_body >= 256, "max_body must be at least 256 bytes");
     CHECK(c->max_seen_by >= 8, "max_seen_by must be at least 8");
     CHECK(c->max_batch >= 1, "max_batch must be at least 1");
@@ -209,6 +234,9 @@ hs_err hs_config_check(const hs_config *c, char *why, size_t cap)
         return err;
     CHECK(c->retry_min <= c->retry_max, "retry_min (%g) must not exceed retry_max (%g)",
           c->retry_min, c->retry_max);
+    CHECK(c->score_graylist < c->score_forward,
+          "score_graylist (%g) must be below score_forward (%g)", c->score_graylist,
+          c->score_forward);
     CHECK(c->ae_interval <= c->ae_max_interval,
           "ae_interval (%g) must not exceed ae_max_interval (%g)", c->ae_interval,
           c->ae_max_interval);

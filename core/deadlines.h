@@ -19,6 +19,7 @@ typedef enum hs_deadline {
     HS_DUE_FLUSH,    /* send what waits in the peers' queues */
     HS_DUE_AE,       /* an anti-entropy round, backing off while idle */
     HS_DUE_LAZY,     /* lazy offers that have waited lazy_delay */
+    HS_DUE_QUERY,    /* the next of our queries to end (query.c) */
     HS_DUE_COUNT
 } hs_deadline;
 

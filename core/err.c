@@ -26,6 +26,8 @@ const char *hs_strerror(hs_err err)
         return "already present";
     case HS_EPERM:
         return "not allowed by the security settings";
+    case HS_EREFUSED:
+        return "refused by a handler";
     }
     return "unknown error";
 }

@@ -14,7 +14,10 @@
 #include <string.h>
 
 #include "node.h"
+#include "score.h"
 #include "sign.h"
+#include "query.h"
+#include "tags.h"
 
 const char *hs_message_id(const hs_message *m)
 {
@@ -346,7 +349,7 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
     for (int pass = 0; pass < 2 && nc == 0; pass++) {
         for (size_t i = 0; i < n->peers.n; i++) {
             hs_peer *p = n->peers.v[i];
-            int ok = hs_peer_usable(p) &&
+            int ok = hs_peer_usable(p) && hs_score_forwardable(n, p) &&
                      (pass == 0 ? p->state == HS_PEER_ALIVE : p->state != HS_PEER_DEAD);
             if (ok && !excluded(seen, ns, p->id))
                 cands[nc++] = p;
@@ -531,7 +534,11 @@ static int builtin(hs_node *n, hs_envelope *env, int authentic)
             return 1;
         return hs_membership_learn(n, id, url, root, env->timestamp, &c) != NULL;
     }
-    if (strncmp(env->type, "hs.", 3) == 0) {
+    if (strcmp(env->type, "hs.tags") == 0) {
+        hs_tags_receive(n, env, authentic);
+    } else if (strcmp(env->type, "hs.query") == 0) {
+        hs_query_receive(n, env, authentic);
+    } else if (strncmp(env->type, "hs.", 3) == 0) {
         hs_membership_swim(n, env->type, p, authentic ? env->origin : NULL);
     } else {
         const json_t *root = json_object_get(p, "merkle_root");
@@ -565,7 +572,8 @@ static int self_claim(hs_envelope *env)
 {
     const char *id;
 
-    if (strcmp(env->type, "peer_announce") != 0 && strcmp(env->type, "hs.alive") != 0)
+    if (strcmp(env->type, "peer_announce") != 0 && strcmp(env->type, "hs.alive") != 0 &&
+        strcmp(env->type, "hs.tags") != 0 && strcmp(env->type, "hs.query") != 0)
         return 0;
     id = json_string_value(json_object_get(hs_envelope_payload(env), "node_id"));
     return id && strcmp(id, env->origin) == 0;
@@ -624,7 +632,7 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
 {
     hs_verdict verdict = HS_ACCEPT;
     int rewrote = 0, authentic = 0;
-    hs_peer *from = NULL;
+    hs_peer *from = NULL, *held;
     rx_outcome rx;
 
     /* Checked before it is marked seen: a forged copy must not make the
@@ -640,6 +648,7 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
      * from that peer's own address. */
     if (sender && (from = hs_peers_find(&n->peers, sender)) && hs_membership_from_matches(n, from))
         hs_membership_saw(n, from);
+    held = hs_score_sender(n, sender);
     hs_err err = hs_seen_insert(n->seen, env->bin, hs_node_now(n), &n->m.seen_evicted);
     if (err == HS_EDUP) {
         n->m.messages_duplicate++;
@@ -668,9 +677,21 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
             rewrote = 1;
         }
     }
-    if (verdict == HS_DROP) {
+    /* A useful first delivery earns its sender score, an invalid one
+     * costs it (score.h); a hook may have changed the table meanwhile. */
+    if (n->hooks.on_message)
+        held = hs_score_sender(n, sender);
+    if (verdict == HS_REJECT) {
+        n->m.messages_rejected++;
+        if (held)
+            hs_score_add(n, held, -n->cfg.score_reject);
+    } else if (verdict == HS_IGNORE) {
+        n->m.messages_ignored++;
+    } else if (verdict == HS_DROP) {
         n->m.messages_dropped++;
     } else {
+        if (held)
+            hs_score_add(n, held, n->cfg.score_delivery);
         /* Kept only to be passed on: what a handler stopped here must not
          * reach other nodes through anti-entropy either. */
         if (verdict == HS_ACCEPT)
@@ -923,6 +944,7 @@ hs_err hs_gossip_broadcast(hs_node *n, const char *type, json_t *payload, unsign
     hs_envelope env;
     json_t *empty = NULL;
     hs_err err;
+    int keep = 0; /* a handler stopped it: marked seen here, not sent */
 
     if (!n->started || n->closing)
         return HS_ESTATE;
@@ -937,12 +959,33 @@ hs_err hs_gossip_broadcast(hs_node *n, const char *type, json_t *payload, unsign
     n->last_timestamp = ts;
     err = hs_envelope_make(&env, type, payload, ts, ttl, n->id);
     json_decref(empty);
+    /* (A broadcast made by that hook itself is not judged again.) */
+    if (err == HS_OK && n->hooks.on_own && !n->in_own && !is_builtin(type)) {
+        json_t *rewritten = NULL;
+        hs_verdict v;
+        env.sender = "";
+        n->in_own = 1;
+        v = n->hooks.on_own(n->hooks.ud, n, &env, &rewritten);
+        n->in_own = 0;
+        if (v != HS_ACCEPT && v != HS_STOP) {
+            json_decref(rewritten);
+            hs_envelope_clear(&env);
+            n->m.messages_dropped++;
+            return HS_EREFUSED;
+        }
+        if (rewritten) {
+            hs_envelope_clear(&env);
+            err = hs_envelope_make(&env, type, rewritten, ts, ttl, n->id);
+            json_decref(rewritten);
+        }
+        keep = v == HS_STOP;
+    }
     if (err == HS_OK && (err = hs_sign_envelope(n->ident, &env)) != HS_OK)
         hs_envelope_clear(&env); /* what we originate is signed by us */
     if (err != HS_OK)
         return err;
     err = hs_seen_insert(n->seen, env.bin, hs_node_now(n), &n->m.seen_evicted);
-    if (err == HS_OK) {
+    if (err == HS_OK && !keep) {
         env.hops = 0;
         hs_ae_retain(n, &env, NULL);
         err = forward(n, &env, env.ttl, fanout ? fanout : n->cfg.fanout);

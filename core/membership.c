@@ -34,6 +34,7 @@
 #include "hash.h"
 #include "http_url.h"
 #include "node.h"
+#include "score.h"
 
 typedef enum req_kind {
     REQ_PROBE,
@@ -274,7 +275,11 @@ void hs_membership_failed(hs_node *n, hs_peer *p)
  */
 void hs_membership_send_failed(hs_node *n, hs_peer *p)
 {
-    if (p->state == HS_PEER_ALIVE && !hs_node_stalled(n))
+    if (hs_node_stalled(n))
+        return; /* we, not the peer, were too slow */
+    if (p->state != HS_PEER_DEAD)
+        hs_score_add(n, p, -n->cfg.score_failure);
+    if (p->state == HS_PEER_ALIVE)
         hs_peers_set_state(&n->peers, p, HS_PEER_UNHEALTHY);
 }
 
@@ -1145,6 +1150,7 @@ void hs_membership_maintain(hs_node *n)
     size_t dead = 0;
 
     hs_seen_expire(n->seen, wall);
+    hs_score_tick(n);
     for (size_t i = 0; i < n->peers.n; i++) {
         hs_peer *p = n->peers.v[i];
         if (p->state == HS_PEER_SUSPECT && mono - p->suspect_since >= n->cfg.suspicion_timeout) {

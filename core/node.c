@@ -20,6 +20,7 @@
 #include "hash.h"
 #include "identity.h"
 #include "node.h"
+#include "query.h"
 #include "transport.h"
 
 #define HS_VERSION "0.1.0"
@@ -224,6 +225,7 @@ hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out)
     if ((err = hs_ratelimit_init(&n->learn_limit, cfg->learn_rate, cfg->learn_burst)) != HS_OK)
         goto fail;
     hs_tokens_init(&n->probe_new, cfg->probe_new_rate, (double)cfg->max_probes_in_flight);
+    hs_tokens_init(&n->query_tokens, cfg->query_answer_rate, 2 * cfg->query_answer_rate);
     *out = n;
     return HS_OK;
 nomem:
@@ -338,6 +340,9 @@ static void run(hs_node *n, hs_deadline w)
         break;
     case HS_DUE_LAZY:
         hs_lazy_due(n);
+        break;
+    case HS_DUE_QUERY:
+        hs_query_due(n);
         break;
     default:
         break;
@@ -514,6 +519,7 @@ hs_err hs_node_start(hs_node *n)
     /* A restarted node must out-rank what the network last heard of it. */
     n->incarnation = (uint64_t)(n->started_wall * 1000);
     n->started_mono = hs_node_mono(n);
+    n->score_tick = n->started_mono;
 
     uv_timer_init(n->loop, &n->timer);
     n->timer.data = n;
@@ -567,6 +573,7 @@ void hs_node_close(hs_node *n, void (*done)(void *ud), void *ud)
     n->done = done;
     n->done_ud = ud;
     memset(&n->hooks, 0, sizeof n->hooks);
+    hs_query_cancel_all(n);
     if (!n->started) {
         free_node(n);
         if (done)
@@ -815,6 +822,31 @@ json_t *hs_node_peers_sample_json(hs_node *n, size_t sample)
     return arr;
 }
 
+json_t *hs_node_peers_detailed_json(hs_node *n)
+{
+    json_t *arr = json_array();
+
+    for (size_t i = 0; arr && i < n->peers.n; i++) {
+        const hs_peer *p = n->peers.v[i];
+        if (!hs_peer_usable(p))
+            continue;
+        hs_peer_info info;
+        hs_peer_info_of(p, &info);
+        json_t *e = json_pack(
+            "{s:s, s:s, s:f, s:s, s:b, s:f, s:s, s:O, s:o, s:I, s:f, s:b}", "peer_id", p->id, "url",
+            p->url, "last_seen", p->last_seen, "merkle_root", p->merkle_root, "is_healthy",
+            p->state == HS_PEER_ALIVE, "latency_ms", p->latency_ms < 0 ? 0.0 : p->latency_ms,
+            "state", hs_peer_state_name(p->state), "tags", p->tags ? p->tags : json_null(),
+            "features", hs_peers_features_json(p->features), "incarnation",
+            (json_int_t)p->incarnation, "score", (double)p->score, "graylisted", p->gray_s != 0);
+        if (!e || json_array_append_new(arr, e) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
 unsigned hs_node_copies(const hs_node *n, const char *id)
 {
     uint8_t bin[32];
@@ -872,6 +904,19 @@ json_t *hs_node_metrics_json(hs_node *n)
     json_object_set_new(metrics, "messages_unsigned",
                         json_integer((json_int_t)m->messages_unsigned));
     json_object_set_new(metrics, "messages_forged", json_integer((json_int_t)m->messages_forged));
+    json_object_set_new(metrics, "messages_rejected",
+                        json_integer((json_int_t)m->messages_rejected));
+    json_object_set_new(metrics, "messages_ignored", json_integer((json_int_t)m->messages_ignored));
+    json_object_set_new(metrics, "peers_graylisted", json_integer((json_int_t)m->peers_graylisted));
+    json_object_set_new(metrics, "http_graylisted", json_integer((json_int_t)m->http_graylisted));
+    json_object_set_new(metrics, "queries_sent", json_integer((json_int_t)m->queries_sent));
+    json_object_set_new(metrics, "query_responses", json_integer((json_int_t)m->query_responses));
+    json_object_set_new(metrics, "query_duplicates", json_integer((json_int_t)m->query_duplicates));
+    json_object_set_new(metrics, "query_late", json_integer((json_int_t)m->query_late));
+    json_object_set_new(metrics, "query_answers", json_integer((json_int_t)m->query_answers));
+    json_object_set_new(metrics, "query_answers_refused",
+                        json_integer((json_int_t)m->query_answers_refused));
+    json_object_set_new(metrics, "queries_refused", json_integer((json_int_t)m->queries_refused));
     json_object_set_new(metrics, "indirect_probes", json_integer((json_int_t)m->indirect_probes));
     json_object_set_new(metrics, "suspicions", json_integer((json_int_t)m->suspicions));
     json_object_set_new(metrics, "refutations", json_integer((json_int_t)m->refutations));

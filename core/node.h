@@ -24,6 +24,9 @@
 #define HS_LAZY_ASKED 64
 /* New messages whose first copy a node remembers (shortcut.c). */
 #define HS_RECENT 128
+/* Ended queries of ours whose ids a node remembers, to tell a late
+ * response from a stray one (query.c). */
+#define HS_QUERY_DONE 64
 /* The highest local health multiplier (membership.c). */
 #define HS_LOCAL_HEALTH_MAX 8
 /* Peers a full table keeps in mind to probe, one per maintenance tick,
@@ -78,11 +81,12 @@ struct hs_node {
     uint64_t incarnation; /* SWIM: raised to refute a suspicion of us */
 
     double started_wall, started_mono;
-    double last_timestamp; /* our broadcasts get strictly rising timestamps */
-    double last_bootstrap; /* monotonic s */
+    double last_timestamp;  /* our broadcasts get strictly rising timestamps */
+    double last_bootstrap;  /* monotonic s */
     double next_dead_probe; /* mono s: the next dead peer probed at random */
-    double last_candidate; /* monotonic s: the last candidate probed (take_candidates) */
-    double last_announce;  /* monotonic s */
+    double last_candidate;  /* monotonic s: the last candidate probed (take_candidates) */
+    double last_announce;   /* monotonic s */
+    double score_tick;      /* monotonic s: the scores' last decay (score.c) */
 
     hs_deadlines due;           /* the rounds and delayed work (deadlines.h) */
     uv_timer_t timer;           /* fires at the earliest of them */
@@ -98,6 +102,11 @@ struct hs_node {
     double iter_prepare, iter_check, iter_block; /* monotonic s; s (-1: none) */
     double stalled_until;                        /* monotonic s: until then failures are ours */
     int flush_pending, lazy_pending;
+    int in_own;               /* in hooks.on_own (gossip.c) */
+    struct hs_query *queries; /* ours, pending (query.c) */
+    hs_tokens query_tokens;   /* responses we may send to others' queries */
+    char query_done[HS_QUERY_DONE][33];
+    unsigned query_done_next;
     /* Ids we answered "missing" to a lazy offer for, and when (monotonic
      * s): the first offerer sends it, the others are not asked (lazypush.c). */
     struct {

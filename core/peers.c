@@ -306,6 +306,21 @@ double hs_peers_latency_avg(double old, double sample)
     return (1 - LATENCY_ALPHA) * old + LATENCY_ALPHA * sample;
 }
 
+const char *hs_peer_state_name(hs_peer_state s)
+{
+    switch (s) {
+    case HS_PEER_ALIVE:
+        return "alive";
+    case HS_PEER_UNHEALTHY:
+        return "unhealthy";
+    case HS_PEER_SUSPECT:
+        return "suspect";
+    case HS_PEER_DEAD:
+        break;
+    }
+    return "dead";
+}
+
 void hs_peer_info_of(const hs_peer *peer, hs_peer_info *out)
 {
     out->id = peer->id;
@@ -317,6 +332,8 @@ void hs_peer_info_of(const hs_peer *peer, hs_peer_info *out)
     out->failures = peer->failures;
     out->eager = hs_peer_eager_link(peer);
     out->tags = peer->tags;
+    out->score = peer->score;
+    out->graylisted = peer->gray_s != 0;
 }
 
 int hs_peers_valid_tags(const json_t *tags)

@@ -32,21 +32,28 @@ typedef struct hs_peer {
     char *url;               /* into the tail, or its own allocation */
     const char *merkle_root; /* "" (static) or its own allocation */
     double last_seen;        /* wall clock, epoch s: last proof of life */
-    double latency_ms;       /* EWMA of health-probe round trips; < 0: none yet */
     double dead_since;       /* monotonic s */
     double next_probe;       /* monotonic s: next retry of a dead peer */
-    double backoff;          /* s, doubles per failed retry */
     double suspect_since;    /* monotonic s, while HS_PEER_SUSPECT */
     uint64_t incarnation;    /* its SWIM incarnation, as last heard */
     json_t *tags;            /* owned; NULL until the peer's /health shows some */
     hs_sendq *q;             /* envelopes waiting for the next flush; NULL: none yet */
     struct hs_peer *wait_prev, *wait_next; /* the first-probe FIFO */
-    hs_peer_state state;
+    /* Four-byte fields, then smaller ones: a record stays at 128 bytes
+     * before its strings (test_peers), since a simulated node keeps one
+     * per peer. */
+    float latency_ms;  /* EWMA of health-probe round trips; < 0: none yet */
+    float backoff;     /* s, doubles per failed retry */
+    float score;       /* how far its traffic is trusted (score.h) */
+    uint32_t gray_s;   /* monotonic s (rounded up): graylisted until then;
+                          0: not (score.h) */
+    uint32_t tags_s;   /* epoch s (floor) of the newest signed hs.tags taken (tags.h) */
     unsigned failures; /* consecutive */
-    unsigned probes;   /* probes sent: every 10th reads /health in full */
     uint32_t pos;      /* its index in hs_peers.v */
     uint32_t claim_s;  /* epoch s (floor) of the newest signed claim of its own taken */
+    uint16_t probes;   /* probes sent: every 50th reads /health in full (wraps) */
     uint16_t features; /* HS_FEAT_* its /health advertises */
+    uint8_t state;     /* hs_peer_state */
     /* Three bytes of flags: every byte here is paid per peer known. */
     unsigned char probing : 1;        /* a health probe is in flight */
     unsigned char waiting : 1;        /* in the first-probe FIFO */

@@ -8,6 +8,8 @@
 #include "auth.h"
 #include "cidr.h"
 #include "node.h"
+#include "query.h"
+#include "score.h"
 
 static void answer(hs_http_response *resp, unsigned status, json_t *body)
 {
@@ -26,7 +28,27 @@ static void refuse(hs_http_response *resp, unsigned status, const char *reason)
     answer(resp, status, json_pack("{s:s, s:s}", "status", "error", "error", reason));
 }
 
+/* Envelopes refused as invalid, forged or unsigned so far. */
+static uint64_t refused_envelopes(const hs_node *n)
+{
+    return n->m.messages_invalid + n->m.messages_forged + n->m.messages_unsigned;
+}
+
+static void gossip_body(hs_node *n, const hs_http_request *req, hs_http_response *resp);
+
+/* POST /gossip. What the sender got refused costs it score (score.h). */
 static void gossip(hs_node *n, const hs_http_request *req, hs_http_response *resp)
+{
+    uint64_t before = refused_envelopes(n);
+    hs_peer *p;
+
+    gossip_body(n, req, resp);
+    if (refused_envelopes(n) > before &&
+        (p = hs_score_sender(n, hs_http_request_header(req, "X-Hearsay-From"))))
+        hs_score_add(n, p, -n->cfg.score_invalid * (double)(refused_envelopes(n) - before));
+}
+
+static void gossip_body(hs_node *n, const hs_http_request *req, hs_http_response *resp)
 {
     json_error_t jerr;
     json_t *body;
@@ -104,6 +126,12 @@ static void peers(hs_node *n, const hs_http_request *req, hs_http_response *resp
     const char *from = hs_http_request_header(req, "X-Hearsay-From");
     const char *url = hs_http_request_arg(req, "url");
 
+    const char *detailed = hs_http_request_arg(req, "detailed");
+
+    if (detailed && strcmp(detailed, "1") == 0) {
+        answer(resp, 200, hs_node_peers_detailed_json(n));
+        return;
+    }
     answer(resp, 200, hs_node_peers_sample_json(n, k));
     /* The asker's word about itself: its URL must be at the address it
      * asks from, it is paced per address, and a full table only keeps it
@@ -189,6 +217,31 @@ static void probe_for(hs_node *n, const hs_http_request *req, hs_http_response *
         n->m.http_bad_request++;
 }
 
+/* POST /query: a node's response to one of our queries (query.h). */
+static void query_response(hs_node *n, const hs_http_request *req, hs_http_response *resp)
+{
+    json_t *body = req->body && !req->too_large ? json_loadb(req->body, req->len, 0, NULL) : NULL;
+    unsigned status;
+
+    if (req->too_large) {
+        n->m.http_too_large++;
+        refuse(resp, 413, "body exceeds max_body");
+        return;
+    }
+    if (!json_is_object(body)) {
+        json_decref(body);
+        n->m.http_bad_request++;
+        refuse(resp, 400, "expected {\"id\": ..., \"node\": ...}");
+        return;
+    }
+    json_t *ans = hs_query_response(n, body, req->len,
+                                    hs_http_request_header(req, "X-Hearsay-From"), &status);
+    json_decref(body);
+    if (status == 400)
+        n->m.http_bad_request++;
+    answer(resp, status, ans);
+}
+
 static const char *request_arg(void *ud, const char *name)
 {
     return hs_http_request_arg(ud, name);
@@ -232,8 +285,9 @@ typedef struct route {
 } route;
 
 static const route routes[] = {
-    {"/gossip", "POST"}, {"/digest", "POST"}, {"/fetch", "POST"}, {"/probe", "POST"},
-    {"/ping", "GET"},    {"/peers", "GET"},   {"/state", "GET"},  {"/health", "GET"},
+    {"/gossip", "POST"}, {"/digest", "POST"}, {"/fetch", "POST"},
+    {"/probe", "POST"},  {"/ping", "GET"},    {"/peers", "GET"},
+    {"/state", "GET"},   {"/health", "GET"},  {"/query", "POST"},
 };
 
 /* The request's source address: the client's, or, from a proxy listed in
@@ -296,6 +350,13 @@ static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *r
         refuse(resp, 403, "this node has banned yours");
         return;
     }
+    /* A graylisted peer (score.h) is refused all but /health. */
+    if (!(strcmp(req->method, "GET") == 0 && strcmp(req->path, "/health") == 0) &&
+        hs_score_graylisted(n, hs_http_request_header(req, "X-Hearsay-From"))) {
+        n->m.http_graylisted++;
+        refuse(resp, 403, "graylisted: this node refused too much of your traffic (scores)");
+        return;
+    }
     hs_membership_heard_from(n, hs_http_request_header(req, "X-Hearsay-From"));
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
         if (strcmp(req->path, routes[i].path) == 0)
@@ -304,7 +365,7 @@ static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *r
         n->m.http_not_found++;
         refuse(resp, 404,
                "no such endpoint: try /gossip, /peers, /state, /health, /digest, "
-               "/fetch, /probe or /ping");
+               "/fetch, /probe, /ping or /query");
         return;
     }
     if (strcmp(req->method, r->method) != 0) {
@@ -328,6 +389,8 @@ static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *r
         antientropy(n, req, resp, 1);
     else if (strcmp(r->path, "/probe") == 0)
         probe_for(n, req, resp);
+    else if (strcmp(r->path, "/query") == 0)
+        query_response(n, req, resp);
     else if (strcmp(r->path, "/ping") == 0)
         ping(n, req, resp);
     else if (strcmp(r->path, "/peers") == 0)

@@ -32,16 +32,17 @@ extern "C" {
 /* One error type for the whole core. */
 typedef enum hs_err {
     HS_OK = 0,
-    HS_ENOMEM = -1,  /* an allocation failed */
-    HS_EINVAL = -2,  /* a bad argument or configuration value */
-    HS_EPROTO = -3,  /* a peer spoke something that is not our protocol */
-    HS_EIO = -4,     /* a socket, bind or transfer failed */
-    HS_ESTATE = -5,  /* the call does not fit the object's state */
-    HS_ENOENT = -6,  /* no such peer, message or file */
-    HS_ETOOBIG = -7, /* an input exceeded its size cap */
-    HS_EDUP = -8,    /* already there (a seen message id, a known peer) */
-    HS_EPERM = -9,   /* refused by the security settings (a key, a signature,
-                        protected mode) */
+    HS_ENOMEM = -1,    /* an allocation failed */
+    HS_EINVAL = -2,    /* a bad argument or configuration value */
+    HS_EPROTO = -3,    /* a peer spoke something that is not our protocol */
+    HS_EIO = -4,       /* a socket, bind or transfer failed */
+    HS_ESTATE = -5,    /* the call does not fit the object's state */
+    HS_ENOENT = -6,    /* no such peer, message or file */
+    HS_ETOOBIG = -7,   /* an input exceeded its size cap */
+    HS_EDUP = -8,      /* already there (a seen message id, a known peer) */
+    HS_EPERM = -9,     /* refused by the security settings (a key, a signature,
+                          protected mode) */
+    HS_EREFUSED = -10, /* refused by a handler (hs_hooks.on_own) */
 } hs_err;
 
 /* Returns a static string describing err; never NULL. */
@@ -189,16 +190,33 @@ typedef struct hs_config {
     unsigned learn_burst;  /* ...and at once, 64 */
     double probe_new_rate; /* first probes of newly learned peers per s,
                               20 (a node is no amplifier) */
-    const char *tls_cert;  /* PEM files: serve HTTPS with this certificate */
-    const char *tls_key;   /* and key (public_url then starts https://);
-                              shown to every peer that asks for a client
-                              certificate. Then every peer URL (bootstrap,
-                              learned, fetched) must be https:// */
-    const char *tls_ca;    /* PEM file: the CAs peers' certificates must
-                              chain to; NULL: the system's */
-    int tls_client_auth;   /* 1: inbound connections must present a
-                              certificate signed by tls_ca (mutual TLS;
-                              403 otherwise); needs tls_ca */
+    /* Peer scores (README, Write a plugin: Verdicts and scores). */
+    double score_delivery;  /* + per new message a peer brought first, 1 */
+    double score_reject;    /* - per message of its a handler rejected, 10 */
+    double score_invalid;   /* - per invalid, forged or unsigned envelope
+                               it sent, 10 */
+    double score_failure;   /* - per request to it that failed (not
+                               probes: SWIM judges those), 1 */
+    double score_max;       /* the highest score, 10 */
+    double score_half_life; /* s in which a score decays halfway to 0, 60 */
+    double score_forward;   /* below it a peer is not forwarded to, -20 */
+    double score_graylist;  /* at or below it its requests are refused, -50 */
+    double graylist_time;   /* s that lasts; then its score starts at 0, 60 */
+    /* Queries (hs_node_query). */
+    double query_timeout;     /* s a query waits at most by default, 5 */
+    size_t query_answer_max;  /* bytes of one answer (JSON), 8192 */
+    double query_answer_rate; /* query responses this node sends per s, 100
+                                 (twice that at once) */
+    const char *tls_cert;     /* PEM files: serve HTTPS with this certificate */
+    const char *tls_key;      /* and key (public_url then starts https://);
+                                 shown to every peer that asks for a client
+                                 certificate. Then every peer URL (bootstrap,
+                                 learned, fetched) must be https:// */
+    const char *tls_ca;       /* PEM file: the CAs peers' certificates must
+                                 chain to; NULL: the system's */
+    int tls_client_auth;      /* 1: inbound connections must present a
+                                 certificate signed by tls_ca (mutual TLS;
+                                 403 otherwise); needs tls_ca */
 
     /* How the node serves and asks (core/transport.h): NULL, HTTP over
      * sockets; the simulator gives its own. Borrowed: it outlives the node. */
@@ -221,71 +239,87 @@ hs_err hs_config_check(const hs_config *cfg, char *why, size_t cap);
 
 /* Counters; all monotonically increasing over a node's life. */
 typedef struct hs_metrics {
-    uint64_t messages_sent;      /* envelopes delivered to a peer (2xx) */
-    uint64_t messages_received;  /* new envelopes accepted */
-    uint64_t messages_dropped;   /* refused by a handler or invalid */
-    uint64_t messages_duplicate; /* envelopes whose id was already seen */
-    uint64_t messages_invalid;   /* envelopes refused as malformed */
-    uint64_t messages_expired;   /* accepted with ttl 0: not forwarded */
-    uint64_t send_errors;        /* outgoing envelopes that failed */
-    uint64_t gossip_rounds;      /* announce rounds run */
-    uint64_t peers_discovered;   /* peers added to the table */
-    uint64_t peers_removed;      /* peers declared dead */
-    uint64_t peers_recovered;    /* dead peers that came back */
-    uint64_t health_checks;      /* health probes sent */
-    uint64_t state_adopted;      /* newer state versions taken from peers */
-    uint64_t http_requests;      /* requests served */
-    uint64_t http_bad_request;   /* 400 answers */
-    uint64_t http_too_large;     /* 413 answers */
-    uint64_t http_not_found;     /* 404 answers */
-    uint64_t http_bad_method;    /* 405 answers */
-    uint64_t seen_evicted;       /* ids evicted by the cap before expiry */
-    uint64_t batches_sent;       /* POSTs that carried more than one envelope */
-    uint64_t ae_rounds;          /* digests we sent */
-    uint64_t ae_catchups;        /* ...of them, catch-ups to a peer back from dead */
-    uint64_t ae_answered;        /* digests we answered */
-    uint64_t ae_pushed;          /* envelopes we pushed to a peer that lacked them */
-    uint64_t ae_fetched;         /* envelopes we got by fetching what we lacked */
-    uint64_t indirect_probes;    /* probes we asked other peers to make */
-    uint64_t suspicions;         /* peers we suspected */
-    uint64_t refutations;        /* suspicions of us we refuted */
-    uint64_t http_blocked;       /* requests refused from banned nodes */
-    uint64_t peers_swapped;      /* live peers a full table let go for new ones */
-    uint64_t lazy_offered;       /* ids we offered a peer lazily */
-    uint64_t lazy_answered;      /* lazy offers we answered */
-    uint64_t lazy_pushed;        /* envelopes sent because a lazy offer was missing */
-    uint64_t prunes;             /* eager links dropped: a push found a duplicate */
-    uint64_t grafts;             /* lazy links made eager: a lazy offer was missing,
-                                    or its peer took it as a shortcut */
-    uint64_t shortcuts;          /* paths at least 3 hops shorter we moved to */
-    uint64_t probes_late;        /* failed probes not held against the peer:
-                                    they failed long past their timeout, so
-                                    our own loop was stalled */
-    uint64_t tls_refused;        /* inbound connections without a client
-                                    certificate that verifies (tls_client_auth) */
-    uint64_t tls_verify_failed;  /* outbound requests whose server's
-                                    certificate did not verify */
-    uint64_t tls_plain_refused;  /* http:// peer URLs a TLS node refused to
-                                    learn or to ask */
-    uint64_t peer_allow_refused; /* connections refused by peer_allow, both
-                                    ways */
-    uint64_t auth_failed;        /* requests refused by cluster auth (401, and
-                                    403 for a bad MAC; 503 when the replay
-                                    cache is full); replays are not counted */
-    uint64_t auth_replayed;      /* requests refused as replays (403) */
-    uint64_t claims_refused;     /* what a stranger said that we did not
-                                    believe: a live peer's new URL, a second
-                                    id at one host:port, a host that is not
-                                    its sender's, a suspicion of us newer
-                                    than our incarnation, a state tie */
-    uint64_t learn_limited;      /* new peers a source was over its rate for */
-    uint64_t peers_unverified;   /* strangers' peers dropped: their first
-                                    probe failed */
-    uint64_t candidates_taken;   /* peers a full table took once they answered */
-    uint64_t messages_unsigned;  /* refused in signed mode: no signature (401) */
-    uint64_t messages_forged;    /* refused: a signature that does not hold, a
-                                    message_id that is not its content's, or
-                                    state from a node not among the writers (403) */
+    uint64_t messages_sent;         /* envelopes delivered to a peer (2xx) */
+    uint64_t messages_received;     /* new envelopes accepted */
+    uint64_t messages_dropped;      /* refused by a handler or invalid */
+    uint64_t messages_duplicate;    /* envelopes whose id was already seen */
+    uint64_t messages_invalid;      /* envelopes refused as malformed */
+    uint64_t messages_expired;      /* accepted with ttl 0: not forwarded */
+    uint64_t send_errors;           /* outgoing envelopes that failed */
+    uint64_t gossip_rounds;         /* announce rounds run */
+    uint64_t peers_discovered;      /* peers added to the table */
+    uint64_t peers_removed;         /* peers declared dead */
+    uint64_t peers_recovered;       /* dead peers that came back */
+    uint64_t health_checks;         /* health probes sent */
+    uint64_t state_adopted;         /* newer state versions taken from peers */
+    uint64_t http_requests;         /* requests served */
+    uint64_t http_bad_request;      /* 400 answers */
+    uint64_t http_too_large;        /* 413 answers */
+    uint64_t http_not_found;        /* 404 answers */
+    uint64_t http_bad_method;       /* 405 answers */
+    uint64_t seen_evicted;          /* ids evicted by the cap before expiry */
+    uint64_t batches_sent;          /* POSTs that carried more than one envelope */
+    uint64_t ae_rounds;             /* digests we sent */
+    uint64_t ae_catchups;           /* ...of them, catch-ups to a peer back from dead */
+    uint64_t ae_answered;           /* digests we answered */
+    uint64_t ae_pushed;             /* envelopes we pushed to a peer that lacked them */
+    uint64_t ae_fetched;            /* envelopes we got by fetching what we lacked */
+    uint64_t indirect_probes;       /* probes we asked other peers to make */
+    uint64_t suspicions;            /* peers we suspected */
+    uint64_t refutations;           /* suspicions of us we refuted */
+    uint64_t http_blocked;          /* requests refused from banned nodes */
+    uint64_t peers_swapped;         /* live peers a full table let go for new ones */
+    uint64_t lazy_offered;          /* ids we offered a peer lazily */
+    uint64_t lazy_answered;         /* lazy offers we answered */
+    uint64_t lazy_pushed;           /* envelopes sent because a lazy offer was missing */
+    uint64_t prunes;                /* eager links dropped: a push found a duplicate */
+    uint64_t grafts;                /* lazy links made eager: a lazy offer was missing,
+                                       or its peer took it as a shortcut */
+    uint64_t shortcuts;             /* paths at least 3 hops shorter we moved to */
+    uint64_t probes_late;           /* failed probes not held against the peer:
+                                       they failed long past their timeout, so
+                                       our own loop was stalled */
+    uint64_t tls_refused;           /* inbound connections without a client
+                                       certificate that verifies (tls_client_auth) */
+    uint64_t tls_verify_failed;     /* outbound requests whose server's
+                                       certificate did not verify */
+    uint64_t tls_plain_refused;     /* http:// peer URLs a TLS node refused to
+                                       learn or to ask */
+    uint64_t peer_allow_refused;    /* connections refused by peer_allow, both
+                                       ways */
+    uint64_t auth_failed;           /* requests refused by cluster auth (401, and
+                                       403 for a bad MAC; 503 when the replay
+                                       cache is full); replays are not counted */
+    uint64_t auth_replayed;         /* requests refused as replays (403) */
+    uint64_t claims_refused;        /* what a stranger said that we did not
+                                       believe: a live peer's new URL, a second
+                                       id at one host:port, a host that is not
+                                       its sender's, a suspicion of us newer
+                                       than our incarnation, a state tie */
+    uint64_t learn_limited;         /* new peers a source was over its rate for */
+    uint64_t peers_unverified;      /* strangers' peers dropped: their first
+                                       probe failed */
+    uint64_t candidates_taken;      /* peers a full table took once they answered */
+    uint64_t messages_unsigned;     /* refused in signed mode: no signature (401) */
+    uint64_t messages_forged;       /* refused: a signature that does not hold, a
+                                       message_id that is not its content's, or
+                                       state from a node not among the writers (403) */
+    uint64_t messages_rejected;     /* judged invalid by a handler ("reject"):
+                                       not processed or forwarded, the sender's
+                                       score lowered */
+    uint64_t messages_ignored;      /* not for us, says a handler ("ignore"):
+                                       not processed or forwarded, no penalty */
+    uint64_t peers_graylisted;      /* times a peer's score fell to score_graylist */
+    uint64_t http_graylisted;       /* requests refused from graylisted peers */
+    uint64_t queries_sent;          /* queries we asked */
+    uint64_t query_responses;       /* responses to them (acks and answers) */
+    uint64_t query_duplicates;      /* ...from a node that had responded already */
+    uint64_t query_late;            /* ...after the query had ended */
+    uint64_t query_answers;         /* answers we sent to other nodes' queries */
+    uint64_t query_answers_refused; /* answers over query_answer_max, ours or theirs */
+    uint64_t queries_refused;       /* queries we did not respond to: the asker
+                                       not vouched for at its reply URL, or over
+                                       query_answer_rate */
 } hs_metrics;
 
 typedef struct hs_node hs_node;
@@ -317,6 +351,9 @@ typedef enum hs_peer_state {
                               suspicion_timeout unless it refutes */
 } hs_peer_state;
 
+/* "alive", "unhealthy", "suspect" or "dead". */
+const char *hs_peer_state_name(hs_peer_state s);
+
 /* A peer as the API shows it. Strings are borrowed. */
 typedef struct hs_peer_info {
     const char *id;
@@ -328,12 +365,17 @@ typedef struct hs_peer_info {
     unsigned failures;  /* consecutive */
     int eager;          /* new messages are pushed to it (see hs_config.tree) */
     const json_t *tags; /* the peer's advertised tags, or NULL; borrowed */
+    double score;       /* how far its traffic is trusted (hs_config.score_*) */
+    int graylisted;     /* its requests are refused for now */
 } hs_peer_info;
 
 typedef enum hs_verdict {
     HS_ACCEPT = 0, /* process and forward */
     HS_DROP = 1,   /* neither process nor forward */
     HS_STOP = 2,   /* process, do not forward */
+    HS_REJECT = 3, /* invalid: neither process nor forward, and the peer
+                      that sent it loses score (score_reject) */
+    HS_IGNORE = 4, /* not for us: neither process nor forward, no penalty */
 } hs_verdict;
 
 /*
@@ -357,6 +399,17 @@ typedef struct hs_hooks {
                      const char *new_root, uint64_t new_version, const char *from);
     /* /health is being built: add fields to `health` (borrowed). */
     void (*on_health)(void *ud, hs_node *node, json_t *health);
+    /* The node is about to originate a message (hs_node_broadcast; not
+     * its own protocol messages): HS_ACCEPT sends it, HS_STOP keeps it
+     * here (its id is marked seen, nothing is sent), any other verdict
+     * refuses it (hs_node_broadcast returns HS_EREFUSED). A new payload
+     * stored in *payload_out replaces it (the id is made from it). */
+    hs_verdict (*on_own)(void *ud, hs_node *node, const hs_message *m, json_t **payload_out);
+    /* A query `name` from node `from` reached us (hs_node_query): return 1
+     * and store an answer (a new reference) in *answer to answer it, 0 to
+     * only acknowledge it. */
+    int (*on_query)(void *ud, hs_node *node, const char *name, const json_t *payload,
+                    const char *from, json_t **answer);
 } hs_hooks;
 
 /*
@@ -390,6 +443,29 @@ hs_err hs_node_broadcast(hs_node *node, const char *type, json_t *payload, char 
 const char *hs_message_type_check(const char *type, size_t len);
 
 /*
+ * Asks the cluster (README, Write a plugin: Queries): gossips an
+ * "hs.query"; each node that gets it responds to us directly, with an
+ * answer when a plugin's on.query answers. cb runs once, on the loop and
+ * never before this returns, with the result (borrowed for the call):
+ * {id, name, answers = {node: answer}, errors = {node: why}, answered,
+ * acks (nodes that responded), expected, duplicates, timed_out, elapsed}
+ * -- or with NULL when the node closes first. id_out (33 bytes) gets the
+ * query's id. HS_EINVAL for a bad name, filter or timeout.
+ */
+typedef struct hs_query_opts {
+    const char *name;         /* 1..64 bytes, as a message type */
+    const json_t *payload;    /* borrowed; NULL: null */
+    double timeout;           /* s, at most 3600; 0: query_timeout */
+    const json_t *tags;       /* only nodes with all these tags answer; NULL: any */
+    const char *const *nodes; /* only these node ids answer (at most 1024); NULL: any */
+    size_t n_nodes;
+    size_t want; /* return once this many answered; 0: wait for all */
+} hs_query_opts;
+typedef void (*hs_query_cb)(void *ud, const json_t *result);
+hs_err hs_node_query(hs_node *node, const hs_query_opts *opts, hs_query_cb cb, void *ud,
+                     char *id_out);
+
+/*
  * Sets the local state root. When it differs from the current one the
  * version goes up by one and a state_update is broadcast.
  */
@@ -401,6 +477,14 @@ hs_err hs_node_update_state(hs_node *node, const char *merkle_root);
  * them were cut. At most 1024 bans.
  */
 hs_err hs_node_block(hs_node *node, const char *id, int blocked);
+
+/* Replaces the node's tags (an object of at most 16 short strings:
+ * HS_EINVAL otherwise), shown in /health and gossiped to every node as a
+ * signed "hs.tags" message; peers take them into their hs_peer_info.tags.
+ * Borrowed, copied. */
+hs_err hs_node_set_tags(hs_node *node, const json_t *tags);
+/* The node's tags, or NULL; borrowed until they next change. */
+const json_t *hs_node_tags(const hs_node *node);
 
 /* Adds a peer by hand, as if it had announced itself; HS_ESTATE before
  * hs_node_start(). */
@@ -446,6 +530,10 @@ json_t *hs_node_peers_json(hs_node *node);
 /* The same for a uniform random sample of at most `sample` live peers
  * (0: all of them). */
 json_t *hs_node_peers_sample_json(hs_node *node, size_t sample);
+/* Every peer but strangers' unverified claims, dead ones too, with the six
+ * keys and hearsay's own: state, tags, features, incarnation, score,
+ * graylisted (GET /peers?detailed=1). */
+json_t *hs_node_peers_detailed_json(hs_node *node);
 json_t *hs_node_state_json(hs_node *node);
 
 /*

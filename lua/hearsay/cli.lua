@@ -18,6 +18,7 @@ commands:
   run      run a node from a config directory
   console  attach a Lua console to a running node
   keys     list or change a running node's cluster keyring
+  query    ask a running node's cluster a question and print the answers
   keygen   print a fresh cluster key
   repl     a Lua console on a local node (or cluster) started for it
   demo     start a local cluster on loopback and broadcast through it
@@ -155,6 +156,27 @@ install the new key on every node, then use it on every node, then remove
 the old one from every node (README, Security: Cluster keys).
 
 options:
+  --socket PATH  the node's console socket (default ./config/console.sock)
+  --help         this text
+]],
+  query = [[
+usage: hearsay query NAME [PAYLOAD] [--tag K=V]... [--node ID]... [--want N]
+                    [--timeout S] [--socket PATH]
+
+Asks the cluster of a running node (through its console socket) the query
+NAME with PAYLOAD (JSON; none by default) and prints the result as JSON:
+{id, name, answers = {node: answer}, errors, answered, acks, expected,
+duplicates, timed_out, elapsed}. Every node that gets the query responds;
+those whose plugins have on.query(NAME) answer. It returns as soon as every
+node expected has responded, or N answers came (--want), or at the timeout.
+
+options:
+  --tag K=V      only nodes with this tag answer (repeatable: all must hold)
+  --node ID      only these nodes answer (repeatable); then exactly they are
+                 waited for
+  --want N       return once N answers came
+  --timeout S    give up after S seconds (default: the node's query_timeout,
+                 5; at most 50)
   --socket PATH  the node's console socket (default ./config/console.sock)
   --help         this text
 ]],
@@ -474,6 +496,62 @@ local function cmd_keys(argv)
   return 1
 end
 
+-- The console line `hearsay query` sends: one query() with its options.
+local function query_line(name, payload, opts)
+  local o = {}
+  if opts.timeout then o[#o + 1] = ("timeout = %.17g"):format(opts.timeout) end
+  if opts.want then o[#o + 1] = ("want = %d"):format(opts.want) end
+  if opts.tag then
+    local t = {}
+    for _, kv in ipairs(opts.tag) do
+      local k, v = kv:match("^([^=]+)=(.*)$")
+      if not k then return nil, "query: --tag takes K=V, got '" .. kv .. "'" end
+      t[#t + 1] = ("[%q] = %q"):format(k, v)
+    end
+    o[#o + 1] = "tags = {" .. table.concat(t, ", ") .. "}"
+  end
+  if opts.node then
+    local t = {}
+    for _, id in ipairs(opts.node) do t[#t + 1] = ("%q"):format(id) end
+    o[#o + 1] = "nodes = {" .. table.concat(t, ", ") .. "}"
+  end
+  return ("query(%q, %s, {%s})"):format(name,
+    payload and ("json.decode(%q)"):format(payload) or "nil", table.concat(o, ", "))
+end
+
+local function cmd_query(argv)
+  local opts, pos = args.parse(argv, { socket = "string", help = "boolean", tag = "list",
+    node = "list", want = "number", timeout = "number" })
+  if not opts then return fail(pos) end
+  if opts.help then io.write(HELP.query) return 0 end
+  local name, payload = pos[1], pos[2]
+  if not name or #pos > 2 then
+    return fail("query: expected NAME [PAYLOAD] (see hearsay query --help)")
+  end
+  if payload and require("hearsay").json_decode(payload) == nil then
+    return fail("query: PAYLOAD must be JSON, got '" .. payload .. "'")
+  end
+  if opts.timeout and not (opts.timeout > 0 and opts.timeout <= 50) then
+    return fail("query: --timeout is 0 to 50 seconds")
+  end
+  if opts.want and (opts.want < 0 or opts.want ~= math.floor(opts.want)) then
+    return fail("query: --want is a count")
+  end
+  local line, lerr = query_line(name, payload, opts)
+  if not line then return fail(lerr) end
+  local out, err = require("hearsay").console_request(opts.socket or "config/console.sock",
+    { "\\raw on", line })
+  if not out then return fail(err) end
+  -- A result is JSON; anything else is the console's error.
+  local ok, r = pcall(require("hearsay").json_decode, out)
+  if not ok or type(r) ~= "table" then
+    io.stderr:write("hearsay: ", out, out:sub(-1) == "\n" and "" or "\n")
+    return 1
+  end
+  io.write(out)
+  return 0
+end
+
 local function cmd_keygen(argv)
   if argv[1] == "--help" or argv[1] == "-h" then io.write(HELP.keygen) return 0 end
   if #argv > 0 then return fail("keygen: unexpected argument '" .. argv[1] .. "'") end
@@ -643,6 +721,8 @@ function M.main(argv)
     return cmd_console(rest)
   elseif cmd == "keys" then
     return cmd_keys(rest)
+  elseif cmd == "query" then
+    return cmd_query(rest)
   elseif cmd == "keygen" then
     return cmd_keygen(rest)
   elseif cmd == "repl" then

@@ -33,6 +33,12 @@ M.node_keys = {
   -- node learn peers and probe new addresses.
   writers = "pubkeys", trust_forwarded = "cidrs", learn_rate = "number",
   learn_burst = "integer", probe_new_rate = "number",
+  -- Peer scores (README, Write a plugin: Verdicts and scores).
+  score_delivery = "number", score_reject = "number", score_invalid = "number",
+  score_failure = "number", score_max = "number", score_half_life = "number",
+  score_forward = "number", score_graylist = "number", graylist_time = "number",
+  -- Queries (README, Write a plugin: Queries).
+  query_timeout = "number", query_answer_max = "integer", query_answer_rate = "number",
 }
 
 -- Settings only the Lua shell reads.

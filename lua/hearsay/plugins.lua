@@ -135,11 +135,27 @@ end
 -- message no handler wants never enters Lua.
 local function sync_types(set)
   if set ~= active then return end
-  local types = {}
+  local types, own = {}, {}
   for t, list in pairs(set.handlers) do
     if #list > 0 then types[#types + 1] = t end
   end
-  api.handled_types(types)
+  for t, list in pairs(set.own) do
+    if #list > 0 then own[#own + 1] = t end
+  end
+  api.handled_types(types, own)
+end
+
+-- ---- queries a plugin or the console asked ------------------------------------
+-- api.query gossips the question; the C host calls M.query_done(token,
+-- result) once, when it ends (never before api.query returns), unless the
+-- node closes first.
+local query_waiting, query_token = {}, 0
+
+local function start_query(name, payload, opts, waiter)
+  query_token = query_token + 1
+  local id = api.query(name, payload, opts, query_token)
+  query_waiting[query_token] = waiter
+  return id
 end
 
 -- ---- persistent state -------------------------------------------------------
@@ -224,7 +240,15 @@ local function sandbox(plugin, set)
   env.node = {
     id = api.id, url = api.url, peers = api.peers, health = api.health,
     state = api.state, metrics = api.metrics, broadcast = api.broadcast,
-    update_state = api.update_state, now = api.now,
+    update_state = api.update_state, now = api.now, tags = api.tags, set_tags = api.set_tags,
+    -- query(name, payload, opts, fn(result)) -> id: fn runs as the
+    -- plugin's own code when the answers are in (README, Queries).
+    query = function(name, payload, opts, fn)
+      if type(fn) ~= "function" then
+        error("node.query needs a function(result) to call with the answers", 2)
+      end
+      return start_query(name, payload, opts, { plugin = plugin, fn = fn })
+    end,
   }
   env.state = states[plugin.name]
   env.config = plugin.settings
@@ -237,12 +261,20 @@ local function sandbox(plugin, set)
     list[#list + 1] = { plugin = plugin, fn = fn, slot = plugin.slot }
   end
   env.on = {
-    message = function(mtype, fn)
+    message = function(mtype, fn, opts)
       if type(mtype) ~= "string" or mtype == "" then
         error("on.message needs a message type (or \"*\") and a function", 2)
       end
+      if opts ~= nil and type(opts) ~= "table" then
+        error("on.message takes options as a table: { own = true }", 2)
+      end
       set.handlers[mtype] = set.handlers[mtype] or {}
       add(set.handlers[mtype], fn, "on.message")
+      -- { own = true }: also the node's own broadcasts, before they leave.
+      if opts and opts.own then
+        set.own[mtype] = set.own[mtype] or {}
+        add(set.own[mtype], fn, "on.message")
+      end
       sync_types(set) -- a handler added while the set runs (from a timer, say)
     end,
     state = function(fn) add(set.on_state, fn, "on.state") end,
@@ -252,6 +284,18 @@ local function sandbox(plugin, set)
     end,
     peer_down = function(fn)
       add(set.on_peer, function(p, up) if not up then return fn(p) end end, "on.peer_down")
+    end,
+    -- on.query(name, fn(q) -> answer): answers the cluster's queries of
+    -- that name (one plugin per name); nil: no answer (an ack only).
+    query = function(name, fn)
+      if type(name) ~= "string" or name == "" or type(fn) ~= "function" then
+        error("on.query needs a query name and a function(q)", 2)
+      end
+      if set.queries[name] then
+        error(("on.query('%s') is already defined by %s"):format(name,
+          set.queries[name].plugin.file), 2)
+      end
+      set.queries[name] = { plugin = plugin, fn = fn, slot = plugin.slot }
     end,
     start = function(fn) add(set.on_start, fn, "on.start") end,
     stop = function(fn) add(set.on_stop, fn, "on.stop") end,
@@ -384,7 +428,7 @@ end
 
 local function load_set(o)
   local set = {
-    plugins = {}, handlers = {}, on_state = {}, on_peer = {}, on_start = {}, on_stop = {},
+    plugins = {}, handlers = {}, own = {}, queries = {}, on_state = {}, on_peer = {}, on_start = {}, on_stop = {},
     timers = {}, policies = {}, policy = nil, policy_name = o.policy, handles = {},
   }
   local dirs = search_dirs(o)
@@ -477,6 +521,10 @@ function M.quarantined(slot)
     if plugin.slot == slot and not plugin.quarantined then
       plugin.quarantined = true
       for mtype, list in pairs(set.handlers) do set.handlers[mtype] = without(list, plugin) end
+      for mtype, list in pairs(set.own) do set.own[mtype] = without(list, plugin) end
+      for name, q in pairs(set.queries) do
+        if q.plugin == plugin then set.queries[name] = nil end
+      end
       for _, k in ipairs({ "on_state", "on_peer", "on_start", "on_stop" }) do
         set[k] = without(set[k], plugin)
       end
@@ -527,9 +575,12 @@ function M.reload()
   return true
 end
 
-local VERDICTS = { accept = true, drop = true, stop = true }
+local VERDICTS = { accept = true, drop = true, stop = true, reject = true, ignore = true }
+-- Verdicts that end a message's handling here: later handlers are skipped.
+local FINAL = { drop = true, reject = true, ignore = true }
 
--- Runs one type's handlers; returns "drop", or stop and the last payload.
+-- Runs one type's handlers; returns a FINAL verdict, or stop and the last
+-- payload.
 -- (The hot path: no tables, no strings unless something fails.)
 local function handle(list, msg, stop, rewritten)
   for i = 1, #list do
@@ -538,12 +589,14 @@ local function handle(list, msg, stop, rewritten)
     if ok == false then
       failed(h.plugin, "message handler (" .. msg.type .. ")", verdict)
     elseif ok then
-      if verdict ~= nil and (type(verdict) ~= "string" or not VERDICTS[verdict]) then
-        failed(h.plugin, "message handler", ("returned %s: expected \"accept\", \"drop\", "
-          .. "\"stop\" or nil"):format(type(verdict) == "string" and ("%q"):format(verdict)
-            or describe(verdict)))
-      elseif verdict == "drop" then
+      if verdict == false then
         return "drop"
+      elseif verdict ~= nil and (type(verdict) ~= "string" or not VERDICTS[verdict]) then
+        failed(h.plugin, "message handler", ("returned %s: expected \"accept\", \"drop\", "
+          .. "\"stop\", \"reject\", \"ignore\" or nil"):format(type(verdict) == "string"
+            and ("%q"):format(verdict) or describe(verdict)))
+      elseif FINAL[verdict] then
+        return verdict
       elseif verdict == "stop" then
         stop = true
       end
@@ -556,21 +609,36 @@ local function handle(list, msg, stop, rewritten)
   return stop, rewritten
 end
 
-function M.on_message(msg)
-  local handlers = active.handlers
+-- The handlers of one set of lists (handlers, or own) for msg.
+local function run_handlers(handlers, msg)
   local stop, rewritten = false, nil
   -- (A message whose type is "*" itself has only the "*" handlers.)
   local list = msg.type ~= "*" and handlers[msg.type] or nil
   if list then -- (a call less for the usual message: one list or the other)
     stop, rewritten = handle(list, msg, stop, rewritten)
-    if stop == "drop" then return "drop" end
+    if FINAL[stop] then return stop end
   end
   list = handlers["*"]
   if list then
     stop, rewritten = handle(list, msg, stop, rewritten)
-    if stop == "drop" then return "drop" end
+    if FINAL[stop] then return stop end
   end
   return stop and "stop" or "accept", rewritten
+end
+
+function M.on_message(msg) return run_handlers(active.handlers, msg) end
+function M.on_own(msg) return run_handlers(active.own, msg) end
+
+-- A query of the cluster's reached us: true and the answer, or nothing.
+function M.on_query(q)
+  local h = active and active.queries[q.name]
+  if not h then return end
+  local ok, answer = api.call(h.slot, h.fn, q)
+  if ok == false then
+    failed(h.plugin, "query handler (" .. q.name .. ")", answer)
+  elseif ok and answer ~= nil then
+    return true, answer
+  end
 end
 
 -- The policy is called by the C host itself (set_policy in activate);
@@ -647,6 +715,7 @@ end
 -- ---- the console ------------------------------------------------------------
 
 local sessions, console_env = {}, nil
+local feeding -- the console session whose line is running
 local HELP -- help()'s text, below
 
 local function console_environment()
@@ -658,7 +727,18 @@ local function console_environment()
   env.health = api.health
   env.broadcast = api.broadcast
   env.update_state = api.update_state
+  env.tags = api.tags
+  env.set_tags = api.set_tags
   env.block = api.block
+  -- query(name [, payload [, opts]]): the line answers when the cluster
+  -- has (README, Queries); one query per line.
+  env.query = function(name, payload, opts)
+    local s = feeding and sessions[feeding]
+    if not s then error("query() answers in a console session", 2) end
+    if s.pending then error("one query() per line", 2) end
+    start_query(name, payload, opts, { session = feeding })
+    s.pending = true
+  end
   -- true, or the error raised: it prints as text, its lines and all.
   env.reload = function()
     local ok, err = M.reload()
@@ -672,7 +752,7 @@ local function console_environment()
   env.node = {
     id = api.id, url = api.url, peers = api.peers, health = api.health, state = api.state,
     metrics = api.metrics, broadcast = api.broadcast, update_state = api.update_state,
-    now = api.now, block = api.block,
+    now = api.now, block = api.block, tags = api.tags, set_tags = api.set_tags,
   }
   env.help = function() return HELP end
   -- The cluster keyring: list() -> {{key, id, primary}...}; install(k),
@@ -692,7 +772,8 @@ end
 local GREETING = [[
 hearsay console: node %s at %s
 helpers: peers() state() metrics() health() broadcast(type, payload)
-         update_state(root) reload() plugins() plugin_state(name) block(id)
+         update_state(root) tags() set_tags(t) query(name, payload, opts)
+         reload() plugins() plugin_state(name) block(id)
          settings() keys.list() keys.install(k) keys.use(k) keys.remove(k)   help()
 `=expr` or a bare expression prints its value; errors do not end the session.
 ]]
@@ -705,6 +786,9 @@ metrics()               the node's counters
 health()                what GET /health answers
 broadcast(type, payload) -> id     a new message from this node
 update_state(root) -> version      a new root, gossiped as state_update
+tags() set_tags(t)      this node's tags; set_tags replaces them and gossips them
+query(name, payload, opts)  ask the cluster; prints the answers when they are in
+                        (opts: timeout, tags = {k = v}, nodes = {ids}, want = n)
 block(id [, blocked])   refuse (or again take) every request from that node id
 reload()                reload node.lua's plugins: true, or the error, with file and line
 plugins()               the plugin set: names, errors, reloads, memory, quarantines
@@ -733,12 +817,38 @@ function M.console_feed(id, line)
   local s = sessions[id]
   if not s then return "no such session\n", "> " end
   for i = #s.out, 1, -1 do s.out[i] = nil end
+  feeding = id
   local ok, prompt = api.call("console", s.repl.feed, s.repl, line)
+  feeding = nil
   if not ok then
     s.out[#s.out + 1] = describe(prompt) .. "\n"
     prompt = s.repl:reset()
   end
+  if s.pending and ok then
+    -- The answer comes with the query's result: no prompt yet.
+    s.prefix = table.concat(s.out)
+    return "", nil
+  end
+  s.pending = nil
   return table.concat(s.out), prompt
+end
+
+-- A query a plugin or the console asked has ended (start_query).
+function M.query_done(token, result)
+  local w = query_waiting[token]
+  query_waiting[token] = nil
+  if not w then return end
+  if w.session then
+    local s = sessions[w.session]
+    if not s then return end -- the session closed meanwhile
+    s.pending = nil
+    local text = s.repl.raw and s.repl:plain(result) or repl.pretty(result)
+    api.console_reply(w.session, (s.prefix or "") .. text .. "\n", "> ")
+    s.prefix = nil
+  elseif not w.plugin.quarantined then
+    local ok, err = api.call(w.plugin.slot, w.fn, result)
+    if ok == false then failed(w.plugin, "query callback", err) end
+  end
 end
 
 function M.console_close(id) sessions[id] = nil end
