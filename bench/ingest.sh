@@ -119,6 +119,7 @@ bench_plugins() {
   for ((i = 1; i <= PLUGIN_REPEATS; i++)); do
     start_hearsay p_none && measure plugins_none_r$i hearsay "$BATCH" 0; stop_pid "$SRV_PID"
     start_hearsay p_handler --plugins handler && measure plugins_handler_r$i hearsay "$BATCH" 0; stop_pid "$SRV_PID"
+    start_hearsay p_verdict --plugins verdict && measure plugins_verdict_r$i hearsay "$BATCH" 0; stop_pid "$SRV_PID"
     start_hearsay p_sinks --sinks "$sinks" && measure plugins_sinks_none_r$i hearsay "$BATCH" 1; stop_pid "$SRV_PID"
     start_hearsay p_policy --sinks "$sinks" --plugins policy && measure plugins_sinks_policy_r$i hearsay "$BATCH" 1; stop_pid "$SRV_PID"
   done

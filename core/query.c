@@ -122,7 +122,11 @@ static void finish(hs_node *n, hs_query *q, int timed_out)
                           (json_int_t)json_object_size(q->expected), "duplicates",
                           (json_int_t)q->duplicates, "timed_out", timed_out, "elapsed",
                           hs_node_mono(n) - q->start);
-    /* Out of memory, the callback still runs: with the bare facts. */
+    /* When the last response came: with every node answering, the time
+     * to all answers (elapsed adds the settling time, query.h). */
+    if (r)
+        json_object_set_new(r, "last_response", json_real(q->last - q->start));
+    /* Out of memory, the callback still runs, with nothing in it. */
     if (!r)
         r = json_object();
     q->cb(q->ud, r);

@@ -29,6 +29,7 @@ local o = B.args(arg, {
   gossip_interval = 600, health_interval = 600, peer_exchange_interval = 30,
   warmup_timeout = 240, label = "", per_proc = 100, dir = "/tmp", lua = "lua5.4",
   worker = "bench/lua/shard_worker.lua", ttl = 0, security = "", key = "", mix = 0,
+  queries = 0, plugin_dir = "bench/plugins",
 })
 local n = o.nodes
 local tag = o.label ~= "" and o.label or ("hearsay_n" .. n)
@@ -42,6 +43,11 @@ if o.ttl > 0 then settings.ttl = o.ttl end -- else the default
 -- --security signed --key K: every node checks every request's MAC and
 -- every message's signature (the trust benchmark's signed side).
 if o.security ~= "" then settings.security, settings.cluster_keys = o.security, { o.key } end
+-- --queries K: after the broadcasts, node 1 asks K queries that every node
+-- answers (bench/plugins/bench_query.lua, loaded in every shard).
+if o.queries > 0 then
+  settings.bench_plugins = { dir = o.plugin_dir, list = { "bench_query" } }
+end
 B.log("dissemination: %d hearsay nodes, max_peers %d, gossip_interval %g s, health_interval %g s, "
   .. "peer_exchange_interval %g s, other settings default; %d repeats, %g s timeout each",
   n, o.max_peers, o.gossip_interval, o.health_interval, o.peer_exchange_interval, o.repeats,
@@ -100,6 +106,23 @@ for rep = 1, o.repeats do
 end
 local cpu1 = select(2, ctl:snap())
 local run_s = loop:now() - t_run
+
+-- Queries: when the last response came (every node answers) and when the
+-- call returned (it waits a settling time past the nodes node 1 knows:
+-- README, Queries), as the result reports them.
+local q_last, q_return, q_answered, q_timed_out = {}, {}, {}, 0
+for k = 1, o.queries do
+  local r
+  ctl.node1:query("bench", { k = k }, { timeout = o.timeout }, function(res) r = res end)
+  loop:run_until(function() return r ~= nil end, o.timeout + 5, poll)
+  if r then
+    q_last[k], q_return[k], q_answered[k] = r.last_response * 1000, r.elapsed * 1000, r.answered
+    if r.timed_out then q_timed_out = q_timed_out + 1 end
+    B.log("  query #%-3d answered %4d/%d  acks %4d  all answers %8.2f ms  returned %8.2f ms%s", k,
+      r.answered, n, r.acks, q_last[k], q_return[k], r.timed_out and "  (timed out)" or "")
+  end
+  loop:run_for(o.gap)
+end
 local rss_kb = 0
 for _, r in ipairs(ctl:all("snap")) do rss_kb = rss_kb + (r.rss_kb or 0) end
 
@@ -170,6 +193,13 @@ emit("copies_per_node", per.copies, "copies")
 emit("reached_in_100ms_pct", per.push, "%")
 emit("ae_repairs", per.repairs, "envelopes")
 if #per.bytes > 0 then emit("lo_bytes_per_node", per.bytes, "bytes") end
+if o.queries > 0 then
+  emit("query_last_ms", q_last, "ms")
+  emit("query_return_ms", q_return, "ms")
+  B.result(tag, "query_answered_min", B.percentile(q_answered, 0) or 0)
+  B.result(tag, "query_timed_out", q_timed_out)
+  B.result(tag, "queries", o.queries)
+end
 B.result(tag, "complete", complete)
 B.result(tag, "repeats", o.repeats)
 B.result(tag, "reach_min", B.percentile(per.reach, 0) or 0)

@@ -2,7 +2,7 @@
 -- in this process (stock lua5.4 + the hearsay module), until SIGTERM or
 -- --seconds pass.
 --
---   lua5.4 bench/lua/ingest_node.lua --url-file F [--plugins none|handler|policy|both]
+--   lua5.4 bench/lua/ingest_node.lua --url-file F [--plugins none|handler|verdict|policy|both]
 --          [--sinks URL,URL,...] [--seen-cap N] [--seconds S] [--key KEY]
 --
 -- Without --sinks the node has no peers: it parses, dedups and answers every
@@ -12,7 +12,8 @@
 -- envelope with ttl > 0 to up to `fanout` of them.
 --
 -- --plugins loads bench/plugins: "handler" is bench_handler (an
--- on.message("*") handler), "policy" is bench_policy (a peer-selection
+-- on.message("*") handler), "verdict" is bench_verdict (one that ends
+-- every message with a verdict: issue 19), "policy" is bench_policy (a peer-selection
 -- policy, chosen with policy = "bench"), "both" is the two. The node writes
 -- its URL to --url-file once it is ready to be measured. --key runs it in
 -- security "cluster" with that cluster key (every request but GET /health
@@ -39,9 +40,9 @@ local node = hs.node(loop, {
 assert(node:start())
 
 if o.plugins ~= "none" then
-  local list = ({ handler = { "bench_handler" }, policy = { "bench_policy" },
-                  both = { "bench_handler", "bench_policy" } })[o.plugins]
-  assert(list, "--plugins must be none, handler, policy or both")
+  local list = ({ handler = { "bench_handler" }, verdict = { "bench_verdict" },
+                  policy = { "bench_policy" }, both = { "bench_handler", "bench_policy" } })[o.plugins]
+  assert(list, "--plugins must be none, handler, verdict, policy or both")
   local dir = o.plugin_dir ~= "" and o.plugin_dir or "bench/plugins"
   -- Raises with file:line when a plugin fails to load.
   node:plugins({

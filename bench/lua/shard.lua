@@ -23,11 +23,21 @@ function M.new(opts)
   local self = setmetatable({ first = opts.first, count = opts.count, arrivals = {},
     counts = {}, downs = {}, other_downs = 0 }, M)
   local seed = opts.seed
+  -- settings.bench_plugins = { dir, list }: plugins every node loads (a
+  -- benchmark's, not a node setting).
+  local settings, plugins = {}, nil
+  for k, v in pairs(opts.settings) do settings[k] = v end
+  plugins, settings.bench_plugins = settings.bench_plugins, nil
   self.cluster = cluster.new({
-    n = opts.count, settings = opts.settings, loop = opts.loop,
+    n = opts.count, settings = settings, loop = opts.loop,
     each = seed and function(_, s) s.bootstrap = { seed } end or nil,
   })
   self.loop, self.nodes = self.cluster.loop, self.cluster.nodes
+  if plugins then
+    for _, node in ipairs(self.nodes) do
+      node:plugins({ plugin_path = { plugins.dir }, plugins = plugins.list })
+    end
+  end
   -- Arrival of every "bench" message (payload.rep identifies the broadcast).
   for k, node in ipairs(self.nodes) do
     local gi = self.first + k - 1

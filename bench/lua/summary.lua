@@ -132,19 +132,45 @@ local function spread(v)
   return hi - lo
 end
 local none, handler = runs("plugins_none"), runs("plugins_handler")
+local verdict = runs("plugins_verdict")
 local snone, spolicy = runs("plugins_sinks_none"), runs("plugins_sinks_policy")
-local handler_us, policy_us
+local handler_us, policy_us, verdict_us
 if #none > 0 then
   handler_us = best(handler) and best(handler) - best(none)
+  verdict_us = best(verdict) and best(verdict) - best(none)
   policy_us = best(spolicy) and best(snone) and best(spolicy) - best(snone)
   print(("\nPlugins (node CPU per message, batches; best of %d runs; run-to-run spread in brackets)")
     :format(#none))
   print(("  no plugin %s us [%s]   handler %s us [%s]   => handler costs %s us/msg"):format(
     f(best(none), 2), f(spread(none), 2), f(best(handler), 2), f(spread(handler), 2),
     f(handler_us, 2)))
+  if verdict_us then
+    print(("  verdict handler (every message rejected or ignored) %s us [%s]   => costs %s us/msg"):format(
+      f(best(verdict), 2), f(spread(verdict), 2), f(verdict_us, 2)))
+  end
   print(("  3 sinks, no policy %s us [%s]   with policy %s us [%s]   => policy costs %s us/msg"):format(
     f(best(snone), 2), f(spread(snone), 2), f(best(spolicy), 2), f(spread(spolicy), 2),
     f(policy_us, 2)))
+end
+
+-- Queries -------------------------------------------------------------------
+local qsizes = {}
+for bench in pairs(R) do
+  local n = bench:match("^query_n(%d+)$")
+  if n then qsizes[#qsizes + 1] = tonumber(n) end
+end
+table.sort(qsizes)
+if #qsizes > 0 then
+  print("\nQueries (security \"cluster\"; a broadcast and a query of every node, same cluster, same run)")
+  for _, n in ipairs(qsizes) do
+    local t = "query_n" .. n
+    print(("  %5d nodes: broadcast 100%% %s ms | query: all answers in %s ms (p99 %s), returned at "
+      .. "%s ms (p99 %s); answers min %s of %d, timed out %s of %s"):format(n,
+      f(get(t, "t100_ms_median"), 1), f(get(t, "query_last_ms_median"), 1),
+      f(get(t, "query_last_ms_p99"), 1), f(get(t, "query_return_ms_median"), 1),
+      f(get(t, "query_return_ms_p99"), 1), f(get(t, "query_answered_min"), 0), n,
+      f(get(t, "query_timed_out"), 0), f(get(t, "queries"), 0)))
+  end
 end
 
 -- Memory and idle ---------------------------------------------------------
@@ -195,6 +221,7 @@ check("1000 nodes: 100% reached", get("hearsay_n1000", "t100_ms_median"), 250, "
 check("ingest single: share of bare libmicrohttpd", ratio(hs1, bare1), 0.6, ">=", "")
 check("ingest batched: envelopes/s over single", ratio(hsb, hs1), 10, ">=", "x")
 check("plugin handler: overhead per message", handler_us, 2, "<", "us")
+check("plugin verdict: overhead per message", verdict_us, 2, "<", "us")
 check("plugin policy: overhead per message", policy_us, 2, "<", "us")
 check("memory: per 1000 peers", kpk, 256, "<", "KiB")
 check("memory: per seen id (the seen cache)", ids_alone, 100, "<", "B")
