@@ -91,17 +91,19 @@ describe("the README's examples", function()
     assert.is_true(checked >= 2, checked .. " fragments")
   end)
 
-  it("shows plugins/moderate.lua as it ships", function()
-    local f = assert(io.open(H.src .. "/plugins/moderate.lua"))
-    local shipped = f:read("a")
-    f:close()
-    local shown
-    for _, b in ipairs(of("lua")) do
-      if b.text:match("^%-%- moderate%.lua") then shown = b end
-    end
-    assert.is_not_nil(shown, "the moderate.lua example")
-    assert.equal(shipped:gsub("%s+$", ""), (shown.text:gsub("%s+$", "")))
-  end)
+  for _, name in ipairs({ "moderate", "inventory" }) do
+    it("shows plugins/" .. name .. ".lua as it ships", function()
+      local f = assert(io.open(H.src .. "/plugins/" .. name .. ".lua"))
+      local shipped = f:read("a")
+      f:close()
+      local shown
+      for _, b in ipairs(of("lua")) do
+        if b.text:match("^%-%- " .. name .. "%.lua") then shown = b end
+      end
+      assert.is_not_nil(shown, "the " .. name .. ".lua example")
+      assert.equal(shipped:gsub("%s+$", ""), (shown.text:gsub("%s+$", "")))
+    end)
+  end
 
   it("runs the Lua module example: b gets a's chat, one hop", function()
     local example
