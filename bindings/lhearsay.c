@@ -670,19 +670,29 @@ typedef struct fetch_ud {
     int fn_ref;
 } fetch_ud;
 
-static void on_fetch(void *ud, hs_err err, long status, const char *body, size_t len)
+/* Pushes f's callback onto the loop's current state and frees f; or, when
+ * the node closed first (`closed`), only frees f and returns NULL. */
+static lua_State *take_callback(fetch_ud *f, int closed)
 {
-    fetch_ud *f = ud;
     lua_State *L = hs_lloop_state(f->lp);
 
-    if (err == HS_ESTATE) {
+    if (closed) {
         luaL_unref(f->lp->L, LUA_REGISTRYINDEX, f->fn_ref);
         free(f);
-        return;
+        return NULL;
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, f->fn_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, f->fn_ref);
     free(f);
+    return L;
+}
+
+static void on_fetch(void *ud, hs_err err, long status, const char *body, size_t len)
+{
+    lua_State *L = take_callback(ud, err == HS_ESTATE);
+
+    if (!L)
+        return;
     if (err == HS_OK) {
         lua_pushinteger(L, status);
         lua_pushlstring(L, body, len);
@@ -726,17 +736,10 @@ static int l_node_fetch(lua_State *L)
 
 static void on_query_done(void *ud, const json_t *result)
 {
-    fetch_ud *f = ud;
-    lua_State *L = hs_lloop_state(f->lp);
+    lua_State *L = take_callback(ud, result == NULL);
 
-    if (!result) { /* the node closed first */
-        luaL_unref(f->lp->L, LUA_REGISTRYINDEX, f->fn_ref);
-        free(f);
+    if (!L)
         return;
-    }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, f->fn_ref);
-    luaL_unref(L, LUA_REGISTRYINDEX, f->fn_ref);
-    free(f);
     hs_lua_push_json(L, result);
     hs_lua_pcall(L, 1, 0, "query callback");
 }
@@ -752,14 +755,8 @@ static int l_node_query(lua_State *L)
     fetch_ud *f;
     hs_err err;
 
-    o.name = hs_lua_check_string(L, 2, NULL);
     luaL_checktype(L, 5, LUA_TFUNCTION);
-    tags = hs_lua_query_opts(L, 4, &o);
-    if (!lua_isnoneornil(L, 3) && !(payload = hs_lua_to_json(L, 3))) {
-        json_decref(tags);
-        return luaL_error(L, "query: payload: %s", lua_tostring(L, -1));
-    }
-    o.payload = payload;
+    hs_lua_query_args(L, 2, &o, &payload, &tags);
     if (!(f = malloc(sizeof *f))) {
         json_decref(payload);
         json_decref(tags);

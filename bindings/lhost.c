@@ -587,13 +587,7 @@ static int api_query(lua_State *L)
 
     lua_Integer token = luaL_checkinteger(L, 4);
 
-    o.name = hs_lua_check_string(L, 1, NULL);
-    tags = hs_lua_query_opts(L, 3, &o);
-    if (!lua_isnoneornil(L, 2) && !(payload = hs_lua_to_json(L, 2))) {
-        json_decref(tags);
-        return luaL_error(L, "query: payload: %s", lua_tostring(L, -1));
-    }
-    o.payload = payload;
+    hs_lua_query_args(L, 1, &o, &payload, &tags);
     if (!(q = malloc(sizeof *q))) {
         json_decref(payload);
         json_decref(tags);

@@ -128,7 +128,7 @@ void hs_lua_tags_check(lua_State *L, hs_err err)
         luaL_error(L, "set_tags: %s", hs_strerror(err));
 }
 
-json_t *hs_lua_query_opts(lua_State *L, int idx, hs_query_opts *o)
+static json_t *query_opts(lua_State *L, int idx, hs_query_opts *o)
 {
     json_t *tags = NULL;
 
@@ -172,6 +172,19 @@ json_t *hs_lua_query_opts(lua_State *L, int idx, hs_query_opts *o)
     lua_pop(L, 1);
     o->tags = tags;
     return tags;
+}
+
+void hs_lua_query_args(lua_State *L, int first, hs_query_opts *o, json_t **payload, json_t **tags)
+{
+    o->name = hs_lua_check_string(L, first, NULL);
+    *payload = NULL;
+    *tags = query_opts(L, first + 2, o);
+    if (!lua_isnoneornil(L, first + 1) && !(*payload = hs_lua_to_json(L, first + 1))) {
+        json_decref(*tags);
+        *tags = NULL;
+        luaL_error(L, "query: payload: %s", lua_tostring(L, -1));
+    }
+    o->payload = *payload;
 }
 
 int hs_lua_query_error(lua_State *L, hs_err err)

@@ -44,11 +44,13 @@ void hs_lua_push_tags(lua_State *L, const hs_node *node);
 json_t *hs_lua_check_tags(lua_State *L, int idx);
 void hs_lua_tags_check(lua_State *L, hs_err err);
 
-/* A query's options at idx (nil, or {timeout, want, nodes, tags}) into
- * o: the node ids stay owned by the table, which a userdata left on the
- * stack holds; returns the tags filter (a new reference, or NULL).
- * Raises on a value of the wrong kind. */
-json_t *hs_lua_query_opts(lua_State *L, int idx, hs_query_opts *o);
+/* A query's arguments -- name, payload, opts (nil, or {timeout, want,
+ * nodes, tags}) at first, first + 1, first + 2 -- into o. The node ids
+ * stay owned by the list, which a userdata left on the stack holds;
+ * *payload and *tags get the references made (NULL: none) for the caller
+ * to release after hs_node_query. Raises, holding none, on a value of the
+ * wrong kind. */
+void hs_lua_query_args(lua_State *L, int first, hs_query_opts *o, json_t **payload, json_t **tags);
 /* Raises hs_node_query's error, in words. */
 int hs_lua_query_error(lua_State *L, hs_err err);
 
