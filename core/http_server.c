@@ -365,7 +365,8 @@ static enum MHD_Result queue(struct MHD_Connection *conn, hs_http_response *resp
         free(resp->body);
         return MHD_NO;
     }
-    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Content-Type",
+                            resp->content_type ? resp->content_type : "application/json");
     if (resp->allow)
         MHD_add_response_header(r, "Allow", resp->allow);
     ret = MHD_queue_response(conn, resp->status, r);

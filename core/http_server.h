@@ -46,6 +46,7 @@ typedef struct hs_http_response {
     size_t len;
     const char *allow; /* an Allow header for 405 answers, or NULL */
     int defer;         /* set by the handler: the answer comes later */
+    const char *content_type; /* NULL: application/json */
 } hs_http_response;
 
 typedef void (*hs_http_handler)(void *ud, const hs_http_request *req, hs_http_response *resp);

@@ -19,11 +19,11 @@
 #include "clock.h"
 #include "hash.h"
 #include "identity.h"
+#include "metrics.h"
 #include "node.h"
 #include "query.h"
 #include "transport.h"
 
-#define HS_VERSION "0.1.0"
 
 static double real_wall(void *ud)
 {
@@ -853,88 +853,14 @@ unsigned hs_node_copies(const hs_node *n, const char *id)
     return hs_hash_from_hex(id, bin) == HS_OK ? hs_seen_copies(n->seen, bin) : 0;
 }
 
-json_t *hs_node_metrics_json(hs_node *n)
+uint64_t hs_node_connects(const hs_node *n)
 {
-    hs_metrics all;
-    const hs_metrics *m = &all;
+    return n->client ? hs_http_client_connects(n->client) : 0;
+}
 
-    hs_node_metrics(n, &all);
-    json_t *metrics = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-        "s:I, s:I, s:I}",
-        "messages_sent", (json_int_t)m->messages_sent, "messages_received",
-        (json_int_t)m->messages_received, "messages_dropped", (json_int_t)m->messages_dropped,
-        "gossip_rounds", (json_int_t)m->gossip_rounds, "peers_discovered",
-        (json_int_t)m->peers_discovered, "health_checks", (json_int_t)m->health_checks,
-        "messages_duplicate", (json_int_t)m->messages_duplicate, "messages_invalid",
-        (json_int_t)m->messages_invalid, "messages_expired", (json_int_t)m->messages_expired,
-        "send_errors", (json_int_t)m->send_errors, "peers_removed", (json_int_t)m->peers_removed,
-        "peers_recovered", (json_int_t)m->peers_recovered, "state_adopted",
-        (json_int_t)m->state_adopted, "http_requests", (json_int_t)m->http_requests,
-        "http_bad_request", (json_int_t)m->http_bad_request, "http_too_large",
-        (json_int_t)m->http_too_large, "http_not_found", (json_int_t)m->http_not_found,
-        "http_bad_method", (json_int_t)m->http_bad_method, "seen_evicted",
-        (json_int_t)m->seen_evicted, "connections_opened",
-        (json_int_t)(n->client ? hs_http_client_connects(n->client) : 0));
-    if (!metrics)
-        return NULL;
-    /* Copies of each new message that reached us, on average: 1 is perfect. */
-    json_object_set_new(metrics, "copies_per_message",
-                        json_real(m->messages_received
-                                      ? (double)(m->messages_received + m->messages_duplicate) /
-                                            (double)m->messages_received
-                                      : 0.0));
-    json_object_set_new(metrics, "batches_sent", json_integer((json_int_t)m->batches_sent));
-    json_object_set_new(metrics, "ae_rounds", json_integer((json_int_t)m->ae_rounds));
-    json_object_set_new(metrics, "ae_catchups", json_integer((json_int_t)m->ae_catchups));
-    json_object_set_new(metrics, "ae_answered", json_integer((json_int_t)m->ae_answered));
-    json_object_set_new(metrics, "ae_pushed", json_integer((json_int_t)m->ae_pushed));
-    json_object_set_new(metrics, "ae_fetched", json_integer((json_int_t)m->ae_fetched));
-    json_object_set_new(metrics, "lazy_offered", json_integer((json_int_t)m->lazy_offered));
-    json_object_set_new(metrics, "lazy_answered", json_integer((json_int_t)m->lazy_answered));
-    json_object_set_new(metrics, "lazy_pushed", json_integer((json_int_t)m->lazy_pushed));
-    json_object_set_new(metrics, "prunes", json_integer((json_int_t)m->prunes));
-    json_object_set_new(metrics, "grafts", json_integer((json_int_t)m->grafts));
-    json_object_set_new(metrics, "shortcuts", json_integer((json_int_t)m->shortcuts));
-    json_object_set_new(metrics, "probes_late", json_integer((json_int_t)m->probes_late));
-    json_object_set_new(metrics, "claims_refused", json_integer((json_int_t)m->claims_refused));
-    json_object_set_new(metrics, "learn_limited", json_integer((json_int_t)m->learn_limited));
-    json_object_set_new(metrics, "peers_unverified", json_integer((json_int_t)m->peers_unverified));
-    json_object_set_new(metrics, "candidates_taken", json_integer((json_int_t)m->candidates_taken));
-    json_object_set_new(metrics, "messages_unsigned",
-                        json_integer((json_int_t)m->messages_unsigned));
-    json_object_set_new(metrics, "messages_forged", json_integer((json_int_t)m->messages_forged));
-    json_object_set_new(metrics, "messages_rejected",
-                        json_integer((json_int_t)m->messages_rejected));
-    json_object_set_new(metrics, "messages_ignored", json_integer((json_int_t)m->messages_ignored));
-    json_object_set_new(metrics, "peers_graylisted", json_integer((json_int_t)m->peers_graylisted));
-    json_object_set_new(metrics, "http_graylisted", json_integer((json_int_t)m->http_graylisted));
-    json_object_set_new(metrics, "queries_sent", json_integer((json_int_t)m->queries_sent));
-    json_object_set_new(metrics, "query_responses", json_integer((json_int_t)m->query_responses));
-    json_object_set_new(metrics, "query_duplicates", json_integer((json_int_t)m->query_duplicates));
-    json_object_set_new(metrics, "query_late", json_integer((json_int_t)m->query_late));
-    json_object_set_new(metrics, "query_answers", json_integer((json_int_t)m->query_answers));
-    json_object_set_new(metrics, "query_answers_refused",
-                        json_integer((json_int_t)m->query_answers_refused));
-    json_object_set_new(metrics, "queries_refused", json_integer((json_int_t)m->queries_refused));
-    json_object_set_new(metrics, "indirect_probes", json_integer((json_int_t)m->indirect_probes));
-    json_object_set_new(metrics, "suspicions", json_integer((json_int_t)m->suspicions));
-    json_object_set_new(metrics, "refutations", json_integer((json_int_t)m->refutations));
-    json_object_set_new(metrics, "http_blocked", json_integer((json_int_t)m->http_blocked));
-    json_object_set_new(metrics, "peers_swapped", json_integer((json_int_t)m->peers_swapped));
-    json_object_set_new(metrics, "auth_failed", json_integer((json_int_t)m->auth_failed));
-    json_object_set_new(metrics, "auth_replayed", json_integer((json_int_t)m->auth_replayed));
-    json_object_set_new(
-        metrics, "connections_drained",
-        json_integer((json_int_t)(n->server ? hs_http_server_drained(n->server) : 0)));
-    json_object_set_new(metrics, "tls_refused", json_integer((json_int_t)m->tls_refused));
-    json_object_set_new(metrics, "tls_verify_failed",
-                        json_integer((json_int_t)m->tls_verify_failed));
-    json_object_set_new(metrics, "tls_plain_refused",
-                        json_integer((json_int_t)m->tls_plain_refused));
-    json_object_set_new(metrics, "peer_allow_refused",
-                        json_integer((json_int_t)m->peer_allow_refused));
-    return metrics;
+uint64_t hs_node_drained(const hs_node *n)
+{
+    return n->server ? hs_http_server_drained(n->server) : 0;
 }
 
 json_t *hs_node_health_json(hs_node *n)

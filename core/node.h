@@ -20,6 +20,8 @@
 #include "rng.h"
 #include "seen.h"
 
+/* This build's version (/health, /metrics). */
+#define HS_VERSION "0.1.0"
 /* Lazy offers answered "missing" that a node remembers (lazypush.c). */
 #define HS_LAZY_ASKED 64
 /* New messages whose first copy a node remembers (shortcut.c). */

@@ -7,6 +7,7 @@
 
 #include "auth.h"
 #include "cidr.h"
+#include "metrics.h"
 #include "node.h"
 #include "query.h"
 #include "score.h"
@@ -217,6 +218,17 @@ static void probe_for(hs_node *n, const hs_http_request *req, hs_http_response *
         n->m.http_bad_request++;
 }
 
+/* GET /metrics: Prometheus's text format (prometheus.c). */
+static void prometheus(hs_node *n, hs_http_response *resp)
+{
+    if (!(resp->body = hs_node_prometheus(n, &resp->len))) {
+        refuse(resp, 500, "out of memory");
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
 /* POST /query: a node's response to one of our queries (query.h). */
 static void query_response(hs_node *n, const hs_http_request *req, hs_http_response *resp)
 {
@@ -287,7 +299,7 @@ typedef struct route {
 static const route routes[] = {
     {"/gossip", "POST"}, {"/digest", "POST"}, {"/fetch", "POST"},
     {"/probe", "POST"},  {"/ping", "GET"},    {"/peers", "GET"},
-    {"/state", "GET"},   {"/health", "GET"},  {"/query", "POST"},
+    {"/state", "GET"},   {"/health", "GET"},  {"/query", "POST"}, {"/metrics", "GET"},
 };
 
 /* The request's source address: the client's, or, from a proxy listed in
@@ -365,7 +377,7 @@ static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *r
         n->m.http_not_found++;
         refuse(resp, 404,
                "no such endpoint: try /gossip, /peers, /state, /health, /digest, "
-               "/fetch, /probe, /ping or /query");
+               "/fetch, /probe, /ping, /query or /metrics");
         return;
     }
     if (strcmp(req->method, r->method) != 0) {
@@ -391,6 +403,8 @@ static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *r
         probe_for(n, req, resp);
     else if (strcmp(r->path, "/query") == 0)
         query_response(n, req, resp);
+    else if (strcmp(r->path, "/metrics") == 0)
+        prometheus(n, resp);
     else if (strcmp(r->path, "/ping") == 0)
         ping(n, req, resp);
     else if (strcmp(r->path, "/peers") == 0)

@@ -1,0 +1,97 @@
+-- GET /metrics: Prometheus's text format, checked by promtool (Debian's
+-- prometheus package) on a busy cluster, and the same counters as /health.
+local hs = H.hs
+
+-- The samples of a text exposition: name{labels} -> value.
+local function samples(text)
+  local t = {}
+  for line in text:gmatch("[^\n]+") do
+    if not line:match("^#") then
+      local key, value = line:match("^(%S+) (%S+)$")
+      assert(key, "a sample line: " .. line)
+      t[key] = tonumber(value) or value
+    end
+  end
+  return t
+end
+
+describe("GET /metrics", function()
+  it("passes promtool on a busy 5-node cluster and agrees with /health", function()
+    -- quiet once our traffic is done (no announces, probes or rounds of
+    -- its own), so that /metrics and /health read the same counters
+    local loop, nodes = H.mesh(5, { ae_interval = 0, gossip_interval = 60, health_interval = 60,
+      peer_exchange_interval = 60, probe_interval = 30 })
+    -- busy: broadcasts, a rejected message, a query, a refused envelope
+    H.plugins(nodes[2], H.plugin_dir({ judge = [[
+      on.message("bad", function() return "reject" end)
+      on.query("q", function() return 1 end)
+    ]] }), { "judge" })
+    for i = 1, 20 do nodes[1 + i % 5]:broadcast("chat", { i = i }) end
+    nodes[1]:broadcast("bad", {})
+    local done
+    nodes[1]:query("q", nil, { timeout = 3 }, function(r) done = r end)
+    assert.is_true(loop:run_until(function() return done ~= nil end, 5))
+    loop:run_for(0.5)
+    local before = H.peer(nodes[2], nodes[3]:id()).score
+    assert.equal(400, (H.fetch(loop, nodes[3], "POST", nodes[2]:url() .. "/gossip",
+      hs.json_encode({ message_id = "x" }), "X-Hearsay-From: " .. nodes[3]:id())))
+    local st, text, err = H.fetch(loop, nodes[2], "GET", nodes[2]:url() .. "/metrics")
+    assert.equal(200, st, err)
+    local _, health = H.fetch_json(loop, nodes[2], "GET", nodes[2]:url() .. "/health")
+    local file = H.tmpdir() .. "/metrics.txt"
+    H.write(file, text)
+    local code, out = H.sh(("promtool check metrics < %q"):format(file))
+    assert.equal(0, code, out)
+    local s = samples(text)
+    -- every counter of /health is there: at most what /health said just
+    -- after (the cluster runs on between the two requests), and exactly
+    -- it for those nothing moved meanwhile
+    local m = health.metrics
+    local n = 0
+    for k, v in pairs(m) do
+      if math.type(v) == "integer" then
+        n = n + 1
+        local got = s["hearsay_" .. k .. "_total"]
+        assert.is_not_nil(got, k)
+        assert.is_true(got <= v, k)
+      end
+    end
+    for _, k in ipairs({ "messages_rejected", "messages_invalid", "query_answers", "queries_sent",
+      "messages_received" }) do
+      assert.equal(m[k], s["hearsay_" .. k .. "_total"], k)
+    end
+    assert.is_true(n >= 60)
+    assert.is_true(s.hearsay_messages_rejected_total >= 1)
+    assert.is_true(s.hearsay_messages_received_total >= 16) -- (4 of the 20 were its own)
+    assert.equal(1, s["hearsay_build_info{version=\"" .. health.version .. "\"}"])
+    assert.equal(4, s['hearsay_peers{state="alive"}'])
+    assert.equal(4, s['hearsay_peer_score_bucket{le="+Inf"}'])
+    assert.equal(4, s.hearsay_peer_score_count)
+    -- node 3 sent an invalid envelope: it cost it score_invalid (its
+    -- first deliveries had earned it some); the buckets count what
+    -- peers() shows
+    assert.is_true(before - H.peer(nodes[2], nodes[3]:id()).score >= 9)
+    for _, le in ipairs({ -1, 0, 5 }) do
+      local k = 0
+      for _, p in ipairs(nodes[2]:peers()) do if p.score <= le then k = k + 1 end end
+      assert.equal(k, s[('hearsay_peer_score_bucket{le="%d"}'):format(le)], le)
+    end
+    -- no label holds a peer id
+    for _, node in ipairs(nodes) do assert.is_nil(text:find(node:id(), 1, true)) end
+    for _, node in ipairs(nodes) do node:close() end
+    loop:close()
+  end)
+
+  it("takes GET only, and is refused without a key in a keyed cluster", function()
+    local a, loop = H.node()
+    local st, body = H.fetch(loop, a, "POST", a:url() .. "/metrics", "{}")
+    assert.equal(405, st)
+    assert.matches("takes GET", body)
+    a:close()
+    a = H.node({ security = "cluster", cluster_keys = { hs.keygen() } }, loop)
+    local stranger = H.node({}, loop) -- (a's own client would sign with a's key)
+    st = H.fetch(loop, stranger, "GET", a:url() .. "/metrics")
+    assert.equal(401, st)
+    a:close(); stranger:close(); loop:close()
+  end)
+end)
