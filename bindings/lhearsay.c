@@ -384,6 +384,9 @@ void hs_lua_apply_config(lua_State *L, int idx, hs_config *c)
             set_field(L, c, &fields[i], -1);
         } else if (strcmp(key, "log_level") == 0) {
             c->log_level = (hs_log_level)luaL_checkoption(L, -1, NULL, levels);
+        } else if (strcmp(key, "log_format") == 0) {
+            static const char *const formats[] = {"text", "json", NULL};
+            c->log_format = (hs_log_format)luaL_checkoption(L, -1, NULL, formats);
         } else if (strcmp(key, "tags") != 0) {
             luaL_error(L, "config.%s is not a node setting", key);
         }

@@ -394,6 +394,15 @@ static int api_set_tags(lua_State *L)
     return 0;
 }
 
+/* api.set_log_level(level): node.lua's log_level, applied by a reload. */
+static int api_set_log_level(lua_State *L)
+{
+    static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
+
+    hs_node_set_log_level(api_host(L)->node, (hs_log_level)luaL_checkoption(L, 1, NULL, levels));
+    return 0;
+}
+
 static int api_metrics(lua_State *L)
 {
     hs_lua_push_json_new(L, hs_node_metrics_json(api_host(L)->node));
@@ -800,6 +809,7 @@ static const luaL_Reg api_fns[] = {
     {"update_state", api_update_state},
     {"tags", api_tags},
     {"set_tags", api_set_tags},
+    {"set_log_level", api_set_log_level},
     {"block", api_block},
     {"log", api_log},
     {"now", api_now},

@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "hash.h"
 #include "identity.h"
+#include "log.h"
 #include "metrics.h"
 #include "node.h"
 #include "query.h"
@@ -60,14 +61,10 @@ void hs_log_stamp(char *out)
     hs_clock_stamp(out);
 }
 
-static void stderr_log(void *ud, hs_log_level level, const char *node_id, const char *msg)
+void hs_node_set_log_level(hs_node *n, hs_log_level level)
 {
-    static const char *names[] = {"error", "warn", "info", "debug"};
-    char at[HS_CLOCK_STAMP_MAX];
-
-    (void)ud;
-    hs_clock_stamp(at);
-    fprintf(stderr, "%s hearsay[%.8s] %s: %s\n", at, node_id ? node_id : "-", names[level], msg);
+    if ((unsigned)level <= HS_LOG_DEBUG)
+        n->cfg.log_level = level;
 }
 
 void hs_node_log(const hs_node *n, hs_log_level level, const char *fmt, ...)
@@ -181,7 +178,7 @@ hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out)
     n->timer_at = HS_NEVER;
     n->cfg = *cfg;
     if (!n->cfg.log)
-        n->cfg.log = stderr_log;
+        n->cfg.log = cfg->log_format == HS_LOG_JSON ? hs_log_stderr_json : hs_log_stderr;
     strcpy(n->host, cfg->host);
     n->cfg.host = n->host;
     /* The key pair first: a node given no id is known by its public key,

@@ -285,6 +285,41 @@ describe("small things a newcomer met (issue 20)", function()
     assert.matches("\n3\n5\n", after)
   end)
 
+  it("a reload applies log_level and tags at once; log_format = \"json\" writes JSON lines", function()
+    local loop = hs.loop()
+    local settings = { port = 0, log_level = "warn", log_format = "json", plugins = {} }
+    local dir = H.config_dir(settings)
+    local proc = H.spawn(dir, loop)
+    local sock = dir .. "/console.sock"
+    settings.log_level, settings.tags = "info", { role = "cache" }
+    H.config_dir(settings, dir)
+    local ok = loop:run_until(function() return H.output(proc):match("tags applied") end, 5, 0.05)
+    local _, after = console(sock, { "=health().tags.role", "=settings().changed_since_start" })
+    H.kill(proc, "HUP")
+    loop:run_until(function() return H.output(proc):match("reloaded %(SIGHUP%)") end, 5, 0.05)
+    local out = H.output(proc)
+    H.kill(proc, "TERM")
+    H.wait_exit(proc, loop, 5)
+    loop:close()
+    assert.truthy(ok, out)
+    assert.matches('\n"cache"\n', after)
+    assert.is_nil(out:match("take effect when the node restarts"), out)
+    -- every line but the one that names the URL (stdout) is a JSON object
+    local json_lines = 0
+    for line in out:gmatch("[^\n]+") do
+      if not line:match("^hearsay node %S+ listening on") then
+        local j = hs.json_decode(line)
+        assert.is_table(j, line)
+        assert.matches("^%d%d%d%d%-%d%d%-%d%dT", j.time)
+        assert.is_string(j.level)
+        assert.is_string(j.message)
+        json_lines = json_lines + 1
+      end
+    end
+    assert.is_true(json_lines >= 3, out) -- applied, reloaded (info: the new level)
+    assert.matches("log_level applied", out)
+  end)
+
   it("log lines carry a timestamp, and a reload or its failure is said once, without a traceback", function()
     local loop = hs.loop()
     local dir = H.config_dir({ port = 0, log_level = "info", plugins = { "greeter" } })

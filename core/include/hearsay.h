@@ -55,6 +55,13 @@ typedef enum hs_log_level {
     HS_LOG_DEBUG = 3,
 } hs_log_level;
 
+/* How the default (stderr) sink writes a line: "TIME hearsay[NODE] LEVEL:
+ * MESSAGE", or one JSON object {"time", "level", "node", "message"}. */
+typedef enum hs_log_format {
+    HS_LOG_TEXT = 0,
+    HS_LOG_JSON = 1,
+} hs_log_format;
+
 /* Log sink. `msg` is borrowed for the duration of the call. */
 typedef void (*hs_log_fn)(void *ud, hs_log_level level, const char *node_id, const char *msg);
 
@@ -222,9 +229,10 @@ typedef struct hs_config {
      * sockets; the simulator gives its own. Borrowed: it outlives the node. */
     const struct hs_transport *transport;
 
-    hs_log_fn log; /* NULL: log to stderr */
+    hs_log_fn log; /* NULL: log to stderr, as log_format says */
     void *log_ud;
-    hs_log_level log_level; /* HS_LOG_WARN */
+    hs_log_level log_level;   /* HS_LOG_WARN */
+    hs_log_format log_format; /* the stderr sink's: HS_LOG_TEXT (default) or HS_LOG_JSON */
 } hs_config;
 
 /* Fills cfg with the defaults documented above. */
@@ -595,6 +603,10 @@ const char *hs_keyring_strerror(hs_err err);
  */
 hs_err hs_auth_header(const char *key, const char *method, const char *target, const char *from,
                       const char *body, size_t len, double at, char *out, size_t cap);
+
+/* Changes the node's log level at once (the console's reload and SIGHUP
+ * apply node.lua's log_level so). */
+void hs_node_set_log_level(hs_node *node, hs_log_level level);
 
 /* Logs through the node's sink (printf-style). */
 void hs_node_log(const hs_node *node, hs_log_level level, const char *fmt, ...)

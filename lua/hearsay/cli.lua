@@ -3,9 +3,20 @@
 local args = require "hearsay.args"
 
 -- A line about the running node on stderr, stamped as its log lines are
--- ("2026-12-05T06:48:01.123Z hearsay: ...").
+-- ("2026-12-05T06:48:01.123Z hearsay: ..."); with log_format = "json" (set
+-- by `hearsay run`), a JSON object as the node's own lines are.
+local say_json -- the node's id, when lines are JSON
 local function say(...)
-  io.stderr:write(require("hearsay").stamp(), " hearsay: ", ...)
+  local hs = require("hearsay")
+  if say_json then
+    local ok, line = pcall(hs.json_encode, { time = hs.stamp(), level = "info", node = say_json,
+      message = table.concat({ ... }) }, true)
+    if ok then
+      io.stderr:write(line, "\n")
+      return
+    end
+  end
+  io.stderr:write(hs.stamp(), " hearsay: ", ...)
   io.stderr:write("\n")
 end
 
@@ -270,6 +281,7 @@ local function cmd_run(argv)
     end
   end
 
+  if cfg.node.log_format == "json" then say_json = node:id() end
   local started, why = node:start()
   if not started then
     if why == hs.strerror(-4) then -- HS_EIO: the bind failed (its reason is logged above)

@@ -19,7 +19,7 @@ M.node_keys = {
   max_seen_by = "integer", max_batch = "integer", max_connections = "integer",
   peer_connections = "integer", curl_for_http = "boolean", lazy_fanout = "integer", lazy_delay = "seconds0", batch_window = "seconds0", ae_interval = "seconds0",
   ae_window = "number", ae_max_interval = "number", max_digest = "integer", retain_ttl = "number", retain_bytes = "integer",
-  log_level = "string", tags = "table",
+  log_level = "string", log_format = "string", tags = "table",
   -- TLS files (relative to the config directory) and peer_allow's ranges:
   -- checked by hearsay.tls.
   tls_cert = "file", tls_key = "file", tls_ca = "file", tls_client_auth = "boolean",
@@ -142,6 +142,8 @@ local function check_value(key, kind, v)
         return ("entry %d must be an http(s) URL"):format(i)
       end
     end
+  elseif key == "log_format" and v ~= "text" and v ~= "json" then
+    return "must be \"text\" or \"json\""
   elseif key == "log_level" and not ({ error = 1, warn = 1, info = 1, debug = 1 })[v] then
     return "must be one of error, warn, info, debug"
   elseif key == "port" and v > 65535 then

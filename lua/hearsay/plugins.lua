@@ -390,10 +390,28 @@ end
 -- Compares node.lua's node settings with those the node started with and
 -- says which differ: they take effect at the next start, and the operator
 -- should know that a reload did not apply them.
+-- Settings a reload (the console's, SIGHUP's, a file change's) applies
+-- at once; README, Hot reload.
+local LIVE = {
+  log_level = function(v) api.set_log_level(v or "info") end,
+  tags = function(v) api.set_tags(v or {}) end,
+}
+
 local function note_settings(node)
   if not started_settings then
     started_settings = node
     return
+  end
+  for k, apply in pairs(LIVE) do
+    if not same(node[k], started_settings[k]) then
+      local ok, err = pcall(apply, node[k])
+      if ok then
+        started_settings[k] = node[k]
+        logf("info", "node.lua: %s applied", k)
+      else
+        logf("warn", "node.lua: %s not applied: %s", k, tostring(err))
+      end
+    end
   end
   local changed, names = {}, {}
   for k in pairs(node) do changed[k] = true end
@@ -411,7 +429,7 @@ local function note_settings(node)
   end
   if #names > 0 then
     logf("warn", "node.lua changes %s: node settings take effect when the node restarts "
-      .. "(plugins, plugin_path and policy reload now)", table.concat(names, ", "))
+      .. "(plugins, plugin_path, policy, log_level and tags apply now)", table.concat(names, ", "))
   end
 end
 
