@@ -592,6 +592,20 @@ static int l_node_set_tags(lua_State *L)
     return 0;
 }
 
+/* node:join(url) -> true, or nil and why */
+static int l_node_join(lua_State *L)
+{
+    hs_err err = hs_node_join(check_lnode(L, 1)->node, luaL_checkstring(L, 2));
+
+    if (err != HS_OK) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "join: %s", err == HS_EINVAL ? "not an http(s) URL" : hs_strerror(err));
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static int l_node_add_peer(lua_State *L)
 {
     lnode *ln = check_lnode(L, 1);
@@ -952,6 +966,7 @@ static const luaL_Reg node_methods[] = {
     {"broadcast", l_node_broadcast},
     {"update_state", l_node_update_state},
     {"tags", l_node_tags},
+    {"join", l_node_join},
     {"set_tags", l_node_set_tags},
     {"add_peer", l_node_add_peer},
     {"peers", l_node_peers},

@@ -394,6 +394,27 @@ static int api_set_tags(lua_State *L)
     return 0;
 }
 
+/* api.join(url) -> true, or nil and why (the console's join). */
+static int api_join(lua_State *L)
+{
+    hs_host *h = api_host(L);
+    lua_State *prev = h->cur;
+    hs_err err;
+    const char *url = luaL_checkstring(L, 1);
+
+    h->cur = L;
+    err = hs_node_join(h->node, url);
+    h->cur = prev;
+    if (err != HS_OK) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "join %s: %s", url,
+                        err == HS_EINVAL ? "not an http(s) URL" : hs_strerror(err));
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* api.set_log_level(level): node.lua's log_level, applied by a reload. */
 static int api_set_log_level(lua_State *L)
 {
@@ -810,6 +831,7 @@ static const luaL_Reg api_fns[] = {
     {"tags", api_tags},
     {"set_tags", api_set_tags},
     {"set_log_level", api_set_log_level},
+    {"join", api_join},
     {"block", api_block},
     {"log", api_log},
     {"now", api_now},

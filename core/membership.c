@@ -1046,6 +1046,22 @@ void hs_membership_bootstrap(hs_node *n)
             request(n, REQ_BOOT_HEALTH, NULL, n->bootstrap[i], "/health", on_boot_health);
 }
 
+hs_err hs_node_join(hs_node *n, const char *url)
+{
+    if (!n->started || n->closing)
+        return HS_ESTATE;
+    if (!url || !hs_peers_valid_url(url))
+        return HS_EINVAL;
+    if (!hs_node_url_allowed(n, url))
+        return HS_EPERM;
+    if (strcmp(url, n->url) == 0)
+        return HS_OK; /* (ourselves) */
+    /* As a bootstrap entry: its /health names it, then an exchange. */
+    hs_node_exchange_soon(n);
+    request(n, REQ_BOOT_HEALTH, NULL, url, "/health", on_boot_health);
+    return HS_OK;
+}
+
 void hs_membership_start(hs_node *n)
 {
     hs_membership_bootstrap(n);

@@ -495,6 +495,13 @@ hs_err hs_node_set_tags(hs_node *node, const json_t *tags);
 /* The node's tags, or NULL; borrowed until they next change. */
 const json_t *hs_node_tags(const hs_node *node);
 
+/* Joins the cluster of the node at `url` (its base URL), as a bootstrap
+ * entry does: its /health names it, it becomes a peer, and peer exchanges
+ * follow. Once: not kept for re-bootstrapping. HS_EINVAL for a URL that
+ * is not http(s), HS_EPERM for http:// on a TLS node, HS_ESTATE before
+ * hs_node_start(). */
+hs_err hs_node_join(hs_node *node, const char *url);
+
 /* Adds a peer by hand, as if it had announced itself; HS_ESTATE before
  * hs_node_start(). */
 hs_err hs_node_add_peer(hs_node *node, const char *id, const char *url);

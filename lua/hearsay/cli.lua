@@ -30,6 +30,11 @@ commands:
   console  attach a Lua console to a running node
   keys     list or change a running node's cluster keyring
   query    ask a running node's cluster a question and print the answers
+  members  list a running node's cluster as it knows it
+  info     what a running node says about itself
+  event    broadcast a message from a running node
+  join     make a running node join the cluster at a URL
+  tags     show or change a running node's tags
   keygen   print a fresh cluster key
   repl     a Lua console on a local node (or cluster) started for it
   demo     start a local cluster on loopback and broadcast through it
@@ -190,6 +195,48 @@ options:
                  5; at most 50)
   --socket PATH  the node's console socket (default ./config/console.sock)
   --help         this text
+]],
+  members = [[
+usage: hearsay members [--status S] [--tag K=V]... [--detailed] [--format json]
+                      [--socket PATH]
+
+Lists the members a running node knows (itself first): id, URL, state
+(alive, unhealthy, suspect, dead) and tags; --detailed adds latency, score
+and failures; --format json prints the list as JSON.
+
+options:
+  --status S     only members in this state
+  --tag K=V      only members with this tag (repeatable: all must hold)
+  --detailed     more columns, and whole ids
+  --format F     text (default) or json
+  --socket PATH  the node's console socket (default ./config/console.sock)
+]],
+  info = [[
+usage: hearsay info [--format json] [--socket PATH]
+
+What a running node says about itself: id, URL, version, uptime,
+incarnation, tags, peers by state, state root and version.
+]],
+  event = [[
+usage: hearsay event NAME [PAYLOAD] [--socket PATH]
+
+Broadcasts a message of type NAME with PAYLOAD (JSON; {} by default) from a
+running node, as node:broadcast does (handlers of its own broadcasts may
+refuse it), and prints its id.
+]],
+  join = [[
+usage: hearsay join URL... [--socket PATH]
+
+Makes a running node join the cluster of the node(s) at URL, as bootstrap
+entries do: each URL's /health names it, it becomes a peer, peer exchanges
+follow.
+]],
+  tags = [[
+usage: hearsay tags [--set K=V]... [--delete K]... [--socket PATH]
+
+Shows a running node's tags, after setting and deleting those given. The
+new tags are gossiped (signed) to every node at once; node.lua's `tags`
+sets them again at the next start.
 ]],
   keygen = [[
 usage: hearsay keygen
@@ -564,6 +611,148 @@ local function cmd_query(argv)
   return 0
 end
 
+-- The value of a Lua expression in a running node's console, through
+-- JSON: the value, or nil and the console's error.
+local function console_value(socket, expr)
+  local hs = require("hearsay")
+  local out, err = hs.console_request(socket or "config/console.sock",
+    { "\\raw on", "=json.encode(" .. expr .. ")" })
+  if not out then return nil, err end
+  local v = hs.json_decode(out)
+  if v == nil then return nil, (out:gsub("%s+$", "")) end
+  return v
+end
+
+-- K=V options into a Lua table constructor's text (for a console line).
+local function pairs_text(list, what)
+  local t = {}
+  for _, kv in ipairs(list or {}) do
+    local k, v = kv:match("^([^=]+)=(.*)$")
+    if not k then return nil, what .. " takes K=V, got '" .. kv .. "'" end
+    t[#t + 1] = ("[%q] = %q"):format(k, v)
+  end
+  return "{" .. table.concat(t, ", ") .. "}"
+end
+
+local function tags_text(tags)
+  local t = {}
+  for k, v in pairs(tags or {}) do t[#t + 1] = k .. "=" .. tostring(v) end
+  table.sort(t)
+  return table.concat(t, ",")
+end
+
+local function cmd_members(argv)
+  local opts, pos = args.parse(argv, { socket = "string", help = "boolean", status = "string",
+    tag = "list", detailed = "boolean", format = "string" })
+  if not opts then return fail(pos) end
+  if opts.help then io.write(HELP.members) return 0 end
+  if #pos > 0 then return fail("members: unexpected argument '" .. pos[1] .. "'") end
+  if opts.format and opts.format ~= "json" and opts.format ~= "text" then
+    return fail("members: --format is text or json")
+  end
+  local tags, terr = pairs_text(opts.tag, "--tag")
+  if not tags then return fail("members: " .. terr) end
+  local list, err = console_value(opts.socket, ("members({status = %s, tags = %s})"):format(
+    opts.status and ("%q"):format(opts.status) or "nil", tags))
+  if not list then io.stderr:write("hearsay: ", err, "\n") return 1 end
+  if opts.format == "json" then
+    io.write(require("hearsay").json_encode(list), "\n")
+    return 0
+  end
+  for _, m in ipairs(list) do
+    local id = opts.detailed and m.id or m.id:sub(1, 16)
+    local line = ("%-" .. (opts.detailed and 66 or 18) .. "s %-28s %-10s %s"):format(id, m.url,
+      m.self and "alive*" or m.state, tags_text(m.tags))
+    if opts.detailed and not m.self then
+      line = line .. ("  latency %s ms  score %.1f%s  failures %d"):format(
+        m.latency_ms and ("%.1f"):format(m.latency_ms) or "-", m.score or 0,
+        m.graylisted and " (graylisted)" or "", m.failures or 0)
+    end
+    io.write(line, "\n")
+  end
+  return 0
+end
+
+local function cmd_info(argv)
+  local opts, pos = args.parse(argv, { socket = "string", help = "boolean", format = "string" })
+  if not opts then return fail(pos) end
+  if opts.help then io.write(HELP.info) return 0 end
+  if #pos > 0 then return fail("info: unexpected argument '" .. pos[1] .. "'") end
+  local info, err = console_value(opts.socket, "info()")
+  if not info then io.stderr:write("hearsay: ", err, "\n") return 1 end
+  if opts.format == "json" then
+    io.write(require("hearsay").json_encode(info), "\n")
+    return 0
+  end
+  local keys = {}
+  for k in pairs(info) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    local v = info[k]
+    if type(v) == "table" then
+      local parts = {}
+      for kk, vv in pairs(v) do parts[#parts + 1] = kk .. "=" .. tostring(vv) end
+      table.sort(parts)
+      v = table.concat(parts, " ")
+    end
+    io.write(("%-13s %s\n"):format(k .. ":", tostring(v)))
+  end
+  return 0
+end
+
+local function cmd_event(argv)
+  local opts, pos = args.parse(argv, { socket = "string", help = "boolean" })
+  if not opts then return fail(pos) end
+  if opts.help then io.write(HELP.event) return 0 end
+  local name, payload = pos[1], pos[2]
+  if not name or #pos > 2 then return fail("event: expected NAME [PAYLOAD]") end
+  if payload and require("hearsay").json_decode(payload) == nil then
+    return fail("event: PAYLOAD must be JSON, got '" .. payload .. "'")
+  end
+  local id, err = console_value(opts.socket, ("event(%q, %s)"):format(name,
+    payload and ("json.decode(%q)"):format(payload) or "{}"))
+  if not id then io.stderr:write("hearsay: ", err, "\n") return 1 end
+  io.write(id, "\n")
+  return 0
+end
+
+local function cmd_join(argv)
+  local opts, pos = args.parse(argv, { socket = "string", help = "boolean" })
+  if not opts then return fail(pos) end
+  if opts.help then io.write(HELP.join) return 0 end
+  if #pos == 0 then return fail("join: expected URL...") end
+  local urls = {}
+  for i, u in ipairs(pos) do urls[i] = ("%q"):format(u) end
+  local n, err = console_value(opts.socket, "join(" .. table.concat(urls, ", ") .. ")")
+  if not n then io.stderr:write("hearsay: ", err, "\n") return 1 end
+  io.write(("joining through %d node%s\n"):format(n, n == 1 and "" or "s"))
+  return 0
+end
+
+local function cmd_tags(argv)
+  local opts, pos = args.parse(argv, { socket = "string", help = "boolean", set = "list",
+    delete = "list" })
+  if not opts then return fail(pos) end
+  if opts.help then io.write(HELP.tags) return 0 end
+  if #pos > 0 then return fail("tags: unexpected argument '" .. pos[1] .. "'") end
+  local set, serr = pairs_text(opts.set, "--set")
+  if not set then return fail("tags: " .. serr) end
+  local del = {}
+  for _, k in ipairs(opts.delete or {}) do del[#del + 1] = ("t[%q] = nil"):format(k) end
+  local expr = "tags()"
+  if opts.set or opts.delete then
+    expr = ("(function() local t = tags() for k, v in pairs(%s) do t[k] = v end %s "
+      .. "set_tags(t) return tags() end)()"):format(set, table.concat(del, " "))
+  end
+  local tags, err = console_value(opts.socket, expr)
+  if not tags then io.stderr:write("hearsay: ", err, "\n") return 1 end
+  local lines = {}
+  for k, v in pairs(tags) do lines[#lines + 1] = k .. "=" .. tostring(v) end
+  table.sort(lines)
+  if #lines > 0 then io.write(table.concat(lines, "\n"), "\n") end
+  return 0
+end
+
 local function cmd_keygen(argv)
   if argv[1] == "--help" or argv[1] == "-h" then io.write(HELP.keygen) return 0 end
   if #argv > 0 then return fail("keygen: unexpected argument '" .. argv[1] .. "'") end
@@ -735,6 +924,16 @@ function M.main(argv)
     return cmd_keys(rest)
   elseif cmd == "query" then
     return cmd_query(rest)
+  elseif cmd == "members" then
+    return cmd_members(rest)
+  elseif cmd == "info" then
+    return cmd_info(rest)
+  elseif cmd == "event" then
+    return cmd_event(rest)
+  elseif cmd == "join" then
+    return cmd_join(rest)
+  elseif cmd == "tags" then
+    return cmd_tags(rest)
   elseif cmd == "keygen" then
     return cmd_keygen(rest)
   elseif cmd == "repl" then

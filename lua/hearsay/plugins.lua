@@ -748,6 +748,40 @@ local function console_environment()
   env.tags = api.tags
   env.set_tags = api.set_tags
   env.block = api.block
+  -- The operator's commands (hearsay members, info, event, join): README,
+  -- The console.
+  env.members = function(o)
+    o = o or {}
+    local list = {}
+    local function keep(m)
+      if o.status and m.state ~= o.status then return end
+      for k, v in pairs(o.tags or {}) do if (m.tags or {})[k] ~= v then return end end
+      list[#list + 1] = m
+    end
+    keep({ id = api.id(), url = api.url(), state = "alive", tags = api.tags(), self = true })
+    for _, p in ipairs(api.peers(true)) do
+      keep({ id = p.id, url = p.url, state = p.state, tags = p.tags, latency_ms = p.latency_ms,
+        score = p.score, graylisted = p.graylisted, failures = p.failures,
+        last_seen = p.last_seen })
+    end
+    return list
+  end
+  env.info = function()
+    local h = api.health()
+    return { id = h.node_id, url = h.url, version = h.version, uptime = h.uptime,
+      incarnation = h.incarnation, tags = h.tags or {}, peers = h.peers,
+      state = api.state(), local_health = h.local_health, seen_ids = h.seen_ids }
+  end
+  env.event = function(name, payload) return api.broadcast(name, payload) end
+  env.join = function(...)
+    local n = 0
+    for _, url in ipairs({ ... }) do
+      local ok, err = api.join(url)
+      if not ok then error(err, 2) end
+      n = n + 1
+    end
+    return n
+  end
   -- query(name [, payload [, opts]]): the line answers when the cluster
   -- has (README, Queries); one query per line.
   env.query = function(name, payload, opts)
@@ -791,6 +825,7 @@ local GREETING = [[
 hearsay console: node %s at %s
 helpers: peers() state() metrics() health() broadcast(type, payload)
          update_state(root) tags() set_tags(t) query(name, payload, opts)
+         members() info() event(name, payload) join(url)
          reload() plugins() plugin_state(name) block(id)
          settings() keys.list() keys.install(k) keys.use(k) keys.remove(k)   help()
 `=expr` or a bare expression prints its value; errors do not end the session.
@@ -805,6 +840,10 @@ health()                what GET /health answers
 broadcast(type, payload) -> id     a new message from this node
 update_state(root) -> version      a new root, gossiped as state_update
 tags() set_tags(t)      this node's tags; set_tags replaces them and gossips them
+members(opts)           this node and its peers: id, url, state, tags (opts: status, tags)
+info()                  who this node is: id, url, version, peers, state...
+event(name, payload)    broadcast from this node (-> id)
+join(url, ...)          join the cluster of the node(s) at url, as bootstrap does
 query(name, payload, opts)  ask the cluster; prints the answers when they are in
                         (opts: timeout, tags = {k = v}, nodes = {ids}, want = n)
 block(id [, blocked])   refuse (or again take) every request from that node id

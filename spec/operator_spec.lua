@@ -1,0 +1,97 @@
+-- The operator's commands on a running node's console socket (README, The
+-- console): hearsay members, info, event, join and tags, against an
+-- in-process cluster (H.sh_bg drives its loop while a command runs).
+local hs = H.hs
+
+local function sh(loop, cmd) return H.sh_bg(loop, cmd, 20) end
+
+describe("operator commands", function()
+  local loop, nodes, sock
+  setup(function()
+    loop, nodes = H.mesh(3, { ae_interval = 0 })
+    nodes[2]:set_tags({ role = "db" })
+    H.plugins(nodes[1], H.plugin_dir({ none = "" }), { "none" })
+    sock = H.tmpdir() .. "/console.sock"
+    nodes[1]:console(sock)
+    assert(loop:run_until(function() return H.peer(nodes[1], nodes[2]:id()).tags.role == "db" end, 5))
+  end)
+  teardown(function()
+    for _, n in ipairs(nodes) do n:close() end
+    loop:close()
+  end)
+
+  local function hearsay(args) return sh(loop, ("%q %s --socket %q"):format(H.bin, args, sock)) end
+
+  it("hearsay members lists the node and its peers, filters, and prints JSON", function()
+    local out, code = hearsay("members")
+    assert.equal(0, code, out)
+    local lines = {}
+    for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
+    assert.equal(3, #lines)
+    assert.matches("^" .. nodes[1]:id():sub(1, 16) .. ".*alive%*", lines[1])
+    assert.matches("role=db", out)
+    out, code = hearsay("members --tag role=db --format json")
+    assert.equal(0, code, out)
+    local list = hs.json_decode(out)
+    assert.equal(1, #list)
+    assert.equal(nodes[2]:id(), list[1].id)
+    out = hearsay("members --status dead --format json")
+    assert.same({}, hs.json_decode(out))
+    out, code = hearsay("members --detailed")
+    assert.equal(0, code, out)
+    assert.matches(nodes[3]:id(), out, 1, true)
+    assert.matches("score", out)
+    out, code = hearsay("members --tag role")
+    assert.equal(2, code)
+    assert.matches("K=V", out)
+  end)
+
+  it("hearsay info says who the node is", function()
+    local out, code = hearsay("info --format json")
+    assert.equal(0, code, out)
+    local info = hs.json_decode(out)
+    assert.equal(nodes[1]:id(), info.id)
+    assert.equal(nodes[1]:url(), info.url)
+    assert.equal(2, info.peers.alive)
+    out = hearsay("info")
+    assert.matches("\nid: +" .. nodes[1]:id(), "\n" .. out)
+  end)
+
+  it("hearsay event broadcasts from the node", function()
+    local got = H.record({ nodes[3] }, "deploy")
+    local out, code = hearsay("event deploy '{\"v\":2}'")
+    assert.equal(0, code, out)
+    local id = out:match("^(%x+)\n$")
+    assert.equal(64, #id)
+    assert.is_true(loop:run_until(function() return got[1][id] ~= nil end, 3))
+    assert.equal(2, got[1][id].payload.v)
+    out, code = hearsay("event deploy 'nope'")
+    assert.equal(2, code)
+  end)
+
+  it("hearsay tags sets and deletes, and the peers hear it", function()
+    local out, code = hearsay("tags --set zone=b --set role=web")
+    assert.equal(0, code, out)
+    assert.equal("role=web\nzone=b\n", out)
+    assert.is_true(loop:run_until(function()
+      local p = H.peer(nodes[3], nodes[1]:id())
+      return p.tags.zone == "b" and p.tags.role == "web"
+    end, 3))
+    out = hearsay("tags --delete zone")
+    assert.equal("role=web\n", out)
+    out = hearsay("tags")
+    assert.equal("role=web\n", out)
+  end)
+
+  it("hearsay join makes the node join another cluster's node", function()
+    local lone = H.node({ ae_interval = 0 }, loop)
+    local out, code = hearsay("join " .. lone:url())
+    assert.equal(0, code, out)
+    assert.matches("joining through 1 node", out)
+    assert.is_true(loop:run_until(function() return H.peer(nodes[1], lone:id()) ~= nil end, 5))
+    out, code = hearsay("join ftp://x")
+    assert.equal(1, code)
+    assert.matches("not an http%(s%) URL", out)
+    lone:close()
+  end)
+end)
