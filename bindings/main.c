@@ -1,8 +1,11 @@
 /*
  * main.c -- the hearsay program: a Lua 5.4 state with the standard
  * libraries and the hearsay module preloaded, handing over to
- * lua/hearsay/cli.lua. Lua modules are found in $HEARSAY_LUA_DIR, then the
- * source tree this binary was built from, then the installed share dir.
+ * lua/hearsay/cli.lua. Lua modules are found in $HEARSAY_LUA_DIR, then
+ * beside the binary as `cmake --install` lays them out (PREFIX/bin/hearsay
+ * and PREFIX/share/hearsay/lua: an installed tree works wherever it is
+ * moved), then the source tree this binary was built from, then the
+ * install prefix it was configured with.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +19,34 @@
 int luaopen_hearsay(lua_State *L);
 int hs_lua_traceback(lua_State *L); /* lloop.c */
 
-static const char *lua_dir(void)
+/* PREFIX/share/hearsay/lua for the PREFIX/bin this binary runs from, into
+ * buf, when it holds hearsay's Lua files. */
+static const char *beside_binary(char *buf, size_t cap)
+{
+    static const char rel[] = "/../share/hearsay/lua";
+    char check[4096 + 64];
+    ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
+    char *slash;
+
+    if (n <= 0 || (size_t)n >= cap - sizeof rel)
+        return NULL;
+    buf[n] = '\0';
+    if (!(slash = strrchr(buf, '/')))
+        return NULL;
+    strcpy(slash, rel);
+    snprintf(check, sizeof check, "%s/hearsay/cli.lua", buf);
+    return access(check, R_OK) == 0 ? buf : NULL;
+}
+
+static const char *lua_dir(char *buf, size_t cap)
 {
     const char *env = getenv("HEARSAY_LUA_DIR");
+    const char *beside;
+
     if (env && *env)
         return env;
+    if ((beside = beside_binary(buf, cap)))
+        return beside;
     if (access(HS_LUA_DIR "/hearsay/cli.lua", R_OK) == 0)
         return HS_LUA_DIR;
     return HS_INSTALL_LUA_DIR;
@@ -30,7 +56,8 @@ static int pmain(lua_State *L)
 {
     int argc = (int)lua_tointeger(L, 1);
     char **argv = lua_touserdata(L, 2);
-    const char *dir = lua_dir();
+    char buf[4096];
+    const char *dir = lua_dir(buf, sizeof buf);
 
     luaL_openlibs(L);
     lua_warning(L, "@on", 0);
