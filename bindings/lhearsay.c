@@ -275,6 +275,7 @@ static const field fields[] = {
     FIELD(score_forward, F_NUM),
     FIELD(score_graylist, F_NUM),
     FIELD(graylist_time, F_NUM),
+    FIELD(cluster_label, F_STR),
     FIELD(query_timeout, F_NUM),
     FIELD(query_answer_max, F_SIZE),
     FIELD(query_answer_rate, F_NUM),

@@ -77,6 +77,19 @@ void hs_config_init(hs_config *c)
     c->log_level = HS_LOG_WARN;
 }
 
+int hs_valid_label(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
+            return 0;
+    return 1;
+}
+
 /* Writes the reason into why (when there is room for it) and fails. */
 static hs_err bad(char *why, size_t cap, const char *fmt, ...)
 {
@@ -245,6 +258,8 @@ hs_err hs_config_check(const hs_config *c, char *why, size_t cap)
     CHECK(!c->public_url || hs_peers_valid_url(c->public_url),
           "public_url must be an http(s) URL with a host");
     CHECK(!c->tags || hs_peers_valid_tags(c->tags), "tags must map short names to short strings");
+    CHECK(!c->cluster_label || hs_valid_label(c->cluster_label),
+          "cluster_label must be 1-64 characters of A-Z a-z 0-9 . _ -");
     for (size_t i = 0; i < c->n_bootstrap; i++)
         CHECK(hs_peers_valid_url(c->bootstrap[i]), "bootstrap entry %zu is not an http(s) URL",
               i + 1);

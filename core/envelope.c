@@ -442,8 +442,8 @@ json_t *hs_envelope_to_json(const hs_envelope *env)
 {
     json_t *j = json_pack("{s:s, s:s, s:O, s:f, s:I, s:s, s:O, s:I}", "message_id", env->id,
                           "message_type", env->type, "payload", env->payload, "timestamp",
-                          env->timestamp, "ttl", (json_int_t)env->ttl, "origin_peer",
-                          env->origin, "seen_by", env->seen_by, "hops", (json_int_t)env->hops);
+                          env->timestamp, "ttl", (json_int_t)env->ttl, "origin_peer", env->origin,
+                          "seen_by", env->seen_by, "hops", (json_int_t)env->hops);
     if (j && env->signature[0])
         json_object_set_new(j, "signature", json_string(env->signature));
     return j;

@@ -951,6 +951,7 @@ static hs_err via_curl(hclient *c, const char *method, const char *url, const ch
         c->curl_open = 1;
         hs_http_curl_trust(c->curl, &c->o.trust, c->allow, c->o.trust.n_allow);
         hs_http_curl_sign(c->curl, c->o.sign, c->o.sign_ud);
+        hs_http_curl_label(c->curl, c->o.label_header);
     }
     return hs_http_curl_request(c->curl, method, url, body, len, header, timeout_s, cb, ud);
 }
@@ -965,6 +966,8 @@ static hs_err cli_request(hs_http_client *base, const char *method, const char *
     host *h;
     char clen[48], auth[HS_HTTP_SIGN_MAX];
     size_t plen, need, hlen = header ? strlen(header) : 0;
+    const char *label = c->o.label_header;
+    size_t llen = label ? strlen(label) : 0;
     int n, alen = 0;
 
     if (c->closing)
@@ -990,8 +993,8 @@ static hs_err cli_request(hs_http_client *base, const char *method, const char *
         clen[0] = '\0';
     plen = u.path_len == 0 || u.path[0] == '?' ? u.path_len + 1 : u.path_len;
     need = strlen(method) + 1 + plen + 11 + 6 + u.authority_len + 2 + 25 + 13 + (body ? 32 : 0) +
-           strlen(clen) + (header ? hlen + 2 : 0) + (alen ? (size_t)alen + 2 : 0) + 2 +
-           (body ? len : 0) + 1;
+           strlen(clen) + (header ? hlen + 2 : 0) + (label ? llen + 2 : 0) +
+           (alen ? (size_t)alen + 2 : 0) + 2 + (body ? len : 0) + 1;
     if (need > r->cap) {
         char *b = realloc(r->buf, need);
         if (!b) {
@@ -1003,11 +1006,12 @@ static hs_err cli_request(hs_http_client *base, const char *method, const char *
     }
     n = snprintf(r->buf, r->cap,
                  "%s %s%.*s HTTP/1.1\r\nHost: %.*s\r\nUser-Agent: hearsay/0.1\r\nAccept: */*\r\n"
-                 "%s%s%s%s%.*s%s\r\n",
+                 "%s%s%s%s%s%s%.*s%s\r\n",
                  method, plen > u.path_len ? "/" : "", (int)u.path_len, u.path,
                  (int)u.authority_len, u.authority,
                  body ? "Content-Type: application/json\r\n" : "", clen, header ? header : "",
-                 header ? "\r\n" : "", alen, auth, alen ? "\r\n" : "");
+                 header ? "\r\n" : "", label ? label : "", label ? "\r\n" : "", alen, auth,
+                 alen ? "\r\n" : "");
     if (n < 0 || (size_t)n + (body ? len : 0) >= r->cap) {
         req_put(c, r);
         return HS_ENOMEM;

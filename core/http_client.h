@@ -67,6 +67,9 @@ typedef struct hs_http_client_opts {
     hs_http_trust trust;
     hs_http_sign_fn sign; /* NULL: requests go unsigned */
     void *sign_ud;
+    const char *label_header; /* one header line every request carries (the
+                                 cluster label); borrowed: it outlives the
+                                 client. NULL: none */
 } hs_http_client_opts;
 
 /* Requests the trust settings failed, since creation (both back ends). */

@@ -39,6 +39,7 @@ struct hs_http_curl {
     hs_http_refused refused;
     hs_http_sign_fn sign; /* adds the cluster MAC to each request, or NULL */
     void *sign_ud;
+    const char *label;             /* a header line every request carries, or NULL (borrowed) */
     struct request *requests_head; /* in flight, for close */
     struct sock_ctx *socks_head;   /* watched sockets, for close */
     void (*done)(void *ud);
@@ -297,6 +298,11 @@ void hs_http_curl_sign(hs_http_curl *c, hs_http_sign_fn fn, void *ud)
     c->sign_ud = ud;
 }
 
+void hs_http_curl_label(hs_http_curl *c, const char *line)
+{
+    c->label = line;
+}
+
 void hs_http_curl_refused(const hs_http_curl *c, hs_http_refused *out)
 {
     out->allow += c->refused.allow;
@@ -377,6 +383,12 @@ hs_err hs_http_curl_request(hs_http_curl *c, const char *method, const char *url
     }
     if (header) {
         struct curl_slist *h = curl_slist_append(r->headers, header);
+        if (!h)
+            goto nomem;
+        r->headers = h;
+    }
+    if (c->label) {
+        struct curl_slist *h = curl_slist_append(r->headers, c->label);
         if (!h)
             goto nomem;
         r->headers = h;

@@ -31,6 +31,8 @@ void hs_http_curl_trust(hs_http_curl *c, const hs_http_trust *t, const struct hs
 /* Signs every request made after the call (see hs_http_sign_fn); NULL:
  * none. */
 void hs_http_curl_sign(hs_http_curl *c, hs_http_sign_fn fn, void *ud);
+/* A header line every request carries (the cluster label; borrowed), or NULL. */
+void hs_http_curl_label(hs_http_curl *c, const char *line);
 
 /* As hs_http_client_request(). */
 hs_err hs_http_curl_request(hs_http_curl *c, const char *method, const char *url, const char *body,

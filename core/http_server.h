@@ -44,8 +44,8 @@ typedef struct hs_http_response {
     unsigned status;
     char *body; /* malloc'd by the handler; the server frees it */
     size_t len;
-    const char *allow; /* an Allow header for 405 answers, or NULL */
-    int defer;         /* set by the handler: the answer comes later */
+    const char *allow;        /* an Allow header for 405 answers, or NULL */
+    int defer;                /* set by the handler: the answer comes later */
     const char *content_type; /* NULL: application/json */
 } hs_http_response;
 

@@ -6,12 +6,16 @@
 
 #include "metrics.h"
 
-#define F(name, help) {#name, offsetof(hs_metrics, name), help}
+#define F(name, help)                                                                              \
+    {                                                                                              \
+#name, offsetof(hs_metrics, name), help                                                    \
+    }
 
 const hs_metric_field hs_metric_fields[] = {
     F(messages_sent, "envelopes delivered to a peer (2xx)"),
     F(messages_received, "new envelopes accepted"),
-    F(messages_dropped, "dropped by a handler (drop or false), or our own broadcasts a handler refused"),
+    F(messages_dropped,
+      "dropped by a handler (drop or false), or our own broadcasts a handler refused"),
     F(messages_duplicate, "envelopes whose id was already seen"),
     F(messages_invalid, "envelopes refused as malformed"),
     F(messages_expired, "accepted with ttl 0: not forwarded"),
@@ -45,33 +49,49 @@ const hs_metric_field hs_metric_fields[] = {
     F(prunes, "eager links dropped: a push found a duplicate"),
     F(grafts, "lazy links made eager: a lazy offer was missing, or its peer took it as a shortcut"),
     F(shortcuts, "paths at least 3 hops shorter we moved to"),
-    F(probes_late, "failed probes not held against the peer: they failed long past their timeout, so our own loop was stalled"),
-    F(tls_refused, "inbound connections without a client certificate that verifies (tls_client_auth)"),
+    F(probes_late, "failed probes not held against the peer: they failed long past their timeout, "
+                   "so our own loop was stalled"),
+    F(tls_refused,
+      "inbound connections without a client certificate that verifies (tls_client_auth)"),
     F(tls_verify_failed, "outbound requests whose server's certificate did not verify"),
     F(tls_plain_refused, "http:// peer URLs a TLS node refused to learn or to ask"),
     F(peer_allow_refused, "connections refused by peer_allow, both ways"),
-    F(auth_failed, "requests refused by cluster auth (401, and 403 for a bad MAC; 503 when the replay cache is full); replays are not counted"),
+    F(auth_failed, "requests refused by cluster auth (401, and 403 for a bad MAC; 503 when the "
+                   "replay cache is full); replays are not counted"),
     F(auth_replayed, "requests refused as replays (403)"),
-    F(claims_refused, "what a stranger said that we did not believe: a live peer's new URL, a second id at one host:port, a host that is not its sender's, a suspicion of us newer than our incarnation, a state tie"),
+    F(claims_refused, "what a stranger said that we did not believe: a live peer's new URL, a "
+                      "second id at one host:port, a host that is not its sender's, a suspicion of "
+                      "us newer than our incarnation, a state tie"),
     F(learn_limited, "new peers a source was over its rate for"),
     F(peers_unverified, "strangers' peers dropped: their first probe failed"),
     F(candidates_taken, "peers a full table took once they answered"),
     F(messages_unsigned, "refused in signed mode: no signature (401)"),
-    F(messages_forged, "refused: a signature that does not hold, a message_id that is not its content's, or state from a node not among the writers (403)"),
-    F(messages_rejected, "judged invalid by a handler (\"reject\"): not processed or forwarded, the sender's score lowered"),
-    F(messages_ignored, "not for us, says a handler (\"ignore\"): not processed or forwarded, no penalty"),
+    F(messages_forged, "refused: a signature that does not hold, a message_id that is not its "
+                       "content's, or state from a node not among the writers (403)"),
+    F(messages_rejected, "judged invalid by a handler (\"reject\"): not processed or forwarded, "
+                         "the sender's score lowered"),
+    F(messages_ignored,
+      "not for us, says a handler (\"ignore\"): not processed or forwarded, no penalty"),
     F(peers_graylisted, "times a peer's score fell to score_graylist"),
     F(http_graylisted, "requests refused from graylisted peers"),
+    F(http_wrong_cluster, "requests refused: another cluster_label"),
     F(queries_sent, "queries we asked"),
     F(query_responses, "responses to them (acks and answers)"),
     F(query_duplicates, "...from a node that had responded already"),
     F(query_late, "...after the query had ended"),
     F(query_answers, "answers we sent to other nodes' queries"),
     F(query_answers_refused, "answers over query_answer_max, ours or theirs"),
-    F(queries_refused, "queries we did not respond to: the asker not vouched for at its reply URL, or over query_answer_rate"),
+    F(queries_refused, "queries we did not respond to: the asker not vouched for at its reply URL, "
+                       "or over query_answer_rate"),
 };
 
 const size_t hs_metric_field_count = sizeof hs_metric_fields / sizeof hs_metric_fields[0];
+
+/* A counter added to hs_metrics and not here would be missing from
+ * /health and /metrics: the build says so. */
+_Static_assert(sizeof hs_metric_fields / sizeof hs_metric_fields[0] ==
+                   sizeof(hs_metrics) / sizeof(uint64_t),
+               "every counter of hs_metrics has its line in hs_metric_fields");
 
 uint64_t hs_metric_value(const hs_metrics *m, const hs_metric_field *f)
 {
@@ -87,9 +107,9 @@ json_t *hs_node_metrics_json(hs_node *n)
         return NULL;
     hs_node_metrics(n, &m);
     for (size_t i = 0; i < hs_metric_field_count; i++)
-        if (json_object_set_new(j, hs_metric_fields[i].name,
-                                json_integer((json_int_t)hs_metric_value(&m, &hs_metric_fields[i]))) !=
-            0) {
+        if (json_object_set_new(
+                j, hs_metric_fields[i].name,
+                json_integer((json_int_t)hs_metric_value(&m, &hs_metric_fields[i]))) != 0) {
             json_decref(j);
             return NULL;
         }
@@ -102,7 +122,7 @@ json_t *hs_node_metrics_json(hs_node *n)
 
 double hs_metric_copies(const hs_metrics *m)
 {
-    return m->messages_received
-               ? (double)(m->messages_received + m->messages_duplicate) / (double)m->messages_received
-               : 0.0;
+    return m->messages_received ? (double)(m->messages_received + m->messages_duplicate) /
+                                      (double)m->messages_received
+                                : 0.0;
 }

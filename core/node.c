@@ -25,7 +25,6 @@
 #include "query.h"
 #include "transport.h"
 
-
 static double real_wall(void *ud)
 {
     (void)ud;
@@ -210,6 +209,11 @@ hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out)
         goto nomem;
     n->cfg.tags = n->tags;
     snprintf(n->from_header, sizeof n->from_header, "X-Hearsay-From: %s", n->id);
+    if (cfg->cluster_label) {
+        snprintf(n->label, sizeof n->label, "%s", cfg->cluster_label);
+        snprintf(n->label_header, sizeof n->label_header, "X-Hearsay-Cluster: %s", n->label);
+    }
+    n->cfg.cluster_label = n->label[0] ? n->label : NULL;
     hs_peers_init(&n->peers);
     if ((err = hs_rng_seed(&n->rng)) != HS_OK)
         goto fail;
@@ -494,6 +498,7 @@ hs_err hs_node_start(hs_node *n)
         /* Every request we make carries the cluster MAC (auth.h). */
         .sign = n->cfg.security >= HS_SECURITY_CLUSTER ? hs_auth_sign_request : NULL,
         .sign_ud = n->auth,
+        .label_header = n->label[0] ? n->label_header : NULL,
         .trust = {.tls_ca = n->cfg.tls_ca,
                   .tls_cert = n->cfg.tls_cert,
                   .tls_key = n->cfg.tls_key,
@@ -886,6 +891,8 @@ json_t *hs_node_health_json(hs_node *n)
         json_object_set_new(h, "public_key", json_string(hs_identity_public(n->ident)));
     if (h)
         json_object_set_new(h, "local_health", json_integer((json_int_t)n->local_health));
+    if (h && n->label[0])
+        json_object_set_new(h, "cluster_label", json_string(n->label));
     if (h)
         json_object_set_new(h, "probes",
                             json_pack("{s:I, s:I}", "in_flight", (json_int_t)n->probes_in_flight,

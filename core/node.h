@@ -63,6 +63,8 @@ struct hs_node {
         char *tls;                         /* the TLS file names and node_key, one allocation */
     } lists;                               /* owned copies behind cfg's pointers */
     char from_header[HS_PEER_ID_MAX + 32]; /* "X-Hearsay-From: <id>" */
+    char label[65];                        /* cfg.cluster_label's copy, or "" */
+    char label_header[96];                 /* "X-Hearsay-Cluster: <label>" */
     json_t *tags;                          /* owned copy of cfg.tags, or NULL */
     char **blocked;                        /* banned node ids (hs_node_block) */
     size_t n_blocked;
@@ -304,6 +306,8 @@ int hs_node_is_blocked(const hs_node *n, const char *id);
 /* Whether the node may learn or ask a peer at url: a TLS node takes
  * https:// URLs only (a refusal is counted in tls_plain_refused). */
 int hs_node_url_allowed(hs_node *n, const char *url);
+/* A valid cluster_label (config.c). */
+int hs_valid_label(const char *s);
 /* Whether our own loop is stalled now (this turn has run longer than
  * HS_STALL_LAG) or was lately: a failure seen now says little about the
  * peer. */

@@ -97,8 +97,7 @@ char *hs_node_prometheus(hs_node *n, size_t *len)
                 hs_metric_value(&m, &hs_metric_fields[i]));
     counter(&t, "connections_opened", "outbound connections the client opened",
             hs_node_connects(n));
-    counter(&t, "connections_drained", "inbound connections shut to make room",
-            hs_node_drained(n));
+    counter(&t, "connections_drained", "inbound connections shut to make room", hs_node_drained(n));
     family(&t, "peers", "gauge", "peers known, by state");
     for (size_t k = 0; k < sizeof states / sizeof states[0]; k++) {
         size_t c = 0;

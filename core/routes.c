@@ -297,9 +297,9 @@ typedef struct route {
 } route;
 
 static const route routes[] = {
-    {"/gossip", "POST"}, {"/digest", "POST"}, {"/fetch", "POST"},
-    {"/probe", "POST"},  {"/ping", "GET"},    {"/peers", "GET"},
-    {"/state", "GET"},   {"/health", "GET"},  {"/query", "POST"}, {"/metrics", "GET"},
+    {"/gossip", "POST"}, {"/digest", "POST"}, {"/fetch", "POST"}, {"/probe", "POST"},
+    {"/ping", "GET"},    {"/peers", "GET"},   {"/state", "GET"},  {"/health", "GET"},
+    {"/query", "POST"},  {"/metrics", "GET"},
 };
 
 /* The request's source address: the client's, or, from a proxy listed in
@@ -352,6 +352,19 @@ static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *r
     const route *r = NULL;
 
     n->m.http_requests++;
+    /* Another cluster's request (or one without our label) is refused:
+     * two clusters sharing addresses never merge. GET /health without
+     * any label stays open (operators, reference nodes). */
+    const char *label = hs_http_request_header(req, "X-Hearsay-Cluster");
+    int health = strcmp(req->method, "GET") == 0 && strcmp(req->path, "/health") == 0;
+    if (label ? !n->label[0] || strcmp(label, n->label) != 0 : n->label[0] && !health) {
+        n->m.http_wrong_cluster++;
+        refuse(resp, 403,
+               n->label[0]
+                   ? "another cluster: this node's cluster_label differs (X-Hearsay-Cluster)"
+                   : "another cluster: this node has no cluster_label");
+        return;
+    }
     /* Only GET /health is open to anyone in a keyed cluster. */
     if (n->cfg.security >= HS_SECURITY_CLUSTER &&
         !(strcmp(req->method, "GET") == 0 && strcmp(req->path, "/health") == 0) &&

@@ -209,6 +209,12 @@ typedef struct hs_config {
     double score_forward;   /* below it a peer is not forwarded to, -20 */
     double score_graylist;  /* at or below it its requests are refused, -50 */
     double graylist_time;   /* s that lasts; then its score starts at 0, 60 */
+    /* A cluster's name (memberlist's Label): every request carries it
+     * (X-Hearsay-Cluster) and a node refuses, 403, requests without its
+     * own (GET /health without any excepted), so two clusters sharing
+     * addresses never merge. 1-64 of [A-Za-z0-9._-]; NULL: none, and then
+     * requests that carry one are refused. */
+    const char *cluster_label;
     /* Queries (hs_node_query). */
     double query_timeout;     /* s a query waits at most by default, 5 */
     size_t query_answer_max;  /* bytes of one answer (JSON), 8192 */
@@ -319,6 +325,7 @@ typedef struct hs_metrics {
                                        not processed or forwarded, no penalty */
     uint64_t peers_graylisted;      /* times a peer's score fell to score_graylist */
     uint64_t http_graylisted;       /* requests refused from graylisted peers */
+    uint64_t http_wrong_cluster;    /* requests refused: another cluster_label */
     uint64_t queries_sent;          /* queries we asked */
     uint64_t query_responses;       /* responses to them (acks and answers) */
     uint64_t query_duplicates;      /* ...from a node that had responded already */

@@ -438,6 +438,7 @@ static hs_err cli_request(hs_http_client *base, const char *method, const char *
     r->method = strdup(method);
     r->url = strdup(url);
     r->header = dup_or_null(header);
+    r->label = c->o.label_header;
     if (body && len && (r->body = malloc(len)))
         memcpy(r->body, body, len);
     r->len = body ? len : 0;

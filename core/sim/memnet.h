@@ -29,6 +29,7 @@ typedef struct hs_memnet_request {
     uint64_t id;    /* 1, 2, ... per client */
     double timeout; /* s, as asked */
     char *method, *url, *header, *body;
+    const char *label; /* the client's label_header (borrowed), or NULL */
     size_t len;
     hs_http_cb cb;
     void *ud;

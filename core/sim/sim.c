@@ -40,6 +40,7 @@ typedef struct ev {
     double sent;     /* when the request left (for its round trip) */
     long status;
     char *method, *target, *header, *body;
+    char *label; /* the sender's label header, or NULL */
     size_t len;
 } ev;
 
@@ -152,6 +153,7 @@ static void ev_free(ev *e)
     free(e->method);
     free(e->target);
     free(e->header);
+    free(e->label);
     free(e->body);
 }
 
@@ -296,9 +298,10 @@ static void on_request(void *ud, const hs_memnet_request *r)
     e.method = strdup(r->method);
     e.target = u.path_len ? dup_bytes(u.path, u.path_len) : strdup("/");
     e.header = r->header ? strdup(r->header) : NULL;
+    e.label = r->label ? strdup(r->label) : NULL;
     e.body = dup_bytes(r->body ? r->body : "", r->len);
     e.len = r->len;
-    if (!e.method || !e.target || (r->header && !e.header) || !e.body) {
+    if (!e.method || !e.target || (r->header && !e.header) || (r->label && !e.label) || !e.body) {
         fail(s, "out of memory");
         ev_free(&e);
         return;
@@ -347,7 +350,7 @@ static void on_deferred(void *ud, uint64_t token, unsigned status, const char *b
 static void deliver(hs_sim *s, ev *e)
 {
     simnode *sn = &s->nodes[e->to];
-    const char *from = NULL, *headers[1];
+    const char *from = NULL, *headers[2];
     size_t nh = 0;
     hs_http_response resp;
     static const char from_name[] = "X-Hearsay-From: ";
@@ -360,6 +363,8 @@ static void deliver(hs_sim *s, ev *e)
         from = e->header + sizeof from_name - 1;
     else if (e->header)
         headers[nh++] = e->header;
+    if (e->label)
+        headers[nh++] = e->label;
     hs_memnet_server_remote(sn->n->server, (const struct sockaddr *)&s->nodes[e->from].addr);
     hs_memnet_server_serve(sn->n->server, e->method, e->target, from, headers, nh, e->body, e->len,
                            &resp);
@@ -412,7 +417,7 @@ static void run_event(hs_sim *s, ev *e)
                 return;
             sn->wake = sn->paused_until;
         }
-        e->method = e->target = e->header = e->body = NULL; /* moved */
+        e->method = e->target = e->header = e->label = e->body = NULL; /* moved */
         push(s, later_ev);
         return;
     }

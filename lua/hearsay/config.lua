@@ -39,6 +39,7 @@ M.node_keys = {
   score_forward = "number", score_graylist = "number", graylist_time = "number",
   -- Queries (README, Write a plugin: Queries).
   query_timeout = "number", query_answer_max = "integer", query_answer_rate = "number",
+  cluster_label = "string",
 }
 
 -- Settings only the Lua shell reads.
