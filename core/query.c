@@ -126,6 +126,19 @@ static void finish(hs_node *n, hs_query *q, int timed_out)
      * to all answers (elapsed adds the settling time, query.h). */
     if (r)
         json_object_set_new(r, "last_response", json_real(q->last - q->start));
+    /* Who responded at all (hearsay reachability compares it with the
+     * members it knows). */
+    json_t *who = r ? json_array() : NULL;
+    const char *id;
+    json_t *v;
+    json_object_foreach(q->responded, id, v)
+    {
+        (void)v;
+        if (who)
+            json_array_append_new(who, json_string(id));
+    }
+    if (who)
+        json_object_set_new(r, "responded", who);
     /* Out of memory, the callback still runs, with nothing in it. */
     if (!r)
         r = json_object();

@@ -94,4 +94,31 @@ describe("operator commands", function()
     assert.matches("not an http%(s%) URL", out)
     lone:close()
   end)
+
+  it("hearsay reachability finds the member whose responses do not come back", function()
+    local out, code = hearsay("reachability --timeout 2 --format json")
+    assert.equal(0, code, out)
+    local r = hs.json_decode(out)
+    local function by_id(list)
+      local t = {}
+      for _, m in ipairs(list) do t[m.id] = m end
+      return t
+    end
+    local by = by_id(r.members)
+    assert.is_true(by[nodes[2]:id()].responded and by[nodes[3]:id()].responded, out)
+    -- node 1 now refuses node 3's requests: node 3 still looks alive to it
+    -- (its probes of node 3 go through), but nothing of node 3's comes back
+    nodes[1]:block(nodes[3]:id())
+    out, code = hearsay("reachability --timeout 1 --format json")
+    assert.equal(0, code, out)
+    r = hs.json_decode(out)
+    by = by_id(r.members)
+    assert.is_true(by[nodes[2]:id()].responded)
+    assert.is_false(by[nodes[3]:id()].responded)
+    assert.is_true(r.missing >= 1)
+    out = hearsay("reachability --timeout 1")
+    assert.matches("NO RESPONSE", out)
+    nodes[1]:block(nodes[3]:id(), false)
+  end)
 end)
+

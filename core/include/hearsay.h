@@ -464,7 +464,8 @@ const char *hs_message_type_check(const char *type, size_t len);
  * never before this returns, with the result (borrowed for the call):
  * {id, name, answers = {node: answer}, errors = {node: why}, answered,
  * acks (nodes that responded), expected, duplicates, timed_out, elapsed,
- * last_response (s from asking to the last response)}
+ * last_response (s from asking to the last response), responded (the
+ * ids of every node that responded)}
  * -- or with NULL when the node closes first. id_out (33 bytes) gets the
  * query's id. HS_EINVAL for a bad name, filter or timeout.
  */

@@ -35,6 +35,7 @@ commands:
   event    broadcast a message from a running node
   join     make a running node join the cluster at a URL
   tags     show or change a running node's tags
+  reachability  which members answer a running node, to find one-way links
   keygen   print a fresh cluster key
   repl     a Lua console on a local node (or cluster) started for it
   demo     start a local cluster on loopback and broadcast through it
@@ -237,6 +238,21 @@ usage: hearsay tags [--set K=V]... [--delete K]... [--socket PATH]
 Shows a running node's tags, after setting and deleting those given. The
 new tags are gossiped (signed) to every node at once; node.lua's `tags`
 sets them again at the next start.
+]],
+  reachability = [[
+usage: hearsay reachability [--timeout S] [--format json] [--socket PATH]
+
+Asks every node to respond to a running node (an empty query,
+"hs.reachability"), and lists the members that node knows, each with
+whether it responded: a member the node sees alive that does not respond
+has a link that works one way only (or does not vouch for this node: in
+an open cluster only a node's own peers respond; in a keyed cluster every
+node does). Also counts responses from nodes it does not know.
+
+options:
+  --timeout S    how long to wait for responses (default 3, at most 50)
+  --format F     text (default) or json
+  --socket PATH  the node's console socket (default ./config/console.sock)
 ]],
   keygen = [[
 usage: hearsay keygen
@@ -753,6 +769,46 @@ local function cmd_tags(argv)
   return 0
 end
 
+local function cmd_reachability(argv)
+  local opts, pos = args.parse(argv, { socket = "string", help = "boolean", timeout = "number",
+    format = "string" })
+  if not opts then return fail(pos) end
+  if opts.help then io.write(HELP.reachability) return 0 end
+  if #pos > 0 then return fail("reachability: unexpected argument '" .. pos[1] .. "'") end
+  local timeout = opts.timeout or 3
+  if not (timeout > 0 and timeout <= 50) then return fail("reachability: --timeout is 0 to 50") end
+  local hs = require("hearsay")
+  local members, err = console_value(opts.socket, "members()")
+  if not members then io.stderr:write("hearsay: ", err, "\n") return 1 end
+  local out, qerr = hs.console_request(opts.socket or "config/console.sock",
+    { "\\raw on", ("query(\"hs.reachability\", nil, {timeout = %.17g})"):format(timeout) })
+  local r = out and hs.json_decode(out)
+  if type(r) ~= "table" then io.stderr:write("hearsay: ", qerr or out, "\n") return 1 end
+  local responded, known, report, missing = {}, {}, {}, 0
+  for _, id in ipairs(r.responded or {}) do responded[id] = true end
+  for _, m in ipairs(members) do
+    known[m.id] = true
+    local ok = responded[m.id] == true
+    if not ok and m.state ~= "dead" then missing = missing + 1 end
+    report[#report + 1] = { id = m.id, url = m.url, state = m.self and "self" or m.state,
+      responded = ok }
+  end
+  local strangers = 0
+  for id in pairs(responded) do if not known[id] then strangers = strangers + 1 end end
+  if opts.format == "json" then
+    io.write(hs.json_encode({ members = report, unknown_responders = strangers,
+      missing = missing, elapsed = r.elapsed }), "\n")
+    return 0
+  end
+  for _, m in ipairs(report) do
+    io.write(("%-18s %-28s %-10s %s\n"):format(m.id:sub(1, 16), m.url, m.state,
+      m.responded and "responded" or "NO RESPONSE"))
+  end
+  io.write(("%d member(s) not dead did not respond; %d response(s) from nodes this node does "
+    .. "not know; waited %.2f s\n"):format(missing, strangers, r.elapsed or 0))
+  return 0
+end
+
 local function cmd_keygen(argv)
   if argv[1] == "--help" or argv[1] == "-h" then io.write(HELP.keygen) return 0 end
   if #argv > 0 then return fail("keygen: unexpected argument '" .. argv[1] .. "'") end
@@ -934,6 +990,8 @@ function M.main(argv)
     return cmd_join(rest)
   elseif cmd == "tags" then
     return cmd_tags(rest)
+  elseif cmd == "reachability" then
+    return cmd_reachability(rest)
   elseif cmd == "keygen" then
     return cmd_keygen(rest)
   elseif cmd == "repl" then
