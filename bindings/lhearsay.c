@@ -593,6 +593,29 @@ static int l_node_set_tags(lua_State *L)
     return 0;
 }
 
+static int l_node_leave(lua_State *L)
+{
+    return hs_lua_leave(L, check_lnode(L, 1)->node, NULL);
+}
+
+static int l_node_force_leave(lua_State *L)
+{
+    lnode *ln = check_lnode(L, 1);
+    return hs_lua_leave(L, ln->node, luaL_checkstring(L, 2));
+}
+
+static int l_node_is_leaving(lua_State *L)
+{
+    lua_pushboolean(L, hs_node_is_leaving(check_lnode(L, 1)->node));
+    return 1;
+}
+
+static int l_node_left(lua_State *L)
+{
+    hs_lua_push_left(L, check_lnode(L, 1)->node);
+    return 1;
+}
+
 /* node:join(url) -> true, or nil and why */
 static int l_node_join(lua_State *L)
 {
@@ -968,6 +991,10 @@ static const luaL_Reg node_methods[] = {
     {"update_state", l_node_update_state},
     {"tags", l_node_tags},
     {"join", l_node_join},
+    {"leave", l_node_leave},
+    {"force_leave", l_node_force_leave},
+    {"is_leaving", l_node_is_leaving},
+    {"left", l_node_left},
     {"set_tags", l_node_set_tags},
     {"add_peer", l_node_add_peer},
     {"peers", l_node_peers},

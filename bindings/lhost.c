@@ -415,6 +415,26 @@ static int api_join(lua_State *L)
     return 1;
 }
 
+/* api.leave([id]) -> true, or nil and why: leave, or force id out. */
+static int api_leave(lua_State *L)
+{
+    hs_host *h = api_host(L);
+    lua_State *prev = h->cur;
+    const char *id = luaL_optstring(L, 1, NULL);
+    int n;
+
+    h->cur = L; /* gossiped: hooks may run (Reentrancy) */
+    n = hs_lua_leave(L, h->node, id);
+    h->cur = prev;
+    return n;
+}
+
+static int api_left(lua_State *L)
+{
+    hs_lua_push_left(L, api_host(L)->node);
+    return 1;
+}
+
 /* api.set_log_level(level): node.lua's log_level, applied by a reload. */
 static int api_set_log_level(lua_State *L)
 {
@@ -832,6 +852,8 @@ static const luaL_Reg api_fns[] = {
     {"set_tags", api_set_tags},
     {"set_log_level", api_set_log_level},
     {"join", api_join},
+    {"leave", api_leave},
+    {"left", api_left},
     {"block", api_block},
     {"log", api_log},
     {"now", api_now},

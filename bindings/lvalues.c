@@ -195,6 +195,42 @@ int hs_lua_query_error(lua_State *L, hs_err err)
                                        : hs_strerror(err));
 }
 
+int hs_lua_leave(lua_State *L, hs_node *node, const char *force_id)
+{
+    hs_err err = force_id ? hs_node_force_leave(node, force_id) : hs_node_leave(node);
+
+    if (err == HS_OK) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushnil(L);
+    if (force_id && err == HS_ESTATE)
+        lua_pushfstring(L, "force_leave %s: it is not failed here (only a dead peer is forced out)",
+                        force_id);
+    else if (force_id && err == HS_ENOENT)
+        lua_pushfstring(L, "force_leave %s: no such peer", force_id);
+    else
+        lua_pushfstring(L, "%s: %s", force_id ? "force_leave" : "leave", hs_strerror(err));
+    return 2;
+}
+
+void hs_lua_push_left(lua_State *L, const hs_node *node)
+{
+    size_t n = hs_node_left_count(node);
+
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        double at;
+        const char *id = hs_node_left_get(node, i, &at);
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, id);
+        lua_setfield(L, -2, "id");
+        lua_pushnumber(L, at);
+        lua_setfield(L, -2, "at");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
 hs_verdict hs_lua_read_verdict(lua_State *L, int vidx, int pidx, json_t **payload_out)
 {
     hs_verdict v = HS_ACCEPT;

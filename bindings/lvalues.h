@@ -54,6 +54,11 @@ void hs_lua_query_args(lua_State *L, int first, hs_query_opts *o, json_t **paylo
 /* Raises hs_node_query's error, in words. */
 int hs_lua_query_error(lua_State *L, hs_err err);
 
+/* node:leave() and node:force_leave(id) for the module and the console:
+ * true, or nil and why; node:left(): {{id, at}...}. */
+int hs_lua_leave(lua_State *L, hs_node *node, const char *force_id);
+void hs_lua_push_left(lua_State *L, const hs_node *node);
+
 /* Reads a handler's answer: the verdict at vidx ("accept"/nil, "drop" or
  * false, "stop", "reject", "ignore") and an optional replacement payload at pidx. Only reads
  * strings and booleans as such and tables raw: runs no metamethod. */

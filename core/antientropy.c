@@ -35,7 +35,8 @@ int hs_ae_retained_type(const char *type)
 {
     /* SWIM's claims and announces are news only while fresh; a query and
      * a node's tags must reach every node, as any message must. */
-    if (strcmp(type, "hs.query") == 0 || strcmp(type, "hs.tags") == 0)
+    if (strcmp(type, "hs.query") == 0 || strcmp(type, "hs.tags") == 0 ||
+        strcmp(type, "hs.leave") == 0 || strcmp(type, "hs.forceleave") == 0)
         return 1;
     return strcmp(type, "peer_announce") != 0 && strncmp(type, "hs.", 3) != 0;
 }

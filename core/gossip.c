@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "left.h"
 #include "node.h"
 #include "score.h"
 #include "sign.h"
@@ -538,6 +539,8 @@ static int builtin(hs_node *n, hs_envelope *env, int authentic)
         hs_tags_receive(n, env, authentic);
     } else if (strcmp(env->type, "hs.query") == 0) {
         hs_query_receive(n, env, authentic);
+    } else if (strcmp(env->type, "hs.leave") == 0 || strcmp(env->type, "hs.forceleave") == 0) {
+        hs_left_receive(n, env, authentic);
     } else if (strncmp(env->type, "hs.", 3) == 0) {
         hs_membership_swim(n, env->type, p, authentic ? env->origin : NULL);
     } else {
@@ -573,7 +576,8 @@ static int self_claim(hs_envelope *env)
     const char *id;
 
     if (strcmp(env->type, "peer_announce") != 0 && strcmp(env->type, "hs.alive") != 0 &&
-        strcmp(env->type, "hs.tags") != 0 && strcmp(env->type, "hs.query") != 0)
+        strcmp(env->type, "hs.tags") != 0 && strcmp(env->type, "hs.query") != 0 &&
+        strcmp(env->type, "hs.leave") != 0)
         return 0;
     id = json_string_value(json_object_get(hs_envelope_payload(env), "node_id"));
     return id && strcmp(id, env->origin) == 0;

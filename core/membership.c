@@ -33,6 +33,7 @@
 #include "cidr.h"
 #include "hash.h"
 #include "http_url.h"
+#include "left.h"
 #include "node.h"
 #include "score.h"
 
@@ -756,6 +757,10 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
         refused(n, "outside peer_allow", id, url);
         return NULL;
     }
+    if (hs_left_blocks(n, id, c, seen_at)) {
+        refused(n, "a node that left", id, url);
+        return NULL;
+    }
     p = hs_peers_find(&n->peers, id);
     /* Its own signed word counts if newer than the last we took and not
      * older than the seen cache's memory (at least auth_window: clocks
@@ -1038,6 +1043,8 @@ static void on_boot_health(void *ud, const hs_http_result *res)
 
 void hs_membership_bootstrap(hs_node *n)
 {
+    if (n->leaving)
+        return; /* (left.c: it says nothing that would bring it back) */
     n->last_bootstrap = hs_node_mono(n);
     if (n->cfg.n_bootstrap)
         hs_node_exchange_soon(n);
@@ -1111,6 +1118,8 @@ void hs_membership_exchange(hs_node *n)
 {
     size_t alive = 0, pick;
 
+    if (n->leaving)
+        return;
     take_candidates(n);
     for (size_t i = 0; i < n->peers.n; i++)
         alive += n->peers.v[i]->state == HS_PEER_ALIVE && hs_peer_usable(n->peers.v[i]);
@@ -1147,6 +1156,8 @@ void hs_membership_announce(hs_node *n, int joining)
 {
     json_t *payload;
 
+    if (n->leaving)
+        return;
     n->m.gossip_rounds++;
     n->last_announce = hs_node_mono(n);
     payload = json_pack("{s:s, s:s, s:s, s:f}", "node_id", n->id, "url", n->url, "merkle_root",

@@ -75,6 +75,7 @@ const hs_metric_field hs_metric_fields[] = {
     F(peers_graylisted, "times a peer's score fell to score_graylist"),
     F(http_graylisted, "requests refused from graylisted peers"),
     F(http_wrong_cluster, "requests refused: another cluster_label"),
+    F(peers_left, "peers forgotten because they left (or were forced out)"),
     F(queries_sent, "queries we asked"),
     F(query_responses, "responses to them (acks and answers)"),
     F(query_duplicates, "...from a node that had responded already"),

@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "hash.h"
 #include "identity.h"
+#include "left.h"
 #include "log.h"
 #include "metrics.h"
 #include "node.h"
@@ -129,6 +130,7 @@ static void free_node(hs_node *n)
     hs_seen_free(n->seen);
     hs_auth_free(n->auth);
     hs_peers_free(&n->peers);
+    hs_left_free(n);
     json_decref(n->tags);
     for (size_t i = 0; i < n->n_blocked; i++)
         free(n->blocked[i]);

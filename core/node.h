@@ -26,6 +26,12 @@
 #define HS_LAZY_ASKED 64
 /* New messages whose first copy a node remembers (shortcut.c). */
 #define HS_RECENT 128
+/* Nodes that left whose ids a node remembers (left.c). */
+#define HS_LEFT_MAX 256
+typedef struct hs_left {
+    char *id;
+    double at; /* epoch s of its leave */
+} hs_left;
 /* Ended queries of ours whose ids a node remembers, to tell a late
  * response from a stray one (query.c). */
 #define HS_QUERY_DONE 64
@@ -107,6 +113,9 @@ struct hs_node {
     double stalled_until;                        /* monotonic s: until then failures are ours */
     int flush_pending, lazy_pending;
     int in_own;               /* in hooks.on_own (gossip.c) */
+    int leaving;              /* hs_node_leave was called */
+    hs_left *left;            /* nodes that left (left.c) */
+    size_t n_left, cap_left;
     struct hs_query *queries; /* ours, pending (query.c) */
     hs_tokens query_tokens;   /* responses we may send to others' queries */
     char query_done[HS_QUERY_DONE][33];

@@ -326,6 +326,7 @@ typedef struct hs_metrics {
     uint64_t peers_graylisted;      /* times a peer's score fell to score_graylist */
     uint64_t http_graylisted;       /* requests refused from graylisted peers */
     uint64_t http_wrong_cluster;    /* requests refused: another cluster_label */
+    uint64_t peers_left;            /* peers forgotten because they left (or were forced out) */
     uint64_t queries_sent;          /* queries we asked */
     uint64_t query_responses;       /* responses to them (acks and answers) */
     uint64_t query_duplicates;      /* ...from a node that had responded already */
@@ -509,6 +510,21 @@ const json_t *hs_node_tags(const hs_node *node);
  * is not http(s), HS_EPERM for http:// on a TLS node, HS_ESTATE before
  * hs_node_start(). */
 hs_err hs_node_join(hs_node *node, const char *url);
+
+/*
+ * Leaves the cluster gracefully (README, The console): gossips a signed
+ * "hs.leave", so that the others forget this node at once instead of
+ * failing it; close the node a moment later (the message must go out).
+ * hs_node_force_leave does it for a peer this node holds dead (HS_ESTATE
+ * if it is not, HS_ENOENT if unknown): the others take it only about a
+ * peer they hold dead too. Nodes that left are remembered (at most 256):
+ * hs_node_left_get(i) gives the id and when (epoch s).
+ */
+hs_err hs_node_leave(hs_node *node);
+hs_err hs_node_force_leave(hs_node *node, const char *id);
+int hs_node_is_leaving(const hs_node *node);
+size_t hs_node_left_count(const hs_node *node);
+const char *hs_node_left_get(const hs_node *node, size_t i, double *at);
 
 /* Adds a peer by hand, as if it had announced itself; HS_ESTATE before
  * hs_node_start(). */

@@ -36,6 +36,8 @@ commands:
   join     make a running node join the cluster at a URL
   tags     show or change a running node's tags
   reachability  which members answer a running node, to find one-way links
+  leave    make a running node leave its cluster gracefully, and stop
+  force-leave  force a failed member out of a running node's cluster
   keygen   print a fresh cluster key
   repl     a Lua console on a local node (or cluster) started for it
   demo     start a local cluster on loopback and broadcast through it
@@ -254,6 +256,22 @@ options:
   --format F     text (default) or json
   --socket PATH  the node's console socket (default ./config/console.sock)
 ]],
+  leave = [[
+usage: hearsay leave [--socket PATH]
+
+Makes a running node leave its cluster gracefully: it gossips a signed
+hs.leave, so every node forgets it at once (counted in peers_left) instead
+of suspecting it, failing it and probing it for forget_after; then the
+node stops (about a second later) and `hearsay run` exits 0.
+]],
+  ["force-leave"] = [[
+usage: hearsay force-leave ID [--socket PATH]
+
+Forces a failed member out of the cluster: the running node forgets it,
+and every node that also holds it dead does the same (a live member
+cannot be forced out). It comes back only by its own signed announce, or
+an operator's add_peer or join.
+]],
   keygen = [[
 usage: hearsay keygen
 
@@ -375,13 +393,22 @@ local function cmd_run(argv)
   end
   local handles = M.watch_reload(loop, node, cfg)
   local function shutdown(signum)
-    say(("signal %d, shutting down"):format(signum))
+    say(signum and ("signal %d, shutting down"):format(signum) or "left the cluster, shutting down")
     for _, h in ipairs(handles) do h:close() end
     node:close()
   end
   -- Handlers first: whoever reads the ready line may signal at once.
   handles[#handles + 1] = loop:signal("SIGINT", shutdown)
   handles[#handles + 1] = loop:signal("SIGTERM", shutdown)
+  -- leave() (hearsay leave): the node stops once its hs.leave went out
+  -- (a second: its pushes and the first lazy offers).
+  local leave_seen
+  handles[#handles + 1] = loop:timer(0.1, 0.1, function()
+    if not leave_seen and node:is_leaving() then
+      leave_seen = true
+      handles[#handles + 1] = loop:timer(1, 0, function() shutdown() end)
+    end
+  end)
   io.stdout:write(("hearsay node %s listening on %s\n"):format(node:id(), node:url()))
   io.stdout:flush()
   loop:run()
@@ -677,7 +704,7 @@ local function cmd_members(argv)
   end
   for _, m in ipairs(list) do
     local id = opts.detailed and m.id or m.id:sub(1, 16)
-    local line = ("%-" .. (opts.detailed and 66 or 18) .. "s %-28s %-10s %s"):format(id, m.url,
+    local line = ("%-" .. (opts.detailed and 66 or 18) .. "s %-28s %-10s %s"):format(id, m.url or "-",
       m.self and "alive*" or m.state, tags_text(m.tags))
     if opts.detailed and not m.self then
       line = line .. ("  latency %s ms  score %.1f%s  failures %d"):format(
@@ -789,7 +816,7 @@ local function cmd_reachability(argv)
   for _, m in ipairs(members) do
     known[m.id] = true
     local ok = responded[m.id] == true
-    if not ok and m.state ~= "dead" then missing = missing + 1 end
+    if not ok and m.state ~= "dead" and m.state ~= "left" then missing = missing + 1 end
     report[#report + 1] = { id = m.id, url = m.url, state = m.self and "self" or m.state,
       responded = ok }
   end
@@ -801,11 +828,24 @@ local function cmd_reachability(argv)
     return 0
   end
   for _, m in ipairs(report) do
-    io.write(("%-18s %-28s %-10s %s\n"):format(m.id:sub(1, 16), m.url, m.state,
+    io.write(("%-18s %-28s %-10s %s\n"):format(m.id:sub(1, 16), m.url or "-", m.state,
       m.responded and "responded" or "NO RESPONSE"))
   end
   io.write(("%d member(s) not dead did not respond; %d response(s) from nodes this node does "
     .. "not know; waited %.2f s\n"):format(missing, strangers, r.elapsed or 0))
+  return 0
+end
+
+local function cmd_leave(argv, force)
+  local opts, pos = args.parse(argv, { socket = "string", help = "boolean" })
+  if not opts then return fail(pos) end
+  if opts.help then io.write(HELP[force and "force-leave" or "leave"]) return 0 end
+  if force and #pos ~= 1 then return fail("force-leave: expected ID") end
+  if not force and #pos > 0 then return fail("leave: unexpected argument '" .. pos[1] .. "'") end
+  local ok, err = console_value(opts.socket, force and ("force_leave(%q)"):format(pos[1])
+    or "leave()")
+  if not ok then io.stderr:write("hearsay: ", err, "\n") return 1 end
+  io.write(force and ("forced %s out\n"):format(pos[1]) or "leaving; the node stops in a second\n")
   return 0
 end
 
@@ -992,6 +1032,10 @@ function M.main(argv)
     return cmd_tags(rest)
   elseif cmd == "reachability" then
     return cmd_reachability(rest)
+  elseif cmd == "leave" then
+    return cmd_leave(rest, false)
+  elseif cmd == "force-leave" then
+    return cmd_leave(rest, true)
   elseif cmd == "keygen" then
     return cmd_keygen(rest)
   elseif cmd == "repl" then

@@ -764,7 +764,20 @@ local function console_environment()
         score = p.score, graylisted = p.graylisted, failures = p.failures,
         last_seen = p.last_seen })
     end
+    for _, l in ipairs(api.left()) do keep({ id = l.id, state = "left", left_at = l.at }) end
     return list
+  end
+  -- leave(): the node leaves the cluster gracefully (and `hearsay run`
+  -- stops a moment later); force_leave(id): a failed peer is forced out.
+  env.leave = function()
+    local ok, err = api.leave()
+    if not ok then error(err, 2) end
+    return true
+  end
+  env.force_leave = function(id)
+    local ok, err = api.leave(id)
+    if not ok then error(err, 2) end
+    return true
   end
   env.info = function()
     local h = api.health()
@@ -844,6 +857,8 @@ members(opts)           this node and its peers: id, url, state, tags (opts: sta
 info()                  who this node is: id, url, version, peers, state...
 event(name, payload)    broadcast from this node (-> id)
 join(url, ...)          join the cluster of the node(s) at url, as bootstrap does
+leave()                 leave the cluster gracefully (hearsay run then stops)
+force_leave(id)         force a failed peer out of the cluster
 query(name, payload, opts)  ask the cluster; prints the answers when they are in
                         (opts: timeout, tags = {k = v}, nodes = {ids}, want = n)
 block(id [, blocked])   refuse (or again take) every request from that node id
