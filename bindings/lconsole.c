@@ -43,6 +43,7 @@ typedef struct cclient {
     size_t len, cap;
     int closing;
     int waiting; /* its last line answers later (hs_console_reply) */
+    int monitor; /* the log lines up to this level stream to it (-1: none) */
     struct cclient *prev, *next;
 } cclient;
 
@@ -54,7 +55,8 @@ struct hs_console {
     ino_t ino;
     cclient *clients;
     int next_id;
-    unsigned long cut_off; /* clients cut off for not reading */
+    unsigned long cut_off;         /* clients cut off for not reading */
+    unsigned long monitor_dropped; /* log lines a monitoring client missed */
 };
 
 typedef struct wreq {
@@ -210,6 +212,53 @@ static void feed_lines(cclient *cl)
     }
 }
 
+int hs_console_monitor(hs_console *con, int id, int level)
+{
+    cclient *cl = con ? con->clients : NULL;
+
+    while (cl && cl->id != id)
+        cl = cl->next;
+    if (!cl)
+        return -1;
+    cl->monitor = level;
+    cl->waiting = 1; /* its next lines wait: it only listens now */
+    return 0;
+}
+
+void hs_console_tap(hs_console *con, int level, const char *line, size_t len)
+{
+    /* Written here, never closed here (this runs inside the node's logging,
+     * perhaps inside a Lua call): a client that does not read loses lines,
+     * counted, and is cut off when it next has something to say. */
+    for (cclient *cl = con ? con->clients : NULL; cl; cl = cl->next) {
+        wreq *w;
+        char *data;
+        uv_buf_t buf;
+        if (cl->closing || cl->monitor < level)
+            continue;
+        if (uv_stream_get_write_queue_size((uv_stream_t *)&cl->pipe) + len > QUEUE_MAX) {
+            con->monitor_dropped++;
+            continue;
+        }
+        w = malloc(sizeof *w);
+        data = malloc(len);
+        if (!w || !data) {
+            free(w);
+            free(data);
+            con->monitor_dropped++;
+            continue;
+        }
+        memcpy(data, line, len);
+        w->data = data;
+        buf = uv_buf_init(data, (unsigned)len);
+        if (uv_write(&w->req, (uv_stream_t *)&cl->pipe, &buf, 1, on_written) != 0) {
+            free(data);
+            free(w);
+            con->monitor_dropped++;
+        }
+    }
+}
+
 int hs_console_reply(hs_console *con, int id, const char *out, size_t len, const char *prompt)
 {
     cclient *cl = con ? con->clients : NULL;
@@ -280,6 +329,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     cl->con = con;
     cl->id = ++con->next_id;
+    cl->monitor = -1;
     uv_pipe_init(hs_host_loop(con->h), &cl->pipe, 0);
     cl->pipe.data = cl;
     hs_host_handle_opened(con->h);

@@ -301,8 +301,63 @@ static int l_console_request(lua_State *L)
     return 1;
 }
 
+/* hearsay.console_monitor(path, line) -> exit code: sends one line (a
+ * monitor() call) and copies what comes back to stdout, without the
+ * marker lines, until the node closes the session or stdout fails. The
+ * answer to the line never comes: the session streams the node's log. */
+static int l_console_monitor(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    size_t len;
+    const char *line = luaL_checklstring(L, 2, &len);
+    char prompt[64], buf[4096];
+    conn c = {-1, NULL, 0, 0};
+    int at_line_start = 1, skipping = 0;
+
+    if (memchr(line, '\n', len))
+        return luaL_error(L, "console_monitor: one line");
+    if ((c.fd = connect_unix(path)) < 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot reach a console at %s: %s (is the node running?)", path,
+                        strerror(errno));
+        return 2;
+    }
+    if (read_answer(&c, prompt, sizeof prompt, NULL) != 0 || send_all(c.fd, line, len) != 0 ||
+        send_all(c.fd, "\n", 1) != 0) {
+        close(c.fd);
+        free(c.buf);
+        lua_pushnil(L);
+        lua_pushfstring(L, "the node at %s closed the console session", path);
+        return 2;
+    }
+    free(c.buf);
+    for (;;) {
+        ssize_t n = read(c.fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; i++) {
+            if (at_line_start)
+                skipping = buf[i] == '\x1e';
+            if (!skipping && putchar(buf[i]) == EOF) {
+                close(c.fd);
+                lua_pushinteger(L, 1);
+                return 1;
+            }
+            at_line_start = buf[i] == '\n';
+        }
+        fflush(stdout);
+    }
+    close(c.fd);
+    lua_pushinteger(L, 0);
+    return 1;
+}
+
 void hs_console_client_register(lua_State *L)
 {
+    lua_pushcfunction(L, l_console_monitor);
+    lua_setfield(L, -2, "console_monitor");
     lua_pushcfunction(L, l_console_request);
     lua_setfield(L, -2, "console_request");
     lua_pushcfunction(L, l_console_client);

@@ -34,13 +34,25 @@ void hs_console_client_register(lua_State *L); /* lconsole_client.c */
 enum { HOOK_MESSAGE, HOOK_POLICY, HOOK_PEER, HOOK_STATE, HOOK_COUNT };
 
 typedef struct lnode {
-    hs_node *node; /* NULL once closed */
+    hs_node *node;  /* NULL once closed */
+    hs_log_fn sink; /* where the node's log lines go (stderr, text or JSON) */
     hs_lloop *lp;
     lua_State *L; /* main thread */
     int refs[HOOK_COUNT];
     hs_host *host;      /* the node's plugins, or NULL */
     char *keyring_file; /* where keyring changes are saved, or NULL */
 } lnode;
+
+/* The node's log: stderr as configured, and the console's monitoring
+ * sessions (hearsay monitor). */
+static void lnode_log(void *ud, hs_log_level level, const char *node_id, const char *msg)
+{
+    lnode *ln = ud;
+
+    ln->sink(NULL, level, node_id, msg);
+    if (ln->host)
+        hs_host_log_tap(ln->host, level, msg);
+}
 
 static lnode *check_lnode(lua_State *L, int idx)
 {
@@ -432,6 +444,9 @@ static int l_node_new(lua_State *L)
         json_decref(cfg.tags);
         return luaL_error(L, "hearsay.node: %s", why);
     }
+    ln->sink = cfg.log_format == HS_LOG_JSON ? hs_log_stderr_json : hs_log_stderr;
+    cfg.log = lnode_log;
+    cfg.log_ud = ln;
     err = hs_node_new(lp->loop, &cfg, &ln->node);
     json_decref(cfg.tags);
     if (err != HS_OK)

@@ -595,6 +595,33 @@ static int api_console_reply(lua_State *L)
     return 1;
 }
 
+/* api.console_monitor(session, level): that session streams the log. */
+static int api_console_monitor(lua_State *L)
+{
+    static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
+    hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
+    int id = (int)luaL_checkinteger(L, 1);
+    int level = luaL_checkoption(L, 2, "info", levels);
+
+    lua_pushboolean(L, h->console && hs_console_monitor(h->console, id, level) == 0);
+    return 1;
+}
+
+void hs_host_log_tap(hs_host *h, hs_log_level level, const char *msg)
+{
+    char at[HS_LOG_STAMP_MAX], line[1200];
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    int n;
+
+    if (!h->console || h->closing)
+        return;
+    hs_log_stamp(at);
+    n = snprintf(line, sizeof line, "%s %s: %s\n", at, names[(unsigned)level & 3], msg);
+    if (n > 0)
+        hs_console_tap(h->console, (int)level, line,
+                       (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
 /* A query a plugin or the console asked: its token for the manager. */
 typedef struct host_query {
     hs_host *h;
@@ -864,6 +891,7 @@ static const luaL_Reg api_fns[] = {
     {"slot", api_slot},
     {"console_cut_off", api_console_cut_off},
     {"console_reply", api_console_reply},
+    {"console_monitor", api_console_monitor},
     {"query", api_query},
     {"overruns", api_overruns},
     {"keys", api_keys},

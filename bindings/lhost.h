@@ -86,6 +86,13 @@ void hs_console_close(hs_console *c);
 /* The later answer of session id's line (see lconsole.c); -1 when that
  * session is gone or waits for nothing. */
 int hs_console_reply(hs_console *con, int id, const char *out, size_t len, const char *prompt);
+/* Session id streams the node's log lines up to `level` from now on (its
+ * further input is not read); -1 when there is no such session. */
+int hs_console_monitor(hs_console *con, int id, int level);
+/* One log line (with its newline) for the monitoring sessions. */
+void hs_console_tap(hs_console *con, int level, const char *line, size_t len);
+/* The node logged a line: to the console's monitoring sessions. */
+void hs_host_log_tap(hs_host *h, hs_log_level level, const char *msg);
 /* Clients cut off for leaving too much of their output unread. */
 unsigned long hs_console_cut_off(const hs_console *c);
 

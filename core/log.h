@@ -21,9 +21,6 @@ const char *hs_log_level_name(hs_log_level level);
  * not fit. Returns its length (0 when cap is under 9). */
 size_t hs_log_json_string(const char *s, char *out, size_t cap);
 
-/* hs_log_fn sinks: "TIME hearsay[NODE] LEVEL: MESSAGE", or one JSON
- * object a line. */
-void hs_log_stderr(void *ud, hs_log_level level, const char *node_id, const char *msg);
-void hs_log_stderr_json(void *ud, hs_log_level level, const char *node_id, const char *msg);
+/* (hs_log_stderr and hs_log_stderr_json: hearsay.h.) */
 
 #endif

@@ -120,5 +120,33 @@ describe("operator commands", function()
     assert.matches("NO RESPONSE", out)
     nodes[1]:block(nodes[3]:id(), false)
   end)
+
+  it("hearsay monitor streams the node's log lines, up to a level", function()
+    local talker = H.node({ log_level = "info" }, loop)
+    H.plugins(talker, H.plugin_dir({ ticker = [[
+      state.n = 0
+      every(50, function()
+        state.n = state.n + 1
+        log.info("tick %d", state.n)
+        log.warn("warn tick %d", state.n)
+      end)
+    ]] }), { "ticker" })
+    local tsock = H.tmpdir() .. "/talker.sock"
+    talker:console(tsock)
+    local out, code = sh(loop, ("timeout 1.5 %q monitor --socket %q"):format(H.bin, tsock))
+    assert.equal(124, code, out) -- (it streams until stopped)
+    assert.matches("info: %[ticker%] tick %d+", out)
+    assert.matches("warn: %[ticker%] warn tick %d+", out)
+    out = sh(loop, ("timeout 1 %q monitor --level warn --socket %q"):format(H.bin, tsock))
+    assert.matches("warn tick", out)
+    assert.is_nil(out:find("info:", 1, true), out)
+    -- the node went on as ever meanwhile, and its console still answers
+    local n0 = talker:plugin_state("ticker").n
+    loop:run_for(0.3)
+    assert.is_true(talker:plugin_state("ticker").n > n0)
+    out = sh(loop, ("%q console --socket %q -e '=1+1'"):format(H.bin, tsock))
+    assert.matches("2", out)
+    talker:close()
+  end)
 end)
 

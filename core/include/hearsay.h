@@ -65,6 +65,12 @@ typedef enum hs_log_format {
 /* Log sink. `msg` is borrowed for the duration of the call. */
 typedef void (*hs_log_fn)(void *ud, hs_log_level level, const char *node_id, const char *msg);
 
+/* The default sinks (ud unused): "TIME hearsay[NODE] LEVEL: MESSAGE" on
+ * stderr, or one JSON object a line (log_format). A sink of one's own may
+ * call them too. */
+void hs_log_stderr(void *ud, hs_log_level level, const char *node_id, const char *msg);
+void hs_log_stderr_json(void *ud, hs_log_level level, const char *node_id, const char *msg);
+
 /* Now, as the default log lines begin: "2026-12-05T06:48:01.123Z" (UTC,
  * ms); out holds at least HS_LOG_STAMP_MAX bytes. */
 #define HS_LOG_STAMP_MAX 32

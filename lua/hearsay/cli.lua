@@ -37,6 +37,7 @@ commands:
   tags     show or change a running node's tags
   reachability  which members answer a running node, to find one-way links
   leave    make a running node leave its cluster gracefully, and stop
+  monitor  stream a running node's log lines
   force-leave  force a failed member out of a running node's cluster
   keygen   print a fresh cluster key
   repl     a Lua console on a local node (or cluster) started for it
@@ -263,6 +264,14 @@ Makes a running node leave its cluster gracefully: it gossips a signed
 hs.leave, so every node forgets it at once (counted in peers_left) instead
 of suspecting it, failing it and probing it for forget_after; then the
 node stops (about a second later) and `hearsay run` exits 0.
+]],
+  monitor = [[
+usage: hearsay monitor [--level L] [--socket PATH]
+
+Streams a running node's log lines (those its log_level lets through, up
+to L: error, warn, info (default) or debug) until interrupted or the node
+stops. A monitor that does not keep up loses lines rather than slowing
+the node.
 ]],
   ["force-leave"] = [[
 usage: hearsay force-leave ID [--socket PATH]
@@ -849,6 +858,22 @@ local function cmd_leave(argv, force)
   return 0
 end
 
+local function cmd_monitor(argv)
+  local opts, pos = args.parse(argv, { socket = "string", help = "boolean", level = "string" })
+  if not opts then return fail(pos) end
+  if opts.help then io.write(HELP.monitor) return 0 end
+  if #pos > 0 then return fail("monitor: unexpected argument '" .. pos[1] .. "'") end
+  local level = opts.level or "info"
+  if not ({ error = 1, warn = 1, info = 1, debug = 1 })[level] then
+    return fail("monitor: --level is error, warn, info or debug")
+  end
+  io.stdout:setvbuf("line")
+  local code, err = require("hearsay").console_monitor(opts.socket or "config/console.sock",
+    ("monitor(%q)"):format(level))
+  if not code then return fail(err) end
+  return code
+end
+
 local function cmd_keygen(argv)
   if argv[1] == "--help" or argv[1] == "-h" then io.write(HELP.keygen) return 0 end
   if #argv > 0 then return fail("keygen: unexpected argument '" .. argv[1] .. "'") end
@@ -1034,6 +1059,8 @@ function M.main(argv)
     return cmd_reachability(rest)
   elseif cmd == "leave" then
     return cmd_leave(rest, false)
+  elseif cmd == "monitor" then
+    return cmd_monitor(rest)
   elseif cmd == "force-leave" then
     return cmd_leave(rest, true)
   elseif cmd == "keygen" then

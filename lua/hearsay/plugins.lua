@@ -795,6 +795,17 @@ local function console_environment()
     end
     return n
   end
+  -- monitor([level]): this session streams the node's log lines (up to
+  -- level, "info" by default) until it closes (hearsay monitor).
+  env.monitor = function(level)
+    local s = feeding and sessions[feeding]
+    if not s then error("monitor() streams in a console session", 2) end
+    if level ~= nil and not ({ error = 1, warn = 1, info = 1, debug = 1 })[level] then
+      error("monitor takes error, warn, info or debug", 2)
+    end
+    api.console_monitor(feeding, level or "info")
+    s.pending = true
+  end
   -- query(name [, payload [, opts]]): the line answers when the cluster
   -- has (README, Queries); one query per line.
   env.query = function(name, payload, opts)
@@ -858,6 +869,7 @@ info()                  who this node is: id, url, version, peers, state...
 event(name, payload)    broadcast from this node (-> id)
 join(url, ...)          join the cluster of the node(s) at url, as bootstrap does
 leave()                 leave the cluster gracefully (hearsay run then stops)
+monitor(level)          this session streams the node's log from now on (until it closes)
 force_leave(id)         force a failed peer out of the cluster
 query(name, payload, opts)  ask the cluster; prints the answers when they are in
                         (opts: timeout, tags = {k = v}, nodes = {ids}, want = n)
