@@ -690,17 +690,27 @@ static hs_err load_tls(mhd_server *srv)
 hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs_http_server **out)
 {
     mhd_server *srv;
-    struct sockaddr_in sa;
+    struct sockaddr_storage sa;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&sa;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&sa;
     const union MHD_DaemonInfo *info;
     struct MHD_OptionItem tls[4];
     size_t ntls = 0;
+    unsigned ipv6 = 0;
     hs_err err;
 
+    /* An IPv4 or an IPv6 address ("::1", "::" for every interface). */
     memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(opts->port);
-    if (inet_pton(AF_INET, opts->host, &sa.sin_addr) != 1)
+    if (inet_pton(AF_INET, opts->host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(opts->port);
+    } else if (inet_pton(AF_INET6, opts->host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(opts->port);
+        ipv6 = MHD_USE_IPv6;
+    } else {
         return HS_EINVAL;
+    }
     srv = calloc(1, sizeof *srv);
     if (!srv)
         return HS_ENOMEM;
@@ -734,7 +744,7 @@ hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs
     size_t room = opts->max_connections / 8 > 2 ? opts->max_connections / 8 : 2;
     srv->drain_at = opts->max_connections > room ? opts->max_connections - room : 0;
     srv->daemon = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
+        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | ipv6 |
             (srv->cert ? MHD_USE_TLS : 0),
         opts->port, opts->n_allow ? on_accept : NULL, srv, on_request, srv,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,

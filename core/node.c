@@ -515,9 +515,9 @@ hs_err hs_node_start(hs_node *n)
         return err;
     }
     n->cfg.port = hs_http_server_port(n->server);
-    if (!n->url[0])
-        snprintf(n->url, sizeof n->url, "%s://%s:%u", n->cfg.tls_cert ? "https" : "http", n->host,
-                 (unsigned)n->cfg.port);
+    if (!n->url[0]) /* (an IPv6 address in brackets) */
+        snprintf(n->url, sizeof n->url, strchr(n->host, ':') ? "%s://[%s]:%u" : "%s://%s:%u",
+                 n->cfg.tls_cert ? "https" : "http", n->host, (unsigned)n->cfg.port);
     n->started = 1;
     n->started_wall = hs_node_now(n);
     /* A restarted node must out-rank what the network last heard of it. */
