@@ -608,6 +608,37 @@ static int l_node_set_tags(lua_State *L)
     return 0;
 }
 
+/* node:snapshot() -> text (README, Running a node: snapshots) */
+static int l_node_snapshot(lua_State *L)
+{
+    size_t len;
+    char *text = hs_node_snapshot(check_lnode(L, 1)->node, &len);
+
+    if (!text)
+        return luaL_error(L, "snapshot: out of memory");
+    lua_pushlstring(L, text, len);
+    free(text);
+    return 1;
+}
+
+/* node:restore(text) -> true, or nil and why (before start) */
+static int l_node_restore(lua_State *L)
+{
+    lnode *ln = check_lnode(L, 1);
+    size_t len;
+    const char *text = luaL_checklstring(L, 2, &len);
+    char why[160];
+    hs_err err = hs_node_restore(ln->node, text, len, why, sizeof why);
+
+    if (err == HS_OK) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushnil(L);
+    lua_pushstring(L, err == HS_ESTATE ? "restore: the node has started already" : why);
+    return 2;
+}
+
 static int l_node_leave(lua_State *L)
 {
     return hs_lua_leave(L, check_lnode(L, 1)->node, NULL);
@@ -1007,6 +1038,8 @@ static const luaL_Reg node_methods[] = {
     {"tags", l_node_tags},
     {"join", l_node_join},
     {"leave", l_node_leave},
+    {"snapshot", l_node_snapshot},
+    {"restore", l_node_restore},
     {"force_leave", l_node_force_leave},
     {"is_leaving", l_node_is_leaving},
     {"left", l_node_left},

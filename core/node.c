@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "node.h"
 #include "query.h"
+#include "snapshot.h"
 #include "transport.h"
 
 static double real_wall(void *ud)
@@ -131,6 +132,7 @@ static void free_node(hs_node *n)
     hs_auth_free(n->auth);
     hs_peers_free(&n->peers);
     hs_left_free(n);
+    json_decref(n->rejoin);
     json_decref(n->tags);
     for (size_t i = 0; i < n->n_blocked; i++)
         free(n->blocked[i]);
@@ -520,8 +522,10 @@ hs_err hs_node_start(hs_node *n)
                  n->cfg.tls_cert ? "https" : "http", n->host, (unsigned)n->cfg.port);
     n->started = 1;
     n->started_wall = hs_node_now(n);
-    /* A restarted node must out-rank what the network last heard of it. */
-    n->incarnation = (uint64_t)(n->started_wall * 1000);
+    /* A restarted node must out-rank what the network last heard of it
+     * (a restored snapshot's incarnation too, should the clock go back). */
+    if ((uint64_t)(n->started_wall * 1000) > n->incarnation)
+        n->incarnation = (uint64_t)(n->started_wall * 1000);
     n->started_mono = hs_node_mono(n);
     n->score_tick = n->started_mono;
 
@@ -548,6 +552,7 @@ hs_err hs_node_start(hs_node *n)
     again(n, HS_DUE_MAINTAIN, tick(n));
     hs_node_log(n, HS_LOG_DEBUG, "listening on %s", n->url); /* the shell prints it */
     hs_membership_start(n);
+    hs_snapshot_rejoin(n);
     return HS_OK;
 }
 

@@ -115,6 +115,7 @@ struct hs_node {
     int in_own;               /* in hooks.on_own (gossip.c) */
     int leaving;              /* hs_node_leave was called */
     hs_left *left;            /* nodes that left (left.c) */
+    json_t *rejoin;           /* a restored snapshot's peers, until start */
     size_t n_left, cap_left;
     struct hs_query *queries; /* ours, pending (query.c) */
     hs_tokens query_tokens;   /* responses we may send to others' queries */

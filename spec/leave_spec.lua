@@ -28,6 +28,7 @@ describe("leave", function()
     local exited, why = H.wait_exit(proc, loop, 10)
     assert.is_true(exited, why)
     assert.matches("left the cluster, shutting down", H.output(proc))
+    assert.is_nil(io.open(dir .. "/snapshot.json"), "no snapshot: a restart does not rejoin")
     loop:run_for(1.5) -- long enough that a failure would have been suspected
     for name, node in pairs({ a = a, b = b }) do
       assert.is_nil(peer_ids(node, true)[proc.id], name .. " forgot it (not even dead)\n" .. H.output(proc))

@@ -532,6 +532,19 @@ int hs_node_is_leaving(const hs_node *node);
 size_t hs_node_left_count(const hs_node *node);
 const char *hs_node_left_get(const hs_node *node, size_t i, double *at);
 
+/*
+ * Snapshots (README, Running a node): hs_node_snapshot() writes what the
+ * node would want after a restart -- its peers, incarnation, tags, state
+ * and the ids of the messages it saw within seen_ttl -- as JSON text with
+ * a SHA-256 over it (malloc'd; its length in *len; NULL out of memory).
+ * hs_node_restore() takes such a text before hs_node_start(): the state
+ * and incarnation only move forward, node.lua's tags win, the ids become
+ * duplicates, and the peers are added at start. HS_EINVAL (with why) for
+ * a torn, edited or foreign snapshot: nothing is taken from it.
+ */
+char *hs_node_snapshot(hs_node *node, size_t *len);
+hs_err hs_node_restore(hs_node *node, const char *text, size_t len, char *why, size_t cap);
+
 /* Adds a peer by hand, as if it had announced itself; HS_ESTATE before
  * hs_node_start(). */
 hs_err hs_node_add_peer(hs_node *node, const char *id, const char *url);

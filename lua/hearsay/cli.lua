@@ -372,6 +372,19 @@ local function cmd_run(argv)
   end
 
   if cfg.node.log_format == "json" then say_json = node:id() end
+  -- The snapshot (README, Running a node): restored before the start, so
+  -- the node rejoins through the peers it knew and takes no message twice.
+  local snap = cfg.snapshot_file or "snapshot.json"
+  local snap_path = snap ~= "" and (snap:match("^/") and snap or dir .. "/" .. snap) or nil
+  local snap_text = snap_path and config.read_file(snap_path)
+  if snap_text then
+    local rok, rwhy = node:restore(snap_text)
+    if rok then
+      say("restored ", snap_path)
+    else
+      say("warning: the snapshot ", snap_path, " is ignored: ", rwhy)
+    end
+  end
   local started, why = node:start()
   if not started then
     if why == hs.strerror(-4) then -- HS_EIO: the bind failed (its reason is logged above)
@@ -401,10 +414,28 @@ local function cmd_run(argv)
     if not saved then say("warning: cannot save node id: ", serr) end
   end
   local handles = M.watch_reload(loop, node, cfg)
+  local snap_warned
+  local function save_snapshot()
+    if not snap_path then return end
+    if node:is_leaving() then
+      os.remove(snap_path) -- it left: a restart does not rejoin on its own
+      return
+    end
+    local sok, serr = hs.secret_write(snap_path, node:snapshot())
+    if not sok and not snap_warned then
+      snap_warned = true
+      say("warning: cannot save the snapshot: ", tostring(serr))
+    end
+  end
   local function shutdown(signum)
     say(signum and ("signal %d, shutting down"):format(signum) or "left the cluster, shutting down")
     for _, h in ipairs(handles) do h:close() end
+    save_snapshot()
     node:close()
+  end
+  if snap_path then
+    local every = cfg.snapshot_interval or 30
+    handles[#handles + 1] = loop:timer(every, every, save_snapshot)
   end
   -- Handlers first: whoever reads the ready line may signal at once.
   handles[#handles + 1] = loop:signal("SIGINT", shutdown)

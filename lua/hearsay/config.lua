@@ -48,6 +48,7 @@ M.shell_keys = {
   plugin_memory = "integer", plugin_instructions = "integer", console_socket = "string",
   plugin_timeout = "seconds0", plugin_max_share = "fraction", plugin_share_window = "number",
   keyring_file = "string", node_key_file = "string",
+  snapshot_file = "string", snapshot_interval = "number",
 }
 
 -- VM instructions node.lua may run when the shell reads it (the plugin
