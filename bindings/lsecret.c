@@ -29,6 +29,12 @@ static int write_all(int fd, const char *s, size_t len)
 
 int hs_secret_write(const char *path, const char *text, size_t len, const char **step)
 {
+    return hs_secret_write_ex(path, text, len, 1, step);
+}
+
+int hs_secret_write_ex(const char *path, const char *text, size_t len, int durable,
+                       const char **step)
+{
     char tmp[PATH_MAX], dir[PATH_MAX];
     const char *slash;
     int fd, e, bad;
@@ -45,7 +51,7 @@ int hs_secret_write(const char *path, const char *text, size_t len, const char *
         return -1;
     *step = "write";
     bad = fchmod(fd, 0600) != 0 || write_all(fd, text, len) != 0;
-    if (!bad) {
+    if (!bad && durable) {
         *step = "fsync";
         bad = fsync(fd) != 0;
     }
@@ -64,6 +70,8 @@ int hs_secret_write(const char *path, const char *text, size_t len, const char *
         errno = e;
         return -1;
     }
+    if (!durable)
+        return 0;
     /* The rename itself must reach the disk too. */
     slash = strrchr(path, '/');
     if (!slash)
@@ -81,8 +89,14 @@ int hs_lua_secret_write(lua_State *L)
 {
     size_t len;
     const char *path = luaL_checkstring(L, 1), *text = luaL_checklstring(L, 2, &len), *step = "";
+    int durable = 1;
 
-    if (hs_secret_write(path, text, len, &step) != 0) {
+    if (lua_istable(L, 3)) {
+        lua_getfield(L, 3, "fsync");
+        durable = lua_isnil(L, -1) || lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    if (hs_secret_write_ex(path, text, len, durable, &step) != 0) {
         lua_pushnil(L);
         lua_pushfstring(L, "cannot write %s (%s): %s", path, step, strerror(errno));
         return 2;

@@ -392,9 +392,9 @@ end
 -- should know that a reload did not apply them.
 -- Settings a reload (the console's, SIGHUP's, a file change's) applies
 -- at once; README, Hot reload.
-local LIVE = {
-  log_level = function(v) api.set_log_level(v or "info") end,
-  tags = function(v) api.set_tags(v or {}) end,
+local LIVE = { -- (in this order: the new level first, then what it may log)
+  { "log_level", function(v) api.set_log_level(v or "info") end },
+  { "tags", function(v) api.set_tags(v or {}) end },
 }
 
 local function note_settings(node)
@@ -402,7 +402,8 @@ local function note_settings(node)
     started_settings = node
     return
   end
-  for k, apply in pairs(LIVE) do
+  for _, live in ipairs(LIVE) do
+    local k, apply = live[1], live[2]
     if not same(node[k], started_settings[k]) then
       local ok, err = pcall(apply, node[k])
       if ok then
