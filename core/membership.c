@@ -508,6 +508,7 @@ static void on_probe(void *ud, const hs_http_result *res)
     p->probing = 0;
     j = answer_json(res);
     const char *id = json_string_value(json_object_get(j, "node_id"));
+    hs_stats_probe(n, id && strcmp(id, p->id) == 0, !id && late(res, r->timeout), res->total_ms);
     if (id && strcmp(id, p->id) == 0) {
         absorb(n, p, j, res->total_ms);
         if (n->local_health)

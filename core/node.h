@@ -26,6 +26,18 @@
 #define HS_LAZY_ASKED 64
 /* New messages whose first copy a node remembers (shortcut.c). */
 #define HS_RECENT 128
+/* GET /metrics' breakdowns (prometheus.c): HTTP requests by route and
+ * status, probes by result and their durations. */
+#define HS_ROUTE_SLOTS 11 /* the routes of routes.c, and one for the rest */
+#define HS_CODE_SLOTS 11  /* the statuses a node gives (routes.c), the rest, deferred */
+#define HS_PROBE_BUCKETS 10
+typedef struct hs_stats {
+    uint64_t http[HS_ROUTE_SLOTS][HS_CODE_SLOTS];
+    uint64_t probes_ok, probes_failed, probes_late;
+    uint64_t probe_le[HS_PROBE_BUCKETS]; /* answered probes by duration (not cumulative) */
+    double probe_seconds;                /* their sum */
+} hs_stats;
+
 /* Nodes that left whose ids a node remembers (left.c). */
 #define HS_LEFT_MAX 256
 typedef struct hs_left {
@@ -84,6 +96,7 @@ struct hs_node {
     hs_peers peers;
     hs_rng rng;
     hs_metrics m;
+    hs_stats stats; /* /metrics' breakdowns */
     hs_hooks hooks;
 
     char merkle_root[HS_ROOT_MAX + 1];
@@ -112,10 +125,10 @@ struct hs_node {
     double iter_prepare, iter_check, iter_block; /* monotonic s; s (-1: none) */
     double stalled_until;                        /* monotonic s: until then failures are ours */
     int flush_pending, lazy_pending;
-    int in_own;               /* in hooks.on_own (gossip.c) */
-    int leaving;              /* hs_node_leave was called */
-    hs_left *left;            /* nodes that left (left.c) */
-    json_t *rejoin;           /* a restored snapshot's peers, until start */
+    int in_own;     /* in hooks.on_own (gossip.c) */
+    int leaving;    /* hs_node_leave was called */
+    hs_left *left;  /* nodes that left (left.c) */
+    json_t *rejoin; /* a restored snapshot's peers, until start */
     size_t n_left, cap_left;
     struct hs_query *queries; /* ours, pending (query.c) */
     hs_tokens query_tokens;   /* responses we may send to others' queries */
@@ -316,6 +329,14 @@ int hs_node_is_blocked(const hs_node *n, const char *id);
 /* Whether the node may learn or ask a peer at url: a TLS node takes
  * https:// URLs only (a refusal is counted in tls_plain_refused). */
 int hs_node_url_allowed(hs_node *n, const char *url);
+/* GET /metrics' labels for the slots of hs_stats.http (routes.c). */
+const char *hs_route_name(size_t i);
+const char *hs_code_name(size_t i);
+/* The upper bounds of the probe duration buckets, s (prometheus.c). */
+extern const double hs_probe_bounds[HS_PROBE_BUCKETS];
+/* Counts one probe's outcome: answered in `ms`, or failed, or late. */
+void hs_stats_probe(hs_node *n, int answered, int late, double ms);
+
 /* A valid cluster_label (config.c). */
 int hs_valid_label(const char *s);
 /* Whether our own loop is stalled now (this turn has run longer than

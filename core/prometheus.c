@@ -12,6 +12,7 @@
 
 #include "bytes.h"
 #include "metrics.h"
+#include "query.h"
 
 /* The text under way; any failure sticks. */
 typedef struct text {
@@ -58,6 +59,122 @@ static void counter(text *t, const char *name, const char *help, uint64_t v)
     snprintf(full, sizeof full, "%s_total", name);
     family(t, full, "counter", help);
     put(t, "hearsay_%s %llu\n", full, (unsigned long long)v);
+}
+
+const double hs_probe_bounds[HS_PROBE_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                  0.05,  0.1,    0.25,  0.5,  1};
+
+void hs_stats_probe(hs_node *n, int answered, int late, double ms)
+{
+    size_t k = 0;
+
+    if (!answered) {
+        if (late)
+            n->stats.probes_late++;
+        else
+            n->stats.probes_failed++;
+        return;
+    }
+    n->stats.probes_ok++;
+    n->stats.probe_seconds += ms / 1000;
+    while (k < HS_PROBE_BUCKETS - 1 && ms / 1000 > hs_probe_bounds[k])
+        k++;
+    if (ms / 1000 <= hs_probe_bounds[k])
+        n->stats.probe_le[k]++;
+}
+
+/* The breakdowns of hs_stats, and the messages by what became of them. */
+static void breakdowns(text *t, hs_node *n, const hs_metrics *m)
+{
+    const struct {
+        const char *result;
+        uint64_t v;
+    } rx[] = {{"accepted", m->messages_received}, {"duplicate", m->messages_duplicate},
+              {"invalid", m->messages_invalid},   {"rejected", m->messages_rejected},
+              {"ignored", m->messages_ignored},   {"dropped", m->messages_dropped},
+              {"unsigned", m->messages_unsigned}, {"forged", m->messages_forged},
+              {"oversize", m->http_too_large}};
+    uint64_t cum = 0;
+    size_t queued = 0;
+
+    family(t, "messages_by_result_total", "counter",
+           "envelopes that reached this node, by what became of them (oversize: bodies "
+           "refused for max_body)");
+    for (size_t i = 0; i < sizeof rx / sizeof rx[0]; i++)
+        put(t, "hearsay_messages_by_result_total{result=\"%s\"} %llu\n", rx[i].result,
+            (unsigned long long)rx[i].v);
+    family(t, "http_requests_by_route_total", "counter",
+           "requests served, by route (\"other\": no route) and status");
+    for (size_t r = 0; r < HS_ROUTE_SLOTS; r++)
+        for (size_t c = 0; c < HS_CODE_SLOTS; c++)
+            if (n->stats.http[r][c])
+                put(t, "hearsay_http_requests_by_route_total{route=\"%s\",code=\"%s\"} %llu\n",
+                    hs_route_name(r), hs_code_name(c), (unsigned long long)n->stats.http[r][c]);
+    family(t, "probes_total", "counter",
+           "health probes of ours, by result (late: failed long past their timeout, our "
+           "own loop stalled)");
+    put(t, "hearsay_probes_total{result=\"ok\"} %llu\n", (unsigned long long)n->stats.probes_ok);
+    put(t, "hearsay_probes_total{result=\"failed\"} %llu\n",
+        (unsigned long long)n->stats.probes_failed);
+    put(t, "hearsay_probes_total{result=\"late\"} %llu\n",
+        (unsigned long long)n->stats.probes_late);
+    family(t, "probe_duration_seconds", "histogram", "round trips of answered health probes");
+    for (size_t k = 0; k < HS_PROBE_BUCKETS; k++) {
+        cum += n->stats.probe_le[k];
+        put(t, "hearsay_probe_duration_seconds_bucket{le=\"%g\"} %llu\n", hs_probe_bounds[k],
+            (unsigned long long)cum);
+    }
+    put(t, "hearsay_probe_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+        (unsigned long long)n->stats.probes_ok);
+    put(t, "hearsay_probe_duration_seconds_sum %.17g\nhearsay_probe_duration_seconds_count %llu\n",
+        n->stats.probe_seconds, (unsigned long long)n->stats.probes_ok);
+    for (size_t i = 0; i < n->peers.n; i++)
+        queued += n->peers.v[i]->q ? n->peers.v[i]->q->n : 0;
+    gauge(t, "send_queue_envelopes", "envelopes waiting in the peers' send queues", (double)queued);
+    gauge(t, "probes_waiting", "first probes of new peers waiting for a slot",
+          (double)n->peers.waiting);
+    gauge(t, "queries_pending", "queries of ours still collecting answers",
+          (double)hs_query_pending(n));
+}
+
+/* The plugin host's counters (what /health's "plugins" shows), by plugin:
+ * names are the operator's, never the network's. */
+static void plugins(text *t, hs_node *n)
+{
+    json_t *h, *p, *v;
+    const char *name;
+
+    if (!n->hooks.on_health || !(h = json_object()))
+        return;
+    n->hooks.on_health(n->hooks.ud, n, h);
+    p = json_object_get(h, "plugins");
+    if (json_is_object(p)) {
+        const char *fam[][3] = {{"calls", "plugin_calls_total", "calls into each plugin"},
+                                {"errors", "plugin_errors_total", "errors of each plugin"}};
+        for (size_t f = 0; f < 2; f++) {
+            json_t *by = json_object_get(p, fam[f][0]);
+            if (!json_is_object(by))
+                continue;
+            family(t, fam[f][1], "counter", fam[f][2]);
+            json_object_foreach(by, name, v)
+            {
+                if (strspn(name,
+                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
+                    strlen(name))
+                    continue; /* (a plugin file name; nothing to escape then) */
+                put(t, "hearsay_%s{plugin=\"%s\"} %lld\n", fam[f][1], name,
+                    (long long)json_integer_value(v));
+            }
+        }
+        json_int_t reloads = json_integer_value(json_object_get(p, "reloads"));
+        json_int_t failed = json_integer_value(json_object_get(p, "reload_errors"));
+        family(t, "plugin_reloads_total", "counter", "reloads of the plugin set, by result");
+        put(t, "hearsay_plugin_reloads_total{result=\"ok\"} %lld\n", (long long)reloads);
+        put(t, "hearsay_plugin_reloads_total{result=\"failed\"} %lld\n", (long long)failed);
+        gauge(t, "plugin_memory_bytes", "memory of the plugins' Lua state",
+              json_number_value(json_object_get(p, "memory_used")));
+    }
+    json_decref(h);
 }
 
 /* The peers' scores as a histogram (score.h). */
@@ -110,6 +227,8 @@ char *hs_node_prometheus(hs_node *n, size_t *len)
     gauge(&t, "peers_graylisted_now", "peers whose requests are refused now (graylist)",
           (double)graylisted);
     scores(&t, n);
+    breakdowns(&t, n, &m);
+    plugins(&t, n);
     gauge(&t, "seen_ids", "message ids the seen-cache holds", (double)hs_seen_count(n->seen));
     gauge(&t, "probes_in_flight", "direct health probes under way", (double)n->probes_in_flight);
     gauge(&t, "local_health", "Lifeguard's local health multiplier (0: well)",

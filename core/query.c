@@ -169,6 +169,15 @@ void hs_query_due(hs_node *n)
     schedule(n);
 }
 
+size_t hs_query_pending(const hs_node *n)
+{
+    size_t k = 0;
+
+    for (const hs_query *q = n->queries; q; q = q->next)
+        k++;
+    return k;
+}
+
 void hs_query_cancel_all(hs_node *n)
 {
     while (n->queries) {

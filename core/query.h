@@ -41,6 +41,9 @@ json_t *hs_query_response(hs_node *n, const json_t *body, size_t body_len, const
 /* HS_DUE_QUERY: ends the queries whose time has come. */
 void hs_query_due(hs_node *n);
 
+/* Queries of ours still collecting answers. */
+size_t hs_query_pending(const hs_node *n);
+
 /* The node is closing: every pending query's callback gets NULL. */
 void hs_query_cancel_all(hs_node *n);
 

@@ -338,13 +338,43 @@ static int source_of(const hs_node *n, const hs_http_request *req, uint8_t out[1
     return 0;
 }
 
+/* The statuses a node gives, in HS_CODE_SLOTS' order (then the rest, then
+ * answers given later). */
+static const unsigned codes[] = {200, 400, 401, 403, 404, 405, 413, 500, 503};
+
+const char *hs_route_name(size_t i)
+{
+    return i < sizeof routes / sizeof *routes ? routes[i].path : "other";
+}
+
+const char *hs_code_name(size_t i)
+{
+    static const char *const names[] = {"200", "400", "401", "403",   "404",     "405",
+                                        "413", "500", "503", "other", "deferred"};
+    return i < sizeof names / sizeof *names ? names[i] : "other";
+}
+
+_Static_assert(sizeof routes / sizeof *routes + 1 == HS_ROUTE_SLOTS, "a slot per route");
+_Static_assert(sizeof codes / sizeof *codes + 2 == HS_CODE_SLOTS, "a slot per code");
+
 void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *resp)
 {
     hs_node *n = ud;
+    size_t r = 0, c = 0;
 
     n->rx_src_ok = source_of(n, req, n->rx_src) == 0;
     dispatch(n, req, resp);
     n->rx_src_ok = 0;
+    /* By route (a path no route has counts as "other": never the path
+     * itself, which is anyone's to choose) and status. */
+    while (r < sizeof routes / sizeof *routes && strcmp(req->path, routes[r].path) != 0)
+        r++;
+    if (resp->defer)
+        c = HS_CODE_SLOTS - 1;
+    else
+        while (c < sizeof codes / sizeof *codes && codes[c] != resp->status)
+            c++;
+    n->stats.http[r][c]++;
 }
 
 static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *resp)

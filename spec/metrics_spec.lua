@@ -35,6 +35,7 @@ describe("GET /metrics", function()
     local before = H.peer(nodes[2], nodes[3]:id()).score
     assert.equal(400, (H.fetch(loop, nodes[3], "POST", nodes[2]:url() .. "/gossip",
       hs.json_encode({ message_id = "x" }), "X-Hearsay-From: " .. nodes[3]:id())))
+    assert.equal(404, (H.fetch(loop, nodes[1], "GET", nodes[2]:url() .. "/no/such/path")))
     local st, text, err = H.fetch(loop, nodes[2], "GET", nodes[2]:url() .. "/metrics")
     assert.equal(200, st, err)
     local _, health = H.fetch_json(loop, nodes[2], "GET", nodes[2]:url() .. "/health")
@@ -76,6 +77,25 @@ describe("GET /metrics", function()
       for _, p in ipairs(nodes[2]:peers()) do if p.score <= le then k = k + 1 end end
       assert.equal(k, s[('hearsay_peer_score_bucket{le="%d"}'):format(le)], le)
     end
+    -- the breakdowns: by result, by route and status (a path no route has
+    -- is "other", never the path), probes and their durations, plugins
+    assert.equal(s.hearsay_messages_rejected_total, s['hearsay_messages_by_result_total{result="rejected"}'])
+    assert.equal(1, s['hearsay_http_requests_by_route_total{route="other",code="404"}'])
+    assert.is_true(s['hearsay_http_requests_by_route_total{route="/gossip",code="400"}'] >= 1)
+    assert.is_nil(text:find("/no/such/path", 1, true))
+    local ok = s['hearsay_probes_total{result="ok"}']
+    assert.is_true(ok >= 4, "the mesh's first probes")
+    assert.equal(ok, s['hearsay_probe_duration_seconds_bucket{le="+Inf"}'])
+    assert.equal(ok, s.hearsay_probe_duration_seconds_count)
+    local last = 0
+    for _, le in ipairs({ "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1" }) do
+      local v = s[('hearsay_probe_duration_seconds_bucket{le="%s"}'):format(le)]
+      assert.is_true(v >= last, le)
+      last = v
+    end
+    assert.is_true(s['hearsay_plugin_calls_total{plugin="judge"}'] >= 2)
+    assert.equal(0, s['hearsay_plugin_errors_total{plugin="judge"}'])
+    assert.equal(0, s['hearsay_plugin_reloads_total{result="failed"}'])
     -- no label holds a peer id
     for _, node in ipairs(nodes) do assert.is_nil(text:find(node:id(), 1, true)) end
     for _, node in ipairs(nodes) do node:close() end
