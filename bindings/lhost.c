@@ -435,6 +435,35 @@ static int api_left(lua_State *L)
     return 1;
 }
 
+/* api.set_interval(name, s | nil): node.lua's interval, applied by a
+ * reload (nil: back to the default). Raises with the reason. */
+static int api_set_interval(lua_State *L)
+{
+    hs_host *h = api_host(L);
+    const char *name = luaL_checkstring(L, 1);
+    double s;
+    hs_err err;
+
+    if (lua_isnoneornil(L, 2)) {
+        hs_config d;
+        hs_config_init(&d);
+        s = strcmp(name, "gossip_interval") == 0          ? d.gossip_interval
+            : strcmp(name, "health_interval") == 0        ? d.health_interval
+            : strcmp(name, "probe_interval") == 0         ? d.probe_interval
+            : strcmp(name, "peer_exchange_interval") == 0 ? d.peer_exchange_interval
+            : strcmp(name, "rebootstrap_interval") == 0   ? d.rebootstrap_interval
+            : strcmp(name, "ae_interval") == 0            ? d.ae_interval
+                                                          : d.ae_max_interval;
+    } else {
+        s = luaL_checknumber(L, 2);
+    }
+    err = hs_node_set_interval(h->node, name, s);
+    if (err != HS_OK)
+        return luaL_error(L, "%s = %g: %s", name, s,
+                          err == HS_ENOENT ? "not an interval" : "out of its range");
+    return 0;
+}
+
 /* api.set_log_level(level): node.lua's log_level, applied by a reload. */
 static int api_set_log_level(lua_State *L)
 {
@@ -878,6 +907,7 @@ static const luaL_Reg api_fns[] = {
     {"tags", api_tags},
     {"set_tags", api_set_tags},
     {"set_log_level", api_set_log_level},
+    {"set_interval", api_set_interval},
     {"join", api_join},
     {"leave", api_leave},
     {"left", api_left},

@@ -310,6 +310,52 @@ static void again(hs_node *n, hs_deadline w, double s)
     hs_node_after(n, w, s < 0.001 ? 0.001 : s);
 }
 
+hs_err hs_node_set_interval(hs_node *n, const char *name, double s)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+    } knobs[] = {
+        {"gossip_interval", offsetof(hs_config, gossip_interval)},
+        {"health_interval", offsetof(hs_config, health_interval)},
+        {"probe_interval", offsetof(hs_config, probe_interval)},
+        {"peer_exchange_interval", offsetof(hs_config, peer_exchange_interval)},
+        {"rebootstrap_interval", offsetof(hs_config, rebootstrap_interval)},
+        {"ae_interval", offsetof(hs_config, ae_interval)},
+        {"ae_max_interval", offsetof(hs_config, ae_max_interval)},
+    };
+    hs_config c = n->cfg;
+    size_t k = 0;
+
+    while (k < sizeof knobs / sizeof knobs[0] && strcmp(knobs[k].name, name) != 0)
+        k++;
+    if (k == sizeof knobs / sizeof knobs[0])
+        return HS_ENOENT;
+    *(double *)((char *)&c + knobs[k].offset) = s;
+    c.public_url = NULL; /* (n->url holds it: the check need not see it) */
+    if (hs_config_check(&c, NULL, 0) != HS_OK)
+        return HS_EINVAL;
+    *(double *)((char *)&n->cfg + knobs[k].offset) = s;
+    if (!n->started || n->closing)
+        return HS_OK;
+    /* The rounds it times start over at the new pace. */
+    if (strcmp(name, "gossip_interval") == 0)
+        again(n, HS_DUE_ANNOUNCE, s);
+    else if (strcmp(name, "peer_exchange_interval") == 0)
+        again(n, HS_DUE_EXCHANGE, n->exchange_next = s);
+    else if (strcmp(name, "health_interval") == 0 || strcmp(name, "probe_interval") == 0)
+        again(n, HS_DUE_PROBE, 0);
+    else if (strncmp(name, "ae_", 3) == 0) {
+        if (n->cfg.ae_interval > 0) {
+            n->ae_next = n->cfg.ae_interval;
+            again(n, HS_DUE_AE, n->ae_next);
+        } else {
+            hs_node_after(n, HS_DUE_AE, HS_NEVER);
+        }
+    }
+    return HS_OK;
+}
+
 static void run(hs_node *n, hs_deadline w)
 {
     switch (w) {

@@ -285,16 +285,24 @@ describe("small things a newcomer met (issue 20)", function()
     assert.matches("\n3\n5\n", after)
   end)
 
-  it("a reload applies log_level and tags at once; log_format = \"json\" writes JSON lines", function()
+  it("a reload applies log_level, tags and intervals at once; log_format = \"json\" writes JSON lines", function()
     local loop = hs.loop()
-    local settings = { port = 0, log_level = "warn", log_format = "json", plugins = {} }
+    local settings = { port = 0, log_level = "warn", log_format = "json", plugins = {},
+      ae_interval = 2, ae_max_interval = 30 }
     local dir = H.config_dir(settings)
     local proc = H.spawn(dir, loop)
     local sock = dir .. "/console.sock"
     settings.log_level, settings.tags = "info", { role = "cache" }
+    settings.gossip_interval, settings.ae_interval, settings.ae_max_interval = 0.1, 0.5, 1
     H.config_dir(settings, dir)
     local ok = loop:run_until(function() return H.output(proc):match("tags applied") end, 5, 0.05)
     local _, after = console(sock, { "=health().tags.role", "=settings().changed_since_start" })
+    loop:run_until(function() return H.output(proc):match("ae_interval applied") end, 5, 0.05)
+    -- the announce round runs at its new pace (every 0.1 s, from every 30)
+    local _, r1 = console(sock, { "=metrics().gossip_rounds" })
+    loop:run_for(1)
+    local _, r2 = console(sock, { "=metrics().gossip_rounds" })
+    local rounds = tonumber(r2:match("(%d+)%s*$")) - tonumber(r1:match("(%d+)%s*$"))
     H.kill(proc, "HUP")
     loop:run_until(function() return H.output(proc):match("reloaded %(SIGHUP%)") end, 5, 0.05)
     local out = H.output(proc)
@@ -318,6 +326,12 @@ describe("small things a newcomer met (issue 20)", function()
     end
     assert.is_true(json_lines >= 3, out) -- applied, reloaded (info: the new level)
     assert.matches("log_level applied", out)
+    -- both ae settings moved, though each alone would have broken their order
+    assert.matches("gossip_interval applied", out)
+    assert.matches("ae_interval applied", out)
+    assert.matches("ae_max_interval applied", out)
+    assert.is_nil(out:match("not applied"), out)
+    assert.is_true(rounds >= 3, rounds .. " announce rounds in 1 s")
   end)
 
   it("log lines carry a timestamp, and a reload or its failure is said once, without a traceback", function()

@@ -654,6 +654,13 @@ const char *hs_keyring_strerror(hs_err err);
 hs_err hs_auth_header(const char *key, const char *method, const char *target, const char *from,
                       const char *body, size_t len, double at, char *out, size_t cap);
 
+/* Changes one of the node's intervals at once (gossip_interval,
+ * health_interval, probe_interval, peer_exchange_interval,
+ * rebootstrap_interval, ae_interval, ae_max_interval): the round it times
+ * starts over at the new pace. HS_ENOENT for another name, HS_EINVAL for
+ * a value hs_config_check refuses (a reload applies node.lua's so). */
+hs_err hs_node_set_interval(hs_node *node, const char *name, double s);
+
 /* Changes the node's log level at once (the console's reload and SIGHUP
  * apply node.lua's log_level so). */
 void hs_node_set_log_level(hs_node *node, hs_log_level level);

@@ -396,21 +396,29 @@ local LIVE = { -- (in this order: the new level first, then what it may log)
   { "log_level", function(v) api.set_log_level(v or "info") end },
   { "tags", function(v) api.set_tags(v or {}) end },
 }
+for _, k in ipairs({ "gossip_interval", "health_interval", "probe_interval",
+  "peer_exchange_interval", "rebootstrap_interval", "ae_max_interval", "ae_interval" }) do
+  LIVE[#LIVE + 1] = { k, function(v) api.set_interval(k, v) end }
+end
 
 local function note_settings(node)
   if not started_settings then
     started_settings = node
     return
   end
-  for _, live in ipairs(LIVE) do
-    local k, apply = live[1], live[2]
-    if not same(node[k], started_settings[k]) then
-      local ok, err = pcall(apply, node[k])
-      if ok then
-        started_settings[k] = node[k]
-        logf("info", "node.lua: %s applied", k)
-      else
-        logf("warn", "node.lua: %s not applied: %s", k, tostring(err))
+  -- Twice: a value that must keep an order with another (ae_interval
+  -- and ae_max_interval) may fit only once that one has moved.
+  for pass = 1, 2 do
+    for _, live in ipairs(LIVE) do
+      local k, apply = live[1], live[2]
+      if not same(node[k], started_settings[k]) then
+        local ok, err = pcall(apply, node[k])
+        if ok then
+          started_settings[k] = node[k]
+          logf("info", "node.lua: %s applied", k)
+        elseif pass == 2 then
+          logf("warn", "node.lua: %s not applied: %s", k, tostring(err))
+        end
       end
     end
   end
@@ -430,7 +438,8 @@ local function note_settings(node)
   end
   if #names > 0 then
     logf("warn", "node.lua changes %s: node settings take effect when the node restarts "
-      .. "(plugins, plugin_path, policy, log_level and tags apply now)", table.concat(names, ", "))
+      .. "(plugins, plugin_path, policy, log_level, tags and the intervals apply now)",
+      table.concat(names, ", "))
   end
 end
 
