@@ -239,6 +239,7 @@ static const field fields[] = {
     FIELD(health_interval, F_NUM),
     FIELD(peer_exchange_interval, F_NUM),
     FIELD(rebootstrap_interval, F_NUM),
+    FIELD(discovery_interval, F_NUM),
     FIELD(request_timeout, F_NUM),
     FIELD(dead_after, F_UINT),
     FIELD(dead_timeout, F_NUM),

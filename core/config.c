@@ -11,6 +11,7 @@
 #include "cidr.h"
 #include "hash.h"
 #include "identity.h"
+#include "discovery.h"
 #include "node.h"
 
 void hs_config_init(hs_config *c)
@@ -31,6 +32,7 @@ void hs_config_init(hs_config *c)
     c->health_interval = 60;
     c->peer_exchange_interval = 60;
     c->rebootstrap_interval = 10;
+    c->discovery_interval = 60;
     c->request_timeout = 5;
     c->dead_after = 3;
     c->dead_timeout = 300;
@@ -121,6 +123,7 @@ static hs_err check_ranges(const hs_config *c, char *why, size_t cap)
         {"health_interval", c->health_interval, 0, 1e9, 1},
         {"peer_exchange_interval", c->peer_exchange_interval, 0, 1e9, 1},
         {"rebootstrap_interval", c->rebootstrap_interval, 0, 1e9, 1},
+        {"discovery_interval", c->discovery_interval, 0, 1e9, 1},
         {"request_timeout", c->request_timeout, 0, 1e9, 1},
         {"dead_timeout", c->dead_timeout, 0, 1e9, 1},
         {"retry_min", c->retry_min, 0, 1e9, 1},
@@ -196,7 +199,7 @@ static hs_err check_trust(const hs_config *c, char *why, size_t cap)
     CHECK(!c->tls_cert || !c->public_url || strncmp(c->public_url, "https://", 8) == 0,
           "public_url must be https:// on a node with tls_cert");
     for (size_t i = 0; c->tls_cert && i < c->n_bootstrap; i++)
-        CHECK(strncmp(c->bootstrap[i], "https://", 8) == 0,
+        CHECK(strncmp(c->bootstrap[i], "https://", 8) == 0 || hs_discovery_entry(c->bootstrap[i]),
               "bootstrap entry %zu must be https:// on a node with tls_cert", i + 1);
     /* Signed mode checks every message against its origin's id: ours must
      * be our key. */
@@ -261,7 +264,9 @@ hs_err hs_config_check(const hs_config *c, char *why, size_t cap)
     CHECK(!c->cluster_label || hs_valid_label(c->cluster_label),
           "cluster_label must be 1-64 characters of A-Z a-z 0-9 . _ -");
     for (size_t i = 0; i < c->n_bootstrap; i++)
-        CHECK(hs_peers_valid_url(c->bootstrap[i]), "bootstrap entry %zu is not an http(s) URL",
+        CHECK(hs_peers_valid_url(c->bootstrap[i]) || hs_discovery_entry(c->bootstrap[i]),
+              "bootstrap entry %zu is not an http(s) URL, dns+NAME:PORT or "
+              "dnssrv+_SERVICE._tcp.NAME",
               i + 1);
     return check_trust(c, why, cap);
 }

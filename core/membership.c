@@ -33,6 +33,7 @@
 #include "cidr.h"
 #include "hash.h"
 #include "http_url.h"
+#include "discovery.h"
 #include "left.h"
 #include "node.h"
 #include "score.h"
@@ -1050,8 +1051,9 @@ void hs_membership_bootstrap(hs_node *n)
     if (n->cfg.n_bootstrap)
         hs_node_exchange_soon(n);
     for (size_t i = 0; i < n->cfg.n_bootstrap; i++)
-        if (strcmp(n->bootstrap[i], n->url) != 0)
+        if (strcmp(n->bootstrap[i], n->url) != 0 && !hs_discovery_entry(n->bootstrap[i]))
             request(n, REQ_BOOT_HEALTH, NULL, n->bootstrap[i], "/health", on_boot_health);
+    hs_discovery_run(n); /* the DNS entries, off the loop */
 }
 
 hs_err hs_node_join(hs_node *n, const char *url)
@@ -1179,6 +1181,8 @@ void hs_membership_maintain(hs_node *n)
 
     hs_seen_expire(n->seen, wall);
     hs_score_tick(n);
+    if (mono - n->last_discovery >= n->cfg.discovery_interval)
+        hs_discovery_run(n); /* a node added to DNS later is found */
     for (size_t i = 0; i < n->peers.n; i++) {
         hs_peer *p = n->peers.v[i];
         if (p->state == HS_PEER_SUSPECT && mono - p->suspect_since >= n->cfg.suspicion_timeout) {

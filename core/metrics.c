@@ -76,6 +76,7 @@ const hs_metric_field hs_metric_fields[] = {
     F(http_graylisted, "requests refused from graylisted peers"),
     F(http_wrong_cluster, "requests refused: another cluster_label"),
     F(peers_left, "peers forgotten because they left (or were forced out)"),
+    F(discovered_addresses, "addresses the DNS bootstrap entries gave"),
     F(queries_sent, "queries we asked"),
     F(query_responses, "responses to them (acks and answers)"),
     F(query_duplicates, "...from a node that had responded already"),

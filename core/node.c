@@ -615,6 +615,11 @@ static void part_closed(void *ud)
     }
 }
 
+void hs_node_part_done(hs_node *n)
+{
+    part_closed(n);
+}
+
 static void timer_closed(uv_handle_t *h)
 {
     part_closed(h->data);

@@ -109,6 +109,7 @@ struct hs_node {
     double next_dead_probe; /* mono s: the next dead peer probed at random */
     double last_candidate;  /* monotonic s: the last candidate probed (take_candidates) */
     double last_announce;   /* monotonic s */
+    double last_discovery;  /* monotonic s: DNS bootstrap entries last resolved */
     double score_tick;      /* monotonic s: the scores' last decay (score.c) */
 
     hs_deadlines due;           /* the rounds and delayed work (deadlines.h) */
@@ -336,6 +337,10 @@ const char *hs_code_name(size_t i);
 extern const double hs_probe_bounds[HS_PROBE_BUCKETS];
 /* Counts one probe's outcome: answered in `ms`, or failed, or late. */
 void hs_stats_probe(hs_node *n, int answered, int late, double ms);
+
+/* One of the node's parts (a DNS resolution under way) is done: the node
+ * is freed once every part is, when closing (node.c). */
+void hs_node_part_done(hs_node *n);
 
 /* A valid cluster_label (config.c). */
 int hs_valid_label(const char *s);

@@ -67,4 +67,27 @@ describe("cmake --install", function()
     assert.equal("/run/hearsay/console.sock", cfg.console_socket)
     assert.equal("json", cfg.node.log_format)
   end)
+
+  it("and a Kubernetes example whose node.lua loads, finding peers through SRV records", function()
+    local yaml = read(H.src .. "/contrib/kubernetes/hearsay.yaml")
+    local lua = yaml:match("node%.lua: |\n(.-)\n%-%-%-")
+    assert.is_string(lua, "the ConfigMap's node.lua")
+    local dir = H.tmpdir()
+    H.write(dir .. "/node.lua", (lua:gsub("\n    ", "\n"):gsub("^    ", "")))
+    local script = dir .. "/check.lua"
+    H.write(script, ([[
+      local cfg, err = require("hearsay.config").load(%q)
+      assert(cfg, err)
+      local node = require("hearsay").node(require("hearsay").loop(), cfg.node)
+      print(cfg.node.bootstrap[1], cfg.node.public_url)
+      node:close()
+    ]]):format(dir))
+    local code, out = H.sh(("HEARSAY_PUBLIC_URL=http://hearsay-0.hearsay.default.svc.cluster.local:8080 "
+      .. "HEARSAY_CLUSTER_KEY=%q %q lua %q"):format(H.hs.keygen(), H.bin, script))
+    assert.equal(0, code, out)
+    assert.matches("^dnssrv%+_gossip%._tcp%.hearsay%.default%.svc%.cluster%.local%s+http://hearsay%-0", out)
+    assert.matches("clusterIP: None", yaml)
+    assert.matches("kind: StatefulSet", yaml)
+  end)
 end)
+

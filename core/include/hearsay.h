@@ -101,7 +101,11 @@ typedef struct hs_config {
     const char *host;             /* listen address, default "127.0.0.1" */
     uint16_t port;                /* 0: an ephemeral port, default 8080 */
     const char *public_url;       /* NULL: "http://host:port" */
-    const char *const *bootstrap; /* base URLs of peers to join through */
+    const char *const *bootstrap; /* base URLs of peers to join through, or
+                                     "dns+NAME:PORT" (every A/AAAA address of
+                                     NAME) or "dnssrv+_SVC._tcp.NAME" (its SRV
+                                     targets), resolved at start, at every
+                                     re-bootstrap, every discovery_interval */
     size_t n_bootstrap;
     json_t *tags; /* NULL or an object of short strings this
                      node advertises on /health (borrowed,
@@ -141,6 +145,8 @@ typedef struct hs_config {
                                       than peer_exchange_interval), 5;
                                       0: none */
     double rebootstrap_interval;   /* s between "too few peers?" checks, 10 */
+    double discovery_interval;     /* s between resolutions of the DNS
+                                      bootstrap entries, 60 */
     double request_timeout;        /* s before an outgoing request fails, 5 */
     unsigned dead_after;           /* failed probes before suspect, 3 */
     double dead_timeout;           /* s not seen before dead, 300 */
@@ -333,6 +339,7 @@ typedef struct hs_metrics {
     uint64_t http_graylisted;       /* requests refused from graylisted peers */
     uint64_t http_wrong_cluster;    /* requests refused: another cluster_label */
     uint64_t peers_left;            /* peers forgotten because they left (or were forced out) */
+    uint64_t discovered_addresses;  /* addresses the DNS bootstrap entries gave */
     uint64_t queries_sent;          /* queries we asked */
     uint64_t query_responses;       /* responses to them (acks and answers) */
     uint64_t query_duplicates;      /* ...from a node that had responded already */

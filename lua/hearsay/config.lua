@@ -11,6 +11,7 @@ M.node_keys = {
   announce_ttl = "integer", max_peers = "integer", min_peers = "integer",
   gossip_interval = "number", health_interval = "number",
   peer_exchange_interval = "number", join_exchanges = "integer", rebootstrap_interval = "number",
+  discovery_interval = "number",
   request_timeout = "number", dead_after = "integer", dead_timeout = "number",
   retry_min = "number", retry_max = "number", forget_after = "number",
   probe_timeout = "number", probe_interval = "number", indirect_probes = "integer",
@@ -140,8 +141,10 @@ local function check_value(key, kind, v)
   end
   if key == "bootstrap" then
     for i, u in ipairs(v) do
-      if type(u) ~= "string" or not u:match("^https?://[%w%.%-_%[%]:]+") then
-        return ("entry %d must be an http(s) URL"):format(i)
+      if type(u) ~= "string" or not (u:match("^https?://[%w%.%-_%[%]:]+")
+          or u:match("^dns%+[%w%.%-]+:%d+$") or u:match("^dnssrv%+[%w%.%-_]+$")) then
+        return ("entry %d must be an http(s) URL, dns+NAME:PORT or dnssrv+_SERVICE._tcp.NAME")
+          :format(i)
       end
     end
   elseif key == "log_format" and v ~= "text" and v ~= "json" then
