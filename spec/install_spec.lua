@@ -1,6 +1,6 @@
 -- Deploying it like a daemon (issue 18): `cmake --install` gives a hearsay
 -- that runs the demo from wherever the tree is, and the systemd unit in
--- contrib/systemd passes `systemd-analyze verify` with its hardening.
+-- config/deploy/systemd passes `systemd-analyze verify` with its hardening.
 local build = H.bin:match("^(.*)/[^/]+$") or "."
 
 local function read(path)
@@ -38,7 +38,7 @@ describe("cmake --install", function()
   end)
 
   it("goes with a systemd unit that systemd-analyze verifies, hardened", function()
-    local unit = read(H.src .. "/contrib/systemd/hearsay.service")
+    local unit = read(H.src .. "/config/deploy/systemd/hearsay.service")
     for _, line in ipairs({ "ExecReload=/bin/kill -HUP $MAINPID", "NoNewPrivileges=yes",
       "ProtectSystem=strict", "PrivateTmp=yes", "RestrictAddressFamilies=",
       "SystemCallFilter=@system-service", "StateDirectory=hearsay" }) do
@@ -58,7 +58,7 @@ describe("cmake --install", function()
 
   it("and a node.lua for it that loads, with the node's files where the unit lets it write", function()
     local dir = H.tmpdir()
-    local text = read(H.src .. "/contrib/systemd/node.lua")
+    local text = read(H.src .. "/config/deploy/systemd/node.lua")
       :gsub("REPLACE%-WITH%-hearsay%-keygen%-OUTPUT=", H.hs.keygen())
     H.write(dir .. "/node.lua", text)
     local cfg, err = require("hearsay.config").load(dir)
@@ -69,7 +69,7 @@ describe("cmake --install", function()
   end)
 
   it("and a Kubernetes example whose node.lua loads, finding peers through SRV records", function()
-    local yaml = read(H.src .. "/contrib/kubernetes/hearsay.yaml")
+    local yaml = read(H.src .. "/config/deploy/kubernetes/hearsay.yaml")
     local lua = yaml:match("node%.lua: |\n(.-)\n%-%-%-")
     assert.is_string(lua, "the ConfigMap's node.lua")
     local dir = H.tmpdir()

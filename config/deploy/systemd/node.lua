@@ -1,4 +1,4 @@
--- /etc/hearsay/node.lua for contrib/systemd/hearsay.service: the node's
+-- /etc/hearsay/node.lua for config/deploy/systemd/hearsay.service: the node's
 -- own files go where the service may write them.
 return {
   host = "0.0.0.0",
