@@ -1,6 +1,6 @@
 /*
- * discovery.c -- bootstrap entries found through DNS (README, Running a
- * node: discovery): "dns+NAME:PORT" joins every address NAME has (A and
+ * discovery.c -- bootstrap entries found through DNS (README,
+ * Operations): "dns+NAME:PORT" joins every address NAME has (A and
  * AAAA records), "dnssrv+_SERVICE._tcp.NAME" every target and port of
  * NAME's SRV records. Resolved off the loop (libuv's thread pool: the
  * resolver blocks), at the start, at every re-bootstrap and every

@@ -663,6 +663,7 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
         return RX_DUPLICATE;
     }
     n->m.messages_received++;
+    hs_node_count_type(n, env->type);
     /* The peer a new message came from first is on the tree's shortest
      * path: our link to it carries messages the other way too. */
     if (from && n->cfg.tree && hs_ae_retained_type(env->type)) {

@@ -369,6 +369,13 @@ static enum MHD_Result queue(struct MHD_Connection *conn, hs_http_response *resp
                             resp->content_type ? resp->content_type : "application/json");
     if (resp->allow)
         MHD_add_response_header(r, "Allow", resp->allow);
+    if (resp->csp) {
+        MHD_add_response_header(r, "Content-Security-Policy", resp->csp);
+        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(r, "X-Frame-Options", "DENY");
+        MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+        MHD_add_response_header(r, "Cache-Control", "no-store");
+    }
     ret = MHD_queue_response(conn, resp->status, r);
     MHD_destroy_response(r);
     return ret;

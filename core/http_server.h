@@ -47,6 +47,8 @@ typedef struct hs_http_response {
     const char *allow;        /* an Allow header for 405 answers, or NULL */
     int defer;                /* set by the handler: the answer comes later */
     const char *content_type; /* NULL: application/json */
+    const char *csp;          /* a Content-Security-Policy (and nosniff, no
+                                 framing, no referrer), or NULL */
 } hs_http_response;
 
 typedef void (*hs_http_handler)(void *ud, const hs_http_request *req, hs_http_response *resp);

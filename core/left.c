@@ -1,6 +1,6 @@
 /*
  * left.c -- nodes that left the cluster on purpose (Serf's leave and
- * force-leave; README, The console). A leaving node gossips "hs.leave"
+ * force-leave; README, Operations: Commands). A leaving node gossips "hs.leave"
  * {node_id, incarnation}, signed with its key: every node that takes it
  * forgets the node at once -- not failed, not suspected, not probed -- and
  * keeps its id in a short list, so that announces still in flight do not

@@ -132,6 +132,7 @@ static void free_node(hs_node *n)
     hs_auth_free(n->auth);
     hs_peers_free(&n->peers);
     hs_left_free(n);
+    free(n->recent_types);
     json_decref(n->rejoin);
     json_decref(n->tags);
     for (size_t i = 0; i < n->n_blocked; i++)
@@ -913,6 +914,30 @@ unsigned hs_node_copies(const hs_node *n, const char *id)
     return hs_hash_from_hex(id, bin) == HS_OK ? hs_seen_copies(n->seen, bin) : 0;
 }
 
+void hs_node_count_type(hs_node *n, const char *type)
+{
+    hs_type_count *t, *oldest;
+
+    if (!n->recent_types && !(n->recent_types = calloc(HS_RECENT_TYPES, sizeof *t)))
+        return;
+    oldest = &n->recent_types[0];
+    for (size_t i = 0; i < HS_RECENT_TYPES; i++) {
+        t = &n->recent_types[i];
+        if (t->count && strcmp(t->type, type) == 0) {
+            t->count++;
+            t->last = hs_node_mono(n);
+            return;
+        }
+        if (!t->count || t->last < oldest->last)
+            oldest = t;
+        if (!t->count)
+            break;
+    }
+    snprintf(oldest->type, sizeof oldest->type, "%s", type);
+    oldest->count = 1;
+    oldest->last = hs_node_mono(n);
+}
+
 uint64_t hs_node_connects(const hs_node *n)
 {
     return n->client ? hs_http_client_connects(n->client) : 0;
@@ -951,6 +976,26 @@ json_t *hs_node_health_json(hs_node *n)
         json_object_set_new(h, "local_health", json_integer((json_int_t)n->local_health));
     if (h && n->label[0])
         json_object_set_new(h, "cluster_label", json_string(n->label));
+    if (h && n->recent_types) {
+        /* The latest first: what the dashboard lists. */
+        json_t *list = json_array();
+        int used[HS_RECENT_TYPES] = {0};
+        for (size_t k = 0; list && k < HS_RECENT_TYPES; k++) {
+            int best = -1;
+            for (int i = 0; i < HS_RECENT_TYPES; i++)
+                if (n->recent_types[i].count && !used[i] &&
+                    (best < 0 || n->recent_types[i].last > n->recent_types[best].last))
+                    best = i;
+            if (best < 0)
+                break;
+            used[best] = 1;
+            json_array_append_new(list,
+                                  json_pack("{s:s, s:I}", "type", n->recent_types[best].type,
+                                            "count", (json_int_t)n->recent_types[best].count));
+        }
+        if (list)
+            json_object_set_new(h, "recent_types", list);
+    }
     if (h)
         json_object_set_new(h, "probes",
                             json_pack("{s:I, s:I}", "in_flight", (json_int_t)n->probes_in_flight,

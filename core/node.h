@@ -28,7 +28,7 @@
 #define HS_RECENT 128
 /* GET /metrics' breakdowns (prometheus.c): HTTP requests by route and
  * status, probes by result and their durations. */
-#define HS_ROUTE_SLOTS 11 /* the routes of routes.c, and one for the rest */
+#define HS_ROUTE_SLOTS 16 /* the routes of routes.c, and one for the rest */
 #define HS_CODE_SLOTS 11  /* the statuses a node gives (routes.c), the rest, deferred */
 #define HS_PROBE_BUCKETS 10
 typedef struct hs_stats {
@@ -37,6 +37,15 @@ typedef struct hs_stats {
     uint64_t probe_le[HS_PROBE_BUCKETS]; /* answered probes by duration (not cumulative) */
     double probe_seconds;                /* their sum */
 } hs_stats;
+
+/* Message types a node remembers the counts of, the latest (the
+ * dashboard's "recent message types"; allocated on the first message). */
+#define HS_RECENT_TYPES 8
+typedef struct hs_type_count {
+    char type[65];
+    uint64_t count;
+    double last; /* monotonic s */
+} hs_type_count;
 
 /* Nodes that left whose ids a node remembers (left.c). */
 #define HS_LEFT_MAX 256
@@ -96,7 +105,8 @@ struct hs_node {
     hs_peers peers;
     hs_rng rng;
     hs_metrics m;
-    hs_stats stats; /* /metrics' breakdowns */
+    hs_stats stats;              /* /metrics' breakdowns */
+    hs_type_count *recent_types; /* HS_RECENT_TYPES of them, or NULL */
     hs_hooks hooks;
 
     char merkle_root[HS_ROOT_MAX + 1];
@@ -337,6 +347,9 @@ const char *hs_code_name(size_t i);
 extern const double hs_probe_bounds[HS_PROBE_BUCKETS];
 /* Counts one probe's outcome: answered in `ms`, or failed, or late. */
 void hs_stats_probe(hs_node *n, int answered, int late, double ms);
+
+/* Counts a new message of `type` among the recent types (node.c). */
+void hs_node_count_type(hs_node *n, const char *type);
 
 /* One of the node's parts (a DNS resolution under way) is done: the node
  * is freed once every part is, when closing (node.c). */

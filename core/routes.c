@@ -11,6 +11,7 @@
 #include "node.h"
 #include "query.h"
 #include "score.h"
+#include "ui.h"
 
 static void answer(hs_http_response *resp, unsigned status, json_t *body)
 {
@@ -218,6 +219,23 @@ static void probe_for(hs_node *n, const hs_http_request *req, hs_http_response *
         n->m.http_bad_request++;
 }
 
+/* GET /ui: the dashboard (ui.c). */
+static void ui(hs_http_response *resp, const char *path)
+{
+    const char *body, *type;
+    size_t len;
+
+    if (!hs_ui_asset(path, &body, &len, &type) || !(resp->body = malloc(len ? len : 1))) {
+        refuse(resp, 500, "out of memory");
+        return;
+    }
+    memcpy(resp->body, body, len);
+    resp->len = len;
+    resp->status = 200;
+    resp->content_type = type;
+    resp->csp = hs_ui_csp;
+}
+
 /* GET /metrics: Prometheus's text format (prometheus.c). */
 static void prometheus(hs_node *n, hs_http_response *resp)
 {
@@ -281,6 +299,23 @@ static int authenticated(hs_node *n, const hs_http_request *req, hs_http_respons
 
 static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *resp);
 
+/* A GET that changes nothing: what a browser or an operator reads without
+ * a cluster label (a shuffle, /peers?url=, learns: not this). */
+static int read_only(const hs_http_request *req)
+{
+    static const char *const paths[] = {"/health", "/state",     "/metrics",    "/ui",
+                                        "/ui/",    "/ui/app.js", "/ui/app.css", "/ui/favicon.svg"};
+
+    if (strcmp(req->method, "GET") != 0)
+        return 0;
+    if (strcmp(req->path, "/peers") == 0)
+        return hs_http_request_arg(req, "url") == NULL;
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
+        if (strcmp(req->path, paths[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static int trusted_proxy(const hs_node *n, const uint8_t addr[16])
 {
     hs_cidr r;
@@ -297,9 +332,11 @@ typedef struct route {
 } route;
 
 static const route routes[] = {
-    {"/gossip", "POST"}, {"/digest", "POST"}, {"/fetch", "POST"}, {"/probe", "POST"},
-    {"/ping", "GET"},    {"/peers", "GET"},   {"/state", "GET"},  {"/health", "GET"},
-    {"/query", "POST"},  {"/metrics", "GET"},
+    {"/gossip", "POST"},   {"/digest", "POST"},    {"/fetch", "POST"},
+    {"/probe", "POST"},    {"/ping", "GET"},       {"/peers", "GET"},
+    {"/state", "GET"},     {"/health", "GET"},     {"/query", "POST"},
+    {"/metrics", "GET"},   {"/ui", "GET"},         {"/ui/", "GET"},
+    {"/ui/app.js", "GET"}, {"/ui/app.css", "GET"}, {"/ui/favicon.svg", "GET"},
 };
 
 /* The request's source address: the client's, or, from a proxy listed in
@@ -386,8 +423,7 @@ static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *r
      * two clusters sharing addresses never merge. GET /health without
      * any label stays open (operators, reference nodes). */
     const char *label = hs_http_request_header(req, "X-Hearsay-Cluster");
-    int health = strcmp(req->method, "GET") == 0 && strcmp(req->path, "/health") == 0;
-    if (label ? !n->label[0] || strcmp(label, n->label) != 0 : n->label[0] && !health) {
+    if (label ? !n->label[0] || strcmp(label, n->label) != 0 : n->label[0] && !read_only(req)) {
         n->m.http_wrong_cluster++;
         refuse(resp, 403,
                n->label[0]
@@ -395,9 +431,11 @@ static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *r
                    : "another cluster: this node has no cluster_label");
         return;
     }
-    /* Only GET /health is open to anyone in a keyed cluster. */
+    /* Only GET /health and the dashboard's files are open to anyone in a
+     * keyed cluster. */
     if (n->cfg.security >= HS_SECURITY_CLUSTER &&
-        !(strcmp(req->method, "GET") == 0 && strcmp(req->path, "/health") == 0) &&
+        !(strcmp(req->method, "GET") == 0 &&
+          (strcmp(req->path, "/health") == 0 || strncmp(req->path, "/ui", 3) == 0)) &&
         !authenticated(n, req, resp))
         return;
     if (n->n_blocked && hs_node_is_blocked(n, hs_http_request_header(req, "X-Hearsay-From"))) {
@@ -420,7 +458,7 @@ static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *r
         n->m.http_not_found++;
         refuse(resp, 404,
                "no such endpoint: try /gossip, /peers, /state, /health, /digest, "
-               "/fetch, /probe, /ping, /query or /metrics");
+               "/fetch, /probe, /ping, /query, /metrics or /ui");
         return;
     }
     if (strcmp(req->method, r->method) != 0) {
@@ -448,6 +486,8 @@ static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *r
         query_response(n, req, resp);
     else if (strcmp(r->path, "/metrics") == 0)
         prometheus(n, resp);
+    else if (strncmp(r->path, "/ui", 3) == 0)
+        ui(resp, r->path);
     else if (strcmp(r->path, "/ping") == 0)
         ping(n, req, resp);
     else if (strcmp(r->path, "/peers") == 0)

@@ -1,6 +1,6 @@
 /*
  * snapshot.c -- what a node keeps across a restart (Serf's -snapshot and
- * -rejoin; README, Running a node): the peers it knows, its incarnation,
+ * -rejoin; README, Operations): the peers it knows, its incarnation,
  * tags and state, and the ids of the messages it saw lately, as one JSON
  * text whose "sha256" covers the rest, so that a torn or edited file is
  * told from a good one. The shell writes it atomically (hearsay run:

@@ -525,7 +525,7 @@ const json_t *hs_node_tags(const hs_node *node);
 hs_err hs_node_join(hs_node *node, const char *url);
 
 /*
- * Leaves the cluster gracefully (README, The console): gossips a signed
+ * Leaves the cluster gracefully (README, Operations: Commands): gossips a signed
  * "hs.leave", so that the others forget this node at once instead of
  * failing it; close the node a moment later (the message must go out).
  * hs_node_force_leave does it for a peer this node holds dead (HS_ESTATE
@@ -540,7 +540,7 @@ size_t hs_node_left_count(const hs_node *node);
 const char *hs_node_left_get(const hs_node *node, size_t i, double *at);
 
 /*
- * Snapshots (README, Running a node): hs_node_snapshot() writes what the
+ * Snapshots (README, Operations: Discovery and snapshots): hs_node_snapshot() writes what the
  * node would want after a restart -- its peers, incarnation, tags, state
  * and the ids of the messages it saw within seen_ttl -- as JSON text with
  * a SHA-256 over it (malloc'd; its length in *len; NULL out of memory).

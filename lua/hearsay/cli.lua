@@ -372,7 +372,7 @@ local function cmd_run(argv)
   end
 
   if cfg.node.log_format == "json" then say_json = node:id() end
-  -- The snapshot (README, Running a node): restored before the start, so
+  -- The snapshot (README, Operations: Discovery and snapshots): restored before the start, so
   -- the node rejoins through the peers it knew and takes no message twice.
   local snap = cfg.snapshot_file or "snapshot.json"
   local snap_path = snap ~= "" and (snap:match("^/") and snap or dir .. "/" .. snap) or nil
