@@ -240,6 +240,7 @@ static const field fields[] = {
     FIELD(peer_exchange_interval, F_NUM),
     FIELD(rebootstrap_interval, F_NUM),
     FIELD(discovery_interval, F_NUM),
+    FIELD(rebootstrap_max, F_UINT),
     FIELD(request_timeout, F_NUM),
     FIELD(dead_after, F_UINT),
     FIELD(dead_timeout, F_NUM),

@@ -1242,8 +1242,19 @@ void hs_membership_maintain(hs_node *n)
         hs_peers_remove(&n->peers, oldest);
         dead--;
     }
-    if (n->peers.live < n->cfg.min_peers && mono - n->last_bootstrap >= n->cfg.rebootstrap_interval)
+    /* Serf's retry_join: again every rebootstrap_interval while too few
+     * peers, at most rebootstrap_max times in a row (0: for ever). */
+    if (n->peers.live >= n->cfg.min_peers) {
+        n->rebootstraps = 0;
+    } else if (mono - n->last_bootstrap >= n->cfg.rebootstrap_interval &&
+               (!n->cfg.rebootstrap_max || n->rebootstraps < n->cfg.rebootstrap_max)) {
+        if (++n->rebootstraps == n->cfg.rebootstrap_max)
+            hs_node_log(n, HS_LOG_ERROR,
+                        "joining again failed %u times (rebootstrap_max): the node stops "
+                        "trying until it has peers; add one (join, add_peer) or restart it",
+                        n->cfg.rebootstrap_max);
         hs_membership_bootstrap(n);
+    }
     probe_waiting(n); /* first probes the rate held back */
 }
 

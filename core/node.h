@@ -120,6 +120,7 @@ struct hs_node {
     double last_candidate;  /* monotonic s: the last candidate probed (take_candidates) */
     double last_announce;   /* monotonic s */
     double last_discovery;  /* monotonic s: DNS bootstrap entries last resolved */
+    unsigned rebootstraps;  /* re-bootstraps in a row without enough peers */
     double score_tick;      /* monotonic s: the scores' last decay (score.c) */
 
     hs_deadlines due;           /* the rounds and delayed work (deadlines.h) */

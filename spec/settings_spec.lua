@@ -257,4 +257,19 @@ describe("retain_ttl and retain_bytes", function()
     assert.same({ kept = 1, offered = 3, reached = 4 }, hub(1 << 20))
     client:close(); loop:close()
   end)
+
+  it("rebootstrap_max: joining again stops after so many tries in a row", function()
+    local loop = hs.loop()
+    local b = H.node({}, loop)
+    local a = H.node({ bootstrap = { b:url() }, rebootstrap_interval = 0.1, rebootstrap_max = 3,
+      min_peers = 1 }, loop)
+    b:block(a:id()) -- a's every try is refused, and counted here
+    loop:run_for(1.5)
+    local tries = b:metrics().http_blocked
+    assert.is_true(tries >= 3 and tries <= 4, tries .. " tries") -- (the first may beat the block)
+    loop:run_for(1)
+    assert.equal(tries, b:metrics().http_blocked, "no more tries")
+    a:close(); b:close(); loop:close()
+  end)
 end)
+

@@ -145,6 +145,9 @@ typedef struct hs_config {
                                       than peer_exchange_interval), 5;
                                       0: none */
     double rebootstrap_interval;   /* s between "too few peers?" checks, 10 */
+    unsigned rebootstrap_max;      /* re-bootstraps in a row while too few
+                                      peers, then it stops trying (until it
+                                      has peers again); 0: for ever (default) */
     double discovery_interval;     /* s between resolutions of the DNS
                                       bootstrap entries, 60 */
     double request_timeout;        /* s before an outgoing request fails, 5 */

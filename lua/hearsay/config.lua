@@ -11,7 +11,7 @@ M.node_keys = {
   announce_ttl = "integer", max_peers = "integer", min_peers = "integer",
   gossip_interval = "number", health_interval = "number",
   peer_exchange_interval = "number", join_exchanges = "integer", rebootstrap_interval = "number",
-  discovery_interval = "number",
+  discovery_interval = "number", rebootstrap_max = "integer",
   request_timeout = "number", dead_after = "integer", dead_timeout = "number",
   retry_min = "number", retry_max = "number", forget_after = "number",
   probe_timeout = "number", probe_interval = "number", indirect_probes = "integer",
