@@ -10,18 +10,23 @@ local function peer_ids(node, all)
 end
 
 describe("leave", function()
-  it("`hearsay leave` on a running node: the others forget it, not fail it, and it stops", function()
+  it("`hearsay leave` on a running node of five: the others forget it, not fail it, and it stops", function()
     local loop = hs.loop()
     local a = H.node({ ae_interval = 0.2 }, loop)
     local b = H.node({ ae_interval = 0.2, bootstrap = { a:url() } }, loop)
+    local c = H.node({ ae_interval = 0.2, bootstrap = { a:url() } }, loop)
+    local d = H.node({ ae_interval = 0.2, bootstrap = { a:url() } }, loop)
     local dir = H.config_dir({ port = 0, log_level = "debug", bootstrap = { a:url() },
       gossip_interval = 0.3, health_interval = 0.2, probe_timeout = 0.5, suspicion_timeout = 0.3,
       plugins = {} })
     local proc = H.spawn(dir, loop)
+    local all = { a = a, b = b, c = c, d = d }
     assert.is_true(loop:run_until(function()
-      return peer_ids(a)[proc.id] ~= nil and peer_ids(b)[proc.id] ~= nil
-    end, 10), "the process joined a and b")
-    local before = { a = a:metrics(), b = b:metrics() }
+      for _, n in pairs(all) do if peer_ids(n)[proc.id] == nil then return false end end
+      return true
+    end, 10), "every node knows the process")
+    local before = {}
+    for name, n in pairs(all) do before[name] = n:metrics() end
     local out, code = H.sh_bg(loop, ("%q leave --socket %q"):format(H.bin, dir .. "/console.sock"))
     assert.equal(0, code, out)
     assert.matches("leaving", out)
@@ -30,7 +35,7 @@ describe("leave", function()
     assert.matches("left the cluster, shutting down", H.output(proc))
     assert.is_nil(io.open(dir .. "/snapshot.json"), "no snapshot: a restart does not rejoin")
     loop:run_for(1.5) -- long enough that a failure would have been suspected
-    for name, node in pairs({ a = a, b = b }) do
+    for name, node in pairs(all) do
       assert.is_nil(peer_ids(node, true)[proc.id], name .. " forgot it (not even dead)\n" .. H.output(proc))
       local m = node:metrics()
       assert.equal(before[name].peers_left + 1, m.peers_left, name)
@@ -43,7 +48,8 @@ describe("leave", function()
     local mine = false
     for _, l in ipairs(a:left()) do mine = mine or l.id == proc.id end
     assert.is_true(mine)
-    a:close(); b:close(); loop:close()
+    for _, n in pairs(all) do n:close() end
+    loop:close()
   end)
 
   it("force-leave takes out a failed member everywhere, and never a live one", function()

@@ -1,6 +1,8 @@
--- The operator's commands on a running node's console socket (README, The
--- console): hearsay members, info, event, join and tags, against an
--- in-process cluster (H.sh_bg drives its loop while a command runs).
+-- The operator's commands on a running node's console socket (README,
+-- Operations: Commands): hearsay members, info, event, join, tags,
+-- reachability and monitor, against an in-process 5-node cluster (H.sh_bg
+-- drives its loop while a command runs). leave and force-leave:
+-- leave_spec.
 local hs = H.hs
 
 local function sh(loop, cmd) return H.sh_bg(loop, cmd, 20) end
@@ -8,7 +10,7 @@ local function sh(loop, cmd) return H.sh_bg(loop, cmd, 20) end
 describe("operator commands", function()
   local loop, nodes, sock
   setup(function()
-    loop, nodes = H.mesh(3, { ae_interval = 0 })
+    loop, nodes = H.mesh(5, { ae_interval = 0 })
     nodes[2]:set_tags({ role = "db" })
     H.plugins(nodes[1], H.plugin_dir({ none = "" }), { "none" })
     sock = H.tmpdir() .. "/console.sock"
@@ -27,7 +29,7 @@ describe("operator commands", function()
     assert.equal(0, code, out)
     local lines = {}
     for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
-    assert.equal(3, #lines)
+    assert.equal(5, #lines)
     assert.matches("^" .. nodes[1]:id():sub(1, 16) .. ".*alive%*", lines[1])
     assert.matches("role=db", out)
     out, code = hearsay("members --tag role=db --format json")
@@ -52,7 +54,7 @@ describe("operator commands", function()
     local info = hs.json_decode(out)
     assert.equal(nodes[1]:id(), info.id)
     assert.equal(nodes[1]:url(), info.url)
-    assert.equal(2, info.peers.alive)
+    assert.equal(4, info.peers.alive)
     out = hearsay("info")
     assert.matches("\nid: +" .. nodes[1]:id(), "\n" .. out)
   end)
