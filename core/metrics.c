@@ -77,6 +77,8 @@ const hs_metric_field hs_metric_fields[] = {
     F(http_wrong_cluster, "requests refused: another cluster_label"),
     F(peers_left, "peers forgotten because they left (or were forced out)"),
     F(discovered_addresses, "addresses the DNS bootstrap entries gave"),
+    F(bytes_in, "bytes of request and answer bodies taken (headers not counted)"),
+    F(bytes_out, "bytes of request and answer bodies sent (headers not counted)"),
     F(queries_sent, "queries we asked"),
     F(query_responses, "responses to them (acks and answers)"),
     F(query_duplicates, "...from a node that had responded already"),

@@ -702,6 +702,10 @@ void hs_node_metrics(const hs_node *n, hs_metrics *out)
     out->tls_verify_failed = r.verify;
     out->tls_plain_refused += r.plain;
     out->peer_allow_refused = r.allow + (n->server ? hs_http_server_allow_refused(n->server) : 0);
+    if (n->client) {
+        out->bytes_in += n->client->bytes_in;
+        out->bytes_out += n->client->bytes_out;
+    }
 }
 
 const char *hs_node_merkle_root(const hs_node *n)

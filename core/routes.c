@@ -412,6 +412,8 @@ void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *re
         while (c < sizeof codes / sizeof *codes && codes[c] != resp->status)
             c++;
     n->stats.http[r][c]++;
+    n->m.bytes_in += req->len;
+    n->m.bytes_out += resp->len;
 }
 
 static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *resp)

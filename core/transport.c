@@ -2,6 +2,8 @@
  * transport.c -- see transport.h: the functions of http_server.h and
  * http_client.h on any transport, and the transport of sockets.
  */
+#include <stdlib.h>
+
 #include "transport.h"
 
 static hs_err http_server_start(void *ud, uv_loop_t *loop, const hs_http_server_opts *opts,
@@ -75,11 +77,42 @@ void hs_http_server_close(hs_http_server *s, void (*done)(void *ud), void *ud)
 
 /* ---- the client ---------------------------------------------------------- */
 
+/* A request's callback, with its client: the bytes of the answer are
+ * counted on the way (GET /metrics). */
+typedef struct counted {
+    hs_http_cb cb;
+    void *ud;
+    hs_http_client *c;
+} counted;
+
+static void on_answer(void *ud, const hs_http_result *res)
+{
+    counted k = *(counted *)ud;
+
+    free(ud);
+    if (res->err == HS_OK)
+        k.c->bytes_in += res->len;
+    k.cb(k.ud, res);
+}
+
 hs_err hs_http_client_request(hs_http_client *c, const char *method, const char *url,
                               const char *body, size_t len, const char *header, double timeout_s,
                               hs_http_cb cb, void *ud)
 {
-    return c->ops->request(c, method, url, body, len, header, timeout_s, cb, ud);
+    counted *k;
+    hs_err err;
+
+    if (!cb)
+        return HS_EINVAL;
+    if (!(k = malloc(sizeof *k)))
+        return HS_ENOMEM;
+    *k = (counted){cb, ud, c};
+    err = c->ops->request(c, method, url, body, len, header, timeout_s, on_answer, k);
+    if (err != HS_OK)
+        free(k);
+    else
+        c->bytes_out += body ? len : 0;
+    return err;
 }
 
 unsigned long hs_http_client_requests(const hs_http_client *c)

@@ -48,6 +48,7 @@ struct hs_http_server {
 };
 struct hs_http_client {
     const hs_http_client_ops *ops;
+    uint64_t bytes_out, bytes_in; /* request and response bodies (transport.c) */
 };
 
 /* Makes a node's server and client; ud is the transport's own. */

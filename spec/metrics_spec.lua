@@ -94,6 +94,9 @@ describe("GET /metrics", function()
       last = v
     end
     assert.is_true(s['hearsay_plugin_calls_total{plugin="judge"}'] >= 2)
+    -- bytes: at least the bodies of the broadcasts it took and passed on
+    assert.is_true(s.hearsay_bytes_in_total > 16 * 100, s.hearsay_bytes_in_total)
+    assert.is_true(s.hearsay_bytes_out_total > 0)
     assert.equal(0, s['hearsay_plugin_errors_total{plugin="judge"}'])
     assert.equal(0, s['hearsay_plugin_reloads_total{result="failed"}'])
     -- no label holds a peer id

@@ -343,6 +343,8 @@ typedef struct hs_metrics {
     uint64_t http_wrong_cluster;    /* requests refused: another cluster_label */
     uint64_t peers_left;            /* peers forgotten because they left (or were forced out) */
     uint64_t discovered_addresses;  /* addresses the DNS bootstrap entries gave */
+    uint64_t bytes_in;              /* bytes of request and answer bodies taken */
+    uint64_t bytes_out;             /* ...and sent (headers not counted) */
     uint64_t queries_sent;          /* queries we asked */
     uint64_t query_responses;       /* responses to them (acks and answers) */
     uint64_t query_duplicates;      /* ...from a node that had responded already */
