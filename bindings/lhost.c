@@ -33,6 +33,7 @@
 #include "lwork.h"
 
 #define HOOK_STEP 1000
+#define HOOK_STATS 12
 #define COPY_MAX_DEPTH 16
 #define HS_PTIMER_MT "hearsay.plugin_timer"
 #define HS_PSLOT_MT "hearsay.plugin_slot"
@@ -62,6 +63,13 @@ struct hs_host {
      * handler wants never enters Lua; `own`: those with handlers of the
      * node's own broadcasts. */
     typeset handled, own;
+    /* Calls into the plugins by hook, for /health and GET /metrics: how
+     * many, how many failed, and their time. */
+    struct hook_stats {
+        const char *name; /* a literal: the hook's */
+        uint64_t calls, errors, ns;
+    } hooks[HOOK_STATS];
+    size_t nhooks;
     /* The candidates of the policy call in progress (see lazy candidates). */
     const hs_message *sel_msg;
     const hs_peer_info *cands;
@@ -176,14 +184,33 @@ int hs_host_call(hs_host *h, const char *fn, int nargs, int nres)
  * logged, and the core goes on as it would without plugins. On success
  * body's results are left on the stack.
  */
+/* Counts a call into the plugins through hook `what` (a literal). */
+static void hook_count(hs_host *h, const char *what, uint64_t ns, int failed)
+{
+    size_t i = 0;
+
+    while (i < h->nhooks && strcmp(h->hooks[i].name, what) != 0)
+        i++;
+    if (i == h->nhooks) {
+        if (h->nhooks == HOOK_STATS)
+            return;
+        h->hooks[h->nhooks++].name = what;
+    }
+    h->hooks[i].calls++;
+    h->hooks[i].errors += failed != 0;
+    h->hooks[i].ns += ns;
+}
+
 static int run_protected(hs_host *h, lua_CFunction body, void *ud, int nres, const char *what)
 {
     lua_State *L = cur_state(h);
     int top = lua_gettop(L), rc;
+    uint64_t t0 = uv_hrtime();
 
     lua_pushcfunction(L, body);
     lua_pushlightuserdata(L, ud);
     rc = lua_pcall(L, 1, nres, 0);
+    hook_count(h, what, uv_hrtime() - t0, rc != LUA_OK);
     if (rc != LUA_OK) {
         if (h->node)
             hs_node_log(h->node, HS_LOG_ERROR, "plugin host: %s: %s", what,
@@ -1527,7 +1554,9 @@ int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, s
     lua_pushcfunction(L, hs_lua_traceback);
     lua_pushcfunction(L, select_body);
     lua_pushlightuserdata(L, &c);
+    uint64_t t0 = uv_hrtime();
     rc = budgeted_pcall(h, L, 1, 0, base + 2, HS_FRAME_PLUGIN, slot, &quarantined);
+    hook_count(h, "select_peers", uv_hrtime() - t0, rc != LUA_OK || c.got == -2);
     if (rc != LUA_OK || c.got == -2) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, h->policy_rec);
         if (rc == LUA_OK)
@@ -1604,8 +1633,17 @@ static int on_health_body(lua_State *L)
     json_t *health = lua_touserdata(L, 1), *j;
     hs_host *h = host_of(L);
 
-    if (hs_host_call(h, "health", 0, 1) == 0 && (j = hs_lua_to_json(L, -1)))
+    if (hs_host_call(h, "health", 0, 1) == 0 && (j = hs_lua_to_json(L, -1))) {
+        json_t *hooks = json_object();
+        for (size_t i = 0; hooks && i < h->nhooks; i++)
+            json_object_set_new(hooks, h->hooks[i].name,
+                                json_pack("{s:I, s:I, s:f}", "calls", (json_int_t)h->hooks[i].calls,
+                                          "errors", (json_int_t)h->hooks[i].errors, "seconds",
+                                          (double)h->hooks[i].ns / 1e9));
+        if (hooks)
+            json_object_set_new(j, "hooks", hooks);
         json_object_set_new(health, "plugins", j);
+    }
     return 0;
 }
 

@@ -166,6 +166,22 @@ static void plugins(text *t, hs_node *n)
                     (long long)json_integer_value(v));
             }
         }
+        json_t *hooks = json_object_get(p, "hooks");
+        if (json_is_object(hooks) && json_object_size(hooks)) {
+            const char *hfam[][3] = {
+                {"calls", "plugin_hook_calls_total", "calls into the plugins, by hook"},
+                {"errors", "plugin_hook_errors_total",
+                 "calls into the plugins that failed in the host, by hook"},
+                {"seconds", "plugin_hook_seconds_total", "time spent in the plugins, by hook"}};
+            for (size_t f = 0; f < 3; f++) {
+                family(t, hfam[f][1], "counter", hfam[f][2]);
+                json_object_foreach(hooks, name, v)
+                {
+                    put(t, "hearsay_%s{hook=\"%s\"} %.17g\n", hfam[f][1], name,
+                        json_number_value(json_object_get(v, hfam[f][0])));
+                }
+            }
+        }
         json_int_t reloads = json_integer_value(json_object_get(p, "reloads"));
         json_int_t failed = json_integer_value(json_object_get(p, "reload_errors"));
         family(t, "plugin_reloads_total", "counter", "reloads of the plugin set, by result");

@@ -99,6 +99,11 @@ describe("GET /metrics", function()
     assert.is_true(s.hearsay_bytes_out_total > 0)
     assert.equal(0, s['hearsay_plugin_errors_total{plugin="judge"}'])
     assert.equal(0, s['hearsay_plugin_reloads_total{result="failed"}'])
+    -- by hook: the handler's calls, the query's, and their time
+    assert.is_true(s['hearsay_plugin_hook_calls_total{hook="on_message"}'] >= 1)
+    assert.is_true(s['hearsay_plugin_hook_calls_total{hook="on_query"}'] >= 1)
+    assert.is_true(s['hearsay_plugin_hook_seconds_total{hook="on_message"}'] > 0)
+    assert.equal(0, s['hearsay_plugin_hook_errors_total{hook="on_message"}'])
     -- no label holds a peer id
     for _, node in ipairs(nodes) do assert.is_nil(text:find(node:id(), 1, true)) end
     for _, node in ipairs(nodes) do node:close() end
