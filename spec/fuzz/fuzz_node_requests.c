@@ -91,7 +91,12 @@ static void on_request(void *ud, const hs_memnet_request *r)
     }
     json_t *j = json_loadb(r->body, r->len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
     FUZZ_CHECK(json_is_object(j) || json_is_array(j), "what the node posts is JSON");
-    if (strstr(r->url, "/gossip"))
+    /* A POST to a peer's /gossip: the peer's base URL may have a path of
+     * its own, "/gossip" too (a shuffle's asker named
+     * http://127/gossip, and its digest went to .../gossip/digest: input
+     * gossip_in_base_url), so the request's own endpoint is the last one. */
+    size_t ul = strlen(r->url);
+    if (ul >= 7 && strcmp(r->url + ul - 7, "/gossip") == 0)
         check_envelopes(j);
     json_decref(j);
 }
