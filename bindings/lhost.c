@@ -673,6 +673,10 @@ void hs_host_log_tap(hs_host *h, hs_log_level level, const char *msg)
         return;
     hs_log_stamp(at);
     n = snprintf(line, sizeof line, "%s %s: %s\n", at, names[(unsigned)level & 3], msg);
+    /* (No control character from a peer reaches the operator's terminal.) */
+    for (int i = 0; i < n - 1 && i < (int)sizeof line - 1; i++)
+        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+            line[i] = '?';
     if (n > 0)
         hs_console_tap(h->console, (int)level, line,
                        (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
@@ -710,7 +714,7 @@ static void on_host_query(void *ud, const json_t *result)
  * query_done(token, result) runs when it ends. */
 static int api_query(lua_State *L)
 {
-    hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
+    hs_host *h = api_host(L);
     hs_query_opts o = {0};
     json_t *payload = NULL, *tags;
     host_query *q;

@@ -110,11 +110,11 @@ json_t *hs_lua_check_tags(lua_State *L, int idx)
 
     luaL_checktype(L, idx, LUA_TTABLE);
     if (!(tags = hs_lua_to_json(L, idx)))
-        luaL_error(L, "set_tags: %s", lua_tostring(L, -1));
+        luaL_error(L, "tags: %s", lua_tostring(L, -1));
     if (json_is_array(tags) && json_array_size(tags) == 0) {
         json_decref(tags); /* {} reads as an empty list */
         if (!(tags = json_object()))
-            luaL_error(L, "set_tags: out of memory");
+            luaL_error(L, "tags: out of memory");
     }
     return tags;
 }

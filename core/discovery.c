@@ -99,6 +99,8 @@ static void add_srv(disc_job *j, const char *name)
         return;
     }
     len = res_nquery(&rs, name, ns_c_in, ns_t_srv, answer, sizeof answer);
+    if (len > (int)sizeof answer)
+        len = sizeof answer; /* (a truncated TCP answer says its full length) */
     if (len < 0 || ns_initparse(answer, len, &msg) != 0) {
         snprintf(j->error, sizeof j->error, "%s has no SRV record", name);
         res_nclose(&rs);
@@ -157,13 +159,16 @@ static void resolved(uv_work_t *w, int status)
                         j->n_urls, joined);
     }
     free(j);
+    n->discovering--;
     hs_node_part_done(n);
 }
 
 void hs_discovery_run(hs_node *n)
 {
     n->last_discovery = hs_node_mono(n);
-    if (n->leaving)
+    /* (Not while the last round still resolves: a slow DNS must not pile
+     * lookups up in the thread pool.) */
+    if (n->leaving || n->discovering)
         return;
     for (size_t i = 0; i < n->cfg.n_bootstrap; i++) {
         disc_job *j;
@@ -175,8 +180,10 @@ void hs_discovery_run(hs_node *n)
         snprintf(j->entry, sizeof j->entry, "%s", n->bootstrap[i]);
         /* The node waits for it before it is freed (hs_node_part_done). */
         n->open_handles++;
+        n->discovering++;
         if (uv_queue_work(n->loop, &j->work, resolve, resolved) != 0) {
             n->open_handles--;
+            n->discovering--;
             free(j);
         }
     }

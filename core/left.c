@@ -62,8 +62,10 @@ int hs_left_blocks(hs_node *n, const char *id, const hs_claim *c, double seen_at
     /* The operator's word, or the node's own signed word newer than its
      * leave: it is back. */
     if (!c || (c->signed_by_id && seen_at > e->at)) {
+        size_t i = (size_t)(e - n->left);
         free(e->id);
-        *e = n->left[--n->n_left];
+        memmove(e, e + 1, (n->n_left - i - 1) * sizeof *e); /* (oldest first, still) */
+        n->n_left--;
         return 0;
     }
     return 1;
@@ -74,7 +76,9 @@ static void depart(hs_node *n, const char *id, double at, const char *why)
 {
     hs_peer *p = hs_peers_find(&n->peers, id);
 
-    remember(n, id, at);
+    /* (Never later than now: a time in the future would outrank the
+     * node's own next announce for good.) */
+    remember(n, id, at < hs_node_now(n) ? at : hs_node_now(n));
     if (!p)
         return;
     n->m.peers_left++;
@@ -97,7 +101,17 @@ void hs_left_receive(hs_node *n, hs_envelope *env, int authentic)
     if (!id || !hs_peers_valid_id(id) || strcmp(id, n->id) == 0)
         return;
     if (strcmp(env->type, "hs.leave") == 0) {
-        /* Only the node's own signed word. */
+        /* Only the node's own signed word, and a fresh one: not older than
+         * the seen cache's memory (a replay after it would count anew),
+         * nor than a signed claim of its own we took since (it came back). */
+        double memory = n->cfg.seen_ttl > n->cfg.auth_window ? n->cfg.seen_ttl : n->cfg.auth_window;
+        const hs_peer *q = hs_peers_find(&n->peers, id);
+        if (authentic && (env->timestamp < hs_node_now(n) - memory ||
+                          (q && env->timestamp < (double)q->claim_s))) {
+            hs_node_log(n, HS_LOG_DEBUG, "not believed: an old hs.leave of %s", id);
+            n->m.claims_refused++;
+            return;
+        }
         if (!authentic || strcmp(id, env->origin) != 0) {
             hs_node_log(n, HS_LOG_DEBUG, "not believed: hs.leave of %s from %s, %s", id,
                         env->origin, authentic ? "another origin" : "not signed by it");
@@ -107,10 +121,12 @@ void hs_left_receive(hs_node *n, hs_envelope *env, int authentic)
         depart(n, id, env->timestamp, "");
         return;
     }
-    /* hs.forceleave: believed only about a peer we hold dead ourselves. */
+    /* hs.forceleave: believed only about a peer we hold dead ourselves
+     * (not one we do not know: it may be joining). */
     p = hs_peers_find(&n->peers, id);
-    if (p && p->state != HS_PEER_DEAD) {
-        hs_node_log(n, HS_LOG_DEBUG, "not believed: hs.forceleave of %s, alive here", id);
+    if (!p || p->state != HS_PEER_DEAD) {
+        hs_node_log(n, HS_LOG_DEBUG, "not believed: hs.forceleave of %s, %s here", id,
+                    p ? "alive" : "unknown");
         n->m.claims_refused++;
         return;
     }

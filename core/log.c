@@ -58,12 +58,18 @@ size_t hs_log_json_string(const char *s, char *out, size_t cap)
 
 void hs_log_stderr(void *ud, hs_log_level level, const char *node_id, const char *msg)
 {
-    char at[HS_CLOCK_STAMP_MAX];
+    char at[HS_CLOCK_STAMP_MAX], clean[1024];
+    size_t i = 0;
 
     (void)ud;
     hs_clock_stamp(at);
+    /* A message may quote what a peer sent: no control character reaches
+     * a terminal (an escape sequence would be the peer's to write). */
+    for (; msg[i] && i < sizeof clean - 1; i++)
+        clean[i] = (unsigned char)msg[i] < 0x20 || msg[i] == 0x7f ? '?' : msg[i];
+    clean[i] = '\0';
     fprintf(stderr, "%s hearsay[%.8s] %s: %s\n", at, node_id ? node_id : "-",
-            hs_log_level_name(level), msg);
+            hs_log_level_name(level), clean);
 }
 
 void hs_log_stderr_json(void *ud, hs_log_level level, const char *node_id, const char *msg)

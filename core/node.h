@@ -121,6 +121,7 @@ struct hs_node {
     double last_announce;   /* monotonic s */
     double last_discovery;  /* monotonic s: DNS bootstrap entries last resolved */
     unsigned rebootstraps;  /* re-bootstraps in a row without enough peers */
+    unsigned discovering;   /* DNS lookups under way (discovery.c) */
     double score_tick;      /* monotonic s: the scores' last decay (score.c) */
 
     hs_deadlines due;           /* the rounds and delayed work (deadlines.h) */

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cidr.h"
 #include "hash.h"
+#include "http_url.h"
 #include "query.h"
 
 /* A query of ours, waiting for responses. */
@@ -21,6 +23,7 @@ typedef struct hs_query {
     json_t *answers;   /* {id: answer} */
     json_t *errors;    /* {id: "why"} */
     size_t n_expected; /* of `expected`, how many have responded */
+    size_t bytes;      /* of the responses taken */
     size_t duplicates;
     hs_query_cb cb;
     void *ud;
@@ -28,6 +31,23 @@ typedef struct hs_query {
 
 /* The settling time after every expected node responded (query.h). */
 #define SETTLE_MIN 0.05
+/* What one query takes at most: responses, and bytes of them. */
+#define HS_QUERY_MAX_RESPONSES 20000
+#define HS_QUERY_MAX_BYTES (16u << 20)
+
+/* Whether a request in p's name comes from another address than p's URL
+ * names (only an address can be compared; a keyed cluster's members are
+ * taken at their word). */
+static int elsewhere(const hs_node *n, const hs_peer *p)
+{
+    uint8_t addr[16];
+    hs_http_url u;
+
+    if (!n->rx_src_ok || n->cfg.security >= HS_SECURITY_CLUSTER)
+        return 0;
+    return hs_http_url_parse(p->url, &u) == HS_OK && hs_addr_parse(u.host, addr) == 0 &&
+           memcmp(addr, n->rx_src, 16) != 0;
+}
 
 static void query_free(hs_query *q)
 {
@@ -105,15 +125,27 @@ static void schedule(hs_node *n)
     hs_node_after(n, HS_DUE_QUERY, soonest == HS_NEVER ? HS_NEVER : soonest - hs_node_mono(n));
 }
 
-/* Unlinks q, remembers its id (for late responses) and hands the result
- * to its callback. */
-static void finish(hs_node *n, hs_query *q, int timed_out)
+/* Takes q off the node's list (where it may be anywhere: a query asked
+ * from within a callback goes first). */
+static void unlink_query(hs_node *n, hs_query *q)
 {
-    hs_query **pp = &n->queries;
+    for (hs_query **pp = &n->queries; *pp; pp = &(*pp)->next)
+        if (*pp == q) {
+            *pp = q->next;
+            return;
+        }
+}
 
-    while (*pp != q)
-        pp = &(*pp)->next;
-    *pp = q->next;
+/* Hands an unlinked q's result to its callback, and frees it; a node that
+ * closed meanwhile (in an earlier callback) gives it NULL instead. The
+ * callback may close the node. */
+static void deliver(hs_node *n, hs_query *q, int timed_out)
+{
+    if (n->closing) {
+        q->cb(q->ud, NULL);
+        query_free(q);
+        return;
+    }
     memcpy(n->query_done[n->query_done_next++ % HS_QUERY_DONE], q->id, HS_QUERY_ID);
     json_t *r = json_pack("{s:s, s:s, s:O, s:O, s:I, s:I, s:I, s:I, s:b, s:f}", "id", q->id, "name",
                           q->name, "answers", q->answers, "errors", q->errors, "answered",
@@ -152,21 +184,35 @@ static int complete(hs_node *n, hs_query *q)
 {
     if (!done_now(q))
         return 0;
-    finish(n, q, 0);
+    unlink_query(n, q);
+    deliver(n, q, 0);
     return 1;
 }
 
 void hs_query_due(hs_node *n)
 {
     double now = hs_node_mono(n) + 0.001;
+    hs_query *due = NULL;
 
-    for (hs_query *q = n->queries, *next; q; q = next) {
-        next = q->next;
-        if (ends_at(q) <= now)
-            finish(n, q,
-                   !done_now(q) && (q->n_expected < json_object_size(q->expected) || q->listed));
+    /* Off the list first: a callback may ask again, or close the node
+     * (which cancels what is still on the list). */
+    for (hs_query **pp = &n->queries; *pp;) {
+        hs_query *q = *pp;
+        if (ends_at(q) <= now) {
+            *pp = q->next;
+            q->next = due;
+            due = q;
+        } else {
+            pp = &q->next;
+        }
     }
-    schedule(n);
+    while (due) {
+        hs_query *q = due;
+        due = q->next;
+        deliver(n, q, !done_now(q) && (q->n_expected < json_object_size(q->expected) || q->listed));
+    }
+    if (!n->closing)
+        schedule(n);
 }
 
 size_t hs_query_pending(const hs_node *n)
@@ -293,9 +339,12 @@ hs_err hs_node_query(hs_node *n, const hs_query_opts *o, hs_query_cb cb, void *u
     } else {
         if (tags_match(o->tags, n->tags))
             json_object_set_new(q->expected, n->id, json_true());
+        /* (Not a reference node, or any that does not do queries: only
+         * peers that advertised hearsay's features.) */
         for (size_t i = 0; i < n->peers.n; i++) {
             const hs_peer *p = n->peers.v[i];
-            if (p->state != HS_PEER_DEAD && hs_peer_usable(p) && tags_match(o->tags, p->tags))
+            if (p->state != HS_PEER_DEAD && hs_peer_usable(p) && (p->features & HS_FEAT_AE) &&
+                tags_match(o->tags, p->tags))
                 json_object_set_new(q->expected, p->id, json_true());
         }
     }
@@ -306,17 +355,26 @@ hs_err hs_node_query(hs_node *n, const hs_query_opts *o, hs_query_cb cb, void *u
     n->m.queries_sent++;
     err = hs_gossip_broadcast(n, "hs.query", payload, n->cfg.ttl, 0, NULL);
     json_decref(payload);
+    if (n->closing) {
+        /* A hook closed the node while it gossiped: q was cancelled, its
+         * callback has run (with NULL). */
+        json_decref(nodes);
+        return HS_OK;
+    }
     if (err != HS_OK) {
-        n->queries = q->next;
+        unlink_query(n, q);
         json_decref(nodes);
         query_free(q);
         return err;
     }
-    /* We answer our own query like any node (a local call). */
-    if (tags_match(o->tags, n->tags) && listed(nodes, n->id)) {
-        const char *error;
+    /* We answer our own query like any node (a local call); named but
+     * left out by the tags, we only acknowledge it, as others do. */
+    if (listed(nodes, n->id)) {
+        const char *error = NULL;
         json_t *answer =
-            answer_of(n, q->name, o->payload ? o->payload : json_null(), n->id, &error);
+            tags_match(o->tags, n->tags)
+                ? answer_of(n, q->name, o->payload ? o->payload : json_null(), n->id, &error)
+                : NULL;
         record(n, q, n->id, answer, error);
         json_decref(answer);
     }
@@ -403,13 +461,13 @@ json_t *hs_query_response(hs_node *n, const json_t *body, size_t body_len, const
     hs_query *q;
 
     *status = 400;
-    if (!id || !node || !hs_peers_valid_id(node))
+    if (!id || strlen(id) != HS_QUERY_ID - 1 || !node || !hs_peers_valid_id(node))
         return json_pack("{s:s, s:s}", "status", "error", "error",
                          "expected {\"id\": ..., \"node\": ...}");
     /* A node speaks for itself, and, when we know it, from its address. */
     *status = 403;
     if (!from || strcmp(from, node) != 0 ||
-        ((p = hs_peers_find(&n->peers, node)) && !hs_membership_from_matches(n, p)))
+        ((p = hs_peers_find(&n->peers, node)) && elsewhere(n, p)))
         return json_pack("{s:s, s:s}", "status", "error", "error",
                          "a response comes from the node it names (X-Hearsay-From)");
     *status = 413;
@@ -430,9 +488,25 @@ json_t *hs_query_response(hs_node *n, const json_t *body, size_t body_len, const
         *status = 404;
         return json_pack("{s:s, s:s}", "status", "error", "error", "no such query");
     }
+    /* A query that named its nodes hears only from them; any query, from
+     * at most HS_QUERY_MAX_RESPONSES nodes and HS_QUERY_MAX_BYTES of
+     * answers: the ids are anyone's to make up. */
+    if (q->listed && !json_object_get(q->expected, node)) {
+        *status = 403;
+        return json_pack("{s:s, s:s}", "status", "error", "error", "this query did not ask you");
+    }
+    if (!json_object_get(q->responded, node) &&
+        (json_object_size(q->responded) >= HS_QUERY_MAX_RESPONSES ||
+         q->bytes + body_len > HS_QUERY_MAX_BYTES)) {
+        n->m.query_answers_refused++;
+        *status = 503;
+        return json_pack("{s:s, s:s}", "status", "error", "error",
+                         "this query has all the responses it takes");
+    }
     n->m.query_responses++;
     if (record(n, q, node, answer, error))
         return json_pack("{s:s}", "status", "duplicate");
+    q->bytes += body_len;
     if (!complete(n, q))
         schedule(n);
     return json_pack("{s:s}", "status", "ok");

@@ -422,8 +422,9 @@ static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *r
 
     n->m.http_requests++;
     /* Another cluster's request (or one without our label) is refused:
-     * two clusters sharing addresses never merge. GET /health without
-     * any label stays open (operators, reference nodes). */
+     * two clusters sharing addresses never merge. Reads that change
+     * nothing (read_only: /health, /state, /metrics, the dashboard, a
+     * plain /peers) need no label: operators and browsers have none. */
     const char *label = hs_http_request_header(req, "X-Hearsay-Cluster");
     if (label ? !n->label[0] || strcmp(label, n->label) != 0 : n->label[0] && !read_only(req)) {
         n->m.http_wrong_cluster++;
@@ -435,9 +436,12 @@ static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *r
     }
     /* Only GET /health and the dashboard's files are open to anyone in a
      * keyed cluster. */
+    const char *body_unused, *type_unused;
+    size_t len_unused;
     if (n->cfg.security >= HS_SECURITY_CLUSTER &&
         !(strcmp(req->method, "GET") == 0 &&
-          (strcmp(req->path, "/health") == 0 || strncmp(req->path, "/ui", 3) == 0)) &&
+          (strcmp(req->path, "/health") == 0 ||
+           hs_ui_asset(req->path, &body_unused, &len_unused, &type_unused))) &&
         !authenticated(n, req, resp))
         return;
     if (n->n_blocked && hs_node_is_blocked(n, hs_http_request_header(req, "X-Hearsay-From"))) {

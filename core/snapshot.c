@@ -143,6 +143,16 @@ hs_err hs_node_restore(hs_node *n, const char *text, size_t len, char *why, size
     if (!json_is_string(json_object_get(j, "node_id")) ||
         strcmp(json_string_value(json_object_get(j, "node_id")), n->id) != 0)
         FAIL("another node's (its node_id is not this node's)");
+    /* Tags: node.lua's win when it sets any (an operator's word). First,
+     * so that running out of memory takes nothing from the snapshot. */
+    v = json_object_get(j, "tags");
+    if (!n->tags && hs_peers_valid_tags(v)) {
+        if (!(n->tags = json_deep_copy(v))) {
+            json_decref(j);
+            return HS_ENOMEM;
+        }
+        n->cfg.tags = n->tags;
+    }
     /* Our counters never go back: the last incarnation and state win. */
     v = json_object_get(j, "incarnation");
     if (json_is_integer(v) && (uint64_t)json_integer_value(v) < HS_COUNTER_MAX &&
@@ -157,11 +167,6 @@ hs_err hs_node_restore(hs_node *n, const char *text, size_t len, char *why, size
         strcpy(n->merkle_root, json_string_value(root));
         n->state_version = (uint64_t)json_integer_value(ver);
     }
-    /* Tags: node.lua's win when it sets any (an operator's word). */
-    v = json_object_get(j, "tags");
-    if (!n->tags && hs_peers_valid_tags(v) && !(n->tags = json_deep_copy(v)))
-        FAIL("out of memory");
-    n->cfg.tags = n->tags;
     /* The messages seen lately: duplicates from now on. */
     json_array_foreach(json_object_get(j, "seen"), i, v)
     {

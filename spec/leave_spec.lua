@@ -86,4 +86,32 @@ describe("leave", function()
     assert.equal(refused + 2, b:metrics().claims_refused)
     a:close(); b:close(); loop:close()
   end)
+
+  it("believes an hs.forceleave about no unknown node, and no old hs.leave (a review's findings)", function()
+    local loop, nodes = H.mesh(2, {})
+    local a, b = nodes[1], nodes[2]
+    local refused = b:metrics().claims_refused
+    -- about an id b does not know (yet): refused, so it may still join
+    local c = H.node({}, loop)
+    local st = H.post_gossip(loop, a, b:url(), H.envelope({ message_type = "hs.forceleave",
+      payload = { node_id = c:id() }, timestamp = 1e15 }))
+    assert.equal(200, st)
+    assert.equal(refused + 1, b:metrics().claims_refused)
+    c:add_peer(b:id(), b:url())
+    assert.is_true(loop:run_until(function() return H.peer(b, c:id()) ~= nil end, 5),
+      "c joined b all the same")
+    -- a's own signed leave, but older than the seen cache remembers: a replay
+    local ts = os.time() - 1000
+    local id, sig = hs.sign_message(a:secret_key(), "hs.leave", { node_id = a:id(), incarnation = 1 },
+      ts, a:id())
+    st = H.post_gossip(loop, c, b:url(), H.envelope({ message_id = id, message_type = "hs.leave",
+      payload = { node_id = a:id(), incarnation = 1 }, timestamp = ts, origin_peer = a:id(),
+      signature = sig }))
+    assert.equal(200, st)
+    loop:run_for(0.3)
+    assert.is_not_nil(H.peer(b, a:id()), "a is still b's peer")
+    assert.equal(refused + 2, b:metrics().claims_refused)
+    a:close(); b:close(); c:close(); loop:close()
+  end)
 end)
+

@@ -267,3 +267,60 @@ describe("the shipped inventory plugin (README, Write a plugin: Queries)", funct
     for i = 2, 4 do assert.equal(4, nodes[i]:plugin_state("asker").answered) end
   end)
 end)
+
+describe("queries, the defects a review found (each failed before its fix)", function()
+  it("a callback that closes the node while another query ends in the same tick", function()
+    local a, loop = H.node()
+    local first, second = 0, 0
+    a:query("x", nil, { timeout = 0.2, nodes = { "ghost" } }, function()
+      first = first + 1
+      a:close()
+    end)
+    a:query("y", nil, { timeout = 0.2, nodes = { "ghost" } }, function() second = second + 1 end)
+    loop:run_for(0.6)
+    assert.equal(1, first + second, "one ran and closed the node; the other was cancelled")
+    loop:close()
+  end)
+
+  it("takes responses to a query that named its nodes only from them", function()
+    local loop, nodes = H.mesh(2, {})
+    local qid = nodes[1]:query("x", nil, { timeout = 1, nodes = { "ghost" } }, function() end)
+    local st, body = H.fetch(loop, nodes[2], "POST", nodes[1]:url() .. "/query",
+      hs.json_encode({ id = qid, node = nodes[2]:id(), answer = 1 }),
+      "X-Hearsay-From: " .. nodes[2]:id())
+    assert.equal(403, st)
+    assert.matches("did not ask you", body)
+    st = H.fetch(loop, nodes[2], "POST", nodes[1]:url() .. "/query",
+      hs.json_encode({ id = "", node = nodes[2]:id() }), "X-Hearsay-From: " .. nodes[2]:id())
+    assert.equal(400, st, "an empty id is no query's, not a late one")
+    for _, n in ipairs(nodes) do n:close() end
+    loop:close()
+  end)
+
+  it("a node the filter leaves out of its own listed query acknowledges it", function()
+    local a, loop = H.node({ tags = { role = "web" } })
+    local r
+    a:query("x", nil, { timeout = 5, nodes = { a:id() }, tags = { role = "db" } },
+      function(res) r = res end)
+    assert.is_true(loop:run_until(function() return r ~= nil end, 3))
+    assert.is_false(r.timed_out)
+    assert.equal(1, r.acks)
+    assert.equal(0, r.answered)
+    a:close(); loop:close()
+  end)
+
+  it("takes the response of a peer it knows by a name, not an address", function()
+    local loop = hs.loop()
+    local a, b = H.node({}, loop), H.node({}, loop)
+    local port = b:url():match(":(%d+)$")
+    a:add_peer(b:id(), "http://localhost:" .. port)
+    b:add_peer(a:id(), a:url())
+    assert.is_true(H.probed(loop, a, 5) and H.probed(loop, b, 5))
+    local r
+    a:query("x", nil, { timeout = 5, nodes = { b:id() } }, function(res) r = res end)
+    assert.is_true(loop:run_until(function() return r ~= nil end, 7))
+    assert.is_false(r.timed_out)
+    assert.equal(1, r.acks)
+    a:close(); b:close(); loop:close()
+  end)
+end)

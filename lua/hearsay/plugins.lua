@@ -813,7 +813,7 @@ local function console_environment()
     if level ~= nil and not ({ error = 1, warn = 1, info = 1, debug = 1 })[level] then
       error("monitor takes error, warn, info or debug", 2)
     end
-    api.console_monitor(feeding, level or "info")
+    s.monitor = level or "info" -- streaming starts once the line has run
     s.pending = true
   end
   -- query(name [, payload [, opts]]): the line answers when the cluster
@@ -919,11 +919,13 @@ function M.console_feed(id, line)
     prompt = s.repl:reset()
   end
   if s.pending and ok then
-    -- The answer comes with the query's result: no prompt yet.
+    if s.monitor then api.console_monitor(id, s.monitor) end
+    -- The answer comes with the query's result (or never, when the
+    -- session streams the log): no prompt yet.
     s.prefix = table.concat(s.out)
     return "", nil
   end
-  s.pending = nil
+  s.pending, s.monitor = nil, nil
   return table.concat(s.out), prompt
 end
 
@@ -937,8 +939,9 @@ function M.query_done(token, result)
     if not s then return end -- the session closed meanwhile
     s.pending = nil
     local text = s.repl.raw and s.repl:plain(result) or repl.pretty(result)
-    api.console_reply(w.session, (s.prefix or "") .. text .. "\n", "> ")
-    s.prefix = nil
+    local prefix = s.prefix
+    s.prefix = nil -- (before the reply: it runs the session's next lines)
+    api.console_reply(w.session, (prefix or "") .. text .. "\n", "> ")
   elseif not w.plugin.quarantined then
     local ok, err = api.call(w.plugin.slot, w.fn, result)
     if ok == false then failed(w.plugin, "query callback", err) end
