@@ -25,6 +25,7 @@
 #include "node.h"
 #include "query.h"
 #include "snapshot.h"
+#include "view.h"
 #include "transport.h"
 
 static double real_wall(void *ud)
@@ -132,6 +133,7 @@ static void free_node(hs_node *n)
     hs_auth_free(n->auth);
     hs_peers_free(&n->peers);
     hs_left_free(n);
+    hs_view_free(n);
     free(n->recent_types);
     json_decref(n->rejoin);
     json_decref(n->tags);

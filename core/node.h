@@ -28,7 +28,7 @@
 #define HS_RECENT 128
 /* GET /metrics' breakdowns (prometheus.c): HTTP requests by route and
  * status, probes by result and their durations. */
-#define HS_ROUTE_SLOTS 16 /* the routes of routes.c, and one for the rest */
+#define HS_ROUTE_SLOTS 17 /* the routes of routes.c, and one for the rest */
 #define HS_CODE_SLOTS 11  /* the statuses a node gives (routes.c), the rest, deferred */
 #define HS_PROBE_BUCKETS 10
 typedef struct hs_stats {
@@ -37,6 +37,8 @@ typedef struct hs_stats {
     uint64_t probe_le[HS_PROBE_BUCKETS]; /* answered probes by duration (not cumulative) */
     double probe_seconds;                /* their sum */
 } hs_stats;
+
+typedef struct hs_view_gather hs_view_gather;
 
 /* Message types a node remembers the counts of, the latest (the
  * dashboard's "recent message types"; allocated on the first message). */
@@ -138,10 +140,13 @@ struct hs_node {
     double iter_prepare, iter_check, iter_block; /* monotonic s; s (-1: none) */
     double stalled_until;                        /* monotonic s: until then failures are ours */
     int flush_pending, lazy_pending;
-    int in_own;     /* in hooks.on_own (gossip.c) */
-    int leaving;    /* hs_node_leave was called */
-    hs_left *left;  /* nodes that left (left.c) */
-    json_t *rejoin; /* a restored snapshot's peers, until start */
+    int in_own;                         /* in hooks.on_own (gossip.c) */
+    int leaving;                        /* hs_node_leave was called */
+    hs_left *left;                      /* nodes that left (left.c) */
+    json_t *rejoin;                     /* a restored snapshot's peers, until start */
+    struct hs_view_gather *view_gather; /* GET /ui/cluster under way (view.c) */
+    char *view_text;                    /* ...its last answer, and when */
+    double view_at;
     size_t n_left, cap_left;
     struct hs_query *queries; /* ours, pending (query.c) */
     hs_tokens query_tokens;   /* responses we may send to others' queries */

@@ -12,6 +12,7 @@
 #include "query.h"
 #include "score.h"
 #include "ui.h"
+#include "view.h"
 
 static void answer(hs_http_response *resp, unsigned status, json_t *body)
 {
@@ -332,11 +333,12 @@ typedef struct route {
 } route;
 
 static const route routes[] = {
-    {"/gossip", "POST"},   {"/digest", "POST"},    {"/fetch", "POST"},
-    {"/probe", "POST"},    {"/ping", "GET"},       {"/peers", "GET"},
-    {"/state", "GET"},     {"/health", "GET"},     {"/query", "POST"},
-    {"/metrics", "GET"},   {"/ui", "GET"},         {"/ui/", "GET"},
-    {"/ui/app.js", "GET"}, {"/ui/app.css", "GET"}, {"/ui/favicon.svg", "GET"},
+    {"/gossip", "POST"},    {"/digest", "POST"},    {"/fetch", "POST"},
+    {"/probe", "POST"},     {"/ping", "GET"},       {"/peers", "GET"},
+    {"/state", "GET"},      {"/health", "GET"},     {"/query", "POST"},
+    {"/metrics", "GET"},    {"/ui", "GET"},         {"/ui/", "GET"},
+    {"/ui/app.js", "GET"},  {"/ui/app.css", "GET"}, {"/ui/favicon.svg", "GET"},
+    {"/ui/cluster", "GET"},
 };
 
 /* The request's source address: the client's, or, from a proxy listed in
@@ -492,6 +494,8 @@ static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *r
         query_response(n, req, resp);
     else if (strcmp(r->path, "/metrics") == 0)
         prometheus(n, resp);
+    else if (strcmp(r->path, "/ui/cluster") == 0)
+        hs_view_request(n, req->token, resp);
     else if (strncmp(r->path, "/ui", 3) == 0)
         ui(resp, r->path);
     else if (strcmp(r->path, "/ping") == 0)

@@ -54,6 +54,9 @@ try:
     wait(lambda: text("peer-count") == "2", "2 live peers")
     result["node_id"] = text("node-id")
     result["rows"] = len(driver.find_elements("css selector", "#peers tbody tr"))
+    # the peers' own views (GET /ui/cluster) drawn: each peer lists the other
+    result["view_lines"] = wait(
+        lambda: len(driver.find_elements("css selector", "#graph line.view")), "the views drawn")
     received = int(text("received"))
     mark("ok1")
     wait(lambda: os.path.exists(os.path.join(work, "go2")), "go2")

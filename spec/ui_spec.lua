@@ -51,6 +51,7 @@ describe("the dashboard", function()
     local r = hs.json_decode(H.read(work .. "/result.json"))
     assert.equal(nodes[1]:id():sub(1, 16) .. "…", r.node_id)
     assert.equal(2, r.rows)
+    assert.is_true(r.view_lines >= 2, "each peer's view drawn: " .. tostring(r.view_lines))
     local deploy
     for _, row in ipairs(r.types) do deploy = deploy or row:match("^deploy (%d+)$") end
     assert.equal("3", deploy, table.concat(r.types, ", "))

@@ -6,6 +6,8 @@
   const SAMPLES = 150; // 5 minutes of 2 s samples
   const rates = [];
   let last = null;
+  let views = {}; // peer id -> the ids its own /peers lists (GET /ui/cluster)
+  let selfId = null;
 
   function $(id) { return document.getElementById(id); }
   function text(id, v) { $(id).textContent = v; }
@@ -43,26 +45,60 @@
     if (now) text("rate-now", "now: " + now.rx.toFixed(1) + " in, " + now.tx.toFixed(1) + " out /s");
   }
 
+  // This node in the middle, its peers around it, and the nodes only its
+  // peers know further out; thin lines: what each peer's own view holds.
   function drawGraph(peers) {
     const box = $("graph");
     clear(box);
-    const n = peers.length;
+    const at = {};
+    if (selfId) at[selfId] = [0, 0];
     peers.forEach((p, i) => {
-      const a = (2 * Math.PI * i) / Math.max(1, n);
-      const x = 120 * Math.cos(a), y = 120 * Math.sin(a);
+      const a = (2 * Math.PI * i) / Math.max(1, peers.length);
+      at[p.peer_id] = [100 * Math.cos(a), 100 * Math.sin(a)];
+    });
+    const outer = [];
+    for (const pid of Object.keys(views))
+      for (const id of views[pid]) if (!(id in at) && outer.indexOf(id) < 0 && outer.length < 40) outer.push(id);
+    outer.forEach((id, i) => {
+      const a = (2 * Math.PI * i) / outer.length + 0.3;
+      at[id] = [145 * Math.cos(a), 145 * Math.sin(a)];
+    });
+    for (const pid of Object.keys(views)) {
+      const from = at[pid];
+      if (!from) continue;
+      for (const id of views[pid]) {
+        const to = at[id];
+        if (to && id !== pid)
+          box.appendChild(svg("line", { x1: from[0], y1: from[1], x2: to[0], y2: to[1],
+            stroke: "#d5d9e0", "stroke-width": 1, class: "view" }));
+      }
+    }
+    for (const p of peers) {
+      const [x, y] = at[p.peer_id];
       const dead = p.state === "dead";
       box.appendChild(svg("line", { x1: 0, y1: 0, x2: x, y2: y,
-        stroke: dead ? "#c9ced6" : "#7d8796", "stroke-width": p.eager ? 4 : 1 }));
-      const c = svg("circle", { cx: x, cy: y, r: 9, fill: dead ? "#c9ced6" : "#2f6fde" });
+        stroke: dead ? "#c9ced6" : "#7d8796", "stroke-width": p.eager ? 4 : 1.5 }));
+    }
+    for (const id of outer) {
+      const c = svg("circle", { cx: at[id][0], cy: at[id][1], r: 5, fill: "#9fb5dc" });
+      const t = svg("title", {});
+      t.textContent = id + " (known to a peer)";
+      c.appendChild(t);
+      box.appendChild(c);
+    }
+    for (const p of peers) {
+      const [x, y] = at[p.peer_id];
+      const c = svg("circle", { cx: x, cy: y, r: 9, fill: p.state === "dead" ? "#c9ced6" : "#2f6fde" });
       const t = svg("title", {});
       t.textContent = p.peer_id + " (" + p.state + ")";
       c.appendChild(t);
       box.appendChild(c);
-    });
+    }
     box.appendChild(svg("circle", { cx: 0, cy: 0, r: 13, fill: "#1d2430" }));
   }
 
   function show(h, peers) {
+    selfId = h.node_id;
     text("node-id", short(h.node_id));
     text("node-url", h.url);
     text("version", h.version);
@@ -140,6 +176,15 @@
       st.className = "status err";
     }
   }
+  // The peers' own views: every 10 s (the node asks its peers for them).
+  async function gather() {
+    try {
+      const r = await fetch("/ui/cluster", { cache: "no-store" });
+      if (r.ok) views = (await r.json()).views || {};
+    } catch (e) { /* the next round */ }
+  }
+  gather();
   tick();
   setInterval(tick, 2000);
+  setInterval(gather, 10000);
 })();
