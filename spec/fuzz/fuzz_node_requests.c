@@ -39,8 +39,10 @@
  * signature check with ORIGINATE, and tries forged ones with the rest.
  *
  * on the node of node_harness.h. Every answer the node gives, at once or
- * deferred, must be JSON with a status it may give; everything it posts
- * must be JSON, and every envelope it pushes valid to a node like it.
+ * deferred, must be JSON with a status it may give -- but what says it is
+ * something else: the dashboard's files and /metrics' text, each with its
+ * content type -- everything it posts must be JSON, and every envelope it
+ * pushes valid to a node like it.
  */
 #include <string.h>
 
@@ -169,8 +171,15 @@ static void serve(hs_node *n, const char *method, const char *target, const char
     if (verbose)
         fprintf(stderr, "%s %s -> %u %.*s\n", method, target, resp.status, (int)resp.len,
                 resp.body ? resp.body : "");
-    if (!resp.defer)
+    if (!resp.defer && resp.content_type) {
+        /* Not JSON, and says so: a page, its files, Prometheus's text. */
+        FUZZ_CHECK(resp.status == 200 && resp.body && resp.len > 0, "a file is a 200 with a body");
+        FUZZ_CHECK(strncmp(resp.content_type, "text/", 5) == 0 ||
+                       strcmp(resp.content_type, "image/svg+xml") == 0,
+                   "a content type the node gives");
+    } else if (!resp.defer) {
         check_answer(resp.status, resp.body, resp.len);
+    }
     free(resp.body);
 }
 
