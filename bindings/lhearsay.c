@@ -447,6 +447,7 @@ static int l_node_new(lua_State *L)
         return luaL_error(L, "hearsay.node: %s", why);
     }
     ln->sink = cfg.log_format == HS_LOG_JSON ? hs_log_stderr_json : hs_log_stderr;
+    cfg.lua_version = LUA_RELEASE;
     cfg.log = lnode_log;
     cfg.log_ud = ln;
     err = hs_node_new(lp->loop, &cfg, &ln->node);

@@ -220,6 +220,9 @@ hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out)
         snprintf(n->label, sizeof n->label, "%s", cfg->cluster_label);
         snprintf(n->label_header, sizeof n->label_header, "X-Hearsay-Cluster: %s", n->label);
     }
+    if (cfg->lua_version)
+        snprintf(n->lua_version, sizeof n->lua_version, "%s", cfg->lua_version);
+    n->cfg.lua_version = n->lua_version;
     n->cfg.cluster_label = n->label[0] ? n->label : NULL;
     hs_peers_init(&n->peers);
     if ((err = hs_rng_seed(&n->rng)) != HS_OK)

@@ -94,6 +94,7 @@ struct hs_node {
     char from_header[HS_PEER_ID_MAX + 32]; /* "X-Hearsay-From: <id>" */
     char label[65];                        /* cfg.cluster_label's copy, or "" */
     char label_header[96];                 /* "X-Hearsay-Cluster: <label>" */
+    char lua_version[32];                  /* cfg.lua_version's copy, or "" */
     json_t *tags;                          /* owned copy of cfg.tags, or NULL */
     char **blocked;                        /* banned node ids (hs_node_block) */
     size_t n_blocked;

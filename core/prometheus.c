@@ -223,8 +223,9 @@ char *hs_node_prometheus(hs_node *n, size_t *len)
     size_t graylisted = 0;
 
     hs_node_metrics(n, &m);
-    family(&t, "build_info", "gauge", "the build: its version in a label");
-    put(&t, "hearsay_build_info{version=\"%s\"} 1\n", HS_VERSION);
+    family(&t, "build_info", "gauge", "the build: its version and its shell's Lua in labels");
+    put(&t, "hearsay_build_info{version=\"%s\",lua_version=\"%s\"} 1\n", HS_VERSION,
+        n->lua_version);
     for (size_t i = 0; i < hs_metric_field_count; i++)
         counter(&t, hs_metric_fields[i].name, hs_metric_fields[i].help,
                 hs_metric_value(&m, &hs_metric_fields[i]));

@@ -7,7 +7,7 @@ local function samples(text)
   local t = {}
   for line in text:gmatch("[^\n]+") do
     if not line:match("^#") then
-      local key, value = line:match("^(%S+) (%S+)$")
+      local key, value = line:match("^(.+) (%S+)$") -- (a label value may hold spaces)
       assert(key, "a sample line: " .. line)
       t[key] = tonumber(value) or value
     end
@@ -64,7 +64,14 @@ describe("GET /metrics", function()
     assert.is_true(n >= 60)
     assert.is_true(s.hearsay_messages_rejected_total >= 1)
     assert.is_true(s.hearsay_messages_received_total >= 16) -- (4 of the 20 were its own)
-    assert.equal(1, s["hearsay_build_info{version=\"" .. health.version .. "\"}"])
+    local build
+    for k, v in pairs(s) do
+      local ver, lua = k:match('^hearsay_build_info{version="([^"]*)",lua_version="([^"]*)"}$')
+      if ver then build = { ver, lua, v } end
+    end
+    assert.equal(health.version, build[1])
+    assert.matches("^Lua 5%.4%.%d+$", build[2])
+    assert.equal(1, build[3])
     assert.equal(4, s['hearsay_peers{state="alive"}'])
     assert.equal(4, s['hearsay_peer_score_bucket{le="+Inf"}'])
     assert.equal(4, s.hearsay_peer_score_count)

@@ -250,6 +250,9 @@ typedef struct hs_config {
      * sockets; the simulator gives its own. Borrowed: it outlives the node. */
     const struct hs_transport *transport;
 
+    const char *lua_version; /* the embedding shell's Lua ("Lua 5.4.4"), for
+                                /metrics' hearsay_build_info; NULL: none */
+
     hs_log_fn log; /* NULL: log to stderr, as log_format says */
     void *log_ud;
     hs_log_level log_level;   /* HS_LOG_WARN */

@@ -42,7 +42,9 @@
                                           "stroke-width": 2 }));
     }
     const now = rates[rates.length - 1];
-    if (now) text("rate-now", "now: " + now.rx.toFixed(1) + " in, " + now.tx.toFixed(1) + " out /s");
+    if (now)
+      text("rate-now", "now: " + now.rx.toFixed(1) + " in, " + now.tx.toFixed(1) + " out /s; " +
+           (now.bin / 1024).toFixed(1) + " KiB/s in, " + (now.bout / 1024).toFixed(1) + " KiB/s out");
   }
 
   // This node in the middle, its peers around it, and the nodes only its
@@ -115,10 +117,13 @@
     if (last) {
       const dt = Math.max(0.001, now - last.t);
       rates.push({ rx: (h.metrics.messages_received - last.rx) / dt,
-                   tx: (h.metrics.messages_sent - last.tx) / dt });
+                   tx: (h.metrics.messages_sent - last.tx) / dt,
+                   bin: (h.metrics.bytes_in - last.bin) / dt,
+                   bout: (h.metrics.bytes_out - last.bout) / dt });
       if (rates.length > SAMPLES) rates.shift();
     }
-    last = { t: now, rx: h.metrics.messages_received, tx: h.metrics.messages_sent };
+    last = { t: now, rx: h.metrics.messages_received, tx: h.metrics.messages_sent,
+             bin: h.metrics.bytes_in, bout: h.metrics.bytes_out };
     drawRates();
 
     const body = $("peers").tBodies[0];
