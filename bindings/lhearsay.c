@@ -127,6 +127,15 @@ static int hook_policy(void *ud, hs_node *node, const hs_message *m, const hs_pe
     return got;
 }
 
+/* A node with plugins but no policy set keeps its tree and lazy offers. */
+static int hook_has_policy(void *ud, hs_node *node)
+{
+    lnode *ln = ud;
+
+    (void)node;
+    return (ln->host && hs_host_has_policy(ln->host)) || ln->refs[HOOK_POLICY] != LUA_NOREF;
+}
+
 static void hook_peer(void *ud, hs_node *node, const hs_peer_info *peer, int up)
 {
     lnode *ln = ud;
@@ -193,8 +202,10 @@ static void install_hooks(lnode *ln)
     h.ud = ln;
     if (plugins || ln->refs[HOOK_MESSAGE] != LUA_NOREF)
         h.on_message = hook_message;
-    if (plugins || ln->refs[HOOK_POLICY] != LUA_NOREF)
+    if (plugins || ln->refs[HOOK_POLICY] != LUA_NOREF) {
         h.select_peers = hook_policy;
+        h.has_policy = hook_has_policy;
+    }
     if (plugins || ln->refs[HOOK_PEER] != LUA_NOREF)
         h.on_peer = hook_peer;
     if (plugins || ln->refs[HOOK_STATE] != LUA_NOREF)

@@ -49,6 +49,8 @@ hs_verdict hs_host_on_own(hs_host *h, const hs_message *m, json_t **payload_out)
  * with *answer a new reference) or not (0). */
 int hs_host_on_query(hs_host *h, const char *name, const json_t *payload, const char *from,
                      json_t **answer);
+/* Whether a policy is set and not quarantined: hs_host_select chooses. */
+int hs_host_has_policy(hs_host *h);
 int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, size_t n,
                    size_t want, size_t *out);
 void hs_host_on_peer(hs_host *h, const hs_peer_info *peer, int up);

@@ -327,6 +327,16 @@ static size_t choose_tree(hs_node *n, const hs_envelope *env, size_t fanout, hs_
 /* Picks the targets into out (at most cap) and up to lazy_want peers to
  * offer the id to into lazy (*n_lazy); returns the number of targets.
  * Without `tree`, the targets are `fanout` random candidates. */
+/* A peer-selection policy decides where messages go now. The hook alone
+ * is not enough: the Lua shell installs it whenever plugins are loaded,
+ * and a node with plugins but no policy must keep its tree and lazy offers
+ * (without them a 100-node cluster spread a message in 6 s, not 4 ms). */
+static int policy_active(hs_node *n)
+{
+    return n->hooks.select_peers &&
+           (!n->hooks.has_policy || n->hooks.has_policy(n->hooks.ud, n));
+}
+
 static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, int tree,
                              hs_peer **out, size_t cap, size_t lazy_want, hs_peer **lazy,
                              size_t *n_lazy)
@@ -357,7 +367,7 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
         }
     }
     size_t want = fanout < nc ? fanout : nc;
-    if (nc && want && n->hooks.select_peers) {
+    if (nc && want && policy_active(n)) {
         hs_peer_info *infos = malloc(nc * sizeof *infos);
         size_t *idx = malloc(want * sizeof *idx);
         int got = -1;
@@ -455,7 +465,7 @@ static hs_err forward(hs_node *n, hs_envelope *env, unsigned ttl_out, size_t fan
      * gaps the push leaves at its frontier; never under a policy. The tree
      * needs those offers to heal, so it carries only such messages, and
      * only with the usual fanout (not an announce's wider one). */
-    if ((ttl_out > 0 || fanout == 0) && !n->hooks.select_peers && n->cfg.retain_bytes > 0 &&
+    if ((ttl_out > 0 || fanout == 0) && !policy_active(n) && n->cfg.retain_bytes > 0 &&
         hs_ae_retained_type(env->type) && hs_seen_body(n->seen, env->bin, &(size_t){0})) {
         lazy_want = n->cfg.lazy_fanout;
         tree = n->cfg.tree && ttl_out > 0 && fanout == n->cfg.fanout;

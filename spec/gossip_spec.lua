@@ -362,6 +362,22 @@ describe("lazy push", function()
     end
   end)
 
+  -- The Lua shell installs the policy hook whenever plugins are loaded; a
+  -- node with plugins and no policy set (the default config's) must still
+  -- offer lazily and keep its tree (it did neither: a 100-node cluster
+  -- spread a message in seconds, by anti-entropy).
+  it("still offers lazily on a node with plugins but no policy", function()
+    star(4)
+    H.plugins(hub, H.plugin_dir({ seen = [[ on.message("*", function() end) ]] }), { "seen" })
+    hub:broadcast("chat", { x = 1 })
+    loop:run_until(function() return reached() == 6 end, 3)
+    loop:run_for(0.2)
+    assert.equal(6, reached())
+    local m = hub:metrics()
+    assert.equal(4, m.lazy_offered)
+    assert.equal(4, m.lazy_pushed)
+  end)
+
   it("offers each id lazy_delay after it came, also while earlier offers wait", function()
     -- Without the tree the hub pushes each message to 2 random leaves and
     -- offers it to the other 4.

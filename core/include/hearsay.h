@@ -428,6 +428,10 @@ typedef struct hs_hooks {
      * return how many, or return -1 to fall back to random choice. */
     int (*select_peers)(void *ud, hs_node *node, const hs_message *m, const hs_peer_info *cands,
                         size_t n, size_t want, size_t *out);
+    /* Whether select_peers chooses at all now (a policy is set). While it
+     * returns 0 the node forwards as without select_peers: its tree and
+     * lazy offers. NULL: select_peers is asked for every message. */
+    int (*has_policy)(void *ud, hs_node *node);
     /* A peer was added or came back (up = 1) or was declared dead (up = 0). */
     void (*on_peer)(void *ud, hs_node *node, const hs_peer_info *peer, int up);
     /* The node's state changed; `from` is the peer id it came from, or NULL
