@@ -333,8 +333,7 @@ static size_t choose_tree(hs_node *n, const hs_envelope *env, size_t fanout, hs_
  * (without them a 100-node cluster spread a message in 6 s, not 4 ms). */
 static int policy_active(hs_node *n)
 {
-    return n->hooks.select_peers &&
-           (!n->hooks.has_policy || n->hooks.has_policy(n->hooks.ud, n));
+    return n->hooks.select_peers && (!n->hooks.has_policy || n->hooks.has_policy(n->hooks.ud, n));
 }
 
 static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, int tree,
