@@ -1521,6 +1521,11 @@ static int select_body(lua_State *L)
     return 0;
 }
 
+int hs_host_has_policy(hs_host *h)
+{
+    return !h->closing && h->policy_fn != LUA_NOREF && !h->policy_slot->quarantined;
+}
+
 /*
  * The policy is called straight from here, not through the manager: the
  * manager's wrapper and api.call were about a third of a cheap policy's
@@ -1528,11 +1533,6 @@ static int select_body(lua_State *L)
  * handed to manager.policy_failed(record, error-or-nil) to be counted and
  * logged, and the core picks peers itself.
  */
-int hs_host_has_policy(hs_host *h)
-{
-    return !h->closing && h->policy_fn != LUA_NOREF && !h->policy_slot->quarantined;
-}
-
 int hs_host_select(hs_host *h, const hs_message *m, const hs_peer_info *cands, size_t n,
                    size_t want, size_t *out)
 {

@@ -324,9 +324,6 @@ static size_t choose_tree(hs_node *n, const hs_envelope *env, size_t fanout, hs_
     return chosen;
 }
 
-/* Picks the targets into out (at most cap) and up to lazy_want peers to
- * offer the id to into lazy (*n_lazy); returns the number of targets.
- * Without `tree`, the targets are `fanout` random candidates. */
 /* A peer-selection policy decides where messages go now. The hook alone
  * is not enough: the Lua shell installs it whenever plugins are loaded,
  * and a node with plugins but no policy must keep its tree and lazy offers
@@ -336,6 +333,9 @@ static int policy_active(hs_node *n)
     return n->hooks.select_peers && (!n->hooks.has_policy || n->hooks.has_policy(n->hooks.ud, n));
 }
 
+/* Picks the targets into out (at most cap) and up to lazy_want peers to
+ * offer the id to into lazy (*n_lazy); returns the number of targets.
+ * Without `tree`, the targets are `fanout` random candidates. */
 static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, int tree,
                              hs_peer **out, size_t cap, size_t lazy_want, hs_peer **lazy,
                              size_t *n_lazy)
