@@ -101,7 +101,7 @@ return {
     "audit",                  -- logs state changes and peers up/down
   },
   -- policy = "latency",      -- which policy picks forward targets
-                              -- (unset: the core's own uniform random)
+                              -- (unset: the core's own tree, with lazy offers)
   plugin_memory = 67108864,   -- bytes the node's Lua state may use
   plugin_instructions = 10000000, -- VM instructions per plugin call (C work counts)
   plugin_timeout = 0.05,      -- s of its own time a plugin call may take: over
