@@ -328,6 +328,17 @@ local function fail(msg)
   return 2
 end
 
+-- A command's options: opts and its positional arguments; or nil and the
+-- exit code when they did not parse or --help was asked for (HELP[name]
+-- is written). With `none`, a positional argument is refused.
+local function command_args(name, argv, spec, none)
+  local opts, pos = args.parse(argv, spec)
+  if not opts then return nil, fail(pos) end
+  if opts.help then io.write(HELP[name]) return nil, 0 end
+  if none and #pos > 0 then return nil, fail(name .. ": unexpected argument '" .. pos[1] .. "'") end
+  return opts, pos
+end
+
 local function default_config_dir()
   if io.open("config/node.lua") then return "config" end
   local src = package.hearsay_lua_dir and package.hearsay_lua_dir:gsub("/lua$", "/config")
@@ -340,10 +351,8 @@ local function hs_key_id(id)
 end
 
 local function cmd_run(argv)
-  local opts, pos = args.parse(argv, { config = "string", help = "boolean" })
-  if not opts then return fail(pos) end
-  if opts.help then io.write(HELP.run) return 0 end
-  if #pos > 0 then return fail("run: unexpected argument '" .. pos[1] .. "'") end
+  local opts, pos = command_args("run", argv, { config = "string", help = "boolean" }, true)
+  if not opts then return pos end
   local config = require "hearsay.config"
   local hs = require "hearsay"
   local dir = opts.config or "config"
@@ -567,11 +576,9 @@ function M.watch_reload(loop, node, cfg)
 end
 
 local function cmd_console(argv)
-  local opts, pos = args.parse(argv, { socket = "list", help = "boolean", eval = "list",
-    raw = "boolean" })
-  if not opts then return fail(pos) end
-  if opts.help then io.write(HELP.console) return 0 end
-  if #pos > 0 then return fail("console: unexpected argument '" .. pos[1] .. "'") end
+  local opts, pos = command_args("console", argv,
+    { socket = "list", help = "boolean", eval = "list", raw = "boolean" }, true)
+  if not opts then return pos end
   -- Several --socket: one node each (hearsay repl); \node K moves among them.
   local socket = opts.socket and (#opts.socket == 1 and opts.socket[1] or opts.socket)
     or "config/console.sock"
@@ -609,9 +616,8 @@ local function keys_line(op, key)
 end
 
 local function cmd_keys(argv)
-  local opts, pos = args.parse(argv, { socket = "string", help = "boolean" })
-  if not opts then return fail(pos) end
-  if opts.help then io.write(HELP.keys) return 0 end
+  local opts, pos = command_args("keys", argv, { socket = "string", help = "boolean" })
+  if not opts then return pos end
   local op, key = pos[1], pos[2]
   local want = ({ list = 1, install = 2, use = 2, remove = 2 })[op]
   if not want or #pos ~= want then
@@ -665,10 +671,9 @@ local function query_line(name, payload, opts)
 end
 
 local function cmd_query(argv)
-  local opts, pos = args.parse(argv, { socket = "string", help = "boolean", tag = "list",
+  local opts, pos = command_args("query", argv, { socket = "string", help = "boolean", tag = "list",
     node = "list", want = "number", timeout = "number" })
-  if not opts then return fail(pos) end
-  if opts.help then io.write(HELP.query) return 0 end
+  if not opts then return pos end
   local name, payload = pos[1], pos[2]
   if not name or #pos > 2 then
     return fail("query: expected NAME [PAYLOAD] (see hearsay query --help)")
@@ -728,11 +733,10 @@ local function tags_text(tags)
 end
 
 local function cmd_members(argv)
-  local opts, pos = args.parse(argv, { socket = "string", help = "boolean", status = "string",
-    tag = "list", detailed = "boolean", format = "string" })
-  if not opts then return fail(pos) end
-  if opts.help then io.write(HELP.members) return 0 end
-  if #pos > 0 then return fail("members: unexpected argument '" .. pos[1] .. "'") end
+  local opts, pos = command_args("members", argv,
+    { socket = "string", help = "boolean", status = "string", tag = "list", detailed = "boolean",
+      format = "string" }, true)
+  if not opts then return pos end
   if opts.format and opts.format ~= "json" and opts.format ~= "text" then
     return fail("members: --format is text or json")
   end
@@ -760,10 +764,9 @@ local function cmd_members(argv)
 end
 
 local function cmd_info(argv)
-  local opts, pos = args.parse(argv, { socket = "string", help = "boolean", format = "string" })
-  if not opts then return fail(pos) end
-  if opts.help then io.write(HELP.info) return 0 end
-  if #pos > 0 then return fail("info: unexpected argument '" .. pos[1] .. "'") end
+  local opts, pos = command_args("info", argv,
+    { socket = "string", help = "boolean", format = "string" }, true)
+  if not opts then return pos end
   local info, err = console_value(opts.socket, "info()")
   if not info then io.stderr:write("hearsay: ", err, "\n") return 1 end
   if opts.format == "json" then
@@ -787,9 +790,8 @@ local function cmd_info(argv)
 end
 
 local function cmd_event(argv)
-  local opts, pos = args.parse(argv, { socket = "string", help = "boolean" })
-  if not opts then return fail(pos) end
-  if opts.help then io.write(HELP.event) return 0 end
+  local opts, pos = command_args("event", argv, { socket = "string", help = "boolean" })
+  if not opts then return pos end
   local name, payload = pos[1], pos[2]
   if not name or #pos > 2 then return fail("event: expected NAME [PAYLOAD]") end
   if payload and require("hearsay").json_decode(payload) == nil then
@@ -803,9 +805,8 @@ local function cmd_event(argv)
 end
 
 local function cmd_join(argv)
-  local opts, pos = args.parse(argv, { socket = "string", help = "boolean" })
-  if not opts then return fail(pos) end
-  if opts.help then io.write(HELP.join) return 0 end
+  local opts, pos = command_args("join", argv, { socket = "string", help = "boolean" })
+  if not opts then return pos end
   if #pos == 0 then return fail("join: expected URL...") end
   local urls = {}
   for i, u in ipairs(pos) do urls[i] = ("%q"):format(u) end
@@ -816,11 +817,9 @@ local function cmd_join(argv)
 end
 
 local function cmd_tags(argv)
-  local opts, pos = args.parse(argv, { socket = "string", help = "boolean", set = "list",
-    delete = "list" })
-  if not opts then return fail(pos) end
-  if opts.help then io.write(HELP.tags) return 0 end
-  if #pos > 0 then return fail("tags: unexpected argument '" .. pos[1] .. "'") end
+  local opts, pos = command_args("tags", argv, { socket = "string", help = "boolean", set = "list",
+    delete = "list" }, true)
+  if not opts then return pos end
   local set, serr = pairs_text(opts.set, "--set")
   if not set then return fail("tags: " .. serr) end
   local del = {}
@@ -840,11 +839,9 @@ local function cmd_tags(argv)
 end
 
 local function cmd_reachability(argv)
-  local opts, pos = args.parse(argv, { socket = "string", help = "boolean", timeout = "number",
-    format = "string" })
-  if not opts then return fail(pos) end
-  if opts.help then io.write(HELP.reachability) return 0 end
-  if #pos > 0 then return fail("reachability: unexpected argument '" .. pos[1] .. "'") end
+  local opts, pos = command_args("reachability", argv,
+    { socket = "string", help = "boolean", timeout = "number", format = "string" }, true)
+  if not opts then return pos end
   local timeout = opts.timeout or 3
   if not (timeout > 0 and timeout <= 50) then return fail("reachability: --timeout is 0 to 50") end
   local hs = require("hearsay")
@@ -893,10 +890,9 @@ local function cmd_leave(argv, force)
 end
 
 local function cmd_monitor(argv)
-  local opts, pos = args.parse(argv, { socket = "string", help = "boolean", level = "string" })
-  if not opts then return fail(pos) end
-  if opts.help then io.write(HELP.monitor) return 0 end
-  if #pos > 0 then return fail("monitor: unexpected argument '" .. pos[1] .. "'") end
+  local opts, pos = command_args("monitor", argv,
+    { socket = "string", help = "boolean", level = "string" }, true)
+  if not opts then return pos end
   local level = opts.level or "info"
   if not ({ error = 1, warn = 1, info = 1, debug = 1 })[level] then
     return fail("monitor: --level is error, warn, info or debug")
@@ -916,11 +912,9 @@ local function cmd_keygen(argv)
 end
 
 local function cmd_repl(argv)
-  local opts, pos = args.parse(argv, { nodes = "number", config = "string", help = "boolean",
-    log_level = "string" })
-  if not opts then return fail(pos) end
-  if opts.help then io.write(HELP.repl) return 0 end
-  if #pos > 0 then return fail("repl: unexpected argument '" .. pos[1] .. "'") end
+  local opts, pos = command_args("repl", argv,
+    { nodes = "number", config = "string", help = "boolean", log_level = "string" }, true)
+  if not opts then return pos end
   local n = opts.nodes or 1
   if n ~= math.floor(n) or n < 1 or n > 50 then return fail("--nodes must be 1..50") end
   local config = require "hearsay.config"
@@ -972,12 +966,10 @@ local function cmd_repl(argv)
 end
 
 local function cmd_demo(argv)
-  local opts, pos = args.parse(argv, {
+  local opts, pos = command_args("demo", argv, {
     nodes = "number", config = "string", timeout = "number", help = "boolean",
-  })
-  if not opts then return fail(pos) end
-  if opts.help then io.write(HELP.demo) return 0 end
-  if #pos > 0 then return fail("demo: unexpected argument '" .. pos[1] .. "'") end
+  }, true)
+  if not opts then return pos end
   local n = opts.nodes or 5
   if n ~= math.floor(n) or n < 2 or n > 200 then return fail("--nodes must be 2..200") end
   return require("hearsay.demo").run({
