@@ -287,6 +287,8 @@ static void on_fetched(void *ud, const hs_http_result *res)
         size_t alen;
         free(hs_gossip_receive_body(n, arr, res->body, res->len, r->peer_id, 0, &status, &alen));
         n->m.ae_fetched += n->m.messages_received - before;
+        if (n->m.messages_received > before)
+            hs_membership_unfed(n);
     }
     json_decref(arr);
     free(r);

@@ -265,6 +265,11 @@ json_t *hs_lazy_answer(hs_node *n, const json_t *req, unsigned *status)
     missing = unasked(n, (const uint8_t(*)[32])ids, count);
     free(ids);
     n->m.lazy_answered++;
+    /* A "missing" or "graft" makes the offerer push to us from now on. */
+    const char *offerer = json_string_value(json_object_get(req, "node_id"));
+    hs_peer *via = offerer ? hs_peers_find(&n->peers, offerer) : NULL;
+    if (via && n->cfg.tree && (graft || json_array_size(missing) > 0))
+        via->feeds_us = 1;
     ans = missing ? json_pack("{s:o}", "missing", missing) : NULL;
     if (ans && graft)
         json_object_set_new(ans, "graft", json_true());

@@ -43,7 +43,8 @@ typedef enum req_kind {
     REQ_BOOT_HEALTH,
     REQ_PEER_LIST,
     REQ_BOOT_PEERS,
-    REQ_CANDIDATE
+    REQ_CANDIDATE,
+    REQ_CANDIDATE_FEED /* a candidate that asked us to push to it */
 } req_kind;
 
 typedef struct mreq {
@@ -409,6 +410,39 @@ static int probe_indirectly(hs_node *n, hs_peer *p)
 static void on_probe(void *ud, const hs_http_result *res);
 static void url_encode(const char *s, char *out, size_t cap);
 
+/*
+ * Feeding. Push reaches a node only through the eager links that point
+ * at it, and nothing made sure every node had one: links are made eager
+ * by the sender (its first `fanout` peers, the path a message first came
+ * by, a graft after a lazy offer), so right after a cluster forms, or
+ * after a node joins, most nodes are in views but on nobody's eager
+ * links (every joiner's first peers are the same early nodes), and the
+ * first broadcasts reached them by lazy offers and anti-entropy, seconds
+ * late. So a node counts who feeds it (hs_peer.feeds_us: a peer that
+ * took a new push of its from us, "keep"s us, grafted us after an offer,
+ * or said yes here), and while nobody does it asks one peer a
+ * probe_interval in its next probe (GET /ping?feed=1); the peer makes it
+ * an eager link at once if it holds it, or else keeps it as a candidate
+ * its next take prefers. Duplicates prune the extra links as usual: the
+ * tree keeps its shape, and every node has a way in from the start.
+ */
+static int hungry(hs_node *n)
+{
+    int any = 0;
+
+    if (!n->cfg.tree || n->leaving)
+        return 0;
+    for (size_t i = 0; i < n->peers.n; i++) {
+        const hs_peer *p = n->peers.v[i];
+        if (p->state != HS_PEER_ALIVE || p->hearsay || !(p->features & HS_FEAT_AE))
+            continue;
+        if (p->feeds_us)
+            return 0;
+        any = 1;
+    }
+    return any;
+}
+
 /* Starts a direct probe now, taking a slot. A hearsay peer is probed with
  * the small GET /ping (which carries its features, and our URL, so that a
  * peer with room takes us into its view: views become mutual), and with
@@ -419,11 +453,16 @@ static void url_encode(const char *s, char *out, size_t cap);
 static void probe(hs_node *n, hs_peer *p)
 {
     int light = (p->features & HS_FEAT_SWIM) && p->probes % HS_FULL_HEALTH_EVERY != 0;
-    char path[16 + 3 * HS_URL_MAX + 1] = "/health";
+    char path[24 + 3 * HS_URL_MAX + 1] = "/health";
 
     if (light) {
         strcpy(path, "/ping?url=");
         url_encode(n->url, path + 10, sizeof path - 10);
+        if (p->state == HS_PEER_ALIVE && hungry(n) &&
+            hs_node_mono(n) - n->feed_asked >= n->cfg.probe_interval) {
+            n->feed_asked = hs_node_mono(n);
+            strcat(path, "&feed=1");
+        }
     }
     hs_peers_wait_unlink(&n->peers, p);
     if (!request_t(n, REQ_PROBE, p->id, p->url, path, on_probe, probe_timeout(n)))
@@ -512,6 +551,8 @@ static void on_probe(void *ud, const hs_http_result *res)
     hs_stats_probe(n, id && strcmp(id, p->id) == 0, !id && late(res, r->timeout), res->total_ms);
     if (id && strcmp(id, p->id) == 0) {
         absorb(n, p, j, res->total_ms);
+        if (json_is_true(json_object_get(j, "feeds")))
+            p->feeds_us = 1;
         if (n->local_health)
             n->local_health--;
         hs_membership_saw(n, p);
@@ -642,6 +683,60 @@ int hs_membership_from_matches(const hs_node *n, const hs_peer *p)
            memcmp(addr, n->rx_src, 16) == 0;
 }
 
+void hs_membership_unfed(hs_node *n)
+{
+    for (size_t i = 0; i < n->peers.n; i++)
+        n->peers.v[i]->feeds_us = 0;
+}
+
+static int host_is(const char *url, const uint8_t src[16]);
+static struct hs_candidate *candidate_add(hs_node *n, const char *id, const char *url,
+                                          const uint8_t src[16]);
+
+/* Eager links beyond which we feed nobody new: the asker tries another
+ * peer (GossipSub's D_hi). Without a bound every node's first peer, the
+ * bootstrap node, took everyone as a child: a star that pushed to all,
+ * with nothing left to offer lazily, so a lost push stayed lost. */
+static size_t feed_max(const hs_node *n)
+{
+    size_t half = n->peers.live / 2, twice = 2 * (size_t)n->cfg.fanout;
+    return half > twice ? half : twice;
+}
+
+int hs_membership_feed(hs_node *n, const char *from, const char *url)
+{
+    hs_peer *p = hs_peers_find(&n->peers, from);
+    struct hs_candidate *c;
+
+    if (!n->cfg.tree || n->leaving)
+        return 0;
+    if (p) {
+        /* (Its X-Hearsay-From is believed from its own address only.) */
+        if (p->state == HS_PEER_DEAD || !hs_membership_from_matches(n, p) ||
+            (!p->eager && n->peers.eager >= feed_max(n)))
+            return 0;
+        if (p->eager != HS_EAGER_CHILD) {
+            hs_peers_set_eager(&n->peers, p, HS_EAGER_CHILD);
+            n->m.feeds++;
+        }
+        /* One not probed yet gets pushes once it answers as itself: it is
+         * probed now, ahead of the strangers' claims waiting for a token
+         * (this one is its own word, from its own address: a probe back
+         * amplifies nothing). If that probe fails, it was told yes in
+         * vain: its next miss, fetched by anti-entropy, makes it ask
+         * again (hs_membership_unfed). */
+        if (p->hearsay && !p->probing && p->state != HS_PEER_DEAD && slot_free(n))
+            probe(n, p);
+        return p->hearsay ? p->probing : hs_peer_eager_link(p);
+    }
+    /* A full table (the ping took it in otherwise): a candidate that must
+     * answer as itself, at the address it asks from, before it is taken. */
+    if (n->rx_src_ok && hs_peers_valid_url(url) && host_is(url, n->rx_src) &&
+        hs_node_url_allowed(n, url) && (c = candidate_add(n, from, url, n->rx_src)))
+        c->feed = 1;
+    return 0;
+}
+
 /* Keeps {id, url} in mind: a full table probes one candidate per peer
  * exchange and takes it in if it answers as that id (take_candidates). A
  * known id replaces its entry. One source holds at most
@@ -650,7 +745,8 @@ int hs_membership_from_matches(const hs_node *n, const hs_peer *p)
  * random entry. */
 #define HS_CANDIDATES_PER_SOURCE 8
 
-static void candidate_add(hs_node *n, const char *id, const char *url, const uint8_t src[16])
+static struct hs_candidate *candidate_add(hs_node *n, const char *id, const char *url,
+                                          const uint8_t src[16])
 {
     size_t ilen = strlen(id), ulen = strlen(url);
     unsigned at = n->n_candidates, mine = 0, last_mine = 0;
@@ -669,7 +765,7 @@ static void candidate_add(hs_node *n, const char *id, const char *url, const uin
     if (at == HS_CANDIDATES)
         at = (unsigned)hs_rng_below(&n->rng, HS_CANDIDATES);
     if (!(e = malloc(ilen + 1 + ulen + 1)))
-        return;
+        return NULL;
     memcpy(e, id, ilen + 1);
     memcpy(e + ilen + 1, url, ulen + 1);
     if (at < n->n_candidates)
@@ -678,7 +774,9 @@ static void candidate_add(hs_node *n, const char *id, const char *url, const uin
         n->n_candidates++;
     n->candidates[at].id = e;
     n->candidates[at].url = e + ilen + 1;
+    n->candidates[at].feed = 0;
     memcpy(n->candidates[at].src, src, 16);
+    return &n->candidates[at];
 }
 
 static void drop_candidates_at(hs_node *n, const char *url)
@@ -887,8 +985,13 @@ static void on_candidate(void *ud, const hs_http_result *res)
                hs_peers_add(&n->peers, id, r->url, &p) == HS_OK) {
         /* As any new peer: eager while fewer than `fanout` links are (the
          * one it replaced may have been one; without this a view that
-         * mixes loses its tree). */
-        hs_peers_set_eager(&n->peers, p, n->cfg.tree && n->peers.eager < n->cfg.fanout);
+         * mixes loses its tree); one that asked to be fed, a branch. */
+        if (r->kind == REQ_CANDIDATE_FEED && n->cfg.tree) {
+            hs_peers_set_eager(&n->peers, p, HS_EAGER_CHILD);
+            n->m.feeds++;
+        } else {
+            hs_peers_set_eager(&n->peers, p, n->cfg.tree && n->peers.eager < n->cfg.fanout);
+        }
         absorb(n, p, j, res->total_ms);
         p->last_seen = hs_node_now(n);
         n->m.peers_discovered++;
@@ -925,9 +1028,16 @@ static void take_candidates(hs_node *n)
         return;
     n->last_candidate = now;
     i = (unsigned)hs_rng_below(&n->rng, n->n_candidates);
+    /* One that asked to be fed goes first: nobody may push to it. */
+    for (unsigned k = 0; k < n->n_candidates; k++)
+        if (n->candidates[(i + k) % n->n_candidates].feed) {
+            i = (i + k) % n->n_candidates;
+            break;
+        }
     struct hs_candidate c = n->candidates[i];
     n->candidates[i] = n->candidates[--n->n_candidates];
-    if (request_t(n, REQ_CANDIDATE, c.id, c.url, "/health", on_candidate, probe_timeout(n))) {
+    if (request_t(n, c.feed ? REQ_CANDIDATE_FEED : REQ_CANDIDATE, c.id, c.url, "/health",
+                  on_candidate, probe_timeout(n))) {
         n->probes_in_flight++;
         n->m.health_checks++;
     }

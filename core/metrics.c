@@ -49,6 +49,7 @@ const hs_metric_field hs_metric_fields[] = {
     F(prunes, "eager links dropped: a push found a duplicate"),
     F(grafts, "lazy links made eager: a lazy offer was missing, or its peer took it as a shortcut"),
     F(shortcuts, "paths at least 3 hops shorter we moved to"),
+    F(feeds, "peers we made eager links because nobody pushed new messages to them"),
     F(probes_late, "failed probes not held against the peer: they failed long past their timeout, "
                    "so our own loop was stalled"),
     F(tls_refused,

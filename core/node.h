@@ -121,6 +121,7 @@ struct hs_node {
     double last_bootstrap;  /* monotonic s */
     double next_dead_probe; /* mono s: the next dead peer probed at random */
     double last_candidate;  /* monotonic s: the last candidate probed (take_candidates) */
+    double feed_asked;      /* monotonic s: we last asked a peer to push to us */
     double last_announce;   /* monotonic s */
     double last_discovery;  /* monotonic s: DNS bootstrap entries last resolved */
     unsigned rebootstraps;  /* re-bootstraps in a row without enough peers */
@@ -179,6 +180,7 @@ struct hs_node {
     struct hs_candidate {
         char *id, *url;  /* one allocation: id, then url */
         uint8_t src[16]; /* who told us */
+        int feed;        /* it asked us to push to it: taken first */
     } candidates[HS_CANDIDATES];
     unsigned n_candidates;
     /* The request being served: its source address (routes.c sets it
@@ -269,6 +271,14 @@ void hs_membership_url_source(const char *url, uint8_t out[16]);
 /* Whether the request being served came from the address of p's URL (an
  * X-Hearsay-From claim we may believe for liveness). */
 int hs_membership_from_matches(const hs_node *n, const hs_peer *p);
+/* GET /ping?feed=1 from `from` (its URL: url): a node nobody pushes new
+ * messages to asks us to. 1: we do now; 0: not yet (a peer just taken in
+ * is pushed to once it answers its first probe; a full table keeps it as
+ * a candidate, taken first). */
+int hs_membership_feed(hs_node *n, const char *from, const char *url);
+/* A new message came by anti-entropy: whoever we thought pushed to us did
+ * not; we ask again. */
+void hs_membership_unfed(hs_node *n);
 
 /* SWIM messages (hs.suspect, hs.alive, hs.dead) about a node; signer: the
  * origin whose signature the message carries, checked (NULL: none). */

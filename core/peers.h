@@ -76,6 +76,9 @@ typedef struct hs_peer {
     unsigned char claim : 2;          /* someone gossiped that it is suspect
                                          (HS_CLAIM_SUSPECT) or dead: believed
                                          if our own probe fails too */
+    unsigned char feeds_us : 1;       /* as far as we know it holds us as an
+                                         eager link: it pushes new messages
+                                         to us (membership.c, feeding) */
     char id[];                        /* NUL-terminated; the first URL follows */
 } hs_peer;
 

@@ -93,9 +93,12 @@ hs_shortcut_word hs_shortcut_answer(hs_node *n, const char *sender, size_t accep
 
     if (!p)
         return HS_SHORTCUT_NONE;
+    /* What we answer decides whether it goes on pushing to us
+     * (hs_peer.feeds_us; gossip.c on_sent is the other side). */
     if (accepted) {
         /* Its copy came first: it is our parent now, keep or not. */
         p->keep = 0;
+        p->feeds_us = !p->prune_asked;
         if (p->prune_asked) {
             p->prune_asked = 0;
             return HS_SHORTCUT_PRUNE;
@@ -104,5 +107,6 @@ hs_shortcut_word hs_shortcut_answer(hs_node *n, const char *sender, size_t accep
     }
     /* Only duplicates: that prunes it anyway, unless we keep it. */
     p->prune_asked = 0;
+    p->feeds_us = p->keep;
     return p->keep ? HS_SHORTCUT_KEEP : HS_SHORTCUT_NONE;
 }

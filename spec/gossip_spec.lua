@@ -530,13 +530,19 @@ describe("the tree (Plumtree)", function()
     loop = hs.loop()
     local s = { fanout = 3, ae_interval = 0, gossip_interval = 60, peer_exchange_interval = 60 }
     a = H.node(s, loop)
-    s.lazy_fanout = 0
+    -- (b probes rarely: a node nobody pushes to asks in its next probe
+    -- to be fed, and the graft is what these tests watch.)
+    s.lazy_fanout, s.probe_interval, s.health_interval = 0, 60, 60
     b = H.node(s, loop)
     c = H.node(s, loop)
     a:add_peer(b:id(), b:url())
     b:add_peer(a:id(), a:url())
     H.probed(loop, a)
     H.probed(loop, b)
+    -- each asked the other to push to it (see "feeding")
+    assert.is_true(loop:run_until(function()
+      return a:metrics().feeds == 1 and b:metrics().feeds == 1
+    end, 3))
   end)
 
   after_each(function()
@@ -592,6 +598,46 @@ describe("the tree (Plumtree)", function()
     loop:run_until(function() return b:copies(id2) > 0 end, 3)
     assert.is_true(H.peer(b, a:id()).eager)
     assert.equal(0, b:metrics().grafts) -- b offered nothing: this is the receiving side
+  end)
+end)
+
+describe("feeding", function()
+  it("pushes at once to a node that asked to be fed, up to its bound, and offers to one past it", function()
+    -- a (fanout 1) pushes to b, its first peer; x and y learn a later, so
+    -- a holds them as lazy links, and nobody pushes to them: each asks a
+    -- in its probes. a feeds while it has fewer than max(2 * fanout,
+    -- live / 2) = 2 eager links: one of them gets in, the other is only
+    -- offered the id, lazy_delay (3 s) later.
+    local loop = hs.loop()
+    local s = { ae_interval = 0, gossip_interval = 60, peer_exchange_interval = 60, lazy_delay = 3 }
+    s.fanout = 1
+    local a = H.node(s, loop)
+    s.fanout, s.tree = nil, false -- (b asks nobody)
+    local b, c = H.node(s, loop), H.node(s, loop)
+    s.tree = nil
+    local x, y = H.node(s, loop), H.node(s, loop)
+    a:add_peer(b:id(), b:url())
+    H.probed(loop, a)
+    for _, n in ipairs({ x, y }) do
+      a:add_peer(n:id(), n:url())
+      n:add_peer(a:id(), a:url())
+    end
+    H.probed(loop, a)
+    assert.is_true(loop:run_until(function() return a:metrics().feeds == 1 end, 3))
+    loop:run_for(0.5) -- (a second asker is refused: nothing more happens)
+    assert.equal(1, a:metrics().feeds)
+    local fed, unfed = x, y
+    if not H.peer(a, x:id()).eager then fed, unfed = y, x end
+    assert.is_true(H.peer(a, fed:id()).eager)
+    assert.is_false(H.peer(a, unfed:id()).eager)
+    local id = H.id()
+    assert.equal(200, (H.post_gossip(loop, c, a:url(), H.envelope({ message_id = id, ttl = 5 }))))
+    assert.is_true(loop:run_until(function() return fed:copies(id) > 0 end, 1.5))
+    assert.equal(0, unfed:copies(id))
+    assert.is_true(loop:run_until(function() return unfed:copies(id) > 0 end, 6))
+    assert.equal(1, a:metrics().lazy_pushed)
+    for _, n in ipairs({ a, b, c, x, y }) do n:close() end
+    loop:close()
   end)
 end)
 
@@ -801,7 +847,7 @@ describe("the tree and a full table", function()
     assert.is_true(loop:run_until(function() return x:copies(id) >= 2 and l:metrics().prunes >= 1 end, 3))
     assert.equal(1, x:metrics().shortcuts)
     local others = { p, o, c, x }
-    newcomers(loop, c, l, x, "the link to x", {}, others)
+    newcomers(loop, c, l, x, "the link to x", { tree = false }, others)
     l:close()
     for _, node in ipairs(others) do node:close() end
     loop:close()
@@ -810,8 +856,11 @@ describe("the tree and a full table", function()
   -- a, with a full table of two (b and c), probed; client posts for the
   -- test. Returns the nodes' settings and the nodes.
   local function full_pair(loop)
+    -- (b, c and the newcomers do not ask to be fed: these tests watch
+    -- what a's tree does alone, and newcomers that all asked would make
+    -- every peer of a full table a child.)
     local s = { fanout = 3, max_peers = 2, ae_interval = 0, gossip_interval = 60,
-      peer_exchange_interval = 60 }
+      peer_exchange_interval = 60, tree = false }
     -- (a exchanges often: that is when its full table takes a candidate.)
     local a = H.node({ fanout = 3, max_peers = 2, ae_interval = 0, gossip_interval = 60,
       peer_exchange_interval = 0.2 }, loop)

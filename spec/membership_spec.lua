@@ -272,8 +272,10 @@ describe("a peer that stops answering", function()
       local p = peer_ids(c)[d:id()]
       return p and p.state == "alive"
     end, 5))
-    b = H.node({ port = b_port, node_id = b_id, gossip_interval = 60, peer_exchange_interval = 60 },
-      loop)
+    -- (Nor does b ask c to push to it: a node in nobody's view asks, and
+    -- c would take it as a candidate in place of d, which is feeding.)
+    b = H.node({ port = b_port, node_id = b_id, gossip_interval = 60, peer_exchange_interval = 60,
+      tree = false }, loop)
     loop:run_for(1.0)
     -- Its first retry found it alive; with no room for it, it is gone
     -- from the table instead of being probed every 0.1 s tick.

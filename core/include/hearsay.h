@@ -308,6 +308,8 @@ typedef struct hs_metrics {
     uint64_t grafts;                /* lazy links made eager: a lazy offer was missing,
                                        or its peer took it as a shortcut */
     uint64_t shortcuts;             /* paths at least 3 hops shorter we moved to */
+    uint64_t feeds;                 /* peers we made eager links because nobody
+                                       pushed new messages to them */
     uint64_t probes_late;           /* failed probes not held against the peer:
                                        they failed long past their timeout, so
                                        our own loop was stalled */
