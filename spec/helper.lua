@@ -117,7 +117,52 @@ end
 -- Temporary directories and processes this run made: removed and killed
 -- (by pid) when busted exits, whatever the specs did. HEARSAY_KEEP_TMP=1
 -- keeps the directories (their logs) for a look after a failure.
+--
+-- A run killed before its exit handler (a ctest timeout) leaves both
+-- behind. Its processes die with it: each is started as a child of this
+-- one with a parent-death signal (setpriv --pdeathsig). Its directories
+-- are removed by the next run, when the helper loads: each holds OWNER,
+-- the pid and start time of the busted process that made it, and a
+-- directory whose owner is gone goes. One without OWNER (made by a run
+-- with HEARSAY_KEEP_TMP=1, or by an older helper) is never touched.
 local tmpdirs, procs = {}, {}
+local keep = os.getenv("HEARSAY_KEEP_TMP") == "1"
+local OWNER = ".hearsay-spec-owner"
+
+-- A process's start time (clock ticks after boot, field 22 of its stat:
+-- a pid may be reused, the pair may not), or nil once it is gone or a
+-- zombie.
+local function started(pid)
+  local f = io.open(("/proc/%s/stat"):format(pid))
+  if not f then return nil end
+  local state, rest = f:read("a"):match("^%d+ %b() (%a) (.*)$")
+  f:close()
+  if not state or state == "Z" then return nil end
+  local i = 3
+  for field in rest:gmatch("%S+") do
+    i = i + 1
+    if i == 22 then return field end
+  end
+end
+
+local mine
+do
+  local f = assert(io.open("/proc/self/stat"))
+  local me = f:read("a"):match("^(%d+)")
+  f:close()
+  mine = ("%s %s\n"):format(me, started(me))
+end
+
+do
+  local p = io.popen("for d in /tmp/hearsay-spec.*; do [ -f \"$d/" .. OWNER .. "\" ] && echo \"$d\"; done")
+  for d in p:lines() do
+    local f = d:match("^/tmp/hearsay%-spec%.%w+$") and io.open(d .. "/" .. OWNER)
+    local pid, start = (f and f:read("a") or ""):match("^(%d+) (%d+)\n$")
+    if f then f:close() end
+    if pid and started(pid) ~= start then os.execute(("rm -rf %q"):format(d)) end
+  end
+  p:close()
+end
 
 function H.tmpdir()
   local p = io.popen("mktemp -d /tmp/hearsay-spec.XXXXXX")
@@ -125,24 +170,52 @@ function H.tmpdir()
   p:close()
   assert(d and d:match("^/tmp/hearsay%-spec%.%w+$"), "mktemp failed")
   tmpdirs[#tmpdirs + 1] = d
+  if not keep then
+    local f = assert(io.open(d .. "/" .. OWNER, "w"))
+    f:write(mine)
+    f:close()
+  end
   return d
 end
 
--- Alive and not a zombie (an orphan may wait a while to be reaped).
+-- Alive and not a zombie (one of ours stays a zombie until H.cleanup).
 local function alive(pid)
-  local f = io.open(("/proc/%d/stat"):format(pid))
-  if not f then return false end
-  local state = f:read("a"):match("^%d+ %b() (%a)")
-  f:close()
-  return state ~= nil and state ~= "Z"
+  return started(pid) ~= nil
+end
+
+-- Starts `cmd` (a shell line; `prefix`, a command that execs its
+-- arguments, in front) with stdin from /dev/null and its output to `out`,
+-- as a child of this process that gets SIGKILL when this process dies;
+-- returns { pid, pipe }. Without setpriv's --pdeathsig: in the
+-- background, as before, outliving a killed run.
+local pdeathsig = os.execute("setpriv --pdeathsig KILL true >/dev/null 2>&1")
+
+local function launch(prefix, cmd, out)
+  local p
+  if pdeathsig then
+    -- The shell prints its pid, then becomes the command (prctl's setting
+    -- survives exec but not a change of gid: hence after the prefix).
+    p = io.popen(("echo $$; exec %s setpriv --pdeathsig KILL -- %s </dev/null >%q 2>&1")
+      :format(prefix or "", cmd, out))
+  else
+    p = io.popen(("exec %s %s </dev/null >%q 2>&1 & echo $!"):format(prefix or "", cmd, out))
+  end
+  local pid = tonumber(p:read("l"))
+  if not pdeathsig then p:close(); p = nil end
+  -- The pipe of a child is closed (reaped) in H.cleanup, once it is dead:
+  -- closing it before would wait for the process.
+  local proc = { pid = pid, pipe = p }
+  procs[#procs + 1] = proc
+  return proc
 end
 
 function H.cleanup()
   for _, proc in ipairs(procs) do
     if alive(proc.pid) then os.execute(("kill -KILL %d 2>/dev/null"):format(proc.pid)) end
+    if proc.pipe then proc.pipe:close() end
   end
   procs = {}
-  if os.getenv("HEARSAY_KEEP_TMP") ~= "1" then
+  if not keep then
     for _, d in ipairs(tmpdirs) do os.execute(("rm -rf %q"):format(d)) end
   end
   tmpdirs = {}
@@ -226,12 +299,8 @@ function H.spawn(dir, loop, timeout, prefix)
   spawned = spawned + 1
   local log = ("%s/out.%d.log"):format(dir, spawned)
   os.remove(log)
-  local p = io.popen(("exec %s %q run --config %q >%q 2>&1 & echo $!"):format(prefix or "",
-    H.bin, dir, log))
-  local pid = tonumber(p:read("l"))
-  p:close()
-  local proc = { pid = pid, dir = dir, log = log }
-  procs[#procs + 1] = proc
+  local proc = launch(prefix, ("%q run --config %q"):format(H.bin, dir), log)
+  proc.dir, proc.log = dir, log
   local ok = (loop or hs.loop()):run_until(function()
     local id, url = read(log):match("hearsay node (%S+) listening on (%S+)")
     proc.id, proc.url = id, url
@@ -273,11 +342,9 @@ function H.start_ref(loop, args)
   local log = dir .. "/ref.log"
   local fast = (args:find("--gossip-interval", 1, true) and "" or "--gossip-interval 0.3 ")
     .. (args:find("--health-interval", 1, true) and "" or "--health-interval 0.5 ")
-  local p = io.popen(("exec /usr/bin/python3 %q/spec/reference/ref_node.py --port 0 %s%s >%q 2>&1 & echo $!")
-    :format(H.src, fast, args, log))
-  local ref = { pid = tonumber(p:read("l")), log = log }
-  p:close()
-  procs[#procs + 1] = ref
+  local ref = launch(nil, ("/usr/bin/python3 %q/spec/reference/ref_node.py --port 0 %s%s")
+    :format(H.src, fast, args), log)
+  ref.log = log
   assert(loop:run_until(function()
     local port, id = H.read(log):match("READY (%d+) (%S+)")
     ref.port, ref.id = tonumber(port), id

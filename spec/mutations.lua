@@ -166,7 +166,7 @@ return {
   {
     name = "nobody bootstraps",
     file = "core/membership.c",
-    find = [[        if (strcmp(n->bootstrap[i], n->url) != 0)]],
+    find = [[        if (strcmp(n->bootstrap[i], n->url) != 0 && !hs_discovery_entry(n->bootstrap[i]))]],
     replace = [[        if (0)]],
     breaks = "a node never joins through its bootstrap URLs",
     caught_by = "membership_spec: keeps at most max_peers live peers, and every node fills its table",
@@ -202,8 +202,8 @@ return {
   {
     name = "min_peers ignored (re-bootstrap only when alone)",
     file = "core/membership.c",
-    find = [[    if (n->peers.live < n->cfg.min_peers && mono - n->last_bootstrap >= n->cfg.rebootstrap_interval)]],
-    replace = [[    if (n->peers.live < 1 && mono - n->last_bootstrap >= n->cfg.rebootstrap_interval)]],
+    find = [[    if (n->peers.live >= n->cfg.min_peers) {]],
+    replace = [[    if (n->peers.live >= 1) {]],
     breaks = "a node below min_peers does not bootstrap again",
     caught_by = "settings_spec: min_peers",
     specs = { "settings_spec" },
@@ -386,8 +386,8 @@ return {
     release = false,
     name = "host ignored (listens on every address)",
     file = "core/http_server.c",
-    find = [[    if (inet_pton(AF_INET, opts->host, &sa.sin_addr) != 1)]],
-    replace = [[    if (inet_pton(AF_INET, "0.0.0.0", &sa.sin_addr) != 1)]],
+    find = [[    if (inet_pton(AF_INET, opts->host, &v4->sin_addr) == 1) {]],
+    replace = [[    if (inet_pton(AF_INET, "0.0.0.0", &v4->sin_addr) == 1) {]],
     breaks = "host: the node listens beyond the address it was given",
     caught_by = "settings_spec: host",
     specs = { "settings_spec" },
@@ -436,10 +436,11 @@ return {
     release = false,
     name = "failed pushes count as failed probes",
     file = "core/membership.c",
-    find = [[    if (p->state == HS_PEER_ALIVE && !hs_node_stalled(n))
-        hs_peers_set_state(&n->peers, p, HS_PEER_UNHEALTHY);]],
-    replace = [[    if (!hs_node_stalled(n))
-        hs_membership_failed(n, p);]],
+    find = [[    if (p->state == HS_PEER_ALIVE)
+        hs_peers_set_state(&n->peers, p, HS_PEER_UNHEALTHY);
+}]],
+    replace = [[    hs_membership_failed(n, p);
+}]],
     breaks = "a slow reference node (its lock) is suspected for its late answers",
     caught_by = "interop_spec: hearsay keeps a reference whose answers wait behind its health checks",
     specs = { "interop_spec" },

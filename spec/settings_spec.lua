@@ -234,7 +234,9 @@ describe("retain_ttl and retain_bytes", function()
     -- a hub that keeps the message offers its id to the other three.
     local loop = hs.loop()
     local client = H.node({}, loop)
-    local function hub(retain)
+    -- want: how many leaves the message should reach, waited for (bounded);
+    -- then past lazy_delay (0.25 s) for any copy or offer that should not be.
+    local function hub(retain, want)
       local h = H.node({ fanout = 1, retain_bytes = retain, ae_interval = 0 }, loop)
       local leaves = {}
       for i = 1, 4 do
@@ -243,18 +245,22 @@ describe("retain_ttl and retain_bytes", function()
       end
       assert.is_true(H.probed(loop, h))
       local env = H.envelope({ message_id = H.id(), ttl = 3 })
+      local function reached()
+        local n = 0
+        for i = 1, 4 do n = n + leaves[i]:copies(env.message_id) end
+        return n
+      end
       post(loop, client, h, env)
-      loop:run_for(0.5) -- past lazy_delay
-      local reached = 0
-      for i = 1, 4 do reached = reached + leaves[i]:copies(env.message_id) end
+      loop:run_until(function() return reached() >= want end, 3)
+      loop:run_for(0.5) -- nothing more: no other copy, no other offer
       local out = { kept = #kept(loop, client, h, { env.message_id }), offered = h:metrics().lazy_offered,
-        reached = reached }
+        reached = reached() }
       h:close()
       for i = 1, 4 do leaves[i]:close() end
       return out
     end
-    assert.same({ kept = 0, offered = 0, reached = 1 }, hub(0))
-    assert.same({ kept = 1, offered = 3, reached = 4 }, hub(1 << 20))
+    assert.same({ kept = 0, offered = 0, reached = 1 }, hub(0, 1))
+    assert.same({ kept = 1, offered = 3, reached = 4 }, hub(1 << 20, 4))
     client:close(); loop:close()
   end)
 
