@@ -409,6 +409,7 @@ static int probe_indirectly(hs_node *n, hs_peer *p)
 
 static void on_probe(void *ud, const hs_http_result *res);
 static void url_encode(const char *s, char *out, size_t cap);
+static void probe(hs_node *n, hs_peer *p, int feed);
 
 /*
  * Feeding. Push reaches a node only through the eager links that point
@@ -421,11 +422,19 @@ static void url_encode(const char *s, char *out, size_t cap);
  * late. So a node counts who feeds it (hs_peer.feeds_us: a peer that
  * took a new push of its from us, "keep"s us, grafted us after an offer,
  * or said yes here), and while nobody does it asks one peer a
- * probe_interval in its next probe (GET /ping?feed=1); the peer makes it
- * an eager link at once if it holds it, or else keeps it as a candidate
- * its next take prefers. Duplicates prune the extra links as usual: the
- * tree keeps its shape, and every node has a way in from the start.
+ * probe_interval (GET /ping?feed=1, a probe of its own); the peer makes
+ * it an eager link at once if it holds it, or else keeps it as a
+ * candidate its next take prefers and names a peer of its own whose view
+ * had room ("try", hs_peer.full), which the asker learns and asks in its
+ * turn. Duplicates prune the extra links as usual: the tree keeps its
+ * shape, and every node has a way in from the start.
  */
+static int can_ask(const hs_peer *p)
+{
+    return p->state == HS_PEER_ALIVE && !p->hearsay && !p->probing &&
+           (p->features & HS_FEAT_SWIM) && (p->features & HS_FEAT_AE);
+}
+
 static int hungry(hs_node *n)
 {
     int any = 0;
@@ -443,6 +452,32 @@ static int hungry(hs_node *n)
     return any;
 }
 
+/* A hungry node's ask, one a probe_interval, to a random live peer it
+ * has probed. (Preferring peers whose view had room took the ask away
+ * from the early nodes that hold the asker and could feed it: the first
+ * broadcast after forming went deeper and slower.) */
+static void ask_to_be_fed(hs_node *n)
+{
+    size_t count = 0, pick;
+    double now = hs_node_mono(n);
+
+    if (now - n->feed_asked < n->cfg.probe_interval || !hungry(n))
+        return;
+    for (size_t i = 0; i < n->peers.n; i++)
+        count += can_ask(n->peers.v[i]);
+    if (!count)
+        return;
+    pick = (size_t)hs_rng_below(&n->rng, count);
+    for (size_t i = 0; i < n->peers.n; i++) {
+        hs_peer *p = n->peers.v[i];
+        if (can_ask(p) && pick-- == 0) {
+            n->feed_asked = now;
+            probe(n, p, 1);
+            return;
+        }
+    }
+}
+
 /* Starts a direct probe now, taking a slot. A hearsay peer is probed with
  * the small GET /ping (which carries its features, and our URL, so that a
  * peer with room takes us into its view: views become mutual), and with
@@ -450,19 +485,16 @@ static int hungry(hs_node *n)
  * any other node with /health. */
 #define HS_FULL_HEALTH_EVERY 50
 
-static void probe(hs_node *n, hs_peer *p)
+static void probe(hs_node *n, hs_peer *p, int feed)
 {
-    int light = (p->features & HS_FEAT_SWIM) && p->probes % HS_FULL_HEALTH_EVERY != 0;
+    int light = (p->features & HS_FEAT_SWIM) && (feed || p->probes % HS_FULL_HEALTH_EVERY != 0);
     char path[24 + 3 * HS_URL_MAX + 1] = "/health";
 
     if (light) {
         strcpy(path, "/ping?url=");
         url_encode(n->url, path + 10, sizeof path - 10);
-        if (p->state == HS_PEER_ALIVE && hungry(n) &&
-            hs_node_mono(n) - n->feed_asked >= n->cfg.probe_interval) {
-            n->feed_asked = hs_node_mono(n);
+        if (feed)
             strcat(path, "&feed=1");
-        }
     }
     hs_peers_wait_unlink(&n->peers, p);
     if (!request_t(n, REQ_PROBE, p->id, p->url, path, on_probe, probe_timeout(n)))
@@ -492,7 +524,7 @@ static void probe_waiting(hs_node *n)
             return;
         hs_peers_wait_pop(&n->peers);
         if (p->state != HS_PEER_DEAD && !p->probing)
-            probe(n, p);
+            probe(n, p, 0);
     }
 }
 
@@ -528,6 +560,22 @@ static void absorb(hs_node *n, hs_peer *p, const json_t *j, double ms)
     (void)n;
 }
 
+/* A peer that could not feed us named a peer of its own whose view had
+ * room ("try"): its word about another node, as an entry of its /peers
+ * list is (paced per source, probed before it is used). */
+static void refer(hs_node *n, const hs_peer *by, const json_t *t)
+{
+    const char *id = json_string_value(json_object_get(t, "node_id"));
+    const char *url = json_string_value(json_object_get(t, "url"));
+    uint8_t src[16];
+    hs_claim c = {src, 0, 0.0, 0};
+
+    if (!hs_peers_valid_id(id) || !hs_peers_valid_url(url) || hs_peers_find(&n->peers, id))
+        return;
+    hs_membership_url_source(by->url, src);
+    hs_membership_learn(n, id, url, NULL, hs_node_now(n), &c);
+}
+
 static void on_probe(void *ud, const hs_http_result *res)
 {
     mreq *r = ud;
@@ -553,6 +601,10 @@ static void on_probe(void *ud, const hs_http_result *res)
         absorb(n, p, j, res->total_ms);
         if (json_is_true(json_object_get(j, "feeds")))
             p->feeds_us = 1;
+        /* (/ping says whether its view has room; /health does not.) */
+        if (json_object_get(j, "room"))
+            p->full = !json_is_true(json_object_get(j, "room"));
+        refer(n, p, json_object_get(j, "try"));
         if (n->local_health)
             n->local_health--;
         hs_membership_saw(n, p);
@@ -703,18 +755,45 @@ static size_t feed_max(const hs_node *n)
     return half > twice ? half : twice;
 }
 
-int hs_membership_feed(hs_node *n, const char *from, const char *url)
+/* A live peer we have probed whose view had room, at random, but `not`;
+ * NULL if none. */
+static const hs_peer *with_room(hs_node *n, const char * not )
+{
+    size_t count = 0, pick;
+
+    for (size_t i = 0; i < n->peers.n; i++) {
+        const hs_peer *p = n->peers.v[i];
+        count += p->state == HS_PEER_ALIVE && !p->hearsay && p->known &&
+                 (p->features & HS_FEAT_SWIM) && !p->full && strcmp(p->id, not ) != 0;
+    }
+    if (!count)
+        return NULL;
+    pick = (size_t)hs_rng_below(&n->rng, count);
+    for (size_t i = 0; i < n->peers.n; i++) {
+        const hs_peer *p = n->peers.v[i];
+        if (p->state == HS_PEER_ALIVE && !p->hearsay && p->known && (p->features & HS_FEAT_SWIM) &&
+            !p->full && strcmp(p->id, not ) != 0 && pick-- == 0)
+            return p;
+    }
+    return NULL;
+}
+
+int hs_membership_feed(hs_node *n, const char *from, const char *url, const hs_peer **refer_to)
 {
     hs_peer *p = hs_peers_find(&n->peers, from);
     struct hs_candidate *c;
 
+    *refer_to = NULL;
     if (!n->cfg.tree || n->leaving)
         return 0;
     if (p) {
         /* (Its X-Hearsay-From is believed from its own address only.) */
-        if (p->state == HS_PEER_DEAD || !hs_membership_from_matches(n, p) ||
-            (!p->eager && n->peers.eager >= feed_max(n)))
+        if (p->state == HS_PEER_DEAD || !hs_membership_from_matches(n, p))
             return 0;
+        if (!p->eager && n->peers.eager >= feed_max(n)) {
+            *refer_to = with_room(n, from);
+            return 0;
+        }
         if (p->eager != HS_EAGER_CHILD) {
             hs_peers_set_eager(&n->peers, p, HS_EAGER_CHILD);
             n->m.feeds++;
@@ -726,14 +805,16 @@ int hs_membership_feed(hs_node *n, const char *from, const char *url)
          * vain: its next miss, fetched by anti-entropy, makes it ask
          * again (hs_membership_unfed). */
         if (p->hearsay && !p->probing && p->state != HS_PEER_DEAD && slot_free(n))
-            probe(n, p);
+            probe(n, p, 0);
         return p->hearsay ? p->probing : hs_peer_eager_link(p);
     }
     /* A full table (the ping took it in otherwise): a candidate that must
      * answer as itself, at the address it asks from, before it is taken. */
     if (n->rx_src_ok && hs_peers_valid_url(url) && host_is(url, n->rx_src) &&
-        hs_node_url_allowed(n, url) && (c = candidate_add(n, from, url, n->rx_src)))
+        hs_node_url_allowed(n, url) && (c = candidate_add(n, from, url, n->rx_src))) {
         c->feed = 1;
+        *refer_to = with_room(n, from);
+    }
     return 0;
 }
 
@@ -1192,6 +1273,9 @@ double hs_membership_probe_next(hs_node *n)
     size_t count = n->peers.n;
     double tick;
 
+    /* (First: a probe of the round would leave the peer busy.) */
+    ask_to_be_fed(n);
+
     /* A peer waiting for its first probe keeps its turn: probing it here
      * would bypass the bound. One whose first probe went unanswered (a
      * busy moment at its end or ours) goes before the round: until it
@@ -1218,7 +1302,7 @@ double hs_membership_probe_next(hs_node *n)
         }
     }
     if (pick) {
-        probe(n, pick);
+        probe(n, pick, 0);
         n->probe_cursor = at;
     }
     take_candidates(n);
@@ -1310,7 +1394,7 @@ void hs_membership_maintain(hs_node *n)
                 declare_dead(n, p, DEAD_SILENT);
             else if ((p->state == HS_PEER_UNHEALTHY || p->claim) && !p->probing && !p->waiting &&
                      slot_free(n))
-                probe(n, p); /* confirm a failure (or a claim) now, not a round later */
+                probe(n, p, 0); /* confirm a failure (or a claim) now, not a round later */
             continue;
         }
         if (mono - p->dead_since > n->cfg.forget_after) {
@@ -1321,7 +1405,7 @@ void hs_membership_maintain(hs_node *n)
         }
         dead++;
         if (mono >= p->next_probe && !p->probing && slot_free(n))
-            probe(n, p);
+            probe(n, p, 0);
     }
     /* And one dead peer at random every retry_max / 6 s, whatever its
      * backoff: peers declared dead together retry together, so after a
@@ -1336,7 +1420,7 @@ void hs_membership_maintain(hs_node *n)
             hs_peer *p = n->peers.v[i];
             if (p->state == HS_PEER_DEAD && pick-- == 0) {
                 if (!p->probing)
-                    probe(n, p);
+                    probe(n, p, 0);
                 break;
             }
         }
@@ -1382,7 +1466,7 @@ static void verify(hs_node *n, hs_peer *p, int claim)
     if (claim > p->claim)
         p->claim = (unsigned char)claim;
     if (!p->probing && hs_node_now(n) - p->last_seen >= fresh)
-        probe(n, p);
+        probe(n, p, 0);
 }
 
 void hs_membership_swim(hs_node *n, const char *type, const json_t *payload, const char *signer)

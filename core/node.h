@@ -274,8 +274,9 @@ int hs_membership_from_matches(const hs_node *n, const hs_peer *p);
 /* GET /ping?feed=1 from `from` (its URL: url): a node nobody pushes new
  * messages to asks us to. 1: we do now; 0: not yet (a peer just taken in
  * is pushed to once it answers its first probe; a full table keeps it as
- * a candidate, taken first). */
-int hs_membership_feed(hs_node *n, const char *from, const char *url);
+ * a candidate, taken first). *refer_to: when we cannot, a peer of ours
+ * whose view had room, for it to ask instead (or NULL). */
+int hs_membership_feed(hs_node *n, const char *from, const char *url, const hs_peer **refer_to);
 /* A new message came by anti-entropy: whoever we thought pushed to us did
  * not; we ask again. */
 void hs_membership_unfed(hs_node *n);

@@ -79,6 +79,8 @@ typedef struct hs_peer {
     unsigned char feeds_us : 1;       /* as far as we know it holds us as an
                                          eager link: it pushes new messages
                                          to us (membership.c, feeding) */
+    unsigned char full : 1;           /* its last /ping answer said its view
+                                         had no room (feeding) */
     char id[];                        /* NUL-terminated; the first URL follows */
 } hs_peer;
 

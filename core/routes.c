@@ -152,14 +152,16 @@ static void peers(hs_node *n, const hs_http_request *req, hs_http_response *resp
  * verified by a probe of ours), but only into room: never in place of a
  * peer, not even as a candidate. Probing a node thus puts the prober in
  * its view, and views become mutual: a node is in as many views as it
- * has peers, and the peers it pushes to push to it. With &feed=1 the
- * prober has nobody pushing new messages to it: we make it an eager link
- * (hs_membership_feed) and answer "feeds": true. */
+ * has peers, and the peers it pushes to push to it. "room" says whether
+ * our view has room. With &feed=1 the prober has nobody pushing new
+ * messages to it: we make it an eager link (hs_membership_feed) and
+ * answer "feeds": true, or name a peer of ours with room ("try"). */
 static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
 {
     const char *from = hs_http_request_header(req, "X-Hearsay-From");
     const char *url = hs_http_request_arg(req, "url");
     const char *feed = hs_http_request_arg(req, "feed");
+    const hs_peer *refer = NULL;
     int feeds = 0;
 
     if (from && url && hs_peers_valid_id(from) && hs_peers_valid_url(url)) {
@@ -169,13 +171,19 @@ static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
             hs_membership_learn(n, from, url, NULL, hs_node_now(n), &c);
         }
         if (feed && strcmp(feed, "1") == 0)
-            feeds = hs_membership_feed(n, from, url);
+            feeds = hs_membership_feed(n, from, url, &refer);
     }
     json_t *a = json_pack(
         "{s:s, s:I, s:o, s:s}", "node_id", n->id, "incarnation", (json_int_t)n->incarnation,
         "features", hs_peers_features_json(HS_FEAT_OURS), "public_key", hs_node_public_key(n));
-    if (a && feeds)
-        json_object_set_new(a, "feeds", json_true());
+    if (a) {
+        json_object_set_new(a, "room", json_boolean(n->peers.live < n->cfg.max_peers));
+        if (feeds)
+            json_object_set_new(a, "feeds", json_true());
+        if (refer)
+            json_object_set_new(a, "try",
+                                json_pack("{s:s, s:s}", "node_id", refer->id, "url", refer->url));
+    }
     answer(resp, 200, a);
 }
 

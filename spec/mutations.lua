@@ -26,8 +26,8 @@ return {
   {
     name = "/ping probes for peers without the swim feature",
     file = "core/membership.c",
-    find = [[int light = (p->features & HS_FEAT_SWIM) && p->probes % HS_FULL_HEALTH_EVERY != 0;]],
-    replace = [[int light = p->probes % HS_FULL_HEALTH_EVERY != 0;]],
+    find = [[int light = (p->features & HS_FEAT_SWIM) && (feed || p->probes % HS_FULL_HEALTH_EVERY != 0);]],
+    replace = [[int light = feed || p->probes % HS_FULL_HEALTH_EVERY != 0;]],
     breaks = "reference nodes are probed with GET /ping, which they do not have",
     caught_by = "interop_spec: hearsay sends the reference only GET /health, ...",
     specs = { "interop_spec" },
