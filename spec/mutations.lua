@@ -296,6 +296,34 @@ return {
     caught_by = "cli_spec: console_socket",
     specs = { "cli_spec" },
   },
+  -- ---- feeding: every node has an eager link into it -----------------------
+  {
+    name = "nobody asks to be fed",
+    file = "core/membership.c",
+    find = [[if (now - n->feed_asked < n->cfg.probe_interval || !hungry(n))]],
+    replace = [[if (1)]],
+    breaks = "the first broadcast after forming reaches most nodes by lazy offers and anti-entropy",
+    caught_by = "gossip_spec: pushes to a node that asked to be fed; sim_spec: the first broadcast by push",
+    specs = { "gossip_spec", "sim_spec" },
+  },
+  {
+    name = "feeding without a bound",
+    file = "core/membership.c",
+    find = [[if (!p->eager && n->peers.eager >= feed_max(n)) {]],
+    replace = [[if (0) {]],
+    breaks = "the bootstrap node feeds everyone: a star with nothing left to offer lazily",
+    caught_by = "gossip_spec: pushes to a node that asked to be fed, up to its bound",
+    specs = { "gossip_spec" },
+  },
+  {
+    name = "no peer named to one past the bound",
+    file = "core/routes.c",
+    find = [[        if (refer)]],
+    replace = [[        if (0)]],
+    breaks = "a node whose peers are all full early nodes waits for anti-entropy",
+    caught_by = "gossip_spec: ... names a peer with room to one past it",
+    specs = { "gossip_spec" },
+  },
   -- ---- extended: the rest of what the specs fixed or added check -----------
   -- (lua5.4 spec/mutate.lua --all runs these too; --extended only these)
   {
