@@ -677,8 +677,13 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
      * path: our link to it carries messages the other way too. */
     if (from && n->cfg.tree && hs_ae_retained_type(env->type)) {
         hs_peers_set_eager(&n->peers, from, from->eager ? from->eager : 1);
-        if (pushed)
+        if (pushed) {
             hs_shortcut_note(n, env->bin, env->ttl, env->hops, from);
+            /* Taken as new, it makes us its tree branch (on_sent): it
+             * feeds us. (Not an announce or an hs.* message: those go by
+             * random pushes, and their sender holds no link to us.) */
+            from->feeds_us = 1;
+        }
     }
     if (n->hooks.on_message) {
         json_t *rewritten = NULL;

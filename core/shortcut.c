@@ -94,13 +94,14 @@ hs_shortcut_word hs_shortcut_answer(hs_node *n, const char *sender, size_t accep
     if (!p)
         return HS_SHORTCUT_NONE;
     /* What we answer decides whether it goes on pushing to us
-     * (hs_peer.feeds_us; gossip.c on_sent is the other side). */
+     * (hs_peer.feeds_us, set by a new message it pushed: gossip.c; its
+     * on_sent is the other side). */
     if (accepted) {
         /* Its copy came first: it is our parent now, keep or not. */
         p->keep = 0;
-        p->feeds_us = !p->prune_asked;
         if (p->prune_asked) {
             p->prune_asked = 0;
+            p->feeds_us = 0;
             return HS_SHORTCUT_PRUNE;
         }
         return HS_SHORTCUT_NONE;
