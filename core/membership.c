@@ -429,8 +429,26 @@ static void probe(hs_node *n, hs_peer *p, int feed);
  * turn. Duplicates prune the extra links as usual: the tree keeps its
  * shape, and every node has a way in from the start.
  */
-static int can_ask(const hs_peer *p)
+/* A uniformly random peer of those `ok` holds for (arg: ok's), or NULL;
+ * one draw of the generator when there is any. */
+static hs_peer *random_peer(hs_node *n, int (*ok)(const hs_peer *, const void *), const void *arg)
 {
+    size_t count = 0, pick;
+
+    for (size_t i = 0; i < n->peers.n; i++)
+        count += ok(n->peers.v[i], arg) != 0;
+    if (!count)
+        return NULL;
+    pick = (size_t)hs_rng_below(&n->rng, count);
+    for (size_t i = 0; i < n->peers.n; i++)
+        if (ok(n->peers.v[i], arg) && pick-- == 0)
+            return n->peers.v[i];
+    return NULL;
+}
+
+static int can_ask(const hs_peer *p, const void *unused)
+{
+    (void)unused;
     return p->state == HS_PEER_ALIVE && !p->hearsay && !p->probing &&
            (p->features & HS_FEAT_SWIM) && (p->features & HS_FEAT_AE);
 }
@@ -458,24 +476,14 @@ static int hungry(hs_node *n)
  * broadcast after forming went deeper and slower.) */
 static void ask_to_be_fed(hs_node *n)
 {
-    size_t count = 0, pick;
     double now = hs_node_mono(n);
+    hs_peer *p;
 
-    if (now - n->feed_asked < n->cfg.probe_interval || !hungry(n))
+    if (now - n->feed_asked < n->cfg.probe_interval || !hungry(n) ||
+        !(p = random_peer(n, can_ask, NULL)))
         return;
-    for (size_t i = 0; i < n->peers.n; i++)
-        count += can_ask(n->peers.v[i]);
-    if (!count)
-        return;
-    pick = (size_t)hs_rng_below(&n->rng, count);
-    for (size_t i = 0; i < n->peers.n; i++) {
-        hs_peer *p = n->peers.v[i];
-        if (can_ask(p) && pick-- == 0) {
-            n->feed_asked = now;
-            probe(n, p, 1);
-            return;
-        }
-    }
+    n->feed_asked = now;
+    probe(n, p, 1);
 }
 
 /* Starts a direct probe now, taking a slot. A hearsay peer is probed with
@@ -755,27 +763,11 @@ static size_t feed_max(const hs_node *n)
     return half > twice ? half : twice;
 }
 
-/* A live peer we have probed whose view had room, at random, but `not`;
- * NULL if none. */
-static const hs_peer *with_room(hs_node *n, const char * not )
+/* A live peer we have probed whose view had room, but `not` (an id). */
+static int has_room(const hs_peer *p, const void * not )
 {
-    size_t count = 0, pick;
-
-    for (size_t i = 0; i < n->peers.n; i++) {
-        const hs_peer *p = n->peers.v[i];
-        count += p->state == HS_PEER_ALIVE && !p->hearsay && p->known &&
-                 (p->features & HS_FEAT_SWIM) && !p->full && strcmp(p->id, not ) != 0;
-    }
-    if (!count)
-        return NULL;
-    pick = (size_t)hs_rng_below(&n->rng, count);
-    for (size_t i = 0; i < n->peers.n; i++) {
-        const hs_peer *p = n->peers.v[i];
-        if (p->state == HS_PEER_ALIVE && !p->hearsay && p->known && (p->features & HS_FEAT_SWIM) &&
-            !p->full && strcmp(p->id, not ) != 0 && pick-- == 0)
-            return p;
-    }
-    return NULL;
+    return p->state == HS_PEER_ALIVE && !p->hearsay && p->known && (p->features & HS_FEAT_SWIM) &&
+           !p->full && strcmp(p->id, (const char *)not ) != 0;
 }
 
 int hs_membership_feed(hs_node *n, const char *from, const char *url, const hs_peer **refer_to)
@@ -791,7 +783,7 @@ int hs_membership_feed(hs_node *n, const char *from, const char *url, const hs_p
         if (p->state == HS_PEER_DEAD || !hs_membership_from_matches(n, p))
             return 0;
         if (!p->eager && n->peers.eager >= feed_max(n)) {
-            *refer_to = with_room(n, from);
+            *refer_to = random_peer(n, has_room, from);
             return 0;
         }
         if (p->eager != HS_EAGER_CHILD) {
@@ -813,7 +805,7 @@ int hs_membership_feed(hs_node *n, const char *from, const char *url, const hs_p
     if (n->rx_src_ok && hs_peers_valid_url(url) && host_is(url, n->rx_src) &&
         hs_node_url_allowed(n, url) && (c = candidate_add(n, from, url, n->rx_src))) {
         c->feed = 1;
-        *refer_to = with_room(n, from);
+        *refer_to = random_peer(n, has_room, from);
     }
     return 0;
 }
@@ -1311,33 +1303,30 @@ double hs_membership_probe_next(hs_node *n)
     return (tick < n->cfg.probe_interval ? tick : n->cfg.probe_interval) * (1 + n->local_health);
 }
 
+static int live_usable(const hs_peer *p, const void *unused)
+{
+    (void)unused;
+    return p->state == HS_PEER_ALIVE && hs_peer_usable(p);
+}
+
 void hs_membership_exchange(hs_node *n)
 {
-    size_t alive = 0, pick;
+    hs_peer *p;
 
     if (n->leaving)
         return;
     take_candidates(n);
-    for (size_t i = 0; i < n->peers.n; i++)
-        alive += n->peers.v[i]->state == HS_PEER_ALIVE && hs_peer_usable(n->peers.v[i]);
-    if (!alive)
+    if (!(p = random_peer(n, live_usable, NULL)))
         return;
-    pick = (size_t)hs_rng_below(&n->rng, alive);
-    for (size_t i = 0; i < n->peers.n; i++) {
-        hs_peer *p = n->peers.v[i];
-        if (p->state == HS_PEER_ALIVE && hs_peer_usable(p) && pick-- == 0) {
-            /* A hearsay peer sends a sample, not its whole table, and
-             * takes us into its view (a CYCLON shuffle). */
-            if (p->features & HS_FEAT_SWIM) {
-                char path[16 + 3 * HS_URL_MAX + 1];
-                int off = snprintf(path, sizeof path, "/peers?sample=%d&url=", EXCHANGE_SAMPLE);
-                url_encode(n->url, path + off, sizeof path - (size_t)off);
-                request(n, REQ_PEER_LIST, p->id, p->url, path, on_peer_list);
-            } else {
-                request(n, REQ_PEER_LIST, p->id, p->url, "/peers", on_peer_list);
-            }
-            return;
-        }
+    /* A hearsay peer sends a sample, not its whole table, and takes us
+     * into its view (a CYCLON shuffle). */
+    if (p->features & HS_FEAT_SWIM) {
+        char path[16 + 3 * HS_URL_MAX + 1];
+        int off = snprintf(path, sizeof path, "/peers?sample=%d&url=", EXCHANGE_SAMPLE);
+        url_encode(n->url, path + off, sizeof path - (size_t)off);
+        request(n, REQ_PEER_LIST, p->id, p->url, path, on_peer_list);
+    } else {
+        request(n, REQ_PEER_LIST, p->id, p->url, "/peers", on_peer_list);
     }
 }
 

@@ -300,8 +300,8 @@ return {
   {
     name = "nobody asks to be fed",
     file = "core/membership.c",
-    find = [[if (now - n->feed_asked < n->cfg.probe_interval || !hungry(n))]],
-    replace = [[if (1)]],
+    find = [[if (now - n->feed_asked < n->cfg.probe_interval || !hungry(n) ||]],
+    replace = [[if (1 ||]],
     breaks = "the first broadcast after forming reaches most nodes by lazy offers and anti-entropy",
     caught_by = "gossip_spec: pushes to a node that asked to be fed; sim_spec: the first broadcast by push",
     specs = { "gossip_spec", "sim_spec" },
