@@ -39,6 +39,8 @@ void hs_lua_fill_peer(lua_State *L, int idx, const hs_peer_info *p)
     lua_setfield(L, idx, "failures");
     lua_pushboolean(L, p->eager);
     lua_setfield(L, idx, "eager");
+    lua_pushboolean(L, p->feeds_us);
+    lua_setfield(L, idx, "feeds");
     lua_pushnumber(L, p->score);
     lua_setfield(L, idx, "score");
     lua_pushboolean(L, p->graylisted);
@@ -54,7 +56,7 @@ void hs_lua_fill_peer(lua_State *L, int idx, const hs_peer_info *p)
 void hs_lua_push_peer(lua_State *L, const hs_peer_info *p)
 {
     /* Room for a candidate's `index` too, so adding it does not rehash. */
-    lua_createtable(L, 0, 13);
+    lua_createtable(L, 0, 14);
     hs_lua_fill_peer(L, -1, p);
 }
 

@@ -22,6 +22,10 @@
  * peer answers with the ids of that window: what was said on either side
  * while they were apart crosses over, however long ago (within
  * retain_ttl), where a round covers only ae_window.
+ *
+ * A round looks back ae_window, or to the last round of ours that came
+ * through (answer and fetch) when that is further back (at most
+ * retain_ttl): a round lost, or rounds backed off, leave no gap.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -255,17 +259,27 @@ char *hs_ae_fetch_answer(hs_node *n, const json_t *req, unsigned *status, size_t
 
 typedef struct ae_req {
     hs_node *node;
+    double sent; /* wall s: the round's digest went out */
     char peer_id[HS_PEER_ID_MAX + 1];
 } ae_req;
 
-static ae_req *new_req(hs_node *n, const hs_peer *p)
+static ae_req *new_req(hs_node *n, const hs_peer *p, double sent)
 {
     ae_req *r = malloc(sizeof *r);
     if (r) {
         r->node = n;
+        r->sent = sent;
         strcpy(r->peer_id, p->id);
     }
     return r;
+}
+
+/* A round sent at `sent` came through, fetches and all: the next one need
+ * look back only to it (hs_ae_round). */
+static void covered(hs_node *n, double sent)
+{
+    if (sent > n->ae_covered)
+        n->ae_covered = sent;
 }
 
 static void on_fetched(void *ud, const hs_http_result *res)
@@ -289,6 +303,7 @@ static void on_fetched(void *ud, const hs_http_result *res)
         n->m.ae_fetched += n->m.messages_received - before;
         if (n->m.messages_received > before)
             hs_membership_unfed(n);
+        covered(n, r->sent);
     }
     json_decref(arr);
     free(r);
@@ -339,13 +354,15 @@ static void on_digest_answer(void *ud, const hs_http_result *res)
         json_t *req = json_pack("{s:O}", "ids", want);
         char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
         char url[HS_URL_MAX + 16];
-        ae_req *fr = text ? new_req(n, p) : NULL;
+        ae_req *fr = text ? new_req(n, p, r->sent) : NULL;
         json_decref(req);
         snprintf(url, sizeof url, "%s/fetch", p->url);
         if (fr && hs_http_client_request(n->client, "POST", url, text, strlen(text), n->from_header,
                                          n->cfg.request_timeout, on_fetched, fr) != HS_OK)
             free(fr);
         free(text);
+    } else {
+        covered(n, r->sent);
     }
     json_decref(want);
     json_decref(ans);
@@ -363,7 +380,7 @@ static void send_digest(hs_node *n, hs_peer *p, double window)
         json_object_set_new(req, "window", json_real(window));
     char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
-    ae_req *r = text ? new_req(n, p) : NULL;
+    ae_req *r = text ? new_req(n, p, hs_node_now(n)) : NULL;
     char url[HS_URL_MAX + 16];
     snprintf(url, sizeof url, "%s/digest", p->url);
     n->m.ae_rounds++;
@@ -388,7 +405,14 @@ void hs_ae_round(hs_node *n)
         if (q->state == HS_PEER_ALIVE && (q->features & HS_FEAT_AE) && pick-- == 0)
             p = q;
     }
-    send_digest(n, p, 0);
+    /* Back to the last round that came through, if that is further back
+     * than ae_window: rounds that back off to ae_max_interval, or get
+     * lost, leave no message between them (a node that missed one while
+     * its rounds were backed off never had it: 1 in 12 seeds of 20
+     * simulated nodes, 30% loss for 10 s). A digest lists ids up to
+     * 2 x lazy_delay old, and rounds wander by up to an ae_interval. */
+    double back = hs_node_now(n) - n->ae_covered + 2 * n->cfg.lazy_delay + n->cfg.ae_interval;
+    send_digest(n, p, back > n->cfg.ae_window ? window_within(n, back) : 0);
 }
 
 void hs_ae_catchup(hs_node *n, hs_peer *p, double away)

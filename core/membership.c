@@ -453,6 +453,12 @@ static int can_ask(const hs_peer *p, const void *unused)
            (p->features & HS_FEAT_SWIM) && (p->features & HS_FEAT_AE);
 }
 
+/* ...and not past its feeding bound, as far as we know. */
+static int can_ask_spare(const hs_peer *p, const void *unused)
+{
+    return can_ask(p, unused) && !p->at_bound;
+}
+
 static int hungry(hs_node *n)
 {
     int any = 0;
@@ -477,12 +483,26 @@ static int hungry(hs_node *n)
 static void ask_to_be_fed(hs_node *n)
 {
     double now = hs_node_mono(n);
-    hs_peer *p;
+    hs_peer *p = NULL;
 
-    if (now - n->feed_asked < n->cfg.probe_interval || !hungry(n) ||
-        !(p = random_peer(n, can_ask, NULL)))
+    if (now - n->feed_asked < n->cfg.probe_interval || !hungry(n))
+        return;
+    /* The peer a refusal named first: its view had room, or it was below
+     * its bound. (Not probed yet, it is asked by /ping all the same: only
+     * a hearsay node names one, and only one that answered its /ping.) */
+    if (n->feed_try[0]) {
+        p = hs_peers_find(&n->peers, n->feed_try);
+        n->feed_try[0] = '\0';
+        if (p && (p->state != HS_PEER_ALIVE || p->probing || p->feeds_us ||
+                  (!p->hearsay && !(p->features & HS_FEAT_SWIM))))
+            p = NULL;
+    }
+    /* Else one not past its bound: right after forming, the early nodes
+     * in every view are. */
+    if (!p && !(p = random_peer(n, can_ask_spare, NULL)) && !(p = random_peer(n, can_ask, NULL)))
         return;
     n->feed_asked = now;
+    n->m.feed_asks++;
     probe(n, p, 1);
 }
 
@@ -490,12 +510,12 @@ static void ask_to_be_fed(hs_node *n)
  * the small GET /ping (which carries its features, and our URL, so that a
  * peer with room takes us into its view: views become mutual), and with
  * the full /health (tags) the first time and every HS_FULL_HEALTH_EVERY-th;
- * any other node with /health. */
+ * any other node with /health. An ask to be fed is always a /ping. */
 #define HS_FULL_HEALTH_EVERY 50
 
 static void probe(hs_node *n, hs_peer *p, int feed)
 {
-    int light = (p->features & HS_FEAT_SWIM) && (feed || p->probes % HS_FULL_HEALTH_EVERY != 0);
+    int light = feed || ((p->features & HS_FEAT_SWIM) && p->probes % HS_FULL_HEALTH_EVERY != 0);
     char path[24 + 3 * HS_URL_MAX + 1] = "/health";
 
     if (light) {
@@ -578,10 +598,16 @@ static void refer(hs_node *n, const hs_peer *by, const json_t *t)
     uint8_t src[16];
     hs_claim c = {src, 0, 0.0, 0};
 
-    if (!hs_peers_valid_id(id) || !hs_peers_valid_url(url) || hs_peers_find(&n->peers, id))
+    if (!hs_peers_valid_id(id) || !hs_peers_valid_url(url))
         return;
-    hs_membership_url_source(by->url, src);
-    hs_membership_learn(n, id, url, NULL, hs_node_now(n), &c);
+    if (!hs_peers_find(&n->peers, id)) {
+        hs_membership_url_source(by->url, src);
+        hs_membership_learn(n, id, url, NULL, hs_node_now(n), &c);
+    }
+    /* Our next ask goes to it (ask_to_be_fed): a random one of our peers
+     * is most likely full too. */
+    if (hs_peers_find(&n->peers, id))
+        snprintf(n->feed_try, sizeof n->feed_try, "%s", id);
 }
 
 static void on_probe(void *ud, const hs_http_result *res)
@@ -612,6 +638,8 @@ static void on_probe(void *ud, const hs_http_result *res)
         /* (/ping says whether its view has room; /health does not.) */
         if (json_object_get(j, "room"))
             p->full = !json_is_true(json_object_get(j, "room"));
+        if (json_object_get(j, "spare"))
+            p->at_bound = !json_is_true(json_object_get(j, "spare"));
         refer(n, p, json_object_get(j, "try"));
         if (n->local_health)
             n->local_health--;
@@ -751,7 +779,8 @@ void hs_membership_unfed(hs_node *n)
 
 static int host_is(const char *url, const uint8_t src[16]);
 static struct hs_candidate *candidate_add(hs_node *n, const char *id, const char *url,
-                                          const uint8_t src[16]);
+                                          const uint8_t src[16], int feed);
+static int promised(const hs_node *n);
 
 /* Eager links beyond which we feed nobody new: the asker tries another
  * peer (GossipSub's D_hi). Without a bound every node's first peer, the
@@ -770,6 +799,26 @@ static int has_room(const hs_peer *p, const void * not )
            !p->full && strcmp(p->id, (const char *)not ) != 0;
 }
 
+/* ...or whose view was full but its eager links below its bound: it keeps
+ * an asker as a candidate and takes it in on its next tick. */
+static int has_spare(const hs_peer *p, const void * not )
+{
+    return p->state == HS_PEER_ALIVE && !p->hearsay && p->known && (p->features & HS_FEAT_SWIM) &&
+           !p->at_bound && strcmp(p->id, (const char *)not ) != 0;
+}
+
+/* The peer a refusal names ("try"). */
+static const hs_peer *referral(hs_node *n, const char *asker)
+{
+    const hs_peer *p = random_peer(n, has_room, asker);
+    return p ? p : random_peer(n, has_spare, asker);
+}
+
+int hs_membership_can_feed(const hs_node *n)
+{
+    return n->cfg.tree && !n->leaving && n->peers.eager < feed_max(n);
+}
+
 int hs_membership_feed(hs_node *n, const char *from, const char *url, const hs_peer **refer_to)
 {
     hs_peer *p = hs_peers_find(&n->peers, from);
@@ -780,10 +829,13 @@ int hs_membership_feed(hs_node *n, const char *from, const char *url, const hs_p
         return 0;
     if (p) {
         /* (Its X-Hearsay-From is believed from its own address only.) */
-        if (p->state == HS_PEER_DEAD || !hs_membership_from_matches(n, p))
+        if (p->state == HS_PEER_DEAD || !hs_membership_from_matches(n, p)) {
+            n->m.feed_refused++;
             return 0;
+        }
         if (!p->eager && n->peers.eager >= feed_max(n)) {
-            *refer_to = random_peer(n, has_room, from);
+            n->m.feed_refused++;
+            *refer_to = referral(n, from);
             return 0;
         }
         if (p->eager != HS_EAGER_CHILD) {
@@ -801,42 +853,72 @@ int hs_membership_feed(hs_node *n, const char *from, const char *url, const hs_p
         return p->hearsay ? p->probing : hs_peer_eager_link(p);
     }
     /* A full table (the ping took it in otherwise): a candidate that must
-     * answer as itself, at the address it asks from, before it is taken. */
+     * answer as itself, at the address it asks from, before it is taken.
+     * Below our bound it is taken on our next tick (take_candidates), and
+     * the answer is yes at once, as for a peer not probed yet above
+     * (right after forming, every joiner's view is the same early nodes,
+     * all past their bound: those say no, and the rest have full views).
+     * Past our bound it waits with the other candidates. */
     if (n->rx_src_ok && hs_peers_valid_url(url) && host_is(url, n->rx_src) &&
-        hs_node_url_allowed(n, url) && (c = candidate_add(n, from, url, n->rx_src))) {
-        c->feed = 1;
-        *refer_to = random_peer(n, has_room, from);
+        hs_node_url_allowed(n, url)) {
+        int promise = hs_membership_can_feed(n) && !promised(n);
+        if ((c = candidate_add(n, from, url, n->rx_src, promise ? 2 : 1)) && c->feed == 2)
+            return 1;
+        *refer_to = referral(n, from);
     }
+    n->m.feed_refused++;
+    return 0;
+}
+
+/* Whether a candidate we said yes to waits (one at a time: it is taken on
+ * our next tick, and nothing replaces it). */
+static int promised(const hs_node *n)
+{
+    for (unsigned i = 0; i < n->n_candidates; i++)
+        if (n->candidates[i].feed == 2)
+            return 1;
     return 0;
 }
 
 /* Keeps {id, url} in mind: a full table probes one candidate per peer
  * exchange and takes it in if it answers as that id (take_candidates). A
- * known id replaces its entry. One source holds at most
- * HS_CANDIDATES_PER_SOURCE entries (a new one replaces one of its own),
- * so a single address cannot fill the list; a full list replaces a
- * random entry. */
+ * known id replaces its entry (and stays an asker if it was one). One
+ * source holds at most HS_CANDIDATES_PER_SOURCE entries (a new one
+ * replaces one of its own), so a single address cannot fill the list; a
+ * full list replaces a random entry. `feed`: 1, it asked to be fed; 2,
+ * and we said yes. An entry is replaced only by one of the same rank or
+ * higher (else the new one is dropped, and NULL returned). */
 #define HS_CANDIDATES_PER_SOURCE 8
 
 static struct hs_candidate *candidate_add(hs_node *n, const char *id, const char *url,
-                                          const uint8_t src[16])
+                                          const uint8_t src[16], int feed)
 {
     size_t ilen = strlen(id), ulen = strlen(url);
-    unsigned at = n->n_candidates, mine = 0, last_mine = 0;
+    unsigned at = n->n_candidates, mine = 0, last_mine = HS_CANDIDATES;
     char *e;
 
+    /* An ask to be fed outranks a mere claim: a claim never replaces one
+     * (on loopback, or behind one NAT, every peer is the same source). */
     for (unsigned i = 0; i < n->n_candidates; i++) {
         if (strcmp(n->candidates[i].id, id) == 0)
             at = i;
         if (memcmp(n->candidates[i].src, src, 16) == 0) {
             mine++;
-            last_mine = i;
+            if (n->candidates[i].feed <= feed || last_mine == HS_CANDIDATES)
+                last_mine = i;
         }
     }
-    if (at == n->n_candidates && mine >= HS_CANDIDATES_PER_SOURCE)
+    if (at < n->n_candidates) {
+        feed = feed > n->candidates[at].feed ? feed : n->candidates[at].feed;
+    } else if (mine >= HS_CANDIDATES_PER_SOURCE) {
         at = last_mine;
-    if (at == HS_CANDIDATES)
+    } else if (at == HS_CANDIDATES) {
         at = (unsigned)hs_rng_below(&n->rng, HS_CANDIDATES);
+        for (unsigned k = 0; k < HS_CANDIDATES && n->candidates[at].feed > feed; k++)
+            at = (at + 1) % HS_CANDIDATES;
+    }
+    if (at < n->n_candidates && n->candidates[at].feed > feed && strcmp(n->candidates[at].id, id))
+        return NULL;
     if (!(e = malloc(ilen + 1 + ulen + 1)))
         return NULL;
     memcpy(e, id, ilen + 1);
@@ -847,7 +929,7 @@ static struct hs_candidate *candidate_add(hs_node *n, const char *id, const char
         n->n_candidates++;
     n->candidates[at].id = e;
     n->candidates[at].url = e + ilen + 1;
-    n->candidates[at].feed = 0;
+    n->candidates[at].feed = feed;
     memcpy(n->candidates[at].src, src, 16);
     return &n->candidates[at];
 }
@@ -952,7 +1034,7 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
                 hs_peers_set_url(&n->peers, p, url); /* a bad URL: keep the old */
             } else if (p->state == HS_PEER_DEAD || p->hearsay) {
                 /* It may have moved: the new URL must answer as it. */
-                candidate_add(n, id, url, c->src);
+                candidate_add(n, id, url, c->src, 0);
             } else {
                 /* A live peer's URL is what answers our probes at it. */
                 refused(n, "a live peer's new URL", id, url);
@@ -982,7 +1064,7 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
             refused(n, "a second id at a live peer's host:port", id, url);
             return NULL;
         }
-        candidate_add(n, id, url, c->src); /* taken if it answers as id */
+        candidate_add(n, id, url, c->src, 0); /* taken if it answers as id */
         return NULL;
     }
     if (!c && (same = hs_peers_find_url(&n->peers, url)) && same->state != HS_PEER_ALIVE)
@@ -995,7 +1077,7 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
         /* A stranger's word never evicts a peer: a candidate, at most. */
         if (c) {
             if (c->swap > 0 && (double)hs_rng_next(&n->rng) / 18446744073709551616.0 < c->swap)
-                candidate_add(n, id, url, c->src);
+                candidate_add(n, id, url, c->src, 0);
             return NULL;
         }
         if (!make_room(n))
@@ -1078,7 +1160,8 @@ static void on_candidate(void *ud, const hs_http_result *res)
 
 /* A candidate probed at most every CANDIDATE_EVERY seconds, or every
  * peer exchange if those come sooner (from the probe tick and each
- * exchange), while probes may go to strangers'
+ * exchange; one that asked to be fed, every tick below the feeding
+ * bound), while probes may go to strangers'
  * addresses: the pace at which views mix, and at which a stranger with
  * many answering addresses could move into ours (a 50-peer view in no
  * less than about 4 minutes). Once per 60 s exchange was too slow: a
@@ -1096,17 +1179,27 @@ static void take_candidates(hs_node *n)
             ? n->cfg.peer_exchange_interval
             : CANDIDATE_EVERY;
 
-    if (!n->n_candidates || now - n->last_candidate < every || !slot_free(n) ||
-        !hs_tokens_take(&n->probe_new, now))
+    if (!n->n_candidates || !slot_free(n))
         return;
-    n->last_candidate = now;
     i = (unsigned)hs_rng_below(&n->rng, n->n_candidates);
-    /* One that asked to be fed goes first: nobody may push to it. */
-    for (unsigned k = 0; k < n->n_candidates; k++)
-        if (n->candidates[(i + k) % n->n_candidates].feed) {
-            i = (i + k) % n->n_candidates;
-            break;
+    /* The asker we said yes to goes first, then one that asked to be fed,
+     * at once (one a tick, the new-peer tokens still bounding it): nobody
+     * may push to it. The rest keep the mixing's pace, and so do askers
+     * once our eager links reach the feeding bound (so askers, strangers
+     * among them, cannot fill more of the view faster than it mixes). */
+    int feed = 0;
+    for (unsigned k = 0; k < n->n_candidates && feed < 2; k++) {
+        unsigned at = (i + k) % n->n_candidates;
+        int f = n->candidates[at].feed;
+        if (f > feed && (f == 2 || n->peers.eager < feed_max(n))) {
+            i = at;
+            feed = f;
         }
+    }
+    if ((!feed && now - n->last_candidate < every) || !hs_tokens_take(&n->probe_new, now))
+        return;
+    if (!feed)
+        n->last_candidate = now;
     struct hs_candidate c = n->candidates[i];
     n->candidates[i] = n->candidates[--n->n_candidates];
     if (request_t(n, c.feed ? REQ_CANDIDATE_FEED : REQ_CANDIDATE, c.id, c.url, "/health",

@@ -50,6 +50,9 @@ const hs_metric_field hs_metric_fields[] = {
     F(grafts, "lazy links made eager: a lazy offer was missing, or its peer took it as a shortcut"),
     F(shortcuts, "paths at least 3 hops shorter we moved to"),
     F(feeds, "peers we made eager links because nobody pushed new messages to them"),
+    F(feed_asks, "asks to be fed we sent: nobody pushed new messages to us"),
+    F(feed_refused, "asks to be fed we answered no: past our bound, or a full view (then the "
+                    "asker is a candidate)"),
     F(probes_late, "failed probes not held against the peer: they failed long past their timeout, "
                    "so our own loop was stalled"),
     F(tls_refused,

@@ -127,6 +127,8 @@ struct hs_node {
     unsigned rebootstraps;  /* re-bootstraps in a row without enough peers */
     unsigned discovering;   /* DNS lookups under way (discovery.c) */
     double score_tick;      /* monotonic s: the scores' last decay (score.c) */
+    /* A peer a refusal to feed us named: our next ask goes to it, or "". */
+    char feed_try[HS_PEER_ID_MAX + 1];
 
     hs_deadlines due;           /* the rounds and delayed work (deadlines.h) */
     uv_timer_t timer;           /* fires at the earliest of them */
@@ -170,6 +172,7 @@ struct hs_node {
     } recent[HS_RECENT];
     unsigned recent_next;
     double ae_next;          /* s until the next anti-entropy round (backs off) */
+    double ae_covered;       /* wall s: our last round that came through was sent */
     double exchange_next;    /* s between this peer exchange and the next */
     unsigned join_exchanges; /* early exchanges still to come (hs_node_exchange_soon) */
     /* Strangers: what each source address may make us learn, what we
@@ -180,7 +183,8 @@ struct hs_node {
     struct hs_candidate {
         char *id, *url;  /* one allocation: id, then url */
         uint8_t src[16]; /* who told us */
-        int feed;        /* it asked us to push to it: taken first */
+        int feed;        /* it asked us to push to it: taken first; 2: and
+                            we said yes (one at a time, never replaced) */
     } candidates[HS_CANDIDATES];
     unsigned n_candidates;
     /* The request being served: its source address (routes.c sets it
@@ -272,11 +276,16 @@ void hs_membership_url_source(const char *url, uint8_t out[16]);
  * X-Hearsay-From claim we may believe for liveness). */
 int hs_membership_from_matches(const hs_node *n, const hs_peer *p);
 /* GET /ping?feed=1 from `from` (its URL: url): a node nobody pushes new
- * messages to asks us to. 1: we do now; 0: not yet (a peer just taken in
- * is pushed to once it answers its first probe; a full table keeps it as
- * a candidate, taken first). *refer_to: when we cannot, a peer of ours
- * whose view had room, for it to ask instead (or NULL). */
+ * messages to asks us to. 1: we do now, or will (a peer just taken in is
+ * pushed to once it answers its first probe; a full table below its bound
+ * takes one asker at a time in on its next tick); 0: we cannot (past our
+ * bound; a full table keeps it as a candidate, taken first). *refer_to:
+ * then a peer of ours whose view had room, or that was below its bound,
+ * for it to ask instead (or NULL). */
 int hs_membership_feed(hs_node *n, const char *from, const char *url, const hs_peer **refer_to);
+/* Whether we would make one more peer an eager link on its ask ("spare"
+ * in /ping answers). */
+int hs_membership_can_feed(const hs_node *n);
 /* A new message came by anti-entropy: whoever we thought pushed to us did
  * not; we ask again. */
 void hs_membership_unfed(hs_node *n);

@@ -331,6 +331,7 @@ void hs_peer_info_of(const hs_peer *peer, hs_peer_info *out)
     out->state = peer->state;
     out->failures = peer->failures;
     out->eager = hs_peer_eager_link(peer);
+    out->feeds_us = peer->feeds_us;
     out->tags = peer->tags;
     out->score = peer->score;
     out->graylisted = peer->gray_s != 0;

@@ -81,6 +81,9 @@ typedef struct hs_peer {
                                          to us (membership.c, feeding) */
     unsigned char full : 1;           /* its last /ping answer said its view
                                          had no room (feeding) */
+    unsigned char at_bound : 1;       /* ...that its eager links reached its
+                                         feeding bound: it feeds nobody
+                                         more */
     char id[];                        /* NUL-terminated; the first URL follows */
 } hs_peer;
 

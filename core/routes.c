@@ -155,7 +155,8 @@ static void peers(hs_node *n, const hs_http_request *req, hs_http_response *resp
  * has peers, and the peers it pushes to push to it. "room" says whether
  * our view has room. With &feed=1 the prober has nobody pushing new
  * messages to it: we make it an eager link (hs_membership_feed) and
- * answer "feeds": true, or name a peer of ours with room ("try"). */
+ * answer "feeds": true, or name a peer of ours with room, or one not past
+ * its feeding bound ("try"); "spare" says whether we are past ours. */
 static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
 {
     const char *from = hs_http_request_header(req, "X-Hearsay-From");
@@ -178,6 +179,7 @@ static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
         "features", hs_peers_features_json(HS_FEAT_OURS), "public_key", hs_node_public_key(n));
     if (a) {
         json_object_set_new(a, "room", json_boolean(n->peers.live < n->cfg.max_peers));
+        json_object_set_new(a, "spare", json_boolean(hs_membership_can_feed(n)));
         if (feeds)
             json_object_set_new(a, "feeds", json_true());
         if (refer)

@@ -642,6 +642,41 @@ describe("feeding", function()
     for _, n in ipairs({ a, b, c, x, y }) do n:close() end
     loop:close()
   end)
+
+  it("says yes to a stranger's ask from a full view below its bound, and takes it in on its next tick", function()
+    -- f's view is full (max_peers 1: b). x holds f, f does not hold x; so
+    -- x is a stranger to f when it asks to be fed. Right after forming
+    -- every joiner's view holds the same early nodes, all past their
+    -- bound, and the rest have full views: a full view below its bound
+    -- must feed, not only keep the asker for the view's slow mixing.
+    local loop = hs.loop()
+    local s = { ae_interval = 0, gossip_interval = 60, peer_exchange_interval = 60, lazy_delay = 3 }
+    s.max_peers = 1
+    local f = H.node(s, loop)
+    s.max_peers, s.tree = nil, false -- (b and c ask nobody, feed nobody)
+    local b, c = H.node(s, loop), H.node(s, loop)
+    s.tree = nil
+    local x = H.node(s, loop)
+    f:add_peer(b:id(), b:url())
+    H.probed(loop, f)
+    x:add_peer(f:id(), f:url())
+    assert.is_true(loop:run_until(function()
+      local p = H.peer(x, f:id())
+      return p ~= nil and p.feeds
+    end, 3), "f said yes to x")
+    assert.equal(1, x:metrics().feed_asks, "to its first ask")
+    assert.equal(0, f:metrics().feed_refused)
+    assert.is_true(loop:run_until(function()
+      local p = H.peer(f, x:id())
+      return p ~= nil and p.eager
+    end, 3), "f took x in as an eager link")
+    assert.equal(1, f:metrics().feeds)
+    local id = H.id()
+    assert.equal(200, (H.post_gossip(loop, c, f:url(), H.envelope({ message_id = id, ttl = 5 }))))
+    assert.is_true(loop:run_until(function() return x:copies(id) > 0 end, 1.5), "by push, not a lazy offer")
+    for _, n in ipairs({ f, b, c, x }) do n:close() end
+    loop:close()
+  end)
 end)
 
 describe("the tree and a peer not probed yet", function()

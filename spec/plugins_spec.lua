@@ -297,8 +297,8 @@ describe("a peer-selection policy", function()
     loop:run_for(0.3) -- (no other copy comes)
     local s = hub:plugin_state("inspect")
     assert.equal(3, s.n)
-    assert.same({ "eager", "failures", "graylisted", "healthy", "id", "index", "last_seen",
-      "latency_ms", "merkle_root", "score", "state", "tags", "url" }, s.keys)
+    assert.same({ "eager", "failures", "feeds", "graylisted", "healthy", "id", "index",
+      "last_seen", "latency_ms", "merkle_root", "score", "state", "tags", "url" }, s.keys)
     assert.equal(3, s.fields.index)
     assert.is_true(s.fields.healthy)
     assert.equal("alive", s.fields.state)

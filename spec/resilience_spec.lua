@@ -380,7 +380,8 @@ describe("idle cost", function()
     local st, ans = H.fetch_json(loop, a, "GET", b:url() .. "/ping")
     assert.equal(200, st)
     assert.same({ node_id = b:id(), incarnation = b:health().incarnation,
-      features = { "batch", "ae", "swim" }, public_key = b:health().public_key, room = true }, ans)
+      features = { "batch", "ae", "swim" }, public_key = b:health().public_key, room = true,
+      spare = true }, ans)
     a:close(); b:close(); loop:close()
   end)
 

@@ -121,22 +121,54 @@ function verbs.dump(self)
 end
 
 -- Every open node's id, the ids of its live peers (its view), of those on
--- eager (tree) links, and of its peers in another state than alive, by
--- global index: { nodes = { {gi, id, {peer id, ...}, {eager peer id, ...},
--- {peer id = state, ...}}, ... } }.
+-- eager (tree) links, of its peers in another state than alive, and of
+-- those it believes push to it (feeding), by global index: { nodes = {
+-- {gi, id, {peer id, ...}, {eager peer id, ...}, {peer id = state, ...},
+-- {feeder id, ...}}, ... } }.
 function verbs.views(self)
   local out = {}
   for k, node in ipairs(self.nodes) do
     if node:is_open() then
-      local ids, eager, other = {}, {}, {}
+      local ids, eager, other, feeds = {}, {}, {}, {}
       for _, p in ipairs(node:peers()) do
         if p.state == "alive" then ids[#ids + 1] = p.id else other[p.id] = p.state end
         if p.eager then eager[#eager + 1] = p.id end
+        if p.feeds then feeds[#feeds + 1] = p.id end
       end
-      out[#out + 1] = { self.first + k - 1, node:id(), ids, eager, other }
+      out[#out + 1] = { self.first + k - 1, node:id(), ids, eager, other, feeds }
     end
   end
   return { nodes = out }
+end
+
+-- Feeding (README, How it works: Feeding) as our nodes see it: how many
+-- believe nobody pushes to them ("hungry"), how many of those have no
+-- probed live peer to ask, and the feeds metric summed.
+function verbs.feeding(self)
+  local r = { nodes = 0, hungry = 0, hungry_unprobed = 0, feeds = 0, hungry_gi = {} }
+  for k, node in ipairs(self.nodes) do
+    if node:is_open() then
+      local fed, probed = false, 0
+      for _, p in ipairs(node:peers()) do
+        if p.feeds then fed = true end
+        if p.state == "alive" and p.latency_ms then probed = probed + 1 end
+      end
+      r.nodes = r.nodes + 1
+      if not fed then
+        r.hungry = r.hungry + 1
+        r.hungry_gi[#r.hungry_gi + 1] = self.first + k - 1
+        if probed == 0 then r.hungry_unprobed = r.hungry_unprobed + 1 end
+      end
+      local m = node:metrics()
+      r.feeds = r.feeds + (m.feeds or 0)
+      r.feed_asks = (r.feed_asks or 0) + (m.feed_asks or 0)
+      r.feed_refused = (r.feed_refused or 0) + (m.feed_refused or 0)
+      r.tmp_full = (r.tmp_full or 0) + (m.shortcuts or 0)
+      r.tmp_mis = (r.tmp_mis or 0) + (m.prunes or 0)
+      r.tmp_cand = (r.tmp_cand or 0) + (m.candidates_taken or 0)
+    end
+  end
+  return r
 end
 
 -- The id of node gi, if it is ours.

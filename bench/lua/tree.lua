@@ -21,7 +21,8 @@
 -- Prints one line per broadcast (99% and 100% times, deepest hop, prunes
 -- and grafts it caused, late nodes by cause) and "@ tree key value" lines:
 -- the median and p99 of t100, the deepest hop seen, late nodes by cause.
--- --detail: also a line per orphan: who sent it its first copy of the
+-- --detail: also a line per orphan: the peers it believes push to it
+-- (feeding) and whether each had it eager; who sent it its first copy of the
 -- previous broadcast (its parent then), and what that parent's table says
 -- of it now (eager or not, in the view or not, its state there).
 local B = require "benchlib"
@@ -56,7 +57,7 @@ local function tree_now()
   local trees, gi_of = {}, {}
   for _, res in ipairs(ctl:all("views", {}, 120)) do
     for _, e in ipairs(res.nodes) do
-      trees[e[1]] = { id = e[2], eager = e[4], view = e[3], other = e[5] or {} }
+      trees[e[1]] = { id = e[2], eager = e[4], view = e[3], other = e[5] or {}, feeds = e[6] or {} }
       gi_of[e[2]] = e[1]
     end
   end
@@ -133,8 +134,16 @@ for rep = 1, o.repeats do
             prev[2], tostring(eager), tostring(inview),
             t.other[id] and (", state there " .. t.other[id]) or "")
         end
-        B.log("    orphan %d (reached at %.0f ms, hops %s, from %s): %s", gi, at * 1000,
-          a[gi] and a[gi][2] or "-", a[gi] and tostring(gi_of[a[gi][4]]) or "-", what)
+        -- Who it believed pushed to it, and whether each had it eager.
+        local fed = {}
+        for _, fid in ipairs(tree[gi].feeds) do
+          local f, e = gi_of[fid], false
+          for _, x in ipairs(f and tree[f].eager or {}) do if x == tree[gi].id then e = true end end
+          fed[#fed + 1] = ("%s%s"):format(f or "?", e and "" or " (not eager)")
+        end
+        B.log("    orphan %d (reached at %.0f ms, hops %s, from %s): %s; fed by: %s", gi, at * 1000,
+          a[gi] and a[gi][2] or "-", a[gi] and tostring(gi_of[a[gi][4]]) or "-", what,
+          #fed > 0 and table.concat(fed, ", ") or "nobody")
       end
     end
   end

@@ -310,6 +310,11 @@ typedef struct hs_metrics {
     uint64_t shortcuts;             /* paths at least 3 hops shorter we moved to */
     uint64_t feeds;                 /* peers we made eager links because nobody
                                        pushed new messages to them */
+    uint64_t feed_asks;             /* asks to be fed we sent: nobody pushed
+                                       new messages to us */
+    uint64_t feed_refused;          /* asks to be fed we answered no (past our
+                                       bound, or a full view: then the asker
+                                       is a candidate) */
     uint64_t probes_late;           /* failed probes not held against the peer:
                                        they failed long past their timeout, so
                                        our own loop was stalled */
@@ -403,6 +408,8 @@ typedef struct hs_peer_info {
     hs_peer_state state;
     unsigned failures;  /* consecutive */
     int eager;          /* new messages are pushed to it (see hs_config.tree) */
+    int feeds_us;       /* it pushes new messages to us, as far as we know
+                           (README, How it works: Feeding) */
     const json_t *tags; /* the peer's advertised tags, or NULL; borrowed */
     double score;       /* how far its traffic is trusted (hs_config.score_*) */
     int graylisted;     /* its requests are refused for now */
