@@ -80,6 +80,14 @@ local m = node:metrics()
 B.log("ingest_node: received %d, duplicate %d, invalid %d, sent %d, send errors %d, rss %d KiB",
   m.messages_received, m.messages_duplicate, m.messages_invalid, m.messages_sent, m.send_errors,
   B.rss_kb())
+-- Each plugin's hook calls and failed calls, as its slot counted them:
+-- ingest.sh writes them beside the run's figures ("calls"), so that the
+-- summary can tell a run in which the hook ran.
+if o.plugins ~= "none" then
+  for _, p in ipairs(node:plugin_info().plugins) do
+    B.log("ingest_node: plugin %s calls %d errors %d", p.name, p.calls, p.errors)
+  end
+end
 sig:close()
 node:close()
 loop:close()

@@ -141,6 +141,19 @@ function verbs.views(self)
   return { nodes = out }
 end
 
+-- Every numeric metric summed over our open nodes: { name = sum, ... }.
+function verbs.metricsum(self)
+  local sum = {}
+  for _, node in ipairs(self.nodes) do
+    if node:is_open() then
+      for k, v in pairs(node:metrics()) do
+        if type(v) == "number" then sum[k] = (sum[k] or 0) + v end
+      end
+    end
+  end
+  return sum
+end
+
 -- Feeding (README, How it works: Feeding) as our nodes see it: how many
 -- believe nobody pushes to them ("hungry"), how many of those have no
 -- probed live peer to ask, and the feeds metric summed.

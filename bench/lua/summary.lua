@@ -2,13 +2,52 @@
 -- ratios and the targets of bench/README.md checked.
 --
 --   lua5.4 bench/lua/summary.lua OUT/results.txt
+--
+-- A target is judged ([ met] or [MISS]) only when every figure it reads is
+-- a measurement and every run behind it, on both sides of a comparison,
+-- ran completely: a dissemination run calm and converged before its first
+-- broadcast and reaching 100% in every repeat, wrk without errors, a
+-- plugin's hook called. Otherwise it is [ -- ], with why: not measured,
+-- nan, never, duplicated (one key given twice with different values) or
+-- incomplete.
 local path = assert(arg[1], "usage: summary.lua results.txt")
-local R = {}
+
+-- nan and a duplicated key are read as markers that print as such and
+-- never enter arithmetic: Lua's tonumber does not read "nan" (a string
+-- compared with a number raises), and a nan number compares false with
+-- everything, so a target would pass or fail on it silently.
+local NAN = setmetatable({}, { __tostring = function() return "nan" end })
+local DUP = setmetatable({}, { __tostring = function() return "duplicated" end })
+
+local function value_of(text)
+  local t = text:lower()
+  if t:match("^[+-]?nan") then return NAN end
+  if t == "inf" or t == "+inf" then return math.huge end
+  if t == "-inf" then return -math.huge end
+  local n = tonumber(text)
+  if n ~= n then return NAN end
+  return n or text
+end
+
+-- R[bench][key]: the value of each "@ bench key value" line. A key given
+-- twice with different values (two runs' lines in one file) is DUP;
+-- texts[id] keeps what it was given, dups the ids.
+local R, texts, dups = {}, {}, {}
 for line in io.lines(path) do
-  local bench, key, value = line:match("^@ (%S+) (%S+) (.+)$")
-  if bench then
+  local bench, key, text = line:match("^@ (%S+) (%S+) (.-)%s*$")
+  if bench and text ~= "" then
+    local id, v = bench .. " " .. key, value_of(text)
     R[bench] = R[bench] or {}
-    R[bench][key] = value == "inf" and math.huge or tonumber(value) or value
+    local old = R[bench][key]
+    if old == nil then
+      R[bench][key], texts[id] = v, { text }
+    elseif old ~= v then -- ("1.5" and "1.50" are one figure: sort -u keeps both)
+      if old ~= DUP then dups[#dups + 1] = id end
+      R[bench][key] = DUP
+      local known = false
+      for _, t in ipairs(texts[id]) do known = known or t == text end
+      if not known then table.insert(texts[id], text) end
+    end
   end
 end
 local function get(bench, key) return R[bench] and R[bench][key] end
@@ -19,13 +58,22 @@ local function f(v, digits)
   if type(v) ~= "number" then return tostring(v) end
   return ("%." .. (digits or 1) .. "f"):format(v)
 end
+local function finite(v) return type(v) == "number" and v > -math.huge and v < math.huge end
 local function ratio(a, b)
-  if type(a) ~= "number" or type(b) ~= "number" or b == 0 then return nil end
-  if a == math.huge or b == math.huge then return nil end
+  if not finite(a) or not finite(b) or b == 0 then return nil end
   return a / b
 end
 
 print("SUMMARY (medians over the repeats; p99 in brackets; times in ms unless marked)")
+if #dups > 0 then
+  -- bench/run writes each run to a directory of its own; a file holding
+  -- two values for one key mixes runs, and neither value is the figure.
+  table.sort(dups)
+  local list = {}
+  for i, id in ipairs(dups) do list[i] = ("%s (%s)"):format(id, table.concat(texts[id], " | ")) end
+  print(("DUPLICATED: %d figure(s) given twice with different values, read as not measured: %s")
+    :format(#dups, table.concat(list, ", ")))
+end
 
 -- Dissemination -----------------------------------------------------------
 local sizes = {}
@@ -109,13 +157,19 @@ if hs1 or bare1 then
 end
 
 -- Plugins -----------------------------------------------------------------
+-- The runs of one configuration (prefix_r1, prefix_r2, ...): their CPU
+-- per message where it is a number, and their bench names.
 local function runs(prefix)
-  local v = {}
-  for r = 1, 10 do
-    local x = get(prefix .. "_r" .. r, "cpu_us_per_msg")
-    if x then v[#v + 1] = x end
+  local v, names = {}, {}
+  for bench in pairs(R) do
+    if bench:match("^" .. prefix .. "_r%d+$") then names[#names + 1] = bench end
   end
-  return v
+  table.sort(names)
+  for _, b in ipairs(names) do
+    local x = get(b, "cpu_us_per_msg")
+    if finite(x) then v[#v + 1] = x end
+  end
+  return v, names
 end
 -- The least disturbed run: on a shared 2-core machine noise only adds
 -- time, so the minimum over the runs is the best estimate of the cost.
@@ -196,17 +250,132 @@ if idle_c then
 end
 
 -- Targets -----------------------------------------------------------------
+-- A target's basis: the figures it reads and the runs behind them. A figure
+-- or a run that cannot be trusted adds why, by kind; a target with any why
+-- is reported [ -- ], never judged.
+local KINDS = { "not measured", "duplicated", "nan", "never", "not a number", "incomplete" }
+local Basis = {}
+Basis.__index = Basis
+local function basis() return setmetatable({ why = {} }, Basis) end
+
+function Basis:add(kind, text)
+  local list = self.why[kind] or {}
+  self.why[kind] = list
+  for _, t in ipairs(list) do if t == text then return end end
+  list[#list + 1] = text
+end
+
+-- The figure bench/key as a finite number, or nil with why added.
+function Basis:figure(bench, key)
+  local v, name = get(bench, key), bench .. " " .. key
+  if v == nil then self:add("not measured", name)
+  elseif v == DUP then self:add("duplicated", name)
+  elseif v == NAN then self:add("nan", name)
+  elseif v == math.huge or v == -math.huge then self:add("never", name)
+  elseif type(v) ~= "number" then self:add("not a number", ("%s %s"):format(name, v))
+  else return v end
+  return nil
+end
+
+-- A count that must be a number (n, or nil with why added).
+function Basis:count(bench, key)
+  local v = get(bench, key)
+  if type(v) == "number" then return v end
+  self:add("incomplete", ("%s %s"):format(bench,
+    v == nil and ("has no " .. key .. " figure") or (key .. " " .. tostring(v))))
+  return nil
+end
+
+-- Every repeat reached 100% of the nodes (dissemination, hearsay or Serf).
+function Basis:all_repeats(bench)
+  if not R[bench] then return end -- its figures say it is not measured
+  local done, of = get(bench, "complete"), get(bench, "repeats")
+  if type(done) ~= "number" or type(of) ~= "number" then
+    self:add("incomplete", ("%s did not count its repeats (complete %s, repeats %s)"):format(bench,
+      f(done, 0), f(of, 0)))
+  elseif done < of or of <= 0 then
+    self:add("incomplete", ("%s reached 100%% in %s of %s repeats"):format(bench, f(done, 0), f(of, 0)))
+  end
+end
+
+-- A hearsay dissemination run (hearsay_nN, trust_*_nN): calm and
+-- converged before its first broadcast, and every repeat complete.
+function Basis:dissemination(bench)
+  if not R[bench] then return end
+  local says = { calm = "not calm before the broadcasts (calm %s)",
+                 converged = "warm-up did not converge (converged %s)" }
+  for _, key in ipairs({ "converged", "calm" }) do
+    local v = self:count(bench, key)
+    if v and v ~= 1 then self:add("incomplete", ("%s " .. says[key]):format(bench, f(v, 0))) end
+  end
+  self:all_repeats(bench)
+end
+
+-- A wrk run without errors (connect, read, write, timeout, non-2xx). No
+-- "errors" key reads as none: ingest.sh wrote it only when there were
+-- some until it wrote it always.
+function Basis:wrk(bench)
+  local e = get(bench, "errors")
+  if not R[bench] or e == nil or e == 0 then return end
+  local text = type(e) == "number" and f(e, 0) or tostring(e):gsub('"', ""):gsub("%s+$", "")
+  self:add("incomplete", ("%s had wrk errors (%s)"):format(bench, text))
+end
+
+-- A plugin run whose hook ran: its node counted calls, and no call failed.
+function Basis:hooked(bench)
+  if not R[bench] then return end
+  local calls = get(bench, "calls")
+  if calls == nil then
+    self:add("incomplete", bench .. " has no count of the hook's calls")
+  elseif type(calls) ~= "number" then
+    self:add("incomplete", ("%s: calls %s, not a count"):format(bench, f(calls, 0)))
+  elseif calls <= 0 then
+    self:add("incomplete", ("%s: the hook never ran (calls %s)"):format(bench, f(calls, 0)))
+  end
+  local errors = get(bench, "plugin_errors")
+  if errors ~= nil and errors ~= 0 then
+    self:add("incomplete", ("%s: the hook failed (plugin_errors %s)"):format(bench, f(errors, 0)))
+  end
+end
+
+function Basis:failed() return next(self.why) ~= nil end
+
+function Basis:text()
+  local parts = {}
+  for _, kind in ipairs(KINDS) do
+    local list = self.why[kind]
+    if list then
+      local items = table.concat(list, kind == "incomplete" and "; " or ", ")
+      if kind == "not measured" then parts[#parts + 1] = ("not measured (%s)"):format(items)
+      elseif kind == "duplicated" then
+        parts[#parts + 1] = ("duplicated: %s given twice with different values"):format(items)
+      elseif kind == "nan" then parts[#parts + 1] = ("nan: not a measurement (%s)"):format(items)
+      elseif kind == "never" then
+        parts[#parts + 1] = ("never: not reached within the run's timeout (%s)"):format(items)
+      else parts[#parts + 1] = kind .. ": " .. items end
+    end
+  end
+  return table.concat(parts, "; ")
+end
+
 print("\nTargets")
-local function check(name, value, limit, cmp, unit, note)
-  if value == nil or limit == nil then
-    print(("  [ -- ] %-52s not measured"):format(name))
+local function check(name, B, value, limit, cmp, unit, note)
+  if not B:failed() and (not finite(value) or not finite(limit)) then
+    B:add("not measured", "no figure") -- (every figure above was a number)
+  end
+  if B:failed() then
+    local read, u = "", unit == "" and "" or " " .. unit
+    if finite(value) and finite(limit) then
+      read = (" (figure %s%s, target %s %s%s: not judged)"):format(f(value, 2), u, cmp, f(limit, 2), u)
+    end
+    print(("  [ -- ] %-52s %s%s"):format(name, B:text(), read))
     return
   end
   local ok
   if cmp == "<" then ok = value < limit else ok = value >= limit end
   local by
-  if value == math.huge then
-    by = "never reached"
+  if value <= 0 or limit <= 0 then
+    by = cmp == "<" and (ok and "under" or "over") or (ok and "over" or "short")
   elseif cmp == "<" then
     by = ok and ("%.2fx under"):format(limit / value) or ("%.2fx over"):format(value / limit)
   else
@@ -215,21 +384,86 @@ local function check(name, value, limit, cmp, unit, note)
   print(("  [%s] %-52s %s %s (target %s %s %s): %s%s"):format(ok and " met" or "MISS", name,
     f(value, 2), unit, cmp, f(limit, 2), unit, by, note or ""))
 end
-local h100, s100 = get("hearsay_n100", "t100_ms_median"), get("serf_n100", "t100_ms_median")
-check("100 nodes: 100% reached, hearsay vs Serf/10", h100, s100 and s100 / 10, "<", "ms")
-check("1000 nodes: 100% reached", get("hearsay_n1000", "t100_ms_median"), 250, "<", "ms")
-check("ingest single: share of bare libmicrohttpd", ratio(hs1, bare1), 0.6, ">=", "")
-check("ingest batched: envelopes/s over single", ratio(hsb, hs1), 10, ">=", "x")
-check("plugin handler: overhead per message", handler_us, 2, "<", "us")
-check("plugin verdict: overhead per message", verdict_us, 2, "<", "us")
-check("plugin policy: overhead per message", policy_us, 2, "<", "us")
-check("memory: per 1000 peers", kpk, 256, "<", "KiB")
-check("memory: per seen id (the seen cache)", ids_alone, 100, "<", "B")
+
+do -- hearsay vs Serf: both sides' runs complete
+  local B = basis()
+  local h100, s100 = B:figure("hearsay_n100", "t100_ms_median"), B:figure("serf_n100", "t100_ms_median")
+  B:dissemination("hearsay_n100")
+  B:all_repeats("serf_n100")
+  check("100 nodes: 100% reached, hearsay vs Serf/10", B, h100, s100 and s100 / 10, "<", "ms")
+end
+do
+  local B = basis()
+  local h1000 = B:figure("hearsay_n1000", "t100_ms_median")
+  B:dissemination("hearsay_n1000")
+  check("1000 nodes: 100% reached", B, h1000, 250, "<", "ms")
+end
+-- A ratio of two wrk runs' msgs_per_s, both runs without errors.
+local function ingest_ratio(a, b)
+  local B = basis()
+  local x, y = B:figure(a, "msgs_per_s"), B:figure(b, "msgs_per_s")
+  B:wrk(a)
+  B:wrk(b)
+  if y == 0 then B:add("incomplete", b .. " msgs_per_s is 0") end
+  return B, ratio(x, y)
+end
+do
+  local B, share = ingest_ratio("ingest_hearsay_single", "ingest_bare_single")
+  check("ingest single: share of bare libmicrohttpd", B, share, 0.6, ">=", "")
+end
+do
+  local B, gain = ingest_ratio("ingest_hearsay_batch", "ingest_hearsay_single")
+  check("ingest batched: envelopes/s over single", B, gain, 10, ">=", "x")
+end
+
+-- A plugin's cost: the best run with it minus the best run without, every
+-- run of both numbers from an error-free wrk, and as many runs of each as
+-- of the configuration with the most (they run interleaved); the hook ran
+-- in every run with it.
+local plugin_runs = 0
+for _, prefix in ipairs({ "plugins_none", "plugins_handler", "plugins_verdict", "plugins_sinks_none",
+                          "plugins_sinks_policy" }) do
+  plugin_runs = math.max(plugin_runs, #select(2, runs(prefix)))
+end
+local function plugin_cost(with, without)
+  local B, best_of = basis(), {}
+  for _, prefix in ipairs({ with, without }) do
+    local v, names = runs(prefix)
+    if #names == 0 then B:add("not measured", prefix .. "_r*") end
+    if #names > 0 and #names < plugin_runs then
+      B:add("incomplete", ("%s: %d of %d runs"):format(prefix, #names, plugin_runs))
+    end
+    for _, b in ipairs(names) do
+      B:figure(b, "cpu_us_per_msg")
+      B:wrk(b)
+      if prefix == with then B:hooked(b) end
+    end
+    best_of[prefix] = best(v)
+  end
+  local cost = best_of[with] and best_of[without] and best_of[with] - best_of[without]
+  return B, cost
+end
+do
+  local B, cost = plugin_cost("plugins_handler", "plugins_none")
+  check("plugin handler: overhead per message", B, cost, 2, "<", "us")
+  B, cost = plugin_cost("plugins_verdict", "plugins_none")
+  check("plugin verdict: overhead per message", B, cost, 2, "<", "us")
+  B, cost = plugin_cost("plugins_sinks_policy", "plugins_sinks_none")
+  check("plugin policy: overhead per message", B, cost, 2, "<", "us")
+end
+
+-- One figure against a fixed limit.
+local function check_figure(name, bench, key, limit, cmp, unit)
+  local B = basis()
+  check(name, B, B:figure(bench, key), limit, cmp, unit)
+end
+check_figure("memory: per 1000 peers", "memory_peers", "kib_per_1000_peers", 256, "<", "KiB")
+check_figure("memory: per seen id (the seen cache)", "memory_ids", "bytes_per_id", 100, "<", "B")
 if bpi then
   -- Not a per-id cost: anti-entropy keeps up to retain_bytes of envelopes,
   -- filled within the first 100k ids; shown so the reading is not hidden.
-  print(("  [info] %-52s %s B at %s ids: a fixed cap, not per id (%.2fx the 100 B if read as one)"):format(
+  print(("  [info] %-52s %s B at %s ids: a fixed cap, not per id (%sx the 100 B if read as one)"):format(
     "memory: per seen id + 16 MiB kept envelopes", f(bpi, 2),
-    f(get("memory_seen", "ids"), 0), bpi / 100))
+    f(get("memory_seen", "ids"), 0), f(ratio(bpi, 100), 2)))
 end
-check("idle: per node", idle_b, 1024, "<", "B/s")
+check_figure("idle: per node", "idle", "bytes_per_s_per_node", 1024, "<", "B/s")
