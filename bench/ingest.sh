@@ -18,6 +18,16 @@
 # The server's CPU time comes from /proc/PID/stat around the wrk run; the
 # messages it accepted from its own /health counters.
 #
+# ingest (hearsay vs bare_mhd) compares the servers' CPU per message, and
+# for that both must be saturated: with wrk and the server sharing the 2
+# cores neither server got past 65-70% of one, and the throughput ratio
+# measured the client. So there the server is pinned to one core and wrk
+# to the other (taskset; INGEST_PIN=0 turns it off, and it is off on a
+# machine with fewer than 2 cores), with more connections in flight
+# (INGEST_CONNS, 16; INGEST_THREADS, 2), and each run's server CPU and both
+# cores' busy time (/proc/stat) are reported: a server under ~90% of its
+# core was not saturated, and its rate is the client's.
+#
 # Environment: BENCH (bench/ dir), ART (snapshot of the build: bare_mhd),
 # WORK (scratch dir), DURATION (s), BATCH (envelopes per batch),
 # PLUGIN_REPEATS (plugin runs per configuration), LUA (lua5.4), LUA_PATH/LUA_CPATH.
@@ -26,6 +36,8 @@ source "$BENCH/lib.sh"
 trap stop_all EXIT
 
 THREADS=2 CONNS=4
+INGEST_THREADS=${INGEST_THREADS:-2} INGEST_CONNS=${INGEST_CONNS:-16} INGEST_PIN=${INGEST_PIN:-1}
+SRV_CORE=0 CLI_CORE=1
 
 # start_hearsay NAME [ingest_node options...]: a node in its own process;
 # sets SRV_PID and SRV_URL.
@@ -58,18 +70,43 @@ accepted() {
   json_num "$(curl -s --max-time 5 "$2/health")" messages_received
 }
 
+# core_ticks CPU: "busy total" clock ticks of one core so far (/proc/stat:
+# busy is user, nice, system, irq, softirq and steal; total adds idle and
+# iowait). The kernel's share of a request (loopback, softirqs) lands on a
+# core but not always in the process's own utime + stime.
+core_ticks() {
+  awk -v c="cpu$1" '$1 == c { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6; exit }' /proc/stat
+}
+
+# busy_pct "BUSY0 TOTAL0" "BUSY1 TOTAL1": a core's busy share between two
+# core_ticks readings, in %.
+busy_pct() {
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2]
+    printf "%.6g", t > 0 ? 100 * (y[1] - x[1]) / t : 0 }'
+}
+
 # measure LABEL KIND BATCH TTL: runs wrk against SRV_URL and prints the
-# figures; KIND is hearsay or bare. Sets M_RATE (messages/s) and M_CPU
-# (server CPU microseconds per message).
+# figures; KIND is hearsay or bare. Sets M_RATE (messages/s), M_CPU
+# (server CPU microseconds per message) and M_PCT (server CPU, % of one
+# core). With PIN=1 (bench_ingest) the server runs on core SRV_CORE alone
+# and wrk on CLI_CORE, with W_THREADS threads and W_CONNS connections.
 measure() {
-  local label=$1 kind=$2 batch=$3 ttl=$4 line t0 t1 a0 a1
+  local label=$1 kind=$2 batch=$3 ttl=$4 line t0 t1 a0 a1 s0 s1 c0 c1
+  local threads=${W_THREADS:-$THREADS} conns=${W_CONNS:-$CONNS} cli=()
+  if [[ ${PIN:-0} == 1 ]]; then
+    # -a: every thread of the server, libuv's pool too if it has one.
+    taskset -a -pc "$SRV_CORE" "$SRV_PID" >/dev/null 2>&1 || log "$label: taskset failed: server not pinned"
+    cli=(taskset -c "$CLI_CORE")
+  fi
   # One short warm-up run: connections, caches, allocator.
-  wrk -t$THREADS -c$CONNS -d1s -s "$BENCH/wrk/gossip.lua" "$SRV_URL" -- "$batch" "$ttl" "$(nonce)" >/dev/null 2>&1
+  "${cli[@]}" wrk -t"$threads" -c"$conns" -d1s -s "$BENCH/wrk/gossip.lua" "$SRV_URL" -- "$batch" "$ttl" "$(nonce)" >/dev/null 2>&1
   a0=$(accepted "$kind" "$SRV_URL"); t0=$(cpu_ticks "$SRV_PID")
-  line=$(wrk -t$THREADS -c$CONNS -d${DURATION}s -s "$BENCH/wrk/gossip.lua" "$SRV_URL" \
+  [[ ${PIN:-0} == 1 ]] && { s0=$(core_ticks "$SRV_CORE"); c0=$(core_ticks "$CLI_CORE"); }
+  line=$("${cli[@]}" wrk -t"$threads" -c"$conns" -d${DURATION}s -s "$BENCH/wrk/gossip.lua" "$SRV_URL" \
     -- "$batch" "$ttl" "$(nonce)" | grep '^WRK ')
+  [[ ${PIN:-0} == 1 ]] && { s1=$(core_ticks "$SRV_CORE"); c1=$(core_ticks "$CLI_CORE"); }
   t1=$(cpu_ticks "$SRV_PID"); a1=$(accepted "$kind" "$SRV_URL")
-  if [[ -z $line ]]; then log "$label: wrk failed"; M_RATE=0 M_CPU=0; return 1; fi
+  if [[ -z $line ]]; then log "$label: wrk failed"; M_RATE=0 M_CPU=0 M_PCT=0; return 1; fi
   local requests duration p50 p99 errs nerrs msgs cpu_s
   requests=$(grep -o 'requests=[0-9]*' <<<"$line"); requests=${requests#*=}
   duration=$(grep -o 'duration_us=[0-9]*' <<<"$line"); duration=${duration#*=}
@@ -82,18 +119,30 @@ measure() {
   cpu_s=$(calc "($t1 - $t0) / $CLK_TCK")
   M_RATE=$(calc "$msgs / ($duration / 1e6)")
   M_CPU=$(calc "$cpu_s * 1e6 / ($msgs > 0 ? $msgs : 1)")
-  local rps cpu_pct
+  local rps cpu_pct cores=""
   rps=$(calc "$requests / ($duration / 1e6)")
   cpu_pct=$(calc "100 * $cpu_s / ($duration / 1e6)")
-  log "$(printf '%-26s %9.0f req/s %10.0f msg/s  p50 %7.3f ms  p99 %7.3f ms  server CPU %5.1f%%  %6.2f us/msg %s' \
+  M_PCT=$cpu_pct
+  # Busy share of each core over the run, when pinned: one core holds the
+  # server, the other wrk.
+  local sb=0 ct=0
+  if [[ ${PIN:-0} == 1 ]]; then
+    sb=$(busy_pct "$s0" "$s1") ct=$(busy_pct "$c0" "$c1")
+    cores=$(printf '  cores: server %3.0f%% client %3.0f%%' "$sb" "$ct")
+  fi
+  log "$(printf '%-26s %9.0f req/s %10.0f msg/s  p50 %7.3f ms  p99 %7.3f ms  server CPU %5.1f%%  %6.2f us/msg%s %s' \
     "$label" "$rps" "$M_RATE" "$(calc "$p50 / 1000")" "$(calc "$p99 / 1000")" "$cpu_pct" "$M_CPU" \
-    "${errs:+ ERRORS: $errs}")"
+    "$cores" "${errs:+ ERRORS: $errs}")"
   result "$label" req_per_s "$rps"
   result "$label" msgs_per_s "$M_RATE"
   result "$label" p50_ms "$(calc "$p50 / 1000")"
   result "$label" p99_ms "$(calc "$p99 / 1000")"
   result "$label" cpu_pct "$cpu_pct"
   result "$label" cpu_us_per_msg "$M_CPU"
+  if [[ ${PIN:-0} == 1 ]]; then
+    result "$label" server_core_busy_pct "$sb"
+    result "$label" client_core_busy_pct "$ct"
+  fi
   # Always written, 0 too: the summary judges no target from a run with errors.
   result "$label" errors "$nerrs"
   if [[ $kind == hearsay ]] && (( msgs < requests * batch * 9 / 10 )); then
@@ -101,13 +150,69 @@ measure() {
   fi
 }
 
+# ratio A B: A / B, or nan when either is missing or B is 0.
+ratio() { awk -v a="${1:-}" -v b="${2:-}" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "nan"; else printf "%.6g", a / b }'; }
+
 bench_ingest() {
-  log "== ingest: POST /gossip, wrk -t$THREADS -c$CONNS, ${DURATION} s per run; the hearsay node has"
-  log "   no peers (nothing is forwarded); envelopes carry ttl 0; batches hold $BATCH envelopes"
-  start_hearsay hs_single && measure ingest_hearsay_single hearsay 1 0; stop_pid "$SRV_PID"
-  start_hearsay hs_batch && measure ingest_hearsay_batch hearsay "$BATCH" 0; stop_pid "$SRV_PID"
-  start_bare bare_single && measure ingest_bare_single bare 1 0; stop_pid "$SRV_PID"
-  start_bare bare_batch && measure ingest_bare_batch bare "$BATCH" 0; stop_pid "$SRV_PID"
+  local PIN=0 W_THREADS=$INGEST_THREADS W_CONNS=$INGEST_CONNS where
+  if ((INGEST_PIN)) && (($(nproc) >= 2)) && command -v taskset >/dev/null; then
+    PIN=1 where="server on core $SRV_CORE alone, wrk on core $CLI_CORE"
+  else
+    where="server and wrk unpinned (sharing the cores: the servers are not saturated)"
+  fi
+  log "== ingest: POST /gossip, wrk -t$W_THREADS -c$W_CONNS, ${DURATION} s per run, $where; the"
+  log "   hearsay node has no peers (nothing is forwarded); envelopes carry ttl 0; batches hold $BATCH"
+  log "   envelopes. Primary figure: the server's CPU per message, hearsay over bare libmicrohttpd"
+  result ingest pinned "$PIN"
+  result ingest conns "$W_CONNS"
+  result ingest threads "$W_THREADS"
+  # Each hearsay run next to its bare one: the machine's moment is shared.
+  # (A run that failed leaves its figures empty: its ratios read nan.)
+  local hs1_r="" hs1_c="" hs1_p="" b1_r="" b1_c="" b1_p="" hsb_r="" hsb_c="" hsb_p="" bb_r="" bb_c="" bb_p=""
+  start_hearsay hs_single && measure ingest_hearsay_single hearsay 1 0 &&
+    hs1_r=$M_RATE hs1_c=$M_CPU hs1_p=$M_PCT
+  stop_pid "$SRV_PID"
+  start_bare bare_single && measure ingest_bare_single bare 1 0 && b1_r=$M_RATE b1_c=$M_CPU b1_p=$M_PCT
+  stop_pid "$SRV_PID"
+  start_hearsay hs_batch && measure ingest_hearsay_batch hearsay "$BATCH" 0 &&
+    hsb_r=$M_RATE hsb_c=$M_CPU hsb_p=$M_PCT
+  stop_pid "$SRV_PID"
+  start_bare bare_batch && measure ingest_bare_batch bare "$BATCH" 0 && bb_r=$M_RATE bb_c=$M_CPU bb_p=$M_PCT
+  stop_pid "$SRV_PID"
+
+  # CPU per message, hearsay over bare (lower is better; 1 is the ceiling)
+  # first; the raw throughput ratio beside it. Batched over single, as
+  # messages per server CPU-second (= single us/msg over batched us/msg),
+  # beside the raw messages/s ratio.
+  local cr1 crb rr1 rrb bsn bs bbsn bbs pmin
+  cr1=$(ratio "$hs1_c" "$b1_c") crb=$(ratio "$hsb_c" "$bb_c")
+  rr1=$(ratio "$hs1_r" "$b1_r") rrb=$(ratio "$hsb_r" "$bb_r")
+  bsn=$(ratio "$hs1_c" "$hsb_c") bs=$(ratio "$hsb_r" "$hs1_r")
+  bbsn=$(ratio "$b1_c" "$bb_c") bbs=$(ratio "$bb_r" "$b1_r")
+  # The least busy server of the four runs (nan if a run failed).
+  pmin=$(awk -v l="$hs1_p $b1_p $hsb_p $bb_p" 'BEGIN { n = split(l, v, " "); if (n < 4) { print "nan"; exit }
+    m = v[1]; for (i = 2; i <= n; i++) if (v[i] + 0 < m + 0) m = v[i]; printf "%.6g", m }')
+  log "$(printf 'hearsay/bare, server CPU per message: single x%s, batch x%s   (raw msgs/s hearsay/bare: single %s, batch %s)' \
+    "$cr1" "$crb" "$rr1" "$rrb")"
+  log "$(printf 'batched/single, msgs per server CPU-second: hearsay x%s (raw msgs/s x%s); bare x%s (raw x%s)' \
+    "$bsn" "$bs" "$bbsn" "$bbs")"
+  local sat=""
+  [[ $pmin != nan ]] && awk -v p="$pmin" 'BEGIN { exit !(p + 0 < 90) }' &&
+    sat="  NOT SATURATED: a server under 90% of its core ran at the client's pace"
+  pct() { if [[ -n $1 ]]; then printf '%.0f%%' "$1"; else printf -- '-'; fi; }
+  log "server CPU, of one core: hearsay $(pct "$hs1_p") / $(pct "$hsb_p"), bare $(pct "$b1_p") / $(pct "$bb_p") (single / batch)$sat"
+  result ingest cpu_ratio_single "$cr1"
+  result ingest cpu_ratio_batch "$crb"
+  # The bare server's share of hearsay's CPU per message: the "share of the
+  # ceiling" read the throughput ratio gave when both were saturated.
+  result ingest cpu_share_single "$(ratio "$b1_c" "$hs1_c")"
+  result ingest cpu_share_batch "$(ratio "$bb_c" "$hsb_c")"
+  result ingest rate_ratio_single "$rr1"
+  result ingest rate_ratio_batch "$rrb"
+  result ingest batch_over_single_cpu_norm "$bsn"
+  result ingest batch_over_single "$bs"
+  result ingest bare_batch_over_single_cpu_norm "$bbsn"
+  result ingest server_cpu_pct_min "$pmin"
 }
 
 # hook_calls LABEL NAME: the plugin's calls and failed calls in node NAME's

@@ -1,62 +1,123 @@
 #!/usr/bin/env bash
-# serf.sh -- HashiCorp Serf beside hearsay: the same dissemination and
-# failure-detection measurements, with Serf agents on loopback. Called by
-# bench/run (which sets the environment below); not meant to run alone.
+# serf.sh -- HashiCorp Serf beside hearsay: the same dissemination,
+# failure-detection and idle measurements, with Serf agents on loopback.
+# Called by bench/run (which sets the environment below); not meant to run
+# alone.
 #
-#   serf.sh disseminate N REPEATS   user events from agent 1, timed at every agent
-#   serf.sh detect N                kill -9 one agent, time every member-failed
+#   serf.sh disseminate N REPEATS [--no-handler] [--label L]
+#                         user events from agent 1, timed at every agent
+#   serf.sh detect N [--profile lan|wan|local] [--labels L1,L2] [--window S]
+#                         kill -9 one agent, time every agent's member-failed
+#   serf.sh idle N SECONDS [PAUSE]
+#                         bytes/s and CPU per agent with no traffic of ours
 #
-# Agents: `serf agent` with its defaults (LAN profile: gossip every 200 ms
-# to 3 nodes, probe every 1 s, suspicion multiplier 4), bound to
+# Agents: `serf agent` with its defaults (profile lan: memberlist's
+# DefaultLANConfig, probe every 1 s with a 0.5 s timeout and 3 indirect
+# checks, suspicion 4 x max(1, log10 N) x 1 s, gossip every 200 ms to 3
+# nodes, push-pull every 30 s; log level info), bound to
 # 127.0.0.1:SERF_PORT+i with RPC on 127.0.0.1:SERF_PORT+1000+i, agent 1
-# started first and the others joining it (-join). Every agent runs the
-# same event handler for user and member-failed events: a bash script that
-# appends "$EPOCHREALTIME $SERF_EVENT $SERF_USER_EVENT" to a per-agent file.
-# A user event's times are taken relative to agent 1's own handler (agent 1
-# is where it was sent): both sides then pay the same handler start-up, so
-# it cancels. Serf does not tell how many copies of an event an agent got;
-# when bench/run runs in a private network namespace we report instead the
-# loopback bytes each event adds per agent (over the idle rate), which
-# dissemination.lua measures the same way for hearsay.
+# started first and the others joining it (-join). A Serf agent takes no
+# other timing than -profile (lan, wan, local): memberlist's parameters
+# are not agent settings (hashicorp/serf#252, #578; PR #519 was closed).
 #
-# Environment: BENCH, WORK, SERF_PORT (default 24000), TIMEOUT (s per event).
+# Every agent's output goes through bench/serf/stamp.pl, which stamps each
+# log line as it is written (the agent's own log has whole seconds) and
+# picks out what the agent itself did: received a user event (debug level),
+# declared a member failed (EventMemberFailed, before the agent's
+# coalescing), suspected one. Event handler (user and member-failed
+# events): a bash script appending "EPOCH EVENT NAME NICE" per event (per
+# member named on stdin for member events) to a per-agent file.
+#
+# CPU share: the agents, their handlers and stamp.pl inherit this script's
+# niceness, which is bench/run's, the niceness every hearsay process runs
+# at (nothing in bench/ renices); we print the niceness each agent and
+# each handler ran at. A handler is a process per event per agent, which
+# hearsay's in-process hooks are not: we measure it (CPU of the agents'
+# reaped children per event, and each agent's handler start after its
+# reception), report reception times without it (recv_*), and
+# --no-handler runs the events with no handler at all (times from the
+# agents' logs), the like-for-like CPU share.
+#
+# Bytes: when bench/run runs in a private network namespace, everything on
+# loopback is ours: we report the bytes each event adds per agent (over the
+# idle rate), and bytes per agent per second at rest.
+#
+# Environment: BENCH, WORK, LUA, SERF_PORT (default 24000), TIMEOUT (s per event).
 set -u
 source "$BENCH/lib.sh"
 
 SERF_PORT=${SERF_PORT:-24000}
 TIMEOUT=${TIMEOUT:-10}
 SD=$WORK/serf
-AGENTS=()
+AGENTS=() STAMPERS=()
 
 stop_agents() {
   local pid
   for pid in "${AGENTS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
   for pid in "${AGENTS[@]}"; do wait "$pid" 2>/dev/null; done
-  AGENTS=()
+  # stamp.pl ends at its agent's end of output; stop_pid bounds the wait.
+  for pid in "${STAMPERS[@]}"; do stop_pid "$pid"; done
+  AGENTS=() STAMPERS=()
 }
 trap stop_agents EXIT
 
 lo_bytes() { awk '/^ *lo:/ { sub(/^ *lo:/, ""); print $9 }' /proc/net/dev; }
 
+# nice_of PID: the niceness of a process (field 19 of /proc/PID/stat).
+nice_of() {
+  local st
+  read -r -a st 2>/dev/null <"/proc/$1/stat" || { echo "?"; return; }
+  echo "${st[18]}"
+}
+
+# agent_ticks: "OWN CHILDREN" CPU ticks summed over our agents: their own
+# utime+stime, and cutime+cstime, the reaped children's: the event
+# handlers (sh, then bash). The agents' command name ("serf") has no
+# spaces, so the fields fall where proc(5) says.
+agent_ticks() {
+  local pid st own=0 kids=0
+  for pid in "${AGENTS[@]}"; do
+    read -r -a st 2>/dev/null <"/proc/$pid/stat" || continue
+    own=$((own + st[13] + st[14]))
+    kids=$((kids + st[15] + st[16]))
+  done
+  echo "$own $kids"
+}
+
 # start_agents N: starts N agents, waits until agent 1 sees N alive members.
+# Globals: PROFILE (lan), LOG_LEVEL (info), HANDLE (events the handler
+# gets, comma-separated, "" for none).
+PROFILE=lan LOG_LEVEL=info HANDLE=user,member-failed
 start_agents() {
-  local n=$1 i
-  rm -rf "$SD"; mkdir -p "$SD/log"
+  local n=$1 i k alive=0
+  rm -rf "$SD"; mkdir -p "$SD/log" "$SD/ev" "$SD/fifo"
   cat >"$SD/handler.sh" <<'EOF'
 #!/bin/bash
-# Serf event handler: one line per event, stamped at once (bash builtin).
+# Serf event handler: stamped at once (bash builtin); one line per user
+# event, one per member a member event names on stdin ("NAME ADDR ROLE TAGS").
 t=$EPOCHREALTIME
-echo "$t $SERF_EVENT ${SERF_USER_EVENT:-}" >>"$SERF_LOG_DIR/$SERF_SELF_NAME"
+read -r -a st </proc/$$/stat
+out=$SERF_LOG_DIR/$SERF_SELF_NAME
+if [[ $SERF_EVENT == user ]]; then
+  echo "$t user ${SERF_USER_EVENT:-} ${st[18]}" >>"$out"
+else
+  while read -r name _; do echo "$t $SERF_EVENT $name ${st[18]}" >>"$out"; done
+fi
 EOF
   chmod +x "$SD/handler.sh"
   export SERF_LOG_DIR=$SD/log
+  local handlers=() ev
+  IFS=, read -ra ev <<<"$HANDLE"
+  for k in "${ev[@]}"; do handlers+=(-event-handler="$k=$SD/handler.sh"); done
   for ((i = 1; i <= n; i++)); do
     local join=()
     ((i > 1)) && join=(-join="127.0.0.1:$((SERF_PORT + 1))")
+    mkfifo "$SD/fifo/$i" || return 1
+    perl "$BENCH/serf/stamp.pl" "$SD/agent$i.out" "$SD/ev/s$i" <"$SD/fifo/$i" &
+    STAMPERS+=($!)
     serf agent -node="s$i" -bind="127.0.0.1:$((SERF_PORT + i))" \
-      -rpc-addr="127.0.0.1:$((SERF_PORT + 1000 + i))" \
-      -event-handler="user=$SD/handler.sh" -event-handler="member-failed=$SD/handler.sh" \
-      "${join[@]}" -log-level=warn >"$SD/agent$i.out" 2>&1 &
+      -rpc-addr="127.0.0.1:$((SERF_PORT + 1000 + i))" -profile="$PROFILE" \
+      "${handlers[@]}" "${join[@]}" -log-level="$LOG_LEVEL" >"$SD/fifo/$i" 2>&1 &
     AGENTS+=($!)
     if ((i == 1)); then
       for ((k = 0; k < 100; k++)); do
@@ -66,21 +127,66 @@ EOF
     fi
   done
   for ((k = 0; k < 600; k++)); do
-    local alive
     alive=$(serf members -rpc-addr="127.0.0.1:$((SERF_PORT + 1001))" -status=alive 2>/dev/null | wc -l)
-    ((alive >= n)) && { log "serf: $n agents joined and alive ($((k / 10)) s)"; sleep 2; return 0; }
+    if ((alive >= n)); then
+      log "serf: $n agents joined and alive ($((k / 10)) s); profile $PROFILE, log level $LOG_LEVEL," \
+        "handler for: ${HANDLE:-nothing}"
+      sleep 2
+      return 0
+    fi
     sleep 0.1
   done
   log "serf: only $alive of $n agents alive after 60 s"
   return 1
 }
 
-# received NAME: how many agents' logs hold user event NAME.
-received() { grep -l -F " user $1" "$SD"/log/* 2>/dev/null | wc -l; }
+# niceness: one line saying what each side ran at.
+niceness() {
+  local pid lo=999 hi=-999 v self
+  for pid in "${AGENTS[@]}"; do
+    v=$(nice_of "$pid"); [[ $v == "?" ]] && continue
+    ((v < lo)) && lo=$v; ((v > hi)) && hi=$v
+  done
+  self=$(nice_of $$)
+  log "serf: niceness: this script $self (bench/run's, which every hearsay process inherits too)," \
+    "agents $lo..$hi, handlers: see below"
+}
+
+# metrics_dump: every agent writes its telemetry (go-metrics' in-memory
+# sink, 10-s intervals, the last minute) to its log on SIGUSR1.
+metrics_dump() {
+  local pid
+  for pid in "${AGENTS[@]}"; do kill -USR1 "$pid" 2>/dev/null; done
+  sleep 1
+}
+
+# received NAME: how many agents have user event NAME: by their handlers'
+# logs, or (no handler) by their own (agent 1, the origin, counts).
+received() {
+  if [[ -n $HANDLE ]]; then
+    grep -l -F " user $1 " "$SD"/log/* 2>/dev/null | wc -l
+  else
+    echo $(($(grep -l -F " recv $1" "$SD"/ev/s* 2>/dev/null | grep -vc '/s1$') + 1))
+  fi
+}
 
 disseminate() {
-  local n=$1 repeats=$2 rep k payload b0 b1 t0 t1 idle_rate
+  local n=$1 repeats=$2 label="" rep k payload b0 b1 t0 t1 idle_rate ta tb
+  shift 2
+  HANDLE=user
+  while (($#)); do
+    case $1 in
+      --no-handler) HANDLE="" ;;
+      --label) label=$2; shift ;;
+      *) echo "serf.sh disseminate: unknown option $1" >&2; return 2 ;;
+    esac
+    shift
+  done
+  [[ -n $label ]] || { [[ -n $HANDLE ]] && label=serf_n$n || label=serf_nohandler_n$n; }
+  # debug: the agents log every user event they receive (stamp.pl's "recv").
+  LOG_LEVEL=debug
   start_agents "$n" || return 1
+  niceness
   # 400 characters of random base64, like hearsay's dissemination payload
   # (random, because Serf compresses its packets).
   payload=$(head -c 300 /dev/urandom | base64 -w0)
@@ -90,7 +196,7 @@ disseminate() {
   b0=$(lo_bytes); t0=$EPOCHREALTIME; sleep 10; b1=$(lo_bytes); t1=$EPOCHREALTIME
   idle_rate=$(calc "($b1 - $b0) / ($t1 - $t0)")
   for ((rep = 1; rep <= repeats; rep++)); do
-    b0=$(lo_bytes); t0=$EPOCHREALTIME
+    b0=$(lo_bytes); t0=$EPOCHREALTIME; ta=$(agent_ticks)
     serf event -rpc-addr="127.0.0.1:$((SERF_PORT + 1001))" -coalesce=false "bench_r$rep" "$payload" >/dev/null
     for ((k = 0; k < TIMEOUT * 20; k++)); do
       (($(received "bench_r$rep") >= n)) && break
@@ -99,33 +205,80 @@ disseminate() {
     # Retransmissions go on after the last agent has it (each agent sends an
     # event 4*ceil(log10(N+1)) times); wait them out before reading bytes.
     sleep 2
-    b1=$(lo_bytes); t1=$EPOCHREALTIME
-    echo "$rep $t0 $t1 $b0 $b1" >>"$SD/sends"
+    b1=$(lo_bytes); t1=$EPOCHREALTIME; tb=$(agent_ticks)
+    echo "$rep $t0 $t1 $b0 $b1 $ta $tb" >>"$SD/sends"
   done
   "$LUA" "$BENCH/lua/serf_stats.lua" --mode events --dir "$SD" --nodes "$n" --repeats "$repeats" \
-    --idle-rate "$idle_rate" --payload 400 --label "serf_n$n"
+    --idle-rate "$idle_rate" --payload 400 --label "$label" --handler "$([[ -n $HANDLE ]] && echo 1 || echo 0)" \
+    --clk-tck "$CLK_TCK"
   stop_agents
 }
 
 detect() {
-  local n=$1 k t0 victim
+  local n=$1 labels="" window=20 k t0 t1 victim w0 w1 b0 b1 ta tb tc tw
+  shift
+  while (($#)); do
+    case $1 in
+      --profile) PROFILE=$2; shift ;;
+      --labels) labels=$2; shift ;;
+      --window) window=$2; shift ;;
+      *) echo "serf.sh detect: unknown option $1" >&2; return 2 ;;
+    esac
+    shift
+  done
+  [[ -n $labels ]] || labels=serf_detect_n$n
+  HANDLE=member-failed LOG_LEVEL=info
   start_agents "$n" || return 1
-  sleep 3
+  niceness
+  sleep 1
+  # The steady window: what Serf's failure detector costs at rest.
+  b0=$(lo_bytes); ta=$(agent_ticks); w0=$EPOCHREALTIME
+  sleep "$window"
+  b1=$(lo_bytes); tb=$(agent_ticks); w1=$EPOCHREALTIME
+  metrics_dump
   rm -f "$SD"/log/*
   victim=${#AGENTS[@]}
   t0=$EPOCHREALTIME
   kill -KILL "${AGENTS[victim - 1]}"
-  for ((k = 0; k < 60 * 10; k++)); do
-    (($(grep -l -F member-failed "$SD"/log/* 2>/dev/null | wc -l) >= n - 1)) && break
+  # Done when every other agent's handler has run for the victim (the
+  # handler comes last: after memberlist's verdict and the coalescing).
+  for ((k = 0; k < 90 * 10; k++)); do
+    (($(grep -l -F " member-failed s$victim " "$SD"/log/* 2>/dev/null | wc -l) >= n - 1)) && break
     sleep 0.1
   done
-  "$LUA" "$BENCH/lua/serf_stats.lua" --mode failed --dir "$SD" --nodes "$n" --t0 "$t0" \
-    --victim "s$victim" --label "serf_detect_n$n"
+  t1=$EPOCHREALTIME; tc=$(agent_ticks)
+  tw=$(calc "$w1 - $w0")
+  "$LUA" "$BENCH/lua/serf_stats.lua" --mode failed --dir "$SD" --nodes "$n" --t0 "$t0" --t1 "$t1" \
+    --victim "s$victim" --label "$labels" --profile "$PROFILE" --w0 "$w0" --w1 "$w1" \
+    --window-bytes "$((b1 - b0))" --window-ticks "$(calc "${tb% *} - ${ta% *}")" \
+    --detect-ticks "$(calc "${tc% *} - ${tb% *}")" --clk-tck "$CLK_TCK" \
+    --netns "${BENCH_NETNS:-0}"
+  stop_agents
+}
+
+idle() {
+  local n=$1 seconds=$2 pause=${3:-35} b0 b1 ta tb w0 w1
+  HANDLE="" LOG_LEVEL=info
+  start_agents "$n" || return 1
+  niceness
+  log "serf idle: $n agents, profile $PROFILE, no handler; ${pause} s, then $seconds s measured" \
+    "with no traffic of ours"
+  sleep "$pause"
+  b0=$(lo_bytes); ta=$(agent_ticks); w0=$EPOCHREALTIME
+  sleep "$seconds"
+  b1=$(lo_bytes); tb=$(agent_ticks); w1=$EPOCHREALTIME
+  metrics_dump
+  "$LUA" "$BENCH/lua/serf_stats.lua" --mode idle --dir "$SD" --nodes "$n" --label serf_idle \
+    --profile "$PROFILE" --w0 "$w0" --w1 "$w1" --window-bytes "$((b1 - b0))" \
+    --window-ticks "$(calc "${tb% *} - ${ta% *}")" --clk-tck "$CLK_TCK" --netns "${BENCH_NETNS:-0}"
   stop_agents
 }
 
 case ${1:-} in
-  disseminate) disseminate "$2" "$3" ;;
-  detect) detect "$2" ;;
-  *) echo "usage: serf.sh disseminate N REPEATS | detect N (run through bench/run)" >&2; exit 2 ;;
+  disseminate) shift; disseminate "$@" ;;
+  detect) shift; detect "$@" ;;
+  idle) shift; idle "$@" ;;
+  *) echo "usage: serf.sh disseminate N REPEATS [--no-handler] [--label L] |" \
+       "detect N [--profile P] [--labels L1,L2] [--window S] | idle N SECONDS [PAUSE]" \
+       "(run through bench/run)" >&2; exit 2 ;;
 esac

@@ -36,18 +36,37 @@ function M.args(argv, defaults)
   return o
 end
 
+local function sorted(list)
+  local s = {}
+  for i, v in ipairs(list) do s[i] = v end
+  table.sort(s)
+  return s
+end
+
 -- Nearest-rank percentile of a list of numbers (p in 0..100); nil if empty.
 -- With 20 samples, p99 is the largest one: we say so wherever it is shown.
 function M.percentile(list, p)
   if #list == 0 then return nil end
-  local s = {}
-  for i, v in ipairs(list) do s[i] = v end
-  table.sort(s)
+  local s = sorted(list)
   local rank = math.max(1, math.ceil(p / 100 * #s))
   return s[rank]
 end
 
-function M.median(list) return M.percentile(list, 50) end
+-- The median as statistics books define it: the middle value of an odd
+-- count, the mean of the two middle values of an even one (of 20 repeats,
+-- the 10th and 11th; the nearest-rank p50 would be the 10th alone, always
+-- the lower). nil if empty. Equal middle values are returned as they are
+-- (an integer stays one; two "never" (math.huge) are never), and a
+-- "never" among the two middle values makes the median never too.
+function M.median(list)
+  local n = #list
+  if n == 0 then return nil end
+  local s = sorted(list)
+  if n % 2 == 1 then return s[(n + 1) // 2] end
+  local a, b = s[n // 2], s[n // 2 + 1]
+  if a == b then return a end
+  return (a + b) / 2
+end
 
 function M.mean(list)
   if #list == 0 then return nil end

@@ -11,16 +11,23 @@
 -- everything else stay at the core's defaults (they are part of how a
 -- message reaches everyone).
 --
--- Then, one message at a time, node 1 broadcasts and every node's
+-- Then, one message at a time, a node broadcasts and every node's
 -- on("message") hook records when the message first arrived (loop:now(),
--- the monotonic clock) and after how many hops. Per message: the time
--- until 50%, 90%, 99% and 100% of the N nodes have it (node 1 at t = 0;
--- we wait up to --timeout for everyone before the next broadcast, but a
--- late arrival still counts whenever it comes during the run),
--- the hops, and the copies delivered per node reached: the growth of
--- messages_received + messages_duplicate summed over all nodes, divided by
--- the nodes reached other than node 1, read once the message has settled.
--- Reported: the median and p99 of each over the repeats.
+-- the monotonic clock) and after how many hops. The broadcasts rotate over
+-- --origins K nodes (5) spread evenly over the cluster, node 1 first (the
+-- bootstrap node, where the tree grew from; 1 + floor((k-1) N / K) for
+-- k = 1..K: over several processes once the cluster is sharded);
+-- --origins 1 is node 1 alone, as before. Per message: the time until 50%,
+-- 90%, 99% and 100% of the N nodes have it (the origin at t = 0; we wait
+-- up to --timeout for everyone before the next broadcast, but a late
+-- arrival still counts whenever it comes during the run), the hops, and
+-- the copies delivered per node reached: the growth of messages_received
+-- + messages_duplicate summed over all nodes, divided by the nodes reached
+-- other than the origin, read once the message has settled.
+-- Reported: the median (of an even count, the mean of the two middle
+-- values) and p99 of each over the repeats; the first broadcast's own
+-- times (first_t*_ms: a cold start does not hide in the median); the share
+-- of broadcasts whose 100% took over 1 s (over_1s_pct).
 local B = require "benchlib"
 local Shards = require "shards"
 
@@ -29,7 +36,7 @@ local o = B.args(arg, {
   gossip_interval = 600, health_interval = 600, peer_exchange_interval = 30,
   warmup_timeout = 240, label = "", per_proc = 100, dir = "/tmp", lua = "lua5.4",
   worker = "bench/lua/shard_worker.lua", ttl = 0, security = "", key = "", mix = 0,
-  queries = 0, plugin_dir = "bench/plugins",
+  queries = 0, plugin_dir = "bench/plugins", origins = 5,
 })
 local n = o.nodes
 local tag = o.label ~= "" and o.label or ("hearsay_n" .. n)
@@ -72,6 +79,32 @@ B.result(tag, "peers_median", sp.median)
 B.result(tag, "calm", sp.calm and 1 or 0)
 B.result(tag, "calm_seconds", sp.calm_seconds)
 
+-- The origins: K nodes spread evenly over 1..n, node 1 first. A worker
+-- broadcasts through shard.lua's broadcast verb; a worker without it (an
+-- older shard.lua) leaves only this process's nodes as origins, said loud.
+local origins, k_origins = {}, math.max(1, math.min(o.origins, n))
+local remote_ok = ctl.nshards == 1 or ctl:supports("broadcast")
+local span = remote_ok and n or math.min(n, ctl.per_proc)
+if not remote_ok then
+  B.log("NOTE: the shard workers have no broadcast verb (shard.lua): origins only among nodes "
+    .. "1..%d, in this process", span)
+end
+for k = 1, k_origins do
+  local gi = 1 + (k - 1) * span // k_origins
+  if gi ~= origins[#origins] then origins[#origins + 1] = gi end
+end
+local procs = {}
+for _, gi in ipairs(origins) do procs[ctl:shard_of(gi)] = true end
+local nprocs = 0
+for _ in pairs(procs) do nprocs = nprocs + 1 end
+local origin_of = {}
+for rep = 1, o.repeats do origin_of[rep] = origins[(rep - 1) % #origins + 1] end
+local origin_list = {}
+for i, gi in ipairs(origins) do origin_list[i] = ("%d (process %d)"):format(gi, ctl:shard_of(gi)) end
+B.log("origins, in turn: nodes %s", table.concat(origin_list, ", "))
+B.result(tag, "origins", #origins)
+B.result(tag, "origin_processes", nprocs)
+
 local sent_at, copies, repairs, lo_bytes = {}, {}, {}, {}
 local netns = os.getenv("BENCH_NETNS") == "1"
 local poll = ctl.nshards > 1 and 0.01 or 0.005
@@ -90,8 +123,10 @@ local t_run = loop:now()
 for rep = 1, o.repeats do
   local before = ctl:snap()
   local lo0 = B.lo_tx_bytes()
-  sent_at[rep] = loop:now()
-  ctl.node1:broadcast("bench", { rep = rep, text = random_text(400) })
+  local t_cmd = loop:now()
+  local t, err = ctl:broadcast(origin_of[rep], "bench", { rep = rep, text = random_text(400) })
+  if not t then B.log("  #%-3d node %d did not broadcast: %s", rep, origin_of[rep], tostring(err)) end
+  sent_at[rep] = t or t_cmd
   -- Arrival times come from the hooks; polling only decides when to stop.
   loop:run_until(function() return ctl:reached(rep) + 1 >= n end, o.timeout, poll)
   loop:run_for(o.settle) -- duplicates still in flight count as copies too
@@ -126,20 +161,21 @@ end
 local rss_kb = 0
 for _, r in ipairs(ctl:all("snap")) do rss_kb = rss_kb + (r.rss_kb or 0) end
 
--- Gather every arrival: arr[rep] = { {t, hops}, ... } (node 1 at t = 0).
+-- Gather every arrival: arr[rep] = { {t, hops}, ... } (the origin at t = 0).
 local arr = {}
 for rep = 1, o.repeats do arr[rep] = { { 0, 0 } } end
 for _, res in ipairs(ctl:all("dump", {}, 120)) do
   for _, a in ipairs(res.arrivals) do
     local gi, rep, t, hops = a[1], a[2], a[3], a[4]
-    if arr[rep] and gi ~= 1 then arr[rep][#arr[rep] + 1] = { t - sent_at[rep], hops } end
+    if arr[rep] and gi ~= origin_of[rep] then arr[rep][#arr[rep] + 1] = { t - sent_at[rep], hops } end
   end
 end
 ctl:close()
 
 local per = { t50 = {}, t90 = {}, t99 = {}, t100 = {}, hops_med = {}, hops_max = {},
               copies = {}, reach = {}, push = {}, repairs = {}, bytes = {} }
-local complete = 0
+local by_origin = {} -- origin -> its broadcasts' 100% times (ms)
+local complete, over_1s = 0, 0
 local function ms(t) return t and ("%8.2f"):format(t * 1000) or "       -" end
 for rep = 1, o.repeats do
   local times, hops = {}, {}
@@ -158,10 +194,10 @@ for rep = 1, o.repeats do
   per.push[#per.push + 1] = 100 * fast / n
   per.repairs[#per.repairs + 1] = repairs[rep]
   if lo_bytes[rep] and got > 1 then per.bytes[#per.bytes + 1] = lo_bytes[rep] / (got - 1) end
-  B.log("  #%-3d reached %4d/%d  50%% %s ms  90%% %s ms  99%% %s ms  100%% %s ms  hops med %s max %s"
-    .. "  copies/node %.2f  in 100 ms %.0f%%  repaired %d", rep, got, n, ms(t50), ms(t90), ms(t99),
-    ms(t100), tostring(B.median(hops)), tostring(B.percentile(hops, 100)), cpn, 100 * fast / n,
-    repairs[rep])
+  B.log("  #%-3d from node %-4d reached %4d/%d  50%% %s ms  90%% %s ms  99%% %s ms  100%% %s ms"
+    .. "  hops med %s max %s  copies/node %.2f  in 100 ms %.0f%%  repaired %d", rep, origin_of[rep],
+    got, n, ms(t50), ms(t90), ms(t99), ms(t100), tostring(B.median(hops)),
+    tostring(B.percentile(hops, 100)), cpn, 100 * fast / n, repairs[rep])
   -- Arrivals count until the end of the run (a straggler may arrive after
   -- the next broadcast went out); a share never reached counts as
   -- infinitely late, so a median over the repeats stays honest.
@@ -169,6 +205,11 @@ for rep = 1, o.repeats do
     per[key][#per[key] + 1] = t and t * 1000 or math.huge
   end
   if t100 then complete = complete + 1 end
+  -- Never reaching everyone counts as over 1 s too.
+  if not t100 or t100 > 1 then over_1s = over_1s + 1 end
+  local bo = by_origin[origin_of[rep]] or {}
+  by_origin[origin_of[rep]] = bo
+  bo[#bo + 1] = t100 and t100 * 1000 or math.huge
   per.hops_med[#per.hops_med + 1] = B.median(hops) or 0
   per.hops_max[#per.hops_max + 1] = B.percentile(hops, 100) or 0
   per.copies[#per.copies + 1] = cpn
@@ -193,6 +234,24 @@ emit("copies_per_node", per.copies, "copies")
 emit("reached_in_100ms_pct", per.push, "%")
 emit("ae_repairs", per.repairs, "envelopes")
 if #per.bytes > 0 then emit("lo_bytes_per_node", per.bytes, "bytes") end
+-- The first broadcast alone: the cold start (the tree not yet grown, first
+-- connections), which a median over the repeats would hide.
+if o.repeats > 0 then
+  for _, key in ipairs({ "t50", "t90", "t99", "t100" }) do
+    B.result(tag, "first_" .. key .. "_ms", per[key][1])
+  end
+  B.log("  %-20s 50%% %s  90%% %s  99%% %s  100%% %s ms (from node %d)", "first broadcast",
+    B.fmt(per.t50[1]), B.fmt(per.t90[1]), B.fmt(per.t99[1]), B.fmt(per.t100[1]), origin_of[1])
+  B.result(tag, "over_1s_pct", 100 * over_1s / o.repeats)
+  B.log("  %-20s %d of %d broadcasts (%.0f%%) took over 1 s to reach 100%% (or never did)",
+    "over 1 s", over_1s, o.repeats, 100 * over_1s / o.repeats)
+  local parts = {}
+  for _, gi in ipairs(origins) do
+    local list = by_origin[gi] or {}
+    parts[#parts + 1] = ("node %d: %s (%d)"):format(gi, B.fmt(B.median(list)), #list)
+  end
+  B.log("  %-20s %s", "100% by origin", "median ms (broadcasts): " .. table.concat(parts, "; "))
+end
 if o.queries > 0 then
   emit("query_last_ms", q_last, "ms")
   emit("query_return_ms", q_return, "ms")

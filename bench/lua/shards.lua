@@ -27,7 +27,8 @@ end
 -- shard_worker.lua), max_seconds (bound on the workers' lives).
 function M.start(opts)
   local per = opts.per_proc or 100
-  local self = setmetatable({ n = opts.n, dir = opts.dir, seq = 0, shards = {}, pids = {} }, M)
+  local self = setmetatable({ n = opts.n, dir = opts.dir, seq = 0, shards = {}, pids = {},
+    per_proc = per }, M)
   self.nshards = math.ceil(opts.n / per)
   self.loop = hs.loop()
   write(self.dir .. "/alive", "1\n")
@@ -114,6 +115,39 @@ function M:reached(rep)
   return total
 end
 
+-- The shard (0 = this process) that holds node gi.
+function M:shard_of(gi)
+  return (gi - 1) // self.per_proc
+end
+
+-- Whether every shard knows `verb`: asked once with index 0, which names no
+-- node (shard.lua's verbs that take an index answer "not ours"). A worker
+-- running an older shard.lua answers "unknown command".
+function M:supports(verb)
+  return (pcall(self.all, self, verb, { index = 0 }, 30))
+end
+
+-- Node gi broadcasts `type` with `payload`, wherever it lives: directly when
+-- it is ours, else through its worker (shard.lua's broadcast verb, which
+-- the worker runs within ~25 ms of the command). Returns the time it went
+-- out on the monotonic clock every shard shares (arrival times are taken
+-- against it), or nil and why.
+function M:broadcast(gi, type, payload)
+  if self:shard_of(gi) == 0 then
+    local node = self.local_shard:node(gi)
+    if not node or not node:is_open() then return nil, ("node %d is not open"):format(gi) end
+    local t = self.loop:now()
+    local ok, err = node:broadcast(type, payload)
+    if ok == nil and err then return nil, err end
+    return t
+  end
+  for _, r in ipairs(self:all("broadcast", { index = gi, type = type, payload = payload })) do
+    if r.sent then return r.t end
+    if r.reason then return nil, r.reason end
+  end
+  return nil, ("no shard sent from node %d"):format(gi)
+end
+
 -- Counter sums and CPU seconds over every shard.
 function M:snap()
   local m, cpu = {}, 0
@@ -133,7 +167,9 @@ function M:spread(want)
   table.sort(all)
   local ok = 0
   for _, c in ipairs(all) do if c >= want then ok = ok + 1 end end
-  return { min = all[1] or 0, median = B.median(all) or 0, max = all[#all] or 0, ok = ok,
+  -- The nearest-rank (lower) median: a peer count, which the logs here and
+  -- in idle.lua print with %d (a conventional median can be 7.5).
+  return { min = all[1] or 0, median = B.percentile(all, 50) or 0, max = all[#all] or 0, ok = ok,
            n = #all }
 end
 
