@@ -5,7 +5,9 @@
  *
  *   local s = hearsay.sim{nodes = 1000, seed = 7, latency = 0.02,
  *                         jitter = 0.01, model = "uniform", loss = 0.01,
- *                         log = "warn", settings = {fanout = 4}}
+ *                         log = "warn", settings = {fanout = 4},
+ *                         matrix = {{0.001, 0.08}, {0.08, 0.001}}}  -- regions
+ *   s:region(i)                     -- node i's region (1-based)
  *   s:run(10)                       -- 10 virtual seconds
  *   local id = s:broadcast(1, "chat", {text = "hi"})
  *   s:crash(7); s:restart(7); s:pause(4, 2); s:side(3, 1); s:heal();
@@ -104,6 +106,31 @@ static int l_sim_new(lua_State *L)
     o.latency = opt_number(L, 1, "latency", 0.001, 0, 60);
     o.jitter = opt_number(L, 1, "jitter", 0.001, 0, 60);
     o.loss = opt_number(L, 1, "loss", 0, 0, 1);
+    /* matrix = {{a->a, a->b}, {b->a, b->b}}: one-way s between regions. */
+    double matrix[HS_SIM_REGIONS_MAX * HS_SIM_REGIONS_MAX];
+    lua_getfield(L, 1, "matrix");
+    if (!lua_isnil(L, -1)) {
+        luaL_checktype(L, -1, LUA_TTABLE);
+        o.regions = (size_t)lua_rawlen(L, -1);
+        luaL_argcheck(L, o.regions >= 1 && o.regions <= HS_SIM_REGIONS_MAX, 1,
+                      "matrix: 1 to 64 rows, one per region");
+        for (size_t a = 0; a < o.regions; a++) {
+            lua_rawgeti(L, -1, (lua_Integer)a + 1);
+            luaL_argcheck(L, lua_istable(L, -1) && lua_rawlen(L, -1) == o.regions, 1,
+                          "matrix: a square table of tables");
+            for (size_t b = 0; b < o.regions; b++) {
+                lua_rawgeti(L, -1, (lua_Integer)b + 1);
+                int isnum;
+                double v = lua_tonumberx(L, -1, &isnum);
+                luaL_argcheck(L, isnum && v >= 0 && v <= 60, 1, "matrix: one-way seconds, 0 to 60");
+                matrix[a * o.regions + b] = v;
+                lua_pop(L, 1);
+            }
+            lua_pop(L, 1);
+        }
+        o.matrix = matrix;
+    }
+    lua_pop(L, 1);
     lua_getfield(L, 1, "model");
     o.model = luaL_checkoption(L, -1, "uniform", models) == 1 ? HS_SIM_LOGNORMAL : HS_SIM_UNIFORM;
     lua_getfield(L, 1, "log");
@@ -162,6 +189,15 @@ static int l_sim_now(lua_State *L)
 static int l_sim_size(lua_State *L)
 {
     lua_pushinteger(L, (lua_Integer)hs_sim_size(check_open(L)->sim));
+    return 1;
+}
+
+/* sim:region(i) -> its region, 1-based (node i is in region (i - 1) % #matrix + 1) */
+static int l_sim_region(lua_State *L)
+{
+    lsim *ls = check_open(L);
+
+    lua_pushinteger(L, (lua_Integer)hs_sim_region(ls->sim, check_index(L, ls, 2)) + 1);
     return 1;
 }
 
@@ -465,6 +501,7 @@ static const luaL_Reg sim_methods[] = {
     {"run", l_sim_run},
     {"now", l_sim_now},
     {"size", l_sim_size},
+    {"region", l_sim_region},
     {"events", l_sim_events},
     {"trace", l_sim_trace},
     {"error", l_sim_error},

@@ -250,6 +250,33 @@ describe("hearsay.sim", function()
     s:close()
   end)
 
+  it("puts nodes in regions, and a link between regions takes the matrix's latency", function()
+    -- Two regions, 1 ms within, 300 ms between (no jitter): a broadcast
+    -- from node 1 (region 1) reaches region 1 in milliseconds and region
+    -- 2 no sooner than 300 ms; the same network with 1 ms everywhere is
+    -- done within 100 ms.
+    local function first(matrix)
+      local s = hs.sim({ nodes = 20, seed = 4, jitter = 0, matrix = matrix })
+      assert.is_true(s:run(30))
+      s:broadcast(1, "chat", { text = "regions" })
+      assert.is_true(s:run(10))
+      local d, regions = s:deliveries()[1], {}
+      for i = 1, 20 do regions[i] = s:region(i) end
+      s:close()
+      return d, regions
+    end
+    local d, regions = first({ { 0.001, 0.3 }, { 0.3, 0.001 } })
+    assert.same({ 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2 }, regions)
+    assert.equal(20, d.reached)
+    assert.is_true(d.p100 >= 0.3, "region 2 no sooner than the link between: " .. d.p100)
+    assert.is_true(d.p100 < 1.5, d.p100)
+    local near = first({ { 0.001, 0.001 }, { 0.001, 0.001 } })
+    assert.equal(20, near.reached)
+    assert.is_true(near.p100 < 0.1, near.p100)
+    assert.has_error(function() hs.sim({ nodes = 4, matrix = { { 0.001, 0.3 } } }) end)
+    assert.has_error(function() hs.sim({ nodes = 4, matrix = { { -1 } } }) end)
+  end)
+
   it("repairs, once a loss ends, every node that missed a message while its rounds were backed off", function()
     -- A round looked back ae_window (30 s) only; a node that missed the
     -- message had no reason to hurry its own rounds (backed off towards

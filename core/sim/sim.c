@@ -94,6 +94,7 @@ typedef struct simnode {
 
 struct hs_sim {
     hs_sim_opts o;
+    double *matrix; /* o.regions^2 one-way latencies (o.matrix, copied) */
     uv_loop_t loop;
     hs_rng rng;
     double now;
@@ -211,11 +212,20 @@ static double normal(hs_sim *s)
 }
 
 /* One way across a link. */
-static double delay(hs_sim *s)
+/* One way from node `from` to node `to`. */
+static double delay(hs_sim *s, size_t from, size_t to)
 {
+    size_t r = s->o.regions;
+    double base = r ? s->matrix[(from % r) * r + to % r] : s->o.latency;
+
     if (s->o.model == HS_SIM_LOGNORMAL)
-        return s->o.latency * exp(s->o.jitter * normal(s));
-    return s->o.latency + s->o.jitter * uniform(s);
+        return base * exp(s->o.jitter * normal(s));
+    return base + s->o.jitter * uniform(s);
+}
+
+size_t hs_sim_region(const hs_sim *s, size_t i)
+{
+    return s->o.regions ? i % s->o.regions : 0;
 }
 
 static int lost(hs_sim *s)
@@ -288,7 +298,7 @@ static void on_request(void *ud, const hs_memnet_request *r)
         inet_pton(AF_INET, u.host, &a) != 1 || ntohl(a.s_addr) <= SIM_NET ||
         (to = ntohl(a.s_addr) - SIM_NET - 1) >= s->o.nodes || lost(s))
         return;
-    ev e = {.at = s->now + delay(s),
+    ev e = {.at = s->now + delay(s, sn->i, to),
             .kind = EV_DELIVER,
             .to = to,
             .from = sn->i,
@@ -314,7 +324,7 @@ static void answer_back(hs_sim *s, size_t to, size_t from, uint64_t id, unsigned
 {
     if (lost(s))
         return;
-    ev e = {.at = s->now + delay(s),
+    ev e = {.at = s->now + delay(s, to, from), /* (the answer goes back) */
             .kind = EV_ANSWER,
             .to = to,
             .from = from,
@@ -630,18 +640,29 @@ static hs_err start_node(hs_sim *s, size_t i)
 
 hs_sim *hs_sim_new(const hs_sim_opts *o)
 {
-    hs_sim *s = calloc(1, sizeof *s);
+    hs_sim *s;
     uint64_t x;
 
-    if (!s || !o->nodes || o->nodes > 1000000)
-        goto fail;
+    if (o->regions > HS_SIM_REGIONS_MAX || (o->regions && !o->matrix))
+        return NULL;
+    for (size_t k = 0; k < o->regions * o->regions; k++)
+        if (!(o->matrix[k] >= 0 && o->matrix[k] <= 60))
+            return NULL;
+    if (!o->nodes || o->nodes > 1000000 || !(s = calloc(1, sizeof *s)))
+        return NULL;
     s->o = *o;
     if (s->o.latency <= 0 && s->o.jitter <= 0)
         s->o.latency = s->o.jitter = 0.001;
+    s->o.matrix = NULL; /* (ours is s->matrix) */
     x = o->seed;
     seed(&s->rng, &x);
     if (uv_loop_init(&s->loop) != 0 || !(s->nodes = calloc(o->nodes, sizeof *s->nodes)))
         goto fail;
+    if (o->regions) {
+        if (!(s->matrix = malloc(o->regions * o->regions * sizeof *s->matrix)))
+            goto fail;
+        memcpy(s->matrix, o->matrix, o->regions * o->regions * sizeof *s->matrix);
+    }
     for (size_t i = 0; i < o->nodes; i++)
         if (make_node(s, i, &x) != HS_OK)
             goto fail;
@@ -696,6 +717,7 @@ void hs_sim_free(hs_sim *s)
     free(s->crashes);
     free(s->heap);
     free(s->nodes);
+    free(s->matrix);
     free(s);
 }
 

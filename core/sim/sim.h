@@ -32,6 +32,8 @@
 
 typedef struct hs_sim hs_sim;
 
+#define HS_SIM_REGIONS_MAX 64
+
 enum { HS_SIM_UNIFORM = 0, HS_SIM_LOGNORMAL = 1 };
 
 typedef struct hs_sim_opts {
@@ -46,6 +48,12 @@ typedef struct hs_sim_opts {
     double loss;    /* chance a request or answer is lost, 0 */
     int log;        /* 0: the nodes log nothing; 1 + an hs_log_level: from
                        that level up, on stderr, with the virtual time */
+    /* Regions: node i is in region i % regions, and a link from region a
+     * to region b takes matrix[a * regions + b] s one way in place of
+     * `latency` (jitter and model as above). 0 regions: one, `latency`.
+     * The matrix is copied; at most HS_SIM_REGIONS_MAX regions. */
+    size_t regions;
+    const double *matrix;
     /* More settings for node i (its id, port and bootstrap, node 0's URL
      * for every other node, are set already), or NULL. */
     void (*configure)(void *ud, size_t i, hs_config *cfg);
@@ -58,6 +66,8 @@ hs_sim *hs_sim_new(const hs_sim_opts *o);
 void hs_sim_free(hs_sim *s);
 
 hs_node *hs_sim_node(hs_sim *s, size_t i);
+/* Node i's region (0 without regions). */
+size_t hs_sim_region(const hs_sim *s, size_t i);
 size_t hs_sim_size(const hs_sim *s);
 /* Virtual seconds since the start. */
 double hs_sim_now(const hs_sim *s);

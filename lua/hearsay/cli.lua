@@ -79,11 +79,12 @@ asked, and 10 s for detection). A scenario is a Lua file:
   at(70, function() broadcast(random(1000), "chat", { n = 2 }) end)
 
 at(t, fn) runs fn t virtual seconds after forming. config{} may set
-nodes, seed, latency, jitter, model, loss, form, settle and settings;
-options given on the command line win. Inside at() functions: crash(i),
-crashed(i), restart(i), pause(i, s), partition(...), heal(), loss(p), broadcast(i, type, payload)
--> id, live() -> the node numbers not crashed, random(n) (seeded by the
-seed), now(), print(...). Nodes are numbered from 1.
+nodes, seed, latency, jitter, model, loss, form, settle, settings and
+matrix; options given on the command line win. Inside at() functions:
+crash(i), crashed(i), restart(i), pause(i, s), partition(...), heal(),
+loss(p), broadcast(i, type, payload) -> id, live() -> the node numbers
+not crashed, region(i), random(n) (seeded by the seed), now(),
+print(...). Nodes are numbered from 1.
 
 options:
   --nodes N        nodes (100)
@@ -91,6 +92,11 @@ options:
   --latency S      one way, seconds (0.02)
   --jitter S       uniform: up to this much more; lognormal: the log's sigma (0.01)
   --model M        uniform | lognormal (uniform)
+  --matrix M       regions: one-way seconds between them, rows by ';' and
+                   columns by ',' ("0.001,0.08;0.08,0.001": two regions,
+                   1 ms within, 80 ms between); node i is in region
+                   (i - 1) % rows + 1; in place of --latency (config{}:
+                   matrix = {{0.001, 0.08}, {0.08, 0.001}})
   --loss P         chance each request or answer is lost (0)
   --form S         virtual seconds to form before the scenario (30)
   --broadcasts K   without a scenario: broadcasts (5)
@@ -1000,6 +1006,7 @@ local function cmd_sim(argv)
     nodes = "number", seed = "number", latency = "number", jitter = "number", model = "string",
     loss = "number", form = "number", broadcasts = "number", every = "number", crash = "number",
     settle = "number", set = "list", json = "string", log = "string", help = "boolean",
+    matrix = "string",
   })
   if not opts then return fail("sim: " .. pos) end
   if opts.help then io.write(HELP.sim) return 0 end
@@ -1008,6 +1015,11 @@ local function cmd_sim(argv)
   for _, k in ipairs({ "nodes", "seed", "latency", "jitter", "model", "loss", "form", "broadcasts",
                        "every", "crash", "settle" }) do
     run[k] = opts[k]
+  end
+  if opts.matrix then
+    local m, e = require("hearsay.sim").parse_matrix(opts.matrix)
+    if not m then return fail("sim: --" .. e) end
+    run.matrix = m
   end
   for _, k in ipairs({ "nodes", "seed", "broadcasts", "crash" }) do
     if run[k] and run[k] ~= math.floor(run[k]) then return fail("sim: --" .. k .. " takes a whole number") end

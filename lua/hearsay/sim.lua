@@ -14,7 +14,37 @@ local OWN = { node_id = true, host = true, port = true, public_url = true, boots
 M.defaults = {
   nodes = 100, seed = 1, latency = 0.02, jitter = 0.01, model = "uniform", loss = 0,
   form = 30, broadcasts = 5, every = 2, crash = 0, settle = 15,
+  matrix = false, -- regions: {{a->a, a->b, ...}, ...} one-way s (node i in region (i-1) % #matrix + 1)
 }
+
+-- "0.001,0.08;0.08,0.001" (rows by ;, one-way seconds by ,) -> a matrix,
+-- or nil, error.
+function M.parse_matrix(text)
+  local m = {}
+  for row in (text .. ";"):gmatch("([^;]*);") do
+    local r = {}
+    for cell in (row .. ","):gmatch("([^,]*),") do
+      local v = tonumber(cell)
+      if not v then return nil, "matrix: '" .. cell .. "' is not a number of seconds" end
+      r[#r + 1] = v
+    end
+    m[#m + 1] = r
+  end
+  for _, r in ipairs(m) do
+    if #r ~= #m then return nil, "matrix: " .. #m .. " rows, so " .. #m .. " numbers in each" end
+  end
+  return m
+end
+
+local function matrix_text(m)
+  local rows = {}
+  for i, r in ipairs(m) do
+    local cells = {}
+    for j, v in ipairs(r) do cells[j] = string.format("%g", v) end
+    rows[i] = table.concat(cells, ",")
+  end
+  return table.concat(rows, ";")
+end
 
 local function ms(v)
   if not v then return "never" end
@@ -25,7 +55,7 @@ end
 -- registers fn for t virtual seconds after the cluster formed; the rest act
 -- on the running network when called from such a function.
 local CONFIG = { nodes = true, seed = true, latency = true, jitter = true, model = true,
-  loss = true, form = true, settle = true, settings = true }
+  loss = true, form = true, settle = true, settings = true, matrix = true }
 
 local function scenario_env(run)
   local env = setmetatable({}, { __index = _G })
@@ -54,6 +84,7 @@ local function scenario_env(run)
     end
     run.actions[#run.actions + 1] = { t = t, fn = fn, seq = #run.actions + 1 }
   end
+  function env.region(i) return need_sim("region"):region(node(i, "region")) end
   function env.crash(i) need_sim("crash"):crash(node(i, "crash")) end
   function env.restart(i) need_sim("restart"):restart(node(i, "restart")) end
   function env.pause(i, secs) need_sim("pause"):pause(node(i, "pause"), secs) end
@@ -94,7 +125,8 @@ local function scenario_env(run)
 end
 
 -- Loads the scenario file: config{...} may set nodes, seed, latency,
--- jitter, model, loss, form, settle and settings; at() registers actions.
+-- jitter, model, loss, form, settle, settings and matrix; at() registers
+-- actions.
 local function load_scenario(run, file)
   local env = scenario_env(run)
   local chunk, err = loadfile(file, "t", env)
@@ -143,6 +175,7 @@ local function replay_command(run)
                        "every", "crash", "settle" }) do
     if g[k] ~= nil or k == "seed" then parts[#parts + 1] = "--" .. k .. " " .. tostring(o[k]) end
   end
+  if o.matrix then parts[#parts + 1] = "--matrix '" .. matrix_text(o.matrix) .. "'" end
   for _, kv in ipairs(run.set or {}) do parts[#parts + 1] = "--set " .. kv end
   if run.file then parts[#parts + 1] = run.file end
   return table.concat(parts, " ")
@@ -192,8 +225,10 @@ function M.run(opts)
   end)
 
   local clock = os.clock()
+  if o.matrix and type(o.matrix) ~= "table" then return nil, "matrix must be a table of rows" end
   local sim = hs.sim({ nodes = o.nodes, seed = o.seed, latency = o.latency, jitter = o.jitter,
-    model = o.model, loss = o.loss, log = opts.log, settings = o.settings })
+    model = o.model, loss = o.loss, log = opts.log, settings = o.settings,
+    matrix = o.matrix or nil })
   run.sim = sim
   local ok, err = sim:run(o.form)
   for _, a in ipairs(run.actions) do
@@ -211,7 +246,7 @@ function M.run(opts)
   local messages, bytes = sim:traffic()
   local report = {
     nodes = o.nodes, seed = o.seed, latency = o.latency, jitter = o.jitter, model = o.model,
-    loss = o.loss, form = o.form, settle = o.settle, scenario = opts.file,
+    loss = o.loss, form = o.form, settle = o.settle, scenario = opts.file, matrix = o.matrix or nil,
     duration = sim:now(), events = sim:events(), cpu_s = cpu,
     events_per_s = cpu > 0 and sim:events() / cpu or nil, trace = sim:trace(),
     broadcasts = sim:deliveries(), crashes = sim:detections(),
@@ -242,6 +277,10 @@ function M.format(r)
   p("hearsay sim: %d nodes, seed %d, %s latency %s one way (jitter %s), loss %.3g%%, formed for %g s%s",
     r.nodes, r.seed, r.model, ms(r.latency), r.model == "lognormal" and string.format("sigma %.2f", r.jitter)
       or ms(r.jitter), r.loss * 100, r.form, r.scenario and (", scenario " .. r.scenario) or "")
+  if r.matrix then
+    p("regions: %d, one way between them (s; node i in region (i-1) %% %d + 1, in place of the latency): %s",
+      #r.matrix, #r.matrix, matrix_text(r.matrix))
+  end
   if #r.broadcasts > 0 then
     p("%-4s %7s %9s %11s %8s %8s %8s %8s %9s %7s", "#", "origin", "sent (s)", "reached", "50%",
       "90%", "99%", "100%", "hops max", "copies")
