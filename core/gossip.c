@@ -612,10 +612,11 @@ static rx_outcome admit(hs_node *n, hs_envelope *env, const char **why, int *aut
 
     *authentic = 0;
     if (n->cfg.security < HS_SECURITY_SIGNED) {
-        *authentic = env->signature[0] && self_claim(env) && hs_sign_check(env, why) == HS_SIG_OK;
+        *authentic =
+            env->signature[0] && self_claim(env) && hs_sign_check(n->keys, env, why) == HS_SIG_OK;
         return RX_ACCEPTED;
     }
-    sig = hs_sign_check(env, why);
+    sig = hs_sign_check(n->keys, env, why);
     if (sig == HS_SIG_NONE) {
         n->m.messages_unsigned++;
         *why = "unsigned: this node takes only messages signed by their origin";

@@ -103,21 +103,41 @@ static int unhex(const char *hex, uint8_t *out, size_t n)
     return 0;
 }
 
-int hs_identity_verify(const char *pub_hex, const void *msg, size_t len, const char *sig_hex)
+struct evp_pkey_st *hs_identity_key(const char *pub_hex)
 {
-    uint8_t pub[32], sig[64];
-    EVP_PKEY *key;
+    uint8_t pub[32];
+
+    if (unhex(pub_hex, pub, 32) != 0)
+        return NULL;
+    return EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, sizeof pub);
+}
+
+void hs_identity_key_free(struct evp_pkey_st *key)
+{
+    EVP_PKEY_free(key);
+}
+
+int hs_identity_verify_with(struct evp_pkey_st *key, const void *msg, size_t len,
+                            const char *sig_hex)
+{
+    uint8_t sig[64];
     EVP_MD_CTX *ctx;
     int ok;
 
-    if (unhex(pub_hex, pub, 32) != 0 || unhex(sig_hex, sig, 64) != 0)
-        return 0;
-    if (!(key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, sizeof pub)))
+    if (!key || unhex(sig_hex, sig, 64) != 0)
         return 0;
     ctx = EVP_MD_CTX_new();
     ok = ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1 &&
          EVP_DigestVerify(ctx, sig, sizeof sig, msg, len) == 1;
     EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+int hs_identity_verify(const char *pub_hex, const void *msg, size_t len, const char *sig_hex)
+{
+    EVP_PKEY *key = hs_identity_key(pub_hex);
+    int ok = hs_identity_verify_with(key, msg, len, sig_hex);
+
     EVP_PKEY_free(key);
     return ok;
 }

@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "hash.h"
 #include "identity.h"
+#include "keycache.h"
 #include "left.h"
 #include "log.h"
 #include "metrics.h"
@@ -129,6 +130,7 @@ static void free_node(hs_node *n)
     hs_ratelimit_free(&n->learn_limit);
     hs_membership_free_candidates(n);
     hs_identity_free(n->ident);
+    hs_keycache_free(n->keys);
     hs_seen_free(n->seen);
     hs_auth_free(n->auth);
     hs_peers_free(&n->peers);
@@ -191,6 +193,10 @@ hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out)
      * so what it signs can be checked by anyone who has its id. */
     if ((err = hs_identity_new(cfg->node_key, &n->ident)) != HS_OK)
         goto fail;
+    if (!(n->keys = hs_keycache_new())) {
+        err = HS_ENOMEM;
+        goto fail;
+    }
     if (cfg->node_id)
         strcpy(n->id, cfg->node_id);
     else

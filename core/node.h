@@ -100,6 +100,7 @@ struct hs_node {
     size_t n_blocked;
 
     struct hs_identity *ident; /* our Ed25519 key pair (identity.h) */
+    struct hs_keycache *keys;  /* keys we check signatures with, built (or NULL) */
     hs_http_server *server;
     hs_http_client *client;
     hs_seen *seen;

@@ -25,7 +25,7 @@ hs_err hs_sign_envelope(const hs_identity *id, hs_envelope *env)
     return hs_identity_sign(id, text, len, env->signature);
 }
 
-hs_sig hs_sign_check(hs_envelope *env, const char **why)
+hs_sig hs_sign_check(hs_keycache *kc, hs_envelope *env, const char **why)
 {
     char text[sizeof DOMAIN + 65 + HS_PEER_ID_MAX + 2], id[65];
     const json_t *payload;
@@ -44,7 +44,7 @@ hs_sig hs_sign_check(hs_envelope *env, const char **why)
         return HS_SIG_BAD;
     }
     if (!(len = signed_text(env, text, sizeof text)) ||
-        !hs_identity_verify(env->origin, text, len, env->signature)) {
+        !hs_keycache_verify(kc, env->origin, text, len, env->signature)) {
         *why = "the signature is not the origin's";
         return HS_SIG_BAD;
     }

@@ -16,6 +16,7 @@
 
 #include "envelope.h"
 #include "identity.h"
+#include "keycache.h"
 
 typedef enum hs_sig {
     HS_SIG_OK = 0,   /* signed by its origin, and the id is its content's */
@@ -27,7 +28,8 @@ typedef enum hs_sig {
 /* Signs env (originated by id's owner) in place. */
 hs_err hs_sign_envelope(const hs_identity *id, hs_envelope *env);
 
-/* Checks env's signature; on HS_SIG_BAD *why says what failed. */
-hs_sig hs_sign_check(hs_envelope *env, const char **why);
+/* Checks env's signature (with the keys kc keeps built; kc may be NULL);
+ * on HS_SIG_BAD *why says what failed. */
+hs_sig hs_sign_check(hs_keycache *kc, hs_envelope *env, const char **why);
 
 #endif
