@@ -682,35 +682,36 @@ static void on_probe(void *ud, const hs_http_result *res)
  * every branch cut there waits for a graft. Merely eager links are not
  * spared: everyone's first peer, the bootstrap node, would never leave
  * anyone's view. */
+static int alive_stranger(const hs_peer *p, const void *unused)
+{
+    (void)unused;
+    return p->state == HS_PEER_ALIVE && p->hearsay;
+}
+
+static int alive_not_fed(const hs_peer *p, const void *unused)
+{
+    (void)unused;
+    return p->state == HS_PEER_ALIVE && p->eager != HS_EAGER_CHILD;
+}
+
+static int alive(const hs_peer *p, const void *unused)
+{
+    (void)unused;
+    return p->state == HS_PEER_ALIVE;
+}
+
 static int make_room(hs_node *n)
 {
-    size_t alive = 0, spare = 0, strangers = 0, pick;
+    /* Peers only a stranger vouches for go first: they have not answered;
+     * then any we do not feed; then any. */
+    hs_peer *p = random_peer(n, alive_stranger, NULL);
 
-    for (size_t i = 0; i < n->peers.n; i++) {
-        const hs_peer *p = n->peers.v[i];
-        alive += p->state == HS_PEER_ALIVE;
-        spare += p->state == HS_PEER_ALIVE && p->eager == HS_EAGER_CHILD;
-        strangers += p->state == HS_PEER_ALIVE && p->hearsay;
-    }
-    if (!alive)
+    if (!p && !(p = random_peer(n, alive_not_fed, NULL)) && !(p = random_peer(n, alive, NULL)))
         return 0;
-    /* Peers only a stranger vouches for go first: they have not answered. */
-    int any = spare == alive, hearsay = strangers > 0;
-    pick = (size_t)hs_rng_below(&n->rng, hearsay ? strangers : any ? alive : alive - spare);
-    for (size_t i = 0; i < n->peers.n; i++) {
-        hs_peer *p = n->peers.v[i];
-        if (p->state != HS_PEER_ALIVE)
-            continue;
-        if (hearsay ? p->hearsay : (any || p->eager != HS_EAGER_CHILD)) {
-            if (pick-- != 0)
-                continue;
-            /* Not dead, only out of our view: no peer-down hook. */
-            hs_peers_remove(&n->peers, p);
-            n->m.peers_swapped++;
-            return 1;
-        }
-    }
-    return 0;
+    /* Not dead, only out of our view: no peer-down hook. */
+    hs_peers_remove(&n->peers, p);
+    n->m.peers_swapped++;
+    return 1;
 }
 
 /* host:port of a URL in out ("" when it does not parse). */
