@@ -820,6 +820,16 @@ int hs_membership_can_feed(const hs_node *n)
     return n->cfg.tree && !n->leaving && n->peers.eager < feed_max(n);
 }
 
+/* Whether an asker we do not hold may come into our full view at once (a
+ * yes, or its candidate taken on the next tick): below the feeding bound,
+ * and while fewer than half of our peers are eager links, so that askers,
+ * strangers among them, hold at most half of a view before it mixes at
+ * its own pace (2 x fanout may be all of a small view). */
+static int feed_now(const hs_node *n)
+{
+    return hs_membership_can_feed(n) && 2 * n->peers.eager < n->peers.live;
+}
+
 int hs_membership_feed(hs_node *n, const char *from, const char *url, const hs_peer **refer_to)
 {
     hs_peer *p = hs_peers_find(&n->peers, from);
@@ -862,7 +872,7 @@ int hs_membership_feed(hs_node *n, const char *from, const char *url, const hs_p
      * Past our bound it waits with the other candidates. */
     if (n->rx_src_ok && hs_peers_valid_url(url) && host_is(url, n->rx_src) &&
         hs_node_url_allowed(n, url)) {
-        int promise = hs_membership_can_feed(n) && !promised(n);
+        int promise = feed_now(n) && !promised(n);
         if ((c = candidate_add(n, from, url, n->rx_src, promise ? 2 : 1)) && c->feed == 2)
             return 1;
         *refer_to = referral(n, from);
@@ -1186,13 +1196,14 @@ static void take_candidates(hs_node *n)
     /* The asker we said yes to goes first, then one that asked to be fed,
      * at once (one a tick, the new-peer tokens still bounding it): nobody
      * may push to it. The rest keep the mixing's pace, and so do askers
-     * once our eager links reach the feeding bound (so askers, strangers
-     * among them, cannot fill more of the view faster than it mixes). */
+     * once half our peers are eager links or we reach the feeding bound
+     * (feed_now: askers, strangers among them, hold at most half of the
+     * view before it mixes). */
     int feed = 0;
     for (unsigned k = 0; k < n->n_candidates && feed < 2; k++) {
         unsigned at = (i + k) % n->n_candidates;
         int f = n->candidates[at].feed;
-        if (f > feed && (f == 2 || n->peers.eager < feed_max(n))) {
+        if (f > feed && (f == 2 || feed_now(n))) {
             i = at;
             feed = f;
         }

@@ -643,22 +643,52 @@ describe("feeding", function()
     loop:close()
   end)
 
-  it("says yes to a stranger's ask from a full view below its bound, and takes it in on its next tick", function()
-    -- f's view is full (max_peers 1: b). x holds f, f does not hold x; so
-    -- x is a stranger to f when it asks to be fed. Right after forming
-    -- every joiner's view holds the same early nodes, all past their
-    -- bound, and the rest have full views: a full view below its bound
-    -- must feed, not only keep the asker for the view's slow mixing.
+  it("keeps a stranger's ask for the view's own pace once half of the full view are eager links", function()
+    -- f (fanout 2, max_peers 3: two of its three peers eager) is below
+    -- its feeding bound (max(2 x 2, 3 / 2) = 4) but at half its view: an
+    -- asker it does not hold is refused, so strangers asking to be fed
+    -- cannot take more than half of a view faster than it mixes.
     local loop = hs.loop()
     local s = { ae_interval = 0, gossip_interval = 60, peer_exchange_interval = 60, lazy_delay = 3 }
-    s.max_peers = 1
+    s.max_peers, s.fanout = 3, 2
     local f = H.node(s, loop)
-    s.max_peers, s.tree = nil, false -- (b and c ask nobody, feed nobody)
-    local b, c = H.node(s, loop), H.node(s, loop)
+    s.max_peers, s.fanout, s.tree = nil, nil, false
+    local b, c, d = H.node(s, loop), H.node(s, loop), H.node(s, loop)
     s.tree = nil
     local x = H.node(s, loop)
-    f:add_peer(b:id(), b:url())
+    for _, n in ipairs({ b, c, d }) do f:add_peer(n:id(), n:url()) end
     H.probed(loop, f)
+    x:add_peer(f:id(), f:url())
+    local function fed() local p = H.peer(x, f:id()) return p ~= nil and p.feeds end
+    assert.is_true(loop:run_until(function()
+      return f:metrics().feed_refused >= 1 or fed()
+    end, 4, 0.005), "x asked")
+    assert.is_false(fed(), "a yes to a stranger at half the view")
+    assert.equal(1, x:metrics().feed_asks)
+    assert.equal(1, f:metrics().feed_refused)
+    -- (Then the view's own pace: f's first candidate take, any time.)
+    for _, n in ipairs({ f, b, c, d, x }) do n:close() end
+    loop:close()
+  end)
+
+  it("says yes to a stranger's ask from a full view below its bound, and takes it in on its next tick", function()
+    -- f's view is full (max_peers 3: b, c, d; fanout 1, so one eager
+    -- link, fewer than half). x holds f, f does not hold x; so x is a
+    -- stranger to f when it asks to be fed. Right after forming every
+    -- joiner's view holds the same early nodes, all past their bound, and
+    -- the rest have full views: a full view below its bound must feed,
+    -- not only keep the asker for the view's slow mixing.
+    local loop = hs.loop()
+    local s = { ae_interval = 0, gossip_interval = 60, peer_exchange_interval = 60, lazy_delay = 3 }
+    s.max_peers, s.fanout = 3, 1
+    local f = H.node(s, loop)
+    s.max_peers, s.fanout, s.tree = nil, nil, false -- (b, c, d ask nobody, feed nobody)
+    local b, c, d = H.node(s, loop), H.node(s, loop), H.node(s, loop)
+    s.tree = nil
+    local x = H.node(s, loop)
+    for _, n in ipairs({ b, c, d }) do f:add_peer(n:id(), n:url()) end
+    H.probed(loop, f)
+    assert.equal(3, #f:peers())
     x:add_peer(f:id(), f:url())
     assert.is_true(loop:run_until(function()
       local p = H.peer(x, f:id())
@@ -674,7 +704,7 @@ describe("feeding", function()
     local id = H.id()
     assert.equal(200, (H.post_gossip(loop, c, f:url(), H.envelope({ message_id = id, ttl = 5 }))))
     assert.is_true(loop:run_until(function() return x:copies(id) > 0 end, 1.5), "by push, not a lazy offer")
-    for _, n in ipairs({ f, b, c, x }) do n:close() end
+    for _, n in ipairs({ f, b, c, d, x }) do n:close() end
     loop:close()
   end)
 end)

@@ -334,6 +334,15 @@ return {
     specs = { "gossip_spec" },
   },
   {
+    name = "strangers asking to be fed take a full view past its half at once",
+    file = "core/membership.c",
+    find = [[return hs_membership_can_feed(n) && 2 * n->peers.eager < n->peers.live;]],
+    replace = [[return hs_membership_can_feed(n);]],
+    breaks = "an attacker's answering nodes fill a view up to the feeding bound (all of a small one) one a tick",
+    caught_by = "gossip_spec: keeps a stranger's ask for the view's own pace once half of the full view are eager links",
+    specs = { "gossip_spec" },
+  },
+  {
     name = "a round looks back only ae_window",
     file = "core/antientropy.c",
     find = [[send_digest(n, p, back > n->cfg.ae_window ? window_within(n, back) : 0);]],
