@@ -327,7 +327,7 @@ return {
   {
     name = "a full view below its bound only keeps a stranger's ask for the mixing",
     file = "core/membership.c",
-    find = [[int promise = hs_membership_can_feed(n) && !promised(n);]],
+    find = [[int promise = feed_now(n) && !promised(n);]],
     replace = [[int promise = 0;]],
     breaks = "right after forming, hundreds of 1000 loopback nodes on nobody's eager link (11-13 s to the last)",
     caught_by = "gossip_spec: says yes to a stranger's ask from a full view below its bound",
