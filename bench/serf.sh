@@ -32,11 +32,12 @@
 # niceness, which is bench/run's, the niceness every hearsay process runs
 # at (nothing in bench/ renices); we print the niceness each agent and
 # each handler ran at. A handler is a process per event per agent, which
-# hearsay's in-process hooks are not: we measure it (CPU of the agents'
-# reaped children per event, and each agent's handler start after its
-# reception), report reception times without it (recv_*), and
-# --no-handler runs the events with no handler at all (times from the
-# agents' logs), the like-for-like CPU share.
+# hearsay's in-process hooks are not: we measure it (a run's CPU, from 100
+# runs made as Serf makes them; each agent's handler start after its own
+# reception), report reception times without it (recv_*: disseminate runs
+# the agents at log level debug, where each logs the user events it
+# receives), and --no-handler runs the events with no handler at all
+# (times from the agents' logs), the like-for-like CPU share.
 #
 # Bytes: when bench/run runs in a private network namespace, everything on
 # loopback is ours: we report the bytes each event adds per agent (over the
@@ -52,11 +53,15 @@ SD=$WORK/serf
 AGENTS=() STAMPERS=()
 
 stop_agents() {
-  local pid
+  local pid deadline=$((SECONDS + 5))
   for pid in "${AGENTS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
   for pid in "${AGENTS[@]}"; do wait "$pid" 2>/dev/null; done
-  # stamp.pl ends at its agent's end of output; stop_pid bounds the wait.
-  for pid in "${STAMPERS[@]}"; do stop_pid "$pid"; done
+  # stamp.pl ends at its agent's end of output: 5 s for all of them to.
+  for pid in "${STAMPERS[@]}"; do
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
   AGENTS=() STAMPERS=()
 }
 trap stop_agents EXIT
@@ -73,7 +78,10 @@ nice_of() {
 # agent_ticks: "OWN CHILDREN" CPU ticks summed over our agents: their own
 # utime+stime, and cutime+cstime, the reaped children's: the event
 # handlers (sh, then bash). The agents' command name ("serf") has no
-# spaces, so the fields fall where proc(5) says.
+# spaces, so the fields fall where proc(5) says. A handler run costs
+# about a tick (1/CLK_TCK s) or less, and each agent's total is whole
+# ticks: a difference is exact on average, so what we read is the sum
+# over all agents and all events.
 agent_ticks() {
   local pid st own=0 kids=0
   for pid in "${AGENTS[@]}"; do
@@ -140,6 +148,25 @@ EOF
   return 1
 }
 
+# handler_cost: CPU ms of one handler run, as Serf runs it (/bin/sh -c
+# SCRIPT, the event in the environment), measured by running it 100 times
+# here and reading our children's CPU before and after (bash's `times`:
+# getrusage, exact). The agents' own children's times (/proc, whole ticks
+# per agent, a few ms per agent per event) are too coarse for it.
+handler_cost() {
+  local k runs=100
+  mkdir -p "$SD/cal"
+  times >"$SD/times0"
+  for ((k = 1; k <= runs; k++)); do
+    SERF_EVENT=user SERF_USER_EVENT=calibrate SERF_SELF_NAME=cal SERF_LOG_DIR=$SD/cal \
+      /bin/sh -c "$SD/handler.sh" </dev/null
+  done
+  times >"$SD/times1"
+  # Second line of `times`: the children's user and system time, "XmS.SSSs".
+  awk -v runs=$runs 'FNR == 2 { for (i = 1; i <= 2; i++) { split($i, p, "m"); s += (FILENAME ~ /1$/ ? 1 : -1) * (p[1] * 60 + p[2]) } }
+    END { printf "%.4f", s / runs * 1000 }' "$SD/times0" "$SD/times1"
+}
+
 # niceness: one line saying what each side ran at.
 niceness() {
   local pid lo=999 hi=-999 v self
@@ -149,7 +176,7 @@ niceness() {
   done
   self=$(nice_of $$)
   log "serf: niceness: this script $self (bench/run's, which every hearsay process inherits too)," \
-    "agents $lo..$hi, handlers: see below"
+    "agents $lo..$hi (their event handlers inherit it)"
 }
 
 # metrics_dump: every agent writes its telemetry (go-metrics' in-memory
@@ -164,9 +191,9 @@ metrics_dump() {
 # logs, or (no handler) by their own (agent 1, the origin, counts).
 received() {
   if [[ -n $HANDLE ]]; then
-    grep -l -F " user $1 " "$SD"/log/* 2>/dev/null | wc -l
+    grep -l -F " user $1 " "$SD"/log/s* 2>/dev/null | wc -l
   else
-    echo $(($(grep -l -F " recv $1" "$SD"/ev/s* 2>/dev/null | grep -vc '/s1$') + 1))
+    echo $(($(grep -l -E " recv $1\$" "$SD"/ev/s* 2>/dev/null | grep -vc '/s1$') + 1))
   fi
 }
 
@@ -187,6 +214,8 @@ disseminate() {
   LOG_LEVEL=debug
   start_agents "$n" || return 1
   niceness
+  local hcost=0
+  [[ -n $HANDLE ]] && hcost=$(handler_cost)
   # 400 characters of random base64, like hearsay's dissemination payload
   # (random, because Serf compresses its packets).
   payload=$(head -c 300 /dev/urandom | base64 -w0)
@@ -210,7 +239,7 @@ disseminate() {
   done
   "$LUA" "$BENCH/lua/serf_stats.lua" --mode events --dir "$SD" --nodes "$n" --repeats "$repeats" \
     --idle-rate "$idle_rate" --payload 400 --label "$label" --handler "$([[ -n $HANDLE ]] && echo 1 || echo 0)" \
-    --clk-tck "$CLK_TCK"
+    --clk-tck "$CLK_TCK" --handler-ms "$hcost"
   stop_agents
 }
 
@@ -240,6 +269,7 @@ detect() {
   victim=${#AGENTS[@]}
   t0=$EPOCHREALTIME
   kill -KILL "${AGENTS[victim - 1]}"
+  wait "${AGENTS[victim - 1]}" 2>/dev/null # (reaped here: bash says nothing of it)
   # Done when every other agent's handler has run for the victim (the
   # handler comes last: after memberlist's verdict and the coalescing).
   for ((k = 0; k < 90 * 10; k++)); do

@@ -79,6 +79,7 @@ end
 local sizes = {}
 for bench in pairs(R) do
   local n = bench:match("^hearsay_n(%d+)$") or bench:match("^serf_n(%d+)$")
+    or bench:match("^serf_nohandler_n(%d+)$")
   if n then sizes[tonumber(n)] = true end
 end
 local list = {}
@@ -86,14 +87,14 @@ for n in pairs(sizes) do list[#list + 1] = n end
 table.sort(list)
 if #list > 0 then
   print("\nDissemination (one broadcast at a time; 50% / 99% / 100% of nodes have it)")
-  print(("%6s  %-8s %22s %22s %22s %8s %9s %11s"):format("nodes", "system", "50%", "99%", "100%",
+  print(("%6s  %-14s %22s %22s %22s %8s %9s %11s"):format("nodes", "system", "50%", "99%", "100%",
     "hops", "copies", "bytes/node"))
   for _, n in ipairs(list) do
-    for _, sys in ipairs({ "hearsay", "serf" }) do
+    for _, sys in ipairs({ "hearsay", "serf", "serf_nohandler" }) do
       local b = sys .. "_n" .. n
       if R[b] then
         local function col(k) return ("%s [%s]"):format(f(get(b, k .. "_median")), f(get(b, k .. "_p99"))) end
-        print(("%6d  %-8s %22s %22s %22s %8s %9s %11s"):format(n, sys, col("t50_ms"), col("t99_ms"),
+        print(("%6d  %-14s %22s %22s %22s %8s %9s %11s"):format(n, sys, col("t50_ms"), col("t99_ms"),
           col("t100_ms"), sys == "hearsay" and f(get(b, "hops_median_median"), 0) or "-",
           sys == "hearsay" and f(get(b, "copies_per_node_median"), 2) or "n/a",
           f(get(b, "lo_bytes_per_node_median"), 0)))
@@ -106,6 +107,19 @@ if #list > 0 then
         f(ratio(get(h, "t99_ms_median"), get(s, "t99_ms_median")), 3),
         f(ratio(get(h, "t100_ms_median"), get(s, "t100_ms_median")), 3)))
     end
+    if R[s] and get(s, "handler_cpu_ms") then
+      print(("%6s  Serf's handlers: %s ms CPU per event (all agents), each started %s ms after "
+        .. "its agent had the event; 100%% by the agents' logs %s ms"):format("",
+        f(get(s, "handler_cpu_ms"), 0), f(get(s, "handler_start_ms_median"), 1),
+        f(get(s, "recv_t100_ms_median"), 2)))
+    end
+    local sn = "serf_nohandler_n" .. n
+    if R[h] and R[sn] then
+      print(("%6s  hearsay/Serf without handler: 50%% %s, 99%% %s, 100%% %s"):format("",
+        f(ratio(get(h, "t50_ms_median"), get(sn, "t50_ms_median")), 3),
+        f(ratio(get(h, "t99_ms_median"), get(sn, "t99_ms_median")), 3),
+        f(ratio(get(h, "t100_ms_median"), get(sn, "t100_ms_median")), 3)))
+    end
     if R[h] then
       print(("%6s  hearsay: reached 100%% in %s of %s repeats; %s%% of nodes within 100 ms; "
         .. "%s envelopes repaired by anti-entropy per message"):format("", f(get(h, "complete"), 0),
@@ -116,24 +130,38 @@ if #list > 0 then
 end
 
 -- Failure detection -------------------------------------------------------
-local dsizes = {}
+-- Two comparisons per size: both sides at their defaults (hearsay_detect_nN,
+-- serf_detect_nN) and at equal settings (..._eq_nN: hearsay at Serf's lan
+-- profile's probe interval, probe timeout and suspicion timeout).
+local dsizes, dseen = {}, {}
 for bench in pairs(R) do
   local n = bench:match("^hearsay_detect_n(%d+)$") or bench:match("^serf_detect_n(%d+)$")
-  if n then dsizes[#dsizes + 1] = tonumber(n) end
+    or bench:match("^hearsay_detect_eq_n(%d+)$") or bench:match("^serf_detect_eq_n(%d+)$")
+  if n and not dseen[n] then dseen[n] = true; dsizes[#dsizes + 1] = tonumber(n) end
 end
 table.sort(dsizes)
 if #dsizes > 0 then
-  print("\nFailure detection (s from the kill until every watcher declared it down)")
-  local done = {}
+  print("\nFailure detection (s from the kill until every watcher declared it down; Serf: its "
+    .. "memberlist's verdict, the agent's coalescing subtracted; probes/s and loopback B/s per "
+    .. "node at rest)")
+  local function side(b)
+    return ("%s s (%s of %s, median %s s; probe %s s, timeout %s s, suspicion %s s; %s probes/s, "
+      .. "%s B/s; %s false)"):format(f(get(b, "all_s"), 2), f(get(b, "detected"), 0),
+      f(get(b, "watchers"), 0), f(get(b, "median_s"), 2), f(get(b, "probe_interval_s"), 1),
+      f(get(b, "probe_timeout_s"), 1), f(get(b, "suspicion_s"), 1),
+      f(get(b, "probes_per_s_per_node"), 2), f(get(b, "bytes_per_s_per_node"), 0),
+      f(get(b, "false_failures"), 0))
+  end
   for _, n in ipairs(dsizes) do
-    if not done[n] then
-      done[n] = true
-      local h, s = "hearsay_detect_n" .. n, "serf_detect_n" .. n
-      print(("%6d nodes: hearsay %s s (%s of %s watchers, median %s s)   Serf %s s (%s of %s, median %s s)   hearsay/Serf %s")
-        :format(n, f(get(h, "all_s"), 2), f(get(h, "detected"), 0), f(get(h, "watchers"), 0),
-        f(get(h, "median_s"), 2), f(get(s, "all_s"), 2), f(get(s, "detected"), 0),
-        f(get(s, "watchers"), 0), f(get(s, "median_s"), 2),
-        f(ratio(get(h, "all_s"), get(s, "all_s")), 2)))
+    for _, m in ipairs({ { "", "defaults" }, { "_eq", "equal settings" } }) do
+      local h, s = "hearsay_detect" .. m[1] .. "_n" .. n, "serf_detect" .. m[1] .. "_n" .. n
+      if R[h] or R[s] then
+        print(("%6d nodes, %s:"):format(n, m[2]))
+        print(("    hearsay %s"):format(side(h)))
+        print(("    Serf    %s; its handler ran after %s s (coalescing median %s ms)"):format(side(s),
+          f(get(s, "handler_all_s"), 2), f(get(s, "coalesce_ms_median"), 0)))
+        print(("    hearsay/Serf %s"):format(f(ratio(get(h, "all_s"), get(s, "all_s")), 2)))
+      end
     end
   end
 end
@@ -247,6 +275,14 @@ if idle_c then
   print(("  %s bytes/s per node, %s%% CPU per node, %s requests/s and %s envelopes/s per node"):format(
     f(idle_b, 0), f(idle_c, 3), f(get("idle", "requests_per_s_per_node"), 2),
     f(get("idle", "envelopes_per_s_per_node"), 2)))
+end
+local serf_b, serf_c = get("serf_idle", "bytes_per_s_per_node"), get("serf_idle", "cpu_pct_per_node")
+if serf_c then
+  print(("  Serf (%s agents, defaults, same window): %s bytes/s per agent, %s%% CPU per agent, "
+    .. "%s probes/s per agent; hearsay/Serf bytes %s, CPU %s"):format(f(get("serf_idle", "nodes"), 0),
+    f(serf_b, 0), f(serf_c, 3),
+    f(get("serf_idle", "probes_per_s_per_node"), 2), f(ratio(idle_b, serf_b), 2),
+    f(ratio(idle_c, serf_c), 2)))
 end
 
 -- Targets -----------------------------------------------------------------
