@@ -23,10 +23,16 @@
 # cores neither server got past 65-70% of one, and the throughput ratio
 # measured the client. So there the server is pinned to one core and wrk
 # to the other (taskset; INGEST_PIN=0 turns it off, and it is off on a
-# machine with fewer than 2 cores), with more connections in flight
-# (INGEST_CONNS, 16; INGEST_THREADS, 2), and each run's server CPU and both
-# cores' busy time (/proc/stat) are reported: a server under ~90% of its
-# core was not saturated, and its rate is the client's.
+# machine with fewer than 2 cores), one wrk thread (two on one core only
+# take turns) with 16 connections (INGEST_THREADS, INGEST_CONNS), and the
+# load comes from wrk/ingest.lua: gossip.lua's envelopes from a format
+# made once (one string.format a request), since gossip.lua's Lua held
+# wrk's core at 100% with hearsay at 71-87% of its own and bare_mhd at
+# 45% on batches. bare_mhd never reads an id, so it gets one request
+# resent (wrk's static mode; INGEST_BARE_STATIC=0: fresh ids for it too).
+# Each run's server CPU and both cores' busy time (/proc/stat) are
+# reported: a server under ~90% of its core was not saturated, and its
+# rate is the client's.
 #
 # Environment: BENCH (bench/ dir), ART (snapshot of the build: bare_mhd),
 # WORK (scratch dir), DURATION (s), BATCH (envelopes per batch),
@@ -36,7 +42,8 @@ source "$BENCH/lib.sh"
 trap stop_all EXIT
 
 THREADS=2 CONNS=4
-INGEST_THREADS=${INGEST_THREADS:-2} INGEST_CONNS=${INGEST_CONNS:-16} INGEST_PIN=${INGEST_PIN:-1}
+INGEST_THREADS=${INGEST_THREADS:-1} INGEST_CONNS=${INGEST_CONNS:-16} INGEST_PIN=${INGEST_PIN:-1}
+INGEST_BARE_STATIC=${INGEST_BARE_STATIC:-1}
 SRV_CORE=0 CLI_CORE=1
 
 # start_hearsay NAME [ingest_node options...]: a node in its own process;
@@ -82,28 +89,33 @@ core_ticks() {
 # core_ticks readings, in %.
 busy_pct() {
   awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2]
-    printf "%.6g", t > 0 ? 100 * (y[1] - x[1]) / t : 0 }'
+    printf "%.6g", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
 }
 
 # measure LABEL KIND BATCH TTL: runs wrk against SRV_URL and prints the
 # figures; KIND is hearsay or bare. Sets M_RATE (messages/s), M_CPU
 # (server CPU microseconds per message) and M_PCT (server CPU, % of one
 # core). With PIN=1 (bench_ingest) the server runs on core SRV_CORE alone
-# and wrk on CLI_CORE, with W_THREADS threads and W_CONNS connections.
+# and wrk on CLI_CORE, with W_THREADS threads and W_CONNS connections, the
+# wrk script W_SCRIPT (gossip.lua), static for a bare server when
+# W_BARE_STATIC=1 (ingest.lua only).
 measure() {
   local label=$1 kind=$2 batch=$3 ttl=$4 line t0 t1 a0 a1 s0 s1 c0 c1
-  local threads=${W_THREADS:-$THREADS} conns=${W_CONNS:-$CONNS} cli=()
+  local threads=${W_THREADS:-$THREADS} conns=${W_CONNS:-$CONNS} cli=() mode=()
+  local script=${W_SCRIPT:-$BENCH/wrk/gossip.lua}
+  [[ $kind == bare && ${W_BARE_STATIC:-0} == 1 ]] && mode=(static)
   if [[ ${PIN:-0} == 1 ]]; then
     # -a: every thread of the server, libuv's pool too if it has one.
     taskset -a -pc "$SRV_CORE" "$SRV_PID" >/dev/null 2>&1 || log "$label: taskset failed: server not pinned"
     cli=(taskset -c "$CLI_CORE")
   fi
   # One short warm-up run: connections, caches, allocator.
-  "${cli[@]}" wrk -t"$threads" -c"$conns" -d1s -s "$BENCH/wrk/gossip.lua" "$SRV_URL" -- "$batch" "$ttl" "$(nonce)" >/dev/null 2>&1
+  "${cli[@]}" wrk -t"$threads" -c"$conns" -d1s -s "$script" "$SRV_URL" -- "$batch" "$ttl" "$(nonce)" "${mode[@]}" \
+    >/dev/null 2>&1
   a0=$(accepted "$kind" "$SRV_URL"); t0=$(cpu_ticks "$SRV_PID")
   [[ ${PIN:-0} == 1 ]] && { s0=$(core_ticks "$SRV_CORE"); c0=$(core_ticks "$CLI_CORE"); }
-  line=$("${cli[@]}" wrk -t"$threads" -c"$conns" -d${DURATION}s -s "$BENCH/wrk/gossip.lua" "$SRV_URL" \
-    -- "$batch" "$ttl" "$(nonce)" | grep '^WRK ')
+  line=$("${cli[@]}" wrk -t"$threads" -c"$conns" -d${DURATION}s -s "$script" "$SRV_URL" \
+    -- "$batch" "$ttl" "$(nonce)" "${mode[@]}" | grep '^WRK ')
   [[ ${PIN:-0} == 1 ]] && { s1=$(core_ticks "$SRV_CORE"); c1=$(core_ticks "$CLI_CORE"); }
   t1=$(cpu_ticks "$SRV_PID"); a1=$(accepted "$kind" "$SRV_URL")
   if [[ -z $line ]]; then log "$label: wrk failed"; M_RATE=0 M_CPU=0 M_PCT=0; return 1; fi
@@ -154,18 +166,22 @@ measure() {
 ratio() { awk -v a="${1:-}" -v b="${2:-}" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "nan"; else printf "%.6g", a / b }'; }
 
 bench_ingest() {
-  local PIN=0 W_THREADS=$INGEST_THREADS W_CONNS=$INGEST_CONNS where
+  local PIN=0 W_THREADS=$INGEST_THREADS W_CONNS=$INGEST_CONNS W_SCRIPT=$BENCH/wrk/ingest.lua
+  local W_BARE_STATIC=$INGEST_BARE_STATIC where bare_load
   if ((INGEST_PIN)) && (($(nproc) >= 2)) && command -v taskset >/dev/null; then
     PIN=1 where="server on core $SRV_CORE alone, wrk on core $CLI_CORE"
   else
     where="server and wrk unpinned (sharing the cores: the servers are not saturated)"
   fi
-  log "== ingest: POST /gossip, wrk -t$W_THREADS -c$W_CONNS, ${DURATION} s per run, $where; the"
-  log "   hearsay node has no peers (nothing is forwarded); envelopes carry ttl 0; batches hold $BATCH"
-  log "   envelopes. Primary figure: the server's CPU per message, hearsay over bare libmicrohttpd"
+  bare_load="wrk/ingest.lua, fresh ids for both servers"
+  ((INGEST_BARE_STATIC)) && bare_load="wrk/ingest.lua, fresh ids for hearsay, one request resent for bare_mhd"
+  log "== ingest: POST /gossip, wrk -t$W_THREADS -c$W_CONNS, ${DURATION} s per run, $where;"
+  log "   $bare_load; the hearsay node has no peers (nothing is forwarded); envelopes carry ttl 0;"
+  log "   batches hold $BATCH envelopes. Primary figure: the server's CPU per message, hearsay over bare"
   result ingest pinned "$PIN"
   result ingest conns "$W_CONNS"
   result ingest threads "$W_THREADS"
+  result ingest bare_static "$INGEST_BARE_STATIC"
   # Each hearsay run next to its bare one: the machine's moment is shared.
   # (A run that failed leaves its figures empty: its ratios read nan.)
   local hs1_r="" hs1_c="" hs1_p="" b1_r="" b1_c="" b1_p="" hsb_r="" hsb_c="" hsb_p="" bb_r="" bb_c="" bb_p=""

@@ -23,6 +23,8 @@ local function healthy()
     ["ingest_hearsay_single msgs_per_s"] = 60000, ["ingest_hearsay_single errors"] = 0,
     ["ingest_bare_single msgs_per_s"] = 100000, ["ingest_bare_single errors"] = 0,
     ["ingest_hearsay_batch msgs_per_s"] = 700000, ["ingest_hearsay_batch errors"] = 0,
+    ["ingest_hearsay_single cpu_us_per_msg"] = 10, ["ingest_bare_single cpu_us_per_msg"] = 8,
+    ["ingest_hearsay_batch cpu_us_per_msg"] = 0.9,
     ["memory_peers kib_per_1000_peers"] = 200, ["memory_ids bytes_per_id"] = 80,
     ["idle bytes_per_s_per_node"] = 900,
   }
@@ -86,7 +88,7 @@ describe("bench summary: targets", function()
 
   it("reports a nan figure as nan, without a Lua error", function()
     local out, code = summary({ ["hearsay_n100 t100_ms_median"] = "nan",
-                                ["ingest_bare_single msgs_per_s"] = "-nan" })
+                                ["ingest_bare_single cpu_us_per_msg"] = "-nan" })
     assert.equal(0, code, out)
     for _, name in ipairs({ "100 nodes", "ingest single" }) do
       local mark, line = target(out, name)

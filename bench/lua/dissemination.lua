@@ -247,8 +247,8 @@ if o.repeats > 0 then
     "over 1 s", over_1s, o.repeats, 100 * over_1s / o.repeats)
   local parts = {}
   for _, gi in ipairs(origins) do
-    local list = by_origin[gi] or {}
-    parts[#parts + 1] = ("node %d: %s (%d)"):format(gi, B.fmt(B.median(list)), #list)
+    local list = by_origin[gi]
+    if list then parts[#parts + 1] = ("node %d: %s (%d)"):format(gi, B.fmt(B.median(list)), #list) end
   end
   B.log("  %-20s %s", "100% by origin", "median ms (broadcasts): " .. table.concat(parts, "; "))
 end

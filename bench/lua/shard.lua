@@ -190,6 +190,19 @@ function verbs.id_of(self, args)
   return { id = node and node:id() or nil }
 end
 
+-- Node gi, if it is ours, broadcasts `type` with `payload` (the
+-- dissemination benchmark's origins beyond this process: shards.lua
+-- M:broadcast). t: when it went out, on the monotonic clock all shards
+-- share, against which every arrival is timed.
+function verbs.broadcast(self, args)
+  local node = self:node(args.index)
+  if not node or not node:is_open() then return { sent = false } end
+  local t = self.loop:now()
+  local id, err = node:broadcast(args.type, args.payload)
+  if not id then return { sent = false, reason = tostring(err) } end
+  return { sent = true, t = t, id = id }
+end
+
 -- Failure detection: watch for `id` being declared down by our nodes.
 -- Returns how many of our open nodes have it as a live peer right now.
 function verbs.watch(self, args)
