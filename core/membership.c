@@ -865,11 +865,12 @@ int hs_membership_feed(hs_node *n, const char *from, const char *url, const hs_p
     }
     /* A full table (the ping took it in otherwise): a candidate that must
      * answer as itself, at the address it asks from, before it is taken.
-     * Below our bound it is taken on our next tick (take_candidates), and
-     * the answer is yes at once, as for a peer not probed yet above
-     * (right after forming, every joiner's view is the same early nodes,
-     * all past their bound: those say no, and the rest have full views).
-     * Past our bound it waits with the other candidates. */
+     * Below our bound, with fewer than half our peers eager links
+     * (feed_now), and nobody else promised, it is taken on our next tick
+     * (take_candidates), and the answer is yes at once, as for a peer not
+     * probed yet above (right after forming, every joiner's view is the
+     * same early nodes, all past their bound: those say no, and the rest
+     * have full views). Otherwise it waits with the other candidates. */
     if (n->rx_src_ok && hs_peers_valid_url(url) && host_is(url, n->rx_src) &&
         hs_node_url_allowed(n, url)) {
         int promise = feed_now(n) && !promised(n);
