@@ -174,10 +174,14 @@ static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
         if (feed && strcmp(feed, "1") == 0)
             feeds = hs_membership_feed(n, from, url, &refer);
     }
-    json_t *a = json_pack(
-        "{s:s, s:I, s:o, s:s}", "node_id", n->id, "incarnation", (json_int_t)n->incarnation,
-        "features", hs_peers_features_json(HS_FEAT_OURS), "public_key", hs_node_public_key(n));
+    json_t *a = json_pack("{s:s, s:I, s:o}", "node_id", n->id, "incarnation",
+                          (json_int_t)n->incarnation, "features",
+                          hs_peers_features_json(HS_FEAT_OURS));
     if (a) {
+        /* The key travels with what we say of ourselves; an id that is our
+         * public key already carries it (a probe a second: 80 bytes). */
+        if (strcmp(hs_node_public_key(n), n->id) != 0)
+            json_object_set_new(a, "public_key", json_string(hs_node_public_key(n)));
         json_object_set_new(a, "room", json_boolean(n->peers.live < n->cfg.max_peers));
         json_object_set_new(a, "spare", json_boolean(hs_membership_can_feed(n)));
         if (feeds)

@@ -379,9 +379,17 @@ describe("idle cost", function()
     local a, b = H.node({}, loop), H.node({}, loop)
     local st, ans = H.fetch_json(loop, a, "GET", b:url() .. "/ping")
     assert.equal(200, st)
+    -- (b's id is its public key: the key is not said twice.)
+    assert.equal(b:id(), b:health().public_key)
     assert.same({ node_id = b:id(), incarnation = b:health().incarnation,
-      features = { "batch", "ae", "swim" }, public_key = b:health().public_key, room = true,
-      spare = true }, ans)
+      features = { "batch", "ae", "swim" }, room = true, spare = true }, ans)
+    -- A node with an id of its own says its key.
+    local c = H.node({ node_id = "named-node" }, loop)
+    st, ans = H.fetch_json(loop, a, "GET", c:url() .. "/ping")
+    assert.equal(200, st)
+    assert.equal("named-node", ans.node_id)
+    assert.equal(c:public_key(), ans.public_key)
+    c:close()
     a:close(); b:close(); loop:close()
   end)
 
