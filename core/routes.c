@@ -174,9 +174,9 @@ static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
         if (feed && strcmp(feed, "1") == 0)
             feeds = hs_membership_feed(n, from, url, &refer);
     }
-    json_t *a = json_pack("{s:s, s:I, s:o}", "node_id", n->id, "incarnation",
-                          (json_int_t)n->incarnation, "features",
-                          hs_peers_features_json(HS_FEAT_OURS));
+    json_t *a =
+        json_pack("{s:s, s:I, s:o}", "node_id", n->id, "incarnation", (json_int_t)n->incarnation,
+                  "features", hs_peers_features_json(HS_FEAT_OURS));
     if (a) {
         /* The key travels with what we say of ourselves; an id that is our
          * public key already carries it (a probe a second: 80 bytes). */
