@@ -224,9 +224,15 @@ disseminate() {
   # (10 s: push-pull state syncs make Serf's idle traffic bursty.)
   b0=$(lo_bytes); t0=$EPOCHREALTIME; sleep 10; b1=$(lo_bytes); t1=$EPOCHREALTIME
   idle_rate=$(calc "($b1 - $b0) / ($t1 - $t0)")
+  # Origins, as hearsay's dissemination bench: ORIGINS agents spread over
+  # the cluster, agent 1 first, in turn.
+  local origins=${ORIGINS:-5} origin
+  ((origins > n)) && origins=$n
+  ((origins < 1)) && origins=1
   for ((rep = 1; rep <= repeats; rep++)); do
+    origin=$((1 + ((rep - 1) % origins) * (n / origins)))
     b0=$(lo_bytes); t0=$EPOCHREALTIME; ta=$(agent_ticks)
-    serf event -rpc-addr="127.0.0.1:$((SERF_PORT + 1001))" -coalesce=false "bench_r$rep" "$payload" >/dev/null
+    serf event -rpc-addr="127.0.0.1:$((SERF_PORT + 1000 + origin))" -coalesce=false "bench_r$rep" "$payload" >/dev/null
     for ((k = 0; k < TIMEOUT * 20; k++)); do
       (($(received "bench_r$rep") >= n)) && break
       sleep 0.05
@@ -235,7 +241,7 @@ disseminate() {
     # event 4*ceil(log10(N+1)) times); wait them out before reading bytes.
     sleep 2
     b1=$(lo_bytes); t1=$EPOCHREALTIME; tb=$(agent_ticks)
-    echo "$rep $t0 $t1 $b0 $b1 $ta $tb" >>"$SD/sends"
+    echo "$rep $t0 $t1 $b0 $b1 $ta $tb $origin" >>"$SD/sends"
   done
   "$LUA" "$BENCH/lua/serf_stats.lua" --mode events --dir "$SD" --nodes "$n" --repeats "$repeats" \
     --idle-rate "$idle_rate" --payload 400 --label "$label" --handler "$([[ -n $HANDLE ]] && echo 1 || echo 0)" \

@@ -7,10 +7,11 @@
 -- itself, stamped as it logged it); agentI.out, agent I's whole log, where
 -- its telemetry lands on SIGUSR1.
 --   --mode events: DIR/sends lines "REP T_SEND T_END LO_BEFORE LO_AFTER
---     OWN_TICKS0 CHILD_TICKS0 OWN_TICKS1 CHILD_TICKS1". With --handler 1,
---     t*_ms are taken from the handlers, relative to agent 1's own handler
---     (the agent the event was sent to), as before; recv_t*_ms from the
---     agents' logs, relative to agent 1 logging the send: the handlers'
+--     OWN_TICKS0 CHILD_TICKS0 OWN_TICKS1 CHILD_TICKS1 ORIGIN" (ORIGIN: the
+--     agent the event was sent to; 1 when missing). With --handler 1,
+--     t*_ms are taken from the handlers, relative to the origin's own
+--     handler, as before; recv_t*_ms from the agents' logs, relative to
+--     the origin logging the send: the handlers'
 --     start-up subtracted. With --handler 0 (no handler ran) t*_ms are the
 --     logs' times. Bytes: what the loopback carried over the idle rate, per
 --     agent reached. Serf does not say how many copies of an event an agent
@@ -161,13 +162,19 @@ if o.mode == "events" then
   local function ms(t) return t and ("%8.2f"):format(t * 1000) or "       -" end
   for rep = 1, o.repeats do
     local name = "bench_r" .. rep
-    -- From the handlers: at[i]; from the agents' logs: recv[i] (agent 1: the send).
+    -- The agent it was sent from (the sends file's 10th field; agent 1
+    -- in runs before origins rotated).
+    local og = sends[rep] and sends[rep][10] or 1
+    og = math.tointeger(og) or 1
+    if og < 1 or og > n then og = 1 end
+    -- From the handlers: at[i]; from the agents' logs: recv[i] (the
+    -- origin: the send).
     local at, recv = {}, {}
     for i = 1, n do
       for _, e in ipairs(handler[i]) do
         if e[2] == "user" and e[3] == name then at[i] = e[1] break end
       end
-      recv[i] = i == 1 and first_ev(1, "send", name) or first_ev(i, "recv", name)
+      recv[i] = i == og and first_ev(og, "send", name) or first_ev(i, "recv", name)
     end
     local function shares(t, origin, into)
       local times = {}
@@ -198,10 +205,10 @@ if o.mode == "events" then
       hruns = hruns + runs
     end
     local r, got
-    local rr, rgot = shares(recv, recv[1], o.handler == 1 and { "r50", "r90", "r99", "r100" }
+    local rr, rgot = shares(recv, recv[og], o.handler == 1 and { "r50", "r90", "r99", "r100" }
       or { "t50", "t90", "t99", "t100" })
     if o.handler == 1 then
-      r, got = shares(at, at[1], { "t50", "t90", "t99", "t100" })
+      r, got = shares(at, at[og], { "t50", "t90", "t99", "t100" })
       -- Each agent's handler start after its own reception.
       local starts = {}
       for i = 1, n do if at[i] and recv[i] then starts[#starts + 1] = (at[i] - recv[i]) * 1000 end end
@@ -215,7 +222,7 @@ if o.mode == "events" then
     end
     if got == n then complete = complete + 1 end
     per.reach[#per.reach + 1] = got / n
-    local origin = o.handler == 1 and at[1] or recv[1]
+    local origin = o.handler == 1 and at[og] or recv[og]
     if s and origin then
       if o.handler == 1 then per.lag[#per.lag + 1] = (origin - s[2]) * 1000 end
       -- Loopback bytes over the idle rate, per agent that received it.
@@ -224,11 +231,11 @@ if o.mode == "events" then
       extra = ("  +%.0f bytes/agent"):format(bpn) .. extra
     end
     if origin then
-      B.log("  #%-3d reached %4d/%d  50%% %s ms  90%% %s ms  99%% %s ms  100%% %s ms%s%s", rep, got, n,
-        ms(r[1]), ms(r[2]), ms(r[3]), ms(r[4]),
+      B.log("  #%-3d from s%-4d reached %4d/%d  50%% %s ms  90%% %s ms  99%% %s ms  100%% %s ms%s%s",
+        rep, og, got, n, ms(r[1]), ms(r[2]), ms(r[3]), ms(r[4]),
         o.handler == 1 and ("  (logs: 100%% %s ms)"):format(ms(rr[4])) or "", extra)
     else
-      B.log("  #%-3d agent 1 never %s", rep, o.handler == 1 and "ran its handler" or "logged the send")
+      B.log("  #%-3d agent %d never %s", rep, og, o.handler == 1 and "ran its handler" or "logged the send")
     end
   end
   local function emit(key, list, unit)
@@ -239,9 +246,9 @@ if o.mode == "events" then
   end
   B.log("%s: %d agents, %d repeats (p99 over %d repeats is the largest value); %s", tag, n,
     o.repeats, o.repeats, o.handler == 1
-      and "times from each agent's event handler, relative to agent 1's (t*), and from the agents' "
-        .. "own logs, relative to agent 1 logging the send (recv_t*: the handlers' start-up subtracted)"
-      or "no event handler: times from the agents' own logs, relative to agent 1 logging the send")
+      and "times from each agent's event handler, relative to the origin's (t*), and from the agents' "
+        .. "own logs, relative to the origin logging the send (recv_t*: the handlers' start-up subtracted)"
+      or "no event handler: times from the agents' own logs, relative to the origin logging the send")
   emit("t50_ms", per.t50, "ms")
   emit("t90_ms", per.t90, "ms")
   emit("t99_ms", per.t99, "ms")
@@ -251,7 +258,7 @@ if o.mode == "events" then
     emit("recv_t90_ms", per.r90, "ms (agents' logs)")
     emit("recv_t99_ms", per.r99, "ms (agents' logs)")
     emit("recv_t100_ms", per.r100, "ms (agents' logs)")
-    emit("handler_lag_ms", per.lag, "ms (serf event -> agent 1's handler)")
+    emit("handler_lag_ms", per.lag, "ms (serf event -> the origin's handler)")
     emit("handler_start_ms", per.start, "ms (an agent's handler after its reception; median agent)")
     emit("handler_start_max_ms", per.start_max, "ms (the same, slowest agent)")
     -- The handlers' CPU: a run's cost as serf.sh measured it (100 runs,
