@@ -30,7 +30,6 @@
 -- every other peer declared down meanwhile (a false failure), by name.
 local B = require "benchlib"
 local Shards = require "shards"
-require "detect_verbs"
 
 local o = B.args(arg, {
   nodes = 50, max_peers = 50, timeout = 60, window = 20, equal = "", label = "",
@@ -101,7 +100,7 @@ B.log("detection: %d hearsay nodes, %s; in effect: probe_interval %g s, probe_ti
 
 local worker = o.worker
 if worker == "" then
-  worker = ((arg[0] or ""):match("^(.*)/") or "bench/lua") .. "/detect_worker.lua"
+  worker = ((arg[0] or ""):match("^(.*)/") or "bench/lua") .. "/shard_worker.lua"
 end
 local ctl = Shards.start({ n = n, settings = settings, per_proc = o.per_proc, dir = o.dir,
   lua = o.lua, worker = worker, max_seconds = o.timeout + o.window + 900 })
@@ -132,7 +131,7 @@ for _, r in ipairs(ctl:all("ids")) do
   for _, e in ipairs(r.ids) do index_of[e[2]] = e[1] end
 end
 local watchers = 0
-for _, r in ipairs(ctl:all("watch_named", { id = victim_id })) do watchers = watchers + r.watchers end
+for _, r in ipairs(ctl:all("watch", { id = victim_id })) do watchers = watchers + r.watchers end
 local _, cpu0 = ctl:snap()
 local t_close, t_start = nil, loop:now()
 for _, r in ipairs(ctl:all("close", { index = n })) do
@@ -141,7 +140,7 @@ end
 local downs, others = {}, {}
 loop:run_until(function()
   downs, others = {}, {}
-  for _, r in ipairs(ctl:all("named_dump")) do
+  for _, r in ipairs(ctl:all("detect_dump")) do
     for _, d in ipairs(r.downs) do downs[#downs + 1] = d[2] - t_close end
     for _, e in ipairs(r.others) do others[#others + 1] = e end
   end

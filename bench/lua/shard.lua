@@ -203,11 +203,12 @@ function verbs.broadcast(self, args)
   return { sent = true, t = t, id = id }
 end
 
--- Failure detection: watch for `id` being declared down by our nodes.
--- Returns how many of our open nodes have it as a live peer right now.
+-- Failure detection: watch for `id` being declared down by our nodes (and
+-- name every other peer declared down meanwhile). Returns how many of our
+-- open nodes have it as a live peer right now.
 function verbs.watch(self, args)
   local watchers = 0
-  self.downs, self.other_downs = {}, 0
+  self.downs, self.other_downs, self.named_others = {}, 0, {}
   for k, node in ipairs(self.nodes) do
     local gi = self.first + k - 1
     if node:is_open() and node:id() ~= args.id then
@@ -216,10 +217,12 @@ function verbs.watch(self, args)
       end
       node:on("peer", function(peer, up)
         if up then return end
+        local t = self.loop:now()
         if peer.id == args.id then
-          if not self.downs[gi] then self.downs[gi] = self.loop:now() end
+          if not self.downs[gi] then self.downs[gi] = t end
         else
           self.other_downs = self.other_downs + 1
+          self.named_others[#self.named_others + 1] = { gi, peer.id, t }
         end
       end)
     end
@@ -236,10 +239,19 @@ function verbs.close(self, args)
   return { closed = true, t = t }
 end
 
+-- What `watch` saw: the first down of `id` per node, { gi, t }, and every
+-- other peer declared down meanwhile, { gi, peer id, t } (false failures).
 function verbs.detect_dump(self)
   local out = {}
   for gi, t in pairs(self.downs) do out[#out + 1] = { gi, t } end
-  return { downs = out, other_downs = self.other_downs }
+  return { downs = out, other_downs = self.other_downs, others = self.named_others or {} }
+end
+
+-- { ids = { {gi, id}, ... } } for our nodes, open or not.
+function verbs.ids(self)
+  local out = {}
+  for k, node in ipairs(self.nodes) do out[#out + 1] = { self.first + k - 1, node:id() } end
+  return { ids = out }
 end
 
 function verbs.quit() return {} end
