@@ -62,6 +62,20 @@ local function settle()
   return B.rss_kb()
 end
 
+-- A nonce for one run's ids, and step `step` of posting o.ids of them to
+-- node (bench/lua/post_batches.lua in a process of its own); the poster's
+-- exit status.
+local function ids_nonce()
+  return ("%016x"):format(math.random(0, 0x7fffffff) * 0x100000000 + os.time() % 0x100000000)
+end
+local function post_ids(node, nonce, step)
+  local exited, status = false, nil
+  loop:spawn(o.lua, { o.poster, node:url(), tostring(o.ids), "1000", "0",
+    nonce:sub(1, 14) .. ("%02x"):format(step) }, function(st) exited, status = true, st end)
+  loop:run_until(function() return exited end, 600, 0.05)
+  return status
+end
+
 if o.part == "peers" then
   local node = hs.node(loop, {
     port = 0, log_level = "error", max_peers = 100000, dead_after = 3,
@@ -223,13 +237,10 @@ elseif o.part == "seen_default" then
   local node = hs.node(loop, { port = 0, log_level = "error" })
   assert(node:start())
   local rss = { [0] = settle() }
-  local nonce = ("%016x"):format(math.random(0, 0x7fffffff) * 0x100000000 + os.time() % 0x100000000)
+  local nonce = ids_nonce()
   local per_id, held = nil, 0
   for step = 1, o.steps do
-    local exited, status = false, nil
-    loop:spawn(o.lua, { o.poster, node:url(), tostring(o.ids), "1000", "0",
-      nonce:sub(1, 14) .. ("%02x"):format(step) }, function(st) exited, status = true, st end)
-    loop:run_until(function() return exited end, 600, 0.05)
+    local status = post_ids(node, nonce, step)
     rss[step] = settle()
     held = node:health().seen_ids or 0
     per_id = held > 0 and (rss[step] - rss[0]) * 1024 / held or 0 / 0
@@ -253,12 +264,9 @@ elseif o.part == "seen" then
   })
   assert(node:start())
   local rss = { [0] = settle() }
-  local nonce = ("%016x"):format(math.random(0, 0x7fffffff) * 0x100000000 + os.time() % 0x100000000)
+  local nonce = ids_nonce()
   for step = 1, o.steps do
-    local exited, status = false, nil
-    loop:spawn(o.lua, { o.poster, node:url(), tostring(o.ids), "1000", "0",
-      nonce:sub(1, 14) .. ("%02x"):format(step) }, function(st) exited, status = true, st end)
-    loop:run_until(function() return exited end, 600, 0.05)
+    local status = post_ids(node, nonce, step)
     rss[step] = settle()
     local h = node:health()
     local per_id = (rss[step] - rss[step - 1]) * 1024 / o.ids
