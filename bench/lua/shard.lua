@@ -143,22 +143,14 @@ end
 
 -- Every numeric metric summed over our open nodes: { name = sum, ... }.
 function verbs.metricsum(self)
-  local sum = {}
-  for _, node in ipairs(self.nodes) do
-    if node:is_open() then
-      for k, v in pairs(node:metrics()) do
-        if type(v) == "number" then sum[k] = (sum[k] or 0) + v end
-      end
-    end
-  end
-  return sum
+  return B.sum_metrics(self.nodes)
 end
 
 -- Feeding (README, How it works: Feeding) as our nodes see it: how many
--- believe nobody pushes to them ("hungry"), how many of those have no
--- probed live peer to ask, and the feeds metric summed.
+-- believe nobody pushes to them ("hungry"), which, and how many of those
+-- have no probed live peer to ask (the feeding metrics: `metricsum`).
 function verbs.feeding(self)
-  local r = { nodes = 0, hungry = 0, hungry_unprobed = 0, feeds = 0, hungry_gi = {} }
+  local r = { nodes = 0, hungry = 0, hungry_unprobed = 0, hungry_gi = {} }
   for k, node in ipairs(self.nodes) do
     if node:is_open() then
       local fed, probed = false, 0
@@ -172,13 +164,6 @@ function verbs.feeding(self)
         r.hungry_gi[#r.hungry_gi + 1] = self.first + k - 1
         if probed == 0 then r.hungry_unprobed = r.hungry_unprobed + 1 end
       end
-      local m = node:metrics()
-      r.feeds = r.feeds + (m.feeds or 0)
-      r.feed_asks = (r.feed_asks or 0) + (m.feed_asks or 0)
-      r.feed_refused = (r.feed_refused or 0) + (m.feed_refused or 0)
-      r.tmp_full = (r.tmp_full or 0) + (m.shortcuts or 0)
-      r.tmp_mis = (r.tmp_mis or 0) + (m.prunes or 0)
-      r.tmp_cand = (r.tmp_cand or 0) + (m.candidates_taken or 0)
     end
   end
   return r
