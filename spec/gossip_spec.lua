@@ -643,14 +643,12 @@ describe("feeding", function()
     loop:close()
   end)
 
-  it("keeps a stranger's ask for the view's own pace once half of the full view are eager links", function()
-    -- f (fanout 2, max_peers 3: two of its three peers eager) is below
-    -- its feeding bound (max(2 x 2, 3 / 2) = 4) but at half its view: an
-    -- asker it does not hold is refused, so strangers asking to be fed
-    -- cannot take more than half of a view faster than it mixes.
+  -- f, whose view is full (max_peers 3: b, c, d, which ask nobody and
+  -- feed nobody), with `fanout` of them eager; x, a node f does not hold.
+  local function full_view(fanout)
     local loop = hs.loop()
     local s = { ae_interval = 0, gossip_interval = 60, peer_exchange_interval = 60, lazy_delay = 3 }
-    s.max_peers, s.fanout = 3, 2
+    s.max_peers, s.fanout = 3, fanout
     local f = H.node(s, loop)
     s.max_peers, s.fanout, s.tree = nil, nil, false
     local b, c, d = H.node(s, loop), H.node(s, loop), H.node(s, loop)
@@ -658,6 +656,15 @@ describe("feeding", function()
     local x = H.node(s, loop)
     for _, n in ipairs({ b, c, d }) do f:add_peer(n:id(), n:url()) end
     H.probed(loop, f)
+    return loop, f, b, c, d, x
+  end
+
+  it("keeps a stranger's ask for the view's own pace once half of the full view are eager links", function()
+    -- f (fanout 2, max_peers 3: two of its three peers eager) is below
+    -- its feeding bound (max(2 x 2, 3 / 2) = 4) but at half its view: an
+    -- asker it does not hold is refused, so strangers asking to be fed
+    -- cannot take more than half of a view faster than it mixes.
+    local loop, f, b, c, d, x = full_view(2)
     x:add_peer(f:id(), f:url())
     local function fed() local p = H.peer(x, f:id()) return p ~= nil and p.feeds end
     assert.is_true(loop:run_until(function()
@@ -678,16 +685,7 @@ describe("feeding", function()
     -- joiner's view holds the same early nodes, all past their bound, and
     -- the rest have full views: a full view below its bound must feed,
     -- not only keep the asker for the view's slow mixing.
-    local loop = hs.loop()
-    local s = { ae_interval = 0, gossip_interval = 60, peer_exchange_interval = 60, lazy_delay = 3 }
-    s.max_peers, s.fanout = 3, 1
-    local f = H.node(s, loop)
-    s.max_peers, s.fanout, s.tree = nil, nil, false -- (b, c, d ask nobody, feed nobody)
-    local b, c, d = H.node(s, loop), H.node(s, loop), H.node(s, loop)
-    s.tree = nil
-    local x = H.node(s, loop)
-    for _, n in ipairs({ b, c, d }) do f:add_peer(n:id(), n:url()) end
-    H.probed(loop, f)
+    local loop, f, b, c, d, x = full_view(1)
     assert.equal(3, #f:peers())
     x:add_peer(f:id(), f:url())
     assert.is_true(loop:run_until(function()
