@@ -793,19 +793,25 @@ static size_t feed_max(const hs_node *n)
     return half > twice ? half : twice;
 }
 
-/* A live peer we have probed whose view had room, but `not` (an id). */
-static int has_room(const hs_peer *p, const void * not )
+/* A live hearsay peer we have probed (its /ping answers say room and
+ * bound), but `not` (an id). */
+static int probed_other(const hs_peer *p, const void * not )
 {
     return p->state == HS_PEER_ALIVE && !p->hearsay && p->known && (p->features & HS_FEAT_SWIM) &&
-           !p->full && strcmp(p->id, (const char *)not ) != 0;
+           strcmp(p->id, (const char *)not ) != 0;
+}
+
+/* ...whose view had room. */
+static int has_room(const hs_peer *p, const void * not )
+{
+    return probed_other(p, not ) && !p->full;
 }
 
 /* ...or whose view was full but its eager links below its bound: it keeps
  * an asker as a candidate and takes it in on its next tick. */
 static int has_spare(const hs_peer *p, const void * not )
 {
-    return p->state == HS_PEER_ALIVE && !p->hearsay && p->known && (p->features & HS_FEAT_SWIM) &&
-           !p->at_bound && strcmp(p->id, (const char *)not ) != 0;
+    return probed_other(p, not ) && !p->at_bound;
 }
 
 /* The peer a refusal names ("try"). */
