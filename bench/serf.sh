@@ -10,6 +10,11 @@
 #                         kill -9 one agent, time every agent's member-failed
 #   serf.sh idle N SECONDS [PAUSE]
 #                         bytes/s and CPU per agent with no traffic of ours
+#   serf.sh load N RATES [SECONDS] [--payload BYTES] [--origins K] [--drain S]
+#                [--label L]
+#                         open-loop stepped load: user events at each rate
+#                         of RATES (per second, comma-separated) for SECONDS,
+#                         counted and timed at every agent (see load() below)
 #
 # Agents: `serf agent` with its defaults (profile lan: memberlist's
 # DefaultLANConfig, probe every 1 s with a 0.5 s timeout and 3 indirect
@@ -310,11 +315,158 @@ idle() {
   stop_agents
 }
 
+# pid_ticks PID...: their utime+stime summed (CPU ticks), as agent_ticks.
+pid_ticks() {
+  local pid st sum=0
+  for pid in "$@"; do
+    read -r -a st 2>/dev/null <"/proc/$pid/stat" || continue
+    sum=$((sum + st[13] + st[14]))
+  done
+  echo "$sum"
+}
+
+# udp_rcvbuf_errors: UDP datagrams the kernel dropped for a full receive
+# buffer (this network namespace's /proc/net/snmp).
+udp_rcvbuf_errors() {
+  awk '$1 == "Udp:" { if (!h) { for (i = 2; i <= NF; i++) f[$i] = i; h = 1 } else { print $f["RcvbufErrors"] + 0; exit } }' \
+    /proc/net/snmp 2>/dev/null || echo 0
+}
+
+# load N RATES [SECONDS] [options]: Serf's side of the open-loop stepped
+# load benchmark (issue 17). One cluster of N agents (defaults, no event
+# handler, log level debug: every agent logs each user event copy it
+# receives and stamp.pl stamps the first, as in disseminate --no-handler);
+# then for each rate R of RATES, one step: bench/serf/load.pl sends user
+# events at R per second on a fixed schedule for SECONDS, open-loop
+# (pipelined RPC requests, never waiting for an answer or a delivery),
+# event i to origin agent i mod K (K agents spread over the cluster, agent
+# 1 first), each with a unique name and BYTES random base64 characters;
+# then --drain seconds with nothing sent. Per step (serf_stats.lua --mode
+# load): the rate offered (measured), deliveries (origin excluded) within
+# the step, their latency from the RPC's start, the agents' CPU, and what
+# Serf dropped. Before the cluster, one agent alone is asked to send an
+# event of BYTES: if Serf refuses it (its user event size limit), the steps
+# report that and nothing else.
+load() {
+  local n=${1:?} rates=${2:?} seconds=20 payload=400 origins=10 drain=5 label="" k r
+  shift 2
+  if (($#)) && [[ $1 != --* ]]; then seconds=$1; shift; fi
+  while (($#)); do
+    case $1 in
+      --payload) payload=$2; shift ;;
+      --origins) origins=$2; shift ;;
+      --drain) drain=$2; shift ;;
+      --label) label=$2; shift ;;
+      *) echo "serf.sh load: unknown option $1" >&2; return 2 ;;
+    esac
+    shift
+  done
+  [[ -n $label ]] || label=serf_load_n$n
+  local suffix=""
+  ((payload != 400)) && suffix=_p$payload
+  local rate_list
+  IFS=, read -ra rate_list <<<"$rates"
+  ((origins > n)) && origins=$n
+  ((origins < 1)) && origins=1
+  local agents=() csv
+  for ((k = 0; k < origins; k++)); do agents+=($((1 + k * (n / origins)))); done
+  csv=$(IFS=,; echo "${agents[*]}")
+  HANDLE="" LOG_LEVEL=debug
+
+  # Can Serf carry BYTES? One agent, one event of that size (and a name as
+  # long as the steps' longest), through the same RPC.
+  start_agents 1 || return 1
+  local probe="$SD/probe" perr
+  timeout 30 perl "$BENCH/serf/load.pl" --rpc-base "$((SERF_PORT + 1000))" --agents 1 --rate 1 \
+    --seconds 1 --payload "$payload" --prefix "r999s99_9999" --out "$probe" >/dev/null
+  perr=$(awk '{ print $6 }' "$probe" 2>/dev/null)
+  stop_agents
+  if [[ -z $perr ]]; then
+    log "serf load: the probe event got no answer from a lone agent: no step run"
+    return 1
+  fi
+  if [[ $perr != "-" ]]; then
+    local limit
+    perr=${perr//_/ }
+    limit=$(grep -oE 'limit of [0-9]+ bytes' <<<"$perr" | grep -oE '[0-9]+' | head -1)
+    log "serf load: Serf refuses a user event of $payload payload bytes: agent says \"$perr\":" \
+      "no step run (the agent's user_event_size_limit, 512 bytes by default, covers name and" \
+      "payload encoded; raised to its maximum, 9216, an event of over ~1350 bytes is accepted but" \
+      "does not fit memberlist's 1400-byte gossip packets: it spreads only by the 30-s push-pull" \
+      "state syncs, bench/README.md)"
+    for r in "${rate_list[@]}"; do
+      result "${label}_r$r$suffix" refused 1
+      result "${label}_r$r$suffix" payload_bytes "$payload"
+      [[ -n $limit ]] && result "${label}_r$r$suffix" size_limit_bytes "$limit"
+    done
+    return 0
+  fi
+
+  start_agents "$n" || return 1
+  niceness
+  log "serf load: $n agents, no event handler, log level debug; origins: agents $csv;" \
+    "rates ${rates} per s, $seconds s each, $payload-byte payloads, then $drain s of drain"
+  # The agents at rest: CPU and loopback bytes over 10 s, after 5 s for
+  # the joins' own gossip to die down.
+  local ta tb w0 w1 b0 b1 idle_cpu idle_bps
+  sleep 5
+  ta=$(agent_ticks); b0=$(lo_bytes); w0=$EPOCHREALTIME
+  sleep 10
+  tb=$(agent_ticks); b1=$(lo_bytes); w1=$EPOCHREALTIME
+  idle_cpu=$(calc "100 * (${tb% *} - ${ta% *}) / $CLK_TCK / ($w1 - $w0) / $n")
+  idle_bps=$(calc "($b1 - $b0) / ($w1 - $w0) / $n")
+  log "serf load: at rest: CPU $idle_cpu% of a core per agent, $idle_bps loopback bytes/s per agent"
+  local step=0 prefix sends t0 t1 sa sb u0 u1 settle pre_bps s0 c0 c1
+  for r in "${rate_list[@]}"; do
+    step=$((step + 1))
+    prefix="r${r}s$step"
+    sends=$SD/load_$prefix
+    # Settle: an agent keeps retransmitting each event until it has sent it
+    # 4 x ceil(log10(N+1)) times, long after the drain when a step
+    # saturated it. Up to 30 s, we wait for the loopback to come back to
+    # twice its rate at rest (1-s windows; in a private namespace only); the
+    # rate of the last window, beside the one at rest, says how much of the
+    # previous step was still going when this one started.
+    s0=$EPOCHREALTIME pre_bps=nan
+    if [[ ${BENCH_NETNS:-0} == 1 ]]; then
+      for ((k = 0; k < 30; k++)); do
+        c0=$(lo_bytes); w0=$EPOCHREALTIME; sleep 1; c1=$(lo_bytes); w1=$EPOCHREALTIME
+        pre_bps=$(calc "($c1 - $c0) / ($w1 - $w0) / $n")
+        awk -v a="$pre_bps" -v b="$idle_bps" 'BEGIN { exit !(a <= 2 * b + 500) }' && break
+      done
+    fi
+    settle=$(calc "$EPOCHREALTIME - $s0")
+    t0=$EPOCHREALTIME; ta=$(agent_ticks); sa=$(pid_ticks "${STAMPERS[@]}"); b0=$(lo_bytes)
+    u0=$(udp_rcvbuf_errors)
+    timeout $((seconds + 30)) perl "$BENCH/serf/load.pl" --rpc-base "$((SERF_PORT + 1000))" \
+      --agents "$csv" --rate "$r" --seconds "$seconds" --payload "$payload" --prefix "$prefix" \
+      --out "$sends" --ack-wait 5 ||
+      log "serf load: the sender failed at $r per s (status $?)"
+    sleep "$drain"
+    t1=$EPOCHREALTIME; tb=$(agent_ticks); sb=$(pid_ticks "${STAMPERS[@]}"); b1=$(lo_bytes)
+    u1=$(udp_rcvbuf_errors)
+    # What the agents said about dropping or queueing (stamped lines; the
+    # step's window is picked out by serf_stats.lua).
+    grep -H -E 'dropping|queue depth|received old event|handler queue full|Too many pending' \
+      "$SD"/agent*.out >"$sends.warn" 2>/dev/null
+    "$LUA" "$BENCH/lua/serf_stats.lua" --mode load --dir "$SD" --nodes "$n" --sends "$sends" \
+      --prefix "$prefix" --label "${label}_r$r$suffix" --rate "$r" --seconds "$seconds" \
+      --payload "$payload" --origins "$origins" --drain "$drain" --t0 "$t0" --t1 "$t1" \
+      --agent-ticks "$(calc "${tb% *} - ${ta% *}")" --stamp-ticks "$((sb - sa))" \
+      --idle-cpu "$idle_cpu" --idle-bps "$idle_bps" --window-bytes "$((b1 - b0))" \
+      --udp-errors "$((u1 - u0))" --warn "$sends.warn" --clk-tck "$CLK_TCK" --netns "${BENCH_NETNS:-0}" \
+      --settle-s "$settle" --pre-bps "$pre_bps"
+  done
+  stop_agents
+}
+
 case ${1:-} in
   disseminate) shift; disseminate "$@" ;;
   detect) shift; detect "$@" ;;
   idle) shift; idle "$@" ;;
+  load) shift; load "$@" ;;
   *) echo "usage: serf.sh disseminate N REPEATS [--no-handler] [--label L] |" \
-       "detect N [--profile P] [--labels L1,L2] [--window S] | idle N SECONDS [PAUSE]" \
+       "detect N [--profile P] [--labels L1,L2] [--window S] | idle N SECONDS [PAUSE] |" \
+       "load N RATES [SECONDS] [--payload B] [--origins K] [--drain S] [--label L]" \
        "(run through bench/run)" >&2; exit 2 ;;
 esac

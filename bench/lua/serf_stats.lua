@@ -23,12 +23,21 @@
 --     handler; both times are reported, the first as the detection time.
 --     Any other member declared failed meanwhile is a false failure.
 --   --mode idle: bytes, CPU and probes per agent over the window --w0..--w1.
+--   --mode load: one step of serf.sh load: --sends, bench/serf/load.pl's
+--     "I NAME AGENT T_SEND T_ACK ERROR" lines (and --sends.meta), the
+--     events of that step (names --prefix_I); ev/sI's recv lines (the
+--     first copy each agent logged) and old lines (that first copy dropped
+--     as older than the agent's event buffer: no delivery), up to --t1 (the
+--     end of the drain); --warn, the agents' stamped warnings about queues
+--     and drops. Deliveries leave the origin out: each event can reach N-1.
 local B = require "benchlib"
 
 local o = B.args(arg, { mode = "events", dir = "", nodes = 10, repeats = 20, idle_rate = 0,
   payload = 400, label = "serf", t0 = 0, t1 = 0, victim = "", handler = 1, clk_tck = 100,
   profile = "lan", w0 = 0, w1 = 0, window_bytes = 0, window_ticks = 0, detect_ticks = 0,
-  netns = 0, handler_ms = 0 })
+  netns = 0, handler_ms = 0, sends = "", prefix = "", rate = 0, seconds = 0, origins = 0, drain = 0,
+  agent_ticks = 0, stamp_ticks = 0, idle_cpu = -1, idle_bps = -1, udp_errors = 0, warn = "",
+  settle_s = 0, pre_bps = "nan" })
 local n = o.nodes
 
 -- memberlist's profiles (config.go), what `serf agent -profile` selects.
@@ -53,7 +62,7 @@ local tag = table.concat(labels, "/")
 
 -- handler[i] = list of { t, event, name, nice }; ev[i] = list of { t, what, name }
 local handler, ev = {}, {}
-for i = 1, n do
+for i = 1, o.mode == "load" and 0 or n do -- (load reads what it needs itself)
   local h, e = {}, {}
   for line in (B.read(("%s/log/s%d"):format(o.dir, i)) or ""):gmatch("[^\n]+") do
     local t, event, name, nice = line:match("^([%d.]+) (%S+) ?(%S*) ?(%S*)")
@@ -380,6 +389,156 @@ elseif o.mode == "failed" then
   result("probe_timeout_s", prof.probe_timeout)
   result("suspicion_s", susp)
   result("suspicion_max_s", susp * prof.max_mult)
+elseif o.mode == "load" then
+  local sends, meta, byname = {}, {}, {}
+  for line in (B.read(o.sends) or ""):gmatch("[^\n]+") do
+    local i, name, agent, ts, ta, err = line:match("^(%d+) (%S+) (%d+) ([%d.]+) ([%d.]+) (%S+)")
+    if i then
+      local s = { name = name, agent = tonumber(agent), ts = tonumber(ts), ta = tonumber(ta), err = err }
+      sends[#sends + 1] = s
+      byname[name] = s
+    end
+  end
+  for line in (B.read(o.sends .. ".meta") or ""):gmatch("[^\n]+") do
+    local k, v = line:match("^(%S+) (%S+)")
+    if k then meta[k] = tonumber(v) end
+  end
+  -- Receptions of this step's events, from every agent's stamped log.
+  local recv, old, suspects, failures = {}, {}, {}, {}
+  local pre = o.prefix .. "_"
+  for i = 1, n do
+    local r, od = {}, {}
+    for line in (B.read(("%s/ev/s%d"):format(o.dir, i)) or ""):gmatch("[^\n]+") do
+      local t, what, name = line:match("^([%d.]+) (%S+) (%S+)")
+      t = tonumber(t)
+      if t and t <= o.t1 then
+        if name:sub(1, #pre) == pre then
+          if what == "recv" then r[name] = t elseif what == "old" then od[name] = t end
+        elseif t >= o.t0 and what == "suspect" then suspects[#suspects + 1] = ("s%d:%s"):format(i, name)
+        elseif t >= o.t0 and what == "failed" then failures[#failures + 1] = ("s%d:%s"):format(i, name)
+        end
+      end
+    end
+    recv[i], old[i] = r, od
+  end
+  local lat, acks = {}, {}
+  local events, errors, deliveries, all, none, refused_old = 0, 0, 0, 0, 0, 0
+  for _, s in ipairs(sends) do
+    if s.err ~= "-" then
+      errors = errors + 1
+    else
+      events = events + 1
+      if s.ta > 0 then acks[#acks + 1] = (s.ta - s.ts) * 1000 end
+      local got = 0
+      for i = 1, n do
+        if i ~= s.agent then
+          local t = recv[i][s.name]
+          if t and old[i][s.name] then
+            refused_old = refused_old + 1
+          elseif t then
+            got = got + 1
+            lat[#lat + 1] = (t - s.ts) * 1000
+          end
+        end
+      end
+      deliveries = deliveries + got
+      if got == n - 1 then all = all + 1 end
+      if got == 0 then none = none + 1 end
+    end
+  end
+  -- What the agents said about queues and drops, inside the step's window.
+  local pruned, handler_drops, old_copies, pushpull, depth_max, warned = 0, 0, 0, 0, 0, {}
+  for line in (B.read(o.warn) or ""):gmatch("[^\n]+") do
+    local agent, t, rest = line:match("agent(%d+)%.out:([%d.]+) (.*)$")
+    t = tonumber(t)
+    if t and t >= o.t0 and t <= o.t1 then
+      local depth, limit = rest:match("queue depth %((%d+)%) exceeds limit %((%d+)%)")
+      local d2 = rest:match("queue depth: (%d+)")
+      if depth then pruned = pruned + tonumber(depth) - tonumber(limit); warned[#warned + 1] = "s" .. agent .. ": " .. rest
+      elseif d2 then depth_max = math.max(depth_max, tonumber(d2))
+      elseif rest:match("handler queue full") then handler_drops = handler_drops + 1
+      elseif rest:match("received old event") then old_copies = old_copies + 1
+      elseif rest:match("Too many pending push/pull") then pushpull = pushpull + 1
+      end
+    end
+  end
+  local dt = o.t1 - o.t0
+  local sent, scheduled = meta.sent or #sends, meta.scheduled or 0
+  local offered = (sent > 1 and meta.t_last and meta.t_first and meta.t_last > meta.t_first)
+    and (sent - 1) / (meta.t_last - meta.t_first) or nil
+  local max_late = meta.max_late_ms or 0
+  local behind = sent < scheduled or max_late > 1000 / math.max(o.rate, 1e-9)
+  local pairs_ = events * (n - 1)
+  local cpu = 100 * o.agent_ticks / o.clk_tck / dt / n
+  local p50, p99, p100 = B.percentile(lat, 50), B.percentile(lat, 99), B.percentile(lat, 100)
+  local sender_ms = sent > 0 and (meta.cpu_s or 0) * 1000 / sent or nil
+  local busy = tonumber(o.pre_bps)
+  B.log("%s: %d agents, %g events/s for %g s (%d-byte payloads, %d origins), then %g s of drain; "
+    .. "window %.1f s; started after %.1f s of settling, %s", tag, n, o.rate, o.seconds, o.payload,
+    o.origins, o.drain, dt, o.settle_s, busy and ("the loopback then at %.0f bytes/s per agent "
+    .. "(at rest %.0f)%s"):format(busy, o.idle_bps, busy > 2 * o.idle_bps + 500
+      and ": STILL BUSY with the previous step's retransmissions" or "") or "loopback not measured")
+  B.log("  sender: %d of %d events sent, offered %s/s (measured: (sent-1) / first-to-last send), "
+    .. "latest %.1f ms behind schedule (%d over 100 ms)%s; RPC answers: %d, errors %d, answer "
+    .. "p50 %s ms p99 %s ms; sender CPU %s ms per event", sent, scheduled,
+    offered and ("%.2f"):format(offered) or "-", max_late, meta.late_over_100ms or 0,
+    behind and "  SENDER FELL BEHIND: the rate offered is the measured one" or "",
+    meta.acked or 0, errors, B.fmt(B.percentile(acks, 50)), B.fmt(B.percentile(acks, 99)),
+    B.fmt(sender_ms))
+  B.log("  delivered %d of %d (event, other agent) pairs = %.2f%%; %d of %d events reached all "
+    .. "%d other agents (%.2f%%), %d reached none; %d first copies dropped as older than the "
+    .. "event buffer", deliveries, pairs_, pairs_ > 0 and 100 * deliveries / pairs_ or 0, all,
+    events, n - 1, events > 0 and 100 * all / events or 0, none, refused_old)
+  B.log("  latency (reception at an agent - RPC start at the sender), over %d deliveries: "
+    .. "p50 %s ms  p99 %s ms  p100 %s ms", #lat, B.fmt(p50), B.fmt(p99), B.fmt(p100))
+  B.log("  CPU %.2f%% of a core per agent over the window (at rest %.2f%%); stamp.pl %.1f%% of a "
+    .. "core in all (measurement); %s", cpu, o.idle_cpu, 100 * o.stamp_ticks / o.clk_tck / dt,
+    o.netns == 1 and ("%.0f loopback bytes/s per agent (at rest %.0f)"):format(o.window_bytes / dt / n,
+      o.idle_bps) or "bytes not measured (no private netns)")
+  B.log("  drops: serf queue pruned %d, memberlist handler queue full %d, old-event copies %d, "
+    .. "push/pull refused %d, kernel UDP receive-buffer drops %d; largest queue depth warned %s; "
+    .. "suspicions %d, members declared failed %d", pruned, handler_drops, old_copies, pushpull,
+    o.udp_errors, depth_max > 0 and tostring(depth_max) or "none (warned at >= 128, checked every 30 s)",
+    #suspects, #failures)
+  for k, w in ipairs(warned) do if k <= 5 then B.log("    %s", w) end end
+  if #failures > 0 then B.log("    failed: %s", table.concat(failures, " ", 1, math.min(#failures, 10))) end
+  result("nodes", n)
+  result("rate_per_s", o.rate)
+  result("seconds", o.seconds)
+  result("payload_bytes", o.payload)
+  result("origins", o.origins)
+  result("drain_s", o.drain)
+  result("window_s", dt)
+  result("settle_s", o.settle_s)
+  if busy then result("pre_bytes_per_s_per_agent", busy) end
+  result("scheduled", scheduled)
+  result("events", events)
+  result("offered_per_s", offered or "nan")
+  result("sender_behind", behind and 1 or 0)
+  result("sender_max_late_ms", max_late)
+  result("sender_cpu_ms_per_event", sender_ms or "nan")
+  result("rpc_errors", errors)
+  result("rpc_answer_p50_ms", B.percentile(acks, 50) or "nan")
+  result("rpc_answer_p99_ms", B.percentile(acks, 99) or "nan")
+  result("deliveries", deliveries)
+  result("delivered_pct", pairs_ > 0 and 100 * deliveries / pairs_ or "nan")
+  result("delivered_all_pct", events > 0 and 100 * all / events or "nan")
+  result("never_delivered", none)
+  result("latency_p50_ms", p50 or "nan")
+  result("latency_p99_ms", p99 or "nan")
+  result("latency_p100_ms", p100 or "nan")
+  result("cpu_pct_per_agent", cpu)
+  result("cpu_idle_pct_per_agent", o.idle_cpu)
+  result("stamp_cpu_pct", 100 * o.stamp_ticks / o.clk_tck / dt)
+  if o.netns == 1 then result("bytes_per_s_per_agent", o.window_bytes / dt / n) end
+  result("dropped_queue_pruned", pruned)
+  result("dropped_handler_queue", handler_drops)
+  result("dropped_old_event", refused_old)
+  result("old_event_copies", old_copies)
+  result("udp_rcvbuf_errors", o.udp_errors)
+  result("queue_depth_warned_max", depth_max)
+  result("suspicions", #suspects)
+  result("members_failed", #failures)
 else -- idle
   local text = settings_text()
   B.log("%s: %d agents, %s, no event handler", tag, n, text)

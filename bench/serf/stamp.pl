@@ -14,6 +14,12 @@
 #                 before the agent's coalescing and its handler)
 #   suspect NAME  memberlist: Suspect NAME has failed (our probe of it failed)
 #   dead NAME     memberlist: Marking NAME as failed (our suspicion timer ran out)
+#   old NAME      serf: received old event NAME: the agent's FIRST copy of user
+#                 event NAME was older than its event buffer (512 Lamport times)
+#                 and was dropped, so the "recv NAME" just before it is no
+#                 delivery (written when the warning follows that first copy's
+#                 line within 50 ms, as the agent logs the two one after the
+#                 other; later copies are older still)
 # The clock is Time::HiRes's (gettimeofday), the same as bash's
 # $EPOCHREALTIME in the handler. Every line is written at once (autoflush),
 # so the files can be read while the agent runs. Exits at end of input,
@@ -29,12 +35,17 @@ open(my $log, '>>', $log_path) or die "stamp.pl: $log_path: $!\n";
 open(my $ev, '>>', $ev_path) or die "stamp.pl: $ev_path: $!\n";
 $log->autoflush(1);
 $ev->autoflush(1);
-my %seen;
+my (%seen, %first, %old);
 while (my $line = <STDIN>) {
     my $t = sprintf('%.6f', time);
     print $log "$t $line";
     if ($line =~ /serf: messageUserEventType: (\S+)/) {
-        print $ev "$t recv $1\n" unless $seen{$1}++;
+        next if $seen{$1}++;
+        $first{$1} = $t;
+        print $ev "$t recv $1\n";
+    } elsif ($line =~ /serf: received old event (\S+) from time/) {
+        print $ev "$t old $1\n"
+            if !$old{$1}++ && ($seen{$1} // 0) == 1 && $t - $first{$1} < 0.05;
     } elsif ($line =~ /agent: Requesting user event send: (\S+?)\.? Coalesced/) {
         print $ev "$t send $1\n";
     } elsif ($line =~ /serf: EventMemberFailed: (\S+)/) {
