@@ -25,6 +25,11 @@
  * With an allow list (peer_allow) the address is checked where it is
  * known, right before connecting: the resolved one (on_resolved) or the
  * literal (conn_open); a request to an address outside fails there.
+ *
+ * Out of file descriptors (the socket for a connect cannot be opened),
+ * the connection idle longest is closed to free one and the connect
+ * tried once more; failing again, the request fails as a failed connect
+ * does, and opts.no_fd is told (the node then blames no peer for it).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -122,6 +127,7 @@ struct hclient {
     int closing, curl_open;
     unsigned long requests, connects;
     size_t inflight;
+    uint64_t nofd_last; /* uv_now of the last connect short of descriptors; 0: none */
     hs_cidr *allow; /* o.trust.allow parsed */
     hs_http_refused refused;
     void (*done)(void *ud);
@@ -712,11 +718,40 @@ static const struct sockaddr *pick(const hclient *c, const struct addrinfo *ai)
     return first ? first->ai_addr : NULL;
 }
 
+/* A connect could not get a socket: tells opts.no_fd, saying whether an
+ * episode begins. */
+static void short_of_fds(hclient *c)
+{
+    uint64_t now = uv_now(c->loop);
+    int first = !c->nofd_last || now - c->nofd_last >= HS_HTTP_NOFD_QUIET * 1000;
+
+    c->nofd_last = now ? now : 1;
+    if (c->o.no_fd)
+        c->o.no_fd(c->o.no_fd_ud, first);
+}
+
 static int start_connect(conn *k, const struct sockaddr *sa)
 {
+    hclient *c = k->c;
+    int err;
+
     k->state = C_CONNECTING;
     k->connect_req.data = k;
-    return uv_tcp_connect(&k->connect_req, &k->tcp, sa, on_connect);
+    err = uv_tcp_connect(&k->connect_req, &k->tcp, sa, on_connect);
+    if ((err == UV_EMFILE || err == UV_ENFILE) && c->lru_head) {
+        /* A socket is worth more to a request than to an idle connection
+         * (uv_close gives its descriptor back at once). */
+        conn_close(c->lru_head);
+        err = uv_tcp_connect(&k->connect_req, &k->tcp, sa, on_connect);
+    }
+    if (err == UV_EMFILE || err == UV_ENFILE)
+        short_of_fds(c);
+    return err;
+}
+
+static void curl_no_fd(void *ud)
+{
+    short_of_fds(ud);
 }
 
 static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *ai)
@@ -952,6 +987,7 @@ static hs_err via_curl(hclient *c, const char *method, const char *url, const ch
         hs_http_curl_trust(c->curl, &c->o.trust, c->allow, c->o.trust.n_allow);
         hs_http_curl_sign(c->curl, c->o.sign, c->o.sign_ud);
         hs_http_curl_label(c->curl, c->o.label_header);
+        hs_http_curl_no_fd(c->curl, curl_no_fd, c);
     }
     return hs_http_curl_request(c->curl, method, url, body, len, header, timeout_s, cb, ud);
 }

@@ -70,7 +70,18 @@ typedef struct hs_http_client_opts {
     const char *label_header; /* one header line every request carries (the
                                  cluster label); borrowed: it outlives the
                                  client. NULL: none */
+    /* Told of each connection that could not be opened because the process
+     * is out of file descriptors (EMFILE, ENFILE), on the loop, before the
+     * callbacks of the requests that fail for it (as a failed connect
+     * would, HS_EIO); `first` is 1 when it begins an episode: none failed
+     * so in the HS_HTTP_NOFD_QUIET s before. NULL: nobody is told. */
+    void (*no_fd)(void *ud, int first);
+    void *no_fd_ud;
 } hs_http_client_opts;
+
+/* s: an episode of connections short of descriptors ends after this long
+ * without one (see no_fd). */
+#define HS_HTTP_NOFD_QUIET 10
 
 /* Requests the trust settings failed, since creation (both back ends). */
 typedef struct hs_http_refused {

@@ -11,7 +11,11 @@
  * when set), and shows ours when the server asks. An allow list is
  * checked in curl's open-socket callback, on the address curl is about
  * to connect to; a kept-alive connection was checked when it opened.
+ * The same callback opens every socket, so that one that cannot be
+ * opened for want of descriptors is told apart (the node then holds
+ * the failure against nobody).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +44,8 @@ struct hs_http_curl {
     hs_http_sign_fn sign; /* adds the cluster MAC to each request, or NULL */
     void *sign_ud;
     const char *label;             /* a header line every request carries, or NULL (borrowed) */
+    void (*no_fd)(void *ud);       /* told of a socket() that failed for want of descriptors */
+    void *no_fd_ud;
     struct request *requests_head; /* in flight, for close */
     struct sock_ctx *socks_head;   /* watched sockets, for close */
     void (*done)(void *ud);
@@ -66,6 +72,7 @@ typedef struct request {
     void *ud;
     char error[CURL_ERROR_SIZE];
     char refused[128]; /* why the allow list refused its address, or "" */
+    int no_fd;         /* a socket() of its failed for want of descriptors */
 } request;
 
 /* Intrusive doubly-linked lists: O(1) unlink of whatever completes. */
@@ -158,6 +165,10 @@ static void check_done(hs_http_curl *c)
             } else if (code == CURLE_PEER_FAILED_VERIFICATION) {
                 c->refused.verify++;
             }
+            long os_errno = 0;
+            curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
+            if ((r->no_fd || os_errno == EMFILE || os_errno == ENFILE) && c->no_fd)
+                c->no_fd(c->no_fd_ud);
         }
         curl_multi_remove_handle(c->multi, easy);
         curl_easy_cleanup(easy);
@@ -265,12 +276,14 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
     }
 }
 
-/* curl is about to connect to a: only inside the allow list. */
+/* curl is about to connect to a: only inside the allow list; a socket()
+ * that fails for want of descriptors is noted. */
 static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
 {
     request *r = ud;
     uint8_t bytes[16];
     char text[64];
+    curl_socket_t fd;
 
     if (purpose == CURLSOCKTYPE_IPCXN && r->c->n_allow &&
         (hs_addr_bytes(&a->addr, bytes) != 0 || !hs_cidr_any(r->c->allow, r->c->n_allow, bytes))) {
@@ -282,7 +295,10 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_soc
                  text);
         return CURL_SOCKET_BAD;
     }
-    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd == CURL_SOCKET_BAD && (errno == EMFILE || errno == ENFILE))
+        r->no_fd = 1;
+    return fd;
 }
 
 void hs_http_curl_trust(hs_http_curl *c, const hs_http_trust *t, const hs_cidr *allow, size_t n)
@@ -301,6 +317,12 @@ void hs_http_curl_sign(hs_http_curl *c, hs_http_sign_fn fn, void *ud)
 void hs_http_curl_label(hs_http_curl *c, const char *line)
 {
     c->label = line;
+}
+
+void hs_http_curl_no_fd(hs_http_curl *c, void (*fn)(void *ud), void *ud)
+{
+    c->no_fd = fn;
+    c->no_fd_ud = ud;
 }
 
 void hs_http_curl_refused(const hs_http_curl *c, hs_http_refused *out)
@@ -433,10 +455,8 @@ hs_err hs_http_curl_request(hs_http_curl *c, const char *method, const char *url
     }
     if (c->trust.https_only)
         curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
-    if (c->n_allow) {
-        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, r);
-    }
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, r);
     if (curl_multi_add_handle(c->multi, e) != CURLM_OK)
         goto nomem;
     LIST_PUSH(c->requests_head, r);

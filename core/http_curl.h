@@ -33,6 +33,9 @@ void hs_http_curl_trust(hs_http_curl *c, const hs_http_trust *t, const struct hs
 void hs_http_curl_sign(hs_http_curl *c, hs_http_sign_fn fn, void *ud);
 /* A header line every request carries (the cluster label; borrowed), or NULL. */
 void hs_http_curl_label(hs_http_curl *c, const char *line);
+/* Called for each request that fails because no socket could be opened
+ * (out of file descriptors), before its callback; NULL: none. */
+void hs_http_curl_no_fd(hs_http_curl *c, void (*fn)(void *ud), void *ud);
 
 /* As hs_http_client_request(). */
 hs_err hs_http_curl_request(hs_http_curl *c, const char *method, const char *url, const char *body,

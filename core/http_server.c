@@ -12,12 +12,26 @@
  * pool for every request, so its size is a per-request cost (the 32 KiB
  * default was ~49k instructions, more than the rest of MHD's work).
  *
- * Idle kept-alive connections are drained the way nginx does it: MHD stops
- * accepting at max_connections, so once a new connection takes the count
+ * Idle kept-alive connections are drained the way nginx does it: no
+ * connection is accepted past max_connections, so once a new connection takes the count
  * past 7/8 of it, the connections idle longest are shut down (their
  * clients reconnect when they next ask). Without it a node everyone
  * bootstraps from fills up with idle connections and stops answering
  * (1000 joiners did it to a seed node: every bootstrap timed out).
+ *
+ * The listening socket is ours, not MHD's: we accept (a uv_poll on it)
+ * and hand each connection to MHD_add_connection(). MHD 0.9.75, out of
+ * descriptors with no connection of its own open, retries accept() in a
+ * busy loop, logging two lines each time (a node whose descriptors its
+ * outbound requests held spun a core and wrote 270 MB of log in 8 s);
+ * with connections open it stops accepting until one of them closes,
+ * which idle kept-alive ones do only after connection_timeout. Here a
+ * failed accept() for want of descriptors (EMFILE, ENFILE, or socket
+ * memory) pauses accepting, 10 ms doubling to 1 s while it lasts (reset
+ * by an accept that works), and shuts some idle connections to free
+ * descriptors; an episode is counted and logged once, and ends when
+ * accepts have worked for EPISODE_QUIET_MS. At max_connections we stop
+ * polling the socket, and start again when a connection closes.
  *
  * TLS is MHD's (GnuTLS), in the same mode. Mutual TLS: MHD asks every
  * client for a certificate (it holds tls_ca as its trust list) but does
@@ -34,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -56,6 +71,17 @@
 
 /* Bytes of a PEM file (certificate chain, key, CA bundle) at most. */
 #define PEM_MAX (1024 * 1024)
+
+/* Connections taken per wakeup of the listening socket: the rest wait for
+ * the next turn, so a flood of connects cannot hold the loop. */
+#define ACCEPT_BATCH 16
+
+/* Out of descriptors: accepting pauses this long, doubling up to the max
+ * while accept() keeps failing; an episode ends once accepts have worked
+ * this long. ms. */
+#define ACCEPT_PAUSE_MIN 10
+#define ACCEPT_PAUSE_MAX 1000
+#define EPISODE_QUIET_MS 5000
 
 /* Per-connection request state, kept in MHD's con_cls. */
 typedef struct mhd_server mhd_server;
@@ -93,11 +119,20 @@ struct mhd_server {
     conn_ctx *idle_head, *idle_tail;
     size_t conns, draining, drain_at;
     unsigned long drained;
-    int closed; /* a connection closed during the last MHD_run */
     request_ctx *suspended;
     uint64_t next_token;
     uv_poll_t poll;
     uv_timer_t timer;
+    int listen_fd;           /* ours; MHD gets the connections we accept */
+    uv_poll_t listen_poll;   /* watched while we accept */
+    uv_timer_t accept_timer; /* the end of a pause, or of an episode */
+    int listening;           /* listen_poll started */
+    int paused;              /* out of descriptors: accept_timer resumes */
+    int stopping;            /* srv_close has begun */
+    unsigned pause_ms;       /* the last pause; 0 once an accept worked */
+    uint64_t short_since;    /* uv_now when the episode began; 0: none */
+    unsigned long deferred;  /* pauses in the episode */
+    unsigned long fd_exhausted;
     int open_handles;
     uint16_t port;
     hs_http_server_opts opts;
@@ -269,7 +304,6 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         return;
     }
     srv->conns--;
-    srv->closed = 1;
     if (k) {
         unwatch(srv, k);
         idle_unlink(srv, k);
@@ -310,20 +344,15 @@ static void rearm(mhd_server *srv)
     uv_timer_start(&srv->timer, on_timer, to > 60000 ? 60000 : to, 0);
 }
 
+static void listen_update(mhd_server *srv);
+static void on_listen(uv_poll_t *h, int status, int events);
+
 static void run_daemon(mhd_server *srv)
 {
-    /* At max_connections MHD takes its listening socket out of its epoll
-     * set, and puts it back only at the start of a later run: a connection
-     * that closes leaves the next one waiting for an event that may not
-     * come for minutes. So a run that closed one is followed by another. */
     srv->progress = 0;
-    for (int i = 0; i < 3; i++) {
-        srv->closed = 0;
-        MHD_run(srv->daemon);
-        if (!srv->closed)
-            break;
-    }
+    MHD_run(srv->daemon);
     rearm(srv);
+    listen_update(srv); /* a connection that closed makes room */
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)
@@ -339,6 +368,141 @@ static void on_poll(uv_poll_t *h, int status, int events)
 static void on_timer(uv_timer_t *h)
 {
     run_daemon(h->data);
+}
+
+/* ---- accepting --------------------------------------------------------- */
+
+/* Watches the listening socket while we may accept: not paused, and below
+ * max_connections (MHD would close what we gave it past that). */
+static void listen_update(mhd_server *srv)
+{
+    int want = !srv->stopping && !srv->paused && srv->conns < srv->opts.max_connections;
+
+    if (want && !srv->listening)
+        uv_poll_start(&srv->listen_poll, UV_READABLE, on_listen);
+    else if (!want && srv->listening)
+        uv_poll_stop(&srv->listen_poll);
+    srv->listening = want;
+}
+
+/* The process's descriptor limit, in words, for the log. */
+static void fd_limit_text(char *buf, size_t cap)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        snprintf(buf, cap, "%llu", (unsigned long long)rl.rlim_cur);
+    else
+        snprintf(buf, cap, "unknown");
+}
+
+static void on_accept_timer(uv_timer_t *h);
+
+/* Shuts the connections idle longest, to free descriptors: an eighth of
+ * those open, at least one, at most 32 per pause (as nginx drains its
+ * reusable connections). */
+static void drain_for_fds(mhd_server *srv)
+{
+    size_t open = srv->conns - srv->draining, n = open / 8;
+
+    n = n < 1 ? 1 : n > 32 ? 32 : n;
+    while (n-- && srv->idle_head) {
+        conn_ctx *k = srv->idle_head;
+        idle_unlink(srv, k);
+        k->drained = 1;
+        srv->draining++;
+        srv->drained++;
+        shutdown(k->fd, SHUT_RDWR);
+    }
+}
+
+/* accept() failed for want of descriptors (or of socket memory): pause
+ * accepting, longer each time in a row, and shut idle connections. The
+ * first failure of an episode is counted and logged; the others only
+ * tallied. */
+static void out_of_fds(mhd_server *srv, int err)
+{
+    char limit[32];
+
+    if (!srv->short_since) {
+        uint64_t now = uv_now(srv->listen_poll.loop);
+        srv->short_since = now ? now : 1;
+        srv->deferred = 0;
+        srv->fd_exhausted++;
+        fd_limit_text(limit, sizeof limit);
+        server_log(srv, HS_LOG_WARN,
+                   "out of file descriptors: cannot accept connections (%s) with %zu open; "
+                   "pausing accepts (%d ms doubling to %d ms) and shutting idle connections "
+                   "until descriptors free up. Raise the process's limit (now %s: ulimit -n, or "
+                   "LimitNOFILE= under systemd) or lower max_connections (%zu)",
+                   strerror(err), srv->conns, ACCEPT_PAUSE_MIN, ACCEPT_PAUSE_MAX, limit,
+                   srv->opts.max_connections);
+    }
+    srv->deferred++;
+    srv->pause_ms = !srv->pause_ms                        ? ACCEPT_PAUSE_MIN
+                    : srv->pause_ms * 2 > ACCEPT_PAUSE_MAX ? ACCEPT_PAUSE_MAX
+                                                           : srv->pause_ms * 2;
+    srv->paused = 1;
+    drain_for_fds(srv);
+    uv_timer_start(&srv->accept_timer, on_accept_timer, srv->pause_ms, 0);
+}
+
+/* Takes up to ACCEPT_BATCH waiting connections and hands them to MHD. */
+static void accept_some(mhd_server *srv)
+{
+    int added = 0;
+
+    for (int i = 0; i < ACCEPT_BATCH && !srv->paused && srv->conns < srv->opts.max_connections;
+         i++) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int fd = accept4(srv->listen_fd, (struct sockaddr *)&ss, &len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            int err = errno;
+            if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+                out_of_fds(srv, err);
+            if (err == EAGAIN || err == EWOULDBLOCK || srv->paused)
+                break;
+            continue; /* that connection's trouble (aborted, a network error) */
+        }
+        srv->pause_ms = 0;
+        /* MHD closes fd itself when it cannot take it. */
+        if (MHD_add_connection(srv->daemon, fd, (struct sockaddr *)&ss, len) == MHD_YES)
+            added = 1;
+    }
+    if (added)
+        run_daemon(srv); /* reads what came with them; re-arms MHD's timeout */
+    listen_update(srv);
+}
+
+static void on_listen(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    accept_some(h->data);
+}
+
+/* The end of a pause: accept again at once (the waiting connections are
+ * still queued). The end of a quiet spell: the episode is over. */
+static void on_accept_timer(uv_timer_t *h)
+{
+    mhd_server *srv = h->data;
+
+    if (srv->paused) {
+        srv->paused = 0;
+        accept_some(srv);
+        if (!srv->paused)
+            uv_timer_start(&srv->accept_timer, on_accept_timer, EPISODE_QUIET_MS, 0);
+        return;
+    }
+    if (srv->short_since) {
+        server_log(srv, HS_LOG_INFO,
+                   "file descriptors again: accepting connections (%lu pauses over %.1f s)",
+                   srv->deferred,
+                   (double)(uv_now(h->loop) - srv->short_since) / 1000.0);
+        srv->short_since = 0;
+    }
 }
 
 static int append(request_ctx *ctx, const char *data, size_t n, size_t max)
@@ -606,6 +770,8 @@ static const char *srv_arg(const hs_http_request *req, const char *name)
  * wiped first. */
 static void free_server(mhd_server *srv)
 {
+    if (srv->listen_fd >= 0)
+        close(srv->listen_fd);
     if (srv->key)
         explicit_bzero(srv->key, strlen(srv->key));
     free(srv->key);
@@ -694,6 +860,29 @@ static hs_err load_tls(mhd_server *srv)
     return rc < 0 ? HS_EINVAL : HS_OK;
 }
 
+/* A listening socket on sa (non-blocking; IPv6 only for an IPv6 address,
+ * as MHD made it), or -1 with errno set. */
+static int listen_on(const struct sockaddr_storage *sa)
+{
+    int one = 1, fd, err;
+    socklen_t len = sa->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
+
+    if ((fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+        (sa->ss_family != AF_INET6 ||
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) == 0) &&
+        bind(fd, (const struct sockaddr *)sa, len) == 0 && listen(fd, SOMAXCONN) == 0)
+        return fd;
+    err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+}
+
+static void on_closed(uv_handle_t *h);
+
 hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs_http_server **out)
 {
     mhd_server *srv;
@@ -721,6 +910,7 @@ hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs
     srv = calloc(1, sizeof *srv);
     if (!srv)
         return HS_ENOMEM;
+    srv->listen_fd = -1;
     srv->base.ops = &mhd_ops;
     srv->opts = *opts;
     if (opts->n_allow && !(srv->allow = calloc(opts->n_allow, sizeof *srv->allow))) {
@@ -747,15 +937,21 @@ hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs
             tls[ntls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, srv->ca};
     }
     tls[ntls] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    /* Room for two more, or an eighth: MHD stops listening at the limit. */
+    /* Room for two more, or an eighth: we stop accepting at the limit. */
     size_t room = opts->max_connections / 8 > 2 ? opts->max_connections / 8 : 2;
     srv->drain_at = opts->max_connections > room ? opts->max_connections - room : 0;
+    if ((srv->listen_fd = listen_on(&sa)) < 0) {
+        server_log(srv, HS_LOG_ERROR, "cannot listen on %s:%u: %s", opts->host,
+                   (unsigned)opts->port, strerror(errno));
+        free_server(srv);
+        return HS_EIO;
+    }
     srv->daemon = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | ipv6 |
-            (srv->cert ? MHD_USE_TLS : 0),
-        opts->port, opts->n_allow ? on_accept : NULL, srv, on_request, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
+        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET |
+            ipv6 | (srv->cert ? MHD_USE_TLS : 0),
+        0, opts->n_allow ? on_accept : NULL, srv, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_logger, srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_CONNECTION,
         on_connection, srv, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
@@ -764,19 +960,36 @@ hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs
         free_server(srv);
         return HS_EIO;
     }
-    info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = info ? info->port : opts->port;
+    {
+        struct sockaddr_storage bound;
+        socklen_t blen = sizeof bound;
+        srv->port = opts->port;
+        if (getsockname(srv->listen_fd, (struct sockaddr *)&bound, &blen) == 0)
+            srv->port = ntohs(bound.ss_family == AF_INET6
+                                  ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                  : ((struct sockaddr_in *)&bound)->sin_port);
+    }
     info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_EPOLL_FD);
     if (!info || uv_poll_init(loop, &srv->poll, info->epoll_fd) != 0) {
         MHD_stop_daemon(srv->daemon);
         free_server(srv);
         return HS_EIO;
     }
+    if (uv_poll_init(loop, &srv->listen_poll, srv->listen_fd) != 0) {
+        MHD_stop_daemon(srv->daemon);
+        srv->daemon = NULL;
+        srv->poll.data = srv;
+        srv->open_handles = 1;
+        uv_close((uv_handle_t *)&srv->poll, on_closed); /* frees srv */
+        return HS_EIO;
+    }
     uv_timer_init(loop, &srv->timer);
-    srv->poll.data = srv->timer.data = srv;
-    srv->open_handles = 2;
+    uv_timer_init(loop, &srv->accept_timer);
+    srv->poll.data = srv->timer.data = srv->listen_poll.data = srv->accept_timer.data = srv;
+    srv->open_handles = 4;
     uv_poll_start(&srv->poll, UV_READABLE, on_poll);
     rearm(srv);
+    listen_update(srv);
     *out = &srv->base;
     return HS_OK;
 }
@@ -791,6 +1004,12 @@ static unsigned long srv_drained(const hs_http_server *base)
 {
     const mhd_server *srv = (const mhd_server *)base;
     return srv->drained;
+}
+
+static unsigned long srv_fd_exhausted(const hs_http_server *base)
+{
+    const mhd_server *srv = (const mhd_server *)base;
+    return srv->fd_exhausted;
 }
 
 static unsigned long srv_tls_refused(const hs_http_server *base)
@@ -828,17 +1047,23 @@ static void srv_close(hs_http_server *base, void (*done)(void *ud), void *ud)
         char *busy = strdup("{\"status\":\"error\",\"error\":\"node shutting down\"}");
         srv_answer(&srv->base, srv->suspended->token, 503, busy, busy ? strlen(busy) : 0);
     }
+    srv->stopping = 1;
+    listen_update(srv);
     uv_poll_stop(&srv->poll);
     uv_timer_stop(&srv->timer);
+    uv_timer_stop(&srv->accept_timer);
     MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
     uv_close((uv_handle_t *)&srv->poll, on_closed);
     uv_close((uv_handle_t *)&srv->timer, on_closed);
+    uv_close((uv_handle_t *)&srv->listen_poll, on_closed);
+    uv_close((uv_handle_t *)&srv->accept_timer, on_closed);
 }
 
 static const hs_http_server_ops mhd_ops = {
     .port = srv_port,
     .drained = srv_drained,
+    .fd_exhausted = srv_fd_exhausted,
     .tls_refused = srv_tls_refused,
     .allow_refused = srv_allow_refused,
     .answer = srv_answer,

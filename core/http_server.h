@@ -83,6 +83,11 @@ uint16_t hs_http_server_port(const hs_http_server *srv);
 
 /* Idle connections shut down to keep room for new ones, since start. */
 unsigned long hs_http_server_drained(const hs_http_server *srv);
+/* Episodes, since start, in which accept() failed for want of file
+ * descriptors: accepting then pauses (10 ms doubling to 1 s while it
+ * lasts) and idle connections are shut; the server never spins, and
+ * logs each episode once. */
+unsigned long hs_http_server_fd_exhausted(const hs_http_server *srv);
 /* Connections refused since start: without a verified client certificate
  * (tls_client_auth), and from addresses outside `allow`. */
 unsigned long hs_http_server_tls_refused(const hs_http_server *srv);

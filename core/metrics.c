@@ -91,6 +91,11 @@ const hs_metric_field hs_metric_fields[] = {
     F(query_answers_refused, "answers over query_answer_max, ours or theirs"),
     F(queries_refused, "queries we did not respond to: the asker not vouched for at its reply URL, "
                        "or over query_answer_rate"),
+    F(fd_exhausted_accepts,
+      "episodes of the server out of file descriptors: it paused accepting (10 ms doubling to 1 s) "
+      "and shut idle connections until accepts worked again"),
+    F(fd_exhausted_connects, "outbound connections that could not be opened for want of file "
+                             "descriptors: their requests failed, held against no peer"),
 };
 
 const size_t hs_metric_field_count = sizeof hs_metric_fields / sizeof hs_metric_fields[0];

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "auth.h"
 #include "cidr.h"
@@ -283,6 +284,24 @@ int hs_node_stalled(const hs_node *n)
 
     /* uv_now: when this turn began, or its poll returned (ms). */
     return now < n->stalled_until || now - (double)uv_now(n->loop) / 1000 > HS_STALL_LAG;
+}
+
+/* The client could not open a socket: the process is out of file
+ * descriptors. The requests that fail for it say nothing of their peers,
+ * so for a while none is held against them, as after a stall. */
+static void on_no_fd(void *ud, int first)
+{
+    hs_node *n = ud;
+    struct rlimit rl;
+
+    n->m.fd_exhausted_connects++;
+    stalled(n, hs_clock_mono());
+    if (first && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        hs_node_log(n, HS_LOG_WARN,
+                    "out of file descriptors: requests to peers fail (not held against them) "
+                    "until descriptors free up. Raise the process's limit (now %llu: ulimit -n, "
+                    "or LimitNOFILE= under systemd), or lower max_connections or max_peers",
+                    (unsigned long long)rl.rlim_cur);
 }
 
 static void on_prepare(uv_prepare_t *h)
@@ -561,6 +580,8 @@ hs_err hs_node_start(hs_node *n)
         .sign = n->cfg.security >= HS_SECURITY_CLUSTER ? hs_auth_sign_request : NULL,
         .sign_ud = n->auth,
         .label_header = n->label[0] ? n->label_header : NULL,
+        .no_fd = on_no_fd,
+        .no_fd_ud = n,
         .trust = {.tls_ca = n->cfg.tls_ca,
                   .tls_cert = n->cfg.tls_cert,
                   .tls_key = n->cfg.tls_key,
@@ -711,6 +732,7 @@ void hs_node_metrics(const hs_node *n, hs_metrics *out)
     if (n->client)
         hs_http_client_refused(n->client, &r);
     out->tls_refused = n->server ? hs_http_server_tls_refused(n->server) : 0;
+    out->fd_exhausted_accepts = n->server ? hs_http_server_fd_exhausted(n->server) : 0;
     out->tls_verify_failed = r.verify;
     out->tls_plain_refused += r.plain;
     out->peer_allow_refused = r.allow + (n->server ? hs_http_server_allow_refused(n->server) : 0);

@@ -44,6 +44,11 @@ unsigned long hs_http_server_drained(const hs_http_server *s)
     return s->ops->drained(s);
 }
 
+unsigned long hs_http_server_fd_exhausted(const hs_http_server *s)
+{
+    return s->ops->fd_exhausted(s);
+}
+
 unsigned long hs_http_server_tls_refused(const hs_http_server *s)
 {
     return s->ops->tls_refused(s);

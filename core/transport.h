@@ -23,6 +23,7 @@
 typedef struct hs_http_server_ops {
     uint16_t (*port)(const hs_http_server *s);
     unsigned long (*drained)(const hs_http_server *s);
+    unsigned long (*fd_exhausted)(const hs_http_server *s);
     unsigned long (*tls_refused)(const hs_http_server *s);
     unsigned long (*allow_refused)(const hs_http_server *s);
     int (*answer)(hs_http_server *s, uint64_t token, unsigned status, char *body, size_t len);

@@ -246,6 +246,33 @@ return {
     specs = { "endpoints_spec" },
   },
   {
+    name = "accept retried at once when out of descriptors",
+    file = "core/http_server.c",
+    find = [[    srv->paused = 1;]],
+    replace = [[    srv->paused = 0;]],
+    breaks = "out of file descriptors, the server retries accept() in a loop (MHD's own busy wait)",
+    caught_by = "fd_exhaustion_spec: neither spins, floods its log nor blames its peers (CPU, log once)",
+    specs = { "fd_exhaustion_spec" },
+  },
+  {
+    name = "idle connections kept when out of descriptors",
+    file = "core/http_server.c",
+    find = [[    drain_for_fds(srv);]],
+    replace = [[    (void)0;]],
+    breaks = "clients that hold idle connections keep a node deaf until they let go",
+    caught_by = "fd_exhaustion_spec: keeps answering while clients hold every descriptor",
+    specs = { "fd_exhaustion_spec" },
+  },
+  {
+    name = "a connect short of descriptors held against the peer",
+    file = "core/node.c",
+    find = [[    stalled(n, hs_clock_mono());]],
+    replace = [[    (void)0;]],
+    breaks = "a node out of descriptors suspects and kills peers it could not open a socket to",
+    caught_by = "fd_exhaustion_spec: ... nor blames its peers (no suspicion, no peer removed)",
+    specs = { "fd_exhaustion_spec" },
+  },
+  {
     name = "a refused envelope's id is marked seen",
     file = "core/gossip.c",
     find = [[        n->m.messages_invalid++;

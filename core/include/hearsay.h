@@ -364,6 +364,10 @@ typedef struct hs_metrics {
     uint64_t queries_refused;       /* queries we did not respond to: the asker
                                        not vouched for at its reply URL, or over
                                        query_answer_rate */
+    uint64_t fd_exhausted_accepts;  /* episodes of accept() failing for want of
+                                       file descriptors (paused, idle shut) */
+    uint64_t fd_exhausted_connects; /* outbound connections that could not be
+                                       opened for want of file descriptors */
 } hs_metrics;
 
 typedef struct hs_node hs_node;

@@ -85,6 +85,13 @@ static unsigned long srv_tls_refused(const hs_http_server *base)
     return 0;
 }
 
+/* No descriptors in memory: never short of them. */
+static unsigned long srv_fd_exhausted(const hs_http_server *base)
+{
+    (void)base;
+    return 0;
+}
+
 static unsigned long srv_allow_refused(const hs_http_server *base)
 {
     (void)base;
@@ -604,6 +611,7 @@ static void cli_close(hs_http_client *base, void (*done)(void *ud), void *ud)
 static const hs_http_server_ops server_ops = {
     .port = srv_port,
     .drained = srv_drained,
+    .fd_exhausted = srv_fd_exhausted,
     .tls_refused = srv_tls_refused,
     .allow_refused = srv_allow_refused,
     .answer = srv_answer,

@@ -3,12 +3,15 @@
  * caps, every split of the bytes), URL splitting, and the client itself
  * against a scripted server on 127.0.0.1 in the same loop: kept-alive
  * connections reused, a closed kept-alive connection retried once, limits
- * per host and on idle connections, timeouts, refusals and closing.
+ * per host and on idle connections, timeouts, refusals, running out of
+ * file descriptors, and closing.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -721,6 +724,60 @@ static void keeps_at_most_max_connections_idle_and_closes_them_in_time(void)
     finish(&loop, c, ss, 2);
 }
 
+/* The client's no_fd: calls, and how many began an episode. */
+typedef struct nofd {
+    int calls, firsts;
+} nofd;
+
+static void on_no_fd(void *ud, int first)
+{
+    nofd *n = ud;
+    n->calls++;
+    n->firsts += first;
+}
+
+static void out_of_descriptors_a_request_fails_and_says_so(void)
+{
+    uv_loop_t loop;
+    server s, *ss = &s;
+    got g = {0}, h = {0}, k = {0};
+    nofd n = {0};
+    char url[128];
+    struct rlimit was, low;
+    hs_http_client *c = NULL;
+    hs_http_client_opts o = {.max_response = 1000, .max_connections = 8, .per_host = 4,
+                             .idle_timeout = 60, .no_fd = on_no_fd, .no_fd_ud = &n};
+
+    uv_loop_init(&loop);
+    server_start(&s, &loop, NULL);
+    CHECK(hs_http_client_new(&loop, &o, &c) == HS_OK);
+    url_of(url, sizeof url, &s, "/x");
+    /* Every descriptor below the lowest free one is taken: a limit there
+     * leaves none to open. */
+    int lowest = dup(0);
+    CHECK(lowest > 0);
+    close(lowest);
+    CHECK(getrlimit(RLIMIT_NOFILE, &was) == 0);
+    low = was;
+    low.rlim_cur = (rlim_t)lowest;
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    CHECK(hs_http_client_request(c, "GET", url, NULL, 0, NULL, 5, on_result, &g) == HS_OK);
+    CHECK(n.calls == 1 && n.firsts == 1); /* told at once, before the callback */
+    CHECK(g.calls == 0);
+    CHECK(run_until(&loop, &g.calls, 1, 2000));
+    CHECK(g.err == HS_EIO && strstr(g.error, "connect") && strstr(g.error, "too many open files"));
+    /* The next in the same episode is not its first. */
+    CHECK(hs_http_client_request(c, "GET", url, NULL, 0, NULL, 5, on_result, &h) == HS_OK);
+    CHECK(run_until(&loop, &h.calls, 1, 2000) && h.err == HS_EIO);
+    CHECK(n.calls == 2 && n.firsts == 1);
+    /* Descriptors again: requests work. */
+    CHECK(setrlimit(RLIMIT_NOFILE, &was) == 0);
+    CHECK(hs_http_client_request(c, "GET", url, NULL, 0, NULL, 5, on_result, &k) == HS_OK);
+    CHECK(run_until(&loop, &k.calls, 1, 2000) && k.err == HS_OK && k.status == 200);
+    CHECK(n.calls == 2 && s.accepts == 1);
+    finish(&loop, c, &ss, 1);
+}
+
 static void closing_cancels_what_is_in_flight(void)
 {
     uv_loop_t loop;
@@ -755,6 +812,7 @@ int main(void)
     reports_refusals_and_bad_requests();
     resolves_host_names();
     keeps_at_most_max_connections_idle_and_closes_them_in_time();
+    out_of_descriptors_a_request_fails_and_says_so();
     closing_cancels_what_is_in_flight();
     DONE();
 }

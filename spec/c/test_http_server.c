@@ -1,8 +1,9 @@
 /*
  * test_http_server.c -- the server at its connection limit: a connection
- * that closes there lets the next one in at once (MHD stops listening at
- * the limit and only listens again at a later run), and kept-alive
- * connections idle longest make room for new ones.
+ * that closes there lets the next one in at once (the server stops
+ * accepting at the limit and starts again when one closes), and
+ * kept-alive connections idle longest make room for new ones. Running out
+ * of file descriptors is fd_exhaustion_spec's (a process of its own).
  */
 #include <signal.h>
 #include <stdio.h>
