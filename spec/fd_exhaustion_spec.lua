@@ -10,7 +10,13 @@ local hs = H.hs
 
 local LIMIT = 64 -- the node's descriptors; it uses about 16 idle
 
--- Python helpers, each given a stop file and a deadline in seconds.
+-- Python helpers, each given a stop file and a deadline in seconds; each
+-- also ends when its directory goes (H.cleanup, after a failure too).
+local STOPPED = [[
+import os
+def stopped(stop):
+    return os.path.exists(stop) or not os.path.isdir(os.path.dirname(stop))
+]]
 -- Holds n connections to the node; with refill, one the node closes is
 -- opened again (at most 20 n times), so that the node stays out of
 -- descriptors however many of them it frees.
@@ -32,7 +38,7 @@ for _ in range(n):
 print("holding", n, flush=True)
 budget = 20 * n if refill else 0
 end = time.time() + most
-while time.time() < end and not os.path.exists(stop):
+while time.time() < end and not stopped(stop):
     for key, _ in sel.select(0.02):
         s = key.fileobj
         try:
@@ -64,7 +70,7 @@ for _ in range(n):
     ls.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in ls), flush=True)
 end = time.time() + most
-while time.time() < end and not os.path.exists(stop):
+while time.time() < end and not stopped(stop):
     time.sleep(0.02)
 ]]
 
@@ -98,7 +104,7 @@ srv = HTTPServer(("127.0.0.1", 0), Peer)
 srv.timeout = 0.05
 print(srv.server_address[1], flush=True)
 end = time.time() + most
-while time.time() < end and not os.path.exists(stop):
+while time.time() < end and not stopped(stop):
     srv.handle_request()
 ]]
 
@@ -107,7 +113,7 @@ while time.time() < end and not os.path.exists(stop):
 local function python(loop, script, args, most)
   local dir = H.tmpdir()
   local file, out, stop = dir .. "/helper.py", dir .. "/out", dir .. "/stop"
-  H.write(file, script)
+  H.write(file, STOPPED .. script)
   local p = io.popen(("( /usr/bin/python3 %q %s %q %s >%q 2>&1 ) &"):format(file, args, stop,
     most, out))
   p:close()
