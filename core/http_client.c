@@ -128,7 +128,7 @@ struct hclient {
     unsigned long requests, connects;
     size_t inflight;
     uint64_t nofd_last; /* uv_now of the last connect short of descriptors; 0: none */
-    hs_cidr *allow; /* o.trust.allow parsed */
+    hs_cidr *allow;     /* o.trust.allow parsed */
     hs_http_refused refused;
     void (*done)(void *ud);
     void *done_ud;

@@ -43,8 +43,8 @@ struct hs_http_curl {
     hs_http_refused refused;
     hs_http_sign_fn sign; /* adds the cluster MAC to each request, or NULL */
     void *sign_ud;
-    const char *label;             /* a header line every request carries, or NULL (borrowed) */
-    void (*no_fd)(void *ud);       /* told of a socket() that failed for want of descriptors */
+    const char *label;       /* a header line every request carries, or NULL (borrowed) */
+    void (*no_fd)(void *ud); /* told of a socket() that failed for want of descriptors */
     void *no_fd_ud;
     struct request *requests_head; /* in flight, for close */
     struct sock_ctx *socks_head;   /* watched sockets, for close */

@@ -439,7 +439,7 @@ static void out_of_fds(mhd_server *srv, int err)
                    srv->opts.max_connections);
     }
     srv->deferred++;
-    srv->pause_ms = !srv->pause_ms                        ? ACCEPT_PAUSE_MIN
+    srv->pause_ms = !srv->pause_ms                         ? ACCEPT_PAUSE_MIN
                     : srv->pause_ms * 2 > ACCEPT_PAUSE_MAX ? ACCEPT_PAUSE_MAX
                                                            : srv->pause_ms * 2;
     srv->paused = 1;
@@ -456,8 +456,8 @@ static void accept_some(mhd_server *srv)
          i++) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
-        int fd = accept4(srv->listen_fd, (struct sockaddr *)&ss, &len,
-                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd =
+            accept4(srv->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             int err = errno;
             if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
@@ -499,8 +499,7 @@ static void on_accept_timer(uv_timer_t *h)
     if (srv->short_since) {
         server_log(srv, HS_LOG_INFO,
                    "file descriptors again: accepting connections (%lu pauses over %.1f s)",
-                   srv->deferred,
-                   (double)(uv_now(h->loop) - srv->short_since) / 1000.0);
+                   srv->deferred, (double)(uv_now(h->loop) - srv->short_since) / 1000.0);
         srv->short_since = 0;
     }
 }
@@ -865,8 +864,8 @@ static hs_err load_tls(mhd_server *srv)
 static int listen_on(const struct sockaddr_storage *sa)
 {
     int one = 1, fd, err;
-    socklen_t len = sa->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                              : sizeof(struct sockaddr_in);
+    socklen_t len =
+        sa->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 
     if ((fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
         return -1;
@@ -951,10 +950,9 @@ hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs
             ipv6 | (srv->cert ? MHD_USE_TLS : 0),
         0, opts->n_allow ? on_accept : NULL, srv, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
         mhd_logger, srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, srv, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        opts->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (!srv->daemon) {
         server_log(srv, HS_LOG_ERROR, "cannot listen on %s:%u", opts->host, (unsigned)opts->port);
         free_server(srv);
@@ -965,9 +963,9 @@ hs_err hs_http_server_start(uv_loop_t *loop, const hs_http_server_opts *opts, hs
         socklen_t blen = sizeof bound;
         srv->port = opts->port;
         if (getsockname(srv->listen_fd, (struct sockaddr *)&bound, &blen) == 0)
-            srv->port = ntohs(bound.ss_family == AF_INET6
-                                  ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                  : ((struct sockaddr_in *)&bound)->sin_port);
+            srv->port =
+                ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                  : ((struct sockaddr_in *)&bound)->sin_port);
     }
     info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_EPOLL_FD);
     if (!info || uv_poll_init(loop, &srv->poll, info->epoll_fd) != 0) {
