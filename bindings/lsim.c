@@ -456,12 +456,13 @@ static int l_sim_totals(lua_State *L)
     hs_metrics m;
 
     hs_sim_totals(check_open(L)->sim, &m);
-    lua_createtable(L, 0, 14);
+    lua_createtable(L, 0, 15);
     set_int(L, "ae_pushed", (lua_Integer)m.ae_pushed);
     set_int(L, "ae_fetched", (lua_Integer)m.ae_fetched);
     set_int(L, "ae_catchups", (lua_Integer)m.ae_catchups);
     set_int(L, "lazy_offered", (lua_Integer)m.lazy_offered);
     set_int(L, "lazy_pushed", (lua_Integer)m.lazy_pushed);
+    set_int(L, "lazy_answered", (lua_Integer)m.lazy_answered);
     set_int(L, "grafts", (lua_Integer)m.grafts);
     set_int(L, "prunes", (lua_Integer)m.prunes);
     set_int(L, "messages_duplicate", (lua_Integer)m.messages_duplicate);

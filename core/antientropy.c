@@ -279,12 +279,20 @@ static ae_req *new_req(hs_node *n, const hs_peer *p, double sent)
     return r;
 }
 
-/* A round sent at `sent` came through, fetches and all: the next one need
- * look back only to it (hs_ae_round). */
+/* A round sent at `sent` came through, fetches and all: the round after
+ * the next need look back only to it (hs_ae_round). Not the next: the
+ * peer answered from what it had, and under loss it may have lacked what
+ * the others had long before (it got it moments before our round, which
+ * then lists it neither way: a digest leaves out what is under two
+ * lazy_delays old). Looking back to the one round before, two peers must
+ * both have lacked it (sim_spec, seed 11: a node never had a message a
+ * lossy network cost it). */
 static void covered(hs_node *n, double sent)
 {
-    if (sent > n->ae_covered)
+    if (sent > n->ae_covered) {
+        n->ae_covered_prev = n->ae_covered;
         n->ae_covered = sent;
+    }
 }
 
 static void on_fetched(void *ud, const hs_http_result *res)
@@ -410,13 +418,14 @@ void hs_ae_round(hs_node *n)
         if (q->state == HS_PEER_ALIVE && (q->features & HS_FEAT_AE) && pick-- == 0)
             p = q;
     }
-    /* Back to the last round that came through, if that is further back
-     * than ae_window: rounds that back off to ae_max_interval, or get
-     * lost, leave no message between them (a node that missed one while
-     * its rounds were backed off never had it: 1 in 12 seeds of 20
-     * simulated nodes, 30% loss for 10 s). A digest lists ids up to
+    /* Back to the round before the last that came through (covered()),
+     * if that is further back than ae_window: rounds that back off to
+     * ae_max_interval, or get lost, leave no message between them (a
+     * node that missed one while its rounds were backed off never had
+     * it: 1 in 12 seeds of 20 simulated nodes, 30% loss for 10 s). A
+     * digest lists ids up to
      * 2 x lazy_delay old, and rounds wander by up to an ae_interval. */
-    double back = hs_node_now(n) - n->ae_covered + 2 * n->cfg.lazy_delay + n->cfg.ae_interval;
+    double back = hs_node_now(n) - n->ae_covered_prev + 2 * n->cfg.lazy_delay + n->cfg.ae_interval;
     send_digest(n, p, back > n->cfg.ae_window ? window_within(n, back) : 0);
 }
 

@@ -293,6 +293,11 @@ static int is_lazy_target(const hs_peer *p)
     return p->state == HS_PEER_ALIVE && (p->features & HS_FEAT_AE);
 }
 
+static int is_lazy_link(const hs_peer *p)
+{
+    return p->lazy_link;
+}
+
 /*
  * Tree mode (Plumtree's eager push): the targets are the candidates cands[0..nc)
  * on eager links, plus up to `fanout` random ones among peers that cannot
@@ -399,8 +404,13 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
         chosen = sample(n, cands, 0, nc, want, out);
         rest = chosen;
     }
-    *n_lazy =
-        sample(n, cands, rest, rest + partition(cands, rest, nc, is_lazy_target), lazy_want, lazy);
+    /* Offers go to lazy links only (lazypush.c): a random lazy_want of
+     * those that are candidates for this message. */
+    if (lazy_want) {
+        size_t nl = partition(cands, rest, nc, is_lazy_target);
+        size_t links = partition(cands, rest, rest + nl, is_lazy_link);
+        *n_lazy = sample(n, cands, rest, rest + links, lazy_want, lazy);
+    }
 done:
     free(seen);
     free(cands);
@@ -468,6 +478,7 @@ static hs_err forward(hs_node *n, hs_envelope *env, unsigned ttl_out, size_t fan
         hs_ae_retained_type(env->type) && hs_seen_body(n->seen, env->bin, &(size_t){0})) {
         lazy_want = n->cfg.lazy_fanout;
         tree = n->cfg.tree && ttl_out > 0 && fanout == n->cfg.fanout;
+        hs_lazy_links(n);
     }
     nt = choose_targets(n, env, fanout, tree, targets, sizeof targets / sizeof *targets, lazy_want,
                         lazy, &n_lazy);

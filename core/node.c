@@ -628,7 +628,8 @@ hs_err hs_node_start(hs_node *n)
         n->ae_next = n->cfg.ae_interval;
         again(n, HS_DUE_AE, n->ae_next);
     }
-    n->ae_covered = hs_node_now(n); /* (nothing before we started to look back to) */
+    /* (nothing before we started to look back to) */
+    n->ae_covered = n->ae_covered_prev = hs_node_now(n);
     again(n, HS_DUE_MAINTAIN, tick(n));
     hs_node_log(n, HS_LOG_DEBUG, "listening on %s", n->url); /* the shell prints it */
     hs_membership_start(n);

@@ -164,6 +164,7 @@ struct hs_node {
         double at;
     } lazy_asked[HS_LAZY_ASKED];
     unsigned lazy_asked_next;
+    double lazy_drawn; /* monotonic s the lazy links were last drawn (lazypush.c) */
     /* The last new messages from hearsay peers: with what ttl and hops, and
      * from whom (shortcut.c; an entry with from NULL is empty). */
     struct hs_recent {
@@ -174,6 +175,7 @@ struct hs_node {
     unsigned recent_next;
     double ae_next;          /* s until the next anti-entropy round (backs off) */
     double ae_covered;       /* wall s: our last round that came through was sent */
+    double ae_covered_prev;  /* ...and the one before it (antientropy.c) */
     double exchange_next;    /* s between this peer exchange and the next */
     unsigned join_exchanges; /* early exchanges still to come (hs_node_exchange_soon) */
     /* Strangers: what each source address may make us learn, what we
@@ -332,6 +334,9 @@ void hs_ae_activity(hs_node *n);
 
 /* Queues id to be offered to p at the next flush. */
 void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl);
+/* Draws the peers new lazy offers go to (hs_peer.lazy_link) when the last
+ * draw is a rotation old. */
+void hs_lazy_links(hs_node *n);
 /* Sends the offers that have waited lazy_delay (HS_DUE_LAZY). */
 void hs_lazy_due(hs_node *n);
 /* The answer to a lazy POST /digest: {"missing": [...]}. */

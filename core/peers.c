@@ -80,24 +80,28 @@ hs_peer *hs_peers_find_url(const hs_peers *p, const char *url)
     return hs_peerindex_find(&p->by_url, url);
 }
 
-static int printable(const char *s, size_t max, const char *forbidden)
+/* Printable ASCII without space, '"' or '\\', 1 to max bytes. (Every
+ * seen_by entry of every envelope comes through here: a strchr per byte
+ * was 12% of a loaded node's CPU.) */
+static int printable(const char *s, size_t max)
 {
     size_t n = 0;
     for (; *s; s++, n++) {
-        if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f || strchr(forbidden, *s))
+        unsigned char c = (unsigned char)*s;
+        if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\' || n >= max)
             return 0;
     }
-    return n > 0 && n <= max;
+    return n > 0;
 }
 
 int hs_peers_valid_id(const char *id)
 {
-    return id && printable(id, HS_PEER_ID_MAX, "\"\\");
+    return id && printable(id, HS_PEER_ID_MAX);
 }
 
 int hs_peers_valid_url(const char *url)
 {
-    if (!url || !printable(url, HS_URL_MAX, "\"\\"))
+    if (!url || !printable(url, HS_URL_MAX))
         return 0;
     return strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0;
 }

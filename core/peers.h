@@ -84,6 +84,8 @@ typedef struct hs_peer {
     unsigned char at_bound : 1;       /* ...that its eager links reached its
                                          feeding bound: it feeds nobody
                                          more */
+    unsigned char lazy_link : 1;      /* drawn for our lazy offers this
+                                         period (lazypush.c) */
     char id[];                        /* NUL-terminated; the first URL follows */
 } hs_peer;
 

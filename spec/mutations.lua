@@ -387,6 +387,42 @@ return {
     caught_by = "sim_spec: repairs, once a loss ends, every node that missed a message",
     specs = { "sim_spec" },
   },
+  {
+    name = "a round looks back only to the last round that came through",
+    file = "core/antientropy.c",
+    find = [[    double back = hs_node_now(n) - n->ae_covered_prev + 2 * n->cfg.lazy_delay + n->cfg.ae_interval;]],
+    replace = [[    double back = hs_node_now(n) - n->ae_covered + 2 * n->cfg.lazy_delay + n->cfg.ae_interval;]],
+    breaks = "a peer that got a message moments before our round lists it neither way, and the next round no longer looks back to it",
+    caught_by = "sim_spec: repairs, once a loss ends, every node that missed a message (seed 11)",
+    specs = { "sim_spec" },
+  },
+  {
+    name = "lazy links drawn afresh for every message",
+    file = "core/lazypush.c",
+    find = [[#define LAZY_ROTATE 1.0]],
+    replace = [[#define LAZY_ROTATE 0.0]],
+    breaks = "a loaded node's offers spread over its whole view: few ids per lazy request",
+    caught_by = "sim_spec: batches lazy offers under a steady stream",
+    specs = { "sim_spec" },
+  },
+  {
+    name = "each lazy id sent the moment it is due",
+    file = "core/lazypush.c",
+    find = [[#define LAZY_SLACK(n) ((n)->cfg.lazy_delay / 2)]],
+    replace = [[#define LAZY_SLACK(n) (0 * (n)->cfg.lazy_delay)]],
+    breaks = "under a steady stream every id falls due alone: a lazy request per id",
+    caught_by = "sim_spec: batches lazy offers under a steady stream",
+    specs = { "sim_spec" },
+  },
+  {
+    name = "a pruned peer waits for the next draw of lazy links",
+    file = "core/lazypush.c",
+    find = [[    if (have >= want)]],
+    replace = [[    if (have >= want || !redraw)]],
+    breaks = "a link pruned by a duplicate gets no lazy offer until the next draw, so no graft heals it",
+    caught_by = "gossip_spec: prunes a link whose push found a duplicate and grafts it when a lazy offer finds a gap",
+    specs = { "gossip_spec" },
+  },
   -- ---- extended: the rest of what the specs fixed or added check -----------
   -- (lua5.4 spec/mutate.lua --all runs these too; --extended only these)
   {
