@@ -89,6 +89,11 @@ function M.rss_kb()
   return tonumber((read("/proc/self/status") or ""):match("VmRSS:%s*(%d+)"))
 end
 
+-- This process's pid (field 1 of /proc/self/stat).
+function M.pid()
+  return tonumber((read("/proc/self/stat") or ""):match("^(%d+)"))
+end
+
 -- Clock ticks per second, asked once at load time (before any node holds
 -- file descriptors, since io.popen needs a few).
 local clk_tck

@@ -42,6 +42,7 @@ function M.new(opts)
   for k, node in ipairs(self.nodes) do
     local gi = self.first + k - 1
     node:on("message", function(m)
+      if m.type == "load" then return self:load_arrival(m.payload) end
       if m.type ~= "bench" or type(m.payload) ~= "table" then return end
       local rep = m.payload.rep
       if type(rep) ~= "number" then return end
@@ -58,6 +59,35 @@ end
 
 function M:node(gi)
   return self.nodes[gi - self.first + 1]
+end
+
+-- The load benchmark (bench/lua/load.lua): payload { s = step, o = origin,
+-- k = sequence number at that origin, t = when it went out (the monotonic
+-- clock all shards share) }. Per step we keep a histogram of delivery
+-- latencies in whole milliseconds and each message's deliveries among our
+-- nodes: a table of counters, not a record per arrival (a step can be
+-- 40,000 messages times 100 nodes).
+function M:load_arrival(p)
+  if type(p) ~= "table" or type(p.s) ~= "number" or type(p.t) ~= "number" then return end
+  local st = self.load and self.load[p.s]
+  if not st then return end
+  local ms = (self.loop:now() - p.t) * 1000
+  local b = ms < 0 and 0 or math.floor(ms)
+  st.hist[b] = (st.hist[b] or 0) + 1
+  local key = (p.o or 0) * 10000000 + (p.k or 0)
+  st.got[key] = (st.got[key] or 0) + 1
+  st.deliveries = st.deliveries + 1
+end
+
+-- Open descriptors of this process.
+local function open_fds()
+  local n = 0
+  local p = io.popen("ls /proc/" .. (B.pid() or "self") .. "/fd 2>/dev/null | wc -l")
+  if p then
+    n = tonumber(p:read("a")) or 0
+    p:close()
+  end
+  return n
 end
 
 -- Commands: each takes a table of arguments and returns a table.
@@ -237,6 +267,86 @@ function verbs.ids(self)
   local out = {}
   for k, node in ipairs(self.nodes) do out[#out + 1] = { self.first + k - 1, node:id() } end
   return { ids = out }
+end
+
+-- Load step `step`: our nodes among `origins` (global indices) send
+-- `rate` messages per second between them (each origin rate / #origins),
+-- open loop: on a fixed schedule from now, for `seconds`, whatever the
+-- deliveries do. A 1 ms timer sends what is due; if the loop falls behind
+-- it sends the backlog at once and the step records how far behind it
+-- was. `bytes` of random text ride in each payload. Returns at once.
+local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+local function random_text(len)
+  local t = {}
+  for i = 1, len do
+    local k = math.random(#alphabet)
+    t[i] = alphabet:sub(k, k)
+  end
+  return table.concat(t)
+end
+
+function verbs.load_start(self, args)
+  self.load = self.load or {}
+  local st = { hist = {}, got = {}, deliveries = 0, sent = 0, failed = 0, lag_max = 0,
+    fds_max = open_fds() }
+  self.load[args.step] = st
+  local mine = {}
+  for _, gi in ipairs(args.origins) do
+    local node = self:node(gi)
+    if node and node:is_open() then mine[#mine + 1] = gi end
+  end
+  -- The text is drawn once per step (a draw per message would cost this
+  -- process more than the node's own work); the ids differ anyway.
+  local text = random_text(args.bytes or 400)
+  local per_s = args.rate * #mine / #args.origins
+  if #mine == 0 or per_s <= 0 then return { origins = 0 } end
+  local t0 = self.loop:now()
+  local seq, turn, timer = 0, 0, nil
+  local function tick()
+    local now = self.loop:now()
+    local el = math.min(now - t0, args.seconds)
+    local due = math.floor(el * per_s)
+    if due - seq > 1 then st.lag_max = math.max(st.lag_max, (due - seq) / per_s) end
+    while seq < due do
+      seq = seq + 1
+      turn = turn % #mine + 1
+      local gi = mine[turn]
+      local id = self:node(gi):broadcast("load", { s = args.step, o = gi, k = seq, t = self.loop:now(),
+        x = text })
+      if id then st.sent = st.sent + 1 else st.failed = st.failed + 1 end
+    end
+    if now - t0 >= args.seconds and timer then
+      timer:close()
+      timer = nil
+    end
+  end
+  timer = self.loop:timer(0, 0.001, tick)
+  -- Descriptors: sampled every 0.5 s until the step's end and drain.
+  local fd_timer
+  fd_timer = self.loop:timer(0.5, 0.5, function()
+    st.fds_max = math.max(st.fds_max, open_fds())
+    if self.loop:now() - t0 > args.seconds + (args.drain or 0) and fd_timer then
+      fd_timer:close()
+      fd_timer = nil
+    end
+  end)
+  return { origins = #mine, per_s = per_s }
+end
+
+-- What step `step` saw here: sent and failed broadcasts, the worst lag of
+-- the sender behind its schedule (s), the histogram { {ms, count}, ... },
+-- the deliveries per message { {key, count}, ... }, the most descriptors
+-- this process held, and its CPU seconds so far. The step's records are
+-- dropped.
+function verbs.load_dump(self, args)
+  local st = self.load and self.load[args.step]
+  if not st then return { missing = true } end
+  local hist, got = {}, {}
+  for b, c in pairs(st.hist) do hist[#hist + 1] = { b, c } end
+  for key, c in pairs(st.got) do got[#got + 1] = { key, c } end
+  self.load[args.step] = nil
+  return { sent = st.sent, failed = st.failed, lag_max = st.lag_max, hist = hist, got = got,
+    deliveries = st.deliveries, fds_max = st.fds_max, cpu = B.cpu_seconds() }
 end
 
 function verbs.quit() return {} end

@@ -542,3 +542,11 @@ if seen_def then
     "memory: per seen id at the defaults", f(seen_def, 1), f(ratio(seen_def, 100), 2)))
 end
 check_figure("idle: per node", "idle", "bytes_per_s_per_node", 1024, "<", "B/s")
+-- Sustained load (bench/lua/load.lua, run only when named): the highest
+-- step with every broadcast at every node, p99 <= 250 ms, copies <= 1.2.
+for _, t in ipairs({ { "hearsay_load_n100", 2000 }, { "hearsay_load_n1000", 200 } }) do
+  if get(t[1], "sustained_per_s") then
+    check_figure(("load: %s sustained"):format(t[1]:match("n%d+$")), t[1], "sustained_per_s", t[2],
+      ">=", "/s")
+  end
+end
