@@ -46,7 +46,7 @@ return {
   max_seen_by = 256,          -- entries in an incoming seen_by
   max_batch = 1000,           -- envelopes in one batch body
   max_connections = 1024,     -- concurrent inbound connections
-  peer_connections = 4,       -- outbound connections per peer (kept alive)
+  peer_connections = 1,       -- outbound connections per peer (kept alive)
   curl_for_http = false,      -- http:// through libcurl too (https:// always is);
                               -- false: hearsay's own HTTP/1.1 client
   batch_window = 0,           -- s envelopes for one peer wait to share a POST

@@ -50,7 +50,7 @@ void hs_config_init(hs_config *c)
     c->max_seen_by = 256;
     c->max_batch = 1000;
     c->max_connections = 1024;
-    c->peer_connections = 4;
+    c->peer_connections = 1;
     c->batch_window = 0;
     c->ae_interval = 2;
     c->ae_max_interval = 30;

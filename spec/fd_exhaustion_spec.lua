@@ -255,8 +255,8 @@ describe("a node out of file descriptors", function()
       local url = "http://127.0.0.1:" .. first_line(loop, peer)
       -- ...and thirty "peers" that take connections and never answer. Short
       -- of min_peers, the node bootstraps through all again every 0.3 s, and
-      -- each round holds more sockets (up to peer_connections each) until
-      -- none is left: nothing idle to shut, nothing to free.
+      -- each round holds more sockets (up to peer_connections, 4 here, each)
+      -- until none is left: nothing idle to shut, nothing to free.
       local tarpit = python(loop, TARPIT, "30", 60)
       local urls = {}
       for port in first_line(loop, tarpit):gmatch("%d+") do
@@ -266,7 +266,7 @@ describe("a node out of file descriptors", function()
       -- (last: in each round the silent ones take whatever socket is freed)
       urls[#urls + 1] = url
       local proc = spawn(loop, { bootstrap = urls, min_peers = 2, request_timeout = 30,
-        curl_for_http = curl })
+        curl_for_http = curl, peer_connections = 4 })
       assert.is_true(loop:run_until(function() return fds(proc.pid) >= LIMIT end, 10, 0.05),
         "the node never ran out: " .. fds(proc.pid) .. " descriptors open")
       -- A client knocks: nothing to accept it with.
