@@ -199,19 +199,29 @@ static void idle_push(mhd_server *srv, conn_ctx *k)
     srv->idle_tail = k;
 }
 
+/* Shuts down the connection idle longest, if any (0: none). shutdown(),
+ * not close(): MHD still owns the descriptor and sees the end at its next
+ * read. */
+static int drain_one(mhd_server *srv)
+{
+    conn_ctx *k = srv->idle_head;
+
+    if (!k)
+        return 0;
+    idle_unlink(srv, k);
+    k->drained = 1;
+    srv->draining++;
+    srv->drained++;
+    shutdown(k->fd, SHUT_RDWR);
+    return 1;
+}
+
 /* Shuts down the connections idle longest while the open ones (less those
- * already on their way out) are past drain_at. shutdown(), not close(): MHD
- * still owns the descriptor and sees the end at its next read. */
+ * already on their way out) are past drain_at. */
 static void drain(mhd_server *srv)
 {
-    while (srv->conns - srv->draining > srv->drain_at && srv->idle_head) {
-        conn_ctx *k = srv->idle_head;
-        idle_unlink(srv, k);
-        k->drained = 1;
-        srv->draining++;
-        srv->drained++;
-        shutdown(k->fd, SHUT_RDWR);
-    }
+    while (srv->conns - srv->draining > srv->drain_at && drain_one(srv))
+        ;
 }
 
 static conn_ctx *conn_of(struct MHD_Connection *conn)
@@ -406,14 +416,8 @@ static void drain_for_fds(mhd_server *srv)
     size_t open = srv->conns - srv->draining, n = open / 8;
 
     n = n < 1 ? 1 : n > 32 ? 32 : n;
-    while (n-- && srv->idle_head) {
-        conn_ctx *k = srv->idle_head;
-        idle_unlink(srv, k);
-        k->drained = 1;
-        srv->draining++;
-        srv->drained++;
-        shutdown(k->fd, SHUT_RDWR);
-    }
+    while (n-- && drain_one(srv))
+        ;
 }
 
 /* accept() failed for want of descriptors (or of socket memory): pause

@@ -178,6 +178,18 @@ function M.announce(node)
   })
 end
 
+-- `len` random base64 characters: the payload text the load and
+-- dissemination benchmarks send (serf.sh sends the same kind).
+local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+function M.random_text(len)
+  local t = {}
+  for i = 1, len do
+    local k = math.random(#alphabet)
+    t[i] = alphabet:sub(k, k)
+  end
+  return table.concat(t)
+end
+
 -- Shuffles a list in place (Fisher-Yates).
 function M.shuffle(t)
   for i = #t, 2, -1 do

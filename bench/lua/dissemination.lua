@@ -109,15 +109,7 @@ local sent_at, copies, repairs, lo_bytes = {}, {}, {}, {}
 local netns = os.getenv("BENCH_NETNS") == "1"
 local poll = ctl.nshards > 1 and 0.01 or 0.005
 -- 400 characters of random base64: the same kind of payload serf.sh sends.
-local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-local function random_text(len)
-  local t = {}
-  for i = 1, len do
-    local k = math.random(#alphabet)
-    t[i] = alphabet:sub(k, k)
-  end
-  return table.concat(t)
-end
+local random_text = B.random_text
 local cpu0 = select(2, ctl:snap())
 local t_run = loop:now()
 for rep = 1, o.repeats do

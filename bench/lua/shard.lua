@@ -275,16 +275,6 @@ end
 -- deliveries do. A 1 ms timer sends what is due; if the loop falls behind
 -- it sends the backlog at once and the step records how far behind it
 -- was. `bytes` of random text ride in each payload. Returns at once.
-local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-local function random_text(len)
-  local t = {}
-  for i = 1, len do
-    local k = math.random(#alphabet)
-    t[i] = alphabet:sub(k, k)
-  end
-  return table.concat(t)
-end
-
 function verbs.load_start(self, args)
   self.load = self.load or {}
   local st = { hist = {}, got = {}, deliveries = 0, sent = 0, failed = 0, lag_max = 0,
@@ -297,7 +287,7 @@ function verbs.load_start(self, args)
   end
   -- The text is drawn once per step (a draw per message would cost this
   -- process more than the node's own work); the ids differ anyway.
-  local text = random_text(args.bytes or 400)
+  local text = B.random_text(args.bytes or 400)
   local per_s = args.rate * #mine / #args.origins
   if #mine == 0 or per_s <= 0 then return { origins = 0 } end
   local t0 = self.loop:now()
