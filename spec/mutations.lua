@@ -423,6 +423,15 @@ return {
     caught_by = "gossip_spec: prunes a link whose push found a duplicate and grafts it when a lazy offer finds a gap",
     specs = { "gossip_spec" },
   },
+  {
+    name = "snapshot_file and snapshot_interval not handed to hearsay run",
+    file = "lua/hearsay/config.lua",
+    find = [[    keyring_file = t.keyring_file, snapshot_file = t.snapshot_file,]],
+    replace = [[    keyring_file = t.keyring_file, snapshot_file = nil,]],
+    breaks = "every node keeps snapshot.json every 30 s whatever node.lua says; \"\" turns nothing off",
+    caught_by = "snapshot_spec: hearsay run takes snapshot_file and snapshot_interval from node.lua",
+    specs = { "snapshot_spec" },
+  },
   -- ---- extended: the rest of what the specs fixed or added check -----------
   -- (lua5.4 spec/mutate.lua --all runs these too; --extended only these)
   {

@@ -133,4 +133,40 @@ describe("snapshots", function()
     H.wait_exit(proc, loop, 5)
     a:close(); loop:close()
   end)
+
+  it("hearsay run takes snapshot_file and snapshot_interval from node.lua; \"\" keeps none", function()
+    -- Both were read and checked but never handed on: every node kept
+    -- snapshot.json every 30 s whatever node.lua said.
+    local function exists(path)
+      local f = io.open(path)
+      if f then f:close() end
+      return f ~= nil
+    end
+    local loop = hs.loop()
+    local a = H.node({}, loop)
+    local settings = { port = 0, log_level = "info", bootstrap = { a:url() }, plugins = {},
+      snapshot_file = "state/peers.snap", snapshot_interval = 0.2, health_interval = 0.2,
+      gossip_interval = 0.3 }
+    local dir = H.config_dir(settings)
+    os.execute("mkdir -p " .. dir .. "/state")
+    local proc = H.spawn(dir, loop)
+    assert.is_true(loop:run_until(function() return H.peer(a, proc.id) ~= nil end, 5))
+    -- written by the 0.2 s timer, while it runs (not only at the stop)
+    assert.is_true(loop:run_until(function() return exists(dir .. "/state/peers.snap") end, 3),
+      "no snapshot in snapshot_file within 3 s at snapshot_interval 0.2")
+    assert.is_false(exists(dir .. "/snapshot.json"), "snapshot.json written all the same")
+    H.kill(proc, "TERM")
+    assert.is_true((H.wait_exit(proc, loop, 5)))
+    -- "": none, not even at the stop
+    os.remove(dir .. "/state/peers.snap")
+    settings.snapshot_file = ""
+    H.config_dir(settings, dir)
+    proc = H.spawn(dir, loop)
+    loop:run_for(0.6)
+    H.kill(proc, "TERM")
+    assert.is_true((H.wait_exit(proc, loop, 5)))
+    assert.is_false(exists(dir .. "/snapshot.json"), "a snapshot with snapshot_file \"\"")
+    assert.is_false(exists(dir .. "/state/peers.snap"))
+    a:close(); loop:close()
+  end)
 end)

@@ -301,7 +301,8 @@ function M.load(dir, budgeted)
     plugin_memory = t.plugin_memory, plugin_instructions = t.plugin_instructions,
     plugin_timeout = t.plugin_timeout, plugin_max_share = t.plugin_max_share,
     plugin_share_window = t.plugin_share_window, console_socket = t.console_socket,
-    keyring_file = t.keyring_file,
+    keyring_file = t.keyring_file, snapshot_file = t.snapshot_file,
+    snapshot_interval = t.snapshot_interval,
   }
 end
 
