@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
@@ -97,10 +98,30 @@ static int pmain(lua_State *L)
     return 1;
 }
 
+/* Raises the soft limit on open descriptors to the hard one, as Go's
+ * runtime does: a node holds a descriptor per connection (README, Running
+ * a node: out of file descriptors), and the usual soft 1024 is a
+ * convention for select(), which nothing here uses. Under soft 40 and
+ * hard 4096 a node whose thirty bootstrap peers took connections and
+ * never answered could not start (fd_exhaustion_spec). Best effort: a
+ * failure leaves the limit as it was. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int main(int argc, char **argv)
 {
-    lua_State *L = luaL_newstate();
+    lua_State *L;
     int status, code;
+
+    raise_nofile();
+    L = luaL_newstate();
 
     if (!L) {
         fprintf(stderr, "hearsay: cannot create a Lua state (out of memory)\n");

@@ -247,6 +247,31 @@ describe("a node out of file descriptors", function()
     assert.matches("ulimit %-n", log)
   end)
 
+  it("raises its soft descriptor limit to the hard one, and starts where the soft one would not", function()
+    -- Soft 40, hard 4096, thirty bootstrap URLs that take connections
+    -- and never answer: the bootstrap's connects took the 40, and `hearsay
+    -- run` ended with "module 'hearsay.plugins' not found".
+    local tarpit = python(loop, TARPIT, "30", 60)
+    local urls = {}
+    for port in first_line(loop, tarpit):gmatch("%d+") do
+      urls[#urls + 1] = "http://127.0.0.1:" .. port
+    end
+    local st = H.settings({ bootstrap = urls, min_peers = 2, request_timeout = 30,
+      peer_connections = 4 })
+    st.port, st.log_level = 0, "info"
+    local proc = H.spawn(H.config_dir(st), loop, 10, "prlimit --nofile=40:4096")
+    local limits = H.read("/proc/" .. proc.pid .. "/limits")
+    assert.matches("Max open files%s+4096%s+4096", limits)
+    loop:run_for(1) -- the bootstrap rounds go on
+    local code, m = health(loop, proc, 2)
+    assert.equal(200, code)
+    assert.is_not_nil(m)
+    assert.is_true(H.alive(proc))
+    H.kill(proc, "TERM")
+    H.wait_exit(proc, loop, 5)
+    tarpit.finish()
+  end)
+
   for _, curl in ipairs({ false, true }) do
     it(("neither spins, floods its log nor blames its peers when its requests hold every "
       .. "descriptor%s"):format(curl and " (through libcurl)" or ""), function()
