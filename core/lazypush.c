@@ -184,26 +184,51 @@ static void on_answer(void *ud, const hs_http_result *res)
     free(r);
 }
 
-static void send_chunk(hs_node *n, hs_peer *p, const hs_idq *q, size_t from, size_t count)
+/* The lazy digest of q->v[from..from+count) as text: {"node_id", "ids":
+ * [...], "ttls": [...], "lazy": true}, written straight into one buffer
+ * (with jansson, a string per id, a number per ttl and a dump: 12% of a
+ * loaded process's CPU samples at 80 broadcasts/s were under send_chunk);
+ * NULL out of memory. */
+static char *lazy_text(hs_node *n, const hs_idq *q, size_t from, size_t count)
 {
-    json_t *ids = json_array(), *ttls = json_array(), *req = NULL;
-    char hex[65], url[HS_URL_MAX + 16], *text;
-    lazy_req *r;
+    json_t *id = json_string(n->id);
+    char *idtext = id ? json_dumps(id, JSON_ENCODE_ANY) : NULL;
+    size_t cap, off;
+    char *out;
 
-    for (size_t i = from; ids && ttls && i < from + count; i++) {
-        hs_hash_to_hex(q->v[i].id, 32, hex);
-        json_array_append_new(ids, json_string(hex));
-        json_array_append_new(ttls, json_integer((json_int_t)q->v[i].ttl));
+    json_decref(id);
+    if (!idtext)
+        return NULL;
+    /* "ids" 67 bytes an id, "ttls" at most 11 (an unsigned and a comma). */
+    cap = strlen(idtext) + 64 + count * (67 + 11);
+    if (!(out = malloc(cap))) {
+        free(idtext);
+        return NULL;
+    }
+    off = (size_t)snprintf(out, cap, "{\"node_id\":%s,\"ids\":[", idtext);
+    free(idtext);
+    for (size_t i = 0; i < count; i++) {
+        if (i)
+            out[off++] = ',';
+        out[off++] = '"';
+        hs_hash_to_hex(q->v[from + i].id, 32, out + off);
+        off += 64;
+        out[off++] = '"';
     }
     /* "ttls": the ttl each copy would carry, so that a node deep in the
      * tree sees a shorter path (shortcut.c). */
-    if (ids && ttls)
-        req = json_pack("{s:s, s:O, s:O, s:b}", "node_id", n->id, "ids", ids, "ttls", ttls, "lazy",
-                        1);
-    json_decref(ids);
-    json_decref(ttls);
-    text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-    json_decref(req);
+    off += (size_t)snprintf(out + off, cap - off, "],\"ttls\":[");
+    for (size_t i = 0; i < count; i++)
+        off += (size_t)snprintf(out + off, cap - off, i ? ",%u" : "%u", q->v[from + i].ttl);
+    snprintf(out + off, cap - off, "],\"lazy\":true}");
+    return out;
+}
+
+static void send_chunk(hs_node *n, hs_peer *p, const hs_idq *q, size_t from, size_t count)
+{
+    char url[HS_URL_MAX + 16], *text = lazy_text(n, q, from, count);
+    lazy_req *r;
+
     r = text ? malloc(sizeof *r + count * sizeof *r->ents) : NULL;
     if (!r) {
         free(text);
