@@ -101,25 +101,22 @@ if #list > 0 then
       end
     end
     local h, s = "hearsay_n" .. n, "serf_n" .. n
-    if R[h] and R[s] then
-      print(("%6s  hearsay/Serf: 50%% %s, 99%% %s, 100%% %s"):format("",
-        f(ratio(get(h, "t50_ms_median"), get(s, "t50_ms_median")), 3),
-        f(ratio(get(h, "t99_ms_median"), get(s, "t99_ms_median")), 3),
-        f(ratio(get(h, "t100_ms_median"), get(s, "t100_ms_median")), 3)))
+    -- hearsay's medians over those of Serf run `serf` (with or without handler).
+    local function against(serf, what)
+      if not (R[h] and R[serf]) then return end
+      print(("%6s  hearsay/Serf%s: 50%% %s, 99%% %s, 100%% %s"):format("", what,
+        f(ratio(get(h, "t50_ms_median"), get(serf, "t50_ms_median")), 3),
+        f(ratio(get(h, "t99_ms_median"), get(serf, "t99_ms_median")), 3),
+        f(ratio(get(h, "t100_ms_median"), get(serf, "t100_ms_median")), 3)))
     end
+    against(s, "")
     if R[s] and get(s, "handler_cpu_ms") then
       print(("%6s  Serf's handlers: %s ms CPU per event (all agents), each started %s ms after "
         .. "its agent had the event; 100%% by the agents' logs %s ms"):format("",
         f(get(s, "handler_cpu_ms"), 0), f(get(s, "handler_start_ms_median"), 1),
         f(get(s, "recv_t100_ms_median"), 2)))
     end
-    local sn = "serf_nohandler_n" .. n
-    if R[h] and R[sn] then
-      print(("%6s  hearsay/Serf without handler: 50%% %s, 99%% %s, 100%% %s"):format("",
-        f(ratio(get(h, "t50_ms_median"), get(sn, "t50_ms_median")), 3),
-        f(ratio(get(h, "t99_ms_median"), get(sn, "t99_ms_median")), 3),
-        f(ratio(get(h, "t100_ms_median"), get(sn, "t100_ms_median")), 3)))
-    end
+    against("serf_nohandler_n" .. n, " without handler")
     if R[h] then
       print(("%6s  hearsay: reached 100%% in %s of %s repeats; %s%% of nodes within 100 ms; "
         .. "%s envelopes repaired by anti-entropy per message"):format("", f(get(h, "complete"), 0),
