@@ -423,8 +423,8 @@ void hs_ae_round(hs_node *n)
      * ae_max_interval, or get lost, leave no message between them (a
      * node that missed one while its rounds were backed off never had
      * it: 1 in 12 seeds of 20 simulated nodes, 30% loss for 10 s). A
-     * digest lists ids up to
-     * 2 x lazy_delay old, and rounds wander by up to an ae_interval. */
+     * digest lists ids up to 2 x lazy_delay old, and rounds wander by up
+     * to an ae_interval. */
     double back = hs_node_now(n) - n->ae_covered_prev + 2 * n->cfg.lazy_delay + n->cfg.ae_interval;
     send_digest(n, p, back > n->cfg.ae_window ? window_within(n, back) : 0);
 }
