@@ -269,6 +269,16 @@ describe("with a reference node", function()
     -- A burst hearsay would batch to a hearsay peer; meanwhile probes,
     -- anti-entropy rounds and lazy offers go on among a, b and d.
     assert(loop:run_until(function() return peer_ids(a)[ref.id] and peer_ids(b)[ref.id] end, 10))
+    -- The burst needs a hearsay peer in a's tree to be batched to. The
+    -- cases above may have left b and d both pruned from it (a copy the
+    -- reference relayed reached them first); a broadcast of a's own grafts
+    -- them back.
+    assert.is_true(loop:run_until(function()
+      local p = peer_ids(a)
+      if (p[b:id()] or {}).eager or (p[d:id()] or {}).eager then return true end
+      a:broadcast("chat", { warm = true })
+      return false
+    end, 10, 0.2), "a has no eager hearsay peer")
     local ids = {}
     for i = 1, 30 do ids[i] = a:broadcast("chat", { i = i }) end
     assert.is_true(loop:run_until(function()
