@@ -143,6 +143,8 @@ static void free_node(hs_node *n)
     for (size_t i = 0; i < n->n_blocked; i++)
         free(n->blocked[i]);
     free(n->blocked);
+    if (n->io) /* (never started: the io has nothing open) */
+        n->io->ops->close(n->io, NULL, NULL);
     free(n);
 }
 
@@ -169,19 +171,22 @@ static hs_err copy_tls(hs_node *n, const hs_config *cfg)
     return HS_OK;
 }
 
-hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out)
+hs_err hs_node_new_io(hs_io *io, const hs_config *cfg, hs_node **out)
 {
     hs_node *n;
     hs_err err;
 
-    if (!loop || !cfg || !out)
+    if (!io)
         return HS_EINVAL;
-    if ((err = hs_config_check(cfg, NULL, 0)) != HS_OK)
+    if (!cfg || !out)
+        err = HS_EINVAL;
+    else if ((err = hs_config_check(cfg, NULL, 0)) == HS_OK && !(n = calloc(1, sizeof *n)))
+        err = HS_ENOMEM;
+    if (err != HS_OK) {
+        io->ops->close(io, NULL, NULL);
         return err;
-    n = calloc(1, sizeof *n);
-    if (!n)
-        return HS_ENOMEM;
-    n->loop = loop;
+    }
+    n->io = io;
     n->clock = (hs_clock){real_wall, real_mono, NULL};
     hs_deadlines_init(&n->due);
     n->timer_at = HS_NEVER;
@@ -258,10 +263,8 @@ fail:
  * cannot judge its peers' timeouts: a request may have timed out while its
  * answer sat unread. So, as Lifeguard does for memberlist, a node that sees
  * its own loop stall holds no failure against a peer until every request
- * in flight during the stall has ended. A stall shows as callbacks running
- * longer than HS_STALL_LAG between two polls (check -> prepare), or a poll
- * returning that much later than the loop asked it to block (prepare ->
- * check, which also covers the I/O callbacks).
+ * in flight during the stall has ended. The io says when its loop stalled
+ * (hs_io_events.stalled) and how late the current turn runs (lag).
  */
 static void stalled(hs_node *n, double now)
 {
@@ -282,8 +285,7 @@ int hs_node_stalled(const hs_node *n)
     if (n->clock.mono != real_mono)
         return 0;
 
-    /* uv_now: when this turn began, or its poll returned (ms). */
-    return now < n->stalled_until || now - (double)uv_now(n->loop) / 1000 > HS_STALL_LAG;
+    return now < n->stalled_until || (n->io && n->io->ops->lag(n->io, now) > HS_STALL_LAG);
 }
 
 /* The client could not open a socket: the process is out of file
@@ -304,27 +306,9 @@ static void on_no_fd(void *ud, int first)
                     (unsigned long long)rl.rlim_cur);
 }
 
-static void on_prepare(uv_prepare_t *h)
+static void on_stalled(void *ud, double mono)
 {
-    hs_node *n = h->data;
-    double now = hs_clock_mono();
-    int block_ms = uv_backend_timeout(n->loop);
-
-    if (n->iter_check > 0 && now - n->iter_check > HS_STALL_LAG)
-        stalled(n, now);
-    n->iter_prepare = now;
-    n->iter_block = block_ms < 0 ? -1 : block_ms / 1000.0;
-}
-
-static void on_check(uv_check_t *h)
-{
-    hs_node *n = h->data;
-    double now = hs_clock_mono();
-
-    if (n->iter_prepare > 0 && n->iter_block >= 0 &&
-        now - n->iter_prepare > n->iter_block + HS_STALL_LAG)
-        stalled(n, now);
-    n->iter_check = now;
+    stalled(ud, mono);
 }
 
 /* The maintenance tick: at most a second, sooner with a shorter
@@ -454,9 +438,9 @@ void hs_ae_activity(hs_node *n)
         again(n, HS_DUE_AE, n->ae_next);
 }
 
-static void on_timer(uv_timer_t *t)
+static void on_timer(void *ud)
 {
-    hs_node *n = t->data;
+    hs_node *n = ud;
 
     n->timer_at = HS_NEVER;
     hs_node_run_due(n);
@@ -471,13 +455,11 @@ static void rearm(hs_node *n)
         return;
     n->timer_at = next;
     if (next == HS_NEVER) {
-        uv_timer_stop(&n->timer);
+        n->io->ops->arm(n->io, -1);
         return;
     }
-    /* Whole milliseconds, rounded up: the timer never fires before it is
-     * due by more than the loop's own millisecond steps. */
-    double in = (next - hs_node_mono(n)) * 1000;
-    uv_timer_start(&n->timer, on_timer, in <= 0 ? 0 : (uint64_t)ceil(in), 0);
+    double in = next - hs_node_mono(n);
+    n->io->ops->arm(n->io, in > 0 ? in : 0);
 }
 
 void hs_node_after(hs_node *n, hs_deadline w, double s)
@@ -563,7 +545,7 @@ hs_err hs_node_start(hs_node *n)
     so.allow = n->cfg.peer_allow;
     so.n_allow = n->cfg.n_peer_allow;
     const hs_transport *t = n->cfg.transport ? n->cfg.transport : &hs_transport_http;
-    if ((err = t->server_start(t->ud, n->loop, &so, &n->server)) != HS_OK) {
+    if ((err = t->server_start(t->ud, n->io, &so, &n->server)) != HS_OK) {
         hs_node_log(n, HS_LOG_ERROR, "cannot listen on %s:%u: %s", n->host, (unsigned)n->cfg.port,
                     hs_strerror(err));
         return err;
@@ -589,12 +571,21 @@ hs_err hs_node_start(hs_node *n)
                   .allow = n->cfg.peer_allow,
                   .n_allow = n->cfg.n_peer_allow},
     };
-    err = t->client_new(t->ud, n->loop, &co, &n->client);
+    err = t->client_new(t->ud, n->io, &co, &n->client);
     if (err != HS_OK) {
         hs_http_server_close(n->server, NULL, NULL);
         n->server = NULL;
         return err;
     }
+    hs_io_events ev = {on_timer, on_stalled, n};
+    if ((err = n->io->ops->start(n->io, &ev)) != HS_OK) {
+        hs_http_server_close(n->server, NULL, NULL);
+        hs_http_client_close(n->client, NULL, NULL);
+        n->server = NULL;
+        n->client = NULL;
+        return err;
+    }
+    n->open_handles++; /* the io, until it has closed */
     n->cfg.port = hs_http_server_port(n->server);
     if (!n->url[0]) /* (an IPv6 address in brackets) */
         snprintf(n->url, sizeof n->url, strchr(n->host, ':') ? "%s://[%s]:%u" : "%s://%s:%u",
@@ -608,18 +599,6 @@ hs_err hs_node_start(hs_node *n)
     n->started_mono = hs_node_mono(n);
     n->score_tick = n->started_mono;
 
-    uv_timer_init(n->loop, &n->timer);
-    n->timer.data = n;
-    n->open_handles++;
-    uv_prepare_init(n->loop, &n->stall_prepare);
-    uv_check_init(n->loop, &n->stall_check);
-    n->stall_prepare.data = n->stall_check.data = n;
-    n->open_handles += 2;
-    uv_prepare_start(&n->stall_prepare, on_prepare);
-    uv_check_start(&n->stall_check, on_check);
-    /* Neither keeps the loop alive by itself. */
-    uv_unref((uv_handle_t *)&n->stall_prepare);
-    uv_unref((uv_handle_t *)&n->stall_check);
     again(n, HS_DUE_ANNOUNCE, n->cfg.gossip_interval);
     again(n, HS_DUE_PROBE, hs_membership_probe_next(n));
     n->exchange_next = n->cfg.peer_exchange_interval;
@@ -655,11 +634,6 @@ void hs_node_part_done(hs_node *n)
     part_closed(n);
 }
 
-static void timer_closed(uv_handle_t *h)
-{
-    part_closed(h->data);
-}
-
 void hs_node_close(hs_node *n, void (*done)(void *ud), void *ud)
 {
     if (n->closing)
@@ -675,12 +649,12 @@ void hs_node_close(hs_node *n, void (*done)(void *ud), void *ud)
             done(ud);
         return;
     }
-    /* The server, the client and ourselves: the node is freed only after
-     * every close began and ended. */
+    /* The server, the client and ourselves (the io was counted when it
+     * started): the node is freed only after every close began and ended. */
     n->open_handles += 3;
-    uv_close((uv_handle_t *)&n->timer, timer_closed);
-    uv_close((uv_handle_t *)&n->stall_prepare, timer_closed);
-    uv_close((uv_handle_t *)&n->stall_check, timer_closed);
+    hs_io *io = n->io;
+    n->io = NULL; /* (it is gone before we are) */
+    io->ops->close(io, part_closed, n);
     hs_http_server_close(n->server, part_closed, n);
     hs_http_client_close(n->client, part_closed, n);
     part_closed(n);
@@ -719,9 +693,9 @@ uint16_t hs_node_port(const hs_node *n)
     return n->cfg.port;
 }
 
-uv_loop_t *hs_node_loop(const hs_node *n)
+hs_io *hs_node_io(const hs_node *n)
 {
-    return n->loop;
+    return n->io;
 }
 
 void hs_node_metrics(const hs_node *n, hs_metrics *out)

@@ -7,14 +7,13 @@
 #ifndef HS_NODE_H
 #define HS_NODE_H
 
-#include <uv.h>
-
 #include "clock.h"
 #include "deadlines.h"
 #include "envelope.h"
 #include "hearsay.h"
 #include "http_client.h"
 #include "http_server.h"
+#include "io.h"
 #include "peers.h"
 #include "ratelimit.h"
 #include "rng.h"
@@ -80,7 +79,7 @@ typedef struct hs_claim {
 } hs_claim;
 
 struct hs_node {
-    uv_loop_t *loop;
+    hs_io *io;      /* its timer, its loop's stalls, DNS (io.h) */
     hs_clock clock; /* what hs_node_now and hs_node_mono read */
     hs_config cfg;  /* string members point into the fields below */
     char id[HS_PEER_ID_MAX + 1];
@@ -131,19 +130,15 @@ struct hs_node {
     /* A peer a refusal to feed us named: our next ask goes to it, or "". */
     char feed_try[HS_PEER_ID_MAX + 1];
 
-    hs_deadlines due;           /* the rounds and delayed work (deadlines.h) */
-    uv_timer_t timer;           /* fires at the earliest of them */
-    double timer_at;            /* monotonic s the timer is set for, HS_NEVER */
-    unsigned due_busy;          /* in hs_node_run_due: rearm at its end */
-    size_t probes_in_flight;    /* direct probes awaiting their answer */
-    unsigned local_health;      /* Lifeguard's local health multiplier, 0 (well)
-                                   to HS_LOCAL_HEALTH_MAX: probes wait and
-                                   time out (1 + it) times longer */
-    size_t probe_cursor;        /* the next peer to probe is at or after this index */
-    uv_prepare_t stall_prepare; /* measure how long the loop's turns take */
-    uv_check_t stall_check;
-    double iter_prepare, iter_check, iter_block; /* monotonic s; s (-1: none) */
-    double stalled_until;                        /* monotonic s: until then failures are ours */
+    hs_deadlines due;        /* the rounds and delayed work (deadlines.h) */
+    double timer_at;         /* monotonic s io's timer is set for, HS_NEVER */
+    unsigned due_busy;       /* in hs_node_run_due: rearm at its end */
+    size_t probes_in_flight; /* direct probes awaiting their answer */
+    unsigned local_health;   /* Lifeguard's local health multiplier, 0 (well)
+                                to HS_LOCAL_HEALTH_MAX: probes wait and
+                                time out (1 + it) times longer */
+    size_t probe_cursor;     /* the next peer to probe is at or after this index */
+    double stalled_until;    /* monotonic s: until then failures are ours */
     int flush_pending, lazy_pending;
     int in_own;                         /* in hooks.on_own (gossip.c) */
     int leaving;                        /* hs_node_leave was called */
@@ -366,9 +361,6 @@ hs_shortcut_word hs_shortcut_answer(hs_node *n, const char *sender, size_t accep
 void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *resp);
 
 /* node.c */
-
-/* A timer that fires this many s late means our own loop is stalled. */
-#define HS_STALL_LAG 0.1
 
 int hs_node_is_blocked(const hs_node *n, const char *id);
 /* Whether the node may learn or ask a peer at url: a TLS node takes

@@ -4,20 +4,25 @@
  */
 #include <stdlib.h>
 
+#include "io_uv.h"
 #include "transport.h"
 
-static hs_err http_server_start(void *ud, uv_loop_t *loop, const hs_http_server_opts *opts,
+static hs_err http_server_start(void *ud, hs_io *io, const hs_http_server_opts *opts,
                                 hs_http_server **out)
 {
+    uv_loop_t *loop = hs_io_uv_loop(io);
+
     (void)ud;
-    return hs_http_server_start(loop, opts, out);
+    return loop ? hs_http_server_start(loop, opts, out) : HS_EINVAL;
 }
 
-static hs_err http_client_new(void *ud, uv_loop_t *loop, const hs_http_client_opts *opts,
+static hs_err http_client_new(void *ud, hs_io *io, const hs_http_client_opts *opts,
                               hs_http_client **out)
 {
+    uv_loop_t *loop = hs_io_uv_loop(io);
+
     (void)ud;
-    return hs_http_client_new(loop, opts, out);
+    return loop ? hs_http_client_new(loop, opts, out) : HS_EINVAL;
 }
 
 const hs_transport hs_transport_http = {"http", http_server_start, http_client_new, NULL};

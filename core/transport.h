@@ -19,6 +19,7 @@
 
 #include "http_client.h"
 #include "http_server.h"
+#include "io.h"
 
 typedef struct hs_http_server_ops {
     uint16_t (*port)(const hs_http_server *s);
@@ -56,14 +57,15 @@ struct hs_http_client {
 typedef struct hs_transport hs_transport;
 struct hs_transport {
     const char *name;
-    hs_err (*server_start)(void *ud, uv_loop_t *loop, const hs_http_server_opts *opts,
+    hs_err (*server_start)(void *ud, hs_io *io, const hs_http_server_opts *opts,
                            hs_http_server **out);
-    hs_err (*client_new)(void *ud, uv_loop_t *loop, const hs_http_client_opts *opts,
+    hs_err (*client_new)(void *ud, hs_io *io, const hs_http_client_opts *opts,
                          hs_http_client **out);
     void *ud;
 };
 
-/* Sockets: hs_http_server_start() and hs_http_client_new(). Immutable. */
+/* Sockets: hs_http_server_start() and hs_http_client_new(), on the loop
+ * of an io made by hs_io_uv_new() (others: HS_EINVAL). Immutable. */
 extern const hs_transport hs_transport_http;
 
 /* A method every transport's client takes: 1 to 16 of A-Z, '-', '_'. */

@@ -48,14 +48,14 @@ typedef struct mconn {
     char *key[MEMNET_ARGS], *value[MEMNET_ARGS];
 } mconn;
 
-static hs_err server_start(void *ud, uv_loop_t *loop, const hs_http_server_opts *opts,
+static hs_err server_start(void *ud, hs_io *io, const hs_http_server_opts *opts,
                            hs_http_server **out)
 {
     struct in_addr addr;
     mserver *s;
 
     (void)ud;
-    (void)loop;
+    (void)io;
     if (inet_pton(AF_INET, opts->host, &addr) != 1)
         return HS_EINVAL; /* as http_server.c: an IPv4 address to bind */
     if (!(s = calloc(1, sizeof *s)))
@@ -290,7 +290,6 @@ void hs_memnet_server_serve(hs_http_server *s_, const char *method, const char *
 
 struct mclient {
     hs_http_client base;
-    uv_loop_t *loop;
     hs_http_client_opts o;
     hs_memnet_request *head, *tail;
     size_t n;
@@ -304,16 +303,15 @@ struct mclient {
     void *observe_ud;
 };
 
-static hs_err client_new(void *ud, uv_loop_t *loop, const hs_http_client_opts *opts,
-                         hs_http_client **out)
+static hs_err client_new(void *ud, hs_io *io, const hs_http_client_opts *opts, hs_http_client **out)
 {
     mclient *c = calloc(1, sizeof *c);
 
     if (!c)
         return HS_ENOMEM;
     (void)ud;
+    (void)io;
     c->base.ops = &client_ops;
-    c->loop = loop;
     c->o = *opts;
     *out = &c->base;
     return HS_OK;

@@ -95,7 +95,6 @@ typedef struct simnode {
 struct hs_sim {
     hs_sim_opts o;
     double *matrix; /* o.regions^2 one-way latencies (o.matrix, copied) */
-    uv_loop_t loop;
     hs_rng rng;
     double now;
     uint64_t seq, events;
@@ -256,6 +255,49 @@ static void touch(hs_sim *s, size_t i)
 }
 
 /* ---- what the nodes do ----------------------------------------------------- */
+
+/* A simulated node's io (io.h). Its timer is the network's: a WAKE at its
+ * earliest deadline, set after everything it does (touch); its turns take
+ * no time; it has no DNS; what it holds closes at once (the transport's
+ * too, memnet.c), so a node closes within hs_node_close. */
+static hs_err sim_start(hs_io *io, const hs_io_events *ev)
+{
+    (void)io;
+    (void)ev;
+    return HS_OK;
+}
+
+static void sim_arm(hs_io *io, double in_s)
+{
+    (void)io;
+    (void)in_s;
+}
+
+static double sim_lag(const hs_io *io, double mono)
+{
+    (void)io;
+    (void)mono;
+    return 0;
+}
+
+static hs_err sim_resolve(hs_io *io, const char *entry, int tls, hs_io_resolved cb, void *ud)
+{
+    (void)io;
+    (void)entry;
+    (void)tls;
+    (void)cb;
+    (void)ud;
+    return HS_EIO; /* (no DNS in a simulation) */
+}
+
+static void sim_close(hs_io *io, void (*done)(void *ud), void *ud)
+{
+    free(io);
+    if (done)
+        done(ud);
+}
+
+static const hs_io_ops sim_io = {sim_start, sim_arm, sim_lag, sim_resolve, sim_close};
 
 static double clock_wall(void *ud)
 {
@@ -612,7 +654,11 @@ static hs_err make_node(hs_sim *s, size_t i, uint64_t *x)
     }
     if (s->o.configure)
         s->o.configure(s->o.ud, i, &cfg);
-    if ((err = hs_node_new(&s->loop, &cfg, &sn->n)) != HS_OK) {
+    hs_io *io = malloc(sizeof *io);
+    if (!io)
+        return HS_ENOMEM;
+    io->ops = &sim_io;
+    if ((err = hs_node_new_io(io, &cfg, &sn->n)) != HS_OK) {
         sn->n = NULL;
         return err;
     }
@@ -656,7 +702,7 @@ hs_sim *hs_sim_new(const hs_sim_opts *o)
     s->o.matrix = NULL; /* (ours is s->matrix) */
     x = o->seed;
     seed(&s->rng, &x);
-    if (uv_loop_init(&s->loop) != 0 || !(s->nodes = calloc(o->nodes, sizeof *s->nodes)))
+    if (!(s->nodes = calloc(o->nodes, sizeof *s->nodes)))
         goto fail;
     if (o->regions) {
         if (!(s->matrix = malloc(o->regions * o->regions * sizeof *s->matrix)))
@@ -693,11 +739,7 @@ void hs_sim_free(hs_sim *s)
         open++;
         hs_node_close(s->nodes[i].n, closed, &open);
     }
-    while (open && uv_run(&s->loop, UV_RUN_NOWAIT))
-        ;
-    while (open)
-        uv_run(&s->loop, UV_RUN_ONCE);
-    uv_loop_close(&s->loop);
+    /* (Nothing of a simulated node closes later: see sim_close.) */
     for (size_t k = 0; k < s->nheap; k++)
         ev_free(&s->heap[k]);
     for (size_t i = 0; s->nodes && i < s->o.nodes; i++) {
@@ -1133,9 +1175,7 @@ hs_err hs_sim_restart(hs_sim *s, size_t i)
             s->open_crashes--;
         }
     }
-    hs_node_close(sn->n, closed, &open);
-    while (open)
-        uv_run(&s->loop, UV_RUN_NOWAIT);
+    hs_node_close(sn->n, closed, &open); /* (at once) */
     sn->n = NULL;
     while (sn->later) {
         later *l = sn->later;
@@ -1150,9 +1190,7 @@ hs_err hs_sim_restart(hs_sim *s, size_t i)
         fail(s, "node %zu could not restart: %s", i, hs_strerror(err));
         if (sn->n) {
             open = 1;
-            hs_node_close(sn->n, closed, &open);
-            while (open)
-                uv_run(&s->loop, UV_RUN_NOWAIT);
+            hs_node_close(sn->n, closed, &open); /* (at once) */
             sn->n = NULL;
         }
         sn->crashed = 1;

@@ -1,0 +1,18 @@
+/*
+ * io_uv.h -- the io (io.h) of a node on a libuv loop: a uv_timer, a
+ * prepare/check pair that times the loop's turns, and DNS lookups on
+ * libuv's thread pool.
+ */
+#ifndef HS_IO_UV_H
+#define HS_IO_UV_H
+
+#include <uv.h>
+
+#include "io.h"
+
+hs_err hs_io_uv_new(uv_loop_t *loop, hs_io **out);
+
+/* The loop of an io made by hs_io_uv_new, else NULL. */
+uv_loop_t *hs_io_uv_loop(const hs_io *io);
+
+#endif
