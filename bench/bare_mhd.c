@@ -1,6 +1,6 @@
 /*
  * bare_mhd.c -- the ingest ceiling: a libmicrohttpd server driven exactly
- * the way hearsay drives its own (core/http_server.c): MHD_USE_EPOLL with
+ * the way hearsay drives its own (core/net/http_server.c): MHD_USE_EPOLL with
  * no threads of its own, its epoll fd watched by a libuv uv_poll, its
  * timeout by a uv_timer, one loop, one thread. It reads every request body
  * (counting the bytes, keeping none) and answers a fixed small JSON. Nothing
@@ -192,7 +192,7 @@ int main(int argc, char **argv)
     if (!b.accepted || (id && !b.health))
         return 1;
     /* The options hearsay's server uses, minus its logger and suspend/resume
-     * (its 8 KiB connection memory pool included: core/http_server.c). */
+     * (its 8 KiB connection memory pool included: core/net/http_server.c). */
     b.daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL,
                                 on_request, &b, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, &b,

@@ -1,5 +1,5 @@
 # ui_embed.cmake -- writes OUT, a C file holding the dashboard's files
-# (core/ui/*) as byte arrays, for core/ui.c: cmake -DIN=dir -DOUT=file -P.
+# (core/ui/*) as byte arrays, for core/proto/ui.c: cmake -DIN=dir -DOUT=file -P.
 set(files index.html app.js app.css favicon.svg)
 set(names ui_index_html ui_app_js ui_app_css ui_favicon_svg)
 set(body "/* Generated from core/ui by core/ui_embed.cmake: do not edit. */\n#include <stddef.h>\n")

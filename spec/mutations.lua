@@ -7,7 +7,7 @@ return {
   -- ---- interop: what a reference node takes and gets ----------------------
   {
     name = "a 7th key in GET /peers entries",
-    file = "core/node.c",
+    file = "core/proto/node.c",
     find = [[json_t *e = json_pack("{s:s, s:s, s:f, s:s, s:b, s:f}", "peer_id", p->id, "url", p->url,]],
     replace = [[json_t *e = json_pack("{s:s, s:s, s:s, s:f, s:s, s:b, s:f}", "tags", "x", "peer_id", p->id, "url", p->url,]],
     breaks = "the six-key rule: the reference's PeerInfo(**entry) raises on the unknown key",
@@ -16,7 +16,7 @@ return {
   },
   {
     name = "batches sent to peers that never said they take them",
-    file = "core/gossip.c",
+    file = "core/proto/gossip.c",
     find = [[if (q->n > 1 && (p->features & HS_FEAT_BATCH)) {]],
     replace = [[if (q->n > 1) {]],
     breaks = "reference nodes get JSON arrays on POST /gossip",
@@ -25,7 +25,7 @@ return {
   },
   {
     name = "/ping probes for peers without the swim feature",
-    file = "core/membership.c",
+    file = "core/proto/membership.c",
     find = [[int light = feed || ((p->features & HS_FEAT_SWIM) && p->probes % HS_FULL_HEALTH_EVERY != 0);]],
     replace = [[int light = feed || p->probes % HS_FULL_HEALTH_EVERY != 0;]],
     breaks = "reference nodes are probed with GET /ping, which they do not have",
@@ -34,7 +34,7 @@ return {
   },
   {
     name = "state_update payload without merkle_root",
-    file = "core/node.c",
+    file = "core/proto/node.c",
     find = [[payload = json_pack("{s:s, s:I}", "merkle_root", n->merkle_root, "state_version",]],
     replace = [[payload = json_pack("{s:s, s:I}", "root", n->merkle_root, "state_version",]],
     breaks = "a reference cannot read hearsay's state_update",
@@ -43,7 +43,7 @@ return {
   },
   {
     name = "message ids with uppercase \\u escapes (jansson's)",
-    file = "core/envelope.c",
+    file = "core/proto/envelope.c",
     find = [[py_put(b, esc, (size_t)snprintf(esc, sizeof esc, "\\u%04x", v));]],
     replace = [[py_put(b, esc, (size_t)snprintf(esc, sizeof esc, "\\u%04X", v));]],
     breaks = "ids of our messages with non-ASCII text are not the reference's formula",
@@ -52,7 +52,7 @@ return {
   },
   {
     name = "hops no longer inferred from a reference's ttl",
-    file = "core/envscan.c",
+    file = "core/proto/envscan.c",
     find = [[env->hops = env->ttl <= 10 ? 11 - env->ttl : 1; /* as hs_envelope_parse */]],
     replace = [[env->hops = 1;]],
     breaks = "a message relayed by a reference (no hops field) counts one hop",
@@ -62,7 +62,7 @@ return {
   -- ---- the envelope: what the reference accepts -----------------------------
   {
     name = "seen_by required again (jansson path)",
-    file = "core/envelope.c",
+    file = "core/proto/envelope.c",
     find = [[    if (!v) {
         if (!(env->seen_by = json_array())) {]],
     replace = [[    if (0) {
@@ -73,7 +73,7 @@ return {
   },
   {
     name = "scanner declines envelopes without origin_peer and seen_by",
-    file = "core/envscan.c",
+    file = "core/proto/envscan.c",
     find = [[K_REQUIRED = K_ID | K_TYPE | K_PAYLOAD | K_TS | K_TTL,]],
     replace = [[K_REQUIRED = K_ID | K_TYPE | K_PAYLOAD | K_TS | K_TTL | K_ORIGIN | K_SEEN,]],
     breaks = "the fast path gives up on every envelope a reference relays without them",
@@ -82,7 +82,7 @@ return {
   },
   {
     name = "message types limited to ASCII",
-    file = "core/envelope.c",
+    file = "core/proto/envelope.c",
     find = [[        if (!(k = hs_utf8_seq(p + i, n - i)))]],
     replace = [[        if (!(k = hs_utf8_seq(p + i, n - i)) || k > 1)]],
     breaks = "a type in any other script is refused",
@@ -91,7 +91,7 @@ return {
   },
   {
     name = "message types with C1 control characters accepted",
-    file = "core/envelope.c",
+    file = "core/proto/envelope.c",
     find = [[(k == 2 && p[i] == 0xC2 && p[i + 1] < 0xA0)]],
     replace = [[(k == 2 && p[i] == 0xC2 && p[i + 1] < 0x80)]],
     breaks = "a type may carry CSI (U+009B) into logs and terminals",
@@ -100,7 +100,7 @@ return {
   },
   {
     name = "the forwarder writes the type unescaped",
-    file = "core/envwrite.c",
+    file = "core/proto/envwrite.c",
     find = [[put_string(&o, env->type, strlen(env->type));]],
     replace = [[put(&o, "\"", 1), put(&o, env->type, strlen(env->type)), put(&o, "\"", 1);]],
     breaks = "a type with a quote or backslash is forwarded as invalid JSON",
@@ -110,7 +110,7 @@ return {
   -- ---- forwarding -----------------------------------------------------------
   {
     name = "forwarded seen_by without the targets",
-    file = "core/gossip.c",
+    file = "core/proto/gossip.c",
     find = [[        ids[total++] = targets[i]->id;]],
     replace = [[        (void)targets[i];]],
     breaks = "siblings send a message back to each other",
@@ -119,7 +119,7 @@ return {
   },
   {
     name = "the origin may be a forward target",
-    file = "core/gossip.c",
+    file = "core/proto/gossip.c",
     find = [[    seen[ns++] = env->origin;]],
     replace = [[    (void)0;]],
     breaks = "a message goes back to the node that wrote it when seen_by does not name it",
@@ -128,7 +128,7 @@ return {
   },
   {
     name = "the sender may be a forward target",
-    file = "core/gossip.c",
+    file = "core/proto/gossip.c",
     find = [[    if (env->sender && env->sender[0])]],
     replace = [[    if (0)]],
     breaks = "a message goes straight back to the peer that sent it",
@@ -137,7 +137,7 @@ return {
   },
   {
     name = "forwarded envelopes name a target as their origin",
-    file = "core/envwrite.c",
+    file = "core/proto/envwrite.c",
     find = [[put_string(&o, env->origin, strlen(env->origin));]],
     replace = [[put_string(&o, seen_by[n_seen - 1], strlen(seen_by[n_seen - 1]));]],
     breaks = "receivers see the wrong origin",
@@ -146,7 +146,7 @@ return {
   },
   {
     name = "peer sampling without shuffling",
-    file = "core/gossip.c",
+    file = "core/proto/gossip.c",
     find = [[        size_t j = i + (size_t)hs_rng_below(&n->rng, to - i);]],
     replace = [[        size_t j = i;]],
     breaks = "the core's 'uniform random' choice always picks the same peers",
@@ -156,7 +156,7 @@ return {
   -- ---- membership -----------------------------------------------------------
   {
     name = "a failed probe suspects at once (never just unhealthy)",
-    file = "core/membership.c",
+    file = "core/proto/membership.c",
     find = [[    } else if (p->failures >= n->cfg.dead_after) {]],
     replace = [[    } else if (1) {]],
     breaks = "dead_after: one failed probe makes a peer suspect",
@@ -165,7 +165,7 @@ return {
   },
   {
     name = "nobody bootstraps",
-    file = "core/membership.c",
+    file = "core/proto/membership.c",
     find = [[        if (strcmp(n->bootstrap[i], n->url) != 0 && !hs_discovery_entry(n->bootstrap[i]))]],
     replace = [[        if (0)]],
     breaks = "a node never joins through its bootstrap URLs",
@@ -174,7 +174,7 @@ return {
   },
   {
     name = "/probe adopts whoever it is asked about",
-    file = "core/membership.c",
+    file = "core/proto/membership.c",
     find = [[    hs_peer *p = id ? hs_peers_find(&n->peers, id) : NULL;]],
     replace = [[    hs_peer *p = id && url ? hs_membership_learn(n, id, url, NULL, hs_node_now(n), NULL) : NULL;]],
     breaks = "/probe is an open proxy that also takes strangers into the table",
@@ -183,7 +183,7 @@ return {
   },
   {
     name = "a gossiped death is ignored",
-    file = "core/membership.c",
+    file = "core/proto/membership.c",
     find = [[    } else if (strcmp(type, "hs.dead") == 0) {]],
     replace = [[    } else if (0) {]],
     breaks = "only a node that finds a death itself drops the dead peer",
@@ -192,7 +192,7 @@ return {
   },
   {
     name = "a gossiped death is believed without a probe of our own",
-    file = "core/membership.c",
+    file = "core/proto/membership.c",
     find = [[            verify(n, p, HS_CLAIM_DEAD);]],
     replace = [[            declare_dead(n, p, DEAD_CLAIM);]],
     breaks = "a restarted node is killed by the gossip about its previous life",
@@ -201,7 +201,7 @@ return {
   },
   {
     name = "min_peers ignored (re-bootstrap only when alone)",
-    file = "core/membership.c",
+    file = "core/proto/membership.c",
     find = [[    if (n->peers.live >= n->cfg.min_peers) {]],
     replace = [[    if (n->peers.live >= 1) {]],
     breaks = "a node below min_peers does not bootstrap again",
@@ -210,7 +210,7 @@ return {
   },
   {
     name = "dead_timeout ignored",
-    file = "core/membership.c",
+    file = "core/proto/membership.c",
     find = [[            if (wall - p->last_seen > n->cfg.dead_timeout)]],
     replace = [[            if (0)]],
     breaks = "a peer never heard from again stays alive until a probe fails",
@@ -219,7 +219,7 @@ return {
   },
   {
     name = "forget_after ignored",
-    file = "core/membership.c",
+    file = "core/proto/membership.c",
     find = [[        if (mono - p->dead_since > n->cfg.forget_after) {]],
     replace = [[        if (0) {]],
     breaks = "dead peers stay in the table for ever",
@@ -229,7 +229,7 @@ return {
   -- ---- the HTTP side ----------------------------------------------------------
   {
     name = "outgoing requests without X-Hearsay-From",
-    file = "core/node.c",
+    file = "core/proto/node.c",
     find = [["X-Hearsay-From: %s", n->id);]],
     replace = [["X-Hearsay-Frm: %s", n->id);]],
     breaks = "peers cannot tell who asks (shuffles, shortcuts, blocks)",
@@ -238,7 +238,7 @@ return {
   },
   {
     name = "405 without an Allow header",
-    file = "core/http_server.c",
+    file = "core/net/http_server.c",
     find = [[        MHD_add_response_header(r, "Allow", resp->allow);]],
     replace = [[        (void)0;]],
     breaks = "HTTP's rule for 405",
@@ -247,7 +247,7 @@ return {
   },
   {
     name = "accept retried at once when out of descriptors",
-    file = "core/http_server.c",
+    file = "core/net/http_server.c",
     find = [[    srv->paused = 1;]],
     replace = [[    srv->paused = 0;]],
     breaks = "out of file descriptors, the server retries accept() in a loop (MHD's own busy wait)",
@@ -256,7 +256,7 @@ return {
   },
   {
     name = "idle connections kept when out of descriptors",
-    file = "core/http_server.c",
+    file = "core/net/http_server.c",
     find = [[    drain_for_fds(srv);]],
     replace = [[    (void)0;]],
     breaks = "clients that hold idle connections keep a node deaf until they let go",
@@ -265,7 +265,7 @@ return {
   },
   {
     name = "a connect short of descriptors held against the peer",
-    file = "core/node.c",
+    file = "core/proto/node.c",
     find = [[    stalled(n, hs_clock_mono());]],
     replace = [[    (void)0;]],
     breaks = "a node out of descriptors suspects and kills peers it could not open a socket to",
@@ -274,7 +274,7 @@ return {
   },
   {
     name = "a refused envelope's id is marked seen",
-    file = "core/gossip.c",
+    file = "core/proto/gossip.c",
     find = [[        n->m.messages_invalid++;
         return RX_INVALID;]],
     replace = [[        n->m.messages_invalid++, hs_seen_insert(n->seen, env.bin, hs_node_now(n), &n->m.seen_evicted);
@@ -304,7 +304,7 @@ return {
   },
   {
     name = "what a handler stopped is kept for repairs",
-    file = "core/gossip.c",
+    file = "core/proto/gossip.c",
     find = [[        if (verdict == HS_ACCEPT)
             hs_ae_retain(n, env, rewrote ? NULL : raw);]],
     replace = [[        if (verdict != HS_DROP)
@@ -326,7 +326,7 @@ return {
   -- ---- feeding: every node has an eager link into it -----------------------
   {
     name = "nobody asks to be fed",
-    file = "core/membership.c",
+    file = "core/proto/membership.c",
     find = [[if (now - n->feed_asked < n->cfg.probe_interval || !hungry(n))]],
     replace = [[if (1)]],
     breaks = "the first broadcast after forming reaches most nodes by lazy offers and anti-entropy",
@@ -335,7 +335,7 @@ return {
   },
   {
     name = "feeding without a bound",
-    file = "core/membership.c",
+    file = "core/proto/membership.c",
     find = [[if (!p->eager && n->peers.eager >= feed_max(n)) {]],
     replace = [[if (0) {]],
     breaks = "the bootstrap node feeds everyone: a star with nothing left to offer lazily",
@@ -344,7 +344,7 @@ return {
   },
   {
     name = "no peer named to one past the bound",
-    file = "core/routes.c",
+    file = "core/proto/routes.c",
     find = [[        if (refer)]],
     replace = [[        if (0)]],
     breaks = "a node whose peers are all full early nodes waits for anti-entropy",
@@ -353,7 +353,7 @@ return {
   },
   {
     name = "a full view below its bound only keeps a stranger's ask for the mixing",
-    file = "core/membership.c",
+    file = "core/proto/membership.c",
     find = [[int promise = feed_now(n) && !promised(n);]],
     replace = [[int promise = 0;]],
     breaks = "right after forming, hundreds of 1000 loopback nodes on nobody's eager link (11-13 s to the last)",
@@ -362,7 +362,7 @@ return {
   },
   {
     name = "strangers asking to be fed take a full view past its half at once",
-    file = "core/membership.c",
+    file = "core/proto/membership.c",
     find = [[return hs_membership_can_feed(n) && 2 * n->peers.eager < n->peers.live;]],
     replace = [[return hs_membership_can_feed(n);]],
     breaks = "an attacker's answering nodes fill a view up to the feeding bound (all of a small one) one a tick",
@@ -371,7 +371,7 @@ return {
   },
   {
     name = "a death is not kept for anti-entropy",
-    file = "core/antientropy.c",
+    file = "core/proto/antientropy.c",
     find = [[strcmp(type, "hs.dead") == 0)]],
     replace = [[0)]],
     breaks = "a holder that lost the death's pushes finds the crash only in its own probe round",
@@ -380,7 +380,7 @@ return {
   },
   {
     name = "a round looks back only ae_window",
-    file = "core/antientropy.c",
+    file = "core/proto/antientropy.c",
     find = [[send_digest(n, p, back > n->cfg.ae_window ? window_within(n, back) : 0);]],
     replace = [[send_digest(n, p, 0);]],
     breaks = "a node that missed a message while its rounds were backed off never has it",
@@ -389,7 +389,7 @@ return {
   },
   {
     name = "a round looks back only to the last round that came through",
-    file = "core/antientropy.c",
+    file = "core/proto/antientropy.c",
     find = [[    double back = hs_node_now(n) - n->ae_covered_prev + 2 * n->cfg.lazy_delay + n->cfg.ae_interval;]],
     replace = [[    double back = hs_node_now(n) - n->ae_covered + 2 * n->cfg.lazy_delay + n->cfg.ae_interval;]],
     breaks = "a peer that got a message moments before our round lists it neither way, and the next round no longer looks back to it",
@@ -398,7 +398,7 @@ return {
   },
   {
     name = "lazy links drawn afresh for every message",
-    file = "core/lazypush.c",
+    file = "core/proto/lazypush.c",
     find = [[#define LAZY_ROTATE 1.0]],
     replace = [[#define LAZY_ROTATE 0.0]],
     breaks = "a loaded node's offers spread over its whole view: few ids per lazy request",
@@ -407,7 +407,7 @@ return {
   },
   {
     name = "each lazy id sent the moment it is due",
-    file = "core/lazypush.c",
+    file = "core/proto/lazypush.c",
     find = [[#define LAZY_SLACK(n) ((n)->cfg.lazy_delay / 2)]],
     replace = [[#define LAZY_SLACK(n) (0 * (n)->cfg.lazy_delay)]],
     breaks = "under a steady stream every id falls due alone: a lazy request per id",
@@ -416,7 +416,7 @@ return {
   },
   {
     name = "a pruned peer waits for the next draw of lazy links",
-    file = "core/lazypush.c",
+    file = "core/proto/lazypush.c",
     find = [[    if (have >= want)]],
     replace = [[    if (have >= want || !redraw)]],
     breaks = "a link pruned by a duplicate gets no lazy offer until the next draw, so no graft heals it",
@@ -446,7 +446,7 @@ return {
   {
     release = false,
     name = "an empty message type accepted",
-    file = "core/envelope.c",
+    file = "core/proto/envelope.c",
     find = [[    if (n == 0 || n > HS_TYPE_MAX)
         return 0;]],
     replace = [[    if (n > HS_TYPE_MAX)
@@ -458,7 +458,7 @@ return {
   {
     release = false,
     name = "C0 control characters accepted in a type",
-    file = "core/envelope.c",
+    file = "core/proto/envelope.c",
     find = [[(k == 1 && (p[i] < 0x20 || p[i] == 0x7F))]],
     replace = [[(k == 1 && p[i] == 0x7F)]],
     breaks = "a type may carry ESC, CR, LF into logs",
@@ -468,7 +468,7 @@ return {
   {
     release = false,
     name = "any origin_peer text accepted (jansson path)",
-    file = "core/envelope.c",
+    file = "core/proto/envelope.c",
     find = [[        if (json_string_length(v) && !hs_peers_valid_id(json_string_value(v)))]],
     replace = [[        if (0)]],
     breaks = "an origin that is no node id (spaces) is taken",
@@ -490,7 +490,7 @@ return {
   {
     release = false,
     name = "handlers run for the node's own broadcasts",
-    file = "core/gossip.c",
+    file = "core/proto/gossip.c",
     find = [[        env.hops = 0;]],
     replace = [[        env.hops = 0, (void)(n->hooks.on_message && n->hooks.on_message(n->hooks.ud, n, &env, &(json_t *){NULL}));]],
     breaks = "README: handlers run for messages from the network only",
@@ -500,7 +500,7 @@ return {
   {
     release = false,
     name = "/health without the node's url",
-    file = "core/node.c",
+    file = "core/proto/node.c",
     find = [["metrics", metrics, "version", HS_VERSION, "url", n->url, "features",]],
     replace = [["metrics", metrics, "version", HS_VERSION, "url", "", "features",]],
     breaks = "/health's extras",
@@ -510,7 +510,7 @@ return {
   {
     release = false,
     name = "no 431: a 64 KiB connection pool",
-    file = "core/http_server.c",
+    file = "core/net/http_server.c",
     find = [[MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,]],
     replace = [[MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),]],
     breaks = "README: request headers over about 7 KiB get 431",
@@ -520,7 +520,7 @@ return {
   {
     release = false,
     name = "blocked nodes served",
-    file = "core/routes.c",
+    file = "core/proto/routes.c",
     find = [[    if (n->n_blocked && hs_node_is_blocked(n, hs_http_request_header(req, "X-Hearsay-From"))) {]],
     replace = [[    if (0) {]],
     breaks = "node:block",
@@ -530,7 +530,7 @@ return {
   {
     release = false,
     name = "host ignored (listens on every address)",
-    file = "core/http_server.c",
+    file = "core/net/http_server.c",
     find = [[    if (inet_pton(AF_INET, opts->host, &v4->sin_addr) == 1) {]],
     replace = [[    if (inet_pton(AF_INET, "0.0.0.0", &v4->sin_addr) == 1) {]],
     breaks = "host: the node listens beyond the address it was given",
@@ -540,7 +540,7 @@ return {
   {
     release = false,
     name = "public_url ignored",
-    file = "core/node.c",
+    file = "core/proto/node.c",
     find = [[        strcpy(n->url, cfg->public_url);]],
     replace = [[        (void)0;]],
     breaks = "peers learn the listen address instead of the public URL",
@@ -550,7 +550,7 @@ return {
   {
     release = false,
     name = "retain_ttl ignored",
-    file = "core/seen.c",
+    file = "core/proto/seen.c",
     find = [[if (time_of(at(s, b->pos)) + s->retain_ttl > now && s->body_bytes <= s->retain_bytes)]],
     replace = [[if (s->body_bytes <= s->retain_bytes)]],
     breaks = "envelopes are kept as long as there is room",
@@ -560,7 +560,7 @@ return {
   {
     release = false,
     name = "retain_bytes ignored",
-    file = "core/seen.c",
+    file = "core/proto/seen.c",
     find = [[if (time_of(at(s, b->pos)) + s->retain_ttl > now && s->body_bytes <= s->retain_bytes)]],
     replace = [[if (time_of(at(s, b->pos)) + s->retain_ttl > now)]],
     breaks = "kept envelopes are bounded by age only",
@@ -570,7 +570,7 @@ return {
   {
     release = false,
     name = "a restarted node keeps its incarnation",
-    file = "core/node.c",
+    file = "core/proto/node.c",
     find = [[    n->incarnation = (uint64_t)(n->started_wall * 1000);]],
     replace = [[    n->incarnation = 1;]],
     breaks = "a node restarted with its id cannot out-rank what was said of its last life",
@@ -580,7 +580,7 @@ return {
   {
     release = false,
     name = "failed pushes count as failed probes",
-    file = "core/membership.c",
+    file = "core/proto/membership.c",
     find = [[    if (p->state == HS_PEER_ALIVE)
         hs_peers_set_state(&n->peers, p, HS_PEER_UNHEALTHY);
 }]],
@@ -593,7 +593,7 @@ return {
   {
     release = false,
     name = "log_level ignored",
-    file = "core/node.c",
+    file = "core/proto/node.c",
     find = [[    if (level > n->cfg.log_level)]],
     replace = [[    if (0)]],
     breaks = "every level is logged",
@@ -680,10 +680,10 @@ return {
     caught_by = "plugins_spec: chat",
     specs = { "plugins_spec" },
   },
-  -- ---- rounds and delayed work (core/deadlines.c, node.c) -----------------
+  -- ---- rounds and delayed work (core/proto/deadlines.c, node.c) -----------------
   {
     name = "a round at a 1e-300 s interval comes again at once",
-    file = "core/node.c",
+    file = "core/proto/node.c",
     find = [[    hs_node_after(n, w, s < 0.001 ? 0.001 : s);]],
     replace = [[    hs_node_after(n, w, s);]],
     breaks = "a tiny interval (a valid setting) spins the loop",
@@ -692,7 +692,7 @@ return {
   },
   {
     name = "deadlines due at the same time run in the wrong order",
-    file = "core/deadlines.c",
+    file = "core/proto/deadlines.c",
     find = [[            (pick < 0 || d->at[i] < d->at[pick]))]],
     replace = [[            (pick < 0 || d->at[i] <= d->at[pick]))]],
     breaks = "a flush and a lazy batch due together go in another order than planned",

@@ -6,7 +6,7 @@
 --
 -- N nodes as in dissemination.lua (hearsay.cluster, shards beyond
 -- --per-proc). Two settings, each compared with Serf (bench/serf.sh detect):
---   defaults (hearsay_detect_nN): every node setting as shipped (core/config.c,
+--   defaults (hearsay_detect_nN): every node setting as shipped (core/proto/config.c,
 --     the README's table: probe_interval 1 s, probe_timeout 1 s, dead_after 3,
 --     suspicion_timeout 5 s, health_interval 60 s), beside Serf's defaults;
 --   --equal PROFILE (hearsay_detect_eq_nN): the probe rate and timeouts of
@@ -48,12 +48,12 @@ local PROFILES = {
   ["local"] = { probe_interval = 1, probe_timeout = 0.2, suspicion_mult = 3, indirect = 1 },
 }
 
--- The core's defaults, read from core/config.c when we run from the source
+-- The core's defaults, read from core/proto/config.c when we run from the source
 -- tree (bench/run does), so what we print is what the nodes run with.
 local SHIPPED = { health_interval = 60, probe_interval = 1, probe_timeout = 1, dead_after = 3,
   suspicion_timeout = 5, indirect_probes = 3, gossip_interval = 30 }
 do
-  local src = B.read("core/config.c") or ""
+  local src = B.read("core/proto/config.c") or ""
   for k in pairs(SHIPPED) do
     local v = tonumber(src:match("c%->" .. k .. "%s*=%s*([%d%.]+)%s*;"))
     if v then SHIPPED[k] = v end

@@ -23,7 +23,10 @@
 #include <stdint.h>
 
 #include <jansson.h>
-#include <uv.h>
+
+/* libuv's loop (uv.h), which hs_node_new takes: named, not included, so
+ * that the protocol's own files compile without libuv (core/proto/io.h). */
+typedef struct uv_loop_s uv_loop_t;
 
 #ifdef __cplusplus
 extern "C" {
@@ -246,7 +249,7 @@ typedef struct hs_config {
                                  certificate signed by tls_ca (mutual TLS;
                                  403 otherwise); needs tls_ca */
 
-    /* How the node serves and asks (core/transport.h): NULL, HTTP over
+    /* How the node serves and asks (core/proto/io.h): NULL, HTTP over
      * sockets; the simulator gives its own. Borrowed: it outlives the node. */
     const struct hs_transport *transport;
 

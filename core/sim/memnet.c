@@ -11,7 +11,6 @@
 
 #include "sim/memnet.h"
 #include "http_url.h"
-#include "transport.h"
 
 typedef struct mserver mserver;
 typedef struct mclient mclient;

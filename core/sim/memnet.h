@@ -1,5 +1,5 @@
 /*
- * memnet.h -- a transport without sockets (core/transport.h): the
+ * memnet.h -- a transport without sockets (core/proto/io.h): the
  * simulator's (sim.h) and the fuzz targets' network.
  *
  * A node given hs_memnet_transport (hs_config.transport) starts, serves
@@ -17,9 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http_client.h"
-#include "http_server.h"
-#include "transport.h"
+#include "io.h"
 
 extern const hs_transport hs_memnet_transport;
 

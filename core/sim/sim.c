@@ -658,6 +658,7 @@ static hs_err make_node(hs_sim *s, size_t i, uint64_t *x)
     if (!io)
         return HS_ENOMEM;
     io->ops = &sim_io;
+    io->transport = &hs_memnet_transport;
     if ((err = hs_node_new_io(io, &cfg, &sn->n)) != HS_OK) {
         sn->n = NULL;
         return err;

@@ -12,7 +12,7 @@
  * target has crashed, or a partition lies between them; its answer comes
  * back the same way; a request nobody answers fails when its own timeout
  * runs out. Each node's rounds run at the deadlines it sets itself
- * (core/deadlines.h).
+ * (core/proto/deadlines.h).
  *
  * The simulator follows what it is asked to: the broadcasts made through
  * hs_sim_broadcast (when each node first had each, its hops, the copies

@@ -1,5 +1,5 @@
 /*
- * test_auth.c -- cluster authentication (core/auth.c): keys and their ids,
+ * test_auth.c -- cluster authentication (core/proto/auth.c): keys and their ids,
  * the MAC against an independent HMAC of the documented message, the
  * canonical query, every refusal of hs_auth_verify, the replay cache, and
  * the keyring's operations with their save callback.

@@ -1,5 +1,5 @@
 /*
- * test_bytes.c -- the capped, NUL-terminated byte buffer (core/bytes.c).
+ * test_bytes.c -- the capped, NUL-terminated byte buffer (core/proto/bytes.c).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /*
- * test_deadlines.c -- named deadlines (core/deadlines.c): the earliest
+ * test_deadlines.c -- named deadlines (core/proto/deadlines.c): the earliest
  * first, ties in their order, each taken once, the far future is never;
- * and a node's rounds on its own clock (core/node.c): none runs while the
+ * and a node's rounds on its own clock (core/proto/node.c): none runs while the
  * clock stands still, a round comes again from when it ran, and a round
  * set to 1e-300 s comes a millisecond later, not at once.
  */

@@ -1,5 +1,5 @@
 /*
- * test_log.c -- JSON log lines (core/log.c): whatever a message holds,
+ * test_log.c -- JSON log lines (core/proto/log.c): whatever a message holds,
  * the line is valid JSON.
  */
 #include <string.h>

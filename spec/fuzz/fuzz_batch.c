@@ -1,7 +1,7 @@
 /*
  * fuzz_batch.c -- POST /gossip bodies, one envelope or a batch (a JSON
  * array of them), through a whole node: the fast path that scans and
- * splits the text (hs_gossip_receive_text, core/gossip.c) against the
+ * splits the text (hs_gossip_receive_text, core/proto/gossip.c) against the
  * jansson path (hs_gossip_receive_body) on a twin node.
  *
  * Node A is served the body as libmicrohttpd would hand it over (routes.c:

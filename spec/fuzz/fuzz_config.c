@@ -1,7 +1,7 @@
 /*
  * fuzz_config.c -- node.lua's settings: lua/hearsay/config.lua's validate
  * and then hs.node(loop, opts) (bindings/lhearsay.c), which turns the
- * table into a hs_config for the core (core/node.c).
+ * table into a hs_config for the core (core/proto/node.c).
  *
  * The input is decoded into a Lua table of settings, deterministically:
  * entries of [key byte][kind byte][value bytes...], the key one of the

@@ -2,9 +2,9 @@
  * fuzz_envelope.c -- the envelope's two parsers against each other, and
  * the raw-bytes helpers and the writer against jansson.
  *
- * The fast scanner (hs_envelope_scan, core/envscan.c) may decline
+ * The fast scanner (hs_envelope_scan, core/proto/envscan.c) may decline
  * anything, but whatever it accepts, jansson + hs_envelope_parse
- * (core/envelope.c) must accept too, as the same envelope. The verdicts
+ * (core/proto/envelope.c) must accept too, as the same envelope. The verdicts
  * themselves (which types, which fields are required) are the two
  * parsers' business: this target only compares them. Then, for every
  * envelope either path accepts: the kept copy with ttl 0 (splice and raw

@@ -1,5 +1,5 @@
 /*
- * fuzz_http_client.c -- hearsay's own HTTP/1.1 client (core/http_client.c)
+ * fuzz_http_client.c -- hearsay's own HTTP/1.1 client (core/net/http_client.c)
  * against a fake peer: a loopback server on the target's libuv loop that
  * answers each request it reads with the fuzzer's bytes, written in the
  * pieces the fuzzer chooses, one piece per loop turn.

@@ -1,5 +1,5 @@
 /*
- * fuzz_http_response.c -- the client's response parser (core/http_response.c)
+ * fuzz_http_response.c -- the client's response parser (core/net/http_response.c)
  * on any bytes, cut into reads where the fuzzer says.
  *
  * Input: one byte of flags (bit 0: the request was HEAD; bits 1-3: the

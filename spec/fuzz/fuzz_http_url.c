@@ -1,5 +1,5 @@
 /*
- * fuzz_http_url.c -- hs_http_url_parse (core/http_url.c) on any bytes.
+ * fuzz_http_url.c -- hs_http_url_parse (core/proto/http_url.c) on any bytes.
  *
  * A URL that parses must split into pieces that lie inside it, in order
  * (scheme, authority, target), with a host the client may connect to, a

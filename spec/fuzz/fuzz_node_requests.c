@@ -1,9 +1,9 @@
 /*
  * fuzz_node_requests.c -- a node's endpoints and the answers to its own
- * requests: anti-entropy digests and fetches (core/antientropy.c), lazy
- * offers (core/lazypush.c), /probe, /peers?sample=k&url=U, /gossip
- * (core/routes.c), and what peers answer to its probes, peer exchanges,
- * digests, fetches, offers and pushes (core/membership.c, gossip.c).
+ * requests: anti-entropy digests and fetches (core/proto/antientropy.c), lazy
+ * offers (core/proto/lazypush.c), /probe, /peers?sample=k&url=U, /gossip
+ * (core/proto/routes.c), and what peers answer to its probes, peer exchanges,
+ * digests, fetches, offers and pushes (core/proto/membership.c, gossip.c).
  *
  * The input is a script of records, each starting at a line "> ":
  *
@@ -19,7 +19,7 @@
  *                                due by then runs (the clock stands
  *                                still otherwise: node_harness.h)
  *   > SIGNED POST /digest peer-a   a request signed now with the cluster
- *                                key (X-Hearsay-Auth, core/auth.c)
+ *                                key (X-Hearsay-Auth, core/proto/auth.c)
  *   > REPLAY                     the last signed request, again
  *
  *   > ORIGINATE writer peer-a    POST /gossip of a message originated

@@ -1,31 +1,10 @@
 /*
- * transport.c -- see transport.h: the functions of http_server.h and
- * http_client.h on any transport, and the transport of sockets.
+ * io.c -- see io.h: the functions of the server and the client, on any
+ * transport.
  */
 #include <stdlib.h>
 
-#include "io_uv.h"
-#include "transport.h"
-
-static hs_err http_server_start(void *ud, hs_io *io, const hs_http_server_opts *opts,
-                                hs_http_server **out)
-{
-    uv_loop_t *loop = hs_io_uv_loop(io);
-
-    (void)ud;
-    return loop ? hs_http_server_start(loop, opts, out) : HS_EINVAL;
-}
-
-static hs_err http_client_new(void *ud, hs_io *io, const hs_http_client_opts *opts,
-                              hs_http_client **out)
-{
-    uv_loop_t *loop = hs_io_uv_loop(io);
-
-    (void)ud;
-    return loop ? hs_http_client_new(loop, opts, out) : HS_EINVAL;
-}
-
-const hs_transport hs_transport_http = {"http", http_server_start, http_client_new, NULL};
+#include "io.h"
 
 int hs_http_valid_method(const char *m)
 {

@@ -59,7 +59,6 @@
 #include "bytes.h"
 #include "cidr.h"
 #include "http_server.h"
-#include "transport.h"
 
 /* Bytes of MHD memory pool per connection: a request line and headers of a
  * few KiB, plus a read buffer; larger header sets get 431 from MHD. */

@@ -28,7 +28,6 @@
 #include "query.h"
 #include "snapshot.h"
 #include "view.h"
-#include "transport.h"
 
 static double real_wall(void *ud)
 {
@@ -544,7 +543,9 @@ hs_err hs_node_start(hs_node *n)
     so.tls_client_auth = n->cfg.tls_client_auth;
     so.allow = n->cfg.peer_allow;
     so.n_allow = n->cfg.n_peer_allow;
-    const hs_transport *t = n->cfg.transport ? n->cfg.transport : &hs_transport_http;
+    const hs_transport *t = n->cfg.transport ? n->cfg.transport : n->io->transport;
+    if (!t)
+        return HS_EINVAL;
     if ((err = t->server_start(t->ud, n->io, &so, &n->server)) != HS_OK) {
         hs_node_log(n, HS_LOG_ERROR, "cannot listen on %s:%u: %s", n->host, (unsigned)n->cfg.port,
                     hs_strerror(err));

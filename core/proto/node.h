@@ -11,8 +11,6 @@
 #include "deadlines.h"
 #include "envelope.h"
 #include "hearsay.h"
-#include "http_client.h"
-#include "http_server.h"
 #include "io.h"
 #include "peers.h"
 #include "ratelimit.h"

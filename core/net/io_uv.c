@@ -7,6 +7,8 @@
 
 #include "clock.h"
 #include "dns.h"
+#include "http_client.h"
+#include "http_server.h"
 #include "io_uv.h"
 
 typedef struct io_uv {
@@ -186,6 +188,28 @@ static void io_close(hs_io *base, void (*done)(void *ud), void *ud)
 
 static const hs_io_ops ops = {start, arm, lag, resolve, io_close};
 
+/* ---- the transport of sockets --------------------------------------------- */
+
+static hs_err http_server_start(void *ud, hs_io *io, const hs_http_server_opts *opts,
+                                hs_http_server **out)
+{
+    uv_loop_t *loop = hs_io_uv_loop(io);
+
+    (void)ud;
+    return loop ? hs_http_server_start(loop, opts, out) : HS_EINVAL;
+}
+
+static hs_err http_client_new(void *ud, hs_io *io, const hs_http_client_opts *opts,
+                              hs_http_client **out)
+{
+    uv_loop_t *loop = hs_io_uv_loop(io);
+
+    (void)ud;
+    return loop ? hs_http_client_new(loop, opts, out) : HS_EINVAL;
+}
+
+const hs_transport hs_transport_http = {"http", http_server_start, http_client_new, NULL};
+
 hs_err hs_io_uv_new(uv_loop_t *loop, hs_io **out)
 {
     io_uv *io;
@@ -195,6 +219,7 @@ hs_err hs_io_uv_new(uv_loop_t *loop, hs_io **out)
     if (!(io = calloc(1, sizeof *io)))
         return HS_ENOMEM;
     io->base.ops = &ops;
+    io->base.transport = &hs_transport_http;
     io->loop = loop;
     *out = &io->base;
     return HS_OK;

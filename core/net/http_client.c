@@ -42,7 +42,6 @@
 #include "http_curl.h"
 #include "http_response.h"
 #include "http_url.h"
-#include "transport.h"
 
 /* One read buffer per client: every read is parsed before the next. */
 #define READ_BUF (16 * 1024)
