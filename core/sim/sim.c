@@ -1,9 +1,9 @@
 /*
  * sim.c -- see sim.h. One heap of events in virtual time: a node's
  * round coming due (WAKE), a request reaching its target (DELIVER), an
- * answer reaching the asker (ANSWER), a request's own timeout (TIMEOUT).
- * Ties go in the order the events were made, so a run is a function of
- * the seed.
+ * answer reaching the asker (ANSWER), a request's own timeout (TIMEOUT),
+ * an embedder's timer (CALL: a plugin's `every`). Ties go in the order
+ * the events were made, so a run is a function of the seed.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,7 +28,7 @@
 #define SIM_COPIES_AT 30.0 /* s after a broadcast its copies are read (the seen-cache forgets) */
 #define SIM_SAMPLE 0.1     /* s between looks at who still holds a crashed node alive */
 
-enum { EV_WAKE, EV_DELIVER, EV_ANSWER, EV_TIMEOUT };
+enum { EV_WAKE, EV_DELIVER, EV_ANSWER, EV_TIMEOUT, EV_CALL };
 
 typedef struct ev {
     double at;
@@ -42,7 +42,20 @@ typedef struct ev {
     char *method, *target, *header, *body;
     char *label; /* the sender's label header, or NULL */
     size_t len;
+    struct hs_sim_timer *timer; /* CALL: the timer */
 } ev;
+
+/* A timer of hs_sim_timer_start. Freed once stopped and out of the heap
+ * (not `pending`) and not running its fire. */
+struct hs_sim_timer {
+    size_t node;
+    unsigned epoch; /* the node's life it belongs to */
+    uint64_t id;    /* for the trace: the order timers were made in */
+    double repeat;
+    void (*fire)(void *arg);
+    void *arg;
+    int pending, firing, stopped;
+};
 
 /* A request a node answers later (hs_http_server_answer). */
 typedef struct later {
@@ -90,6 +103,7 @@ typedef struct simnode {
     later *later;        /* requests it answers later */
     double spin_at;
     unsigned spins;
+    hs_hooks extra; /* the embedder's hooks (hs_sim_set_hooks), all NULL by default */
 } simnode;
 
 struct hs_sim {
@@ -103,9 +117,10 @@ struct hs_sim {
     simnode *nodes;
     int failed;
     char error[200];
-    uint64_t trace;           /* FNV-1a of every event run */
-    uint64_t messages, bytes; /* requests and answers delivered, body bytes */
-    uint64_t false_deaths;    /* a live node declared dead by a live one */
+    uint64_t trace;               /* FNV-1a of every event run */
+    uint64_t messages, bytes;     /* requests and answers delivered, body bytes */
+    uint64_t cross, cross_pushes; /* requests delivered across regions; POST /gossip of them */
+    uint64_t false_deaths;        /* a live node declared dead by a live one */
     tracked *msgs;
     size_t nmsgs, capmsgs;
     crash_rec *crashes;
@@ -113,6 +128,7 @@ struct hs_sim {
     size_t open_crashes; /* crashes some node still holds alive */
     size_t open_msgs;    /* broadcasts whose copies are not read yet */
     double next_sample;
+    uint64_t timers; /* timers made so far */
 };
 
 static void fail(hs_sim *s, const char *fmt, ...)
@@ -148,8 +164,11 @@ static int before(const ev *a, const ev *b)
     return a->at < b->at || (a->at == b->at && a->seq < b->seq);
 }
 
+/* Frees what e holds: its strings, and its timer (an event dropped
+ * unrun: the network is freed). */
 static void ev_free(ev *e)
 {
+    free(e->timer);
     free(e->method);
     free(e->target);
     free(e->header);
@@ -161,9 +180,15 @@ static void push(hs_sim *s, ev e)
 {
     if (grow((void **)&s->heap, &s->capheap, s->nheap, sizeof *s->heap) != 0) {
         fail(s, "out of memory (%zu events waiting)", s->nheap);
+        if (e.timer) { /* its owner still holds it: idle, not freed */
+            e.timer->pending = 0;
+            e.timer = NULL;
+        }
         ev_free(&e);
         return;
     }
+    if (e.timer)
+        e.timer->pending = 1;
     e.seq = s->seq++;
     size_t k = s->nheap++;
     while (k > 0 && before(&e, &s->heap[(k - 1) / 2])) {
@@ -411,6 +436,10 @@ static void deliver(hs_sim *s, ev *e)
         return;
     s->messages++;
     s->bytes += e->len;
+    if (hs_sim_region(s, e->from) != hs_sim_region(s, e->to)) {
+        s->cross++;
+        s->cross_pushes += strcmp(e->method, "POST") == 0 && strcmp(e->target, "/gossip") == 0;
+    }
     if (e->header && strncmp(e->header, from_name, sizeof from_name - 1) == 0)
         from = e->header + sizeof from_name - 1;
     else if (e->header)
@@ -451,6 +480,34 @@ static uint64_t mix(uint64_t h, const void *v, size_t n)
     return h;
 }
 
+static void push_timer(hs_sim *s, hs_sim_timer *t, double at)
+{
+    push(s, (ev){.at = at, .kind = EV_CALL, .to = t->node, .id = t->id, .timer = t});
+}
+
+/* A timer's event came (t is out of the heap): it runs, unless it was
+ * stopped (then it goes) or its node crashed or was made again (then it
+ * waits, idle, to be stopped). */
+static void fire_timer(hs_sim *s, hs_sim_timer *t)
+{
+    simnode *sn = &s->nodes[t->node];
+
+    if (t->stopped) {
+        free(t);
+        return;
+    }
+    if (sn->crashed || sn->epoch != t->epoch)
+        return;
+    t->firing = 1;
+    t->fire(t->arg);
+    t->firing = 0;
+    if (t->stopped)
+        free(t);
+    else if (t->repeat > 0)
+        push_timer(s, t, s->now + t->repeat);
+    touch(s, t->node); /* what the fire set due */
+}
+
 static void run_event(hs_sim *s, ev *e)
 {
     simnode *sn;
@@ -459,8 +516,11 @@ static void run_event(hs_sim *s, ev *e)
     uint64_t h = mix(s->trace, &e->at, sizeof e->at);
     uint64_t w[4] = {(uint64_t)e->kind, e->to, e->from, e->id};
     s->trace = mix(h, w, sizeof w);
+    if (e->timer) /* it is out of the heap now: fire_timer decides */
+        e->timer->pending = 0;
     /* A paused node does nothing: what it would do waits for its end. */
-    sn = &s->nodes[e->kind == EV_WAKE || e->kind == EV_DELIVER ? e->to : e->from];
+    sn = &s->nodes[e->kind == EV_DELIVER || e->kind == EV_WAKE || e->kind == EV_CALL ? e->to
+                                                                                     : e->from];
     if (sn->paused_until > s->now && !sn->crashed) {
         ev later_ev = *e;
         later_ev.at = sn->paused_until;
@@ -470,6 +530,11 @@ static void run_event(hs_sim *s, ev *e)
             sn->wake = sn->paused_until;
         }
         e->method = e->target = e->header = e->label = e->body = NULL; /* moved */
+        e->timer = NULL;
+        if (later_ev.timer && later_ev.timer->stopped) {
+            free(later_ev.timer);
+            return;
+        }
         push(s, later_ev);
         return;
     }
@@ -514,6 +579,10 @@ static void run_event(hs_sim *s, ev *e)
                                    (s->now - e->sent) * 1000, "", 0);
         touch(s, e->from);
         break;
+    case EV_CALL:
+        fire_timer(s, e->timer);
+        e->timer = NULL;
+        break;
     default:
         break;
     }
@@ -529,19 +598,68 @@ static tracked *find_tracked(hs_sim *s, const char *id)
     return NULL;
 }
 
+/* A message reached node sn first here: it counts as delivered whatever
+ * the embedder's handlers then make of it. */
 static hs_verdict on_message(void *ud, hs_node *node, const hs_message *m, json_t **payload_out)
 {
     simnode *sn = ud;
     hs_sim *s = sn->s;
     tracked *t = s->nmsgs ? find_tracked(s, hs_message_id(m)) : NULL;
 
-    (void)node;
-    (void)payload_out;
     if (t && t->at[sn->i] < 0) {
         t->at[sn->i] = (float)(s->now - t->sent);
         t->hops[sn->i] = (uint16_t)(hs_message_hops(m) > 65535 ? 65535 : hs_message_hops(m));
     }
+    if (sn->extra.on_message)
+        return sn->extra.on_message(sn->extra.ud, node, m, payload_out);
     return HS_ACCEPT;
+}
+
+/* ---- the embedder's hooks, after the simulator's ------------------------------ */
+
+static int x_select_peers(void *ud, hs_node *node, const hs_message *m, const hs_peer_info *cands,
+                          size_t n, size_t want, size_t *out)
+{
+    simnode *sn = ud;
+
+    return sn->extra.select_peers(sn->extra.ud, node, m, cands, n, want, out);
+}
+
+static int x_has_policy(void *ud, hs_node *node)
+{
+    simnode *sn = ud;
+
+    return sn->extra.has_policy(sn->extra.ud, node);
+}
+
+static void x_on_state(void *ud, hs_node *node, const char *old_root, uint64_t old_version,
+                       const char *new_root, uint64_t new_version, const char *from)
+{
+    simnode *sn = ud;
+
+    sn->extra.on_state(sn->extra.ud, node, old_root, old_version, new_root, new_version, from);
+}
+
+static void x_on_health(void *ud, hs_node *node, json_t *health)
+{
+    simnode *sn = ud;
+
+    sn->extra.on_health(sn->extra.ud, node, health);
+}
+
+static hs_verdict x_on_own(void *ud, hs_node *node, const hs_message *m, json_t **payload_out)
+{
+    simnode *sn = ud;
+
+    return sn->extra.on_own(sn->extra.ud, node, m, payload_out);
+}
+
+static int x_on_query(void *ud, hs_node *node, const char *name, const json_t *payload,
+                      const char *from, json_t **answer)
+{
+    simnode *sn = ud;
+
+    return sn->extra.on_query(sn->extra.ud, node, name, payload, from, answer);
 }
 
 /* The index of the node with this id, or SIZE_MAX. */
@@ -562,7 +680,8 @@ static void on_peer(void *ud, hs_node *node, const hs_peer_info *peer, int up)
     hs_sim *s = sn->s;
     size_t j = index_of(s, peer->id);
 
-    (void)node;
+    if (sn->extra.on_peer)
+        sn->extra.on_peer(sn->extra.ud, node, peer, up);
     if (up || j == SIZE_MAX || sn->crashed)
         return;
     if (!s->nodes[j].crashed) {
@@ -615,6 +734,75 @@ static void seed(hs_rng *r, uint64_t *x)
         r->s[k] = splitmix(x);
 }
 
+/* The simulator's hooks on sn's node, and the embedder's beside them:
+ * only those it has, so a node without them pays nothing more. */
+static void install_hooks(simnode *sn)
+{
+    const hs_hooks *x = &sn->extra;
+    hs_hooks h = {.ud = sn, .on_message = on_message, .on_peer = on_peer};
+
+    h.select_peers = x->select_peers ? x_select_peers : NULL;
+    h.has_policy = x->has_policy ? x_has_policy : NULL;
+    h.on_state = x->on_state ? x_on_state : NULL;
+    h.on_health = x->on_health ? x_on_health : NULL;
+    h.on_own = x->on_own ? x_on_own : NULL;
+    h.on_query = x->on_query ? x_on_query : NULL;
+    hs_node_set_hooks(sn->n, &h);
+}
+
+void hs_sim_set_hooks(hs_sim *s, size_t i, const hs_hooks *h)
+{
+    if (i >= s->o.nodes || !s->nodes[i].n)
+        return;
+    s->nodes[i].extra = h ? *h : (hs_hooks){0};
+    install_hooks(&s->nodes[i]);
+}
+
+hs_sim_timer *hs_sim_timer_start(hs_sim *s, size_t i, double delay, double repeat,
+                                 void (*fire)(void *arg), void *arg)
+{
+    hs_sim_timer *t;
+
+    if (i >= s->o.nodes || !(t = calloc(1, sizeof *t)))
+        return NULL;
+    *t = (hs_sim_timer){.node = i,
+                        .epoch = s->nodes[i].epoch,
+                        .id = s->timers++,
+                        .repeat = repeat > 0 ? repeat : 0,
+                        .fire = fire,
+                        .arg = arg};
+    push_timer(s, t, s->now + (delay > 0 ? delay : 0));
+    return t;
+}
+
+void hs_sim_timer_stop(hs_sim *s, hs_sim_timer *t)
+{
+    (void)s;
+    if (!t)
+        return;
+    t->stopped = 1;
+    if (!t->pending && !t->firing)
+        free(t);
+}
+
+static void closed(void *ud)
+{
+    (*(size_t *)ud)--;
+}
+
+/* Node i goes (a restart, the end): the embedder's things on it first,
+ * then the node. */
+static void close_node(hs_sim *s, size_t i, size_t *open)
+{
+    simnode *sn = &s->nodes[i];
+
+    if (s->o.detach)
+        s->o.detach(s->o.ud, s, i, sn->n);
+    sn->extra = (hs_hooks){0};
+    hs_node_set_hooks(sn->n, NULL);
+    hs_node_close(sn->n, closed, open);
+}
+
 /* Makes node i (again, after a restart: at the same address, with the
  * same id); it joins through node 0, or node 1 when it is node 0 coming
  * back. x: the generator state its own generator is seeded from. */
@@ -665,7 +853,8 @@ static hs_err make_node(hs_sim *s, size_t i, uint64_t *x)
     }
     seed(&sn->n->rng, x);
     hs_node_set_clock(sn->n, &(hs_clock){clock_wall, clock_mono, s});
-    hs_node_set_hooks(sn->n, &(hs_hooks){.ud = sn, .on_message = on_message, .on_peer = on_peer});
+    sn->extra = (hs_hooks){0};
+    install_hooks(sn);
     return HS_OK;
 }
 
@@ -681,6 +870,8 @@ static hs_err start_node(hs_sim *s, size_t i)
     /* What it asked while it started (its join) goes out now. */
     for (const hs_memnet_request *r = hs_memnet_client_oldest(sn->n->client); r; r = r->next)
         on_request(sn, r);
+    if (s->o.attach && (err = s->o.attach(s->o.ud, s, i, sn->n)) != HS_OK)
+        return err;
     touch(s, i);
     return HS_OK;
 }
@@ -723,11 +914,6 @@ fail:
     return NULL;
 }
 
-static void closed(void *ud)
-{
-    (*(size_t *)ud)--;
-}
-
 void hs_sim_free(hs_sim *s)
 {
     size_t open = 0;
@@ -738,7 +924,7 @@ void hs_sim_free(hs_sim *s)
         if (!s->nodes[i].n)
             continue;
         open++;
-        hs_node_close(s->nodes[i].n, closed, &open);
+        close_node(s, i, &open);
     }
     /* (Nothing of a simulated node closes later: see sim_close.) */
     for (size_t k = 0; k < s->nheap; k++)
@@ -777,6 +963,16 @@ size_t hs_sim_size(const hs_sim *s)
 double hs_sim_now(const hs_sim *s)
 {
     return s->now;
+}
+
+double hs_sim_wall(const hs_sim *s)
+{
+    return SIM_WALL0 + s->now;
+}
+
+double hs_sim_mono(const hs_sim *s)
+{
+    return SIM_MONO0 + s->now;
 }
 
 uint64_t hs_sim_events(const hs_sim *s)
@@ -970,6 +1166,12 @@ void hs_sim_traffic(const hs_sim *s, uint64_t *messages, uint64_t *bytes)
 {
     *messages = s->messages;
     *bytes = s->bytes;
+}
+
+void hs_sim_cross_traffic(const hs_sim *s, uint64_t *requests, uint64_t *pushes)
+{
+    *requests = s->cross;
+    *pushes = s->cross_pushes;
 }
 
 uint64_t hs_sim_false_deaths(const hs_sim *s)
@@ -1176,7 +1378,7 @@ hs_err hs_sim_restart(hs_sim *s, size_t i)
             s->open_crashes--;
         }
     }
-    hs_node_close(sn->n, closed, &open); /* (at once) */
+    close_node(s, i, &open); /* (at once) */
     sn->n = NULL;
     while (sn->later) {
         later *l = sn->later;
@@ -1191,7 +1393,7 @@ hs_err hs_sim_restart(hs_sim *s, size_t i)
         fail(s, "node %zu could not restart: %s", i, hs_strerror(err));
         if (sn->n) {
             open = 1;
-            hs_node_close(sn->n, closed, &open); /* (at once) */
+            close_node(s, i, &open); /* (at once) */
             sn->n = NULL;
         }
         sn->crashed = 1;

@@ -57,6 +57,14 @@ typedef struct hs_sim_opts {
     /* More settings for node i (its id, port and bootstrap, node 0's URL
      * for every other node, are set already), or NULL. */
     void (*configure)(void *ud, size_t i, hs_config *cfg);
+    /* Called once node i has started (at hs_sim_new, and again after each
+     * hs_sim_restart: a new node), or NULL: what the embedder puts on it
+     * (plugins: hs_sim_set_hooks, hs_sim_timer_start). An error fails the
+     * making of the network (or the restart). */
+    hs_err (*attach)(void *ud, hs_sim *s, size_t i, hs_node *n);
+    /* Called before node i is closed (a restart, hs_sim_free), or NULL:
+     * what attach put on it must go (its timers, its hooks). */
+    void (*detach)(void *ud, hs_sim *s, size_t i, hs_node *n);
     void *ud;
 } hs_sim_opts;
 
@@ -71,7 +79,11 @@ size_t hs_sim_region(const hs_sim *s, size_t i);
 size_t hs_sim_size(const hs_sim *s);
 /* Virtual seconds since the start. */
 double hs_sim_now(const hs_sim *s);
-/* Events run so far (a request, an answer, a timeout, a node's round). */
+/* The nodes' clocks: epoch s (wall) and monotonic s, virtual. */
+double hs_sim_wall(const hs_sim *s);
+double hs_sim_mono(const hs_sim *s);
+/* Events run so far (a request, an answer, a timeout, a node's round, a
+ * timer of hs_sim_timer_start). */
 uint64_t hs_sim_events(const hs_sim *s);
 
 /* Runs the network for s virtual seconds. A node may be called directly
@@ -119,6 +131,9 @@ const char *hs_sim_error(const hs_sim *s);
 uint64_t hs_sim_trace(const hs_sim *s);
 /* Requests and answers delivered so far, and their body bytes. */
 void hs_sim_traffic(const hs_sim *s, uint64_t *messages, uint64_t *bytes);
+/* Of the requests delivered, those from one region to another (0 without
+ * regions), and of them the gossip pushes (POST /gossip). */
+void hs_sim_cross_traffic(const hs_sim *s, uint64_t *requests, uint64_t *pushes);
 /* Deaths declared, by a node not crashed, of a node not crashed. */
 uint64_t hs_sim_false_deaths(const hs_sim *s);
 /* Pairs of nodes not crashed where the first holds the second dead (a
@@ -132,6 +147,23 @@ size_t hs_sim_excluded(const hs_sim *s);
  * crashed ones' as they were when they crashed (a restart starts a
  * node's afresh). */
 void hs_sim_totals(const hs_sim *s, hs_metrics *out);
+/* More hooks for node i (copied; NULL: none), run beside the simulator's
+ * own: its message and peer hooks run first (it follows deliveries and
+ * deaths), then these; the rest are these alone. The embedder's plugins
+ * (bindings/lsim.c). */
+void hs_sim_set_hooks(hs_sim *s, size_t i, const hs_hooks *h);
+
+/* A timer in virtual time for node i: fire(arg) runs `delay` s from now,
+ * then every `repeat` s (0: once). It waits while the node is paused and
+ * does not run while it is crashed. Returns a handle for
+ * hs_sim_timer_stop, or NULL (out of memory). Every handle must be
+ * stopped, a one-shot one too (after it fired, or from its own fire);
+ * the detach callback is the place for what is left. */
+typedef struct hs_sim_timer hs_sim_timer;
+hs_sim_timer *hs_sim_timer_start(hs_sim *s, size_t i, double delay, double repeat,
+                                 void (*fire)(void *arg), void *arg);
+void hs_sim_timer_stop(hs_sim *s, hs_sim_timer *t);
+
 /* From now on a request or an answer is lost with this chance. */
 void hs_sim_set_loss(hs_sim *s, double loss);
 
