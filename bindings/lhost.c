@@ -40,6 +40,7 @@
 
 typedef struct ptimer {
     uv_timer_t t;
+    void *vt; /* the virtual timer instead (hs_host_env), or NULL */
     hs_host *h;
     int fn_ref;
     struct ptimer *prev, *next;
@@ -82,6 +83,8 @@ struct hs_host {
      * (given back to the manager when it fails); LUA_NOREF when none. */
     int policy_fn, policy_slot_ref, policy_rec;
     hs_pslot *policy_slot;
+    hs_host_env env; /* valid when `virtual` */
+    int virtual;
 };
 
 static void make_lazy_metatables(hs_host *h, lua_State *L);
@@ -575,7 +578,18 @@ static int api_log(lua_State *L)
 
 static int api_now(lua_State *L)
 {
-    lua_pushnumber(L, (double)uv_hrtime() / 1e9);
+    hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
+
+    lua_pushnumber(L, h->virtual ? h->env.mono(h->env.ud) : (double)uv_hrtime() / 1e9);
+    return 1;
+}
+
+/* api.wall() -> epoch s, virtual (only a virtual host has it). */
+static int api_wall(lua_State *L)
+{
+    hs_host *h = lua_touserdata(L, lua_upvalueindex(1));
+
+    lua_pushnumber(L, h->env.wall(h->env.ud));
     return 1;
 }
 
@@ -794,12 +808,16 @@ static void ptimer_close(ptimer *t)
     if (t->ud)
         *t->ud = NULL;
     luaL_unref(h->PL, LUA_REGISTRYINDEX, t->fn_ref);
+    if (t->vt) {
+        h->env.timer_stop(h->env.ud, t->vt);
+        free(t);
+        return;
+    }
     uv_close((uv_handle_t *)&t->t, ptimer_closed);
 }
 
-static void on_ptimer(uv_timer_t *ut)
+static void fire_ptimer(ptimer *t)
 {
-    ptimer *t = (ptimer *)ut;
     hs_host *h = t->h;
     lua_State *L;
 
@@ -808,6 +826,16 @@ static void on_ptimer(uv_timer_t *ut)
     L = cur_state(h);
     lua_rawgeti(L, LUA_REGISTRYINDEX, t->fn_ref);
     hs_host_call(h, "on_timer", 1, 0);
+}
+
+static void on_ptimer(uv_timer_t *ut)
+{
+    fire_ptimer((ptimer *)ut);
+}
+
+static void on_vtimer(void *arg)
+{
+    fire_ptimer(arg);
 }
 
 /* api.timer(delay_s, repeat_s, fn) -> handle with :close(); fn is called
@@ -830,15 +858,23 @@ static int api_timer(lua_State *L)
     t->h = h;
     lua_pushvalue(L, 3);
     t->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    uv_timer_init(h->loop, &t->t);
-    hs_host_handle_opened(h);
+    if (h->virtual && !(t->vt = h->env.timer_start(h->env.ud, delay, rep, on_vtimer, t))) {
+        luaL_unref(L, LUA_REGISTRYINDEX, t->fn_ref);
+        free(t);
+        return luaL_error(L, "out of memory");
+    }
+    if (!h->virtual) {
+        uv_timer_init(h->loop, &t->t);
+        hs_host_handle_opened(h);
+    }
     t->next = h->timers;
     if (h->timers)
         h->timers->prev = t;
     h->timers = t;
     t->ud = ud;
     *ud = t;
-    uv_timer_start(&t->t, on_ptimer, (uint64_t)(delay * 1000), (uint64_t)(rep * 1000));
+    if (!h->virtual)
+        uv_timer_start(&t->t, on_ptimer, (uint64_t)(delay * 1000), (uint64_t)(rep * 1000));
     return 1;
 }
 
@@ -1060,6 +1096,23 @@ static void check_options(lua_State *L, int opts_idx)
 
 hs_host *hs_host_new(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp)
 {
+    return hs_host_new_env(L, opts_idx, node, lp, NULL);
+}
+
+/* math.randomseed(seed) in PL, under pcall (a virtual host's plugins draw
+ * the same numbers in every run). */
+static int seed_random(lua_State *PL)
+{
+    lua_getglobal(PL, "math");
+    lua_getfield(PL, -1, "randomseed");
+    lua_pushinteger(PL, (lua_Integer) * (const uint64_t *)lua_touserdata(PL, 1));
+    lua_call(PL, 1, 0);
+    return 0;
+}
+
+hs_host *hs_host_new_env(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp,
+                         const hs_host_env *env)
+{
     hs_host *h;
     lua_State *PL;
     hs_budget_opts bo;
@@ -1076,6 +1129,8 @@ hs_host *hs_host_new(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp)
     bo.window = opt_number(L, opts_idx, "share_window", HS_PLUGIN_SHARE_WINDOW, 0.01);
     if (bo.max_share > 1)
         luaL_error(L, "plugin option max_share must be at most 1");
+    if (env) /* real time has no say in a virtual world (lhost.h) */
+        bo.timeout = bo.max_share = 0;
     h = calloc(1, sizeof *h);
     if (!h) {
         lua_pushliteral(L, "out of memory");
@@ -1085,7 +1140,11 @@ hs_host *hs_host_new(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp)
     hs_budget_init(&h->budget, &bo);
     h->node = node;
     h->lp = lp;
-    h->loop = lp->loop;
+    h->loop = lp ? lp->loop : NULL;
+    if (env) {
+        h->env = *env;
+        h->virtual = 1;
+    }
     h->mgr_ref = LUA_NOREF;
     h->policy_fn = h->policy_slot_ref = h->policy_rec = LUA_NOREF;
     PL = h->PL = lua_newstate(host_alloc, h);
@@ -1116,6 +1175,16 @@ hs_host *hs_host_new(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp)
         return NULL;
     }
     lua_settop(PL, 0);
+    if (h->virtual) {
+        lua_pushcfunction(PL, seed_random);
+        lua_pushlightuserdata(PL, &h->env.seed);
+        if (lua_pcall(PL, 1, 0, 0) != LUA_OK) {
+            lua_pushfstring(L, "plugin host: %s", lua_tostring(PL, -1));
+            lua_close(PL);
+            free(h);
+            return NULL;
+        }
+    }
 
     /* manager.init(opts, api) -> true | nil, error */
     if (!copy_value(L, opts_idx, PL, 0, 0)) {
@@ -1127,6 +1196,13 @@ hs_host *hs_host_new(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp)
     lua_newtable(PL);
     lua_pushlightuserdata(PL, h);
     luaL_setfuncs(PL, api_fns, 1);
+    if (h->virtual) {
+        lua_pushlightuserdata(PL, h);
+        lua_pushcclosure(PL, api_wall, 1);
+        lua_setfield(PL, -2, "wall");
+        lua_pushboolean(PL, 1);
+        lua_setfield(PL, -2, "virtual");
+    }
     hs_lua_json_register(PL, 1);
     if (hs_host_call(h, "init", 2, 2) != 0) {
         lua_pushliteral(L, "plugin manager failed to start (see the log)");
@@ -1644,11 +1720,13 @@ static int on_health_body(lua_State *L)
 
     if (hs_host_call(h, "health", 0, 1) == 0 && (j = hs_lua_to_json(L, -1))) {
         json_t *hooks = json_object();
+        /* (A simulated node's /health travels its virtual network: real
+         * time in it would make no two runs alike.) */
         for (size_t i = 0; hooks && i < h->nhooks; i++)
             json_object_set_new(hooks, h->hooks[i].name,
                                 json_pack("{s:I, s:I, s:f}", "calls", (json_int_t)h->hooks[i].calls,
                                           "errors", (json_int_t)h->hooks[i].errors, "seconds",
-                                          (double)h->hooks[i].ns / 1e9));
+                                          h->virtual ? 0.0 : (double)h->hooks[i].ns / 1e9));
         if (hooks)
             json_object_set_new(j, "hooks", hooks);
         json_object_set_new(health, "plugins", j);
@@ -1664,6 +1742,10 @@ void hs_host_on_health(hs_host *h, json_t *health)
 
 int hs_host_console_listen(hs_host *h, const char *path, char *err, size_t errlen)
 {
+    if (!h->loop) {
+        snprintf(err, errlen, "a simulated node has no console");
+        return -1;
+    }
     if (h->console) {
         snprintf(err, errlen, "the console is already listening");
         return -1;
@@ -1704,4 +1786,70 @@ void hs_host_close(hs_host *h)
     /* One count for ourselves, so the state outlives this function. */
     h->open_handles++;
     hs_host_handle_closed(h);
+}
+
+/* ---- the hooks a node with plugins installs -------------------------------------- */
+
+static hs_verdict hooks_message(void *ud, hs_node *node, const hs_message *m, json_t **payload_out)
+{
+    (void)node;
+    return hs_host_on_message(ud, m, payload_out);
+}
+
+static int hooks_select(void *ud, hs_node *node, const hs_message *m, const hs_peer_info *cands,
+                        size_t n, size_t want, size_t *out)
+{
+    (void)node;
+    return hs_host_select(ud, m, cands, n, want, out);
+}
+
+static int hooks_has_policy(void *ud, hs_node *node)
+{
+    (void)node;
+    return hs_host_has_policy(ud);
+}
+
+static void hooks_peer(void *ud, hs_node *node, const hs_peer_info *peer, int up)
+{
+    (void)node;
+    hs_host_on_peer(ud, peer, up);
+}
+
+static void hooks_state(void *ud, hs_node *node, const char *old_root, uint64_t old_version,
+                        const char *new_root, uint64_t new_version, const char *from)
+{
+    (void)node;
+    hs_host_on_state(ud, old_root, old_version, new_root, new_version, from);
+}
+
+static void hooks_health(void *ud, hs_node *node, json_t *health)
+{
+    (void)node;
+    hs_host_on_health(ud, health);
+}
+
+static hs_verdict hooks_own(void *ud, hs_node *node, const hs_message *m, json_t **payload_out)
+{
+    (void)node;
+    return hs_host_on_own(ud, m, payload_out);
+}
+
+static int hooks_query(void *ud, hs_node *node, const char *name, const json_t *payload,
+                       const char *from, json_t **answer)
+{
+    (void)node;
+    return hs_host_on_query(ud, name, payload, from, answer);
+}
+
+void hs_host_hooks(hs_host *h, hs_hooks *out)
+{
+    *out = (hs_hooks){.ud = h,
+                      .on_message = hooks_message,
+                      .select_peers = hooks_select,
+                      .has_policy = hooks_has_policy,
+                      .on_peer = hooks_peer,
+                      .on_state = hooks_state,
+                      .on_health = hooks_health,
+                      .on_own = hooks_own,
+                      .on_query = hooks_query};
 }

@@ -33,6 +33,37 @@ typedef struct hs_host hs_host;
  */
 hs_host *hs_host_new(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp);
 
+/*
+ * The world a host runs in when it is not the real one: the simulator's
+ * (bindings/lsim.c) virtual clock and timers, and a seed. With it the
+ * host reads no clock and sets no libuv timer: node.now(), os.time,
+ * os.clock and os.date read the virtual clocks, `every` runs on the
+ * virtual timers, math.random is seeded with `seed`, persist() keeps
+ * nothing on disk, and no console listens. Its calls keep the memory cap
+ * and the instruction budget, but no deadline and no share of the loop's
+ * time (plugin_timeout, plugin_max_share): those are real time, which a
+ * run that must repeat itself cannot depend on.
+ */
+typedef struct hs_host_env {
+    void *ud;
+    double (*wall)(void *ud); /* epoch s */
+    double (*mono)(void *ud); /* monotonic s */
+    /* fire(arg) after delay s, then every repeat s (0: once); returns a
+     * handle for timer_stop (called once for every handle), or NULL. */
+    void *(*timer_start)(void *ud, double delay, double repeat, void (*fire)(void *arg), void *arg);
+    void (*timer_stop)(void *ud, void *timer);
+    uint64_t seed;
+} hs_host_env;
+
+/* hs_host_new in `env` (copied; NULL: the real world, lp then required;
+ * with env, lp may be NULL). */
+hs_host *hs_host_new_env(lua_State *L, int opts_idx, hs_node *node, hs_lloop *lp,
+                         const hs_host_env *env);
+
+/* The core hooks that hand the node's events to this host's plugins
+ * (ud: the host), as a node with plugins and nothing else installs them. */
+void hs_host_hooks(hs_host *h, hs_hooks *out);
+
 /* Reloads the plugin set; pushes true, or nil and the error, on L. */
 int hs_host_reload(hs_host *h, lua_State *L);
 

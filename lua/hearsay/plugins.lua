@@ -22,6 +22,7 @@ local active        -- the running plugin set
 local states = {}   -- plugin name -> its `state` table, kept across reloads
 local stats = {}    -- plugin name -> { errors, last_error, slot }
 local reloads, reload_errors, last_reload_error = 0, 0, nil
+local clock0        -- api.now() at init: a simulated node's os.clock() counts from it
 local LIMIT = "limit exceeded" -- the budget's errors: instruction and time
 
 -- ---- logging and error accounting ----------------------------------------
@@ -127,6 +128,17 @@ local function libraries(env)
   env.coroutine = copy(coroutine)
   env.coroutine.resume, env.coroutine.close = resume, close
   env.os = { time = os.time, clock = os.clock, date = os.date, difftime = os.difftime }
+  if api.virtual then
+    -- A simulated node (bindings/lsim.c): its clocks are the simulation's,
+    -- so a run repeats itself; os.clock counts virtual seconds too.
+    local time, date = os.time, os.date
+    env.os.time = function(t)
+      if t ~= nil then return time(t) end
+      return math.floor(api.wall())
+    end
+    env.os.date = function(fmt, t) return date(fmt, t == nil and math.floor(api.wall()) or t) end
+    env.os.clock = function() return api.now() - clock0 end
+  end
   env.json = { encode = api.json_encode, decode = api.json_decode, null = api.null,
     array = api.array }
 end
@@ -303,6 +315,9 @@ local function sandbox(plugin, set)
   env.persist = function(every)
     every = every or 30
     if type(every) ~= "number" or every < 1 then error("persist takes seconds (>= 1)", 2) end
+    -- A simulated node has no disk of its own: `state` lives as long as
+    -- the node (a restart starts it afresh).
+    if api.virtual then return end
     if not opts.dir then
       error("persist needs a config directory (hearsay run) to keep the state in", 2)
     end
@@ -575,6 +590,7 @@ end
 
 function M.init(o, a)
   opts, api = o, a
+  clock0 = api.now()
   local cur, err = current_options()
   if not cur then return nil, err end
   local set
