@@ -14,9 +14,16 @@
  *   s:loss(0.05)
  *   s:deliveries(), s:detections(), s:false_deaths(), s:held_dead(),
  *   s:excluded(),
- *   s:traffic(), s:totals(),
+ *   s:traffic(), s:cross(), s:totals(),
  *   s:events(), s:trace(), s:now(), s:size(), s:has(i, id),
  *   s:crashed(i), s:sees(i, j), s:error(), s:close()
+ *   s:plugin_info(i), s:plugin_state(i, name)   -- with plugins
+ *
+ * plugins = {dir = DIR, ...} (what node:plugins takes) loads plugins into
+ * every node through the plugin host real nodes use (lhost.c, plugins.lua),
+ * in a world of the simulation's (hs_host_env): its clocks, its timers,
+ * math.random seeded from the seed. With a matrix, each node then carries
+ * the tag region = its region ("1", "2", ...), as node.lua's tags would.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,17 +33,34 @@
 #include <lua.h>
 
 #include "lconfig.h"
+#include "lhost.h"
 #include "ljson.h"
 #include "lsim.h"
 #include "sim.h"
 
 #define HS_SIM_MT "hearsay.sim"
 
-typedef struct lsim {
+typedef struct lsim lsim;
+
+/* Node i's plugins: its host, and what its virtual world needs. */
+typedef struct lsim_host {
+    lsim *ls;
+    size_t i;
+    hs_host *host; /* NULL: none (no plugins, or not made yet) */
+} lsim_host;
+
+struct lsim {
     hs_sim *sim;
     lua_State *L;     /* the caller of whatever may make nodes (new, restart) */
     int settings_ref; /* the node settings table in the registry, or LUA_NOREF */
-} lsim;
+    int plugins_ref;  /* the plugin options in the registry, or LUA_NOREF */
+    lsim_host *hosts; /* one per node, with plugins */
+    uint64_t seed;
+    uint64_t hosts_made; /* hosts made so far: each one's random seed differs */
+    size_t regions;
+    json_t *tags;  /* the region tag of the node being made */
+    char err[512]; /* why a host could not be made */
+};
 
 static lsim *check_open(lua_State *L)
 {
@@ -82,12 +106,111 @@ static void configure(void *ud, size_t i, hs_config *cfg)
 {
     lsim *ls = ud;
 
-    (void)i;
+    if (ls->plugins_ref != LUA_NOREF && ls->regions) {
+        char r[24];
+        snprintf(r, sizeof r, "%zu", i % ls->regions + 1);
+        json_decref(ls->tags);
+        /* (NULL, out of memory: the node goes without, and the policy
+         * sees no region) */
+        ls->tags = json_pack("{ss}", "region", r);
+        cfg->tags = ls->tags;
+    }
     if (ls->settings_ref == LUA_NOREF)
         return;
     lua_checkstack(ls->L, 4);
     lua_rawgeti(ls->L, LUA_REGISTRYINDEX, ls->settings_ref);
     hs_lua_apply_config(ls->L, -1, cfg);
+}
+
+/* ---- plugins: each node's host, in the simulation's world ------------------ */
+
+static double host_wall(void *ud)
+{
+    return hs_sim_wall(((lsim_host *)ud)->ls->sim);
+}
+
+static double host_mono(void *ud)
+{
+    return hs_sim_mono(((lsim_host *)ud)->ls->sim);
+}
+
+static void *host_timer_start(void *ud, double delay, double repeat, void (*fire)(void *arg),
+                              void *arg)
+{
+    lsim_host *lh = ud;
+
+    return hs_sim_timer_start(lh->ls->sim, lh->i, delay, repeat, fire, arg);
+}
+
+static void host_timer_stop(void *ud, void *timer)
+{
+    hs_sim_timer_stop(((lsim_host *)ud)->ls->sim, timer);
+}
+
+static uint64_t splitmix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15u;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+    return x ^ (x >> 31);
+}
+
+/* Under lua_pcall: makes node (2)'s host (node pointer at 3) from the
+ * plugin options; raises with why not. */
+static int attach_body(lua_State *L)
+{
+    lsim_host *lh = lua_touserdata(L, 1);
+    hs_node *n = lua_touserdata(L, 2);
+    lsim *ls = lh->ls;
+    hs_host_env env = {.ud = lh,
+                       .wall = host_wall,
+                       .mono = host_mono,
+                       .timer_start = host_timer_start,
+                       .timer_stop = host_timer_stop,
+                       .seed = splitmix(ls->seed ^ splitmix(ls->hosts_made++))};
+    hs_hooks hooks;
+
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ls->plugins_ref);
+    if (!(lh->host = hs_host_new_env(L, -1, n, NULL, &env)))
+        return lua_error(L);
+    hs_host_hooks(lh->host, &hooks);
+    hs_sim_set_hooks(ls->sim, lh->i, &hooks);
+    return 0;
+}
+
+static hs_err attach(void *ud, hs_sim *s, size_t i, hs_node *n)
+{
+    lsim *ls = ud;
+    lua_State *L = ls->L;
+
+    if (ls->plugins_ref == LUA_NOREF)
+        return HS_OK;
+    ls->sim = s; /* (hs_sim_new has not returned it yet) */
+    ls->hosts[i] = (lsim_host){.ls = ls, .i = i};
+    if (!lua_checkstack(L, 4))
+        return HS_ENOMEM;
+    lua_pushcfunction(L, attach_body);
+    lua_pushlightuserdata(L, &ls->hosts[i]);
+    lua_pushlightuserdata(L, n);
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+        snprintf(ls->err, sizeof ls->err, "node %zu: %s", i + 1,
+                 lua_tostring(L, -1) ? lua_tostring(L, -1) : "the plugins did not load");
+        lua_pop(L, 1);
+        return HS_EINVAL;
+    }
+    return HS_OK;
+}
+
+static void detach(void *ud, hs_sim *s, size_t i, hs_node *n)
+{
+    lsim *ls = ud;
+
+    (void)n;
+    if (!ls->hosts || !ls->hosts[i].host)
+        return;
+    hs_sim_set_hooks(s, i, NULL);
+    hs_host_close(ls->hosts[i].host); /* its stop hooks run */
+    ls->hosts[i].host = NULL;
 }
 
 /* hearsay.sim(opts) -> sim */
@@ -137,10 +260,24 @@ static int l_sim_new(lua_State *L)
     o.log = luaL_checkoption(L, -1, "none", levels); /* 0 none, 1 + level */
     lua_pop(L, 2);
     ls = lua_newuserdatauv(L, sizeof *ls, 0); /* at 2 */
-    ls->sim = NULL;
+    memset(ls, 0, sizeof *ls);
     ls->L = L;
-    ls->settings_ref = LUA_NOREF;
+    ls->settings_ref = ls->plugins_ref = LUA_NOREF;
+    ls->seed = o.seed;
+    ls->regions = o.regions;
     luaL_setmetatable(L, HS_SIM_MT);
+    lua_getfield(L, 1, "plugins");
+    if (!lua_isnil(L, -1)) {
+        luaL_argcheck(L, lua_istable(L, -1), 1,
+                      "sim.plugins takes the options node:plugins takes ({dir = DIR, ...})");
+        if (!(ls->hosts = calloc(o.nodes, sizeof *ls->hosts)))
+            return luaL_error(L, "hearsay.sim: out of memory");
+        ls->plugins_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        o.attach = attach;
+        o.detach = detach;
+    } else {
+        lua_pop(L, 1);
+    }
     lua_getfield(L, 1, "settings");
     if (!lua_isnil(L, -1)) {
         hs_config probe;
@@ -157,6 +294,8 @@ static int l_sim_new(lua_State *L)
     top = lua_gettop(L);
     ls->sim = hs_sim_new(&o);
     lua_settop(L, top);
+    if (!ls->sim && ls->err[0])
+        return luaL_error(L, "hearsay.sim: plugins: %s", ls->err);
     if (!ls->sim)
         return luaL_error(L, "hearsay.sim: the network could not be made (out of memory, or a "
                              "setting the nodes refused)");
@@ -243,11 +382,12 @@ static int l_sim_restart(lua_State *L)
     hs_err err;
 
     ls->L = L;
+    ls->err[0] = '\0';
     err = hs_sim_restart(ls->sim, i);
     lua_settop(L, top);
 
     if (err != HS_OK)
-        return luaL_error(L, "sim:restart: %s", hs_strerror(err));
+        return luaL_error(L, "sim:restart: %s", ls->err[0] ? ls->err : hs_strerror(err));
     return 0;
 }
 
@@ -485,17 +625,69 @@ static int l_sim_traffic(lua_State *L)
     return 2;
 }
 
+/* sim:cross() -> requests delivered from one region to another, and of
+ * them gossip pushes (POST /gossip) */
+static int l_sim_cross(lua_State *L)
+{
+    uint64_t r, p;
+
+    hs_sim_cross_traffic(check_open(L)->sim, &r, &p);
+    lua_pushinteger(L, (lua_Integer)r);
+    lua_pushinteger(L, (lua_Integer)p);
+    return 2;
+}
+
 static int l_sim_close(lua_State *L)
 {
     lsim *ls = luaL_checkudata(L, 1, HS_SIM_MT);
 
-    hs_sim_free(ls->sim);
+    hs_sim_free(ls->sim); /* (the hosts close first: detach) */
     ls->sim = NULL;
+    free(ls->hosts);
+    ls->hosts = NULL;
+    json_decref(ls->tags);
+    ls->tags = NULL;
     if (ls->settings_ref != LUA_NOREF) {
         luaL_unref(L, LUA_REGISTRYINDEX, ls->settings_ref);
         ls->settings_ref = LUA_NOREF;
     }
+    if (ls->plugins_ref != LUA_NOREF) {
+        luaL_unref(L, LUA_REGISTRYINDEX, ls->plugins_ref);
+        ls->plugins_ref = LUA_NOREF;
+    }
     return 0;
+}
+
+static hs_host *check_host(lua_State *L, lsim *ls, size_t i)
+{
+    if (!ls->hosts)
+        luaL_error(L, "this simulation has no plugins (sim{plugins = {...}})");
+    if (!ls->hosts[i].host)
+        luaL_error(L, "node %d has no plugins now", (int)i + 1);
+    return ls->hosts[i].host;
+}
+
+/* sim:plugin_info(i) -> node i's plugin manager's info() (node:plugin_info) */
+static int l_sim_plugin_info(lua_State *L)
+{
+    lsim *ls = check_open(L);
+    hs_host *h = check_host(L, ls, check_index(L, ls, 2));
+
+    lua_settop(L, 0);
+    return hs_host_query(h, L, "info", 0);
+}
+
+/* sim:plugin_state(i, name) -> a copy of that plugin's `state` on node i */
+static int l_sim_plugin_state(lua_State *L)
+{
+    lsim *ls = check_open(L);
+    hs_host *h = check_host(L, ls, check_index(L, ls, 2));
+
+    luaL_checkstring(L, 3);
+    lua_settop(L, 3);
+    lua_remove(L, 1);
+    lua_remove(L, 1);
+    return hs_host_query(h, L, "state_of", 1);
 }
 
 static const luaL_Reg sim_methods[] = {
@@ -522,7 +714,10 @@ static const luaL_Reg sim_methods[] = {
     {"held_dead", l_sim_held_dead},
     {"excluded", l_sim_excluded},
     {"traffic", l_sim_traffic},
+    {"cross", l_sim_cross},
     {"totals", l_sim_totals},
+    {"plugin_info", l_sim_plugin_info},
+    {"plugin_state", l_sim_plugin_state},
     {"close", l_sim_close},
     {NULL, NULL},
 };

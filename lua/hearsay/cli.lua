@@ -79,8 +79,8 @@ asked, and 10 s for detection). A scenario is a Lua file:
   at(70, function() broadcast(random(1000), "chat", { n = 2 }) end)
 
 at(t, fn) runs fn t virtual seconds after forming. config{} may set
-nodes, seed, latency, jitter, model, loss, form, settle, settings and
-matrix; options given on the command line win. Inside at() functions:
+nodes, seed, latency, jitter, model, loss, form, settle, settings, matrix
+and plugins; options given on the command line win. Inside at() functions:
 crash(i), crashed(i), restart(i), pause(i, s), partition(...), heal(),
 loss(p), broadcast(i, type, payload) -> id, live() -> the node numbers
 not crashed, region(i), random(n) (seeded by the seed), now(),
@@ -103,6 +103,12 @@ options:
   --every S        ...this far apart (2)
   --crash K        ...after K random nodes crash at once (0)
   --settle S       virtual seconds after the last action (15)
+  --plugins DIR    every node loads the plugins of config directory DIR as
+                   `hearsay run --config DIR` would (node.lua's plugins,
+                   plugin_path and policy; not its node settings), in the
+                   simulation's virtual time, math.random seeded by the
+                   seed; with --matrix each node has the tag region = its
+                   region (config{}: plugins = "DIR")
   --set NAME=VALUE a node setting for every node (again for more)
   --json FILE      the report as JSON as well (- for stdout, then no text)
   --log LEVEL      the nodes' logs on stderr: error, warn, info, debug
@@ -1006,12 +1012,13 @@ local function cmd_sim(argv)
     nodes = "number", seed = "number", latency = "number", jitter = "number", model = "string",
     loss = "number", form = "number", broadcasts = "number", every = "number", crash = "number",
     settle = "number", set = "list", json = "string", log = "string", help = "boolean",
-    matrix = "string",
+    matrix = "string", plugins = "string",
   })
   if not opts then return fail("sim: " .. pos) end
   if opts.help then io.write(HELP.sim) return 0 end
   if #pos > 1 then return fail("sim: one scenario file at most") end
-  local run = { file = pos[1], settings = {}, set = opts.set, log = opts.log }
+  local run = { file = pos[1], settings = {}, set = opts.set, log = opts.log,
+    plugins = opts.plugins }
   for _, k in ipairs({ "nodes", "seed", "latency", "jitter", "model", "loss", "form", "broadcasts",
                        "every", "crash", "settle" }) do
     run[k] = opts[k]

@@ -15,7 +15,19 @@ M.defaults = {
   nodes = 100, seed = 1, latency = 0.02, jitter = 0.01, model = "uniform", loss = 0,
   form = 30, broadcasts = 5, every = 2, crash = 0, settle = 15,
   matrix = false, -- regions: {{a->a, a->b, ...}, ...} one-way s (node i in region (i-1) % #matrix + 1)
+  plugins = false, -- a config directory: its node.lua's plugins (and policy) in every node
 }
+
+-- The plugin options of config directory `dir` for every simulated node:
+-- what `hearsay run --config DIR` gives its node (node.lua's plugins,
+-- plugin_path, policy, plugin_memory, plugin_instructions). The node
+-- settings in node.lua are not taken: the simulation's are (--set).
+function M.plugin_options(dir)
+  if type(dir) ~= "string" then return nil, "plugins must name a config directory" end
+  local cfg, err = require("hearsay.config").load(dir)
+  if not cfg then return nil, "plugins: " .. tostring(err) end
+  return require("hearsay.cli").plugin_options(cfg), cfg
+end
 
 -- "0.001,0.08;0.08,0.001" (rows by ;, one-way seconds by ,) -> a matrix,
 -- or nil, error.
@@ -55,7 +67,7 @@ end
 -- registers fn for t virtual seconds after the cluster formed; the rest act
 -- on the running network when called from such a function.
 local CONFIG = { nodes = true, seed = true, latency = true, jitter = true, model = true,
-  loss = true, form = true, settle = true, settings = true, matrix = true }
+  loss = true, form = true, settle = true, settings = true, matrix = true, plugins = true }
 
 local function scenario_env(run)
   local env = setmetatable({}, { __index = _G })
@@ -176,6 +188,7 @@ local function replay_command(run)
     if g[k] ~= nil or k == "seed" then parts[#parts + 1] = "--" .. k .. " " .. tostring(o[k]) end
   end
   if o.matrix then parts[#parts + 1] = "--matrix '" .. matrix_text(o.matrix) .. "'" end
+  if g.plugins ~= nil then parts[#parts + 1] = "--plugins '" .. tostring(o.plugins) .. "'" end
   for _, kv in ipairs(run.set or {}) do parts[#parts + 1] = "--set " .. kv end
   if run.file then parts[#parts + 1] = run.file end
   return table.concat(parts, " ")
@@ -224,11 +237,17 @@ function M.run(opts)
     return a.seq < b.seq
   end)
 
+  local plugins, pcfg
+  if o.plugins then
+    plugins, pcfg = M.plugin_options(o.plugins)
+    if not plugins then return nil, pcfg end
+  end
+
   local clock = os.clock()
   if o.matrix and type(o.matrix) ~= "table" then return nil, "matrix must be a table of rows" end
   local sim = hs.sim({ nodes = o.nodes, seed = o.seed, latency = o.latency, jitter = o.jitter,
     model = o.model, loss = o.loss, log = opts.log, settings = o.settings,
-    matrix = o.matrix or nil })
+    matrix = o.matrix or nil, plugins = plugins })
   run.sim = sim
   local ok, err = sim:run(o.form)
   for _, a in ipairs(run.actions) do
@@ -244,6 +263,7 @@ function M.run(opts)
   local cpu = os.clock() - clock
 
   local messages, bytes = sim:traffic()
+  local cross, cross_pushes = sim:cross()
   local report = {
     nodes = o.nodes, seed = o.seed, latency = o.latency, jitter = o.jitter, model = o.model,
     loss = o.loss, form = o.form, settle = o.settle, scenario = opts.file, matrix = o.matrix or nil,
@@ -253,9 +273,28 @@ function M.run(opts)
     false_deaths = sim:false_deaths(), held_dead = sim:held_dead(), excluded = sim:excluded(),
     messages_per_node_s = messages / o.nodes / sim:now(),
     bytes_per_node_s = bytes / o.nodes / sim:now(),
+    cross_region = o.matrix and { requests = cross, pushes = cross_pushes } or nil,
     totals = sim:totals(),
     error = err, replay = replay_command(run), violations = {},
   }
+  if plugins then
+    -- What the plugins did, every node not crashed added up.
+    local p = { dir = o.plugins, policy = pcfg.policy, loaded = {}, calls = 0, errors = 0,
+      quarantined = 0, nodes = 0 }
+    for i = 1, o.nodes do
+      if not sim:crashed(i) then
+        local info = sim:plugin_info(i)
+        p.nodes = p.nodes + 1
+        for _, x in ipairs(info.plugins) do
+          if p.nodes == 1 then p.loaded[#p.loaded + 1] = x.name end
+          p.calls = p.calls + (x.calls or 0)
+          p.errors = p.errors + (x.errors or 0)
+          if x.quarantined then p.quarantined = p.quarantined + 1 end
+        end
+      end
+    end
+    report.plugins = p
+  end
   local v = report.violations
   if err then v[#v + 1] = "the run stopped: " .. err end
   for k, d in ipairs(report.broadcasts) do
@@ -281,6 +320,12 @@ function M.format(r)
     p("regions: %d, one way between them (s; node i in region (i-1) %% %d + 1, in place of the latency): %s",
       #r.matrix, #r.matrix, matrix_text(r.matrix))
   end
+  if r.plugins then
+    local x = r.plugins
+    p("plugins: %s from %s (policy %s): %d calls, %d errors, %d quarantined, over %d live nodes",
+      table.concat(x.loaded, ", "), x.dir, x.policy or "none: the core's tree", x.calls, x.errors,
+      x.quarantined, x.nodes)
+  end
   if #r.broadcasts > 0 then
     p("%-4s %7s %9s %11s %8s %8s %8s %8s %9s %7s", "#", "origin", "sent (s)", "reached", "50%",
       "90%", "99%", "100%", "hops max", "copies")
@@ -302,6 +347,10 @@ function M.format(r)
     r.false_deaths, r.held_dead, r.excluded)
   p("traffic: %.1f messages and %.0f bytes of bodies per node per virtual second",
     r.messages_per_node_s, r.bytes_per_node_s)
+  if r.cross_region then
+    p("between regions: %d requests, %d of them gossip pushes", r.cross_region.requests,
+      r.cross_region.pushes)
+  end
   local t = r.totals
   p("repairs: %d pushed and %d fetched by anti-entropy (%d catch-ups), %d by lazy push; tree: %d grafts, %d prunes",
     t.ae_pushed, t.ae_fetched, t.ae_catchups, t.lazy_pushed, t.grafts, t.prunes)
