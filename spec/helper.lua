@@ -376,6 +376,16 @@ function H.sh(cmd)
   return code, out:gsub("exit=%d+%s*$", "")
 end
 
+-- `hearsay sim ARGS` (hearsay sim's specs): exit code and output.
+function H.sim(args)
+  return H.sh(("%q sim %s 2>&1"):format(H.bin, args))
+end
+
+-- The trace hash a `hearsay sim` run printed.
+function H.trace_of(out)
+  return out:match("trace (%x+)")
+end
+
 -- Runs a shell command in the background while driving `loop` (so that
 -- in-process nodes answer it); returns its output (stdout and stderr)
 -- once it exits, or raises after timeout seconds (default 10).

@@ -6,13 +6,7 @@
 -- choices, and the run still repeats itself from its seed.
 local hs = H.hs
 
-local function sim_cmd(args)
-  return H.sh(("%q sim %s 2>&1"):format(H.bin, args))
-end
-
-local function trace_of(out)
-  return out:match("trace (%x+)")
-end
+local sim_cmd, trace_of = H.sim, H.trace_of
 
 -- A config directory: node.lua (its text) and plugin files { name = source }.
 local function config_dir(node_lua, files)

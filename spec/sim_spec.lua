@@ -4,13 +4,7 @@
 -- invariants failing with a replay command that repeats the run.
 local hs = H.hs
 
-local function sim_cmd(args)
-  return H.sh(("%q sim %s 2>&1"):format(H.bin, args))
-end
-
-local function trace_of(out)
-  return out:match("trace (%x+)")
-end
+local sim_cmd, trace_of = H.sim, H.trace_of
 
 describe("hearsay sim", function()
   it("is documented", function()
