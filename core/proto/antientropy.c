@@ -262,21 +262,17 @@ char *hs_ae_fetch_answer(hs_node *n, const json_t *req, unsigned *status, size_t
     return text;
 }
 
-typedef struct ae_req {
-    hs_node *node;
-    double sent; /* wall s: the round's digest went out */
-    char peer_id[HS_PEER_ID_MAX + 1];
-} ae_req;
-
-static ae_req *new_req(hs_node *n, const hs_peer *p, double sent)
+/* POSTs text (NULL: out of memory, nothing sent) to p's path for the
+ * round sent at `sent` (wall s); its answer goes to kind. */
+static void post(hs_node *n, const hs_pending_kind *kind, const hs_peer *p, double sent,
+                 const char *path, const char *text)
 {
-    ae_req *r = malloc(sizeof *r);
-    if (r) {
-        r->node = n;
-        r->sent = sent;
-        strcpy(r->peer_id, p->id);
+    hs_pending *e = text ? hs_pending_new(n, kind, p->id, p->url) : NULL;
+
+    if (e) {
+        e->at = sent;
+        hs_pending_send(e, "POST", path, text, strlen(text), n->cfg.request_timeout);
     }
-    return r;
 }
 
 /* A round sent at `sent` came through, fetches and all: the round after
@@ -295,49 +291,36 @@ static void covered(hs_node *n, double sent)
     }
 }
 
-static void on_fetched(void *ud, const hs_http_result *res)
+/* The envelopes e->peer sent for our POST /fetch of round e->at. */
+static void on_fetched(hs_node *n, hs_pending *e, const hs_http_result *res)
 {
-    ae_req *r = ud;
-    hs_node *n = r->node;
-    json_t *arr;
-
-    if (res->err == HS_ESTATE || n->closing) {
-        free(r);
-        return;
-    }
-    arr = res->err == HS_OK && res->status == 200
-              ? json_loadb(res->body, res->len, JSON_REJECT_DUPLICATES, NULL)
-              : NULL;
+    json_t *arr = res->err == HS_OK && res->status == 200
+                      ? json_loadb(res->body, res->len, JSON_REJECT_DUPLICATES, NULL)
+                      : NULL;
     if (json_is_array(arr)) {
         unsigned status;
         size_t before = n->m.messages_received;
         size_t alen;
-        free(hs_gossip_receive_body(n, arr, res->body, res->len, r->peer_id, 0, &status, &alen));
+        free(hs_gossip_receive_body(n, arr, res->body, res->len, e->peer, 0, &status, &alen));
         n->m.ae_fetched += n->m.messages_received - before;
         if (n->m.messages_received > before)
             hs_membership_unfed(n);
-        covered(n, r->sent);
+        covered(n, e->at);
     }
     json_decref(arr);
-    free(r);
 }
 
-static void on_digest_answer(void *ud, const hs_http_result *res)
-{
-    ae_req *r = ud;
-    hs_node *n = r->node;
-    hs_peer *p;
-    json_t *ans;
+static const hs_pending_kind fetch_kind = {HS_REQ_FETCH, on_fetched, NULL, NULL};
 
-    if (res->err == HS_ESTATE || n->closing) {
-        free(r);
-        return;
-    }
-    p = hs_peers_find(&n->peers, r->peer_id);
-    ans = res->err == HS_OK && res->status == 200 ? json_loadb(res->body, res->len, 0, NULL) : NULL;
+/* e->peer's answer to the digest of round e->at. */
+static void on_digest_answer(hs_node *n, hs_pending *e, const hs_http_result *res)
+{
+    hs_peer *p = hs_peers_find(&n->peers, e->peer);
+    json_t *ans =
+        res->err == HS_OK && res->status == 200 ? json_loadb(res->body, res->len, 0, NULL) : NULL;
+
     if (!p || !json_is_object(ans)) {
         json_decref(ans);
-        free(r);
         return;
     }
     hs_membership_saw(n, p);
@@ -366,21 +349,17 @@ static void on_digest_answer(void *ud, const hs_http_result *res)
     if (json_array_size(want) > 0) {
         json_t *req = json_pack("{s:O}", "ids", want);
         char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-        char url[HS_URL_MAX + 16];
-        ae_req *fr = text ? new_req(n, p, r->sent) : NULL;
         json_decref(req);
-        snprintf(url, sizeof url, "%s/fetch", p->url);
-        if (fr && hs_http_client_request(n->client, "POST", url, text, strlen(text), n->from_header,
-                                         n->cfg.request_timeout, on_fetched, fr) != HS_OK)
-            free(fr);
+        post(n, &fetch_kind, p, e->at, "/fetch", text);
         free(text);
     } else {
-        covered(n, r->sent);
+        covered(n, e->at);
     }
     json_decref(want);
     json_decref(ans);
-    free(r);
 }
+
+static const hs_pending_kind digest_kind = {HS_REQ_DIGEST, on_digest_answer, NULL, NULL};
 
 /* Sends p a digest of the last `window` s (0: ae_window). */
 static void send_digest(hs_node *n, hs_peer *p, double window)
@@ -393,13 +372,8 @@ static void send_digest(hs_node *n, hs_peer *p, double window)
         json_object_set_new(req, "window", json_real(window));
     char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
-    ae_req *r = text ? new_req(n, p, hs_node_now(n)) : NULL;
-    char url[HS_URL_MAX + 16];
-    snprintf(url, sizeof url, "%s/digest", p->url);
     n->m.ae_rounds++;
-    if (r && hs_http_client_request(n->client, "POST", url, text, strlen(text), n->from_header,
-                                    n->cfg.request_timeout, on_digest_answer, r) != HS_OK)
-        free(r);
+    post(n, &digest_kind, p, hs_node_now(n), "/digest", text);
     free(text);
 }
 

@@ -70,13 +70,6 @@ double hs_message_timestamp(const hs_message *m)
     return m->timestamp;
 }
 
-typedef struct send_ctx {
-    hs_node *node;
-    size_t count; /* envelopes in the request */
-    int tree;     /* one of them went along an eager link */
-    char peer_id[HS_PEER_ID_MAX + 1];
-} send_ctx;
-
 /* Whether a 2xx answer to POST /gossip says every envelope was a
  * duplicate: {"status":"duplicate",...} for one, {"accepted":0,...} for a
  * batch (the forms routes.c writes; other answers never prune). */
@@ -93,17 +86,12 @@ static int says(const hs_http_result *res, const char *member)
     return res->body && memmem(res->body, res->len, member, strlen(member)) != NULL;
 }
 
-static void on_sent(void *ud, const hs_http_result *res)
+/* The answer to a POST /gossip of e->word envelopes to e->peer; e->flag:
+ * one of them went along an eager link. */
+static void on_sent(hs_node *n, hs_pending *e, const hs_http_result *res)
 {
-    send_ctx *ctx = ud;
-    hs_node *n = ctx->node;
-    hs_peer *p;
+    hs_peer *p = hs_peers_find(&n->peers, e->peer);
 
-    if (res->err == HS_ESTATE || n->closing) {
-        free(ctx);
-        return;
-    }
-    p = hs_peers_find(&n->peers, ctx->peer_id);
     if (p && p->q && p->q->inflight) {
         p->q->inflight--;
         /* What queued up meanwhile goes at the next flush, batched. */
@@ -111,14 +99,14 @@ static void on_sent(void *ud, const hs_http_result *res)
             hs_gossip_schedule_flush(n);
     }
     if (res->err == HS_OK && res->status >= 200 && res->status < 300) {
-        n->m.messages_sent += ctx->count;
+        n->m.messages_sent += e->word;
         if (p)
             hs_membership_saw(n, p);
         /* Plumtree's PRUNE: the peer had it already, from a faster path
          * (unless it keeps us as its shorter one), or it asks us to: it
          * took a shorter one (shortcut.c). From now on it is only offered
          * ids. */
-        if (p && ctx->tree) {
+        if (p && e->flag) {
             int dup = all_duplicate(res), keep = dup && says(res, "\"keep\":true");
             if (hs_peer_eager_link(p) && (says(res, "\"prune\":true") || (dup && !keep))) {
                 hs_peers_set_eager(&n->peers, p, 0);
@@ -134,15 +122,16 @@ static void on_sent(void *ud, const hs_http_result *res)
             }
         }
     } else {
-        n->m.send_errors += ctx->count;
-        hs_node_log(n, HS_LOG_DEBUG, "gossip to %s failed: %s (HTTP %ld)", ctx->peer_id,
+        n->m.send_errors += e->word;
+        hs_node_log(n, HS_LOG_DEBUG, "gossip to %s failed: %s (HTTP %ld)", e->peer,
                     res->error ? res->error : res->body, res->status);
         /* A 4xx means the peer is alive and disliked the message. */
         if (p && (res->err != HS_OK || res->status >= 500))
             hs_membership_send_failed(n, p);
     }
-    free(ctx);
 }
+
+static const hs_pending_kind push_kind = {HS_REQ_GOSSIP, on_sent, NULL, NULL};
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -157,24 +146,18 @@ static int excluded(const char **sorted, size_t n, const char *id)
 /* POSTs to p, whose send queue exists. */
 static void post(hs_node *n, hs_peer *p, const char *body, size_t len, size_t count, int tree)
 {
-    char url[HS_URL_MAX + 16];
-    send_ctx *ctx = malloc(sizeof *ctx);
+    hs_pending *e = hs_pending_new(n, &push_kind, p->id, p->url);
 
-    if (!ctx) {
+    if (!e) {
         n->m.send_errors += count;
         return;
     }
-    ctx->node = n;
-    ctx->count = count;
-    ctx->tree = tree;
-    strcpy(ctx->peer_id, p->id);
-    snprintf(url, sizeof url, "%s/gossip", p->url);
+    e->word = count;
+    e->flag = tree;
     p->q->inflight++; /* before: a completion must find it counted */
-    if (hs_http_client_request(n->client, "POST", url, body, len, n->from_header,
-                               n->cfg.request_timeout, on_sent, ctx) != HS_OK) {
+    if (hs_pending_send(e, "POST", "/gossip", body, len, n->cfg.request_timeout) != HS_OK) {
         p->q->inflight--;
         n->m.send_errors += count;
-        free(ctx);
     }
 }
 

@@ -111,37 +111,25 @@ void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl)
     }
 }
 
-typedef struct lazy_req {
-    hs_node *node;
-    char peer_id[HS_PEER_ID_MAX + 1];
-    size_t n;
-    hs_idq_entry ents[]; /* what we offered, sorted by id */
-} lazy_req;
-
 static int cmp_entry(const void *a, const void *b)
 {
     return memcmp(((const hs_idq_entry *)a)->id, ((const hs_idq_entry *)b)->id, 32);
 }
 
-static void on_answer(void *ud, const hs_http_result *res)
+/* The answer to an offer to e->peer of the e->word ids in e->data (what
+ * we offered, hs_idq_entry sorted by id). */
+static void on_answer(hs_node *n, hs_pending *e, const hs_http_result *res)
 {
-    lazy_req *r = ud;
-    hs_node *n = r->node;
-    hs_peer *p;
+    const hs_idq_entry *ents = e->data;
+    hs_peer *p = hs_peers_find(&n->peers, e->peer);
     json_t *ans;
     size_t count = 0;
     uint8_t(*ids)[32];
 
-    if (res->err == HS_ESTATE || n->closing) {
-        free(r);
-        return;
-    }
-    p = hs_peers_find(&n->peers, r->peer_id);
     if (res->err != HS_OK || res->status != 200) {
         /* Like a failed push: the peer may be going away. */
         if (p && (res->err != HS_OK || res->status >= 500))
             hs_membership_send_failed(n, p);
-        free(r);
         return;
     }
     ans = json_loadb(res->body, res->len, 0, NULL);
@@ -159,18 +147,19 @@ static void on_answer(void *ud, const hs_http_result *res)
         hs_peers_set_eager(&n->peers, p, HS_EAGER_CHILD);
     }
     for (size_t i = 0; ids && i < count; i++) {
-        hs_idq_entry key, *e;
+        hs_idq_entry key;
+        const hs_idq_entry *offered;
         size_t blen, tlen;
         const char *kept;
         char *text;
         hs_body *b;
 
         memcpy(key.id, ids[i], 32);
-        e = bsearch(&key, r->ents, r->n, sizeof key, cmp_entry);
-        kept = e ? hs_seen_body(n->seen, ids[i], &blen) : NULL;
+        offered = bsearch(&key, ents, (size_t)e->word, sizeof key, cmp_entry);
+        kept = offered ? hs_seen_body(n->seen, ids[i], &blen) : NULL;
         /* Kept with ttl 0 for repairs; it goes on with the ttl a pushed
          * copy would have had. */
-        text = kept ? hs_envelope_raw_ttl(kept, blen, e->ttl, &tlen) : NULL;
+        text = kept ? hs_envelope_raw_ttl(kept, blen, offered->ttl, &tlen) : NULL;
         b = text ? hs_body_new(text, tlen) : NULL;
         free(text);
         if (b) {
@@ -181,8 +170,9 @@ static void on_answer(void *ud, const hs_http_result *res)
     }
     free(ids);
     json_decref(ans);
-    free(r);
 }
+
+static const hs_pending_kind offer_kind = {HS_REQ_LAZY, on_answer, NULL, NULL};
 
 /* The lazy digest of q->v[from..from+count) as text: {"node_id", "ids":
  * [...], "ttls": [...], "lazy": true}, written straight into one buffer
@@ -226,26 +216,22 @@ static char *lazy_text(hs_node *n, const hs_idq *q, size_t from, size_t count)
 
 static void send_chunk(hs_node *n, hs_peer *p, const hs_idq *q, size_t from, size_t count)
 {
-    char url[HS_URL_MAX + 16], *text = lazy_text(n, q, from, count);
-    lazy_req *r;
+    char *text = lazy_text(n, q, from, count);
+    hs_idq_entry *ents = text ? malloc(count * sizeof *ents) : NULL;
+    hs_pending *e = ents ? hs_pending_new(n, &offer_kind, p->id, p->url) : NULL;
 
-    r = text ? malloc(sizeof *r + count * sizeof *r->ents) : NULL;
-    if (!r) {
+    if (!e) {
+        free(ents);
         free(text);
         n->m.send_errors++;
         return;
     }
-    r->node = n;
-    strcpy(r->peer_id, p->id);
-    r->n = count;
-    memcpy(r->ents, q->v + from, count * sizeof *r->ents);
-    qsort(r->ents, count, sizeof *r->ents, cmp_entry);
-    snprintf(url, sizeof url, "%s/digest", p->url);
-    if (hs_http_client_request(n->client, "POST", url, text, strlen(text), n->from_header,
-                               n->cfg.request_timeout, on_answer, r) != HS_OK) {
+    memcpy(ents, q->v + from, count * sizeof *ents);
+    qsort(ents, count, sizeof *ents, cmp_entry);
+    e->data = ents;
+    e->word = count;
+    if (hs_pending_send(e, "POST", "/digest", text, strlen(text), n->cfg.request_timeout) != HS_OK)
         n->m.send_errors++;
-        free(r);
-    }
     free(text);
 }
 

@@ -16,8 +16,9 @@
  * with fewer than min_peers live peers bootstraps again, which heals
  * partitions once the network is reachable.
  *
- * Every request carries a small context naming its peer by id; completions
- * look the peer up again, so a peer forgotten meanwhile is simply skipped.
+ * Every request is an entry of the node's pending table (pending.h) naming
+ * its peer by id; completions look the peer up again, so a peer forgotten
+ * meanwhile is simply skipped.
  *
  * Direct probes in flight are bounded by max_probes_in_flight (each holds
  * a curl handle, ~20 KiB). Only first probes of newly learned peers,
@@ -38,23 +39,6 @@
 #include "node.h"
 #include "score.h"
 
-typedef enum req_kind {
-    REQ_PROBE,
-    REQ_BOOT_HEALTH,
-    REQ_PEER_LIST,
-    REQ_BOOT_PEERS,
-    REQ_CANDIDATE,
-    REQ_CANDIDATE_FEED /* a candidate that asked us to push to it */
-} req_kind;
-
-typedef struct mreq {
-    hs_node *node;
-    req_kind kind;
-    const char *url; /* the base URL asked, after peer_id */
-    double timeout;  /* s, as asked */
-    char peer_id[];  /* "" for a bootstrap URL */
-} mreq;
-
 static double clip_wall(const hs_node *n, double t)
 {
     double now = hs_node_now(n);
@@ -71,34 +55,25 @@ static void notify(hs_node *n, hs_peer *p, int up)
     n->hooks.on_peer(n->hooks.ud, n, &info, up);
 }
 
-/* Starts a GET of base + path; 1 when it is under way (cb will run). */
-static int request_t(hs_node *n, req_kind kind, const char *peer_id, const char *base,
-                     const char *path, hs_http_cb cb, double timeout)
+/* Starts a GET of base + path about peer_id (NULL: a bootstrap URL),
+ * its timeout kept in the entry's `at` and `flag` given; 1 when it is
+ * under way (its answer will come to kind). */
+static int request_t(hs_node *n, const hs_pending_kind *kind, int flag, const char *peer_id,
+                     const char *base, const char *path, double timeout)
 {
-    char url[HS_URL_MAX + 32 + 3 * HS_URL_MAX]; /* base + path (a shuffle's encoded url) */
-    size_t idlen = peer_id ? strlen(peer_id) : 0, baselen = strlen(base);
-    mreq *r = malloc(sizeof *r + idlen + 1 + baselen + 1);
+    hs_pending *e = hs_pending_new(n, kind, peer_id, base);
 
-    if (!r)
+    if (!e)
         return 0;
-    r->node = n;
-    r->kind = kind;
-    r->timeout = timeout;
-    memcpy(r->peer_id, peer_id ? peer_id : "", idlen + 1);
-    r->url = memcpy(r->peer_id + idlen + 1, base, baselen + 1);
-    snprintf(url, sizeof url, "%s%s", base, path);
-    if (hs_http_client_request(n->client, "GET", url, NULL, 0, n->from_header, timeout, cb, r) !=
-        HS_OK) {
-        free(r);
-        return 0;
-    }
-    return 1;
+    e->at = timeout;
+    e->flag = flag;
+    return hs_pending_send(e, "GET", path, NULL, 0, timeout) == HS_OK;
 }
 
-static void request(hs_node *n, req_kind kind, const char *peer_id, const char *base,
-                    const char *path, hs_http_cb cb)
+static void request(hs_node *n, const hs_pending_kind *kind, int flag, const char *peer_id,
+                    const char *base, const char *path)
 {
-    request_t(n, kind, peer_id, base, path, cb, n->cfg.request_timeout);
+    request_t(n, kind, flag, peer_id, base, path, n->cfg.request_timeout);
 }
 
 static void swim_broadcast(hs_node *n, const char *type, const char *id, uint64_t incarnation,
@@ -302,10 +277,6 @@ typedef struct indirect {
     double timeout;                   /* s, of each request to a helper */
 } indirect;
 
-typedef struct indirect_req {
-    indirect *ind;
-} indirect_req;
-
 static void indirect_done(indirect *ind)
 {
     hs_node *n = ind->node;
@@ -328,24 +299,35 @@ static void indirect_done(indirect *ind)
     free(ind);
 }
 
-static void on_indirect(void *ud, const hs_http_result *res)
+/* A helper's answer to our POST /probe (e->data: the indirect probe it
+ * is one of, which the entry holds a count of). */
+static void on_indirect(hs_node *n, hs_pending *e, const hs_http_result *res)
 {
-    indirect_req *r = ud;
-    indirect *ind = r->ind;
+    indirect *ind = e->data;
     json_t *j = NULL;
 
-    free(r);
-    if (res->err != HS_ESTATE && res->err == HS_OK && res->status == 200 &&
-        (j = json_loadb(res->body, res->len, 0, NULL)) && json_is_true(json_object_get(j, "ok")))
+    (void)n;
+    if (res->err == HS_OK && res->status == 200 && (j = json_loadb(res->body, res->len, 0, NULL)) &&
+        json_is_true(json_object_get(j, "ok")))
         ind->ok++;
     else if (j && json_is_false(json_object_get(j, "ok")))
         ind->nack++;
-    else if (res->err != HS_ESTATE && late(res, ind->timeout))
+    else if (late(res, ind->timeout))
         ind->late++;
     json_decref(j);
+}
+
+/* One request fewer holds ind: the last ends the indirect probe. */
+static void indirect_release(hs_node *n, void *data)
+{
+    indirect *ind = data;
+
+    (void)n;
     if (--ind->pending == 0)
         indirect_done(ind);
 }
+
+static const hs_pending_kind indirect_kind = {HS_REQ_INDIRECT, on_indirect, NULL, indirect_release};
 
 /* Asks up to indirect_probes other hearsay peers to probe p; returns 1 when
  * at least one was asked (the answer comes later), 0 otherwise. */
@@ -387,19 +369,14 @@ static int probe_indirectly(hs_node *n, hs_peer *p)
     strcpy(ind->target, p->id);
     ind->pending = 1; /* held by us until every request is out */
     for (size_t i = 0; i < nh; i++) {
-        char url[HS_URL_MAX + 16];
-        indirect_req *r = malloc(sizeof *r);
-        if (!r)
+        hs_pending *e = hs_pending_new(n, &indirect_kind, helpers[i]->id, helpers[i]->url);
+        if (!e)
             continue;
-        r->ind = ind;
-        snprintf(url, sizeof url, "%s/probe", helpers[i]->url);
+        e->data = ind;
         ind->pending++;
         n->m.indirect_probes++;
-        if (hs_http_client_request(n->client, "POST", url, body, strlen(body), n->from_header,
-                                   ind->timeout, on_indirect, r) != HS_OK) {
-            ind->pending--;
-            free(r);
-        }
+        /* (A failure releases e: one hold fewer.) */
+        hs_pending_send(e, "POST", "/probe", body, strlen(body), ind->timeout);
     }
     free(body);
     if (--ind->pending == 0)
@@ -407,7 +384,7 @@ static int probe_indirectly(hs_node *n, hs_peer *p)
     return 1;
 }
 
-static void on_probe(void *ud, const hs_http_result *res);
+static const hs_pending_kind probe_kind;
 static void url_encode(const char *s, char *out, size_t cap);
 static void probe(hs_node *n, hs_peer *p, int feed);
 
@@ -525,17 +502,16 @@ static void probe(hs_node *n, hs_peer *p, int feed)
             strcat(path, "&feed=1");
     }
     hs_peers_wait_unlink(&n->peers, p);
-    if (!request_t(n, REQ_PROBE, p->id, p->url, path, on_probe, probe_timeout(n)))
+    if (!request_t(n, &probe_kind, 0, p->id, p->url, path, probe_timeout(n)))
         return; /* the next periodic probe tries again */
     p->probing = 1;
     p->probes++;
     n->m.health_checks++;
-    n->probes_in_flight++;
 }
 
 static int slot_free(const hs_node *n)
 {
-    return n->probes_in_flight < n->cfg.max_probes_in_flight;
+    return hs_pending_inflight(&n->pending, HS_REQ_PROBE) < n->cfg.max_probes_in_flight;
 }
 
 /* Gives free slots to waiting first probes, oldest first. A peer only a
@@ -610,27 +586,20 @@ static void refer(hs_node *n, const hs_peer *by, const json_t *t)
         snprintf(n->feed_try, sizeof n->feed_try, "%s", id);
 }
 
-static void on_probe(void *ud, const hs_http_result *res)
+/* The answer to a direct probe of e->peer at e->url (timeout e->at). */
+static void on_probe(hs_node *n, hs_pending *e, const hs_http_result *res)
 {
-    mreq *r = ud;
-    hs_node *n = r->node;
     hs_peer *p;
     json_t *j;
 
-    n->probes_in_flight--;
-    if (res->err == HS_ESTATE || n->closing) {
-        free(r);
-        return;
-    }
-    if (!(p = hs_peers_find(&n->peers, r->peer_id))) {
-        free(r);
+    if (!(p = hs_peers_find(&n->peers, e->peer))) {
         probe_waiting(n);
         return;
     }
     p->probing = 0;
     j = answer_json(res);
     const char *id = json_string_value(json_object_get(j, "node_id"));
-    hs_stats_probe(n, id && strcmp(id, p->id) == 0, !id && late(res, r->timeout), res->total_ms);
+    hs_stats_probe(n, id && strcmp(id, p->id) == 0, !id && late(res, e->at), res->total_ms);
     if (id && strcmp(id, p->id) == 0) {
         absorb(n, p, j, res->total_ms);
         if (json_is_true(json_object_get(j, "feeds")))
@@ -651,7 +620,7 @@ static void on_probe(void *ud, const hs_http_result *res)
             hs_node_log(n, HS_LOG_DEBUG, "forgetting %s: it answers, but the table is full", p->id);
             hs_peers_remove(&n->peers, p);
         }
-    } else if (!id && late(res, r->timeout)) {
+    } else if (!id && late(res, e->at)) {
         /* Our own loop was stalled past the timeout: the answer may be
          * waiting unread. That says nothing about the peer, and something
          * about us. */
@@ -670,12 +639,13 @@ static void on_probe(void *ud, const hs_http_result *res)
         /* Another node answers at that URL now: it replaced this one. Last,
          * since learning it may forget p. */
         if (id && hs_peers_valid_id(id) && strcmp(id, n->id) != 0)
-            hs_membership_learn(n, id, r->url, NULL, hs_node_now(n), NULL);
+            hs_membership_learn(n, id, e->url, NULL, hs_node_now(n), NULL);
     }
     json_decref(j);
-    free(r);
     probe_waiting(n);
 }
+
+static const hs_pending_kind probe_kind = {HS_REQ_PROBE, on_probe, NULL, NULL};
 
 /* Forgets a random live peer to make room in a full table; 1 if one went.
  * Not one the tree goes through from us (HS_EAGER_CHILD) unless all are:
@@ -1119,47 +1089,39 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
     return p;
 }
 
-/* The answer to a candidate's probe: if it is the node it was said to
+/* The answer to a candidate's probe (e->flag: it asked to be fed): if it
+ * is the node it was said to
  * be, a dead or unverified entry of that id moves to this URL, or a full
  * table takes it in place of a random peer (CYCLON's mixing, paced to one
  * verified peer per tick). */
-static void on_candidate(void *ud, const hs_http_result *res)
+static void on_candidate(hs_node *n, hs_pending *e, const hs_http_result *res)
 {
-    mreq *r = ud;
-    hs_node *n = r->node;
-    json_t *j;
+    json_t *j = answer_json(res);
     hs_peer *p;
 
-    n->probes_in_flight--;
-    if (res->err == HS_ESTATE || n->closing) {
-        free(r);
-        return;
-    }
-    j = answer_json(res);
     const char *id = json_string_value(json_object_get(j, "node_id"));
-    if (!id || strcmp(id, r->peer_id) != 0 || !url_allowed(n, r->url)) {
+    if (!id || strcmp(id, e->peer) != 0 || !url_allowed(n, e->url)) {
         /* Nothing there answers as that id: the other candidates at the
          * same host:port would fare no better (a stranger's 10,000 ids at
          * one victim's address cost that address one probe). */
-        drop_candidates_at(n, r->url);
+        drop_candidates_at(n, e->url);
         json_decref(j);
-        free(r);
         return;
     }
     if ((p = hs_peers_find(&n->peers, id))) {
-        if ((p->state == HS_PEER_DEAD || p->hearsay) && !same_endpoint(n, r->url, p) &&
-            hs_peers_set_url(&n->peers, p, r->url) == HS_OK) {
+        if ((p->state == HS_PEER_DEAD || p->hearsay) && !same_endpoint(n, e->url, p) &&
+            hs_peers_set_url(&n->peers, p, e->url) == HS_OK) {
             hs_node_log(n, HS_LOG_INFO, "peer %s moved to %s", p->id, p->url);
             absorb(n, p, j, res->total_ms);
             hs_membership_saw(n, p);
         }
-    } else if (!same_endpoint(n, r->url, NULL) &&
+    } else if (!same_endpoint(n, e->url, NULL) &&
                (n->peers.live < n->cfg.max_peers || make_room(n)) &&
-               hs_peers_add(&n->peers, id, r->url, &p) == HS_OK) {
+               hs_peers_add(&n->peers, id, e->url, &p) == HS_OK) {
         /* As any new peer: eager while fewer than `fanout` links are (the
          * one it replaced may have been one; without this a view that
          * mixes loses its tree); one that asked to be fed, a branch. */
-        if (r->kind == REQ_CANDIDATE_FEED && n->cfg.tree) {
+        if (e->flag && n->cfg.tree) {
             hs_peers_set_eager(&n->peers, p, HS_EAGER_CHILD);
             n->m.feeds++;
         } else {
@@ -1173,8 +1135,9 @@ static void on_candidate(void *ud, const hs_http_result *res)
         notify(n, p, 1);
     }
     json_decref(j);
-    free(r);
 }
+
+static const hs_pending_kind candidate_kind = {HS_REQ_PROBE, on_candidate, NULL, NULL};
 
 /* A candidate probed at most every CANDIDATE_EVERY seconds, or every
  * peer exchange if those come sooner (from the probe tick and each
@@ -1221,11 +1184,8 @@ static void take_candidates(hs_node *n)
         n->last_candidate = now;
     struct hs_candidate c = n->candidates[i];
     n->candidates[i] = n->candidates[--n->n_candidates];
-    if (request_t(n, c.feed ? REQ_CANDIDATE_FEED : REQ_CANDIDATE, c.id, c.url, "/health",
-                  on_candidate, probe_timeout(n))) {
-        n->probes_in_flight++;
+    if (request_t(n, &candidate_kind, c.feed != 0, c.id, c.url, "/health", probe_timeout(n)))
         n->m.health_checks++;
-    }
     free(c.id);
 }
 
@@ -1284,59 +1244,49 @@ static void merge_peer_list(hs_node *n, const json_t *list, const char *from)
     }
 }
 
-static void on_peer_list(void *ud, const hs_http_result *res)
+/* A /peers list from e->peer at e->url (e->flag: we are joining). */
+static void on_peer_list(hs_node *n, hs_pending *e, const hs_http_result *res)
 {
-    mreq *r = ud;
-    hs_node *n = r->node;
-    json_t *j;
+    hs_peer *p = e->peer[0] ? hs_peers_find(&n->peers, e->peer) : NULL;
+    json_t *j = answer_json(res);
 
-    if (res->err == HS_ESTATE || n->closing) {
-        free(r);
-        return;
-    }
-    hs_peer *p = r->peer_id[0] ? hs_peers_find(&n->peers, r->peer_id) : NULL;
-    j = answer_json(res);
     if (json_is_array(j)) {
         if (p)
             hs_membership_saw(n, p);
-        merge_peer_list(n, j, r->url);
+        merge_peer_list(n, j, e->url);
     } else if (p && res->err != HS_OK) {
         hs_membership_send_failed(n, p);
     }
     /* Joined: tell the peers we now know (and, if the list failed, at
      * least the bootstrap node) about us now rather than a round later. */
-    if (r->kind == REQ_BOOT_PEERS && hs_node_mono(n) - n->last_announce > 0.2)
+    if (e->flag && hs_node_mono(n) - n->last_announce > 0.2)
         hs_membership_announce(n, 1);
     json_decref(j);
-    free(r);
 }
 
-static void on_boot_health(void *ud, const hs_http_result *res)
-{
-    mreq *r = ud;
-    hs_node *n = r->node;
-    json_t *j;
+static const hs_pending_kind list_kind = {HS_REQ_PEERS, on_peer_list, NULL, NULL};
 
-    if (res->err == HS_ESTATE || n->closing) {
-        free(r);
-        return;
-    }
-    j = answer_json(res);
+/* A bootstrap URL's /health (e->url). */
+static void on_boot_health(hs_node *n, hs_pending *e, const hs_http_result *res)
+{
+    json_t *j = answer_json(res);
+
     const char *id = json_string_value(json_object_get(j, "node_id"));
     if (id && hs_peers_valid_id(id) && strcmp(id, n->id) != 0) {
-        hs_peer *p = hs_membership_learn(n, id, r->url, NULL, hs_node_now(n), NULL);
-        if (p && strcmp(p->url, r->url) == 0) {
+        hs_peer *p = hs_membership_learn(n, id, e->url, NULL, hs_node_now(n), NULL);
+        if (p && strcmp(p->url, e->url) == 0) {
             absorb(n, p, j, res->total_ms); /* its /health is a probe answer */
             hs_membership_saw(n, p);
         }
-        request(n, REQ_BOOT_PEERS, id, r->url, "/peers", on_peer_list);
+        request(n, &list_kind, 1, id, e->url, "/peers");
     } else if (!j) {
-        hs_node_log(n, HS_LOG_WARN, "bootstrap from %s failed: %s", r->url,
+        hs_node_log(n, HS_LOG_WARN, "bootstrap from %s failed: %s", e->url,
                     res->error ? res->error : "bad /health answer");
     }
     json_decref(j);
-    free(r);
 }
+
+static const hs_pending_kind boot_kind = {HS_REQ_PEERS, on_boot_health, NULL, NULL};
 
 void hs_membership_bootstrap(hs_node *n)
 {
@@ -1347,7 +1297,7 @@ void hs_membership_bootstrap(hs_node *n)
         hs_node_exchange_soon(n);
     for (size_t i = 0; i < n->cfg.n_bootstrap; i++)
         if (strcmp(n->bootstrap[i], n->url) != 0 && !hs_discovery_entry(n->bootstrap[i]))
-            request(n, REQ_BOOT_HEALTH, NULL, n->bootstrap[i], "/health", on_boot_health);
+            request(n, &boot_kind, 0, NULL, n->bootstrap[i], "/health");
     hs_discovery_run(n); /* the DNS entries, off the loop */
 }
 
@@ -1363,7 +1313,7 @@ hs_err hs_node_join(hs_node *n, const char *url)
         return HS_OK; /* (ourselves) */
     /* As a bootstrap entry: its /health names it, then an exchange. */
     hs_node_exchange_soon(n);
-    request(n, REQ_BOOT_HEALTH, NULL, url, "/health", on_boot_health);
+    request(n, &boot_kind, 0, NULL, url, "/health");
     return HS_OK;
 }
 
@@ -1436,9 +1386,9 @@ void hs_membership_exchange(hs_node *n)
         char path[16 + 3 * HS_URL_MAX + 1];
         int off = snprintf(path, sizeof path, "/peers?sample=%d&url=", EXCHANGE_SAMPLE);
         url_encode(n->url, path + off, sizeof path - (size_t)off);
-        request(n, REQ_PEER_LIST, p->id, p->url, path, on_peer_list);
+        request(n, &list_kind, 0, p->id, p->url, path);
     } else {
-        request(n, REQ_PEER_LIST, p->id, p->url, "/peers", on_peer_list);
+        request(n, &list_kind, 0, p->id, p->url, "/peers");
     }
 }
 
@@ -1623,41 +1573,29 @@ void hs_membership_swim(hs_node *n, const char *type, const json_t *payload, con
     }
 }
 
-typedef struct probe_for_ctx {
-    hs_node *node;
-    uint64_t token;
-    char target[HS_PEER_ID_MAX + 1];
-} probe_for_ctx;
-
-static void on_probe_for(void *ud, const hs_http_result *res)
+/* A probe for a helper's POST /probe (its token e->word) of e->peer. */
+static void on_probe_for(hs_node *n, hs_pending *e, const hs_http_result *res)
 {
-    probe_for_ctx *c = ud;
-    hs_node *n = c->node;
-    json_t *j, *ans;
+    json_t *j = answer_json(res), *ans;
     char *body;
 
-    if (res->err == HS_ESTATE || n->closing) {
-        free(c);
-        return;
-    }
-    j = answer_json(res);
     const char *id = json_string_value(json_object_get(j, "node_id"));
-    int ok = id && strcmp(id, c->target) == 0;
-    ans = json_pack("{s:b, s:s}", "ok", ok, "node_id", c->target);
+    int ok = id && strcmp(id, e->peer) == 0;
+    ans = json_pack("{s:b, s:s}", "ok", ok, "node_id", e->peer);
     body = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
-    hs_http_server_answer(n->server, c->token, body ? 200 : 500, body, body ? strlen(body) : 0);
+    hs_http_server_answer(n->server, e->word, body ? 200 : 500, body, body ? strlen(body) : 0);
     json_decref(ans);
     json_decref(j);
-    free(c);
 }
+
+static const hs_pending_kind probe_for_kind = {HS_REQ_PROBE_FOR, on_probe_for, NULL, NULL};
 
 void hs_membership_probe_for(hs_node *n, const json_t *req, uint64_t token, hs_http_response *resp)
 {
     const char *id = json_string_value(json_object_get(req, "node_id"));
     const char *url = json_string_value(json_object_get(req, "url"));
     hs_peer *p = id ? hs_peers_find(&n->peers, id) : NULL;
-    char full[HS_URL_MAX + 16];
-    probe_for_ctx *c;
+    hs_pending *e;
 
     /* Only peers we know, at the URL we know: /probe is no open proxy. */
     if (!p || !url || strcmp(url, p->url) != 0) {
@@ -1666,18 +1604,14 @@ void hs_membership_probe_for(hs_node *n, const json_t *req, uint64_t token, hs_h
         resp->len = resp->body ? strlen(resp->body) : 0;
         return;
     }
-    if (!(c = malloc(sizeof *c))) {
+    if (!(e = hs_pending_new(n, &probe_for_kind, p->id, p->url))) {
         resp->status = 500;
         resp->body = NULL;
         return;
     }
-    c->node = n;
-    c->token = token;
-    strcpy(c->target, p->id);
-    snprintf(full, sizeof full, "%s/%s", p->url, (p->features & HS_FEAT_SWIM) ? "ping" : "health");
-    if (hs_http_client_request(n->client, "GET", full, NULL, 0, n->from_header,
-                               n->cfg.probe_timeout, on_probe_for, c) != HS_OK) {
-        free(c);
+    e->word = token;
+    if (hs_pending_send(e, "GET", (p->features & HS_FEAT_SWIM) ? "/ping" : "/health", NULL, 0,
+                        n->cfg.probe_timeout) != HS_OK) {
         resp->status = 500;
         resp->body = NULL;
         return;

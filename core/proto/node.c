@@ -657,6 +657,7 @@ void hs_node_close(hs_node *n, void (*done)(void *ud), void *ud)
     n->io = NULL; /* (it is gone before we are) */
     io->ops->close(io, part_closed, n);
     hs_http_server_close(n->server, part_closed, n);
+    hs_pending_cancel_all(n);
     hs_http_client_close(n->client, part_closed, n);
     part_closed(n);
 }
@@ -1012,47 +1013,61 @@ json_t *hs_node_health_json(hs_node *n)
     }
     if (h)
         json_object_set_new(h, "probes",
-                            json_pack("{s:I, s:I}", "in_flight", (json_int_t)n->probes_in_flight,
+                            json_pack("{s:I, s:I}", "in_flight",
+                                      (json_int_t)hs_pending_inflight(&n->pending, HS_REQ_PROBE),
                                       "waiting", (json_int_t)n->peers.waiting));
     if (h && n->hooks.on_health)
         n->hooks.on_health(n->hooks.ud, n, h);
     return h;
 }
 
-typedef struct fetch_ctx {
+/* hs_node_fetch's requests: e->data holds the caller's callback and ud,
+ * told of every end, a close too. */
+typedef struct user_fetch {
     hs_fetch_cb cb;
     void *ud;
-} fetch_ctx;
+} user_fetch;
 
-static void on_fetched(void *ud, const hs_http_result *res)
+static void on_fetched(hs_node *n, hs_pending *e, const hs_http_result *res)
 {
-    fetch_ctx *f = ud;
+    user_fetch *f = e->data;
 
+    (void)n;
     if (res->err == HS_OK)
         f->cb(f->ud, HS_OK, res->status, res->body, res->len);
     else
         f->cb(f->ud, res->err, 0, res->error ? res->error : "",
               res->error ? strlen(res->error) : 0);
-    free(f);
 }
+
+static void fetch_cancelled(hs_node *n, hs_pending *e)
+{
+    user_fetch *f = e->data;
+    static const char why[] = "the node closed";
+
+    (void)n;
+    f->cb(f->ud, HS_ESTATE, 0, why, sizeof why - 1);
+}
+
+static const hs_pending_kind user_kind = {HS_REQ_USER, on_fetched, fetch_cancelled, NULL};
 
 hs_err hs_node_fetch(hs_node *n, const char *method, const char *url, const char *body, size_t len,
                      const char *header, double timeout_s, hs_fetch_cb cb, void *ud)
 {
-    fetch_ctx *f;
-    hs_err err;
+    user_fetch *f;
+    hs_pending *e;
 
     if (!n->started || n->closing)
         return HS_ESTATE;
     if (!method || !url || !cb || !(timeout_s > 0))
         return HS_EINVAL;
-    if (!(f = malloc(sizeof *f)))
+    if (!(f = malloc(sizeof *f)) || !(e = hs_pending_new(n, &user_kind, NULL, url))) {
+        free(f);
         return HS_ENOMEM;
+    }
     f->cb = cb;
     f->ud = ud;
-    err =
-        hs_http_client_request(n->client, method, url, body, len, header, timeout_s, on_fetched, f);
-    if (err != HS_OK)
-        free(f);
-    return err;
+    e->data = f;
+    e->header = header;
+    return hs_pending_send(e, method, "", body, len, timeout_s);
 }

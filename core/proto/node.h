@@ -13,6 +13,7 @@
 #include "hearsay.h"
 #include "io.h"
 #include "peers.h"
+#include "pending.h"
 #include "ratelimit.h"
 #include "rng.h"
 #include "seen.h"
@@ -128,15 +129,15 @@ struct hs_node {
     /* A peer a refusal to feed us named: our next ask goes to it, or "". */
     char feed_try[HS_PEER_ID_MAX + 1];
 
-    hs_deadlines due;        /* the rounds and delayed work (deadlines.h) */
-    double timer_at;         /* monotonic s io's timer is set for, HS_NEVER */
-    unsigned due_busy;       /* in hs_node_run_due: rearm at its end */
-    size_t probes_in_flight; /* direct probes awaiting their answer */
-    unsigned local_health;   /* Lifeguard's local health multiplier, 0 (well)
-                                to HS_LOCAL_HEALTH_MAX: probes wait and
-                                time out (1 + it) times longer */
-    size_t probe_cursor;     /* the next peer to probe is at or after this index */
-    double stalled_until;    /* monotonic s: until then failures are ours */
+    hs_deadlines due;         /* the rounds and delayed work (deadlines.h) */
+    double timer_at;          /* monotonic s io's timer is set for, HS_NEVER */
+    unsigned due_busy;        /* in hs_node_run_due: rearm at its end */
+    hs_pending_table pending; /* requests in flight (pending.h) */
+    unsigned local_health;    /* Lifeguard's local health multiplier, 0 (well)
+                                 to HS_LOCAL_HEALTH_MAX: probes wait and
+                                 time out (1 + it) times longer */
+    size_t probe_cursor;      /* the next peer to probe is at or after this index */
+    double stalled_until;     /* monotonic s: until then failures are ours */
     int flush_pending, lazy_pending;
     int in_own;                         /* in hooks.on_own (gossip.c) */
     int leaving;                        /* hs_node_leave was called */

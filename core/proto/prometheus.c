@@ -247,7 +247,8 @@ char *hs_node_prometheus(hs_node *n, size_t *len)
     breakdowns(&t, n, &m);
     plugins(&t, n);
     gauge(&t, "seen_ids", "message ids the seen-cache holds", (double)hs_seen_count(n->seen));
-    gauge(&t, "probes_in_flight", "direct health probes under way", (double)n->probes_in_flight);
+    gauge(&t, "probes_in_flight", "direct health probes under way",
+          (double)hs_pending_inflight(&n->pending, HS_REQ_PROBE));
     gauge(&t, "local_health", "Lifeguard's local health multiplier (0: well)",
           (double)n->local_health);
     gauge(&t, "copies_per_message", "copies of each new message that reached us, on average",

@@ -383,14 +383,15 @@ hs_err hs_node_query(hs_node *n, const hs_query_opts *o, hs_query_cb cb, void *u
     return HS_OK;
 }
 
-static void response_sent(void *ud, hs_err err, long status, const char *body, size_t len)
+/* A response we sent: nothing waits for its answer. */
+static void response_sent(hs_node *n, hs_pending *e, const hs_http_result *res)
 {
-    (void)ud;
-    (void)err;
-    (void)status;
-    (void)body;
-    (void)len;
+    (void)n;
+    (void)e;
+    (void)res;
 }
+
+static const hs_pending_kind response_kind = {HS_REQ_QUERY, response_sent, NULL, NULL};
 
 void hs_query_receive(hs_node *n, hs_envelope *env, int authentic)
 {
@@ -403,7 +404,7 @@ void hs_query_receive(hs_node *n, hs_envelope *env, int authentic)
     const json_t *payload = json_object_get(p, "payload");
     const hs_peer *origin;
     const char *error = NULL;
-    char url[HS_URL_MAX + 16];
+    hs_pending *e;
     json_t *answer = NULL, *body;
     char *text;
     int match;
@@ -443,10 +444,8 @@ void hs_query_receive(hs_node *n, hs_envelope *env, int authentic)
         json_object_set_new(body, "error", json_string(error));
     text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
-    snprintf(url, sizeof url, "%s/query", reply);
-    if (text)
-        (void)hs_node_fetch(n, "POST", url, text, strlen(text), n->from_header,
-                            n->cfg.request_timeout, response_sent, NULL);
+    if (text && (e = hs_pending_new(n, &response_kind, NULL, reply)))
+        hs_pending_send(e, "POST", "/query", text, strlen(text), n->cfg.request_timeout);
     free(text);
 }
 

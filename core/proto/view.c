@@ -22,11 +22,6 @@ struct hs_view_gather {
     json_t *views; /* {peer id: [ids]} */
 };
 
-typedef struct view_ask {
-    hs_node *n;
-    char id[HS_PEER_ID_MAX + 1];
-} view_ask;
-
 /* The answer's text from what was gathered, kept for VIEW_FRESH s. */
 static const char *keep(hs_node *n, json_t *views)
 {
@@ -56,35 +51,33 @@ static void answer_all(hs_node *n)
     n->view_gather = NULL;
 }
 
-static void on_peers(void *ud, const hs_http_result *res)
+/* e->peer's GET /peers. */
+static void on_peers(hs_node *n, hs_pending *e, const hs_http_result *res)
 {
-    view_ask *a = ud;
-    hs_node *n = a->n;
     json_t *list, *ids;
 
-    if (res->err == HS_ESTATE || n->closing || !n->view_gather) {
-        free(a);
+    if (!n->view_gather)
         return;
-    }
     if (res->err == HS_OK && res->status == 200 &&
         (list = json_loadb(res->body, res->len, 0, NULL))) {
         if (json_is_array(list) && (ids = json_array())) {
             size_t i;
-            json_t *e;
-            json_array_foreach(list, i, e)
+            json_t *entry;
+            json_array_foreach(list, i, entry)
             {
-                const char *id = json_string_value(json_object_get(e, "peer_id"));
+                const char *id = json_string_value(json_object_get(entry, "peer_id"));
                 if (json_array_size(ids) < VIEW_IDS && id && hs_peers_valid_id(id))
                     json_array_append_new(ids, json_string(id));
             }
-            json_object_set_new(n->view_gather->views, a->id, ids);
+            json_object_set_new(n->view_gather->views, e->peer, ids);
         }
         json_decref(list);
     }
-    free(a);
     if (--n->view_gather->pending == 0)
         answer_all(n);
 }
+
+static const hs_pending_kind ask_kind = {HS_REQ_VIEW, on_peers, NULL, NULL};
 
 void hs_view_request(hs_node *n, uint64_t token, hs_http_response *resp)
 {
@@ -117,19 +110,12 @@ void hs_view_request(hs_node *n, uint64_t token, hs_http_response *resp)
     n->view_gather = g; /* (the callbacks run later, never in the requests) */
     for (size_t i = 0; i < n->peers.n && g->pending < VIEW_PEERS; i++) {
         const hs_peer *p = n->peers.v[i];
-        char url[HS_URL_MAX + 16];
-        view_ask *a;
+        hs_pending *e;
         if (p->state == HS_PEER_DEAD || !hs_peer_usable(p) || !(p->features & HS_FEAT_AE) ||
-            !(a = malloc(sizeof *a)))
+            !(e = hs_pending_new(n, &ask_kind, p->id, p->url)))
             continue;
-        a->n = n;
-        strcpy(a->id, p->id);
-        snprintf(url, sizeof url, "%s/peers", p->url);
-        if (hs_http_client_request(n->client, "GET", url, NULL, 0, n->from_header, 1.0, on_peers,
-                                   a) == HS_OK)
+        if (hs_pending_send(e, "GET", "/peers", NULL, 0, 1.0) == HS_OK)
             g->pending++;
-        else
-            free(a);
     }
     if (g->pending == 0) { /* nobody to ask: the answer is now */
         const char *text = keep(n, g->views);
