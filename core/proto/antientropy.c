@@ -377,21 +377,18 @@ static void send_digest(hs_node *n, hs_peer *p, double window)
     free(text);
 }
 
+static int alive_ae(const hs_peer *p, const void *unused)
+{
+    (void)unused;
+    return p->state == HS_PEER_ALIVE && (p->features & HS_FEAT_AE);
+}
+
 void hs_ae_round(hs_node *n)
 {
-    size_t eligible = 0, pick;
-    hs_peer *p = NULL;
+    hs_peer *p = hs_peers_random(&n->peers, &n->rng, alive_ae, NULL);
 
-    for (size_t i = 0; i < n->peers.n; i++)
-        eligible += n->peers.v[i]->state == HS_PEER_ALIVE && (n->peers.v[i]->features & HS_FEAT_AE);
-    if (!eligible)
+    if (!p)
         return;
-    pick = (size_t)hs_rng_below(&n->rng, eligible);
-    for (size_t i = 0; i < n->peers.n && !p; i++) {
-        hs_peer *q = n->peers.v[i];
-        if (q->state == HS_PEER_ALIVE && (q->features & HS_FEAT_AE) && pick-- == 0)
-            p = q;
-    }
     /* Back to the round before the last that came through (covered()),
      * if that is further back than ae_window: rounds that back off to
      * ae_max_interval, or get lost, leave no message between them (a

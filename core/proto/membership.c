@@ -406,21 +406,10 @@ static void probe(hs_node *n, hs_peer *p, int feed);
  * turn. Duplicates prune the extra links as usual: the tree keeps its
  * shape, and every node has a way in from the start.
  */
-/* A uniformly random peer of those `ok` holds for (arg: ok's), or NULL;
- * one draw of the generator when there is any. */
-static hs_peer *random_peer(hs_node *n, int (*ok)(const hs_peer *, const void *), const void *arg)
+/* A uniformly random peer of those `ok` holds for (hs_peers_random). */
+static hs_peer *random_peer(hs_node *n, hs_peer_pred ok, const void *arg)
 {
-    size_t count = 0, pick;
-
-    for (size_t i = 0; i < n->peers.n; i++)
-        count += ok(n->peers.v[i], arg) != 0;
-    if (!count)
-        return NULL;
-    pick = (size_t)hs_rng_below(&n->rng, count);
-    for (size_t i = 0; i < n->peers.n; i++)
-        if (ok(n->peers.v[i], arg) && pick-- == 0)
-            return n->peers.v[i];
-    return NULL;
+    return hs_peers_random(&n->peers, &n->rng, ok, arg);
 }
 
 static int can_ask(const hs_peer *p, const void *unused)
@@ -1419,6 +1408,12 @@ void hs_membership_announce(hs_node *n, int joining)
     json_decref(payload);
 }
 
+static int is_dead(const hs_peer *p, const void *unused)
+{
+    (void)unused;
+    return p->state == HS_PEER_DEAD;
+}
+
 void hs_membership_maintain(hs_node *n)
 {
     double mono = hs_node_mono(n), wall = hs_node_now(n);
@@ -1466,15 +1461,11 @@ void hs_membership_maintain(hs_node *n)
      * the catch-up digests (hs_ae_catchup), the rest follows. */
     if (dead && slot_free(n) && mono >= n->next_dead_probe) {
         n->next_dead_probe = mono + n->cfg.retry_max / 6;
-        size_t pick = (size_t)hs_rng_below(&n->rng, dead);
-        for (size_t i = 0; i < n->peers.n; i++) {
-            hs_peer *p = n->peers.v[i];
-            if (p->state == HS_PEER_DEAD && pick-- == 0) {
-                if (!p->probing)
-                    probe(n, p, 0);
-                break;
-            }
-        }
+        /* (One of the `dead` counted above: the peers declared dead in
+         * this tick come after them in the draw's range.) */
+        hs_peer *p = hs_peers_nth(&n->peers, is_dead, NULL, (size_t)hs_rng_below(&n->rng, dead));
+        if (p && !p->probing)
+            probe(n, p, 0);
     }
     /* Bound the dead entries too: forget the longest-dead beyond max_peers. */
     while (dead > n->cfg.max_peers) {

@@ -366,3 +366,20 @@ void hs_peers_set_tags(hs_peer *peer, const json_t *tags)
     json_decref(peer->tags);
     peer->tags = copy;
 }
+
+hs_peer *hs_peers_nth(const hs_peers *p, hs_peer_pred ok, const void *arg, size_t k)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (ok(p->v[i], arg) && k-- == 0)
+            return p->v[i];
+    return NULL;
+}
+
+hs_peer *hs_peers_random(const hs_peers *p, hs_rng *rng, hs_peer_pred ok, const void *arg)
+{
+    size_t count = 0;
+
+    for (size_t i = 0; i < p->n; i++)
+        count += ok(p->v[i], arg) != 0;
+    return count ? hs_peers_nth(p, ok, arg, (size_t)hs_rng_below(rng, count)) : NULL;
+}

@@ -22,6 +22,7 @@
 
 #include "hearsay.h"
 #include "peerindex.h"
+#include "rng.h"
 #include "sendq.h"
 
 #define HS_PEER_ID_MAX 128
@@ -176,6 +177,15 @@ double hs_peers_latency_avg(double old, double sample);
 
 /* Fills the public view of a peer (borrowing its strings). */
 void hs_peer_info_of(const hs_peer *peer, hs_peer_info *out);
+
+/* Whether a caller wants peer p (arg: the caller's). */
+typedef int (*hs_peer_pred)(const hs_peer *p, const void *arg);
+/* The k-th (from 0, in table order) of the peers `ok` holds for, or NULL:
+ * O(n). */
+hs_peer *hs_peers_nth(const hs_peers *p, hs_peer_pred ok, const void *arg, size_t k);
+/* A uniformly random one of them, or NULL; one draw of rng when there is
+ * any: O(n). */
+hs_peer *hs_peers_random(const hs_peers *p, hs_rng *rng, hs_peer_pred ok, const void *arg);
 
 /* Valid peer id: 1..HS_PEER_ID_MAX printable ASCII chars, no quotes or spaces. */
 int hs_peers_valid_id(const char *id);

@@ -149,6 +149,46 @@ static void eager_links_are_counted(void)
     hs_peers_free(&p);
 }
 
+static int is_dead(const hs_peer *p, const void *arg)
+{
+    (void)arg;
+    return p->state == HS_PEER_DEAD;
+}
+
+/* hs_peers_nth counts only the peers a predicate wants, in table order;
+ * hs_peers_random picks among those only, each in turn, and none (without
+ * a draw) when there are none. */
+static void a_peer_is_picked_among_those_wanted(void)
+{
+    hs_peers p;
+    hs_rng rng = {{1, 2, 3, 4}}, before;
+    hs_peer *v[6];
+    char id[32], url[64];
+    unsigned hits[6] = {0};
+
+    hs_peers_init(&p);
+    CHECK(hs_peers_random(&p, &rng, is_dead, NULL) == NULL);
+    for (unsigned i = 0; i < 6; i++) {
+        ids(id, url, i);
+        CHECK(hs_peers_add(&p, id, url, &v[i]) == HS_OK);
+    }
+    before = rng;
+    CHECK(hs_peers_random(&p, &rng, is_dead, NULL) == NULL);
+    CHECK(memcmp(&before, &rng, sizeof rng) == 0);
+    hs_peers_set_state(&p, v[1], HS_PEER_DEAD);
+    hs_peers_set_state(&p, v[4], HS_PEER_DEAD);
+    CHECK(hs_peers_nth(&p, is_dead, NULL, 0) == v[1]);
+    CHECK(hs_peers_nth(&p, is_dead, NULL, 1) == v[4]);
+    CHECK(hs_peers_nth(&p, is_dead, NULL, 2) == NULL);
+    for (unsigned k = 0; k < 200; k++) {
+        hs_peer *q = hs_peers_random(&p, &rng, is_dead, NULL);
+        for (unsigned i = 0; i < 6; i++)
+            hits[i] += q == v[i];
+    }
+    CHECK(hits[1] + hits[4] == 200 && hits[1] > 50 && hits[4] > 50);
+    hs_peers_free(&p);
+}
+
 int main(void)
 {
     siphash_matches_the_reference_vectors();
@@ -156,6 +196,7 @@ int main(void)
     the_indexes_hold_many_peers();
     a_peer_can_move();
     peers_wait_for_a_first_probe_in_order();
+    a_peer_is_picked_among_those_wanted();
 
     hs_peers p;
     hs_peer *a, *b;
