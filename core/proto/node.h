@@ -160,10 +160,10 @@ struct hs_node {
     unsigned lazy_asked_next;
     double lazy_drawn; /* monotonic s the lazy links were last drawn (lazypush.c) */
     /* The last new messages from hearsay peers: with what ttl and hops, and
-     * from whom (shortcut.c; an entry with from NULL is empty). */
+     * from whom, by id (shortcut.c; an entry with from "" is empty). */
     struct hs_recent {
         uint8_t id[32];
-        const hs_peer *from;
+        char from[HS_PEER_ID_MAX + 1];
         uint16_t ttl, hops;
     } recent[HS_RECENT];
     unsigned recent_next;

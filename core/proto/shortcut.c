@@ -16,7 +16,9 @@
  * nodes that do not know them ignore.
  *
  * State: the last HS_RECENT new messages that came from a hearsay peer,
- * with their ttl, hops and sender (48 bytes each), and two bits per peer.
+ * with their ttl, hops and sender, by id (166 bytes each: a record held
+ * by pointer could be freed, and its memory taken by another peer's, when
+ * the peer is forgotten), and two bits per peer.
  */
 #include <string.h>
 
@@ -28,18 +30,14 @@
 static struct hs_recent *find(hs_node *n, const uint8_t id[32])
 {
     for (size_t i = 0; i < HS_RECENT; i++)
-        if (n->recent[i].from && memcmp(n->recent[i].id, id, 32) == 0)
+        if (n->recent[i].from[0] && memcmp(n->recent[i].id, id, 32) == 0)
             return &n->recent[i];
     return NULL;
 }
 
-/* p, if it is still in our table (a record freed since may be gone). */
-static hs_peer *still_known(hs_node *n, const hs_peer *p)
+static void set_from(struct hs_recent *r, const hs_peer *p)
 {
-    for (size_t i = 0; i < n->peers.n; i++)
-        if (n->peers.v[i] == p)
-            return n->peers.v[i];
-    return NULL;
+    memcpy(r->from, p->id, strlen(p->id) + 1);
 }
 
 void hs_shortcut_note(hs_node *n, const uint8_t id[32], unsigned ttl, unsigned hops, hs_peer *from)
@@ -61,7 +59,7 @@ void hs_shortcut_note(hs_node *n, const uint8_t id[32], unsigned ttl, unsigned h
     memcpy(r->id, id, 32);
     r->ttl = (uint16_t)(ttl > 0xffff ? 0xffff : ttl);
     r->hops = (uint16_t)(hops > 0xffff ? 0xffff : hops);
-    r->from = from;
+    set_from(r, from);
 }
 
 int hs_shortcut_offer(hs_node *n, const uint8_t id[32], unsigned ttl, hs_peer *via)
@@ -69,10 +67,11 @@ int hs_shortcut_offer(hs_node *n, const uint8_t id[32], unsigned ttl, hs_peer *v
     struct hs_recent *r = n->cfg.tree && via ? find(n, id) : NULL;
     hs_peer *parent;
 
-    if (!r || r->from == via || r->hops < r->ttl || ttl < (unsigned)r->ttl + HS_SHORTCUT_HOPS ||
-        via->state != HS_PEER_ALIVE || !(via->features & HS_FEAT_AE))
+    if (!r || strcmp(r->from, via->id) == 0 || r->hops < r->ttl ||
+        ttl < (unsigned)r->ttl + HS_SHORTCUT_HOPS || via->state != HS_PEER_ALIVE ||
+        !(via->features & HS_FEAT_AE))
         return 0;
-    parent = still_known(n, r->from);
+    parent = hs_peers_find(&n->peers, r->from);
     if (!parent)
         return 0;
     parent->prune_asked = 1;
@@ -82,7 +81,7 @@ int hs_shortcut_offer(hs_node *n, const uint8_t id[32], unsigned ttl, hs_peer *v
     /* Later copies and offers are judged against the path taken. */
     r->hops = (uint16_t)(r->hops + r->ttl > ttl ? r->hops + r->ttl - ttl : 0);
     r->ttl = (uint16_t)(ttl > 0xffff ? 0xffff : ttl);
-    r->from = via;
+    set_from(r, via);
     n->m.shortcuts++;
     return 1;
 }
