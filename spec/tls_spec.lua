@@ -213,6 +213,17 @@ end)
 -- ---- peer_allow ------------------------------------------------------------------
 
 describe("peer_allow", function()
+  it("refuses add_peer outside its ranges, and says so (not \"out of memory\")", function()
+    local loop = hs.loop()
+    local a = H.node({ peer_allow = { "127.0.0.1/32" } }, loop)
+    local ok, err = pcall(a.add_peer, a, "outside-peer", "http://127.0.0.2:1")
+    local known = listed(a, "outside-peer")
+    a:close(); loop:close()
+    assert.is_false(ok)
+    assert.matches("add_peer: not allowed by the security settings", err, 1, true)
+    assert.is_false(known)
+  end)
+
   it("keeps the own client from connecting outside its ranges", function()
     local loop = hs.loop()
     local outside = H.node({ host = "127.0.0.2" }, loop)

@@ -581,7 +581,9 @@ char *hs_node_snapshot(hs_node *node, size_t *len);
 hs_err hs_node_restore(hs_node *node, const char *text, size_t len, char *why, size_t cap);
 
 /* Adds a peer by hand, as if it had announced itself; HS_ESTATE before
- * hs_node_start(). */
+ * hs_node_start(). Refused: HS_EINVAL (a bad id or URL, ours), HS_EPERM
+ * (a URL the settings refuse: peer_allow, https only; a node that left),
+ * HS_ETOOBIG (a full table with no peer to let go). */
 hs_err hs_node_add_peer(hs_node *node, const char *id, const char *url);
 
 /* A message as `origin` would originate it, for tools and tests: its id

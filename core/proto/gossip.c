@@ -536,7 +536,7 @@ static int builtin(hs_node *n, hs_envelope *env, int authentic)
         if (!id || !url || strcmp(id, n->id) == 0 || !hs_peers_valid_id(id) ||
             !hs_peers_valid_url(url))
             return 1;
-        return hs_membership_learn(n, id, url, root, env->timestamp, &c) != NULL;
+        return hs_membership_learn(n, id, url, root, env->timestamp, &c, NULL) == HS_OK;
     }
     if (strcmp(env->type, "hs.tags") == 0) {
         hs_tags_receive(n, env, authentic);

@@ -567,7 +567,7 @@ static void refer(hs_node *n, const hs_peer *by, const json_t *t)
         return;
     if (!hs_peers_find(&n->peers, id)) {
         hs_membership_url_source(by->url, src);
-        hs_membership_learn(n, id, url, NULL, hs_node_now(n), &c);
+        (void)hs_membership_learn(n, id, url, NULL, hs_node_now(n), &c, NULL);
     }
     /* Our next ask goes to it (ask_to_be_fed): a random one of our peers
      * is most likely full too. */
@@ -628,7 +628,7 @@ static void on_probe(hs_node *n, hs_pending *e, const hs_http_result *res)
         /* Another node answers at that URL now: it replaced this one. Last,
          * since learning it may forget p. */
         if (id && hs_peers_valid_id(id) && strcmp(id, n->id) != 0)
-            hs_membership_learn(n, id, e->url, NULL, hs_node_now(n), NULL);
+            (void)hs_membership_learn(n, id, e->url, NULL, hs_node_now(n), NULL, NULL);
     }
     json_decref(j);
     probe_waiting(n);
@@ -977,21 +977,26 @@ static uint32_t claim_seconds(double ts)
     return ts <= 0 ? 0 : ts >= 4294967295.0 ? UINT32_MAX : (uint32_t)ts;
 }
 
-hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const char *root,
-                             double seen_at, const hs_claim *c)
+hs_err hs_membership_learn(hs_node *n, const char *id, const char *url, const char *root,
+                           double seen_at, const hs_claim *c, hs_peer **out)
 {
     hs_peer *p, *same;
+    hs_err err;
 
+    if (out)
+        *out = NULL;
+    if (strcmp(id, n->id) == 0 || strcmp(url, n->url) == 0)
+        return HS_EINVAL; /* ourselves */
     /* A TLS node takes https:// URLs only (node.c, counted there). */
-    if (strcmp(id, n->id) == 0 || strcmp(url, n->url) == 0 || !hs_node_url_allowed(n, url))
-        return NULL;
+    if (!hs_node_url_allowed(n, url))
+        return HS_EPERM;
     if (!url_allowed(n, url)) {
         refused(n, "outside peer_allow", id, url);
-        return NULL;
+        return HS_EPERM;
     }
     if (hs_left_blocks(n, id, c, seen_at)) {
         refused(n, "a node that left", id, url);
-        return NULL;
+        return HS_EPERM;
     }
     p = hs_peers_find(&n->peers, id);
     /* Its own signed word counts if newer than the last we took and not
@@ -1015,7 +1020,7 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
             } else {
                 /* A live peer's URL is what answers our probes at it. */
                 refused(n, "a live peer's new URL", id, url);
-                return p;
+                goto known;
             }
         }
         if (root)
@@ -1026,11 +1031,11 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
             else if (clip_wall(n, seen_at) > p->last_seen)
                 p->last_seen = clip_wall(n, seen_at);
         }
-        return p;
+        goto known;
     }
     if (c && c->direct && !host_is(url, c->src)) {
         refused(n, "a URL that is not its sender's address", id, url);
-        return NULL;
+        return HS_EPERM;
     }
     /* A new id at a known endpoint: the node there restarted under a new
      * id, or someone claims an endpoint already taken. A stranger gets one
@@ -1039,29 +1044,29 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
     if (c && (same = same_endpoint(n, url, NULL))) {
         if (same->state == HS_PEER_ALIVE && !same->hearsay) {
             refused(n, "a second id at a live peer's host:port", id, url);
-            return NULL;
+            return HS_EDUP;
         }
         candidate_add(n, id, url, c->src, 0); /* taken if it answers as id */
-        return NULL;
+        return HS_ESTATE;
     }
     if (!c && (same = hs_peers_find_url(&n->peers, url)) && same->state != HS_PEER_ALIVE)
         hs_peers_remove(&n->peers, same);
     if (c && !hs_ratelimit_take(&n->learn_limit, c->src, hs_node_mono(n))) {
         n->m.learn_limited++;
-        return NULL;
+        return HS_EPERM;
     }
     if (n->peers.live >= n->cfg.max_peers) {
         /* A stranger's word never evicts a peer: a candidate, at most. */
         if (c) {
             if (c->swap > 0 && (double)hs_rng_next(&n->rng) / 18446744073709551616.0 < c->swap)
                 candidate_add(n, id, url, c->src, 0);
-            return NULL;
+            return HS_ESTATE;
         }
         if (!make_room(n))
-            return NULL;
+            return HS_ETOOBIG;
     }
-    if (hs_peers_add(&n->peers, id, url, &p) != HS_OK)
-        return NULL;
+    if ((err = hs_peers_add(&n->peers, id, url, &p)) != HS_OK)
+        return err;
     if (root)
         hs_peers_set_root(p, root);
     if (fresh)
@@ -1075,14 +1080,16 @@ hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const 
     hs_node_log(n, HS_LOG_INFO, "new peer %s at %s", p->id, p->url);
     notify(n, p, 1);
     probe_first(n, p);
-    return p;
+known:
+    if (out)
+        *out = p;
+    return HS_OK;
 }
 
 /* The answer to a candidate's probe (e->flag: it asked to be fed): if it
- * is the node it was said to
- * be, a dead or unverified entry of that id moves to this URL, or a full
- * table takes it in place of a random peer (CYCLON's mixing, paced to one
- * verified peer per tick). */
+ * is the node it was said to be, a dead or unverified entry of that id
+ * moves to this URL, or a full table takes it in place of a random peer
+ * (CYCLON's mixing, paced to one verified peer per tick). */
 static void on_candidate(hs_node *n, hs_pending *e, const hs_http_result *res)
 {
     json_t *j = answer_json(res);
@@ -1228,7 +1235,8 @@ static void merge_peer_list(hs_node *n, const json_t *list, const char *from)
         int swapping = swaps < EXCHANGE_SWAPS && !hs_peers_find(&n->peers, id) &&
                        n->peers.live >= n->cfg.max_peers && hs_rng_below(&n->rng, 4) == 0;
         c.swap = swapping ? 1.0 : 0.0;
-        hs_membership_learn(n, id, url, root, json_is_number(ls) ? json_number_value(ls) : 0, &c);
+        (void)hs_membership_learn(n, id, url, root, json_is_number(ls) ? json_number_value(ls) : 0,
+                                  &c, NULL);
         swaps += swapping;
     }
 }
@@ -1262,8 +1270,9 @@ static void on_boot_health(hs_node *n, hs_pending *e, const hs_http_result *res)
 
     const char *id = json_string_value(json_object_get(j, "node_id"));
     if (id && hs_peers_valid_id(id) && strcmp(id, n->id) != 0) {
-        hs_peer *p = hs_membership_learn(n, id, e->url, NULL, hs_node_now(n), NULL);
-        if (p && strcmp(p->url, e->url) == 0) {
+        hs_peer *p;
+        if (hs_membership_learn(n, id, e->url, NULL, hs_node_now(n), NULL, &p) == HS_OK &&
+            strcmp(p->url, e->url) == 0) {
             absorb(n, p, j, res->total_ms); /* its /health is a probe answer */
             hs_membership_saw(n, p);
         }

@@ -791,7 +791,9 @@ hs_err hs_node_add_peer(hs_node *n, const char *id, const char *url)
         return HS_EINVAL;
     if (!hs_node_url_allowed(n, url))
         return HS_EPERM;
-    return hs_membership_learn(n, id, url, NULL, hs_node_now(n), NULL) ? HS_OK : HS_ENOMEM;
+    /* (Refused: HS_EPERM, peer_allow or a node that left; HS_ETOOBIG, a
+     * full table with no peer to let go.) */
+    return hs_membership_learn(n, id, url, NULL, hs_node_now(n), NULL, NULL);
 }
 
 int hs_node_apply_state(hs_node *n, const char *root, uint64_t version, const char *from,

@@ -261,9 +261,15 @@ void hs_membership_send_failed(hs_node *n, hs_peer *p);
  * answers a probe as that id while the old one is dead; one peer per
  * host:port. `claim` NULL: the operator's (bootstrap, add_peer) or our
  * own observation; else a stranger's, rate-limited per source, and a
- * full table only keeps it as a candidate (swap: the chance it does). */
-hs_peer *hs_membership_learn(hs_node *n, const char *id, const char *url, const char *root,
-                             double seen_at, const hs_claim *claim);
+ * full table only keeps it as a candidate (swap: the chance it does).
+ * HS_OK when the peer is in the table (*out, if out is not NULL, gets it;
+ * NULL on an error); else why not: HS_EINVAL (ourselves), HS_EPERM (the
+ * URL, peer_allow, a node that left, a claim about another's address, the
+ * per-source pace), HS_EDUP (a second id at a live peer's host:port),
+ * HS_ESTATE (kept as a candidate, or not at all, until it answers),
+ * HS_ETOOBIG (a full table, nobody to let go), HS_ENOMEM. */
+hs_err hs_membership_learn(hs_node *n, const char *id, const char *url, const char *root,
+                           double seen_at, const hs_claim *claim, hs_peer **out);
 /* Frees the candidates a full table kept (node.c, at the end). */
 void hs_membership_free_candidates(hs_node *n);
 /* The 16-byte source of what we heard from the peer at url (its host's

@@ -142,7 +142,7 @@ static void peers(hs_node *n, const hs_http_request *req, hs_http_response *resp
     if (k && from && url && hs_peers_valid_id(from) && hs_peers_valid_url(url)) {
         static const uint8_t unknown[16];
         hs_claim c = {n->rx_src_ok ? n->rx_src : unknown, 1, 1.0, 0};
-        hs_membership_learn(n, from, url, NULL, hs_node_now(n), &c);
+        (void)hs_membership_learn(n, from, url, NULL, hs_node_now(n), &c, NULL);
     }
 }
 
@@ -169,7 +169,7 @@ static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
         if (n->peers.live < n->cfg.max_peers && !hs_peers_find(&n->peers, from)) {
             static const uint8_t unknown[16];
             hs_claim c = {n->rx_src_ok ? n->rx_src : unknown, 1, 0.0, 0};
-            hs_membership_learn(n, from, url, NULL, hs_node_now(n), &c);
+            (void)hs_membership_learn(n, from, url, NULL, hs_node_now(n), &c, NULL);
         }
         if (feed && strcmp(feed, "1") == 0)
             feeds = hs_membership_feed(n, from, url, &refer);
