@@ -198,8 +198,8 @@ json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, u
     ids = hs_ae_parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
     if (!ids) {
         *status = 400;
-        return json_pack("{s:s, s:s}", "status", "error", "error",
-                         "a digest is {\"ids\": [at most max_digest hex ids], \"state\": {...}}");
+        return hs_http_error_json(
+            "a digest is {\"ids\": [at most max_digest hex ids], \"state\": {...}}");
     }
     adopt_state(n, json_object_get(req, "state"), sender);
     missing = hs_ae_unseen(n, (const uint8_t(*)[32])ids, count);
@@ -223,10 +223,7 @@ char *hs_ae_fetch_answer(hs_node *n, const json_t *req, unsigned *status, size_t
 
     if (!ids) {
         *status = 400;
-        text = strdup("{\"status\":\"error\",\"error\":\"a fetch is {\\\"ids\\\": [at most "
-                      "max_digest hex ids]}\"}");
-        *len = text ? strlen(text) : 0;
-        return text;
+        return hs_http_error_text("a fetch is {\"ids\": [at most max_digest hex ids]}", len);
     }
     /* The kept bodies are already the envelopes to send (ttl 0): join them. */
     size_t total = 2;

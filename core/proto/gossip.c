@@ -756,11 +756,6 @@ static char *dump(json_t *j, size_t *len)
     return text;
 }
 
-static char *error_text(const char *reason, size_t *len)
-{
-    return dump(json_pack("{s:s, s:s}", "status", "error", "error", reason), len);
-}
-
 static const char *const shortcut_member[] = {"", ",\"prune\":true", ",\"keep\":true"};
 
 /* The reference's answer to one envelope, byte for byte what jansson
@@ -814,7 +809,7 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
                         pushed, &reason, id);
         if (rx != RX_ACCEPTED && rx != RX_DUPLICATE) {
             *status = rx_status(rx);
-            return error_text(reason, len);
+            return hs_http_error_text(reason, len);
         }
         *status = 200;
         return single_answer(
@@ -827,7 +822,7 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
     if (count == 0 || count > n->cfg.max_batch) {
         *status = 400;
         n->m.messages_invalid++;
-        return error_text("a batch holds 1 to max_batch envelopes", len);
+        return hs_http_error_text("a batch holds 1 to max_batch envelopes", len);
     }
     /* Without the slices (no raw text, or out of memory) envelopes are
      * serialised again when kept: slower, never wrong. */
@@ -884,7 +879,7 @@ char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const cha
         rx_outcome rx = receive_env(n, &one, &r, sender, 1, &why);
         *status = rx_status(rx);
         if (*status != 200)
-            return error_text(why, alen);
+            return hs_http_error_text(why, alen);
         return single_answer(rx, id, hs_shortcut_answer(n, sender, rx == RX_ACCEPTED), alen);
     }
     /* A batch: scanned whole before any of it is handled, so a decline

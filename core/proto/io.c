@@ -3,8 +3,24 @@
  * transport.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "io.h"
+
+json_t *hs_http_error_json(const char *reason)
+{
+    return json_pack("{s:s, s:s}", "status", "error", "error", reason);
+}
+
+char *hs_http_error_text(const char *reason, size_t *len)
+{
+    json_t *j = hs_http_error_json(reason);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+    json_decref(j);
+    *len = text ? strlen(text) : 0;
+    return text;
+}
 
 int hs_http_valid_method(const char *m)
 {

@@ -60,6 +60,12 @@ typedef struct hs_http_response {
 
 typedef void (*hs_http_handler)(void *ud, const hs_http_request *req, hs_http_response *resp);
 
+/* The body of every refusal a node answers: {"status": "error", "error":
+ * reason}, a new reference (NULL out of memory); and the same as compact
+ * text (malloc'd, its length in *len; NULL out of memory). */
+json_t *hs_http_error_json(const char *reason);
+char *hs_http_error_text(const char *reason, size_t *len);
+
 typedef struct hs_http_server_opts {
     const char *host;
     uint16_t port;

@@ -340,8 +340,7 @@ json_t *hs_lazy_answer(hs_node *n, const json_t *req, unsigned *status)
 
     if (!ids) {
         *status = 400;
-        return json_pack(
-            "{s:s, s:s}", "status", "error", "error",
+        return hs_http_error_json(
             "a lazy digest is {\"ids\": [at most max_digest hex ids], \"lazy\": true}");
     }
     graft = shortcut(n, req, (const uint8_t(*)[32])ids, count);

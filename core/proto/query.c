@@ -461,19 +461,16 @@ json_t *hs_query_response(hs_node *n, const json_t *body, size_t body_len, const
 
     *status = 400;
     if (!id || strlen(id) != HS_QUERY_ID - 1 || !node || !hs_peers_valid_id(node))
-        return json_pack("{s:s, s:s}", "status", "error", "error",
-                         "expected {\"id\": ..., \"node\": ...}");
+        return hs_http_error_json("expected {\"id\": ..., \"node\": ...}");
     /* A node speaks for itself, and, when we know it, from its address. */
     *status = 403;
     if (!from || strcmp(from, node) != 0 ||
         ((p = hs_peers_find(&n->peers, node)) && elsewhere(n, p)))
-        return json_pack("{s:s, s:s}", "status", "error", "error",
-                         "a response comes from the node it names (X-Hearsay-From)");
+        return hs_http_error_json("a response comes from the node it names (X-Hearsay-From)");
     *status = 413;
     if (body_len > n->cfg.query_answer_max + 512 || (error && strlen(error) > 200)) {
         n->m.query_answers_refused++;
-        return json_pack("{s:s, s:s}", "status", "error", "error",
-                         "the answer exceeds query_answer_max");
+        return hs_http_error_json("the answer exceeds query_answer_max");
     }
     *status = 200;
     for (q = n->queries; q && strcmp(q->id, id) != 0; q = q->next)
@@ -485,22 +482,21 @@ json_t *hs_query_response(hs_node *n, const json_t *body, size_t body_len, const
                 return json_pack("{s:s}", "status", "late");
             }
         *status = 404;
-        return json_pack("{s:s, s:s}", "status", "error", "error", "no such query");
+        return hs_http_error_json("no such query");
     }
     /* A query that named its nodes hears only from them; any query, from
      * at most HS_QUERY_MAX_RESPONSES nodes and HS_QUERY_MAX_BYTES of
      * answers: the ids are anyone's to make up. */
     if (q->listed && !json_object_get(q->expected, node)) {
         *status = 403;
-        return json_pack("{s:s, s:s}", "status", "error", "error", "this query did not ask you");
+        return hs_http_error_json("this query did not ask you");
     }
     if (!json_object_get(q->responded, node) &&
         (json_object_size(q->responded) >= HS_QUERY_MAX_RESPONSES ||
          q->bytes + body_len > HS_QUERY_MAX_BYTES)) {
         n->m.query_answers_refused++;
         *status = 503;
-        return json_pack("{s:s, s:s}", "status", "error", "error",
-                         "this query has all the responses it takes");
+        return hs_http_error_json("this query has all the responses it takes");
     }
     n->m.query_responses++;
     if (record(n, q, node, answer, error))

@@ -28,7 +28,7 @@ static void answer(hs_http_response *resp, unsigned status, json_t *body)
 
 static void refuse(hs_http_response *resp, unsigned status, const char *reason)
 {
-    answer(resp, status, json_pack("{s:s, s:s}", "status", "error", "error", reason));
+    answer(resp, status, hs_http_error_json(reason));
 }
 
 /* Envelopes refused as invalid, forged or unsigned so far. */

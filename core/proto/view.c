@@ -94,8 +94,7 @@ void hs_view_request(hs_node *n, uint64_t token, hs_http_response *resp)
     if (g) { /* one under way: its answer is this one's too */
         if (g->n_waiters == VIEW_WAITERS) {
             resp->status = 503;
-            resp->body = strdup("{\"status\":\"error\",\"error\":\"busy: try again\"}");
-            resp->len = resp->body ? strlen(resp->body) : 0;
+            resp->body = hs_http_error_text("busy: try again", &resp->len);
             return;
         }
         g->waiters[g->n_waiters++] = token;
