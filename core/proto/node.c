@@ -2,11 +2,11 @@
  * node.c -- a node's life cycle: configuration, start, close, accessors,
  * replicated state and the JSON views served on /health, /peers, /state.
  *
- * A node owns one uv timer (for the earliest of its deadlines: rounds and
- * delayed work, deadlines.h), two loop watchers, an HTTP server and an
- * HTTP client; close counts them down through their close callbacks and
- * frees the node only when the last one is gone, so no callback ever sees
- * freed memory.
+ * A node owns an io (its one timer, for the earliest of its deadlines:
+ * rounds and delayed work, deadlines.h; io.h), an HTTP server and an HTTP
+ * client; close cancels its requests in flight (pending.h), then counts
+ * those three down through their close callbacks and frees the node only
+ * when the last one is gone, so no callback ever sees freed memory.
  */
 #include <math.h>
 #include <stdarg.h>

@@ -1,8 +1,11 @@
 /*
  * node.h -- the inside of a hs_node, shared by the files that make it up:
  * node.c (life cycle, accessors), gossip.c (receive, forward, broadcast),
- * membership.c (bootstrap, probes, death and return of peers) and
- * routes.c (the HTTP endpoints). Nothing outside core/ includes this.
+ * membership.c (bootstrap, probes, death and return of peers), lazypush.c,
+ * antientropy.c and shortcut.c (the tree and its repair), pending.c (the
+ * requests in flight), routes.c (the HTTP endpoints) and the smaller
+ * files that declare their part in a header of their own (query.h,
+ * view.h, left.h, ...). Nothing outside core/ includes this.
  */
 #ifndef HS_NODE_H
 #define HS_NODE_H

@@ -1,6 +1,9 @@
 /*
- * routes.c -- the node's HTTP endpoints: POST /gossip, GET /peers, /state,
- * /health. Every answer is JSON; every refusal says why and is counted.
+ * routes.c -- the node's HTTP endpoints: the reference's four (POST
+ * /gossip, GET /peers, /state, /health), hearsay's own between nodes
+ * (POST /digest, /fetch, /probe, /query, GET /ping), GET /metrics and the
+ * dashboard (/ui...): the table `routes` below. Every answer but /metrics'
+ * and the dashboard's is JSON; every refusal says why and is counted.
  */
 #include <stdlib.h>
 #include <string.h>
