@@ -36,6 +36,7 @@
 #include "lhost.h"
 #include "ljson.h"
 #include "lsim.h"
+#include "lvalues.h"
 #include "sim.h"
 
 #define HS_SIM_MT "hearsay.sim"
@@ -472,6 +473,43 @@ static int l_sim_has(lua_State *L)
     return 1;
 }
 
+/* sim:in_views(i) -> holders, eager: how many live nodes hold node i in
+ * their view, and how many of those push to it (the tree's way in). */
+static int l_sim_in_views(lua_State *L)
+{
+    lsim *ls = check_open(L);
+    size_t eager = 0, holders = hs_sim_in_views(ls->sim, check_index(L, ls, 2), &eager);
+
+    lua_pushinteger(L, (lua_Integer)holders);
+    lua_pushinteger(L, (lua_Integer)eager);
+    return 2;
+}
+
+/* sim:peers(i) -> node i's peers, as node:peers() gives them (eager,
+ * feeds, state, ...), each with `index`, the peer's node number. */
+static int l_sim_peers(lua_State *L)
+{
+    lsim *ls = check_open(L);
+    size_t i = check_index(L, ls, 2);
+    hs_node *n = hs_sim_node(ls->sim, i);
+    size_t count = n ? hs_node_peer_count(n) : 0;
+
+    lua_createtable(L, (int)count, 0);
+    for (size_t k = 0; k < count; k++) {
+        hs_peer_info info;
+        unsigned j;
+        if (hs_node_peer_get(n, k, &info) != HS_OK)
+            continue;
+        hs_lua_push_peer(L, &info);
+        if (sscanf(info.id, "sim-%u", &j) == 1) {
+            lua_pushinteger(L, (lua_Integer)j + 1);
+            lua_setfield(L, -2, "index");
+        }
+        lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    }
+    return 1;
+}
+
 /* sim:sees(i, j) -> "alive" | "dead" | nil: how node i holds node j. */
 static int l_sim_sees(lua_State *L)
 {
@@ -708,6 +746,8 @@ static const luaL_Reg sim_methods[] = {
     {"broadcast", l_sim_broadcast},
     {"has", l_sim_has},
     {"sees", l_sim_sees},
+    {"in_views", l_sim_in_views},
+    {"peers", l_sim_peers},
     {"deliveries", l_sim_deliveries},
     {"detections", l_sim_detections},
     {"false_deaths", l_sim_false_deaths},

@@ -196,6 +196,31 @@ describe("hearsay.sim", function()
     assert.error_matches(function() s:run(1) end, "closed")
   end)
 
+  it("shows each node's peers and its way in: sim:peers(i), sim:in_views(i)", function()
+    -- What a tree diagnosis reads (README, Simulating a cluster): who
+    -- holds node i, and who pushes to it. Both views of the same links
+    -- agree, and after forming every node is on some eager link (feeding).
+    local s = hs.sim({ nodes = 20, seed = 3 })
+    assert.is_true(s:run(30))
+    local held, pushed = {}, {}
+    for j = 1, 20 do
+      for _, p in ipairs(s:peers(j)) do
+        assert.is_true(p.index >= 1 and p.index <= 20 and p.index ~= j)
+        assert.equal(("sim-%05d"):format(p.index - 1), p.id)
+        held[p.index] = (held[p.index] or 0) + 1
+        if p.eager then pushed[p.index] = (pushed[p.index] or 0) + 1 end
+      end
+    end
+    for i = 1, 20 do
+      local holders, eager = s:in_views(i)
+      assert.equal(held[i] or 0, holders, "node " .. i)
+      assert.equal(pushed[i] or 0, eager, "node " .. i)
+      assert.is_true(eager >= 1, "node " .. i .. " is on nobody's eager link")
+    end
+    assert.error_matches(function() s:peers(21) end, "no node 21")
+    s:close()
+  end)
+
   it("restarts a node: same id, taken back alive, its broadcasts reach everyone", function()
     local s = hs.sim({ nodes = 15, seed = 6 })
     assert.is_true(s:run(20))
