@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <lauxlib.h>
 
@@ -186,6 +187,12 @@ static int l_auth_header(lua_State *L)
     const char *body = luaL_optlstring(L, 5, NULL, &len);
     double at = luaL_optnumber(L, 6, 0);
     char out[256];
+
+    if (at == 0) { /* now */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        at = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    }
     hs_err err = hs_auth_header(key, method, target, from, body, len, at, out, sizeof out);
 
     if (err != HS_OK)

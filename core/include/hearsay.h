@@ -685,8 +685,9 @@ const char *hs_keyring_strerror(hs_err err);
  * The X-Hearsay-Auth header line a member would send (for tools and
  * tests): `key` signs a request of `method` for `target` (path and
  * query), with X-Hearsay-From `from` (NULL: none) and `body` (len bytes,
- * NULL: none), at epoch seconds `at` (0: now), with a fresh nonce.
- * HS_EINVAL for a bad key, HS_ETOOBIG when cap is short (128 is enough).
+ * NULL: none), at epoch seconds `at` (> 0), with a fresh nonce.
+ * HS_EINVAL for a bad key or time, HS_ETOOBIG when cap is short (128 is
+ * enough).
  */
 hs_err hs_auth_header(const char *key, const char *method, const char *target, const char *from,
                       const char *body, size_t len, double at, char *out, size_t cap);

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
 #include "dns.h"
 #include "http_client.h"
 #include "http_server.h"
 #include "io_uv.h"
+#include "realtime.h"
 
 typedef struct io_uv {
     hs_io base;
@@ -26,6 +26,18 @@ typedef struct io_uv {
 } io_uv;
 
 static const hs_io_ops ops;
+
+static double real_wall(void *ud)
+{
+    (void)ud;
+    return hs_clock_wall();
+}
+
+static double real_mono(void *ud)
+{
+    (void)ud;
+    return hs_clock_mono();
+}
 
 static void on_timer(uv_timer_t *t)
 {
@@ -220,6 +232,7 @@ hs_err hs_io_uv_new(uv_loop_t *loop, hs_io **out)
         return HS_ENOMEM;
     io->base.ops = &ops;
     io->base.transport = &hs_transport_http;
+    io->base.clock = (hs_clock){real_wall, real_mono, NULL};
     io->loop = loop;
     *out = &io->base;
     return HS_OK;

@@ -7,6 +7,7 @@
 
 hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out)
 {
+    hs_config c;
     hs_io *io;
     hs_err err;
 
@@ -14,7 +15,10 @@ hs_err hs_node_new(uv_loop_t *loop, const hs_config *cfg, hs_node **out)
         return HS_EINVAL;
     if ((err = hs_io_uv_new(loop, &io)) != HS_OK)
         return err;
-    return hs_node_new_io(io, cfg, out);
+    c = *cfg;   /* (the node copies what it keeps) */
+    if (!c.log) /* stderr, in the format asked */
+        c.log = c.log_format == HS_LOG_JSON ? hs_log_stderr_json : hs_log_stderr;
+    return hs_node_new_io(io, &c, out);
 }
 
 uv_loop_t *hs_node_loop(const hs_node *n)

@@ -20,7 +20,6 @@
 #include <openssl/sha.h>
 
 #include "auth.h"
-#include "clock.h"
 #include "hash.h"
 #include "node.h"
 #include "seen.h"
@@ -45,6 +44,7 @@ struct hs_auth {
     uint64_t nonce_base, nonce_seq; /* our nonces: random base, then a count */
     hs_keyring_save_fn save;
     void *save_ud;
+    const hs_clock *clock; /* what requests are signed at (a node's) */
 };
 
 /* ---- keys ------------------------------------------------------------- */
@@ -161,6 +161,11 @@ static key *find_text(hs_auth *a, const char *text)
             k = &a->keys[i];
     OPENSSL_cleanse(raw, sizeof raw);
     return k;
+}
+
+void hs_auth_set_clock(hs_auth *a, const hs_clock *clock)
+{
+    a->clock = clock;
 }
 
 hs_err hs_auth_new(const char *const *keys, size_t n, double window, hs_auth **out)
@@ -591,6 +596,7 @@ int hs_auth_sign_request(void *ud, const char *method, const char *target, size_
 {
     static const char name[] = HS_AUTH_HEADER ": ";
     static const char from_name[] = "x-hearsay-from:";
+    const hs_auth *a = ud;
     char from[HS_PEER_ID_MAX + 64];
     const char *f = NULL;
     int n;
@@ -604,11 +610,11 @@ int hs_auth_sign_request(void *ud, const char *method, const char *target, size_
         strcpy(from, header + sizeof from_name - 1);
         f = from;
     }
-    if (cap < sizeof name)
+    if (cap < sizeof name || !a->clock)
         return -1;
     memcpy(out, name, sizeof name - 1);
     n = hs_auth_sign(ud, method, target, target_len, f, body, len,
-                     (int64_t)(hs_clock_wall() * 1000), out + sizeof name - 1,
+                     (int64_t)(a->clock->wall(a->clock->ud) * 1000), out + sizeof name - 1,
                      cap - (sizeof name - 1));
     return n < 0 ? -1 : n + (int)(sizeof name - 1);
 }
@@ -841,7 +847,7 @@ hs_err hs_auth_header(const char *key, const char *method, const char *target, c
     hs_err err;
     int n;
 
-    if (!method || !target || !out)
+    if (!method || !target || !out || !(at > 0))
         return HS_EINVAL;
     if ((err = hs_auth_new(&key, 1, 30, &a)) != HS_OK)
         return err;
@@ -850,9 +856,8 @@ hs_err hs_auth_header(const char *key, const char *method, const char *target, c
         return HS_ETOOBIG;
     }
     memcpy(out, name, sizeof name - 1);
-    n = hs_auth_sign(a, method, target, strlen(target), from, body, len,
-                     (int64_t)((at > 0 ? at : hs_clock_wall()) * 1000), out + sizeof name - 1,
-                     cap - (sizeof name - 1));
+    n = hs_auth_sign(a, method, target, strlen(target), from, body, len, (int64_t)(at * 1000),
+                     out + sizeof name - 1, cap - (sizeof name - 1));
     hs_auth_free(a);
     return n < 0 ? HS_ETOOBIG : HS_OK;
 }

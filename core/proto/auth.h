@@ -68,6 +68,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "hearsay.h"
 
 #define HS_AUTH_HEADER "X-Hearsay-Auth"
@@ -84,6 +85,9 @@ typedef struct hs_auth hs_auth;
  * with hs_auth_free(). */
 hs_err hs_auth_new(const char *const *keys, size_t n, double window, hs_auth **out);
 void hs_auth_free(hs_auth *a);
+/* The clock hs_auth_sign_request signs with (borrowed: it outlives a;
+ * a node's own). Without one, that hook refuses every request. */
+void hs_auth_set_clock(hs_auth *a, const hs_clock *clock);
 
 /* Parses a key's text into its 32 bytes; HS_EINVAL unless it is exactly
  * the canonical base64 of 32 bytes. */

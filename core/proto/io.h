@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "clock.h"
 #include "hearsay.h"
 
 typedef struct hs_io hs_io;
@@ -309,6 +310,8 @@ struct hs_io {
     const hs_io_ops *ops;
     const hs_transport *transport; /* a node's unless hs_config.transport
                                       names another */
+    hs_clock clock;                /* the only time the protocol reads (its
+                                      ud outlives every node on the io) */
 };
 
 /* A node on `io`, which it takes in every case: closed with the node, or

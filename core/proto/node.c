@@ -29,18 +29,6 @@
 #include "snapshot.h"
 #include "view.h"
 
-static double real_wall(void *ud)
-{
-    (void)ud;
-    return hs_clock_wall();
-}
-
-static double real_mono(void *ud)
-{
-    (void)ud;
-    return hs_clock_mono();
-}
-
 double hs_node_now(const hs_node *n)
 {
     return n->clock.wall(n->clock.ud);
@@ -53,15 +41,19 @@ double hs_node_mono(const hs_node *n)
 
 void hs_node_set_clock(hs_node *n, const hs_clock *clock)
 {
-    if (!n->started)
+    if (!n->started) {
         n->clock = *clock;
+        n->own_clock = 1;
+    }
 }
 
-_Static_assert(HS_LOG_STAMP_MAX >= HS_CLOCK_STAMP_MAX, "a log stamp fits the public buffer");
-
-void hs_log_stamp(char *out)
+/* Where no sink is given: nothing (hs_node_new gives stderr's). */
+static void quiet(void *ud, hs_log_level level, const char *node_id, const char *msg)
 {
-    hs_clock_stamp(out);
+    (void)ud;
+    (void)level;
+    (void)node_id;
+    (void)msg;
 }
 
 void hs_node_set_log_level(hs_node *n, hs_log_level level)
@@ -186,12 +178,12 @@ hs_err hs_node_new_io(hs_io *io, const hs_config *cfg, hs_node **out)
         return err;
     }
     n->io = io;
-    n->clock = (hs_clock){real_wall, real_mono, NULL};
+    n->clock = io->clock;
     hs_deadlines_init(&n->due);
     n->timer_at = HS_NEVER;
     n->cfg = *cfg;
     if (!n->cfg.log)
-        n->cfg.log = cfg->log_format == HS_LOG_JSON ? hs_log_stderr_json : hs_log_stderr;
+        n->cfg.log = quiet;
     strcpy(n->host, cfg->host);
     n->cfg.host = n->host;
     /* The key pair first: a node given no id is known by its public key,
@@ -243,6 +235,7 @@ hs_err hs_node_new_io(hs_io *io, const hs_config *cfg, hs_node **out)
     if ((err = hs_auth_new(cfg->cluster_keys, cfg->n_cluster_keys, cfg->auth_window, &n->auth)) !=
         HS_OK)
         goto fail;
+    hs_auth_set_clock(n->auth, &n->clock);
     hs_seen_retain(n->seen, cfg->retain_ttl, cfg->retain_bytes);
     if ((err = hs_ratelimit_init(&n->learn_limit, cfg->learn_rate, cfg->learn_burst)) != HS_OK)
         goto fail;
@@ -277,11 +270,11 @@ static void stalled(hs_node *n, double now)
 
 int hs_node_stalled(const hs_node *n)
 {
-    double now = hs_clock_mono();
+    double now = hs_node_mono(n);
 
-    /* On a clock of its own (a harness, a simulator) the node's time is
-     * not the loop's: how late the loop runs says nothing of it. */
-    if (n->clock.mono != real_mono)
+    /* On a clock of its own (a harness) the node's time is not the
+     * loop's: how late the loop runs says nothing of it. */
+    if (n->own_clock)
         return 0;
 
     return now < n->stalled_until || (n->io && n->io->ops->lag(n->io, now) > HS_STALL_LAG);
@@ -296,7 +289,7 @@ static void on_no_fd(void *ud, int first)
     struct rlimit rl;
 
     n->m.fd_exhausted_connects++;
-    stalled(n, hs_clock_mono());
+    stalled(n, hs_node_mono(n));
     if (first && getrlimit(RLIMIT_NOFILE, &rl) == 0)
         hs_node_log(n, HS_LOG_WARN,
                     "out of file descriptors: requests to peers fail (not held against them) "

@@ -82,7 +82,8 @@ typedef struct hs_claim {
 
 struct hs_node {
     hs_io *io;      /* its timer, its loop's stalls, DNS (io.h) */
-    hs_clock clock; /* what hs_node_now and hs_node_mono read */
+    hs_clock clock; /* what hs_node_now and hs_node_mono read: the io's */
+    int own_clock;  /* hs_node_set_clock gave another */
     hs_config cfg;  /* string members point into the fields below */
     char id[HS_PEER_ID_MAX + 1];
     char url[HS_URL_MAX + 1];

@@ -847,12 +847,12 @@ static hs_err make_node(hs_sim *s, size_t i, uint64_t *x)
         return HS_ENOMEM;
     io->ops = &sim_io;
     io->transport = &hs_memnet_transport;
+    io->clock = (hs_clock){clock_wall, clock_mono, s}; /* the network's time */
     if ((err = hs_node_new_io(io, &cfg, &sn->n)) != HS_OK) {
         sn->n = NULL;
         return err;
     }
     seed(&sn->n->rng, x);
-    hs_node_set_clock(sn->n, &(hs_clock){clock_wall, clock_mono, s});
     sn->extra = (hs_hooks){0};
     install_hooks(sn);
     return HS_OK;

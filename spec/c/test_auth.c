@@ -12,7 +12,6 @@
 
 #include "auth.h"
 #include "check.h"
-#include "clock.h"
 #include "hash.h"
 
 #define NOW INT64_C(1700000000000)
@@ -381,18 +380,28 @@ static void new_checks_its_keys(void)
     CHECK(hs_auth_new(dup, 1, 0, &a) == HS_EINVAL);
 }
 
+static double at_now(void *ud)
+{
+    (void)ud;
+    return NOW / 1000.0;
+}
+
 static void the_client_hook_writes_a_whole_header_line(void)
 {
     hs_auth *a = ring(key_a, NULL);
     char line[HS_AUTH_VALUE_MAX + 64];
+    hs_clock clock = {at_now, at_now, NULL};
     int n;
 
+    /* Without a clock it signs nothing: the protocol reads no clock. */
+    CHECK(hs_auth_sign_request(a, "GET", "/ping", 5, NULL, NULL, 0, line, sizeof line) == -1);
+    hs_auth_set_clock(a, &clock);
     n = hs_auth_sign_request(a, "POST", "/gossip", 7, "X-Hearsay-From: node-7", "[]", 2, line,
                              sizeof line);
     CHECK(n > 0 && (size_t)n == strlen(line) && strncmp(line, "X-Hearsay-Auth: v1 ", 19) == 0);
-    /* It signed the From header's value, and the time now. */
+    /* It signed the From header's value, and the time its clock says. */
     CHECK(hs_auth_verify(a, line + 16, "POST", "/gossip", arg_of, &(args){0}, "node-7", "[]", 2, 0,
-                         (int64_t)(hs_clock_wall() * 1000)) == HS_AUTH_OK);
+                         NOW) == HS_AUTH_OK);
     /* A caller's own auth header goes as it is: nothing added. */
     CHECK(hs_auth_sign_request(a, "GET", "/ping", 5, "x-hearsay-auth: v1 ...", NULL, 0, line,
                                sizeof line) == 0);
@@ -402,6 +411,7 @@ static void the_client_hook_writes_a_whole_header_line(void)
           HS_OK);
     CHECK(verify(a, line + 16, "GET", "/ping", &(args){0}, NULL, NULL, NOW) == HS_AUTH_OK);
     CHECK(hs_auth_header("bad", "GET", "/ping", NULL, NULL, 0, 0, line, sizeof line) == HS_EINVAL);
+    CHECK(hs_auth_header(key_a, "GET", "/ping", NULL, NULL, 0, 0, line, sizeof line) == HS_EINVAL);
     hs_auth_free(a);
 }
 
