@@ -251,6 +251,30 @@ describe("hearsay run's own settings", function()
     return H.output(proc)
   end
 
+  it("warns of a seed that does not answer once, and then only at debug level", function()
+    -- Before, every round of re-bootstrap (here every 0.1 s) logged a
+    -- warning per seed, for as long as the seeds were down.
+    local function run(level)
+      local loop = hs.loop()
+      local dir = H.config_dir({ port = 0, node_id = "spec-seedless-" .. level, log_level = level,
+        bootstrap = { "http://127.0.0.1:1" }, rebootstrap_interval = 0.1, rebootstrap_max = 0,
+        health_interval = 0.1 })
+      local proc = H.spawn(dir, loop)
+      loop:run_for(1.5)
+      H.kill(proc, "TERM")
+      H.wait_exit(proc, loop, 5)
+      loop:close()
+      local out = H.output(proc)
+      local _, warned = out:gsub("warn: bootstrap from http://127.0.0.1:1 failed", "")
+      local _, debugged = out:gsub("debug: bootstrap from http://127.0.0.1:1 failed", "")
+      return warned, debugged, out
+    end
+    local warned, _, out = run("info")
+    assert.is_true(warned >= 1 and warned <= 2, warned .. " warnings:\n" .. out)
+    local _, debugged = run("debug")
+    assert.is_true(debugged >= 3, "it went on trying: " .. debugged)
+  end)
+
   it("log_level: what the node logs, from error up to debug", function()
     local out = output_at("debug")
     assert.matches("debug: gossip to %S+ failed", out)

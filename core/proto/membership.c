@@ -1278,8 +1278,14 @@ static void on_boot_health(hs_node *n, hs_pending *e, const hs_http_result *res)
         }
         request(n, &list_kind, 1, id, e->url, "/peers");
     } else if (!j) {
-        hs_node_log(n, HS_LOG_WARN, "bootstrap from %s failed: %s", e->url,
-                    res->error ? res->error : "bad /health answer");
+        /* Warned of at the first try and the first retry; while it goes on
+         * failing (a retry every rebootstrap_interval, each URL), at debug:
+         * a node whose seeds are all down logs one line per seed, not one
+         * a round for ever. */
+        hs_node_log(n, n->rebootstraps <= 1 ? HS_LOG_WARN : HS_LOG_DEBUG,
+                    "bootstrap from %s failed: %s%s", e->url,
+                    res->error ? res->error : "bad /health answer",
+                    n->rebootstraps == 1 ? " (while it goes on failing: at debug level)" : "");
     }
     json_decref(j);
 }
