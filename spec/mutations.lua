@@ -266,7 +266,7 @@ return {
   {
     name = "a connect short of descriptors held against the peer",
     file = "core/proto/node.c",
-    find = [[    stalled(n, hs_clock_mono());]],
+    find = [[    stalled(n, hs_node_mono(n));]],
     replace = [[    (void)0;]],
     breaks = "a node out of descriptors suspects and kills peers it could not open a socket to",
     caught_by = "fd_exhaustion_spec: ... nor blames its peers (no suspicion, no peer removed)",
