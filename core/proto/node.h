@@ -167,7 +167,7 @@ struct hs_node {
      * from whom, by id (shortcut.c; an entry with from "" is empty). */
     struct hs_recent {
         uint8_t id[32];
-        char from[HS_PEER_ID_MAX + 1];
+        uint64_t from; /* a hash of the sender's id (shortcut.c; 0: a free slot) */
         uint16_t ttl, hops;
     } recent[HS_RECENT];
     unsigned recent_next;

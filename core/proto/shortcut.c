@@ -22,6 +22,7 @@
  */
 #include <string.h>
 
+#include "hash.h"
 #include "node.h"
 
 /* How many hops shorter a path must be to be taken. */
@@ -30,14 +31,35 @@
 static struct hs_recent *find(hs_node *n, const uint8_t id[32])
 {
     for (size_t i = 0; i < HS_RECENT; i++)
-        if (n->recent[i].from[0] && memcmp(n->recent[i].id, id, 32) == 0)
+        if (n->recent[i].from && memcmp(n->recent[i].id, id, 32) == 0)
             return &n->recent[i];
     return NULL;
 }
 
-static void set_from(struct hs_recent *r, const hs_peer *p)
+/* The sender as a slot names it: a hash of its id, keyed as the peer
+ * index is (a pointer would outlive a peer forgotten meanwhile, and might
+ * then name the next peer made at its address; the id itself is 129
+ * bytes a slot, 16 KB a node). Never 0, which marks a free slot. */
+static uint64_t name_of(const hs_node *n, const hs_peer *p)
 {
-    memcpy(r->from, p->id, strlen(p->id) + 1);
+    uint64_t h = hs_hash_siphash(n->peers.by_id.key, p->id, strlen(p->id));
+
+    return h ? h : 1;
+}
+
+/* The peer a slot names, if it is still one of ours (O(peers): only a
+ * shortcut about to be taken asks). */
+static hs_peer *named(hs_node *n, uint64_t name)
+{
+    for (size_t i = 0; i < n->peers.n; i++)
+        if (name_of(n, n->peers.v[i]) == name)
+            return n->peers.v[i];
+    return NULL;
+}
+
+static void set_from(hs_node *n, struct hs_recent *r, const hs_peer *p)
+{
+    r->from = name_of(n, p);
 }
 
 void hs_shortcut_note(hs_node *n, const uint8_t id[32], unsigned ttl, unsigned hops, hs_peer *from)
@@ -59,7 +81,7 @@ void hs_shortcut_note(hs_node *n, const uint8_t id[32], unsigned ttl, unsigned h
     memcpy(r->id, id, 32);
     r->ttl = (uint16_t)(ttl > 0xffff ? 0xffff : ttl);
     r->hops = (uint16_t)(hops > 0xffff ? 0xffff : hops);
-    set_from(r, from);
+    set_from(n, r, from);
 }
 
 int hs_shortcut_offer(hs_node *n, const uint8_t id[32], unsigned ttl, hs_peer *via)
@@ -67,11 +89,11 @@ int hs_shortcut_offer(hs_node *n, const uint8_t id[32], unsigned ttl, hs_peer *v
     struct hs_recent *r = n->cfg.tree && via ? find(n, id) : NULL;
     hs_peer *parent;
 
-    if (!r || strcmp(r->from, via->id) == 0 || r->hops < r->ttl ||
+    if (!r || r->from == name_of(n, via) || r->hops < r->ttl ||
         ttl < (unsigned)r->ttl + HS_SHORTCUT_HOPS || via->state != HS_PEER_ALIVE ||
         !(via->features & HS_FEAT_AE))
         return 0;
-    parent = hs_peers_find(&n->peers, r->from);
+    parent = named(n, r->from);
     if (!parent)
         return 0;
     parent->prune_asked = 1;
@@ -81,7 +103,7 @@ int hs_shortcut_offer(hs_node *n, const uint8_t id[32], unsigned ttl, hs_peer *v
     /* Later copies and offers are judged against the path taken. */
     r->hops = (uint16_t)(r->hops + r->ttl > ttl ? r->hops + r->ttl - ttl : 0);
     r->ttl = (uint16_t)(ttl > 0xffff ? 0xffff : ttl);
-    set_from(r, via);
+    set_from(n, r, via);
     n->m.shortcuts++;
     return 1;
 }
