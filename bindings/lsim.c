@@ -617,6 +617,22 @@ static int l_sim_held_dead(lua_State *L)
     return 1;
 }
 
+/* sim:backlog() -> {queued, offers, inflight, stuck_offers, stuck_queues}:
+ * what waits in the live nodes' queues now (sim.h). */
+static int l_sim_backlog(lua_State *L)
+{
+    hs_sim_backlog_info b;
+
+    hs_sim_backlog(check_open(L)->sim, &b);
+    lua_createtable(L, 0, 5);
+    set_int(L, "queued", (lua_Integer)b.queued);
+    set_int(L, "offers", (lua_Integer)b.offers);
+    set_int(L, "inflight", (lua_Integer)b.inflight);
+    set_int(L, "stuck_offers", (lua_Integer)b.stuck_offers);
+    set_int(L, "stuck_queues", (lua_Integer)b.stuck_queues);
+    return 1;
+}
+
 static int l_sim_excluded(lua_State *L)
 {
     size_t n = hs_sim_excluded(check_open(L)->sim);
@@ -748,6 +764,7 @@ static const luaL_Reg sim_methods[] = {
     {"sees", l_sim_sees},
     {"in_views", l_sim_in_views},
     {"peers", l_sim_peers},
+    {"backlog", l_sim_backlog},
     {"deliveries", l_sim_deliveries},
     {"detections", l_sim_detections},
     {"false_deaths", l_sim_false_deaths},

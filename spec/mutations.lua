@@ -323,6 +323,15 @@ return {
     caught_by = "cli_spec: console_socket",
     specs = { "cli_spec" },
   },
+  {
+    name = "lazy offers sent stay queued",
+    file = "core/proto/lazypush.c",
+    find = [[        hs_idq_shift(q, due);]],
+    replace = [[        hs_idq_shift(q, due ? due - 1 : 0);]],
+    breaks = "a peer's lazy queue never empties: the same id offered again each round, the queue growing with every message",
+    caught_by = "sim_spec: drains every queue once the broadcasts stop",
+    specs = { "sim_spec" },
+  },
   -- ---- feeding: every node has an eager link into it -----------------------
   {
     name = "nobody asks to be fed",

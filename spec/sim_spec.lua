@@ -221,6 +221,21 @@ describe("hearsay.sim", function()
     s:close()
   end)
 
+  it("drains every queue once the broadcasts stop: sim:backlog()", function()
+    -- A queue that does not drain grows without bound (issue 16's
+    -- invariants): hearsay sim reports what waits at the end and fails a
+    -- run where lazy offers or envelopes are stuck.
+    local s = hs.sim({ nodes = 30, seed = 9 })
+    assert.is_true(s:run(20))
+    for k = 1, 20 do s:broadcast(1 + k % 30, "chat", { k = k }) assert.is_true(s:run(0.01)) end
+    local b = s:backlog()
+    assert.is_true(b.queued + b.offers > 0, "the broadcasts were still under way")
+    assert.is_true(s:run(5))
+    b = s:backlog()
+    assert.same({ 0, 0, 0, 0 }, { b.queued, b.offers, b.stuck_offers, b.stuck_queues })
+    s:close()
+  end)
+
   it("restarts a node: same id, taken back alive, its broadcasts reach everyone", function()
     local s = hs.sim({ nodes = 15, seed = 6 })
     assert.is_true(s:run(20))

@@ -1344,6 +1344,30 @@ size_t hs_sim_held_dead(const hs_sim *s)
     return views_of_live(s, NULL);
 }
 
+void hs_sim_backlog(hs_sim *s, hs_sim_backlog_info *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < s->o.nodes; i++) {
+        hs_node *n = s->nodes[i].n;
+        /* (A paused node drains nothing until it runs again.) */
+        if (!n || s->nodes[i].crashed || s->nodes[i].paused_until > s->now)
+            continue;
+        double now = hs_node_mono(n);
+        for (int k = 0; k < HS_REQ_KINDS; k++)
+            out->inflight += hs_pending_inflight(&n->pending, (hs_pending_slot)k);
+        for (size_t k = 0; k < n->peers.n; k++) {
+            const hs_sendq *q = n->peers.v[k]->q;
+            if (!q)
+                continue;
+            out->queued += q->n;
+            out->offers += q->lazy.n;
+            out->stuck_queues += q->n && !q->inflight && !n->flush_pending;
+            for (size_t e = 0; e < q->lazy.n && q->lazy.v[e].due < now - HS_SIM_STUCK; e++)
+                out->stuck_offers++;
+        }
+    }
+}
+
 size_t hs_sim_excluded(const hs_sim *s)
 {
     size_t excluded = 0;

@@ -143,6 +143,19 @@ size_t hs_sim_held_dead(const hs_sim *s);
 /* Nodes not crashed that some live node holds dead and none holds alive:
  * cut out of the cluster (SIZE_MAX: out of memory). */
 size_t hs_sim_excluded(const hs_sim *s);
+
+/* What waits in the queues of the live nodes not paused, added up:
+ * envelopes to push
+ * and ids to offer lazily, requests in flight; and what is stuck there:
+ * ids due to be offered more than HS_SIM_STUCK s ago, and peers whose
+ * envelopes wait with no POST in flight and no flush planned. Nothing
+ * should be stuck: a queue that does not drain grows without bound. */
+#define HS_SIM_STUCK 2.0
+typedef struct hs_sim_backlog_info {
+    uint64_t queued, offers, inflight;
+    uint64_t stuck_offers, stuck_queues;
+} hs_sim_backlog_info;
+void hs_sim_backlog(hs_sim *s, hs_sim_backlog_info *out);
 /* Every node's counters (hs_metrics: all uint64_t) added up, the
  * crashed ones' as they were when they crashed (a restart starts a
  * node's afresh). */

@@ -274,7 +274,7 @@ function M.run(opts)
     messages_per_node_s = messages / o.nodes / sim:now(),
     bytes_per_node_s = bytes / o.nodes / sim:now(),
     cross_region = o.matrix and { requests = cross, pushes = cross_pushes } or nil,
-    totals = sim:totals(),
+    totals = sim:totals(), backlog = sim:backlog(),
     error = err, replay = replay_command(run), violations = {},
   }
   if plugins then
@@ -301,6 +301,12 @@ function M.run(opts)
     if d.reached < d.live then
       v[#v + 1] = string.format("broadcast %d reached %d of %d live nodes", k, d.reached, d.live)
     end
+  end
+  local bl = report.backlog
+  if bl.stuck_offers > 0 or bl.stuck_queues > 0 then
+    v[#v + 1] = string.format("queues that do not drain at the end: %d lazy offers due over %g s "
+      .. "ago, %d peers with envelopes waiting and nothing to send them", bl.stuck_offers, 2,
+      bl.stuck_queues)
   end
   if report.excluded > 0 then
     v[#v + 1] = string.format("%d live nodes are held dead and by no live node alive at the end",
@@ -345,6 +351,8 @@ function M.format(r)
   end
   p("false deaths: %d declared; at the end %d pairs of live nodes hold each other dead, %d live nodes are cut out",
     r.false_deaths, r.held_dead, r.excluded)
+  p("waiting at the end: %d envelopes to push, %d ids to offer, %d requests in flight",
+    r.backlog.queued, r.backlog.offers, r.backlog.inflight)
   p("traffic: %.1f messages and %.0f bytes of bodies per node per virtual second",
     r.messages_per_node_s, r.bytes_per_node_s)
   if r.cross_region then
