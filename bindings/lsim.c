@@ -617,16 +617,17 @@ static int l_sim_held_dead(lua_State *L)
     return 1;
 }
 
-/* sim:backlog() -> {queued, offers, inflight, stuck_offers, stuck_queues}:
+/* sim:backlog() -> {queued, offers, offers_max, inflight, stuck_offers, stuck_queues}:
  * what waits in the live nodes' queues now (sim.h). */
 static int l_sim_backlog(lua_State *L)
 {
     hs_sim_backlog_info b;
 
     hs_sim_backlog(check_open(L)->sim, &b);
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 6);
     set_int(L, "queued", (lua_Integer)b.queued);
     set_int(L, "offers", (lua_Integer)b.offers);
+    set_int(L, "offers_max", (lua_Integer)b.offers_max);
     set_int(L, "inflight", (lua_Integer)b.inflight);
     set_int(L, "stuck_offers", (lua_Integer)b.stuck_offers);
     set_int(L, "stuck_queues", (lua_Integer)b.stuck_queues);

@@ -332,6 +332,15 @@ return {
     caught_by = "sim_spec: drains every queue once the broadcasts stop",
     specs = { "sim_spec" },
   },
+  {
+    name = "a peer's lazy queue without a cap",
+    file = "core/proto/lazypush.c",
+    find = [[    if (!q || q->lazy.n >= LAZY_QUEUE_MAX ||]],
+    replace = [[    if (!q || 0 ||]],
+    breaks = "a flood of new messages grows a peer's lazy queue by rate x lazy_delay, without bound",
+    caught_by = "sim_spec: keeps at most 4096 ids waiting to be offered to one peer",
+    specs = { "sim_spec" },
+  },
   -- ---- feeding: every node has an eager link into it -----------------------
   {
     name = "nobody asks to be fed",

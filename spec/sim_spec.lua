@@ -236,6 +236,19 @@ describe("hearsay.sim", function()
     s:close()
   end)
 
+  it("keeps at most 4096 ids waiting to be offered to one peer", function()
+    -- A flood of new messages (here 5000, offered only after 10 s) once
+    -- grew a peer's lazy queue by rate x lazy_delay, without a bound.
+    local s = hs.sim({ nodes = 6, seed = 2, settings = { lazy_delay = 10, fanout = 1 } })
+    assert.is_true(s:run(10))
+    for k = 1, 5000 do s:broadcast(1, "chat", { k = k }) end
+    assert.is_true(s:run(1))
+    local b = s:backlog()
+    assert.is_true(b.offers_max > 0, "nothing was offered lazily")
+    assert.is_true(b.offers_max <= 4096, b.offers_max .. " ids wait for one peer")
+    s:close()
+  end)
+
   it("restarts a node: same id, taken back alive, its broadcasts reach everyone", function()
     local s = hs.sim({ nodes = 15, seed = 6 })
     assert.is_true(s:run(20))

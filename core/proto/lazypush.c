@@ -33,6 +33,11 @@
 
 /* Ids per lazy request; well under any receiver's max_digest default. */
 #define LAZY_CHUNK 256
+/* Ids that may wait to be offered to one peer: as many as the envelopes
+ * that may wait to be pushed to it (gossip.c). Beyond it an offer is
+ * dropped and counted (send_errors): anti-entropy covers it. Without it a
+ * flood of new messages grew the queue by rate x lazy_delay. */
+#define LAZY_QUEUE_MAX 4096
 
 /* How long the peers drawn for lazy offers stay drawn (s). */
 #define LAZY_ROTATE 1.0
@@ -100,7 +105,8 @@ void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl)
 {
     hs_sendq *q = hs_peers_sendq(p);
 
-    if (!q || hs_idq_push(&q->lazy, id, ttl, hs_node_mono(n) + n->cfg.lazy_delay) != 0) {
+    if (!q || q->lazy.n >= LAZY_QUEUE_MAX ||
+        hs_idq_push(&q->lazy, id, ttl, hs_node_mono(n) + n->cfg.lazy_delay) != 0) {
         n->m.send_errors++;
         return;
     }

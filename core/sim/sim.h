@@ -153,6 +153,7 @@ size_t hs_sim_excluded(const hs_sim *s);
 #define HS_SIM_STUCK 2.0
 typedef struct hs_sim_backlog_info {
     uint64_t queued, offers, inflight;
+    uint64_t offers_max; /* the most ids waiting for one peer */
     uint64_t stuck_offers, stuck_queues;
 } hs_sim_backlog_info;
 void hs_sim_backlog(hs_sim *s, hs_sim_backlog_info *out);
