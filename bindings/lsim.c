@@ -473,6 +473,18 @@ static int l_sim_has(lua_State *L)
     return 1;
 }
 
+/* sim:metrics(i) -> node i's counters, as node:metrics() gives them. */
+static int l_sim_metrics(lua_State *L)
+{
+    lsim *ls = check_open(L);
+    hs_node *n = hs_sim_node(ls->sim, check_index(L, ls, 2));
+
+    if (!n)
+        return luaL_error(L, "sim:metrics: node %d is not running", (int)lua_tointeger(L, 2));
+    hs_lua_push_json_new(L, hs_node_metrics_json(n));
+    return 1;
+}
+
 /* sim:in_views(i) -> holders, eager: how many live nodes hold node i in
  * their view, and how many of those push to it (the tree's way in). */
 static int l_sim_in_views(lua_State *L)
@@ -764,6 +776,7 @@ static const luaL_Reg sim_methods[] = {
     {"has", l_sim_has},
     {"sees", l_sim_sees},
     {"in_views", l_sim_in_views},
+    {"metrics", l_sim_metrics},
     {"peers", l_sim_peers},
     {"backlog", l_sim_backlog},
     {"deliveries", l_sim_deliveries},

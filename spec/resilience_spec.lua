@@ -92,6 +92,34 @@ describe("anti-entropy", function()
     node:close(); client:close(); loop:close()
   end)
 
+  it("fetches news at once when a probe answer tells of it, not at its backed-off round", function()
+    -- x is in nobody's view (a's is full: b) and asks nobody to feed it
+    -- (tree off): nothing is pushed or offered to it, and its own rounds
+    -- come every 10 s. a's /ping answers say when a last took news: once
+    -- that is longer ago than a message takes to spread, x runs a round
+    -- with a. (hearsay sim, 5000 nodes at 1% loss: 3 nodes in nobody's
+    -- view had none of 3 broadcasts within 15 s; now within 2.3-6.3 s.)
+    local loop = hs.loop()
+    local slow = { ae_interval = 10, ae_max_interval = 30, gossip_interval = 60,
+      peer_exchange_interval = 60 }
+    local s = { max_peers = 1 }
+    for k, v in pairs(slow) do s[k] = v end
+    local a, b = H.node(s, loop), H.node(s, loop)
+    a:add_peer(b:id(), b:url())
+    s = { tree = false, probe_interval = 0.2, health_interval = 0.2 }
+    for k, v in pairs(slow) do s[k] = v end
+    local x = H.node(s, loop)
+    x:add_peer(a:id(), a:url())
+    assert.is_true(H.probed(loop, x))
+    assert.is_nil(H.peer(a, x:id()), "a's view took x in")
+    local id = a:broadcast("chat", { text = "news" })
+    assert.is_true(loop:run_until(function() return x:copies(id) > 0 end, 4),
+      "x had it within 4 s")
+    assert.is_true(x:metrics().ae_news >= 1)
+    for _, n in ipairs({ a, b, x }) do n:close() end
+    loop:close()
+  end)
+
   it("answers bad digests and fetches with 400", function()
     local loop = hs.loop()
     local node = H.node({ max_digest = 4 }, loop)

@@ -296,6 +296,8 @@ typedef struct hs_metrics {
     uint64_t batches_sent;          /* POSTs that carried more than one envelope */
     uint64_t ae_rounds;             /* digests we sent */
     uint64_t ae_catchups;           /* ...of them, catch-ups to a peer back from dead */
+    uint64_t ae_news;               /* ...of them, to a peer whose /ping told of
+                                       news we never had */
     uint64_t ae_answered;           /* digests we answered */
     uint64_t ae_pushed;             /* envelopes we pushed to a peer that lacked them */
     uint64_t ae_fetched;            /* envelopes we got by fetching what we lacked */

@@ -380,12 +380,42 @@ static int alive_ae(const hs_peer *p, const void *unused)
     return p->state == HS_PEER_ALIVE && (p->features & HS_FEAT_AE);
 }
 
+static void round_with(hs_node *n, hs_peer *p);
+
 void hs_ae_round(hs_node *n)
 {
     hs_peer *p = hs_peers_random(&n->peers, &n->rng, alive_ae, NULL);
 
-    if (!p)
+    if (p)
+        round_with(n, p);
+}
+
+/*
+ * A peer's /ping said when it last took news (`news`, its wall clock). If
+ * that is later than our own last news, and longer ago than a message
+ * takes to spread (so its copy is not simply on its way to us), we lack
+ * what it has: a node that nobody pushes to (in nobody's view, or cut
+ * off from the tree) learns of it within a probe, where its rounds,
+ * backed off to ae_max_interval while nothing came, would wait up to
+ * that long. One such round an ae_interval at most.
+ */
+void hs_ae_news(hs_node *n, hs_peer *p, double news)
+{
+    double now = hs_node_now(n), mono = hs_node_mono(n);
+    double spread = 1 + 2 * n->cfg.lazy_delay;
+
+    if (n->cfg.ae_interval <= 0 || !alive_ae(p, NULL) || !(news > n->last_news) ||
+        now - news < spread || now - news > n->cfg.ae_window ||
+        (n->news_round > 0 && mono - n->news_round < n->cfg.ae_interval))
         return;
+    n->news_round = mono;
+    n->m.ae_news++;
+    hs_ae_activity(n); /* (and our own rounds back to ae_interval) */
+    round_with(n, p);
+}
+
+static void round_with(hs_node *n, hs_peer *p)
+{
     /* Back to the round before the last that came through (covered()),
      * if that is further back than ae_window: rounds that back off to
      * ae_max_interval, or get lost, leave no message between them (a

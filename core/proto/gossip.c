@@ -668,6 +668,8 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
     }
     n->m.messages_received++;
     hs_node_count_type(n, env->type);
+    if (hs_ae_retained_type(env->type))
+        n->last_news = hs_node_now(n);
     /* The peer a new message came from first is on the tree's shortest
      * path: our link to it carries messages the other way too. */
     if (from && n->cfg.tree && hs_ae_retained_type(env->type)) {
@@ -996,6 +998,8 @@ hs_err hs_gossip_broadcast(hs_node *n, const char *type, json_t *payload, unsign
     err = hs_seen_insert(n->seen, env.bin, hs_node_now(n), &n->m.seen_evicted);
     if (err == HS_OK && !keep) {
         env.hops = 0;
+        if (hs_ae_retained_type(env.type))
+            n->last_news = hs_node_now(n);
         hs_ae_retain(n, &env, NULL);
         err = forward(n, &env, env.ttl, fanout ? fanout : n->cfg.fanout);
     }

@@ -598,6 +598,8 @@ static void on_probe(hs_node *n, hs_pending *e, const hs_http_result *res)
             p->full = !json_is_true(json_object_get(j, "room"));
         if (json_object_get(j, "spare"))
             p->at_bound = !json_is_true(json_object_get(j, "spare"));
+        if (json_is_number(json_object_get(j, "news")))
+            hs_ae_news(n, p, json_number_value(json_object_get(j, "news")));
         refer(n, p, json_object_get(j, "try"));
         if (n->local_health)
             n->local_health--;

@@ -35,6 +35,7 @@ const hs_metric_field hs_metric_fields[] = {
     F(batches_sent, "POSTs that carried more than one envelope"),
     F(ae_rounds, "digests we sent"),
     F(ae_catchups, "...of them, catch-ups to a peer back from dead"),
+    F(ae_news, "...of them, to a peer whose /ping told of news we never had"),
     F(ae_answered, "digests we answered"),
     F(ae_pushed, "envelopes we pushed to a peer that lacked them"),
     F(ae_fetched, "envelopes we got by fetching what we lacked"),

@@ -127,6 +127,9 @@ struct hs_node {
     double feed_asked;      /* monotonic s: we last asked a peer to push to us */
     double last_announce;   /* monotonic s */
     double last_discovery;  /* monotonic s: DNS bootstrap entries last resolved */
+    double last_news;       /* wall s: we last took (or said) a message new to
+                               us of a type anti-entropy keeps (/ping "news") */
+    double news_round;      /* monotonic s: our last round for a peer's news */
     unsigned rebootstraps;  /* re-bootstraps in a row without enough peers */
     unsigned discovering;   /* DNS lookups under way (discovery.c) */
     double score_tick;      /* monotonic s: the scores' last decay (score.c) */
@@ -327,6 +330,9 @@ json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, u
 char *hs_ae_fetch_answer(hs_node *n, const json_t *req, unsigned *status, size_t *len);
 /* One round: a digest to a random peer, then push and fetch. */
 void hs_ae_round(hs_node *n);
+/* A peer's /ping answer said it last took news at wall s `news`: a round
+ * with it if we have had none since (antientropy.c). */
+void hs_ae_news(hs_node *n, hs_peer *p, double news);
 /* p was held dead for `away` s and is back: a digest covering that time
  * (antientropy.c). */
 void hs_ae_catchup(hs_node *n, hs_peer *p, double away);

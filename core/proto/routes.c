@@ -5,6 +5,7 @@
  * dashboard (/ui...): the table `routes` below. Every answer but /metrics'
  * and the dashboard's is JSON; every refusal says why and is counted.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,6 +187,10 @@ static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
         if (strcmp(hs_node_public_key(n), n->id) != 0)
             json_object_set_new(a, "public_key", json_string(hs_node_public_key(n)));
         json_object_set_new(a, "room", json_boolean(n->peers.live < n->cfg.max_peers));
+        /* When we last took news (anti-entropy, hs_ae_news): a prober that
+         * has had none since runs a round with us. */
+        if (n->last_news > 0)
+            json_object_set_new(a, "news", json_real(floor(n->last_news * 1000) / 1000));
         json_object_set_new(a, "spare", json_boolean(hs_membership_can_feed(n)));
         if (feeds)
             json_object_set_new(a, "feeds", json_true());
