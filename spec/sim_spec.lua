@@ -218,6 +218,8 @@ describe("hearsay.sim", function()
       assert.is_true(eager >= 1, "node " .. i .. " is on nobody's eager link")
     end
     assert.error_matches(function() s:peers(21) end, "no node 21")
+    -- ...and each node's counters: every one has probed.
+    for i = 1, 20 do assert.is_true(s:metrics(i).health_checks > 0, "node " .. i) end
     s:close()
   end)
 
