@@ -6,13 +6,17 @@
 # on a shorter run since valgrind slows a program ~50x) and massif for
 # heap memory.
 #
-#   bench/profile.sh [all|ingest|batch|bare|handler|policy|peers|seen] [--out DIR] [--build-dir DIR]
+#   bench/profile.sh [all|ingest|batch|bare|handler|policy|relay|peers|seen] [--out DIR] [--build-dir DIR]
 #
 # ingest / batch: one node (no peers) under callgrind, wrk posting single
 #   envelopes / batches for a few seconds.
 # bare: bare_mhd (the ceiling) the same way, single envelopes.
 # handler / policy: the same with the bench handler plugin (no peers) /
 #   the bench policy and 3 bare_mhd sinks.
+# relay: build/spec/relay (bench/relay.c), no wrk: a simulated node of 100
+#   receives and forwards 200 envelopes with 40 seen_by ids each, by the
+#   scanner and by jansson; only relay_one is counted, so the numbers are
+#   the same from run to run.
 # peers / seen: massif on memory.lua with a smaller count.
 # Prints instructions per message: in all, under the functions that matter
 # (gossip, receive_one, forward, the plugin hooks) by callee, and the top
@@ -23,10 +27,10 @@ ROOT=$(dirname "$BENCH")
 WHAT=all OUT="" BUILD_DIR=$ROOT/build
 while (($#)); do
   case $1 in
-    all|ingest|batch|bare|handler|policy|peers|seen) WHAT=$1 ;;
+    all|ingest|batch|bare|handler|policy|relay|peers|seen) WHAT=$1 ;;
     --out) OUT=$2; shift ;;
     --build-dir) BUILD_DIR=$(realpath -m "$2"); shift ;;
-    *) echo "usage: bench/profile.sh [all|ingest|batch|bare|handler|policy|peers|seen] [--out DIR] [--build-dir DIR]" >&2; exit 2 ;;
+    *) echo "usage: bench/profile.sh [all|ingest|batch|bare|handler|policy|relay|peers|seen] [--out DIR] [--build-dir DIR]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -126,6 +130,15 @@ want() { [[ $WHAT == all || $WHAT == "$1" ]]; }
   if want policy; then
     start_sinks
     profile_node policy 50 1 --plugins policy --sinks "$SINKS"
+  fi
+  if want relay; then
+    for mode in scanner jansson; do
+      valgrind --tool=callgrind --toggle-collect=relay_one \
+        --callgrind-out-file="$OUT/relay-$mode.callgrind" \
+        "$BUILD_DIR/spec/relay" 100 40 200 "$mode" >"$OUT/relay-$mode.log" 2>&1
+      echo "== relay ($mode): $(grep -m1 accepted "$OUT/relay-$mode.log")"
+      breakdown "$OUT/relay-$mode.callgrind" 200
+    done
   fi
   # The module is preloaded so it stays mapped when Lua closes it at exit:
   # otherwise massif cannot name its functions.
