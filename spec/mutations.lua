@@ -63,10 +63,10 @@ return {
   {
     name = "seen_by required again (jansson path)",
     file = "core/proto/envelope.c",
-    find = [[    if (!v) {
-        if (!(env->seen_by = json_array())) {]],
-    replace = [[    if (0) {
-        if (!(env->seen_by = json_array())) {]],
+    find = [[    if (v && !json_is_array(v))
+        FAIL("seen_by must be an array");]],
+    replace = [[    if (!json_is_array(v))
+        FAIL("seen_by must be an array");]],
     breaks = "an envelope without seen_by whose type needs escapes is refused",
     caught_by = "c_envelope; interop_spec: an envelope without origin_peer or seen_by ...",
     specs = { "c_envelope", "interop_spec" },
@@ -111,7 +111,7 @@ return {
   {
     name = "forwarded seen_by without the targets",
     file = "core/proto/gossip.c",
-    find = [[        ids[total++] = targets[i]->id;]],
+    find = [[        more[k++] = targets[i]->id;]],
     replace = [[        (void)targets[i];]],
     breaks = "siblings send a message back to each other",
     caught_by = "gossip_spec: decrements ttl, counts hops and lists itself and its targets in seen_by",
@@ -120,10 +120,19 @@ return {
   {
     name = "the origin may be a forward target",
     file = "core/proto/gossip.c",
-    find = [[    seen[ns++] = env->origin;]],
+    find = [[    exclude(n, skip, env->origin);]],
     replace = [[    (void)0;]],
     breaks = "a message goes back to the node that wrote it when seen_by does not name it",
     caught_by = "gossip_spec: never sends a message back to its origin or its sender",
+    specs = { "gossip_spec" },
+  },
+  {
+    name = "peers in seen_by may be forward targets",
+    file = "core/proto/gossip.c",
+    find = [[            if (ok && !skip[i] && !hs_idset_has(&seen, p->id, strlen(p->id)))]],
+    replace = [[            if (ok && !skip[i])]],
+    breaks = "a message is pushed again to the nodes that had it (the forwarder's seen_by set unused)",
+    caught_by = "gossip_spec: does not send to peers already in seen_by",
     specs = { "gossip_spec" },
   },
   {
@@ -139,7 +148,7 @@ return {
     name = "forwarded envelopes name a target as their origin",
     file = "core/proto/envwrite.c",
     find = [[put_string(&o, env->origin, strlen(env->origin));]],
-    replace = [[put_string(&o, seen_by[n_seen - 1], strlen(seen_by[n_seen - 1]));]],
+    replace = [[put_string(&o, more[n_more - 1], strlen(more[n_more - 1]));]],
     breaks = "receivers see the wrong origin",
     caught_by = "gossip_spec: a broadcast reaches every node (origin is node 1's id)",
     specs = { "gossip_spec" },

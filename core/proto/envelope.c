@@ -121,25 +121,30 @@ hs_err hs_envelope_parse(const json_t *j, const hs_envelope_limits *lim, hs_enve
         strcpy(env->origin, json_string_value(v));
     }
 
+    /* seen_by: copied into one buffer (idlist.h), sized first. */
     v = json_object_get(j, "seen_by");
-    if (!v) {
-        if (!(env->seen_by = json_array())) {
-            *reason = "out of memory";
-            hs_envelope_clear(env);
-            return HS_ENOMEM;
-        }
-    } else if (!json_is_array(v)) {
+    if (v && !json_is_array(v))
         FAIL("seen_by must be an array");
-    }
-    if (json_array_size(v) > lim->max_seen_by)
+    size_t ns = json_array_size(v), bytes = 0;
+    if (ns > lim->max_seen_by)
         FAIL("seen_by has too many entries");
-    for (size_t i = 0; i < json_array_size(v); i++) {
+    for (size_t i = 0; i < ns; i++) {
         const json_t *e = json_array_get(v, i);
-        if (!json_is_string(e) || !hs_peers_valid_id(json_string_value(e)))
+        if (!json_is_string(e))
+            FAIL("seen_by entries must be node id strings");
+        bytes += json_string_length(e);
+    }
+    hs_err err = hs_idlist_reserve(&env->seen_by, ns, bytes);
+    if (err != HS_OK) {
+        *reason = "out of memory";
+        hs_envelope_clear(env);
+        return HS_ENOMEM;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        const json_t *e = json_array_get(v, i);
+        if (hs_idlist_push(&env->seen_by, json_string_value(e), json_string_length(e)) != 0)
             FAIL("seen_by entries must be node id strings");
     }
-    if (v)
-        env->seen_by = json_incref((json_t *)v);
 
     v = json_object_get(j, "signature");
     if (v) {
@@ -415,21 +420,15 @@ hs_err hs_envelope_make(hs_envelope *env, const char *type, json_t *payload, dou
     env->payload = json_incref(payload);
     env->timestamp = timestamp;
     env->ttl = ttl;
-    env->hops = 0;
-    env->seen_by = json_array();
-    if (!env->seen_by) {
-        hs_envelope_clear(env);
-        return HS_ENOMEM;
-    }
+    env->hops = 0; /* seen_by: empty, as memset left it */
     return HS_OK;
 }
 
 void hs_envelope_clear(hs_envelope *env)
 {
     json_decref(env->payload);
-    json_decref(env->seen_by);
+    hs_idlist_free(&env->seen_by);
     env->payload = NULL;
-    env->seen_by = NULL;
     env->payload_raw = NULL;
     env->payload_len = 0;
     env->ttl_raw = NULL;
@@ -440,10 +439,11 @@ void hs_envelope_clear(hs_envelope *env)
 
 json_t *hs_envelope_to_json(const hs_envelope *env)
 {
-    json_t *j = json_pack("{s:s, s:s, s:O, s:f, s:I, s:s, s:O, s:I}", "message_id", env->id,
-                          "message_type", env->type, "payload", env->payload, "timestamp",
-                          env->timestamp, "ttl", (json_int_t)env->ttl, "origin_peer", env->origin,
-                          "seen_by", env->seen_by, "hops", (json_int_t)env->hops);
+    json_t *j =
+        json_pack("{s:s, s:s, s:O, s:f, s:I, s:s, s:o, s:I}", "message_id", env->id, "message_type",
+                  env->type, "payload", env->payload, "timestamp", env->timestamp, "ttl",
+                  (json_int_t)env->ttl, "origin_peer", env->origin, "seen_by",
+                  hs_idlist_to_json(&env->seen_by), "hops", (json_int_t)env->hops);
     if (j && env->signature[0])
         json_object_set_new(j, "signature", json_string(env->signature));
     return j;

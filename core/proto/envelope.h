@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "hearsay.h"
+#include "idlist.h"
 #include "peers.h"
 
 /* A message type is any string the reference would take, within a byte
@@ -39,7 +40,7 @@ struct hs_message {
     unsigned ttl;
     unsigned hops;
     char origin[HS_PEER_ID_MAX + 1]; /* "" when the envelope named none */
-    json_t *seen_by;                 /* owned reference to an array of strings ([] when absent) */
+    hs_idlist seen_by;               /* owned; empty when absent */
     const char *sender;              /* borrowed; "" when unknown */
     /* hearsay's extension: the origin's Ed25519 signature of the message
      * (sign.h), 128 hex chars; "" when the envelope carries none. */
@@ -53,7 +54,8 @@ typedef struct hs_envelope_limits {
 } hs_envelope_limits;
 
 /*
- * Validates `j` and fills env (taking new references to payload and seen_by).
+ * Validates `j` and fills env (a new reference to payload, a copy of
+ * seen_by).
  * As the reference: message_id, message_type, payload, timestamp and ttl
  * are required; origin_peer (default "") and seen_by (default []) are not.
  * On failure returns HS_EPROTO (HS_ENOMEM when memory ran out) and points
@@ -73,7 +75,7 @@ hs_err hs_envelope_id(const char *type, const json_t *payload, double timestamp,
 hs_err hs_envelope_make(hs_envelope *env, const char *type, json_t *payload, double timestamp,
                         unsigned ttl, const char *node_id);
 
-/* Releases the references env holds. */
+/* Releases what env holds. */
 void hs_envelope_clear(hs_envelope *env);
 
 /*
@@ -96,13 +98,15 @@ const json_t *hs_envelope_payload(hs_envelope *env);
 json_t *hs_envelope_to_json(const hs_envelope *env);
 
 /*
- * The wire text of env (envwrite.c) with the given seen_by, ttl and hops:
- * compact JSON, keys in hs_envelope_to_json's order, the payload and the
- * timestamp as they came (payload_raw, timestamp_raw) when known. Returns
- * a new NUL-terminated string the caller frees, and its length in *len;
- * NULL when memory ran out.
+ * The wire text of env (envwrite.c) with the given ttl and hops and a
+ * seen_by of env's entries and then the n_more ids of `more` (valid node
+ * ids, borrowed), the first `skip` of those left out: compact JSON, keys
+ * in hs_envelope_to_json's order, the payload and the timestamp as they
+ * came (payload_raw, timestamp_raw) when known. Returns a new
+ * NUL-terminated string the caller frees, and its length in *len; NULL
+ * when memory ran out.
  */
-char *hs_envelope_write(const hs_envelope *env, const char *const *seen_by, size_t n_seen,
+char *hs_envelope_write(const hs_envelope *env, size_t skip, const char *const *more, size_t n_more,
                         unsigned ttl, unsigned hops, size_t *len);
 
 /*

@@ -385,28 +385,46 @@ static unsigned known_key(const char *p, size_t n)
     }
 }
 
+/* seen_by: its strings are walked once to count them and their bytes,
+ * then copied into a list of that size (one allocation), each id checked
+ * as it goes in (hs_idlist_push). */
 static int seen_by(scan *c, const hs_envelope_limits *lim, hs_envelope *env)
 {
-    char id[HS_PEER_ID_MAX + 2];
-    size_t n;
+    const char *p, *q, *end;
+    size_t n, count = 0, bytes = 0, start;
+    int esc;
 
-    if (c->i >= c->len || c->s[c->i] != '[' || !(env->seen_by = json_array()))
+    if (c->i >= c->len || c->s[c->i] != '[')
         return -1;
-    c->i++;
+    start = ++c->i;
     ws(c);
     if (c->i < c->len && c->s[c->i] == ']') {
         c->i++;
         return 0;
     }
     for (;;) {
-        if (json_array_size(env->seen_by) >= lim->max_seen_by ||
-            plain_string(c, id, sizeof id, &n) != 0 || !hs_peers_valid_id(id) ||
-            json_array_append_new(env->seen_by, json_stringn_nocheck(id, n)) != 0)
+        if (count >= lim->max_seen_by || c->i >= c->len || c->s[c->i] != '"' ||
+            string(c, &p, &n, &esc) != 0 || esc)
             return -1;
+        count++;
+        bytes += n;
         int r = next_member(c, ']');
-        if (r != 0)
-            return r > 0 ? 0 : -1;
+        if (r < 0)
+            return -1;
+        if (r > 0)
+            break;
     }
+    if (hs_idlist_reserve(&env->seen_by, count, bytes) != HS_OK)
+        return -1;
+    /* Strings without escapes: each one's quotes are the next two. */
+    end = c->s + c->i;
+    for (p = c->s + start; env->seen_by.n < count; p = q + 1) {
+        p = (const char *)memchr(p, '"', (size_t)(end - p)) + 1;
+        q = memchr(p, '"', (size_t)(end - p));
+        if (hs_idlist_push(&env->seen_by, p, (size_t)(q - p)) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* One member of the envelope object; *have collects the keys seen. */
@@ -508,8 +526,8 @@ int hs_envelope_scan(const char *text, size_t len, size_t *pos, const hs_envelop
     }
     if ((have & K_REQUIRED) != K_REQUIRED)
         goto decline;
-    if (!(have & K_SEEN) && !(env->seen_by = json_array()))
-        goto decline; /* origin_peer's default, "", is the zeroed field */
+    /* (The defaults of origin_peer and seen_by, "" and [], are the zeroed
+     * fields.) */
     if (!(have & K_HOPS))
         env->hops = env->ttl <= 10 ? 11 - env->ttl : 1; /* as hs_envelope_parse */
     *pos = c.i;

@@ -9,7 +9,8 @@
  * dumped by jansson (a broadcast, a rewritten or jansson-parsed envelope)
  * and the timestamp printed as jansson prints a real, with 17 significant
  * digits, so it reads back as the same double. Strings are escaped as
- * jansson does.
+ * jansson does. seen_by is the received list's text (idlist.h: already
+ * the compact JSON of its ids, copied in one piece) and the ids added.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,16 +139,19 @@ static void put_real(out *o, double v)
     put(o, clean, k);
 }
 
-char *hs_envelope_write(const hs_envelope *env, const char *const *seen_by, size_t n_seen,
+char *hs_envelope_write(const hs_envelope *env, size_t skip, const char *const *more, size_t n_more,
                         unsigned ttl, unsigned hops, size_t *len)
 {
+    const hs_idlist *seen = &env->seen_by;
+    size_t from = skip < seen->n ? skip : seen->n, more_from = skip - from, sep = 0;
     out o = {0};
     char *payload = NULL;
 
     if (!env->payload_raw && !(payload = json_dumps(env->payload, JSON_COMPACT | JSON_ENCODE_ANY)))
         return NULL;
-    /* One allocation for the usual envelope: ids of up to ~40 bytes. */
-    o.cap = 192 + (payload ? strlen(payload) : env->payload_len) + 44 * (n_seen + 1);
+    /* One allocation for the usual envelope: the ids added of up to ~40
+     * bytes. */
+    o.cap = 192 + (payload ? strlen(payload) : env->payload_len) + seen->len + 44 * (n_more + 1);
     if (!(o.p = malloc(o.cap))) {
         free(payload);
         return NULL;
@@ -173,10 +177,15 @@ char *hs_envelope_write(const hs_envelope *env, const char *const *seen_by, size
     PUT_LIT(&o, ",\"origin_peer\":");
     put_string(&o, env->origin, strlen(env->origin));
     PUT_LIT(&o, ",\"seen_by\":[");
-    for (size_t i = 0; i < n_seen; i++) {
-        if (i)
+    if (from < seen->n) {
+        size_t at = seen->off[from] - 1; /* entry `from`'s opening quote */
+        put(&o, seen->text + at, seen->len - at);
+        sep = 1;
+    }
+    for (size_t i = more_from; i < n_more; i++, sep = 1) {
+        if (sep)
             put(&o, ",", 1);
-        put_string(&o, seen_by[i], strlen(seen_by[i]));
+        put_string(&o, more[i], strlen(more[i]));
     }
     PUT_LIT(&o, "],\"hops\":");
     put_uint(&o, hops);

@@ -4,11 +4,12 @@
  * links of the tree (Plumtree: duplicates prune a link, lazy misses graft
  * it, see choose_tree), or with `tree` off to `fanout` random peers.
  *
- * Cost per new message: one seen-cache insert, one sort of seen_by
- * (O(s log s)), one pass over the peer table (O(p log s)), one JSON
- * serialisation shared by every target, and one HTTP request per target on
- * kept-alive connections (about one per node with the tree, `fanout`
- * without).
+ * Cost per new message: one seen-cache insert, a hash set of seen_by
+ * (O(s)), one pass over the peer table with a lookup in it each (O(p)),
+ * three peer-index lookups (origin, sender, us), one JSON
+ * serialisation shared by every target (seen_by copied as the text it
+ * came in, idlist.h), and one HTTP request per target on kept-alive
+ * connections (about one per node with the tree, `fanout` without).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -133,14 +134,14 @@ static void on_sent(hs_node *n, hs_pending *e, const hs_http_result *res)
 
 static const hs_pending_kind push_kind = {HS_REQ_GOSSIP, on_sent, NULL, NULL};
 
-static int cmp_str(const void *a, const void *b)
+/* Marks the peer with the id `id`, if we know one, as having the message
+ * already: skip[its index in the table]. */
+static void exclude(hs_node *n, unsigned char *skip, const char *id)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
+    hs_peer *p = hs_peers_find(&n->peers, id);
 
-static int excluded(const char **sorted, size_t n, const char *id)
-{
-    return bsearch(&id, sorted, n, sizeof *sorted, cmp_str) != NULL;
+    if (p)
+        skip[p->pos] = 1;
 }
 
 /* POSTs to p, whose send queue exists. */
@@ -328,19 +329,24 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
                              hs_peer **out, size_t cap, size_t lazy_want, hs_peer **lazy,
                              size_t *n_lazy)
 {
-    size_t ns = json_array_size(env->seen_by), nc = 0, chosen = 0;
-    const char **seen = malloc((ns + 3) * sizeof *seen);
-    hs_peer **cands = malloc((n->peers.n + 1) * sizeof *cands);
+    size_t np = n->peers.n, nc = 0, chosen = 0;
+    /* One allocation: the candidates, then a byte a peer, set for the
+     * origin, the sender and us (looked up in the peer index); the peers
+     * in seen_by are found in a hash set of it. */
+    hs_peer **cands = malloc((np + 1) * (sizeof *cands + 1));
+    unsigned char *skip;
+    hs_idset seen;
 
-    if (!seen || !cands)
-        goto done;
-    for (size_t i = 0; i < ns; i++)
-        seen[i] = json_string_value(json_array_get(env->seen_by, i));
-    seen[ns++] = env->origin;
-    seen[ns++] = n->id;
+    if (!cands || hs_idset_init(&seen, &env->seen_by, n->idset_key) != HS_OK) {
+        free(cands);
+        return 0;
+    }
+    skip = (unsigned char *)(cands + np + 1);
+    memset(skip, 0, np + 1);
+    exclude(n, skip, env->origin);
+    exclude(n, skip, n->id);
     if (env->sender && env->sender[0])
-        seen[ns++] = env->sender;
-    qsort(seen, ns, sizeof *seen, cmp_str);
+        exclude(n, skip, env->sender);
 
     /* Healthy peers first; unhealthy or suspect ones only when no healthy
      * one is left. */
@@ -349,7 +355,7 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
             hs_peer *p = n->peers.v[i];
             int ok = hs_peer_usable(p) && hs_score_forwardable(n, p) &&
                      (pass == 0 ? p->state == HS_PEER_ALIVE : p->state != HS_PEER_DEAD);
-            if (ok && !excluded(seen, ns, p->id))
+            if (ok && !skip[i] && !hs_idset_has(&seen, p->id, strlen(p->id)))
                 cands[nc++] = p;
         }
     }
@@ -395,7 +401,7 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
         *n_lazy = sample(n, cands, rest, rest + links, lazy_want, lazy);
     }
 done:
-    free(seen);
+    hs_idset_free(&seen);
     free(cands);
     return chosen;
 }
@@ -409,36 +415,27 @@ done:
 static hs_body *forward_body(hs_node *n, const hs_envelope *env, hs_peer **targets, size_t nt,
                              unsigned ttl_out)
 {
-    size_t have = json_array_size(env->seen_by), total = 0, skip, len;
-    const char *small[96], **ids = small;
-    int self = 1;
+    size_t total, k = 0, len;
+    const char *small[65], **more = small;
     hs_body *body = NULL;
     char *text;
 
-    if (have + 1 + nt > sizeof small / sizeof *small &&
-        !(ids = malloc((have + 1 + nt) * sizeof *ids)))
+    if (1 + nt > sizeof small / sizeof *small && !(more = malloc((1 + nt) * sizeof *more)))
         return NULL;
-    for (size_t i = 0; i < have; i++) {
-        const char *s = json_string_value(json_array_get(env->seen_by, i));
-        if (!s)
-            continue; /* parsing let only strings in */
-        if (strcmp(s, n->id) == 0)
-            self = 0;
-        ids[total++] = s;
-    }
-    if (self)
-        ids[total++] = n->id;
+    if (!hs_idlist_has(&env->seen_by, n->id, strlen(n->id)))
+        more[k++] = n->id;
     for (size_t i = 0; i < nt; i++)
-        ids[total++] = targets[i]->id;
-    skip = total > n->cfg.max_seen_by ? total - n->cfg.max_seen_by : 0;
+        more[k++] = targets[i]->id;
+    total = env->seen_by.n + k;
     /* hops stays within what parsing takes, or the next node refuses it. */
-    text = hs_envelope_write(env, ids + skip, total - skip, ttl_out,
-                             env->hops < HS_MAX_HOPS ? env->hops + 1 : HS_MAX_HOPS, &len);
+    text =
+        hs_envelope_write(env, total > n->cfg.max_seen_by ? total - n->cfg.max_seen_by : 0, more, k,
+                          ttl_out, env->hops < HS_MAX_HOPS ? env->hops + 1 : HS_MAX_HOPS, &len);
     if (text)
         body = hs_body_new(text, len);
     free(text);
-    if (ids != small)
-        free(ids);
+    if (more != small)
+        free(more);
     return body;
 }
 

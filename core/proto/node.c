@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include <openssl/rand.h>
+
 #include "auth.h"
 #include "cidr.h"
 #include "clock.h"
@@ -230,6 +232,10 @@ hs_err hs_node_new_io(hs_io *io, const hs_config *cfg, hs_node **out)
     hs_peers_init(&n->peers);
     if ((err = hs_rng_seed(&n->rng)) != HS_OK)
         goto fail;
+    if (RAND_bytes((unsigned char *)&n->idset_key, sizeof n->idset_key) != 1) {
+        err = HS_EIO;
+        goto fail;
+    }
     if ((err = hs_seen_new(cfg->seen_cap, cfg->seen_ttl, &n->seen)) != HS_OK)
         goto fail;
     if ((err = hs_auth_new(cfg->cluster_keys, cfg->n_cluster_keys, cfg->auth_window, &n->auth)) !=

@@ -110,6 +110,8 @@ struct hs_node {
                              cfg.cluster_keys only seeded it */
     hs_peers peers;
     hs_rng rng;
+    uint64_t idset_key; /* keys the seen_by sets of forwarding (idlist.h): a
+                           secret from RAND_bytes, not drawn from rng */
     hs_metrics m;
     hs_stats stats;              /* /metrics' breakdowns */
     hs_type_count *recent_types; /* HS_RECENT_TYPES of them, or NULL */

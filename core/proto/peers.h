@@ -189,6 +189,8 @@ hs_peer *hs_peers_random(const hs_peers *p, hs_rng *rng, hs_peer_pred ok, const 
 
 /* Valid peer id: 1..HS_PEER_ID_MAX printable ASCII chars, no quotes or spaces. */
 int hs_peers_valid_id(const char *id);
+/* The same for the bytes id[0..len) (a NUL among them is invalid). */
+int hs_peers_valid_idn(const char *id, size_t len);
 
 #define HS_TAGS_MAX 16
 #define HS_TAG_KEY_MAX 32

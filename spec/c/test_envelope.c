@@ -13,7 +13,9 @@
 static const hs_envelope_limits lim = {64, 8};
 
 static const char *good =
-    "{\"message_id\":\"" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" "\","
+    "{\"message_id\":\""
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+    "\","
     "\"message_type\":\"state_update\",\"payload\":{\"a\":1},\"timestamp\":1760000000.25,"
     "\"ttl\":10,\"origin_peer\":\"node-a\",\"seen_by\":[\"node-a\"]}";
 
@@ -148,8 +150,10 @@ static void ids_match_the_reference_formula(void)
 /* ---- raw bytes: slices and the ttl-0 copy, checked against jansson ------- */
 
 static const char *batch_text =
-    " [ {\"message_id\":\"aa\", \"ttl\" : 12, \"payload\":{\"ttl\":3,\"s\":\"a\\\"]}\\\\\",\"l\":[1,"
-    "{\"x\":[]}]}, \"seen_by\":[\"n\"]},\n{\"ttl\":0,\"payload\":null},{\"payload\":\"\\u00e9\",\"ttl\":-0,"
+    " [ {\"message_id\":\"aa\", \"ttl\" : 12, "
+    "\"payload\":{\"ttl\":3,\"s\":\"a\\\"]}\\\\\",\"l\":[1,"
+    "{\"x\":[]}]}, "
+    "\"seen_by\":[\"n\"]},\n{\"ttl\":0,\"payload\":null},{\"payload\":\"\\u00e9\",\"ttl\":-0,"
     "\"t\":1.5e3} ,{\"ttl\":7} ] ";
 
 /* Whatever jansson accepts, the slices are its elements and the ttl-0 copy
@@ -276,22 +280,18 @@ static const char *scan_bases[] = {
  * more) reads back equal to `as`'s jansson tree with the same changes. */
 static int writes_as_jansson(const hs_envelope *env, const hs_envelope *as)
 {
-    const char *ids[16];
-    size_t n = 0, len;
+    const char *me[1] = {"me"};
+    size_t len;
     hs_envelope out = *as;
     json_t *want, *got;
     char *text;
     int same;
 
-    for (size_t i = 0; i < json_array_size(env->seen_by) && n < 15; i++)
-        ids[n++] = json_string_value(json_array_get(env->seen_by, i));
-    ids[n++] = "me";
-    text = hs_envelope_write(env, ids, n, 0, env->hops + 1, &len);
-    out.seen_by = json_copy(as->seen_by);
-    json_array_append_new(out.seen_by, json_string("me"));
+    text = hs_envelope_write(env, 0, me, 1, 0, env->hops + 1, &len);
     out.ttl = 0;
     out.hops = as->hops + 1;
     want = hs_envelope_to_json(&out);
+    json_array_append_new(json_object_get(want, "seen_by"), json_string("me"));
     got = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
     /* A timestamp goes as it came: an integer reads back as one. */
     if (got)
@@ -300,7 +300,6 @@ static int writes_as_jansson(const hs_envelope *env, const hs_envelope *as)
     same = got && want && json_equal(got, want) && strlen(text) == len;
     json_decref(got);
     json_decref(want);
-    json_decref(out.seen_by);
     free(text);
     return same;
 }
@@ -337,7 +336,8 @@ static int scan_disagrees(const char *text, size_t len, int *accepted)
     bad = strcmp(fast.id, ref.id) != 0 || memcmp(fast.bin, ref.bin, 32) != 0 ||
           strcmp(fast.type, ref.type) != 0 || fast.timestamp != ref.timestamp ||
           fast.ttl != ref.ttl || fast.hops != ref.hops || strcmp(fast.origin, ref.origin) != 0 ||
-          !json_equal(fast.seen_by, ref.seen_by) || !payload || !json_equal(payload, ref.payload);
+          !hs_idlist_equal(&fast.seen_by, &ref.seen_by) || !payload ||
+          !json_equal(payload, ref.payload);
     /* The kept copy: the same bytes with ttl 0. */
     size_t l0;
     char *t0 = hs_envelope_splice_ttl0(text, len, fast.ttl_raw, fast.ttl_len, &l0);
@@ -399,9 +399,10 @@ static void scanner_agrees_with_jansson(void)
     /* What it declines, the jansson path judges. */
     hs_envelope env;
     size_t pos = 0;
-    const char *dup = "{\"message_id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
-                      "\"message_type\":\"t\",\"payload\":{\"a\":1,\"a\":2},\"timestamp\":1,\"ttl\":1,"
-                      "\"origin_peer\":\"p\",\"seen_by\":[]}";
+    const char *dup =
+        "{\"message_id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+        "\"message_type\":\"t\",\"payload\":{\"a\":1,\"a\":2},\"timestamp\":1,\"ttl\":1,"
+        "\"origin_peer\":\"p\",\"seen_by\":[]}";
     CHECK(hs_envelope_scan(dup, strlen(dup), &pos, &lim, &env) == -1);
     /* An envelope field twice, and another key twice, at the top level. */
     const char *dup_field =
@@ -508,10 +509,11 @@ static void timestamps_read_as_strtod_reads_them(void)
  * jansson's: strings escaped the same way, reals printed the same way. */
 static void writes_what_jansson_dumps(void)
 {
-    static const char *odd[] = {"plain", "q\"uote", "back\\slash", "ctl\x01\x1f\t\n\r\b\f",
-                                "caf\xc3\xa9 \xe2\x82\xac", "sl/ash", ""};
-    static const double stamps[] = {1760000000.25, 1760000000.123456789, 17, 0.5, 1e20, 1.5e-7,
-                                    123456789012345678.0, 1e300};
+    static const char *odd[] = {
+        "plain",  "q\"uote", "back\\slash", "ctl\x01\x1f\t\n\r\b\f", "caf\xc3\xa9 \xe2\x82\xac",
+        "sl/ash", ""};
+    static const double stamps[] = {1760000000.25, 1760000000.123456789, 17,   0.5, 1e20,
+                                    1.5e-7,        123456789012345678.0, 1e300};
     const size_t nodd = sizeof odd / sizeof *odd;
     int bad = 0;
 
@@ -519,22 +521,22 @@ static void writes_what_jansson_dumps(void)
         for (size_t o = 0; o < nodd; o++) {
             hs_envelope env;
             json_t *payload = json_pack("{s:s, s:[i, f, b, n]}", "text", odd[o], "n", 7, 2.5, 1);
-            json_t *j, *seen = json_array();
+            json_t *j;
             char *text, *want;
             size_t len;
 
             CHECK(hs_envelope_make(&env, "chat", payload, stamps[t], 5, "node-a") == HS_OK);
             snprintf(env.origin, sizeof env.origin, "%s", odd[(o + 1) % nodd]);
-            const char *ids[16];
-            for (size_t k = 0; k < nodd; k++) {
-                ids[k] = odd[(o + k) % nodd];
-                json_array_append_new(seen, json_string(ids[k]));
-            }
-            json_decref(env.seen_by);
-            env.seen_by = seen;
+            /* seen_by holds node ids only (no escapes): some received, one
+             * added. */
+            static const char *ids[] = {"node-b", "n/c", "x~y{z}", "me"};
+            CHECK(hs_idlist_reserve(&env.seen_by, 3, 15) == HS_OK);
+            for (size_t k = 0; k < 3; k++)
+                CHECK(hs_idlist_push(&env.seen_by, ids[k], strlen(ids[k])) == 0);
             env.hops = (unsigned)o * 100;
-            text = hs_envelope_write(&env, ids, nodd, 4, env.hops, &len);
+            text = hs_envelope_write(&env, 0, ids + 3, 1, 4, env.hops, &len);
             j = hs_envelope_to_json(&env);
+            json_array_append_new(json_object_get(j, "seen_by"), json_string("me"));
             json_object_set_new(j, "ttl", json_integer(4));
             want = json_dumps(j, JSON_COMPACT);
             if (!text || !want || strcmp(text, want) != 0 || len != strlen(want)) {
@@ -586,7 +588,7 @@ static int type_survives_writing(const hs_envelope *env)
 {
     const char *ids[1] = {"me"};
     size_t len;
-    char *text = hs_envelope_write(env, ids, 1, 0, 1, &len);
+    char *text = hs_envelope_write(env, 0, ids, 1, 0, 1, &len);
     json_t *back = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
     const char *t = json_string_value(json_object_get(back, "message_type"));
     int ok = t && strcmp(t, env->type) == 0;
@@ -600,8 +602,14 @@ static void takes_any_type_and_defaults_origin_and_seen_by(void)
 {
     /* Types the scanner reads itself (no escapes), and both paths take. */
     static const char *plain[] = {
-        "has space", "a/b", "caf\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac", "\xc2\xa0 (U+00A0)", "*",
-        "{not: json}", "0123456789012345678901234567890123456789012345678901234567890123",
+        "has space",
+        "a/b",
+        "caf\xc3\xa9",
+        "\xe6\x97\xa5\xe6\x9c\xac",
+        "\xc2\xa0 (U+00A0)",
+        "*",
+        "{not: json}",
+        "0123456789012345678901234567890123456789012345678901234567890123",
         "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
         "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
         "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
@@ -621,9 +629,22 @@ static void takes_any_type_and_defaults_origin_and_seen_by(void)
         "\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
         "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
         "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9x\"",
-        "\"\\u0001\"", "\"\\u001b[31mred\"", "\"a\\nb\"", "\"\\t\"", "\"\\u007f\"", "\"a\x7f\"",
-        "\"\\u0085\"", "\"a\xc2\x85\"", "\"\\u009b2J\"", "\"\xc2\x9b\"", "\"\\u0000\"",
-        "\"\xff\"", "\"\xc3\"", "\"\xed\xa0\x80\"", "null", "[\"chat\"]",
+        "\"\\u0001\"",
+        "\"\\u001b[31mred\"",
+        "\"a\\nb\"",
+        "\"\\t\"",
+        "\"\\u007f\"",
+        "\"a\x7f\"",
+        "\"\\u0085\"",
+        "\"a\xc2\x85\"",
+        "\"\\u009b2J\"",
+        "\"\xc2\x9b\"",
+        "\"\\u0000\"",
+        "\"\xff\"",
+        "\"\xc3\"",
+        "\"\xed\xa0\x80\"",
+        "null",
+        "[\"chat\"]",
     };
     char text[512], json[160];
     hs_envelope fast, ref;
@@ -637,9 +658,8 @@ static void takes_any_type_and_defaults_origin_and_seen_by(void)
             int ok = f && r && strcmp(fast.type, plain[i]) == 0 &&
                      strcmp(ref.type, plain[i]) == 0 &&
                      strcmp(fast.origin, bare ? "" : "node-a") == 0 &&
-                     strcmp(ref.origin, fast.origin) == 0 && json_is_array(fast.seen_by) &&
-                     json_array_size(fast.seen_by) == (bare ? 0 : 1) &&
-                     json_equal(fast.seen_by, ref.seen_by) && type_survives_writing(&fast) &&
+                     strcmp(ref.origin, fast.origin) == 0 && fast.seen_by.n == (bare ? 0u : 1u) &&
+                     hs_idlist_equal(&fast.seen_by, &ref.seen_by) && type_survives_writing(&fast) &&
                      type_survives_writing(&ref);
             if (!ok) {
                 fprintf(stderr, "not taken alike (scanner %d, jansson %d): %s\n", f, r, text);
@@ -695,7 +715,7 @@ static void takes_any_type_and_defaults_origin_and_seen_by(void)
     json_object_del(j, "origin_peer");
     json_object_del(j, "seen_by");
     CHECK(hs_envelope_parse(j, &lim, &ref, &why) == HS_OK && ref.origin[0] == '\0' &&
-          json_is_array(ref.seen_by) && json_array_size(ref.seen_by) == 0);
+          ref.seen_by.n == 0);
     /* Its wire form says so: "origin_peer":"" and "seen_by":[]. */
     json_t *back = hs_envelope_to_json(&ref);
     CHECK(back && strcmp(json_string_value(json_object_get(back, "origin_peer")), "") == 0 &&
@@ -714,6 +734,235 @@ static void takes_any_type_and_defaults_origin_and_seen_by(void)
     json_decref(payload);
 }
 
+/* ---- seen_by: one buffer of ids (idlist.h) ---------------------------------- */
+
+/* What a list holds, as its text: the ids quoted and comma-separated. */
+static int list_is(const hs_idlist *l, const char *text)
+{
+    return l->len == strlen(text) && (l->len == 0 || memcmp(l->text, text, l->len) == 0);
+}
+
+/* The ids of a seen_by go in one at a time into room reserved for them,
+ * each checked; the list is the compact JSON the wire carries. */
+static void seen_by_is_held_as_its_wire_text(void)
+{
+    hs_idlist l = {0};
+    size_t len;
+
+    /* Empty: nothing allocated. */
+    CHECK(hs_idlist_reserve(&l, 0, 0) == HS_OK && l.off == NULL && l.n == 0 && list_is(&l, ""));
+    CHECK(hs_idlist_push(&l, "a", 1) != 0); /* no room */
+    CHECK(hs_idlist_reserve(&l, 1, 2) == HS_OK);
+    CHECK(hs_idlist_push(&l, "abcd", 4) != 0 && l.n == 0); /* more bytes than reserved */
+    hs_idlist_free(&l);
+    CHECK(hs_idlist_reserve(&l, 2, 7) == HS_OK);
+    CHECK(hs_idlist_push(&l, "node-a", 6) == 0 && list_is(&l, "\"node-a\""));
+    CHECK(hs_idlist_push(&l, "b", 1) == 0 && list_is(&l, "\"node-a\",\"b\""));
+    CHECK(hs_idlist_push(&l, "c", 1) != 0); /* the ids reserved are used up */
+    CHECK(l.n == 2);
+    const char *e = hs_idlist_get(&l, 0, &len);
+    CHECK(len == 6 && memcmp(e, "node-a", 6) == 0);
+    e = hs_idlist_get(&l, 1, &len);
+    CHECK(len == 1 && *e == 'b');
+    CHECK(hs_idlist_has(&l, "b", 1) && hs_idlist_has(&l, "node-a", 6));
+    CHECK(!hs_idlist_has(&l, "node", 4) && !hs_idlist_has(&l, "node-a-", 7));
+    json_t *j = hs_idlist_to_json(&l), *want = json_pack("[s, s]", "node-a", "b");
+    CHECK(j && json_equal(j, want));
+    json_decref(j);
+    json_decref(want);
+    hs_idlist_free(&l);
+    CHECK(l.off == NULL && l.n == 0);
+
+    /* Only node ids: 1-128 printable ASCII bytes, no space, quote or
+     * backslash; a refused id leaves the list as it was. */
+    char longest[HS_PEER_ID_MAX + 2];
+    memset(longest, 'x', sizeof longest);
+    static const char *refused[] = {"",        "has space",   "q\"uote", "back\\slash",
+                                    "del\x7f", "caf\xc3\xa9", "tab\t",   "nl\n",
+                                    "ctl\x01"};
+    CHECK(hs_idlist_reserve(&l, 4, 300) == HS_OK);
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        CHECK(hs_idlist_push(&l, refused[i], strlen(refused[i])) != 0 && l.n == 0 && l.len == 0);
+    CHECK(hs_idlist_push(&l, "a\0b", 3) != 0); /* a NUL inside */
+    CHECK(hs_idlist_push(&l, longest, HS_PEER_ID_MAX + 1) != 0);
+    CHECK(hs_idlist_push(&l, longest, HS_PEER_ID_MAX) == 0);
+    /* Duplicates are kept, as the wire had them. */
+    CHECK(hs_idlist_push(&l, "d", 1) == 0 && hs_idlist_push(&l, "d", 1) == 0 && l.n == 3);
+    hs_idlist_free(&l);
+
+    /* The check of 8 bytes at a time agrees with one byte at a time, for
+     * every byte at every place of a 16-byte id, and at its tail. */
+    int bad = 0;
+    for (int c = 0; c < 256; c++) {
+        int ok = c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+        for (size_t at = 0; at < 19; at++) {
+            char id[19];
+            memset(id, 'k', sizeof id);
+            id[at] = (char)c;
+            bad += hs_peers_valid_idn(id, sizeof id) != ok;
+        }
+    }
+    CHECK(bad == 0);
+}
+
+/* Scans and parses the envelope with this seen_by (JSON text); 1: the
+ * scanner took it, 2: jansson did, 3: both. fast borrows text (2048
+ * bytes), which must outlive it. */
+static int both_take(char *text, const char *seen_json, hs_envelope *fast, hs_envelope *ref)
+{
+    size_t pos = 0;
+    const char *why;
+
+    snprintf(text, 2048,
+             "{\"message_id\":\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\","
+             "\"message_type\":\"chat\",\"payload\":{},\"timestamp\":1,\"ttl\":3,"
+             "\"origin_peer\":\"o\",\"seen_by\":%s}",
+             seen_json);
+    json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+    int f = hs_envelope_scan(text, strlen(text), &pos, &lim, fast) == 0;
+    int r = j && hs_envelope_parse(j, &lim, ref, &why) == HS_OK;
+    json_decref(j);
+    return (f ? 1 : 0) | (r ? 2 : 0);
+}
+
+/* Both parsers hold the same list, within the same bounds. */
+static void seen_by_bounds_on_both_paths(void)
+{
+    char text[2048];
+    hs_envelope fast, ref;
+    static const struct {
+        const char *json;
+        int took;         /* 1 scanner, 2 jansson */
+        const char *text; /* the list's text when taken */
+    } cases[] = {
+        {"[]", 3, ""},
+        {"[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\"]", 3,
+         "\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\""}, /* max_seen_by, 8 */
+        {"[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]", 0, NULL},
+        {" [ \"a\" ,\n\"a\" ] ", 3, "\"a\",\"a\""}, /* duplicates kept, spaces gone */
+        {"[\"has space\"]", 0, NULL},
+        {"[\"\"]", 0, NULL},
+        {"[\"a\\u0020b\"]", 0, NULL},  /* an escaped space is a space */
+        {"[\"n\\/c\"]", 2, "\"n/c\""}, /* escapes: jansson's; the id is n/c */
+        {"[\"\\u0061\"]", 2, "\"a\""},
+        {"[\"caf\xc3\xa9\"]", 0, NULL},
+        {"[\"a\",1]", 0, NULL},
+        {"[[\"a\"]]", 0, NULL},
+        {"{}", 0, NULL},
+        {"[\"a\",]", 0, NULL},
+    };
+    int bad = 0;
+
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int took = both_take(text, cases[i].json, &fast, &ref);
+        int ok = took == cases[i].took;
+        if (ok && (took & 1))
+            ok = list_is(&fast.seen_by, cases[i].text);
+        if (ok && (took & 2))
+            ok = list_is(&ref.seen_by, cases[i].text);
+        if (!ok) {
+            fprintf(stderr, "seen_by %s: taken %d, want %d\n", cases[i].json, took, cases[i].took);
+            bad++;
+        }
+        if (took & 1)
+            hs_envelope_clear(&fast);
+        if (took & 2)
+            hs_envelope_clear(&ref);
+    }
+    CHECK(bad == 0);
+    /* Ids of 128 bytes are taken, of 129 not. */
+    char json[300], id[HS_PEER_ID_MAX + 2];
+    memset(id, 'z', sizeof id);
+    snprintf(json, sizeof json, "[\"%.*s\"]", HS_PEER_ID_MAX, id);
+    CHECK(both_take(text, json, &fast, &ref) == 3 && fast.seen_by.len == HS_PEER_ID_MAX + 2 &&
+          hs_idlist_equal(&fast.seen_by, &ref.seen_by));
+    hs_envelope_clear(&fast);
+    hs_envelope_clear(&ref);
+    snprintf(json, sizeof json, "[\"%.*s\"]", HS_PEER_ID_MAX + 1, id);
+    CHECK(both_take(text, json, &fast, &ref) == 0);
+}
+
+/* seen_by as forwarded: the received ids from `skip` on, then those
+ * added (ours and the targets'), past the cap the oldest left out. */
+static void seen_by_is_appended_to_on_forward(void)
+{
+    char text[2048];
+    hs_envelope fast, ref;
+    static const char *more[] = {"me", "t1", "t2"};
+    static const struct {
+        size_t skip, n_more;
+        const char *want;
+    } cases[] = {
+        {0, 3, "[\"a\",\"b\",\"c\",\"me\",\"t1\",\"t2\"]"},
+        {0, 0, "[\"a\",\"b\",\"c\"]"},
+        {2, 1, "[\"c\",\"me\"]"},
+        {3, 2, "[\"me\",\"t1\"]"},
+        {4, 3, "[\"t1\",\"t2\"]"}, /* past the list, into those added */
+        {9, 3, "[]"},
+    };
+
+    CHECK(both_take(text, "[\"a\",\"b\",\"c\"]", &fast, &ref) == 3);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        for (int path = 0; path < 2; path++) {
+            size_t len;
+            char *out = hs_envelope_write(path ? &ref : &fast, cases[i].skip, more, cases[i].n_more,
+                                          2, 5, &len);
+            const char *at = out ? strstr(out, "\"seen_by\":") : NULL;
+            CHECK(at && strncmp(at + 10, cases[i].want, strlen(cases[i].want)) == 0 &&
+                  strncmp(at + 10 + strlen(cases[i].want), ",\"hops\":5}", 10) == 0);
+            free(out);
+        }
+    }
+    hs_envelope_clear(&fast);
+    hs_envelope_clear(&ref);
+
+    /* Our own message starts with none. */
+    json_t *payload = json_object();
+    CHECK(hs_envelope_make(&ref, "chat", payload, 1, 3, "n1") == HS_OK && ref.seen_by.n == 0);
+    size_t len;
+    char *out = hs_envelope_write(&ref, 0, more, 1, 3, 0, &len);
+    CHECK(out && strstr(out, ",\"seen_by\":[\"me\"],"));
+    free(out);
+    hs_envelope_clear(&ref);
+    json_decref(payload);
+}
+
+/* The set forwarding checks peers against: every entry in it, nothing
+ * else; small lists on the stack, long ones allocated. */
+static void seen_by_set_finds_its_entries(void)
+{
+    size_t counts[] = {0, 1, 40, 64, 65, 256};
+    int bad = 0;
+
+    for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+        hs_idlist l = {0};
+        hs_idset set;
+        char id[80];
+        CHECK(hs_idlist_reserve(&l, counts[c] + 1, (counts[c] + 1) * 70) == HS_OK);
+        for (size_t i = 0; i < counts[c]; i++) {
+            /* Ids alike but for one byte, short and long. */
+            int n = snprintf(id, sizeof id, i % 2 ? "sim-%05zu" : "%064zx", i);
+            CHECK(hs_idlist_push(&l, id, (size_t)n) == 0);
+        }
+        if (counts[c]) { /* a duplicate */
+            size_t n;
+            const char *first = hs_idlist_get(&l, 0, &n);
+            memcpy(id, first, n);
+            CHECK(hs_idlist_push(&l, id, n) == 0);
+        }
+        CHECK(hs_idset_init(&set, &l, 0x5eed + c) == HS_OK);
+        CHECK((set.slot == set.small) == (l.n <= 64));
+        for (size_t i = 0; i < counts[c] + 8; i++) {
+            int n = snprintf(id, sizeof id, i % 2 ? "sim-%05zu" : "%064zx", i);
+            bad += hs_idset_has(&set, id, (size_t)n) != (i < counts[c]);
+            bad += hs_idset_has(&set, id, (size_t)n - 1) != 0; /* a prefix */
+        }
+        hs_idset_free(&set);
+        hs_idlist_free(&l);
+    }
+    CHECK(bad == 0);
+}
+
 int main(void)
 {
     writes_what_jansson_dumps();
@@ -726,5 +975,9 @@ int main(void)
     takes_any_type_and_defaults_origin_and_seen_by();
     ids_match_the_reference_formula();
     raw_slices_match_jansson();
+    seen_by_is_held_as_its_wire_text();
+    seen_by_bounds_on_both_paths();
+    seen_by_is_appended_to_on_forward();
+    seen_by_set_finds_its_entries();
     DONE();
 }

@@ -41,7 +41,7 @@ static void check_same(hs_envelope *a, const hs_envelope *b, const char *what)
     FUZZ_CHECK(a->ttl == b->ttl && a->hops == b->hops, what);
     FUZZ_CHECK(a->timestamp == b->timestamp, what);
     FUZZ_CHECK(strcmp(a->origin, b->origin) == 0, what);
-    FUZZ_CHECK(same_json(a->seen_by, b->seen_by), what);
+    FUZZ_CHECK(hs_idlist_equal(&a->seen_by, &b->seen_by), what);
     FUZZ_CHECK(same_json(hs_envelope_payload(a), b->payload), what);
 }
 
@@ -80,29 +80,32 @@ static void reads_as(char *out, size_t out_len, json_t *want, const char *what)
     free(out);
 }
 
-/* What the writer makes of env (its seen_by plus our id, another ttl and
- * hop) reads back, through jansson and through the scanner if it takes
- * it, as env with those changes. */
+/* What the writer makes of env (its seen_by plus our id, the oldest left
+ * out past the cap, another ttl and hop) reads back, through jansson and
+ * through the scanner if it takes it, as env with those changes. */
 static void check_write(hs_envelope *env)
 {
-    const char *ids[MAX_ELEMS + 1];
-    size_t n = 0, len, pos = 0;
+    const char *self[1] = {"fuzz-self"};
+    size_t n = env->seen_by.n, len, pos = 0;
     unsigned ttl = env->ttl ? env->ttl - 1 : 0;
     unsigned hops = env->hops < HS_MAX_HOPS ? env->hops + 1 : env->hops;
 
     (void)hs_envelope_payload(env); /* parsed in env, not in the copy below */
-    for (size_t i = 0; i < json_array_size(env->seen_by) && n < MAX_ELEMS; i++)
-        ids[n++] = json_string_value(json_array_get(env->seen_by, i));
-    if (n < lim_back.max_seen_by)
-        ids[n++] = "fuzz-self";
-    char *text = hs_envelope_write(env, ids, n, ttl, hops, &len);
+    /* Forwarded as gossip.c does: the ids it had, then ours, the oldest
+     * dropped past the cap. */
+    size_t skip = n + 1 > lim.max_seen_by ? n + 1 - lim.max_seen_by : 0;
+    char *text = hs_envelope_write(env, skip, self, 1, ttl, hops, &len);
     FUZZ_CHECK(text && strlen(text) == len, "the writer writes");
 
     hs_envelope want = *env, back, fast;
-    json_t *seen = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(seen, json_string(ids[i]));
-    want.seen_by = seen;
+    /* (Its text has room for its ids.) */
+    FUZZ_CHECK(hs_idlist_reserve(&want.seen_by, n + 1 - skip, env->seen_by.len + 9) == HS_OK,
+               "room");
+    for (size_t i = skip, l; i < n; i++) {
+        const char *id = hs_idlist_get(&env->seen_by, i, &l);
+        FUZZ_CHECK(hs_idlist_push(&want.seen_by, id, l) == 0, "a list's ids are ids");
+    }
+    FUZZ_CHECK(hs_idlist_push(&want.seen_by, self[0], 9) == 0, "fuzz-self is an id");
     want.ttl = ttl;
     want.hops = hops;
     FUZZ_CHECK(parse_ref(text, len, &lim_back, &back) == 0, "what the writer writes parses");
@@ -112,7 +115,7 @@ static void check_write(hs_envelope *env)
         hs_envelope_clear(&fast);
     }
     hs_envelope_clear(&back);
-    json_decref(seen);
+    hs_idlist_free(&want.seen_by);
     free(text);
 }
 
