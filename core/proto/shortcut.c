@@ -89,9 +89,10 @@ int hs_shortcut_offer(hs_node *n, const uint8_t id[32], unsigned ttl, hs_peer *v
     struct hs_recent *r = n->cfg.tree && via ? find(n, id) : NULL;
     hs_peer *parent;
 
-    if (!r || r->from == name_of(n, via) || r->hops < r->ttl ||
-        ttl < (unsigned)r->ttl + HS_SHORTCUT_HOPS || via->state != HS_PEER_ALIVE ||
-        !(via->features & HS_FEAT_AE))
+    /* (The sender's name is hashed last: every duplicate pushed to us
+     * comes here, and most fail the cheap tests first.) */
+    if (!r || r->hops < r->ttl || ttl < (unsigned)r->ttl + HS_SHORTCUT_HOPS ||
+        via->state != HS_PEER_ALIVE || !(via->features & HS_FEAT_AE) || r->from == name_of(n, via))
         return 0;
     parent = named(n, r->from);
     if (!parent)
