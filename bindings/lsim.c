@@ -6,7 +6,9 @@
  *   local s = hearsay.sim{nodes = 1000, seed = 7, latency = 0.02,
  *                         jitter = 0.01, model = "uniform", loss = 0.01,
  *                         log = "warn", settings = {fanout = 4},
- *                         matrix = {{0.001, 0.08}, {0.08, 0.001}}}  -- regions
+ *                         matrix = {{0.001, 0.08}, {0.08, 0.001}},  -- regions
+ *                         cpu = {per_host = 15, cores = 2, serve = 20e-6,
+ *                                answer = 5e-6, round = 5e-6, send = 10e-6}}
  *   s:region(i)                     -- node i's region (1-based)
  *   s:run(10)                       -- 10 virtual seconds
  *   local id = s:broadcast(1, "chat", {text = "hi"})
@@ -14,7 +16,7 @@
  *   s:loss(0.05)
  *   s:deliveries(), s:detections(), s:false_deaths(), s:held_dead(),
  *   s:excluded(),
- *   s:traffic(), s:cross(), s:totals(),
+ *   s:traffic(), s:cross(), s:totals(), s:cpu(),
  *   s:events(), s:trace(), s:now(), s:size(), s:has(i, id),
  *   s:crashed(i), s:sees(i, j), s:error(), s:close()
  *   s:plugin_info(i), s:plugin_state(i, name)   -- with plugins
@@ -253,6 +255,20 @@ static int l_sim_new(lua_State *L)
             lua_pop(L, 1);
         }
         o.matrix = matrix;
+    }
+    lua_pop(L, 1);
+    /* cpu = {per_host = N, cores = C, serve = s, answer = s, round = s,
+     * send = s}: what work costs (sim.h, hs_sim_cpu). */
+    lua_getfield(L, 1, "cpu");
+    if (!lua_isnil(L, -1)) {
+        int t = lua_gettop(L);
+        luaL_argcheck(L, lua_istable(L, t), 1, "sim.cpu is a table");
+        o.cpu.per_host = (size_t)opt_number(L, t, "per_host", 1, 1, 1000000);
+        o.cpu.cores = (size_t)opt_number(L, t, "cores", 0, 0, 4096);
+        o.cpu.serve = opt_number(L, t, "serve", 0, 0, 1);
+        o.cpu.answer = opt_number(L, t, "answer", 0, 0, 1);
+        o.cpu.round = opt_number(L, t, "round", 0, 0, 1);
+        o.cpu.send = opt_number(L, t, "send", 0, 0, 1);
     }
     lua_pop(L, 1);
     lua_getfield(L, 1, "model");
@@ -692,6 +708,20 @@ static int l_sim_traffic(lua_State *L)
     return 2;
 }
 
+/* sim:cpu() -> the CPU s the nodes' work took (0 without sim.cpu), the
+ * busiest host (1-based: nodes 1..per_host are host 1) and its CPU s */
+static int l_sim_cpu(lua_State *L)
+{
+    size_t h;
+    double hs_;
+    double used = hs_sim_cpu_used(check_open(L)->sim, &h, &hs_);
+
+    lua_pushnumber(L, used);
+    lua_pushinteger(L, (lua_Integer)h + 1);
+    lua_pushnumber(L, hs_);
+    return 3;
+}
+
 /* sim:cross() -> requests delivered from one region to another, and of
  * them gossip pushes (POST /gossip) */
 static int l_sim_cross(lua_State *L)
@@ -785,6 +815,7 @@ static const luaL_Reg sim_methods[] = {
     {"held_dead", l_sim_held_dead},
     {"excluded", l_sim_excluded},
     {"traffic", l_sim_traffic},
+    {"cpu", l_sim_cpu},
     {"cross", l_sim_cross},
     {"totals", l_sim_totals},
     {"plugin_info", l_sim_plugin_info},

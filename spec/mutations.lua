@@ -745,4 +745,22 @@ return {
     caught_by = "plugins_spec: audit",
     specs = { "plugins_spec" },
   },
+  {
+    name = "a simulated host does many things at once",
+    file = "core/sim/sim.c",
+    find = [[    s->host_free[s->working] = end;]],
+    replace = [[    (void)end;]],
+    breaks = "sim.cpu: work on a shared host overlaps, so a loopback-like run looks as fast as one of many machines",
+    caught_by = "sim_spec: charges work to hosts and cores (19 receptions in turn)",
+    specs = { "sim_spec" },
+  },
+  {
+    name = "what a simulated node sends leaves before its work is done",
+    file = "core/sim/sim.c",
+    find = [[    double out = s->now + cpu_out(s, 1); /* when it leaves */]],
+    replace = [[    double out = s->now + 0 * cpu_out(s, 1); /* when it leaves */]],
+    breaks = "sim.cpu: a request leaves at once, so a busy host delays nothing",
+    caught_by = "sim_spec: charges work to hosts and cores (19 receptions in turn)",
+    specs = { "sim_spec" },
+  },
 }

@@ -342,6 +342,55 @@ describe("hearsay.sim", function()
     assert.has_error(function() hs.sim({ nodes = 4, matrix = { { -1 } } }) end)
   end)
 
+  it("charges work to hosts and cores (sim.cpu): a shared host or core serves one thing at a time", function()
+    -- 20 nodes, 0.1 ms links, 10 ms to serve a request. Each node's
+    -- first copy is work of its own: on one host (or all hosts on one
+    -- core) those 19 pieces run one after another, so the last node has
+    -- the message no sooner than 19 x 10 ms after it was sent. A host
+    -- and a core each: a few hops of ~10 ms. Without sim.cpu: a few hops
+    -- of 0.1 ms.
+    local function run(cpu)
+      local s = hs.sim({ nodes = 20, seed = 4, latency = 0.0001, jitter = 0, cpu = cpu })
+      assert.is_true(s:run(30))
+      local used0 = s:cpu()
+      s:broadcast(1, "chat", { text = "cpu" })
+      assert.is_true(s:run(10))
+      local d, used, host, host_s = s:deliveries()[1], s:cpu()
+      local _, busiest, busiest_s = s:cpu()
+      host, host_s = busiest, busiest_s
+      local trace = s:trace()
+      s:close()
+      return d, used - used0, host, host_s, trace
+    end
+    local serve = 0.01
+    local shared, used = run({ per_host = 20, serve = serve })
+    assert.equal(20, shared.reached)
+    assert.is_true(shared.p100 >= 19 * serve, "19 receptions in turn: " .. shared.p100)
+    assert.is_true(used >= 19 * serve, "each served request charged: " .. used)
+    local one_core = run({ per_host = 1, cores = 1, serve = serve })
+    assert.equal(20, one_core.reached)
+    assert.is_true(one_core.p100 >= 19 * serve, "one core for all: " .. one_core.p100)
+    local own, _, host, host_s, trace = run({ per_host = 1, serve = serve })
+    assert.equal(20, own.reached)
+    assert.is_true(own.p100 >= serve and own.p100 < 15 * serve, "a core each: " .. own.p100)
+    assert.is_true(own.p100 < shared.p100 / 2, own.p100 .. " vs " .. shared.p100)
+    assert.is_true(host >= 1 and host <= 20 and host_s > 0, host .. " " .. host_s)
+    assert.equal(trace, select(5, run({ per_host = 1, serve = serve })), "the same run again")
+    local free = run(nil)
+    assert.is_true(free.p100 < 0.005, "no CPU model: " .. free.p100)
+    assert.equal(0, (select(1, hs.sim({ nodes = 2 }):cpu())))
+    assert.has_error(function() hs.sim({ nodes = 4, cpu = { per_host = 0 } }) end)
+    assert.has_error(function() hs.sim({ nodes = 4, cpu = { serve = -1 } }) end)
+    -- The command line takes it, and its replay line carries it.
+    local code, out = sim_cmd("--nodes 20 --seed 4 --broadcasts 1 --cpu per_host=10,cores=2,serve=0.001,send=0.0005")
+    assert.equal(0, code, out)
+    assert.matches("cpu: 10 nodes a host, 2 cores shared", out)
+    assert.matches("replay: hearsay sim .*%-%-cpu 'per_host=10,cores=2,serve=0.001", out)
+    local bad, msg = sim_cmd("--nodes 2 --cpu speed=3")
+    assert.not_equal(0, bad)
+    assert.matches("not one of per_host", msg)
+  end)
+
   it("repairs, once a loss ends, every node that missed a message while its rounds were backed off", function()
     -- A round looked back ae_window (30 s) only; a node that missed the
     -- message had no reason to hurry its own rounds (backed off towards

@@ -129,6 +129,12 @@ struct hs_sim {
     size_t open_msgs;    /* broadcasts whose copies are not read yet */
     double next_sample;
     uint64_t timers; /* timers made so far */
+    /* CPU (hs_sim_cpu), when o.cpu.per_host: when each host and each core
+     * is next free; the work running now (its host, or SIZE_MAX: none) and
+     * the CPU time it has taken so far, which what it sends waits for. */
+    double *host_free, *core_free, *host_used;
+    size_t nhosts, working;
+    double wait, lag, cpu_used;
 };
 
 static void fail(hs_sim *s, const char *fmt, ...)
@@ -262,6 +268,92 @@ static int cut(const hs_sim *s, size_t a, size_t b)
     return s->nodes[a].crashed || s->nodes[b].crashed || s->nodes[a].side != s->nodes[b].side;
 }
 
+/* ---- CPU ------------------------------------------------------------------ */
+
+static int cpu_on(const hs_sim *s)
+{
+    return s->o.cpu.per_host > 0;
+}
+
+/* The core free soonest. */
+static size_t cpu_core(const hs_sim *s)
+{
+    size_t c = 0;
+
+    for (size_t k = 1; k < s->o.cpu.cores; k++)
+        if (s->core_free[k] < s->core_free[c])
+            c = k;
+    return c;
+}
+
+/* When node i's host can start work: it and a core are free. */
+static double cpu_free_at(const hs_sim *s, size_t i)
+{
+    double at = s->host_free[i / s->o.cpu.per_host];
+
+    if (s->o.cpu.cores && s->core_free[cpu_core(s)] > at)
+        at = s->core_free[cpu_core(s)];
+    return at;
+}
+
+/* Node i starts work that costs `base` s before it sends anything. If its
+ * host or every core is busy, the work waits its turn: the node acts now
+ * (the order of what comes for a host is kept), but what it sends leaves
+ * only once the host has done what came before and this work up to that
+ * send. So a host is a queue served in the order work arrives, and no
+ * event waits in the heap twice. */
+static void cpu_begin(hs_sim *s, size_t i, double base)
+{
+    if (!cpu_on(s))
+        return;
+    s->working = i / s->o.cpu.per_host;
+    s->wait = cpu_free_at(s, i) - s->now;
+    if (s->wait < 0)
+        s->wait = 0;
+    s->lag = s->wait + base;
+}
+
+/* The work ends: its host (and a core) are busy until now + lag. */
+static void cpu_end(hs_sim *s)
+{
+    if (!cpu_on(s) || s->working == SIZE_MAX)
+        return;
+    double end = s->now + s->lag;
+    s->cpu_used += s->lag - s->wait;
+    s->host_used[s->working] += s->lag - s->wait;
+    s->host_free[s->working] = end;
+    if (s->o.cpu.cores)
+        s->core_free[cpu_core(s)] = end;
+    s->working = SIZE_MAX;
+    s->lag = 0;
+}
+
+/* How long after now what the work running now says leaves: an answer
+ * once the work so far is done; a request (`request`) takes `send` more
+ * first. */
+static double cpu_out(hs_sim *s, int request)
+{
+    if (!cpu_on(s) || s->working == SIZE_MAX)
+        return 0;
+    if (request)
+        s->lag += s->o.cpu.send;
+    return s->lag;
+}
+
+double hs_sim_cpu_used(const hs_sim *s, size_t *busiest, double *busiest_s)
+{
+    size_t b = 0;
+
+    for (size_t h = 1; h < s->nhosts; h++)
+        if (s->host_used[h] > s->host_used[b])
+            b = h;
+    if (busiest)
+        *busiest = b;
+    if (busiest_s)
+        *busiest_s = s->nhosts ? s->host_used[b] : 0;
+    return s->cpu_used;
+}
+
 /* Sets a WAKE for node i's earliest deadline, unless one is set for it. */
 static void touch(hs_sim *s, size_t i)
 {
@@ -354,24 +446,26 @@ static void on_request(void *ud, const hs_memnet_request *r)
     struct in_addr a;
     size_t to;
 
+    double out = s->now + cpu_out(s, 1); /* when it leaves */
+
     /* Whatever happens, it times out unless answered first. */
-    push(s, (ev){.at = s->now + r->timeout,
+    push(s, (ev){.at = out + r->timeout,
                  .kind = EV_TIMEOUT,
                  .from = sn->i,
                  .id = r->id,
                  .epoch = sn->epoch,
-                 .sent = s->now});
+                 .sent = out});
     if (hs_http_url_parse(r->url, &u) != HS_OK || u.port != SIM_PORT ||
         inet_pton(AF_INET, u.host, &a) != 1 || ntohl(a.s_addr) <= SIM_NET ||
         (to = ntohl(a.s_addr) - SIM_NET - 1) >= s->o.nodes || lost(s))
         return;
-    ev e = {.at = s->now + delay(s, sn->i, to),
+    ev e = {.at = out + delay(s, sn->i, to),
             .kind = EV_DELIVER,
             .to = to,
             .from = sn->i,
             .id = r->id,
             .epoch = sn->epoch,
-            .sent = s->now};
+            .sent = out};
     e.method = strdup(r->method);
     e.target = u.path_len ? dup_bytes(u.path, u.path_len) : strdup("/");
     e.header = r->header ? strdup(r->header) : NULL;
@@ -389,9 +483,11 @@ static void on_request(void *ud, const hs_memnet_request *r)
 static void answer_back(hs_sim *s, size_t to, size_t from, uint64_t id, unsigned epoch, double sent,
                         unsigned status, const char *body, size_t len)
 {
+    double out = s->now + cpu_out(s, 0);
+
     if (lost(s))
         return;
-    ev e = {.at = s->now + delay(s, to, from), /* (the answer goes back) */
+    ev e = {.at = out + delay(s, to, from), /* (the answer goes back) */
             .kind = EV_ANSWER,
             .to = to,
             .from = from,
@@ -434,6 +530,7 @@ static void deliver(hs_sim *s, ev *e)
 
     if (cut(s, e->from, e->to))
         return;
+    cpu_begin(s, e->to, s->o.cpu.serve);
     s->messages++;
     s->bytes += e->len;
     if (hs_sim_region(s, e->from) != hs_sim_region(s, e->to)) {
@@ -467,6 +564,7 @@ static void deliver(hs_sim *s, ev *e)
     } else {
         answer_back(s, e->to, e->from, e->id, e->epoch, e->sent, resp.status, resp.body, resp.len);
     }
+    cpu_end(s);
     free(resp.body);
 }
 
@@ -508,6 +606,26 @@ static void fire_timer(hs_sim *s, hs_sim_timer *t)
     touch(s, t->node); /* what the fire set due */
 }
 
+/* Event e for node sn runs at `at` instead (sn is paused or busy). */
+static void defer(hs_sim *s, ev *e, simnode *sn, double at)
+{
+    ev later_ev = *e;
+
+    later_ev.at = at;
+    if (e->kind == EV_WAKE) {
+        if (e->at != sn->wake)
+            return;
+        sn->wake = at;
+    }
+    e->method = e->target = e->header = e->label = e->body = NULL; /* moved */
+    e->timer = NULL;
+    if (later_ev.timer && later_ev.timer->stopped) {
+        free(later_ev.timer);
+        return;
+    }
+    push(s, later_ev);
+}
+
 static void run_event(hs_sim *s, ev *e)
 {
     simnode *sn;
@@ -522,20 +640,7 @@ static void run_event(hs_sim *s, ev *e)
     sn = &s->nodes[e->kind == EV_DELIVER || e->kind == EV_WAKE || e->kind == EV_CALL ? e->to
                                                                                      : e->from];
     if (sn->paused_until > s->now && !sn->crashed) {
-        ev later_ev = *e;
-        later_ev.at = sn->paused_until;
-        if (e->kind == EV_WAKE) {
-            if (e->at != sn->wake)
-                return;
-            sn->wake = sn->paused_until;
-        }
-        e->method = e->target = e->header = e->label = e->body = NULL; /* moved */
-        e->timer = NULL;
-        if (later_ev.timer && later_ev.timer->stopped) {
-            free(later_ev.timer);
-            return;
-        }
-        push(s, later_ev);
+        defer(s, e, sn, sn->paused_until);
         return;
     }
     /* An answer or a timeout for a node's earlier life is nobody's. */
@@ -556,7 +661,9 @@ static void run_event(hs_sim *s, ev *e)
             sn->spin_at = s->now;
             sn->spins = 0;
         }
+        cpu_begin(s, e->to, s->o.cpu.round);
         hs_node_run_due(sn->n);
+        cpu_end(s);
         touch(s, e->to);
         break;
     case EV_DELIVER:
@@ -568,19 +675,25 @@ static void run_event(hs_sim *s, ev *e)
             return;
         s->messages++;
         s->bytes += e->len;
+        cpu_begin(s, e->from, s->o.cpu.answer);
         hs_memnet_client_answer_id(s->nodes[e->from].n->client, e->id, HS_OK, e->status,
                                    (s->now - e->sent) * 1000, e->body, e->len);
+        cpu_end(s);
         touch(s, e->from);
         break;
     case EV_TIMEOUT:
         if (s->nodes[e->from].crashed)
             return;
+        cpu_begin(s, e->from, s->o.cpu.answer);
         hs_memnet_client_answer_id(s->nodes[e->from].n->client, e->id, HS_EIO, 0,
                                    (s->now - e->sent) * 1000, "", 0);
+        cpu_end(s);
         touch(s, e->from);
         break;
     case EV_CALL:
+        cpu_begin(s, e->to, s->o.cpu.round);
         fire_timer(s, e->timer);
+        cpu_end(s);
         e->timer = NULL;
         break;
     default:
@@ -607,7 +720,8 @@ static hs_verdict on_message(void *ud, hs_node *node, const hs_message *m, json_
     tracked *t = s->nmsgs ? find_tracked(s, hs_message_id(m)) : NULL;
 
     if (t && t->at[sn->i] < 0) {
-        t->at[sn->i] = (float)(s->now - t->sent);
+        /* (It has it once its host got to it: sim.h, hs_sim_cpu.) */
+        t->at[sn->i] = (float)(s->now + (s->working == SIZE_MAX ? 0 : s->lag) - t->sent);
         t->hops[sn->i] = (uint16_t)(hs_message_hops(m) > 65535 ? 65535 : hs_message_hops(m));
     }
     if (sn->extra.on_message)
@@ -892,6 +1006,17 @@ hs_sim *hs_sim_new(const hs_sim_opts *o)
     if (s->o.latency <= 0 && s->o.jitter <= 0)
         s->o.latency = s->o.jitter = 0.001;
     s->o.matrix = NULL; /* (ours is s->matrix) */
+    s->working = SIZE_MAX;
+    if (o->cpu.per_host) {
+        s->nhosts = (o->nodes + o->cpu.per_host - 1) / o->cpu.per_host;
+        if (o->cpu.cores > 4096 || !(o->cpu.serve >= 0 && o->cpu.serve <= 1) ||
+            !(o->cpu.answer >= 0 && o->cpu.answer <= 1) ||
+            !(o->cpu.round >= 0 && o->cpu.round <= 1) || !(o->cpu.send >= 0 && o->cpu.send <= 1) ||
+            !(s->host_free = calloc(s->nhosts, sizeof *s->host_free)) ||
+            !(s->host_used = calloc(s->nhosts, sizeof *s->host_used)) ||
+            !(s->core_free = calloc(o->cpu.cores + 1, sizeof *s->core_free)))
+            goto fail;
+    }
     x = o->seed;
     seed(&s->rng, &x);
     if (!(s->nodes = calloc(o->nodes, sizeof *s->nodes)))
@@ -947,6 +1072,9 @@ void hs_sim_free(hs_sim *s)
     free(s->heap);
     free(s->nodes);
     free(s->matrix);
+    free(s->host_free);
+    free(s->host_used);
+    free(s->core_free);
     free(s);
 }
 
@@ -1200,7 +1328,10 @@ hs_err hs_sim_broadcast(hs_sim *s, size_t i, const char *type, json_t *payload, 
     for (size_t k = 0; k < s->o.nodes; k++)
         t.at[k] = -1;
     t.at[i] = 0;
-    if ((err = hs_node_broadcast(s->nodes[i].n, type, payload, t.id)) != HS_OK) {
+    cpu_begin(s, i, 0);
+    err = hs_node_broadcast(s->nodes[i].n, type, payload, t.id);
+    cpu_end(s);
+    if (err != HS_OK) {
         free(t.at);
         free(t.hops);
         return err;

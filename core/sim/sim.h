@@ -36,6 +36,24 @@ typedef struct hs_sim hs_sim;
 
 enum { HS_SIM_UNIFORM = 0, HS_SIM_LOGNORMAL = 1 };
 
+/* What the nodes' work costs in CPU time, for a network of few machines
+ * (the loopback benchmark: many nodes to a process, many processes to a
+ * core). Without it (per_host 0) work takes no time. With it, nodes
+ * 0..per_host-1 share host 0 (a process: one thing at a time), the next
+ * per_host host 1, and so on; the hosts share `cores` CPUs (0: a core
+ * each). Serving a request takes `serve` s, taking an answer or a
+ * timeout `answer` s, a round or a timer `round` s, and each request it
+ * makes `send` s more (answering is part of serving). A host serves its
+ * work in the order it comes: what a node sends leaves once the host has
+ * done the work that came before and this work up to that send (the node
+ * acts on what came at once, so it acts in that order; only its sending
+ * waits). */
+typedef struct hs_sim_cpu {
+    size_t per_host;
+    size_t cores;
+    double serve, answer, round, send;
+} hs_sim_cpu;
+
 typedef struct hs_sim_opts {
     size_t nodes;   /* node i listens at http://10.0.0.(i + 1):8080 (10.0.1.0
                        after 10.0.0.255, and so on), in security "open" */
@@ -66,6 +84,7 @@ typedef struct hs_sim_opts {
      * what attach put on it must go (its timers, its hooks). */
     void (*detach)(void *ud, hs_sim *s, size_t i, hs_node *n);
     void *ud;
+    hs_sim_cpu cpu; /* all 0: work takes no time */
 } hs_sim_opts;
 
 /* The network with its nodes started, or NULL (out of memory, or a node
@@ -85,6 +104,10 @@ double hs_sim_mono(const hs_sim *s);
 /* Events run so far (a request, an answer, a timeout, a node's round, a
  * timer of hs_sim_timer_start). */
 uint64_t hs_sim_events(const hs_sim *s);
+
+/* The CPU time the nodes' work took so far (hs_sim_cpu; 0 without it),
+ * and the host that was busy longest, with its busy time. */
+double hs_sim_cpu_used(const hs_sim *s, size_t *busiest, double *busiest_s);
 
 /* Runs the network for s virtual seconds. A node may be called directly
  * between runs (hs_node_broadcast, say): what it then has due runs. A run

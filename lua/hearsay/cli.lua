@@ -79,8 +79,8 @@ asked, and 10 s for detection). A scenario is a Lua file:
   at(70, function() broadcast(random(1000), "chat", { n = 2 }) end)
 
 at(t, fn) runs fn t virtual seconds after forming. config{} may set
-nodes, seed, latency, jitter, model, loss, form, settle, settings, matrix
-and plugins; options given on the command line win. Inside at() functions:
+nodes, seed, latency, jitter, model, loss, form, settle, settings, matrix,
+plugins and cpu; options given on the command line win. Inside at() functions:
 crash(i), crashed(i), restart(i), pause(i, s), partition(...), heal(),
 loss(p), broadcast(i, type, payload) -> id, live() -> the node numbers
 not crashed, region(i), random(n) (seeded by the seed), now(),
@@ -97,6 +97,17 @@ options:
                    1 ms within, 80 ms between); node i is in region
                    (i - 1) % rows + 1; in place of --latency (config{}:
                    matrix = {{0.001, 0.08}, {0.08, 0.001}})
+  --cpu LIST       what work costs, for a network of few machines (the
+                   loopback benchmark's processes): "per_host=15,cores=2,
+                   serve=2e-5,answer=5e-6,round=5e-6,send=1e-5": nodes
+                   1..15 share one host (one thing at a time), the next 15
+                   the next, all hosts share 2 cores (0 or none: a core
+                   each); seconds of CPU to serve a request (and answer
+                   it), take an answer or timeout, run a round, and for
+                   each request made; what a node sends leaves once that
+                   work is done
+                   (config{}: cpu = {per_host = 15, ...}). Without it work
+                   takes no time
   --loss P         chance each request or answer is lost (0)
   --form S         virtual seconds to form before the scenario (30)
   --broadcasts K   without a scenario: broadcasts (5)
@@ -1012,7 +1023,7 @@ local function cmd_sim(argv)
     nodes = "number", seed = "number", latency = "number", jitter = "number", model = "string",
     loss = "number", form = "number", broadcasts = "number", every = "number", crash = "number",
     settle = "number", set = "list", json = "string", log = "string", help = "boolean",
-    matrix = "string", plugins = "string",
+    matrix = "string", plugins = "string", cpu = "string",
   })
   if not opts then return fail("sim: " .. pos) end
   if opts.help then io.write(HELP.sim) return 0 end
@@ -1027,6 +1038,11 @@ local function cmd_sim(argv)
     local m, e = require("hearsay.sim").parse_matrix(opts.matrix)
     if not m then return fail("sim: --" .. e) end
     run.matrix = m
+  end
+  if opts.cpu then
+    local c, e = require("hearsay.sim").parse_cpu(opts.cpu)
+    if not c then return fail("sim: --" .. e) end
+    run.cpu = c
   end
   for _, k in ipairs({ "nodes", "seed", "broadcasts", "crash" }) do
     if run[k] and run[k] ~= math.floor(run[k]) then return fail("sim: --" .. k .. " takes a whole number") end

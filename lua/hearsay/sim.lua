@@ -16,7 +16,34 @@ M.defaults = {
   form = 30, broadcasts = 5, every = 2, crash = 0, settle = 15,
   matrix = false, -- regions: {{a->a, a->b, ...}, ...} one-way s (node i in region (i-1) % #matrix + 1)
   plugins = false, -- a config directory: its node.lua's plugins (and policy) in every node
+  cpu = false, -- what work costs: {per_host =, cores =, serve =, answer =, round =, send =} (sim.h)
 }
+
+local CPU_KEYS = { "per_host", "cores", "serve", "answer", "round", "send" }
+
+-- "per_host=15,cores=2,serve=2e-5" -> {per_host = 15, cores = 2, serve = 2e-5},
+-- or nil, error.
+function M.parse_cpu(text)
+  local known, t = {}, {}
+  for _, k in ipairs(CPU_KEYS) do known[k] = true end
+  for item in (text .. ","):gmatch("([^,]*),") do
+    local k, v = item:match("^%s*([%w_]+)%s*=%s*(.-)%s*$")
+    if not k or not known[k] then
+      return nil, "cpu: '" .. item .. "' is not one of " .. table.concat(CPU_KEYS, "=, ") .. "="
+    end
+    t[k] = tonumber(v)
+    if not t[k] then return nil, "cpu: " .. k .. " takes a number, not '" .. v .. "'" end
+  end
+  return t
+end
+
+local function cpu_text(c)
+  local parts = {}
+  for _, k in ipairs(CPU_KEYS) do
+    if c[k] then parts[#parts + 1] = string.format("%s=%.17g", k, c[k]) end
+  end
+  return table.concat(parts, ",")
+end
 
 -- The plugin options of config directory `dir` for every simulated node:
 -- what `hearsay run --config DIR` gives its node (node.lua's plugins,
@@ -67,7 +94,8 @@ end
 -- registers fn for t virtual seconds after the cluster formed; the rest act
 -- on the running network when called from such a function.
 local CONFIG = { nodes = true, seed = true, latency = true, jitter = true, model = true,
-  loss = true, form = true, settle = true, settings = true, matrix = true, plugins = true }
+  loss = true, form = true, settle = true, settings = true, matrix = true, plugins = true,
+  cpu = true }
 
 local function scenario_env(run)
   local env = setmetatable({}, { __index = _G })
@@ -188,6 +216,7 @@ local function replay_command(run)
     if g[k] ~= nil or k == "seed" then parts[#parts + 1] = "--" .. k .. " " .. tostring(o[k]) end
   end
   if o.matrix then parts[#parts + 1] = "--matrix '" .. matrix_text(o.matrix) .. "'" end
+  if o.cpu then parts[#parts + 1] = "--cpu '" .. cpu_text(o.cpu) .. "'" end
   if g.plugins ~= nil then parts[#parts + 1] = "--plugins '" .. tostring(o.plugins) .. "'" end
   for _, kv in ipairs(run.set or {}) do parts[#parts + 1] = "--set " .. kv end
   if run.file then parts[#parts + 1] = run.file end
@@ -245,9 +274,10 @@ function M.run(opts)
 
   local clock = os.clock()
   if o.matrix and type(o.matrix) ~= "table" then return nil, "matrix must be a table of rows" end
+  if o.cpu and type(o.cpu) ~= "table" then return nil, "cpu must be a table" end
   local sim = hs.sim({ nodes = o.nodes, seed = o.seed, latency = o.latency, jitter = o.jitter,
     model = o.model, loss = o.loss, log = opts.log, settings = o.settings,
-    matrix = o.matrix or nil, plugins = plugins })
+    matrix = o.matrix or nil, plugins = plugins, cpu = o.cpu or nil })
   run.sim = sim
   local ok, err = sim:run(o.form)
   for _, a in ipairs(run.actions) do
@@ -277,6 +307,12 @@ function M.run(opts)
     totals = sim:totals(), backlog = sim:backlog(),
     error = err, replay = replay_command(run), violations = {},
   }
+  if o.cpu then
+    local used, busiest, busiest_s = sim:cpu()
+    report.cpu = { per_host = o.cpu.per_host or 1, cores = o.cpu.cores or 0, serve = o.cpu.serve or 0,
+      answer = o.cpu.answer or 0, round = o.cpu.round or 0, send = o.cpu.send or 0, used_s = used,
+      busiest_host = busiest, busiest_s = busiest_s }
+  end
   if plugins then
     -- What the plugins did, every node not crashed added up.
     local p = { dir = o.plugins, policy = pcfg.policy, loaded = {}, calls = 0, errors = 0,
@@ -325,6 +361,13 @@ function M.format(r)
   if r.matrix then
     p("regions: %d, one way between them (s; node i in region (i-1) %% %d + 1, in place of the latency): %s",
       #r.matrix, #r.matrix, matrix_text(r.matrix))
+  end
+  if r.cpu then
+    local c = r.cpu
+    p("cpu: %d nodes a host, %s; a request served %.1f us, an answer %.1f us, a round %.1f us, "
+      .. "a send %.1f us: %.3f s of CPU used, the busiest host (%d) %.3f s",
+      c.per_host, c.cores > 0 and (c.cores .. " cores shared") or "a core each", c.serve * 1e6,
+      c.answer * 1e6, c.round * 1e6, c.send * 1e6, c.used_s, c.busiest_host, c.busiest_s)
   end
   if r.plugins then
     local x = r.plugins
