@@ -103,9 +103,10 @@ do
   if p then p:close() end
 end
 
--- CPU seconds (user + system) this process has used, from /proc/self/stat.
-function M.cpu_seconds()
-  local stat = read("/proc/self/stat") or ""
+-- CPU seconds (user + system) this process (or process `pid`) has used,
+-- from /proc/PID/stat.
+function M.cpu_seconds(pid)
+  local stat = read("/proc/" .. (pid and tostring(pid) or "self") .. "/stat") or ""
   -- Fields after the ")" that closes the command name: state is field 3,
   -- utime field 14 and stime field 15.
   local rest = stat:match("%) (.*)$") or ""

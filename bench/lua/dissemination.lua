@@ -256,6 +256,9 @@ B.result(tag, "repeats", o.repeats)
 B.result(tag, "reach_min", B.percentile(per.reach, 0) or 0)
 B.result(tag, "reach_mean", B.mean(per.reach) or 0)
 B.result(tag, "cpu_pct_during_run", 100 * (cpu1 - cpu0) / run_s)
+-- The same per broadcast and node: every process's CPU over the run
+-- (settles and gaps, and the processes' own loops, included).
+B.result(tag, "cpu_us_per_node_broadcast", (cpu1 - cpu0) / math.max(o.repeats, 1) / n * 1e6)
 B.result(tag, "rss_kib_per_node", rss_kb / n)
 B.log("  reached 100%% in %d of %d repeats; mean reach %.1f%%, worst %.1f%%; CPU of all "
   .. "processes during the repeats %.0f%% of one core; RSS %.0f KiB per node", complete, o.repeats,
