@@ -679,7 +679,7 @@ static int l_sim_totals(lua_State *L)
     hs_metrics m;
 
     hs_sim_totals(check_open(L)->sim, &m);
-    lua_createtable(L, 0, 15);
+    lua_createtable(L, 0, 16);
     set_int(L, "ae_pushed", (lua_Integer)m.ae_pushed);
     set_int(L, "ae_fetched", (lua_Integer)m.ae_fetched);
     set_int(L, "ae_catchups", (lua_Integer)m.ae_catchups);
@@ -694,6 +694,7 @@ static int l_sim_totals(lua_State *L)
     set_int(L, "suspicions", (lua_Integer)m.suspicions);
     set_int(L, "refutations", (lua_Integer)m.refutations);
     set_int(L, "peers_recovered", (lua_Integer)m.peers_recovered);
+    set_int(L, "probe_sweeps", (lua_Integer)m.probe_sweeps);
     return 1;
 }
 

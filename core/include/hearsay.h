@@ -320,6 +320,9 @@ typedef struct hs_metrics {
     uint64_t feed_refused;          /* asks to be fed we answered no (past our
                                        bound, or a full view: then the asker
                                        is a candidate) */
+    uint64_t probe_sweeps;          /* sweeps: a direct probe went unanswered, and
+                                       every live peer not heard from lately was
+                                       probed at once (many may have died) */
     uint64_t probes_late;           /* failed probes not held against the peer:
                                        they failed long past their timeout, so
                                        our own loop was stalled */

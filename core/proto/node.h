@@ -132,6 +132,7 @@ struct hs_node {
     double last_news;       /* wall s: we last took (or said) a message new to
                                us of a type anti-entropy keeps (/ping "news") */
     double news_round;      /* monotonic s: our last round for a peer's news */
+    double last_sweep;      /* monotonic s: our last sweep (membership.c), or 0 */
     unsigned rebootstraps;  /* re-bootstraps in a row without enough peers */
     unsigned discovering;   /* DNS lookups under way (discovery.c) */
     double score_tick;      /* monotonic s: the scores' last decay (score.c) */

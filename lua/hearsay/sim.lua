@@ -405,8 +405,8 @@ function M.format(r)
   local t = r.totals
   p("repairs: %d pushed and %d fetched by anti-entropy (%d catch-ups), %d by lazy push; tree: %d grafts, %d prunes",
     t.ae_pushed, t.ae_fetched, t.ae_catchups, t.lazy_pushed, t.grafts, t.prunes)
-  p("membership: %d probes, %d indirect, %d suspicions, %d refutations, %d peers back",
-    t.health_checks, t.indirect_probes, t.suspicions, t.refutations, t.peers_recovered)
+  p("membership: %d probes, %d indirect, %d sweeps, %d suspicions, %d refutations, %d peers back",
+    t.health_checks, t.indirect_probes, t.probe_sweeps, t.suspicions, t.refutations, t.peers_recovered)
   p("events: %d in %.2f s of CPU (%s per s); %.0f virtual s; trace %s", r.events, r.cpu_s,
     r.events_per_s and string.format("%.0f", r.events_per_s) or "-", r.duration, r.trace)
   if #r.violations == 0 then
