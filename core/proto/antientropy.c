@@ -50,6 +50,17 @@ int hs_ae_retained_type(const char *type)
     return strcmp(type, "peer_announce") != 0 && strncmp(type, "hs.", 3) != 0;
 }
 
+void hs_ae_activity(hs_node *n)
+{
+    if (n->cfg.ae_interval <= 0 || n->ae_next <= n->cfg.ae_interval || !n->started || n->closing)
+        return;
+    n->ae_next = n->cfg.ae_interval;
+    /* Sooner than the backed-off round already planned. */
+    double in = hs_node_due_in(n, HS_DUE_AE);
+    if (in == HS_NEVER || in > n->ae_next)
+        hs_node_after(n, HS_DUE_AE, n->ae_next < 0.001 ? 0.001 : n->ae_next);
+}
+
 void hs_ae_retain(hs_node *n, hs_envelope *env, const hs_slice *raw)
 {
     char *text = NULL;

@@ -71,6 +71,31 @@ double hs_message_timestamp(const hs_message *m)
     return m->timestamp;
 }
 
+/* Counts a new message of `type` among the recent types (the dashboard's). */
+static void count_type(hs_node *n, const char *type)
+{
+    hs_type_count *t, *oldest;
+
+    if (!n->recent_types && !(n->recent_types = calloc(HS_RECENT_TYPES, sizeof *t)))
+        return;
+    oldest = &n->recent_types[0];
+    for (size_t i = 0; i < HS_RECENT_TYPES; i++) {
+        t = &n->recent_types[i];
+        if (t->count && strcmp(t->type, type) == 0) {
+            t->count++;
+            t->last = hs_node_mono(n);
+            return;
+        }
+        if (!t->count || t->last < oldest->last)
+            oldest = t;
+        if (!t->count)
+            break;
+    }
+    snprintf(oldest->type, sizeof oldest->type, "%s", type);
+    oldest->count = 1;
+    oldest->last = hs_node_mono(n);
+}
+
 /* Whether a 2xx answer to POST /gossip says every envelope was a
  * duplicate: {"status":"duplicate",...} for one, {"accepted":0,...} for a
  * batch (the forms routes.c writes; other answers never prune). */
@@ -664,7 +689,7 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
         return RX_DUPLICATE;
     }
     n->m.messages_received++;
-    hs_node_count_type(n, env->type);
+    count_type(n, env->type);
     if (hs_ae_retained_type(env->type))
         n->last_news = hs_node_now(n);
     /* The peer a new message came from first is on the tree's shortest

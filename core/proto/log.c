@@ -5,11 +5,26 @@
  * what a peer sent: bytes that are not UTF-8 become U+FFFD, so every line
  * is valid JSON.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "envelope.h"
 #include "log.h"
+#include "node.h"
+
+void hs_node_log(const hs_node *n, hs_log_level level, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+
+    if (level > n->cfg.log_level)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    n->cfg.log(n->cfg.log_ud, level, n->id, buf);
+}
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 

@@ -88,6 +88,48 @@ static void swim_broadcast(hs_node *n, const char *type, const char *id, uint64_
     json_decref(p);
 }
 
+int hs_node_url_allowed(hs_node *n, const char *url)
+{
+    if (!n->cfg.tls_cert || strncmp(url, "https://", 8) == 0)
+        return 1;
+    n->m.tls_plain_refused++;
+    return 0;
+}
+
+void hs_node_exchange_soon(hs_node *n)
+{
+    double in = hs_node_due_in(n, HS_DUE_EXCHANGE);
+
+    if (!n->started || n->closing || !n->cfg.join_exchanges || n->cfg.peer_exchange_interval <= 1)
+        return;
+    n->join_exchanges = n->cfg.join_exchanges;
+    n->exchange_next = 1;
+    if (in == HS_NEVER || in > 1)
+        hs_node_after(n, HS_DUE_EXCHANGE, 1);
+}
+
+const double hs_probe_bounds[HS_PROBE_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                  0.05,  0.1,    0.25,  0.5,  1};
+
+void hs_stats_probe(hs_node *n, int answered, int late, double ms)
+{
+    size_t k = 0;
+
+    if (!answered) {
+        if (late)
+            n->stats.probes_late++;
+        else
+            n->stats.probes_failed++;
+        return;
+    }
+    n->stats.probes_ok++;
+    n->stats.probe_seconds += ms / 1000;
+    while (k < HS_PROBE_BUCKETS - 1 && ms / 1000 > hs_probe_bounds[k])
+        k++;
+    if (ms / 1000 <= hs_probe_bounds[k])
+        n->stats.probe_le[k]++;
+}
+
 /* Parses a JSON object answer; NULL unless HTTP 200 with a JSON body. */
 static json_t *answer_json(const hs_http_result *res)
 {

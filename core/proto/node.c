@@ -31,24 +31,6 @@
 #include "snapshot.h"
 #include "view.h"
 
-double hs_node_now(const hs_node *n)
-{
-    return n->clock.wall(n->clock.ud);
-}
-
-double hs_node_mono(const hs_node *n)
-{
-    return n->clock.mono(n->clock.ud);
-}
-
-void hs_node_set_clock(hs_node *n, const hs_clock *clock)
-{
-    if (!n->started) {
-        n->clock = *clock;
-        n->own_clock = 1;
-    }
-}
-
 /* Where no sink is given: nothing (hs_node_new gives stderr's). */
 static void quiet(void *ud, hs_log_level level, const char *node_id, const char *msg)
 {
@@ -64,32 +46,11 @@ void hs_node_set_log_level(hs_node *n, hs_log_level level)
         n->cfg.log_level = level;
 }
 
-void hs_node_log(const hs_node *n, hs_log_level level, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-
-    if (level > n->cfg.log_level)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    n->cfg.log(n->cfg.log_ud, level, n->id, buf);
-}
-
 /* The server's log lines go through the node's sink and level filter. */
 static void server_log(void *ud, hs_log_level level, const char *name, const char *msg)
 {
     (void)name;
     hs_node_log(ud, level, "http: %s", msg);
-}
-
-int hs_node_url_allowed(hs_node *n, const char *url)
-{
-    if (!n->cfg.tls_cert || strncmp(url, "https://", 8) == 0)
-        return 1;
-    n->m.tls_plain_refused++;
-    return 0;
 }
 
 static void free_list(char **v, size_t n)
@@ -274,18 +235,6 @@ static void stalled(hs_node *n, double now)
         n->stalled_until = now + window;
 }
 
-int hs_node_stalled(const hs_node *n)
-{
-    double now = hs_node_mono(n);
-
-    /* On a clock of its own (a harness) the node's time is not the
-     * loop's: how late the loop runs says nothing of it. */
-    if (n->own_clock)
-        return 0;
-
-    return now < n->stalled_until || (n->io && n->io->ops->lag(n->io, now) > HS_STALL_LAG);
-}
-
 /* The client could not open a socket: the process is out of file
  * descriptors. The requests that fail for it say nothing of their peers,
  * so for a while none is held against them, as after a stall. */
@@ -413,70 +362,12 @@ static void run(hs_node *n, hs_deadline w)
     }
 }
 
-void hs_node_exchange_soon(hs_node *n)
-{
-    double in = hs_node_due_in(n, HS_DUE_EXCHANGE);
-
-    if (!n->started || n->closing || !n->cfg.join_exchanges || n->cfg.peer_exchange_interval <= 1)
-        return;
-    n->join_exchanges = n->cfg.join_exchanges;
-    n->exchange_next = 1;
-    if (in == HS_NEVER || in > 1)
-        again(n, HS_DUE_EXCHANGE, 1);
-}
-
-void hs_ae_activity(hs_node *n)
-{
-    if (n->cfg.ae_interval <= 0 || n->ae_next <= n->cfg.ae_interval || !n->started || n->closing)
-        return;
-    n->ae_next = n->cfg.ae_interval;
-    /* Sooner than the backed-off round already planned. */
-    double in = hs_node_due_in(n, HS_DUE_AE);
-    if (in == HS_NEVER || in > n->ae_next)
-        again(n, HS_DUE_AE, n->ae_next);
-}
-
 static void on_timer(void *ud)
 {
     hs_node *n = ud;
 
     n->timer_at = HS_NEVER;
     hs_node_run_due(n);
-}
-
-/* Sets the timer for the earliest deadline, unless it is set for it. */
-static void rearm(hs_node *n)
-{
-    double next = hs_deadlines_next(&n->due);
-
-    if (n->due_busy || !n->started || n->closing || next == n->timer_at)
-        return;
-    n->timer_at = next;
-    if (next == HS_NEVER) {
-        n->io->ops->arm(n->io, -1);
-        return;
-    }
-    double in = next - hs_node_mono(n);
-    n->io->ops->arm(n->io, in > 0 ? in : 0);
-}
-
-void hs_node_after(hs_node *n, hs_deadline w, double s)
-{
-    if (n->closing)
-        return;
-    hs_deadlines_set(&n->due, w,
-                     s == HS_NEVER || !(s < 1e15) ? HS_NEVER : hs_node_mono(n) + (s > 0 ? s : 0));
-    rearm(n);
-}
-
-double hs_node_due_in(const hs_node *n, hs_deadline w)
-{
-    double at = hs_deadlines_at(&n->due, w), now;
-
-    if (at == HS_NEVER)
-        return HS_NEVER;
-    now = hs_node_mono(n);
-    return at > now ? at - now : 0;
 }
 
 void hs_node_run_due(hs_node *n)
@@ -494,7 +385,7 @@ void hs_node_run_due(hs_node *n)
         run(n, (hs_deadline)w);
     }
     n->due_busy = 0;
-    rearm(n);
+    hs_node_rearm(n);
 }
 
 /* Whether the listen address reaches beyond this machine (a name other
@@ -795,35 +686,6 @@ hs_err hs_node_add_peer(hs_node *n, const char *id, const char *url)
     return hs_membership_learn(n, id, url, NULL, hs_node_now(n), NULL, NULL);
 }
 
-int hs_node_apply_state(hs_node *n, const char *root, uint64_t version, const char *from,
-                        int authenticated)
-{
-    char old[HS_ROOT_MAX + 1];
-    uint64_t old_version = n->state_version;
-
-    /* Newer version wins. A tie (the same version, another root) changes
-     * nothing unless a writer's signature vouches for it: then the larger
-     * root wins, so writers on two sides of a partition converge on one
-     * root; a forger's "larger root" gains nothing. */
-    if (version > HS_COUNTER_MAX || version < n->state_version)
-        return 0;
-    if (version == n->state_version) {
-        int cmp = strcmp(root, n->merkle_root);
-        if (cmp != 0 && !authenticated)
-            n->m.claims_refused++;
-        if (cmp <= 0 || !authenticated)
-            return 0;
-    }
-    strcpy(old, n->merkle_root);
-    snprintf(n->merkle_root, sizeof n->merkle_root, "%s", root);
-    n->state_version = version;
-    if (from)
-        n->m.state_adopted++;
-    if (n->hooks.on_state)
-        n->hooks.on_state(n->hooks.ud, n, old, old_version, n->merkle_root, version, from);
-    return 1;
-}
-
 hs_err hs_node_update_state(hs_node *n, const char *root)
 {
     char old[HS_ROOT_MAX + 1];
@@ -928,30 +790,6 @@ unsigned hs_node_copies(const hs_node *n, const char *id)
 {
     uint8_t bin[32];
     return hs_hash_from_hex(id, bin) == HS_OK ? hs_seen_copies(n->seen, bin) : 0;
-}
-
-void hs_node_count_type(hs_node *n, const char *type)
-{
-    hs_type_count *t, *oldest;
-
-    if (!n->recent_types && !(n->recent_types = calloc(HS_RECENT_TYPES, sizeof *t)))
-        return;
-    oldest = &n->recent_types[0];
-    for (size_t i = 0; i < HS_RECENT_TYPES; i++) {
-        t = &n->recent_types[i];
-        if (t->count && strcmp(t->type, type) == 0) {
-            t->count++;
-            t->last = hs_node_mono(n);
-            return;
-        }
-        if (!t->count || t->last < oldest->last)
-            oldest = t;
-        if (!t->count)
-            break;
-    }
-    snprintf(oldest->type, sizeof oldest->type, "%s", type);
-    oldest->count = 1;
-    oldest->last = hs_node_mono(n);
 }
 
 uint64_t hs_node_connects(const hs_node *n)

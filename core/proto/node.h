@@ -309,6 +309,8 @@ void hs_membership_swim(hs_node *n, const char *type, const json_t *payload, con
 /* POST /probe: probe a peer for someone who cannot reach it (deferred). */
 void hs_membership_probe_for(hs_node *n, const json_t *req, uint64_t token, hs_http_response *resp);
 
+/* state.c */
+
 /* A state (root, version) heard from `from` (NULL: local); authenticated:
  * signed by a writer (only then does a tie of versions move the root).
  * Returns 1 when adopted. */
@@ -340,7 +342,7 @@ void hs_ae_news(hs_node *n, hs_peer *p, double news);
  * (antientropy.c). */
 void hs_ae_catchup(hs_node *n, hs_peer *p, double away);
 /* Something to repair may exist (a new message, a repair): rounds resume
- * at ae_interval (node.c). */
+ * at ae_interval. */
 void hs_ae_activity(hs_node *n);
 
 /* lazypush.c */
@@ -382,18 +384,18 @@ void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *re
 
 int hs_node_is_blocked(const hs_node *n, const char *id);
 /* Whether the node may learn or ask a peer at url: a TLS node takes
- * https:// URLs only (a refusal is counted in tls_plain_refused). */
+ * https:// URLs only (a refusal is counted in tls_plain_refused;
+ * membership.c). */
 int hs_node_url_allowed(hs_node *n, const char *url);
 /* GET /metrics' labels for the slots of hs_stats.http (routes.c). */
 const char *hs_route_name(size_t i);
 const char *hs_code_name(size_t i);
-/* The upper bounds of the probe duration buckets, s (prometheus.c). */
+/* The upper bounds of the probe duration buckets, s (membership.c, for
+ * prometheus.c). */
 extern const double hs_probe_bounds[HS_PROBE_BUCKETS];
-/* Counts one probe's outcome: answered in `ms`, or failed, or late. */
+/* Counts one probe's outcome: answered in `ms`, or failed, or late
+ * (membership.c). */
 void hs_stats_probe(hs_node *n, int answered, int late, double ms);
-
-/* Counts a new message of `type` among the recent types (node.c). */
-void hs_node_count_type(hs_node *n, const char *type);
 
 /* One of the node's parts (a DNS resolution under way) is done: the node
  * is freed once every part is, when closing (node.c). */
@@ -401,6 +403,9 @@ void hs_node_part_done(hs_node *n);
 
 /* A valid cluster_label (config.c). */
 int hs_valid_label(const char *s);
+
+/* clock.c: the node's time, and its deadlines on it */
+
 /* Whether our own loop is stalled now (this turn has run longer than
  * HS_STALL_LAG) or was lately: a failure seen now says little about the
  * peer. */
@@ -419,14 +424,17 @@ void hs_node_set_clock(hs_node *n, const hs_clock *clock);
 void hs_node_after(hs_node *n, hs_deadline w, double s);
 /* Seconds until w is due (0 if it is), or HS_NEVER. */
 double hs_node_due_in(const hs_node *n, hs_deadline w);
+/* Sets the io's timer for the earliest deadline, unless it is set for it
+ * (or hs_node_run_due runs: it does at its end). */
+void hs_node_rearm(hs_node *n);
 /* After a (re)join: join_exchanges peer exchanges, the first a second
  * from now and then 2, 4, ... s apart up to peer_exchange_interval, so
  * that a node that just joined fills its view from its peers' views in
  * seconds, not in a minute. */
-void hs_node_exchange_soon(hs_node *n);
+void hs_node_exchange_soon(hs_node *n); /* (membership.c) */
 /* Runs every deadline due now on the node's clock, each at most once
  * (what one schedules for now waits for the next call). The node's timer
- * calls it; a harness with a clock of its own may too. */
+ * calls it; a harness with a clock of its own may too (node.c). */
 void hs_node_run_due(hs_node *n);
 
 #endif

@@ -61,28 +61,6 @@ static void counter(text *t, const char *name, const char *help, uint64_t v)
     put(t, "hearsay_%s %llu\n", full, (unsigned long long)v);
 }
 
-const double hs_probe_bounds[HS_PROBE_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                  0.05,  0.1,    0.25,  0.5,  1};
-
-void hs_stats_probe(hs_node *n, int answered, int late, double ms)
-{
-    size_t k = 0;
-
-    if (!answered) {
-        if (late)
-            n->stats.probes_late++;
-        else
-            n->stats.probes_failed++;
-        return;
-    }
-    n->stats.probes_ok++;
-    n->stats.probe_seconds += ms / 1000;
-    while (k < HS_PROBE_BUCKETS - 1 && ms / 1000 > hs_probe_bounds[k])
-        k++;
-    if (ms / 1000 <= hs_probe_bounds[k])
-        n->stats.probe_le[k]++;
-}
-
 /* The breakdowns of hs_stats, and the messages by what became of them. */
 static void breakdowns(text *t, hs_node *n, const hs_metrics *m)
 {

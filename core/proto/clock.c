@@ -1,0 +1,73 @@
+/*
+ * clock.c -- a node's time: the wall and monotonic seconds it reads (its
+ * hs_clock: the io's, or a harness's; clock.h), whether its own loop is
+ * stalled, and its deadlines on that clock (deadlines.h), the earliest of
+ * which the io's one timer waits for. Every part of the protocol reads and
+ * sets these, so they sit below all of them; what runs when a deadline is
+ * due is node.c's (hs_node_run_due). O(HS_DUE_COUNT) per deadline set.
+ */
+#include "node.h"
+
+double hs_node_now(const hs_node *n)
+{
+    return n->clock.wall(n->clock.ud);
+}
+
+double hs_node_mono(const hs_node *n)
+{
+    return n->clock.mono(n->clock.ud);
+}
+
+void hs_node_set_clock(hs_node *n, const hs_clock *clock)
+{
+    if (!n->started) {
+        n->clock = *clock;
+        n->own_clock = 1;
+    }
+}
+
+int hs_node_stalled(const hs_node *n)
+{
+    double now = hs_node_mono(n);
+
+    /* On a clock of its own (a harness) the node's time is not the
+     * loop's: how late the loop runs says nothing of it. */
+    if (n->own_clock)
+        return 0;
+
+    return now < n->stalled_until || (n->io && n->io->ops->lag(n->io, now) > HS_STALL_LAG);
+}
+
+void hs_node_rearm(hs_node *n)
+{
+    double next = hs_deadlines_next(&n->due);
+
+    if (n->due_busy || !n->started || n->closing || next == n->timer_at)
+        return;
+    n->timer_at = next;
+    if (next == HS_NEVER) {
+        n->io->ops->arm(n->io, -1);
+        return;
+    }
+    double in = next - hs_node_mono(n);
+    n->io->ops->arm(n->io, in > 0 ? in : 0);
+}
+
+void hs_node_after(hs_node *n, hs_deadline w, double s)
+{
+    if (n->closing)
+        return;
+    hs_deadlines_set(&n->due, w,
+                     s == HS_NEVER || !(s < 1e15) ? HS_NEVER : hs_node_mono(n) + (s > 0 ? s : 0));
+    hs_node_rearm(n);
+}
+
+double hs_node_due_in(const hs_node *n, hs_deadline w)
+{
+    double at = hs_deadlines_at(&n->due, w), now;
+
+    if (at == HS_NEVER)
+        return HS_NEVER;
+    now = hs_node_mono(n);
+    return at > now ? at - now : 0;
+}
