@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "hash.h"
 #include "node.h"
 
@@ -164,56 +165,20 @@ static void adopt_state(hs_node *n, const json_t *st, const char *from)
         hs_node_apply_state(n, json_string_value(root), (uint64_t)json_integer_value(ver), from, 0);
 }
 
-uint8_t (*hs_ae_parse_ids(const json_t *arr, size_t max, size_t *count))[32]
-{
-    size_t n = json_array_size(arr), k = 0;
-    uint8_t(*ids)[32];
-
-    if (!json_is_array(arr) || n > max)
-        return NULL;
-    ids = malloc((n ? n : 1) * 32);
-    if (!ids)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        const char *hex = json_string_value(json_array_get(arr, i));
-        if (hex && hs_hash_from_hex(hex, ids[k]) == HS_OK)
-            k++;
-    }
-    qsort(ids, k, 32, cmp_id);
-    *count = k;
-    return ids;
-}
-
-json_t *hs_ae_unseen(hs_node *n, const uint8_t (*ids)[32], size_t count)
-{
-    json_t *out = json_array();
-    char hex[65];
-
-    for (size_t i = 0; ids && out && i < count; i++) {
-        if (!hs_seen_contains(n->seen, ids[i])) {
-            hs_hash_to_hex(ids[i], 32, hex);
-            json_array_append_new(out, json_string(hex));
-        }
-    }
-    return out;
-}
-
 json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, unsigned *status)
 {
     size_t count = 0;
     uint8_t(*ids)[32];
     json_t *missing, *extra, *ans;
 
-    if (json_is_true(json_object_get(req, "lazy")))
-        return hs_lazy_answer(n, req, status);
-    ids = hs_ae_parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
+    ids = hs_digest_parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
     if (!ids) {
         *status = 400;
         return hs_http_error_json(
             "a digest is {\"ids\": [at most max_digest hex ids], \"state\": {...}}");
     }
     adopt_state(n, json_object_get(req, "state"), sender);
-    missing = hs_ae_unseen(n, (const uint8_t(*)[32])ids, count);
+    missing = hs_digest_unseen(n->seen, (const uint8_t(*)[32])ids, count);
     extra = recent_ids(n, window_of(n, req), (const uint8_t(*)[32])ids, count);
     free(ids);
     n->m.ae_answered++;
@@ -229,7 +194,7 @@ json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, u
 char *hs_ae_fetch_answer(hs_node *n, const json_t *req, unsigned *status, size_t *len)
 {
     size_t count = 0;
-    uint8_t(*ids)[32] = hs_ae_parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
+    uint8_t(*ids)[32] = hs_digest_parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
     char *text;
 
     if (!ids) {
@@ -336,7 +301,8 @@ static void on_digest_answer(hs_node *n, hs_pending *e, const hs_http_result *re
 
     /* Push what the peer lacks. */
     size_t count = 0;
-    uint8_t(*ids)[32] = hs_ae_parse_ids(json_object_get(ans, "missing"), n->cfg.max_digest, &count);
+    uint8_t(*ids)[32] =
+        hs_digest_parse_ids(json_object_get(ans, "missing"), n->cfg.max_digest, &count);
     for (size_t i = 0; ids && i < count; i++) {
         size_t blen;
         const char *body = hs_seen_body(n->seen, ids[i], &blen);
@@ -351,8 +317,8 @@ static void on_digest_answer(hs_node *n, hs_pending *e, const hs_http_result *re
     free(ids);
 
     /* Fetch what we lack. */
-    ids = hs_ae_parse_ids(json_object_get(ans, "extra"), n->cfg.max_digest, &count);
-    json_t *want = hs_ae_unseen(n, (const uint8_t(*)[32])ids, count);
+    ids = hs_digest_parse_ids(json_object_get(ans, "extra"), n->cfg.max_digest, &count);
+    json_t *want = hs_digest_unseen(n->seen, (const uint8_t(*)[32])ids, count);
     free(ids);
     if (json_array_size(want) > 0) {
         json_t *req = json_pack("{s:O}", "ids", want);

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "hash.h"
 #include "node.h"
 
@@ -139,7 +140,7 @@ static void on_answer(hs_node *n, hs_pending *e, const hs_http_result *res)
         return;
     }
     ans = json_loadb(res->body, res->len, 0, NULL);
-    ids = p ? hs_ae_parse_ids(json_object_get(ans, "missing"), LAZY_CHUNK, &count) : NULL;
+    ids = p ? hs_digest_parse_ids(json_object_get(ans, "missing"), LAZY_CHUNK, &count) : NULL;
     if (p)
         hs_membership_saw(n, p);
     /* Plumtree's GRAFT: the tree did not bring it what we had, or we are a
@@ -340,7 +341,7 @@ static int shortcut(hs_node *n, const json_t *req, const uint8_t (*ids)[32], siz
 json_t *hs_lazy_answer(hs_node *n, const json_t *req, unsigned *status)
 {
     size_t count = 0;
-    uint8_t(*ids)[32] = hs_ae_parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
+    uint8_t(*ids)[32] = hs_digest_parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
     json_t *missing, *ans;
     int graft;
 

@@ -324,13 +324,8 @@ int hs_node_apply_state(hs_node *n, const char *root, uint64_t version, const ch
  * received, copied with its ttl replaced; without it env is serialised. */
 void hs_ae_retain(hs_node *n, hs_envelope *env, const hs_slice *raw);
 int hs_ae_retained_type(const char *type);
-/* Parses a JSON list of hex ids (at most max; NULL if longer or not a
- * list) into sorted binary ids (malloc'd); *count gets how many. */
-uint8_t (*hs_ae_parse_ids(const json_t *arr, size_t max, size_t *count))[32];
-/* The ids (NULL: none) we have not seen, as a JSON list of hex ids (a new
- * reference; NULL out of memory). */
-json_t *hs_ae_unseen(hs_node *n, const uint8_t (*ids)[32], size_t count);
-/* The answers to POST /digest and POST /fetch. */
+/* The answers to POST /digest (but a lazy one's: hs_lazy_answer; routes.c
+ * tells them apart) and POST /fetch. */
 json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, unsigned *status);
 char *hs_ae_fetch_answer(hs_node *n, const json_t *req, unsigned *status, size_t *len);
 /* One round: a digest to a random peer, then push and fetch. */
@@ -354,7 +349,7 @@ void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl);
 void hs_lazy_links(hs_node *n);
 /* Sends the offers that have waited lazy_delay (HS_DUE_LAZY). */
 void hs_lazy_due(hs_node *n);
-/* The answer to a lazy POST /digest: {"missing": [...]}. */
+/* The answer to a lazy POST /digest ({"lazy": true}): {"missing": [...]}. */
 json_t *hs_lazy_answer(hs_node *n, const json_t *req, unsigned *status);
 
 /* shortcut.c */

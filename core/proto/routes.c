@@ -225,8 +225,11 @@ static void antientropy(hs_node *n, const hs_http_request *req, hs_http_response
         if (!resp->body)
             refuse(resp, 500, "out of memory");
     } else {
-        json_t *ans =
-            hs_ae_digest_answer(n, body, hs_http_request_header(req, "X-Hearsay-From"), &status);
+        /* A lazy offer (lazypush.c) or an anti-entropy digest. */
+        json_t *ans = json_is_true(json_object_get(body, "lazy"))
+                          ? hs_lazy_answer(n, body, &status)
+                          : hs_ae_digest_answer(
+                                n, body, hs_http_request_header(req, "X-Hearsay-From"), &status);
         answer(resp, status, ans);
     }
     if (status == 400)
