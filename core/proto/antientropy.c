@@ -308,7 +308,7 @@ static void on_digest_answer(hs_node *n, hs_pending *e, const hs_http_result *re
         const char *body = hs_seen_body(n->seen, ids[i], &blen);
         hs_body *b = body ? hs_body_new(body, blen) : NULL;
         if (b) {
-            hs_gossip_enqueue(n, p, b);
+            hs_push_enqueue(n, p, b);
             hs_body_unref(b);
             n->m.ae_pushed++;
             hs_ae_activity(n);

@@ -35,7 +35,7 @@
 /* Ids per lazy request; well under any receiver's max_digest default. */
 #define LAZY_CHUNK 256
 /* Ids that may wait to be offered to one peer: as many as the envelopes
- * that may wait to be pushed to it (gossip.c). Beyond it an offer is
+ * that may wait to be pushed to it (push.c). Beyond it an offer is
  * dropped and counted (send_errors): anti-entropy covers it. Without it a
  * flood of new messages grew the queue by rate x lazy_delay. */
 #define LAZY_QUEUE_MAX 4096
@@ -170,7 +170,7 @@ static void on_answer(hs_node *n, hs_pending *e, const hs_http_result *res)
         b = text ? hs_body_new(text, tlen) : NULL;
         free(text);
         if (b) {
-            hs_gossip_enqueue(n, p, b);
+            hs_push_enqueue(n, p, b);
             hs_body_unref(b);
             n->m.lazy_pushed++;
         }

@@ -342,7 +342,7 @@ static void run(hs_node *n, hs_deadline w)
         hs_membership_maintain(n);
         break;
     case HS_DUE_FLUSH:
-        hs_gossip_flush(n);
+        hs_push_flush(n);
         break;
     case HS_DUE_AE:
         hs_ae_round(n);

@@ -1,11 +1,12 @@
 /*
  * node.h -- the inside of a hs_node, shared by the files that make it up:
  * node.c (life cycle, accessors), gossip.c (receive, forward, broadcast),
- * membership.c (bootstrap, probes, death and return of peers), lazypush.c,
- * antientropy.c and shortcut.c (the tree and its repair), pending.c (the
- * requests in flight), routes.c (the HTTP endpoints) and the smaller
- * files that declare their part in a header of their own (query.h,
- * view.h, left.h, ...). Nothing outside core/ includes this.
+ * push.c (the send queues), membership.c (bootstrap, probes, death and
+ * return of peers), lazypush.c, antientropy.c and shortcut.c (the tree and
+ * its repair), pending.c (the requests in flight), clock.c (the node's
+ * time and deadlines), routes.c (the HTTP endpoints) and the smaller files
+ * that declare their part in a header of their own (query.h, view.h,
+ * left.h, ...). Nothing outside core/ includes this.
  */
 #ifndef HS_NODE_H
 #define HS_NODE_H
@@ -204,19 +205,23 @@ struct hs_node {
     void *done_ud;
 };
 
-/* gossip.c */
+/* push.c */
 
-/* Queues an envelope body for a peer; it goes out at the next flush. */
-void hs_gossip_enqueue(hs_node *n, hs_peer *p, hs_body *body);
+/* Queues an envelope body for a peer (takes a reference of its own); it
+ * goes out at the next flush. */
+void hs_push_enqueue(hs_node *n, hs_peer *p, hs_body *body);
 /* Sends every queued envelope now (HS_DUE_FLUSH calls it), as far as
  * each peer's in-flight bound allows. */
-void hs_gossip_flush(hs_node *n);
+void hs_push_flush(hs_node *n);
+/* Sets HS_DUE_FLUSH (batch_window from now) unless it is set. */
+void hs_push_schedule_flush(hs_node *n);
+
+/* gossip.c */
+
 /* hs_node_broadcast with the ttl given, to `fanout` peers (0: the
  * configured fanout; at most 64). */
 hs_err hs_gossip_broadcast(hs_node *n, const char *type, json_t *payload, unsigned ttl,
                            size_t fanout, char *id_out);
-/* Sets HS_DUE_FLUSH (batch_window from now) unless it is set. */
-void hs_gossip_schedule_flush(hs_node *n);
 
 /*
  * Handles the body of a POST /gossip: `body` parsed, `raw` (may be NULL)

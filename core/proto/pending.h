@@ -27,7 +27,7 @@
 
 /* What requests are counted as (hs_pending_inflight). */
 typedef enum hs_pending_slot {
-    HS_REQ_GOSSIP,    /* POST /gossip: pushes (gossip.c) */
+    HS_REQ_GOSSIP,    /* POST /gossip: pushes (push.c) */
     HS_REQ_LAZY,      /* POST /digest: lazy offers (lazypush.c) */
     HS_REQ_DIGEST,    /* POST /digest: anti-entropy rounds (antientropy.c) */
     HS_REQ_FETCH,     /* POST /fetch: their repairs (antientropy.c) */

@@ -146,7 +146,7 @@ static void tick(hs_node *n, const char *what)
     else if (strcmp(what, "bootstrap") == 0)
         hs_membership_bootstrap(n);
     else if (strcmp(what, "flush") == 0)
-        hs_gossip_flush(n);
+        hs_push_flush(n);
 }
 
 #define MAX_HEADERS 8

@@ -1,0 +1,168 @@
+/*
+ * push.c -- the envelopes a node pushes: each peer's send queue (sendq.h),
+ * flushed batch_window after the first envelope waits (or at once when a
+ * batch is full) as POST /gossip, one envelope or a JSON array of them,
+ * at most peer_connections in flight per peer; and what the answers say:
+ * the peer is alive, or failed; a duplicate, or its word, prunes an eager
+ * link of the tree, a new copy makes one (Plumtree's PRUNE and GRAFT).
+ * gossip.c forwards through it, lazy push and anti-entropy send what a
+ * peer asked for through it. Cost: one request per batch.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "node.h"
+
+/* Whether a 2xx answer to POST /gossip says every envelope was a
+ * duplicate: {"status":"duplicate",...} for one, {"accepted":0,...} for a
+ * batch (the forms routes.c writes; other answers never prune). */
+static int all_duplicate(const hs_http_result *res)
+{
+    return res->body && (memmem(res->body, res->len, "\"status\":\"duplicate\"", 20) ||
+                         memmem(res->body, res->len, "{\"accepted\":0,", 14));
+}
+
+/* Whether the answer carries `member`, as `"prune":true` (shortcut.c's
+ * prune and keep). */
+static int says(const hs_http_result *res, const char *member)
+{
+    return res->body && memmem(res->body, res->len, member, strlen(member)) != NULL;
+}
+
+/* The answer to a POST /gossip of e->word envelopes to e->peer; e->flag:
+ * one of them went along an eager link. */
+static void on_sent(hs_node *n, hs_pending *e, const hs_http_result *res)
+{
+    hs_peer *p = hs_peers_find(&n->peers, e->peer);
+
+    if (p && p->q && p->q->inflight) {
+        p->q->inflight--;
+        /* What queued up meanwhile goes at the next flush, batched. */
+        if (p->q->n)
+            hs_push_schedule_flush(n);
+    }
+    if (res->err == HS_OK && res->status >= 200 && res->status < 300) {
+        n->m.messages_sent += e->word;
+        if (p)
+            hs_membership_saw(n, p);
+        /* Plumtree's PRUNE: the peer had it already, from a faster path
+         * (unless it keeps us as its shorter one), or it asks us to: it
+         * took a shorter one (shortcut.c). From now on it is only offered
+         * ids. */
+        if (p && e->flag) {
+            int dup = all_duplicate(res), keep = dup && says(res, "\"keep\":true");
+            if (hs_peer_eager_link(p) && (says(res, "\"prune\":true") || (dup && !keep))) {
+                hs_peers_set_eager(&n->peers, p, 0);
+                n->m.prunes++;
+            } else if ((!dup || keep) && (!p->known || (p->features & HS_FEAT_AE))) {
+                /* New to it, or kept as its shorter path: it now counts on
+                 * us, whatever made us push, an eager link or a random
+                 * push to a peer whose features we did not know yet (its
+                 * copy from us may have pruned the branch it had). Once it
+                 * is known, the tree goes on through this link, and a
+                 * full table does not let go of it. */
+                hs_peers_set_eager(&n->peers, p, HS_EAGER_CHILD);
+            }
+        }
+    } else {
+        n->m.send_errors += e->word;
+        hs_node_log(n, HS_LOG_DEBUG, "gossip to %s failed: %s (HTTP %ld)", e->peer,
+                    res->error ? res->error : res->body, res->status);
+        /* A 4xx means the peer is alive and disliked the message. */
+        if (p && (res->err != HS_OK || res->status >= 500))
+            hs_membership_send_failed(n, p);
+    }
+}
+
+static const hs_pending_kind push_kind = {HS_REQ_GOSSIP, on_sent, NULL, NULL};
+
+/* POSTs to p, whose send queue exists. */
+static void post(hs_node *n, hs_peer *p, const char *body, size_t len, size_t count, int tree)
+{
+    hs_pending *e = hs_pending_new(n, &push_kind, p->id, p->url);
+
+    if (!e) {
+        n->m.send_errors += count;
+        return;
+    }
+    e->word = count;
+    e->flag = tree;
+    p->q->inflight++; /* before: a completion must find it counted */
+    if (hs_pending_send(e, "POST", "/gossip", body, len, n->cfg.request_timeout) != HS_OK) {
+        p->q->inflight--;
+        n->m.send_errors += count;
+    }
+}
+
+/* Outgoing batches stay well inside what any receiver takes (its max_batch
+ * and max_body may be smaller than ours; the defaults are 1000 and 1 MiB). */
+#define SEND_BATCH_MAX 64
+#define SEND_BATCH_BYTES (256 * 1024)
+
+/* What may wait for one peer while its requests are all in flight; beyond
+ * that new envelopes are dropped (send_errors) and left to anti-entropy. */
+#define SEND_QUEUE_MAX 4096
+#define SEND_QUEUE_BYTES (4 * 1024 * 1024)
+
+/*
+ * Sends what is queued for p: arrays of up to SEND_BATCH_MAX to a batch
+ * peer, else one envelope per POST, while fewer than peer_connections
+ * POSTs to it are in flight. The rest waits: for the flush after an answer,
+ * in bigger batches. Without this bound a node that takes envelopes faster
+ * than a peer does hands curl a request per batch without limit, and curl
+ * then spends its time walking its own queue (O(n) per completion).
+ */
+static void send_queue(hs_node *n, hs_peer *p)
+{
+    hs_sendq *q = p->q;
+
+    while (q->n && q->inflight < n->cfg.peer_connections) {
+        if (q->n > 1 && (p->features & HS_FEAT_BATCH)) {
+            size_t len, count;
+            int tree;
+            char *joined = hs_sendq_join(q, SEND_BATCH_MAX, SEND_BATCH_BYTES, &len, &count, &tree);
+            if (!joined)
+                return; /* out of memory: kept, tried again at the next flush */
+            n->m.batches_sent++;
+            post(n, p, joined, len, count, tree);
+            free(joined);
+        } else {
+            hs_body *b = hs_sendq_pop(q);
+            post(n, p, b->data, b->len, 1, b->tree);
+            hs_body_unref(b);
+        }
+    }
+}
+
+void hs_push_flush(hs_node *n)
+{
+    n->flush_pending = 0;
+    for (size_t i = 0; i < n->peers.n; i++)
+        if (n->peers.v[i]->q && n->peers.v[i]->q->n)
+            send_queue(n, n->peers.v[i]);
+}
+
+void hs_push_schedule_flush(hs_node *n)
+{
+    if (!n->flush_pending) {
+        n->flush_pending = 1;
+        hs_node_after(n, HS_DUE_FLUSH, n->cfg.batch_window);
+    }
+}
+
+void hs_push_enqueue(hs_node *n, hs_peer *p, hs_body *body)
+{
+    hs_sendq *q = hs_peers_sendq(p);
+
+    if (!q || q->n >= SEND_QUEUE_MAX || q->bytes + body->len > SEND_QUEUE_BYTES ||
+        hs_sendq_push(q, body) != 0) {
+        n->m.send_errors++;
+        return;
+    }
+    /* A full batch goes now; the rest waits for the window. */
+    if (q->n >= SEND_BATCH_MAX || q->bytes >= SEND_BATCH_BYTES) {
+        send_queue(n, p);
+        return;
+    }
+    hs_push_schedule_flush(n);
+}
