@@ -274,7 +274,7 @@ static void on_fetched(hs_node *n, hs_pending *e, const hs_http_result *res)
         unsigned status;
         size_t before = n->m.messages_received;
         size_t alen;
-        free(hs_gossip_receive_body(n, arr, res->body, res->len, e->peer, 0, &status, &alen));
+        free(n->up.receive(n, arr, res->body, res->len, e->peer, 0, &status, &alen));
         n->m.ae_fetched += n->m.messages_received - before;
         if (n->m.messages_received > before)
             hs_membership_unfed(n);

@@ -69,7 +69,7 @@ static void resolved(void *ud, hs_err err, const char *const *urls, size_t n_url
     }
     free(j);
     n->discovering--;
-    hs_node_part_done(n);
+    n->up.part_done(n);
 }
 
 void hs_discovery_run(hs_node *n)
@@ -85,7 +85,7 @@ void hs_discovery_run(hs_node *n)
             continue;
         j->n = n;
         snprintf(j->entry, sizeof j->entry, "%s", n->bootstrap[i]);
-        /* The node waits for it before it is freed (hs_node_part_done). */
+        /* The node waits for it before it is freed (hs_upcalls.part_done). */
         n->open_handles++;
         n->discovering++;
         if (n->io->ops->resolve(n->io, j->entry, n->cfg.tls_cert != NULL, resolved, j) != HS_OK) {

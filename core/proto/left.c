@@ -152,7 +152,7 @@ hs_err hs_node_leave(hs_node *n)
     if (!(payload =
               json_pack("{s:s, s:I}", "node_id", n->id, "incarnation", (json_int_t)n->incarnation)))
         return HS_ENOMEM;
-    err = hs_gossip_broadcast(n, "hs.leave", payload, n->cfg.ttl, 0, NULL);
+    err = n->up.broadcast(n, "hs.leave", payload, n->cfg.ttl, 0, NULL);
     json_decref(payload);
     if (err == HS_OK) {
         n->leaving = 1;
@@ -177,7 +177,7 @@ hs_err hs_node_force_leave(hs_node *n, const char *id)
         return HS_ESTATE; /* only a failed member is forced out */
     if (!(payload = json_pack("{s:s}", "node_id", id)))
         return HS_ENOMEM;
-    err = hs_gossip_broadcast(n, "hs.forceleave", payload, n->cfg.ttl, 0, NULL);
+    err = n->up.broadcast(n, "hs.forceleave", payload, n->cfg.ttl, 0, NULL);
     json_decref(payload);
     if (err == HS_OK)
         depart(n, id, hs_node_now(n), " (forced out by the operator)");

@@ -84,7 +84,7 @@ static void swim_broadcast(hs_node *n, const char *type, const char *id, uint64_
     if (p && url)
         json_object_set_new(p, "url", json_string(url));
     if (p)
-        hs_node_broadcast(n, type, p, NULL);
+        n->up.broadcast(n, type, p, n->cfg.ttl, 0, NULL);
     json_decref(p);
 }
 
@@ -195,7 +195,7 @@ void hs_membership_saw(hs_node *n, hs_peer *p)
         hs_node_log(n, HS_LOG_INFO, "peer %s (%s) is back", p->id, p->url);
         /* What either side said while they were apart crosses now (before
          * the hook: a plugin may drop the peer). */
-        hs_ae_catchup(n, p, hs_node_mono(n) - p->dead_since);
+        n->up.ae_catchup(n, p, hs_node_mono(n) - p->dead_since);
         notify(n, p, 1);
         return;
     }
@@ -672,7 +672,7 @@ static void on_probe(hs_node *n, hs_pending *e, const hs_http_result *res)
         if (json_object_get(j, "spare"))
             p->at_bound = !json_is_true(json_object_get(j, "spare"));
         if (json_is_number(json_object_get(j, "news")))
-            hs_ae_news(n, p, json_number_value(json_object_get(j, "news")));
+            n->up.ae_news(n, p, json_number_value(json_object_get(j, "news")));
         refer(n, p, json_object_get(j, "try"));
         if (n->local_health)
             n->local_health--;
@@ -1499,7 +1499,7 @@ void hs_membership_announce(hs_node *n, int joining)
     unsigned ttl = n->cfg.announce_ttl;
     if (joining && ttl < JOIN_ANNOUNCE_TTL)
         ttl = JOIN_ANNOUNCE_TTL > n->cfg.max_ttl ? n->cfg.max_ttl : JOIN_ANNOUNCE_TTL;
-    hs_gossip_broadcast(n, "peer_announce", payload, ttl, joining ? JOIN_ANNOUNCE_FANOUT : 0, NULL);
+    n->up.broadcast(n, "peer_announce", payload, ttl, joining ? JOIN_ANNOUNCE_FANOUT : 0, NULL);
     json_decref(payload);
 }
 

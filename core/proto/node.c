@@ -125,6 +125,8 @@ static hs_err copy_tls(hs_node *n, const hs_config *cfg)
     return HS_OK;
 }
 
+static void part_done(hs_node *n);
+
 hs_err hs_node_new_io(hs_io *io, const hs_config *cfg, hs_node **out)
 {
     hs_node *n;
@@ -141,6 +143,13 @@ hs_err hs_node_new_io(hs_io *io, const hs_config *cfg, hs_node **out)
         return err;
     }
     n->io = io;
+    n->up = (hs_upcalls){
+        .broadcast = hs_gossip_broadcast,
+        .receive = hs_gossip_receive_body,
+        .ae_news = hs_ae_news,
+        .ae_catchup = hs_ae_catchup,
+        .part_done = part_done,
+    };
     n->clock = io->clock;
     hs_deadlines_init(&n->due);
     n->timer_at = HS_NEVER;
@@ -520,7 +529,9 @@ static void part_closed(void *ud)
     }
 }
 
-void hs_node_part_done(hs_node *n)
+/* A part of the node besides its io, server and client (a DNS lookup,
+ * discovery.c) is done (hs_upcalls.part_done). */
+static void part_done(hs_node *n)
 {
     part_closed(n);
 }

@@ -81,8 +81,35 @@ typedef struct hs_claim {
                            may change at its word */
 } hs_claim;
 
+/*
+ * What the lower layers of the protocol ask of the higher ones. The
+ * modules depend one way (README, Architecture; ctest's proto_layers
+ * checks it): a module calls only those of its own layer or below, and
+ * reaches above through these, which node.c fills in when it makes the
+ * node.
+ */
+typedef struct hs_upcalls {
+    /* Gossips a message of ours (gossip.c's hs_gossip_broadcast): SWIM's
+     * messages and announces (membership.c), leaves (left.c). */
+    hs_err (*broadcast)(hs_node *n, const char *type, json_t *payload, unsigned ttl, size_t fanout,
+                        char *id_out);
+    /* Takes envelopes anti-entropy fetched (gossip.c's
+     * hs_gossip_receive_body, with pushed 0). */
+    char *(*receive)(hs_node *n, const json_t *body, const char *raw, size_t rawlen,
+                     const char *sender, int pushed, unsigned *status, size_t *len);
+    /* A peer's /ping said it took news, and a peer held dead is back:
+     * anti-entropy rounds with it (antientropy.c's hs_ae_news and
+     * hs_ae_catchup; membership.c). */
+    void (*ae_news)(hs_node *n, hs_peer *p, double news);
+    void (*ae_catchup)(hs_node *n, hs_peer *p, double away);
+    /* One of the node's parts (a DNS lookup, discovery.c) is done: a
+     * closing node is freed once every part is (node.c). */
+    void (*part_done)(hs_node *n);
+} hs_upcalls;
+
 struct hs_node {
     hs_io *io;      /* its timer, its loop's stalls, DNS (io.h) */
+    hs_upcalls up;  /* the higher layers, for the lower (node.c fills it) */
     hs_clock clock; /* what hs_node_now and hs_node_mono read: the io's */
     int own_clock;  /* hs_node_set_clock gave another */
     hs_config cfg;  /* string members point into the fields below */
@@ -396,10 +423,6 @@ extern const double hs_probe_bounds[HS_PROBE_BUCKETS];
 /* Counts one probe's outcome: answered in `ms`, or failed, or late
  * (membership.c). */
 void hs_stats_probe(hs_node *n, int answered, int late, double ms);
-
-/* One of the node's parts (a DNS resolution under way) is done: the node
- * is freed once every part is, when closing (node.c). */
-void hs_node_part_done(hs_node *n);
 
 /* A valid cluster_label (config.c). */
 int hs_valid_label(const char *s);
