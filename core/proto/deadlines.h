@@ -3,9 +3,9 @@
  * own monotonic clock (seconds, hs_node_mono): when the next announce,
  * probe, peer exchange, maintenance tick, flush, anti-entropy round and
  * batch of lazy offers are due. Plain data, no I/O and no clock of its
- * own: node.c keeps one libuv timer on the earliest and runs what is due
- * when it fires (hs_node_run_due); a harness or a simulator runs them at
- * the times it chooses.
+ * own: clock.c keeps the io's one timer on the earliest (hs_node_after),
+ * node.c runs what is due when it fires (hs_node_run_due); a harness or a
+ * simulator runs them at the times it chooses.
  */
 #ifndef HS_DEADLINES_H
 #define HS_DEADLINES_H

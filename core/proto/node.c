@@ -1,6 +1,9 @@
 /*
  * node.c -- a node's life cycle: configuration, start, close, accessors,
- * replicated state and the JSON views served on /health, /peers, /state.
+ * local state updates and the JSON views served on /health, /peers,
+ * /state. The top of the protocol's layers (README, Architecture): it
+ * runs every module's rounds when they are due, and fills in the upcalls
+ * by which the lower layers reach the higher (node.h).
  *
  * A node owns an io (its one timer, for the earliest of its deadlines:
  * rounds and delayed work, deadlines.h; io.h), an HTTP server and an HTTP
