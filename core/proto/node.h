@@ -340,6 +340,19 @@ void hs_membership_unfed(hs_node *n);
 void hs_membership_swim(hs_node *n, const char *type, const json_t *payload, const char *signer);
 /* POST /probe: probe a peer for someone who cannot reach it (deferred). */
 void hs_membership_probe_for(hs_node *n, const json_t *req, uint64_t token, hs_http_response *resp);
+/* Whether the node may learn or ask a peer at url: a TLS node takes
+ * https:// URLs only (a refusal is counted in tls_plain_refused). */
+int hs_node_url_allowed(hs_node *n, const char *url);
+/* After a (re)join: join_exchanges peer exchanges, the first a second
+ * from now and then 2, 4, ... s apart up to peer_exchange_interval, so
+ * that a node that just joined fills its view from its peers' views in
+ * seconds, not in a minute. */
+void hs_node_exchange_soon(hs_node *n);
+/* The upper bounds of the probe duration buckets, s (prometheus.c reads
+ * them). */
+extern const double hs_probe_bounds[HS_PROBE_BUCKETS];
+/* Counts one probe's outcome: answered in `ms`, or failed, or late. */
+void hs_stats_probe(hs_node *n, int answered, int late, double ms);
 
 /* state.c */
 
@@ -410,19 +423,9 @@ void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *re
 /* node.c */
 
 int hs_node_is_blocked(const hs_node *n, const char *id);
-/* Whether the node may learn or ask a peer at url: a TLS node takes
- * https:// URLs only (a refusal is counted in tls_plain_refused;
- * membership.c). */
-int hs_node_url_allowed(hs_node *n, const char *url);
 /* GET /metrics' labels for the slots of hs_stats.http (routes.c). */
 const char *hs_route_name(size_t i);
 const char *hs_code_name(size_t i);
-/* The upper bounds of the probe duration buckets, s (membership.c, for
- * prometheus.c). */
-extern const double hs_probe_bounds[HS_PROBE_BUCKETS];
-/* Counts one probe's outcome: answered in `ms`, or failed, or late
- * (membership.c). */
-void hs_stats_probe(hs_node *n, int answered, int late, double ms);
 
 /* A valid cluster_label (config.c). */
 int hs_valid_label(const char *s);
@@ -450,11 +453,6 @@ double hs_node_due_in(const hs_node *n, hs_deadline w);
 /* Sets the io's timer for the earliest deadline, unless it is set for it
  * (or hs_node_run_due runs: it does at its end). */
 void hs_node_rearm(hs_node *n);
-/* After a (re)join: join_exchanges peer exchanges, the first a second
- * from now and then 2, 4, ... s apart up to peer_exchange_interval, so
- * that a node that just joined fills its view from its peers' views in
- * seconds, not in a minute. */
-void hs_node_exchange_soon(hs_node *n); /* (membership.c) */
 /* Runs every deadline due now on the node's clock, each at most once
  * (what one schedules for now waits for the next call). The node's timer
  * calls it; a harness with a clock of its own may too (node.c). */
