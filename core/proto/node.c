@@ -341,8 +341,10 @@ static void run(hs_node *n, hs_deadline w)
         again(n, w, hs_membership_probe_next(n));
         break;
     case HS_DUE_EXCHANGE:
-        if (n->join_exchanges > 0 && --n->join_exchanges > 0 &&
-            n->exchange_next * 2 < n->cfg.peer_exchange_interval)
+        if (n->join_exchanges > 0 && hs_membership_exchange_fruitful(n))
+            ; /* the same pace again (membership.c) */
+        else if (n->join_exchanges > 0 && --n->join_exchanges > 0 &&
+                 n->exchange_next * 2 < n->cfg.peer_exchange_interval)
             n->exchange_next *= 2;
         else
             n->exchange_next = n->cfg.peer_exchange_interval;

@@ -161,6 +161,7 @@ struct hs_node {
                                us of a type anti-entropy keeps (/ping "news") */
     double news_round;      /* monotonic s: our last round for a peer's news */
     double last_sweep;      /* monotonic s: our last sweep (membership.c), or 0 */
+    unsigned probe_record;  /* the last 4 direct probes, newest lowest: 1 unanswered */
     unsigned rebootstraps;  /* re-bootstraps in a row without enough peers */
     unsigned discovering;   /* DNS lookups under way (discovery.c) */
     double score_tick;      /* monotonic s: the scores' last decay (score.c) */
@@ -210,6 +211,7 @@ struct hs_node {
     double ae_covered_prev;  /* ...and the one before it (antientropy.c) */
     double exchange_next;    /* s between this peer exchange and the next */
     unsigned join_exchanges; /* early exchanges still to come (hs_node_exchange_soon) */
+    unsigned fast_exchanges;     /* early exchanges kept at the same pace (membership.c) */
     /* Strangers: what each source address may make us learn, what we
      * probe of newly learned peers, and the candidates a full table
      * verifies before it takes them (membership.c). */
@@ -282,6 +284,9 @@ void hs_membership_bootstrap(hs_node *n);
  * most probe_interval. */
 double hs_membership_probe_next(hs_node *n);
 void hs_membership_exchange(hs_node *n);
+/* Whether the next early exchange comes as soon as the last one did (see
+ * membership.c); called as one is due, counts it. */
+int hs_membership_exchange_fruitful(hs_node *n);
 void hs_membership_maintain(hs_node *n);
 /* Broadcasts our peer_announce: with announce_ttl, or, joining, at least 3. */
 void hs_membership_announce(hs_node *n, int joining);
