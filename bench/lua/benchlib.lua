@@ -75,6 +75,15 @@ function M.mean(list)
   return t / #list
 end
 
+-- Writes text to path whole: to path.tmp, then renamed, so a reader that
+-- polls for the file never sees half of it.
+function M.write(path, text)
+  local f = assert(io.open(path .. ".tmp", "w"))
+  f:write(text)
+  f:close()
+  assert(os.rename(path .. ".tmp", path))
+end
+
 local function read(path)
   local f = io.open(path)
   if not f then return nil end

@@ -28,12 +28,7 @@ local function settings(max_peers)
     health_interval = 600, peer_exchange_interval = 600, port = 0 }
 end
 
-local function write(path, text)
-  local f = assert(io.open(path .. ".tmp", "w"))
-  f:write(text)
-  f:close()
-  assert(os.rename(path .. ".tmp", path))
-end
+local write = B.write
 
 if o.sink then
   -- B: a node until DIR/stop appears (at most 10 minutes); then the

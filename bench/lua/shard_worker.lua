@@ -23,12 +23,7 @@ local Shard = require "shard"
 local dir, shard_no, first, count, seed, max_s = arg[1], tonumber(arg[2]), tonumber(arg[3]),
   tonumber(arg[4]), arg[5], tonumber(arg[6] or 1800)
 
-local function write(path, text)
-  local f = assert(io.open(path .. ".tmp", "w"))
-  f:write(text)
-  f:close()
-  assert(os.rename(path .. ".tmp", path))
-end
+local write = B.write
 
 local settings = hs.json_decode(assert(B.read(dir .. "/settings.json")))
 local loop = hs.loop()

@@ -15,12 +15,7 @@ local Shard = require "shard"
 local M = {}
 M.__index = M
 
-local function write(path, text)
-  local f = assert(io.open(path .. ".tmp", "w"))
-  f:write(text)
-  f:close()
-  assert(os.rename(path .. ".tmp", path))
-end
+local write = B.write
 
 -- opts: n, settings, per_proc (default 100), dir (scratch directory, must
 -- exist), lua (interpreter, default "lua5.4"), worker (path of
