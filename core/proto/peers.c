@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonout.h"
 #include "peers.h"
 
 /* The root of a peer that has told us none; never freed. */
@@ -58,6 +59,21 @@ json_t *hs_peers_features_json(unsigned features)
             return NULL;
         }
     return arr;
+}
+
+void hs_peers_features_write(unsigned features, hs_jsonout *o)
+{
+    int sep = 0;
+
+    hs_jsonout_put(o, "[", 1);
+    for (size_t k = 0; k < N_FEATURES; k++)
+        if (features & feature_names[k].bit) {
+            if (sep)
+                hs_jsonout_put(o, ",", 1);
+            hs_jsonout_string(o, feature_names[k].name, strlen(feature_names[k].name));
+            sep = 1;
+        }
+    hs_jsonout_put(o, "]", 1);
 }
 
 void hs_peers_free(hs_peers *p)

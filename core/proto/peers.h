@@ -123,6 +123,9 @@ static inline int hs_peer_eager_link(const hs_peer *p)
 unsigned hs_peers_features(const json_t *features);
 /* The other way: a new JSON list of the names of the HS_FEAT_* bits set. */
 json_t *hs_peers_features_json(unsigned features);
+/* The same array as JSON text, appended to o (jsonout.h). */
+struct hs_jsonout;
+void hs_peers_features_write(unsigned features, struct hs_jsonout *o);
 
 typedef struct hs_peers {
     hs_peer **v;

@@ -11,6 +11,7 @@
 
 #include "auth.h"
 #include "cidr.h"
+#include "health.h"
 #include "metrics.h"
 #include "node.h"
 #include "query.h"
@@ -269,6 +270,16 @@ static void ui(hs_http_response *resp, const char *path)
     resp->status = 200;
     resp->content_type = type;
     resp->csp = hs_ui_csp;
+}
+
+/* GET /health: written as text (health.c), what a probe asks for. */
+static void health(hs_node *n, hs_http_response *resp)
+{
+    if (!(resp->body = hs_node_health_text(n, &resp->len))) {
+        refuse(resp, 500, "out of memory");
+        return;
+    }
+    resp->status = 200;
 }
 
 /* GET /metrics: Prometheus's text format (prometheus.c). */
@@ -539,5 +550,5 @@ static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *r
     else if (strcmp(r->path, "/state") == 0)
         answer(resp, 200, hs_node_state_json(n));
     else
-        answer(resp, 200, hs_node_health_json(n));
+        health(n, resp);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "health.h"
 #include "node.h"
 #include "sim/sim.h"
 
@@ -132,6 +133,47 @@ static void join_and_spread(void)
         CHECK_SEED(broadcast_reaches_all(s, 17, bound(1.0, 35.0)));
         hs_sim_free(s);
     }
+}
+
+/* /health written as text (health.c) is the bytes jansson dumps of the
+ * same node's /health tree: after a broadcast (recent types), on every
+ * node, and on one with tags and a label. */
+static int health_text_same(hs_node *n)
+{
+    json_t *h = hs_node_health_json(n);
+    char *want = h ? json_dumps(h, JSON_COMPACT) : NULL;
+    size_t len = 0;
+    char *got = hs_node_health_text(n, &len);
+    int same = want && got && len == strlen(want) && strcmp(got, want) == 0;
+
+    if (!same)
+        fprintf(stderr, "health text:\n%s\njansson:\n%s\n", got ? got : "(null)",
+                want ? want : "(null)");
+    json_decref(h);
+    free(want);
+    free(got);
+    return same;
+}
+
+static void health_text_is_janssons(void)
+{
+    hs_sim *s = formed_cluster(12, first_seed);
+
+    if (!s)
+        return;
+    CHECK(broadcast_reaches_all(s, 3, 5));
+    for (size_t i = 0; i < hs_sim_size(s); i++)
+        CHECK(health_text_same(hs_sim_node(s, i)));
+    hs_node *n = hs_sim_node(s, 0);
+    json_t *tags = n->tags;
+    n->tags = json_pack("{s:s, s:[i, f]}", "zone", "a\"b\n\u00e9", "rack", 7, 0.5);
+    snprintf(n->label, sizeof n->label, "%s", "blue");
+    n->m.messages_sent = UINT64_MAX; /* printed as jansson prints it: negative */
+    CHECK(health_text_same(n));
+    json_decref(n->tags);
+    n->tags = tags;
+    n->label[0] = '\0';
+    hs_sim_free(s);
 }
 
 /* Views become mutual: 20 s after 30 nodes start at once, each node is
@@ -440,6 +482,7 @@ int main(int argc, char **argv)
            (unsigned long long)(first_seed + seeds - 1), design_bounds ? "design" : "measured");
     fflush(stdout); /* seen even when the alarm ends the run */
     join_and_spread();
+    health_text_is_janssons();
     views_become_mutual();
     a_seed_replays();
     a_crash_is_detected();

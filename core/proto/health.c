@@ -1,0 +1,173 @@
+/*
+ * health.c -- GET /health's answer written as text (jsonout.h), not built
+ * as a jansson tree and dumped: the same bytes as
+ * json_dumps(hs_node_health_json(n), JSON_COMPACT), keys in the same
+ * order. A probe asks for it (membership.c: a new peer's first probe, and
+ * every 50th): half the probes of `hearsay sim --nodes 200`. The tree of
+ * ~100 values cost ~330k instructions to build and dump; this ~25k.
+ *
+ * Whatever the text writer would not write as jansson does goes to
+ * jansson: an on_health hook (a plugin adds its fields to the tree), and
+ * any string that is not UTF-8 (jansson refuses it, and what it then
+ * answers is its own).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "health.h"
+#include "identity.h"
+#include "jsonout.h"
+#include "metrics.h"
+#include "node.h"
+#include "seen.h"
+
+static int utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+
+    for (size_t i = 0, k; i < n; i += k)
+        if (p[i] < 0x80)
+            k = 1;
+        else if (!(k = hs_utf8_seq(p + i, n - i)))
+            return 0;
+    return 1;
+}
+
+/* Whether every string /health holds is one jansson takes. */
+static int plain(const hs_node *n, const char *public_key)
+{
+    if (!utf8(n->id) || !utf8(n->url) || (public_key && !utf8(public_key)) || !utf8(n->label))
+        return 0;
+    for (size_t i = 0; n->recent_types && i < HS_RECENT_TYPES; i++)
+        if (n->recent_types[i].count && !utf8(n->recent_types[i].type))
+            return 0;
+    return 1;
+}
+
+static void key(hs_jsonout *o, const char *k)
+{
+    hs_jsonout_put(o, ",\"", 2);
+    hs_jsonout_put(o, k, strlen(k));
+    hs_jsonout_put(o, "\":", 2);
+}
+
+static void key_string(hs_jsonout *o, const char *k, const char *v)
+{
+    key(o, k);
+    hs_jsonout_string(o, v, strlen(v));
+}
+
+static void key_int(hs_jsonout *o, const char *k, long long v)
+{
+    key(o, k);
+    hs_jsonout_int(o, v);
+}
+
+/* As hs_node_metrics_json. */
+static void metrics(hs_node *n, hs_jsonout *o)
+{
+    hs_metrics m;
+
+    hs_node_metrics(n, &m);
+    for (size_t i = 0; i < hs_metric_field_count; i++) {
+        hs_jsonout_put(o, i ? ",\"" : "{\"", 2);
+        hs_jsonout_put(o, hs_metric_fields[i].name, strlen(hs_metric_fields[i].name));
+        hs_jsonout_put(o, "\":", 2);
+        hs_jsonout_int(o, (long long)(json_int_t)hs_metric_value(&m, &hs_metric_fields[i]));
+    }
+    key_int(o, "connections_opened", (long long)(json_int_t)hs_node_connects(n));
+    key_int(o, "connections_drained", (long long)(json_int_t)hs_node_drained(n));
+    key(o, "copies_per_message");
+    hs_jsonout_real(o, hs_metric_copies(&m));
+    hs_jsonout_put(o, "}", 1);
+}
+
+char *hs_node_health_text(hs_node *n, size_t *len)
+{
+    size_t dead = n->peers.n - n->peers.live, unhealthy = 0;
+    const char *public_key = hs_identity_public(n->ident);
+    double uptime = n->started ? hs_node_mono(n) - n->started_mono : 0.0;
+    hs_jsonout o = {0};
+    json_t *h;
+
+    if (n->hooks.on_health || !plain(n, public_key) || !isfinite(uptime)) {
+        char *text;
+        if (!(h = hs_node_health_json(n)))
+            return NULL;
+        text = json_dumps(h, JSON_COMPACT);
+        json_decref(h);
+        if (text)
+            *len = strlen(text);
+        return text;
+    }
+    for (size_t i = 0; i < n->peers.n; i++)
+        unhealthy +=
+            n->peers.v[i]->state == HS_PEER_UNHEALTHY || n->peers.v[i]->state == HS_PEER_SUSPECT;
+    if (hs_jsonout_reserve(&o, 4096) != 0)
+        return NULL;
+    HS_JSONOUT_LIT(&o, "{\"status\":");
+    hs_jsonout_string(&o, n->closing ? "stopped" : "healthy", 7);
+    key_string(&o, "node_id", n->id);
+    key_int(&o, "peer_count", (long long)n->peers.live);
+    key(&o, "uptime");
+    hs_jsonout_real(&o, uptime);
+    key(&o, "metrics");
+    metrics(n, &o);
+    key_string(&o, "version", HS_VERSION);
+    key_string(&o, "url", n->url);
+    key(&o, "features");
+    hs_peers_features_write(HS_FEAT_OURS, &o);
+    HS_JSONOUT_LIT(&o, ",\"peers\":{\"alive\":");
+    hs_jsonout_int(&o, (long long)(n->peers.live - unhealthy));
+    key_int(&o, "unhealthy", (long long)unhealthy);
+    key_int(&o, "dead", (long long)dead);
+    hs_jsonout_put(&o, "}", 1);
+    key_int(&o, "seen_ids", (long long)hs_seen_count(n->seen));
+    if (n->tags) {
+        char *tags = json_dumps(n->tags, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!tags) {
+            hs_jsonout_free(&o);
+            return NULL;
+        }
+        key(&o, "tags");
+        hs_jsonout_put(&o, tags, strlen(tags));
+        free(tags);
+    }
+    key_int(&o, "incarnation", (long long)(json_int_t)n->incarnation);
+    if (public_key)
+        key_string(&o, "public_key", public_key);
+    key_int(&o, "local_health", (long long)n->local_health);
+    if (n->label[0])
+        key_string(&o, "cluster_label", n->label);
+    if (n->recent_types) {
+        /* The latest first: what the dashboard lists. */
+        int used[HS_RECENT_TYPES] = {0};
+        key(&o, "recent_types");
+        hs_jsonout_put(&o, "[", 1);
+        for (size_t k = 0; k < HS_RECENT_TYPES; k++) {
+            int best = -1;
+            for (int i = 0; i < HS_RECENT_TYPES; i++)
+                if (n->recent_types[i].count && !used[i] &&
+                    (best < 0 || n->recent_types[i].last > n->recent_types[best].last))
+                    best = i;
+            if (best < 0)
+                break;
+            used[best] = 1;
+            if (k)
+                hs_jsonout_put(&o, ",", 1);
+            HS_JSONOUT_LIT(&o, "{\"type\":");
+            hs_jsonout_string(&o, n->recent_types[best].type, strlen(n->recent_types[best].type));
+            key_int(&o, "count", (long long)(json_int_t)n->recent_types[best].count);
+            hs_jsonout_put(&o, "}", 1);
+        }
+        hs_jsonout_put(&o, "]", 1);
+    }
+    HS_JSONOUT_LIT(&o, ",\"probes\":{\"in_flight\":");
+    hs_jsonout_int(&o, (long long)hs_pending_inflight(&n->pending, HS_REQ_PROBE));
+    key_int(&o, "waiting", (long long)n->peers.waiting);
+    HS_JSONOUT_LIT(&o, "}}");
+    return hs_jsonout_finish(&o, len);
+}

@@ -1,0 +1,152 @@
+/*
+ * jsonout.c -- see jsonout.h. What envwrite.c wrote envelopes with, made
+ * its own so /health's writer (health.c) shares it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "jsonout.h"
+
+int hs_jsonout_reserve(hs_jsonout *o, size_t n)
+{
+    size_t cap = o->cap ? o->cap : 256;
+    char *p;
+
+    if (o->failed)
+        return -1;
+    if (o->len + n + 1 <= o->cap)
+        return 0;
+    while (cap < o->len + n + 1) {
+        if (cap > SIZE_MAX / 2) {
+            o->failed = 1;
+            return -1;
+        }
+        cap *= 2;
+    }
+    if (!(p = realloc(o->p, cap))) {
+        o->failed = 1;
+        return -1;
+    }
+    o->p = p;
+    o->cap = cap;
+    return 0;
+}
+
+void hs_jsonout_string(hs_jsonout *o, const char *s, size_t n)
+{
+    size_t run = 0;
+
+    hs_jsonout_put(o, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[8];
+        const char *e = NULL;
+        size_t elen = 2;
+
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        switch (c) {
+        case '"':
+            e = "\\\"";
+            break;
+        case '\\':
+            e = "\\\\";
+            break;
+        case '\b':
+            e = "\\b";
+            break;
+        case '\f':
+            e = "\\f";
+            break;
+        case '\n':
+            e = "\\n";
+            break;
+        case '\r':
+            e = "\\r";
+            break;
+        case '\t':
+            e = "\\t";
+            break;
+        default:
+            snprintf(esc, sizeof esc, "\\u%04X", c);
+            e = esc;
+            elen = 6;
+        }
+        hs_jsonout_put(o, s + run, i - run);
+        hs_jsonout_put(o, e, elen);
+        run = i + 1;
+    }
+    hs_jsonout_put(o, s + run, n - run);
+    hs_jsonout_put(o, "\"", 1);
+}
+
+void hs_jsonout_uint(hs_jsonout *o, unsigned long long v)
+{
+    char buf[24], *p = buf + sizeof buf;
+
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    hs_jsonout_put(o, p, (size_t)(buf + sizeof buf - p));
+}
+
+void hs_jsonout_int(hs_jsonout *o, long long v)
+{
+    if (v < 0) {
+        hs_jsonout_put(o, "-", 1);
+        hs_jsonout_uint(o, 0ull - (unsigned long long)v);
+    } else {
+        hs_jsonout_uint(o, (unsigned long long)v);
+    }
+}
+
+void hs_jsonout_real(hs_jsonout *o, double v)
+{
+    char buf[40], clean[40];
+    size_t k = 0;
+    int n;
+
+    n = snprintf(buf, sizeof buf, "%.17g", v);
+    if (n <= 0 || (size_t)n >= sizeof buf) {
+        o->failed = 1;
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        clean[k++] = buf[i] == ',' ? '.' : buf[i]; /* a locale's decimal comma */
+        if (buf[i] == 'e') {
+            i++;
+            if (buf[i] == '-')
+                clean[k++] = buf[i++];
+            else if (buf[i] == '+')
+                i++;
+            while (buf[i] == '0' && i + 1 < n)
+                i++;
+            i--;
+        }
+    }
+    if (!memchr(clean, '.', k) && !memchr(clean, 'e', k)) {
+        clean[k++] = '.';
+        clean[k++] = '0';
+    }
+    hs_jsonout_put(o, clean, k);
+}
+
+char *hs_jsonout_finish(hs_jsonout *o, size_t *len)
+{
+    if (!o->failed && !o->p)
+        hs_jsonout_reserve(o, 0);
+    if (o->failed) {
+        hs_jsonout_free(o);
+        return NULL;
+    }
+    o->p[o->len] = '\0';
+    *len = o->len;
+    return o->p;
+}
+
+void hs_jsonout_free(hs_jsonout *o)
+{
+    free(o->p);
+    *o = (hs_jsonout){0};
+}
