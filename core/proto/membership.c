@@ -34,6 +34,7 @@
 #include "cidr.h"
 #include "hash.h"
 #include "http_url.h"
+#include "jsonpick.h"
 #include "discovery.h"
 #include "left.h"
 #include "node.h"
@@ -137,6 +138,19 @@ static json_t *answer_json(const hs_http_result *res)
     if (res->err != HS_OK || res->status != 200)
         return NULL;
     return json_loadb(res->body, res->len, 0, NULL);
+}
+
+/* The members of a probe answer that on_probe and absorb() read: a
+ * /health's others (its metrics above all) are only validated, not built
+ * (jsonpick.h). */
+static json_t *probe_answer_json(const hs_http_result *res)
+{
+    static const char *const keys[] = {"node_id", "incarnation", "tags", "features", "feeds",
+                                       "room",    "spare",       "news", "try"};
+
+    if (res->err != HS_OK || res->status != 200)
+        return NULL;
+    return hs_json_pick(res->body, res->len, keys, sizeof keys / sizeof *keys);
 }
 
 /* Why a peer is declared dead, for the log. */
@@ -664,7 +678,7 @@ static void on_probe(hs_node *n, hs_pending *e, const hs_http_result *res)
         return;
     }
     p->probing = 0;
-    j = answer_json(res);
+    j = probe_answer_json(res);
     const char *id = json_string_value(json_object_get(j, "node_id"));
     hs_stats_probe(n, id && strcmp(id, p->id) == 0, !id && late(res, e->at), res->total_ms);
     if (!late(res, e->at))

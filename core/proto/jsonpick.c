@@ -1,0 +1,299 @@
+/*
+ * jsonpick.c -- see jsonpick.h. A strict recogniser of a subset of JSON,
+ * as envscan.c's: it must never take what jansson refuses, and what it
+ * cannot vouch for it declines to json_loadb. Declined: a top level that
+ * is not an object, \u escapes (jansson's surrogate and NUL rules), any
+ * escape in a key, a picked key twice (jansson keeps the last), control
+ * bytes and invalid UTF-8 in strings, nesting deeper than PICK_DEPTH,
+ * integers of more than 18 digits (jansson refuses past int64), reals
+ * with exponents of more than two digits or more than PICK_NUM_MAX
+ * characters (none can overflow a double), anything else invalid.
+ *
+ * Cost: one pass over the text, ~10 instructions a byte, and the picked
+ * values only are built: strings without escapes, integers and literals
+ * directly, reals, objects and arrays by json_loadb of their own text.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "jsonpick.h"
+
+#define PICK_DEPTH 32
+#define PICK_NUM_MAX 40
+#define PICK_KEYS 16 /* keys a caller may pick */
+
+typedef struct pick {
+    const char *s;
+    size_t len, i;
+} pick;
+
+/* Bytes that stand for themselves in a string: printable ASCII but the
+ * quote and the backslash. */
+#define P16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+static const unsigned char plain_byte[256] = {
+    [0x20] = 1, 1,   0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x22 '"' */
+    P16,        P16,                                           /* 0x30-0x4f */
+    1,          1,   1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x5c '\\' */
+    P16,                                                       /* 0x60-0x6f */
+    1,          1,   1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* DEL: jansson takes it */
+};
+#undef P16
+
+static void ws(pick *c)
+{
+    c->i = hs_json_ws(c->s, c->i, c->len);
+}
+
+/* A string at c->i (its opening quote): c->i past its closing quote, *esc
+ * set when it holds escapes. 0, or -1 to decline. */
+static int string(pick *c, int *esc)
+{
+    const unsigned char *s = (const unsigned char *)c->s;
+    size_t i = c->i + 1;
+
+    *esc = 0;
+    for (;;) {
+        while (i < c->len && plain_byte[s[i]])
+            i++;
+        if (i >= c->len)
+            return -1;
+        if (s[i] == '"')
+            break;
+        if (s[i] == '\\') {
+            if (i + 1 >= c->len || !s[i + 1] || !strchr("\"\\/bfnrt", s[i + 1]))
+                return -1; /* \u, and anything invalid */
+            *esc = 1;
+            i += 2;
+        } else if (s[i] < 0x80) {
+            return -1; /* a control byte */
+        } else {
+            size_t k = hs_utf8_seq(s + i, c->len - i);
+            if (!k)
+                return -1;
+            i += k;
+        }
+    }
+    c->i = i + 1;
+    return 0;
+}
+
+/* A number at c->i; *is_int when it has no fraction or exponent. */
+static int number(pick *c, int *is_int)
+{
+    const char *s = c->s;
+    size_t i = c->i, digits = 0;
+
+    *is_int = 1;
+    if (i < c->len && s[i] == '-')
+        i++;
+    if (i < c->len && s[i] == '0') {
+        i++;
+        digits = 1;
+        if (i < c->len && s[i] >= '0' && s[i] <= '9')
+            return -1;
+    } else {
+        while (i < c->len && s[i] >= '0' && s[i] <= '9')
+            i++, digits++;
+        if (!digits)
+            return -1;
+    }
+    if (i < c->len && s[i] == '.') {
+        size_t f = 0;
+        *is_int = 0;
+        i++;
+        while (i < c->len && s[i] >= '0' && s[i] <= '9')
+            i++, f++;
+        if (!f)
+            return -1;
+    }
+    if (i < c->len && (s[i] == 'e' || s[i] == 'E')) {
+        size_t e = 0;
+        *is_int = 0;
+        i++;
+        if (i < c->len && (s[i] == '+' || s[i] == '-'))
+            i++;
+        while (i < c->len && s[i] >= '0' && s[i] <= '9')
+            i++, e++;
+        if (!e || e > 2)
+            return -1;
+    }
+    if ((*is_int && digits > 18) || i - c->i > PICK_NUM_MAX)
+        return -1;
+    c->i = i;
+    return 0;
+}
+
+static int literal(pick *c, const char *word, size_t n)
+{
+    if (c->len - c->i < n || memcmp(c->s + c->i, word, n) != 0)
+        return -1;
+    c->i += n;
+    return 0;
+}
+
+/* After a member or element: 1 at `close` (taken), 0 after a comma
+ * (whitespace skipped), -1 otherwise. */
+static int next_member(pick *c, char close)
+{
+    ws(c);
+    if (c->i < c->len && c->s[c->i] == ',') {
+        c->i++;
+        ws(c);
+        return 0;
+    }
+    if (c->i < c->len && c->s[c->i] == close) {
+        c->i++;
+        return 1;
+    }
+    return -1;
+}
+
+/* A key (no escapes) and the colon and whitespace after it. */
+static int key(pick *c, const char **p, size_t *n)
+{
+    int esc;
+    size_t start = c->i;
+
+    if (c->i >= c->len || c->s[c->i] != '"' || string(c, &esc) != 0 || esc)
+        return -1;
+    *p = c->s + start + 1;
+    *n = c->i - start - 2;
+    ws(c);
+    if (c->i >= c->len || c->s[c->i] != ':')
+        return -1;
+    c->i++;
+    ws(c);
+    return 0;
+}
+
+/* Validates the value at c->i (no leading whitespace). */
+static int value(pick *c, int depth)
+{
+    int flag;
+
+    if (c->i >= c->len || depth > PICK_DEPTH)
+        return -1;
+    switch (c->s[c->i]) {
+    case '{':
+    case '[': {
+        char close = c->s[c->i] == '{' ? '}' : ']';
+        const char *p;
+        size_t n;
+        c->i++;
+        ws(c);
+        if (c->i < c->len && c->s[c->i] == close) {
+            c->i++;
+            return 0;
+        }
+        for (;;) {
+            if ((close == '}' && key(c, &p, &n) != 0) || value(c, depth + 1) != 0)
+                return -1;
+            int r = next_member(c, close);
+            if (r != 0)
+                return r > 0 ? 0 : -1;
+        }
+    }
+    case '"':
+        return string(c, &flag);
+    case 't':
+        return literal(c, "true", 4);
+    case 'f':
+        return literal(c, "false", 5);
+    case 'n':
+        return literal(c, "null", 4);
+    default:
+        return number(c, &flag);
+    }
+}
+
+/* The value of text[at..end) (validated) as jansson builds it, or NULL. */
+static json_t *build(const char *text, size_t at, size_t end)
+{
+    const char *p = text + at;
+    size_t n = end - at;
+
+    switch (p[0]) {
+    case 't':
+        return json_true();
+    case 'f':
+        return json_false();
+    case 'n':
+        return json_null();
+    case '"':
+        if (!memchr(p + 1, '\\', n - 2)) /* validated UTF-8, no NUL */
+            return json_stringn_nocheck(p + 1, n - 2);
+        break;
+    case '{':
+    case '[':
+        break;
+    default:
+        if (!memchr(p, '.', n) && !memchr(p, 'e', n) && !memchr(p, 'E', n)) {
+            char digits[24]; /* at most '-' and 18 digits */
+            memcpy(digits, p, n);
+            digits[n] = '\0';
+            return json_integer((json_int_t)strtoll(digits, NULL, 10));
+        }
+    }
+    return json_loadb(p, n, JSON_DECODE_ANY, NULL);
+}
+
+/* The picked members' spans in text, or -1 to decline. */
+static int scan(pick *c, const char *const *keys, size_t nkeys, size_t *at, size_t *end)
+{
+    const char *p;
+    size_t n;
+
+    c->i = hs_json_ws(c->s, 0, c->len);
+    if (c->i >= c->len || c->s[c->i] != '{')
+        return -1;
+    c->i++;
+    ws(c);
+    if (c->i < c->len && c->s[c->i] == '}') {
+        c->i++;
+    } else {
+        for (;;) {
+            if (key(c, &p, &n) != 0)
+                return -1;
+            size_t k = 0;
+            while (k < nkeys && (strlen(keys[k]) != n || memcmp(keys[k], p, n) != 0))
+                k++;
+            size_t start = c->i;
+            if (value(c, 1) != 0)
+                return -1;
+            if (k < nkeys) {
+                if (end[k])
+                    return -1; /* twice: jansson keeps the last */
+                at[k] = start;
+                end[k] = c->i;
+            }
+            int r = next_member(c, '}');
+            if (r < 0)
+                return -1;
+            if (r > 0)
+                break;
+        }
+    }
+    ws(c);
+    return c->i == c->len ? 0 : -1;
+}
+
+json_t *hs_json_pick(const char *text, size_t len, const char *const *keys, size_t nkeys)
+{
+    pick c = {text, len, 0};
+    size_t at[PICK_KEYS], end[PICK_KEYS] = {0};
+    json_t *o;
+
+    if (!text || nkeys > PICK_KEYS || scan(&c, keys, nkeys, at, end) != 0 || !(o = json_object()))
+        return json_loadb(text, len, 0, NULL);
+    for (size_t k = 0; k < nkeys; k++) {
+        json_t *v;
+        if (!end[k])
+            continue;
+        if (!(v = build(text, at[k], end[k])) || json_object_set_new(o, keys[k], v) != 0) {
+            json_decref(o);
+            return json_loadb(text, len, 0, NULL);
+        }
+    }
+    return o;
+}
