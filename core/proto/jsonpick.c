@@ -10,9 +10,11 @@
  * characters (none can overflow a double), anything else invalid.
  *
  * Cost: one pass over the text, ~10 instructions a byte, and the picked
- * values only are built: strings without escapes, integers and literals
- * directly, reals, objects and arrays by json_loadb of their own text.
+ * values only are built: strings without escapes, integers, literals and
+ * short reals directly, the rest (objects, arrays) by json_loadb of their
+ * own text.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,6 +209,33 @@ static int value(pick *c, int depth)
     }
 }
 
+/* A real the scanner took, as strtod reads it (which jansson calls), when
+ * that is sure without strtod: at most 15 digits and no exponent make an
+ * integer and a power of ten that a double holds exactly, and one
+ * division of exact values rounds as strtod rounds. 0, or -1. */
+static int exact_real(const char *t, size_t n, double *out)
+{
+    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    uint64_t m = 0;
+    size_t digits = 0, frac = 0, i = t[0] == '-';
+    int dot = 0;
+
+    for (; i < n; i++) {
+        if (t[i] == '.') {
+            dot = 1;
+        } else if (t[i] >= '0' && t[i] <= '9' && digits < 15) {
+            m = m * 10 + (uint64_t)(t[i] - '0');
+            digits++;
+            frac += (size_t)dot;
+        } else {
+            return -1; /* an exponent, or too many digits */
+        }
+    }
+    *out = t[0] == '-' ? -((double)m / pow10[frac]) : (double)m / pow10[frac];
+    return 0;
+}
+
 /* The value of text[at..end) (validated) as jansson builds it, or NULL. */
 static json_t *build(const char *text, size_t at, size_t end)
 {
@@ -234,12 +263,16 @@ static json_t *build(const char *text, size_t at, size_t end)
             digits[n] = '\0';
             return json_integer((json_int_t)strtoll(digits, NULL, 10));
         }
+        double v;
+        if (exact_real(p, n, &v) == 0)
+            return json_real(v);
     }
     return json_loadb(p, n, JSON_DECODE_ANY, NULL);
 }
 
 /* The picked members' spans in text, or -1 to decline. */
-static int scan(pick *c, const char *const *keys, size_t nkeys, size_t *at, size_t *end)
+static int scan(pick *c, const char *const *keys, const size_t *klen, size_t nkeys, size_t *at,
+                size_t *end)
 {
     const char *p;
     size_t n;
@@ -256,7 +289,7 @@ static int scan(pick *c, const char *const *keys, size_t nkeys, size_t *at, size
             if (key(c, &p, &n) != 0)
                 return -1;
             size_t k = 0;
-            while (k < nkeys && (strlen(keys[k]) != n || memcmp(keys[k], p, n) != 0))
+            while (k < nkeys && (klen[k] != n || memcmp(keys[k], p, n) != 0))
                 k++;
             size_t start = c->i;
             if (value(c, 1) != 0)
@@ -281,10 +314,14 @@ static int scan(pick *c, const char *const *keys, size_t nkeys, size_t *at, size
 json_t *hs_json_pick(const char *text, size_t len, const char *const *keys, size_t nkeys)
 {
     pick c = {text, len, 0};
-    size_t at[PICK_KEYS], end[PICK_KEYS] = {0};
+    size_t at[PICK_KEYS], end[PICK_KEYS] = {0}, klen[PICK_KEYS];
     json_t *o;
 
-    if (!text || nkeys > PICK_KEYS || scan(&c, keys, nkeys, at, end) != 0 || !(o = json_object()))
+    if (!text || nkeys > PICK_KEYS)
+        return json_loadb(text, len, 0, NULL);
+    for (size_t k = 0; k < nkeys; k++)
+        klen[k] = strlen(keys[k]);
+    if (scan(&c, keys, klen, nkeys, at, end) != 0 || !(o = json_object()))
         return json_loadb(text, len, 0, NULL);
     for (size_t k = 0; k < nkeys; k++) {
         json_t *v;

@@ -140,9 +140,9 @@ static json_t *answer_json(const hs_http_result *res)
     return json_loadb(res->body, res->len, 0, NULL);
 }
 
-/* The members of a probe answer that on_probe and absorb() read: a
- * /health's others (its metrics above all) are only validated, not built
- * (jsonpick.h). */
+/* The members of a probe answer (/ping or /health) that on_probe,
+ * on_candidate, on_boot_health and absorb() read: a /health's others (its
+ * metrics above all) are only validated, not built (jsonpick.h). */
 static json_t *probe_answer_json(const hs_http_result *res)
 {
     static const char *const keys[] = {"node_id", "incarnation", "tags", "features", "feeds",
@@ -1191,7 +1191,7 @@ known:
  * (CYCLON's mixing, paced to one verified peer per tick). */
 static void on_candidate(hs_node *n, hs_pending *e, const hs_http_result *res)
 {
-    json_t *j = answer_json(res);
+    json_t *j = probe_answer_json(res);
     hs_peer *p;
 
     const char *id = json_string_value(json_object_get(j, "node_id"));
@@ -1365,7 +1365,7 @@ static const hs_pending_kind list_kind = {HS_REQ_PEERS, on_peer_list, NULL, NULL
 /* A bootstrap URL's /health (e->url). */
 static void on_boot_health(hs_node *n, hs_pending *e, const hs_http_result *res)
 {
-    json_t *j = answer_json(res);
+    json_t *j = probe_answer_json(res);
 
     const char *id = json_string_value(json_object_get(j, "node_id"));
     if (id && hs_peers_valid_id(id) && strcmp(id, n->id) != 0) {
