@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envelope.h"
 #include "health.h"
 #include "identity.h"
 #include "jsonout.h"
@@ -23,26 +22,14 @@
 #include "node.h"
 #include "seen.h"
 
-static int utf8(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
-
-    for (size_t i = 0, k; i < n; i += k)
-        if (p[i] < 0x80)
-            k = 1;
-        else if (!(k = hs_utf8_seq(p + i, n - i)))
-            return 0;
-    return 1;
-}
-
 /* Whether every string /health holds is one jansson takes. */
 static int plain(const hs_node *n, const char *public_key)
 {
-    if (!utf8(n->id) || !utf8(n->url) || (public_key && !utf8(public_key)) || !utf8(n->label))
+    if (!hs_jsonout_utf8(n->id) || !hs_jsonout_utf8(n->url) ||
+        (public_key && !hs_jsonout_utf8(public_key)) || !hs_jsonout_utf8(n->label))
         return 0;
     for (size_t i = 0; n->recent_types && i < HS_RECENT_TYPES; i++)
-        if (n->recent_types[i].count && !utf8(n->recent_types[i].type))
+        if (n->recent_types[i].count && !hs_jsonout_utf8(n->recent_types[i].type))
             return 0;
     return 1;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "envelope.h"
 #include "jsonout.h"
 
 int hs_jsonout_reserve(hs_jsonout *o, size_t n)
@@ -78,6 +79,19 @@ void hs_jsonout_string(hs_jsonout *o, const char *s, size_t n)
     }
     hs_jsonout_put(o, s + run, n - run);
     hs_jsonout_put(o, "\"", 1);
+}
+
+int hs_jsonout_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+
+    for (size_t i = 0, k; i < n; i += k)
+        if (p[i] < 0x80)
+            k = 1;
+        else if (!(k = hs_utf8_seq(p + i, n - i)))
+            return 0;
+    return 1;
 }
 
 void hs_jsonout_uint(hs_jsonout *o, unsigned long long v)

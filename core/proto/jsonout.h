@@ -41,6 +41,10 @@ static inline void hs_jsonout_put(hs_jsonout *o, const char *s, size_t n)
  * included: '"', '\\' and control bytes escaped, the rest as it is. */
 void hs_jsonout_string(hs_jsonout *o, const char *s, size_t n);
 
+/* Whether the NUL-terminated s is UTF-8 as jansson takes it (json_string
+ * refuses anything else). */
+int hs_jsonout_utf8(const char *s);
+
 /* Integers as jansson prints a json_int_t. */
 void hs_jsonout_int(hs_jsonout *o, long long v);
 void hs_jsonout_uint(hs_jsonout *o, unsigned long long v);

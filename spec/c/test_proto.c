@@ -6,6 +6,7 @@
  * that). Joining, spreading, failure detection without false deaths,
  * refutation, a partition and its heal, and the tree's repair.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 
 #include "check.h"
 #include "health.h"
+#include "peers.h"
+#include "sim/memnet.h"
 #include "node.h"
 #include "sim/sim.h"
 
@@ -155,6 +158,34 @@ static int health_text_same(hs_node *n)
     return same;
 }
 
+/* GET /ping's answer, written as text (routes.c), is the bytes jansson
+ * dumps of the tree it documents. */
+static int ping_same(hs_node *n)
+{
+    hs_http_response resp;
+    json_t *want =
+        json_pack("{s:s, s:I, s:o}", "node_id", n->id, "incarnation", (json_int_t)n->incarnation,
+                  "features", hs_peers_features_json(HS_FEAT_OURS));
+
+    if (strcmp(hs_node_public_key(n), n->id) != 0)
+        json_object_set_new(want, "public_key", json_string(hs_node_public_key(n)));
+    json_object_set_new(want, "room", json_boolean(n->peers.live < n->cfg.max_peers));
+    if (n->last_news > 0)
+        json_object_set_new(want, "news", json_real(floor(n->last_news * 1000) / 1000));
+    json_object_set_new(want, "spare", json_boolean(hs_membership_can_feed(n)));
+    char *text = json_dumps(want, JSON_COMPACT);
+    hs_memnet_server_serve(n->server, "GET", "/ping", NULL, NULL, 0, NULL, 0, &resp);
+    int same = resp.status == 200 && resp.body && text && resp.len == strlen(text) &&
+               memcmp(resp.body, text, resp.len) == 0;
+    if (!same)
+        fprintf(stderr, "/ping:\n%.*s\njansson:\n%s\n", (int)resp.len, resp.body ? resp.body : "",
+                text ? text : "(null)");
+    free(resp.body);
+    free(text);
+    json_decref(want);
+    return same;
+}
+
 static void health_text_is_janssons(void)
 {
     hs_sim *s = formed_cluster(12, first_seed);
@@ -162,8 +193,10 @@ static void health_text_is_janssons(void)
     if (!s)
         return;
     CHECK(broadcast_reaches_all(s, 3, 5));
-    for (size_t i = 0; i < hs_sim_size(s); i++)
+    for (size_t i = 0; i < hs_sim_size(s); i++) {
         CHECK(health_text_same(hs_sim_node(s, i)));
+        CHECK(ping_same(hs_sim_node(s, i)));
+    }
     hs_node *n = hs_sim_node(s, 0);
     json_t *tags = n->tags;
     n->tags = json_pack("{s:s, s:[i, f]}", "zone", "a\"b\n\u00e9", "rack", 7, 0.5);
@@ -173,6 +206,11 @@ static void health_text_is_janssons(void)
     json_decref(n->tags);
     n->tags = tags;
     n->label[0] = '\0';
+    n->last_news = 1796400012.3456789;
+    size_t max_peers = n->cfg.max_peers;
+    n->cfg.max_peers = n->peers.live; /* no room */
+    CHECK(ping_same(n));
+    n->cfg.max_peers = max_peers;
     hs_sim_free(s);
 }
 
