@@ -10,9 +10,9 @@
  * characters (none can overflow a double), anything else invalid.
  *
  * Cost: one pass over the text, ~10 instructions a byte, and the picked
- * values only are built: strings without escapes, integers, literals and
- * short reals directly, the rest (objects, arrays) by json_loadb of their
- * own text.
+ * values only are built, from the text: strings with escapes and reals
+ * of more than 15 digits or with exponents by json_loadb of their own
+ * text, the rest directly.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,6 +47,20 @@ static void ws(pick *c)
     c->i = hs_json_ws(c->s, c->i, c->len);
 }
 
+/* Whether one of the 8 bytes of v may need a look in a string: a quote,
+ * a backslash, a control byte or a byte >= 0x80. Never wrong when it says
+ * no (a yes may be a false alarm: those bytes are then looked at one by
+ * one). */
+static inline int special8(uint64_t v)
+{
+    const uint64_t ones = 0x0101010101010101u;
+    uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+
+    return (((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v) | v) & (ones * 0x80)
+               ? 1
+               : 0;
+}
+
 /* A string at c->i (its opening quote): c->i past its closing quote, *esc
  * set when it holds escapes. 0, or -1 to decline. */
 static int string(pick *c, int *esc)
@@ -56,6 +70,11 @@ static int string(pick *c, int *esc)
 
     *esc = 0;
     for (;;) {
+        for (uint64_t v; i + 8 <= c->len; i += 8) {
+            memcpy(&v, s + i, 8);
+            if (special8(v))
+                break;
+        }
         while (i < c->len && plain_byte[s[i]])
             i++;
         if (i >= c->len)
@@ -236,38 +255,74 @@ static int exact_real(const char *t, size_t n, double *out)
     return 0;
 }
 
-/* The value of text[at..end) (validated) as jansson builds it, or NULL. */
-static json_t *build(const char *text, size_t at, size_t end)
+/* The value at c->i (validated already) as jansson builds it, c->i past
+ * it; NULL out of memory. Strings with escapes and long reals are
+ * json_loadb's, from their own text. */
+static json_t *build(pick *c)
 {
-    const char *p = text + at;
-    size_t n = end - at;
+    const char *p = c->s + c->i;
+    size_t start = c->i;
+    int flag;
+    double v;
 
-    switch (p[0]) {
+    switch (*p) {
     case 't':
+        c->i += 4;
         return json_true();
     case 'f':
+        c->i += 5;
         return json_false();
     case 'n':
+        c->i += 4;
         return json_null();
     case '"':
-        if (!memchr(p + 1, '\\', n - 2)) /* validated UTF-8, no NUL */
-            return json_stringn_nocheck(p + 1, n - 2);
+        if (string(c, &flag) != 0)
+            return NULL;
+        if (!flag) /* validated UTF-8, no NUL */
+            return json_stringn_nocheck(p + 1, c->i - start - 2);
         break;
     case '{':
-    case '[':
-        break;
+    case '[': {
+        char close = *p == '{' ? '}' : ']';
+        json_t *o = close == '}' ? json_object() : json_array();
+        const char *k;
+        size_t n;
+        c->i++;
+        ws(c);
+        if (c->i < c->len && c->s[c->i] == close) {
+            c->i++;
+            return o;
+        }
+        while (o) {
+            json_t *e;
+            if (close == '}' && key(c, &k, &n) != 0)
+                break;
+            /* jansson's own calls: a key again replaces its value. */
+            if (!(e = build(c)) || (close == '}' ? json_object_setn_new_nocheck(o, k, n, e)
+                                                 : json_array_append_new(o, e)) != 0)
+                break;
+            int r = next_member(c, close);
+            if (r > 0)
+                return o;
+            if (r < 0)
+                break;
+        }
+        json_decref(o);
+        return NULL;
+    }
     default:
-        if (!memchr(p, '.', n) && !memchr(p, 'e', n) && !memchr(p, 'E', n)) {
+        if (number(c, &flag) != 0)
+            return NULL;
+        if (flag) {
             char digits[24]; /* at most '-' and 18 digits */
-            memcpy(digits, p, n);
-            digits[n] = '\0';
+            memcpy(digits, p, c->i - start);
+            digits[c->i - start] = '\0';
             return json_integer((json_int_t)strtoll(digits, NULL, 10));
         }
-        double v;
-        if (exact_real(p, n, &v) == 0)
+        if (exact_real(p, c->i - start, &v) == 0)
             return json_real(v);
     }
-    return json_loadb(p, n, JSON_DECODE_ANY, NULL);
+    return json_loadb(p, c->i - start, JSON_DECODE_ANY, NULL);
 }
 
 /* The picked members' spans in text, or -1 to decline. */
@@ -327,7 +382,13 @@ json_t *hs_json_pick(const char *text, size_t len, const char *const *keys, size
         json_t *v;
         if (!end[k])
             continue;
-        if (!(v = build(text, at[k], end[k])) || json_object_set_new(o, keys[k], v) != 0) {
+        c.i = at[k];
+        if (!(v = build(&c)) || c.i != end[k]) {
+            json_decref(v);
+            json_decref(o);
+            return json_loadb(text, len, 0, NULL);
+        }
+        if (json_object_set_new(o, keys[k], v) != 0) {
             json_decref(o);
             return json_loadb(text, len, 0, NULL);
         }
