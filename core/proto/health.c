@@ -60,9 +60,8 @@ static void metrics(hs_node *n, hs_jsonout *o)
 
     hs_node_metrics(n, &m);
     for (size_t i = 0; i < hs_metric_field_count; i++) {
-        hs_jsonout_put(o, i ? ",\"" : "{\"", 2);
-        hs_jsonout_put(o, hs_metric_fields[i].name, strlen(hs_metric_fields[i].name));
-        hs_jsonout_put(o, "\":", 2);
+        hs_jsonout_put(o, i ? "," : "{", 1);
+        hs_jsonout_put(o, hs_metric_fields[i].key, hs_metric_fields[i].key_len);
         hs_jsonout_int(o, (long long)(json_int_t)hs_metric_value(&m, &hs_metric_fields[i]));
     }
     key_int(o, "connections_opened", (long long)(json_int_t)hs_node_connects(n));

@@ -8,7 +8,7 @@
 
 #define F(name, help)                                                                              \
     {                                                                                              \
-#name, offsetof(hs_metrics, name), help                                                    \
+#name, offsetof(hs_metrics, name), help, "\"" #name "\":", sizeof("\"" #name "\":") - 1    \
     }
 
 const hs_metric_field hs_metric_fields[] = {

@@ -13,6 +13,8 @@ typedef struct hs_metric_field {
     const char *name; /* as in hs_metrics and /health */
     size_t offset;    /* of its uint64_t in hs_metrics */
     const char *help; /* one line */
+    const char *key;  /* "\"name\":", as /health's text has it (health.c) */
+    size_t key_len;
 } hs_metric_field;
 
 /* Every counter of hs_metrics, in its order. */
