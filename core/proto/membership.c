@@ -30,6 +30,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cidr.h"
 #include "hash.h"
@@ -785,20 +786,41 @@ static void endpoint_of(const char *url, char *out, size_t cap)
         snprintf(out, cap, "%s:%u", u.host, (unsigned)u.port);
 }
 
+/* Whether url's host may be `host` (hlen bytes): its text after the
+ * scheme (and a '[') starts with it. hs_http_url_parse takes the host's
+ * bytes as they are, so a URL whose host is `host` passes. */
+static int host_may_be(const char *url, const char *host, size_t hlen)
+{
+    const char *a;
+
+    if (strncasecmp(url, "http://", 7) == 0)
+        a = url + 7;
+    else if (strncasecmp(url, "https://", 8) == 0)
+        a = url + 8;
+    else
+        return 0;
+    a += *a == '[';
+    return strncmp(a, host, hlen) == 0;
+}
+
 /* The peer (not `except`) at the same host and port as url, or NULL: a
  * node is one endpoint, so one id per host:port (a stranger cannot make
  * us hold 10,000 ids at one address, nor one victim's address under many
- * paths). O(peers): only for ids we did not know; each peer's URL parsed
- * (~450 instructions), its host compared as parsed. */
+ * paths). O(peers): only for ids we did not know; a peer's URL is parsed
+ * (~450 instructions) only when its text may hold the same host, and the
+ * host and port are compared as parsed. */
 static hs_peer *same_endpoint(hs_node *n, const char *url, const hs_peer *except)
 {
     hs_http_url want, have;
+    size_t hlen;
 
     if (hs_http_url_parse(url, &want) != HS_OK)
         return NULL;
+    hlen = strlen(want.host);
     for (size_t i = 0; i < n->peers.n; i++) {
         hs_peer *p = n->peers.v[i];
-        if (p != except && hs_http_url_parse(p->url, &have) == HS_OK && have.port == want.port &&
+        if (p != except && host_may_be(p->url, want.host, hlen) &&
+            hs_http_url_parse(p->url, &have) == HS_OK && have.port == want.port &&
             strcmp(have.host, want.host) == 0)
             return p;
     }
