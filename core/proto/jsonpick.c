@@ -47,18 +47,17 @@ static void ws(pick *c)
     c->i = hs_json_ws(c->s, c->i, c->len);
 }
 
-/* Whether one of the 8 bytes of v may need a look in a string: a quote,
- * a backslash, a control byte or a byte >= 0x80. Never wrong when it says
- * no (a yes may be a false alarm: those bytes are then looked at one by
- * one). */
-static inline int special8(uint64_t v)
+/* Which of the 8 bytes of v (in memory order) may need a look in a
+ * string: a quote, a backslash, a control byte or a byte >= 0x80; a high
+ * bit set in each. Never wrong when it says none, and the first byte it
+ * marks is never past the first that needs a look (a false alarm only
+ * comes from a borrow out of a lower byte that did need one). */
+static inline uint64_t special8(uint64_t v)
 {
     const uint64_t ones = 0x0101010101010101u;
     uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
 
-    return (((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v) | v) & (ones * 0x80)
-               ? 1
-               : 0;
+    return (((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v) | v) & (ones * 0x80);
 }
 
 /* A string at c->i (its opening quote): c->i past its closing quote, *esc
@@ -70,10 +69,14 @@ static int string(pick *c, int *esc)
 
     *esc = 0;
     for (;;) {
-        for (uint64_t v; i + 8 <= c->len; i += 8) {
+        for (uint64_t v, m; i + 8 <= c->len; i += 8) {
             memcpy(&v, s + i, 8);
-            if (special8(v))
+            if ((m = special8(v)) != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                i += (size_t)__builtin_ctzll(m) >> 3; /* to the first byte marked */
+#endif
                 break;
+            }
         }
         while (i < c->len && plain_byte[s[i]])
             i++;
