@@ -6,6 +6,8 @@
  * line), so the node sees the same refusals.
  */
 #include <arpa/inet.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -38,13 +40,17 @@ struct mserver {
     const struct sockaddr *remote; /* where requests come from, or NULL */
 };
 
-/* What hs_http_request.conn points at while a request is served. */
+/* What hs_http_request.conn points at while a request is served. The
+ * query's keys and values are unescaped into `args` (each no longer than
+ * as written, so the query's length and a NUL each is room enough). */
 typedef struct mconn {
     const char *from;
     const char *const *headers; /* "Name: value" lines */
     size_t nheaders;
     size_t nargs;
     char *key[MEMNET_ARGS], *value[MEMNET_ARGS];
+    char *args;
+    size_t used;
 } mconn;
 
 static hs_err server_start(void *ud, hs_io *io, const hs_http_server_opts *opts,
@@ -194,14 +200,13 @@ static int hexval(char c)
     return -1;
 }
 
-/* A query component, unescaped as libmicrohttpd does (%XX, '+'). */
-static char *unescape(const char *s, size_t n)
+/* A query component, unescaped as libmicrohttpd does (%XX, '+'), into
+ * c->args. */
+static char *unescape(mconn *c, const char *s, size_t n)
 {
-    char *out = malloc(n + 1);
+    char *out = c->args + c->used;
     size_t o = 0;
 
-    if (!out)
-        return NULL;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
             out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
@@ -211,6 +216,7 @@ static char *unescape(const char *s, size_t n)
         }
     }
     out[o] = '\0';
+    c->used += o + 1;
     return out;
 }
 
@@ -221,14 +227,9 @@ static void parse_query(mconn *c, const char *q)
         if (k > n)
             k = n;
         if (n > 0) {
-            c->key[c->nargs] = unescape(q, k);
-            c->value[c->nargs] = unescape(k < n ? q + k + 1 : q + k, k < n ? n - k - 1 : 0);
-            if (c->key[c->nargs] && c->value[c->nargs]) {
-                c->nargs++;
-            } else {
-                free(c->key[c->nargs]);
-                free(c->value[c->nargs]);
-            }
+            c->key[c->nargs] = unescape(c, q, k);
+            c->value[c->nargs] = unescape(c, k < n ? q + k + 1 : q + k, k < n ? n - k - 1 : 0);
+            c->nargs++;
         }
         q += n;
         if (*q == '&')
@@ -241,16 +242,20 @@ void hs_memnet_server_serve(hs_http_server *s_, const char *method, const char *
                             const char *body, size_t len, hs_http_response *resp)
 {
     mserver *s = (mserver *)s_;
-    mconn conn = {from, headers, nheaders, 0, {0}, {0}};
+    mconn conn = {from, headers, nheaders, 0, {0}, {0}, NULL, 0};
     hs_http_request req = {0};
-    size_t plen = strcspn(target, "?");
-    char *path = malloc(plen + 1), *copy = NULL;
+    size_t plen = strcspn(target, "?"), need = plen + 1 + strlen(target + plen) + 2 * MEMNET_ARGS;
+    /* The path, then the query's args (mconn): on the stack when short,
+     * as every request between nodes is. */
+    char local[512], *copy = NULL;
+    char *path = need <= sizeof local ? local : malloc(need);
 
     memset(resp, 0, sizeof *resp);
     if (!path)
         return;
     memcpy(path, target, plen);
     path[plen] = '\0';
+    conn.args = path + plen + 1;
     if (target[plen] == '?')
         parse_query(&conn, target + plen + 1);
     req.method = method;
@@ -277,12 +282,9 @@ void hs_memnet_server_serve(hs_http_server *s_, const char *method, const char *
             s->n_deferred++;
         }
     }
-    for (size_t i = 0; i < conn.nargs; i++) {
-        free(conn.key[i]);
-        free(conn.value[i]);
-    }
     free(copy);
-    free(path);
+    if (path != local)
+        free(path);
 }
 
 /* ---- client ------------------------------------------------------------ */
@@ -316,18 +318,24 @@ static hs_err client_new(void *ud, hs_io *io, const hs_http_client_opts *opts, h
     return HS_OK;
 }
 
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
+/* A request and its strings are one allocation, the body last (a read
+ * past it is past the block). */
 static void free_request(hs_memnet_request *r)
 {
-    free(r->method);
-    free(r->url);
-    free(r->header);
-    free(r->body);
     free(r);
+}
+
+/* s (n bytes, then a NUL when nul) copied to *at; the copy. */
+static char *place(char **at, const char *s, size_t n, int nul)
+{
+    char *p = *at;
+
+    if (n)
+        memcpy(p, s, n);
+    if (nul)
+        p[n] = '\0';
+    *at += n + (nul ? 1 : 0);
+    return p;
 }
 
 /* ---- the line (oldest first) and the index by id ---- */
@@ -437,19 +445,18 @@ static hs_err cli_request(hs_http_client *base, const char *method, const char *
     if (c->o.sign && c->o.sign(c->o.sign_ud, method, u.path, u.path_len, header, body,
                                body ? len : 0, auth, sizeof auth) < 0)
         return HS_EPERM;
-    if (!(r = calloc(1, sizeof *r)))
+    size_t mlen = strlen(method), ulen = strlen(url), hlen = header ? strlen(header) : 0;
+    size_t blen = body ? len : 0;
+    if (blen > SIZE_MAX - sizeof *r - mlen - ulen - hlen - 3 ||
+        !(r = calloc(1, sizeof *r + mlen + 1 + ulen + 1 + (header ? hlen + 1 : 0) + blen)))
         return HS_ENOMEM;
-    r->method = strdup(method);
-    r->url = strdup(url);
-    r->header = dup_or_null(header);
+    char *at = (char *)(r + 1);
+    r->method = place(&at, method, mlen, 1);
+    r->url = place(&at, url, ulen, 1);
+    r->header = header ? place(&at, header, hlen, 1) : NULL;
     r->label = c->o.label_header;
-    if (body && len && (r->body = malloc(len)))
-        memcpy(r->body, body, len);
-    r->len = body ? len : 0;
-    if (!r->method || !r->url || (header && !r->header) || (body && len && !r->body)) {
-        free_request(r);
-        return HS_ENOMEM;
-    }
+    r->body = blen ? place(&at, body, blen, 0) : NULL;
+    r->len = blen;
     r->cb = cb;
     r->ud = ud;
     r->id = ++c->next_id;
