@@ -398,3 +398,22 @@ json_t *hs_json_pick(const char *text, size_t len, const char *const *keys, size
     }
     return o;
 }
+
+json_t *hs_json_load(const char *text, size_t len)
+{
+    pick c = {text, len, 0};
+    size_t at;
+    json_t *v;
+
+    if (!text)
+        return json_loadb(text, len, 0, NULL);
+    at = c.i = hs_json_ws(text, 0, len);
+    /* Without JSON_DECODE_ANY jansson takes an object or an array only. */
+    if (at >= len || (text[at] != '{' && text[at] != '[') || value(&c, 1) != 0 ||
+        hs_json_ws(text, c.i, len) != len)
+        return json_loadb(text, len, 0, NULL);
+    c.i = at;
+    if (!(v = build(&c)))
+        return json_loadb(text, len, 0, NULL);
+    return v;
+}

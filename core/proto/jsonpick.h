@@ -1,6 +1,7 @@
 /*
  * jsonpick.h -- a few members out of a JSON object's text, without
- * building the rest (jsonpick.c).
+ * building the rest, or the whole of it faster than json_loadb
+ * (jsonpick.c).
  *
  * A probe reads nine members of a peer's /health, whose ~100 values
  * (metrics above all) jansson would build into a tree only for them to be
@@ -24,5 +25,14 @@
  * json_loadb's own answer, the whole tree. keys are plain ASCII names.
  */
 json_t *hs_json_pick(const char *text, size_t len, const char *const *keys, size_t nkeys);
+
+/*
+ * json_loadb(text, len, 0, NULL), the whole tree, built by the same
+ * scanner: the text validated first, then each value made with the calls
+ * jansson's parser makes (a key again replaces its value), without its
+ * lexer's byte-by-byte copies (~3x fewer instructions for a digest's
+ * list of ids). What the scanner declines is json_loadb's own answer.
+ */
+json_t *hs_json_load(const char *text, size_t len);
 
 #endif

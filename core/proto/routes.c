@@ -13,6 +13,7 @@
 #include "cidr.h"
 #include "health.h"
 #include "jsonout.h"
+#include "jsonpick.h"
 #include "metrics.h"
 #include "node.h"
 #include "query.h"
@@ -258,7 +259,9 @@ static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
     answer(resp, 200, a);
 }
 
-/* POST /digest and /fetch: anti-entropy between hearsay nodes. */
+/* POST /digest and /fetch: anti-entropy between hearsay nodes. The body
+ * (a list of ids) is built by hs_json_load, jansson's tree at a third of
+ * json_loadb's cost (jsonpick.h). */
 static void antientropy(hs_node *n, const hs_http_request *req, hs_http_response *resp, int fetch)
 {
     json_t *body;
@@ -269,7 +272,7 @@ static void antientropy(hs_node *n, const hs_http_request *req, hs_http_response
         refuse(resp, 413, "body exceeds max_body");
         return;
     }
-    body = req->body ? json_loadb(req->body, req->len, 0, NULL) : NULL;
+    body = req->body ? hs_json_load(req->body, req->len) : NULL;
     if (!json_is_object(body)) {
         json_decref(body);
         n->m.http_bad_request++;

@@ -3,7 +3,8 @@
  * reads a peer's /health and /ping answers with, against jansson: for any
  * text, each picked key must look up to what json_loadb's tree has under
  * it (the same value, or nothing), and the text must be JSON exactly when
- * jansson says so.
+ * jansson says so. hs_json_load (a /digest's body) must be jansson's
+ * whole tree.
  */
 #include <jansson.h>
 
@@ -26,6 +27,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* json_equal takes 1 for 1.0: the types must agree too. */
         FUZZ_CHECK(!a || json_typeof(a) == json_typeof(b), "the type jansson has");
     }
+    /* hs_json_load: jansson's whole tree (json_equal: same types too). */
+    json_t *whole = hs_json_load(text, size);
+    FUZZ_CHECK(!full == !whole, "hs_json_load: JSON exactly when jansson says so");
+    FUZZ_CHECK(!full || json_equal(full, whole), "hs_json_load: jansson's tree");
+    json_decref(whole);
     json_decref(full);
     json_decref(picked);
     return 0;
