@@ -146,6 +146,81 @@ void hs_jsonout_real(hs_jsonout *o, double v)
     hs_jsonout_put(o, clean, k);
 }
 
+/* Whether s[0..n) is UTF-8 as jansson's dump checks it. */
+static int utf8n(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    for (size_t i = 0, k; i < n; i += k)
+        if (p[i] < 0x80)
+            k = 1;
+        else if (!(k = hs_utf8_seq(p + i, n - i)))
+            return 0;
+    return 1;
+}
+
+static int value(hs_jsonout *o, const json_t *v, int depth)
+{
+    if (depth > 64)
+        return -1;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        hs_jsonout_put(o, "{", 1);
+        /* In the order json_dumps takes them (without JSON_SORT_KEYS). */
+        for (void *it = json_object_iter((json_t *)v); it;
+             it = json_object_iter_next((json_t *)v, it)) {
+            const char *k = json_object_iter_key(it);
+            size_t klen = json_object_iter_key_len(it);
+            if (!utf8n(k, klen))
+                return -1;
+            if (it != json_object_iter((json_t *)v))
+                hs_jsonout_put(o, ",", 1);
+            hs_jsonout_string(o, k, klen);
+            hs_jsonout_put(o, ":", 1);
+            if (value(o, json_object_iter_value(it), depth + 1) != 0)
+                return -1;
+        }
+        hs_jsonout_put(o, "}", 1);
+        return 0;
+    case JSON_ARRAY:
+        hs_jsonout_put(o, "[", 1);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i)
+                hs_jsonout_put(o, ",", 1);
+            if (value(o, json_array_get(v, i), depth + 1) != 0)
+                return -1;
+        }
+        hs_jsonout_put(o, "]", 1);
+        return 0;
+    case JSON_STRING:
+        if (!utf8n(json_string_value(v), json_string_length(v)))
+            return -1;
+        hs_jsonout_string(o, json_string_value(v), json_string_length(v));
+        return 0;
+    case JSON_INTEGER:
+        hs_jsonout_int(o, (long long)json_integer_value(v));
+        return 0;
+    case JSON_REAL:
+        hs_jsonout_real(o, json_real_value(v));
+        return 0;
+    case JSON_TRUE:
+        HS_JSONOUT_LIT(o, "true");
+        return 0;
+    case JSON_FALSE:
+        HS_JSONOUT_LIT(o, "false");
+        return 0;
+    case JSON_NULL:
+        HS_JSONOUT_LIT(o, "null");
+        return 0;
+    }
+    return -1;
+}
+
+int hs_jsonout_json(hs_jsonout *o, const json_t *v)
+{
+    return v ? value(o, v, 0) : -1;
+}
+
 char *hs_jsonout_finish(hs_jsonout *o, size_t *len)
 {
     if (!o->failed && !o->p)
@@ -154,9 +229,11 @@ char *hs_jsonout_finish(hs_jsonout *o, size_t *len)
         hs_jsonout_free(o);
         return NULL;
     }
-    o->p[o->len] = '\0';
+    char *text = o->p;
+    text[o->len] = '\0';
     *len = o->len;
-    return o->p;
+    *o = (hs_jsonout){0}; /* the text is the caller's now */
+    return text;
 }
 
 void hs_jsonout_free(hs_jsonout *o)

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <jansson.h>
+
 typedef struct hs_jsonout {
     char *p; /* malloc'd, or NULL before the first byte */
     size_t len, cap;
@@ -54,8 +56,15 @@ void hs_jsonout_uint(hs_jsonout *o, unsigned long long v);
  * no other real (the caller checks). */
 void hs_jsonout_real(hs_jsonout *o, double v);
 
-/* The text, NUL-terminated, its length in *len: the caller's to free. NULL
- * (everything freed) when an allocation failed. */
+/* A jansson tree, as json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) writes
+ * it: keys in the object's order, integers without printf. -1 (o as it
+ * was but for bytes to drop with hs_jsonout_free) when jansson would
+ * write otherwise or not at all: a string that is not UTF-8, a tree
+ * deeper than 64. */
+int hs_jsonout_json(hs_jsonout *o, const json_t *v);
+
+/* The text, NUL-terminated, its length in *len: the caller's to free (o is
+ * emptied). NULL (everything freed) when an allocation failed. */
 char *hs_jsonout_finish(hs_jsonout *o, size_t *len);
 
 /* Frees what o holds (a writer given up on). */

@@ -23,8 +23,17 @@
 
 static void answer(hs_http_response *resp, unsigned status, json_t *body)
 {
+    hs_jsonout o = {0};
+
     resp->status = status;
-    resp->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    /* json_dumps' bytes, written by jsonout.h (integers without printf);
+     * what it would not write as jansson does is jansson's. */
+    if ((json_is_object(body) || json_is_array(body)) && hs_jsonout_json(&o, body) == 0) {
+        resp->body = hs_jsonout_finish(&o, &resp->len);
+    } else {
+        hs_jsonout_free(&o);
+        resp->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    }
     json_decref(body);
     if (!resp->body) {
         resp->status = 500;

@@ -14,6 +14,7 @@
 
 #include "check.h"
 #include "health.h"
+#include "jsonout.h"
 #include "peers.h"
 #include "sim/memnet.h"
 #include "node.h"
@@ -152,6 +153,20 @@ static int health_text_same(hs_node *n)
     if (!same)
         fprintf(stderr, "health text:\n%s\njansson:\n%s\n", got ? got : "(null)",
                 want ? want : "(null)");
+    /* And any tree written by jsonout.h (routes.c's answers): this one,
+     * and the node's peer list. */
+    json_t *trees[] = {h, hs_node_peers_sample_json(n, 0)};
+    for (size_t k = 0; k < 2; k++) {
+        hs_jsonout o = {0};
+        size_t olen = 0;
+        char *dumped = json_dumps(trees[k], JSON_COMPACT);
+        char *written = hs_jsonout_json(&o, trees[k]) == 0 ? hs_jsonout_finish(&o, &olen) : NULL;
+        same = same && dumped && written && strcmp(dumped, written) == 0 && olen == strlen(dumped);
+        hs_jsonout_free(&o);
+        free(dumped);
+        free(written);
+    }
+    json_decref(trees[1]);
     json_decref(h);
     free(want);
     free(got);

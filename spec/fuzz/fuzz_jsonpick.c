@@ -4,11 +4,16 @@
  * text, each picked key must look up to what json_loadb's tree has under
  * it (the same value, or nothing), and the text must be JSON exactly when
  * jansson says so. hs_json_load (a /digest's body) must be jansson's
- * whole tree.
+ * whole tree, and hs_jsonout_json (jsonout.c) must write a tree as
+ * json_dumps does.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include <jansson.h>
 
 #include "fuzz.h"
+#include "jsonout.h"
 #include "jsonpick.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -32,6 +37,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(!full == !whole, "hs_json_load: JSON exactly when jansson says so");
     FUZZ_CHECK(!full || json_equal(full, whole), "hs_json_load: jansson's tree");
     json_decref(whole);
+    /* hs_jsonout_json (routes.c's answers): json_dumps' bytes. */
+    if (full) {
+        hs_jsonout o = {0};
+        size_t len = 0;
+        char *want = json_dumps(full, JSON_COMPACT);
+        char *got = hs_jsonout_json(&o, full) == 0 ? hs_jsonout_finish(&o, &len) : NULL;
+        FUZZ_CHECK(!got || (want && strcmp(got, want) == 0 && len == strlen(want)),
+                   "hs_jsonout_json: json_dumps' bytes");
+        hs_jsonout_free(&o);
+        free(got);
+        free(want);
+    }
     json_decref(full);
     json_decref(picked);
     return 0;
