@@ -14,13 +14,13 @@ set -eu
 LAYERS='
 data        err bytes hash rng cidr http_url log io identity keycache ratelimit
             auth peerindex peers sendq seen idlist envelope envscan envwrite sign
-            digest state
+            digest state jsonout jsonpick
 time        pending deadlines clock
 membership  membership score discovery left
 push        push
 repair      lazypush antientropy shortcut
 gossip      gossip query tags
-node        node routes view metrics prometheus snapshot config ui ui_assets
+node        node routes view metrics prometheus snapshot config ui ui_assets health
 '
 
 nm=$1
