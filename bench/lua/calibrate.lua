@@ -66,9 +66,9 @@ local text = B.random_text(400)
 
 -- One simulated run: medians over the broadcasts of t50, t100, copies,
 -- the first broadcast's t100, and the CPU s charged per broadcast per node.
-local function simulate(n, seed, cpu, latency)
-  local s = hs.sim({ nodes = n, seed = seed, latency = latency, jitter = 0, settings = settings,
-    cpu = cpu })
+local function simulate(n, seed, cpu, latency, jitter)
+  local s = hs.sim({ nodes = n, seed = seed, latency = latency, jitter = jitter or 0,
+    settings = settings, cpu = cpu })
   assert(s:run(o.form))
   local used0 = s:cpu()
   local step = 1 / 256
@@ -148,5 +148,52 @@ for size in o.sizes:gmatch("%d+") do
       .. "process, settles and gaps too)", lo, hi, B.fmt(real.cpu_us_per_node_broadcast))
     B.result("calibrate_n" .. n, "cpu_us_per_node_broadcast_min", lo)
     B.result("calibrate_n" .. n, "cpu_us_per_node_broadcast_max", hi)
+  end
+end
+
+-- Signed beside open (issue 15), when this run has the trust benchmark's
+-- figures too (`bench/run --only trust,calibrate --sizes 1000`): the
+-- extra CPU a signed envelope costs its receiver (trust ingest, single
+-- envelopes: signed minus open server CPU per message) is added to
+-- `serve`, and the simulator's signed/open ratio of the 100% median is
+-- set beside loopback's, on the bench's layout (hosts on the machine's
+-- cores) and on machines of their own (a host and a core a node, links
+-- of 20 +- 10 ms: the simulator's default network).
+local t_open, t_signed = R.trust_open_b1, R.trust_signed_b1
+for size in o.sizes:gmatch("%d+") do
+  local n = tonumber(size)
+  local lo_open, lo_signed = R["trust_open_n" .. n], R["trust_signed_n" .. n]
+  if t_open and t_signed and t_open.cpu_us_per_msg and t_signed.cpu_us_per_msg and lo_open
+      and lo_signed and lo_open.t100_ms_median and lo_signed.t100_ms_median then
+    local extra = (t_signed.cpu_us_per_msg - t_open.cpu_us_per_msg) * 1e-6
+    local per = math.ceil(n / (lo_open.processes or 1))
+    local function ratio(cpu, latency, jitter)
+      local a, b = {}, {}
+      for seed = 1, o.seeds do
+        local c_open, c_signed = {}, {}
+        for k, v in pairs(cpu) do c_open[k], c_signed[k] = v, v end
+        c_signed.serve = cpu.serve + extra
+        a[seed] = simulate(n, seed, c_open, latency, jitter).t100
+        b[seed] = simulate(n, seed, c_signed, latency, jitter).t100
+      end
+      return B.median(a), B.median(b)
+    end
+    local bench_open, bench_signed = ratio({ per_host = per, cores = cores, serve = serve,
+      send = send, answer = answer }, link, 0)
+    local own_open, own_signed = ratio({ per_host = 1, serve = serve, send = send,
+      answer = answer }, 0.02, 0.01)
+    local lb = lo_signed.t100_ms_median / lo_open.t100_ms_median
+    B.log("calibrate, signed vs open, %d nodes (a signed envelope costs its receiver %.1f us more):", n,
+      extra * 1e6)
+    B.log("  loopback: %.1f vs %.1f ms, x%.2f; sim on the bench's layout: %.1f vs %.1f ms, x%.2f; "
+      .. "sim, a machine a node (20 +- 10 ms links): %.1f vs %.1f ms, x%.2f", lo_signed.t100_ms_median,
+      lo_open.t100_ms_median, lb, bench_signed, bench_open, bench_signed / bench_open, own_signed,
+      own_open, own_signed / own_open)
+    B.result("calibrate_signed_n" .. n, "extra_us", extra * 1e6)
+    B.result("calibrate_signed_n" .. n, "loopback_ratio", lb)
+    B.result("calibrate_signed_n" .. n, "sim_bench_ratio", bench_signed / bench_open)
+    B.result("calibrate_signed_n" .. n, "sim_own_machines_ratio", own_signed / own_open)
+    B.result("calibrate_signed_n" .. n, "sim_own_machines_open_ms", own_open)
+    B.result("calibrate_signed_n" .. n, "sim_own_machines_signed_ms", own_signed)
   end
 end
