@@ -393,6 +393,10 @@ describe("hearsay.sim", function()
     assert.equal(20, shared.reached)
     assert.is_true(shared.p100 >= 19 * serve, "19 receptions in turn: " .. shared.p100)
     assert.is_true(used >= 19 * serve, "each served request charged: " .. used)
+    -- A gossip push alone costing it: the same turns, as only first
+    -- copies (and a few duplicates) are pushes.
+    local pushes = run({ per_host = 20, gossip = serve })
+    assert.is_true(pushes.p100 >= 19 * serve, "19 pushes in turn: " .. pushes.p100)
     local one_core = run({ per_host = 1, cores = 1, serve = serve })
     assert.equal(20, one_core.reached)
     assert.is_true(one_core.p100 >= 19 * serve, "one core for all: " .. one_core.p100)

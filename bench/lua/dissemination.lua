@@ -36,7 +36,7 @@ local o = B.args(arg, {
   gossip_interval = 600, health_interval = 600, peer_exchange_interval = 30,
   warmup_timeout = 240, label = "", per_proc = 100, dir = "/tmp", lua = "lua5.4",
   worker = "bench/lua/shard_worker.lua", ttl = 0, security = "", key = "", mix = 0,
-  queries = 0, plugin_dir = "bench/plugins", origins = 5,
+  queries = 0, plugin_dir = "bench/plugins", origins = 5, idle_window = 5,
 })
 local n = o.nodes
 local tag = o.label ~= "" and o.label or ("hearsay_n" .. n)
@@ -110,6 +110,19 @@ local netns = os.getenv("BENCH_NETNS") == "1"
 local poll = ctl.nshards > 1 and 0.01 or 0.005
 -- 400 characters of random base64: the same kind of payload serf.sh sends.
 local random_text = B.random_text
+-- The cluster's CPU with nothing broadcast (probes, the processes' own
+-- loops, and this script's reads of every process, as often as the run
+-- below makes them), over --idle_window s: what the run uses beyond it is
+-- what the broadcasts cost.
+local idle_rate = 0
+if o.idle_window > 0 then
+  local c0, t0 = select(2, ctl:snap()), loop:now()
+  while loop:now() - t0 < o.idle_window do
+    loop:run_for(0.25)
+    ctl:snap()
+  end
+  idle_rate = (select(2, ctl:snap()) - c0) / (loop:now() - t0)
+end
 local cpu0 = select(2, ctl:snap())
 local t_run = loop:now()
 for rep = 1, o.repeats do
@@ -259,6 +272,9 @@ B.result(tag, "cpu_pct_during_run", 100 * (cpu1 - cpu0) / run_s)
 -- The same per broadcast and node: every process's CPU over the run
 -- (settles and gaps, and the processes' own loops, included).
 B.result(tag, "cpu_us_per_node_broadcast", (cpu1 - cpu0) / math.max(o.repeats, 1) / n * 1e6)
+B.result(tag, "idle_cpu_pct", 100 * idle_rate)
+B.result(tag, "cpu_us_per_node_broadcast_net",
+  math.max(0, cpu1 - cpu0 - idle_rate * run_s) / math.max(o.repeats, 1) / n * 1e6)
 B.result(tag, "rss_kib_per_node", rss_kb / n)
 B.log("  reached 100%% in %d of %d repeats; mean reach %.1f%%, worst %.1f%%; CPU of all "
   .. "processes during the repeats %.0f%% of one core; RSS %.0f KiB per node", complete, o.repeats,

@@ -530,7 +530,11 @@ static void deliver(hs_sim *s, ev *e)
 
     if (cut(s, e->from, e->to))
         return;
-    cpu_begin(s, e->to, s->o.cpu.serve);
+    cpu_begin(s, e->to,
+              s->o.cpu.serve + (s->o.cpu.gossip > 0 && strcmp(e->method, "POST") == 0 &&
+                                        strcmp(e->target, "/gossip") == 0
+                                    ? s->o.cpu.gossip
+                                    : 0));
     s->messages++;
     s->bytes += e->len;
     if (hs_sim_region(s, e->from) != hs_sim_region(s, e->to)) {
@@ -1012,6 +1016,7 @@ hs_sim *hs_sim_new(const hs_sim_opts *o)
         if (o->cpu.cores > 4096 || !(o->cpu.serve >= 0 && o->cpu.serve <= 1) ||
             !(o->cpu.answer >= 0 && o->cpu.answer <= 1) ||
             !(o->cpu.round >= 0 && o->cpu.round <= 1) || !(o->cpu.send >= 0 && o->cpu.send <= 1) ||
+            !(o->cpu.gossip >= 0 && o->cpu.gossip <= 1) ||
             !(s->host_free = calloc(s->nhosts, sizeof *s->host_free)) ||
             !(s->host_used = calloc(s->nhosts, sizeof *s->host_used)) ||
             !(s->core_free = calloc(o->cpu.cores + 1, sizeof *s->core_free)))

@@ -43,7 +43,8 @@ enum { HS_SIM_UNIFORM = 0, HS_SIM_LOGNORMAL = 1 };
  * per_host host 1, and so on; the hosts share `cores` CPUs (0: a core
  * each). Serving a request takes `serve` s, taking an answer or a
  * timeout `answer` s, a round or a timer `round` s, and each request it
- * makes `send` s more (answering is part of serving). A host serves its
+ * makes `send` s more (answering is part of serving); a POST /gossip
+ * takes `gossip` s more to serve. A host serves its
  * work in the order it comes: what a node sends leaves once the host has
  * done the work that came before and this work up to that send (the node
  * acts on what came at once, so it acts in that order; only its sending
@@ -52,6 +53,7 @@ typedef struct hs_sim_cpu {
     size_t per_host;
     size_t cores;
     double serve, answer, round, send;
+    double gossip; /* more to serve a POST /gossip (a signature's check, say) */
 } hs_sim_cpu;
 
 typedef struct hs_sim_opts {

@@ -104,8 +104,9 @@ options:
                    the next, all hosts share 2 cores (0 or none: a core
                    each); seconds of CPU to serve a request (and answer
                    it), take an answer or timeout, run a round, and for
-                   each request made; what a node sends leaves once that
-                   work is done
+                   each request made, and gossip= more for a POST /gossip
+                   served (a signature's check); what a node sends leaves
+                   once that work is done
                    (config{}: cpu = {per_host = 15, ...}). Without it work
                    takes no time
   --loss P         chance each request or answer is lost (0)
