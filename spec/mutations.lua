@@ -16,7 +16,7 @@ return {
   },
   {
     name = "batches sent to peers that never said they take them",
-    file = "core/proto/gossip.c",
+    file = "core/proto/push.c",
     find = [[if (q->n > 1 && (p->features & HS_FEAT_BATCH)) {]],
     replace = [[if (q->n > 1) {]],
     breaks = "reference nodes get JSON arrays on POST /gossip",
@@ -101,8 +101,8 @@ return {
   {
     name = "the forwarder writes the type unescaped",
     file = "core/proto/envwrite.c",
-    find = [[put_string(&o, env->type, strlen(env->type));]],
-    replace = [[put(&o, "\"", 1), put(&o, env->type, strlen(env->type)), put(&o, "\"", 1);]],
+    find = [[hs_jsonout_string(&o, env->type, strlen(env->type));]],
+    replace = [[hs_jsonout_put(&o, "\"", 1), hs_jsonout_put(&o, env->type, strlen(env->type)), hs_jsonout_put(&o, "\"", 1);]],
     breaks = "a type with a quote or backslash is forwarded as invalid JSON",
     caught_by = "c_envelope (type_survives_writing); interop_spec (ODD_TYPE through hearsay)",
     specs = { "c_envelope", "interop_spec" },
@@ -147,8 +147,8 @@ return {
   {
     name = "forwarded envelopes name a target as their origin",
     file = "core/proto/envwrite.c",
-    find = [[put_string(&o, env->origin, strlen(env->origin));]],
-    replace = [[put_string(&o, more[n_more - 1], strlen(more[n_more - 1]));]],
+    find = [[hs_jsonout_string(&o, env->origin, strlen(env->origin));]],
+    replace = [[hs_jsonout_string(&o, more[n_more - 1], strlen(more[n_more - 1]));]],
     breaks = "receivers see the wrong origin",
     caught_by = "gossip_spec: a broadcast reaches every node (origin is node 1's id)",
     specs = { "gossip_spec" },
@@ -353,7 +353,7 @@ return {
   {
     name = "a probe answer's news is ignored",
     file = "core/proto/membership.c",
-    find = [[            hs_ae_news(n, p, json_number_value(json_object_get(j, "news")));]],
+    find = [[            n->up.ae_news(n, p, json_number_value(json_object_get(j, "news")));]],
     replace = [[            (void)0;]],
     breaks = "a node in nobody's view waits for its backed-off round (5000 simulated nodes at 1% loss: 3 never had a broadcast)",
     caught_by = "resilience_spec: fetches news at once when a probe answer tells of it",
@@ -629,7 +629,7 @@ return {
   {
     release = false,
     name = "log_level ignored",
-    file = "core/proto/node.c",
+    file = "core/proto/log.c",
     find = [[    if (level > n->cfg.log_level)]],
     replace = [[    if (0)]],
     breaks = "every level is logged",

@@ -15,9 +15,11 @@ describe("a killed node", function()
     local dir = H.config_dir(settings)
     local proc = H.spawn(dir, loop)
 
-    -- It joins: both in-process nodes know it.
+    -- It joins: both in-process nodes know it, and have probed it (known
+    -- only from another's word, it would be forgotten, not declared dead).
     assert.is_true(loop:run_until(function()
-      return peer(a, proc.id) ~= nil and peer(b, proc.id) ~= nil
+      local pa, pb = peer(a, proc.id), peer(b, proc.id)
+      return pa ~= nil and pa.latency_ms ~= nil and pb ~= nil and pb.latency_ms ~= nil
     end, 10), "the process node joined")
 
     H.kill(proc, "KILL")
@@ -63,8 +65,14 @@ describe("failure detection across processes", function()
     local s = H.settings(settings)
     s.port, s.bootstrap = 0, { nodes[1]:url() }
     local proc = H.spawn(H.config_dir(s), loop)
+    -- Every node has probed it (it answered as itself): a node that knew
+    -- it only from another's word when it died would forget it, not
+    -- declare it dead.
     assert.is_true(loop:run_until(function()
-      for i = 1, 3 do if not peer(nodes[i], proc.id) then return false end end
+      for i = 1, 3 do
+        local p = peer(nodes[i], proc.id)
+        if not (p and p.latency_ms) then return false end
+      end
       return true
     end, 10), "the process joined every node")
     local downs = {}
