@@ -14,7 +14,7 @@ set -eu
 LAYERS='
 data        err bytes hash rng cidr http_url log io identity keycache ratelimit
             auth peerindex peers sendq seen idlist envelope envscan envwrite sign
-            digest state jsonout jsonpick
+            digest state jsonnum jsonout jsonpick
 time        pending deadlines clock
 membership  membership score discovery left
 push        push

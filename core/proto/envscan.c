@@ -22,12 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonnum.h"
 #include "envelope.h"
 #include "hash.h"
 
 #define SCAN_DEPTH 32
 #define SCAN_KEYS 32
-#define SCAN_NUM_MAX 40
 
 typedef struct scan {
     const char *s;
@@ -135,48 +135,10 @@ static inline int string(scan *c, const char **p, size_t *n, int *esc)
  * exponent. Returns 0, or -1 to decline. */
 static int number(scan *c, const char **p, size_t *n, int *is_int)
 {
-    const char *s = c->s;
-    size_t i = c->i, digits = 0, start = c->i;
-
-    *is_int = 1;
-    if (i < c->len && s[i] == '-')
-        i++;
-    if (i < c->len && s[i] == '0') {
-        i++;
-        digits = 1;
-        if (i < c->len && s[i] >= '0' && s[i] <= '9')
-            return -1;
-    } else {
-        while (i < c->len && s[i] >= '0' && s[i] <= '9')
-            i++, digits++;
-        if (!digits)
-            return -1;
-    }
-    if (i < c->len && s[i] == '.') {
-        size_t f = 0;
-        *is_int = 0;
-        i++;
-        while (i < c->len && s[i] >= '0' && s[i] <= '9')
-            i++, f++;
-        if (!f)
-            return -1;
-    }
-    if (i < c->len && (s[i] == 'e' || s[i] == 'E')) {
-        size_t e = 0;
-        *is_int = 0;
-        i++;
-        if (i < c->len && (s[i] == '+' || s[i] == '-'))
-            i++;
-        while (i < c->len && s[i] >= '0' && s[i] <= '9')
-            i++, e++;
-        if (!e || e > 2)
-            return -1;
-    }
-    if ((*is_int && digits > 18) || i - start > SCAN_NUM_MAX)
+    if (!(*n = hs_json_number_len(c->s, c->len, c->i, is_int)))
         return -1;
-    *p = s + start;
-    *n = i - start;
-    c->i = i;
+    *p = c->s + c->i;
+    c->i += *n;
     return 0;
 }
 
@@ -338,7 +300,7 @@ static int small_int(scan *c, long long max, long long *out)
     const char *p;
     size_t n;
     int is_int;
-    char buf[SCAN_NUM_MAX + 1];
+    char buf[HS_JSON_NUM_MAX + 1];
 
     if (number(c, &p, &n, &is_int) != 0 || !is_int)
         return -1;
@@ -461,7 +423,7 @@ static int member(scan *c, const hs_envelope_limits *lim, hs_envelope *env, keys
         env->payload_len = c->i - start;
     } else if (bit == K_TS) {
         const char *p;
-        char buf[SCAN_NUM_MAX + 1];
+        char buf[HS_JSON_NUM_MAX + 1];
         if (number(c, &p, &n, &is_int) != 0)
             return -1;
         memcpy(buf, p, n);

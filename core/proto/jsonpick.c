@@ -6,7 +6,7 @@
  * escape in a key, a picked key twice (jansson keeps the last), control
  * bytes and invalid UTF-8 in strings, nesting deeper than PICK_DEPTH,
  * integers of more than 18 digits (jansson refuses past int64), reals
- * with exponents of more than two digits or more than PICK_NUM_MAX
+ * with exponents of more than two digits or more than HS_JSON_NUM_MAX
  * characters (none can overflow a double), anything else invalid.
  *
  * Cost: one pass over the text, ~10 instructions a byte, and the picked
@@ -18,11 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonnum.h"
 #include "envelope.h"
 #include "jsonpick.h"
 
 #define PICK_DEPTH 32
-#define PICK_NUM_MAX 40
 #define PICK_KEYS 16 /* keys a caller may pick */
 
 typedef struct pick {
@@ -105,46 +105,11 @@ static int string(pick *c, int *esc)
 /* A number at c->i; *is_int when it has no fraction or exponent. */
 static int number(pick *c, int *is_int)
 {
-    const char *s = c->s;
-    size_t i = c->i, digits = 0;
+    size_t n = hs_json_number_len(c->s, c->len, c->i, is_int);
 
-    *is_int = 1;
-    if (i < c->len && s[i] == '-')
-        i++;
-    if (i < c->len && s[i] == '0') {
-        i++;
-        digits = 1;
-        if (i < c->len && s[i] >= '0' && s[i] <= '9')
-            return -1;
-    } else {
-        while (i < c->len && s[i] >= '0' && s[i] <= '9')
-            i++, digits++;
-        if (!digits)
-            return -1;
-    }
-    if (i < c->len && s[i] == '.') {
-        size_t f = 0;
-        *is_int = 0;
-        i++;
-        while (i < c->len && s[i] >= '0' && s[i] <= '9')
-            i++, f++;
-        if (!f)
-            return -1;
-    }
-    if (i < c->len && (s[i] == 'e' || s[i] == 'E')) {
-        size_t e = 0;
-        *is_int = 0;
-        i++;
-        if (i < c->len && (s[i] == '+' || s[i] == '-'))
-            i++;
-        while (i < c->len && s[i] >= '0' && s[i] <= '9')
-            i++, e++;
-        if (!e || e > 2)
-            return -1;
-    }
-    if ((*is_int && digits > 18) || i - c->i > PICK_NUM_MAX)
+    if (!n)
         return -1;
-    c->i = i;
+    c->i += n;
     return 0;
 }
 
