@@ -4,6 +4,7 @@
  * allocation), and the ids of a list the seen cache lacks written back
  * (O(k)).
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,4 +48,140 @@ json_t *hs_digest_unseen(const hs_seen *seen, const uint8_t (*ids)[32], size_t c
         }
     }
     return out;
+}
+
+void hs_offer_free(hs_offer *o)
+{
+    free(o->ids);
+    free(o->ttls);
+    o->ids = NULL;
+    o->ttls = NULL;
+    o->count = 0;
+}
+
+static int offer_alloc(hs_offer *o, size_t n)
+{
+    o->ids = malloc((n ? n : 1) * 32);
+    o->ttls = malloc((n ? n : 1) * sizeof *o->ttls);
+    o->count = 0;
+    o->node_id[0] = '\0';
+    if (!o->ids || !o->ttls) {
+        hs_offer_free(o);
+        return -1;
+    }
+    return 0;
+}
+
+int hs_offer_from_json(const json_t *req, size_t max, hs_offer *out)
+{
+    const json_t *arr = json_object_get(req, "ids"), *ttls = json_object_get(req, "ttls");
+    const char *node_id = json_string_value(json_object_get(req, "node_id"));
+    size_t n = json_array_size(arr);
+
+    if (!json_is_array(arr) || n > max || offer_alloc(out, n) != 0)
+        return -1;
+    if (!json_is_array(ttls) || json_array_size(ttls) != n)
+        ttls = NULL;
+    if (node_id && strlen(node_id) < sizeof out->node_id)
+        memcpy(out->node_id, node_id, strlen(node_id) + 1);
+    for (size_t i = 0; i < n; i++) {
+        const char *hex = json_string_value(json_array_get(arr, i));
+        const json_t *t = ttls ? json_array_get(ttls, i) : NULL;
+        if (!hex || hs_hash_from_hex(hex, out->ids[out->count]) != HS_OK)
+            continue;
+        out->ttls[out->count++] =
+            json_is_integer(t) && json_integer_value(t) >= 0 && json_integer_value(t) <= 0xffff
+                ? (unsigned)json_integer_value(t)
+                : HS_OFFER_NO_TTL;
+    }
+    return 0;
+}
+
+/* Whether text[*at..) starts with lit; moves past it. */
+static int lit(const char *text, size_t len, size_t *at, const char *lit)
+{
+    size_t k = strlen(lit);
+
+    if (len - *at < k || memcmp(text + *at, lit, k) != 0)
+        return 0;
+    *at += k;
+    return 1;
+}
+
+int hs_offer_scan(const char *text, size_t len, size_t max, hs_offer *out)
+{
+    size_t at = 0, idlen, nids = 0, nttls = 0;
+    const char *id;
+
+    if (!text || !lit(text, len, &at, "{\"node_id\":\""))
+        return 0;
+    /* The offerer's id: printable, no quote or backslash (what needs no
+     * escaping), as long as a peer id may be. */
+    id = text + at;
+    while (at < len && text[at] != '"' && text[at] != '\\' && (unsigned char)text[at] >= 0x20 &&
+           (unsigned char)text[at] < 0x7f)
+        at++;
+    idlen = (size_t)(text + at - id);
+    if (idlen >= sizeof out->node_id || !lit(text, len, &at, "\",\"ids\":["))
+        return 0;
+    /* Count the ids first ("<64 hex>", comma-separated), for one
+     * allocation and the bound. */
+    for (size_t p = at;; nids++) {
+        if (nids == 0 && p < len && text[p] == ']')
+            break;
+        if (len - p < 67 || text[p] != '"' || text[p + 65] != '"')
+            return 0;
+        p += 66;
+        if (text[p] == ']') {
+            nids++;
+            break;
+        }
+        if (text[p] != ',')
+            return 0;
+        p++;
+    }
+    if (nids > max)
+        return 0; /* jansson's path refuses it (400) */
+    if (offer_alloc(out, nids) != 0)
+        return -1;
+    memcpy(out->node_id, id, idlen);
+    out->node_id[idlen] = '\0';
+    for (size_t i = 0; i < nids; i++) {
+        char hex[65];
+        memcpy(hex, text + at + 1, 64);
+        hex[64] = '\0';
+        if (hs_hash_from_hex(hex, out->ids[i]) != HS_OK) {
+            hs_offer_free(out);
+            return 0; /* an escape, or not hex: jansson says */
+        }
+        at += 67; /* the id, its quotes, and the comma or ']' */
+    }
+    if (nids == 0)
+        at++; /* ']' */
+    if (!lit(text, len, &at, ",\"ttls\":["))
+        goto other;
+    /* ttls: plain unsigned numbers of at most 5 digits, no leading zero. */
+    while (at < len && text[at] != ']') {
+        unsigned v = 0;
+        size_t d = 0;
+        if (nttls && !lit(text, len, &at, ","))
+            goto other;
+        while (at < len && text[at] >= '0' && text[at] <= '9' && d < 6) {
+            v = v * 10 + (unsigned)(text[at++] - '0');
+            d++;
+        }
+        if (d == 0 || d > 5 || (d > 1 && text[at - d] == '0') || nttls >= nids)
+            goto other;
+        out->ttls[nttls++] = v > 0xffff ? HS_OFFER_NO_TTL : v;
+    }
+    if (!lit(text, len, &at, "],\"lazy\":true}") || at != len)
+        goto other;
+    if (nttls != nids)
+        for (size_t i = 0; i < nids; i++)
+            out->ttls[i] = HS_OFFER_NO_TTL;
+    out->count = nids;
+    return 1;
+other:
+    hs_offer_free(out);
+    return 0;
 }

@@ -23,4 +23,37 @@ uint8_t (*hs_digest_parse_ids(const json_t *arr, size_t max, size_t *count))[32]
  * new reference; NULL out of memory). Borrows ids. */
 json_t *hs_digest_unseen(const hs_seen *seen, const uint8_t (*ids)[32], size_t count);
 
+/*
+ * A lazy offer (POST /digest with "lazy": true, lazypush.c): the ids in the
+ * order the offerer wrote them, and with each the ttl a copy would carry
+ * ("ttls", paired by position: HS_OFFER_NO_TTL where the list is missing,
+ * of another length, or that entry is not a ttl from 0 to 65535); ids that
+ * are not hex ids are left out, with their ttls. node_id is the offerer's
+ * ("" when not a string).
+ */
+#define HS_OFFER_NO_TTL 0xffffffffu
+
+typedef struct hs_offer {
+    uint8_t (*ids)[32];
+    unsigned *ttls;
+    size_t count;
+    char node_id[129];
+} hs_offer;
+
+/* Reads a lazy offer from its JSON object; -1 (nothing to free) when "ids"
+ * is not a list of at most max, or out of memory. */
+int hs_offer_from_json(const json_t *req, size_t max, hs_offer *out);
+
+/*
+ * Reads a lazy offer straight from its text when it is written as
+ * lazypush.c writes it ({"node_id":"..","ids":["<hex>",..],"ttls":[n,..],
+ * "lazy":true}, no spaces, at most max ids, ttls of at most 5 digits): 1
+ * (and *out), else 0: the text is not that, and only jansson can say what
+ * it is (the offer it gives is this one whenever this takes the text); -1
+ * out of memory. Either way nothing to free unless 1.
+ */
+int hs_offer_scan(const char *text, size_t len, size_t max, hs_offer *out);
+
+void hs_offer_free(hs_offer *o);
+
 #endif

@@ -287,76 +287,47 @@ void hs_lazy_due(hs_node *n)
  * anti-entropy brings it. */
 #define ASK_AGAIN_AFTER 0.5
 
-/* The ids of ids[0..count) we lack and have not just asked another peer
- * for, as a JSON array of hex ids (NULL out of memory); remembers them. */
-static json_t *unasked(hs_node *n, const uint8_t (*ids)[32], size_t count)
+/* Whether we lack id and have not just asked another offerer for it;
+ * remembers it as asked. */
+static int unasked(hs_node *n, const uint8_t id[32], double now)
 {
-    json_t *out = json_array();
+    size_t k;
+
+    for (k = 0; k < HS_LAZY_ASKED; k++)
+        if (memcmp(n->lazy_asked[k].id, id, 32) == 0 && now - n->lazy_asked[k].at < ASK_AGAIN_AFTER)
+            return 0; /* asked already; that copy is on its way */
+    k = n->lazy_asked_next++ % HS_LAZY_ASKED;
+    memcpy(n->lazy_asked[k].id, id, 32);
+    n->lazy_asked[k].at = now;
+    return 1;
+}
+
+/*
+ * The answer to a lazy offer: {"missing": [the ids we lack and have not
+ * just asked another peer for]}, and "graft": true when an id we have
+ * comes with a ttl that shows a shorter path through the offerer (its
+ * "ttls", paired with the ids by position: shortcut.c), which then pushes
+ * to us.
+ */
+json_t *hs_lazy_answer(hs_node *n, const hs_offer *o, unsigned *status)
+{
+    hs_peer *via = o->node_id[0] ? hs_peers_find(&n->peers, o->node_id) : NULL;
+    json_t *missing = json_array(), *ans;
     double now = hs_node_mono(n);
+    int graft = 0;
     char hex[65];
 
-    for (size_t i = 0; out && i < count; i++) {
-        size_t k;
-
-        if (hs_seen_contains(n->seen, ids[i]))
-            continue;
-        for (k = 0; k < HS_LAZY_ASKED; k++)
-            if (memcmp(n->lazy_asked[k].id, ids[i], 32) == 0 &&
-                now - n->lazy_asked[k].at < ASK_AGAIN_AFTER)
-                break;
-        if (k < HS_LAZY_ASKED)
-            continue; /* asked already; that copy is on its way */
-        k = n->lazy_asked_next++ % HS_LAZY_ASKED;
-        memcpy(n->lazy_asked[k].id, ids[i], 32);
-        n->lazy_asked[k].at = now;
-        hs_hash_to_hex(ids[i], 32, hex);
-        json_array_append_new(out, json_string(hex));
+    for (size_t i = 0; missing && i < o->count; i++) {
+        if (hs_seen_contains(n->seen, o->ids[i])) {
+            if (!graft && via && o->ttls[i] != HS_OFFER_NO_TTL && o->ttls[i] <= n->cfg.max_ttl)
+                graft = hs_shortcut_offer(n, o->ids[i], o->ttls[i], via);
+        } else if (unasked(n, o->ids[i], now)) {
+            hs_hash_to_hex(o->ids[i], 32, hex);
+            json_array_append_new(missing, json_string(hex));
+        }
     }
-    return out;
-}
-
-/* Whether an offer of ids we have, with the "ttls" (optional: an array as
- * long as the ids) a copy would carry, shows a shorter path through the
- * offerer: we then ask it to push to us (shortcut.c). */
-static int shortcut(hs_node *n, const json_t *req, const uint8_t (*ids)[32], size_t count)
-{
-    const json_t *ttls = json_object_get(req, "ttls");
-    const json_t *node_id = json_object_get(req, "node_id");
-    hs_peer *via;
-
-    if (!n->cfg.tree || !json_is_array(ttls) || json_array_size(ttls) != count ||
-        !json_is_string(node_id) || !(via = hs_peers_find(&n->peers, json_string_value(node_id))))
-        return 0;
-    for (size_t i = 0; i < count; i++) {
-        const json_t *t = json_array_get(ttls, i);
-        if (json_is_integer(t) && json_integer_value(t) >= 0 &&
-            json_integer_value(t) <= (json_int_t)n->cfg.max_ttl &&
-            hs_seen_contains(n->seen, ids[i]) &&
-            hs_shortcut_offer(n, ids[i], (unsigned)json_integer_value(t), via))
-            return 1;
-    }
-    return 0;
-}
-
-json_t *hs_lazy_answer(hs_node *n, const json_t *req, unsigned *status)
-{
-    size_t count = 0;
-    uint8_t(*ids)[32] = hs_digest_parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
-    json_t *missing, *ans;
-    int graft;
-
-    if (!ids) {
-        *status = 400;
-        return hs_http_error_json(
-            "a lazy digest is {\"ids\": [at most max_digest hex ids], \"lazy\": true}");
-    }
-    graft = shortcut(n, req, (const uint8_t(*)[32])ids, count);
-    missing = unasked(n, (const uint8_t(*)[32])ids, count);
-    free(ids);
     n->m.lazy_answered++;
     /* A "missing" or "graft" makes the offerer push to us from now on. */
-    const char *offerer = json_string_value(json_object_get(req, "node_id"));
-    hs_peer *via = offerer ? hs_peers_find(&n->peers, offerer) : NULL;
     if (via && n->cfg.tree && (graft || json_array_size(missing) > 0))
         via->feeds_us = 1;
     ans = missing ? json_pack("{s:o}", "missing", missing) : NULL;

@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "deadlines.h"
+#include "digest.h"
 #include "envelope.h"
 #include "hearsay.h"
 #include "io.h"
@@ -211,7 +212,7 @@ struct hs_node {
     double ae_covered_prev;  /* ...and the one before it (antientropy.c) */
     double exchange_next;    /* s between this peer exchange and the next */
     unsigned join_exchanges; /* early exchanges still to come (hs_node_exchange_soon) */
-    unsigned fast_exchanges;     /* early exchanges kept at the same pace (membership.c) */
+    unsigned fast_exchanges; /* early exchanges kept at the same pace (membership.c) */
     /* Strangers: what each source address may make us learn, what we
      * probe of newly learned peers, and the candidates a full table
      * verifies before it takes them (membership.c). */
@@ -399,8 +400,9 @@ void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl);
 void hs_lazy_links(hs_node *n);
 /* Sends the offers that have waited lazy_delay (HS_DUE_LAZY). */
 void hs_lazy_due(hs_node *n);
-/* The answer to a lazy POST /digest ({"lazy": true}): {"missing": [...]}. */
-json_t *hs_lazy_answer(hs_node *n, const json_t *req, unsigned *status);
+/* The answer to a lazy POST /digest ({"lazy": true}, read by digest.c):
+ * {"missing": [...]}, and "graft": true for a shorter path. */
+json_t *hs_lazy_answer(hs_node *n, const hs_offer *o, unsigned *status);
 
 /* shortcut.c */
 

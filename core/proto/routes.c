@@ -268,20 +268,35 @@ static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
     answer(resp, 200, a);
 }
 
-/* POST /digest and /fetch: anti-entropy between hearsay nodes. The body
- * (a list of ids) is built by hs_json_load, jansson's tree at a third of
+/* POST /digest and /fetch: anti-entropy between hearsay nodes, and lazy
+ * push's offers. A lazy offer as lazypush.c writes it is read straight
+ * from its text (digest.c: a few per message at every node under load);
+ * anything else is built by hs_json_load, jansson's tree at a third of
  * json_loadb's cost (jsonpick.h). */
 static void antientropy(hs_node *n, const hs_http_request *req, hs_http_response *resp, int fetch)
 {
     json_t *body;
     unsigned status;
+    hs_offer offer;
+    int scanned;
 
     if (req->too_large) {
         n->m.http_too_large++;
         refuse(resp, 413, "body exceeds max_body");
         return;
     }
-    body = req->body ? hs_json_load(req->body, req->len) : NULL;
+    scanned = fetch ? 0 : hs_offer_scan(req->body, req->len, n->cfg.max_digest, &offer);
+    if (scanned == 1) {
+        json_t *ans = hs_lazy_answer(n, &offer, &status);
+        hs_offer_free(&offer);
+        answer(resp, status, ans);
+        return;
+    }
+    body = req->body && scanned == 0 ? hs_json_load(req->body, req->len) : NULL;
+    if (scanned < 0) {
+        refuse(resp, 500, "out of memory");
+        return;
+    }
     if (!json_is_object(body)) {
         json_decref(body);
         n->m.http_bad_request++;
@@ -293,12 +308,21 @@ static void antientropy(hs_node *n, const hs_http_request *req, hs_http_response
         resp->status = status;
         if (!resp->body)
             refuse(resp, 500, "out of memory");
+    } else if (json_is_true(json_object_get(body, "lazy"))) {
+        /* A lazy offer written otherwise. */
+        json_t *ans = NULL;
+        if (hs_offer_from_json(body, n->cfg.max_digest, &offer) == 0) {
+            ans = hs_lazy_answer(n, &offer, &status);
+            hs_offer_free(&offer);
+        } else {
+            status = 400;
+            ans = hs_http_error_json(
+                "a lazy digest is {\"ids\": [at most max_digest hex ids], \"lazy\": true}");
+        }
+        answer(resp, status, ans);
     } else {
-        /* A lazy offer (lazypush.c) or an anti-entropy digest. */
-        json_t *ans = json_is_true(json_object_get(body, "lazy"))
-                          ? hs_lazy_answer(n, body, &status)
-                          : hs_ae_digest_answer(
-                                n, body, hs_http_request_header(req, "X-Hearsay-From"), &status);
+        json_t *ans =
+            hs_ae_digest_answer(n, body, hs_http_request_header(req, "X-Hearsay-From"), &status);
         answer(resp, status, ans);
     }
     if (status == 400)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "hash.h"
 #include "health.h"
 #include "jsonout.h"
 #include "peers.h"
@@ -523,6 +524,69 @@ static void a_forgotten_parent_stays_forgotten(void)
     hs_sim_free(s);
 }
 
+/* POST /digest with a lazy offer: "ttls"[i] is the ttl a copy of "ids"[i]
+ * would carry, in the order the offerer wrote them. A node deep in the tree
+ * (8 hops, ttl 2 left) is offered its message again with ttl 5 (the shorter
+ * path: it answers "graft") beside an id it lacks offered with ttl 0. Until
+ * 2026-12-06 the ids were sorted before they were paired with the ttls, so
+ * when the lacking id sorted first the short path went unseen (and one
+ * sorting after a deeper copy took a longer path for a shorter one). Both
+ * orders, the digest as lazypush.c writes it (the scanner's path) and with
+ * spaces (jansson's). */
+static void lazy_ttls_pair_with_their_ids(void)
+{
+    static const char *const forms[] = {
+        "{\"node_id\":\"peer-via\",\"ids\":[\"%s\",\"%s\"],\"ttls\":[%u,%u],\"lazy\":true}",
+        "{ \"lazy\": true, \"node_id\": \"peer-via\", \"ids\": [\"%s\", \"%s\"], \"ttls\": [%u, "
+        "%u] }",
+    };
+    for (int order = 0; order < 2; order++) {
+        for (size_t f = 0; f < sizeof forms / sizeof *forms; f++) {
+            hs_sim *s = make(1, 1);
+            hs_node *n = s ? hs_sim_node(s, 0) : NULL;
+            hs_peer *parent = NULL, *via = NULL;
+            /* `have` sorts after `lack`: sorting moved it. */
+            uint8_t have[32] = {0xee, 1}, lack[32] = {0x11, 2};
+            char hexhave[65], hexlack[65], body[512];
+            hs_http_response resp;
+
+            CHECK(n != NULL);
+            if (!n) {
+                hs_sim_free(s);
+                return;
+            }
+            CHECK(hs_peers_add(&n->peers, "peer-parent", "http://10.9.0.1:8080", &parent) == HS_OK);
+            CHECK(hs_peers_add(&n->peers, "peer-via", "http://10.9.0.3:8080", &via) == HS_OK);
+            if (!parent || !via) {
+                hs_sim_free(s);
+                return;
+            }
+            parent->features = via->features = HS_FEAT_OURS;
+            parent->state = via->state = HS_PEER_ALIVE;
+            CHECK(hs_seen_insert(n->seen, have, hs_node_mono(n), NULL) == HS_OK);
+            hs_shortcut_note(n, have, 2, 8, parent);
+            hs_hash_to_hex(have, 32, hexhave);
+            hs_hash_to_hex(lack, 32, hexlack);
+            if (order == 0)
+                snprintf(body, sizeof body, forms[f], hexhave, hexlack, 5u, 0u);
+            else
+                snprintf(body, sizeof body, forms[f], hexlack, hexhave, 0u, 5u);
+            hs_memnet_server_serve(n->server, "POST", "/digest", "peer-via", NULL, 0, body,
+                                   strlen(body), &resp);
+            CHECK(resp.status == 200);
+            CHECK(resp.body && strstr(resp.body, "\"graft\":true") != NULL);
+            CHECK(resp.body && strstr(resp.body, hexlack) != NULL);
+            CHECK(parent->prune_asked && via->keep);
+            CHECK(n->m.shortcuts == 1);
+            if (!resp.body || !strstr(resp.body, "\"graft\":true"))
+                fprintf(stderr, "order %d form %zu: %s\n", order, f,
+                        resp.body ? resp.body : "(none)");
+            free(resp.body);
+            hs_sim_free(s);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -546,5 +610,6 @@ int main(int argc, char **argv)
     a_partition_heals();
     the_tree_repairs();
     a_forgotten_parent_stays_forgotten();
+    lazy_ttls_pair_with_their_ids();
     DONE();
 }
