@@ -272,6 +272,7 @@ static const field fields[] = {
     FIELD(peer_connections, F_SIZE),
     FIELD(curl_for_http, F_BOOL),
     FIELD(batch_window, F_NUM),
+    FIELD(batch_interval, F_NUM),
     FIELD(lazy_fanout, F_UINT),
     FIELD(lazy_delay, F_NUM),
     FIELD(ae_interval, F_NUM),

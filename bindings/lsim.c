@@ -680,7 +680,7 @@ static int l_sim_totals(lua_State *L)
     hs_metrics m;
 
     hs_sim_totals(check_open(L)->sim, &m);
-    lua_createtable(L, 0, 16);
+    lua_createtable(L, 0, 18);
     set_int(L, "ae_pushed", (lua_Integer)m.ae_pushed);
     set_int(L, "ae_fetched", (lua_Integer)m.ae_fetched);
     set_int(L, "ae_catchups", (lua_Integer)m.ae_catchups);
@@ -696,6 +696,8 @@ static int l_sim_totals(lua_State *L)
     set_int(L, "refutations", (lua_Integer)m.refutations);
     set_int(L, "peers_recovered", (lua_Integer)m.peers_recovered);
     set_int(L, "probe_sweeps", (lua_Integer)m.probe_sweeps);
+    set_int(L, "messages_sent", (lua_Integer)m.messages_sent);
+    set_int(L, "batches_sent", (lua_Integer)m.batches_sent);
     return 1;
 }
 

@@ -351,6 +351,15 @@ return {
     specs = { "c_digest" },
   },
   {
+    name = "pushes on a busy link not held (batch_interval)",
+    file = "core/proto/push.c",
+    find = [[        if (batch && every > 0) {]],
+    replace = [[        if (0) {]],
+    breaks = "a link carrying a message every few ms costs a request per message at both ends, whatever batch_interval says",
+    caught_by = "sim_spec: holds pushes on a busy link for batch_interval and sends them as one batch",
+    specs = { "sim_spec" },
+  },
+  {
     name = "lazy offers sent stay queued",
     file = "core/proto/lazypush.c",
     find = [[        hs_idq_shift(q, due);]],

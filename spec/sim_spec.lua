@@ -467,6 +467,44 @@ describe("hearsay.sim", function()
     s:close()
   end)
 
+  it("holds pushes on a busy link for batch_interval and sends them as one batch", function()
+    -- Node 1 broadcasts 6 messages 1/1024 s apart to its one peer. The
+    -- first two go at once (the credit of two POSTs), the other four wait
+    -- for the next credit, a batch_interval (1/16 s) on, and go in one
+    -- POST: 3 requests, not 6. With batch_interval 0 each goes alone.
+    local function run(every)
+      local s = hs.sim({ nodes = 2, seed = 3, latency = 1 / 4096, jitter = 0,
+        settings = { batch_interval = every } })
+      assert.is_true(s:run(5))
+      local before = s:totals()
+      for i = 1, 6 do
+        s:broadcast(1, "chat", { i = i })
+        assert.is_true(s:run(1 / 1024))
+      end
+      assert.is_true(s:run(2))
+      local after, d = s:totals(), s:deliveries()
+      s:close()
+      return after.messages_sent - before.messages_sent, after.batches_sent - before.batches_sent, d
+    end
+    local sent, batches, d = run(1 / 16)
+    assert.equal(6, sent)
+    assert.equal(1, batches)
+    for i, b in ipairs(d) do
+      assert.equal(2, b.reached)
+      if i <= 2 then
+        assert.is_true(b.p100 < 1 / 64, ("message %d at once: %.4f s"):format(i, b.p100))
+      else
+        -- held until the credit comes back: 1/16 s after the second went
+        assert.is_true(b.p100 >= 1 / 32 and b.p100 <= 1 / 16 + 1 / 64,
+          ("message %d held: %.4f s"):format(i, b.p100))
+      end
+    end
+    sent, batches, d = run(0)
+    assert.equal(6, sent)
+    assert.equal(0, batches)
+    for i, b in ipairs(d) do assert.is_true(b.p100 < 1 / 64, ("message %d: %.4f s"):format(i, b.p100)) end
+  end)
+
   it("brings the first broadcast after forming to every node by push (feeding)", function()
     -- Before feeding, the nodes' eager links all pointed at the first
     -- joiners: this first broadcast took 4.5 s to its last node, with

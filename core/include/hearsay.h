@@ -172,7 +172,7 @@ typedef struct hs_config {
     size_t max_seen_by;      /* entries in an incoming seen_by, 256 */
     size_t max_batch;        /* envelopes in one batch body, 1000 */
     size_t max_connections;  /* concurrent inbound connections, 1024 */
-    size_t peer_connections; /* outbound connections per peer, 4; more
+    size_t peer_connections; /* outbound connections per peer, 1; more
                                 requests queue for a kept-alive one */
     int curl_for_http;       /* 0 (default): http:// peers through
                                 hearsay's own HTTP/1.1 client; 1: through
@@ -180,6 +180,9 @@ typedef struct hs_config {
     double batch_window;     /* s envelopes for one peer wait to share a
                                 POST (batch peers only), 0: until the
                                 loop's next turn */
+    double batch_interval;   /* s at least between two POSTs of envelopes
+                                to one peer, 0.01; what comes meanwhile
+                                waits and shares the next (0: no wait) */
     double ae_interval;      /* s between anti-entropy rounds, 2; 0: off.
                                 Rounds that find nothing to repair back
                                 off, doubling up to ae_max_interval; a

@@ -52,6 +52,7 @@ void hs_config_init(hs_config *c)
     c->max_connections = 1024;
     c->peer_connections = 1;
     c->batch_window = 0;
+    c->batch_interval = 0.01;
     c->ae_interval = 2;
     c->ae_max_interval = 30;
     c->ae_window = 30;
@@ -150,6 +151,7 @@ static hs_err check_ranges(const hs_config *c, char *why, size_t cap)
         {"query_timeout", c->query_timeout, 0, 3600, 1},
         {"query_answer_rate", c->query_answer_rate, 0, 1e9, 1},
         {"batch_window", c->batch_window, 0, 10, 0},
+        {"batch_interval", c->batch_interval, 0, 10, 0},
         {"lazy_delay", c->lazy_delay, 0, 10, 0},
         {"ae_interval", c->ae_interval, 0, 1e9, 0},
     };

@@ -53,10 +53,10 @@
  * over 50 peers gave each peer one or two ids per lazy_delay, a request
  * each, 85% of all requests in the cluster; with lazy links the ids of a
  * rotation go to at most 2 x lazy_fanout peers, a request per link per
- * half lazy_delay at most (hs_lazy_due) whatever the rate. The
- * draw moves on every rotation, so every node keeps being offered what
- * it might have missed. A view of at most 2 x lazy_fanout such peers is
- * all links: offers go as they did before.
+ * lazy_delay at most (hs_lazy_due) whatever the rate. The draw moves on
+ * every rotation, so every node keeps being offered what it might have
+ * missed. A view of at most 2 x lazy_fanout such peers is all links:
+ * offers go as they did before.
  */
 static int lazy_eligible(const hs_peer *p)
 {
@@ -242,16 +242,15 @@ static void send_chunk(hs_node *n, hs_peer *p, const hs_idq *q, size_t from, siz
     free(text);
 }
 
-/* Sends the ids of every peer whose oldest id has waited lazy_delay and
- * half as long again, every id of its that has waited lazy_delay with it,
- * and comes back when the next peer's has. Under a steady stream of
- * messages each id would otherwise be due alone, a request per id
- * (measured: 85% of a loaded cluster's requests); so an id waits between
- * one and one and a half lazy_delay (never less: an offer that races the
- * tree's own copy is answered "missing" and becomes a copy and a graft),
- * and a peer gets at most two lazy requests per lazy_delay whatever the
- * rate. */
-#define LAZY_SLACK(n) ((n)->cfg.lazy_delay / 2)
+/* Sends the ids of every peer whose oldest id has waited twice lazy_delay,
+ * every id of its that has waited lazy_delay with it, and comes back when
+ * the next peer's has. Under a steady stream of messages each id would
+ * otherwise be due alone, a request per id (measured: 85% of a loaded
+ * cluster's requests); so an id waits between one and two lazy_delay
+ * (never less: an offer that races the tree's own copy is answered
+ * "missing" and becomes a copy and a graft), and a peer gets at most one
+ * lazy request per lazy_delay whatever the rate. */
+#define LAZY_SLACK(n) ((n)->cfg.lazy_delay)
 
 void hs_lazy_due(hs_node *n)
 {

@@ -2,7 +2,8 @@
  * push.c -- the envelopes a node pushes: each peer's send queue (sendq.h),
  * flushed batch_window after the first envelope waits (or at once when a
  * batch is full) as POST /gossip, one envelope or a JSON array of them,
- * at most peer_connections in flight per peer; and what the answers say:
+ * at most peer_connections in flight per peer and one per batch_interval
+ * to a batch peer; and what the answers say:
  * the peer is alive, or failed; a duplicate, or its word, prunes an eager
  * link of the tree, a new copy makes one (Plumtree's PRUNE and GRAFT).
  * gossip.c forwards through it, lazy push and anti-entropy send what a
@@ -104,6 +105,19 @@ static void post(hs_node *n, hs_peer *p, const char *body, size_t len, size_t co
 #define SEND_QUEUE_MAX 4096
 #define SEND_QUEUE_BYTES (4 * 1024 * 1024)
 
+/* Sets HS_DUE_FLUSH at `at` (monotonic s) unless it is due sooner. */
+static void flush_at(hs_node *n, double at)
+{
+    double due = hs_node_due_in(n, HS_DUE_FLUSH), in = at - hs_node_mono(n);
+
+    if (in < 0)
+        in = 0;
+    if (!n->flush_pending || due == HS_NEVER || in < due) {
+        n->flush_pending = 1;
+        hs_node_after(n, HS_DUE_FLUSH, in);
+    }
+}
+
 /*
  * Sends what is queued for p: arrays of up to SEND_BATCH_MAX to a batch
  * peer, else one envelope per POST, while fewer than peer_connections
@@ -111,13 +125,37 @@ static void post(hs_node *n, hs_peer *p, const char *body, size_t len, size_t co
  * in bigger batches. Without this bound a node that takes envelopes faster
  * than a peer does hands curl a request per batch without limit, and curl
  * then spends its time walking its own queue (O(n) per completion).
+ *
+ * And to a batch peer, while POSTs follow each other closely, at most one
+ * per batch_interval: a link that carries a message every few
+ * milliseconds would otherwise cost a request per message at both ends.
+ * A credit of HOLD_BURST POSTs, earned back at one per batch_interval,
+ * lets a few go at once (a broadcast right after an unrelated push is not
+ * held); once it is spent what comes waits for the next credit and goes
+ * with it in one batch. A whole batch waiting goes at once.
  */
+#define HOLD_BURST 2.0
+
 static void send_queue(hs_node *n, hs_peer *p)
 {
     hs_sendq *q = p->q;
+    int batch = (p->features & HS_FEAT_BATCH) != 0;
+    double every = n->cfg.batch_interval;
 
     while (q->n && q->inflight < n->cfg.peer_connections) {
-        if (q->n > 1 && (p->features & HS_FEAT_BATCH)) {
+        if (batch && every > 0) {
+            double now = hs_node_mono(n);
+            q->credit += (now - q->credit_at) / every;
+            if (q->credit > HOLD_BURST || q->credit_at <= 0)
+                q->credit = HOLD_BURST;
+            q->credit_at = now;
+            if (q->credit < 1 - 1e-6 && q->n < SEND_BATCH_MAX && q->bytes < SEND_BATCH_BYTES) {
+                flush_at(n, now + (1 - q->credit) * every);
+                return;
+            }
+            q->credit = q->credit >= 1 ? q->credit - 1 : 0;
+        }
+        if (q->n > 1 && batch) {
             size_t len, count;
             int tree;
             char *joined = hs_sendq_join(q, SEND_BATCH_MAX, SEND_BATCH_BYTES, &len, &count, &tree);
@@ -144,10 +182,7 @@ void hs_push_flush(hs_node *n)
 
 void hs_push_schedule_flush(hs_node *n)
 {
-    if (!n->flush_pending) {
-        n->flush_pending = 1;
-        hs_node_after(n, HS_DUE_FLUSH, n->cfg.batch_window);
-    }
+    flush_at(n, hs_node_mono(n) + n->cfg.batch_window);
 }
 
 void hs_push_enqueue(hs_node *n, hs_peer *p, hs_body *body)

@@ -45,6 +45,7 @@ typedef struct hs_sendq {
     size_t bytes;
     hs_idq lazy;       /* ids to offer (lazypush.c) */
     unsigned inflight; /* POSTs to this peer not answered yet (push.c) */
+    double credit, credit_at; /* POSTs it may get now, as of when (push.c) */
 } hs_sendq;
 
 /* Queues b, taking a new reference; returns 0, or -1 out of memory. */

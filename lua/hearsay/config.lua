@@ -18,7 +18,7 @@ M.node_keys = {
   suspicion_timeout = "number", max_probes_in_flight = "integer",
   seen_ttl = "number", seen_cap = "integer", max_body = "integer",
   max_seen_by = "integer", max_batch = "integer", max_connections = "integer",
-  peer_connections = "integer", curl_for_http = "boolean", lazy_fanout = "integer", lazy_delay = "seconds0", batch_window = "seconds0", ae_interval = "seconds0",
+  peer_connections = "integer", curl_for_http = "boolean", lazy_fanout = "integer", lazy_delay = "seconds0", batch_window = "seconds0", batch_interval = "seconds0", ae_interval = "seconds0",
   ae_window = "number", ae_max_interval = "number", max_digest = "integer", retain_ttl = "number", retain_bytes = "integer",
   log_level = "string", log_format = "string", tags = "table",
   -- TLS files (relative to the config directory) and peer_allow's ranges:

@@ -78,6 +78,7 @@ hs_node *harness_node(uv_loop_t *loop, int mode)
     cfg.seen_cap = 4096;
     cfg.lazy_delay = 0;
     cfg.batch_window = 0;
+    cfg.batch_interval = 0;
     cfg.ae_interval = 0;
     /* Rounds are due on the harness's clock, which stands still: none
      * comes by itself (a target asks for one, or moves the clock), so that
