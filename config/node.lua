@@ -51,7 +51,7 @@ return {
                               -- false: hearsay's own HTTP/1.1 client
   batch_window = 0,           -- s envelopes for one peer wait to share a POST
                               -- (0: until the loop's next turn)
-  batch_interval = 0.01,      -- s at least between two POSTs to one peer: what
+  batch_interval = 0,         -- s at least between two POSTs to one peer: what
                               -- comes meanwhile waits and goes with the next
   ae_interval = 2,            -- s between anti-entropy rounds (0: off)...
   ae_max_interval = 30,       -- ...backing off to this while nothing needs repair

@@ -360,6 +360,15 @@ return {
     specs = { "sim_spec" },
   },
   {
+    name = "lazy offers to a peer every half lazy_delay",
+    file = "core/proto/lazypush.c",
+    find = [[#define LAZY_SLACK(n) ((n)->cfg.lazy_delay)]],
+    replace = [[#define LAZY_SLACK(n) ((n)->cfg.lazy_delay / 2)]],
+    breaks = "twice the lazy requests under a steady stream (a third of a loaded loopback cluster's requests), half the ids in each",
+    caught_by = "sim_spec: batches lazy offers under a steady stream",
+    specs = { "sim_spec" },
+  },
+  {
     name = "lazy offers sent stay queued",
     file = "core/proto/lazypush.c",
     find = [[        hs_idq_shift(q, due);]],

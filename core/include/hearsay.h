@@ -181,8 +181,8 @@ typedef struct hs_config {
                                 POST (batch peers only), 0: until the
                                 loop's next turn */
     double batch_interval;   /* s at least between two POSTs of envelopes
-                                to one peer, 0.01; what comes meanwhile
-                                waits and shares the next (0: no wait) */
+                                to one peer, 0: none; what comes meanwhile
+                                waits and shares the next */
     double ae_interval;      /* s between anti-entropy rounds, 2; 0: off.
                                 Rounds that find nothing to repair back
                                 off, doubling up to ae_max_interval; a

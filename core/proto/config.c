@@ -52,7 +52,7 @@ void hs_config_init(hs_config *c)
     c->max_connections = 1024;
     c->peer_connections = 1;
     c->batch_window = 0;
-    c->batch_interval = 0.01;
+    c->batch_interval = 0;
     c->ae_interval = 2;
     c->ae_max_interval = 30;
     c->ae_window = 30;
