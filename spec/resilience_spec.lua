@@ -397,8 +397,32 @@ describe("idle cost", function()
     local idle = a:metrics().ae_rounds
     assert.is_true(idle >= 3 and idle <= 10, idle .. " rounds while idle")
     a:broadcast("chat", {})
-    loop:run_for(0.3)
+    loop:run_for(0.7)
+    -- at 4 ae_intervals (0.2 s), doubling while nothing needs repair
     assert.is_true(a:metrics().ae_rounds - idle >= 2, "rounds resumed after a message")
+    a:close(); b:close(); loop:close()
+  end)
+
+  it("anti-entropy paces itself at 4 ae_intervals under a steady stream that needs no repair", function()
+    -- 20 broadcasts a second for 2 s, every one pushed to the other node:
+    -- rounds every ae_interval (0.05 s) would be 40 a node, and find
+    -- nothing; at 4 intervals about 10 (before 2026-12-06: 40).
+    local loop = hs.loop()
+    local s = { ae_interval = 0.05, ae_max_interval = 0.8, gossip_interval = 60 }
+    local a, b = H.node(s, loop), H.node(s, loop)
+    a:add_peer(b:id(), b:url())
+    b:add_peer(a:id(), a:url())
+    loop:run_for(1)
+    local r0, got = a:metrics().ae_rounds + b:metrics().ae_rounds, 0
+    b:on("message", function() got = got + 1 end)
+    for _ = 1, 40 do
+      a:broadcast("chat", {})
+      loop:run_for(0.05)
+    end
+    loop:run_for(0.2)
+    local rounds = a:metrics().ae_rounds + b:metrics().ae_rounds - r0
+    assert.equal(40, got)
+    assert.is_true(rounds >= 4 and rounds <= 30, rounds .. " rounds in 2 s by two nodes")
     a:close(); b:close(); loop:close()
   end)
 

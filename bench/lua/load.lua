@@ -20,6 +20,8 @@
 --   complete_pct      broadcasts that reached all N - 1 other nodes
 --   lat_p50/p99/p100  over all deliveries: arrival - sent, in ms
 --   copies_per_node   envelopes received (new + duplicate) / deliveries
+--   hops_p50/p99/max  the hops each first copy had come (how deep the tree
+--                     runs under load)
 --   repairs           envelopes moved by anti-entropy (ae_pushed + ae_fetched)
 --   cpu_pct_max       the busiest process's CPU over the step and drain
 --                     (100 = one core), and cpu_pct_per_node (all / N)
@@ -94,7 +96,7 @@ for step, rate in ipairs(rates) do
   local m1 = ctl:snap()
   local res = ctl:all("load_dump", { step = step }, 120)
   local sent, failed, lag, fds, cpu_max, cpu_all, deliveries = 0, 0, 0, 0, 0, 0, 0
-  local hist, got = {}, {}
+  local hist, got, hops = {}, {}, {}
   for i, r in ipairs(res) do
     sent, failed = sent + (r.sent or 0), failed + (r.failed or 0)
     lag, fds = math.max(lag, r.lag_max or 0), math.max(fds, r.fds_max or 0)
@@ -102,6 +104,7 @@ for step, rate in ipairs(rates) do
     cpu_max, cpu_all = math.max(cpu_max, c), cpu_all + c
     deliveries = deliveries + (r.deliveries or 0)
     for _, hb in ipairs(r.hist or {}) do hist[hb[1]] = (hist[hb[1]] or 0) + hb[2] end
+    for _, hb in ipairs(r.hops or {}) do hops[hb[1]] = (hops[hb[1]] or 0) + hb[2] end
     for _, g in ipairs(r.got or {}) do got[g[1]] = (got[g[1]] or 0) + g[2] end
   end
   -- Latency percentiles from the merged histogram (nearest rank).
@@ -116,6 +119,19 @@ for step, rate in ipairs(rates) do
       if acc >= need then return b + 1 end -- the bucket's upper edge
     end
     return math.huge
+  end
+  -- Hops of the first copies (the envelope's own count): how deep the
+  -- tree runs under load.
+  local hop_keys, hop_n = {}, 0
+  for h, c in pairs(hops) do hop_keys[#hop_keys + 1] = h; hop_n = hop_n + c end
+  table.sort(hop_keys)
+  local function hop(p)
+    local need, acc = math.max(1, math.ceil(p / 100 * hop_n)), 0
+    for _, h in ipairs(hop_keys) do
+      acc = acc + hops[h]
+      if acc >= need then return h end
+    end
+    return 0
   end
   local complete = 0
   for _, c in pairs(got) do if c >= n - 1 then complete = complete + 1 end end
@@ -134,6 +150,9 @@ for step, rate in ipairs(rates) do
   B.result(t, "lat_p99_ms", p99)
   B.result(t, "lat_p100_ms", p100)
   B.result(t, "copies_per_node", copies)
+  B.result(t, "hops_p50", hop(50))
+  B.result(t, "hops_p99", hop(99))
+  B.result(t, "hops_max", hop(100))
   B.result(t, "repairs", d("ae_pushed") + d("ae_fetched"))
   B.result(t, "lazy_offered", d("lazy_offered"))
   B.result(t, "grafts", d("grafts"))

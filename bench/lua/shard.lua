@@ -42,7 +42,7 @@ function M.new(opts)
   for k, node in ipairs(self.nodes) do
     local gi = self.first + k - 1
     node:on("message", function(m)
-      if m.type == "load" then return self:load_arrival(m.payload) end
+      if m.type == "load" then return self:load_arrival(m.payload, m.hops) end
       if m.type ~= "bench" or type(m.payload) ~= "table" then return end
       local rep = m.payload.rep
       if type(rep) ~= "number" then return end
@@ -67,13 +67,14 @@ end
 -- latencies in whole milliseconds and each message's deliveries among our
 -- nodes: a table of counters, not a record per arrival (a step can be
 -- 40,000 messages times 100 nodes).
-function M:load_arrival(p)
+function M:load_arrival(p, hops)
   if type(p) ~= "table" or type(p.s) ~= "number" or type(p.t) ~= "number" then return end
   local st = self.load and self.load[p.s]
   if not st then return end
   local ms = (self.loop:now() - p.t) * 1000
   local b = ms < 0 and 0 or math.floor(ms)
   st.hist[b] = (st.hist[b] or 0) + 1
+  if type(hops) == "number" then st.hops[hops] = (st.hops[hops] or 0) + 1 end
   local key = (p.o or 0) * 10000000 + (p.k or 0)
   st.got[key] = (st.got[key] or 0) + 1
   st.deliveries = st.deliveries + 1
@@ -277,7 +278,7 @@ end
 -- was. `bytes` of random text ride in each payload. Returns at once.
 function verbs.load_start(self, args)
   self.load = self.load or {}
-  local st = { hist = {}, got = {}, deliveries = 0, sent = 0, failed = 0, lag_max = 0,
+  local st = { hist = {}, hops = {}, got = {}, deliveries = 0, sent = 0, failed = 0, lag_max = 0,
     fds_max = open_fds() }
   self.load[args.step] = st
   local mine = {}
@@ -331,11 +332,12 @@ end
 function verbs.load_dump(self, args)
   local st = self.load and self.load[args.step]
   if not st then return { missing = true } end
-  local hist, got = {}, {}
+  local hist, got, hops = {}, {}, {}
   for b, c in pairs(st.hist) do hist[#hist + 1] = { b, c } end
+  for h, c in pairs(st.hops) do hops[#hops + 1] = { h, c } end
   for key, c in pairs(st.got) do got[#got + 1] = { key, c } end
   self.load[args.step] = nil
-  return { sent = st.sent, failed = st.failed, lag_max = st.lag_max, hist = hist, got = got,
+  return { sent = st.sent, failed = st.failed, lag_max = st.lag_max, hist = hist, hops = hops, got = got,
     deliveries = st.deliveries, fds_max = st.fds_max, cpu = B.cpu_seconds() }
 end
 

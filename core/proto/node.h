@@ -387,8 +387,9 @@ void hs_ae_news(hs_node *n, hs_peer *p, double news);
 /* p was held dead for `away` s and is back: a digest covering that time
  * (antientropy.c). */
 void hs_ae_catchup(hs_node *n, hs_peer *p, double away);
-/* Something to repair may exist (a new message, a repair): rounds resume
- * at ae_interval. */
+/* Something needed repair (a round found it, or a peer had news we lack):
+ * rounds resume at ae_interval. (A new message alone brings them to 4
+ * ae_intervals: antientropy.c.) */
 void hs_ae_activity(hs_node *n);
 
 /* lazypush.c */
