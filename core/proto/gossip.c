@@ -159,11 +159,12 @@ static int is_lazy_link(const hs_peer *p)
  * take part (no "ae": they get no lazy offers, so they are never pruned
  * either). A message of our own that would go nowhere (every link of ours
  * pruned) goes to `fanout` random peers, which become eager: that is how a
- * node gets back into the tree. The rest are left in cands[*rest..nc) for
+ * node gets back into the tree (when cands is the `whole` view; else the
+ * caller looks again with it). The rest are left in cands[*rest..nc) for
  * the lazy offers.
  */
 static size_t choose_tree(hs_node *n, const hs_envelope *env, size_t fanout, hs_peer **cands,
-                          size_t nc, hs_peer **out, size_t cap, size_t *rest)
+                          size_t nc, hs_peer **out, size_t cap, size_t *rest, int whole)
 {
     size_t ne = partition(cands, 0, nc, hs_peer_eager_link), chosen = 0;
     size_t nf = partition(cands, ne, nc, is_foreign);
@@ -174,7 +175,7 @@ static size_t choose_tree(hs_node *n, const hs_envelope *env, size_t fanout, hs_
         sample(n, cands, ne, ne + nf, fanout < cap - chosen ? fanout : cap - chosen, out + chosen);
     chosen += picked;
     *rest = ne + nf;
-    if (chosen == 0 && strcmp(env->origin, n->id) == 0) {
+    if (chosen == 0 && whole && strcmp(env->origin, n->id) == 0) {
         picked = sample(n, cands, ne + nf, nc, fanout < cap ? fanout : cap, out);
         for (size_t i = 0; i < picked; i++)
             hs_peers_set_eager(&n->peers, out[i], 1);
@@ -219,19 +220,36 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
     if (env->sender && env->sender[0])
         exclude(n, skip, env->sender);
 
+    /* With the tree (and no policy) only eager links, peers outside the
+     * tree and lazy links can be chosen, unless a message of our own finds
+     * none of its links open (choose_tree): the others are left out of the
+     * first look, which spares a lookup in seen_by for most of a big view
+     * at every forward. */
+    int policy = policy_active(n), narrow = tree && !policy;
+    size_t want;
+again:
     /* Healthy peers first; unhealthy or suspect ones only when no healthy
      * one is left. */
     for (int pass = 0; pass < 2 && nc == 0; pass++) {
+        if (pass == 1 && narrow) {
+            /* No healthy one among them: the whole view, as without
+             * narrowing (its healthy peers come before any other). */
+            narrow = 0;
+            pass = -1;
+            continue;
+        }
         for (size_t i = 0; i < n->peers.n; i++) {
             hs_peer *p = n->peers.v[i];
+            if (narrow && !hs_peer_eager_link(p) && !is_foreign(p) && !p->lazy_link)
+                continue;
             int ok = hs_peer_usable(p) && hs_score_forwardable(n, p) &&
                      (pass == 0 ? p->state == HS_PEER_ALIVE : p->state != HS_PEER_DEAD);
             if (ok && !skip[i] && !hs_idset_has(&seen, p->id, strlen(p->id)))
                 cands[nc++] = p;
         }
     }
-    size_t want = fanout < nc ? fanout : nc;
-    if (nc && want && policy_active(n)) {
+    want = fanout < nc ? fanout : nc;
+    if (nc && want && policy) {
         hs_peer_info *infos = malloc(nc * sizeof *infos);
         size_t *idx = malloc(want * sizeof *idx);
         int got = -1;
@@ -259,7 +277,14 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
     }
     size_t rest;
     if (tree) {
-        chosen = choose_tree(n, env, fanout, cands, nc, out, cap, &rest);
+        chosen = choose_tree(n, env, fanout, cands, nc, out, cap, &rest, !narrow);
+        if (chosen == 0 && narrow && strcmp(env->origin, n->id) == 0) {
+            /* Ours, and no link open: the whole view, for choose_tree's
+             * random few. */
+            narrow = 0;
+            nc = 0;
+            goto again;
+        }
     } else {
         chosen = sample(n, cands, 0, nc, want, out);
         rest = chosen;
