@@ -20,6 +20,7 @@
 #include <openssl/sha.h>
 
 #include "auth.h"
+#include "http_url.h"
 #include "hash.h"
 #include "node.h"
 #include "seen.h"
@@ -344,27 +345,6 @@ static int hexval(char c)
     return -1;
 }
 
-/* Percent-decodes s[0..len) into out as libmicrohttpd does (leniently: a
- * "%" without two hex digits stays as it is), "+" as a space when plus.
- * Returns the length, or -1 when it does not fit. */
-static int decode(const char *s, size_t len, int plus, char *out, size_t cap)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (o >= cap)
-            return -1;
-        if (c == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            out[o++] = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
-            i += 2;
-        } else {
-            out[o++] = plus && c == '+' ? ' ' : c;
-        }
-    }
-    return (int)o;
-}
-
 /* Appends the encoding of s[0..len) (unreserved bytes as they are, others
  * %XX); -1 when it does not fit. */
 static int encode(const char *s, size_t len, char *out, size_t cap, size_t *o)
@@ -433,13 +413,13 @@ int hs_auth_canonical_query(const char *query, size_t len, char *out, size_t cap
             end++;
         const char *eq = memchr(query + i, '=', end - i);
         if (eq) {
-            int nl = decode(query + i, (size_t)(eq - query - i), 1, name, sizeof name - 1);
+            int nl = hs_http_url_decode(query + i, (size_t)(eq - query - i), 1, name, sizeof name - 1);
             for (size_t k = 0; nl >= 0 && k < NCOVERED; k++) {
                 if (vals[k] || strlen(covered[k]) != (size_t)nl ||
                     memcmp(name, covered[k], (size_t)nl) != 0)
                     continue;
                 const char *v = eq + 1;
-                int vl = decode(v, (size_t)(query + end - v), 1, dec + used, len - used);
+                int vl = hs_http_url_decode(v, (size_t)(query + end - v), 1, dec + used, len - used);
                 if (vl < 0)
                     goto out;
                 vals[k] = dec + used;
@@ -554,7 +534,7 @@ int hs_auth_sign(hs_auth *a, const char *method, const char *target, size_t targ
     if (plen == 0) {
         p.path_len = 1;
         path[0] = '/';
-    } else if ((n = decode(target, plen, 0, path, sizeof path)) >= 0) {
+    } else if ((n = hs_http_url_decode(target, plen, 0, path, sizeof path)) >= 0) {
         p.path_len = (size_t)n;
     } else {
         return -1;

@@ -96,6 +96,25 @@ static void count_type(hs_node *n, const char *type)
     oldest->last = hs_node_mono(n);
 }
 
+size_t hs_gossip_recent_types(const hs_node *n, int order[HS_RECENT_TYPES])
+{
+    int used[HS_RECENT_TYPES] = {0};
+    size_t k = 0;
+
+    for (; n->recent_types && k < HS_RECENT_TYPES; k++) {
+        int best = -1;
+        for (int i = 0; i < HS_RECENT_TYPES; i++)
+            if (n->recent_types[i].count && !used[i] &&
+                (best < 0 || n->recent_types[i].last > n->recent_types[best].last))
+                best = i;
+        if (best < 0)
+            break;
+        used[best] = 1;
+        order[k] = best;
+    }
+    return k;
+}
+
 /* Marks the peer with the id `id`, if we know one, as having the message
  * already: skip[its index in the table]. */
 static void exclude(hs_node *n, unsigned char *skip, const char *id)

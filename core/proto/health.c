@@ -130,18 +130,12 @@ char *hs_node_health_text(hs_node *n, size_t *len)
         key_string(&o, "cluster_label", n->label);
     if (n->recent_types) {
         /* The latest first: what the dashboard lists. */
-        int used[HS_RECENT_TYPES] = {0};
+        int order[HS_RECENT_TYPES];
+        size_t count = hs_gossip_recent_types(n, order);
         key(&o, "recent_types");
         hs_jsonout_put(&o, "[", 1);
-        for (size_t k = 0; k < HS_RECENT_TYPES; k++) {
-            int best = -1;
-            for (int i = 0; i < HS_RECENT_TYPES; i++)
-                if (n->recent_types[i].count && !used[i] &&
-                    (best < 0 || n->recent_types[i].last > n->recent_types[best].last))
-                    best = i;
-            if (best < 0)
-                break;
-            used[best] = 1;
+        for (size_t k = 0; k < count; k++) {
+            int best = order[k];
             if (k)
                 hs_jsonout_put(&o, ",", 1);
             HS_JSONOUT_LIT(&o, "{\"type\":");

@@ -87,3 +87,32 @@ hs_err hs_http_url_parse(const char *url, hs_http_url *out)
             return HS_EINVAL; /* it would break the request line */
     return HS_OK;
 }
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int hs_http_url_decode(const char *s, size_t len, int plus, char *out, size_t cap)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (o >= cap)
+            return -1;
+        if (c == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            out[o++] = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+            i += 2;
+        } else {
+            out[o++] = plus && c == '+' ? ' ' : c;
+        }
+    }
+    return (int)o;
+}

@@ -81,10 +81,10 @@ void hs_jsonout_string(hs_jsonout *o, const char *s, size_t n)
     hs_jsonout_put(o, "\"", 1);
 }
 
-int hs_jsonout_utf8(const char *s)
+/* Whether s[0..n) is UTF-8 as jansson's dump checks it. */
+static int utf8n(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
 
     for (size_t i = 0, k; i < n; i += k)
         if (p[i] < 0x80)
@@ -92,6 +92,11 @@ int hs_jsonout_utf8(const char *s)
         else if (!(k = hs_utf8_seq(p + i, n - i)))
             return 0;
     return 1;
+}
+
+int hs_jsonout_utf8(const char *s)
+{
+    return utf8n(s, strlen(s));
 }
 
 void hs_jsonout_uint(hs_jsonout *o, unsigned long long v)
@@ -144,19 +149,6 @@ void hs_jsonout_real(hs_jsonout *o, double v)
         clean[k++] = '0';
     }
     hs_jsonout_put(o, clean, k);
-}
-
-/* Whether s[0..n) is UTF-8 as jansson's dump checks it. */
-static int utf8n(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-
-    for (size_t i = 0, k; i < n; i += k)
-        if (p[i] < 0x80)
-            k = 1;
-        else if (!(k = hs_utf8_seq(p + i, n - i)))
-            return 0;
-    return 1;
 }
 
 static int value(hs_jsonout *o, const json_t *v, int depth)

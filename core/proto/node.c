@@ -849,16 +849,10 @@ json_t *hs_node_health_json(hs_node *n)
     if (h && n->recent_types) {
         /* The latest first: what the dashboard lists. */
         json_t *list = json_array();
-        int used[HS_RECENT_TYPES] = {0};
-        for (size_t k = 0; list && k < HS_RECENT_TYPES; k++) {
-            int best = -1;
-            for (int i = 0; i < HS_RECENT_TYPES; i++)
-                if (n->recent_types[i].count && !used[i] &&
-                    (best < 0 || n->recent_types[i].last > n->recent_types[best].last))
-                    best = i;
-            if (best < 0)
-                break;
-            used[best] = 1;
+        int order[HS_RECENT_TYPES];
+        size_t count = hs_gossip_recent_types(n, order);
+        for (size_t k = 0; list && k < count; k++) {
+            int best = order[k];
             json_array_append_new(list,
                                   json_pack("{s:s, s:I}", "type", n->recent_types[best].type,
                                             "count", (json_int_t)n->recent_types[best].count));

@@ -248,6 +248,10 @@ void hs_push_schedule_flush(hs_node *n);
 
 /* gossip.c */
 
+/* The recent types (n->recent_types) seen, the latest first, as indices
+ * into it (what the dashboard lists); returns how many. */
+size_t hs_gossip_recent_types(const hs_node *n, int order[HS_RECENT_TYPES]);
+
 /* hs_node_broadcast with the ttl given, to `fanout` peers (0: the
  * configured fanout; at most 64). */
 hs_err hs_gossip_broadcast(hs_node *n, const char *type, json_t *payload, unsigned ttl,

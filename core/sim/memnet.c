@@ -189,34 +189,15 @@ size_t hs_memnet_server_deferred(const hs_http_server *s_)
     return s->n_deferred;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* A query component, unescaped as libmicrohttpd does (%XX, '+'), into
- * c->args. */
+ * c->args: never longer than as written, for which there is room (mconn). */
 static char *unescape(mconn *c, const char *s, size_t n)
 {
     char *out = c->args + c->used;
-    size_t o = 0;
+    int o = hs_http_url_decode(s, n, 1, out, n);
 
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        } else {
-            out[o++] = s[i] == '+' ? ' ' : s[i];
-        }
-    }
-    out[o] = '\0';
-    c->used += o + 1;
+    out[o < 0 ? 0 : o] = '\0';
+    c->used += (size_t)(o < 0 ? 0 : o) + 1;
     return out;
 }
 
