@@ -80,7 +80,7 @@ void hs_ae_activity(hs_node *n)
  * ae_interval only once a round finds something (hs_ae_activity): under a
  * steady stream every round had gone out every ae_interval with up to
  * max_digest ids, and found nothing (at 150 broadcasts/s on 100 loopback
- * nodes, 8% of the CPU, for no repair).
+ * nodes, 9% of the CPU, for no repair).
  */
 static void flow(hs_node *n)
 {
