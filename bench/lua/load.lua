@@ -28,6 +28,10 @@
 --   fds_max           most descriptors one process held
 --   bytes_per_node_s  loopback bytes per node per second (in a private
 --                     network namespace only: BENCH_NETNS=1)
+-- --timeline: besides, the cluster's counters that say how the tree
+-- fares (new and duplicate copies, lazy pushes, grafts, prunes, repairs,
+-- probes gone wrong, requests), summed over the nodes and logged every
+-- second of each step: where a step gives way, what moved first.
 -- Steps go on while delivered_pct stays at or above --stop-below; the
 -- highest step at 100% delivery with p99 <= --p99-target and copies <=
 -- --copies-target is the sustained rate (`sustained_per_s`).
@@ -39,7 +43,7 @@ local o = B.args(arg, {
   max_peers = 50, gossip_interval = 600, health_interval = 600, peer_exchange_interval = 30,
   warmup_timeout = 240, label = "", per_proc = 50, dir = "/tmp", lua = "lua5.4",
   worker = "bench/lua/shard_worker.lua", stop_below = 90, p99_target = 250,
-  copies_target = 1.2, gap = 2, set = "", metrics = false,
+  copies_target = 1.2, gap = 2, set = "", metrics = false, timeline = false,
 })
 local n = o.nodes
 local tag = o.label ~= "" and o.label or ("hearsay_load_n" .. n .. (o.payload ~= 400 and ("_p" .. o.payload) or ""))
@@ -90,7 +94,24 @@ for step, rate in ipairs(rates) do
   local t0 = loop:now()
   ctl:all("load_start", { step = step, origins = origins, rate = rate, seconds = o.seconds,
     bytes = o.payload, drain = o.drain })
-  loop:run_for(o.seconds + o.drain)
+  if o.timeline then
+    local keys = { "messages_received", "messages_duplicate", "lazy_pushed", "grafts", "prunes",
+      "shortcuts", "ae_pushed", "ae_fetched", "indirect_probes", "suspicions", "probe_sweeps",
+      "send_errors", "http_requests" }
+    local names = { "new", "duplicate", "lazy_push", "grafts", "prunes", "shortcuts", "ae_push",
+      "ae_fetch", "indirect", "suspect", "sweeps", "send_err", "requests" }
+    local prev = m0
+    B.log("  timeline, per second: %s", table.concat(names, " "))
+    for sec = 1, math.ceil(o.seconds + o.drain) do
+      loop:run_for(1)
+      local cur, row = ctl:snap(), {}
+      for k, key in ipairs(keys) do row[k] = ("%" .. #names[k] .. "d"):format((cur[key] or 0) - (prev[key] or 0)) end
+      B.log("  %3d %s", sec, table.concat(row, " "))
+      prev = cur
+    end
+  else
+    loop:run_for(o.seconds + o.drain)
+  end
   local wall = loop:now() - t0
   local lo1 = netns and B.lo_tx_bytes()
   local m1 = ctl:snap()
