@@ -334,17 +334,6 @@ hs_err hs_auth_remove(hs_auth *a, const char *text)
 
 /* ---- canonical parts -------------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Appends the encoding of s[0..len) (unreserved bytes as they are, others
  * %XX); -1 when it does not fit. */
 static int encode(const char *s, size_t len, char *out, size_t cap, size_t *o)
@@ -413,13 +402,15 @@ int hs_auth_canonical_query(const char *query, size_t len, char *out, size_t cap
             end++;
         const char *eq = memchr(query + i, '=', end - i);
         if (eq) {
-            int nl = hs_http_url_decode(query + i, (size_t)(eq - query - i), 1, name, sizeof name - 1);
+            int nl =
+                hs_http_url_decode(query + i, (size_t)(eq - query - i), 1, name, sizeof name - 1);
             for (size_t k = 0; nl >= 0 && k < NCOVERED; k++) {
                 if (vals[k] || strlen(covered[k]) != (size_t)nl ||
                     memcmp(name, covered[k], (size_t)nl) != 0)
                     continue;
                 const char *v = eq + 1;
-                int vl = hs_http_url_decode(v, (size_t)(query + end - v), 1, dec + used, len - used);
+                int vl =
+                    hs_http_url_decode(v, (size_t)(query + end - v), 1, dec + used, len - used);
                 if (vl < 0)
                     goto out;
                 vals[k] = dec + used;
@@ -686,7 +677,8 @@ hs_auth_verdict hs_auth_verify(hs_auth *a, const char *value, const char *method
     /* The nonce's 16 bytes are its id in the cache (whose hash is keyed). */
     memset(nid, 0, sizeof nid);
     for (int i = 0; i < 16; i++)
-        nid[i] = (uint8_t)(hexval(h.nonce[2 * i]) << 4 | hexval(h.nonce[2 * i + 1]));
+        nid[i] = (uint8_t)(hs_hash_hex_digit(h.nonce[2 * i]) << 4 |
+                           hs_hash_hex_digit(h.nonce[2 * i + 1]));
     hs_seen_expire(a->nonces, (double)now_ms / 1000);
     if (hs_seen_contains(a->nonces, nid))
         return HS_AUTH_REPLAY;

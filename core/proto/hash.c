@@ -27,6 +27,13 @@ static const unsigned char hexval[256] = {
     ['A'] = 27, ['B'] = 28, ['C'] = 29, ['D'] = 30, ['E'] = 31, ['F'] = 32,
 };
 
+int hs_hash_hex_digit(char c)
+{
+    unsigned char v = hexval[(unsigned char)c];
+
+    return v ? (v - 1) & 15 : -1;
+}
+
 /* Parses 64 hex digits; *upper gets whether any was upper case. */
 static hs_err from_hex(const char *hex, uint8_t out[32], int *upper)
 {

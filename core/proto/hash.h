@@ -21,6 +21,8 @@ hs_err hs_hash_parse_id(const char *hex, uint8_t bin[32], char canon[65]);
 
 /* Writes 2*len lowercase hex chars plus NUL. */
 void hs_hash_to_hex(const uint8_t *bytes, size_t len, char *hex);
+/* The value of one hex digit (either case), or -1. */
+int hs_hash_hex_digit(char c);
 
 /* SipHash-2-4 of data under a 128-bit key. */
 uint64_t hs_hash_siphash(const uint64_t key[2], const void *data, size_t len);

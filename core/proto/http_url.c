@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hash.h"
 #include "http_url.h"
 
 static int host_char(char c)
@@ -88,17 +89,6 @@ hs_err hs_http_url_parse(const char *url, hs_http_url *out)
     return HS_OK;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int hs_http_url_decode(const char *s, size_t len, int plus, char *out, size_t cap)
 {
     size_t o = 0;
@@ -107,8 +97,9 @@ int hs_http_url_decode(const char *s, size_t len, int plus, char *out, size_t ca
         char c = s[i];
         if (o >= cap)
             return -1;
-        if (c == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            out[o++] = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+        if (c == '%' && i + 2 < len && hs_hash_hex_digit(s[i + 1]) >= 0 &&
+            hs_hash_hex_digit(s[i + 2]) >= 0) {
+            out[o++] = (char)(hs_hash_hex_digit(s[i + 1]) << 4 | hs_hash_hex_digit(s[i + 2]));
             i += 2;
         } else {
             out[o++] = plus && c == '+' ? ' ' : c;
