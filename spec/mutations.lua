@@ -129,7 +129,7 @@ return {
   {
     name = "peers in seen_by may be forward targets",
     file = "core/proto/gossip.c",
-    find = [[            if (ok && !skip[i] && !hs_idset_has(&seen, p->id, strlen(p->id)))]],
+    find = [[            if (ok && !skip[i] && !hs_idset_has(seen, p->id, strlen(p->id)))]],
     replace = [[            if (ok && !skip[i])]],
     breaks = "a message is pushed again to the nodes that had it (the forwarder's seen_by set unused)",
     caught_by = "gossip_spec: does not send to peers already in seen_by",

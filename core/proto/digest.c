@@ -4,7 +4,6 @@
  * allocation), and the ids of a list the seen cache lacks written back
  * (O(k)).
  */
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,12 +96,12 @@ int hs_offer_from_json(const json_t *req, size_t max, hs_offer *out)
     return 0;
 }
 
-/* Whether text[*at..) starts with lit; moves past it. */
-static int lit(const char *text, size_t len, size_t *at, const char *lit)
+/* Whether text[*at..len) starts with s; moves past it. */
+static int lit(const char *text, size_t len, size_t *at, const char *s)
 {
-    size_t k = strlen(lit);
+    size_t k = strlen(s);
 
-    if (len - *at < k || memcmp(text + *at, lit, k) != 0)
+    if (len - *at < k || memcmp(text + *at, s, k) != 0)
         return 0;
     *at += k;
     return 1;

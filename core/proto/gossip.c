@@ -213,6 +213,37 @@ static int policy_active(hs_node *n)
     return n->hooks.select_peers && (!n->hooks.has_policy || n->hooks.has_policy(n->hooks.ud, n));
 }
 
+/*
+ * The peers a message may go to into cands (returns how many): not those
+ * `skip` marks or `seen` holds, healthy ones first, unhealthy or suspect
+ * ones only when no healthy one is left. With *narrow, only eager links,
+ * peers outside the tree and lazy links; when none of those is healthy,
+ * the whole view as without narrowing (its healthy peers come before any
+ * other), and *narrow is cleared.
+ */
+static size_t candidates(hs_node *n, const unsigned char *skip, const hs_idset *seen,
+                         hs_peer **cands, int *narrow)
+{
+    size_t nc = 0;
+
+    for (int pass = 0; pass < 2 && nc == 0; pass++) {
+        if (pass == 1 && *narrow) {
+            *narrow = 0;
+            return candidates(n, skip, seen, cands, narrow);
+        }
+        for (size_t i = 0; i < n->peers.n; i++) {
+            hs_peer *p = n->peers.v[i];
+            if (*narrow && !hs_peer_eager_link(p) && !is_foreign(p) && !p->lazy_link)
+                continue;
+            int ok = hs_peer_usable(p) && hs_score_forwardable(n, p) &&
+                     (pass == 0 ? p->state == HS_PEER_ALIVE : p->state != HS_PEER_DEAD);
+            if (ok && !skip[i] && !hs_idset_has(seen, p->id, strlen(p->id)))
+                cands[nc++] = p;
+        }
+    }
+    return nc;
+}
+
 /* Picks the targets into out (at most cap) and up to lazy_want peers to
  * offer the id to into lazy (*n_lazy); returns the number of targets.
  * Without `tree`, the targets are `fanout` random candidates. */
@@ -246,27 +277,8 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
      * at every forward. */
     int policy = policy_active(n), narrow = tree && !policy;
     size_t want;
-again:
-    /* Healthy peers first; unhealthy or suspect ones only when no healthy
-     * one is left. */
-    for (int pass = 0; pass < 2 && nc == 0; pass++) {
-        if (pass == 1 && narrow) {
-            /* No healthy one among them: the whole view, as without
-             * narrowing (its healthy peers come before any other). */
-            narrow = 0;
-            pass = -1;
-            continue;
-        }
-        for (size_t i = 0; i < n->peers.n; i++) {
-            hs_peer *p = n->peers.v[i];
-            if (narrow && !hs_peer_eager_link(p) && !is_foreign(p) && !p->lazy_link)
-                continue;
-            int ok = hs_peer_usable(p) && hs_score_forwardable(n, p) &&
-                     (pass == 0 ? p->state == HS_PEER_ALIVE : p->state != HS_PEER_DEAD);
-            if (ok && !skip[i] && !hs_idset_has(&seen, p->id, strlen(p->id)))
-                cands[nc++] = p;
-        }
-    }
+
+    nc = candidates(n, skip, &seen, cands, &narrow);
     want = fanout < nc ? fanout : nc;
     if (nc && want && policy) {
         hs_peer_info *infos = malloc(nc * sizeof *infos);
@@ -301,8 +313,8 @@ again:
             /* Ours, and no link open: the whole view, for choose_tree's
              * random few. */
             narrow = 0;
-            nc = 0;
-            goto again;
+            nc = candidates(n, skip, &seen, cands, &narrow);
+            chosen = choose_tree(n, env, fanout, cands, nc, out, cap, &rest, 1);
         }
     } else {
         chosen = sample(n, cands, 0, nc, want, out);

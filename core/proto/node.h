@@ -178,7 +178,7 @@ struct hs_node {
                                  time out (1 + it) times longer */
     size_t probe_cursor;      /* the next peer to probe is at or after this index */
     double stalled_until;     /* monotonic s: until then failures are ours */
-    int flush_pending, lazy_pending;
+    int lazy_pending;
     int in_own;                         /* in hooks.on_own (gossip.c) */
     int leaving;                        /* hs_node_leave was called */
     hs_left *left;                      /* nodes that left (left.c) */

@@ -14,20 +14,16 @@
 
 #include "node.h"
 
-/* The count after `"name":` in a 2xx answer's body, or -1. */
-static long count_of(const hs_http_result *res, const char *name)
+/* The count after `key` (`"name":`) in a 2xx answer's body, or -1. */
+static long count_of(const hs_http_result *res, const char *key)
 {
-    char key[32];
-    int k = snprintf(key, sizeof key, "\"%s\":", name);
-    const char *at = res->body && k > 0 ? memmem(res->body, res->len, key, (size_t)k) : NULL;
+    size_t k = strlen(key);
+    const char *at = memmem(res->body, res->len, key, k), *end = res->body + res->len;
     long v = 0;
 
-    if (!at)
+    if (!at || (at += k) >= end || *at < '0' || *at > '9')
         return -1;
-    at += k;
-    if (at >= res->body + res->len || *at < '0' || *at > '9')
-        return -1;
-    for (; at < res->body + res->len && *at >= '0' && *at <= '9' && v < 1000000; at++)
+    for (; at < end && *at >= '0' && *at <= '9' && v < 1000000; at++)
         v = v * 10 + (*at - '0');
     return v;
 }
@@ -50,8 +46,8 @@ static int all_duplicate(const hs_http_result *res)
         return 0;
     if (memmem(res->body, res->len, "\"status\":\"duplicate\"", 20))
         return 1;
-    accepted = count_of(res, "accepted");
-    duplicate = count_of(res, "duplicate");
+    accepted = count_of(res, "\"accepted\":");
+    duplicate = count_of(res, "\"duplicate\":");
     return accepted >= 0 && duplicate > 0 && duplicate >= accepted;
 }
 
@@ -144,10 +140,8 @@ static void flush_at(hs_node *n, double at)
 
     if (in < 0)
         in = 0;
-    if (!n->flush_pending || due == HS_NEVER || in < due) {
-        n->flush_pending = 1;
+    if (due == HS_NEVER || in < due)
         hs_node_after(n, HS_DUE_FLUSH, in);
-    }
 }
 
 /*
@@ -206,7 +200,6 @@ static void send_queue(hs_node *n, hs_peer *p)
 
 void hs_push_flush(hs_node *n)
 {
-    n->flush_pending = 0;
     for (size_t i = 0; i < n->peers.n; i++)
         if (n->peers.v[i]->q && n->peers.v[i]->q->n)
             send_queue(n, n->peers.v[i]);

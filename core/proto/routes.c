@@ -292,11 +292,11 @@ static void antientropy(hs_node *n, const hs_http_request *req, hs_http_response
         answer(resp, status, ans);
         return;
     }
-    body = req->body && scanned == 0 ? hs_json_load(req->body, req->len) : NULL;
     if (scanned < 0) {
         refuse(resp, 500, "out of memory");
         return;
     }
+    body = req->body ? hs_json_load(req->body, req->len) : NULL;
     if (!json_is_object(body)) {
         json_decref(body);
         n->m.http_bad_request++;

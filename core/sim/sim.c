@@ -1499,7 +1499,8 @@ void hs_sim_backlog(hs_sim *s, hs_sim_backlog_info *out)
             out->offers += q->lazy.n;
             if (q->lazy.n > out->offers_max)
                 out->offers_max = q->lazy.n;
-            out->stuck_queues += q->n && !q->inflight && !n->flush_pending;
+            out->stuck_queues +=
+                q->n && !q->inflight && hs_node_due_in(n, HS_DUE_FLUSH) == HS_NEVER;
             for (size_t e = 0; e < q->lazy.n && q->lazy.v[e].due < now - HS_SIM_STUCK; e++)
                 out->stuck_offers++;
         }
