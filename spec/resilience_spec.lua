@@ -161,10 +161,12 @@ describe("failure detection", function()
     a:close(); b:close(); c:close(); loop:close()
   end)
 
-  it("answers /probe only for its own peers", function()
+  it("probes for a helper a node it does not know, within peer_allow and probe_new_rate", function()
+    -- SWIM's ping-req: views are partial, so the node asked about is
+    -- mostly no peer of the helper's; refusing those made an indirect
+    -- probe worthless at 1000 nodes (README, Failure detection).
     local loop = hs.loop()
-    local a, b = H.node({}, loop), H.node({}, loop)
-    -- c is alive and would answer a probe, but is no peer of a's
+    local a, b = H.node({ probe_new_rate = 1 }, loop), H.node({}, loop)
     local c = H.node({ gossip_interval = 60, peer_exchange_interval = 60 }, loop)
     a:add_peer(b:id(), b:url())
     local _, ans = H.fetch_json(loop, b, "POST", a:url() .. "/probe",
@@ -172,20 +174,39 @@ describe("failure detection", function()
     assert.is_true(ans.ok)
     -- a good request, answered once the probe is back: not a bad one
     assert.equal(0, a:metrics().http_bad_request)
+    -- c is no peer of a's, and answers a's probe as itself
     local served = c:metrics().http_requests
     _, ans = H.fetch_json(loop, b, "POST", a:url() .. "/probe",
-      hs.json_encode({ node_id = c:id(), url = c:url() }))
-    assert.is_false(ans.ok)
-    assert.matches("not a peer", ans.error)
-    -- a peer's id at another URL is no peer either: /probe is no open proxy
-    _, ans = H.fetch_json(loop, b, "POST", a:url() .. "/probe",
-      hs.json_encode({ node_id = b:id(), url = c:url() }))
-    assert.is_false(ans.ok)
-    assert.matches("not a peer", ans.error)
-    loop:run_for(0.1)
-    assert.equal(served, c:metrics().http_requests, "a asked c something")
+      hs.json_encode({ node_id = c:id(), url = c:url(), ping = true }))
+    assert.is_true(ans.ok, "a stranger that answers is there")
+    assert.is_true(c:metrics().http_requests > served)
     assert.is_nil(H.peer(a, c:id(), true), "a took the stranger as a peer")
-    a:close(); b:close(); c:close(); loop:close()
+    -- over probe_new_rate (1 a second): refused, saying why, and not
+    -- as "cannot reach it"
+    served = c:metrics().http_requests
+    _, ans = H.fetch_json(loop, b, "POST", a:url() .. "/probe",
+      hs.json_encode({ node_id = c:id(), url = c:url(), ping = true }))
+    assert.is_false(ans.ok)
+    assert.matches("too many", ans.error)
+    assert.equal(1, a:metrics().probes_for_refused)
+    loop:run_for(1.1)
+    -- another id at c's URL: probed, and not it
+    _, ans = H.fetch_json(loop, b, "POST", a:url() .. "/probe",
+      hs.json_encode({ node_id = b:id() .. "x", url = c:url(), ping = true }))
+    assert.is_false(ans.ok)
+    assert.is_nil(ans.error)
+    assert.equal(3, a:metrics().probes_for)
+    loop:run_for(0.1)
+    assert.is_true(c:metrics().http_requests > served)
+    -- outside peer_allow: no request at all, so /probe is no open proxy
+    local d = H.node({ peer_allow = { "127.0.0.0/8" } }, loop)
+    _, ans = H.fetch_json(loop, b, "POST", d:url() .. "/probe",
+      hs.json_encode({ node_id = c:id(), url = "http://192.0.2.1:9" }))
+    assert.is_false(ans.ok)
+    assert.matches("peer_allow", ans.error)
+    assert.equal(0, d:metrics().probes_for)
+    assert.equal(1, d:metrics().probes_for_refused)
+    a:close(); b:close(); c:close(); d:close(); loop:close()
   end)
 
   it("lets a wrongly suspected live node refute the suspicion", function()

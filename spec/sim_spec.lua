@@ -317,6 +317,44 @@ describe("hearsay.sim", function()
     s:close()
   end)
 
+  -- Lossy links and nodes that stop now and then (GC, a busy host):
+  -- each second one node in 200 pauses for `pause` s, for 60 s, after 30
+  -- s of forming under the same loss. Returns the false deaths.
+  local function pausing(loss, pause)
+    local s = hs.sim({ nodes = 200, seed = 1, latency = 0.02, jitter = 0.01, loss = loss })
+    assert.is_true(s:run(30))
+    local x = 12345
+    for _ = 1, 60 do
+      x = (x * 1103515245 + 12345) % 2147483648
+      s:pause(x % 200 + 1, pause)
+      assert.is_true(s:run(1))
+    end
+    assert.is_true(s:run(15))
+    local f, held = s:false_deaths(), s:held_dead()
+    s:close()
+    return f, held
+  end
+
+  it("declares no live node dead under 10% loss with nodes pausing 2 s", function()
+    -- Issue 16's bar, at 200 nodes for a minute. A helper asked to probe
+    -- a node it did not know said "cannot reach it", so one lost probe
+    -- and a helper that knew only its own 50 peers made a suspicion:
+    -- 108 false deaths before, 0 with /probe of strangers (README,
+    -- Failure detection).
+    local f, held = pausing(0.1, 2)
+    assert.equal(0, f)
+    assert.equal(0, held)
+  end)
+
+  it("keeps probing a suspect until suspicion_timeout: at 20% loss, pauses of 3 s", function()
+    -- A node that heard a suspicion and failed its own probe (20% loss
+    -- loses one in three) probed the peer no more: unless the refutation
+    -- came after, it was dead 5 s later. 136 false deaths before, 1 with
+    -- a direct probe each tick while it is suspect.
+    local f = pausing(0.2, 3)
+    assert.is_true(f <= 5, f .. " false deaths")
+  end)
+
   it("puts nodes in regions, and a link between regions takes the matrix's latency", function()
     -- Two regions, 1 ms within, 300 ms between (no jitter): a broadcast
     -- from node 1 (region 1) reaches region 1 in milliseconds and region

@@ -305,6 +305,10 @@ typedef struct hs_metrics {
     uint64_t ae_pushed;             /* envelopes we pushed to a peer that lacked them */
     uint64_t ae_fetched;            /* envelopes we got by fetching what we lacked */
     uint64_t indirect_probes;       /* probes we asked other peers to make */
+    uint64_t probes_for;            /* probes we made for a peer that asked (POST /probe) */
+    uint64_t probes_for_refused;    /* ...and those we declined: a node we do not
+                                       know outside peer_allow, or over
+                                       probe_new_rate */
     uint64_t suspicions;            /* peers we suspected */
     uint64_t refutations;           /* suspicions of us we refuted */
     uint64_t http_blocked;          /* requests refused from banned nodes */

@@ -370,8 +370,8 @@ static void on_indirect(hs_node *n, hs_pending *e, const hs_http_result *res)
     if (res->err == HS_OK && res->status == 200 && (j = json_loadb(res->body, res->len, 0, NULL)) &&
         json_is_true(json_object_get(j, "ok")))
         ind->ok++;
-    else if (j && json_is_false(json_object_get(j, "ok")))
-        ind->nack++;
+    else if (j && json_is_false(json_object_get(j, "ok")) && !json_object_get(j, "error"))
+        ind->nack++; /* (a refusal says why: no word on the peer) */
     else if (late(res, ind->timeout))
         ind->late++;
     json_decref(j);
@@ -416,7 +416,8 @@ static int probe_indirectly(hs_node *n, hs_peer *p)
     if (nh == 0)
         return 0;
     ind = calloc(1, sizeof *ind);
-    req = json_pack("{s:s, s:s}", "node_id", p->id, "url", p->url);
+    req = json_pack("{s:s, s:s, s:b}", "node_id", p->id, "url", p->url, "ping",
+                    (p->features & HS_FEAT_SWIM) != 0);
     body = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     if (!ind || !body) {
@@ -720,7 +721,8 @@ static void on_probe(hs_node *n, hs_pending *e, const hs_http_result *res)
         hs_node_log(n, HS_LOG_DEBUG, "forgetting %s (%s): never answered", p->id, p->url);
         n->m.peers_unverified++;
         hs_peers_remove(&n->peers, p);
-    } else if (!id && p->state != HS_PEER_DEAD && probe_indirectly(n, p)) {
+    } else if (!id && p->state != HS_PEER_DEAD && p->state != HS_PEER_SUSPECT &&
+               probe_indirectly(n, p)) {
         p->probing = 1; /* until the helpers answer */
         /* Not used until they say it is there (as after a failed push),
          * and its neighbours are looked at: many may be gone. */
@@ -1596,9 +1598,12 @@ void hs_membership_maintain(hs_node *n)
         if (p->state != HS_PEER_DEAD) {
             if (wall - p->last_seen > n->cfg.dead_timeout)
                 declare_dead(n, p, DEAD_SILENT);
-            else if ((p->state == HS_PEER_UNHEALTHY || p->claim) && !p->probing && !p->waiting &&
-                     slot_free(n))
-                probe(n, p, 0); /* confirm a failure (or a claim) now, not a round later */
+            else if ((p->state == HS_PEER_UNHEALTHY || p->state == HS_PEER_SUSPECT || p->claim) &&
+                     !p->probing && !p->waiting && slot_free(n))
+                /* Confirm a failure (or a claim) now, not a round later;
+                 * and a suspect once a tick until it answers or its time
+                 * runs out (directly only: on_probe). */
+                probe(n, p, 0);
             continue;
         }
         if (mono - p->dead_since > n->cfg.forget_after) {
@@ -1739,28 +1744,73 @@ static void on_probe_for(hs_node *n, hs_pending *e, const hs_http_result *res)
 
 static const hs_pending_kind probe_for_kind = {HS_REQ_PROBE_FOR, on_probe_for, NULL, NULL};
 
+/* Whether we probe url for a helper that asked about a node we do not
+ * know (at that URL): a well-formed http(s) URL that is not ours, inside
+ * peer_allow, and a token of probe_for_new (probe_new_rate a second). */
+static int may_probe_stranger(hs_node *n, const char *id, const char *url, const char **why)
+{
+    hs_http_url u;
+
+    *why = NULL;
+    if (!hs_peers_valid_id(id) || strlen(url) > HS_URL_MAX ||
+        hs_http_url_parse(url, &u) != HS_OK || strcmp(url, n->url) == 0 ||
+        strcmp(id, n->id) == 0)
+        *why = "not a node we can probe";
+    else if (!hs_node_url_allowed(n, url) || !url_allowed(n, url))
+        *why = "outside peer_allow";
+    else if (!hs_tokens_take(&n->probe_for_new, hs_node_mono(n)))
+        *why = "too many probes for others: try another helper";
+    return *why == NULL;
+}
+
+/*
+ * POST /probe: SWIM's ping-req. The asker could not reach the node, and
+ * asks us to try. A node we know is probed at the URL we know it by.
+ * One we do not know is probed too, at the URL given: views are partial
+ * (50 of 1000 nodes), so a helper that only probed its own peers said
+ * "cannot reach it" nineteen times in twenty, and the indirect probe, a
+ * lost packet's second chance, was no chance at all (1000 nodes at 10%
+ * loss: thousands of false deaths a minute). Strangers cost a token of
+ * their own (probe_new_rate a second) and must be inside peer_allow, so
+ * /probe is no open proxy; a refusal says why, and the asker does not
+ * count it as "cannot reach it".
+ */
 void hs_membership_probe_for(hs_node *n, const json_t *req, uint64_t token, hs_http_response *resp)
 {
     const char *id = json_string_value(json_object_get(req, "node_id"));
     const char *url = json_string_value(json_object_get(req, "url"));
     hs_peer *p = id ? hs_peers_find(&n->peers, id) : NULL;
+    const char *why, *path = "/ping";
     hs_pending *e;
 
-    /* Only peers we know, at the URL we know: /probe is no open proxy. */
-    if (!p || !url || strcmp(url, p->url) != 0) {
-        resp->status = 200;
-        resp->body = strdup("{\"ok\":false,\"error\":\"not a peer of this node\"}");
+    if (!id || !url) {
+        resp->status = 400;
+        resp->body = strdup("{\"ok\":false,\"error\":\"expected node_id and url\"}");
         resp->len = resp->body ? strlen(resp->body) : 0;
         return;
     }
-    if (!(e = hs_pending_new(n, &probe_for_kind, p->id, p->url))) {
+    if (p && strcmp(url, p->url) == 0) {
+        if (!(p->features & HS_FEAT_SWIM))
+            path = "/health";
+    } else if (!may_probe_stranger(n, id, url, &why)) {
+        char buf[128];
+        n->m.probes_for_refused++;
+        snprintf(buf, sizeof buf, "{\"ok\":false,\"error\":\"%s\"}", why);
+        resp->status = 200;
+        resp->body = strdup(buf);
+        resp->len = resp->body ? strlen(resp->body) : 0;
+        return;
+    } else if (!json_is_true(json_object_get(req, "ping"))) {
+        path = "/health"; /* (the asker did not say it is a hearsay node) */
+    }
+    if (!(e = hs_pending_new(n, &probe_for_kind, id, p && strcmp(url, p->url) == 0 ? p->url : url))) {
         resp->status = 500;
         resp->body = NULL;
         return;
     }
     e->word = token;
-    if (hs_pending_send(e, "GET", (p->features & HS_FEAT_SWIM) ? "/ping" : "/health", NULL, 0,
-                        n->cfg.probe_timeout) != HS_OK) {
+    n->m.probes_for++;
+    if (hs_pending_send(e, "GET", path, NULL, 0, n->cfg.probe_timeout) != HS_OK) {
         resp->status = 500;
         resp->body = NULL;
         return;

@@ -40,6 +40,9 @@ const hs_metric_field hs_metric_fields[] = {
     F(ae_pushed, "envelopes we pushed to a peer that lacked them"),
     F(ae_fetched, "envelopes we got by fetching what we lacked"),
     F(indirect_probes, "probes we asked other peers to make"),
+    F(probes_for, "probes we made for a peer that asked (POST /probe)"),
+    F(probes_for_refused, "POST /probe we declined: a node we do not know outside peer_allow, "
+                          "or over probe_new_rate"),
     F(suspicions, "peers we suspected"),
     F(refutations, "suspicions of us we refuted"),
     F(http_blocked, "requests refused from banned nodes"),

@@ -219,6 +219,8 @@ hs_err hs_node_new_io(hs_io *io, const hs_config *cfg, hs_node **out)
     if ((err = hs_ratelimit_init(&n->learn_limit, cfg->learn_rate, cfg->learn_burst)) != HS_OK)
         goto fail;
     hs_tokens_init(&n->probe_new, cfg->probe_new_rate, (double)cfg->max_probes_in_flight);
+    hs_tokens_init(&n->probe_for_new, cfg->probe_new_rate,
+                   cfg->probe_new_rate > 1 ? cfg->probe_new_rate : 1);
     hs_tokens_init(&n->query_tokens, cfg->query_answer_rate, 2 * cfg->query_answer_rate);
     *out = n;
     return HS_OK;

@@ -218,6 +218,7 @@ struct hs_node {
      * verifies before it takes them (membership.c). */
     hs_ratelimit learn_limit;
     hs_tokens probe_new;
+    hs_tokens probe_for_new; /* POST /probe of nodes we do not know */
     struct hs_candidate {
         char *id, *url;  /* one allocation: id, then url */
         uint8_t src[16]; /* who told us */
