@@ -12,7 +12,7 @@
 set -eu
 
 LAYERS='
-data        err bytes hash rng cidr http_url log io identity keycache ratelimit
+data        err bytes hash rng cidr http_url log io identity keycache ratelimit holders
             auth peerindex peers sendq seen idlist envelope envscan envwrite sign
             digest state jsonnum jsonout jsonpick
 time        pending deadlines clock

@@ -313,6 +313,8 @@ typedef struct hs_metrics {
     uint64_t refutations;           /* suspicions of us we refuted */
     uint64_t http_blocked;          /* requests refused from banned nodes */
     uint64_t peers_swapped;         /* live peers a full table let go for new ones */
+    uint64_t peers_shed;            /* live peers let go because more than twice
+                                       max_peers nodes hold them */
     uint64_t lazy_offered;          /* ids we offered a peer lazily */
     uint64_t lazy_answered;         /* lazy offers we answered */
     uint64_t lazy_pushed;           /* envelopes sent because a lazy offer was missing */

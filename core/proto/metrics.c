@@ -47,6 +47,8 @@ const hs_metric_field hs_metric_fields[] = {
     F(refutations, "suspicions of us we refuted"),
     F(http_blocked, "requests refused from banned nodes"),
     F(peers_swapped, "live peers a full table let go for new ones"),
+    F(peers_shed, "live peers let go because more than twice max_peers nodes hold them (their "
+                  "probe answers' held)"),
     F(lazy_offered, "ids we offered a peer lazily"),
     F(lazy_answered, "lazy offers we answered"),
     F(lazy_pushed, "envelopes sent because a lazy offer was missing"),

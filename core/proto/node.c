@@ -222,6 +222,7 @@ hs_err hs_node_new_io(hs_io *io, const hs_config *cfg, hs_node **out)
     hs_tokens_init(&n->probe_for_new, cfg->probe_new_rate,
                    cfg->probe_new_rate > 1 ? cfg->probe_new_rate : 1);
     hs_tokens_init(&n->query_tokens, cfg->query_answer_rate, 2 * cfg->query_answer_rate);
+    hs_holders_init(&n->holders, cfg->health_interval);
     *out = n;
     return HS_OK;
 nomem:
@@ -846,6 +847,9 @@ json_t *hs_node_health_json(hs_node *n)
         json_object_set_new(h, "public_key", json_string(hs_identity_public(n->ident)));
     if (h)
         json_object_set_new(h, "local_health", json_integer((json_int_t)n->local_health));
+    if (h)
+        json_object_set_new(
+            h, "held", json_integer((json_int_t)hs_holders_estimate(&n->holders, hs_node_mono(n))));
     if (h && n->label[0])
         json_object_set_new(h, "cluster_label", json_string(n->label));
     if (h && n->recent_types) {

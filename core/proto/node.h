@@ -19,6 +19,7 @@
 #include "io.h"
 #include "peers.h"
 #include "pending.h"
+#include "holders.h"
 #include "ratelimit.h"
 #include "rng.h"
 #include "seen.h"
@@ -219,6 +220,7 @@ struct hs_node {
     hs_ratelimit learn_limit;
     hs_tokens probe_new;
     hs_tokens probe_for_new; /* POST /probe of nodes we do not know */
+    hs_holders holders;      /* who probes us: about how many hold us */
     struct hs_candidate {
         char *id, *url;  /* one allocation: id, then url */
         uint8_t src[16]; /* who told us */

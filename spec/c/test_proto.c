@@ -185,6 +185,8 @@ static int ping_same(hs_node *n)
 
     if (strcmp(hs_node_public_key(n), n->id) != 0)
         json_object_set_new(want, "public_key", json_string(hs_node_public_key(n)));
+    json_object_set_new(
+        want, "held", json_integer((json_int_t)hs_holders_estimate(&n->holders, hs_node_mono(n))));
     json_object_set_new(want, "room", json_boolean(n->peers.live < n->cfg.max_peers));
     if (n->last_news > 0)
         json_object_set_new(want, "news", json_real(floor(n->last_news * 1000) / 1000));
