@@ -324,7 +324,7 @@ describe("hearsay.sim", function()
     -- A probe answer now says about how many hold the node ("held"), and
     -- one held by over twice max_peers is let go (README, Membership).
     -- 1000 nodes after 120 s, seeds 1-3: fewest holders 10-12 and a tenth
-    -- at 23 or fewer before; 18-23 and 36 after.
+    -- at 23 or fewer before; 15-17 and 29-30 after.
     local s = hs.sim({ nodes = 1000, seed = 1, latency = 0.02, jitter = 0.01 })
     assert.is_true(s:run(120))
     local d, shed = {}, 0
@@ -335,15 +335,16 @@ describe("hearsay.sim", function()
     table.sort(d)
     s:close()
     assert.is_true(shed > 0)
-    assert.is_true(d[1] >= 16, "a node held by " .. d[1])
-    assert.is_true(d[101] >= 30, "a tenth held by " .. d[101] .. " or fewer")
+    assert.is_true(d[1] >= 14, "a node held by " .. d[1])
+    assert.is_true(d[101] >= 27, "a tenth held by " .. d[101] .. " or fewer")
   end)
 
   -- Lossy links and nodes that stop now and then (GC, a busy host):
   -- each second one node in 200 pauses for `pause` s, for 60 s, after 30
   -- s of forming under the same loss. Returns the false deaths.
-  local function pausing(loss, pause)
-    local s = hs.sim({ nodes = 200, seed = 1, latency = 0.02, jitter = 0.01, loss = loss })
+  local function pausing(loss, pause, seed, settings)
+    local s = hs.sim({ nodes = 200, seed = seed or 1, latency = 0.02, jitter = 0.01, loss = loss,
+      settings = settings })
     assert.is_true(s:run(30))
     local x = 12345
     for _ = 1, 60 do
@@ -366,6 +367,19 @@ describe("hearsay.sim", function()
     local f, held = pausing(0.1, 2)
     assert.equal(0, f)
     assert.equal(0, held)
+  end)
+
+  it("probes a stranger's peer again when its first probe came back late", function()
+    -- A probe that fails long past its timeout (it waited behind other
+    -- requests to the peer, or our loop stalled) says nothing of the
+    -- peer; but a peer only a stranger vouched for gets no other probe
+    -- than its first, so it sat in the view unchecked until dead_timeout.
+    -- With dead_timeout 30 s (health_interval 10 s): seeds 2-4 declared
+    -- 2, 3 and 1 live nodes dead so before, none after.
+    for _, seed in ipairs({ 2, 3 }) do
+      local f = pausing(0.1, 2, seed, { health_interval = 10, dead_timeout = 30 })
+      assert.equal(0, f, "seed " .. seed)
+    end
   end)
 
   it("keeps probing a suspect until suspicion_timeout: at 20% loss, pauses of 3 s", function()

@@ -747,6 +747,11 @@ json_t *hs_node_peers_json(hs_node *n)
     return hs_node_peers_sample_json(n, 0);
 }
 
+static int sampled(const hs_peer *p, size_t sample)
+{
+    return p->state != HS_PEER_DEAD && hs_peer_usable(p) && !(sample && p->crowded);
+}
+
 json_t *hs_node_peers_sample_json(hs_node *n, size_t sample)
 {
     json_t *arr = json_array();
@@ -755,13 +760,14 @@ json_t *hs_node_peers_sample_json(hs_node *n, size_t sample)
     if (!arr)
         return NULL;
     /* Live peers we vouch for: not a stranger's claim we have not checked
-     * (we would be passing it on). */
+     * (we would be passing it on); in a sample, not one held by too many
+     * already (membership.c, shed()): views would learn it again. */
     for (size_t i = 0; i < n->peers.n; i++)
-        left += n->peers.v[i]->state != HS_PEER_DEAD && hs_peer_usable(n->peers.v[i]);
+        left += sampled(n->peers.v[i], sample);
     want = sample && sample < left ? sample : left;
     for (size_t i = 0; i < n->peers.n && want > 0; i++) {
         const hs_peer *p = n->peers.v[i];
-        if (p->state == HS_PEER_DEAD || !hs_peer_usable(p) || left == 0)
+        if (!sampled(p, sample) || left == 0)
             continue;
         /* Selection sampling: each live peer with chance want / left. */
         if (hs_rng_below(&n->rng, left--) >= want)

@@ -24,6 +24,9 @@
 #include "rng.h"
 #include "seen.h"
 
+/* Peers let go as held by too many, remembered (membership.c). */
+#define HS_SHED_RECENT 16
+
 /* This build's version (/health, /metrics). */
 #define HS_VERSION "0.1.0"
 /* Lazy offers answered "missing" that a node remembers (lazypush.c). */
@@ -163,6 +166,8 @@ struct hs_node {
                                us of a type anti-entropy keeps (/ping "news") */
     double news_round;      /* monotonic s: our last round for a peer's news */
     double last_sweep;      /* monotonic s: our last sweep (membership.c), or 0 */
+    double last_shed;       /* monotonic s: the last peer we let go as held by
+                               too many (membership.c, shed()), or 0 */
     unsigned probe_record;  /* the last 4 direct probes, newest lowest: 1 unanswered */
     unsigned rebootstraps;  /* re-bootstraps in a row without enough peers */
     unsigned discovering;   /* DNS lookups under way (discovery.c) */
@@ -221,6 +226,11 @@ struct hs_node {
     hs_tokens probe_new;
     hs_tokens probe_for_new; /* POST /probe of nodes we do not know */
     hs_holders holders;      /* who probes us: about how many hold us */
+    /* Peers we let go as held by too many (membership.c, shed()): a
+     * stranger's word does not bring them back for 2 health_intervals. */
+    uint64_t shed_ids[HS_SHED_RECENT];
+    double shed_at[HS_SHED_RECENT];
+    unsigned shed_next;
     struct hs_candidate {
         char *id, *url;  /* one allocation: id, then url */
         uint8_t src[16]; /* who told us */

@@ -87,6 +87,10 @@ typedef struct hs_peer {
                                          more */
     unsigned char lazy_link : 1;      /* drawn for our lazy offers this
                                          period (lazypush.c) */
+    unsigned char crowded : 1;        /* its last probe answer said more
+                                         than twice max_peers nodes hold
+                                         it: left out of the samples we
+                                         give (membership.c, shed()) */
     char id[];                        /* NUL-terminated; the first URL follows */
 } hs_peer;
 
