@@ -1541,17 +1541,13 @@ double hs_membership_probe_next(hs_node *n)
 
     /* A peer waiting for its first probe keeps its turn: probing it here
      * would bypass the bound. One whose first probe went unanswered (a
-     * busy moment at its end or ours) is probed beside the round: until
-     * it answers, its features are unknown, and the tree can neither
-     * count on it nor prune it (a message goes to it as to a foreign
-     * node, at random, and a random copy that arrives first cuts a tree
-     * branch). Beside, not instead: while views churned, some peer's
-     * first probe was always lost (10% loss), the round stood still, and
-     * peers it never came back to were dead after dead_timeout (1000
-     * simulated nodes: 47 false deaths in 400 s). */
-    hs_peer *pick = NULL, *unknown = NULL;
+     * busy moment at its end or ours) goes before the round: until it
+     * answers, its features are unknown, and the tree can neither count
+     * on it nor prune it (a message goes to it as to a foreign node, at
+     * random, and a random copy that arrives first cuts a tree branch). */
+    hs_peer *pick = NULL;
     size_t at = 0;
-    for (size_t k = 0; k < count && !(pick && unknown); k++) {
+    for (size_t k = 0; k < count; k++) {
         size_t i = (n->probe_cursor + k) % count;
         hs_peer *p = n->peers.v[i];
         /* (A stranger's unverified claim gets its first probe, paced, and
@@ -1560,8 +1556,11 @@ double hs_membership_probe_next(hs_node *n)
             if (!pick) {
                 pick = p;
                 at = i + 1;
-            } else if (!p->known && !unknown) {
-                unknown = p;
+            }
+            if (!p->known) {
+                pick = p;
+                at = n->probe_cursor; /* the round keeps its place */
+                break;
             }
         }
     }
@@ -1569,8 +1568,6 @@ double hs_membership_probe_next(hs_node *n)
         probe(n, pick, 0);
         n->probe_cursor = at;
     }
-    if (unknown && slot_free(n))
-        probe(n, unknown, 0);
     take_candidates(n);
     /* Without peers, look again soon: the first ones may come any time. */
     tick = n->peers.live ? n->cfg.health_interval / (double)n->peers.live : 0.1;
