@@ -827,4 +827,57 @@ return {
     caught_by = "sim_spec: finds the dead at once when most of the cluster crashes",
     specs = { "sim_spec" },
   },
+  {
+    name = "a helper refuses to probe a node it does not know",
+    file = "core/proto/membership.c",
+    find = [[    return *why == NULL;
+}]],
+    replace = [[    return *why == NULL && 0;
+}]],
+    breaks = "views are partial: most helpers say \"cannot reach it\" without trying, and one lost probe makes a suspicion",
+    caught_by = "sim_spec: declares no live node dead under 10% loss (108 false deaths); resilience_spec: probes for a helper a node it does not know",
+    specs = { "sim_spec", "resilience_spec" },
+  },
+  {
+    name = "a suspect is not probed again",
+    file = "core/proto/membership.c",
+    find = [[            else if ((p->state == HS_PEER_UNHEALTHY || p->state == HS_PEER_SUSPECT || p->claim) &&]],
+    replace = [[            else if ((p->state == HS_PEER_UNHEALTHY || p->claim) &&]],
+    breaks = "a node that failed its one probe of a suspect waits out suspicion_timeout and declares it dead, unless a refutation comes after",
+    caught_by = "sim_spec: keeps probing a suspect until suspicion_timeout (128 false deaths)",
+    specs = { "sim_spec" },
+  },
+  {
+    name = "a stranger's peer whose first probe came back late is left alone",
+    file = "core/proto/membership.c",
+    find = [[        if (p->hearsay)
+            probe_first(n, p);]],
+    replace = [[        if (p->hearsay && 0)
+            probe_first(n, p);]],
+    breaks = "the peer sits in the view unchecked until dead_timeout declares it dead",
+    caught_by = "sim_spec: probes a stranger's peer again when its first probe came back late",
+    specs = { "sim_spec" },
+  },
+  {
+    name = "no peer is let go for being held by too many",
+    file = "core/proto/membership.c",
+    find = [[    p->crowded = h > bound;
+    if (h <= bound ||]],
+    replace = [[    p->crowded = h > bound;
+    if (1 ||]],
+    breaks = "the early nodes stay in nearly every view; few-held nodes get few lazy offers and a lost push by anti-entropy only",
+    caught_by = "sim_spec: evens out who holds whom",
+    specs = { "sim_spec" },
+  },
+  {
+    name = "the in-degree count forgets nothing",
+    file = "core/proto/holders.c",
+    find = [[    if (now - h->start < h->window)
+        return;]],
+    replace = [[    if (now - h->start < h->window || 1)
+        return;]],
+    breaks = "held counts every prober since the start: a node once popular is let go for ever",
+    caught_by = "c_holders: windows_roll",
+    specs = { "c_holders" },
+  },
 }
