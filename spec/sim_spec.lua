@@ -370,9 +370,8 @@ describe("hearsay.sim", function()
   end)
 
   it("probes a stranger's peer again when its first probe came back late", function()
-    -- A probe that fails long past its timeout (it waited behind other
-    -- requests to the peer, or our loop stalled) says nothing of the
-    -- peer; but a peer only a stranger vouched for gets no other probe
+    -- A probe that fails long past its timeout (our loop stalled: here
+    -- the prober was paused) says nothing of the peer; but a peer only a stranger vouched for gets no other probe
     -- than its first, so it sat in the view unchecked until dead_timeout.
     -- With dead_timeout 30 s (health_interval 10 s): seeds 1-4 declared
     -- 1, 1, 2 and 0 live nodes dead so before, none after.

@@ -782,13 +782,13 @@ static void on_probe(hs_node *n, hs_pending *e, const hs_http_result *res)
             (void)shed(n, p, json_object_get(j, "held"));
         }
     } else if (!id && late(res, e->at)) {
-        /* Our own loop was stalled past the timeout (or the probe waited
-         * behind other requests to the peer): the answer may be waiting
-         * unread. That says nothing about the peer, and something about
-         * us. A stranger's peer gets its first probe again, in turn: no
-         * other probe would come to it (probe_next), and it sat in the
-         * view unchecked until dead_timeout (1000 simulated nodes at 10%
-         * loss: a false death every minute or so). */
+        /* Our own loop was stalled past the timeout: the answer may be
+         * waiting unread. That says nothing about the peer, and something
+         * about us. A stranger's peer gets its first probe again, in
+         * turn: no other probe would come to it (probe_next), and it sat
+         * in the view unchecked until dead_timeout (1000 simulated nodes
+         * at 10% loss, 1% of them pausing: a false death every minute or
+         * so, the prober paused while its probe was out). */
         n->m.probes_late++;
         local_health_worse(n);
         if (p->hearsay)
