@@ -698,12 +698,18 @@ static void sweep(hs_node *n)
 #define SHED_DAMPING 2
 #define SHED_EVERY(n) ((n)->cfg.health_interval / 12)
 
+/* (Unkeyed: a made-up match only lets a peer back early.) */
 static uint64_t shed_key(const char *id)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a: a lost match only lets it back early */
-    for (; *id; id++)
-        h = (h ^ (uint8_t)*id) * 1099511628211ull;
-    return h;
+    static const uint64_t key[2] = {0, 0};
+
+    return hs_hash_siphash(key, id, strlen(id));
+}
+
+/* When we last let a peer go (shed()), or 0: the ring's newest entry. */
+static double last_shed(const hs_node *n)
+{
+    return n->shed_at[(n->shed_next + HS_SHED_RECENT - 1) % HS_SHED_RECENT];
 }
 
 /* Whether we let id go as held by too many within 2 health_intervals. */
@@ -726,14 +732,13 @@ static int shed(hs_node *n, hs_peer *p, const json_t *held)
     p->crowded = h > bound;
     if (h <= bound || n->peers.live * 2 < n->cfg.max_peers || p->eager || p->feeds_us ||
         p->keep || p->hearsay ||
-        (n->last_shed > 0 && hs_node_mono(n) - n->last_shed < SHED_EVERY(n)))
+        (last_shed(n) > 0 && hs_node_mono(n) - last_shed(n) < SHED_EVERY(n)))
         return 0;
     if ((double)(hs_rng_next(&n->rng) >> 11) / 9007199254740992.0 >=
         (1 - bound / h) / SHED_DAMPING)
         return 0;
     hs_node_log(n, HS_LOG_DEBUG, "letting %s go: about %.0f nodes hold it", p->id, h);
     n->m.peers_shed++;
-    n->last_shed = hs_node_mono(n);
     n->shed_ids[n->shed_next] = shed_key(p->id);
     n->shed_at[n->shed_next] = hs_node_mono(n);
     n->shed_next = (n->shed_next + 1) % HS_SHED_RECENT;
@@ -1883,7 +1888,7 @@ void hs_membership_probe_for(hs_node *n, const json_t *req, uint64_t token, hs_h
     } else if (!json_is_true(json_object_get(req, "ping"))) {
         path = "/health"; /* (the asker did not say it is a hearsay node) */
     }
-    if (!(e = hs_pending_new(n, &probe_for_kind, id, p && strcmp(url, p->url) == 0 ? p->url : url))) {
+    if (!(e = hs_pending_new(n, &probe_for_kind, id, url))) {
         resp->status = 500;
         resp->body = NULL;
         return;

@@ -166,8 +166,6 @@ struct hs_node {
                                us of a type anti-entropy keeps (/ping "news") */
     double news_round;      /* monotonic s: our last round for a peer's news */
     double last_sweep;      /* monotonic s: our last sweep (membership.c), or 0 */
-    double last_shed;       /* monotonic s: the last peer we let go as held by
-                               too many (membership.c, shed()), or 0 */
     unsigned probe_record;  /* the last 4 direct probes, newest lowest: 1 unanswered */
     unsigned rebootstraps;  /* re-bootstraps in a row without enough peers */
     unsigned discovering;   /* DNS lookups under way (discovery.c) */
