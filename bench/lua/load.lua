@@ -32,6 +32,13 @@
 -- fares (new and duplicate copies, lazy pushes, grafts, prunes, repairs,
 -- probes gone wrong, requests), summed over the nodes and logged every
 -- second of each step: where a step gives way, what moved first.
+-- --graph: besides, after each step (and its drain) the tree as the nodes
+-- hold it: the eager links (a node pushes new messages to its eager
+-- peers), how many of them go both ways (and of the others, how many
+-- point at a node that does not hold the sender), how many nodes cannot be reached
+-- from each origin along eager links alone (those get a message only by a
+-- lazy offer or anti-entropy, hundreds of ms late), and how many nodes
+-- believe nobody feeds them.
 -- Steps go on while delivered_pct stays at or above --stop-below; the
 -- highest step at 100% delivery with p99 <= --p99-target and copies <=
 -- --copies-target is the sustained rate (`sustained_per_s`).
@@ -43,7 +50,7 @@ local o = B.args(arg, {
   max_peers = 50, gossip_interval = 600, health_interval = 600, peer_exchange_interval = 30,
   warmup_timeout = 240, label = "", per_proc = 50, dir = "/tmp", lua = "lua5.4",
   worker = "bench/lua/shard_worker.lua", stop_below = 90, p99_target = 250,
-  copies_target = 1.2, gap = 2, set = "", metrics = false, timeline = false,
+  copies_target = 1.2, gap = 2, set = "", metrics = false, timeline = false, graph = false,
 })
 local n = o.nodes
 local tag = o.label ~= "" and o.label or ("hearsay_load_n" .. n .. (o.payload ~= 400 and ("_p" .. o.payload) or ""))
@@ -82,6 +89,55 @@ for i = 1, k do
   if gi ~= origins[#origins] then origins[#origins + 1] = gi end
 end
 
+-- The eager links now (a link: one node pushing to another), from every
+-- shard's views: { edges, both_ways (links whose reverse is one too),
+-- one_way, unheld (one-way links whose target does not hold their sender
+-- alive, so cannot push back), unreachable = {per origin}, unfed }.
+local function eager_graph(origins)
+  local id2gi, adj, holds = {}, {}, {}
+  local views = {}
+  for _, r in ipairs(ctl:all("views", {}, 60)) do
+    for _, v in ipairs(r.nodes or {}) do
+      id2gi[v[2]] = v[1]
+      views[#views + 1] = v
+    end
+  end
+  local g = { edges = 0, both_ways = 0, one_way = 0, unheld = 0, unreachable = {}, unfed = 0 }
+  for _, v in ipairs(views) do
+    adj[v[1]], holds[v[1]] = {}, {}
+    for _, id in ipairs(v[3]) do if id2gi[id] then holds[v[1]][id2gi[id]] = true end end
+    for _, id in ipairs(v[4]) do
+      local to = id2gi[id]
+      if to then adj[v[1]][to] = true; g.edges = g.edges + 1 end
+    end
+    if #v[6] == 0 then g.unfed = g.unfed + 1 end
+  end
+  for from, out in pairs(adj) do
+    for to in pairs(out) do
+      if adj[to] and adj[to][from] then
+        g.both_ways = g.both_ways + 1
+      else
+        g.one_way = g.one_way + 1
+        -- the other end cannot push back: it does not hold the sender alive
+        if not (holds[to] and holds[to][from]) then g.unheld = g.unheld + 1 end
+      end
+    end
+  end
+  for _, o in ipairs(origins) do
+    local seen, queue, head, missed = { [o] = true }, { o }, 1, 0
+    while head <= #queue do
+      local u = queue[head]
+      head = head + 1
+      for to in pairs(adj[u] or {}) do
+        if not seen[to] then seen[to] = true; queue[#queue + 1] = to end
+      end
+    end
+    for gi in pairs(adj) do if not seen[gi] then missed = missed + 1 end end
+    g.unreachable[#g.unreachable + 1] = missed
+  end
+  return g
+end
+
 local netns = os.getenv("BENCH_NETNS") == "1"
 local sustained, ceiling_hit = 0, nil
 B.log("%8s %9s %9s %9s %8s %8s %8s %7s %8s %7s %6s %9s", "offered", "sent/s", "deliv%",
@@ -115,6 +171,7 @@ for step, rate in ipairs(rates) do
   local wall = loop:now() - t0
   local lo1 = netns and B.lo_tx_bytes()
   local m1 = ctl:snap()
+  local graph = o.graph and eager_graph(origins)
   local res = ctl:all("load_dump", { step = step }, 120)
   local sent, failed, lag, fds, cpu_max, cpu_all, deliveries = 0, 0, 0, 0, 0, 0, 0
   local hist, got, hops = {}, {}, {}
@@ -182,9 +239,24 @@ for step, rate in ipairs(rates) do
   B.result(t, "cpu_pct_per_node", 100 * cpu_all / n)
   B.result(t, "fds_max", fds)
   if netns then B.result(t, "bytes_per_node_s", (lo1 - lo0) / n / wall) end
+  if graph then
+    local worst = 0
+    for _, m in ipairs(graph.unreachable) do worst = math.max(worst, m) end
+    B.result(t, "eager_links", graph.edges)
+    B.result(t, "eager_one_way", graph.one_way)
+    B.result(t, "eager_one_way_unheld", graph.unheld)
+    B.result(t, "unreachable_max", worst)
+    B.result(t, "unfed", graph.unfed)
+  end
   B.log("%8d %9.1f %9.2f %9.2f %8s %8s %8s %7.2f %8d %7.0f %6d %9.2f", rate, sent / o.seconds,
     delivered, sent > 0 and 100 * complete / sent or 0, B.fmt(p50), B.fmt(p99), B.fmt(p100),
     copies, d("ae_pushed") + d("ae_fetched"), 100 * cpu_max, fds, lag)
+  if graph then
+    B.log("  eager links: %d (%d in pairs, %d one way, %d of those to a node that does not hold the "
+      .. "sender alive); nodes no eager path reaches, per origin: %s; nodes fed by nobody: %d",
+      graph.edges, graph.both_ways, graph.one_way, graph.unheld, table.concat(graph.unreachable, ","),
+      graph.unfed)
+  end
   -- --metrics: every counter that moved during the step, summed over the nodes.
   if o.metrics then
     local keys = {}
