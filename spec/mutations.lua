@@ -880,4 +880,15 @@ return {
     caught_by = "c_holders: windows_roll",
     specs = { "c_holders" },
   },
+  {
+    name = "a batch that prunes its sender leaves it counted as feeding us",
+    file = "core/proto/shortcut.c",
+    find = [[        if (duplicate < accepted)
+            return HS_SHORTCUT_NONE;]],
+    replace = [[        if (duplicate < accepted || 1)
+            return HS_SHORTCUT_NONE;]],
+    breaks = "a node nobody pushes to any more believes itself fed and never asks to be; every message reaches it by a lazy offer",
+    caught_by = "c_proto: a_pruning_batch_unfeeds",
+    specs = { "c_proto" },
+  },
 }

@@ -739,7 +739,9 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
         }
         *status = 200;
         return single_answer(
-            rx, id, pushed ? hs_shortcut_answer(n, sender, rx == RX_ACCEPTED) : HS_SHORTCUT_NONE,
+            rx, id,
+            pushed ? hs_shortcut_answer(n, sender, rx == RX_ACCEPTED, rx == RX_DUPLICATE)
+                   : HS_SHORTCUT_NONE,
             len);
     }
     /* A batch: each envelope is judged on its own; the answer counts them
@@ -774,7 +776,7 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
     free(slices);
     *status = 200;
     return batch_answer(accepted, duplicate, errors,
-                        pushed && accepted + duplicate ? hs_shortcut_answer(n, sender, accepted)
+                        pushed && accepted + duplicate ? hs_shortcut_answer(n, sender, accepted, duplicate)
                                                        : HS_SHORTCUT_NONE,
                         len);
 }
@@ -806,7 +808,8 @@ char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const cha
         *status = rx_status(rx);
         if (*status != 200)
             return hs_http_error_text(why, alen);
-        return single_answer(rx, id, hs_shortcut_answer(n, sender, rx == RX_ACCEPTED), alen);
+        return single_answer(
+            rx, id, hs_shortcut_answer(n, sender, rx == RX_ACCEPTED, rx == RX_DUPLICATE), alen);
     }
     /* A batch: scanned whole before any of it is handled, so a decline
      * leaves nothing done and the jansson path starts from scratch. Not
@@ -858,7 +861,8 @@ char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const cha
     free(envs);
     free(raw);
     *status = 200;
-    return batch_answer(accepted, duplicate, errors, hs_shortcut_answer(n, sender, accepted), alen);
+    return batch_answer(accepted, duplicate, errors,
+                        hs_shortcut_answer(n, sender, accepted, duplicate), alen);
 decline:
     for (size_t k = 0; k < count; k++)
         hs_envelope_clear(&envs[k]);

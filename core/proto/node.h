@@ -436,8 +436,9 @@ typedef enum hs_shortcut_word {
 } hs_shortcut_word;
 
 /* What the answer to sender's POST /gossip adds, `accepted` of its
- * envelopes new to us. */
-hs_shortcut_word hs_shortcut_answer(hs_node *n, const char *sender, size_t accepted);
+ * envelopes new to us and `duplicate` seen before. */
+hs_shortcut_word hs_shortcut_answer(hs_node *n, const char *sender, size_t accepted,
+                                    size_t duplicate);
 
 /* routes.c */
 

@@ -109,7 +109,8 @@ int hs_shortcut_offer(hs_node *n, const uint8_t id[32], unsigned ttl, hs_peer *v
     return 1;
 }
 
-hs_shortcut_word hs_shortcut_answer(hs_node *n, const char *sender, size_t accepted)
+hs_shortcut_word hs_shortcut_answer(hs_node *n, const char *sender, size_t accepted,
+                                    size_t duplicate)
 {
     hs_peer *p = n->cfg.tree && sender ? hs_peers_find(&n->peers, sender) : NULL;
 
@@ -126,9 +127,11 @@ hs_shortcut_word hs_shortcut_answer(hs_node *n, const char *sender, size_t accep
             p->feeds_us = 0;
             return HS_SHORTCUT_PRUNE;
         }
-        return HS_SHORTCUT_NONE;
+        if (duplicate < accepted)
+            return HS_SHORTCUT_NONE;
     }
-    /* Only duplicates: that prunes it anyway, unless we keep it. */
+    /* Mostly duplicates (at least as many as new ones; a batch's answer),
+     * or only: that prunes it (push.c), unless we keep it. */
     p->prune_asked = 0;
     p->feeds_us = p->keep;
     return p->keep ? HS_SHORTCUT_KEEP : HS_SHORTCUT_NONE;

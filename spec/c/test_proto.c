@@ -589,6 +589,67 @@ static void lazy_ttls_pair_with_their_ids(void)
     }
 }
 
+/* A batch answered with as many duplicates as new envelopes prunes its
+ * sender's link to us (push.c), so the sender no longer feeds us. Until
+ * 2026-12-06 the node went on believing it did (hs_peer.feeds_us) when
+ * any envelope of the batch was new: under load, where pushes go in
+ * batches, nodes that nobody pushed to any more believed themselves fed,
+ * never asked to be (membership.c, feeding), and got every message by a
+ * lazy offer, 250-500 ms late (bench/RESULTS.md, Load). A batch with more
+ * new envelopes than duplicates keeps it. */
+static void a_pruning_batch_unfeeds(void)
+{
+    for (int more_new = 0; more_new < 2; more_new++) {
+        hs_sim *s = make(1, 1);
+        hs_node *n = s ? hs_sim_node(s, 0) : NULL;
+        hs_peer *feeder = NULL;
+        uint8_t old[32] = {0x21, 1};
+        char hex[3][65], body[2048];
+        hs_http_response resp;
+        size_t len = 0;
+
+        CHECK(n != NULL);
+        if (!n) {
+            hs_sim_free(s);
+            return;
+        }
+        CHECK(hs_peers_add(&n->peers, "peer-feeder", "http://10.9.0.1:8080", &feeder) == HS_OK);
+        if (!feeder) {
+            hs_sim_free(s);
+            return;
+        }
+        feeder->features = HS_FEAT_OURS;
+        feeder->state = HS_PEER_ALIVE;
+        feeder->feeds_us = 1;
+        CHECK(hs_seen_insert(n->seen, old, hs_node_mono(n), NULL) == HS_OK);
+        hs_hash_to_hex(old, 32, hex[0]);
+        for (int k = 1; k < 3; k++) {
+            uint8_t fresh[32] = {(uint8_t)(0x40 + k), 2};
+            hs_hash_to_hex(fresh, 32, hex[k]);
+        }
+        /* The seen one and one new one; or the seen one and two new. */
+        len += (size_t)snprintf(body + len, sizeof body - len, "[");
+        for (int k = 0; k < 2 + more_new; k++)
+            len += (size_t)snprintf(body + len, sizeof body - len,
+                                    "%s{\"message_id\":\"%s\",\"message_type\":\"chat\","
+                                    "\"payload\":{},\"timestamp\":%.3f,\"ttl\":5,"
+                                    "\"origin_peer\":\"peer-origin\",\"seen_by\":[]}",
+                                    k ? "," : "", hex[k], hs_node_now(n));
+        len += (size_t)snprintf(body + len, sizeof body - len, "]");
+        hs_memnet_server_serve(n->server, "POST", "/gossip", "peer-feeder", NULL, 0, body, len,
+                               &resp);
+        CHECK(resp.status == 200);
+        CHECK(resp.body && strstr(resp.body, more_new ? "\"accepted\":2" : "\"accepted\":1"));
+        CHECK(resp.body && strstr(resp.body, "\"duplicate\":1"));
+        CHECK(resp.body && !strstr(resp.body, "keep"));
+        CHECK(feeder->feeds_us == more_new);
+        if (feeder->feeds_us != more_new)
+            fprintf(stderr, "more_new %d: %s\n", more_new, resp.body ? resp.body : "(none)");
+        free(resp.body);
+        hs_sim_free(s);
+    }
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -613,5 +674,6 @@ int main(int argc, char **argv)
     the_tree_repairs();
     a_forgotten_parent_stays_forgotten();
     lazy_ttls_pair_with_their_ids();
+    a_pruning_batch_unfeeds();
     DONE();
 }
