@@ -776,8 +776,9 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
     free(slices);
     *status = 200;
     return batch_answer(accepted, duplicate, errors,
-                        pushed && accepted + duplicate ? hs_shortcut_answer(n, sender, accepted, duplicate)
-                                                       : HS_SHORTCUT_NONE,
+                        pushed && accepted + duplicate
+                            ? hs_shortcut_answer(n, sender, accepted, duplicate)
+                            : HS_SHORTCUT_NONE,
                         len);
 }
 

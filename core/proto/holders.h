@@ -24,8 +24,8 @@
 typedef struct hs_holders {
     uint64_t key[2];
     int keyed;
-    double window;   /* s: a window's length */
-    double start;    /* monotonic s: when the current window began */
+    double window; /* s: a window's length */
+    double start;  /* monotonic s: when the current window began */
     uint8_t cur[HS_HOLDERS_REGISTERS], prev[HS_HOLDERS_REGISTERS];
 } hs_holders;
 

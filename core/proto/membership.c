@@ -149,7 +149,7 @@ static json_t *answer_json(const hs_http_result *res)
 static json_t *probe_answer_json(const hs_http_result *res)
 {
     static const char *const keys[] = {"node_id", "incarnation", "tags", "features", "feeds",
-                                       "room",    "spare",       "news", "try",  "held"};
+                                       "room",    "spare",       "news", "try",      "held"};
 
     if (res->err != HS_OK || res->status != 200)
         return NULL;
@@ -730,12 +730,10 @@ static int shed(hs_node *n, hs_peer *p, const json_t *held)
     double bound = 2.0 * n->cfg.max_peers;
 
     p->crowded = h > bound;
-    if (h <= bound || n->peers.live * 2 < n->cfg.max_peers || p->eager || p->feeds_us ||
-        p->keep || p->hearsay ||
-        (last_shed(n) > 0 && hs_node_mono(n) - last_shed(n) < SHED_EVERY(n)))
+    if (h <= bound || n->peers.live * 2 < n->cfg.max_peers || p->eager || p->feeds_us || p->keep ||
+        p->hearsay || (last_shed(n) > 0 && hs_node_mono(n) - last_shed(n) < SHED_EVERY(n)))
         return 0;
-    if ((double)(hs_rng_next(&n->rng) >> 11) / 9007199254740992.0 >=
-        (1 - bound / h) / SHED_DAMPING)
+    if ((double)(hs_rng_next(&n->rng) >> 11) / 9007199254740992.0 >= (1 - bound / h) / SHED_DAMPING)
         return 0;
     hs_node_log(n, HS_LOG_DEBUG, "letting %s go: about %.0f nodes hold it", p->id, h);
     n->m.peers_shed++;
@@ -1837,9 +1835,8 @@ static int may_probe_stranger(hs_node *n, const char *id, const char *url, const
     hs_http_url u;
 
     *why = NULL;
-    if (!hs_peers_valid_id(id) || strlen(url) > HS_URL_MAX ||
-        hs_http_url_parse(url, &u) != HS_OK || strcmp(url, n->url) == 0 ||
-        strcmp(id, n->id) == 0)
+    if (!hs_peers_valid_id(id) || strlen(url) > HS_URL_MAX || hs_http_url_parse(url, &u) != HS_OK ||
+        strcmp(url, n->url) == 0 || strcmp(id, n->id) == 0)
         *why = "not a node we can probe";
     else if (!hs_node_url_allowed(n, url) || !url_allowed(n, url))
         *why = "outside peer_allow";

@@ -43,8 +43,8 @@ typedef struct hs_sendq {
     hs_body **v;
     size_t n, cap;
     size_t bytes;
-    hs_idq lazy;       /* ids to offer (lazypush.c) */
-    unsigned inflight; /* POSTs to this peer not answered yet (push.c) */
+    hs_idq lazy;              /* ids to offer (lazypush.c) */
+    unsigned inflight;        /* POSTs to this peer not answered yet (push.c) */
     double credit, credit_at; /* POSTs it may get now, as of when (push.c) */
 } hs_sendq;
 

@@ -745,8 +745,12 @@ static void out_of_descriptors_a_request_fails_and_says_so(void)
     char url[128];
     struct rlimit was, low;
     hs_http_client *c = NULL;
-    hs_http_client_opts o = {.max_response = 1000, .max_connections = 8, .per_host = 4,
-                             .idle_timeout = 60, .no_fd = on_no_fd, .no_fd_ud = &n};
+    hs_http_client_opts o = {.max_response = 1000,
+                             .max_connections = 8,
+                             .per_host = 4,
+                             .idle_timeout = 60,
+                             .no_fd = on_no_fd,
+                             .no_fd_ud = &n};
 
     uv_loop_init(&loop);
     server_start(&s, &loop, NULL);
