@@ -379,8 +379,8 @@ return {
   },
   {
     name = "a batch of mostly duplicates does not prune its link",
-    file = "core/proto/push.c",
-    find = [[    return accepted >= 0 && duplicate > 0 && duplicate >= accepted;]],
+    file = "core/proto/node.h",
+    find = [[    return duplicate > 0 && duplicate >= accepted;]],
     replace = [[    return accepted == 0 && duplicate > 0;]],
     breaks = "under load a link that brings one new message in each batch of copies is never pruned: the tree fills with cycles (5 copies a message on 100 loopback nodes at 150/s)",
     caught_by = "sim_spec: keeps the tree a tree under a steady stream whose pushes go in batches",
@@ -883,9 +883,9 @@ return {
   {
     name = "a batch that prunes its sender leaves it counted as feeding us",
     file = "core/proto/shortcut.c",
-    find = [[        if (duplicate < accepted)
+    find = [[        if (!hs_gossip_prunes(accepted, duplicate))
             return HS_SHORTCUT_NONE;]],
-    replace = [[        if (duplicate < accepted || 1)
+    replace = [[        if (!hs_gossip_prunes(accepted, duplicate) || 1)
             return HS_SHORTCUT_NONE;]],
     breaks = "a node nobody pushes to any more believes itself fed and never asks to be; every message reaches it by a lazy offer",
     caught_by = "c_proto: a_pruning_batch_unfeeds",

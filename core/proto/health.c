@@ -126,7 +126,7 @@ char *hs_node_health_text(hs_node *n, size_t *len)
     if (public_key)
         key_string(&o, "public_key", public_key);
     key_int(&o, "local_health", (long long)n->local_health);
-    key_int(&o, "held", (long long)hs_holders_estimate(&n->holders, hs_node_mono(n)));
+    key_int(&o, "held", (long long)hs_node_held(n));
     if (n->label[0])
         key_string(&o, "cluster_label", n->label);
     if (n->recent_types) {

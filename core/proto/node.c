@@ -747,6 +747,11 @@ json_t *hs_node_peers_json(hs_node *n)
     return hs_node_peers_sample_json(n, 0);
 }
 
+unsigned hs_node_held(hs_node *n)
+{
+    return hs_holders_estimate(&n->holders, hs_node_mono(n));
+}
+
 static int sampled(const hs_peer *p, size_t sample)
 {
     return p->state != HS_PEER_DEAD && hs_peer_usable(p) && !(sample && p->crowded);
@@ -854,8 +859,7 @@ json_t *hs_node_health_json(hs_node *n)
     if (h)
         json_object_set_new(h, "local_health", json_integer((json_int_t)n->local_health));
     if (h)
-        json_object_set_new(
-            h, "held", json_integer((json_int_t)hs_holders_estimate(&n->holders, hs_node_mono(n))));
+        json_object_set_new(h, "held", json_integer((json_int_t)hs_node_held(n)));
     if (h && n->label[0])
         json_object_set_new(h, "cluster_label", json_string(n->label));
     if (h && n->recent_types) {

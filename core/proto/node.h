@@ -435,6 +435,15 @@ typedef enum hs_shortcut_word {
     HS_SHORTCUT_KEEP   /* "keep": true: a duplicate that must not prune */
 } hs_shortcut_word;
 
+/* Whether an answer to a POST /gossip of ours, `accepted` of its envelopes
+ * new to the peer and `duplicate` seen before, prunes the link: at least as
+ * many duplicates as new ones (push.c reads it off the answer; the peer's
+ * hs_shortcut_answer keeps its own books by the same rule). */
+static inline int hs_gossip_prunes(size_t accepted, size_t duplicate)
+{
+    return duplicate > 0 && duplicate >= accepted;
+}
+
 /* What the answer to sender's POST /gossip adds, `accepted` of its
  * envelopes new to us and `duplicate` seen before. */
 hs_shortcut_word hs_shortcut_answer(hs_node *n, const char *sender, size_t accepted,
@@ -445,6 +454,10 @@ hs_shortcut_word hs_shortcut_answer(hs_node *n, const char *sender, size_t accep
 void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *resp);
 
 /* node.c */
+
+/* About how many nodes hold us in their views now (holders.h): what /ping
+ * and /health say as "held". */
+unsigned hs_node_held(hs_node *n);
 
 int hs_node_is_blocked(const hs_node *n, const char *id);
 /* GET /metrics' labels for the slots of hs_stats.http (routes.c). */

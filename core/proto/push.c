@@ -48,7 +48,7 @@ static int all_duplicate(const hs_http_result *res)
         return 1;
     accepted = count_of(res, "\"accepted\":");
     duplicate = count_of(res, "\"duplicate\":");
-    return accepted >= 0 && duplicate > 0 && duplicate >= accepted;
+    return accepted >= 0 && duplicate >= 0 && hs_gossip_prunes((size_t)accepted, (size_t)duplicate);
 }
 
 /* Whether the answer carries `member`, as `"prune":true` (shortcut.c's

@@ -162,6 +162,14 @@ static void peers(hs_node *n, const hs_http_request *req, hs_http_response *resp
     }
 }
 
+/* A probe (/ping, /health) from the request's source address: one more
+ * node that holds us (holders.h). */
+static void count_prober(hs_node *n)
+{
+    if (n->rx_src_ok)
+        hs_holders_add(&n->holders, &n->rng, n->rx_src, hs_node_mono(n));
+}
+
 /* /ping's answer written as text (jsonout.h): the bytes jansson would dump
  * of the tree ping() builds below, at a tenth of the cost (a probe a
  * second per peer). 1 when resp is answered; 0 when jansson must build
@@ -186,7 +194,7 @@ static int ping_text(hs_node *n, int feeds, const hs_peer *refer, hs_http_respon
         hs_jsonout_string(&o, key, strlen(key));
     }
     HS_JSONOUT_LIT(&o, ",\"held\":");
-    hs_jsonout_int(&o, (json_int_t)hs_holders_estimate(&n->holders, hs_node_mono(n)));
+    hs_jsonout_int(&o, (json_int_t)hs_node_held(n));
     if (n->peers.live < n->cfg.max_peers)
         HS_JSONOUT_LIT(&o, ",\"room\":true");
     else
@@ -236,8 +244,7 @@ static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
     const hs_peer *refer = NULL;
     int feeds = 0;
 
-    if (n->rx_src_ok)
-        hs_holders_add(&n->holders, &n->rng, n->rx_src, hs_node_mono(n));
+    count_prober(n);
     if (from && url && hs_peers_valid_id(from) && hs_peers_valid_url(url)) {
         if (n->peers.live < n->cfg.max_peers && !hs_peers_find(&n->peers, from)) {
             static const uint8_t unknown[16];
@@ -257,8 +264,7 @@ static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
          * public key already carries it (a probe a second: 80 bytes). */
         if (strcmp(hs_node_public_key(n), n->id) != 0)
             json_object_set_new(a, "public_key", json_string(hs_node_public_key(n)));
-        json_object_set_new(
-            a, "held", json_integer((json_int_t)hs_holders_estimate(&n->holders, hs_node_mono(n))));
+        json_object_set_new(a, "held", json_integer((json_int_t)hs_node_held(n)));
         json_object_set_new(a, "room", json_boolean(n->peers.live < n->cfg.max_peers));
         /* When we last took news (anti-entropy, hs_ae_news): a prober that
          * has had none since runs a round with us. */
@@ -373,8 +379,7 @@ static void ui(hs_http_response *resp, const char *path)
 /* GET /health: written as text (health.c), what a probe asks for. */
 static void health(hs_node *n, hs_http_response *resp)
 {
-    if (n->rx_src_ok)
-        hs_holders_add(&n->holders, &n->rng, n->rx_src, hs_node_mono(n));
+    count_prober(n);
     if (!(resp->body = hs_node_health_text(n, &resp->len))) {
         refuse(resp, 500, "out of memory");
         return;

@@ -127,7 +127,7 @@ hs_shortcut_word hs_shortcut_answer(hs_node *n, const char *sender, size_t accep
             p->feeds_us = 0;
             return HS_SHORTCUT_PRUNE;
         }
-        if (duplicate < accepted)
+        if (!hs_gossip_prunes(accepted, duplicate))
             return HS_SHORTCUT_NONE;
     }
     /* Mostly duplicates (at least as many as new ones; a batch's answer),
