@@ -40,6 +40,62 @@ function H.node(extra, loop)
   return node, loop
 end
 
+-- The kernel's ephemeral ports (/proc/sys/net/ipv4/ip_local_port_range):
+-- port 0 listens and every outgoing connection's local end take theirs
+-- from this range.
+local function ephemeral_low()
+  local f = io.open("/proc/sys/net/ipv4/ip_local_port_range")
+  local low = f and tonumber(f:read("l"):match("^%s*(%d+)"))
+  if f then f:close() end
+  return low or 32768
+end
+
+-- Runs body(port) with a port below the ephemeral range, chosen at random,
+-- for a node that must listen on a port known beforehand or come back on
+-- its port after a restart. A freed ephemeral port is not safe for that:
+-- under ctest -j another spec's outgoing connection can take it first (CI
+-- saw "Address already in use" on 2026-12-06). Below the range only an
+-- explicit listen can, so body returns nil when its listen failed and runs
+-- again on another port, at most 5 times. Returns what body returned.
+function H.on_spare_port(loop, body)
+  local top = ephemeral_low() - 1
+  local bottom = top > 12000 and top - 10000 or 1025
+  local why, tried = nil, {}
+  for _ = 1, 5 do
+    local port
+    repeat port = math.random(bottom, top) until not tried[port]
+    tried[port] = true
+    local r, w = body(port)
+    if r ~= nil then return r end
+    why = w
+  end
+  error("no spare port could be listened on in 5 tries: " .. tostring(why))
+end
+
+-- A node (H.node's settings) on a spare port (H.on_spare_port).
+function H.spare_node(extra, loop)
+  return H.on_spare_port(loop, function(port)
+    local s = {}
+    for k, v in pairs(extra or {}) do s[k] = v end
+    s.port = port
+    return H.try_node(s, loop)
+  end)
+end
+
+-- Like H.node, but a node that cannot listen is closed and gives nil and
+-- the reason (for H.on_spare_port's bodies).
+function H.try_node(extra, loop)
+  local s = H.settings(extra)
+  s.port = s.port or 0
+  local node = hs.node(loop, s)
+  local ok, err = node:start()
+  if not ok then
+    node:close()
+    return nil, err
+  end
+  return node
+end
+
 -- Synchronous request through node's client; returns status, body, err.
 function H.fetch(loop, node, method, url, body, header, timeout)
   local done, st, b, e = false

@@ -79,3 +79,55 @@ describe("node:fetch", function()
     a:close(); b:close(); loop:close()
   end)
 end)
+
+-- The helper for specs whose node listens on a port known beforehand
+-- (settings_spec public_url, membership_spec re-bootstrap) or comes back on
+-- its port (membership_spec, process_spec): CI saw "Address already in
+-- use" on 2026-12-06 when such a port came from the ephemeral range.
+describe("H.on_spare_port", function()
+  local function ephemeral_low()
+    local f = io.open("/proc/sys/net/ipv4/ip_local_port_range")
+    local low = tonumber(f:read("l"):match("^%s*(%d+)"))
+    f:close()
+    return low
+  end
+
+  it("gives ports below the kernel's ephemeral range, which no outgoing connection takes", function()
+    local loop = hs.loop()
+    local low = ephemeral_low()
+    for _ = 1, 20 do
+      local node = H.spare_node({}, loop)
+      assert.is_true(node:port() < low and node:port() > 1024, tostring(node:port()))
+      node:close()
+    end
+    loop:close()
+  end)
+
+  it("tries another port when another socket listens on the first", function()
+    local loop = hs.loop()
+    local thief, tries, ports = nil, 0, {}
+    local node = H.on_spare_port(loop, function(port)
+      tries = tries + 1
+      ports[tries] = port
+      if tries == 1 then thief = H.node({ port = port }, loop) end
+      return H.try_node({ port = port }, loop)
+    end)
+    assert.equal(2, tries)
+    assert.not_equal(ports[1], ports[2])
+    assert.equal(ports[2], node:port())
+    node:close(); thief:close(); loop:close()
+  end)
+
+  it("gives up after 5 tries with the reason", function()
+    local loop = hs.loop()
+    local tries = 0
+    local ok, err = pcall(H.on_spare_port, loop, function()
+      tries = tries + 1
+      return nil, "taken"
+    end)
+    assert.is_false(ok)
+    assert.equal(5, tries)
+    assert.matches("no spare port could be listened on in 5 tries: taken", err, 1, true)
+    loop:close()
+  end)
+end)

@@ -152,7 +152,7 @@ describe("a peer that stops answering", function()
   before_each(function()
     loop = hs.loop()
     a = H.node({ dead_after = 3, retry_min = 0.1, retry_max = 0.2 }, loop)
-    b = H.node({}, loop)
+    b = H.spare_node({}, loop) -- it comes back on its port
     b_port, b_id = b:port(), b:id()
     a:add_peer(b_id, b:url())
     events = {}
@@ -437,15 +437,17 @@ end)
 describe("re-bootstrap", function()
   it("bootstraps again when a node has fewer than min_peers peers", function()
     local loop = hs.loop()
-    -- Reserve a port, free it, and point b's bootstrap at it before a runs.
-    local probe = H.node({}, loop)
-    local port = probe:port()
-    probe:close()
-    loop:run_for(0.05)
-    local b = H.node({ bootstrap = { "http://127.0.0.1:" .. port }, rebootstrap_interval = 0.2 }, loop)
-    loop:run_for(0.5)
-    assert.equal(0, #b:peers())
-    local a = H.node({ port = port }, loop)
+    -- Point b's bootstrap at a port before a listens there.
+    local a, b
+    H.on_spare_port(loop, function(port)
+      b = H.node({ bootstrap = { "http://127.0.0.1:" .. port }, rebootstrap_interval = 0.2 }, loop)
+      loop:run_for(0.5)
+      assert.equal(0, #b:peers())
+      local why
+      a, why = H.try_node({ port = port }, loop)
+      if not a then b:close() end
+      return a, why
+    end)
     assert.is_true(loop:run_until(function() return peer_ids(b)[a:id()] ~= nil end, 5))
     a:close(); b:close(); loop:close()
   end)

@@ -11,9 +11,15 @@ describe("a killed node", function()
     local a = H.node({ dead_after = 2, retry_min = 0.2, retry_max = 0.5 }, loop)
     local b = H.node({ dead_after = 2, retry_min = 0.2, retry_max = 0.5 }, loop)
     b:add_peer(a:id(), a:url())
-    local settings = H.settings({ port = 0, bootstrap = { a:url() } })
-    local dir = H.config_dir(settings)
-    local proc = H.spawn(dir, loop)
+    -- On a spare port: it comes back on it.
+    local settings, dir = H.settings({ bootstrap = { a:url() } }), nil
+    local proc = H.on_spare_port(loop, function(port)
+      settings.port = port
+      dir = H.config_dir(settings, dir)
+      local ok, p = pcall(H.spawn, dir, loop)
+      if ok then return p end
+      return nil, p
+    end)
 
     -- It joins: both in-process nodes know it, and have probed it (known
     -- only from another's word, it would be forgotten, not declared dead).
@@ -36,9 +42,6 @@ describe("a killed node", function()
     for _, p in ipairs(list) do assert.not_equal(proc.id, p.peer_id) end
 
     -- Restarted on the same port with the same id (kept in its config dir).
-    local port = tonumber(proc.url:match(":(%d+)$"))
-    settings.port = port
-    H.config_dir(settings, dir)
     local again = H.spawn(dir, loop)
     assert.equal(proc.id, again.id)
     assert.is_true(loop:run_until(function()

@@ -4,15 +4,6 @@
 -- and log_level are settings of `hearsay run`: cli_spec.)
 local hs = H.hs
 
--- A port free a moment ago (its node closed), for settings that name it.
-local function free_port(loop)
-  local probe = H.node({}, loop)
-  local port = probe:port()
-  probe:close()
-  loop:run_for(0.05)
-  return port
-end
-
 describe("a refused configuration", function()
   it("names the setting and why, not a bare \"invalid argument\" (issue 20)", function()
     local loop = hs.loop()
@@ -54,11 +45,14 @@ end)
 describe("public_url", function()
   it("is the URL the node gives for itself: /health, its announces, its peers' tables", function()
     local loop = hs.loop()
-    local port = free_port(loop)
-    local url = "http://localhost:" .. port
     local b = H.node({ gossip_interval = 60 }, loop)
     -- a joins through b: its join announce tells b where to reach it
-    local a = H.node({ port = port, public_url = url, bootstrap = { b:url() } }, loop)
+    local a, port, url
+    H.on_spare_port(loop, function(p)
+      port, url = p, "http://localhost:" .. p
+      a = H.try_node({ port = port, public_url = url, bootstrap = { b:url() } }, loop)
+      return a
+    end)
     assert.equal(url, a:url())
     local _, h = H.fetch_json(loop, b, "GET", "http://127.0.0.1:" .. port .. "/health")
     assert.equal(url, h.url)
