@@ -262,6 +262,8 @@ static const field fields[] = {
     FIELD(probe_interval, F_NUM),
     FIELD(indirect_probes, F_UINT),
     FIELD(suspicion_timeout, F_NUM),
+    FIELD(suspicion_min, F_NUM),
+    FIELD(suspicion_confirmations, F_UINT),
     FIELD(max_probes_in_flight, F_UINT),
     FIELD(seen_ttl, F_NUM),
     FIELD(seen_cap, F_SIZE),

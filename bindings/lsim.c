@@ -694,6 +694,7 @@ static int l_sim_totals(lua_State *L)
     set_int(L, "indirect_probes", (lua_Integer)m.indirect_probes);
     set_int(L, "suspicions", (lua_Integer)m.suspicions);
     set_int(L, "refutations", (lua_Integer)m.refutations);
+    set_int(L, "confirmations", (lua_Integer)m.confirmations);
     set_int(L, "peers_recovered", (lua_Integer)m.peers_recovered);
     set_int(L, "probe_sweeps", (lua_Integer)m.probe_sweeps);
     set_int(L, "messages_sent", (lua_Integer)m.messages_sent);

@@ -36,7 +36,9 @@ return {
   forget_after = 3600,        -- s after which a dead peer is forgotten
   probe_timeout = 1,          -- s a health probe may take
   indirect_probes = 3,        -- peers asked to probe one we cannot reach
-  suspicion_timeout = 5,      -- s a suspected peer has to refute before it is dead
+  suspicion_timeout = 5,      -- s a suspected peer has to refute before it is dead...
+  suspicion_min = 1,          -- ...down to this as other nodes bear the suspicion out:
+  suspicion_confirmations = 3, -- this many (Lifeguard's k; 0: always the full time)
   max_probes_in_flight = 64,  -- health probes under way at once; new peers'
                               -- first probes beyond it wait their turn
 

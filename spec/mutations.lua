@@ -220,7 +220,7 @@ return {
   {
     name = "dead_timeout ignored",
     file = "core/proto/membership.c",
-    find = [[            if (wall - p->last_seen > n->cfg.dead_timeout)]],
+    find = [[            if (wall - p->last_seen > n->cfg.dead_timeout && !p->probing)]],
     replace = [[            if (0)]],
     breaks = "a peer never heard from again stays alive until a probe fails",
     caught_by = "settings_spec: dead_timeout",
@@ -818,11 +818,64 @@ return {
     specs = { "sim_spec" },
   },
   {
+    name = "dead_timeout in the middle of a probe round",
+    file = "core/proto/membership.c",
+    find = [[            if (wall - p->last_seen > n->cfg.dead_timeout && !p->probing)]],
+    replace = [[            if (wall - p->last_seen > n->cfg.dead_timeout)]],
+    breaks = "a live peer whose probe round is still out is declared dead by dead_timeout, before the helpers answer",
+    caught_by = "sim_spec: lets a probe that is out decide before dead_timeout declares a peer dead (seeds 4 and 5)",
+    specs = { "sim_spec" },
+  },
+  {
+    name = "suspicions never bear each other out",
+    file = "core/proto/membership.c",
+    find = [[    if (k == 0)
+        return max;
+    c = hs_suspicions_count(n->suspicions, p->id, p->incarnation);]],
+    replace = [[    if (1)
+        return max;
+    c = hs_suspicions_count(n->suspicions, p->id, p->incarnation);]],
+    breaks = "every suspicion runs suspicion_timeout in full: a crash is let go everywhere 5 s later",
+    caught_by = "c_proto: a_crash_is_detected (15 s on seeds 1-4)",
+    specs = { "c_proto" },
+  },
+  {
+    name = "each suspicion refuted with a new incarnation",
+    file = "core/proto/membership.c",
+    find = [[            if (inc < n->incarnation) {
+                /* Refuted already]],
+    replace = [[            if (0) {
+                /* Refuted already]],
+    breaks = "a burst of suspicions raises the incarnation once each: every later suspicion is new again (a storm)",
+    caught_by = "c_proto: a_burst_of_suspicions_is_refuted_once",
+    specs = { "c_proto" },
+  },
+  {
+    name = "a refutation leaves the suspicions counted before it",
+    file = "core/proto/membership.c",
+    find = [[            if (inc > p->incarnation) {
+                hs_suspicions_reset(n->suspicions, p->id);]],
+    replace = [[            if (0) {
+                hs_suspicions_reset(n->suspicions, p->id);]],
+    breaks = "a node back from a pause is dead 1 s into a suspicion cut short by suspicions of the incarnation it left",
+    caught_by = "sim_spec: keeps probing a suspect until its suspicion runs out (20% loss, pauses of 3 s)",
+    specs = { "sim_spec" },
+  },
+  {
+    name = "a failed round waits for the tick",
+    file = "core/proto/membership.c",
+    find = [[    } else if (hs_node_mono(n) >= p->next_probe && !p->probing && slot_free(n)) {]],
+    replace = [[    } else if (0) {]],
+    breaks = "a crashed peer's rounds come 3 s apart: dead_after rounds take a second more each",
+    caught_by = "c_proto: a_crash_is_detected (15 s on seeds 1-4)",
+    specs = { "c_proto" },
+  },
+  {
     name = "no sweep after an unanswered probe",
     file = "core/proto/membership.c",
-    find = [[            hs_peers_set_state(&n->peers, p, HS_PEER_UNHEALTHY);
-        sweep(n);]],
-    replace = [[            hs_peers_set_state(&n->peers, p, HS_PEER_UNHEALTHY);]],
+    find = [[        if (p->state != HS_PEER_SUSPECT)
+            sweep(n);]],
+    replace = [[        (void)0;]],
     breaks = "after a mass crash the survivors find their dead peers one probe a second, and push to them meanwhile",
     caught_by = "sim_spec: finds the dead at once when most of the cluster crashes",
     specs = { "sim_spec" },

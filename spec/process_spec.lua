@@ -99,10 +99,14 @@ describe("failure detection across processes", function()
     loop:close()
   end)
 
-  it("a node stopped with SIGSTOP for less than the suspicion timeout is never declared dead", function()
+  it("a node stopped with SIGSTOP for less than the shortest suspicion is never declared dead", function()
+    -- Every node that holds it suspects it, and each one's suspicion bears
+    -- out the others' (Lifeguard): the suspicion runs suspicion_min, not
+    -- suspicion_timeout, once enough of them have.
     local loop = hs.loop()
     local nodes, proc, downs = cluster_with_process(loop,
-      { dead_after = 1, suspicion_timeout = 4, health_interval = 0.2, probe_timeout = 0.3 })
+      { dead_after = 1, suspicion_timeout = 4, suspicion_min = 2.5, health_interval = 0.2,
+        probe_timeout = 0.3 })
     H.kill(proc, "STOP")
     loop:run_for(1.5)
     -- It was suspected meanwhile (its probes failed, directly and indirectly).

@@ -13,6 +13,7 @@ describe("a refused configuration", function()
       { { min_peers = 8, max_peers = 4 }, "min_peers (8) must not exceed max_peers (4)" },
       { { fanout = 0 }, "fanout must be from 1 to 64 (it is 0)" },
       { { batch_window = 11 }, "batch_window must be at least 0 and at most 10 (it is 11)" },
+      { { suspicion_confirmations = 9 }, "suspicion_confirmations must be at most 8" },
       { { security = "cluster" }, "security \"cluster\" needs cluster_keys" },
       { { security = "signed", cluster_keys = { ("A"):rep(43) .. "=" }, node_id = "not-a-key" },
         "security \"signed\" needs node_id left unset" },

@@ -165,6 +165,12 @@ typedef struct hs_config {
     unsigned max_probes_in_flight; /* direct probes at once, 64; first
                                       probes of new peers (and retries of
                                       dead ones) beyond it wait their turn */
+    /* Lifeguard's independent suspicions: suspicion_timeout shortens, down
+     * to suspicion_min (at most suspicion_timeout, 1 s), as other nodes
+     * suspect the peer too, reached once suspicion_confirmations (k, 3)
+     * have; 0: the suspicion always runs in full. */
+    double suspicion_min;
+    unsigned suspicion_confirmations;
 
     double seen_ttl;         /* s a message id is remembered, 300 */
     size_t seen_cap;         /* ids remembered at most (oldest evicted), 100000 */
@@ -311,6 +317,8 @@ typedef struct hs_metrics {
                                        probe_new_rate */
     uint64_t suspicions;            /* peers we suspected */
     uint64_t refutations;           /* suspicions of us we refuted */
+    uint64_t confirmations;         /* other nodes' suspicions of a peer
+                                       counted towards shortening ours */
     uint64_t http_blocked;          /* requests refused from banned nodes */
     uint64_t peers_swapped;         /* live peers a full table let go for new ones */
     uint64_t peers_shed;            /* live peers let go because more than twice

@@ -43,6 +43,8 @@ void hs_config_init(hs_config *c)
     c->probe_interval = 1;
     c->indirect_probes = 3;
     c->suspicion_timeout = 5;
+    c->suspicion_min = 1;
+    c->suspicion_confirmations = 3;
     c->max_probes_in_flight = 64;
     c->seen_ttl = 300;
     c->seen_cap = 100000;
@@ -133,6 +135,7 @@ static hs_err check_ranges(const hs_config *c, char *why, size_t cap)
         {"probe_timeout", c->probe_timeout, 0, 1e9, 1},
         {"probe_interval", c->probe_interval, 0, 1e9, 1},
         {"suspicion_timeout", c->suspicion_timeout, 0, 1e9, 1},
+        {"suspicion_min", c->suspicion_min, 0, 1e9, 1},
         {"seen_ttl", c->seen_ttl, 0, 1e9, 1},
         {"ae_window", c->ae_window, 0, 1e9, 1},
         {"retain_ttl", c->retain_ttl, 0, 1e9, 1},
@@ -247,6 +250,8 @@ hs_err hs_config_check(const hs_config *c, char *why, size_t cap)
     CHECK(c->dead_after >= 1, "dead_after must be at least 1");
     CHECK(c->max_probes_in_flight >= 1, "max_probes_in_flight must be at least 1");
     CHECK(c->indirect_probes <= 16, "indirect_probes must be at most 16");
+    CHECK(c->suspicion_confirmations <= HS_SUSPECTERS_MAX,
+          "suspicion_confirmations must be at most %d", HS_SUSPECTERS_MAX);
     CHECK(c->max_digest >= 1 && c->max_digest <= 100000, "max_digest must be from 1 to 100000");
     if ((err = check_ranges(c, why, cap)) != HS_OK)
         return err;

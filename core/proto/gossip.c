@@ -469,7 +469,7 @@ static int builtin(hs_node *n, hs_envelope *env, int authentic)
     } else if (strcmp(env->type, "hs.leave") == 0 || strcmp(env->type, "hs.forceleave") == 0) {
         hs_left_receive(n, env, authentic);
     } else if (strncmp(env->type, "hs.", 3) == 0) {
-        hs_membership_swim(n, env->type, p, authentic ? env->origin : NULL);
+        hs_membership_swim(n, env->type, p, authentic ? env->origin : NULL, env->origin);
     } else {
         const json_t *root = json_object_get(p, "merkle_root");
         const json_t *ver = json_object_get(p, "state_version");

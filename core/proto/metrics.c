@@ -45,6 +45,7 @@ const hs_metric_field hs_metric_fields[] = {
                           "or over probe_new_rate"),
     F(suspicions, "peers we suspected"),
     F(refutations, "suspicions of us we refuted"),
+    F(confirmations, "other nodes' suspicions of a peer that counted towards shortening ours"),
     F(http_blocked, "requests refused from banned nodes"),
     F(peers_swapped, "live peers a full table let go for new ones"),
     F(peers_shed, "live peers let go because more than twice max_peers nodes hold them (their "

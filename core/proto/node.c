@@ -86,6 +86,7 @@ static void free_node(hs_node *n)
     free_list(n->lists.trust_forwarded, n->cfg.n_trust_forwarded);
     free(n->lists.tls);
     hs_ratelimit_free(&n->learn_limit);
+    hs_suspicions_free(n->suspicions);
     hs_membership_free_candidates(n);
     hs_identity_free(n->ident);
     hs_keycache_free(n->keys);
@@ -373,6 +374,9 @@ static void run(hs_node *n, hs_deadline w)
         break;
     case HS_DUE_QUERY:
         hs_query_due(n);
+        break;
+    case HS_DUE_SUSPECT:
+        hs_membership_suspicions_due(n);
         break;
     default:
         break;

@@ -23,6 +23,7 @@
 #include "ratelimit.h"
 #include "rng.h"
 #include "seen.h"
+#include "suspicions.h"
 
 /* Peers let go as held by too many, remembered (membership.c). */
 #define HS_SHED_RECENT 16
@@ -224,6 +225,10 @@ struct hs_node {
     hs_tokens probe_new;
     hs_tokens probe_for_new; /* POST /probe of nodes we do not know */
     hs_holders holders;      /* who probes us: about how many hold us */
+    /* Who else suspects our suspects (NULL until the first is heard), and
+     * when we last said hs.alive (membership.c). */
+    hs_suspicions *suspicions;
+    double refuted_at;
     /* Peers we let go as held by too many (membership.c, shed()): a
      * stranger's word does not bring them back for 2 health_intervals. */
     uint64_t shed_ids[HS_SHED_RECENT];
@@ -304,6 +309,8 @@ void hs_membership_exchange(hs_node *n);
  * membership.c); called as one is due, counts it. */
 int hs_membership_exchange_fruitful(hs_node *n);
 void hs_membership_maintain(hs_node *n);
+/* HS_DUE_SUSPECT: declares dead the suspects whose time ran out. */
+void hs_membership_suspicions_due(hs_node *n);
 /* Broadcasts our peer_announce: with announce_ttl, or, joining, at least 3. */
 void hs_membership_announce(hs_node *n, int joining);
 
@@ -357,8 +364,11 @@ int hs_membership_can_feed(const hs_node *n);
 void hs_membership_unfed(hs_node *n);
 
 /* SWIM messages (hs.suspect, hs.alive, hs.dead) about a node; signer: the
- * origin whose signature the message carries, checked (NULL: none). */
-void hs_membership_swim(hs_node *n, const char *type, const json_t *payload, const char *signer);
+ * origin whose signature the message carries, checked (NULL: none);
+ * origin: its origin (the signer's id in signed mode, where every message
+ * is checked; anyone's word in open mode). */
+void hs_membership_swim(hs_node *n, const char *type, const json_t *payload, const char *signer,
+                        const char *origin);
 /* POST /probe: probe a peer for someone who cannot reach it (deferred). */
 void hs_membership_probe_for(hs_node *n, const json_t *req, uint64_t token, hs_http_response *resp);
 /* Whether the node may learn or ask a peer at url: a TLS node takes

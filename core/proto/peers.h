@@ -91,6 +91,8 @@ typedef struct hs_peer {
                                          than twice max_peers nodes hold
                                          it: left out of the samples we
                                          give (membership.c, shed()) */
+    unsigned char rechecking : 1;     /* a probe for its refutation is out
+                                         (membership.c, recheck()) */
     char id[];                        /* NUL-terminated; the first URL follows */
 } hs_peer;
 

@@ -308,11 +308,15 @@ static int victim_dead_everywhere(hs_sim *s, void *ud)
     return all;
 }
 
-/* A crashed node is dead to (or gone from) all 29 others within 30
- * virtual s, and nobody else is ever taken for dead. Each node believes a
- * death only after its own probe fails (direct, indirect, then
- * suspicion_timeout): over 100 seeds it took 12.9 to 21.9 s, median 15.9
- * (PROTO_SEEDS=100). */
+/* A crashed node is dead to (or gone from) all 29 others within 15
+ * virtual s on the fixed seeds, and nobody else is ever taken for dead.
+ * Each node believes a death only after its own probe fails (direct,
+ * indirect); the first to suspect it waits out a suspicion that the
+ * others' suspicions shorten (Lifeguard). Over 100 seeds (PROTO_SEEDS=100)
+ * it took 8.95 to 15.05 s, median 9.95 s; seeds 1-4 took 9.95, 14.95,
+ * 11.95 and 9.95 s. Before the confirmations (each suspicion ran the
+ * full suspicion_timeout) and the back-to-back rounds: 12.9 to 21.9 s,
+ * median 15.9, and 15.9, 19.9, 17.9 and 15.9 s on seeds 1-4. */
 static void a_crash_is_detected(void)
 {
     for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
@@ -324,7 +328,7 @@ static void a_crash_is_detected(void)
         double t0 = hs_sim_now(s);
         /* (Design: dead_after rounds of its own probes over ~29 peers, a
          * probe period each, then suspicion_timeout.) */
-        CHECK_SEED(hs_sim_run_until(s, victim_dead_everywhere, &w, 0.05, bound(30, 120)));
+        CHECK_SEED(hs_sim_run_until(s, victim_dead_everywhere, &w, 0.05, bound(15, 120)));
         CHECK_SEED(hs_sim_now(s) - t0 > 1.0); /* not before a probe could time out */
         CHECK_SEED(!w.false_death);
         hs_sim_free(s);
@@ -650,6 +654,54 @@ static void a_pruning_batch_unfeeds(void)
     }
 }
 
+/* Several nodes suspect us at one incarnation (the first and, Lifeguard's
+ * confirmations, those whose probes then fail too): we refute once, with
+ * the next incarnation. Refuting each anew raised the incarnation once a
+ * suspicion, so every refutation made the suspicions that followed it
+ * stale and the next one new: at 20% loss, 716 suspicions and 661
+ * refutations in a minute on 200 simulated nodes. A suspicion of an older
+ * incarnation is answered by our current one again, no more than once a
+ * probe_interval, and one of a newer one than ours is made up. */
+static void a_burst_of_suspicions_is_refuted_once(void)
+{
+    hs_sim *s = make(1, 1);
+    hs_node *n = s ? hs_sim_node(s, 0) : NULL;
+    char origin[32];
+
+    CHECK(n != NULL);
+    if (!n) {
+        hs_sim_free(s);
+        return;
+    }
+    uint64_t inc = n->incarnation;
+    for (int k = 0; k < 3; k++) {
+        json_t *p = json_pack("{s:s, s:I, s:s}", "node_id", n->id, "incarnation", (json_int_t)inc,
+                              "by", "someone");
+        snprintf(origin, sizeof origin, "suspecter-%d", k);
+        hs_membership_swim(n, "hs.suspect", p, NULL, origin);
+        json_decref(p);
+    }
+    CHECK(n->incarnation == inc + 1);
+    CHECK(n->m.refutations == 1);
+    /* A probe_interval later, the old incarnation again: said again, not
+     * raised. */
+    double refuted = n->refuted_at;
+    hs_sim_run_for(s, n->cfg.probe_interval + 0.01);
+    json_t *p = json_pack("{s:s, s:I}", "node_id", n->id, "incarnation", (json_int_t)inc);
+    hs_membership_swim(n, "hs.suspect", p, NULL, "suspecter-late");
+    json_decref(p);
+    CHECK(n->incarnation == inc + 1);
+    CHECK(n->m.refutations == 1);
+    CHECK(n->refuted_at > refuted);
+    /* One newer than ours: made up, ignored. */
+    p = json_pack("{s:s, s:I}", "node_id", n->id, "incarnation", (json_int_t)(inc + 5));
+    hs_membership_swim(n, "hs.suspect", p, NULL, "liar");
+    json_decref(p);
+    CHECK(n->incarnation == inc + 1);
+    CHECK(n->m.claims_refused == 1);
+    hs_sim_free(s);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -675,5 +727,6 @@ int main(int argc, char **argv)
     a_forgotten_parent_stays_forgotten();
     lazy_ttls_pair_with_their_ids();
     a_pruning_batch_unfeeds();
+    a_burst_of_suspicions_is_refuted_once();
     DONE();
 }
