@@ -8,15 +8,18 @@
 -- --per-proc). Two settings, each compared with Serf (bench/serf.sh detect):
 --   defaults (hearsay_detect_nN): every node setting as shipped (core/proto/config.c,
 --     the README's table: probe_interval 1 s, probe_timeout 1 s, dead_after 3,
---     suspicion_timeout 5 s, health_interval 60 s), beside Serf's defaults;
+--     suspicion_timeout 5 s down to suspicion_min 1 s after 3 other nodes'
+--     suspicions, health_interval 60 s), beside Serf's defaults;
 --   --equal PROFILE (hearsay_detect_eq_nN): the probe rate and timeouts of
 --     memberlist's PROFILE (lan, Serf's default; wan; local), which is all a
 --     Serf agent lets one choose: probe_interval = ProbeInterval,
 --     probe_timeout = ProbeTimeout, indirect_probes = IndirectChecks,
 --     dead_after 1 (memberlist suspects after one failed probe, direct and
---     indirect), suspicion_timeout = SuspicionMult * max(1, log10(N)) *
+--     indirect), suspicion_min = SuspicionMult * max(1, log10(N)) *
 --     ProbeInterval, as memberlist computes it (6.8 s at 50 nodes, 8 s at
---     100 with lan), health_interval at least max_peers * probe_interval, so
+--     100 with lan), suspicion_timeout 6 times that and
+--     suspicion_confirmations SuspicionMult - 2 (memberlist's Lifeguard),
+--     health_interval at least max_peers * probe_interval, so
 --     each node sends one probe per probe_interval, as memberlist does.
 -- --health-interval, --dead-after, --probe-interval, --probe-timeout,
 -- --suspicion-timeout, --gossip-interval override either (-1: the mode's).
@@ -51,7 +54,8 @@ local PROFILES = {
 -- The core's defaults, read from core/proto/config.c when we run from the source
 -- tree (bench/run does), so what we print is what the nodes run with.
 local SHIPPED = { health_interval = 60, probe_interval = 1, probe_timeout = 1, dead_after = 3,
-  suspicion_timeout = 5, indirect_probes = 3, gossip_interval = 30 }
+  suspicion_timeout = 5, suspicion_min = 1, suspicion_confirmations = 3, indirect_probes = 3,
+  gossip_interval = 30 }
 do
   local src = B.read("core/proto/config.c") or ""
   for k in pairs(SHIPPED) do
@@ -68,15 +72,21 @@ if o.equal ~= "" then
   local p = PROFILES[o.equal] or error("--equal: lan, wan or local, not " .. o.equal)
   local susp = p.suspicion_mult * math.max(1, math.log(n, 10)) * p.probe_interval
   settings.probe_interval, settings.probe_timeout = p.probe_interval, p.probe_timeout
-  settings.suspicion_timeout, settings.dead_after = susp, 1
+  -- memberlist's Lifeguard suspicion, as hearsay's own: from 6x its
+  -- minimum down to the minimum after SuspicionMult - 2 independent
+  -- suspicions (until 2026-12-06 hearsay ran the minimum alone here, with
+  -- no suspicions of others to shorten it).
+  local k = math.max(0, p.suspicion_mult - 2)
+  settings.suspicion_timeout, settings.suspicion_min, settings.dead_after = 6 * susp, susp, 1
+  settings.suspicion_confirmations = k
   settings.indirect_probes = p.indirect
   settings.health_interval = math.max(SHIPPED.health_interval, o.max_peers * p.probe_interval)
   mode_text = ("equal to Serf's %s profile: probe_interval %g s, probe_timeout %g s, "
-    .. "indirect_probes %d, dead_after 1, suspicion_timeout %.2f s (%d x max(1, log10(%d)) x %g s, "
-    .. "memberlist's minimum; its Lifeguard timeout starts at 6x that and falls to it "
-    .. "after %d independent suspicions), health_interval %g s"):format(o.equal,
-    p.probe_interval, p.probe_timeout, p.indirect, susp, p.suspicion_mult, n, p.probe_interval,
-    math.max(0, p.suspicion_mult - 2), settings.health_interval)
+    .. "indirect_probes %d, dead_after 1, suspicion_timeout %.2f s falling to suspicion_min "
+    .. "%.2f s (%d x max(1, log10(%d)) x %g s) after suspicion_confirmations %d independent "
+    .. "suspicions, as memberlist's Lifeguard does, health_interval %g s"):format(o.equal,
+    p.probe_interval, p.probe_timeout, p.indirect, 6 * susp, susp, p.suspicion_mult, n,
+    p.probe_interval, k, settings.health_interval)
   tag = "hearsay_detect_eq_n" .. n
 else
   mode_text = "shipped defaults"
@@ -93,10 +103,12 @@ end
 for k, v in pairs(settings) do if eff[k] ~= nil then eff[k] = v end end
 
 B.log("detection: %d hearsay nodes, %s; in effect: probe_interval %g s, probe_timeout %g s, "
-  .. "dead_after %d, indirect_probes %d, suspicion_timeout %.2f s, health_interval %g s, "
+  .. "dead_after %d, indirect_probes %d, suspicion_timeout %.2f s (down to %.2f s after %d "
+  .. "other nodes' suspicions), health_interval %g s, "
   .. "gossip_interval %g s, max_peers %d, everything else default", n, mode_text,
   eff.probe_interval, eff.probe_timeout, eff.dead_after, eff.indirect_probes,
-  eff.suspicion_timeout, eff.health_interval, eff.gossip_interval, o.max_peers)
+  eff.suspicion_timeout, math.min(eff.suspicion_min, eff.suspicion_timeout),
+  eff.suspicion_confirmations, eff.health_interval, eff.gossip_interval, o.max_peers)
 
 local worker = o.worker
 if worker == "" then
@@ -172,7 +184,10 @@ B.result(tag, "false_failures", #others)
 B.result(tag, "cpu_pct", 100 * (cpu1 - cpu0) / window)
 B.result(tag, "probe_interval_s", eff.probe_interval)
 B.result(tag, "probe_timeout_s", eff.probe_timeout)
-B.result(tag, "suspicion_s", eff.suspicion_timeout)
+-- The shortest suspicion, as Serf's side gives memberlist's minimum; and
+-- the longest (no other node bearing it out).
+B.result(tag, "suspicion_s", math.min(eff.suspicion_min, eff.suspicion_timeout))
+B.result(tag, "suspicion_max_s", eff.suspicion_timeout)
 B.result(tag, "dead_after", eff.dead_after)
 B.result(tag, "health_interval_s", eff.health_interval)
 B.result(tag, "window_s", wdt)
