@@ -247,6 +247,9 @@ static size_t candidates(hs_node *n, const unsigned char *skip, const hs_idset *
 /* Picks the targets into out (at most cap) and up to lazy_want peers to
  * offer the id to into lazy (*n_lazy); returns the number of targets.
  * Without `tree`, the targets are `fanout` random candidates. */
+/* Peers one forward offers an id to, at most. */
+#define LAZY_MAX 64
+
 static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, int tree,
                              hs_peer **out, size_t cap, size_t lazy_want, hs_peer **lazy,
                              size_t *n_lazy)
@@ -326,6 +329,17 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
         size_t nl = partition(cands, rest, nc, is_lazy_target);
         size_t links = partition(cands, rest, rest + nl, is_lazy_link);
         *n_lazy = sample(n, cands, rest, rest + links, lazy_want, lazy);
+        /* A copy we pass on with no ttl left (fanout 0: a repair, or the
+         * push's end) goes to no eager link either, and an eager link is
+         * never a lazy one: a node whose only feeder got the message by
+         * a repair had no way to it but its own anti-entropy (100,000
+         * simulated nodes: a feeder that fetched a broadcast 7-11 s late
+         * never passed it on, and its child still lacked it 17 s on). So
+         * those are offered it too. */
+        if (fanout == 0 && n->cfg.tree)
+            for (size_t i = rest + links; i < rest + nl && *n_lazy < LAZY_MAX; i++)
+                if (hs_peer_eager_link(cands[i]))
+                    lazy[(*n_lazy)++] = cands[i];
     }
 done:
     hs_idset_free(&seen);
@@ -369,7 +383,7 @@ static hs_body *forward_body(hs_node *n, const hs_envelope *env, hs_peer **targe
 /* Sends env to chosen peers with the given ttl (see forward_body). */
 static hs_err forward(hs_node *n, hs_envelope *env, unsigned ttl_out, size_t fanout)
 {
-    hs_peer *targets[64], *lazy[64];
+    hs_peer *targets[64], *lazy[LAZY_MAX];
     size_t n_lazy = 0, lazy_want = 0;
     size_t nt;
     int tree = 0;

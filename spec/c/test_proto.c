@@ -702,6 +702,75 @@ static void a_burst_of_suspicions_is_refuted_once(void)
     hs_sim_free(s);
 }
 
+/* No anti-entropy: a repair must come from the offers alone. */
+static void no_ae(void *ud, size_t i, hs_config *cfg)
+{
+    (void)ud;
+    (void)i;
+    cfg->ae_interval = 0;
+}
+
+static int three_linked(hs_sim *s, void *ud)
+{
+    (void)ud;
+    for (size_t i = 0; i < hs_sim_size(s); i++)
+        if (hs_sim_live_peers(s, i) < 2)
+            return 0;
+    return 1;
+}
+
+/* A copy with no ttl left (a repair, or the push's end) is pushed on to
+ * nobody, and was offered to lazy links only: an eager link, one that
+ * counts on us for new messages, never heard of it. At 100,000 simulated
+ * nodes a node's only feeder fetched a broadcast 7-11 s late and never
+ * passed it on; the node still lacked it 17 s on. Node 1 takes such a
+ * copy with node 2 as its eager link (and no lazy link): node 2 gets an
+ * offer, and the envelope, within a second. */
+static void a_repair_reaches_eager_links(void)
+{
+    hs_sim_opts o = {.nodes = 3, .seed = 3, .latency = 0.002, .jitter = 0.003, .log = sim_log(),
+                     .configure = no_ae};
+    hs_sim *s = hs_sim_new(&o);
+    hs_node *f = s ? hs_sim_node(s, 1) : NULL, *m = s ? hs_sim_node(s, 2) : NULL;
+    hs_peer *pm = NULL;
+    char id[65], body[1024];
+    uint8_t bin[32] = {0x5e, 7};
+    hs_http_response resp;
+
+    current_seed = 3;
+    CHECK(f && m);
+    if (!f || !m) {
+        hs_sim_free(s);
+        return;
+    }
+    CHECK(hs_sim_run_until(s, three_linked, NULL, 0.1, 10));
+    for (size_t k = 0; k < f->peers.n; k++)
+        if (strcmp(f->peers.v[k]->id, m->id) == 0)
+            pm = f->peers.v[k];
+    CHECK(pm != NULL);
+    if (!pm) {
+        hs_sim_free(s);
+        return;
+    }
+    for (size_t k = 0; k < f->peers.n; k++)
+        f->peers.v[k]->lazy_link = 0;
+    hs_peers_set_eager(&f->peers, pm, HS_EAGER_CHILD);
+    hs_hash_to_hex(bin, 32, id);
+    size_t len = (size_t)snprintf(body, sizeof body,
+                                  "{\"message_id\":\"%s\",\"message_type\":\"chat\","
+                                  "\"payload\":{},\"timestamp\":%.3f,\"ttl\":0,"
+                                  "\"origin_peer\":\"peer-origin\",\"seen_by\":[\"%s\"]}",
+                                  id, hs_node_now(f), hs_sim_node(s, 0)->id);
+    hs_memnet_server_serve(f->server, "POST", "/gossip", hs_sim_node(s, 0)->id, NULL, 0, body, len,
+                           &resp);
+    CHECK(resp.status == 200);
+    free(resp.body);
+    CHECK(hs_sim_has(s, 1, id));
+    hs_sim_run_for(s, 1.0);
+    CHECK(hs_sim_has(s, 2, id));
+    hs_sim_free(s);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -728,5 +797,6 @@ int main(int argc, char **argv)
     lazy_ttls_pair_with_their_ids();
     a_pruning_batch_unfeeds();
     a_burst_of_suspicions_is_refuted_once();
+    a_repair_reaches_eager_links();
     DONE();
 }
