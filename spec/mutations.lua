@@ -827,6 +827,15 @@ return {
     specs = { "sim_spec" },
   },
   {
+    name = "a repair is offered to lazy links only",
+    file = "core/proto/gossip.c",
+    find = [[        if (fanout == 0 && n->cfg.tree)]],
+    replace = [[        if (0)]],
+    breaks = "a node whose only feeder got a message by a repair never hears of it from that feeder",
+    caught_by = "c_proto: a_repair_reaches_eager_links",
+    specs = { "c_proto" },
+  },
+  {
     name = "suspicions never bear each other out",
     file = "core/proto/membership.c",
     find = [[    if (k == 0)
