@@ -728,7 +728,11 @@ static int three_linked(hs_sim *s, void *ud)
  * offer, and the envelope, within a second. */
 static void a_repair_reaches_eager_links(void)
 {
-    hs_sim_opts o = {.nodes = 3, .seed = 3, .latency = 0.002, .jitter = 0.003, .log = sim_log(),
+    hs_sim_opts o = {.nodes = 3,
+                     .seed = 3,
+                     .latency = 0.002,
+                     .jitter = 0.003,
+                     .log = sim_log(),
                      .configure = no_ae};
     hs_sim *s = hs_sim_new(&o);
     hs_node *f = s ? hs_sim_node(s, 1) : NULL, *m = s ? hs_sim_node(s, 2) : NULL;
