@@ -244,12 +244,13 @@ static size_t candidates(hs_node *n, const unsigned char *skip, const hs_idset *
     return nc;
 }
 
-/* Picks the targets into out (at most cap) and up to lazy_want peers to
- * offer the id to into lazy (*n_lazy); returns the number of targets.
- * Without `tree`, the targets are `fanout` random candidates. */
 /* Peers one forward offers an id to, at most. */
 #define LAZY_MAX 64
 
+/* Picks the targets into out (at most cap) and up to lazy_want peers to
+ * offer the id to into lazy (*n_lazy); returns the number of targets.
+ * Without `tree`, the targets are `fanout` random candidates; with fanout
+ * 0 and the tree on, eager links are offered the id too. */
 static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, int tree,
                              hs_peer **out, size_t cap, size_t lazy_want, hs_peer **lazy,
                              size_t *n_lazy)
