@@ -33,17 +33,15 @@ end
 -- A lone started node on a loop (new loop unless given).
 function H.node(extra, loop)
   loop = loop or hs.loop()
-  local s = H.settings(extra)
-  s.port = s.port or 0
-  local node = hs.node(loop, s)
-  assert(node:start())
+  local node, why = H.try_node(extra, loop)
+  assert(node, why)
   return node, loop
 end
 
 -- The kernel's ephemeral ports (/proc/sys/net/ipv4/ip_local_port_range):
 -- port 0 listens and every outgoing connection's local end take theirs
 -- from this range.
-local function ephemeral_low()
+function H.ephemeral_low()
   local f = io.open("/proc/sys/net/ipv4/ip_local_port_range")
   local low = f and tonumber(f:read("l"):match("^%s*(%d+)"))
   if f then f:close() end
@@ -58,7 +56,7 @@ end
 -- explicit listen can, so body returns nil when its listen failed and runs
 -- again on another port, at most 5 times. Returns what body returned.
 function H.on_spare_port(loop, body)
-  local top = ephemeral_low() - 1
+  local top = H.ephemeral_low() - 1
   local bottom = top > 12000 and top - 10000 or 1025
   local why, tried = nil, {}
   for _ = 1, 5 do

@@ -85,16 +85,9 @@ end)
 -- its port (membership_spec, process_spec): CI saw "Address already in
 -- use" on 2026-12-06 when such a port came from the ephemeral range.
 describe("H.on_spare_port", function()
-  local function ephemeral_low()
-    local f = io.open("/proc/sys/net/ipv4/ip_local_port_range")
-    local low = tonumber(f:read("l"):match("^%s*(%d+)"))
-    f:close()
-    return low
-  end
-
   it("gives ports below the kernel's ephemeral range, which no outgoing connection takes", function()
     local loop = hs.loop()
-    local low = ephemeral_low()
+    local low = H.ephemeral_low()
     for _ = 1, 20 do
       local node = H.spare_node({}, loop)
       assert.is_true(node:port() < low and node:port() > 1024, tostring(node:port()))

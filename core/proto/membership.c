@@ -322,13 +322,14 @@ static void suspect(hs_node *n, hs_peer *p, int ours)
     schedule_suspicions(n);
 }
 
-/* Records that `by` suspects p at incarnation inc (its hs.suspect): one
- * confirmation more if it is another node, and not yet k of them. */
+/* Records that `by` suspects p at incarnation inc, not older than p's
+ * (its hs.suspect): one confirmation more if it is another node, and not
+ * yet k of them. */
 static void confirmed_by(hs_node *n, hs_peer *p, uint64_t inc, const char *by)
 {
     unsigned k = n->cfg.suspicion_confirmations;
 
-    if (!k || !by || strcmp(by, n->id) == 0 || inc < p->incarnation)
+    if (!k || !by || strcmp(by, n->id) == 0)
         return;
     if (!n->suspicions) {
         uint64_t key[2] = {hs_rng_next(&n->rng), hs_rng_next(&n->rng)};
@@ -1803,6 +1804,9 @@ void hs_membership_maintain(hs_node *n)
     hs_score_tick(n);
     if (mono - n->last_discovery >= n->cfg.discovery_interval)
         hs_discovery_run(n); /* a node added to DNS later is found */
+    /* HS_DUE_SUSPECT ends suspicions on time; this catches one whose round
+     * was out at its end and came back without a failure (late: nothing
+     * to end it then). */
     expire_suspicions(n);
     for (size_t i = 0; i < n->peers.n; i++) {
         hs_peer *p = n->peers.v[i];
@@ -2002,10 +2006,10 @@ void hs_membership_swim(hs_node *n, const char *type, const json_t *payload, con
          * checked in signed mode; open mode takes it on trust, as it takes
          * an hs.dead, which our one failed probe then believes). It only
          * shortens a suspicion that our own probes bear out. */
-        int heard = hs_suspicions_heard(n->suspicions, p->id, inc);
         /* Of an incarnation older than its own word to us: answered. */
         if (inc < p->incarnation)
             return;
+        int heard = hs_suspicions_heard(n->suspicions, p->id, inc);
         if (p->state != HS_PEER_DEAD)
             confirmed_by(n, p, inc, origin);
         /* Checked once a suspicion: a peer that answered us after the
