@@ -324,7 +324,11 @@ describe("hearsay.sim", function()
     -- A probe answer now says about how many hold the node ("held"), and
     -- one held by over twice max_peers is let go (README, Membership).
     -- 1000 nodes after 120 s, seeds 1-3: fewest holders 10-12 and a tenth
-    -- at 23 or fewer before; 15-17 and 29-30 after.
+    -- at 23 or fewer before; 15-17 and 29-30 after. A full view that makes
+    -- room lets go of the most held of three peers drawn, not a random
+    -- one, and a node held by few says so in its probes (&few=1), which
+    -- makes it a candidate of a full view: seed 1, the fewest holders 27
+    -- instead of 15, a tenth at 34 instead of 29.
     local s = hs.sim({ nodes = 1000, seed = 1, latency = 0.02, jitter = 0.01 })
     assert.is_true(s:run(120))
     local d, shed = {}, 0
@@ -335,8 +339,8 @@ describe("hearsay.sim", function()
     table.sort(d)
     s:close()
     assert.is_true(shed > 0)
-    assert.is_true(d[1] >= 14, "a node held by " .. d[1])
-    assert.is_true(d[101] >= 27, "a tenth held by " .. d[101] .. " or fewer")
+    assert.is_true(d[1] >= 22, "a node held by " .. d[1])
+    assert.is_true(d[101] >= 32, "a tenth held by " .. d[101] .. " or fewer")
   end)
 
   -- Lossy links and nodes that stop now and then (GC, a busy host):
@@ -569,24 +573,27 @@ describe("hearsay.sim", function()
     -- prunes the link (before 2026-12-06 only one of duplicates alone did:
     -- a link that brought one new message a batch was never pruned, and
     -- copies per node were 1.57 here (seeds 2 and 6: 1.64, 1.77), 1.15 now;
-    -- on 100 loopback nodes at 150/s they went to 5).
-    local n = 40
-    local s = hs.sim({ nodes = n, seed = 1, latency = 0.02, jitter = 0.001 })
-    assert.is_true(s:run(20))
-    for i = 1, 512 do
-      s:broadcast(1 + (i % 5) * 8, "chat", { i = i })
-      assert.is_true(s:run(1 / 256))
+    -- on 100 loopback nodes at 150/s they went to 5). Over seeds 1-3, as
+    -- one seed ranges 1.11-1.34 (seeds 1-8, 2026-12-06): 1.19-1.21.
+    local n, copies, count = 40, 0, 0
+    for seed = 1, 3 do
+      local s = hs.sim({ nodes = n, seed = seed, latency = 0.02, jitter = 0.001 })
+      assert.is_true(s:run(20))
+      for i = 1, 512 do
+        s:broadcast(1 + (i % 5) * 8, "chat", { i = i })
+        assert.is_true(s:run(1 / 256))
+      end
+      assert.is_true(s:run(10))
+      local d = s:deliveries()
+      assert.equal(512, #d)
+      for _, b in ipairs(d) do
+        assert.equal(n, b.reached)
+        copies, count = copies + b.copies, count + 1
+      end
+      s:close()
     end
-    assert.is_true(s:run(10))
-    local d, copies = s:deliveries(), 0
-    assert.equal(512, #d)
-    for _, b in ipairs(d) do
-      assert.equal(n, b.reached)
-      copies = copies + b.copies
-    end
-    copies = copies / #d
+    copies = copies / count
     assert.is_true(copies <= 1.3, ("%.3f copies per node"):format(copies))
-    s:close()
   end)
 
   it("holds pushes on a busy link for batch_interval and sends them as one batch", function()

@@ -224,6 +224,7 @@ hs_err hs_node_new_io(hs_io *io, const hs_config *cfg, hs_node **out)
                    cfg->probe_new_rate > 1 ? cfg->probe_new_rate : 1);
     hs_tokens_init(&n->query_tokens, cfg->query_answer_rate, 2 * cfg->query_answer_rate);
     hs_holders_init(&n->holders, cfg->health_interval);
+    hs_holders_init(&n->holders_ids, cfg->health_interval);
     *out = n;
     return HS_OK;
 nomem:

@@ -166,6 +166,8 @@ struct hs_node {
     double last_news;       /* wall s: we last took (or said) a message new to
                                us of a type anti-entropy keeps (/ping "news") */
     double news_round;      /* monotonic s: our last round for a peer's news */
+    double news_owed;       /* wall s: the earliest news a peer had that we have
+                               not matched since (hs_ae_news), or 0 */
     double last_sweep;      /* monotonic s: our last sweep (membership.c), or 0 */
     unsigned probe_record;  /* the last 4 direct probes, newest lowest: 1 unanswered */
     unsigned rebootstraps;  /* re-bootstraps in a row without enough peers */
@@ -173,6 +175,10 @@ struct hs_node {
     double score_tick;      /* monotonic s: the scores' last decay (score.c) */
     /* A peer a refusal to feed us named: our next ask goes to it, or "". */
     char feed_try[HS_PEER_ID_MAX + 1];
+    /* A peer that said yes to our ask, asked again at feed_check_at
+     * whether it does feed us (membership.c, check_feeder), or "". */
+    char feed_check[HS_PEER_ID_MAX + 1];
+    double feed_check_at; /* monotonic s */
 
     hs_deadlines due;         /* the rounds and delayed work (deadlines.h) */
     double timer_at;          /* monotonic s io's timer is set for, HS_NEVER */
@@ -225,6 +231,11 @@ struct hs_node {
     hs_tokens probe_new;
     hs_tokens probe_for_new; /* POST /probe of nodes we do not know */
     hs_holders holders;      /* who probes us: about how many hold us */
+    /* ...counted by the ids they claim (X-Hearsay-From): only for whether
+     * we say few hold us (membership.c, probe()). A made-up id can only
+     * raise it, and make us say that less; nodes behind one address
+     * (loopback) count as the nodes they are. */
+    hs_holders holders_ids;
     /* Who else suspects our suspects (NULL until the first is heard), and
      * when we last said hs.alive (membership.c). */
     hs_suspicions *suspicions;
@@ -356,6 +367,8 @@ int hs_membership_from_matches(const hs_node *n, const hs_peer *p);
  * then a peer of ours whose view had room, or that was below its bound,
  * for it to ask instead (or NULL). */
 int hs_membership_feed(hs_node *n, const char *from, const char *url, const hs_peer **refer_to);
+/* Whether we push new messages to the peer `id` (/ping "feeds"). */
+int hs_membership_feeds(hs_node *n, const char *id);
 /* Whether we would make one more peer an eager link on its ask ("spare"
  * in /ping answers). */
 int hs_membership_can_feed(const hs_node *n);

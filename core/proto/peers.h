@@ -93,6 +93,9 @@ typedef struct hs_peer {
                                          give (membership.c, shed()) */
     unsigned char rechecking : 1;     /* a probe for its refutation is out
                                          (membership.c, recheck()) */
+    unsigned char held8 : 5;          /* its last probe answer's "held" / 8,
+                                         at most 31 (membership.c,
+                                         make_room()) */
     char id[];                        /* NUL-terminated; the first URL follows */
 } hs_peer;
 

@@ -11,6 +11,7 @@
 
 #include "auth.h"
 #include "cidr.h"
+#include "hash.h"
 #include "health.h"
 #include "jsonout.h"
 #include "jsonpick.h"
@@ -163,11 +164,20 @@ static void peers(hs_node *n, const hs_http_request *req, hs_http_response *resp
 }
 
 /* A probe (/ping, /health) from the request's source address: one more
- * node that holds us (holders.h). */
-static void count_prober(hs_node *n)
+ * node that holds us (holders.h); and by the id it claims, if any. */
+static void count_prober(hs_node *n, const hs_http_request *req)
 {
+    static const uint64_t key[2] = {0, 0}; /* (holders.h keys it again) */
+    const char *from = hs_http_request_header(req, "X-Hearsay-From");
+    uint8_t id[16] = {0};
+
     if (n->rx_src_ok)
         hs_holders_add(&n->holders, &n->rng, n->rx_src, hs_node_mono(n));
+    if (from && hs_peers_valid_id(from)) {
+        uint64_t h = hs_hash_siphash(key, from, strlen(from));
+        memcpy(id, &h, sizeof h); /* (a /64's worth: never IPv4-mapped) */
+        hs_holders_add(&n->holders_ids, &n->rng, id, hs_node_mono(n));
+    }
 }
 
 /* /ping's answer written as text (jsonout.h): the bytes jansson would dump
@@ -229,30 +239,38 @@ static int ping_text(hs_node *n, int feeds, const hs_peer *refer, hs_http_respon
  * X-Hearsay-From, a prober we do not know yet is taken in as /peers?url=
  * takes an asker (its URL at the address it asks from, paced per address,
  * verified by a probe of ours), but only into room: never in place of a
- * peer, not even as a candidate. Probing a node thus puts the prober in
- * its view, and views become mutual: a node is in as many views as it
- * has peers, and the peers it pushes to push to it. "room" says whether
- * our view has room. With &feed=1 the prober has nobody pushing new
- * messages to it: we make it an eager link (hs_membership_feed) and
- * answer "feeds": true, or name a peer of ours with room, or one not past
- * its feeding bound ("try"); "spare" says whether we are past ours. */
+ * peer at once. Probing a node thus puts the prober in its view, and
+ * views become mutual: a node is in as many views as it has peers, and
+ * the peers it pushes to push to it. With &few=1 the prober is held by
+ * fewer than half as many nodes as it holds: a full view keeps it as a
+ * candidate, as it keeps a shuffle's asker (taken at the mixing's pace,
+ * in place of the most held of a few peers: membership.c, make_room).
+ * "room" says whether our view has room. "feeds": true says we push new messages to the
+ * prober. With &feed=1 the prober has nobody pushing new messages to it:
+ * we make it an eager link (hs_membership_feed) and answer "feeds": true,
+ * or name a peer of ours with room, or one not past its feeding bound
+ * ("try"); "spare" says whether we are past ours. */
 static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
 {
     const char *from = hs_http_request_header(req, "X-Hearsay-From");
     const char *url = hs_http_request_arg(req, "url");
     const char *feed = hs_http_request_arg(req, "feed");
+    const char *few = hs_http_request_arg(req, "few");
     const hs_peer *refer = NULL;
     int feeds = 0;
 
-    count_prober(n);
+    count_prober(n, req);
     if (from && url && hs_peers_valid_id(from) && hs_peers_valid_url(url)) {
-        if (n->peers.live < n->cfg.max_peers && !hs_peers_find(&n->peers, from)) {
+        int held_by_few = few && strcmp(few, "1") == 0;
+        if ((n->peers.live < n->cfg.max_peers || held_by_few) && !hs_peers_find(&n->peers, from)) {
             static const uint8_t unknown[16];
-            hs_claim c = {n->rx_src_ok ? n->rx_src : unknown, 1, 0.0, 0};
+            hs_claim c = {n->rx_src_ok ? n->rx_src : unknown, 1, held_by_few ? 1.0 : 0.0, 0};
             (void)hs_membership_learn(n, from, url, NULL, hs_node_now(n), &c, NULL);
         }
         if (feed && strcmp(feed, "1") == 0)
             feeds = hs_membership_feed(n, from, url, &refer);
+        else
+            feeds = hs_membership_feeds(n, from);
     }
     if (ping_text(n, feeds, refer, resp))
         return;
@@ -377,9 +395,9 @@ static void ui(hs_http_response *resp, const char *path)
 }
 
 /* GET /health: written as text (health.c), what a probe asks for. */
-static void health(hs_node *n, hs_http_response *resp)
+static void health(hs_node *n, const hs_http_request *req, hs_http_response *resp)
 {
-    count_prober(n);
+    count_prober(n, req);
     if (!(resp->body = hs_node_health_text(n, &resp->len))) {
         refuse(resp, 500, "out of memory");
         return;
@@ -655,5 +673,5 @@ static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *r
     else if (strcmp(r->path, "/state") == 0)
         answer(resp, 200, hs_node_state_json(n));
     else
-        health(n, resp);
+        health(n, req, resp);
 }

@@ -775,6 +775,120 @@ static void a_repair_reaches_eager_links(void)
     hs_sim_free(s);
 }
 
+/* Three nodes of this seed, each with the other two as live peers
+ * (checked; NULL when it could not be made). */
+static hs_sim *three_nodes(uint64_t seed)
+{
+    hs_sim *s = make(3, seed);
+
+    CHECK_SEED(s && hs_sim_run_until(s, three_linked, NULL, 0.1, 10));
+    return s;
+}
+
+/* node's entry for the node `of` (its id), or NULL. */
+static hs_peer *entry(hs_node *node, const hs_node *of)
+{
+    return hs_peers_find(&node->peers, of->id);
+}
+
+/* A node that takes nothing while its peers take a steady stream (every
+ * /ping answer's "news" under a second old) still runs a round with one
+ * of them once the earliest news it has not matched is a spread old.
+ * Counting only the peer's latest news, it never did: one node of 1000,
+ * in nobody's view, took five broadcasts 2 s apart only once they
+ * stopped, 12 s after the first. A node that takes news of its own
+ * meanwhile runs none. */
+static void a_steady_stream_reaches_the_unfed(void)
+{
+    hs_sim *s = three_nodes(5);
+    hs_node *n = s ? hs_sim_node(s, 0) : NULL;
+    hs_peer *p = n ? entry(n, hs_sim_node(s, 1)) : NULL;
+
+    CHECK(p != NULL);
+    if (!p) {
+        hs_sim_free(s);
+        return;
+    }
+    for (int took = 0; took < 2; took++) {
+        size_t rounds = n->m.ae_news;
+        n->news_round = 0;
+        n->news_owed = 0;
+        for (int k = 0; k < 4; k++) {
+            if (took)
+                n->last_news = hs_node_now(n);
+            hs_ae_news(n, p, hs_node_now(n) - 0.2);
+            hs_sim_run_for(s, 0.9);
+        }
+        CHECK_SEED(n->m.ae_news == rounds + (took ? 0 : 1));
+    }
+    hs_sim_free(s);
+}
+
+/* What a node takes for its feeders is what they do: a peer that said
+ * yes to an ask, or pushed to it once, and no longer holds it as an
+ * eager link (a promise not kept, a prune, a full view that let it go)
+ * is found out by its next /ping, and at the latest two probe_intervals
+ * after a yes. Before, a yes counted for good: a node of 1000 believed
+ * itself fed by a peer whose promise had come to nothing, asked nobody
+ * else, and lost five broadcasts in a row. */
+static int feeders_feed(hs_sim *s, void *ud)
+{
+    hs_node *n = ud;
+
+    for (size_t i = 1; i < hs_sim_size(s); i++) {
+        hs_node *o = hs_sim_node(s, i);
+        hs_peer *p = entry(n, o), *back = entry(o, n);
+        if (p && p->feeds_us && !(back && back->eager))
+            return 0;
+    }
+    return 1;
+}
+
+static void a_feeder_that_stopped_is_found_out(void)
+{
+    for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
+        for (int asked = 0; asked < 2; asked++) {
+            hs_sim *s = three_nodes(seed);
+            hs_node *n = s ? hs_sim_node(s, 0) : NULL, *f = s ? hs_sim_node(s, 1) : NULL;
+            hs_peer *p = n ? entry(n, f) : NULL, *back = f ? entry(f, n) : NULL;
+
+            CHECK_SEED(p && back);
+            if (!p || !back) {
+                hs_sim_free(s);
+                continue;
+            }
+            hs_peers_set_eager(&f->peers, back, 0);
+            p->feeds_us = 1;
+            if (asked) {
+                /* (A yes from the ask just sent: a /ping is two
+                 * probe_intervals away at the soonest.) */
+                snprintf(n->feed_check, sizeof n->feed_check, "%s", f->id);
+                n->feed_check_at = hs_node_mono(n);
+            }
+            CHECK_SEED(!feeders_feed(s, n));
+            CHECK_SEED(hs_sim_run_until(s, feeders_feed, n, 0.05, asked ? 1.2 : 8));
+            if (asked) /* (by the check, not a probe of the round that
+                        * happened to pick that peer) */
+                CHECK_SEED(n->feed_check[0] == '\0');
+            /* /ping tells any prober whether we push to it. */
+            for (int eager = 0; eager < 2; eager++) {
+                char target[16 + HS_URL_MAX];
+                hs_http_response resp;
+                back = entry(f, n);
+                if (!back)
+                    break;
+                hs_peers_set_eager(&f->peers, back, eager ? HS_EAGER_CHILD : 0);
+                snprintf(target, sizeof target, "/ping?url=%s", n->url);
+                hs_memnet_server_serve(f->server, "GET", target, n->id, NULL, 0, NULL, 0, &resp);
+                CHECK_SEED(resp.status == 200 && resp.body &&
+                           !strstr(resp.body, "\"feeds\":true") == !eager);
+                free(resp.body);
+            }
+            hs_sim_free(s);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -802,5 +916,7 @@ int main(int argc, char **argv)
     a_pruning_batch_unfeeds();
     a_burst_of_suspicions_is_refuted_once();
     a_repair_reaches_eager_links();
+    a_steady_stream_reaches_the_unfed();
+    a_feeder_that_stopped_is_found_out();
     DONE();
 }
