@@ -1007,4 +1007,22 @@ return {
     caught_by = "sim_spec: evens out who holds whom",
     specs = { "sim_spec" },
   },
+  {
+    name = "a lazy copy that never came is not fetched from another offerer",
+    file = "core/proto/lazypush.c",
+    find = [[            if (!n->lazy_asked[k].alt && via) {]],
+    replace = [[            if (0 && via) {]],
+    breaks = "an id asked of one offerer whose answer or push was lost waits for anti-entropy",
+    caught_by = "c_proto: a_lost_lazy_copy_is_fetched_from_another",
+    specs = { "c_proto" },
+  },
+  {
+    name = "lazy offers skip the peers in seen_by",
+    file = "core/proto/gossip.c",
+    find = [[            if (p->lazy_link && !skip[i] && is_lazy_target(p) && hs_peer_usable(p) &&]],
+    replace = [[            if (p->lazy_link && !skip[i] && !hs_idset_has(&seen, p->id, strlen(p->id)) && is_lazy_target(p) && hs_peer_usable(p) &&]],
+    breaks = "a node a lost push left in seen_by is neither pushed nor offered the message by anyone",
+    caught_by = "c_proto: a_lost_push_is_offered_past_seen_by",
+    specs = { "c_proto" },
+  },
 }

@@ -203,10 +203,13 @@ struct hs_node {
     char query_done[HS_QUERY_DONE][33];
     unsigned query_done_next;
     /* Ids we answered "missing" to a lazy offer for, and when (monotonic
-     * s): the first offerer sends it, the others are not asked (lazypush.c). */
+     * s): the first offerer sends it, the others are not asked; `alt`
+     * names one of them (shortcut.c's name of a peer, 0: none), asked by
+     * POST /fetch if the first one's copy does not come (lazypush.c). */
     struct {
         uint8_t id[32];
         double at;
+        uint64_t alt;
     } lazy_asked[HS_LAZY_ASKED];
     unsigned lazy_asked_next;
     double lazy_drawn; /* monotonic s the lazy links were last drawn (lazypush.c) */

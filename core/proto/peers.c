@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "jsonout.h"
 #include "peers.h"
 
@@ -89,6 +90,21 @@ void hs_peers_free(hs_peers *p)
 hs_peer *hs_peers_find(const hs_peers *p, const char *id)
 {
     return hs_peerindex_find(&p->by_id, id);
+}
+
+uint64_t hs_peers_name(const hs_peers *p, const hs_peer *peer)
+{
+    uint64_t h = hs_hash_siphash(p->by_id.key, peer->id, strlen(peer->id));
+
+    return h ? h : 1;
+}
+
+hs_peer *hs_peers_named(const hs_peers *p, uint64_t name)
+{
+    for (size_t i = 0; name && i < p->n; i++)
+        if (hs_peers_name(p, p->v[i]) == name)
+            return p->v[i];
+    return NULL;
 }
 
 hs_peer *hs_peers_find_url(const hs_peers *p, const char *url)

@@ -153,6 +153,14 @@ void hs_peers_free(hs_peers *p);
 hs_peer *hs_peers_find(const hs_peers *p, const char *id);
 hs_peer *hs_peers_find_url(const hs_peers *p, const char *url);
 
+/* A peer's name in 8 bytes: a hash of its id, keyed as the id index is,
+ * never 0 (0 marks an empty slot). A record that keeps the name rather
+ * than the pointer cannot outlive the peer into the next record made at
+ * its address (shortcut.c, lazypush.c); hs_peers_named finds the peer
+ * again, O(peers). */
+uint64_t hs_peers_name(const hs_peers *p, const hs_peer *peer);
+hs_peer *hs_peers_named(const hs_peers *p, uint64_t name);
+
 /* Adds a live peer; copies id and url. HS_EDUP if the id is known. */
 hs_err hs_peers_add(hs_peers *p, const char *id, const char *url, hs_peer **out);
 

@@ -22,7 +22,6 @@
  */
 #include <string.h>
 
-#include "hash.h"
 #include "node.h"
 
 /* How many hops shorter a path must be to be taken. */
@@ -36,25 +35,19 @@ static struct hs_recent *find(hs_node *n, const uint8_t id[32])
     return NULL;
 }
 
-/* The sender as a slot names it: a hash of its id, keyed as the peer
- * index is (a pointer would outlive a peer forgotten meanwhile, and might
- * then name the next peer made at its address; the id itself is 129
- * bytes a slot, 16 KB a node). Never 0, which marks a free slot. */
+/* The sender as a slot names it (hs_peers_name: a pointer would outlive
+ * a peer forgotten meanwhile, and might then name the next peer made at
+ * its address; the id itself is 129 bytes a slot, 16 KB a node). */
 static uint64_t name_of(const hs_node *n, const hs_peer *p)
 {
-    uint64_t h = hs_hash_siphash(n->peers.by_id.key, p->id, strlen(p->id));
-
-    return h ? h : 1;
+    return hs_peers_name(&n->peers, p);
 }
 
 /* The peer a slot names, if it is still one of ours (O(peers): only a
  * shortcut about to be taken asks). */
 static hs_peer *named(hs_node *n, uint64_t name)
 {
-    for (size_t i = 0; i < n->peers.n; i++)
-        if (name_of(n, n->peers.v[i]) == name)
-            return n->peers.v[i];
-    return NULL;
+    return hs_peers_named(&n->peers, name);
 }
 
 static void set_from(hs_node *n, struct hs_recent *r, const hs_peer *p)
