@@ -719,6 +719,53 @@ static int three_linked(hs_sim *s, void *ud)
     return 1;
 }
 
+/* Three nodes of this seed (configure: NULL, or each node's settings),
+ * each with the other two as live peers (checked; NULL when it could not
+ * be made). */
+static hs_sim *three_nodes(uint64_t seed, void (*configure)(void *, size_t, hs_config *))
+{
+    hs_sim_opts o = {.nodes = 3,
+                     .seed = seed,
+                     .latency = 0.002,
+                     .jitter = 0.003,
+                     .log = sim_log(),
+                     .configure = configure};
+    hs_sim *s = hs_sim_new(&o);
+
+    current_seed = seed;
+    CHECK_SEED(s && hs_sim_run_until(s, three_linked, NULL, 0.1, 10));
+    return s;
+}
+
+/* A gossip envelope of id `bin` as text into body (cap bytes), with
+ * `ttl`, from `origin`, with seen_by `seen` (a JSON array's inside). */
+static size_t envelope_text(char *body, size_t cap, const uint8_t bin[32], double ts, unsigned ttl,
+                            const char *origin, const char *seen)
+{
+    char id[65];
+
+    hs_hash_to_hex(bin, 32, id);
+    return (size_t)snprintf(
+        body, cap,
+        "{\"message_id\":\"%s\",\"message_type\":\"chat\",\"payload\":{},"
+        "\"timestamp\":%.3f,\"ttl\":%u,\"origin_peer\":\"%s\",\"seen_by\":[%s]}",
+        id, ts, ttl, origin, seen);
+}
+
+/* Node 1 takes `body` from `from` (a POST /gossip): whether node 2 has
+ * message `id` a second later. */
+static int passed_on(hs_sim *s, const char *from, const char *body, size_t len, const char *id)
+{
+    hs_http_response resp;
+
+    hs_memnet_server_serve(hs_sim_node(s, 1)->server, "POST", "/gossip", from, NULL, 0, body, len,
+                           &resp);
+    CHECK_SEED(resp.status == 200 && hs_sim_has(s, 1, id));
+    free(resp.body);
+    hs_sim_run_for(s, 1.0);
+    return hs_sim_has(s, 2, id) != 0;
+}
+
 /* A copy with no ttl left (a repair, or the push's end) is pushed on to
  * nobody, and was offered to lazy links only: an eager link, one that
  * counts on us for new messages, never heard of it. At 100,000 simulated
@@ -728,26 +775,17 @@ static int three_linked(hs_sim *s, void *ud)
  * offer, and the envelope, within a second. */
 static void a_repair_reaches_eager_links(void)
 {
-    hs_sim_opts o = {.nodes = 3,
-                     .seed = 3,
-                     .latency = 0.002,
-                     .jitter = 0.003,
-                     .log = sim_log(),
-                     .configure = no_ae};
-    hs_sim *s = hs_sim_new(&o);
+    hs_sim *s = three_nodes(3, no_ae);
     hs_node *f = s ? hs_sim_node(s, 1) : NULL, *m = s ? hs_sim_node(s, 2) : NULL;
     hs_peer *pm = NULL;
-    char id[65], body[1024];
+    char id[65], body[1024], seen[HS_PEER_ID_MAX + 3];
     uint8_t bin[32] = {0x5e, 7};
-    hs_http_response resp;
 
-    current_seed = 3;
     CHECK(f && m);
     if (!f || !m) {
         hs_sim_free(s);
         return;
     }
-    CHECK(hs_sim_run_until(s, three_linked, NULL, 0.1, 10));
     for (size_t k = 0; k < f->peers.n; k++)
         if (strcmp(f->peers.v[k]->id, m->id) == 0)
             pm = f->peers.v[k];
@@ -760,29 +798,10 @@ static void a_repair_reaches_eager_links(void)
         f->peers.v[k]->lazy_link = 0;
     hs_peers_set_eager(&f->peers, pm, HS_EAGER_CHILD);
     hs_hash_to_hex(bin, 32, id);
-    size_t len = (size_t)snprintf(body, sizeof body,
-                                  "{\"message_id\":\"%s\",\"message_type\":\"chat\","
-                                  "\"payload\":{},\"timestamp\":%.3f,\"ttl\":0,"
-                                  "\"origin_peer\":\"peer-origin\",\"seen_by\":[\"%s\"]}",
-                                  id, hs_node_now(f), hs_sim_node(s, 0)->id);
-    hs_memnet_server_serve(f->server, "POST", "/gossip", hs_sim_node(s, 0)->id, NULL, 0, body, len,
-                           &resp);
-    CHECK(resp.status == 200);
-    free(resp.body);
-    CHECK(hs_sim_has(s, 1, id));
-    hs_sim_run_for(s, 1.0);
-    CHECK(hs_sim_has(s, 2, id));
+    snprintf(seen, sizeof seen, "\"%s\"", hs_sim_node(s, 0)->id);
+    size_t len = envelope_text(body, sizeof body, bin, hs_node_now(f), 0, "peer-origin", seen);
+    CHECK(passed_on(s, hs_sim_node(s, 0)->id, body, len, id));
     hs_sim_free(s);
-}
-
-/* Three nodes of this seed, each with the other two as live peers
- * (checked; NULL when it could not be made). */
-static hs_sim *three_nodes(uint64_t seed)
-{
-    hs_sim *s = make(3, seed);
-
-    CHECK_SEED(s && hs_sim_run_until(s, three_linked, NULL, 0.1, 10));
-    return s;
 }
 
 /* node's entry for the node `of` (its id), or NULL. */
@@ -800,7 +819,7 @@ static hs_peer *entry(hs_node *node, const hs_node *of)
  * meanwhile runs none. */
 static void a_steady_stream_reaches_the_unfed(void)
 {
-    hs_sim *s = three_nodes(5);
+    hs_sim *s = three_nodes(5, NULL);
     hs_node *n = s ? hs_sim_node(s, 0) : NULL;
     hs_peer *p = n ? entry(n, hs_sim_node(s, 1)) : NULL;
 
@@ -848,7 +867,7 @@ static void a_feeder_that_stopped_is_found_out(void)
 {
     for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
         for (int asked = 0; asked < 2; asked++) {
-            hs_sim *s = three_nodes(seed);
+            hs_sim *s = three_nodes(seed, NULL);
             hs_node *n = s ? hs_sim_node(s, 0) : NULL, *f = s ? hs_sim_node(s, 1) : NULL;
             hs_peer *p = n ? entry(n, f) : NULL, *back = f ? entry(f, n) : NULL;
 
@@ -889,20 +908,6 @@ static void a_feeder_that_stopped_is_found_out(void)
     }
 }
 
-/* A gossip envelope of id `bin` as text into body (cap bytes), ttl 5,
- * from `origin`, with seen_by `seen` (a JSON array's inside). */
-static size_t envelope_text(char *body, size_t cap, const uint8_t bin[32], double ts,
-                            const char *origin, const char *seen)
-{
-    char id[65];
-
-    hs_hash_to_hex(bin, 32, id);
-    return (size_t)snprintf(body, cap,
-                            "{\"message_id\":\"%s\",\"message_type\":\"chat\",\"payload\":{},"
-                            "\"timestamp\":%.3f,\"ttl\":5,\"origin_peer\":\"%s\",\"seen_by\":[%s]}",
-                            id, ts, origin, seen);
-}
-
 /* Node 0 is offered an id by node 1 and asks it (answers "missing"); the
  * copy never comes (here: node 1 does not have it, as when the answer or
  * the push is lost). Node 2 offers it too, and is not asked: the copy is
@@ -920,32 +925,24 @@ static void no_ae_quiet_2(void *ud, size_t i, hs_config *cfg)
 
 static void a_lost_lazy_copy_is_fetched_from_another(void)
 {
-    hs_sim_opts o = {.nodes = 3,
-                     .seed = 7,
-                     .latency = 0.002,
-                     .jitter = 0.003,
-                     .log = sim_log(),
-                     .configure = no_ae_quiet_2};
-    hs_sim *s = hs_sim_new(&o);
+    hs_sim *s = three_nodes(7, no_ae_quiet_2);
     hs_node *n = s ? hs_sim_node(s, 0) : NULL, *a = s ? hs_sim_node(s, 1) : NULL,
             *b = s ? hs_sim_node(s, 2) : NULL;
     uint8_t bin[32] = {0x6c, 9};
     char id[65], body[1024];
     hs_http_response resp;
 
-    current_seed = 7;
     CHECK(n && a && b);
     if (!n || !a || !b) {
         hs_sim_free(s);
         return;
     }
-    CHECK(hs_sim_run_until(s, three_linked, NULL, 0.1, 10));
     hs_hash_to_hex(bin, 32, id);
     /* Node 2 has it (kept for repairs), from a client, and pushes it to
      * nobody: no eager links. */
     for (size_t k = 0; k < b->peers.n; k++)
         hs_peers_set_eager(&b->peers, b->peers.v[k], 0);
-    size_t len = envelope_text(body, sizeof body, bin, hs_node_now(b), "peer-origin", "");
+    size_t len = envelope_text(body, sizeof body, bin, hs_node_now(b), 5, "peer-origin", "");
     hs_memnet_server_serve(b->server, "POST", "/gossip", NULL, NULL, 0, body, len, &resp);
     CHECK(resp.status == 200);
     free(resp.body);
@@ -976,26 +973,17 @@ static void a_lost_lazy_copy_is_fetched_from_another(void)
  * offered it and has it within a second. (No anti-entropy here.) */
 static void a_lost_push_is_offered_past_seen_by(void)
 {
-    hs_sim_opts o = {.nodes = 3,
-                     .seed = 5,
-                     .latency = 0.002,
-                     .jitter = 0.003,
-                     .log = sim_log(),
-                     .configure = no_ae};
-    hs_sim *s = hs_sim_new(&o);
+    hs_sim *s = three_nodes(5, no_ae);
     hs_node *f = s ? hs_sim_node(s, 1) : NULL, *l = s ? hs_sim_node(s, 2) : NULL;
     hs_node *z = s ? hs_sim_node(s, 0) : NULL;
     uint8_t bin[32] = {0x5b, 3};
-    char id[65], body[1024], seen[300];
-    hs_http_response resp;
+    char id[65], body[1024], seen[2 * HS_PEER_ID_MAX + 8];
 
-    current_seed = 5;
     CHECK(f && l && z);
     if (!f || !l || !z) {
         hs_sim_free(s);
         return;
     }
-    CHECK(hs_sim_run_until(s, three_linked, NULL, 0.1, 10));
     hs_peer *pl = entry(f, l);
     CHECK(pl != NULL);
     if (!pl) {
@@ -1005,13 +993,8 @@ static void a_lost_push_is_offered_past_seen_by(void)
     hs_peers_set_eager(&f->peers, pl, 0);
     hs_hash_to_hex(bin, 32, id);
     snprintf(seen, sizeof seen, "\"%s\",\"%s\"", z->id, l->id);
-    size_t len = envelope_text(body, sizeof body, bin, hs_node_now(f), z->id, seen);
-    hs_memnet_server_serve(f->server, "POST", "/gossip", z->id, NULL, 0, body, len, &resp);
-    CHECK(resp.status == 200);
-    free(resp.body);
-    CHECK(hs_sim_has(s, 1, id));
-    hs_sim_run_for(s, 1.0);
-    CHECK(hs_sim_has(s, 2, id));
+    size_t len = envelope_text(body, sizeof body, bin, hs_node_now(f), 5, z->id, seen);
+    CHECK(passed_on(s, z->id, body, len, id));
     hs_sim_free(s);
 }
 
