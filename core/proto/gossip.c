@@ -330,6 +330,8 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
     if (lazy_want) {
         size_t nl = partition(cands, rest, nc, is_lazy_target), npool = 0;
         hs_peer *pool[128]; /* 2 x lazy_fanout, at most 64 (config.c) */
+        for (size_t k = 0; k < chosen; k++)
+            skip[out[k]->pos] = 1; /* (pushed to: no offer) */
         for (size_t i = 0; i < n->peers.n && npool < 128; i++) {
             hs_peer *p = n->peers.v[i];
             if (p->lazy_link && !skip[i] && is_lazy_target(p) && hs_peer_usable(p) &&
