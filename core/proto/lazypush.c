@@ -48,8 +48,8 @@
  * Lazy links: the peers a message is offered to are not drawn afresh for
  * every message but once a LAZY_ROTATE: twice lazy_fanout of the live
  * hearsay peers that are not eager links (Plumtree's lazy links, drawn
- * from a big view), and each message is offered to lazy_fanout of those
- * not in its seen_by (which were sent it already). Under load that is
+ * from a big view), and each message is offered to lazy_fanout of them,
+ * in its seen_by or not (gossip.c, choose_targets). Under load that is
  * what makes offers batch: with a draw per message, 60 messages a second
  * over 50 peers gave each peer one or two ids per lazy_delay, a request
  * each, 85% of all requests in the cluster; with lazy links the ids of a
