@@ -289,23 +289,35 @@ static void covered(hs_node *n, double sent)
     }
 }
 
-/* The envelopes e->peer sent for our POST /fetch of round e->at. */
-static void on_fetched(hs_node *n, hs_pending *e, const hs_http_result *res)
+long hs_ae_take_fetched(hs_node *n, const char *peer, const hs_http_result *res)
 {
     json_t *arr = res->err == HS_OK && res->status == 200
                       ? json_loadb(res->body, res->len, JSON_REJECT_DUPLICATES, NULL)
                       : NULL;
+    long got = -1;
+
     if (json_is_array(arr)) {
         unsigned status;
         size_t before = n->m.messages_received;
         size_t alen;
-        free(n->up.receive(n, arr, res->body, res->len, e->peer, 0, &status, &alen));
-        n->m.ae_fetched += n->m.messages_received - before;
-        if (n->m.messages_received > before)
-            hs_membership_unfed(n);
-        covered(n, e->at);
+        free(n->up.receive(n, arr, res->body, res->len, peer, 0, &status, &alen));
+        got = (long)(n->m.messages_received - before);
     }
     json_decref(arr);
+    return got;
+}
+
+/* The envelopes e->peer sent for our POST /fetch of round e->at. */
+static void on_fetched(hs_node *n, hs_pending *e, const hs_http_result *res)
+{
+    long got = hs_ae_take_fetched(n, e->peer, res);
+
+    if (got < 0)
+        return;
+    n->m.ae_fetched += (size_t)got;
+    if (got > 0)
+        hs_membership_unfed(n);
+    covered(n, e->at);
 }
 
 static const hs_pending_kind fetch_kind = {HS_REQ_FETCH, on_fetched, NULL, NULL};

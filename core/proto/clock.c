@@ -62,6 +62,16 @@ void hs_node_after(hs_node *n, hs_deadline w, double s)
     hs_node_rearm(n);
 }
 
+void hs_node_due_within(hs_node *n, hs_deadline w, double s)
+{
+    double due = hs_node_due_in(n, w);
+
+    if (s < 0)
+        s = 0;
+    if (due == HS_NEVER || s < due)
+        hs_node_after(n, w, s);
+}
+
 double hs_node_due_in(const hs_node *n, hs_deadline w)
 {
     double at = hs_deadlines_at(&n->due, w), now;

@@ -328,7 +328,7 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
      * eager links, took a broadcast 2.3 s late, by its news round). An
      * offer to a peer that has it costs an id. */
     if (lazy_want) {
-        size_t nl = partition(cands, rest, nc, is_lazy_target), npool = 0;
+        size_t npool = 0;
         hs_peer *pool[128]; /* 2 x lazy_fanout, at most 64 (config.c) */
         for (size_t k = 0; k < chosen; k++)
             skip[out[k]->pos] = 1; /* (pushed to: no offer) */
@@ -347,8 +347,8 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
          * never passed it on, and its child still lacked it 17 s on). So
          * those are offered it too. */
         if (fanout == 0 && n->cfg.tree)
-            for (size_t i = rest; i < rest + nl && *n_lazy < LAZY_MAX; i++)
-                if (hs_peer_eager_link(cands[i]))
+            for (size_t i = rest; i < nc && *n_lazy < LAZY_MAX; i++)
+                if (is_lazy_target(cands[i]) && hs_peer_eager_link(cands[i]))
                     lazy[(*n_lazy)++] = cands[i];
     }
 done:

@@ -106,12 +106,8 @@ void hs_lazy_links(hs_node *n)
 /* Sets HS_DUE_LAZY `in` s from now unless it is due sooner. */
 static void lazy_due_within(hs_node *n, double in)
 {
-    double due = n->lazy_pending ? hs_node_due_in(n, HS_DUE_LAZY) : HS_NEVER;
-
-    if (due == HS_NEVER || due > in) {
-        n->lazy_pending = 1;
-        hs_node_after(n, HS_DUE_LAZY, in > 0 ? in : 0);
-    }
+    n->lazy_pending = 1;
+    hs_node_due_within(n, HS_DUE_LAZY, in);
 }
 
 void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl)
@@ -323,15 +319,7 @@ static int unasked(hs_node *n, const uint8_t id[32], double now, const hs_peer *
 /* The envelopes a second offerer sent for our POST /fetch (ttl 0). */
 static void on_refetched(hs_node *n, hs_pending *e, const hs_http_result *res)
 {
-    json_t *arr = res->err == HS_OK && res->status == 200
-                      ? json_loadb(res->body, res->len, JSON_REJECT_DUPLICATES, NULL)
-                      : NULL;
-    if (json_is_array(arr)) {
-        unsigned status;
-        size_t alen;
-        free(n->up.receive(n, arr, res->body, res->len, e->peer, 0, &status, &alen));
-    }
-    json_decref(arr);
+    (void)hs_ae_take_fetched(n, e->peer, res);
 }
 
 static const hs_pending_kind refetch_kind = {HS_REQ_FETCH, on_refetched, NULL, NULL};

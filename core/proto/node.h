@@ -428,6 +428,10 @@ void hs_ae_news(hs_node *n, hs_peer *p, double news);
 /* p was held dead for `away` s and is back: a digest covering that time
  * (antientropy.c). */
 void hs_ae_catchup(hs_node *n, hs_peer *p, double away);
+/* Takes the envelopes of an answer to our POST /fetch from `peer` (ttl 0,
+ * as anti-entropy takes them): how many were new to us, or -1 when the
+ * answer holds none (an error, or not a JSON array). */
+long hs_ae_take_fetched(hs_node *n, const char *peer, const hs_http_result *res);
 /* Something needed repair (a round found it, or a peer had news we lack):
  * rounds resume at ae_interval. (A new message alone brings them to 4
  * ae_intervals: antientropy.c.) */
@@ -513,6 +517,8 @@ void hs_node_set_clock(hs_node *n, const hs_clock *clock);
 void hs_node_after(hs_node *n, hs_deadline w, double s);
 /* Seconds until w is due (0 if it is), or HS_NEVER. */
 double hs_node_due_in(const hs_node *n, hs_deadline w);
+/* w is due in s seconds (0 if less), unless it is due sooner already. */
+void hs_node_due_within(hs_node *n, hs_deadline w, double s);
 /* Sets the io's timer for the earliest deadline, unless it is set for it
  * (or hs_node_run_due runs: it does at its end). */
 void hs_node_rearm(hs_node *n);

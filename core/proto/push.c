@@ -136,12 +136,7 @@ static void post(hs_node *n, hs_peer *p, const char *body, size_t len, size_t co
 /* Sets HS_DUE_FLUSH at `at` (monotonic s) unless it is due sooner. */
 static void flush_at(hs_node *n, double at)
 {
-    double due = hs_node_due_in(n, HS_DUE_FLUSH), in = at - hs_node_mono(n);
-
-    if (in < 0)
-        in = 0;
-    if (due == HS_NEVER || in < due)
-        hs_node_after(n, HS_DUE_FLUSH, in);
+    hs_node_due_within(n, HS_DUE_FLUSH, at - hs_node_mono(n));
 }
 
 /*
