@@ -574,7 +574,11 @@ describe("hearsay.sim", function()
     -- a link that brought one new message a batch was never pruned, and
     -- copies per node were 1.57 here (seeds 2 and 6: 1.64, 1.77), 1.15 now;
     -- on 100 loopback nodes at 150/s they went to 5). Over seeds 1-3, as
-    -- one seed ranges 1.11-1.34 (seeds 1-8, 2026-12-06): 1.19-1.21.
+    -- one seed ranges widely. With one set of eager links for every
+    -- origin, a link pruned by one origin's duplicates was pruned for
+    -- the others too and grafted back by their misses: 1.16-1.35 over
+    -- seeds 1-8, 1.25 over 1-3 (2026-12-06). Links kept per origin
+    -- (origins.h): 1.05-1.23, 1.12 over 1-3.
     local n, copies, count = 40, 0, 0
     for seed = 1, 3 do
       local s = hs.sim({ nodes = n, seed = seed, latency = 0.02, jitter = 0.001 })
@@ -593,7 +597,7 @@ describe("hearsay.sim", function()
       s:close()
     end
     copies = copies / count
-    assert.is_true(copies <= 1.3, ("%.3f copies per node"):format(copies))
+    assert.is_true(copies <= 1.18, ("%.3f copies per node"):format(copies))
   end)
 
   it("holds pushes on a busy link for batch_interval and sends them as one batch", function()

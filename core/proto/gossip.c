@@ -161,6 +161,34 @@ static int is_foreign(const hs_peer *p)
     return !(p->features & HS_FEAT_AE);
 }
 
+/* A message's word for each peer, by its index in the table, from the
+ * slot of the message's origin (origins.h): nothing (the shared link
+ * decides), the link is open for that origin, or pruned for it. */
+enum { WORD_NONE, WORD_OPEN, WORD_PRUNED };
+
+/* Whether the message takes the link to p (its word for p is w): eager
+ * for the message's origin, and p a hearsay peer doing anti-entropy (see
+ * hs_peer_eager_link). */
+static int link_open(const hs_peer *p, unsigned char w)
+{
+    return (p->features & HS_FEAT_AE) && (w ? w == WORD_OPEN : p->eager != 0);
+}
+
+/* Moves the candidates whose link is open (link_open) to the front of
+ * v[0..nc); returns how many. */
+static size_t partition_open(hs_peer **v, size_t nc, const unsigned char *word)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < nc; i++)
+        if (link_open(v[i], word[v[i]->pos])) {
+            hs_peer *t = v[k];
+            v[k++] = v[i];
+            v[i] = t;
+        }
+    return k;
+}
+
 /* Who may be offered an id lazily: live hearsay peers doing anti-entropy. */
 static int is_lazy_target(const hs_peer *p)
 {
@@ -169,18 +197,19 @@ static int is_lazy_target(const hs_peer *p)
 
 /*
  * Tree mode (Plumtree's eager push): the targets are the candidates cands[0..nc)
- * on eager links, plus up to `fanout` random ones among peers that cannot
- * take part (no "ae": they get no lazy offers, so they are never pruned
- * either). A message of our own that would go nowhere (every link of ours
- * pruned) goes to `fanout` random peers, which become eager: that is how a
- * node gets back into the tree (when cands is the `whole` view; else the
- * caller looks again with it). The rest are left in cands[*rest..nc) for
- * the lazy offers.
+ * on links open for the message's origin (word, link_open), plus up to
+ * `fanout` random ones among peers that cannot take part (no "ae": they
+ * get no lazy offers, so they are never pruned either). A message of our
+ * own that would go nowhere (every link of ours pruned) goes to `fanout`
+ * random peers, which become eager: that is how a node gets back into the
+ * tree (when cands is the `whole` view; else the caller looks again with
+ * it). The rest are left in cands[*rest..nc) for the lazy offers.
  */
 static size_t choose_tree(hs_node *n, const hs_envelope *env, size_t fanout, hs_peer **cands,
-                          size_t nc, hs_peer **out, size_t cap, size_t *rest, int whole)
+                          size_t nc, const unsigned char *word, hs_peer **out, size_t cap,
+                          size_t *rest, int whole)
 {
-    size_t ne = partition(cands, 0, nc, hs_peer_eager_link), chosen = 0;
+    size_t ne = partition_open(cands, nc, word), chosen = 0;
     size_t nf = partition(cands, ne, nc, is_foreign);
 
     for (size_t i = 0; i < ne && chosen < cap; i++)
@@ -211,24 +240,24 @@ static int policy_active(hs_node *n)
 /*
  * The peers a message may go to into cands (returns how many): not those
  * `skip` marks or `seen` holds, healthy ones first, unhealthy or suspect
- * ones only when no healthy one is left. With *narrow, only eager links,
- * peers outside the tree and lazy links; when none of those is healthy,
- * the whole view as without narrowing (its healthy peers come before any
- * other), and *narrow is cleared.
+ * ones only when no healthy one is left. With *narrow, only links open
+ * for the message's origin (word), peers outside the tree and lazy links;
+ * when none of those is healthy, the whole view as without narrowing (its
+ * healthy peers come before any other), and *narrow is cleared.
  */
-static size_t candidates(hs_node *n, const unsigned char *skip, const hs_idset *seen,
-                         hs_peer **cands, int *narrow)
+static size_t candidates(hs_node *n, const unsigned char *skip, const unsigned char *word,
+                         const hs_idset *seen, hs_peer **cands, int *narrow)
 {
     size_t nc = 0;
 
     for (int pass = 0; pass < 2 && nc == 0; pass++) {
         if (pass == 1 && *narrow) {
             *narrow = 0;
-            return candidates(n, skip, seen, cands, narrow);
+            return candidates(n, skip, word, seen, cands, narrow);
         }
         for (size_t i = 0; i < n->peers.n; i++) {
             hs_peer *p = n->peers.v[i];
-            if (*narrow && !hs_peer_eager_link(p) && !is_foreign(p) && !p->lazy_link)
+            if (*narrow && !link_open(p, word[i]) && !is_foreign(p) && !p->lazy_link)
                 continue;
             int ok = hs_peer_usable(p) && hs_score_forwardable(n, p) &&
                      (pass == 0 ? p->state == HS_PEER_ALIVE : p->state != HS_PEER_DEAD);
@@ -252,10 +281,12 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
 {
     size_t np = n->peers.n, nc = 0, chosen = 0;
     /* One allocation: the candidates, then a byte a peer, set for the
-     * origin, the sender and us (looked up in the peer index); the peers
-     * in seen_by are found in a hash set of it. */
-    hs_peer **cands = malloc((np + 1) * (sizeof *cands + 1));
-    unsigned char *skip;
+     * origin, the sender and us (looked up in the peer index), then the
+     * message's word for each peer; the peers in seen_by are found in a
+     * hash set of it. */
+    hs_peer **cands = malloc((np + 1) * (sizeof *cands + 2));
+    unsigned char *skip, *word;
+    const hs_origin *slot;
     hs_idset seen;
 
     if (!cands || hs_idset_init(&seen, &env->seen_by, n->idset_key) != HS_OK) {
@@ -263,7 +294,11 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
         return 0;
     }
     skip = (unsigned char *)(cands + np + 1);
-    memset(skip, 0, np + 1);
+    word = skip + np + 1;
+    memset(skip, 0, 2 * (np + 1));
+    if (tree && (slot = hs_origins_find(n->peers.origins, env->origin, strlen(env->origin))))
+        for (unsigned i = 0; i < slot->n; i++)
+            word[slot->peers[i]->pos] = (slot->eager >> i) & 1 ? WORD_OPEN : WORD_PRUNED;
     exclude(n, skip, env->origin);
     exclude(n, skip, n->id);
     if (env->sender && env->sender[0])
@@ -277,7 +312,7 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
     int policy = policy_active(n), narrow = tree && !policy;
     size_t want;
 
-    nc = candidates(n, skip, &seen, cands, &narrow);
+    nc = candidates(n, skip, word, &seen, cands, &narrow);
     want = fanout < nc ? fanout : nc;
     if (nc && want && policy) {
         hs_peer_info *infos = malloc(nc * sizeof *infos);
@@ -307,13 +342,13 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
     }
     size_t rest;
     if (tree) {
-        chosen = choose_tree(n, env, fanout, cands, nc, out, cap, &rest, !narrow);
+        chosen = choose_tree(n, env, fanout, cands, nc, word, out, cap, &rest, !narrow);
         if (chosen == 0 && narrow && strcmp(env->origin, n->id) == 0) {
             /* Ours, and no link open: the whole view, for choose_tree's
              * random few. */
             narrow = 0;
-            nc = candidates(n, skip, &seen, cands, &narrow);
-            chosen = choose_tree(n, env, fanout, cands, nc, out, cap, &rest, 1);
+            nc = candidates(n, skip, word, &seen, cands, &narrow);
+            chosen = choose_tree(n, env, fanout, cands, nc, word, out, cap, &rest, 1);
         }
     } else {
         chosen = sample(n, cands, 0, nc, want, out);
@@ -519,6 +554,66 @@ static unsigned rx_status(rx_outcome rx)
     return rx == RX_UNSIGNED ? 401 : rx == RX_FORGED ? 403 : rx == RX_INVALID ? 400 : 200;
 }
 
+/*
+ * What the answer to a push tells its sender of each origin (origins.h):
+ * the origins with a message new to us ("new_from": the sender is our
+ * path for them) and those whose messages were all duplicates
+ * ("dup_from": it need not push us theirs). Only tree messages (kept
+ * types) from a hearsay sender count; at most TALLY_MAX origins an
+ * answer, the rest are left to the shared links.
+ */
+#define TALLY_MAX 16
+
+typedef struct tally {
+    size_t n;
+    struct {
+        char id[HS_PEER_ID_MAX + 1];
+        unsigned char fresh;
+    } v[TALLY_MAX];
+} tally;
+
+/* Counts env (its origin and type outlive hs_envelope_clear). */
+static void tally_add(tally *t, const hs_envelope *env, rx_outcome rx)
+{
+    size_t i;
+
+    if (!t || (rx != RX_ACCEPTED && rx != RX_DUPLICATE) || !env->origin[0] ||
+        !hs_ae_retained_type(env->type))
+        return;
+    for (i = 0; i < t->n && strcmp(t->v[i].id, env->origin) != 0; i++)
+        ;
+    if (i == t->n) {
+        if (t->n == TALLY_MAX)
+            return;
+        strcpy(t->v[t->n].id, env->origin);
+        t->v[t->n++].fresh = 0;
+    }
+    t->v[i].fresh |= rx == RX_ACCEPTED;
+}
+
+/* Writes the tally's members (",\"new_from\":[...],\"dup_from\":[...]",
+ * each only when not empty) into buf (TALLY_TEXT bytes). */
+#define TALLY_TEXT (2 * 16 + TALLY_MAX * (HS_PEER_ID_MAX + 3) + 1)
+
+static void tally_text(const tally *t, char *buf)
+{
+    static const char *const member[2] = {",\"dup_from\":[", ",\"new_from\":["};
+    size_t off = 0;
+
+    buf[0] = 0;
+    for (int fresh = 1; t && fresh >= 0; fresh--) {
+        size_t k = 0;
+        for (size_t i = 0; i < t->n; i++) {
+            if (t->v[i].fresh != fresh)
+                continue;
+            off += (size_t)sprintf(buf + off, "%s\"%s\"", k++ ? "," : member[fresh], t->v[i].id);
+        }
+        if (k)
+            buf[off++] = ']';
+    }
+    buf[off] = 0;
+}
+
 /* A claim a node makes about itself (its URL, that it is alive): worth
  * checking its signature in every mode, since it may change what we
  * believe of that node. */
@@ -679,8 +774,9 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
 /* Handles one parsed envelope; on RX_INVALID *reason names the problem,
  * otherwise id (65 bytes) gets the message id. */
 static rx_outcome receive_one(hs_node *n, const json_t *j, const hs_slice *raw, const char *sender,
-                              int pushed, const char **reason, char *id)
+                              int pushed, const char **reason, char *id, tally *t)
 {
+    rx_outcome rx;
     hs_envelope_limits lim = {n->cfg.max_ttl, n->cfg.max_seen_by};
     hs_envelope env;
 
@@ -694,7 +790,9 @@ static rx_outcome receive_one(hs_node *n, const json_t *j, const hs_slice *raw, 
         return RX_INVALID;
     }
     memcpy(id, env.id, sizeof env.id);
-    return receive_env(n, &env, raw, sender, pushed, reason);
+    rx = receive_env(n, &env, raw, sender, pushed, reason);
+    tally_add(t, &env, rx);
+    return rx;
 }
 
 static char *dump(json_t *j, size_t *len)
@@ -709,27 +807,48 @@ static char *dump(json_t *j, size_t *len)
 static const char *const shortcut_member[] = {"", ",\"prune\":true", ",\"keep\":true"};
 
 /* The reference's answer to one envelope, byte for byte what jansson
- * would write for {"status", "message_id"}, and a shortcut's word. */
-static char *single_answer(rx_outcome rx, const char *id, hs_shortcut_word w, size_t *len)
+ * would write for {"status", "message_id"}, a shortcut's word and the
+ * tally's members (a hearsay sender's; NULL: none). */
+static char *single_answer(rx_outcome rx, const char *id, hs_shortcut_word w, const tally *t,
+                           size_t *len)
 {
-    char *text = malloc(160);
+    char extra[TALLY_TEXT], *text;
+    size_t cap;
 
-    if (!text)
+    tally_text(t, extra);
+    cap = 160 + strlen(extra);
+    if (!(text = malloc(cap)))
         return NULL;
-    *len = (size_t)snprintf(text, 160, "{\"status\":\"%s\",\"message_id\":\"%s\"%s}",
-                            rx == RX_ACCEPTED ? "accepted" : "duplicate", id, shortcut_member[w]);
+    *len = (size_t)snprintf(text, cap, "{\"status\":\"%s\",\"message_id\":\"%s\"%s%s}",
+                            rx == RX_ACCEPTED ? "accepted" : "duplicate", id, shortcut_member[w],
+                            extra);
     return text;
 }
 
 static char *batch_answer(size_t accepted, size_t duplicate, json_t *errors, hs_shortcut_word w,
-                          size_t *len)
+                          const tally *t, size_t *len)
 {
     json_t *j = json_pack("{s:I, s:I, s:o}", "accepted", (json_int_t)accepted, "duplicate",
                           (json_int_t)duplicate, "errors", errors ? errors : json_array());
+    char extra[TALLY_TEXT], *text, *more;
+    size_t k;
 
     if (j && w != HS_SHORTCUT_NONE)
         json_object_set_new(j, w == HS_SHORTCUT_PRUNE ? "prune" : "keep", json_true());
-    return dump(j, len);
+    text = dump(j, len);
+    tally_text(t, extra);
+    if (!text || !(k = strlen(extra)))
+        return text;
+    /* The members go in before the object's closing brace. */
+    if (!(more = realloc(text, *len + k + 1))) {
+        free(text);
+        return NULL;
+    }
+    memcpy(more + *len - 1, extra, k);
+    more[*len - 1 + k] = '}';
+    more[*len + k] = 0;
+    *len += k;
+    return more;
 }
 
 /* Lists a refused envelope of a batch (errors made on first use). */
@@ -750,13 +869,16 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
     hs_slice one, *slices = NULL;
     size_t count, accepted = 0, duplicate = 0;
     json_t *errors = NULL;
+    tally t, *tp;
 
     if (sender && !hs_peers_valid_id(sender))
         sender = NULL;
+    t.n = 0;
+    tp = pushed && sender ? &t : NULL;
     if (!json_is_array(body)) {
         rx_outcome rx =
             receive_one(n, body, raw && hs_json_trim(raw, rawlen, &one) == 0 ? &one : NULL, sender,
-                        pushed, &reason, id);
+                        pushed, &reason, id, tp);
         if (rx != RX_ACCEPTED && rx != RX_DUPLICATE) {
             *status = rx_status(rx);
             return hs_http_error_text(reason, len);
@@ -766,7 +888,7 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
             rx, id,
             pushed ? hs_shortcut_answer(n, sender, rx == RX_ACCEPTED, rx == RX_DUPLICATE)
                    : HS_SHORTCUT_NONE,
-            len);
+            tp, len);
     }
     /* A batch: each envelope is judged on its own; the answer counts them
      * and lists the refused ones by index. */
@@ -785,7 +907,7 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
     }
     for (size_t i = 0; i < count; i++) {
         switch (receive_one(n, json_array_get(body, i), slices ? &slices[i] : NULL, sender, pushed,
-                            &reason, id)) {
+                            &reason, id, tp)) {
         case RX_ACCEPTED:
             accepted++;
             break;
@@ -803,7 +925,7 @@ char *hs_gossip_receive_body(hs_node *n, const json_t *body, const char *raw, si
                         pushed && accepted + duplicate
                             ? hs_shortcut_answer(n, sender, accepted, duplicate)
                             : HS_SHORTCUT_NONE,
-                        len);
+                        tp, len);
 }
 
 char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const char *sender,
@@ -813,10 +935,13 @@ char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const cha
     hs_envelope one, *envs = NULL;
     hs_slice *raw = NULL;
     size_t i = hs_json_ws(text, 0, len), count = 0, cap = 0, accepted = 0, duplicate = 0;
+    tally t, *tp;
 
     *status = 0;
     if (sender && !hs_peers_valid_id(sender))
         sender = NULL;
+    t.n = 0;
+    tp = sender ? &t : NULL;
     if (i < len && text[i] == '{') {
         size_t start = i;
         if (hs_envelope_scan(text, len, &i, &lim, &one) != 0)
@@ -833,8 +958,9 @@ char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const cha
         *status = rx_status(rx);
         if (*status != 200)
             return hs_http_error_text(why, alen);
+        tally_add(tp, &one, rx);
         return single_answer(
-            rx, id, hs_shortcut_answer(n, sender, rx == RX_ACCEPTED, rx == RX_DUPLICATE), alen);
+            rx, id, hs_shortcut_answer(n, sender, rx == RX_ACCEPTED, rx == RX_DUPLICATE), tp, alen);
     }
     /* A batch: scanned whole before any of it is handled, so a decline
      * leaves nothing done and the jansson path starts from scratch. Not
@@ -876,6 +1002,7 @@ char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const cha
     for (size_t k = 0; k < count; k++) {
         const char *why = NULL;
         rx_outcome rx = receive_env(n, &envs[k], &raw[k], sender, 1, &why);
+        tally_add(tp, &envs[k], rx);
         if (rx == RX_ACCEPTED)
             accepted++;
         else if (rx == RX_DUPLICATE)
@@ -887,7 +1014,7 @@ char *hs_gossip_receive_text(hs_node *n, const char *text, size_t len, const cha
     free(raw);
     *status = 200;
     return batch_answer(accepted, duplicate, errors,
-                        hs_shortcut_answer(n, sender, accepted, duplicate), alen);
+                        hs_shortcut_answer(n, sender, accepted, duplicate), tp, alen);
 decline:
     for (size_t k = 0; k < count; k++)
         hs_envelope_clear(&envs[k]);

@@ -84,6 +84,7 @@ void hs_peers_free(hs_peers *p)
     free(p->v);
     hs_peerindex_free(&p->by_id);
     hs_peerindex_free(&p->by_url);
+    hs_origins_free(p->origins);
     hs_peers_init(p);
 }
 
@@ -252,6 +253,7 @@ void hs_peers_remove(hs_peers *p, hs_peer *peer)
     hs_peerindex_del(&p->by_id, peer);
     hs_peerindex_del(&p->by_url, peer);
     hs_peers_wait_unlink(p, peer);
+    hs_origins_forget(p->origins, peer);
     free_peer(peer);
 }
 

@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "hearsay.h"
+#include "origins.h"
 #include "peerindex.h"
 #include "rng.h"
 #include "sendq.h"
@@ -144,6 +145,8 @@ typedef struct hs_peers {
     hs_peerindex by_id, by_url;
     hs_peer *wait_head, *wait_tail; /* the first-probe FIFO, oldest first */
     size_t waiting;
+    hs_origins *origins; /* the tree's links per origin; NULL until an
+                            answer names one (origins.h) */
 } hs_peers;
 
 void hs_peers_init(hs_peers *p);

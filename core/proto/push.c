@@ -58,6 +58,35 @@ static int says(const hs_http_result *res, const char *member)
     return res->body && memmem(res->body, res->len, member, strlen(member)) != NULL;
 }
 
+/*
+ * The answer's word per origin (gossip.c's tally): the origins named in
+ * `member` ("new_from" or "dup_from", a list of ids) get the link to p
+ * open (eager) or pruned for them (origins.h); at most 16 an answer. A
+ * member that is not such a list ends the reading. Only a hearsay
+ * node's answer has them; the shared link is judged on the counts as
+ * before, and decides for every origin not named.
+ */
+static void per_origin(hs_node *n, hs_peer *p, const hs_http_result *res, const char *member,
+                       int eager)
+{
+    size_t k = strlen(member);
+    const char *at = memmem(res->body, res->len, member, k), *end = res->body + res->len;
+
+    if (!at)
+        return;
+    at += k;
+    for (int i = 0; i < 16 && at < end && *at == '"'; i++) {
+        const char *id = ++at;
+        while (at < end && *at != '"')
+            at++;
+        if (at >= end || !hs_peers_valid_idn(id, (size_t)(at - id)))
+            return;
+        hs_origins_set(&n->peers.origins, &n->rng, id, (size_t)(at - id), p, eager);
+        if (++at < end && *at == ',')
+            at++;
+    }
+}
+
 /* The answer to a POST /gossip of e->word envelopes to e->peer; e->flag:
  * one of them went along an eager link. */
 static void on_sent(hs_node *n, hs_pending *e, const hs_http_result *res)
@@ -78,6 +107,14 @@ static void on_sent(hs_node *n, hs_pending *e, const hs_http_result *res)
          * (unless it keeps us as its shorter one), or it asks us to: it
          * took a shorter one (shortcut.c). From now on it is only offered
          * ids. */
+        /* Per origin: a new message, whatever made us push it, makes us
+         * its path for that origin; duplicates alone prune the link for
+         * it, where an eager link took it. */
+        if (p && res->body && n->cfg.tree && (!p->known || (p->features & HS_FEAT_AE))) {
+            per_origin(n, p, res, "\"new_from\":[", 1);
+            if (e->flag && !says(res, "\"keep\":true"))
+                per_origin(n, p, res, "\"dup_from\":[", 0);
+        }
         if (p && e->flag) {
             int dup = all_duplicate(res), keep = dup && says(res, "\"keep\":true");
             if (hs_peer_eager_link(p) && (says(res, "\"prune\":true") || (dup && !keep))) {

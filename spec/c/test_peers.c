@@ -1,7 +1,8 @@
 /*
  * test_peers.c -- the peer table: validation, duplicate ids, live counts
  * across state changes, removal; its indexes by id and URL at scale; the
- * first-probe FIFO; and the SipHash they hash with.
+ * first-probe FIFO; the tree's links per origin (origins.h); and the
+ * SipHash they hash with.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,9 +190,69 @@ static void a_peer_is_picked_among_those_wanted(void)
     hs_peers_free(&p);
 }
 
+/* A slot's word for a peer overrides nothing else: another origin, or a
+ * peer it does not name, says nothing (-1). Set again, a link changes
+ * state in place; a removed peer leaves every slot, and the others keep
+ * their states; a full slot lets go of its oldest peer; past
+ * HS_ORIGINS_MAX origins the least recently used one goes. */
+static void links_are_kept_per_origin(void)
+{
+    hs_peers p;
+    hs_rng rng = {{5, 6, 7, 8}};
+    hs_peer *v[HS_ORIGIN_LINKS + 1];
+    const hs_origin *s;
+    char id[32], url[64];
+
+    hs_peers_init(&p);
+    CHECK(hs_origins_find(p.origins, "o-1", 3) == NULL); /* no table yet */
+    for (unsigned i = 0; i <= HS_ORIGIN_LINKS; i++) {
+        ids(id, url, i);
+        CHECK(hs_peers_add(&p, id, url, &v[i]) == HS_OK);
+    }
+    CHECK(hs_origins_set(&p.origins, &rng, "o-1", 3, v[0], 0) == HS_OK);
+    CHECK(hs_origins_set(&p.origins, &rng, "o-1", 3, v[1], 1) == HS_OK);
+    CHECK(hs_origins_set(&p.origins, &rng, "o-2", 3, v[2], 1) == HS_OK);
+    CHECK(hs_origins_count(p.origins) == 2);
+    CHECK((s = hs_origins_find(p.origins, "o-1", 3)) != NULL);
+    if (s) {
+        CHECK(hs_origin_link(s, v[0]) == 0);
+        CHECK(hs_origin_link(s, v[1]) == 1);
+        CHECK(hs_origin_link(s, v[2]) == -1);
+    }
+    CHECK(hs_origins_find(p.origins, "o-3", 3) == NULL);
+    CHECK(hs_origins_set(&p.origins, &rng, "o-1", 3, v[0], 1) == HS_OK);
+    hs_peers_remove(&p, v[1]);
+    s = hs_origins_find(p.origins, "o-1", 3);
+    CHECK(s && s->n == 1 && hs_origin_link(s, v[0]) == 1);
+    /* Full: the oldest (v[0]) goes for the newest. */
+    for (unsigned i = 2; i <= HS_ORIGIN_LINKS; i++)
+        CHECK(hs_origins_set(&p.origins, &rng, "o-1", 3, v[i], (int)(i & 1)) == HS_OK);
+    s = hs_origins_find(p.origins, "o-1", 3);
+    CHECK(s && s->n == HS_ORIGIN_LINKS);
+    ids(id, url, 99);
+    CHECK(hs_peers_add(&p, id, url, &v[1]) == HS_OK);
+    CHECK(hs_origins_set(&p.origins, &rng, "o-1", 3, v[1], 1) == HS_OK);
+    s = hs_origins_find(p.origins, "o-1", 3);
+    CHECK(s && hs_origin_link(s, v[0]) == -1 && hs_origin_link(s, v[1]) == 1);
+    CHECK(s && hs_origin_link(s, v[3]) == 1 && hs_origin_link(s, v[4]) == 0);
+    /* o-2 was used least lately: the (HS_ORIGINS_MAX + 1)th origin takes
+     * its place, and o-1 stays. */
+    for (unsigned i = 3; i <= HS_ORIGINS_MAX + 1; i++) {
+        char o[16];
+        snprintf(o, sizeof o, "o-%u", i);
+        CHECK(hs_origins_set(&p.origins, &rng, o, strlen(o), v[2], 0) == HS_OK);
+        CHECK(hs_origins_find(p.origins, "o-1", 3) != NULL);
+    }
+    CHECK(hs_origins_count(p.origins) == HS_ORIGINS_MAX);
+    CHECK(hs_origins_find(p.origins, "o-2", 3) == NULL);
+    CHECK(hs_origins_find(p.origins, "o-1", 3) != NULL);
+    hs_peers_free(&p);
+}
+
 int main(void)
 {
     siphash_matches_the_reference_vectors();
+    links_are_kept_per_origin();
     eager_links_are_counted();
     the_indexes_hold_many_peers();
     a_peer_can_move();
