@@ -151,10 +151,10 @@ for step, rate in ipairs(rates) do
   ctl:all("load_start", { step = step, origins = origins, rate = rate, seconds = o.seconds,
     bytes = o.payload, drain = o.drain })
   if o.timeline then
-    local keys = { "messages_received", "messages_duplicate", "lazy_pushed", "grafts", "prunes",
-      "shortcuts", "ae_pushed", "ae_fetched", "indirect_probes", "suspicions", "probe_sweeps",
+    local keys = { "messages_received", "messages_duplicate", "lazy_pushed", "pushes_late", "grafts", "prunes",
+      "shortcuts", "ae_rounds", "ae_pushed", "ae_fetched", "indirect_probes", "suspicions", "probe_sweeps",
       "send_errors", "http_requests" }
-    local names = { "new", "duplicate", "lazy_push", "grafts", "prunes", "shortcuts", "ae_push",
+    local names = { "new", "duplicate", "lazy_push", "late_push", "grafts", "prunes", "shortcuts", "ae_rounds", "ae_push",
       "ae_fetch", "indirect", "suspect", "sweeps", "send_err", "requests" }
     local prev = m0
     B.log("  timeline, per second: %s", table.concat(names, " "))

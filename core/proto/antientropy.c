@@ -56,16 +56,22 @@ int hs_ae_retained_type(const char *type)
 #define AE_FLOW_INTERVALS 4
 
 /* Rounds at most `every` s apart from now on: sooner than the backed-off
- * round already planned. */
+ * round already planned. The next one comes after a spread of that
+ * (hs_node_spread): the first message of a stream reaches every node
+ * within milliseconds and set all their rounds off together, 8 s later
+ * and every 8 s from then on, each with a digest of up to max_digest ids
+ * (on 100 loopback nodes at 200 broadcasts a second, the stall that
+ * broke the tree came at that second in every run; bench/RESULTS.md,
+ * Load). */
 static void rounds_within(hs_node *n, double every)
 {
     if (n->cfg.ae_interval <= 0 || n->ae_next <= every || !n->started || n->closing)
         return;
     n->ae_next = every;
     /* Sooner than the backed-off round already planned. */
-    double in = hs_node_due_in(n, HS_DUE_AE);
-    if (in == HS_NEVER || in > n->ae_next)
-        hs_node_after(n, HS_DUE_AE, n->ae_next < 0.001 ? 0.001 : n->ae_next);
+    double in = hs_node_due_in(n, HS_DUE_AE), at = hs_node_spread(n, n->ae_next);
+    if (in == HS_NEVER || in > at)
+        hs_node_after(n, HS_DUE_AE, at < 0.001 ? 0.001 : at);
 }
 
 void hs_ae_activity(hs_node *n)

@@ -6,6 +6,9 @@
  * sets these, so they sit below all of them; what runs when a deadline is
  * due is node.c's (hs_node_run_due). O(HS_DUE_COUNT) per deadline set.
  */
+#include <string.h>
+
+#include "hash.h"
 #include "node.h"
 
 double hs_node_now(const hs_node *n)
@@ -70,6 +73,17 @@ void hs_node_due_within(hs_node *n, hs_deadline w, double s)
         s = 0;
     if (due == HS_NEVER || s < due)
         hs_node_after(n, w, s);
+}
+
+/* The draw is a hash of the node's id and a count, not the generator's
+ * next number: when rounds come must not move every choice the node
+ * makes after them (a simulated run changes at every draw otherwise). */
+double hs_node_spread(hs_node *n, double s)
+{
+    static const uint64_t key[2] = {0x7370726561640a01u, 0x6865617273617901u};
+    uint64_t k[2] = {key[0] ^ n->spreads++, key[1]};
+
+    return s * (0.5 + (double)(hs_hash_siphash(k, n->id, strlen(n->id)) >> 11) * 0x1p-53);
 }
 
 double hs_node_due_in(const hs_node *n, hs_deadline w)

@@ -457,6 +457,11 @@ static hs_err forward(hs_node *n, hs_envelope *env, unsigned ttl_out, size_t fan
     if (!(body = forward_body(n, env, targets, nt, ttl_out)))
         return HS_ENOMEM;
     body->tree = (unsigned char)tree;
+    if (tree) {
+        memcpy(body->bin, env->bin, 32);
+        body->ttl = ttl_out;
+        body->born = hs_node_mono(n);
+    }
     for (size_t i = 0; i < nt; i++)
         hs_push_enqueue(n, targets[i], body);
     hs_body_unref(body);

@@ -110,17 +110,33 @@ static void lazy_due_within(hs_node *n, double in)
     hs_node_due_within(n, HS_DUE_LAZY, in);
 }
 
-void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl)
+/* Queues id for p, offered from `due` (monotonic s) on. */
+static void offer_at(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl, double due)
 {
     hs_sendq *q = hs_peers_sendq(p);
 
-    if (!q || q->lazy.n >= LAZY_QUEUE_MAX ||
-        hs_idq_push(&q->lazy, id, ttl, hs_node_mono(n) + n->cfg.lazy_delay) != 0) {
+    if (!q || q->lazy.n >= LAZY_QUEUE_MAX || hs_idq_push(&q->lazy, id, ttl, due) != 0) {
         n->m.send_errors++;
         return;
     }
     n->m.lazy_offered++;
-    lazy_due_within(n, n->cfg.lazy_delay);
+    lazy_due_within(n, due - hs_node_mono(n));
+}
+
+void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl)
+{
+    offer_at(n, p, id, ttl, hs_node_mono(n) + hs_push_offer_wait(n));
+}
+
+void hs_lazy_offer_now(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl)
+{
+    hs_sendq *q = hs_peers_sendq(p);
+    double due = hs_node_mono(n);
+
+    /* After the ids queued before it: those due form a prefix. */
+    if (q && q->lazy.n && q->lazy.v[q->lazy.n - 1].due > due)
+        due = q->lazy.v[q->lazy.n - 1].due;
+    offer_at(n, p, id, ttl, due);
 }
 
 static int cmp_entry(const void *a, const void *b)

@@ -152,6 +152,7 @@ hs_err hs_node_new_io(hs_io *io, const hs_config *cfg, hs_node **out)
         .receive = hs_gossip_receive_body,
         .ae_news = hs_ae_news,
         .ae_catchup = hs_ae_catchup,
+        .offer_now = hs_lazy_offer_now,
         .part_done = part_done,
     };
     n->clock = io->clock;

@@ -108,6 +108,9 @@ typedef struct hs_upcalls {
      * hs_ae_catchup; membership.c). */
     void (*ae_news)(hs_node *n, hs_peer *p, double news);
     void (*ae_catchup)(hs_node *n, hs_peer *p, double away);
+    /* A tree push that waited too long in p's queue goes as an offer of
+     * its id, at once (lazypush.c's hs_lazy_offer_now; push.c). */
+    void (*offer_now)(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl);
     /* One of the node's parts (a DNS lookup, discovery.c) is done: a
      * closing node is freed once every part is (node.c). */
     void (*part_done)(hs_node *n);
@@ -213,6 +216,8 @@ struct hs_node {
     } lazy_asked[HS_LAZY_ASKED];
     unsigned lazy_asked_next;
     double lazy_drawn; /* monotonic s the lazy links were last drawn (lazypush.c) */
+    double push_rtt;   /* s: moving average of our pushes' round trips (push.c) */
+    uint64_t spreads;  /* hs_node_spread's draws so far */
     /* The last new messages from hearsay peers: with what ttl and hops, and
      * from whom, by id (shortcut.c; an entry with from "" is empty). */
     struct hs_recent {
@@ -275,6 +280,10 @@ void hs_push_enqueue(hs_node *n, hs_peer *p, hs_body *body);
 void hs_push_flush(hs_node *n);
 /* Sets HS_DUE_FLUSH (batch_window from now) unless it is set. */
 void hs_push_schedule_flush(hs_node *n);
+/* How long a new message waits before it is offered lazily: lazy_delay,
+ * or twice the pushes' moving round trip when that is longer (at most 8
+ * lazy_delays). */
+double hs_push_offer_wait(const hs_node *n);
 
 /* gossip.c */
 
@@ -439,8 +448,11 @@ void hs_ae_activity(hs_node *n);
 
 /* lazypush.c */
 
-/* Queues id to be offered to p at the next flush. */
+/* Queues id to be offered to p a hs_lazy_wait from now. */
 void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl);
+/* The same, offered at once (after the ids queued for p before it): a
+ * tree push that waited too long (push.c). */
+void hs_lazy_offer_now(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl);
 /* Draws the peers new lazy offers go to (hs_peer.lazy_link) when the last
  * draw is a rotation old. */
 void hs_lazy_links(hs_node *n);
@@ -519,6 +531,9 @@ void hs_node_after(hs_node *n, hs_deadline w, double s);
 double hs_node_due_in(const hs_node *n, hs_deadline w);
 /* w is due in s seconds (0 if less), unless it is due sooner already. */
 void hs_node_due_within(hs_node *n, hs_deadline w, double s);
+/* s spread at random over [s/2, 3s/2) by the node's generator: for rounds
+ * that every node may start at once (clock.c). */
+double hs_node_spread(hs_node *n, double s);
 /* Sets the io's timer for the earliest deadline, unless it is set for it
  * (or hs_node_run_due runs: it does at its end). */
 void hs_node_rearm(hs_node *n);

@@ -100,7 +100,10 @@ static void on_sent(hs_node *n, hs_pending *e, const hs_http_result *res)
             hs_push_schedule_flush(n);
     }
     if (res->err == HS_OK && res->status >= 200 && res->status < 300) {
+        double rtt = hs_node_mono(n) - e->at;
         n->m.messages_sent += e->word;
+        /* (hs_push_offer_wait) */
+        n->push_rtt = n->push_rtt > 0 ? n->push_rtt + (rtt - n->push_rtt) / 8 : rtt;
         if (p)
             hs_membership_saw(n, p);
         /* Plumtree's PRUNE: the peer had it already, from a faster path
@@ -153,11 +156,30 @@ static void post(hs_node *n, hs_peer *p, const char *body, size_t len, size_t co
     }
     e->word = count;
     e->flag = tree;
+    e->at = hs_node_mono(n);
     p->q->inflight++; /* before: a completion must find it counted */
     if (hs_pending_send(e, "POST", "/gossip", body, len, n->cfg.request_timeout) != HS_OK) {
         p->q->inflight--;
         n->m.send_errors += count;
     }
+}
+
+/*
+ * A fixed lazy_delay holds only while the tree's copies come within it.
+ * When a node's pushes wait (their peers slow to answer, or the node slow
+ * to send), offers race copies still on their way; each is answered
+ * "missing" and becomes one more copy, a graft and a prune, more work on
+ * nodes already behind: on 100 loopback nodes at 200 broadcasts a second
+ * a stall of a few hundred ms brought tens of thousands of repairs a
+ * second and never settled (bench/RESULTS.md, Load). So offers wait twice
+ * the pushes' moving round trip when that is longer, as TCP's timeout
+ * follows its round trip.
+ */
+double hs_push_offer_wait(const hs_node *n)
+{
+    double wait = 2 * n->push_rtt, most = 8 * n->cfg.lazy_delay;
+
+    return wait < n->cfg.lazy_delay ? n->cfg.lazy_delay : wait > most ? most : wait;
 }
 
 /* Outgoing batches stay well inside what any receiver takes (its max_batch
@@ -198,7 +220,27 @@ static void send_queue(hs_node *n, hs_peer *p)
 {
     hs_sendq *q = p->q;
     int batch = (p->features & HS_FEAT_BATCH) != 0;
-    double every = n->cfg.batch_interval;
+    double every = n->cfg.batch_interval, late = hs_node_mono(n) - hs_push_offer_wait(n);
+
+    /*
+     * A tree push that has waited here as long as an offer waits
+     * (hs_push_offer_wait; the peer slow to answer, or we slow to send)
+     * is no sooner than the lazy offers its other holders have made
+     * meanwhile: it goes as an offer of its id, at once, and the peer
+     * asks for it if it still lacks it. Pushed late, it came as a
+     * duplicate and pruned the link: after a stall of a few hundred ms on
+     * 100 loopback nodes at 200 broadcasts a second the queues kept
+     * bringing 40,000-60,000 duplicates a second for 20 s, long after the
+     * repairs (bench/RESULTS.md, Load). Only to a peer that takes offers:
+     * a reference node would never get the message.
+     */
+    while ((p->features & HS_FEAT_AE) && q->n && q->v[0]->tree && q->v[0]->born > 0 &&
+           q->v[0]->born < late) {
+        hs_body *b = hs_sendq_pop(q);
+        n->up.offer_now(n, p, b->bin, b->ttl);
+        n->m.pushes_late++;
+        hs_body_unref(b);
+    }
 
     while (q->n && q->inflight < n->cfg.peer_connections) {
         if (batch && every > 0) {

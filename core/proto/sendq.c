@@ -14,6 +14,8 @@ hs_body *hs_body_new(const char *data, size_t len)
         return NULL;
     b->refs = 1;
     b->tree = 0;
+    b->ttl = 0;
+    b->born = 0;
     b->len = len;
     memcpy(b->data, data, len);
     b->data[len] = '\0';

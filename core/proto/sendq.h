@@ -16,6 +16,12 @@
 typedef struct hs_body {
     unsigned refs;
     unsigned char tree; /* pushed along eager links: a duplicate prunes one */
+    /* A tree push's message (gossip.c): its binary id, the ttl it goes
+     * on with, and when it was queued (monotonic s), so that one that
+     * waited too long is offered instead (push.c). */
+    unsigned char bin[32];
+    unsigned ttl;
+    double born;
     size_t len;
     char data[]; /* NUL-terminated */
 } hs_body;
