@@ -328,8 +328,9 @@ typedef struct hs_metrics {
     uint64_t lazy_pushed;           /* envelopes sent because a lazy offer was missing */
     uint64_t lazy_refetched;        /* ids fetched from a second offerer: the
                                        first one's copy did not come */
-    uint64_t pushes_late;           /* tree pushes that waited a lazy_delay in a
-                                       peer's queue and went as offers */
+    uint64_t pushes_late;           /* tree pushes that, while pushes were slow,
+                                       waited in a peer's queue as long as an
+                                       offer waits and went as offers */
     uint64_t prunes;                /* eager links dropped: a push found a duplicate */
     uint64_t grafts;                /* lazy links made eager: a lazy offer was missing,
                                        or its peer took it as a shortcut */

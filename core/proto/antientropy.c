@@ -60,9 +60,9 @@ int hs_ae_retained_type(const char *type)
  * (hs_node_spread): the first message of a stream reaches every node
  * within milliseconds and set all their rounds off together, 8 s later
  * and every 8 s from then on, each with a digest of up to max_digest ids
- * (on 100 loopback nodes at 200 broadcasts a second, the stall that
- * broke the tree came at that second in every run; bench/RESULTS.md,
- * Load). */
+ * (on 100 loopback nodes at 200 broadcasts a second all 100 rounds came
+ * in the same second, and the tree's copies stalled there;
+ * bench/RESULTS.md, Load). */
 static void rounds_within(hs_node *n, double every)
 {
     if (n->cfg.ae_interval <= 0 || n->ae_next <= every || !n->started || n->closing)

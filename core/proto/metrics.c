@@ -54,7 +54,9 @@ const hs_metric_field hs_metric_fields[] = {
     F(lazy_answered, "lazy offers we answered"),
     F(lazy_pushed, "envelopes sent because a lazy offer was missing"),
     F(lazy_refetched, "ids fetched from a second offerer: the first one's copy did not come"),
-    F(pushes_late, "tree pushes that waited a lazy_delay in a peer's queue and went as offers"),
+    F(pushes_late,
+      "tree pushes that, while pushes were slow, waited in a peer's queue as long as an "
+      "offer waits and went as offers"),
     F(prunes, "eager links dropped: a push found a duplicate"),
     F(grafts, "lazy links made eager: a lazy offer was missing, or its peer took it as a shortcut"),
     F(shortcuts, "paths at least 3 hops shorter we moved to"),

@@ -448,7 +448,7 @@ void hs_ae_activity(hs_node *n);
 
 /* lazypush.c */
 
-/* Queues id to be offered to p a hs_lazy_wait from now. */
+/* Queues id to be offered to p a hs_push_offer_wait from now. */
 void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl);
 /* The same, offered at once (after the ids queued for p before it): a
  * tree push that waited too long (push.c). */
@@ -531,8 +531,8 @@ void hs_node_after(hs_node *n, hs_deadline w, double s);
 double hs_node_due_in(const hs_node *n, hs_deadline w);
 /* w is due in s seconds (0 if less), unless it is due sooner already. */
 void hs_node_due_within(hs_node *n, hs_deadline w, double s);
-/* s spread at random over [s/2, 3s/2) by the node's generator: for rounds
- * that every node may start at once (clock.c). */
+/* s spread over [s/2, 3s/2) by a hash of the node's id and a count: for
+ * rounds that every node may start at once (clock.c). */
 double hs_node_spread(hs_node *n, double s);
 /* Sets the io's timer for the earliest deadline, unless it is set for it
  * (or hs_node_run_due runs: it does at its end). */
