@@ -231,7 +231,7 @@ static void send_queue(hs_node *n, hs_peer *p)
      * asks for it if it still lacks it. Pushed late, it came as a
      * duplicate and pruned the link: after a stall of a few hundred ms on
      * 100 loopback nodes at 200 broadcasts a second the queues kept
-     * bringing 40,000-60,000 duplicates a second for 20 s, long after the
+     * bringing 40,000-60,000 duplicates a second for 15 s, long after the
      * repairs (bench/RESULTS.md, Load). Only while pushes are slow across
      * the board (their round trip over half a lazy_delay): a queue held up
      * by one lost request waits for its timeout as before (converted, the

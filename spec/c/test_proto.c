@@ -772,7 +772,7 @@ static void a_link_pruned_for_one_origin_carries_the_others(void)
  * (push.c): pushed, it came after the offers of the peer's other
  * holders, as a duplicate that pruned the link, and after a stall the
  * queues of 100 loopback nodes brought 40,000-60,000 such copies a second
- * for 20 s (bench/RESULTS.md, Load). One that waited less is pushed, and
+ * for 15 s (bench/RESULTS.md, Load). One that waited less is pushed, and
  * so is one to a peer that takes no offers (a reference node: the third
  * round), and one held up while pushes are answered quickly (the fourth:
  * a lost request's queue). */
