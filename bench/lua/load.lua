@@ -29,8 +29,9 @@
 --   bytes_per_node_s  loopback bytes per node per second (in a private
 --                     network namespace only: BENCH_NETNS=1)
 -- --timeline: besides, the cluster's counters that say how the tree
--- fares (new and duplicate copies, lazy pushes, grafts, prunes, repairs,
--- probes gone wrong, requests), summed over the nodes and logged every
+-- fares (new and duplicate copies, lazy pushes, late pushes offered,
+-- grafts, prunes, anti-entropy rounds and repairs, probes gone wrong,
+-- requests), summed over the nodes and logged every
 -- second of each step: where a step gives way, what moved first.
 -- --graph: besides, after each step (and its drain) the tree as the nodes
 -- hold it: the eager links (a node pushes new messages to its eager
