@@ -141,14 +141,20 @@ static size_t sample(hs_node *n, hs_peer **v, size_t from, size_t to, size_t wan
     return k;
 }
 
-/* Moves the entries of v[from..to) that `is` holds for to the front of
- * that range; returns how many. */
-static size_t partition(hs_peer **v, size_t from, size_t to, int (*is)(const hs_peer *))
+/* A message's word for each peer, by its index in the table, from the
+ * slot of the message's origin (origins.h): nothing (the shared link
+ * decides), the link is open for that origin, or pruned for it. */
+enum { WORD_NONE, WORD_OPEN, WORD_PRUNED };
+
+/* Moves the entries of v[from..to) that `is` holds for (given each one's
+ * word) to the front of that range; returns how many. */
+static size_t partition(hs_peer **v, size_t from, size_t to,
+                        int (*is)(const hs_peer *, unsigned char), const unsigned char *word)
 {
     size_t k = from;
 
     for (size_t i = from; i < to; i++)
-        if (is(v[i])) {
+        if (is(v[i], word[v[i]->pos])) {
             hs_peer *t = v[k];
             v[k++] = v[i];
             v[i] = t;
@@ -156,15 +162,12 @@ static size_t partition(hs_peer **v, size_t from, size_t to, int (*is)(const hs_
     return k - from;
 }
 
-static int is_foreign(const hs_peer *p)
+/* A peer outside the tree (no "ae"), whatever the word. */
+static int is_foreign(const hs_peer *p, unsigned char w)
 {
+    (void)w;
     return !(p->features & HS_FEAT_AE);
 }
-
-/* A message's word for each peer, by its index in the table, from the
- * slot of the message's origin (origins.h): nothing (the shared link
- * decides), the link is open for that origin, or pruned for it. */
-enum { WORD_NONE, WORD_OPEN, WORD_PRUNED };
 
 /* Whether the message takes the link to p (its word for p is w): eager
  * for the message's origin, and p a hearsay peer doing anti-entropy (see
@@ -172,21 +175,6 @@ enum { WORD_NONE, WORD_OPEN, WORD_PRUNED };
 static int link_open(const hs_peer *p, unsigned char w)
 {
     return (p->features & HS_FEAT_AE) && (w ? w == WORD_OPEN : p->eager != 0);
-}
-
-/* Moves the candidates whose link is open (link_open) to the front of
- * v[0..nc); returns how many. */
-static size_t partition_open(hs_peer **v, size_t nc, const unsigned char *word)
-{
-    size_t k = 0;
-
-    for (size_t i = 0; i < nc; i++)
-        if (link_open(v[i], word[v[i]->pos])) {
-            hs_peer *t = v[k];
-            v[k++] = v[i];
-            v[i] = t;
-        }
-    return k;
 }
 
 /* Who may be offered an id lazily: live hearsay peers doing anti-entropy. */
@@ -209,8 +197,8 @@ static size_t choose_tree(hs_node *n, const hs_envelope *env, size_t fanout, hs_
                           size_t nc, const unsigned char *word, hs_peer **out, size_t cap,
                           size_t *rest, int whole)
 {
-    size_t ne = partition_open(cands, nc, word), chosen = 0;
-    size_t nf = partition(cands, ne, nc, is_foreign);
+    size_t ne = partition(cands, 0, nc, link_open, word), chosen = 0;
+    size_t nf = partition(cands, ne, nc, is_foreign, word);
 
     for (size_t i = 0; i < ne && chosen < cap; i++)
         out[chosen++] = cands[i];
@@ -257,7 +245,7 @@ static size_t candidates(hs_node *n, const unsigned char *skip, const unsigned c
         }
         for (size_t i = 0; i < n->peers.n; i++) {
             hs_peer *p = n->peers.v[i];
-            if (*narrow && !link_open(p, word[i]) && !is_foreign(p) && !p->lazy_link)
+            if (*narrow && !link_open(p, word[i]) && !is_foreign(p, word[i]) && !p->lazy_link)
                 continue;
             int ok = hs_peer_usable(p) && hs_score_forwardable(n, p) &&
                      (pass == 0 ? p->state == HS_PEER_ALIVE : p->state != HS_PEER_DEAD);

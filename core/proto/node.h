@@ -109,7 +109,7 @@ typedef struct hs_upcalls {
     void (*ae_news)(hs_node *n, hs_peer *p, double news);
     void (*ae_catchup)(hs_node *n, hs_peer *p, double away);
     /* A tree push that waited too long in p's queue goes as an offer of
-     * its id, at once (lazypush.c's hs_lazy_offer_now; push.c). */
+     * its id, due at once (lazypush.c's hs_lazy_offer_now; push.c). */
     void (*offer_now)(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl);
     /* One of the node's parts (a DNS lookup, discovery.c) is done: a
      * closing node is freed once every part is (node.c). */
@@ -450,8 +450,10 @@ void hs_ae_activity(hs_node *n);
 
 /* Queues id to be offered to p a hs_push_offer_wait from now. */
 void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl);
-/* The same, offered at once (after the ids queued for p before it): a
- * tree push that waited too long (push.c). */
+/* The same, due at once (or with the last id queued for p, those due
+ * being a prefix); it goes with p's next lazy request, within the slack
+ * that batches them (hs_lazy_due): a tree push that waited too long
+ * (push.c). */
 void hs_lazy_offer_now(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl);
 /* Draws the peers new lazy offers go to (hs_peer.lazy_link) when the last
  * draw is a rotation old. */

@@ -227,8 +227,9 @@ static void send_queue(hs_node *n, hs_peer *p)
      * A tree push that has waited here as long as an offer waits
      * (hs_push_offer_wait; the peer slow to answer, or we slow to send)
      * is no sooner than the lazy offers its other holders have made
-     * meanwhile: it goes as an offer of its id, at once, and the peer
-     * asks for it if it still lacks it. Pushed late, it came as a
+     * meanwhile: it goes as an offer of its id, due at once (it rides
+     * the peer's next lazy request, within the slack that batches them),
+     * and the peer asks for it if it still lacks it. Pushed late, it came as a
      * duplicate and pruned the link: after a stall of a few hundred ms on
      * 100 loopback nodes at 200 broadcasts a second the queues kept
      * bringing 40,000-60,000 duplicates a second for 15 s, long after the

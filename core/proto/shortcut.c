@@ -35,24 +35,9 @@ static struct hs_recent *find(hs_node *n, const uint8_t id[32])
     return NULL;
 }
 
-/* The sender as a slot names it (hs_peers_name: a pointer would outlive
- * a peer forgotten meanwhile, and might then name the next peer made at
- * its address; the id itself is 129 bytes a slot, 16 KB a node). */
-static uint64_t name_of(const hs_node *n, const hs_peer *p)
-{
-    return hs_peers_name(&n->peers, p);
-}
-
-/* The peer a slot names, if it is still one of ours (O(peers): only a
- * shortcut about to be taken asks). */
-static hs_peer *named(hs_node *n, uint64_t name)
-{
-    return hs_peers_named(&n->peers, name);
-}
-
 static void set_from(hs_node *n, struct hs_recent *r, const hs_peer *p)
 {
-    r->from = name_of(n, p);
+    r->from = hs_peers_name(&n->peers, p);
 }
 
 void hs_shortcut_note(hs_node *n, const uint8_t id[32], unsigned ttl, unsigned hops, hs_peer *from)
@@ -85,9 +70,10 @@ int hs_shortcut_offer(hs_node *n, const uint8_t id[32], unsigned ttl, hs_peer *v
     /* (The sender's name is hashed last: every duplicate pushed to us
      * comes here, and most fail the cheap tests first.) */
     if (!r || r->hops < r->ttl || ttl < (unsigned)r->ttl + HS_SHORTCUT_HOPS ||
-        via->state != HS_PEER_ALIVE || !(via->features & HS_FEAT_AE) || r->from == name_of(n, via))
+        via->state != HS_PEER_ALIVE || !(via->features & HS_FEAT_AE) ||
+        r->from == hs_peers_name(&n->peers, via))
         return 0;
-    parent = named(n, r->from);
+    parent = hs_peers_named(&n->peers, r->from); /* O(peers): only a shortcut about to be taken */
     if (!parent)
         return 0;
     parent->prune_asked = 1;
