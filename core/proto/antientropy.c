@@ -32,6 +32,7 @@
 
 #include "digest.h"
 #include "hash.h"
+#include "jsonout.h"
 #include "node.h"
 
 /* Message types that are not retained: membership chatter is periodic, so
@@ -121,8 +122,8 @@ void hs_ae_retain(hs_node *n, hs_envelope *env, const hs_slice *raw)
 }
 
 typedef struct digest_ctx {
-    json_t *ids;
-    size_t max;
+    hs_jsonout *o;
+    size_t count, max;
     const uint8_t (*skip)[32]; /* sorted ids to leave out, or NULL */
     size_t nskip;
 } digest_ctx;
@@ -135,28 +136,31 @@ static int cmp_id(const void *a, const void *b)
 static int add_id(void *ud, const uint8_t id[32])
 {
     digest_ctx *d = ud;
-    char hex[65];
 
     if (d->skip && bsearch(id, d->skip, d->nskip, 32, cmp_id))
         return 0;
-    hs_hash_to_hex(id, 32, hex);
-    json_array_append_new(d->ids, json_string(hex));
-    return json_array_size(d->ids) >= d->max;
+    if (d->count++)
+        HS_JSONOUT_LIT(d->o, ",");
+    hs_jsonout_hex(d->o, id, 32);
+    return d->count >= d->max;
 }
 
-/* Our recent retained ids, newest first, minus `skip`. Not the newest
- * ones: a message that arrived less than two lazy_delays ago may still be
- * on its way to the peer through the tree or a lazy offer, and repairing
- * it early is a copy too many, and a pruned tree link (its own copy then
- * arrives as a duplicate). */
-static json_t *recent_ids(hs_node *n, double window, const uint8_t (*skip)[32], size_t nskip)
+/* Our recent retained ids, newest first, minus `skip`, as a JSON list
+ * written to o (as text: a digest's 1024 ids as jansson strings cost
+ * more than the rest of a round). Not the newest ones: a message that
+ * arrived less than two lazy_delays ago may still be on its way to the
+ * peer through the tree or a lazy offer, and repairing it early is a
+ * copy too many, and a pruned tree link (its own copy then arrives as a
+ * duplicate). */
+static void recent_ids(hs_node *n, hs_jsonout *o, double window, const uint8_t (*skip)[32],
+                       size_t nskip)
 {
-    digest_ctx d = {json_array(), n->cfg.max_digest, skip, nskip};
+    digest_ctx d = {o, 0, n->cfg.max_digest, skip, nskip};
     double now = hs_node_now(n);
 
-    if (d.ids)
-        hs_seen_recent(n->seen, now - window, now - 2 * n->cfg.lazy_delay, add_id, &d);
-    return d.ids;
+    HS_JSONOUT_LIT(o, "[");
+    hs_seen_recent(n->seen, now - window, now - 2 * n->cfg.lazy_delay, add_id, &d);
+    HS_JSONOUT_LIT(o, "]");
 }
 
 /* A window within [ae_window, retain_ttl] (ae_window when shorter); the
@@ -175,10 +179,14 @@ static double window_of(const hs_node *n, const json_t *req)
     return window_within(n, json_is_number(w) ? json_number_value(w) : 0);
 }
 
-static json_t *state_of(hs_node *n)
+/* Our state, {"merkle_root", "state_version"}, written to o. */
+static void state_of(hs_node *n, hs_jsonout *o)
 {
-    return json_pack("{s:s, s:I}", "merkle_root", n->merkle_root, "state_version",
-                     (json_int_t)n->state_version);
+    HS_JSONOUT_LIT(o, "{\"merkle_root\":");
+    hs_jsonout_string(o, n->merkle_root, strlen(n->merkle_root));
+    HS_JSONOUT_LIT(o, ",\"state_version\":");
+    hs_jsonout_int(o, (long long)n->state_version);
+    HS_JSONOUT_LIT(o, "}");
 }
 
 /* A digest's state is nobody's signed word: in signed mode state comes
@@ -196,29 +204,64 @@ static void adopt_state(hs_node *n, const json_t *st, const char *from)
         hs_node_apply_state(n, json_string_value(root), (uint64_t)json_integer_value(ver), from, 0);
 }
 
-json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, unsigned *status)
+/* The answer to a digest of the sorted ids (count of them) whose other
+ * members (state, window) are in req. */
+static char *digest_answer(hs_node *n, const uint8_t (*ids)[32], size_t count, const json_t *req,
+                           const char *sender, size_t *len)
+{
+    hs_jsonout o = {0};
+    size_t nmissing = 0, mark;
+
+    adopt_state(n, json_object_get(req, "state"), sender);
+    HS_JSONOUT_LIT(&o, "{\"missing\":[");
+    for (size_t i = 0; i < count; i++)
+        if (!hs_seen_contains(n->seen, ids[i])) {
+            if (nmissing++)
+                HS_JSONOUT_LIT(&o, ",");
+            hs_jsonout_hex(&o, ids[i], 32);
+        }
+    HS_JSONOUT_LIT(&o, "],\"extra\":");
+    mark = o.len;
+    recent_ids(n, &o, window_of(n, req), ids, count);
+    n->m.ae_answered++;
+    if (nmissing || o.len > mark + 2)
+        hs_ae_activity(n);
+    HS_JSONOUT_LIT(&o, ",\"state\":");
+    state_of(n, &o);
+    HS_JSONOUT_LIT(&o, "}");
+    return hs_jsonout_finish(&o, len);
+}
+
+char *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, unsigned *status,
+                          size_t *len)
 {
     size_t count = 0;
-    uint8_t(*ids)[32];
-    json_t *missing, *extra, *ans;
+    uint8_t(*ids)[32] = hs_digest_parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
+    char *text;
 
-    ids = hs_digest_parse_ids(json_object_get(req, "ids"), n->cfg.max_digest, &count);
     if (!ids) {
         *status = 400;
-        return hs_http_error_json(
-            "a digest is {\"ids\": [at most max_digest hex ids], \"state\": {...}}");
+        return hs_http_error_text(
+            "a digest is {\"ids\": [at most max_digest hex ids], \"state\": {...}}", len);
     }
-    adopt_state(n, json_object_get(req, "state"), sender);
-    missing = hs_digest_unseen(n->seen, (const uint8_t(*)[32])ids, count);
-    extra = recent_ids(n, window_of(n, req), (const uint8_t(*)[32])ids, count);
+    text = digest_answer(n, (const uint8_t(*)[32])ids, count, req, sender, len);
     free(ids);
-    n->m.ae_answered++;
-    if (json_array_size(missing) || json_array_size(extra))
-        hs_ae_activity(n);
-    ans = json_pack("{s:o, s:o, s:o}", "missing", missing ? missing : json_array(), "extra",
-                    extra ? extra : json_array(), "state", state_of(n));
-    *status = ans ? 200 : 500;
-    return ans;
+    *status = text ? 200 : 500;
+    return text;
+}
+
+int hs_ae_digest_answer_text(hs_node *n, const char *body, size_t blen, const char *sender,
+                             unsigned *status, char **text, size_t *len)
+{
+    hs_digest_text d;
+    int got = hs_digest_scan(body, blen, n->cfg.max_digest, 0, &d);
+
+    if (got != 1)
+        return got;
+    *text = digest_answer(n, (const uint8_t(*)[32])d.a, d.na, d.rest, sender, len);
+    *status = *text ? 200 : 500;
+    hs_digest_text_free(&d);
+    return 1;
 }
 
 /* The answer to POST /fetch: the retained envelopes asked for, ttl 0. */
@@ -332,10 +375,20 @@ static const hs_pending_kind fetch_kind = {HS_REQ_FETCH, on_fetched, NULL, NULL}
 static void on_digest_answer(hs_node *n, hs_pending *e, const hs_http_result *res)
 {
     hs_peer *p = hs_peers_find(&n->peers, e->peer);
-    json_t *ans =
-        res->err == HS_OK && res->status == 200 ? json_loadb(res->body, res->len, 0, NULL) : NULL;
+    hs_digest_text d = {0};
+    json_t *ans = NULL;
+    int got = 0;
 
-    if (!p || !json_is_object(ans)) {
+    if (res->err != HS_OK || res->status != 200 || !p)
+        return;
+    /* Straight from the text as we write it; otherwise jansson's tree. */
+    if ((got = hs_digest_scan(res->body, res->len, n->cfg.max_digest, 1, &d)) == 1) {
+        ans = d.rest;
+    } else if (got == 0 && json_is_object(ans = json_loadb(res->body, res->len, 0, NULL))) {
+        d.a = hs_digest_parse_ids(json_object_get(ans, "missing"), n->cfg.max_digest, &d.na);
+        d.b = hs_digest_parse_ids(json_object_get(ans, "extra"), n->cfg.max_digest, &d.nb);
+        d.rest = ans;
+    } else {
         json_decref(ans);
         return;
     }
@@ -343,12 +396,9 @@ static void on_digest_answer(hs_node *n, hs_pending *e, const hs_http_result *re
     adopt_state(n, json_object_get(ans, "state"), p->id);
 
     /* Push what the peer lacks. */
-    size_t count = 0;
-    uint8_t(*ids)[32] =
-        hs_digest_parse_ids(json_object_get(ans, "missing"), n->cfg.max_digest, &count);
-    for (size_t i = 0; ids && i < count; i++) {
+    for (size_t i = 0; d.a && i < d.na; i++) {
         size_t blen;
-        const char *body = hs_seen_body(n->seen, ids[i], &blen);
+        const char *body = hs_seen_body(n->seen, d.a[i], &blen);
         hs_body *b = body ? hs_body_new(body, blen) : NULL;
         if (b) {
             hs_push_enqueue(n, p, b);
@@ -357,12 +407,9 @@ static void on_digest_answer(hs_node *n, hs_pending *e, const hs_http_result *re
             hs_ae_activity(n);
         }
     }
-    free(ids);
 
     /* Fetch what we lack. */
-    ids = hs_digest_parse_ids(json_object_get(ans, "extra"), n->cfg.max_digest, &count);
-    json_t *want = hs_digest_unseen(n->seen, (const uint8_t(*)[32])ids, count);
-    free(ids);
+    json_t *want = hs_digest_unseen(n->seen, (const uint8_t(*)[32])d.b, d.nb);
     if (json_array_size(want) > 0) {
         json_t *req = json_pack("{s:O}", "ids", want);
         char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
@@ -373,7 +420,7 @@ static void on_digest_answer(hs_node *n, hs_pending *e, const hs_http_result *re
         covered(n, e->at);
     }
     json_decref(want);
-    json_decref(ans);
+    hs_digest_text_free(&d);
 }
 
 static const hs_pending_kind digest_kind = {HS_REQ_DIGEST, on_digest_answer, NULL, NULL};
@@ -381,14 +428,21 @@ static const hs_pending_kind digest_kind = {HS_REQ_DIGEST, on_digest_answer, NUL
 /* Sends p a digest of the last `window` s (0: ae_window). */
 static void send_digest(hs_node *n, hs_peer *p, double window)
 {
-    json_t *ids = recent_ids(n, window > 0 ? window : n->cfg.ae_window, NULL, 0);
-    json_t *req =
-        ids ? json_pack("{s:s, s:o, s:o}", "node_id", n->id, "ids", ids, "state", state_of(n))
-            : NULL;
-    if (req && window > 0)
-        json_object_set_new(req, "window", json_real(window));
-    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-    json_decref(req);
+    hs_jsonout o = {0};
+
+    HS_JSONOUT_LIT(&o, "{\"node_id\":");
+    hs_jsonout_string(&o, n->id, strlen(n->id));
+    HS_JSONOUT_LIT(&o, ",\"ids\":");
+    recent_ids(n, &o, window > 0 ? window : n->cfg.ae_window, NULL, 0);
+    HS_JSONOUT_LIT(&o, ",\"state\":");
+    state_of(n, &o);
+    if (window > 0) {
+        HS_JSONOUT_LIT(&o, ",\"window\":");
+        hs_jsonout_real(&o, window);
+    }
+    HS_JSONOUT_LIT(&o, "}");
+    size_t len;
+    char *text = hs_jsonout_finish(&o, &len);
     n->m.ae_rounds++;
     post(n, &digest_kind, p, hs_node_now(n), "/digest", text);
     free(text);

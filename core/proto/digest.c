@@ -9,6 +9,7 @@
 
 #include "digest.h"
 #include "hash.h"
+#include "jsonpick.h"
 
 static int cmp_id(const void *a, const void *b)
 {
@@ -107,10 +108,54 @@ static int lit(const char *text, size_t len, size_t *at, const char *s)
     return 1;
 }
 
+/* The list of ids at text[*at..len) as this side writes it: '[', then
+ * "<64 hex>" comma-separated, then ']', no spaces. Their number into
+ * *count and the ids, in order, into *ids (malloc'd); *at past the ']'.
+ * 1; 0 when written otherwise, longer than max, or an id is not hex (the
+ * caller's jansson path decides); -1 out of memory. */
+static int ids_scan(const char *text, size_t len, size_t *at, size_t max, uint8_t (**ids)[32],
+                    size_t *count)
+{
+    size_t n = 0, p;
+
+    if (!lit(text, len, at, "["))
+        return 0;
+    /* Count them first, for one allocation and the bound. */
+    for (p = *at;; n++) {
+        if (n == 0 && p < len && text[p] == ']')
+            break;
+        if (len - p < 67 || text[p] != '"' || text[p + 65] != '"')
+            return 0;
+        p += 66;
+        if (text[p] == ']') {
+            n++;
+            break;
+        }
+        if (text[p] != ',')
+            return 0;
+        p++;
+    }
+    if (n > max)
+        return 0;
+    if (!(*ids = malloc((n ? n : 1) * 32)))
+        return -1;
+    for (size_t i = 0; i < n; i++, *at += 67) /* the id, its quotes, and ',' or ']' */
+        if (hs_hash_from_hex64(text + *at + 1, (*ids)[i]) != HS_OK) {
+            free(*ids);
+            *ids = NULL;
+            return 0; /* an escape, or not hex */
+        }
+    if (n == 0)
+        (*at)++; /* ']' */
+    *count = n;
+    return 1;
+}
+
 int hs_offer_scan(const char *text, size_t len, size_t max, hs_offer *out)
 {
     size_t at = 0, idlen, nids = 0, nttls = 0;
     const char *id;
+    int got;
 
     if (!text || !lit(text, len, &at, "{\"node_id\":\""))
         return 0;
@@ -121,42 +166,17 @@ int hs_offer_scan(const char *text, size_t len, size_t max, hs_offer *out)
            (unsigned char)text[at] < 0x7f)
         at++;
     idlen = (size_t)(text + at - id);
-    if (idlen >= sizeof out->node_id || !lit(text, len, &at, "\",\"ids\":["))
+    if (idlen >= sizeof out->node_id || !lit(text, len, &at, "\",\"ids\":"))
         return 0;
-    /* Count the ids first ("<64 hex>", comma-separated), for one
-     * allocation and the bound. */
-    for (size_t p = at;; nids++) {
-        if (nids == 0 && p < len && text[p] == ']')
-            break;
-        if (len - p < 67 || text[p] != '"' || text[p + 65] != '"')
-            return 0;
-        p += 66;
-        if (text[p] == ']') {
-            nids++;
-            break;
-        }
-        if (text[p] != ',')
-            return 0;
-        p++;
-    }
-    if (nids > max)
-        return 0; /* jansson's path refuses it (400) */
-    if (offer_alloc(out, nids) != 0)
+    memset(out, 0, sizeof *out);
+    if ((got = ids_scan(text, len, &at, max, &out->ids, &nids)) != 1)
+        return got; /* (jansson's path refuses more than max: 400) */
+    if (!(out->ttls = malloc((nids ? nids : 1) * sizeof *out->ttls))) {
+        hs_offer_free(out);
         return -1;
+    }
     memcpy(out->node_id, id, idlen);
     out->node_id[idlen] = '\0';
-    for (size_t i = 0; i < nids; i++) {
-        char hex[65];
-        memcpy(hex, text + at + 1, 64);
-        hex[64] = '\0';
-        if (hs_hash_from_hex(hex, out->ids[i]) != HS_OK) {
-            hs_offer_free(out);
-            return 0; /* an escape, or not hex: jansson says */
-        }
-        at += 67; /* the id, its quotes, and the comma or ']' */
-    }
-    if (nids == 0)
-        at++; /* ']' */
     if (!lit(text, len, &at, ",\"ttls\":["))
         goto other;
     /* ttls: plain unsigned numbers of at most 5 digits, no leading zero. */
@@ -183,4 +203,71 @@ int hs_offer_scan(const char *text, size_t len, size_t max, hs_offer *out)
 other:
     hs_offer_free(out);
     return 0;
+}
+
+static int cmp_ids(const void *a, const void *b)
+{
+    return memcmp(a, b, 32);
+}
+
+void hs_digest_text_free(hs_digest_text *d)
+{
+    free(d->a);
+    free(d->b);
+    json_decref(d->rest);
+    memset(d, 0, sizeof *d);
+}
+
+int hs_digest_scan(const char *text, size_t len, size_t max, int answer, hs_digest_text *out)
+{
+    static const char *const keys[2][2] = {{"ids", "lazy"}, {"missing", "extra"}};
+    size_t at = 0;
+    char *rest;
+    int got = 0;
+
+    memset(out, 0, sizeof *out);
+    if (!text)
+        return 0;
+    if (answer) {
+        if (!lit(text, len, &at, "{\"missing\":") ||
+            (got = ids_scan(text, len, &at, max, &out->a, &out->na)) != 1)
+            return got == -1 ? -1 : 0;
+        if (!lit(text, len, &at, ",\"extra\":") ||
+            (got = ids_scan(text, len, &at, max, &out->b, &out->nb)) != 1)
+            goto declined;
+    } else {
+        /* The sender's id is not read (the request header says who). */
+        if (!lit(text, len, &at, "{\"node_id\":\""))
+            return 0;
+        while (at < len && text[at] != '"' && text[at] != '\\' && (unsigned char)text[at] >= 0x20 &&
+               (unsigned char)text[at] < 0x7f)
+            at++;
+        if (!lit(text, len, &at, "\",\"ids\":") ||
+            (got = ids_scan(text, len, &at, max, &out->a, &out->na)) != 1)
+            return got == -1 ? -1 : 0;
+    }
+    /* The rest, ",...}", as the object "{...}", by jansson's own rules
+     * (hs_json_load: a key again replaces its value). A list read above
+     * given again there, or "lazy" (an offer), goes the whole way round. */
+    if (at >= len || text[at] != ',' || !(rest = malloc(len - at + 1))) {
+        got = at < len && text[at] == ',' ? -1 : 0;
+        goto done;
+    }
+    rest[0] = '{';
+    memcpy(rest + 1, text + at + 1, len - at - 1);
+    out->rest = hs_json_load(rest, len - at);
+    free(rest);
+    if (!json_is_object(out->rest) || json_object_get(out->rest, keys[answer][0]) ||
+        json_object_get(out->rest, keys[answer][1]))
+        goto declined;
+    if (out->a)
+        qsort(out->a, out->na, 32, cmp_ids);
+    if (out->b)
+        qsort(out->b, out->nb, 32, cmp_ids);
+    return 1;
+declined:
+    got = got == -1 ? -1 : 0;
+done:
+    hs_digest_text_free(out);
+    return got;
 }

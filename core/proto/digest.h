@@ -56,4 +56,26 @@ int hs_offer_scan(const char *text, size_t len, size_t max, hs_offer *out);
 
 void hs_offer_free(hs_offer *o);
 
+/*
+ * A digest (POST /digest, not lazy; antientropy.c) or its answer, read
+ * straight from its text when written as antientropy.c writes it
+ * ({"node_id":"..","ids":[..],...} or {"missing":[..],"extra":[..],...}:
+ * no spaces, ids as "<64 hex>", at most max in a list): the lists sorted,
+ * as hs_digest_parse_ids gives them ("ids" or "missing" in a, "extra" in
+ * b), and the members after them (the state, a digest's window) as the
+ * object rest. 1 (and *out); 0 when the text is not that, or gives a list
+ * again, or is a lazy offer: only jansson's path can say what it is (and
+ * it reads the same whenever this takes the text); -1 out of memory.
+ * Nothing to free unless 1. A digest's 1024 ids as jansson strings cost
+ * more than the rest of a round.
+ */
+typedef struct hs_digest_text {
+    uint8_t (*a)[32], (*b)[32];
+    size_t na, nb;
+    json_t *rest;
+} hs_digest_text;
+
+int hs_digest_scan(const char *text, size_t len, size_t max, int answer, hs_digest_text *out);
+void hs_digest_text_free(hs_digest_text *d);
+
 #endif

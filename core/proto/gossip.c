@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonout.h"
 #include "left.h"
 #include "node.h"
 #include "score.h"
@@ -805,17 +806,21 @@ static const char *const shortcut_member[] = {"", ",\"prune\":true", ",\"keep\":
 static char *single_answer(rx_outcome rx, const char *id, hs_shortcut_word w, const tally *t,
                            size_t *len)
 {
-    char extra[TALLY_TEXT], *text;
-    size_t cap;
+    char extra[TALLY_TEXT];
+    const char *status = rx == RX_ACCEPTED ? "accepted" : "duplicate";
+    hs_jsonout o = {0};
 
     tally_text(t, extra);
-    cap = 160 + strlen(extra);
-    if (!(text = malloc(cap)))
-        return NULL;
-    *len = (size_t)snprintf(text, cap, "{\"status\":\"%s\",\"message_id\":\"%s\"%s%s}",
-                            rx == RX_ACCEPTED ? "accepted" : "duplicate", id, shortcut_member[w],
-                            extra);
-    return text;
+    /* (Pieces joined, not printf: one of these a push.) */
+    HS_JSONOUT_LIT(&o, "{\"status\":\"");
+    hs_jsonout_put(&o, status, strlen(status));
+    HS_JSONOUT_LIT(&o, "\",\"message_id\":\"");
+    hs_jsonout_put(&o, id, strlen(id));
+    HS_JSONOUT_LIT(&o, "\"");
+    hs_jsonout_put(&o, shortcut_member[w], strlen(shortcut_member[w]));
+    hs_jsonout_put(&o, extra, strlen(extra));
+    HS_JSONOUT_LIT(&o, "}");
+    return hs_jsonout_finish(&o, len);
 }
 
 static char *batch_answer(size_t accepted, size_t duplicate, json_t *errors, hs_shortcut_word w,

@@ -15,6 +15,9 @@ hs_err hs_hash_sha256_hex(const void *data, size_t len, char hex[65]);
 
 /* Parses exactly 64 hex chars (either case) into 32 bytes; HS_EINVAL otherwise. */
 hs_err hs_hash_from_hex(const char *hex, uint8_t out[32]);
+/* The same for the 64 chars at hex, whatever follows them (a JSON
+ * string's closing quote). */
+hs_err hs_hash_from_hex64(const char *hex, uint8_t out[32]);
 /* The same, and canon gets the id in lower case (64 digits and a NUL):
  * copied when it already is, which is the common case. */
 hs_err hs_hash_parse_id(const char *hex, uint8_t bin[32], char canon[65]);

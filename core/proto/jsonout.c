@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "envelope.h"
+#include "hash.h"
 #include "jsonout.h"
 
 int hs_jsonout_reserve(hs_jsonout *o, size_t n)
@@ -108,6 +109,16 @@ void hs_jsonout_uint(hs_jsonout *o, unsigned long long v)
         v /= 10;
     } while (v);
     hs_jsonout_put(o, p, (size_t)(buf + sizeof buf - p));
+}
+
+void hs_jsonout_hex(hs_jsonout *o, const uint8_t *bytes, size_t n)
+{
+    if (o->failed || (o->len + 2 * n + 3 > o->cap && hs_jsonout_reserve(o, 2 * n + 2) != 0))
+        return;
+    o->p[o->len] = '"';
+    hs_hash_to_hex(bytes, n, o->p + o->len + 1); /* and a NUL, within the reserve */
+    o->p[o->len + 1 + 2 * n] = '"';
+    o->len += 2 * n + 2;
 }
 
 void hs_jsonout_int(hs_jsonout *o, long long v)

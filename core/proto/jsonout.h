@@ -51,6 +51,10 @@ int hs_jsonout_utf8(const char *s);
 void hs_jsonout_int(hs_jsonout *o, long long v);
 void hs_jsonout_uint(hs_jsonout *o, unsigned long long v);
 
+/* bytes[0..n) as a JSON string of lowercase hex digits, quotes included
+ * (a message id: 32 bytes, 66 characters). */
+void hs_jsonout_hex(hs_jsonout *o, const uint8_t *bytes, size_t n);
+
 /* A double as jansson prints a real: %.17g, a ".0" when that reads as an
  * integer, no '+' or leading zeros in the exponent. Finite: jansson has
  * no other real (the caller checks). */

@@ -31,6 +31,7 @@
 
 #include "digest.h"
 #include "hash.h"
+#include "jsonout.h"
 #include "node.h"
 
 /* Ids per lazy request; well under any receiver's max_digest default. */
@@ -145,10 +146,10 @@ static int cmp_entry(const void *a, const void *b)
 }
 
 /* The answer to an offer to e->peer of the e->word ids in e->data (what
- * we offered, hs_idq_entry sorted by id). */
+ * we offered, hs_idq_entry in the order offered). */
 static void on_answer(hs_node *n, hs_pending *e, const hs_http_result *res)
 {
-    const hs_idq_entry *ents = e->data;
+    hs_idq_entry *ents = e->data;
     hs_peer *p = hs_peers_find(&n->peers, e->peer);
     json_t *ans;
     size_t count = 0;
@@ -160,8 +161,19 @@ static void on_answer(hs_node *n, hs_pending *e, const hs_http_result *res)
             hs_membership_send_failed(n, p);
         return;
     }
+    /* Most answers lack nothing: no JSON tree for those. */
+    static const char none[] = "{\"missing\":[]}";
+    if (res->len == sizeof none - 1 && memcmp(res->body, none, sizeof none - 1) == 0) {
+        if (p)
+            hs_membership_saw(n, p);
+        return;
+    }
     ans = json_loadb(res->body, res->len, 0, NULL);
     ids = p ? hs_digest_parse_ids(json_object_get(ans, "missing"), LAZY_CHUNK, &count) : NULL;
+    /* What we offered, sorted by id for the lookups below (only now: most
+     * answers lack nothing). */
+    if (ids && count > 0)
+        qsort(ents, (size_t)e->word, sizeof *ents, cmp_entry);
     if (p)
         hs_membership_saw(n, p);
     /* Plumtree's GRAFT: the tree did not bring it what we had, or we are a
@@ -207,44 +219,36 @@ static const hs_pending_kind offer_kind = {HS_REQ_LAZY, on_answer, NULL, NULL};
  * (with jansson, a string per id, a number per ttl and a dump: 12% of a
  * loaded process's CPU samples at 80 broadcasts/s were under send_chunk);
  * NULL out of memory. */
-static char *lazy_text(hs_node *n, const hs_idq *q, size_t from, size_t count)
+static char *lazy_text(hs_node *n, const hs_idq *q, size_t from, size_t count, size_t *len)
 {
-    json_t *id = json_string(n->id);
-    char *idtext = id ? json_dumps(id, JSON_ENCODE_ANY) : NULL;
-    size_t cap, off;
-    char *out;
+    hs_jsonout o = {0};
 
-    json_decref(id);
-    if (!idtext)
-        return NULL;
-    /* "ids" 67 bytes an id, "ttls" at most 11 (an unsigned and a comma). */
-    cap = strlen(idtext) + 64 + count * (67 + 11);
-    if (!(out = malloc(cap))) {
-        free(idtext);
-        return NULL;
-    }
-    off = (size_t)snprintf(out, cap, "{\"node_id\":%s,\"ids\":[", idtext);
-    free(idtext);
+    /* "ids" 67 bytes an id, "ttls" at most 6 (a ttl and a comma). */
+    hs_jsonout_reserve(&o, strlen(n->id) + 64 + count * (67 + 6));
+    HS_JSONOUT_LIT(&o, "{\"node_id\":");
+    hs_jsonout_string(&o, n->id, strlen(n->id));
+    HS_JSONOUT_LIT(&o, ",\"ids\":[");
     for (size_t i = 0; i < count; i++) {
         if (i)
-            out[off++] = ',';
-        out[off++] = '"';
-        hs_hash_to_hex(q->v[from + i].id, 32, out + off);
-        off += 64;
-        out[off++] = '"';
+            HS_JSONOUT_LIT(&o, ",");
+        hs_jsonout_hex(&o, q->v[from + i].id, 32);
     }
     /* "ttls": the ttl each copy would carry, so that a node deep in the
      * tree sees a shorter path (shortcut.c). */
-    off += (size_t)snprintf(out + off, cap - off, "],\"ttls\":[");
-    for (size_t i = 0; i < count; i++)
-        off += (size_t)snprintf(out + off, cap - off, i ? ",%u" : "%u", q->v[from + i].ttl);
-    snprintf(out + off, cap - off, "],\"lazy\":true}");
-    return out;
+    HS_JSONOUT_LIT(&o, "],\"ttls\":[");
+    for (size_t i = 0; i < count; i++) {
+        if (i)
+            HS_JSONOUT_LIT(&o, ",");
+        hs_jsonout_uint(&o, q->v[from + i].ttl);
+    }
+    HS_JSONOUT_LIT(&o, "],\"lazy\":true}");
+    return hs_jsonout_finish(&o, len);
 }
 
 static void send_chunk(hs_node *n, hs_peer *p, const hs_idq *q, size_t from, size_t count)
 {
-    char *text = lazy_text(n, q, from, count);
+    size_t len = 0;
+    char *text = lazy_text(n, q, from, count, &len);
     hs_idq_entry *ents = text ? malloc(count * sizeof *ents) : NULL;
     hs_pending *e = ents ? hs_pending_new(n, &offer_kind, p->id, p->url) : NULL;
 
@@ -255,10 +259,9 @@ static void send_chunk(hs_node *n, hs_peer *p, const hs_idq *q, size_t from, siz
         return;
     }
     memcpy(ents, q->v + from, count * sizeof *ents);
-    qsort(ents, count, sizeof *ents, cmp_entry);
     e->data = ents;
     e->word = count;
-    if (hs_pending_send(e, "POST", "/digest", text, strlen(text), n->cfg.request_timeout) != HS_OK)
+    if (hs_pending_send(e, "POST", "/digest", text, len, n->cfg.request_timeout) != HS_OK)
         n->m.send_errors++;
     free(text);
 }

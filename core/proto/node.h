@@ -219,13 +219,16 @@ struct hs_node {
     double push_rtt;   /* s: moving average of our pushes' round trips (push.c) */
     uint64_t spreads;  /* hs_node_spread's draws so far */
     /* The last new messages from hearsay peers: with what ttl and hops, and
-     * from whom, by id (shortcut.c; an entry with from "" is empty). */
+     * from whom, by id (shortcut.c; an entry with from 0 is empty). */
     struct hs_recent {
         uint8_t id[32];
         uint64_t from; /* a hash of the sender's id (shortcut.c; 0: a free slot) */
         uint16_t ttl, hops;
     } recent[HS_RECENT];
     unsigned recent_next;
+    /* Those records by their id's first byte: the slot + 1 of a bucket's
+     * newest, and of the next older one in its bucket (0 ends a list). */
+    uint8_t recent_head[HS_RECENT], recent_link[HS_RECENT];
     double ae_next;          /* s until the next anti-entropy round (backs off) */
     double ae_covered;       /* wall s: our last round that came through was sent */
     double ae_covered_prev;  /* ...and the one before it (antientropy.c) */
@@ -426,8 +429,14 @@ int hs_node_apply_state(hs_node *n, const char *root, uint64_t version, const ch
 void hs_ae_retain(hs_node *n, hs_envelope *env, const hs_slice *raw);
 int hs_ae_retained_type(const char *type);
 /* The answers to POST /digest (but a lazy one's: hs_lazy_answer; routes.c
- * tells them apart) and POST /fetch. */
-json_t *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, unsigned *status);
+ * tells them apart) and POST /fetch, as text (NULL: out of memory). */
+char *hs_ae_digest_answer(hs_node *n, const json_t *req, const char *sender, unsigned *status,
+                          size_t *len);
+/* The same straight from a digest's text written as ours are
+ * (hs_digest_scan): 1 and *text (NULL: out of memory, *status 500); 0 when
+ * only its JSON tree can say (hs_ae_digest_answer); -1 out of memory. */
+int hs_ae_digest_answer_text(hs_node *n, const char *body, size_t blen, const char *sender,
+                             unsigned *status, char **text, size_t *len);
 char *hs_ae_fetch_answer(hs_node *n, const json_t *req, unsigned *status, size_t *len);
 /* One round: a digest to a random peer, then push and fetch. */
 void hs_ae_round(hs_node *n);

@@ -62,7 +62,11 @@ hs_pending *hs_pending_new(hs_node *n, const hs_pending_kind *kind, const char *
     memset(e, 0, sizeof *e);
     e->kind = kind;
     e->node = n;
-    snprintf(e->peer, sizeof e->peer, "%s", peer ? peer : "");
+    if (peer) { /* truncated to fit, as snprintf did (a copy: this is per request) */
+        size_t plen = strnlen(peer, sizeof e->peer - 1);
+        memcpy(e->peer, peer, plen);
+        e->peer[plen] = '\0';
+    }
     e->url = memcpy((char *)(e + 1), base, blen + 1);
     e->header = n->from_header;
     return e;

@@ -322,6 +322,16 @@ static void antientropy(hs_node *n, const hs_http_request *req, hs_http_response
         answer(resp, status, ans);
         return;
     }
+    if (scanned == 0 && !fetch)
+        scanned = hs_ae_digest_answer_text(n, req->body, req->len,
+                                           hs_http_request_header(req, "X-Hearsay-From"), &status,
+                                           &resp->body, &resp->len);
+    if (scanned == 1) {
+        resp->status = status;
+        if (!resp->body)
+            refuse(resp, 500, "out of memory");
+        return;
+    }
     if (scanned < 0) {
         refuse(resp, 500, "out of memory");
         return;
@@ -351,9 +361,11 @@ static void antientropy(hs_node *n, const hs_http_request *req, hs_http_response
         }
         answer(resp, status, ans);
     } else {
-        json_t *ans =
-            hs_ae_digest_answer(n, body, hs_http_request_header(req, "X-Hearsay-From"), &status);
-        answer(resp, status, ans);
+        resp->body = hs_ae_digest_answer(n, body, hs_http_request_header(req, "X-Hearsay-From"),
+                                         &status, &resp->len);
+        resp->status = status;
+        if (!resp->body)
+            refuse(resp, 500, "out of memory");
     }
     if (status == 400)
         n->m.http_bad_request++;

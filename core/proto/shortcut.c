@@ -27,12 +27,33 @@
 /* How many hops shorter a path must be to be taken. */
 #define HS_SHORTCUT_HOPS 3
 
+/* Records are found through a list a bucket (ids are hashes: their first
+ * byte will do); scanning all HS_RECENT of them was most of the cost of
+ * a lazy offer's ids. The lowest slot holding the id, as that scan found. */
+#define BUCKET(id) ((id)[0] % HS_RECENT)
+_Static_assert(HS_RECENT < 256, "slots + 1 are kept in bytes");
+
 static struct hs_recent *find(hs_node *n, const uint8_t id[32])
 {
-    for (size_t i = 0; i < HS_RECENT; i++)
-        if (n->recent[i].from && memcmp(n->recent[i].id, id, 32) == 0)
-            return &n->recent[i];
-    return NULL;
+    struct hs_recent *best = NULL;
+
+    for (unsigned s = n->recent_head[BUCKET(id)]; s; s = n->recent_link[s - 1]) {
+        struct hs_recent *r = &n->recent[s - 1];
+        if (r->from && memcmp(r->id, id, 32) == 0 && (!best || r < best))
+            best = r;
+    }
+    return best;
+}
+
+/* Slot i leaves its bucket's list, if it is in one. */
+static void unlink_slot(hs_node *n, unsigned i)
+{
+    for (uint8_t *at = &n->recent_head[BUCKET(n->recent[i].id)]; *at; at = &n->recent_link[*at - 1])
+        if (*at == i + 1) {
+            *at = n->recent_link[i];
+            n->recent_link[i] = 0;
+            return;
+        }
 }
 
 static void set_from(hs_node *n, struct hs_recent *r, const hs_peer *p)
@@ -55,8 +76,12 @@ void hs_shortcut_note(hs_node *n, const uint8_t id[32], unsigned ttl, unsigned h
      * links had gone with no way into the tree. */
     if (from->prune_asked && hops < ttl)
         from->prune_asked = 0;
-    r = &n->recent[n->recent_next++ % HS_RECENT];
+    unsigned i = n->recent_next++ % HS_RECENT;
+    unlink_slot(n, i);
+    r = &n->recent[i];
     memcpy(r->id, id, 32);
+    n->recent_link[i] = n->recent_head[BUCKET(id)];
+    n->recent_head[BUCKET(id)] = (uint8_t)(i + 1);
     r->ttl = (uint16_t)(ttl > 0xffff ? 0xffff : ttl);
     r->hops = (uint16_t)(hops > 0xffff ? 0xffff : hops);
     set_from(n, r, from);

@@ -3,7 +3,9 @@
  * scanner) is the offer jansson's tree gives, whenever the scanner takes
  * the text: on the forms lazypush.c writes, on the edges (escapes, upper
  * case hex, too many ids, ttls out of range or of another length), and on
- * thousands of mutated offers.
+ * thousands of mutated offers. The same for anti-entropy's digests and
+ * their answers (hs_digest_scan against jansson's tree and
+ * hs_digest_parse_ids).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,10 +190,156 @@ static void mutations_agree(void)
     printf("mutated offers: %zu taken (each as jansson reads it), %zu declined\n", taken, declined);
 }
 
+/* A digest or its answer as antientropy.c writes it: lists of n and m
+ * ids made from `salt`, then the state (and a window). */
+static size_t written_digest(char *out, size_t cap, int answer, size_t n, size_t m, unsigned salt)
+{
+    size_t off =
+        (size_t)snprintf(out, cap, answer ? "{\"missing\":[" : "{\"node_id\":\"n:1\",\"ids\":[");
+    for (size_t list = 0; list < (answer ? 2u : 1u); list++) {
+        size_t k = list ? m : n;
+        if (list)
+            off += (size_t)snprintf(out + off, cap - off, "],\"extra\":[");
+        for (size_t i = 0; i < k; i++) {
+            uint8_t id[32];
+            char hex[65];
+            for (size_t b = 0; b < 32; b++)
+                id[b] = (uint8_t)(salt * 29 + (i + 5 * list) * 13 + b * 3);
+            hs_hash_to_hex(id, 32, hex);
+            off += (size_t)snprintf(out + off, cap - off, "%s\"%s\"", i ? "," : "", hex);
+        }
+    }
+    off += (size_t)snprintf(out + off, cap - off,
+                            "],\"state\":{\"merkle_root\":\"r%u\",\"state_version\":%u}%s}", salt,
+                            salt % 7, !answer && salt % 2 ? ",\"window\":42.5" : "");
+    return off;
+}
+
+static int same_ids(uint8_t (*a)[32], size_t na, uint8_t (*b)[32], size_t nb)
+{
+    return na == nb && (na == 0 || memcmp(a, b, na * 32) == 0);
+}
+
+/* Whether a and b have the same `key`, or neither has it. */
+static int same_member(const json_t *a, const json_t *b, const char *key)
+{
+    const json_t *x = json_object_get(a, key), *y = json_object_get(b, key);
+
+    return x == y || json_equal(x, y);
+}
+
+/* 1 when the scanner took text and jansson's path reads the same from it
+ * (the lists as hs_digest_parse_ids gives them, the state, the window),
+ * 0 when the scanner declined it, -1 when they differ (reported). */
+static int digest_as_jansson(const char *text, size_t len, int answer)
+{
+    hs_digest_text d;
+    int r = hs_digest_scan(text, len, MAX, answer, &d), ok;
+    json_t *tree;
+
+    if (r != 1)
+        return r == 0 ? 0 : -1;
+    tree = json_loadb(text, len, 0, NULL);
+    ok = json_is_object(tree) && !json_is_true(json_object_get(tree, "lazy"));
+    if (ok) {
+        size_t na = 0, nb = 0;
+        uint8_t(*a)[32] =
+            hs_digest_parse_ids(json_object_get(tree, answer ? "missing" : "ids"), MAX, &na);
+        uint8_t(*b)[32] =
+            answer ? hs_digest_parse_ids(json_object_get(tree, "extra"), MAX, &nb) : NULL;
+        ok = a && (!answer || b) && same_ids(a, na, d.a, d.na) && same_ids(b, nb, d.b, d.nb) &&
+             same_member(tree, d.rest, "state") && same_member(tree, d.rest, "window");
+        free(a);
+        free(b);
+    }
+    if (!ok)
+        fprintf(stderr, "digest scanner and jansson differ on: %.*s\n", (int)len, text);
+    json_decref(tree);
+    hs_digest_text_free(&d);
+    return ok ? 1 : -1;
+}
+
+static void digests_are_read_as_written(void)
+{
+    char text[4096];
+    hs_digest_text d;
+
+    for (int answer = 0; answer < 2; answer++)
+        for (size_t n = 0; n <= MAX; n++) {
+            size_t len = written_digest(text, sizeof text, answer, n, MAX - n, (unsigned)n);
+            CHECK(digest_as_jansson(text, len, answer) == 1);
+            CHECK(hs_digest_scan(text, len, MAX, answer, &d) == 1);
+            CHECK(d.na == n && (answer ? d.nb == MAX - n : d.b == NULL));
+            for (size_t i = 1; i < d.na; i++)
+                CHECK(memcmp(d.a[i - 1], d.a[i], 32) <= 0); /* sorted */
+            hs_digest_text_free(&d);
+        }
+    /* More than max, a list given again (the later one is jansson's), a
+     * lazy offer, a request read as an answer: declined. */
+    size_t len = written_digest(text, sizeof text, 0, MAX + 1, 0, 1);
+    CHECK(hs_digest_scan(text, len, MAX, 0, &d) == 0);
+    len = written_digest(text, sizeof text, 0, 2, 0, 2);
+    strcpy(text + len - 1, ",\"ids\":[]}");
+    CHECK(hs_digest_scan(text, strlen(text), MAX, 0, &d) == 0);
+    strcpy(text + len - 1, ",\"lazy\":true}");
+    CHECK(hs_digest_scan(text, strlen(text), MAX, 0, &d) == 0);
+    len = written_digest(text, sizeof text, 0, 2, 0, 2);
+    CHECK(hs_digest_scan(text, len, MAX, 1, &d) == 0);
+    len = written_digest(text, sizeof text, 1, 2, 3, 2);
+    strcpy(text + len - 1, ",\"extra\":[]}");
+    CHECK(hs_digest_scan(text, strlen(text), MAX, 1, &d) == 0);
+    CHECK(hs_digest_scan(NULL, 0, MAX, 1, &d) == 0);
+}
+
+static void mutated_digests_agree(void)
+{
+    static const char alphabet[] = "\"\\,:[]{} 0123456789abcdefABCDEFxu-.etrulnsaz\t";
+    char text[4200];
+    size_t taken = 0, declined = 0, differ = 0;
+
+    for (unsigned round = 0; round < 40000; round++) {
+        int answer = (int)(round % 2);
+        size_t len = written_digest(text, sizeof text, answer, next(MAX + 1), next(MAX + 1), round);
+        for (unsigned m = 1 + next(3); m > 0; m--) {
+            size_t at = next((unsigned)len + 1);
+            char c = alphabet[next(sizeof alphabet - 1)];
+            switch (next(3)) {
+            case 0:
+                if (at < len)
+                    text[at] = c;
+                break;
+            case 1:
+                if (len + 1 < sizeof text) {
+                    memmove(text + at + 1, text + at, len - at + 1);
+                    text[at] = c;
+                    len++;
+                }
+                break;
+            default:
+                if (at < len) {
+                    memmove(text + at, text + at + 1, len - at);
+                    len--;
+                }
+            }
+        }
+        int r = digest_as_jansson(text, len, answer);
+        taken += r == 1;
+        declined += r == 0;
+        differ += r < 0;
+    }
+    CHECK(differ == 0);
+    CHECK(taken > 1000);
+    CHECK(declined > 1000);
+    printf("mutated digests: %zu taken (each as jansson reads it), %zu declined\n", taken,
+           declined);
+}
+
 int main(void)
 {
     the_written_forms_are_read();
     the_edges();
     mutations_agree();
+    digests_are_read_as_written();
+    mutated_digests_agree();
     DONE();
 }

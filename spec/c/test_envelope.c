@@ -439,6 +439,52 @@ static void ids_parse_in_either_case(void)
     CHECK(hs_hash_from_hex("", bin2) == HS_EINVAL);
 }
 
+/* Every byte value at every place of an id: hash.c reads ids 8 digits
+ * at a time in a word, and must take and refuse exactly what a digit by
+ * digit reading does, and see upper case wherever it is. */
+static int ref_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+static void ids_are_read_as_digit_by_digit(void)
+{
+    const char *base = "0123456789abcdefABCDEF0123456789abcdefABCDEF0123456789abcdef0aF9";
+    char hex[65], canon[65];
+    uint8_t bin[32];
+    size_t bad = 0;
+
+    for (size_t at = 0; at < 64; at++)
+        for (unsigned c = 1; c < 256; c++) {
+            uint8_t want[32];
+            int ok = 1, upper = 0;
+            memcpy(hex, base, 65);
+            hex[at] = (char)c;
+            for (size_t i = 0; i < 64; i++) {
+                int d = ref_digit((unsigned char)hex[i]);
+                if (d < 0)
+                    ok = 0;
+                else if (i % 2 == 0)
+                    want[i / 2] = (uint8_t)(d << 4);
+                else
+                    want[i / 2] |= (uint8_t)d;
+                upper |= hex[i] >= 'A' && hex[i] <= 'F';
+            }
+            hs_err err = hs_hash_parse_id(hex, bin, canon);
+            if (ok ? err != HS_OK || memcmp(bin, want, 32) != 0 : err != HS_EINVAL)
+                bad++;
+            /* canon is copied only when nothing was upper case */
+            if (ok && !upper && strcmp(canon, hex) != 0)
+                bad++;
+            if (ok && upper && strcmp(canon, hex) == 0)
+                bad++;
+        }
+    CHECK(bad == 0);
+}
+
 static void arrays_are_walked_and_split(void)
 {
     hs_slice part[2];
@@ -969,6 +1015,7 @@ int main(void)
     timestamps_read_as_strtod_reads_them();
     arrays_are_walked_and_split();
     ids_parse_in_either_case();
+    ids_are_read_as_digit_by_digit();
     scanner_agrees_with_jansson();
     accepts_a_reference_envelope();
     refuses_each_bad_field();
