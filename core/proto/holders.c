@@ -53,6 +53,17 @@ void hs_holders_add(hs_holders *h, hs_rng *rng, const uint8_t addr[16], double n
         h->cur[reg] = (uint8_t)rank;
 }
 
+/* 2^-r for the ranks a register holds (at most 58): ldexp a register was
+ * most of an estimate's cost, and a node makes one at every probe. */
+static const double pow2neg[64] = {
+    0x1p-0,  0x1p-1,  0x1p-2,  0x1p-3,  0x1p-4,  0x1p-5,  0x1p-6,  0x1p-7,  0x1p-8,  0x1p-9,
+    0x1p-10, 0x1p-11, 0x1p-12, 0x1p-13, 0x1p-14, 0x1p-15, 0x1p-16, 0x1p-17, 0x1p-18, 0x1p-19,
+    0x1p-20, 0x1p-21, 0x1p-22, 0x1p-23, 0x1p-24, 0x1p-25, 0x1p-26, 0x1p-27, 0x1p-28, 0x1p-29,
+    0x1p-30, 0x1p-31, 0x1p-32, 0x1p-33, 0x1p-34, 0x1p-35, 0x1p-36, 0x1p-37, 0x1p-38, 0x1p-39,
+    0x1p-40, 0x1p-41, 0x1p-42, 0x1p-43, 0x1p-44, 0x1p-45, 0x1p-46, 0x1p-47, 0x1p-48, 0x1p-49,
+    0x1p-50, 0x1p-51, 0x1p-52, 0x1p-53, 0x1p-54, 0x1p-55, 0x1p-56, 0x1p-57, 0x1p-58, 0x1p-59,
+    0x1p-60, 0x1p-61, 0x1p-62, 0x1p-63};
+
 unsigned hs_holders_estimate(hs_holders *h, double now)
 {
     const double m = HS_HOLDERS_REGISTERS, alpha = 0.709; /* alpha_64 */
@@ -62,7 +73,7 @@ unsigned hs_holders_estimate(hs_holders *h, double now)
     roll(h, now);
     for (unsigned i = 0; i < HS_HOLDERS_REGISTERS; i++) {
         unsigned r = h->cur[i] > h->prev[i] ? h->cur[i] : h->prev[i];
-        sum += ldexp(1.0, -(int)r);
+        sum += r < 64 ? pow2neg[r] : ldexp(1.0, -(int)r);
         zeros += r == 0;
     }
     e = alpha * m * m / sum;
