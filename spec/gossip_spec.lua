@@ -45,6 +45,30 @@ describe("a broadcast", function()
 end)
 
 describe("node:broadcast", function()
+  it("hands a peer's hook the payload as it was sent, whatever JSON it holds", function()
+    -- A payload from a peer is read into Lua straight from its text
+    -- (bindings/ljson.c): strings with and without escapes, integers of up
+    -- to 18 digits and beyond, negatives, reals, nesting, empty lists.
+    local loop = hs.loop()
+    local a, b = H.node({ gossip_interval = 60 }, loop), H.node({ gossip_interval = 60 }, loop)
+    a:add_peer(b:id(), b:url())
+    local got = H.record({ b })
+    local payloads = {
+      { s = ("plain text "):rep(40), n = 42, neg = -7, zero = 0 },
+      { s = 'a "quoted" \\ back\nslash/\t\r', t = "caf\xc3\xa9 \xe2\x82\xac", e = "tab\tline\n\\" },
+      { big = 123456789012345678, bigger = 1234567890123456789, min = -999999999999999999 },
+      { r = 0.5, e = 1.5e-7, big = 1e300, negr = -2.25, t = 1733500000.125 },
+      { list = { 1, -2, "three", { four = 4 }, {} }, deep = { a = { b = { c = { "d" } } } } },
+      { u = "\u{1F600} and \x7f", flag = true, off = false },
+    }
+    for i, p in ipairs(payloads) do
+      local id = a:broadcast("chat", p)
+      assert.is_true(loop:run_until(function() return got[1][id] end, 3), i)
+      assert.same(p, got[1][id].payload, i)
+    end
+    a:close(); b:close()
+  end)
+
   it("takes any type a message may carry, and says why it refuses one", function()
     local loop = hs.loop()
     local a, b = H.node({ gossip_interval = 60 }, loop), H.node({ gossip_interval = 60 }, loop)
