@@ -143,10 +143,40 @@ static unsigned next(unsigned below)
     return (unsigned)(rng % below);
 }
 
+/* One to three bytes of text[0..len) replaced, inserted (within cap, a
+ * NUL after) or deleted; the new length. */
+static size_t mutate(char *text, size_t len, size_t cap)
+{
+    static const char alphabet[] = "\"\\,:[]{} 0123456789abcdefABCDEFxu-.etrulnsaz\t";
+
+    for (unsigned m = 1 + next(3); m > 0; m--) {
+        size_t at = next((unsigned)len + 1);
+        char c = alphabet[next(sizeof alphabet - 1)];
+        switch (next(3)) {
+        case 0: /* replace */
+            if (at < len)
+                text[at] = c;
+            break;
+        case 1: /* insert */
+            if (len + 1 < cap) {
+                memmove(text + at + 1, text + at, len - at + 1);
+                text[at] = c;
+                len++;
+            }
+            break;
+        default: /* delete */
+            if (at < len) {
+                memmove(text + at, text + at + 1, len - at);
+                len--;
+            }
+        }
+    }
+    return len;
+}
+
 /* Mutated offers: wherever the scanner takes one, jansson reads the same. */
 static void mutations_agree(void)
 {
-    static const char alphabet[] = "\"\\,:[]{} 0123456789abcdefABCDEFxu-.etrulnsaz\t";
     unsigned ttls[MAX] = {31, 0, 5, 65535, 7, 12, 1, 30};
     char base[2048], text[2200];
     size_t taken = 0, declined = 0, differ = 0;
@@ -155,28 +185,7 @@ static void mutations_agree(void)
         size_t n = next(MAX + 1);
         size_t len = written(base, sizeof base, round % 3 ? "peer-x" : "p:1", n, round, ttls);
         memcpy(text, base, len + 1);
-        for (unsigned m = 1 + next(3); m > 0; m--) {
-            size_t at = next((unsigned)len + 1);
-            char c = alphabet[next(sizeof alphabet - 1)];
-            switch (next(3)) {
-            case 0: /* replace */
-                if (at < len)
-                    text[at] = c;
-                break;
-            case 1: /* insert */
-                if (len + 1 < sizeof text) {
-                    memmove(text + at + 1, text + at, len - at + 1);
-                    text[at] = c;
-                    len++;
-                }
-                break;
-            default: /* delete */
-                if (at < len) {
-                    memmove(text + at, text + at + 1, len - at);
-                    len--;
-                }
-            }
-        }
+        len = mutate(text, len, sizeof text);
         int r = same_as_jansson(text, len);
         taken += r == 1;
         declined += r == 0;
@@ -293,35 +302,13 @@ static void digests_are_read_as_written(void)
 
 static void mutated_digests_agree(void)
 {
-    static const char alphabet[] = "\"\\,:[]{} 0123456789abcdefABCDEFxu-.etrulnsaz\t";
     char text[4200];
     size_t taken = 0, declined = 0, differ = 0;
 
     for (unsigned round = 0; round < 40000; round++) {
         int answer = (int)(round % 2);
         size_t len = written_digest(text, sizeof text, answer, next(MAX + 1), next(MAX + 1), round);
-        for (unsigned m = 1 + next(3); m > 0; m--) {
-            size_t at = next((unsigned)len + 1);
-            char c = alphabet[next(sizeof alphabet - 1)];
-            switch (next(3)) {
-            case 0:
-                if (at < len)
-                    text[at] = c;
-                break;
-            case 1:
-                if (len + 1 < sizeof text) {
-                    memmove(text + at + 1, text + at, len - at + 1);
-                    text[at] = c;
-                    len++;
-                }
-                break;
-            default:
-                if (at < len) {
-                    memmove(text + at, text + at + 1, len - at);
-                    len--;
-                }
-            }
-        }
+        len = mutate(text, len, sizeof text);
         int r = digest_as_jansson(text, len, answer);
         taken += r == 1;
         declined += r == 0;
