@@ -108,6 +108,16 @@ static int lit(const char *text, size_t len, size_t *at, const char *s)
     return 1;
 }
 
+/* Where the text from at stops being printable ASCII that needs no
+ * escaping in a JSON string (a node id as we write it). */
+static size_t plain_id(const char *text, size_t len, size_t at)
+{
+    while (at < len && text[at] != '"' && text[at] != '\\' && (unsigned char)text[at] >= 0x20 &&
+           (unsigned char)text[at] < 0x7f)
+        at++;
+    return at;
+}
+
 /* The list of ids at text[*at..len) as this side writes it: '[', then
  * "<64 hex>" comma-separated, then ']', no spaces. Their number into
  * *count and the ids, in order, into *ids (malloc'd); *at past the ']'.
@@ -162,9 +172,7 @@ int hs_offer_scan(const char *text, size_t len, size_t max, hs_offer *out)
     /* The offerer's id: printable, no quote or backslash (what needs no
      * escaping), as long as a peer id may be. */
     id = text + at;
-    while (at < len && text[at] != '"' && text[at] != '\\' && (unsigned char)text[at] >= 0x20 &&
-           (unsigned char)text[at] < 0x7f)
-        at++;
+    at = plain_id(text, len, at);
     idlen = (size_t)(text + at - id);
     if (idlen >= sizeof out->node_id || !lit(text, len, &at, "\",\"ids\":"))
         return 0;
@@ -205,11 +213,6 @@ other:
     return 0;
 }
 
-static int cmp_ids(const void *a, const void *b)
-{
-    return memcmp(a, b, 32);
-}
-
 void hs_digest_text_free(hs_digest_text *d)
 {
     free(d->a);
@@ -239,9 +242,7 @@ int hs_digest_scan(const char *text, size_t len, size_t max, int answer, hs_dige
         /* The sender's id is not read (the request header says who). */
         if (!lit(text, len, &at, "{\"node_id\":\""))
             return 0;
-        while (at < len && text[at] != '"' && text[at] != '\\' && (unsigned char)text[at] >= 0x20 &&
-               (unsigned char)text[at] < 0x7f)
-            at++;
+        at = plain_id(text, len, at);
         if (!lit(text, len, &at, "\",\"ids\":") ||
             (got = ids_scan(text, len, &at, max, &out->a, &out->na)) != 1)
             return got == -1 ? -1 : 0;
@@ -261,9 +262,9 @@ int hs_digest_scan(const char *text, size_t len, size_t max, int answer, hs_dige
         json_object_get(out->rest, keys[answer][1]))
         goto declined;
     if (out->a)
-        qsort(out->a, out->na, 32, cmp_ids);
+        qsort(out->a, out->na, 32, cmp_id);
     if (out->b)
-        qsort(out->b, out->nb, 32, cmp_ids);
+        qsort(out->b, out->nb, 32, cmp_id);
     return 1;
 declined:
     got = got == -1 ? -1 : 0;
