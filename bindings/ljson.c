@@ -243,10 +243,10 @@ static int text_value(lua_State *L, text_in *t, int depth)
         int neg = t->s[t->i] == '-';
         size_t j = t->i + (size_t)neg, d = 0;
         lua_Integer v = 0;
-        while (j + d < t->len && d < 19 && t->s[j + d] >= '0' && t->s[j + d] <= '9')
+        while (j + d < t->len && d < 18 && t->s[j + d] >= '0' && t->s[j + d] <= '9')
             v = v * 10 + (t->s[j + d++] - '0');
-        if (d > 0 && d <= 18 &&
-            (j + d >= t->len || (t->s[j + d] != '.' && t->s[j + d] != 'e' && t->s[j + d] != 'E'))) {
+        char next = j + d < t->len ? t->s[j + d] : ',';
+        if (d > 0 && next != '.' && next != 'e' && next != 'E' && (next < '0' || next > '9')) {
             t->i = j + d;
             lua_pushinteger(L, neg ? -v : v);
             return 0;

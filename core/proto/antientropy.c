@@ -382,13 +382,16 @@ static void on_digest_answer(hs_node *n, hs_pending *e, const hs_http_result *re
     if (res->err != HS_OK || res->status != 200 || !p)
         return;
     /* Straight from the text as we write it; otherwise jansson's tree. */
-    if ((got = hs_digest_scan(res->body, res->len, n->cfg.max_digest, 1, &d)) == 1) {
+    if ((got = hs_digest_scan(res->body, res->len, n->cfg.max_digest, 1, &d)) == 1)
         ans = d.rest;
-    } else if (got == 0 && json_is_object(ans = json_loadb(res->body, res->len, 0, NULL))) {
+    else if (got == 0)
+        ans = json_loadb(res->body, res->len, 0, NULL);
+    /* (Not inside json_is_object(): a macro, its argument read twice.) */
+    if (got == 0 && json_is_object(ans)) {
         d.a = hs_digest_parse_ids(json_object_get(ans, "missing"), n->cfg.max_digest, &d.na);
         d.b = hs_digest_parse_ids(json_object_get(ans, "extra"), n->cfg.max_digest, &d.nb);
         d.rest = ans;
-    } else {
+    } else if (got != 1) {
         json_decref(ans);
         return;
     }
