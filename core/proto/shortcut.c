@@ -28,8 +28,10 @@
 #define HS_SHORTCUT_HOPS 3
 
 /* Records are found through a list a bucket (ids are hashes: their first
- * byte will do); scanning all HS_RECENT of them was most of the cost of
- * a lazy offer's ids. The lowest slot holding the id, as that scan found. */
+ * byte will do; a sender that picks its ids to share one costs the scan
+ * of all HS_RECENT records there was before, no more); that scan was most
+ * of the cost of a lazy offer's ids. The lowest slot holding the id, as
+ * that scan found. */
 #define BUCKET(id) ((id)[0] % HS_RECENT)
 _Static_assert(HS_RECENT < 256, "slots + 1 are kept in bytes");
 
