@@ -40,6 +40,12 @@
 -- from each origin along eager links alone (those get a message only by a
 -- lazy offer or anti-entropy, hundreds of ms late), and how many nodes
 -- believe nobody feeds them.
+-- --pause S [--pause-at T]: T seconds (default 8) into each step, the
+-- first worker process (half the nodes of a 100-node run) is stopped
+-- (SIGSTOP) for S seconds and resumed, as a collector's pause or an
+-- overcommitted host stops a process: whether the tree takes it and
+-- settles again, or falls apart (bench/RESULTS.md, Load, "A half-second
+-- pause").
 -- Steps go on while delivered_pct stays at or above --stop-below; the
 -- highest step at 100% delivery with p99 <= --p99-target and copies <=
 -- --copies-target is the sustained rate (`sustained_per_s`).
@@ -52,6 +58,7 @@ local o = B.args(arg, {
   warmup_timeout = 240, label = "", per_proc = 50, dir = "/tmp", lua = "lua5.4",
   worker = "bench/lua/shard_worker.lua", stop_below = 90, p99_target = 250,
   copies_target = 1.2, gap = 2, set = "", metrics = false, timeline = false, graph = false,
+  pause = 0, pause_at = 8,
 })
 local n = o.nodes
 local tag = o.label ~= "" and o.label or ("hearsay_load_n" .. n .. (o.payload ~= 400 and ("_p" .. o.payload) or ""))
@@ -151,6 +158,13 @@ for step, rate in ipairs(rates) do
   local t0 = loop:now()
   ctl:all("load_start", { step = step, origins = origins, rate = rate, seconds = o.seconds,
     bytes = o.payload, drain = o.drain })
+  -- A process we started, stopped and resumed by its pid.
+  local pauses = {}
+  local victim = ctl.pids[1]
+  if o.pause > 0 and victim then
+    pauses[1] = loop:timer(o.pause_at, 0, function() os.execute("kill -STOP " .. victim) end)
+    pauses[2] = loop:timer(o.pause_at + o.pause, 0, function() os.execute("kill -CONT " .. victim) end)
+  end
   if o.timeline then
     local keys = { "messages_received", "messages_duplicate", "lazy_pushed", "pushes_late", "grafts", "prunes",
       "shortcuts", "ae_rounds", "ae_pushed", "ae_fetched", "indirect_probes", "suspicions", "probe_sweeps",
@@ -169,6 +183,8 @@ for step, rate in ipairs(rates) do
   else
     loop:run_for(o.seconds + o.drain)
   end
+  for _, h in ipairs(pauses) do h:close() end
+  if #pauses > 0 then os.execute("kill -CONT " .. victim) end -- (a step shorter than its pause)
   local wall = loop:now() - t0
   local lo1 = netns and B.lo_tx_bytes()
   local m1 = ctl:snap()
