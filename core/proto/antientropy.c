@@ -210,17 +210,12 @@ static char *digest_answer(hs_node *n, const uint8_t (*ids)[32], size_t count, c
                            const char *sender, size_t *len)
 {
     hs_jsonout o = {0};
-    size_t nmissing = 0, mark;
+    size_t nmissing, mark;
 
     adopt_state(n, json_object_get(req, "state"), sender);
-    HS_JSONOUT_LIT(&o, "{\"missing\":[");
-    for (size_t i = 0; i < count; i++)
-        if (!hs_seen_contains(n->seen, ids[i])) {
-            if (nmissing++)
-                HS_JSONOUT_LIT(&o, ",");
-            hs_jsonout_hex(&o, ids[i], 32);
-        }
-    HS_JSONOUT_LIT(&o, "],\"extra\":");
+    HS_JSONOUT_LIT(&o, "{\"missing\":");
+    nmissing = hs_digest_unseen(n->seen, ids, count, &o);
+    HS_JSONOUT_LIT(&o, ",\"extra\":");
     mark = o.len;
     recent_ids(n, &o, window_of(n, req), ids, count);
     n->m.ae_answered++;
@@ -412,17 +407,17 @@ static void on_digest_answer(hs_node *n, hs_pending *e, const hs_http_result *re
     }
 
     /* Fetch what we lack. */
-    json_t *want = hs_digest_unseen(n->seen, (const uint8_t(*)[32])d.b, d.nb);
-    if (json_array_size(want) > 0) {
-        json_t *req = json_pack("{s:O}", "ids", want);
-        char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-        json_decref(req);
+    hs_jsonout o = {0};
+    size_t len;
+    HS_JSONOUT_LIT(&o, "{\"ids\":");
+    size_t want = hs_digest_unseen(n->seen, (const uint8_t(*)[32])d.b, d.nb, &o);
+    HS_JSONOUT_LIT(&o, "}");
+    char *text = hs_jsonout_finish(&o, &len);
+    if (want > 0)
         post(n, &fetch_kind, p, e->at, "/fetch", text);
-        free(text);
-    } else {
+    else
         covered(n, e->at);
-    }
-    json_decref(want);
+    free(text);
     hs_digest_text_free(&d);
 }
 

@@ -36,18 +36,19 @@ uint8_t (*hs_digest_parse_ids(const json_t *arr, size_t max, size_t *count))[32]
     return ids;
 }
 
-json_t *hs_digest_unseen(const hs_seen *seen, const uint8_t (*ids)[32], size_t count)
+size_t hs_digest_unseen(const hs_seen *seen, const uint8_t (*ids)[32], size_t count, hs_jsonout *o)
 {
-    json_t *out = json_array();
-    char hex[65];
+    size_t k = 0;
 
-    for (size_t i = 0; ids && out && i < count; i++) {
+    HS_JSONOUT_LIT(o, "[");
+    for (size_t i = 0; ids && i < count; i++)
         if (!hs_seen_contains(seen, ids[i])) {
-            hs_hash_to_hex(ids[i], 32, hex);
-            json_array_append_new(out, json_string(hex));
+            if (k++)
+                HS_JSONOUT_LIT(o, ",");
+            hs_jsonout_hex(o, ids[i], 32);
         }
-    }
-    return out;
+    HS_JSONOUT_LIT(o, "]");
+    return k;
 }
 
 void hs_offer_free(hs_offer *o)

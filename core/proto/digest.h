@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "jsonout.h"
 #include "seen.h"
 
 /* Parses a JSON list of hex ids (at most max; NULL if longer or not a
@@ -19,9 +20,9 @@
  * them malloc'd (the caller frees them), *count gets how many. */
 uint8_t (*hs_digest_parse_ids(const json_t *arr, size_t max, size_t *count))[32];
 
-/* The ids (NULL: none) `seen` has not seen, as a JSON list of hex ids (a
- * new reference; NULL out of memory). Borrows ids. */
-json_t *hs_digest_unseen(const hs_seen *seen, const uint8_t (*ids)[32], size_t count);
+/* The ids (NULL: none) `seen` has not seen, written to o as a JSON list of
+ * hex ids; returns how many. Borrows ids. */
+size_t hs_digest_unseen(const hs_seen *seen, const uint8_t (*ids)[32], size_t count, hs_jsonout *o);
 
 /*
  * A lazy offer (POST /digest with "lazy": true, lazypush.c): the ids in the
