@@ -1035,6 +1035,28 @@ return {
     specs = { "c_proto" },
   },
   {
+    name = "a slot taken from another origin keeps that origin's words",
+    file = "core/proto/peers.c",
+    find = [[    if (fresh)
+        for (size_t i = 0; i < p->n; i++) {]],
+    replace = [[    if (0)
+        for (size_t i = 0; i < p->n; i++) {]],
+    breaks = "a new origin's messages go by links opened or pruned for an old one",
+    caught_by = "c_peers: links_are_kept_per_origin",
+    specs = { "c_peers" },
+  },
+  {
+    name = "a word for an origin clears every other link's",
+    file = "core/proto/peers.c",
+    find = [[    if (fresh)
+        for (size_t i = 0; i < p->n; i++) {]],
+    replace = [[    if (1)
+        for (size_t i = 0; i < p->n; i++) {]],
+    breaks = "one link holds a word for an origin, the others fall back to the shared link",
+    caught_by = "c_peers: links_are_kept_per_origin",
+    specs = { "c_peers" },
+  },
+  {
     name = "an answer's duplicates per origin prune nothing",
     file = "core/proto/push.c",
     find = [[                per_origin(n, p, res, "\"dup_from\":[", 0);]],

@@ -275,7 +275,7 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
      * hash set of it. */
     hs_peer **cands = malloc((np + 1) * (sizeof *cands + 2));
     unsigned char *skip, *word;
-    const hs_origin *slot;
+    int slot;
     hs_idset seen;
 
     if (!cands || hs_idset_init(&seen, &env->seen_by, n->idset_key) != HS_OK) {
@@ -285,9 +285,11 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
     skip = (unsigned char *)(cands + np + 1);
     word = skip + np + 1;
     memset(skip, 0, 2 * (np + 1));
-    if (tree && (slot = hs_origins_find(n->peers.origins, env->origin, strlen(env->origin))))
-        for (unsigned i = 0; i < slot->n; i++)
-            word[slot->peers[i]->pos] = (slot->eager >> i) & 1 ? WORD_OPEN : WORD_PRUNED;
+    if (tree && (slot = hs_origins_find(n->peers.origins, env->origin, strlen(env->origin))) >= 0)
+        for (size_t i = 0; i < np; i++) {
+            int w = hs_peer_origin_link(n->peers.v[i], slot);
+            word[i] = w < 0 ? WORD_NONE : w ? WORD_OPEN : WORD_PRUNED;
+        }
     exclude(n, skip, env->origin);
     exclude(n, skip, n->id);
     if (env->sender && env->sender[0])

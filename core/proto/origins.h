@@ -8,15 +8,20 @@
  * the only path for one origin's messages and brings another's second
  * was cut by the other's duplicates, then grafted again by the first's
  * next miss, and so on: under a stream from 10 origins the tree tore
- * (bench/RESULTS.md, Load). A slot holds up to HS_ORIGIN_LINKS peers
- * with a state of their own for its origin, which overrides the shared
- * link; every other origin and peer goes by the shared links. Slots are
- * made on first use, up to HS_ORIGINS_MAX, and the least recently used
- * one makes room for a new origin. The peer table owns the table
- * (hs_peers.origins) and takes a peer out of it when it removes the peer,
- * so the pointers never dangle.
- * Cost: about 150 bytes a slot, none before the first; a lookup hashes
- * the origin (SipHash) and scans the slots' keys.
+ * (bench/RESULTS.md, Load). So each origin a push's answer names gets a
+ * slot here, and each peer holds a word for each slot (hs_peer's
+ * origin_word and origin_open, peers.h: a bit a slot), which overrides
+ * the shared link; every other origin and peer goes by the shared links.
+ * Any number of links may have a word for an origin. (A slot held the
+ * words of at most 16 links and let go of its oldest: a link let go of
+ * fell back to the shared link, and after a half-second pause under
+ * load the words for one origin outgrew 16, and the tree never settled
+ * again: 1.30-1.45 copies a node in the simulator, tens of thousands of
+ * duplicates a second on loopback.) Slots are made on first use, up to
+ * HS_ORIGINS_MAX, and the least recently used one makes room for a new
+ * origin; whoever takes a slot that held another origin clears its
+ * words (hs_peers_set_origin). Cost: 16 bytes a slot, 8 a peer; a lookup
+ * hashes the origin (SipHash) and scans the slots' keys.
  */
 #ifndef HS_ORIGINS_H
 #define HS_ORIGINS_H
@@ -27,42 +32,23 @@
 #include "hearsay.h"
 #include "rng.h"
 
+/* Slots; a peer's words are a bit a slot in a uint32_t. */
 #define HS_ORIGINS_MAX 32
-#define HS_ORIGIN_LINKS 16
-
-struct hs_peer;
-
-typedef struct hs_origin {
-    uint64_t key;  /* SipHash of the origin's id; 0: free */
-    uint64_t used; /* hs_origins' tick at the last find or set */
-    const struct hs_peer *peers[HS_ORIGIN_LINKS];
-    uint16_t eager; /* bit i: the link to peers[i] is open for the origin */
-    uint8_t n;      /* peers held */
-    uint8_t next;   /* where the next peer goes once all are held */
-} hs_origin;
 
 typedef struct hs_origins hs_origins;
 
 /* Frees the table (NULL: nothing). */
 void hs_origins_free(hs_origins *o);
 
-/* The slot of `origin` (len bytes), marked used, or NULL when the table
+/* The slot of `origin` (len bytes), marked used, or -1 when the table
  * (NULL: none yet) has none. */
-const hs_origin *hs_origins_find(hs_origins *o, const char *origin, size_t len);
+int hs_origins_find(hs_origins *o, const char *origin, size_t len);
 
-/* What slot s says of the link to p: 1 it carries the origin's
- * messages, 0 pruned for them, -1 nothing (the shared link decides). */
-int hs_origin_link(const hs_origin *s, const struct hs_peer *p);
-
-/* Sets the link to p open (eager 1) or pruned (eager 0) for `origin`
- * (len bytes), making the table (*o, its key drawn from rng) and the slot
- * as needed. A full slot lets go of its oldest peer. HS_ENOMEM leaves
- * things as they were. */
-hs_err hs_origins_set(hs_origins **o, hs_rng *rng, const char *origin, size_t len,
-                      const struct hs_peer *p, int eager);
-
-/* Takes p out of every slot (the peer table, before it frees p). */
-void hs_origins_forget(hs_origins *o, const struct hs_peer *p);
+/* The slot of `origin`, marked used, made as needed (and the table, *o,
+ * its key drawn from rng); *fresh is 1 when the slot is new to the
+ * origin: the words that are the slot's are another origin's, or none,
+ * and the caller clears them. -1: out of memory. */
+int hs_origins_take(hs_origins **o, hs_rng *rng, const char *origin, size_t len, int *fresh);
 
 /* Slots in use (for tests). */
 size_t hs_origins_count(const hs_origins *o);

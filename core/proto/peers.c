@@ -238,6 +238,26 @@ void hs_peers_set_eager(hs_peers *p, hs_peer *peer, unsigned char eager)
     peer->eager = eager;
 }
 
+_Static_assert(HS_ORIGINS_MAX <= 32, "a peer's words for the origins are a uint32_t");
+
+hs_err hs_peers_set_origin(hs_peers *p, hs_rng *rng, const char *origin, size_t len, hs_peer *peer,
+                           int eager)
+{
+    int fresh, k = hs_origins_take(&p->origins, rng, origin, len, &fresh);
+
+    if (k < 0)
+        return HS_ENOMEM;
+    uint32_t bit = 1u << k;
+    if (fresh)
+        for (size_t i = 0; i < p->n; i++) {
+            p->v[i]->origin_word &= ~bit;
+            p->v[i]->origin_open &= ~bit;
+        }
+    peer->origin_word |= bit;
+    peer->origin_open = eager ? peer->origin_open | bit : peer->origin_open & ~bit;
+    return HS_OK;
+}
+
 void hs_peers_remove(hs_peers *p, hs_peer *peer)
 {
     size_t i = peer->pos;
@@ -253,7 +273,6 @@ void hs_peers_remove(hs_peers *p, hs_peer *peer)
     hs_peerindex_del(&p->by_id, peer);
     hs_peerindex_del(&p->by_url, peer);
     hs_peers_wait_unlink(p, peer);
-    hs_origins_forget(p->origins, peer);
     free_peer(peer);
 }
 

@@ -41,21 +41,25 @@ typedef struct hs_peer {
     json_t *tags;            /* owned; NULL until the peer's /health shows some */
     hs_sendq *q;             /* envelopes waiting for the next flush; NULL: none yet */
     struct hs_peer *wait_prev, *wait_next; /* the first-probe FIFO */
-    /* Four-byte fields, then smaller ones: a record stays at 128 bytes
+    /* Four-byte fields, then smaller ones: a record stays at 136 bytes
      * before its strings (test_peers), since a simulated node keeps one
-     * per peer. */
-    float latency_ms;  /* EWMA of health-probe round trips; < 0: none yet */
-    float backoff;     /* s, doubles per failed retry */
-    float score;       /* how far its traffic is trusted (score.h) */
-    uint32_t gray_s;   /* monotonic s (rounded up): graylisted until then;
-                          0: not (score.h) */
-    uint32_t tags_s;   /* epoch s (floor) of the newest signed hs.tags taken (tags.h) */
-    unsigned failures; /* consecutive */
-    uint32_t pos;      /* its index in hs_peers.v */
-    uint32_t claim_s;  /* epoch s (floor) of the newest signed claim of its own taken */
-    uint16_t probes;   /* probes sent: every 50th reads /health in full (wraps) */
-    uint16_t features; /* HS_FEAT_* its /health advertises */
-    uint8_t state;     /* hs_peer_state */
+     * per peer (128 until the words per origin came here: they had been
+     * 16 pointers a slot, 32 slots, and too few, origins.h). */
+    float latency_ms;     /* EWMA of health-probe round trips; < 0: none yet */
+    float backoff;        /* s, doubles per failed retry */
+    float score;          /* how far its traffic is trusted (score.h) */
+    uint32_t gray_s;      /* monotonic s (rounded up): graylisted until then;
+                             0: not (score.h) */
+    uint32_t tags_s;      /* epoch s (floor) of the newest signed hs.tags taken (tags.h) */
+    unsigned failures;    /* consecutive */
+    uint32_t pos;         /* its index in hs_peers.v */
+    uint32_t claim_s;     /* epoch s (floor) of the newest signed claim of its own taken */
+    uint32_t origin_word; /* bit k: slot k of hs_peers.origins has a word for
+                             the link to it (origins.h) */
+    uint32_t origin_open; /* bit k: and that word is "open" (else "pruned") */
+    uint16_t probes;      /* probes sent: every 50th reads /health in full (wraps) */
+    uint16_t features;    /* HS_FEAT_* its /health advertises */
+    uint8_t state;        /* hs_peer_state */
     /* Three bytes of flags: every byte here is paid per peer known. */
     unsigned char probing : 1;        /* a health probe is in flight */
     unsigned char waiting : 1;        /* in the first-probe FIFO */
@@ -194,6 +198,23 @@ void hs_peers_wait_unlink(hs_peers *p, hs_peer *peer);
 void hs_peers_set_state(hs_peers *p, hs_peer *peer, hs_peer_state st);
 /* Sets peer->eager (0, 1 or HS_EAGER_CHILD), keeping p->eager counted. */
 void hs_peers_set_eager(hs_peers *p, hs_peer *peer, unsigned char eager);
+
+/* Sets the link to peer open (eager 1) or pruned (0) for `origin` (len
+ * bytes), over the shared link (origins.h): the table made as needed
+ * (its key drawn from rng), and a slot taken from another origin
+ * cleared in every peer first. HS_ENOMEM leaves things as they were. */
+hs_err hs_peers_set_origin(hs_peers *p, hs_rng *rng, const char *origin, size_t len, hs_peer *peer,
+                           int eager);
+
+/* What the word of origin slot k (hs_origins_find; -1: none) says of the
+ * link to p: 1 it carries the origin's messages, 0 pruned for them, -1
+ * nothing (the shared link decides). */
+static inline int hs_peer_origin_link(const hs_peer *p, int k)
+{
+    if (k < 0 || !((p->origin_word >> k) & 1u))
+        return -1;
+    return (int)((p->origin_open >> k) & 1u);
+}
 
 /* Folds a latency sample into the moving average (old < 0: no average yet). */
 double hs_peers_latency_avg(double old, double sample);

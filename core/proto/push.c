@@ -81,7 +81,7 @@ static void per_origin(hs_node *n, hs_peer *p, const hs_http_result *res, const 
             at++;
         if (at >= end || !hs_peers_valid_idn(id, (size_t)(at - id)))
             return;
-        hs_origins_set(&n->peers.origins, &n->rng, id, (size_t)(at - id), p, eager);
+        hs_peers_set_origin(&n->peers, &n->rng, id, (size_t)(at - id), p, eager);
         if (++at < end && *at == ',')
             at++;
     }

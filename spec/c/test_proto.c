@@ -750,7 +750,7 @@ static void a_link_pruned_for_one_origin_carries_the_others(void)
     CHECK(queued(child) == 1); /* o2's, by the shared link */
 
     /* Pruned for o3: o3's message does not take the link, o4's does. */
-    CHECK(hs_origins_set(&n->peers.origins, &n->rng, "peer-o3", 7, child, 0) == HS_OK);
+    CHECK(hs_peers_set_origin(&n->peers, &n->rng, "peer-o3", 7, child, 0) == HS_OK);
     post_origin(n, 3, "peer-o3");
     CHECK(queued(child) == 1);
     post_origin(n, 4, "peer-o4");
@@ -759,7 +759,7 @@ static void a_link_pruned_for_one_origin_carries_the_others(void)
     /* The shared link pruned, open for o5: o5's message takes it, o6's
      * does not. */
     hs_peers_set_eager(&n->peers, child, 0);
-    CHECK(hs_origins_set(&n->peers.origins, &n->rng, "peer-o5", 7, child, 1) == HS_OK);
+    CHECK(hs_peers_set_origin(&n->peers, &n->rng, "peer-o5", 7, child, 1) == HS_OK);
     post_origin(n, 5, "peer-o5");
     CHECK(queued(child) == 3);
     post_origin(n, 6, "peer-o6");
