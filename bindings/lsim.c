@@ -258,7 +258,8 @@ static int l_sim_new(lua_State *L)
     }
     lua_pop(L, 1);
     /* cpu = {per_host = N, cores = C, serve = s, answer = s, round = s,
-     * send = s, gossip = s}: what work costs (sim.h, hs_sim_cpu). */
+     * send = s, gossip = s, envelope = s}: what work costs (sim.h,
+     * hs_sim_cpu). */
     lua_getfield(L, 1, "cpu");
     if (!lua_isnil(L, -1)) {
         int t = lua_gettop(L);
@@ -270,6 +271,7 @@ static int l_sim_new(lua_State *L)
         o.cpu.round = opt_number(L, t, "round", 0, 0, 1);
         o.cpu.send = opt_number(L, t, "send", 0, 0, 1);
         o.cpu.gossip = opt_number(L, t, "gossip", 0, 0, 1);
+        o.cpu.envelope = opt_number(L, t, "envelope", 0, 0, 1);
     }
     lua_pop(L, 1);
     lua_getfield(L, 1, "model");

@@ -494,6 +494,23 @@ describe("hearsay.sim", function()
     -- copies (and a few duplicates) are pushes.
     local pushes = run({ per_host = 20, gossip = serve })
     assert.is_true(pushes.p100 >= 19 * serve, "19 pushes in turn: " .. pushes.p100)
+    -- `envelope`: each envelope of a push costs it. Ten messages at once
+    -- from node 1 go to node 2 in fewer POSTs than envelopes (batched):
+    -- charged per POST (gossip), 3 of them here; per envelope, every one.
+    local function batch(cpu)
+      local s = hs.sim({ nodes = 2, seed = 4, latency = 0.0001, jitter = 0, cpu = cpu })
+      assert.is_true(s:run(30))
+      local used0 = s:cpu()
+      for i = 1, 10 do s:broadcast(1, "chat", { i = i }) end
+      assert.is_true(s:run(10))
+      local d, used = s:deliveries(), s:cpu() - used0
+      s:close()
+      for _, b in ipairs(d) do assert.equal(2, b.reached) end
+      return used
+    end
+    local per_envelope, per_post = batch({ per_host = 1, envelope = serve }), batch({ per_host = 1, gossip = serve })
+    assert.is_true(per_envelope >= 10 * serve - 1e-9, "10 envelopes: " .. per_envelope)
+    assert.is_true(per_post < per_envelope / 2, per_post .. " vs " .. per_envelope)
     local one_core = run({ per_host = 1, cores = 1, serve = serve })
     assert.equal(20, one_core.reached)
     assert.is_true(one_core.p100 >= 19 * serve, "one core for all: " .. one_core.p100)
@@ -509,9 +526,10 @@ describe("hearsay.sim", function()
     assert.has_error(function() hs.sim({ nodes = 4, cpu = { per_host = 0 } }) end)
     assert.has_error(function() hs.sim({ nodes = 4, cpu = { serve = -1 } }) end)
     -- The command line takes it, and its replay line carries it.
-    local code, out = sim_cmd("--nodes 20 --seed 4 --broadcasts 1 --cpu per_host=10,cores=2,serve=0.001,send=0.0005")
+    local code, out = sim_cmd("--nodes 20 --seed 4 --broadcasts 1 --cpu per_host=10,cores=2,serve=0.001,send=0.0005,envelope=2e-6")
     assert.equal(0, code, out)
     assert.matches("cpu: 10 nodes a host, 2 cores shared", out)
+    assert.matches("2.0 us an envelope", out)
     assert.matches("replay: hearsay sim .*%-%-cpu 'per_host=10,cores=2,serve=0.001", out)
     local bad, msg = sim_cmd("--nodes 2 --cpu speed=3")
     assert.not_equal(0, bad)

@@ -520,6 +520,22 @@ static void on_deferred(void *ud, uint64_t token, unsigned status, const char *b
     }
 }
 
+/* The envelopes in a push's body, for their CPU cost: its "seen_by"
+ * keys (one an envelope as nodes write them; a payload that has such a
+ * key counts too, which only costs a little more time). */
+static size_t envelopes(const char *body, size_t len)
+{
+    static const char key[] = "\"seen_by\":";
+    const char *at = body, *end = body + len;
+    size_t count = 0;
+
+    while (at && at < end && (at = memmem(at, (size_t)(end - at), key, sizeof key - 1))) {
+        count++;
+        at += sizeof key - 1;
+    }
+    return count;
+}
+
 static void deliver(hs_sim *s, ev *e)
 {
     simnode *sn = &s->nodes[e->to];
@@ -530,11 +546,11 @@ static void deliver(hs_sim *s, ev *e)
 
     if (cut(s, e->from, e->to))
         return;
-    cpu_begin(s, e->to,
-              s->o.cpu.serve + (s->o.cpu.gossip > 0 && strcmp(e->method, "POST") == 0 &&
-                                        strcmp(e->target, "/gossip") == 0
-                                    ? s->o.cpu.gossip
-                                    : 0));
+    double base = s->o.cpu.serve;
+    if (strcmp(e->method, "POST") == 0 && strcmp(e->target, "/gossip") == 0)
+        base += s->o.cpu.gossip +
+                (s->o.cpu.envelope > 0 ? s->o.cpu.envelope * (double)envelopes(e->body, e->len) : 0);
+    cpu_begin(s, e->to, base);
     s->messages++;
     s->bytes += e->len;
     if (hs_sim_region(s, e->from) != hs_sim_region(s, e->to)) {
@@ -1017,6 +1033,7 @@ hs_sim *hs_sim_new(const hs_sim_opts *o)
             !(o->cpu.answer >= 0 && o->cpu.answer <= 1) ||
             !(o->cpu.round >= 0 && o->cpu.round <= 1) || !(o->cpu.send >= 0 && o->cpu.send <= 1) ||
             !(o->cpu.gossip >= 0 && o->cpu.gossip <= 1) ||
+            !(o->cpu.envelope >= 0 && o->cpu.envelope <= 1) ||
             !(s->host_free = calloc(s->nhosts, sizeof *s->host_free)) ||
             !(s->host_used = calloc(s->nhosts, sizeof *s->host_used)) ||
             !(s->core_free = calloc(o->cpu.cores + 1, sizeof *s->core_free)))

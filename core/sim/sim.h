@@ -44,7 +44,8 @@ enum { HS_SIM_UNIFORM = 0, HS_SIM_LOGNORMAL = 1 };
  * each). Serving a request takes `serve` s, taking an answer or a
  * timeout `answer` s, a round or a timer `round` s, and each request it
  * makes `send` s more (answering is part of serving); a POST /gossip
- * takes `gossip` s more to serve. A host serves its
+ * takes `gossip` s more to serve, and `envelope` s more for each envelope
+ * it carries. A host serves its
  * work in the order it comes: what a node sends leaves once the host has
  * done the work that came before and this work up to that send (the node
  * acts on what came at once, so it acts in that order; only its sending
@@ -54,6 +55,9 @@ typedef struct hs_sim_cpu {
     size_t cores;
     double serve, answer, round, send;
     double gossip; /* more to serve a POST /gossip (a signature's check, say) */
+    double envelope; /* more to serve each envelope of a POST /gossip: a
+                        batch costs its envelopes (parsing, dedup), not
+                        its request alone */
 } hs_sim_cpu;
 
 typedef struct hs_sim_opts {

@@ -16,10 +16,10 @@ M.defaults = {
   form = 30, broadcasts = 5, every = 2, crash = 0, settle = 15,
   matrix = false, -- regions: {{a->a, a->b, ...}, ...} one-way s (node i in region (i-1) % #matrix + 1)
   plugins = false, -- a config directory: its node.lua's plugins (and policy) in every node
-  cpu = false, -- what work costs: {per_host =, cores =, serve =, answer =, round =, send =} (sim.h)
+  cpu = false, -- what work costs: {per_host =, cores =, serve =, answer =, round =, send =, gossip =, envelope =} (sim.h)
 }
 
-local CPU_KEYS = { "per_host", "cores", "serve", "answer", "round", "send", "gossip" }
+local CPU_KEYS = { "per_host", "cores", "serve", "answer", "round", "send", "gossip", "envelope" }
 
 -- "per_host=15,cores=2,serve=2e-5" -> {per_host = 15, cores = 2, serve = 2e-5},
 -- or nil, error.
@@ -311,7 +311,7 @@ function M.run(opts)
     local used, busiest, busiest_s = sim:cpu()
     report.cpu = { per_host = o.cpu.per_host or 1, cores = o.cpu.cores or 0, serve = o.cpu.serve or 0,
       answer = o.cpu.answer or 0, round = o.cpu.round or 0, send = o.cpu.send or 0,
-      gossip = o.cpu.gossip or 0, used_s = used,
+      gossip = o.cpu.gossip or 0, envelope = o.cpu.envelope or 0, used_s = used,
       busiest_host = busiest, busiest_s = busiest_s }
   end
   if plugins then
@@ -365,11 +365,12 @@ function M.format(r)
   end
   if r.cpu then
     local c = r.cpu
-    p("cpu: %d nodes a host, %s; a request served %.1f us (a gossip push %.1f us more), an answer "
-      .. "%.1f us, a round %.1f us, a send %.1f us: %.3f s of CPU used, the busiest host (%d) %.3f s",
+    p("cpu: %d nodes a host, %s; a request served %.1f us (a gossip push %.1f us more, %.1f us "
+      .. "an envelope), an answer %.1f us, a round %.1f us, a send %.1f us: %.3f s of CPU used, the "
+      .. "busiest host (%d) %.3f s",
       c.per_host, c.cores > 0 and (c.cores .. " cores shared") or "a core each", c.serve * 1e6,
-      c.gossip * 1e6, c.answer * 1e6, c.round * 1e6, c.send * 1e6, c.used_s, c.busiest_host,
-      c.busiest_s)
+      c.gossip * 1e6, c.envelope * 1e6, c.answer * 1e6, c.round * 1e6, c.send * 1e6, c.used_s,
+      c.busiest_host, c.busiest_s)
   end
   if r.plugins then
     local x = r.plugins
