@@ -688,6 +688,7 @@ static int l_sim_totals(lua_State *L)
     set_int(L, "ae_catchups", (lua_Integer)m.ae_catchups);
     set_int(L, "lazy_offered", (lua_Integer)m.lazy_offered);
     set_int(L, "lazy_pushed", (lua_Integer)m.lazy_pushed);
+    set_int(L, "lazy_deferred", (lua_Integer)m.lazy_deferred);
     set_int(L, "pushes_late", (lua_Integer)m.pushes_late);
     set_int(L, "lazy_answered", (lua_Integer)m.lazy_answered);
     set_int(L, "grafts", (lua_Integer)m.grafts);

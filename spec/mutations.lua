@@ -1035,6 +1035,25 @@ return {
     specs = { "c_proto" },
   },
   {
+    name = "asks are never deferred",
+    file = "core/proto/lazypush.c",
+    find = [[    int graft = 0, defer = waste_now(n, now) > ASK_WASTE_DEFER;]],
+    replace = [[    int graft = 0, defer = 0;]],
+    breaks = "after a stall under load every lacked id is asked at once: a copy and a graft each, the tree does not settle",
+    caught_by = "c_proto: asks_that_bring_second_copies_are_deferred; sim_spec: asks for what it lacks later",
+    specs = { "c_proto" },
+  },
+  {
+    name = "a second copy of an asked id is not counted as waste",
+    file = "core/proto/lazypush.c",
+    find = [[            n->lazy_asked[k].copies = 2;
+            waste_add(n, 1, now);]],
+    replace = [[            n->lazy_asked[k].copies = 2;]],
+    breaks = "a node never learns its asks race the tree's copies",
+    caught_by = "c_proto: asks_that_bring_second_copies_are_deferred",
+    specs = { "c_proto" },
+  },
+  {
     name = "a slot taken from another origin keeps that origin's words",
     file = "core/proto/peers.c",
     find = [[    if (fresh)

@@ -328,6 +328,8 @@ typedef struct hs_metrics {
     uint64_t lazy_pushed;           /* envelopes sent because a lazy offer was missing */
     uint64_t lazy_refetched;        /* ids fetched from a second offerer: the
                                        first one's copy did not come */
+    uint64_t lazy_deferred;         /* ids lacked and not asked at once: our asks
+                                       lately brought second copies (lazypush.c) */
     uint64_t pushes_late;           /* tree pushes that, while pushes were slow,
                                        waited in a peer's queue as long as an
                                        offer waits and went as offers */

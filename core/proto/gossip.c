@@ -699,6 +699,7 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
     hs_err err = hs_seen_insert(n->seen, env->bin, hs_node_now(n), &n->m.seen_evicted);
     if (err == HS_EDUP) {
         n->m.messages_duplicate++;
+        hs_lazy_copy(n, env->bin, 0);
         hs_seen_copy(n->seen, env->bin);
         if (from && pushed)
             hs_shortcut_offer(n, env->bin, env->ttl, from);
@@ -706,6 +707,7 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
         return RX_DUPLICATE;
     }
     n->m.messages_received++;
+    hs_lazy_copy(n, env->bin, 1);
     count_type(n, env->type);
     if (hs_ae_retained_type(env->type))
         n->last_news = hs_node_now(n);

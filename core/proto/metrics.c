@@ -54,6 +54,9 @@ const hs_metric_field hs_metric_fields[] = {
     F(lazy_answered, "lazy offers we answered"),
     F(lazy_pushed, "envelopes sent because a lazy offer was missing"),
     F(lazy_refetched, "ids fetched from a second offerer: the first one's copy did not come"),
+    F(lazy_deferred,
+      "ids offered and lacked that were not asked at once, as our asks lately brought second "
+      "copies; fetched a lazy_delay later if still lacked"),
     F(pushes_late,
       "tree pushes that, while pushes were slow, waited in a peer's queue as long as an "
       "offer waits and went as offers"),

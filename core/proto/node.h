@@ -208,12 +208,20 @@ struct hs_node {
     /* Ids we answered "missing" to a lazy offer for, and when (monotonic
      * s): the first offerer sends it, the others are not asked; `alt`
      * names one of them (shortcut.c's name of a peer, 0: none), asked by
-     * POST /fetch if the first one's copy does not come (lazypush.c). */
+     * POST /fetch if the first one's copy does not come (lazypush.c).
+     * Or ids not asked at once (`deferred`), fetched from `alt` a
+     * lazy_delay later if still lacked, and from `second` (another
+     * offerer) ASK_AGAIN_AFTER after that; `copies` of an asked id counts
+     * what came of it (lazypush.c, ask_waste). */
     struct {
         uint8_t id[32];
         double at;
-        uint64_t alt;
+        uint64_t alt, second;
+        unsigned char asked, deferred, copies;
     } lazy_asked[HS_LAZY_ASKED];
+    /* How many of our recent asks brought a second copy, 0-1, as of
+     * ask_waste_at (monotonic s); it decays (lazypush.c). */
+    double ask_waste, ask_waste_at;
     unsigned lazy_asked_next;
     double lazy_drawn; /* monotonic s the lazy links were last drawn (lazypush.c) */
     double push_rtt;   /* s: moving average of our pushes' round trips (push.c) */
@@ -472,6 +480,10 @@ void hs_lazy_due(hs_node *n);
 /* The answer to a lazy POST /digest ({"lazy": true}, read by digest.c):
  * {"missing": [...]}, and "graft": true for a shorter path. */
 json_t *hs_lazy_answer(hs_node *n, const hs_offer *o, unsigned *status);
+
+/* A copy of id came (first: the first one, else a duplicate): what an
+ * ask of ours for it brought, or that a deferred one needs no fetch. */
+void hs_lazy_copy(hs_node *n, const uint8_t id[32], int first);
 
 /* shortcut.c */
 

@@ -1195,6 +1195,81 @@ static void a_lost_lazy_copy_is_fetched_from_another(void)
     hs_sim_free(s);
 }
 
+/* Node 2 holds messages (kept, pushed to nobody) and offers node 0 their
+ * ids. Node 0 asks, node 2's copy comes, and then node 1's (the tree's,
+ * late): twice an ask brought a second copy. Node 0 then asks for the
+ * next id it lacks not at once but fetches it a lazy_delay later
+ * (lazy_deferred; no graft, no second copy). Its memory of wasted asks
+ * fades: 10 s later it asks at once again. Before, every lacked id was
+ * asked at once, and after a stall under load each ask was one more copy
+ * and a graft (sim_spec, "asks for what it lacks later"). */
+static void asks_that_bring_second_copies_are_deferred(void)
+{
+    hs_sim *s = three_nodes(7, no_ae_quiet_2);
+    hs_node *n = s ? hs_sim_node(s, 0) : NULL, *a = s ? hs_sim_node(s, 1) : NULL,
+            *b = s ? hs_sim_node(s, 2) : NULL;
+    char id[5][65], body[1024];
+    hs_http_response resp;
+    size_t len;
+
+    CHECK(n && a && b);
+    if (!n || !a || !b) {
+        hs_sim_free(s);
+        return;
+    }
+    for (size_t k = 0; k < b->peers.n; k++)
+        hs_peers_set_eager(&b->peers, b->peers.v[k], 0);
+    for (int i = 0; i < 5; i++) {
+        uint8_t bin[32] = {0x6d, (uint8_t)(i + 1)};
+        hs_hash_to_hex(bin, 32, id[i]);
+        len = envelope_text(body, sizeof body, bin, hs_node_now(b), 5, "peer-origin", "");
+        hs_memnet_server_serve(b->server, "POST", "/gossip", NULL, NULL, 0, body, len, &resp);
+        CHECK(resp.status == 200);
+        free(resp.body);
+    }
+    uint64_t deferred = n->m.lazy_deferred, refetched = n->m.lazy_refetched;
+    for (int i = 0; i < 4; i++) {
+        len = (size_t)snprintf(body, sizeof body,
+                               "{\"node_id\":\"%s\",\"ids\":[\"%s\"],\"lazy\":true}", b->id, id[i]);
+        hs_memnet_server_serve(n->server, "POST", "/digest", b->id, NULL, 0, body, len, &resp);
+        CHECK(resp.status == 200 && resp.body);
+        int asked = resp.body && strstr(resp.body, id[i]) != NULL;
+        free(resp.body);
+        if (i < 2) {
+            /* Asked; node 2's copy comes (as its answer would bring it),
+             * then node 1's. */
+            CHECK(asked);
+            uint8_t bin[32] = {0x6d, (uint8_t)(i + 1)};
+            for (int k = 0; k < 2; k++) {
+                hs_node *from = k ? a : b;
+                len =
+                    envelope_text(body, sizeof body, bin, hs_node_now(from), 5, "peer-origin", "");
+                hs_memnet_server_serve(n->server, "POST", "/gossip", from->id, NULL, 0, body, len,
+                                       &resp);
+                CHECK(resp.status == 200 && resp.body &&
+                      (strstr(resp.body, "duplicate") != NULL) == (k == 1));
+                free(resp.body);
+            }
+            hs_sim_run_for(s, 0.1);
+        } else if (i == 2) {
+            /* Not asked: fetched a lazy_delay later. */
+            CHECK(!asked);
+            CHECK(n->m.lazy_deferred == deferred + 1);
+            hs_sim_run_for(s, n->cfg.lazy_delay / 2);
+            CHECK(!hs_sim_has(s, 0, id[i]));
+            hs_sim_run_for(s, n->cfg.lazy_delay / 2 + 0.1);
+            CHECK(hs_sim_has(s, 0, id[i]));
+            CHECK(n->m.lazy_refetched == refetched);
+            hs_sim_run_for(s, 10);
+        } else {
+            /* The waste forgotten: asked at once. */
+            CHECK(asked);
+            CHECK(n->m.lazy_deferred == deferred + 1);
+        }
+    }
+    hs_sim_free(s);
+}
+
 /* A push to a peer lost on the way leaves that peer in the seen_by of
  * every copy after it: no holder pushes to it. Nor did any offer it the
  * id (offers skipped seen_by too), so it waited for anti-entropy (a node
@@ -1258,6 +1333,7 @@ int main(int argc, char **argv)
     a_steady_stream_reaches_the_unfed();
     a_feeder_that_stopped_is_found_out();
     a_lost_lazy_copy_is_fetched_from_another();
+    asks_that_bring_second_copies_are_deferred();
     a_lost_push_is_offered_past_seen_by();
     a_link_pruned_for_one_origin_carries_the_others();
     a_late_push_goes_as_an_offer();
