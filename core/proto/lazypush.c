@@ -373,9 +373,9 @@ static size_t take_slot(hs_node *n, double now)
 void hs_lazy_copy(hs_node *n, const uint8_t id[32], int first)
 {
     for (size_t k = 0; k < HS_LAZY_ASKED; k++) {
-        if (!n->lazy_asked[k].asked && !n->lazy_asked[k].deferred)
-            continue;
-        if (memcmp(n->lazy_asked[k].id, id, 32) != 0)
+        /* (Every copy taken looks here: the first byte spares most calls.) */
+        if ((!n->lazy_asked[k].asked && !n->lazy_asked[k].deferred) ||
+            n->lazy_asked[k].id[0] != id[0] || memcmp(n->lazy_asked[k].id, id, 32) != 0)
             continue;
         double now = hs_node_mono(n);
         if (n->lazy_asked[k].deferred) {
