@@ -406,13 +406,14 @@ static int unasked(hs_node *n, const uint8_t id[32], double now, const hs_peer *
     for (k = 0; k < HS_LAZY_ASKED; k++)
         if (memcmp(n->lazy_asked[k].id, id, 32) == 0 &&
             now - n->lazy_asked[k].at < ASK_AGAIN_AFTER) {
-            uint64_t name = via ? hs_peers_name(&n->peers, via) : 0;
+            /* (A peer's name is a hash: made only when it is kept.) */
             if (!n->lazy_asked[k].alt && via) {
-                n->lazy_asked[k].alt = name;
+                n->lazy_asked[k].alt = hs_peers_name(&n->peers, via);
                 lazy_due_within(n, n->lazy_asked[k].at + ASK_AGAIN_AFTER - now);
-            } else if (n->lazy_asked[k].deferred && via && !n->lazy_asked[k].second &&
-                       n->lazy_asked[k].alt != name) {
-                n->lazy_asked[k].second = name;
+            } else if (n->lazy_asked[k].deferred && via && !n->lazy_asked[k].second) {
+                uint64_t name = hs_peers_name(&n->peers, via);
+                if (n->lazy_asked[k].alt != name)
+                    n->lazy_asked[k].second = name;
             }
             return 0; /* asked already; that copy is on its way */
         }
