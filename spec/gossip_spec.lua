@@ -336,15 +336,18 @@ end)
 describe("lazy push", function()
   local loop, hub, leaves, got
 
-  -- The hub pushes to 2 of its 6 leaves and offers the id to 4 more; the
-  -- leaves know nobody but the hub, and anti-entropy is off, so whatever
-  -- reaches a leaf came from the hub's push or its lazy offer.
+  -- The hub pushes to 1 of its 6 leaves (its eager link: the first peer
+  -- it learned) and offers the id to 5 more; the leaves know nobody but
+  -- the hub and ask nobody to feed them (tree off: the hub's own links
+  -- alone decide), and anti-entropy is off, so whatever reaches a leaf
+  -- came from the hub's push or its lazy offer.
   local function star(lazy_fanout, extra)
     loop = hs.loop()
     local s = { fanout = 2, lazy_fanout = lazy_fanout, ae_interval = 0, gossip_interval = 60, ttl = 12,
       peer_exchange_interval = 60 }
     for k, v in pairs(extra or {}) do s[k] = v end
     hub = H.node(s, loop)
+    s.tree = false
     leaves = {}
     for i = 1, 6 do
       leaves[i] = H.node(s, loop)
@@ -361,7 +364,7 @@ describe("lazy push", function()
     return n
   end
 
-  -- The hub's broadcast reaches all 6 leaves: 2 by its push, 4 by its
+  -- The hub's broadcast reaches all 6 leaves: 1 by its push, 5 by its
   -- lazy offers, each leaf asking for the copy it lacks.
   local function reaches_every_leaf()
     hub:broadcast("chat", { x = 1 })
@@ -369,8 +372,8 @@ describe("lazy push", function()
     loop:run_for(0.2)
     assert.equal(6, reached())
     local m = hub:metrics()
-    assert.equal(4, m.lazy_offered)
-    assert.equal(4, m.lazy_pushed)
+    assert.equal(5, m.lazy_offered)
+    assert.equal(5, m.lazy_pushed)
   end
 
   after_each(function()
@@ -380,9 +383,9 @@ describe("lazy push", function()
   end)
 
   it("gets a message to the peers the push left out, one copy each", function()
-    star(4)
+    star(5)
     reaches_every_leaf()
-    -- One copy per leaf from the hub: 2 pushed, 4 asked for. (Not "no
+    -- One copy per leaf from the hub: 1 pushed, 5 asked for. (Not "no
     -- duplicate at a leaf": leaves that feeding's referrals introduced to
     -- each other may forward what the hub sent them.)
     assert.equal(6, hub:metrics().messages_sent)
@@ -400,7 +403,7 @@ describe("lazy push", function()
   -- offer lazily and keep its tree (it did neither: a 100-node cluster
   -- spread a message in seconds, by anti-entropy).
   it("still offers lazily on a node with plugins but no policy", function()
-    star(4)
+    star(5)
     H.plugins(hub, H.plugin_dir({ seen = [[ on.message("*", function() end) ]] }), { "seen" })
     reaches_every_leaf()
   end)
@@ -434,13 +437,13 @@ describe("lazy push", function()
   end)
 
   it("offers a message whose ttl ran out, which then goes on with ttl 0", function()
-    star(4)
-    -- The hub's eager links (its first `fanout` leaves) get no push of
-    -- such a copy, and are no lazy links: they are offered it as well
-    -- (until 2026-12-06 they never heard of it from the hub).
+    star(5)
+    -- The hub's eager link (its first leaf) gets no push of such a copy,
+    -- and is no lazy link: it is offered it as well (until 2026-12-06 it
+    -- never heard of it from the hub).
     local eager = 0
     for _, p in ipairs(hub:peers()) do if p.eager then eager = eager + 1 end end
-    assert.equal(2, eager)
+    assert.equal(1, eager)
     local env = H.envelope({ message_id = H.id(), ttl = 0 })
     local st = H.fetch(loop, leaves[1], "POST", hub:url() .. "/gossip", hs.json_encode(env))
     assert.equal(200, st)
@@ -448,8 +451,8 @@ describe("lazy push", function()
     loop:run_for(0.2)
     local m = hub:metrics()
     assert.equal(1, m.messages_expired) -- not pushed on...
-    assert.equal(4 + eager, m.lazy_offered) -- ...but offered to 4 lazy links and the 2 eager ones
-    assert.equal(4 + eager, m.lazy_pushed) -- ...who ask for it
+    assert.equal(5 + eager, m.lazy_offered) -- ...but offered to 5 lazy links and the eager one
+    assert.equal(5 + eager, m.lazy_pushed) -- ...who ask for it
     assert.equal(m.lazy_pushed, m.messages_sent) -- nothing else went out
     assert.equal(6, reached())
     for i = 1, 6 do
@@ -458,17 +461,17 @@ describe("lazy push", function()
     end
   end)
 
-  it("without it, the push alone reaches fanout peers of the star", function()
+  it("without it, the push alone reaches the star's eager link", function()
     star(0)
     hub:broadcast("chat", { x = 1 })
-    loop:run_until(function() return reached() >= 2 end, 3)
+    loop:run_until(function() return reached() >= 1 end, 3)
     loop:run_for(0.3)
-    assert.equal(2, reached())
+    assert.equal(1, reached())
     assert.equal(0, hub:metrics().lazy_offered)
   end)
 
   it("offers nothing a peer already has, and sends only what it lacks", function()
-    star(4)
+    star(5)
     hub:broadcast("chat", { x = 1 })
     loop:run_until(function() return reached() == 6 end, 3)
     -- a lazy digest names one id every leaf has and one nobody has
@@ -485,7 +488,7 @@ describe("lazy push", function()
   end)
 
   it("asks only the first of the peers that offer it an id at once", function()
-    star(4)
+    star(5)
     -- Every peer that has a message offers it about lazy_delay after it
     -- came; were each answered "missing", each would send a copy and
     -- graft a link: a copy per offer, and as many duplicates later.
@@ -680,25 +683,28 @@ describe("feeding", function()
     loop:close()
   end)
 
-  -- f, whose view is full (max_peers 3: b, c, d, which ask nobody and
-  -- feed nobody), with `fanout` of them eager; x, a node f does not hold.
-  local function full_view(fanout)
+  -- f, whose view is full (max_peers `size`: the first `size` of b, c,
+  -- d, which ask nobody and feed nobody), one of them eager (the first it
+  -- learned); x, a node f does not hold.
+  local function full_view(size)
     local loop = hs.loop()
     local s = { ae_interval = 0, gossip_interval = 60, peer_exchange_interval = 60, lazy_delay = 3 }
-    s.max_peers, s.fanout = 3, fanout
+    s.max_peers = size
     local f = H.node(s, loop)
-    s.max_peers, s.fanout, s.tree = nil, nil, false
+    s.max_peers, s.tree = nil, false
     local b, c, d = H.node(s, loop), H.node(s, loop), H.node(s, loop)
     s.tree = nil
     local x = H.node(s, loop)
-    for _, n in ipairs({ b, c, d }) do f:add_peer(n:id(), n:url()) end
+    for k, n in ipairs({ b, c, d }) do
+      if k <= size then f:add_peer(n:id(), n:url()) end
+    end
     H.probed(loop, f)
     return loop, f, b, c, d, x
   end
 
   it("keeps a stranger's ask for the view's own pace once half of the full view are eager links", function()
-    -- f (fanout 2, max_peers 3: two of its three peers eager) is below
-    -- its feeding bound (max(2 x 2, 3 / 2) = 4) but at half its view: an
+    -- f (max_peers 2: one of its two peers eager) is below its feeding
+    -- bound (max(2 x 3, 2 / 2) = 6) but at half its view: an
     -- asker it does not hold is refused, so strangers asking to be fed
     -- cannot take more than half of a view faster than it mixes.
     local loop, f, b, c, d, x = full_view(2)
@@ -716,13 +722,13 @@ describe("feeding", function()
   end)
 
   it("says yes to a stranger's ask from a full view below its bound, and takes it in on its next tick", function()
-    -- f's view is full (max_peers 3: b, c, d; fanout 1, so one eager
-    -- link, fewer than half). x holds f, f does not hold x; so x is a
+    -- f's view is full (max_peers 3: b, c, d; one eager link, fewer
+    -- than half). x holds f, f does not hold x; so x is a
     -- stranger to f when it asks to be fed. Right after forming every
     -- joiner's view holds the same early nodes, all past their bound, and
     -- the rest have full views: a full view below its bound must feed,
     -- not only keep the asker for the view's slow mixing.
-    local loop, f, b, c, d, x = full_view(1)
+    local loop, f, b, c, d, x = full_view(3)
     assert.equal(3, #f:peers())
     x:add_peer(f:id(), f:url())
     assert.is_true(loop:run_until(function()
@@ -947,10 +953,12 @@ describe("the tree and a full table", function()
     post(o, H.envelope({ message_id = id, ttl = 0 }))
     post(p, H.envelope({ message_id = id, ttl = 5, hops = 19 }))
     assert.is_true(loop:run_until(function() return x:copies(id) > 0 end, 3))
-    -- l pushes it with ttl 12: x keeps l, o prunes it
+    -- l pushes it with ttl 12 to its eager link, x (its first peer; o is
+    -- a lazy link): x keeps l
     post(l, H.envelope({ message_id = id, ttl = 13, hops = 0 }))
-    assert.is_true(loop:run_until(function() return x:copies(id) >= 2 and l:metrics().prunes >= 1 end, 3))
+    assert.is_true(loop:run_until(function() return x:copies(id) >= 2 end, 3))
     assert.equal(1, x:metrics().shortcuts)
+    assert.is_true(H.peer(l, x:id()).eager)
     local others = { p, o, c, x }
     newcomers(loop, c, l, x, "the link to x", { tree = false }, others)
     l:close()
@@ -976,22 +984,29 @@ describe("the tree and a full table", function()
     return s, a, b, c, client
   end
 
-  it("makes a candidate it takes in an eager link while it has fewer than fanout", function()
+  it("makes a candidate it takes in an eager link while it has none", function()
     -- (Taken in place of an eager peer, a candidate that stayed lazy left
     -- the node with fewer tree links at every swap: a view that mixed lost
-    -- its tree, and broadcasts went by lazy offers and anti-entropy.)
+    -- its tree, and broadcasts went by lazy offers and anti-entropy.) Its
+    -- first peer is a's one eager link, until b has a message before a
+    -- pushes it.
     local loop = hs.loop()
     local s, a, b, c, client = full_pair(loop)
-    assert.is_true(H.peer(a, b:id()).eager and H.peer(a, c:id()).eager)
+    assert.is_true(H.peer(a, b:id()).eager and not H.peer(a, c:id()).eager)
+    local id = H.id()
+    H.post_gossip(loop, client, b:url(), H.envelope({ message_id = id, ttl = 0 }))
+    H.post_gossip(loop, client, a:url(), H.envelope({ message_id = id, ttl = 5 }))
+    assert.is_true(loop:run_until(function() return a:metrics().prunes >= 1 end, 3))
+    assert.is_false(H.peer(a, b:id()).eager)
     local d = H.node(s, loop)
     local enc = d:url():gsub("[^%w%-%._~]", function(ch) return ("%%%02X"):format(ch:byte()) end)
     assert.equal(200, (H.fetch(loop, client, "GET", a:url() .. "/peers?sample=2&url=" .. enc, nil,
       "X-Hearsay-From: " .. d:id())))
     assert.is_true(loop:run_until(function() return H.peer(a, d:id()) ~= nil end, 5))
-    -- one of b and c made room; the newcomer is an eager link as they were
+    -- one of b and c made room; the newcomer is a's eager link
     assert.is_true(H.peer(a, d:id()).eager)
     local left = H.peer(a, b:id()) or H.peer(a, c:id())
-    assert.is_true(left.eager)
+    assert.is_false(left.eager)
     for _, node in ipairs({ a, b, c, d, client }) do node:close() end
     loop:close()
   end)
@@ -1002,12 +1017,14 @@ describe("the tree and a full table", function()
     local function post(node, env)
       return (H.post_gossip(loop, client, node:url(), env))
     end
-    -- b and c had the first message before a pushed it: both links pruned
+    -- b and c had the first message before a pushed it: its link to b
+    -- (its one eager link) pruned
     local id0 = H.id()
     post(b, H.envelope({ message_id = id0, ttl = 0 }))
     post(c, H.envelope({ message_id = id0, ttl = 0 }))
     post(a, H.envelope({ message_id = id0, ttl = 5 }))
-    assert.is_true(loop:run_until(function() return a:metrics().prunes >= 2 end, 3))
+    assert.is_true(loop:run_until(function() return a:metrics().prunes >= 1 end, 3))
+    assert.is_false(H.peer(a, b:id()).eager or H.peer(a, c:id()).eager)
     -- the next one only b lacks: a's lazy offer grafts b
     local id1 = H.id()
     post(c, H.envelope({ message_id = id1, ttl = 0 }))
@@ -1024,13 +1041,14 @@ describe("the tree and a full table", function()
   it("makes room by letting go of anyone but a peer the tree goes through from us", function()
     local loop = hs.loop()
     local s, a, b, c, client = full_pair(loop)
-    -- c has the message already, b does not: a's push makes b a child in
-    -- the tree and c a pruned (lazy) link
+    -- c has the message already, b does not: a's push makes b (its
+    -- eager link) a child in the tree; c is a lazy link
     local id = H.id()
     H.post_gossip(loop, client, c:url(), H.envelope({ message_id = id, ttl = 0 }))
     H.post_gossip(loop, client, a:url(), H.envelope({ message_id = id, ttl = 5 }))
-    loop:run_until(function() return b:copies(id) > 0 and a:metrics().prunes > 0 end, 3)
-    assert.equal(1, a:metrics().prunes)
+    loop:run_until(function() return b:copies(id) > 0 end, 3)
+    assert.equal(0, a:metrics().prunes)
+    assert.is_true(H.peer(a, b:id()).eager and not H.peer(a, c:id()).eager)
     local others = { b, c, client }
     newcomers(loop, client, a, b, "the tree's link to b", s, others)
     a:close()
@@ -1080,9 +1098,11 @@ describe("the tree on a cluster", function()
     local loop, nodes, n = hs.loop(), {}, 26
     local s = { max_peers = 2, ae_interval = 0, gossip_interval = 60, peer_exchange_interval = 60 }
     for i = 1, n do nodes[i] = H.node(s, loop) end
+    -- (The next node first: the first peer a node learns is its eager
+    -- link.)
     for i = 1, n do
-      if i > 1 then nodes[i]:add_peer(nodes[i - 1]:id(), nodes[i - 1]:url()) end
       if i < n then nodes[i]:add_peer(nodes[i + 1]:id(), nodes[i + 1]:url()) end
+      if i > 1 then nodes[i]:add_peer(nodes[i - 1]:id(), nodes[i - 1]:url()) end
     end
     for i = 1, n do H.probed(loop, nodes[i]) end
     local got = H.record(nodes, "chat")

@@ -115,8 +115,8 @@ typedef struct hs_config {
                      copied); peers see them in hs_peer_info */
 
     unsigned fanout;       /* peers each new message is pushed to, 3
-                              (with `tree`: a peer learned while fewer
-                              links are eager becomes one) */
+                              (with `tree`: those of a message of our
+                              own when none of our links is eager) */
     int tree;              /* 1 (default): push along eager links that
                               duplicates prune and lazy misses graft
                               (Plumtree), so copies tend to 1 per node;

@@ -154,8 +154,9 @@ static json_t *answer_json(const hs_http_result *res)
  * metrics above all) are only validated, not built (jsonpick.h). */
 static json_t *probe_answer_json(const hs_http_result *res)
 {
-    static const char *const keys[] = {"node_id", "incarnation", "tags", "features", "feeds",
-                                       "room",    "spare",       "news", "try",      "held"};
+    static const char *const keys[] = {"node_id", "incarnation", "tags",       "features",
+                                       "feeds",   "room",        "spare",      "news",
+                                       "try",     "held",        "through_you"};
 
     if (res->err != HS_OK || res->status != 200)
         return NULL;
@@ -570,8 +571,8 @@ static void url_encode(const char *s, char *out, size_t cap);
 /*
  * Feeding. Push reaches a node only through the eager links that point
  * at it, and nothing made sure every node had one: links are made eager
- * by the sender (its first `fanout` peers, the path a message first came
- * by, a graft after a lazy offer), so right after a cluster forms, or
+ * by the sender (its first peer, the path a message first came by, a
+ * graft after a lazy offer), so right after a cluster forms, or
  * after a node joins, most nodes are in views but on nobody's eager
  * links (every joiner's first peers are the same early nodes), and the
  * first broadcasts reached them by lazy offers and anti-entropy, seconds
@@ -583,7 +584,8 @@ static void url_encode(const char *s, char *out, size_t cap);
  * candidate its next take prefers and names a peer of its own whose view
  * had room ("try", hs_peer.full), which the asker learns and asks in its
  * turn. Duplicates prune the extra links as usual: the tree keeps its
- * shape, and every node has a way in from the start.
+ * shape, and every node has a way in from the start. A feeder that we
+ * alone feed says so ("through_you", on_probe) and counts as no way in.
  */
 /* A uniformly random peer of those `ok` holds for (hs_peers_random). */
 static hs_peer *random_peer(hs_node *n, hs_peer_pred ok, const void *arg)
@@ -923,9 +925,16 @@ static void on_probe(hs_node *n, hs_pending *e, const hs_http_result *res)
     if (id && strcmp(id, p->id) == 0) {
         absorb(n, p, j, res->total_ms);
         /* A /ping answer ("spare" is in no other) says whether it pushes
-         * to us: it may have let us go since it said yes, or pruned us. */
+         * to us: it may have let us go since it said yes, or pruned us.
+         * One that we are the only way in for ("through_you") is no way
+         * in for us: two nodes that asked each other at once, each with
+         * nobody else feeding it, fed only each other and their
+         * children, and the first broadcast after forming reached them
+         * by lazy offers only (300 simulated nodes: 10 and 22 nodes,
+         * 650 ms late, in 2 seeds of 6; none now). */
         if (json_object_get(j, "spare"))
-            p->feeds_us = json_is_true(json_object_get(j, "feeds"));
+            p->feeds_us = json_is_true(json_object_get(j, "feeds")) &&
+                          !json_is_true(json_object_get(j, "through_you"));
         else if (json_is_true(json_object_get(j, "feeds")))
             p->feeds_us = 1;
         if (e->flag == PROBE_ASK && p->feeds_us) {
@@ -1190,6 +1199,20 @@ static int feed_now(const hs_node *n)
     return hs_membership_can_feed(n) && 2 * n->peers.eager < n->peers.live;
 }
 
+int hs_membership_fed_through(hs_node *n, const char *id)
+{
+    const hs_peer *p = hs_peers_find(&n->peers, id);
+
+    if (!p || !p->feeds_us)
+        return 0;
+    for (size_t i = 0; i < n->peers.n; i++) {
+        const hs_peer *q = n->peers.v[i];
+        if (q != p && q->feeds_us && q->state != HS_PEER_DEAD)
+            return 0;
+    }
+    return 1;
+}
+
 int hs_membership_feeds(hs_node *n, const char *id)
 {
     const hs_peer *p = hs_peers_find(&n->peers, id);
@@ -1372,6 +1395,22 @@ static void refused(hs_node *n, const char *what, const char *id, const char *ur
     hs_node_log(n, HS_LOG_DEBUG, "not believed: %s (%s at %s)", what, id, url);
 }
 
+/* Whether a peer just learned becomes an eager link: with the tree, only
+ * while the node has none, so that its own messages have a way out. Each
+ * link beyond that is a cycle, which the tree prunes only when a
+ * duplicate comes by it, and seen_by hides most of those: with an eager
+ * link for each of the first `fanout` peers learned (and again whenever
+ * fewer were; until 2026-12-06), 1000 simulated nodes held 2,945
+ * independent cycles of eager links when the first broadcast left and
+ * 897 after 20, and a broadcast from a new origin cost 1.1-2.0 copies a
+ * node (bench/RESULTS.md, Simulator, "Copies from new origins"). The
+ * ways in come from feeding (a node asks to be fed), the first copy's
+ * link and grafts. */
+static unsigned char learned_eager(const hs_node *n)
+{
+    return n->cfg.tree && n->peers.eager == 0;
+}
+
 /* A claim's timestamp as hs_peer.claim_s keeps it (whole seconds: a
  * newer claim must be at least a second newer). */
 static uint32_t claim_seconds(double ts)
@@ -1476,9 +1515,7 @@ hs_err hs_membership_learn(hs_node *n, const char *id, const char *url, const ch
     if (fresh)
         p->claim_s = claim_seconds(seen_at);
     p->hearsay = c != NULL;
-    /* A peer learned while fewer than `fanout` links are eager becomes
-     * one; duplicates prune them. */
-    hs_peers_set_eager(&n->peers, p, n->cfg.tree && n->peers.eager < n->cfg.fanout);
+    hs_peers_set_eager(&n->peers, p, learned_eager(n));
     p->last_seen = clip_wall(n, seen_at);
     n->m.peers_discovered++;
     hs_node_log(n, HS_LOG_INFO, "new peer %s at %s", p->id, p->url);
@@ -1518,14 +1555,14 @@ static void on_candidate(hs_node *n, hs_pending *e, const hs_http_result *res)
     } else if (!same_endpoint(n, e->url, NULL) &&
                (n->peers.live < n->cfg.max_peers || make_room(n)) &&
                hs_peers_add(&n->peers, id, e->url, &p) == HS_OK) {
-        /* As any new peer: eager while fewer than `fanout` links are (the
-         * one it replaced may have been one; without this a view that
-         * mixes loses its tree); one that asked to be fed, a branch. */
+        /* As any new peer: eager while the node has no eager link (the
+         * one it replaced may have been its last; without this a view
+         * that mixes loses its tree); one that asked to be fed, a branch. */
         if (e->flag && n->cfg.tree) {
             hs_peers_set_eager(&n->peers, p, HS_EAGER_CHILD);
             n->m.feeds++;
         } else {
-            hs_peers_set_eager(&n->peers, p, n->cfg.tree && n->peers.eager < n->cfg.fanout);
+            hs_peers_set_eager(&n->peers, p, learned_eager(n));
         }
         absorb(n, p, j, res->total_ms);
         p->last_seen = hs_node_now(n);

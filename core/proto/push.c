@@ -120,7 +120,17 @@ static void on_sent(hs_node *n, hs_pending *e, const hs_http_result *res)
         }
         if (p && e->flag) {
             int dup = all_duplicate(res), keep = dup && says(res, "\"keep\":true");
-            if (hs_peer_eager_link(p) && (says(res, "\"prune\":true") || (dup && !keep))) {
+            /* Duplicates prune the shared link (what origins without a
+             * word of their own go by) unless it is open for more of
+             * the origins that have one: a link that was the only way
+             * into a group of nodes for the origins outside it was
+             * pruned by the first duplicate of an origin inside (whose
+             * message reached the group first from within), and every
+             * new origin's messages then reached the group by lazy
+             * offers, 500 ms late (c_proto
+             * a_link_open_for_most_origins_stays_shared). */
+            if (hs_peer_eager_link(p) &&
+                (says(res, "\"prune\":true") || (dup && !keep && !hs_peer_open_for_most(p)))) {
                 hs_peers_set_eager(&n->peers, p, 0);
                 n->m.prunes++;
             } else if ((!dup || keep) && (!p->known || (p->features & HS_FEAT_AE))) {

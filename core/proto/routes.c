@@ -184,7 +184,8 @@ static void count_prober(hs_node *n, const hs_http_request *req)
  * of the tree ping() builds below, at a tenth of the cost (a probe a
  * second per peer). 1 when resp is answered; 0 when jansson must build
  * it: a string it would refuse, a time it has no real for. */
-static int ping_text(hs_node *n, int feeds, const hs_peer *refer, hs_http_response *resp)
+static int ping_text(hs_node *n, int feeds, int through, const hs_peer *refer,
+                     hs_http_response *resp)
 {
     const char *key = hs_node_public_key(n);
     double news = floor(n->last_news * 1000) / 1000;
@@ -219,6 +220,8 @@ static int ping_text(hs_node *n, int feeds, const hs_peer *refer, hs_http_respon
         HS_JSONOUT_LIT(&o, ",\"spare\":false");
     if (feeds)
         HS_JSONOUT_LIT(&o, ",\"feeds\":true");
+    if (through)
+        HS_JSONOUT_LIT(&o, ",\"through_you\":true");
     if (refer) {
         HS_JSONOUT_LIT(&o, ",\"try\":{\"node_id\":");
         hs_jsonout_string(&o, refer->id, strlen(refer->id));
@@ -249,7 +252,9 @@ static int ping_text(hs_node *n, int feeds, const hs_peer *refer, hs_http_respon
  * prober. With &feed=1 the prober has nobody pushing new messages to it:
  * we make it an eager link (hs_membership_feed) and answer "feeds": true,
  * or name a peer of ours with room, or one not past its feeding bound
- * ("try"); "spare" says whether we are past ours. */
+ * ("try"); "spare" says whether we are past ours. "through_you": true
+ * says the prober is the only one pushing to us (we are no way in for
+ * it). */
 static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
 {
     const char *from = hs_http_request_header(req, "X-Hearsay-From");
@@ -257,7 +262,7 @@ static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
     const char *feed = hs_http_request_arg(req, "feed");
     const char *few = hs_http_request_arg(req, "few");
     const hs_peer *refer = NULL;
-    int feeds = 0;
+    int feeds = 0, through = 0;
 
     count_prober(n, req);
     if (from && url && hs_peers_valid_id(from) && hs_peers_valid_url(url)) {
@@ -271,8 +276,9 @@ static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
             feeds = hs_membership_feed(n, from, url, &refer);
         else
             feeds = hs_membership_feeds(n, from);
+        through = feeds && hs_membership_fed_through(n, from);
     }
-    if (ping_text(n, feeds, refer, resp))
+    if (ping_text(n, feeds, through, refer, resp))
         return;
     json_t *a =
         json_pack("{s:s, s:I, s:o}", "node_id", n->id, "incarnation", (json_int_t)n->incarnation,
@@ -291,6 +297,8 @@ static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
         json_object_set_new(a, "spare", json_boolean(hs_membership_can_feed(n)));
         if (feeds)
             json_object_set_new(a, "feeds", json_true());
+        if (through)
+            json_object_set_new(a, "through_you", json_true());
         if (refer)
             json_object_set_new(a, "try",
                                 json_pack("{s:s, s:s}", "node_id", refer->id, "url", refer->url));

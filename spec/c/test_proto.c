@@ -1303,6 +1303,105 @@ static void a_lost_push_is_offered_past_seen_by(void)
     hs_sim_free(s);
 }
 
+/* A feeder that we are the only way in for is no way in for us (its
+ * /ping answer says "through_you": membership.c, on_probe). Two nodes
+ * that asked each other at once, each fed by nobody else, fed only each
+ * other and their children, and the first broadcast after forming
+ * reached them by lazy offers only (300 simulated nodes, 2 seeds of 6;
+ * bench/RESULTS.md, Simulator, "Copies from new origins"). Node 0 and
+ * node 1 feed each other; node 0 checks its feeder: with nobody else
+ * feeding node 1, node 0 counts it no more and asks to be fed; with node
+ * 2 feeding node 1 too, it keeps it. */
+static void a_feeder_fed_only_by_us_is_no_way_in(void)
+{
+    for (int other = 0; other < 2; other++) {
+        hs_sim *s = three_nodes(3, no_ae);
+        hs_node *n = s ? hs_sim_node(s, 0) : NULL, *a = s ? hs_sim_node(s, 1) : NULL,
+                *b = s ? hs_sim_node(s, 2) : NULL;
+        hs_peer *to_a = n && a ? entry(n, a) : NULL, *to_b = n && b ? entry(n, b) : NULL,
+                *a_n = a && n ? entry(a, n) : NULL, *a_b = a && b ? entry(a, b) : NULL;
+
+        CHECK(to_a && to_b && a_n && a_b);
+        if (!to_a || !to_b || !a_n || !a_b) {
+            hs_sim_free(s);
+            return;
+        }
+        /* Node 1 pushes to node 0, which pushes to it; node 2 feeds node
+         * 1 in the second round. Node 0 has no other feeder. */
+        hs_peers_set_eager(&a->peers, a_n, HS_EAGER_CHILD);
+        a_n->feeds_us = 1;
+        a_b->feeds_us = (unsigned char)other;
+        to_a->feeds_us = 1;
+        to_b->feeds_us = 0;
+        for (size_t k = 0; k < b->peers.n; k++)
+            hs_peers_set_eager(&b->peers, b->peers.v[k], 0);
+        CHECK(hs_membership_fed_through(a, n->id) == !other);
+        uint64_t asks = n->m.feed_asks;
+        snprintf(n->feed_check, sizeof n->feed_check, "%s", a->id);
+        n->feed_check_at = hs_node_mono(n);
+        hs_sim_run_for(s, 0.5);
+        CHECK(to_a->feeds_us == other);
+        hs_sim_run_for(s, 2 * n->cfg.probe_interval);
+        CHECK((n->m.feed_asks > asks) == !other);
+        hs_sim_free(s);
+    }
+}
+
+/* A push answered with duplicates prunes the shared link (what an origin
+ * without a word of its own goes by) only when the link's words are not
+ * open for more origins than pruned (push.c). A link that was the only
+ * way into a group of nodes for the origins outside it was pruned by the
+ * first duplicate of an origin inside the group (its message reached the
+ * group from within first), and every new origin's messages then reached
+ * the group by lazy offers, 500 ms late: 100 simulated nodes, 2 of 8
+ * seeds over 20 broadcasts (bench/RESULTS.md, Simulator, "Copies from
+ * new origins"). Node 1 has a message of origin o3; node 0 takes it from
+ * node 2 and pushes it to node 1, its only eager link, whose answer names
+ * o3's copies duplicates. Without words the shared link is pruned; open
+ * for o1 and o2, it stays, pruned for o3 alone. */
+static void a_link_open_for_most_origins_stays_shared(void)
+{
+    for (int words = 0; words < 2; words++) {
+        hs_sim *s = three_nodes(5, no_ae);
+        hs_node *n = s ? hs_sim_node(s, 0) : NULL, *a = s ? hs_sim_node(s, 1) : NULL,
+                *b = s ? hs_sim_node(s, 2) : NULL;
+        hs_peer *to_a = n ? hs_peers_find(&n->peers, a ? a->id : "") : NULL;
+        uint8_t bin[32] = {0x6f, 3};
+        char body[1024];
+        hs_http_response resp;
+        size_t len;
+
+        CHECK(n && a && b && to_a);
+        if (!n || !a || !b || !to_a) {
+            hs_sim_free(s);
+            return;
+        }
+        for (size_t k = 0; k < a->peers.n; k++)
+            hs_peers_set_eager(&a->peers, a->peers.v[k], 0);
+        for (size_t k = 0; k < n->peers.n; k++)
+            hs_peers_set_eager(&n->peers, n->peers.v[k], 0);
+        hs_peers_set_eager(&n->peers, to_a, 1);
+        if (words) {
+            CHECK(hs_peers_set_origin(&n->peers, &n->rng, "peer-o1", 7, to_a, 1) == HS_OK);
+            CHECK(hs_peers_set_origin(&n->peers, &n->rng, "peer-o2", 7, to_a, 1) == HS_OK);
+        }
+        len = envelope_text(body, sizeof body, bin, hs_node_now(a), 5, "peer-o3", "");
+        hs_memnet_server_serve(a->server, "POST", "/gossip", NULL, NULL, 0, body, len, &resp);
+        CHECK(resp.status == 200);
+        free(resp.body);
+        uint64_t prunes = n->m.prunes;
+        hs_memnet_server_serve(n->server, "POST", "/gossip", b->id, NULL, 0, body, len, &resp);
+        CHECK(resp.status == 200);
+        free(resp.body);
+        hs_sim_run_for(s, 0.5);
+        int o3 = hs_origins_find(n->peers.origins, "peer-o3", 7);
+        CHECK(o3 >= 0 && hs_peer_origin_link(to_a, o3) == 0);
+        CHECK(hs_peer_eager_link(to_a) == words);
+        CHECK(n->m.prunes == prunes + !words);
+        hs_sim_free(s);
+    }
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -1336,6 +1435,8 @@ int main(int argc, char **argv)
     asks_that_bring_second_copies_are_deferred();
     a_lost_push_is_offered_past_seen_by();
     a_link_pruned_for_one_origin_carries_the_others();
+    a_link_open_for_most_origins_stays_shared();
+    a_feeder_fed_only_by_us_is_no_way_in();
     a_late_push_goes_as_an_offer();
     offers_wait_for_slow_pushes();
     a_stream_sets_rounds_off_apart();
