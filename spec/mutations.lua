@@ -964,8 +964,8 @@ return {
   {
     name = "a /ping answer never says the prober is not fed",
     file = "core/proto/membership.c",
-    find = [[            p->feeds_us = json_is_true(json_object_get(j, "feeds")) &&]],
-    replace = [[            p->feeds_us |= json_is_true(json_object_get(j, "feeds")) &&]],
+    find = [[            p->feeds_us = json_is_true(json_object_get(j, "feeds"));]],
+    replace = [[            p->feeds_us |= json_is_true(json_object_get(j, "feeds"));]],
     breaks = "a node whose feeder let it go, or whose promise came to nothing, believes itself fed and never asks again",
     caught_by = "c_proto: a_feeder_that_stopped_is_found_out",
     specs = { "c_proto" },
@@ -1195,8 +1195,8 @@ return {
   {
     name = "a feeder fed only through us still counts as a way in",
     file = "core/proto/membership.c",
-    find = [[                          !json_is_true(json_object_get(j, "through_you"));]],
-    replace = [[                          1;]],
+    find = [[            p->feeds_through = p->feeds_us && json_is_true(json_object_get(j, "through_you"));]],
+    replace = [[            p->feeds_through = 0;]],
     breaks = "two nodes that fed each other alone, and their children, get the first broadcast by lazy offers",
     caught_by = "c_proto: a_feeder_fed_only_by_us_is_no_way_in",
     specs = { "c_proto" },

@@ -721,6 +721,7 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
              * feeds us. (Not an announce or an hs.* message: those go by
              * random pushes, and their sender holds no link to us.) */
             from->feeds_us = 1;
+            from->feeds_through = 0; /* (it had the message from elsewhere) */
         }
     }
     if (n->hooks.on_message) {

@@ -532,8 +532,10 @@ json_t *hs_lazy_answer(hs_node *n, const hs_offer *o, unsigned *status)
     }
     n->m.lazy_answered++;
     /* A "missing" or "graft" makes the offerer push to us from now on. */
-    if (via && n->cfg.tree && (graft || json_array_size(missing) > 0))
+    if (via && n->cfg.tree && (graft || json_array_size(missing) > 0)) {
         via->feeds_us = 1;
+        via->feeds_through = 0; /* (it has what we lack) */
+    }
     ans = missing ? json_pack("{s:o}", "missing", missing) : NULL;
     if (ans && graft)
         json_object_set_new(ans, "graft", json_true());

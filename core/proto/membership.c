@@ -593,11 +593,13 @@ static hs_peer *random_peer(hs_node *n, hs_peer_pred ok, const void *arg)
     return hs_peers_random(&n->peers, &n->rng, ok, arg);
 }
 
+/* (Not a feeder fed only through us: it feeds us already.) */
 static int can_ask(const hs_peer *p, const void *unused)
 {
     (void)unused;
     return p->state == HS_PEER_ALIVE && !p->hearsay && !p->probing &&
-           (p->features & HS_FEAT_SWIM) && (p->features & HS_FEAT_AE);
+           !(p->feeds_us && p->feeds_through) && (p->features & HS_FEAT_SWIM) &&
+           (p->features & HS_FEAT_AE);
 }
 
 /* ...and not past its feeding bound, as far as we know. */
@@ -606,6 +608,8 @@ static int can_ask_spare(const hs_peer *p, const void *unused)
     return can_ask(p, unused) && !p->at_bound;
 }
 
+/* Nobody feeds the node, but for feeders fed only through it, and it
+ * has another peer to ask (two nodes alone feed each other). */
 static int hungry(hs_node *n)
 {
     int any = 0;
@@ -616,9 +620,9 @@ static int hungry(hs_node *n)
         const hs_peer *p = n->peers.v[i];
         if (p->state != HS_PEER_ALIVE || p->hearsay || !(p->features & HS_FEAT_AE))
             continue;
-        if (p->feeds_us)
+        if (p->feeds_us && !p->feeds_through)
             return 0;
-        any = 1;
+        any |= !p->feeds_us;
     }
     return any;
 }
@@ -927,15 +931,16 @@ static void on_probe(hs_node *n, hs_pending *e, const hs_http_result *res)
         /* A /ping answer ("spare" is in no other) says whether it pushes
          * to us: it may have let us go since it said yes, or pruned us.
          * One that we are the only way in for ("through_you") is no way
-         * in for us: two nodes that asked each other at once, each with
-         * nobody else feeding it, fed only each other and their
-         * children, and the first broadcast after forming reached them
-         * by lazy offers only (300 simulated nodes: 10 and 22 nodes,
-         * 650 ms late, in 2 seeds of 6; none now). */
-        if (json_object_get(j, "spare"))
-            p->feeds_us = json_is_true(json_object_get(j, "feeds")) &&
-                          !json_is_true(json_object_get(j, "through_you"));
-        else if (json_is_true(json_object_get(j, "feeds")))
+         * in for us while another peer can be asked (hungry): two nodes
+         * that asked each other at once, each with nobody else feeding
+         * it, fed only each other and their children, and the first
+         * broadcast after forming reached them by lazy offers only (300
+         * simulated nodes: 10 and 22 nodes, 650 ms late, in 2 seeds of
+         * 6; none now). */
+        if (json_object_get(j, "spare")) {
+            p->feeds_us = json_is_true(json_object_get(j, "feeds"));
+            p->feeds_through = p->feeds_us && json_is_true(json_object_get(j, "through_you"));
+        } else if (json_is_true(json_object_get(j, "feeds")))
             p->feeds_us = 1;
         if (e->flag == PROBE_ASK && p->feeds_us) {
             snprintf(n->feed_check, sizeof n->feed_check, "%s", p->id);
@@ -1207,7 +1212,7 @@ int hs_membership_fed_through(hs_node *n, const char *id)
         return 0;
     for (size_t i = 0; i < n->peers.n; i++) {
         const hs_peer *q = n->peers.v[i];
-        if (q != p && q->feeds_us && q->state != HS_PEER_DEAD)
+        if (q != p && q->feeds_us && !q->feeds_through && q->state != HS_PEER_DEAD)
             return 0;
     }
     return 1;
@@ -1400,12 +1405,12 @@ static void refused(hs_node *n, const char *what, const char *id, const char *ur
  * link beyond that is a cycle, which the tree prunes only when a
  * duplicate comes by it, and seen_by hides most of those: with an eager
  * link for each of the first `fanout` peers learned (and again whenever
- * fewer were; until 2026-12-06), 1000 simulated nodes held 2,945
- * independent cycles of eager links when the first broadcast left and
- * 897 after 20, and a broadcast from a new origin cost 1.1-2.0 copies a
- * node (bench/RESULTS.md, Simulator, "Copies from new origins"). The
- * ways in come from feeding (a node asks to be fed), the first copy's
- * link and grafts. */
+ * fewer were; until 2026-12-06), 1000 simulated nodes held 4,133 eager
+ * links when the first broadcast left (2,183 now), and a broadcast from
+ * a node that had sent none before cost 1.22 copies a node on average,
+ * up to 2.04 (1.06, up to 1.17, now; bench/RESULTS.md, Simulator,
+ * "Copies from new origins"). The ways in come from feeding (a node
+ * asks to be fed), the first copy's link and grafts. */
 static unsigned char learned_eager(const hs_node *n)
 {
     return n->cfg.tree && n->peers.eager == 0;

@@ -391,10 +391,10 @@ int hs_membership_from_matches(const hs_node *n, const hs_peer *p);
  * for it to ask instead (or NULL). */
 int hs_membership_feed(hs_node *n, const char *from, const char *url, const hs_peer **refer_to);
 /* Whether we push new messages to the peer `id` (/ping "feeds"). */
+int hs_membership_feeds(hs_node *n, const char *id);
 /* Whether the peer `id` feeds us and nobody else does: our /ping answer
  * to it says "through_you", and it does not count us as a way in. */
 int hs_membership_fed_through(hs_node *n, const char *id);
-int hs_membership_feeds(hs_node *n, const char *id);
 /* Whether we would make one more peer an eager link on its ask ("spare"
  * in /ping answers). */
 int hs_membership_can_feed(const hs_node *n);

@@ -85,6 +85,9 @@ typedef struct hs_peer {
     unsigned char feeds_us : 1;       /* as far as we know it holds us as an
                                          eager link: it pushes new messages
                                          to us (membership.c, feeding) */
+    unsigned char feeds_through : 1;  /* ...but its last /ping said we alone
+                                         push to it ("through_you"): no way
+                                         in for us */
     unsigned char full : 1;           /* its last /ping answer said its view
                                          had no room (feeding) */
     unsigned char at_bound : 1;       /* ...that its eager links reached its
