@@ -1303,6 +1303,16 @@ static void a_lost_push_is_offered_past_seen_by(void)
     hs_sim_free(s);
 }
 
+/* Every node holds every other as a live peer. */
+static int linked(hs_sim *s, void *ud)
+{
+    (void)ud;
+    for (size_t i = 0; i < hs_sim_size(s); i++)
+        if (hs_sim_live_peers(s, i) + 1 < hs_sim_size(s))
+            return 0;
+    return 1;
+}
+
 /* A feeder that we are the only way in for is no way in for us (its
  * /ping answer says "through_you": membership.c, on_probe) while we
  * have another peer to ask. Two nodes that asked each other at once,
@@ -1314,16 +1324,6 @@ static void a_lost_push_is_offered_past_seen_by(void)
  * node 2. Round 1: node 2 feeds node 1 too; node 0 keeps it. Round 2: as
  * round 0, but the two are alone (two nodes may well feed each other):
  * node 0 asks nobody (it asked node 1, a probe a second for nothing). */
-/* Every node holds every other as a live peer. */
-static int linked(hs_sim *s, void *ud)
-{
-    (void)ud;
-    for (size_t i = 0; i < hs_sim_size(s); i++)
-        if (hs_sim_live_peers(s, i) + 1 < hs_sim_size(s))
-            return 0;
-    return 1;
-}
-
 static void a_feeder_fed_only_by_us_is_no_way_in(void)
 {
     for (int round = 0; round < 3; round++) {
@@ -1376,9 +1376,10 @@ static void a_feeder_fed_only_by_us_is_no_way_in(void)
  * way into a group of nodes for the origins outside it was pruned by the
  * first duplicate of an origin inside the group (its message reached the
  * group from within first), and every new origin's messages then reached
- * the group by lazy offers, 500 ms late: 100 simulated nodes, 2 of 8
- * seeds over 20 broadcasts (bench/RESULTS.md, Simulator, "Copies from
- * new origins"). Node 1 has a message of origin o3; node 0 takes it from
+ * the group by lazy offers, 500 ms late (a traced run of 100 simulated
+ * nodes: 5 of them, at the eleventh broadcast; bench/RESULTS.md,
+ * Simulator, "Copies from new origins"). Node 1 has a message of origin
+ * o3; node 0 takes it from
  * node 2 and pushes it to node 1, its only eager link, whose answer names
  * o3's copies duplicates. Without words the shared link is pruned; open
  * for o1 and o2, it stays, pruned for o3 alone. */
