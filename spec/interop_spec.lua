@@ -115,6 +115,13 @@ describe("with a reference node", function()
   end)
 
   it("a reference broadcast reaches every hearsay node, its hops inferred from its ttl", function()
+    -- (d's way in is a's push: a makes d an eager link when d asks to be
+    -- fed, a probe_interval or two after it learned a. A copy d got by a
+    -- lazy offer instead carries the hops a kept, not one more.)
+    assert.is_true(loop:run_until(function()
+      local p = H.peer(a, d:id())
+      return p ~= nil and p.eager
+    end, 5), "a pushes to d")
     local got = H.record({ a, b, d }, "chat")
     local st, ans = H.fetch_json(loop, tailer, "POST", ref.url .. "/_test/broadcast",
       hs.json_encode({ type = "chat", payload = { text = "from the reference" } }), SPEC)
