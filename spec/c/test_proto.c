@@ -940,11 +940,12 @@ static void no_ae(void *ud, size_t i, hs_config *cfg)
     cfg->ae_interval = 0;
 }
 
-static int three_linked(hs_sim *s, void *ud)
+/* Every node holds every other as a live peer. */
+static int linked(hs_sim *s, void *ud)
 {
     (void)ud;
     for (size_t i = 0; i < hs_sim_size(s); i++)
-        if (hs_sim_live_peers(s, i) < 2)
+        if (hs_sim_live_peers(s, i) + 1 < hs_sim_size(s))
             return 0;
     return 1;
 }
@@ -963,7 +964,7 @@ static hs_sim *three_nodes(uint64_t seed, void (*configure)(void *, size_t, hs_c
     hs_sim *s = hs_sim_new(&o);
 
     current_seed = seed;
-    CHECK_SEED(s && hs_sim_run_until(s, three_linked, NULL, 0.1, 10));
+    CHECK_SEED(s && hs_sim_run_until(s, linked, NULL, 0.1, 10));
     return s;
 }
 
@@ -1301,16 +1302,6 @@ static void a_lost_push_is_offered_past_seen_by(void)
     size_t len = envelope_text(body, sizeof body, bin, hs_node_now(f), 5, z->id, seen);
     CHECK(passed_on(s, z->id, body, len, id));
     hs_sim_free(s);
-}
-
-/* Every node holds every other as a live peer. */
-static int linked(hs_sim *s, void *ud)
-{
-    (void)ud;
-    for (size_t i = 0; i < hs_sim_size(s); i++)
-        if (hs_sim_live_peers(s, i) + 1 < hs_sim_size(s))
-            return 0;
-    return 1;
 }
 
 /* A feeder that we are the only way in for is no way in for us (its
