@@ -794,15 +794,6 @@ static rx_outcome receive_one(hs_node *n, const json_t *j, const hs_slice *raw, 
     return rx;
 }
 
-static char *dump(json_t *j, size_t *len)
-{
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-
-    json_decref(j);
-    *len = text ? strlen(text) : 0;
-    return text;
-}
-
 static const char *const shortcut_member[] = {"", ",\"prune\":true", ",\"keep\":true"};
 
 /* The reference's answer to one envelope, byte for byte what jansson
@@ -831,27 +822,27 @@ static char *single_answer(rx_outcome rx, const char *id, hs_shortcut_word w, co
 static char *batch_answer(size_t accepted, size_t duplicate, json_t *errors, hs_shortcut_word w,
                           const tally *t, size_t *len)
 {
-    json_t *j = json_pack("{s:I, s:I, s:o}", "accepted", (json_int_t)accepted, "duplicate",
-                          (json_int_t)duplicate, "errors", errors ? errors : json_array());
-    char extra[TALLY_TEXT], *text, *more;
-    size_t k;
+    char extra[TALLY_TEXT];
+    hs_jsonout o = {0};
 
-    if (j && w != HS_SHORTCUT_NONE)
-        json_object_set_new(j, w == HS_SHORTCUT_PRUNE ? "prune" : "keep", json_true());
-    text = dump(j, len);
+    /* What jansson would write for {"accepted", "duplicate", "errors"},
+     * a shortcut's word and the tally's members; pieces joined (one of
+     * these a batched push). */
     tally_text(t, extra);
-    if (!text || !(k = strlen(extra)))
-        return text;
-    /* The members go in before the object's closing brace. */
-    if (!(more = realloc(text, *len + k + 1))) {
-        free(text);
-        return NULL;
-    }
-    memcpy(more + *len - 1, extra, k);
-    more[*len - 1 + k] = '}';
-    more[*len + k] = 0;
-    *len += k;
-    return more;
+    HS_JSONOUT_LIT(&o, "{\"accepted\":");
+    hs_jsonout_uint(&o, accepted);
+    HS_JSONOUT_LIT(&o, ",\"duplicate\":");
+    hs_jsonout_uint(&o, duplicate);
+    HS_JSONOUT_LIT(&o, ",\"errors\":");
+    if (!errors)
+        HS_JSONOUT_LIT(&o, "[]");
+    else if (hs_jsonout_json(&o, errors) != 0)
+        o.failed = 1; /* (reasons are ours: never) */
+    json_decref(errors);
+    hs_jsonout_put(&o, shortcut_member[w], strlen(shortcut_member[w]));
+    hs_jsonout_put(&o, extra, strlen(extra));
+    HS_JSONOUT_LIT(&o, "}");
+    return hs_jsonout_finish(&o, len); /* (NULL when o failed) */
 }
 
 /* Lists a refused envelope of a batch (errors made on first use). */

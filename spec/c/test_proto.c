@@ -707,6 +707,57 @@ static size_t queued(const hs_peer *p)
     return p->q ? p->q->n : 0;
 }
 
+/* Whether text is byte for byte what jansson writes for it (compact,
+ * keys in their order): the answers are built from pieces and promise
+ * that much (gossip.c). */
+static int as_jansson_writes(const char *text)
+{
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    char *again = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    int same = again && strcmp(again, text) == 0;
+
+    free(again);
+    json_decref(j);
+    return same;
+}
+
+/* A batch's answer, with a duplicate, a refused envelope, the tally of
+ * origins and a shortcut's word, reads as jansson writes it. */
+static void a_batch_answer_is_what_jansson_writes(void)
+{
+    hs_sim *s = make(1, 1);
+    hs_node *n = s ? hs_sim_node(s, 0) : NULL;
+    hs_peer *child = NULL, *sender = NULL;
+    uint8_t old[32] = {0x61, 1};
+    char body[4096];
+    hs_http_response resp;
+    size_t len;
+
+    if (!child_and_sender(n, &child, &sender)) {
+        hs_sim_free(s);
+        return;
+    }
+    CHECK(hs_seen_insert(n->seen, old, hs_node_mono(n), NULL) == HS_OK);
+    for (int with_error = 0; with_error < 2; with_error++) {
+        len = (size_t)snprintf(body, sizeof body, "[");
+        len += origin_envelope(body + len, sizeof body - len, n, 1, "peer-o1");
+        len += (size_t)snprintf(body + len, sizeof body - len, ",");
+        len +=
+            origin_envelope(body + len, sizeof body - len, n, (uint8_t)(2 + with_error), "peer-o2");
+        len += (size_t)snprintf(body + len, sizeof body - len, "%s]",
+                                with_error ? ",{\"message_id\":\"x\\\"y\"}" : "");
+        hs_memnet_server_serve(n->server, "POST", "/gossip", "peer-sender", NULL, 0, body, len,
+                               &resp);
+        CHECK(resp.status == 200);
+        CHECK(resp.body && strstr(resp.body, "\"duplicate\":1"));
+        CHECK(resp.body && strstr(resp.body, "\"dup_from\":[\"peer-o1\"]"));
+        CHECK(resp.body && (strstr(resp.body, "\"errors\":[{\"index\":2,") != NULL) == with_error);
+        CHECK(as_jansson_writes(resp.body));
+        free(resp.body);
+    }
+    hs_sim_free(s);
+}
+
 /* The tree per origin (origins.h). A push's answer names the origins of
  * its new envelopes ("new_from") and of those whose envelopes were all
  * duplicates ("dup_from"); the sender keeps the link open or pruned for
@@ -1450,6 +1501,7 @@ int main(int argc, char **argv)
     asks_that_bring_second_copies_are_deferred();
     a_lost_push_is_offered_past_seen_by();
     a_link_pruned_for_one_origin_carries_the_others();
+    a_batch_answer_is_what_jansson_writes();
     a_link_open_for_most_origins_stays_shared();
     a_feeder_fed_only_by_us_is_no_way_in();
     a_late_push_goes_as_an_offer();
