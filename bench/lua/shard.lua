@@ -21,7 +21,7 @@ M.__index = M
 -- (node 1's URL; nil for shard 0, which starts node 1 itself), loop.
 function M.new(opts)
   local self = setmetatable({ first = opts.first, count = opts.count, arrivals = {},
-    counts = {}, downs = {}, other_downs = 0 }, M)
+    counts = {}, downs = {}, other_downs = 0, load = {}, load_done = {} }, M)
   local seed = opts.seed
   -- settings.bench_plugins = { dir, list }: plugins every node loads (a
   -- benchmark's, not a node setting).
@@ -67,10 +67,22 @@ end
 -- latencies in whole milliseconds and each message's deliveries among our
 -- nodes: a table of counters, not a record per arrival (a step can be
 -- 40,000 messages times 100 nodes).
+local function new_step()
+  return { hist = {}, hops = {}, got = {}, deliveries = 0, sent = 0, failed = 0, lag_max = 0, fds_max = 0 }
+end
+
 function M:load_arrival(p, hops)
   if type(p) ~= "table" or type(p.s) ~= "number" or type(p.t) ~= "number" then return end
-  local st = self.load and self.load[p.s]
-  if not st then return end
+  -- A step's first broadcasts can come before this process's load_start
+  -- (the shards are told one after another): their record starts here.
+  -- Steps end by load_dump, which drops the record; one already dumped
+  -- (a straggler after the drain) is not counted.
+  if self.load_done[p.s] then return end
+  local st = self.load[p.s]
+  if not st then
+    st = new_step()
+    self.load[p.s] = st
+  end
   local ms = (self.loop:now() - p.t) * 1000
   local b = ms < 0 and 0 or math.floor(ms)
   st.hist[b] = (st.hist[b] or 0) + 1
@@ -277,9 +289,8 @@ end
 -- it sends the backlog at once and the step records how far behind it
 -- was. `bytes` of random text ride in each payload. Returns at once.
 function verbs.load_start(self, args)
-  self.load = self.load or {}
-  local st = { hist = {}, hops = {}, got = {}, deliveries = 0, sent = 0, failed = 0, lag_max = 0,
-    fds_max = open_fds() }
+  local st = self.load[args.step] or new_step()
+  st.fds_max = math.max(st.fds_max, open_fds())
   self.load[args.step] = st
   local mine = {}
   for _, gi in ipairs(args.origins) do
@@ -330,13 +341,14 @@ end
 -- this process held, and its CPU seconds so far. The step's records are
 -- dropped.
 function verbs.load_dump(self, args)
-  local st = self.load and self.load[args.step]
+  local st = self.load[args.step]
   if not st then return { missing = true } end
   local hist, got, hops = {}, {}, {}
   for b, c in pairs(st.hist) do hist[#hist + 1] = { b, c } end
   for h, c in pairs(st.hops) do hops[#hops + 1] = { h, c } end
   for key, c in pairs(st.got) do got[#got + 1] = { key, c } end
   self.load[args.step] = nil
+  self.load_done[args.step] = true
   return { sent = st.sent, failed = st.failed, lag_max = st.lag_max, hist = hist, hops = hops, got = got,
     deliveries = st.deliveries, fds_max = st.fds_max, cpu = B.cpu_seconds() }
 end
