@@ -682,7 +682,7 @@ static int l_sim_totals(lua_State *L)
     hs_metrics m;
 
     hs_sim_totals(check_open(L)->sim, &m);
-    lua_createtable(L, 0, 18);
+    lua_createtable(L, 0, 25);
     set_int(L, "ae_pushed", (lua_Integer)m.ae_pushed);
     set_int(L, "ae_fetched", (lua_Integer)m.ae_fetched);
     set_int(L, "ae_catchups", (lua_Integer)m.ae_catchups);
@@ -703,6 +703,11 @@ static int l_sim_totals(lua_State *L)
     set_int(L, "probe_sweeps", (lua_Integer)m.probe_sweeps);
     set_int(L, "messages_sent", (lua_Integer)m.messages_sent);
     set_int(L, "batches_sent", (lua_Integer)m.batches_sent);
+    set_int(L, "feeds", (lua_Integer)m.feeds);
+    set_int(L, "feed_asks", (lua_Integer)m.feed_asks);
+    set_int(L, "shortcuts", (lua_Integer)m.shortcuts);
+    set_int(L, "lazy_refetched", (lua_Integer)m.lazy_refetched);
+    set_int(L, "send_errors", (lua_Integer)m.send_errors);
     return 1;
 }
 

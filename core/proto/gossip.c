@@ -144,8 +144,10 @@ static size_t sample(hs_node *n, hs_peer **v, size_t from, size_t to, size_t wan
 
 /* A message's word for each peer, by its index in the table, from the
  * slot of the message's origin (origins.h): nothing (the shared link
- * decides), the link is open for that origin, or pruned for it. */
-enum { WORD_NONE, WORD_OPEN, WORD_PRUNED };
+ * decides: no slot for the origin), the link is open for that origin, or
+ * pruned for it, or the origin has a slot and no word for this link (the
+ * shared link decides, but for a grafted one: link_open). */
+enum { WORD_NONE, WORD_OPEN, WORD_PRUNED, WORD_UNSAID };
 
 /* Moves the entries of v[from..to) that `is` holds for (given each one's
  * word) to the front of that range; returns how many. */
@@ -175,7 +177,18 @@ static int is_foreign(const hs_peer *p, unsigned char w)
  * hs_peer_eager_link). */
 static int link_open(const hs_peer *p, unsigned char w)
 {
-    return (p->features & HS_FEAT_AE) && (w ? w == WORD_OPEN : p->eager != 0);
+    if (!(p->features & HS_FEAT_AE))
+        return 0;
+    switch (w) {
+    case WORD_OPEN:
+        return 1;
+    case WORD_PRUNED:
+        return 0;
+    case WORD_UNSAID:
+        return p->eager != 0 && p->eager != HS_EAGER_GRAFTED;
+    default:
+        return p->eager != 0;
+    }
 }
 
 /* Who may be offered an id lazily: live hearsay peers doing anti-entropy. */
@@ -288,7 +301,7 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
     if (tree && (slot = hs_origins_find(n->peers.origins, env->origin, strlen(env->origin))) >= 0)
         for (size_t i = 0; i < np; i++) {
             int w = hs_peer_origin_link(n->peers.v[i], slot);
-            word[i] = w < 0 ? WORD_NONE : w ? WORD_OPEN : WORD_PRUNED;
+            word[i] = w < 0 ? WORD_UNSAID : w ? WORD_OPEN : WORD_PRUNED;
         }
     exclude(n, skip, env->origin);
     exclude(n, skip, n->id);

@@ -180,12 +180,17 @@ static void on_answer(hs_node *n, hs_pending *e, const hs_http_result *res)
     /* Plumtree's GRAFT: the tree did not bring it what we had, or we are a
      * shorter path than the one it came by (shortcut.c); from now on we
      * push to it, and it counts on us: a branch of the tree, which a full
-     * table does not let go of (the peer may have no other). */
-    if (p && ((ids && count > 0) || json_is_true(json_object_get(ans, "graft"))) && n->cfg.tree &&
-        p->eager != HS_EAGER_CHILD) {
+     * table does not let go of (the peer may have no other). A miss opens
+     * the link for the missed messages' origins (their answers give
+     * them words) and for new ones, not for every origin we keep words
+     * for (HS_EAGER_GRAFTED); a shorter path, and a link already eager,
+     * for all. */
+    int shorter = json_is_true(json_object_get(ans, "graft"));
+    if (p && ((ids && count > 0) || shorter) && n->cfg.tree && p->eager != HS_EAGER_CHILD) {
         if (!p->eager)
             n->m.grafts++;
-        hs_peers_set_eager(&n->peers, p, HS_EAGER_CHILD);
+        hs_peers_set_eager(&n->peers, p,
+                           shorter || p->eager == 1 ? HS_EAGER_CHILD : HS_EAGER_GRAFTED);
     }
     for (size_t i = 0; ids && i < count; i++) {
         hs_idq_entry key;

@@ -1006,7 +1006,7 @@ static void on_probe(hs_node *n, hs_pending *e, const hs_http_result *res)
 static const hs_pending_kind probe_kind = {HS_REQ_PROBE, on_probe, NULL, NULL};
 
 /* Forgets a random live peer to make room in a full table; 1 if one went.
- * Not one the tree goes through from us (HS_EAGER_CHILD) unless all are:
+ * Not one the tree goes through from us (hs_peer_branch) unless all are:
  * every branch cut there waits for a graft. Merely eager links are not
  * spared: everyone's first peer, the bootstrap node, would never leave
  * anyone's view. */
@@ -1019,7 +1019,7 @@ static int alive_stranger(const hs_peer *p, const void *unused)
 static int alive_not_fed(const hs_peer *p, const void *unused)
 {
     (void)unused;
-    return p->state == HS_PEER_ALIVE && p->eager != HS_EAGER_CHILD;
+    return p->state == HS_PEER_ALIVE && !hs_peer_branch(p);
 }
 
 static int alive(const hs_peer *p, const void *unused)

@@ -707,6 +707,51 @@ static size_t queued(const hs_peer *p)
     return p->q ? p->q->n : 0;
 }
 
+/* A link a lazy offer's miss made eager (HS_EAGER_GRAFTED) carries the
+ * messages of origins we keep no words for, and of those it has an open
+ * word for, but not those of an origin whose tree we keep words for and
+ * that has none for it: under a stream from 10 origins a graft sent every
+ * such origin's messages down the new link to a node that had them, and
+ * the tree tore (sim_spec, "700 broadcasts a second"). A branch all the
+ * same (a full table spares it); a child link carries every origin. */
+static void a_grafted_link_carries_only_its_origins_and_new_ones(void)
+{
+    hs_sim *s = make(1, 1);
+    hs_node *n = s ? hs_sim_node(s, 0) : NULL;
+    hs_peer *child = NULL, *sender = NULL, *other = NULL;
+
+    if (!child_and_sender(n, &child, &sender) ||
+        hs_peers_add(&n->peers, "peer-other", "http://10.9.0.4:8080", &other) != HS_OK) {
+        CHECK(0);
+        hs_sim_free(s);
+        return;
+    }
+    other->features = HS_FEAT_OURS;
+    other->state = HS_PEER_ALIVE;
+    other->known = 1;
+    /* o1's tree goes through "peer-other"; o2 is new to us. */
+    CHECK(hs_peers_set_origin(&n->peers, &n->rng, "peer-o1", 7, other, 1) == HS_OK);
+    hs_peers_set_eager(&n->peers, child, HS_EAGER_GRAFTED);
+    CHECK(hs_peer_eager_link(child) && hs_peer_branch(child));
+    post_origin(n, 1, "peer-o1");
+    CHECK(queued(other) == 1);
+    CHECK(queued(child) == 0);
+    post_origin(n, 2, "peer-o2");
+    CHECK(queued(child) == 1);
+    /* Its word for o1 open (the answer to a push of o1's), it carries o1. */
+    CHECK(hs_peers_set_origin(&n->peers, &n->rng, "peer-o1", 7, child, 1) == HS_OK);
+    post_origin(n, 3, "peer-o1");
+    CHECK(queued(child) == 2);
+    /* A child link carries an origin with no word for it. */
+    CHECK(hs_peers_set_origin(&n->peers, &n->rng, "peer-o4", 7, other, 1) == HS_OK);
+    post_origin(n, 4, "peer-o4");
+    CHECK(queued(child) == 2);
+    hs_peers_set_eager(&n->peers, child, HS_EAGER_CHILD);
+    post_origin(n, 5, "peer-o4");
+    CHECK(queued(child) == 3);
+    hs_sim_free(s);
+}
+
 /* Whether text is byte for byte what jansson writes for it (compact,
  * keys in their order): the answers are built from pieces and promise
  * that much (gossip.c). */
@@ -1502,6 +1547,7 @@ int main(int argc, char **argv)
     a_lost_push_is_offered_past_seen_by();
     a_link_pruned_for_one_origin_carries_the_others();
     a_batch_answer_is_what_jansson_writes();
+    a_grafted_link_carries_only_its_origins_and_new_ones();
     a_link_open_for_most_origins_stays_shared();
     a_feeder_fed_only_by_us_is_no_way_in();
     a_late_push_goes_as_an_offer();
