@@ -1186,8 +1186,8 @@ return {
   {
     name = "a duplicate prunes the shared link whatever its words say",
     file = "core/proto/peers.h",
-    find = [[    return d > 0;]],
-    replace = [[    return 0;]],
+    find = [[    return hs_bits_set(p->origin_word & p->origin_open) >]],
+    replace = [[    return 0 && hs_bits_set(p->origin_word & p->origin_open) >]],
     breaks = "a group's only way in, open for the origins outside it, pruned by one inside: new origins reach the group 500 ms late",
     caught_by = "c_proto: a_link_open_for_most_origins_stays_shared",
     specs = { "c_proto" },

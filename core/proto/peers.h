@@ -242,16 +242,19 @@ static inline int hs_peer_origin_link(const hs_peer *p, int k)
 /* Whether the words of more origins say the link to p is open than say
  * it is pruned (push.c: a duplicate prunes the shared link only when
  * not). */
+static inline unsigned hs_bits_set(uint32_t v)
+{
+    unsigned k = 0;
+
+    for (; v; v &= v - 1)
+        k++;
+    return k;
+}
+
 static inline int hs_peer_open_for_most(const hs_peer *p)
 {
-    uint32_t open = p->origin_word & p->origin_open, shut = p->origin_word & ~p->origin_open;
-    int d = 0;
-
-    for (; open; open &= open - 1)
-        d++;
-    for (; shut; shut &= shut - 1)
-        d--;
-    return d > 0;
+    return hs_bits_set(p->origin_word & p->origin_open) >
+           hs_bits_set(p->origin_word & ~p->origin_open);
 }
 
 /* Folds a latency sample into the moving average (old < 0: no average yet). */

@@ -752,6 +752,21 @@ static void a_grafted_link_carries_only_its_origins_and_new_ones(void)
     hs_sim_free(s);
 }
 
+/* Posts node n, from "peer-sender", a batch of o1's envelope (tag 1)
+ * and o2's (tag2), then `more` (text after them inside the array, or
+ * ""); *resp gets the answer (the caller frees its body). */
+static void post_o1_o2(hs_node *n, uint8_t tag2, const char *more, hs_http_response *resp)
+{
+    char body[4096];
+    size_t len = (size_t)snprintf(body, sizeof body, "[");
+
+    len += origin_envelope(body + len, sizeof body - len, n, 1, "peer-o1");
+    len += (size_t)snprintf(body + len, sizeof body - len, ",");
+    len += origin_envelope(body + len, sizeof body - len, n, tag2, "peer-o2");
+    len += (size_t)snprintf(body + len, sizeof body - len, "%s]", more);
+    hs_memnet_server_serve(n->server, "POST", "/gossip", "peer-sender", NULL, 0, body, len, resp);
+}
+
 /* Whether text is byte for byte what jansson writes for it (compact,
  * keys in their order): the answers are built from pieces and promise
  * that much (gossip.c). */
@@ -774,9 +789,7 @@ static void a_batch_answer_is_what_jansson_writes(void)
     hs_node *n = s ? hs_sim_node(s, 0) : NULL;
     hs_peer *child = NULL, *sender = NULL;
     uint8_t old[32] = {0x61, 1};
-    char body[4096];
     hs_http_response resp;
-    size_t len;
 
     if (!child_and_sender(n, &child, &sender)) {
         hs_sim_free(s);
@@ -784,15 +797,8 @@ static void a_batch_answer_is_what_jansson_writes(void)
     }
     CHECK(hs_seen_insert(n->seen, old, hs_node_mono(n), NULL) == HS_OK);
     for (int with_error = 0; with_error < 2; with_error++) {
-        len = (size_t)snprintf(body, sizeof body, "[");
-        len += origin_envelope(body + len, sizeof body - len, n, 1, "peer-o1");
-        len += (size_t)snprintf(body + len, sizeof body - len, ",");
-        len +=
-            origin_envelope(body + len, sizeof body - len, n, (uint8_t)(2 + with_error), "peer-o2");
-        len += (size_t)snprintf(body + len, sizeof body - len, "%s]",
-                                with_error ? ",{\"message_id\":\"x\\\"y\"}" : "");
-        hs_memnet_server_serve(n->server, "POST", "/gossip", "peer-sender", NULL, 0, body, len,
-                               &resp);
+        post_o1_o2(n, (uint8_t)(2 + with_error), with_error ? ",{\"message_id\":\"x\\\"y\"}" : "",
+                   &resp);
         CHECK(resp.status == 200);
         CHECK(resp.body && strstr(resp.body, "\"duplicate\":1"));
         CHECK(resp.body && strstr(resp.body, "\"dup_from\":[\"peer-o1\"]"));
@@ -827,12 +833,7 @@ static void a_link_pruned_for_one_origin_carries_the_others(void)
     }
     /* The answer: o1's envelope was here already, o2's is new. */
     CHECK(hs_seen_insert(n->seen, old, hs_node_mono(n), NULL) == HS_OK);
-    len = (size_t)snprintf(body, sizeof body, "[");
-    len += origin_envelope(body + len, sizeof body - len, n, 1, "peer-o1");
-    len += (size_t)snprintf(body + len, sizeof body - len, ",");
-    len += origin_envelope(body + len, sizeof body - len, n, 2, "peer-o2");
-    len += (size_t)snprintf(body + len, sizeof body - len, "]");
-    hs_memnet_server_serve(n->server, "POST", "/gossip", "peer-sender", NULL, 0, body, len, &resp);
+    post_o1_o2(n, 2, "", &resp);
     CHECK(resp.status == 200);
     CHECK(resp.body && strstr(resp.body, "\"new_from\":[\"peer-o2\"]"));
     CHECK(resp.body && strstr(resp.body, "\"dup_from\":[\"peer-o1\"]"));
