@@ -1031,6 +1031,19 @@ static int l_sign_message(lua_State *L)
     return 2;
 }
 
+/* hs.seen_hash(message_id, node_id) -> the 8 hex digits node_id goes by in
+ * that message's seen_by_hash (for tools and tests). */
+static int l_seen_hash(lua_State *L)
+{
+    char out[9];
+
+    if (hs_message_seen_hash(luaL_checkstring(L, 1), luaL_checkstring(L, 2), out) != HS_OK)
+        return luaL_error(
+            L, "seen_hash: a message id is 64 hex digits, a node id 1-128 printable characters");
+    lua_pushstring(L, out);
+    return 1;
+}
+
 static const luaL_Reg node_methods[] = {
     {"keys", l_node_keys},
     {"key_install", l_node_key_install},
@@ -1123,6 +1136,8 @@ int luaopen_hearsay(lua_State *L)
     lua_setfield(L, -2, "node");
     lua_pushcfunction(L, l_sign_message);
     lua_setfield(L, -2, "sign_message");
+    lua_pushcfunction(L, l_seen_hash);
+    lua_setfield(L, -2, "seen_hash");
     lua_pushcfunction(L, l_strerror);
     lua_setfield(L, -2, "strerror");
     lua_pushcfunction(L, l_stamp);

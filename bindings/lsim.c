@@ -648,15 +648,21 @@ static int l_sim_held_dead(lua_State *L)
     return 1;
 }
 
-/* sim:backlog() -> {queued, offers, offers_max, inflight, stuck_offers, stuck_queues}:
- * what waits in the live nodes' queues now (sim.h). */
+/* sim:backlog([i]) -> {queued, queued_max, offers, offers_max, inflight,
+ * stuck_offers, stuck_queues}: what waits in the live nodes' queues now,
+ * or in node i's (sim.h). */
 static int l_sim_backlog(lua_State *L)
 {
+    lsim *ls = check_open(L);
     hs_sim_backlog_info b;
 
-    hs_sim_backlog(check_open(L)->sim, &b);
-    lua_createtable(L, 0, 6);
+    if (lua_isnoneornil(L, 2))
+        hs_sim_backlog(ls->sim, &b);
+    else
+        hs_sim_backlog_of(ls->sim, check_index(L, ls, 2), &b);
+    lua_createtable(L, 0, 7);
     set_int(L, "queued", (lua_Integer)b.queued);
+    set_int(L, "queued_max", (lua_Integer)b.queued_max);
     set_int(L, "offers", (lua_Integer)b.offers);
     set_int(L, "offers_max", (lua_Integer)b.offers_max);
     set_int(L, "inflight", (lua_Integer)b.inflight);

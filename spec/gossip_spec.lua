@@ -149,7 +149,14 @@ describe("forwarding", function()
     return kept[1]
   end
 
-  it("decrements ttl, counts hops and lists itself and its targets in seen_by", function()
+  -- The hashes a seen_by_hash string holds, in order.
+  local function hashes(text)
+    local out = {}
+    for h in (text or ""):gmatch("%x%x%x%x%x%x%x%x") do out[#out + 1] = h end
+    return out
+  end
+
+  it("decrements ttl, counts hops and names itself and its targets in seen_by_hash", function()
     local env = H.envelope({ message_id = H.id(), ttl = 4, hops = 2,
       seen_by = hs.array({ "spec-origin" }) })
     post(env)
@@ -168,15 +175,21 @@ describe("forwarding", function()
         assert.equal(3, m.ttl)
         assert.equal(3, m.hops)
         assert.equal(hub:id(), m.sender)
-        -- on the wire: the seen_by it came with, then the hub, then every
-        -- leaf the hub sent it to (so that none of them sends it back)
+        -- on the wire: the seen_by it came with, untouched; in
+        -- seen_by_hash the hub, then every leaf the hub sent it to (so
+        -- that none of them sends it back), 8 hex digits each
         local wire = as_received(i, env.message_id)
         assert.equal(3, wire.hops)
         assert.equal("spec-origin", wire.origin_peer)
-        assert.same({ "spec-origin", hub:id() }, { wire.seen_by[1], wire.seen_by[2] })
-        local rest = { table.unpack(wire.seen_by, 3) }
+        assert.same({ "spec-origin" }, wire.seen_by)
+        local h = hashes(wire.seen_by_hash)
+        assert.equal(#wire.seen_by_hash, 8 * #h)
+        assert.equal(hs.seen_hash(env.message_id, hub:id()), h[1])
+        local rest, want = { table.unpack(h, 2) }, {}
+        for _, id in ipairs(targets) do want[#want + 1] = hs.seen_hash(env.message_id, id) end
         table.sort(rest)
-        assert.same(targets, rest)
+        table.sort(want)
+        assert.same(want, rest)
       end
     end
     assert.equal(3, #msgs)
@@ -211,8 +224,11 @@ describe("forwarding", function()
       assert.is_true(m == nil or m.sender ~= wide:id(), "sent to its " .. who)
     end
     local wire = as_received(3, env.message_id)
-    assert.equal(wide:id(), wire.seen_by[1])
-    local rest = { table.unpack(wire.seen_by, 2) }
+    assert.same({}, wire.seen_by)
+    local h = hashes(wire.seen_by_hash)
+    assert.equal(hs.seen_hash(env.message_id, wide:id()), h[1])
+    local rest = { table.unpack(h, 2) }
+    for k, id in ipairs(want) do want[k] = hs.seen_hash(env.message_id, id) end
     table.sort(want)
     table.sort(rest)
     assert.same(want, rest)
@@ -226,6 +242,26 @@ describe("forwarding", function()
     loop:run_for(0.3)
     assert.equal(0, (received()))
     assert.equal(1, hub:metrics().messages_expired)
+  end)
+
+  it("does not send to peers named in seen_by_hash", function()
+    local id = H.id()
+    local named = ""
+    for i = 1, 5 do named = named .. hs.seen_hash(id, leaves[i]:id()) end
+    post(H.envelope({ message_id = id, seen_by = hs.array({ "spec-origin" }), seen_by_hash = named }))
+    loop:run_until(function() return received() >= 1 end, 3)
+    loop:run_for(0.2)
+    assert.equal(1, (received()))
+    assert.is_not_nil(next(got[6]), "only the leaf not named got it")
+  end)
+
+  it("refuses a seen_by_hash that is not 8 hex digits a name", function()
+    for _, bad in ipairs({ "abc", "0011AABB", "0011aabg", 7 }) do
+      local st, a = post(H.envelope({ message_id = H.id(), seen_by_hash = bad }))
+      assert.equal(400, st)
+      assert.matches("seen_by_hash", a.error)
+    end
+    assert.has_error(function() hs.seen_hash("nothex", "n") end)
   end)
 
   it("does not send to peers already in seen_by", function()

@@ -1237,4 +1237,34 @@ return {
     caught_by = "c_proto: a_grafted_link_carries_only_its_origins_and_new_ones",
     specs = { "c_proto" },
   },
+  {
+    name = "every forward names its targets in seen_by",
+    file = "core/proto/gossip.c",
+    find = [[        int hashed = (targets[i]->features & HS_FEAT_SEENH) != 0;]],
+    replace = [[        int hashed = 0;]],
+    breaks = "seen_by grows by 64-character ids at every hop between hearsay nodes: most of each push, and the loopback ceiling back from 500 to 400 broadcasts a second",
+    caught_by = "c_proto: forwards_names_as_hashes_to_peers_that_read_them",
+    specs = { "c_proto" },
+  },
+  {
+    name = "forwarding ignores seen_by_hash",
+    file = "core/proto/gossip.c",
+    find = [[    return hs_idset_has(seen, p->id, len) ||
+           (env->seen_hash.n &&
+            hs_seenhash_has(&env->seen_hash, hs_seenhash_of(env->bin, p->id, len)));]],
+    replace = [[    return hs_idset_has(seen, p->id, len);]],
+    breaks = "siblings push to each other what they both have: duplicates and prunes",
+    caught_by = "c_proto: forwards_names_as_hashes_to_peers_that_read_them",
+    specs = { "c_proto" },
+  },
+  {
+    name = "a forwarder adds the hashes but not its own",
+    file = "core/proto/gossip.c",
+    find = [[        if (!ours && !hs_seenhash_has(&env->seen_hash, self))
+            hashes[k++] = self;]],
+    replace = [[        (void)self;]],
+    breaks = "the next nodes may push the message back to its sender's sender",
+    caught_by = "c_proto: forwards_names_as_hashes_to_peers_that_read_them",
+    specs = { "c_proto" },
+  },
 }

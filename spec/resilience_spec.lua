@@ -455,7 +455,7 @@ describe("idle cost", function()
     -- (b's id is its public key: the key is not said twice.)
     assert.equal(b:id(), b:health().public_key)
     assert.same({ node_id = b:id(), incarnation = b:health().incarnation,
-      features = { "batch", "ae", "swim" }, held = 1, room = true, spare = true }, ans)
+      features = { "batch", "ae", "swim", "seen_hash" }, held = 1, room = true, spare = true }, ans)
     -- A node with an id of its own says its key.
     local c = H.node({ node_id = "named-node" }, loop)
     st, ans = H.fetch_json(loop, a, "GET", c:url() .. "/ping")

@@ -223,7 +223,7 @@ describe("hearsay.sim", function()
     s:close()
   end)
 
-  it("drains every queue once the broadcasts stop: sim:backlog()", function()
+  it("drains every queue once the broadcasts stop: sim:backlog([i])", function()
     -- A queue that does not drain grows without bound (issue 16's
     -- invariants): hearsay sim reports what waits at the end and fails a
     -- run where lazy offers or envelopes are stuck.
@@ -232,6 +232,17 @@ describe("hearsay.sim", function()
     for k = 1, 20 do s:broadcast(1 + k % 30, "chat", { k = k }) assert.is_true(s:run(0.01)) end
     local b = s:backlog()
     assert.is_true(b.queued + b.offers > 0, "the broadcasts were still under way")
+    -- One node's (sim:backlog(i)): the whole is the sum of the nodes'.
+    local sum, most = { queued = 0, offers = 0, inflight = 0 }, 0
+    for i = 1, 30 do
+      local bi = s:backlog(i)
+      for k in pairs(sum) do sum[k] = sum[k] + bi[k] end
+      assert.is_true(bi.queued_max <= bi.queued and bi.offers_max <= bi.offers, "node " .. i)
+      most = math.max(most, bi.queued_max)
+    end
+    assert.same({ b.queued, b.offers, b.inflight }, { sum.queued, sum.offers, sum.inflight })
+    assert.equal(b.queued_max, most)
+    assert.error_matches(function() s:backlog(31) end, "no node 31")
     assert.is_true(s:run(5))
     b = s:backlog()
     assert.same({ 0, 0, 0, 0 }, { b.queued, b.offers, b.stuck_offers, b.stuck_queues })

@@ -623,6 +623,11 @@ hs_err hs_node_add_peer(hs_node *node, const char *id, const char *url);
 hs_err hs_message_sign(const char *seed_hex, const char *type, const json_t *payload,
                        double timestamp, const char *origin, char *id, char *sig);
 
+/* The name node_id goes by in the seen_by_hash of message message_id (64
+ * hex digits): 8 lowercase hex digits and a NUL in out, for tools and
+ * tests. HS_EINVAL when either is not an id. */
+hs_err hs_message_seen_hash(const char *message_id, const char *node_id, char out[9]);
+
 /* Borrowed; valid for the node's life. */
 const char *hs_node_id(const hs_node *node);
 const char *hs_node_url(const hs_node *node);

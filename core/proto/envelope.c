@@ -146,6 +146,19 @@ hs_err hs_envelope_parse(const json_t *j, const hs_envelope_limits *lim, hs_enve
             FAIL("seen_by entries must be node id strings");
     }
 
+    v = json_object_get(j, "seen_by_hash");
+    if (v && !json_is_string(v))
+        FAIL("seen_by_hash must be a string");
+    if (v && (err = hs_seenhash_parse(&env->seen_hash, json_string_value(v), json_string_length(v),
+                                      lim->max_seen_by)) != HS_OK) {
+        if (err == HS_ENOMEM) {
+            *reason = "out of memory";
+            hs_envelope_clear(env);
+            return HS_ENOMEM;
+        }
+        FAIL("seen_by_hash must be 8 lowercase hex digits a name, at most max_seen_by names");
+    }
+
     v = json_object_get(j, "signature");
     if (v) {
         if (!json_is_string(v) || !hs_envelope_valid_signature(json_string_value(v)))
@@ -428,6 +441,7 @@ void hs_envelope_clear(hs_envelope *env)
 {
     json_decref(env->payload);
     hs_idlist_free(&env->seen_by);
+    hs_seenhash_free(&env->seen_hash);
     env->payload = NULL;
     env->payload_raw = NULL;
     env->payload_len = 0;
@@ -444,6 +458,19 @@ json_t *hs_envelope_to_json(const hs_envelope *env)
                   env->type, "payload", env->payload, "timestamp", env->timestamp, "ttl",
                   (json_int_t)env->ttl, "origin_peer", env->origin, "seen_by",
                   hs_idlist_to_json(&env->seen_by), "hops", (json_int_t)env->hops);
+    if (j && env->seen_hash.n) {
+        hs_jsonout o = {0};
+        char *hex;
+        size_t len;
+        hs_seenhash_write(&o, env->seen_hash.v, env->seen_hash.n);
+        if (!(hex = hs_jsonout_finish(&o, &len)) ||
+            json_object_set_new(j, "seen_by_hash", json_stringn_nocheck(hex, len)) != 0) {
+            free(hex);
+            json_decref(j);
+            return NULL;
+        }
+        free(hex);
+    }
     if (j && env->signature[0])
         json_object_set_new(j, "signature", json_string(env->signature));
     return j;

@@ -16,6 +16,7 @@
 #include "hearsay.h"
 #include "idlist.h"
 #include "peers.h"
+#include "seenhash.h"
 
 /* A message type is any string the reference would take, within a byte
  * cap: 1..HS_TYPE_MAX bytes of UTF-8 without control characters (see
@@ -41,6 +42,7 @@ struct hs_message {
     unsigned hops;
     char origin[HS_PEER_ID_MAX + 1]; /* "" when the envelope named none */
     hs_idlist seen_by;               /* owned; empty when absent */
+    hs_seenhash seen_hash;           /* "seen_by_hash" (seenhash.h), owned; empty when absent */
     const char *sender;              /* borrowed; "" when unknown */
     /* hearsay's extension: the origin's Ed25519 signature of the message
      * (sign.h), 128 hex chars; "" when the envelope carries none. */
@@ -100,14 +102,16 @@ json_t *hs_envelope_to_json(const hs_envelope *env);
 /*
  * The wire text of env (envwrite.c) with the given ttl and hops and a
  * seen_by of env's entries and then the n_more ids of `more` (valid node
- * ids, borrowed), the first `skip` of those left out: compact JSON, keys
- * in hs_envelope_to_json's order, the payload and the timestamp as they
- * came (payload_raw, timestamp_raw) when known. Returns a new
- * NUL-terminated string the caller frees, and its length in *len; NULL
- * when memory ran out.
+ * ids, borrowed), the first `skip` of those left out, and a seen_by_hash
+ * of hashes[0..n_hashes) (none when n_hashes is 0; env's own are not
+ * written): compact JSON, keys in hs_envelope_to_json's order, the payload
+ * and the timestamp as they came (payload_raw, timestamp_raw) when known.
+ * Returns a new NUL-terminated string the caller frees, and its length in
+ * *len; NULL when memory ran out.
  */
 char *hs_envelope_write(const hs_envelope *env, size_t skip, const char *const *more, size_t n_more,
-                        unsigned ttl, unsigned hops, size_t *len);
+                        const uint32_t *hashes, size_t n_hashes, unsigned ttl, unsigned hops,
+                        size_t *len);
 
 /*
  * Valid message type: 1..HS_TYPE_MAX bytes of valid UTF-8 (jansson's rules:

@@ -320,6 +320,7 @@ enum {
     K_SEEN = 1 << 6,
     K_HOPS = 1 << 7,
     K_SIG = 1 << 8,
+    K_SEENH = 1 << 9,
     /* As the reference: origin_peer and seen_by may be left out. */
     K_REQUIRED = K_ID | K_TYPE | K_PAYLOAD | K_TS | K_TTL,
 };
@@ -341,7 +342,9 @@ static unsigned known_key(const char *p, size_t n)
     case 11:
         return memcmp(p, "origin_peer", 11) == 0 ? K_ORIGIN : 0;
     case 12:
-        return memcmp(p, "message_type", 12) == 0 ? K_TYPE : 0;
+        return memcmp(p, "message_type", 12) == 0   ? K_TYPE
+               : memcmp(p, "seen_by_hash", 12) == 0 ? K_SEENH
+                                                    : 0;
     default:
         return 0;
     }
@@ -447,6 +450,12 @@ static int member(scan *c, const hs_envelope_limits *lim, hs_envelope *env, keys
             return -1;
     } else if (bit == K_SEEN) {
         if (seen_by(c, lim, env) != 0)
+            return -1;
+    } else if (bit == K_SEENH) {
+        const char *p;
+        int esc;
+        if (c->i >= c->len || c->s[c->i] != '"' || string(c, &p, &n, &esc) != 0 || esc ||
+            hs_seenhash_parse(&env->seen_hash, p, n, lim->max_seen_by) != HS_OK)
             return -1;
     } else if (bit == K_HOPS) {
         if (small_int(c, HS_MAX_HOPS, &v) != 0)

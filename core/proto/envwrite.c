@@ -10,7 +10,8 @@
  * and the timestamp printed as jansson prints a real, with 17 significant
  * digits, so it reads back as the same double. Strings are escaped as
  * jansson does (jsonout.h). seen_by is the received list's text (idlist.h: already
- * the compact JSON of its ids, copied in one piece) and the ids added.
+ * the compact JSON of its ids, copied in one piece) and the ids added;
+ * seen_by_hash (seenhash.h) the hashes the forwarder gives.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,8 @@
 #include "jsonout.h"
 
 char *hs_envelope_write(const hs_envelope *env, size_t skip, const char *const *more, size_t n_more,
-                        unsigned ttl, unsigned hops, size_t *len)
+                        const uint32_t *hashes, size_t n_hashes, unsigned ttl, unsigned hops,
+                        size_t *len)
 {
     const hs_idlist *seen = &env->seen_by;
     size_t from = skip < seen->n ? skip : seen->n, more_from = skip - from, sep = 0;
@@ -30,7 +32,8 @@ char *hs_envelope_write(const hs_envelope *env, size_t skip, const char *const *
         return NULL;
     /* One allocation for the usual envelope: the ids added of up to ~40
      * bytes. */
-    o.cap = 192 + (payload ? strlen(payload) : env->payload_len) + seen->len + 44 * (n_more + 1);
+    o.cap = 208 + (payload ? strlen(payload) : env->payload_len) + seen->len + 44 * (n_more + 1) +
+            HS_SEENHASH_HEX * n_hashes;
     if (!(o.p = malloc(o.cap))) {
         free(payload);
         return NULL;
@@ -68,6 +71,11 @@ char *hs_envelope_write(const hs_envelope *env, size_t skip, const char *const *
     }
     HS_JSONOUT_LIT(&o, "],\"hops\":");
     hs_jsonout_uint(&o, hops);
+    if (n_hashes) {
+        HS_JSONOUT_LIT(&o, ",\"seen_by_hash\":\"");
+        hs_seenhash_write(&o, hashes, n_hashes);
+        hs_jsonout_put(&o, "\"", 1);
+    }
     if (env->signature[0]) {
         HS_JSONOUT_LIT(&o, ",\"signature\":\"");
         hs_jsonout_put(&o, env->signature, strlen(env->signature));

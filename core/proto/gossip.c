@@ -239,23 +239,36 @@ static int policy_active(hs_node *n)
     return n->hooks.select_peers && (!n->hooks.has_policy || n->hooks.has_policy(n->hooks.ud, n));
 }
 
+/* Whether env names p as pushed to already: in its seen_by (the hash set
+ * `seen` of it) or its seen_by_hash. */
+static int named(const hs_envelope *env, const hs_idset *seen, const hs_peer *p)
+{
+    size_t len = strlen(p->id);
+
+    return hs_idset_has(seen, p->id, len) ||
+           (env->seen_hash.n &&
+            hs_seenhash_has(&env->seen_hash, hs_seenhash_of(env->bin, p->id, len)));
+}
+
 /*
  * The peers a message may go to into cands (returns how many): not those
- * `skip` marks or `seen` holds, healthy ones first, unhealthy or suspect
- * ones only when no healthy one is left. With *narrow, only links open
- * for the message's origin (word), peers outside the tree and lazy links;
- * when none of those is healthy, the whole view as without narrowing (its
- * healthy peers come before any other), and *narrow is cleared.
+ * `skip` marks or env names (named(); `seen` is a hash set of its
+ * seen_by), healthy ones first, unhealthy or suspect ones only when no
+ * healthy one is left. With *narrow, only links open for the message's
+ * origin (word), peers outside the tree and lazy links; when none of those
+ * is healthy, the whole view as without narrowing (its healthy peers come
+ * before any other), and *narrow is cleared.
  */
-static size_t candidates(hs_node *n, const unsigned char *skip, const unsigned char *word,
-                         const hs_idset *seen, hs_peer **cands, int *narrow)
+static size_t candidates(hs_node *n, const hs_envelope *env, const unsigned char *skip,
+                         const unsigned char *word, const hs_idset *seen, hs_peer **cands,
+                         int *narrow)
 {
     size_t nc = 0;
 
     for (int pass = 0; pass < 2 && nc == 0; pass++) {
         if (pass == 1 && *narrow) {
             *narrow = 0;
-            return candidates(n, skip, word, seen, cands, narrow);
+            return candidates(n, env, skip, word, seen, cands, narrow);
         }
         for (size_t i = 0; i < n->peers.n; i++) {
             hs_peer *p = n->peers.v[i];
@@ -263,7 +276,7 @@ static size_t candidates(hs_node *n, const unsigned char *skip, const unsigned c
                 continue;
             int ok = hs_peer_usable(p) && hs_score_forwardable(n, p) &&
                      (pass == 0 ? p->state == HS_PEER_ALIVE : p->state != HS_PEER_DEAD);
-            if (ok && !skip[i] && !hs_idset_has(seen, p->id, strlen(p->id)))
+            if (ok && !skip[i] && !named(env, seen, p))
                 cands[nc++] = p;
         }
     }
@@ -316,7 +329,7 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
     int policy = policy_active(n), narrow = tree && !policy;
     size_t want;
 
-    nc = candidates(n, skip, word, &seen, cands, &narrow);
+    nc = candidates(n, env, skip, word, &seen, cands, &narrow);
     want = fanout < nc ? fanout : nc;
     if (nc && want && policy) {
         hs_peer_info *infos = malloc(nc * sizeof *infos);
@@ -351,7 +364,7 @@ static size_t choose_targets(hs_node *n, const hs_envelope *env, size_t fanout, 
             /* Ours, and no link open: the whole view, for choose_tree's
              * random few. */
             narrow = 0;
-            nc = candidates(n, skip, word, &seen, cands, &narrow);
+            nc = candidates(n, env, skip, word, &seen, cands, &narrow);
             chosen = choose_tree(n, env, fanout, cands, nc, word, out, cap, &rest, 1);
         }
     } else {
@@ -397,35 +410,58 @@ done:
 }
 
 /*
- * The text env is forwarded as: seen_by grown by our id (once) and the
- * targets' ids, so siblings don't send back, and trimmed to max_seen_by by
- * dropping the oldest entries; ttl_out, one hop more. Written from the
- * struct (envwrite.c), without a JSON tree.
+ * The text env is forwarded as, to a peer that reads seen_by_hash
+ * (HS_FEAT_SEENH; `hashed`): seen_by as it came, and a seen_by_hash of its
+ * own names, then ours (once) and the targets' (seenhash.h); to any other
+ * peer (a reference node): seen_by grown by our id (once) and the targets'
+ * ids, and no seen_by_hash. Either way siblings don't send back; either
+ * list is trimmed to max_seen_by by dropping its oldest entries. ttl_out,
+ * one hop more. Written from the struct (envwrite.c), without a JSON tree.
  */
 static hs_body *forward_body(hs_node *n, const hs_envelope *env, hs_peer **targets, size_t nt,
-                             unsigned ttl_out)
+                             unsigned ttl_out, int hashed)
 {
-    size_t total, k = 0, len;
+    size_t total, k = 0, len, skip = 0, id_len = strlen(n->id);
     const char *small[65], **more = small;
+    uint32_t hsmall[65], *hashes = hsmall;
     hs_body *body = NULL;
-    char *text;
+    char *text = NULL;
+    int ours = hs_idlist_has(&env->seen_by, n->id, id_len);
+    unsigned hops = env->hops < HS_MAX_HOPS ? env->hops + 1 : HS_MAX_HOPS;
 
-    if (1 + nt > sizeof small / sizeof *small && !(more = malloc((1 + nt) * sizeof *more)))
-        return NULL;
-    if (!hs_idlist_has(&env->seen_by, n->id, strlen(n->id)))
-        more[k++] = n->id;
-    for (size_t i = 0; i < nt; i++)
-        more[k++] = targets[i]->id;
-    total = env->seen_by.n + k;
-    /* hops stays within what parsing takes, or the next node refuses it. */
-    text =
-        hs_envelope_write(env, total > n->cfg.max_seen_by ? total - n->cfg.max_seen_by : 0, more, k,
-                          ttl_out, env->hops < HS_MAX_HOPS ? env->hops + 1 : HS_MAX_HOPS, &len);
+    if (hashed) {
+        uint32_t self = hs_seenhash_of(env->bin, n->id, id_len);
+        total = env->seen_hash.n + 1 + nt;
+        if (total > sizeof hsmall / sizeof *hsmall && !(hashes = malloc(total * sizeof *hashes)))
+            return NULL;
+        if (env->seen_hash.n)
+            memcpy(hashes, env->seen_hash.v, env->seen_hash.n * sizeof *hashes);
+        k = env->seen_hash.n;
+        if (!ours && !hs_seenhash_has(&env->seen_hash, self))
+            hashes[k++] = self;
+        for (size_t i = 0; i < nt; i++)
+            hashes[k++] = hs_seenhash_of(env->bin, targets[i]->id, strlen(targets[i]->id));
+        skip = k > n->cfg.max_seen_by ? k - n->cfg.max_seen_by : 0;
+        text = hs_envelope_write(env, 0, NULL, 0, hashes + skip, k - skip, ttl_out, hops, &len);
+        if (hashes != hsmall)
+            free(hashes);
+    } else {
+        if (1 + nt > sizeof small / sizeof *small && !(more = malloc((1 + nt) * sizeof *more)))
+            return NULL;
+        if (!ours)
+            more[k++] = n->id;
+        for (size_t i = 0; i < nt; i++)
+            more[k++] = targets[i]->id;
+        total = env->seen_by.n + k;
+        /* hops stays within what parsing takes, or the next node refuses it. */
+        text = hs_envelope_write(env, total > n->cfg.max_seen_by ? total - n->cfg.max_seen_by : 0,
+                                 more, k, NULL, 0, ttl_out, hops, &len);
+        if (more != small)
+            free(more);
+    }
     if (text)
         body = hs_body_new(text, len);
     free(text);
-    if (more != small)
-        free(more);
     return body;
 }
 
@@ -454,22 +490,30 @@ static hs_err forward(hs_node *n, hs_envelope *env, unsigned ttl_out, size_t fan
                         lazy, &n_lazy);
     for (size_t i = 0; i < n_lazy; i++)
         hs_lazy_offer(n, lazy[i], env->bin, ttl_out);
-    hs_body *body;
+    hs_body *body[2] = {NULL, NULL}; /* [1]: with seen_by_hash, for the peers that read it */
+    hs_err err = HS_OK;
 
     if (nt == 0)
         return HS_OK;
-    if (!(body = forward_body(n, env, targets, nt, ttl_out)))
-        return HS_ENOMEM;
-    body->tree = (unsigned char)tree;
-    if (tree) {
-        memcpy(body->bin, env->bin, 32);
-        body->ttl = ttl_out;
-        body->born = hs_node_mono(n);
+    for (size_t i = 0; i < nt; i++) {
+        int hashed = (targets[i]->features & HS_FEAT_SEENH) != 0;
+        if (!body[hashed]) {
+            if (!(body[hashed] = forward_body(n, env, targets, nt, ttl_out, hashed))) {
+                err = HS_ENOMEM;
+                break;
+            }
+            body[hashed]->tree = (unsigned char)tree;
+            if (tree) {
+                memcpy(body[hashed]->bin, env->bin, 32);
+                body[hashed]->ttl = ttl_out;
+                body[hashed]->born = hs_node_mono(n);
+            }
+        }
+        hs_push_enqueue(n, targets[i], body[hashed]);
     }
-    for (size_t i = 0; i < nt; i++)
-        hs_push_enqueue(n, targets[i], body);
-    hs_body_unref(body);
-    return HS_OK;
+    hs_body_unref(body[0]);
+    hs_body_unref(body[1]);
+    return err;
 }
 
 static int is_builtin(const char *type)

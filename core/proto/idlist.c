@@ -86,7 +86,7 @@ void hs_idlist_free(hs_idlist *l)
 
 /* The id's bytes 8 at a time, each mixed in with a multiply (splitmix64's
  * constants), then splitmix64's finaliser. */
-static uint64_t id_hash(uint64_t key, const char *p, size_t len)
+uint64_t hs_idlist_hash(uint64_t key, const char *p, size_t len)
 {
     const uint64_t m1 = 0xbf58476d1ce4e5b9u, m2 = 0x94d049bb133111ebu;
     uint64_t h = key ^ len, v;
@@ -123,7 +123,7 @@ hs_err hs_idset_init(hs_idset *s, const hs_idlist *l, uint64_t key)
         memset(s->small, 0, size * sizeof *s->small);
     for (size_t i = 0, len; i < l->n; i++) {
         const char *id = hs_idlist_get(l, i, &len);
-        size_t at = (size_t)id_hash(key, id, len) & s->mask;
+        size_t at = (size_t)hs_idlist_hash(key, id, len) & s->mask;
         while (s->slot[at])
             at = (at + 1) & s->mask;
         s->slot[at] = (uint32_t)(i + 1);
@@ -135,7 +135,7 @@ int hs_idset_has(const hs_idset *s, const char *id, size_t len)
 {
     if (s->list->n == 0)
         return 0; /* (most broadcasts' first hop: not even a hash) */
-    for (size_t at = (size_t)id_hash(s->key, id, len) & s->mask; s->slot[at];
+    for (size_t at = (size_t)hs_idlist_hash(s->key, id, len) & s->mask; s->slot[at];
          at = (at + 1) & s->mask) {
         size_t n;
         const char *e = hs_idlist_get(s->list, s->slot[at] - 1, &n);

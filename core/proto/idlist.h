@@ -86,6 +86,9 @@ typedef struct hs_idset {
 hs_err hs_idset_init(hs_idset *s, const hs_idlist *l, uint64_t key);
 /* Whether id[0..len) is one of the list's entries. O(1) expected. */
 int hs_idset_has(const hs_idset *s, const char *id, size_t len);
+/* The keyed 64-bit hash the set files an id under (not cryptographic: a
+ * key unknown to the sender is what spreads ids apart). */
+uint64_t hs_idlist_hash(uint64_t key, const char *id, size_t len);
 void hs_idset_free(hs_idset *s);
 
 #endif

@@ -33,7 +33,10 @@ static void free_peer(hs_peer *peer)
 static const struct {
     const char *name;
     unsigned bit;
-} feature_names[] = {{"batch", HS_FEAT_BATCH}, {"ae", HS_FEAT_AE}, {"swim", HS_FEAT_SWIM}};
+} feature_names[] = {{"batch", HS_FEAT_BATCH},
+                     {"ae", HS_FEAT_AE},
+                     {"swim", HS_FEAT_SWIM},
+                     {"seen_hash", HS_FEAT_SEENH}};
 
 #define N_FEATURES (sizeof feature_names / sizeof *feature_names)
 

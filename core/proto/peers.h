@@ -145,8 +145,9 @@ static inline int hs_peer_usable(const hs_peer *p)
 #define HS_FEAT_BATCH 1u /* takes a JSON array on POST /gossip */
 #define HS_FEAT_AE 2u    /* anti-entropy: POST /digest and /fetch */
 #define HS_FEAT_SWIM 4u  /* POST /probe, suspicion and refutation */
+#define HS_FEAT_SEENH 8u /* "seen_hash": reads seen_by_hash (seenhash.h) */
 /* What this implementation advertises (/health, /ping). */
-#define HS_FEAT_OURS (HS_FEAT_BATCH | HS_FEAT_AE | HS_FEAT_SWIM)
+#define HS_FEAT_OURS (HS_FEAT_BATCH | HS_FEAT_AE | HS_FEAT_SWIM | HS_FEAT_SEENH)
 
 /* Whether new messages take the link to p: eager, and p a hearsay peer
  * doing anti-entropy (a link to any other node can be neither pruned nor

@@ -548,8 +548,9 @@ static void deliver(hs_sim *s, ev *e)
         return;
     double base = s->o.cpu.serve;
     if (strcmp(e->method, "POST") == 0 && strcmp(e->target, "/gossip") == 0)
-        base += s->o.cpu.gossip +
-                (s->o.cpu.envelope > 0 ? s->o.cpu.envelope * (double)envelopes(e->body, e->len) : 0);
+        base +=
+            s->o.cpu.gossip +
+            (s->o.cpu.envelope > 0 ? s->o.cpu.envelope * (double)envelopes(e->body, e->len) : 0);
     cpu_begin(s, e->to, base);
     s->messages++;
     s->bytes += e->len;
@@ -1497,31 +1498,45 @@ size_t hs_sim_held_dead(const hs_sim *s)
     return views_of_live(s, NULL);
 }
 
+/* Adds node i's backlog to *out. */
+static void backlog_add(hs_sim *s, size_t i, hs_sim_backlog_info *out)
+{
+    hs_node *n = s->nodes[i].n;
+
+    /* (A paused node drains nothing until it runs again.) */
+    if (!n || s->nodes[i].crashed || s->nodes[i].paused_until > s->now)
+        return;
+    double now = hs_node_mono(n);
+    for (int k = 0; k < HS_REQ_KINDS; k++)
+        out->inflight += hs_pending_inflight(&n->pending, (hs_pending_slot)k);
+    for (size_t k = 0; k < n->peers.n; k++) {
+        const hs_sendq *q = n->peers.v[k]->q;
+        if (!q)
+            continue;
+        out->queued += q->n;
+        if (q->n > out->queued_max)
+            out->queued_max = q->n;
+        out->offers += q->lazy.n;
+        if (q->lazy.n > out->offers_max)
+            out->offers_max = q->lazy.n;
+        out->stuck_queues += q->n && !q->inflight && hs_node_due_in(n, HS_DUE_FLUSH) == HS_NEVER;
+        for (size_t e = 0; e < q->lazy.n && q->lazy.v[e].due < now - HS_SIM_STUCK; e++)
+            out->stuck_offers++;
+    }
+}
+
 void hs_sim_backlog(hs_sim *s, hs_sim_backlog_info *out)
 {
     memset(out, 0, sizeof *out);
-    for (size_t i = 0; i < s->o.nodes; i++) {
-        hs_node *n = s->nodes[i].n;
-        /* (A paused node drains nothing until it runs again.) */
-        if (!n || s->nodes[i].crashed || s->nodes[i].paused_until > s->now)
-            continue;
-        double now = hs_node_mono(n);
-        for (int k = 0; k < HS_REQ_KINDS; k++)
-            out->inflight += hs_pending_inflight(&n->pending, (hs_pending_slot)k);
-        for (size_t k = 0; k < n->peers.n; k++) {
-            const hs_sendq *q = n->peers.v[k]->q;
-            if (!q)
-                continue;
-            out->queued += q->n;
-            out->offers += q->lazy.n;
-            if (q->lazy.n > out->offers_max)
-                out->offers_max = q->lazy.n;
-            out->stuck_queues +=
-                q->n && !q->inflight && hs_node_due_in(n, HS_DUE_FLUSH) == HS_NEVER;
-            for (size_t e = 0; e < q->lazy.n && q->lazy.v[e].due < now - HS_SIM_STUCK; e++)
-                out->stuck_offers++;
-        }
-    }
+    for (size_t i = 0; i < s->o.nodes; i++)
+        backlog_add(s, i, out);
+}
+
+void hs_sim_backlog_of(hs_sim *s, size_t i, hs_sim_backlog_info *out)
+{
+    memset(out, 0, sizeof *out);
+    if (i < s->o.nodes)
+        backlog_add(s, i, out);
 }
 
 size_t hs_sim_excluded(const hs_sim *s)

@@ -54,7 +54,7 @@ typedef struct hs_sim_cpu {
     size_t per_host;
     size_t cores;
     double serve, answer, round, send;
-    double gossip; /* more to serve a POST /gossip (a signature's check, say) */
+    double gossip;   /* more to serve a POST /gossip (a signature's check, say) */
     double envelope; /* more to serve each envelope of a POST /gossip: a
                         batch costs its envelopes (parsing, dedup), not
                         its request alone */
@@ -182,10 +182,14 @@ size_t hs_sim_excluded(const hs_sim *s);
 #define HS_SIM_STUCK 2.0
 typedef struct hs_sim_backlog_info {
     uint64_t queued, offers, inflight;
+    uint64_t queued_max; /* the most envelopes waiting for one peer */
     uint64_t offers_max; /* the most ids waiting for one peer */
     uint64_t stuck_offers, stuck_queues;
 } hs_sim_backlog_info;
 void hs_sim_backlog(hs_sim *s, hs_sim_backlog_info *out);
+/* The same for node i alone (all zero when it is crashed or paused, or
+ * out of range). */
+void hs_sim_backlog_of(hs_sim *s, size_t i, hs_sim_backlog_info *out);
 /* Every node's counters (hs_metrics: all uint64_t) added up, the
  * crashed ones' as they were when they crashed (a restart starts a
  * node's afresh). */

@@ -289,7 +289,7 @@ static int writes_as_jansson(const hs_envelope *env, const hs_envelope *as)
     char *text;
     int same;
 
-    text = hs_envelope_write(env, 0, me, 1, 0, env->hops + 1, &len);
+    text = hs_envelope_write(env, 0, me, 1, NULL, 0, 0, env->hops + 1, &len);
     out.ttl = 0;
     out.hops = as->hops + 1;
     want = hs_envelope_to_json(&out);
@@ -649,7 +649,7 @@ static void writes_what_jansson_dumps(void)
             for (size_t k = 0; k < 3; k++)
                 CHECK(hs_idlist_push(&env.seen_by, ids[k], strlen(ids[k])) == 0);
             env.hops = (unsigned)o * 100;
-            text = hs_envelope_write(&env, 0, ids + 3, 1, 4, env.hops, &len);
+            text = hs_envelope_write(&env, 0, ids + 3, 1, NULL, 0, 4, env.hops, &len);
             j = hs_envelope_to_json(&env);
             json_array_append_new(json_object_get(j, "seen_by"), json_string("me"));
             json_object_set_new(j, "ttl", json_integer(4));
@@ -703,7 +703,7 @@ static int type_survives_writing(const hs_envelope *env)
 {
     const char *ids[1] = {"me"};
     size_t len;
-    char *text = hs_envelope_write(env, 0, ids, 1, 0, 1, &len);
+    char *text = hs_envelope_write(env, 0, ids, 1, NULL, 0, 0, 1, &len);
     json_t *back = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
     const char *t = json_string_value(json_object_get(back, "message_type"));
     int ok = t && strcmp(t, env->type) == 0;
@@ -1021,7 +1021,7 @@ static void seen_by_is_appended_to_on_forward(void)
         for (int path = 0; path < 2; path++) {
             size_t len;
             char *out = hs_envelope_write(path ? &ref : &fast, cases[i].skip, more, cases[i].n_more,
-                                          2, 5, &len);
+                                          NULL, 0, 2, 5, &len);
             const char *at = out ? strstr(out, "\"seen_by\":") : NULL;
             CHECK(at && strncmp(at + 10, cases[i].want, strlen(cases[i].want)) == 0 &&
                   strncmp(at + 10 + strlen(cases[i].want), ",\"hops\":5}", 10) == 0);
@@ -1035,11 +1035,118 @@ static void seen_by_is_appended_to_on_forward(void)
     json_t *payload = json_object();
     CHECK(hs_envelope_make(&ref, "chat", payload, 1, 3, "n1") == HS_OK && ref.seen_by.n == 0);
     size_t len;
-    char *out = hs_envelope_write(&ref, 0, more, 1, 3, 0, &len);
+    char *out = hs_envelope_write(&ref, 0, more, 1, NULL, 0, 3, 0, &len);
     CHECK(out && strstr(out, ",\"seen_by\":[\"me\"],"));
     free(out);
     hs_envelope_clear(&ref);
     json_decref(payload);
+}
+
+/* seen_by_hash (seenhash.h) on both paths: 8 lowercase hex digits a name,
+ * at most max_seen_by (8 here) of them, read as the same values; and
+ * written back as it was read. */
+static void seen_by_hash_on_both_paths(void)
+{
+    static const struct {
+        const char *json;
+        int took; /* 1 scanner, 2 jansson */
+        size_t n;
+        uint32_t first, last;
+    } cases[] = {
+        {"\"\"", 3, 0, 0, 0},
+        {"\"0011aabbffeeddcc\"", 3, 2, 0x0011aabb, 0xffeeddcc},
+        {"\"0000000100000002000000030000000400000005000000060000000700000008\"", 3, 8, 1, 8},
+        {"\"000000010000000200000003000000040000000500000006000000070000000800000009\"", 0, 0, 0,
+         0}, /* nine: past max_seen_by */
+        {"\"abc\"", 0, 0, 0, 0},
+        {"\"0011aabbf\"", 0, 0, 0, 0},
+        {"\"0011AABB\"", 0, 0, 0, 0},
+        {"\"0011aabg\"", 0, 0, 0, 0},
+        {"\"0011 abb\"", 0, 0, 0, 0},
+        {"\"\\u0030011aabb\"", 2, 1, 0x0011aabb, 0x0011aabb}, /* escapes: jansson's */
+        {"7", 0, 0, 0, 0},
+        {"null", 0, 0, 0, 0},
+        {"[\"0011aabb\"]", 0, 0, 0, 0},
+    };
+    int bad = 0;
+
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[2048];
+        hs_envelope fast, ref;
+        size_t pos = 0;
+        const char *why;
+        snprintf(text, sizeof text,
+                 "{\"message_id\":\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd"
+                 "ef\",\"message_type\":\"chat\",\"payload\":{},\"timestamp\":1,\"ttl\":3,"
+                 "\"origin_peer\":\"o\",\"seen_by\":[],\"seen_by_hash\":%s}",
+                 cases[i].json);
+        json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+        int f = hs_envelope_scan(text, strlen(text), &pos, &lim, &fast) == 0;
+        int r = j && hs_envelope_parse(j, &lim, &ref, &why) == HS_OK;
+        json_decref(j);
+        int took = (f ? 1 : 0) | (r ? 2 : 0), ok = took == cases[i].took;
+        for (int k = 0; k < 2; k++) {
+            hs_envelope *e = k ? &ref : &fast;
+            if (!(took & (1 << k)))
+                continue;
+            ok = ok && e->seen_hash.n == cases[i].n &&
+                 (e->seen_hash.n == 0 || (e->seen_hash.v[0] == cases[i].first &&
+                                          e->seen_hash.v[e->seen_hash.n - 1] == cases[i].last));
+            /* Written back: the same string, after hops. */
+            size_t len;
+            char *out =
+                hs_envelope_write(e, 0, NULL, 0, e->seen_hash.v, e->seen_hash.n, 3, 1, &len);
+            const char *at = out ? strstr(out, "\"hops\":1") : NULL;
+            ok = ok && at &&
+                 (cases[i].n ? strncmp(at + 8, ",\"seen_by_hash\":\"", 17) == 0 &&
+                                   strlen(at + 25) == 8 * cases[i].n + 2
+                             : strcmp(at + 8, "}") == 0);
+            json_t *back = out ? json_loads(out, 0, NULL) : NULL;
+            hs_envelope again;
+            ok = ok && back && hs_envelope_parse(back, &lim, &again, &why) == HS_OK;
+            if (back && ok) {
+                ok = again.seen_hash.n == e->seen_hash.n &&
+                     (again.seen_hash.n == 0 ||
+                      memcmp(again.seen_hash.v, e->seen_hash.v, 4 * again.seen_hash.n) == 0);
+                hs_envelope_clear(&again);
+            }
+            json_decref(back);
+            free(out);
+            hs_envelope_clear(e);
+        }
+        if (!ok) {
+            fprintf(stderr, "seen_by_hash %s: taken %d, want %d\n", cases[i].json, took,
+                    cases[i].took);
+            bad++;
+        }
+    }
+    CHECK(bad == 0);
+    /* The reason jansson gives. */
+    CHECK(parse_with("seen_by_hash", "\"abc\"") != NULL);
+    CHECK(parse_with("seen_by_hash", "5") != NULL);
+    CHECK(parse_with("seen_by_hash", "\"0011aabb\"") == NULL);
+}
+
+/* A name's hash depends on the message: two ids that collide for one
+ * message do not for the next (of 64 messages, no id's hash is the same
+ * for all), and it is the same wherever it is made. */
+static void seen_hashes_are_keyed_by_the_message(void)
+{
+    uint8_t msg[32] = {0};
+    int same_a = 0, same_b = 0, stable = 1;
+
+    for (int m = 0; m < 64; m++) {
+        msg[0] = (uint8_t)m;
+        msg[9] = (uint8_t)(m * 7);
+        uint32_t a = hs_seenhash_of(msg, "node-a", 6), b = hs_seenhash_of(msg, "node-b", 6);
+        msg[0] ^= 1;
+        uint32_t a2 = hs_seenhash_of(msg, "node-a", 6);
+        msg[0] ^= 1;
+        same_a += a == a2;
+        same_b += a == b;
+        stable &= a == hs_seenhash_of(msg, "node-a", 6);
+    }
+    CHECK(same_a < 2 && same_b < 2 && stable);
 }
 
 /* The set forwarding checks peers against: every entry in it, nothing
@@ -1096,5 +1203,7 @@ int main(void)
     seen_by_bounds_on_both_paths();
     seen_by_is_appended_to_on_forward();
     seen_by_set_finds_its_entries();
+    seen_by_hash_on_both_paths();
+    seen_hashes_are_keyed_by_the_message();
     DONE();
 }

@@ -33,6 +33,11 @@ static int same_json(const json_t *a, const json_t *b)
     return (!a && !b) || (a && b && json_equal(a, b));
 }
 
+static int same_hashes(const hs_seenhash *a, const hs_seenhash *b)
+{
+    return a->n == b->n && (a->n == 0 || memcmp(a->v, b->v, a->n * sizeof *a->v) == 0);
+}
+
 /* b is a jansson-parsed envelope; a's payload may still be text. */
 static void check_same(hs_envelope *a, const hs_envelope *b, const char *what)
 {
@@ -42,6 +47,7 @@ static void check_same(hs_envelope *a, const hs_envelope *b, const char *what)
     FUZZ_CHECK(a->timestamp == b->timestamp, what);
     FUZZ_CHECK(strcmp(a->origin, b->origin) == 0, what);
     FUZZ_CHECK(hs_idlist_equal(&a->seen_by, &b->seen_by), what);
+    FUZZ_CHECK(same_hashes(&a->seen_hash, &b->seen_hash), what);
     FUZZ_CHECK(same_json(hs_envelope_payload(a), b->payload), what);
 }
 
@@ -80,13 +86,15 @@ static void reads_as(char *out, size_t out_len, json_t *want, const char *what)
     free(out);
 }
 
-/* What the writer makes of env (its seen_by plus our id, the oldest left
- * out past the cap, another ttl and hop) reads back, through jansson and
- * through the scanner if it takes it, as env with those changes. */
+/* What the writer makes of env (its seen_by plus our id, its seen_by_hash
+ * plus our hash, the oldest of each left out past the cap, another ttl
+ * and hop) reads back, through jansson and through the scanner if it
+ * takes it, as env with those changes. */
 static void check_write(hs_envelope *env)
 {
     const char *self[1] = {"fuzz-self"};
-    size_t n = env->seen_by.n, len, pos = 0;
+    size_t n = env->seen_by.n, len, pos = 0, nh = env->seen_hash.n;
+    uint32_t hashes[17];
     unsigned ttl = env->ttl ? env->ttl - 1 : 0;
     unsigned hops = env->hops < HS_MAX_HOPS ? env->hops + 1 : env->hops;
 
@@ -94,10 +102,17 @@ static void check_write(hs_envelope *env)
     /* Forwarded as gossip.c does: the ids it had, then ours, the oldest
      * dropped past the cap. */
     size_t skip = n + 1 > lim.max_seen_by ? n + 1 - lim.max_seen_by : 0;
-    char *text = hs_envelope_write(env, skip, self, 1, ttl, hops, &len);
+    size_t hskip = nh + 1 > lim.max_seen_by ? nh + 1 - lim.max_seen_by : 0;
+    FUZZ_CHECK(nh <= lim.max_seen_by, "a list within the cap");
+    if (nh)
+        memcpy(hashes, env->seen_hash.v, nh * sizeof *hashes);
+    hashes[nh] = hs_seenhash_of(env->bin, self[0], 9);
+    char *text =
+        hs_envelope_write(env, skip, self, 1, hashes + hskip, nh + 1 - hskip, ttl, hops, &len);
     FUZZ_CHECK(text && strlen(text) == len, "the writer writes");
 
     hs_envelope want = *env, back, fast;
+    want.seen_hash = (hs_seenhash){hashes + hskip, nh + 1 - hskip};
     /* (Its text has room for its ids.) */
     FUZZ_CHECK(hs_idlist_reserve(&want.seen_by, n + 1 - skip, env->seen_by.len + 9) == HS_OK,
                "room");

@@ -10,7 +10,7 @@
 
 const char harness_health_fmt[] =
     "{\"status\":\"healthy\",\"node_id\":\"%s\",\"peer_count\":3,\"uptime\":12.5,"
-    "\"metrics\":{},\"version\":\"0.1.0\",\"features\":[\"batch\",\"ae\",\"swim\"],"
+    "\"metrics\":{},\"version\":\"0.1.0\",\"features\":[\"batch\",\"ae\",\"swim\",\"seen_hash\"],"
     "\"incarnation\":1700000000000,\"tags\":{\"region\":\"eu\"}}";
 
 /* The harness's clock: it stands still but where a target moves it
