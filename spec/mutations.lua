@@ -1267,4 +1267,24 @@ return {
     caught_by = "c_proto: forwards_names_as_hashes_to_peers_that_read_them",
     specs = { "c_proto" },
   },
+  {
+    name = "an emptied chunk of kept envelopes is never given back",
+    file = "core/proto/arena.c",
+    find = [[    if (!c || --c->live > 0)
+        return;]],
+    replace = [[    if (!c || --c->live > 0 || c)
+        return;]],
+    breaks = "the retained envelopes' memory grows without bound",
+    caught_by = "c_arena: pieces_read_back_and_chunks_go_back",
+    specs = { "c_arena" },
+  },
+  {
+    name = "a new chunk for every piece",
+    file = "core/proto/arena.c",
+    find = [[    if (!c || c->cap - c->used < len + 1) {]],
+    replace = [[    if (1) {]],
+    breaks = "a malloc a kept envelope again, and 64 KiB for each",
+    caught_by = "c_arena: pieces_read_back_and_chunks_go_back",
+    specs = { "c_arena" },
+  },
 }

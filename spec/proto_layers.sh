@@ -14,7 +14,7 @@ set -eu
 LAYERS='
 data        err bytes hash rng cidr http_url log io identity keycache ratelimit holders
             suspicions
-            auth peerindex peers origins sendq seen seenhash idlist envelope envscan envwrite sign
+            auth peerindex peers origins sendq arena seen seenhash idlist envelope envscan envwrite sign
             digest state jsonnum jsonout jsonpick
 time        pending deadlines clock
 membership  membership score discovery left

@@ -11,13 +11,15 @@
  * no tombstones accumulate) and growing the index move slots without
  * reading the entries, which at a full cache are megabytes away.
  * `bodies` is a FIFO of the retained envelopes, ordered as their entries
- * are in the ring, each naming its entry's position.
+ * are in the ring, each naming its entry's position; their bytes are in
+ * `arena`, which gives them back a chunk at a time (arena.h).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/rand.h>
 
+#include "arena.h"
 #include "seen.h"
 
 #define CHUNK 512    /* entries a chunk (20 KiB), a power of two */
@@ -32,7 +34,8 @@ typedef struct seen_entry {
 } seen_entry;
 
 typedef struct seen_body {
-    char *data;
+    char *data;            /* in `arena` */
+    hs_arena_chunk *chunk; /* where data is */
     uint32_t len;
     uint32_t pos; /* ring position of its entry */
 } seen_body;
@@ -54,6 +57,7 @@ struct hs_seen {
     size_t retain_bytes, body_bytes;
     seen_body *bodies;
     size_t bodies_cap, bodies_head, nbodies; /* bodies_cap: a power of two */
+    hs_arena arena;                          /* the bodies' bytes (arena.h) */
 };
 
 static uint64_t load64(const uint8_t *p)
@@ -225,7 +229,7 @@ static void drop_oldest_body(hs_seen *s)
     seen_body *b = body_at(s, 0);
 
     s->body_bytes -= b->len;
-    free(b->data);
+    hs_arena_drop(&s->arena, b->chunk);
     s->bodies_head = (s->bodies_head + 1) & (s->bodies_cap - 1);
     s->nbodies--;
 }
@@ -234,9 +238,8 @@ void hs_seen_free(hs_seen *s)
 {
     if (!s)
         return;
-    while (s->nbodies)
-        drop_oldest_body(s);
     free(s->bodies);
+    hs_arena_free(&s->arena);
     for (size_t c = 0; c < s->chunks_len; c++)
         free(s->chunks[c]);
     free(s->chunks);
@@ -356,7 +359,7 @@ size_t hs_seen_bytes(const hs_seen *s)
 {
     return sizeof *s + s->chunks_len * sizeof *s->chunks +
            s->allocated * s->chunk * sizeof **s->chunks + (s->index_mask + 1) * sizeof *s->index +
-           s->bodies_cap * sizeof *s->bodies + s->body_bytes;
+           s->bodies_cap * sizeof *s->bodies + s->arena.bytes;
 }
 
 /* The position of id's entry, or ring_cap when absent. */
@@ -407,11 +410,17 @@ static size_t body_lower_bound(const hs_seen *s, size_t nth)
 hs_err hs_seen_attach(hs_seen *s, const uint8_t id[32], char *body, size_t len)
 {
     size_t pos = find_pos(s, id), nth, k;
+    hs_arena_chunk *chunk;
+    char *kept;
 
     if (pos == s->ring_cap || len > UINT32_MAX || s->retain_bytes == 0) {
         free(body);
         return pos != s->ring_cap ? HS_ETOOBIG : HS_ENOENT;
     }
+    kept = hs_arena_put(&s->arena, body, len, &chunk);
+    free(body);
+    if (!kept)
+        return HS_ENOMEM;
     nth = nth_of(s, pos);
     /* Nearly always the newest entry's: it goes last, no search. */
     if (!s->nbodies || nth_of(s, body_at(s, s->nbodies - 1)->pos) < nth)
@@ -421,13 +430,13 @@ hs_err hs_seen_attach(hs_seen *s, const uint8_t id[32], char *body, size_t len)
     if (k < s->nbodies && body_at(s, k)->pos == pos) {
         seen_body *b = body_at(s, k);
         s->body_bytes -= b->len;
-        free(b->data);
+        hs_arena_drop(&s->arena, b->chunk);
     } else {
         if (s->nbodies == s->bodies_cap) {
             size_t cap = s->bodies_cap ? s->bodies_cap * 2 : 16;
             seen_body *v = malloc(cap * sizeof *v);
             if (!v) {
-                free(body);
+                hs_arena_drop(&s->arena, chunk);
                 return HS_ENOMEM;
             }
             for (size_t i = 0; i < s->nbodies; i++)
@@ -443,7 +452,8 @@ hs_err hs_seen_attach(hs_seen *s, const uint8_t id[32], char *body, size_t len)
         s->nbodies++;
         body_at(s, k)->pos = (uint32_t)pos;
     }
-    body_at(s, k)->data = body;
+    body_at(s, k)->data = kept;
+    body_at(s, k)->chunk = chunk;
     body_at(s, k)->len = (uint32_t)len;
     s->body_bytes += len;
     trim_bodies(s, time_of(at(s, pos)));

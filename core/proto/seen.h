@@ -16,7 +16,8 @@
  * took a third of the node's time under batched ingest).
  *
  * Recent messages may also keep their serialised envelope (the body), for
- * anti-entropy: bodies sit in their own FIFO (16 bytes each plus the body),
+ * anti-entropy: bodies sit in their own FIFO (24 bytes each plus the body,
+ * its bytes in 64 KiB chunks: arena.h),
  * and are dropped oldest first once older than the retain ttl or over the
  * byte cap, while their ids stay.
  */
