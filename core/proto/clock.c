@@ -11,14 +11,34 @@
 #include "hash.h"
 #include "node.h"
 
+/* The monotonic clock read now, whatever event is under way. */
+static double read_mono(const hs_node *n)
+{
+    return n->clock.mono(n->clock.ud);
+}
+
 double hs_node_now(const hs_node *n)
 {
-    return n->clock.wall(n->clock.ud);
+    return n->ev_depth ? n->ev_wall : n->clock.wall(n->clock.ud);
 }
 
 double hs_node_mono(const hs_node *n)
 {
-    return n->clock.mono(n->clock.ud);
+    return n->ev_depth ? n->ev_mono : read_mono(n);
+}
+
+void hs_node_event_begin(hs_node *n)
+{
+    if (n->ev_depth++ == 0) {
+        n->ev_mono = read_mono(n);
+        n->ev_wall = n->clock.wall(n->clock.ud);
+    }
+}
+
+void hs_node_event_end(hs_node *n)
+{
+    if (n->ev_depth)
+        n->ev_depth--;
 }
 
 void hs_node_set_clock(hs_node *n, const hs_clock *clock)
@@ -31,7 +51,7 @@ void hs_node_set_clock(hs_node *n, const hs_clock *clock)
 
 int hs_node_stalled(const hs_node *n)
 {
-    double now = hs_node_mono(n);
+    double now = read_mono(n);
 
     /* On a clock of its own (a harness) the node's time is not the
      * loop's: how late the loop runs says nothing of it. */
@@ -52,7 +72,7 @@ void hs_node_rearm(hs_node *n)
         n->io->ops->arm(n->io, -1);
         return;
     }
-    double in = next - hs_node_mono(n);
+    double in = next - read_mono(n);
     n->io->ops->arm(n->io, in > 0 ? in : 0);
 }
 

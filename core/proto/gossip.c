@@ -1077,7 +1077,12 @@ decline:
 hs_err hs_node_broadcast(hs_node *n, const char *type, json_t *payload, char *id_out)
 {
     unsigned ttl = type && strcmp(type, "peer_announce") == 0 ? n->cfg.announce_ttl : n->cfg.ttl;
-    return hs_gossip_broadcast(n, type, payload, ttl, 0, id_out);
+    hs_err err;
+
+    hs_node_event_begin(n);
+    err = hs_gossip_broadcast(n, type, payload, ttl, 0, id_out);
+    hs_node_event_end(n);
+    return err;
 }
 
 hs_err hs_gossip_broadcast(hs_node *n, const char *type, json_t *payload, unsigned ttl,

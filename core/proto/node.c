@@ -402,6 +402,7 @@ void hs_node_run_due(hs_node *n)
 
     if (!n->started || n->closing || n->due_busy)
         return;
+    hs_node_event_begin(n);
     n->due_busy = 1;
     while (!n->closing && (w = hs_deadlines_take(&n->due, now, ran)) >= 0) {
         ran |= 1u << w;
@@ -409,6 +410,7 @@ void hs_node_run_due(hs_node *n)
     }
     n->due_busy = 0;
     hs_node_rearm(n);
+    hs_node_event_end(n);
 }
 
 /* Whether the listen address reaches beyond this machine (a name other

@@ -37,6 +37,7 @@ static void on_answer(void *ud, const hs_http_result *res)
     hs_node *n = e->node;
 
     if (!e->cancelled) {
+        hs_node_event_begin(n);
         take_out(&n->pending, e);
         /* The node closed while this was in flight: its answer is for
          * nobody (HS_ESTATE: the client cancelled it). */
@@ -47,6 +48,7 @@ static void on_answer(void *ud, const hs_http_result *res)
             e->kind->done(n, e, res);
         }
         release(n, e);
+        hs_node_event_end(n);
     }
     free(e);
 }

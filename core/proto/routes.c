@@ -589,6 +589,7 @@ void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *re
     hs_node *n = ud;
     size_t r = 0, c = 0;
 
+    hs_node_event_begin(n);
     n->rx_src_ok = source_of(n, req, n->rx_src) == 0;
     dispatch(n, req, resp);
     n->rx_src_ok = 0;
@@ -604,6 +605,7 @@ void hs_routes_handle(void *ud, const hs_http_request *req, hs_http_response *re
     n->stats.http[r][c]++;
     n->m.bytes_in += req->len;
     n->m.bytes_out += resp->len;
+    hs_node_event_end(n);
 }
 
 static void dispatch(hs_node *n, const hs_http_request *req, hs_http_response *resp)
