@@ -66,6 +66,30 @@ static int hex_word(const char *hex, uint8_t out[4], uint64_t *upper)
     return 0;
 }
 
+int hs_hash_hex8(const char *hex, uint32_t *out)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t up = 0;
+    uint8_t b[4];
+
+    if (hex_word(hex, b, &up) != 0 || (up & HIGH))
+        return -1;
+    *out = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+    return 0;
+#else
+    uint32_t v = 0;
+
+    for (size_t i = 0; i < 8; i++) {
+        unsigned d = hexval[(unsigned char)hex[i]];
+        if (d == 0 || d > 16)
+            return -1;
+        v = v << 4 | (d - 1);
+    }
+    *out = v;
+    return 0;
+#endif
+}
+
 /* Reads the 64 hex digits at hex (no NUL needed); *upper gets whether any
  * was upper case. */
 static hs_err from_hex64(const char *hex, uint8_t out[32], int *upper)

@@ -27,6 +27,10 @@ void hs_hash_to_hex(const uint8_t *bytes, size_t len, char *hex);
 /* The value of one hex digit (either case), or -1. */
 int hs_hash_hex_digit(char c);
 
+/* The 8 lowercase hex digits at hex (no NUL needed) as a number, most
+ * significant first, in *out: 0, or -1 when one is not such a digit. */
+int hs_hash_hex8(const char *hex, uint32_t *out);
+
 /* SipHash-2-4 of data under a 128-bit key. */
 uint64_t hs_hash_siphash(const uint64_t key[2], const void *data, size_t len);
 

@@ -21,16 +21,6 @@ uint32_t hs_seenhash_of(const uint8_t msg[32], const char *id, size_t len)
     return (uint32_t)(hs_idlist_hash(k0 ^ (k1 << 1 | k1 >> 63), id, len) >> 32);
 }
 
-/* A lowercase hex digit's value, or -1. */
-static int digit(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 hs_err hs_seenhash_parse(hs_seenhash *h, const char *hex, size_t len, size_t max)
 {
     size_t n = len / HS_SEENHASH_HEX;
@@ -43,18 +33,11 @@ hs_err hs_seenhash_parse(hs_seenhash *h, const char *hex, size_t len, size_t max
         return HS_OK;
     if (!(h->v = malloc(n * sizeof *h->v)))
         return HS_ENOMEM;
-    for (size_t k = 0; k < n; k++) {
-        uint32_t v = 0;
-        for (size_t i = 0; i < HS_SEENHASH_HEX; i++) {
-            int d = digit((unsigned char)hex[k * HS_SEENHASH_HEX + i]);
-            if (d < 0) {
-                hs_seenhash_free(h);
-                return HS_EPROTO;
-            }
-            v = v << 4 | (uint32_t)d;
+    for (size_t k = 0; k < n; k++)
+        if (hs_hash_hex8(hex + k * HS_SEENHASH_HEX, &h->v[k]) != 0) {
+            hs_seenhash_free(h);
+            return HS_EPROTO;
         }
-        h->v[k] = v;
-    }
     h->n = n;
     return HS_OK;
 }

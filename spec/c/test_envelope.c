@@ -487,6 +487,36 @@ static void ids_are_read_as_digit_by_digit(void)
     CHECK(bad == 0);
 }
 
+/* Eight lowercase hex digits as one number (seen_by_hash's names): every
+ * byte value at every place, against digit by digit. */
+static void hex8_is_read_as_digit_by_digit(void)
+{
+    const char *base = "0a9f3c7e";
+    size_t bad = 0;
+
+    for (size_t at = 0; at < 8; at++)
+        for (unsigned c = 0; c < 256; c++) {
+            char hex[9];
+            uint32_t want = 0, got = 0;
+            int ok = 1;
+            memcpy(hex, base, 9);
+            hex[at] = (char)c;
+            for (size_t i = 0; i < 8; i++) {
+                int d = ref_digit((unsigned char)hex[i]);
+                if (d < 0 || (hex[i] >= 'A' && hex[i] <= 'F'))
+                    ok = 0;
+                else
+                    want = want << 4 | (uint32_t)d;
+            }
+            int r = hs_hash_hex8(hex, &got);
+            bad += ok ? r != 0 || got != want : r != -1;
+        }
+    CHECK(bad == 0);
+    uint32_t v = 0;
+    CHECK(hs_hash_hex8("ffffffff", &v) == 0 && v == 0xffffffffu);
+    CHECK(hs_hash_hex8("00000001", &v) == 0 && v == 1);
+}
+
 /* jsonout.h writes reals as jansson does; most (1e-4 to 1e15) by its own
  * exact 17 digits instead of printf. Against jansson's own text, on
  * random bit patterns, decimals, timestamps, powers of two and ten and
@@ -1192,6 +1222,7 @@ int main(void)
     arrays_are_walked_and_split();
     ids_parse_in_either_case();
     ids_are_read_as_digit_by_digit();
+    hex8_is_read_as_digit_by_digit();
     reals_are_written_as_jansson_does();
     scanner_agrees_with_jansson();
     accepts_a_reference_envelope();
