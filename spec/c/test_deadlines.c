@@ -68,12 +68,35 @@ static void closed(void *ud)
     *(int *)ud = 1;
 }
 
+/* A node on loop with these settings, reading `clock` for both times;
+ * NULL (a failed check) when it cannot be made. */
+static hs_node *node_on(uv_loop_t *loop, hs_config *cfg, double (*clock)(void *))
+{
+    hs_node *n;
+
+    if (hs_node_new(loop, cfg, &n) != HS_OK) {
+        CHECK(!"the node is made");
+        return NULL;
+    }
+    hs_node_set_clock(n, &(hs_clock){clock, clock, NULL});
+    return n;
+}
+
+/* Closes n and the loop. */
+static void close_node(uv_loop_t *loop, hs_node *n)
+{
+    int done = 0;
+
+    hs_node_close(n, closed, &done);
+    CHECK(run_until(loop, &done, 1, 1000));
+    CHECK(uv_loop_close(loop) == 0);
+}
+
 static void rounds_follow_the_node_clock(void)
 {
     uv_loop_t loop;
     hs_config cfg;
     hs_node *n;
-    int done = 0;
 
     uv_loop_init(&loop);
     hs_config_init(&cfg);
@@ -82,11 +105,8 @@ static void rounds_follow_the_node_clock(void)
     cfg.gossip_interval = 1e-300;     /* valid: above 0 */
     cfg.peer_exchange_interval = 1e9; /* the most it may be */
     cfg.ae_interval = 2;
-    if (hs_node_new(&loop, &cfg, &n) != HS_OK) {
-        CHECK(!"the node is made");
+    if (!(n = node_on(&loop, &cfg, fake)))
         return;
-    }
-    hs_node_set_clock(n, &(hs_clock){fake, fake, NULL});
     CHECK(hs_node_start(n) == HS_OK);
     CHECK(hs_node_due_in(n, HS_DUE_MAINTAIN) == 1.0);
     CHECK(hs_node_due_in(n, HS_DUE_AE) == 2.0);
@@ -112,10 +132,7 @@ static void rounds_follow_the_node_clock(void)
     hs_node_run_due(n);
     CHECK(hs_node_due_in(n, HS_DUE_AE) == 4.0);
     CHECK(hs_node_due_in(n, HS_DUE_MAINTAIN) == 0.5);
-
-    hs_node_close(n, closed, &done);
-    CHECK(run_until(&loop, &done, 1, 1000));
-    CHECK(uv_loop_close(&loop) == 0);
+    close_node(&loop, n);
 }
 
 static double counted_now;
@@ -140,17 +157,13 @@ static void an_event_reads_the_clock_once(void)
     uv_loop_t loop;
     hs_config cfg;
     hs_node *n;
-    int done = 0;
 
     uv_loop_init(&loop);
     hs_config_init(&cfg);
     cfg.node_id = "evented";
     cfg.port = 0;
-    if (hs_node_new(&loop, &cfg, &n) != HS_OK) {
-        CHECK(!"the node is made");
+    if (!(n = node_on(&loop, &cfg, counted)))
         return;
-    }
-    hs_node_set_clock(n, &(hs_clock){counted, counted, NULL});
     double a = hs_node_mono(n), b = hs_node_mono(n);
     CHECK(b > a);
     hs_node_event_begin(n);
@@ -167,9 +180,7 @@ static void an_event_reads_the_clock_once(void)
     hs_node_event_end(n); /* one end too many changes nothing */
     double c = hs_node_mono(n);
     CHECK(hs_node_mono(n) > c);
-    hs_node_close(n, closed, &done);
-    CHECK(run_until(&loop, &done, 1, 1000));
-    CHECK(uv_loop_close(&loop) == 0);
+    close_node(&loop, n);
 }
 
 int main(void)
