@@ -240,9 +240,7 @@ static inline int hs_peer_origin_link(const hs_peer *p, int k)
     return (int)((p->origin_open >> k) & 1u);
 }
 
-/* Whether the words of more origins say the link to p is open than say
- * it is pruned (push.c: a duplicate prunes the shared link only when
- * not). */
+/* The bits set in v. */
 static inline unsigned hs_bits_set(uint32_t v)
 {
     unsigned k = 0;
@@ -252,6 +250,9 @@ static inline unsigned hs_bits_set(uint32_t v)
     return k;
 }
 
+/* Whether the words of more origins say the link to p is open than say
+ * it is pruned (push.c: a duplicate prunes the shared link only when
+ * not). */
 static inline int hs_peer_open_for_most(const hs_peer *p)
 {
     return hs_bits_set(p->origin_word & p->origin_open) >

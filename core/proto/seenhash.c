@@ -53,14 +53,14 @@ int hs_seenhash_has(const hs_seenhash *h, uint32_t v)
 
 void hs_seenhash_write(hs_jsonout *o, const uint32_t *v, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-
     if (o->failed || (o->len + HS_SEENHASH_HEX * n + 1 > o->cap &&
                       hs_jsonout_reserve(o, HS_SEENHASH_HEX * n) != 0))
         return;
-    for (size_t k = 0; k < n; k++)
-        for (int i = HS_SEENHASH_HEX - 1; i >= 0; i--)
-            o->p[o->len++] = hex[(v[k] >> (4 * i)) & 15];
+    for (size_t k = 0; k < n; k++, o->len += HS_SEENHASH_HEX) {
+        uint8_t b[4] = {(uint8_t)(v[k] >> 24), (uint8_t)(v[k] >> 16), (uint8_t)(v[k] >> 8),
+                        (uint8_t)v[k]};
+        hs_hash_to_hex(b, 4, o->p + o->len); /* (and a NUL, within the reserve) */
+    }
 }
 
 void hs_seenhash_free(hs_seenhash *h)
