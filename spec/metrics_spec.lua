@@ -117,6 +117,31 @@ describe("GET /metrics", function()
     loop:close()
   end)
 
+  it("says how busy the node's thread is (loop_busy_ratio)", function()
+    -- The loop blocks in epoll for most of a second, then a timer keeps
+    -- it working 9 ms of every 10 for a second: the share the node
+    -- reads from libuv's idle time goes from near 0 to most of it
+    -- (smoothed over 0.5 s: about 0.86 of 0.9 after a second).
+    local a, loop = H.node()
+    local function ratio()
+      local st, text = H.fetch(loop, a, "GET", a:url() .. "/metrics")
+      assert.equal(200, st)
+      return samples(text).hearsay_loop_busy_ratio
+    end
+    loop:run_for(1)
+    local idle = ratio()
+    assert.is_true(idle >= 0 and idle < 0.3, idle)
+    local t = loop:timer(0, 0.01, function()
+      local until_t = os.clock() + 0.009
+      repeat until os.clock() >= until_t
+    end)
+    loop:run_for(1)
+    t:close()
+    local busy = ratio()
+    assert.is_true(busy > 0.5 and busy <= 1, busy)
+    a:close(); loop:close()
+  end)
+
   it("takes GET only, and is refused without a key in a keyed cluster", function()
     local a, loop = H.node()
     local st, body = H.fetch(loop, a, "POST", a:url() .. "/metrics", "{}")

@@ -1296,4 +1296,22 @@ return {
     caught_by = "c_deadlines: an_event_reads_the_clock_once",
     specs = { "c_deadlines" },
   },
+  {
+    name = "the load read as the io's busy seconds, not their rate",
+    file = "core/proto/clock.c",
+    find = [[        double u = (busy - n->load.busy) / dt;]],
+    replace = [[        double u = busy;]],
+    breaks = "every node reads fully busy in /metrics (busy seconds grow past 1)",
+    caught_by = "c_proto: the_load_follows_the_io",
+    specs = { "c_proto" },
+  },
+  {
+    name = "libuv's idle time not asked for",
+    file = "core/net/io_uv.c",
+    find = [[    uv_loop_configure(io->loop, UV_METRICS_IDLE_TIME);]],
+    replace = [[]],
+    breaks = "the loop's idle time stays 0: a real node always reads fully busy",
+    caught_by = "metrics_spec: says how busy the node's thread is (loop_busy_ratio)",
+    specs = { "metrics_spec" },
+  },
 }

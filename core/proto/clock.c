@@ -1,11 +1,13 @@
 /*
  * clock.c -- a node's time: the wall and monotonic seconds it reads (its
  * hs_clock: the io's, or a harness's; clock.h), whether its own loop is
- * stalled, and its deadlines on that clock (deadlines.h), the earliest of
- * which the io's one timer waits for. Every part of the protocol reads and
- * sets these, so they sit below all of them; what runs when a deadline is
- * due is node.c's (hs_node_run_due). O(HS_DUE_COUNT) per deadline set.
+ * stalled, how busy its thread is, and its deadlines on that clock
+ * (deadlines.h), the earliest of which the io's one timer waits for.
+ * Every part of the protocol reads and sets these, so they sit below all
+ * of them; what runs when a deadline is due is node.c's
+ * (hs_node_run_due). O(HS_DUE_COUNT) per deadline set.
  */
+#include <math.h>
 #include <string.h>
 
 #include "hash.h"
@@ -47,6 +49,30 @@ void hs_node_set_clock(hs_node *n, const hs_clock *clock)
         n->clock = *clock;
         n->own_clock = 1;
     }
+}
+
+double hs_node_load(hs_node *n)
+{
+    double now = hs_node_mono(n), dt = now - n->load.at, busy;
+
+    if (dt < HS_LOAD_STEP && n->load.at > 0)
+        return n->load.share;
+    /* On a clock of its own (a harness) the io's busy seconds are on
+     * another clock. */
+    if (n->own_clock || !n->io || !n->io->ops->busy || (busy = n->io->ops->busy(n->io)) < 0) {
+        n->load.at = 0; /* the next reading that can tell starts afresh */
+        return n->load.share = 0;
+    }
+    if (n->load.at > 0 && dt > 0) {
+        double u = (busy - n->load.busy) / dt;
+        u = u < 0 ? 0 : u > 1 ? 1 : u;
+        /* An exponential average with time constant HS_LOAD_TAU, however
+         * far apart the readings. */
+        n->load.share += (u - n->load.share) * (1 - exp(-dt / HS_LOAD_TAU));
+    }
+    n->load.at = now;
+    n->load.busy = busy;
+    return n->load.share;
 }
 
 int hs_node_stalled(const hs_node *n)

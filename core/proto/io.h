@@ -295,6 +295,12 @@ typedef struct hs_io_ops {
     /* How far, in s, the start of the loop's current turn lies behind
      * monotonic s `mono` (0 where turns take no time, as in a simulator). */
     double (*lag)(const hs_io *io, double mono);
+    /* Seconds the thread running the node has spent working (not waiting
+     * for events) since a point of the io's choosing: it only grows, and
+     * only its differences mean anything (several nodes on one loop read
+     * the same). Negative where it is not known (a simulator without a
+     * CPU model). What hs_node_load follows. */
+    double (*busy)(const hs_io *io);
     /* Looks up a DNS bootstrap entry ("dns+NAME:PORT", "dnssrv+..."; see
      * discovery.h) off the node's thread; URLs get https:// when tls.
      * cb runs exactly once unless this returns an error. */

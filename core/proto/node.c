@@ -514,6 +514,7 @@ hs_err hs_node_start(hs_node *n)
         n->incarnation = (uint64_t)(n->started_wall * 1000);
     n->started_mono = hs_node_mono(n);
     n->score_tick = n->started_mono;
+    hs_node_load(n); /* the busy seconds its load is measured from */
 
     again(n, HS_DUE_ANNOUNCE, n->cfg.gossip_interval);
     again(n, HS_DUE_PROBE, hs_membership_probe_next(n));

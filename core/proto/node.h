@@ -194,6 +194,10 @@ struct hs_node {
                                  time out (1 + it) times longer */
     size_t probe_cursor;      /* the next peer to probe is at or after this index */
     double stalled_until;     /* monotonic s: until then failures are ours */
+    struct {
+        double at, busy; /* monotonic s and the io's busy s when last read */
+        double share;    /* the thread's busy share, smoothed */
+    } load;              /* hs_node_load (clock.c) */
     int lazy_pending;
     int in_own;                         /* in hooks.on_own (gossip.c) */
     int leaving;                        /* hs_node_leave was called */
@@ -560,6 +564,14 @@ void hs_node_event_begin(hs_node *n);
 void hs_node_event_end(hs_node *n);
 /* Replaces the real clock; before hs_node_start only. */
 void hs_node_set_clock(hs_node *n, const hs_clock *clock);
+/* The share of its time the thread running the node spends working
+ * rather than waiting for events (0 to 1), smoothed over about
+ * HS_LOAD_TAU s and read at most every HS_LOAD_STEP s (GET /metrics:
+ * hearsay_loop_busy_ratio). 0 where the io cannot tell (a simulator
+ * without a CPU model) or on a clock of its own (a harness). */
+#define HS_LOAD_TAU 0.5
+#define HS_LOAD_STEP 0.05
+double hs_node_load(hs_node *n);
 
 /* w is due in s seconds on the node's clock (0: at the loop's next turn;
  * HS_NEVER or 1e15 s and more: never). */

@@ -232,6 +232,10 @@ char *hs_node_prometheus(hs_node *n, size_t *len)
     gauge(&t, "copies_per_message", "copies of each new message that reached us, on average",
           hs_metric_copies(&m));
     gauge(&t, "state_version", "the version of the node's state", (double)n->state_version);
+    gauge(&t, "loop_busy_ratio",
+          "share of its time the node's thread works rather than waits for events, smoothed "
+          "over about half a second (0 where unknown)",
+          hs_node_load(n));
     gauge(&t, "uptime_seconds", "seconds since the node started",
           n->started ? hs_node_mono(n) - n->started_mono : 0.0);
     if (t.failed) {

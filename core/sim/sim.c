@@ -397,6 +397,27 @@ static double sim_lag(const hs_io *io, double mono)
     return 0;
 }
 
+/* A node's io: which node, for its host's CPU. */
+typedef struct sim_io_node {
+    hs_io base;
+    hs_sim *s;
+    size_t i;
+} sim_io_node;
+
+/* Its host's work done so far (what is booked past now is not done yet),
+ * or -1 without a CPU model. */
+static double sim_busy(const hs_io *io)
+{
+    const sim_io_node *sio = (const sim_io_node *)io;
+    const hs_sim *s = sio->s;
+
+    if (!cpu_on(s))
+        return -1;
+    size_t h = sio->i / s->o.cpu.per_host;
+    double ahead = s->host_free[h] - s->now;
+    return s->host_used[h] - (ahead > 0 ? ahead : 0);
+}
+
 static hs_err sim_resolve(hs_io *io, const char *entry, int tls, hs_io_resolved cb, void *ud)
 {
     (void)io;
@@ -414,7 +435,7 @@ static void sim_close(hs_io *io, void (*done)(void *ud), void *ud)
         done(ud);
 }
 
-static const hs_io_ops sim_io = {sim_start, sim_arm, sim_lag, sim_resolve, sim_close};
+static const hs_io_ops sim_io = {sim_start, sim_arm, sim_lag, sim_busy, sim_resolve, sim_close};
 
 static double clock_wall(void *ud)
 {
@@ -977,9 +998,12 @@ static hs_err make_node(hs_sim *s, size_t i, uint64_t *x)
     }
     if (s->o.configure)
         s->o.configure(s->o.ud, i, &cfg);
-    hs_io *io = malloc(sizeof *io);
-    if (!io)
+    sim_io_node *sio = malloc(sizeof *sio);
+    if (!sio)
         return HS_ENOMEM;
+    sio->s = s;
+    sio->i = i;
+    hs_io *io = &sio->base;
     io->ops = &sim_io;
     io->transport = &hs_memnet_transport;
     io->clock = (hs_clock){clock_wall, clock_mono, s}; /* the network's time */

@@ -1613,6 +1613,69 @@ static void a_link_open_for_most_origins_stays_shared(void)
     }
 }
 
+/* A node's load (clock.c, hs_node_load) follows its io's busy seconds:
+ * here a share of the virtual time set by the test, in place of the
+ * simulator's CPU model. From a reading at 0, 2 s at 95% busy read
+ * 0.95 x (1 - e^-4) (an exponential average over HS_LOAD_TAU, 0.5 s,
+ * however far apart the readings); 0.5 s more at 30% move it 1 - e^-1
+ * of the way to 0.3; within HS_LOAD_STEP it is not read again; an io
+ * that cannot tell gives 0, and the next reading that can starts afresh
+ * rather than from the old busy seconds. */
+static double busy_share = -1, busy_acc, busy_at;
+static hs_io_ops busy_ops;
+
+static double busy_seconds(const hs_io *io)
+{
+    return busy_share < 0 ? -1 : busy_acc + busy_share * (io->clock.mono(io->clock.ud) - busy_at);
+}
+
+/* From now on n's thread works `share` of the time (-1: the io cannot
+ * tell): the busy seconds so far are kept. */
+static void set_busy(hs_node *n, double share)
+{
+    double now = hs_node_mono(n);
+
+    if (busy_share >= 0)
+        busy_acc += busy_share * (now - busy_at);
+    busy_at = now;
+    busy_share = share;
+}
+
+static void the_load_follows_the_io(void)
+{
+    hs_sim_opts o = {.nodes = 2, .seed = 3, .latency = 1.0 / 4096};
+    hs_sim *s = hs_sim_new(&o);
+
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    hs_node *n = hs_sim_node(s, 0);
+    CHECK(hs_node_load(n) == 0); /* no CPU model: the simulator cannot tell */
+    busy_ops = *n->io->ops;
+    busy_ops.busy = busy_seconds;
+    n->io->ops = &busy_ops;
+    set_busy(n, 0.95);
+    CHECK(hs_node_load(n) == 0); /* the first reading: nothing to compare */
+    hs_sim_run_for(s, 2);
+    double want = 0.95 * (1 - exp(-4));
+    CHECK(fabs(hs_node_load(n) - want) < 1e-9);
+    set_busy(n, 0.3);
+    hs_sim_run_for(s, 0.5);
+    want += (0.3 - want) * (1 - exp(-1));
+    CHECK(fabs(hs_node_load(n) - want) < 1e-9);
+    hs_sim_run_for(s, HS_LOAD_STEP / 2);
+    CHECK(fabs(hs_node_load(n) - want) < 1e-9);
+    set_busy(n, -1);
+    hs_sim_run_for(s, 1);
+    CHECK(hs_node_load(n) == 0);
+    set_busy(n, 0.5);
+    hs_sim_run_for(s, 1);
+    CHECK(hs_node_load(n) == 0); /* afresh: a first reading again */
+    hs_sim_run_for(s, 1);
+    CHECK(fabs(hs_node_load(n) - 0.5 * (1 - exp(-2))) < 1e-9);
+    hs_sim_free(s);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -1654,5 +1717,6 @@ int main(int argc, char **argv)
     a_late_push_goes_as_an_offer();
     offers_wait_for_slow_pushes();
     a_stream_sets_rounds_off_apart();
+    the_load_follows_the_io();
     DONE();
 }
