@@ -25,6 +25,12 @@
 --   repairs           envelopes moved by anti-entropy (ae_pushed + ae_fetched)
 --   cpu_pct_max       the busiest process's CPU over the step and drain
 --                     (100 = one core), and cpu_pct_per_node (all / N)
+--   cpu_pct_sending   each process's CPU while the step sends, by shard
+--                     (the first: this process, which holds node 1 and
+--                     drives the load), and cpu_pct_max_sending, the
+--                     busiest's (the table's "busy%"). Over step and drain a process
+--                     pegged at 100% while sending reads 78% (20 s of 25):
+--                     cpu_pct_max alone made a saturated process look idle
 --   fds_max           most descriptors one process held
 --   bytes_per_node_s  loopback bytes per node per second (in a private
 --                     network namespace only: BENCH_NETNS=1)
@@ -149,13 +155,21 @@ end
 local netns = os.getenv("BENCH_NETNS") == "1"
 local sustained, ceiling_hit = 0, nil
 B.log("%8s %9s %9s %9s %8s %8s %8s %7s %8s %7s %6s %9s", "offered", "sent/s", "deliv%",
-  "complete%", "p50 ms", "p99 ms", "p100 ms", "copies", "repairs", "cpu%max", "fds", "lag s")
+  "complete%", "p50 ms", "p99 ms", "p100 ms", "copies", "repairs", "busy%", "fds", "lag s")
 for step, rate in ipairs(rates) do
   local m0 = ctl:snap()
   local cpu0 = {}
   for i, r in ipairs(ctl:all("snap")) do cpu0[i] = r.cpu end
   local lo0 = netns and B.lo_tx_bytes()
   local t0 = loop:now()
+  -- Each process's CPU share while the step sends (read once its
+  -- --seconds are over, before the drain).
+  local cpu_send = {}
+  local function sending_cpu()
+    local dt = loop:now() - t0
+    for i, r in ipairs(ctl:all("snap")) do cpu_send[i] = 100 * (r.cpu - (cpu0[i] or 0)) / dt end
+  end
+  local function busiest() return #cpu_send > 0 and math.max(table.unpack(cpu_send)) or 0 end
   ctl:all("load_start", { step = step, origins = origins, rate = rate, seconds = o.seconds,
     bytes = o.payload, drain = o.drain })
   -- A process we started, stopped and resumed by its pid.
@@ -175,13 +189,16 @@ for step, rate in ipairs(rates) do
     B.log("  timeline, per second: %s", table.concat(names, " "))
     for sec = 1, math.ceil(o.seconds + o.drain) do
       loop:run_for(1)
+      if sec == math.ceil(o.seconds) then sending_cpu() end
       local cur, row = ctl:snap(), {}
       for k, key in ipairs(keys) do row[k] = ("%" .. #names[k] .. "d"):format((cur[key] or 0) - (prev[key] or 0)) end
       B.log("  %3d %s", sec, table.concat(row, " "))
       prev = cur
     end
   else
-    loop:run_for(o.seconds + o.drain)
+    loop:run_for(o.seconds)
+    sending_cpu()
+    loop:run_for(o.drain)
   end
   for _, h in ipairs(pauses) do h:close() end
   if #pauses > 0 then os.execute("kill -CONT " .. victim) end -- (a step shorter than its pause)
@@ -254,6 +271,10 @@ for step, rate in ipairs(rates) do
   B.result(t, "prunes", d("prunes"))
   B.result(t, "cpu_pct_max", 100 * cpu_max)
   B.result(t, "cpu_pct_per_node", 100 * cpu_all / n)
+  B.result(t, "cpu_pct_max_sending", busiest())
+  local shares = {}
+  for i, c in ipairs(cpu_send) do shares[i] = ("%.1f"):format(c) end
+  B.result(t, "cpu_pct_sending", table.concat(shares, ","))
   B.result(t, "fds_max", fds)
   if netns then B.result(t, "bytes_per_node_s", (lo1 - lo0) / n / wall) end
   if graph then
@@ -267,7 +288,7 @@ for step, rate in ipairs(rates) do
   end
   B.log("%8d %9.1f %9.2f %9.2f %8s %8s %8s %7.2f %8d %7.0f %6d %9.2f", rate, sent / o.seconds,
     delivered, sent > 0 and 100 * complete / sent or 0, B.fmt(p50), B.fmt(p99), B.fmt(p100),
-    copies, d("ae_pushed") + d("ae_fetched"), 100 * cpu_max, fds, lag)
+    copies, d("ae_pushed") + d("ae_fetched"), busiest(), fds, lag)
   if graph then
     B.log("  eager links: %d (%d in pairs, %d one way, %d of those to a node that does not hold the "
       .. "sender alive); nodes no eager path reaches, per origin: %s; nodes fed by nobody: %d",
