@@ -1314,4 +1314,13 @@ return {
     caught_by = "metrics_spec: says how busy the node's thread is (loop_busy_ratio)",
     specs = { "metrics_spec" },
   },
+  {
+    name = "the simulator's nodes never know their host's work",
+    file = "core/sim/sim.c",
+    find = [[    return s->host_used[h] - (ahead > 0 ? ahead : 0);]],
+    replace = [[    return -1;]],
+    breaks = "a simulated node under sim.cpu reads no load, whatever its host does",
+    caught_by = "c_proto: the_load_follows_the_io (the CPU model's part)",
+    specs = { "c_proto" },
+  },
 }

@@ -1674,6 +1674,27 @@ static void the_load_follows_the_io(void)
     hs_sim_run_for(s, 1);
     CHECK(fabs(hs_node_load(n) - 0.5 * (1 - exp(-2))) < 1e-9);
     hs_sim_free(s);
+
+    /* Under the simulator's CPU model (10 nodes on one host, 5 ms a
+     * request served, 2 ms an answer taken, 1 ms a round) the load is the
+     * host's work over the time: 10 s after a reading it reads its share
+     * of those 10 s, to within what is booked past either reading. */
+    o.nodes = 10;
+    o.cpu =
+        (hs_sim_cpu){.per_host = 10, .cores = 1, .serve = 0.005, .answer = 0.002, .round = 0.001};
+    if (!(s = hs_sim_new(&o))) {
+        CHECK(!"a network with a CPU model");
+        return;
+    }
+    n = hs_sim_node(s, 3);
+    hs_sim_run_for(s, 5);
+    double used0 = hs_sim_cpu_used(s, NULL, NULL);
+    hs_node_load(n);
+    hs_sim_run_for(s, 10);
+    double share = (hs_sim_cpu_used(s, NULL, NULL) - used0) / 10, load = hs_node_load(n);
+    CHECK(share > 0.01 && share < 1);
+    CHECK(fabs(load - share) < 0.01);
+    hs_sim_free(s);
 }
 
 int main(int argc, char **argv)
