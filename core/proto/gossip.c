@@ -417,9 +417,11 @@ done:
  * ids, and no seen_by_hash. Either way siblings don't send back; either
  * list is trimmed to max_seen_by by dropping its oldest entries. ttl_out,
  * one hop more. Written from the struct (envwrite.c), without a JSON tree.
+ * A `tree` push carries the message's id, ttl and birth (push.c turns a
+ * late one into an offer).
  */
 static hs_body *forward_body(hs_node *n, const hs_envelope *env, hs_peer **targets, size_t nt,
-                             unsigned ttl_out, int hashed)
+                             unsigned ttl_out, int hashed, int tree)
 {
     size_t total, k = 0, len, skip = 0, id_len = strlen(n->id);
     const char *small[65], **more = small;
@@ -462,6 +464,12 @@ static hs_body *forward_body(hs_node *n, const hs_envelope *env, hs_peer **targe
     if (text)
         body = hs_body_new(text, len);
     free(text);
+    if (body && tree) {
+        body->tree = 1;
+        memcpy(body->bin, env->bin, 32);
+        body->ttl = ttl_out;
+        body->born = hs_node_mono(n);
+    }
     return body;
 }
 
@@ -497,17 +505,10 @@ static hs_err forward(hs_node *n, hs_envelope *env, unsigned ttl_out, size_t fan
         return HS_OK;
     for (size_t i = 0; i < nt; i++) {
         int hashed = (targets[i]->features & HS_FEAT_SEENH) != 0;
-        if (!body[hashed]) {
-            if (!(body[hashed] = forward_body(n, env, targets, nt, ttl_out, hashed))) {
-                err = HS_ENOMEM;
-                break;
-            }
-            body[hashed]->tree = (unsigned char)tree;
-            if (tree) {
-                memcpy(body[hashed]->bin, env->bin, 32);
-                body[hashed]->ttl = ttl_out;
-                body[hashed]->born = hs_node_mono(n);
-            }
+        if (!body[hashed] &&
+            !(body[hashed] = forward_body(n, env, targets, nt, ttl_out, hashed, tree))) {
+            err = HS_ENOMEM;
+            break;
         }
         hs_push_enqueue(n, targets[i], body[hashed]);
     }
