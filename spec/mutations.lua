@@ -1323,4 +1323,24 @@ return {
     caught_by = "c_proto: the_load_follows_the_io (the CPU model's part)",
     specs = { "c_proto" },
   },
+  {
+    name = "parallel rounds never start",
+    file = "core/proto/membership.c",
+    find = [[    if (feed == PROBE_PLAIN && !p->hearsay && p->state != HS_PEER_DEAD &&]],
+    replace = [[    if (0 && feed == PROBE_PLAIN && !p->hearsay && p->state != HS_PEER_DEAD &&]],
+    breaks = "every round waits out the direct probe's timeout before it asks the helpers: detection back to two timeouts a round",
+    caught_by = "c_proto: a_failed_round_asks_the_helpers_at_once, a_crash_is_detected",
+    specs = { "c_proto" },
+  },
+  {
+    name = "a parallel round decided by one part that did not answer",
+    file = "core/proto/membership.c",
+    find = [[        p->round = HS_ROUND_ONE_DOWN;]],
+    replace = [[        p->round = HS_ROUND_NONE;
+        p->probing = 0;
+        return outcome;]],
+    breaks = "a direct probe lost while the helpers reach the peer counts as a failed round (and the helpers' answer comes to a round that is over)",
+    caught_by = "c_proto (false deaths, counts of failed rounds), sim_spec's loss series",
+    specs = { "c_proto", "sim_spec" },
+  },
 }
