@@ -40,24 +40,38 @@ static hs_arena_chunk *chunk_new(hs_arena *a, size_t need)
     return c;
 }
 
-char *hs_arena_put(hs_arena *a, const char *data, size_t len, hs_arena_chunk **chunk)
+char *hs_arena_put_parts(hs_arena *a, const hs_arena_part *parts, size_t n, hs_arena_chunk **chunk)
 {
     hs_arena_chunk *c = a->tail;
+    size_t len = 0, off = 0;
     char *at;
 
-    if (len == (size_t)-1)
-        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (parts[i].len >= (size_t)-1 - len)
+            return NULL;
+        len += parts[i].len;
+    }
     if (!c || c->cap - c->used < len + 1) {
         if (!(c = chunk_new(a, len + 1)))
             return NULL;
     }
     at = c->data + c->used;
-    memcpy(at, data, len);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(at + off, parts[i].p, parts[i].len);
+        off += parts[i].len;
+    }
     at[len] = '\0';
     c->used += len + 1;
     c->live++;
     *chunk = c;
     return at;
+}
+
+char *hs_arena_put(hs_arena *a, const char *data, size_t len, hs_arena_chunk **chunk)
+{
+    hs_arena_part part = {data, len};
+
+    return hs_arena_put_parts(a, &part, 1, chunk);
 }
 
 static void release(hs_arena *a, hs_arena_chunk *c)

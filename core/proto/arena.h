@@ -26,9 +26,20 @@ typedef struct hs_arena {
     size_t bytes;                /* allocated, the spare too */
 } hs_arena;
 
+/* A piece's bytes in parts, copied one after the other. */
+typedef struct hs_arena_part {
+    const char *p;
+    size_t len;
+} hs_arena_part;
+
 /* Copies data[0..len) and a NUL into the arena: where it now is (the
  * chunk holding it in *chunk), or NULL out of memory. */
 char *hs_arena_put(hs_arena *a, const char *data, size_t len, hs_arena_chunk **chunk);
+
+/* The same for the n parts one after the other, as one piece (a kept
+ * envelope is the bytes that came with its ttl spliced: no copy of its
+ * own first). */
+char *hs_arena_put_parts(hs_arena *a, const hs_arena_part *parts, size_t n, hs_arena_chunk **chunk);
 
 /* Lets go of one piece that hs_arena_put placed in chunk. */
 void hs_arena_drop(hs_arena *a, hs_arena_chunk *chunk);

@@ -653,13 +653,23 @@ char *hs_envelope_raw_ttl(const char *raw, size_t len, unsigned ttl, size_t *out
     return out;
 }
 
+int hs_envelope_ttl_cut(const char *raw, size_t len, const char *ttl, size_t ttl_len, size_t *head,
+                        size_t *rest)
+{
+    if (ttl < raw || (size_t)(ttl - raw) > len || ttl_len > len - (size_t)(ttl - raw))
+        return -1;
+    *head = (size_t)(ttl - raw);
+    *rest = *head + ttl_len;
+    return 0;
+}
+
 char *hs_envelope_splice_ttl0(const char *raw, size_t len, const char *ttl, size_t ttl_len,
                               size_t *out_len)
 {
-    size_t vs = (size_t)(ttl - raw), ve = vs + ttl_len;
+    size_t vs, ve;
     char *out;
 
-    if (ttl < raw || ve > len)
+    if (hs_envelope_ttl_cut(raw, len, ttl, ttl_len, &vs, &ve) != 0)
         return NULL;
     *out_len = len - ttl_len + 1;
     out = malloc(*out_len + 1);

@@ -208,4 +208,10 @@ char *hs_envelope_raw_ttl(const char *raw, size_t len, unsigned ttl, size_t *out
 char *hs_envelope_splice_ttl0(const char *raw, size_t len, const char *ttl, size_t ttl_len,
                               size_t *out_len);
 
+/* Where that splice cuts: raw[0..*head) comes before the ttl's value,
+ * raw[*rest..len) after it. -1 when [ttl, ttl + ttl_len) is not inside
+ * raw. */
+int hs_envelope_ttl_cut(const char *raw, size_t len, const char *ttl, size_t ttl_len, size_t *head,
+                        size_t *rest);
+
 #endif

@@ -409,16 +409,24 @@ static size_t body_lower_bound(const hs_seen *s, size_t nth)
 
 hs_err hs_seen_attach(hs_seen *s, const uint8_t id[32], char *body, size_t len)
 {
-    size_t pos = find_pos(s, id), nth, k;
+    hs_arena_part part = {body, len};
+    hs_err err = hs_seen_attach_parts(s, id, &part, 1);
+
+    free(body);
+    return err;
+}
+
+hs_err hs_seen_attach_parts(hs_seen *s, const uint8_t id[32], const hs_arena_part *parts, size_t n)
+{
+    size_t pos = find_pos(s, id), nth, k, len = 0;
     hs_arena_chunk *chunk;
     char *kept;
 
-    if (pos == s->ring_cap || len > UINT32_MAX || s->retain_bytes == 0) {
-        free(body);
+    for (size_t i = 0; i < n; i++)
+        len += parts[i].len < UINT32_MAX ? parts[i].len : UINT32_MAX;
+    if (pos == s->ring_cap || len > UINT32_MAX || s->retain_bytes == 0)
         return pos != s->ring_cap ? HS_ETOOBIG : HS_ENOENT;
-    }
-    kept = hs_arena_put(&s->arena, body, len, &chunk);
-    free(body);
+    kept = hs_arena_put_parts(&s->arena, parts, n, &chunk);
     if (!kept)
         return HS_ENOMEM;
     nth = nth_of(s, pos);

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "hearsay.h"
 
 typedef struct hs_seen hs_seen;
@@ -68,6 +69,10 @@ void hs_seen_retain(hs_seen *seen, double ttl, size_t max_bytes);
 /* Keeps `body` (taken over: the cache frees it) as the id's envelope.
  * Returns HS_ENOENT (and frees body) when the id is not in the cache. */
 hs_err hs_seen_attach(hs_seen *seen, const uint8_t id[32], char *body, size_t len);
+
+/* The same for a body in n parts (copied, one after the other). */
+hs_err hs_seen_attach_parts(hs_seen *seen, const uint8_t id[32], const hs_arena_part *parts,
+                            size_t n);
 
 /* The retained body of an id, borrowed, or NULL. */
 const char *hs_seen_body(const hs_seen *seen, const uint8_t id[32], size_t *len);

@@ -87,9 +87,40 @@ static void a_big_piece_gets_its_own_chunk(void)
     free(data);
 }
 
+/* A piece in parts reads back as the parts one after the other, one
+ * piece: a kept envelope, the ttl spliced on the way (antientropy.c). */
+static void parts_make_one_piece(void)
+{
+    hs_arena a = {0};
+    hs_arena_chunk *c1, *c2, *c3;
+    hs_arena_part parts[3] = {{"{\"ttl\":", 7}, {"0", 1}, {",\"x\":1}", 7}};
+
+    char *one = hs_arena_put_parts(&a, parts, 3, &c1);
+    CHECK(one && strcmp(one, "{\"ttl\":0,\"x\":1}") == 0);
+    /* Empty parts, and none at all. */
+    hs_arena_part empty[2] = {{"", 0}, {"ab", 2}};
+    char *two = hs_arena_put_parts(&a, empty, 2, &c2);
+    CHECK(two && strcmp(two, "ab") == 0 && two > one);
+    char *none = hs_arena_put_parts(&a, NULL, 0, &c3);
+    CHECK(none && none[0] == '\0' && none > two);
+    CHECK(c1 == c2 && c2 == c3);
+    /* One piece, let go of once each. */
+    hs_arena_drop(&a, c1);
+    hs_arena_drop(&a, c2);
+    hs_arena_drop(&a, c3);
+    char *again = hs_arena_put(&a, "z", 1, &c1);
+    CHECK(again == one); /* the emptied newest chunk starts over */
+    /* Lengths that add up past size_t: refused, nothing taken. */
+    size_t before = a.bytes;
+    hs_arena_part huge[2] = {{"a", (size_t)-1 / 2 + 1}, {"b", (size_t)-1 / 2 + 1}};
+    CHECK(hs_arena_put_parts(&a, huge, 2, &c2) == NULL && a.bytes == before);
+    hs_arena_free(&a);
+}
+
 int main(void)
 {
     pieces_read_back_and_chunks_go_back();
     a_big_piece_gets_its_own_chunk();
+    parts_make_one_piece();
     DONE();
 }

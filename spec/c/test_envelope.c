@@ -340,9 +340,15 @@ static int scan_disagrees(const char *text, size_t len, int *accepted)
           fast.ttl != ref.ttl || fast.hops != ref.hops || strcmp(fast.origin, ref.origin) != 0 ||
           !hs_idlist_equal(&fast.seen_by, &ref.seen_by) || !payload ||
           !json_equal(payload, ref.payload);
-    /* The kept copy: the same bytes with ttl 0. */
-    size_t l0;
+    /* The kept copy: the same bytes with ttl 0, cut where the splice
+     * cuts (the cache keeps it from the parts: antientropy.c). */
+    size_t l0, head = 0, rest = 0;
     char *t0 = hs_envelope_splice_ttl0(text, len, fast.ttl_raw, fast.ttl_len, &l0);
+    bad = bad || hs_envelope_ttl_cut(text, len, fast.ttl_raw, fast.ttl_len, &head, &rest) != 0 ||
+          !t0 || l0 != head + 1 + (len - rest) || memcmp(t0, text, head) != 0 || t0[head] != '0' ||
+          memcmp(t0 + head + 1, text + rest, len - rest) != 0;
+    bad = bad || hs_envelope_ttl_cut(text, len, text + len, 1, &head, &rest) == 0 ||
+          (len > 0 && hs_envelope_ttl_cut(text, len, text + len - 1, 2, &head, &rest) == 0);
     json_t *back = t0 ? json_loadb(t0, l0, JSON_REJECT_DUPLICATES, NULL) : NULL;
     json_object_set_new(j, "ttl", json_integer(0));
     bad = bad || !back || !json_equal(back, j);

@@ -312,9 +312,30 @@ static void copies_are_counted(void)
     hs_seen_free(s);
 }
 
+/* A body kept from parts is the parts joined, counted as one body. */
+static void bodies_attach_from_parts(void)
+{
+    hs_seen *s = NULL;
+    uint8_t id[32];
+    size_t len = 0;
+    hs_arena_part parts[3] = {{"ab", 2}, {"0", 1}, {"cd", 2}};
+
+    CHECK(hs_seen_new(100, 300, &s) == HS_OK);
+    hs_seen_retain(s, 60, 1000);
+    make_id(id, 1);
+    CHECK(hs_seen_attach_parts(s, id, parts, 3) == HS_ENOENT);
+    hs_seen_insert(s, id, 100.0, NULL);
+    CHECK(hs_seen_attach_parts(s, id, parts, 3) == HS_OK);
+    const char *b = hs_seen_body(s, id, &len);
+    CHECK(b && len == 5 && strcmp(b, "ab0cd") == 0);
+    CHECK(hs_seen_body_bytes(s) == 5);
+    hs_seen_free(s);
+}
+
 int main(void)
 {
     bodies_are_retained_then_dropped_oldest_first();
+    bodies_attach_from_parts();
     recent_lists_newest_bodies_first();
     copies_are_counted();
     duplicates_are_reported();
