@@ -1343,4 +1343,13 @@ return {
     caught_by = "c_proto (false deaths, counts of failed rounds), sim_spec's loss series",
     specs = { "c_proto", "sim_spec" },
   },
+  {
+    name = "a lazily pushed copy keeps the offerer's hops",
+    file = "core/proto/envelope.c",
+    find = [[    return snprintf(num, 16, "%u", h + 1);]],
+    replace = [[    return snprintf(num, 16, "%u", h);]],
+    breaks = "msg.hops, the bench's hop counts and the shortcuts' depth one short wherever a lazy push brought the message",
+    caught_by = "c_envelope: a_relayed_copy_counts_one_more_hop; c_proto: a_lost_push_is_offered_past_seen_by (the hops node 2 reads)",
+    specs = { "c_envelope", "c_proto" },
+  },
 }

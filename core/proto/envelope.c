@@ -585,9 +585,13 @@ int hs_json_split_array(const char *text, size_t len, hs_slice *out, size_t n)
 
 /* Where the top-level plain "ttl" value of the object `raw` lies: [*vs,
  * *ve). 0, or -1 when there is none (or two) or raw is not an object. */
-static int find_ttl(const char *raw, size_t len, size_t *vs_out, size_t *ve_out)
+/* Where the top-level "ttl" value lies in raw ([*vs, *ve)), and the
+ * "hops" value ([*hs, *he); *hs = SCAN_FAIL without one). -1 when raw is
+ * not an object with one plain "ttl" key. */
+static int find_ttl_hops(const char *raw, size_t len, size_t *vs_out, size_t *ve_out,
+                         size_t *hs_out, size_t *he_out)
 {
-    size_t i = hs_json_ws(raw, 0, len), vs = SCAN_FAIL, ve = 0;
+    size_t i = hs_json_ws(raw, 0, len), vs = SCAN_FAIL, ve = 0, hs = SCAN_FAIL, he = 0;
 
     if (i >= len || raw[i] != '{')
         return -1;
@@ -610,6 +614,9 @@ static int find_ttl(const char *raw, size_t len, size_t *vs_out, size_t *ve_out)
                 return -1;
             vs = i;
             ve = end;
+        } else if (ke - ks == 6 && memcmp(raw + ks, "\"hops\"", 6) == 0) {
+            hs = i;
+            he = end;
         }
         i = hs_json_ws(raw, end, len);
         if (i < len && raw[i] == ',')
@@ -621,7 +628,16 @@ static int find_ttl(const char *raw, size_t len, size_t *vs_out, size_t *ve_out)
         return -1;
     *vs_out = vs;
     *ve_out = ve;
+    *hs_out = hs;
+    *he_out = he;
     return 0;
+}
+
+static int find_ttl(const char *raw, size_t len, size_t *vs_out, size_t *ve_out)
+{
+    size_t hs, he;
+
+    return find_ttl_hops(raw, len, vs_out, ve_out, &hs, &he);
 }
 
 char *hs_envelope_raw_ttl0(const char *raw, size_t len, size_t *out_len)
@@ -633,23 +649,68 @@ char *hs_envelope_raw_ttl0(const char *raw, size_t len, size_t *out_len)
     return hs_envelope_splice_ttl0(raw, len, raw + vs, ve - vs, out_len);
 }
 
-char *hs_envelope_raw_ttl(const char *raw, size_t len, unsigned ttl, size_t *out_len)
+/* The value at raw[s..e) as the hop count it says, one more: its digits
+ * into num (a plain integer below HS_MAX_HOPS, else HS_MAX_HOPS, as
+ * parsing takes it), the length written. */
+static int next_hops(const char *raw, size_t s, size_t e, char num[16])
 {
-    size_t vs, ve;
-    char num[16];
-    int k = snprintf(num, sizeof num, "%u", ttl);
+    unsigned h = 0;
+    size_t i = s;
+
+    while (i < e && i - s < 5 && raw[i] >= '0' && raw[i] <= '9')
+        h = h * 10 + (unsigned)(raw[i++] - '0');
+    if (i == s || i != e || h >= HS_MAX_HOPS)
+        h = HS_MAX_HOPS - 1;
+    return snprintf(num, 16, "%u", h + 1);
+}
+
+char *hs_envelope_raw_relay(const char *raw, size_t len, unsigned ttl, size_t *out_len)
+{
+    size_t vs, ve, hs, he, nr = 1, total = len, at = 0, from = 0;
+    char tnum[16], hnum[16];
+    /* The values replaced, in the order they come: [s, e) by text. */
+    struct {
+        size_t s, e;
+        const char *text;
+        size_t len;
+    } r[2];
     char *out;
 
-    if (find_ttl(raw, len, &vs, &ve) != 0)
+    if (find_ttl_hops(raw, len, &vs, &ve, &hs, &he) != 0)
         return NULL;
-    *out_len = len - (ve - vs) + (size_t)k;
-    out = malloc(*out_len + 1);
-    if (!out)
+    r[0].s = vs;
+    r[0].e = ve;
+    r[0].text = tnum;
+    r[0].len = (size_t)snprintf(tnum, sizeof tnum, "%u", ttl);
+    if (hs != SCAN_FAIL) {
+        r[1].s = hs;
+        r[1].e = he;
+        r[1].text = hnum;
+        r[1].len = (size_t)next_hops(raw, hs, he, hnum);
+        nr = 2;
+        if (hs < vs) {
+            r[1] = r[0];
+            r[0].s = hs;
+            r[0].e = he;
+            r[0].text = hnum;
+            r[0].len = strlen(hnum);
+        }
+    }
+    for (size_t i = 0; i < nr; i++)
+        total = total - (r[i].e - r[i].s) + r[i].len;
+    if (!(out = malloc(total + 1)))
         return NULL;
-    memcpy(out, raw, vs);
-    memcpy(out + vs, num, (size_t)k);
-    memcpy(out + vs + (size_t)k, raw + ve, len - ve);
-    out[*out_len] = '\0';
+    for (size_t i = 0; i < nr; i++) {
+        memcpy(out + at, raw + from, r[i].s - from);
+        at += r[i].s - from;
+        memcpy(out + at, r[i].text, r[i].len);
+        at += r[i].len;
+        from = r[i].e;
+    }
+    memcpy(out + at, raw + from, len - from);
+    at += len - from;
+    out[at] = '\0';
+    *out_len = at;
     return out;
 }
 

@@ -200,8 +200,11 @@ int hs_json_split_array(const char *text, size_t len, hs_slice *out, size_t n);
  * when raw has no plain "ttl" key or memory ran out. */
 char *hs_envelope_raw_ttl0(const char *raw, size_t len, size_t *out_len);
 
-/* The same with any ttl. */
-char *hs_envelope_raw_ttl(const char *raw, size_t len, unsigned ttl, size_t *out_len);
+/* A kept copy relayed one hop on: raw with its "ttl" value replaced by
+ * ttl and its "hops" value, if it has one, by one more (malloc'd as
+ * above; NULL as above). A lazy push sends the kept copy, which carries
+ * the hops it came with to us. */
+char *hs_envelope_raw_relay(const char *raw, size_t len, unsigned ttl, size_t *out_len);
 
 /* The same when the ttl value's position is known: it lies at [ttl,
  * ttl + ttl_len) inside raw. */

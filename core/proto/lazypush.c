@@ -203,9 +203,10 @@ static void on_answer(hs_node *n, hs_pending *e, const hs_http_result *res)
         memcpy(key.id, ids[i], 32);
         offered = bsearch(&key, ents, (size_t)e->word, sizeof key, cmp_entry);
         kept = offered ? hs_seen_body(n->seen, ids[i], &blen) : NULL;
-        /* Kept with ttl 0 for repairs; it goes on with the ttl a pushed
-         * copy would have had. */
-        text = kept ? hs_envelope_raw_ttl(kept, blen, offered->ttl, &tlen) : NULL;
+        /* Kept with ttl 0 for repairs (and the hops it came to us with);
+         * it goes on with the ttl a pushed copy would have had, one hop
+         * further. */
+        text = kept ? hs_envelope_raw_relay(kept, blen, offered->ttl, &tlen) : NULL;
         b = text ? hs_body_new(text, tlen) : NULL;
         free(text);
         if (b) {

@@ -1221,9 +1221,42 @@ static void seen_by_set_finds_its_entries(void)
     CHECK(bad == 0);
 }
 
+/* A kept copy relayed a hop on (a lazy push): its ttl replaced, its
+ * hops one more wherever the key comes, left out when it has none (a
+ * reference node's: the receiver infers them from the ttl), and never
+ * past HS_MAX_HOPS. */
+static void a_relayed_copy_counts_one_more_hop(void)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"{\"ttl\":0,\"x\":1,\"hops\":3}", "{\"ttl\":6,\"x\":1,\"hops\":4}"},
+        {"{\"hops\":9, \"ttl\" : 0 }", "{\"hops\":10, \"ttl\" : 6 }"},
+        {"{\"hops\":0,\"ttl\":0}", "{\"hops\":1,\"ttl\":6}"},
+        {"{\"ttl\":0,\"seen_by\":[]}", "{\"ttl\":6,\"seen_by\":[]}"},
+        {"{\"ttl\":0,\"hops\":1023}", "{\"ttl\":6,\"hops\":1024}"},
+        {"{\"ttl\":0,\"hops\":1024}", "{\"ttl\":6,\"hops\":1024}"},
+        {"{\"ttl\":0,\"hops\":99999999}", "{\"ttl\":6,\"hops\":1024}"},
+        {"{\"ttl\":0,\"hops\":\"x\"}", "{\"ttl\":6,\"hops\":1024}"},
+        {"{\"x\":{\"hops\":1},\"ttl\":0}", "{\"x\":{\"hops\":1},\"ttl\":6}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t len = 0;
+        char *out = hs_envelope_raw_relay(cases[i].in, strlen(cases[i].in), 6, &len);
+        CHECK(out && len == strlen(cases[i].out) && strcmp(out, cases[i].out) == 0);
+        if (out && strcmp(out, cases[i].out) != 0)
+            fprintf(stderr, "  %s -> %s\n", cases[i].in, out);
+        free(out);
+    }
+    size_t len = 0;
+    CHECK(hs_envelope_raw_relay("{\"hops\":1}", 10, 6, &len) == NULL); /* no ttl */
+    CHECK(hs_envelope_raw_relay("[1]", 3, 6, &len) == NULL);
+}
+
 int main(void)
 {
     writes_what_jansson_dumps();
+    a_relayed_copy_counts_one_more_hop();
     timestamps_read_as_strtod_reads_them();
     arrays_are_walked_and_split();
     ids_parse_in_either_case();

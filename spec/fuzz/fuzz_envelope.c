@@ -73,6 +73,22 @@ static json_t *with_ttl(const char *text, size_t len, json_int_t ttl)
     return j;
 }
 
+/* text with that ttl and, where it has "hops", one more of them (the
+ * last "hops" key's, as jansson keeps it; what is not a count below
+ * HS_MAX_HOPS counts as HS_MAX_HOPS - 1: parsing refuses more). */
+static json_t *relayed(const char *text, size_t len, json_int_t ttl)
+{
+    json_t *j = with_ttl(text, len, ttl), *h = j ? json_object_get(j, "hops") : NULL;
+
+    if (h) {
+        json_int_t v = json_is_integer(h) ? json_integer_value(h) : -1;
+        if (v < 0 || v >= HS_MAX_HOPS)
+            v = HS_MAX_HOPS - 1;
+        json_object_set_new(j, "hops", json_integer(v + 1));
+    }
+    return j;
+}
+
 /* out (malloc'd, out_len bytes) must be the JSON of `want`. */
 static void reads_as(char *out, size_t out_len, json_t *want, const char *what)
 {
@@ -156,11 +172,11 @@ static void check_raw(const char *text, size_t end, const char *ttl_raw, size_t 
     }
     if (raw0)
         reads_as(raw0, l0, with_ttl(text, end, 0), "the kept copy has ttl 0");
-    char *raw7 = hs_envelope_raw_ttl(text, end, 7, &l1);
+    char *raw7 = hs_envelope_raw_relay(text, end, 7, &l1);
     if (raw7)
-        reads_as(raw7, l1, with_ttl(text, end, 7), "the copy with ttl 7");
+        reads_as(raw7, l1, relayed(text, end, 7), "the copy relayed with ttl 7, a hop on");
     else
-        FUZZ_CHECK(!raw0, "raw_ttl finds the ttl raw_ttl0 finds");
+        FUZZ_CHECK(!raw0, "raw_relay finds the ttl raw_ttl0 finds");
 }
 
 /* The batch walk of hs_gossip_receive_text: if it takes the text whole,
