@@ -1352,4 +1352,13 @@ return {
     caught_by = "c_envelope: a_relayed_copy_counts_one_more_hop; c_proto: a_lost_push_is_offered_past_seen_by (the hops node 2 reads)",
     specs = { "c_envelope", "c_proto" },
   },
+  {
+    name = "a suspect feeder counts as a way in",
+    file = "core/proto/membership.c",
+    find = [[        if (q != p && a_way_in(q))]],
+    replace = [[        if (q != p && q->feeds_us && !q->feeds_through && q->state != HS_PEER_DEAD)]],
+    breaks = "a node fed only by p (its other feeder suspect) tells p it is not fed only through it: p counts it as a way in while the node asks elsewhere",
+    caught_by = "c_proto: a_suspect_feeder_is_no_way_in",
+    specs = { "c_proto" },
+  },
 }

@@ -664,6 +664,19 @@ static int can_ask_spare(const hs_peer *p, const void *unused)
 
 /* Nobody feeds the node, but for feeders fed only through it, and it
  * has another peer to ask (two nodes alone feed each other). */
+/* A peer that can feed us, or could be asked to: alive, verified, a
+ * hearsay node with the tree's features. */
+static int could_feed(const hs_peer *p)
+{
+    return p->state == HS_PEER_ALIVE && !p->hearsay && (p->features & HS_FEAT_AE);
+}
+
+/* A way in: a peer that feeds us, and not only through us. */
+static int a_way_in(const hs_peer *p)
+{
+    return could_feed(p) && p->feeds_us && !p->feeds_through;
+}
+
 static int hungry(hs_node *n)
 {
     int any = 0;
@@ -672,9 +685,9 @@ static int hungry(hs_node *n)
         return 0;
     for (size_t i = 0; i < n->peers.n; i++) {
         const hs_peer *p = n->peers.v[i];
-        if (p->state != HS_PEER_ALIVE || p->hearsay || !(p->features & HS_FEAT_AE))
+        if (!could_feed(p))
             continue;
-        if (p->feeds_us && !p->feeds_through)
+        if (a_way_in(p))
             return 0;
         any |= !p->feeds_us;
     }
@@ -1297,9 +1310,11 @@ int hs_membership_fed_through(hs_node *n, const char *id)
 
     if (!p || !p->feeds_us)
         return 0;
+    /* Another way in, as hungry() counts them (a suspect or unhealthy
+     * feeder is none: we would be asking for one). */
     for (size_t i = 0; i < n->peers.n; i++) {
         const hs_peer *q = n->peers.v[i];
-        if (q != p && q->feeds_us && !q->feeds_through && q->state != HS_PEER_DEAD)
+        if (q != p && a_way_in(q))
             return 0;
     }
     return 1;

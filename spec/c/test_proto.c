@@ -1570,6 +1570,37 @@ static void a_lost_push_is_offered_past_seen_by(void)
     hs_sim_free(s);
 }
 
+/* "through_you" and the asks to be fed count ways in alike: a feeder
+ * that is suspect (or unhealthy) is none. Node 0 is fed by node 1 and
+ * by node 2, which it suspects: its /ping answer to node 1 says it is
+ * fed only through node 1, as it will ask to be fed elsewhere (it said
+ * "not only through you", counting node 2, and node 1 took it for a way
+ * in while node 0 had none but node 1: the pair that fed only each
+ * other, above). */
+static void a_suspect_feeder_is_no_way_in(void)
+{
+    hs_sim *s = three_nodes(3, no_ae);
+    hs_node *z = s ? hs_sim_node(s, 0) : NULL;
+    hs_peer *p1 = z ? entry(z, hs_sim_node(s, 1)) : NULL,
+            *p2 = z ? entry(z, hs_sim_node(s, 2)) : NULL;
+
+    CHECK(p1 && p2);
+    if (!p1 || !p2) {
+        hs_sim_free(s);
+        return;
+    }
+    p1->feeds_us = p2->feeds_us = 1;
+    p1->feeds_through = p2->feeds_through = 0;
+    CHECK(!hs_membership_fed_through(z, p1->id)); /* node 2 feeds it too */
+    hs_peers_set_state(&z->peers, p2, HS_PEER_SUSPECT);
+    CHECK(hs_membership_fed_through(z, p1->id));
+    hs_peers_set_state(&z->peers, p2, HS_PEER_UNHEALTHY);
+    CHECK(hs_membership_fed_through(z, p1->id));
+    hs_peers_set_state(&z->peers, p2, HS_PEER_ALIVE);
+    CHECK(!hs_membership_fed_through(z, p1->id));
+    hs_sim_free(s);
+}
+
 /* A feeder that we are the only way in for is no way in for us (its
  * /ping answer says "through_you": membership.c, on_probe) while we
  * have another peer to ask. Two nodes that asked each other at once,
@@ -1806,6 +1837,7 @@ int main(int argc, char **argv)
     forwards_names_as_hashes_to_peers_that_read_them();
     a_link_open_for_most_origins_stays_shared();
     a_feeder_fed_only_by_us_is_no_way_in();
+    a_suspect_feeder_is_no_way_in();
     a_late_push_goes_as_an_offer();
     offers_wait_for_slow_pushes();
     a_stream_sets_rounds_off_apart();
