@@ -1324,26 +1324,6 @@ return {
     specs = { "c_proto" },
   },
   {
-    name = "parallel rounds never start",
-    file = "core/proto/membership.c",
-    find = [[    if (feed == PROBE_PLAIN && !p->hearsay && p->state != HS_PEER_DEAD &&]],
-    replace = [[    if (0 && feed == PROBE_PLAIN && !p->hearsay && p->state != HS_PEER_DEAD &&]],
-    breaks = "every round waits out the direct probe's timeout before it asks the helpers: detection back to two timeouts a round",
-    caught_by = "c_proto: a_failed_round_asks_the_helpers_at_once, a_crash_is_detected",
-    specs = { "c_proto" },
-  },
-  {
-    name = "a parallel round decided by one part that did not answer",
-    file = "core/proto/membership.c",
-    find = [[        p->round = HS_ROUND_ONE_DOWN;]],
-    replace = [[        p->round = HS_ROUND_NONE;
-        p->probing = 0;
-        return outcome;]],
-    breaks = "a direct probe lost while the helpers reach the peer counts as a failed round (and the helpers' answer comes to a round that is over)",
-    caught_by = "c_proto (false deaths, counts of failed rounds), sim_spec's loss series",
-    specs = { "c_proto", "sim_spec" },
-  },
-  {
     name = "a lazily pushed copy keeps the offerer's hops",
     file = "core/proto/envelope.c",
     find = [[    return snprintf(num, 16, "%u", h + 1);]],

@@ -6,10 +6,7 @@
  * retried indirectly through up to indirect_probes other hearsay peers
  * (POST /probe); only when they cannot reach it either does it count as a
  * failure; a failed round that took a probe_interval or more is followed
- * by the next at once, and once a peer has given cause (a failed round, a
- * suspicion) its rounds ask the helpers beside the direct probe, not after
- * it (parallel rounds, round_part()). After dead_after failures the peer
- * is suspected and
+ * by the next at once. After dead_after failures the peer is suspected and
  * the suspicion is gossiped (hs.suspect); a live node that hears it is
  * suspected refutes it by gossiping hs.alive with a higher incarnation.
  * Every node that hears it probes the peer too, and one whose own probes
@@ -452,57 +449,6 @@ static int late(const hs_http_result *res, double timeout_s)
     return res->err != HS_OK && res->total_ms > 1500.0 * timeout_s;
 }
 
-/*
- * Parallel rounds. A round is a direct probe, then, when it goes
- * unanswered, the helpers' (indirect_probes of them); a crashed peer's
- * round took about two probe timeouts, and dead_after (3) of them in a
- * row about 6.3 s: most of the time from a crash to its death everywhere
- * (bench/RESULTS.md, Simulator, Detection). A peer that has failed a
- * round already, or is suspect, or is said to be (a claim), has given
- * cause: its next rounds ask the helpers at once, beside the direct
- * probe, and take one timeout. The first round of a peer that was well
- * stays sequential (a lone lost probe costs no helpers), and so does
- * every failure count: a round fails only when neither part answers.
- *
- * The round's state is in the peer (hs_peer.round), probing stays set
- * until both parts are back, and each part's end goes through
- * round_part(): the first answer decides the round at once (the other
- * part is let be); a part that came back without one waits for the
- * other; when both have, the round failed, or was late if either was
- * (our own loop, not the peer: no failure counted).
- */
-enum { PART_OK, PART_FAIL, PART_LATE, PART_WAIT, PART_DONE };
-
-/* What a part's outcome (PART_OK, _FAIL or _LATE) makes of p's round:
- * the verdict to act on now (the outcome itself in a sequential round),
- * PART_WAIT while the other part is out, PART_DONE when an answer
- * decided the round before. */
-static int round_part(hs_peer *p, int outcome)
-{
-    switch (p->round) {
-    case HS_ROUND_BOTH:
-        if (outcome == PART_OK) {
-            p->round = HS_ROUND_DECIDED;
-            return PART_OK;
-        }
-        p->round = HS_ROUND_ONE_DOWN;
-        p->round_late = outcome == PART_LATE;
-        return PART_WAIT;
-    case HS_ROUND_ONE_DOWN:
-        p->round = HS_ROUND_NONE;
-        p->probing = 0;
-        return outcome == PART_OK                      ? PART_OK
-               : outcome == PART_LATE || p->round_late ? PART_LATE
-                                                       : PART_FAIL;
-    case HS_ROUND_DECIDED:
-        p->round = HS_ROUND_NONE;
-        p->probing = 0;
-        return PART_DONE;
-    }
-    p->probing = 0;
-    return outcome;
-}
-
 /* An indirect probe: which peer we asked about, and how the helpers answer. */
 typedef struct indirect {
     hs_node *node;
@@ -517,13 +463,13 @@ static void indirect_done(indirect *ind)
     hs_peer *p = n->closing ? NULL : hs_peers_find(&n->peers, ind->target);
 
     if (p) {
-        int v = round_part(p, ind->ok ? PART_OK : ind->late ? PART_LATE : PART_FAIL);
-        if (v == PART_OK) {
+        p->probing = 0;
+        if (ind->ok) {
             hs_membership_saw(n, p);
-        } else if (v == PART_LATE) {
+        } else if (ind->late) {
             n->m.probes_late++; /* we, not the peer, were too slow */
             local_health_worse(n);
-        } else if (v == PART_FAIL) {
+        } else {
             /* Nobody answered at all: maybe it is us. */
             if (!ind->nack)
                 local_health_worse(n);
@@ -789,14 +735,6 @@ static void probe(hs_node *n, hs_peer *p, int feed)
     p->probing = 1;
     p->probes++;
     n->m.health_checks++;
-    /* A peer that has given cause: the helpers now too (parallel rounds,
-     * above). The round is marked first: a part may end within. */
-    if (feed == PROBE_PLAIN && !p->hearsay && p->state != HS_PEER_DEAD &&
-        (p->failures > 0 || p->state == HS_PEER_SUSPECT || p->claim)) {
-        p->round = HS_ROUND_BOTH;
-        if (!probe_indirectly(n, p) && p->round == HS_ROUND_BOTH)
-            p->round = HS_ROUND_NONE; /* no helper: the direct probe alone */
-    }
 }
 
 static int slot_free(const hs_node *n)
@@ -995,38 +933,13 @@ static void on_probe(hs_node *n, hs_pending *e, const hs_http_result *res)
         probe_waiting(n);
         return;
     }
+    p->probing = 0;
     j = probe_answer_json(res);
     const char *id = json_string_value(json_object_get(j, "node_id"));
-    int answered = id && strcmp(id, p->id) == 0, was_late = !id && late(res, e->at);
-    hs_stats_probe(n, answered, was_late, res->total_ms);
+    hs_stats_probe(n, id && strcmp(id, p->id) == 0, !id && late(res, e->at), res->total_ms);
     if (!late(res, e->at))
-        n->probe_record = ((n->probe_record << 1) | !answered) & 0xf;
-    if (p->round != HS_ROUND_NONE) {
-        /* The direct part of a parallel round: an answer goes on below. */
-        int v = round_part(p, answered ? PART_OK : was_late ? PART_LATE : PART_FAIL);
-        if (v != PART_OK) {
-            if (v == PART_WAIT && !was_late) {
-                /* As when a sequential round turns to the helpers. */
-                if (p->state == HS_PEER_ALIVE)
-                    hs_peers_set_state(&n->peers, p, HS_PEER_UNHEALTHY);
-                if (p->state != HS_PEER_SUSPECT)
-                    sweep(n);
-            } else if (v == PART_LATE) {
-                n->m.probes_late++;
-                local_health_worse(n);
-            } else if (v == PART_FAIL) {
-                hs_membership_failed(n, p);
-                if (id && hs_peers_valid_id(id) && strcmp(id, n->id) != 0)
-                    (void)hs_membership_learn(n, id, e->url, NULL, hs_node_now(n), NULL, NULL);
-            }
-            json_decref(j);
-            probe_waiting(n);
-            return;
-        }
-    } else {
-        p->probing = 0;
-    }
-    if (answered) {
+        n->probe_record = ((n->probe_record << 1) | !(id && strcmp(id, p->id) == 0)) & 0xf;
+    if (id && strcmp(id, p->id) == 0) {
         absorb(n, p, j, res->total_ms);
         /* A /ping answer ("spare" is in no other) says whether it pushes
          * to us: it may have let us go since it said yes, or pruned us.

@@ -30,9 +30,6 @@
 #define HS_URL_MAX 512
 #define HS_ROOT_MAX 256
 
-/* hs_peer.round */
-enum { HS_ROUND_NONE, HS_ROUND_BOTH, HS_ROUND_ONE_DOWN, HS_ROUND_DECIDED };
-
 typedef struct hs_peer {
     char *url;               /* into the tail, or its own allocation */
     const char *merkle_root; /* "" (static) or its own allocation */
@@ -62,15 +59,7 @@ typedef struct hs_peer {
     uint32_t origin_open; /* bit k: and that word is "open" (else "pruned") */
     uint16_t probes;      /* probes sent: every 50th reads /health in full (wraps) */
     uint16_t features;    /* HS_FEAT_* its /health advertises */
-    /* The state and a probe round's, in a byte. */
-    unsigned char state : 3;      /* hs_peer_state */
-    unsigned char round : 2;      /* a parallel probe round (membership.c,
-                                     round_part()): HS_ROUND_NONE, or _BOTH (its
-                                     direct and indirect parts out), _ONE_DOWN
-                                     (one came back without an answer),
-                                     _DECIDED (one answered; the other is let
-                                     be) */
-    unsigned char round_late : 1; /* ...and the part that came back was late */
+    uint8_t state;        /* hs_peer_state */
     /* Three bytes of flags: every byte here is paid per peer known. */
     unsigned char probing : 1;        /* a health probe is in flight */
     unsigned char waiting : 1;        /* in the first-probe FIFO */

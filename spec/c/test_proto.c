@@ -309,17 +309,15 @@ static int victim_dead_everywhere(hs_sim *s, void *ud)
     return all;
 }
 
-/* A crashed node is dead to (or gone from) all 29 others within 11
+/* A crashed node is dead to (or gone from) all 29 others within 15
  * virtual s on the fixed seeds, and nobody else is ever taken for dead.
  * Each node believes a death only after its own probe fails (direct,
  * indirect); the first to suspect it waits out a suspicion that the
  * others' suspicions shorten (Lifeguard). Over 100 seeds (PROTO_SEEDS=100)
- * it took 5.95 to 10.95 s, median 6.95, p90 8.05; seeds 1-4 took 6.95,
- * 8.95, 7.05 and 6.05 s. Before parallel rounds (membership.c): 8.95 to
- * 14.95 s, median 8.95, p90 10.95; seeds 1-4 8.95, 12.95, 9.95 and 8.95.
- * Before the confirmations (each suspicion ran the full
- * suspicion_timeout) and the back-to-back rounds: 12.9 to 21.9 s, median
- * 15.9, and 15.9, 19.9, 17.9 and 15.9 s on seeds 1-4. */
+ * it took 8.95 to 15.05 s, median 9.95 s; seeds 1-4 took 9.95, 14.95,
+ * 11.95 and 9.95 s. Before the confirmations (each suspicion ran the
+ * full suspicion_timeout) and the back-to-back rounds: 12.9 to 21.9 s,
+ * median 15.9, and 15.9, 19.9, 17.9 and 15.9 s on seeds 1-4. */
 static void a_crash_is_detected(void)
 {
     for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
@@ -331,68 +329,9 @@ static void a_crash_is_detected(void)
         double t0 = hs_sim_now(s);
         /* (Design: dead_after rounds of its own probes over ~29 peers, a
          * probe period each, then suspicion_timeout.) */
-        CHECK_SEED(hs_sim_run_until(s, victim_dead_everywhere, &w, 0.05, bound(11, 120)));
+        CHECK_SEED(hs_sim_run_until(s, victim_dead_everywhere, &w, 0.05, bound(15, 120)));
         CHECK_SEED(hs_sim_now(s) - t0 > 1.0); /* not before a probe could time out */
         CHECK_SEED(!w.false_death);
-        hs_sim_free(s);
-    }
-}
-
-/* A node that failed a round of probes of `victim`: its index, or -1. */
-static int failed_once(hs_sim *s, size_t victim)
-{
-    for (size_t i = 0; i < hs_sim_size(s); i++) {
-        if (hs_sim_crashed(s, i))
-            continue;
-        hs_peers *ps = &hs_sim_node(s, i)->peers;
-        hs_peer *p = hs_peers_find(ps, hs_sim_node(s, victim)->id);
-        if (p && p->failures > 0)
-            return (int)i;
-    }
-    return -1;
-}
-
-static int someone_failed_once(hs_sim *s, void *ud)
-{
-    return failed_once(s, *(size_t *)ud) >= 0;
-}
-
-static uint64_t indirect_asked(hs_sim *s, size_t i)
-{
-    hs_metrics m;
-
-    hs_node_metrics(hs_sim_node(s, i), &m);
-    return m.indirect_probes;
-}
-
-/* Parallel rounds (membership.c): a healthy cluster's probes ask no
- * helpers, and a round of a peer that has failed one already asks them
- * at once, beside its direct probe (sequentially they were asked only
- * when the direct probe had timed out, probe_timeout later: 1 s). */
-static void a_failed_round_asks_the_helpers_at_once(void)
-{
-    for (uint64_t seed = first_seed; seed < first_seed + seeds; seed++) {
-        hs_sim *s = formed_cluster(20, seed);
-        size_t victim = 7;
-        if (!s)
-            continue;
-        hs_sim_run_for(s, 10);
-        uint64_t asked = 0;
-        for (size_t i = 0; i < hs_sim_size(s); i++)
-            asked += indirect_asked(s, i);
-        CHECK_SEED(asked == 0);
-        hs_sim_crash(s, victim);
-        CHECK_SEED(hs_sim_run_until(s, someone_failed_once, &victim, 0.001, 30));
-        int i = failed_once(s, victim);
-        if (i >= 0) {
-            /* Its first round asked the helpers after the direct probe
-             * timed out; the next starts at once (the failed one took a
-             * probe_interval), the helpers with it: a second round's
-             * worth of them asked already, where sequentially they would
-             * be asked a probe_timeout from now. */
-            unsigned k = hs_sim_node(s, (size_t)i)->cfg.indirect_probes;
-            CHECK_SEED(indirect_asked(s, (size_t)i) == 2 * (uint64_t)k);
-        }
         hs_sim_free(s);
     }
 }
@@ -1817,7 +1756,6 @@ int main(int argc, char **argv)
     views_become_mutual();
     a_seed_replays();
     a_crash_is_detected();
-    a_failed_round_asks_the_helpers_at_once();
     a_short_cut_is_refuted();
     a_partition_heals();
     the_tree_repairs();
