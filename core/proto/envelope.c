@@ -584,10 +584,8 @@ int hs_json_split_array(const char *text, size_t len, hs_slice *out, size_t n)
 }
 
 /* Where the top-level plain "ttl" value of the object `raw` lies: [*vs,
- * *ve). 0, or -1 when there is none (or two) or raw is not an object. */
-/* Where the top-level "ttl" value lies in raw ([*vs, *ve)), and the
- * "hops" value ([*hs, *he); *hs = SCAN_FAIL without one). -1 when raw is
- * not an object with one plain "ttl" key. */
+ * *ve), and its "hops" value: [*hs, *he) (*hs = SCAN_FAIL without one).
+ * 0, or -1 when there is no "ttl" (or two) or raw is not an object. */
 static int find_ttl_hops(const char *raw, size_t len, size_t *vs_out, size_t *ve_out,
                          size_t *hs_out, size_t *he_out)
 {
@@ -683,18 +681,13 @@ char *hs_envelope_raw_relay(const char *raw, size_t len, unsigned ttl, size_t *o
     r[0].text = tnum;
     r[0].len = (size_t)snprintf(tnum, sizeof tnum, "%u", ttl);
     if (hs != SCAN_FAIL) {
-        r[1].s = hs;
-        r[1].e = he;
-        r[1].text = hnum;
-        r[1].len = (size_t)next_hops(raw, hs, he, hnum);
+        size_t k = hs < vs ? 0 : 1; /* hops first when it comes first */
+        r[1] = r[0];
+        r[k].s = hs;
+        r[k].e = he;
+        r[k].text = hnum;
+        r[k].len = (size_t)next_hops(raw, hs, he, hnum);
         nr = 2;
-        if (hs < vs) {
-            r[1] = r[0];
-            r[0].s = hs;
-            r[0].e = he;
-            r[0].text = hnum;
-            r[0].len = strlen(hnum);
-        }
     }
     for (size_t i = 0; i < nr; i++)
         total = total - (r[i].e - r[i].s) + r[i].len;

@@ -608,8 +608,6 @@ static int can_ask_spare(const hs_peer *p, const void *unused)
     return can_ask(p, unused) && !p->at_bound;
 }
 
-/* Nobody feeds the node, but for feeders fed only through it, and it
- * has another peer to ask (two nodes alone feed each other). */
 /* A peer that can feed us, or could be asked to: alive, verified, a
  * hearsay node with the tree's features. */
 static int could_feed(const hs_peer *p)
@@ -623,6 +621,8 @@ static int a_way_in(const hs_peer *p)
     return could_feed(p) && p->feeds_us && !p->feeds_through;
 }
 
+/* Nobody feeds the node, but for feeders fed only through it, and it
+ * has another peer to ask (two nodes alone feed each other). */
 static int hungry(hs_node *n)
 {
     int any = 0;
