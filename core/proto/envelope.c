@@ -662,33 +662,21 @@ static int next_hops(const char *raw, size_t s, size_t e, char num[16])
     return snprintf(num, 16, "%u", h + 1);
 }
 
-char *hs_envelope_raw_relay(const char *raw, size_t len, unsigned ttl, size_t *out_len)
+/* A value of raw to replace: raw[s..e) by text[0..len). */
+typedef struct splice {
+    size_t s, e;
+    const char *text;
+    size_t len;
+} splice;
+
+/* raw with its nr values replaced (r in the order they come, not
+ * overlapping): malloc'd, NUL-terminated, its length in *out_len; NULL
+ * out of memory. */
+static char *spliced(const char *raw, size_t len, const splice *r, size_t nr, size_t *out_len)
 {
-    size_t vs, ve, hs, he, nr = 1, total = len, at = 0, from = 0;
-    char tnum[16], hnum[16];
-    /* The values replaced, in the order they come: [s, e) by text. */
-    struct {
-        size_t s, e;
-        const char *text;
-        size_t len;
-    } r[2];
+    size_t total = len, at = 0, from = 0;
     char *out;
 
-    if (find_ttl_hops(raw, len, &vs, &ve, &hs, &he) != 0)
-        return NULL;
-    r[0].s = vs;
-    r[0].e = ve;
-    r[0].text = tnum;
-    r[0].len = (size_t)snprintf(tnum, sizeof tnum, "%u", ttl);
-    if (hs != SCAN_FAIL) {
-        size_t k = hs < vs ? 0 : 1; /* hops first when it comes first */
-        r[1] = r[0];
-        r[k].s = hs;
-        r[k].e = he;
-        r[k].text = hnum;
-        r[k].len = (size_t)next_hops(raw, hs, he, hnum);
-        nr = 2;
-    }
     for (size_t i = 0; i < nr; i++)
         total = total - (r[i].e - r[i].s) + r[i].len;
     if (!(out = malloc(total + 1)))
@@ -707,6 +695,24 @@ char *hs_envelope_raw_relay(const char *raw, size_t len, unsigned ttl, size_t *o
     return out;
 }
 
+char *hs_envelope_raw_relay(const char *raw, size_t len, unsigned ttl, size_t *out_len)
+{
+    size_t vs, ve, hs, he, nr = 1;
+    char tnum[16], hnum[16];
+    splice r[2];
+
+    if (find_ttl_hops(raw, len, &vs, &ve, &hs, &he) != 0)
+        return NULL;
+    r[0] = (splice){vs, ve, tnum, (size_t)snprintf(tnum, sizeof tnum, "%u", ttl)};
+    if (hs != SCAN_FAIL) {
+        size_t k = hs < vs ? 0 : 1; /* hops first when it comes first */
+        r[1] = r[0];
+        r[k] = (splice){hs, he, hnum, (size_t)next_hops(raw, hs, he, hnum)};
+        nr = 2;
+    }
+    return spliced(raw, len, r, nr, out_len);
+}
+
 int hs_envelope_ttl_cut(const char *raw, size_t len, const char *ttl, size_t ttl_len, size_t *head,
                         size_t *rest)
 {
@@ -721,17 +727,8 @@ char *hs_envelope_splice_ttl0(const char *raw, size_t len, const char *ttl, size
                               size_t *out_len)
 {
     size_t vs, ve;
-    char *out;
 
     if (hs_envelope_ttl_cut(raw, len, ttl, ttl_len, &vs, &ve) != 0)
         return NULL;
-    *out_len = len - ttl_len + 1;
-    out = malloc(*out_len + 1);
-    if (!out)
-        return NULL;
-    memcpy(out, raw, vs);
-    out[vs] = '0';
-    memcpy(out + vs + 1, raw + ve, len - ve);
-    out[*out_len] = '\0';
-    return out;
+    return spliced(raw, len, &(splice){vs, ve, "0", 1}, 1, out_len);
 }
