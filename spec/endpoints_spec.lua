@@ -66,6 +66,37 @@ describe("a node's HTTP endpoints", function()
       assert.same({ alive = 0, unhealthy = 0, dead = 1 }, h.peers)
       other:close()
     end)
+
+    it("gives a hearsay node's probe the short form: what a prober reads, the reference's fields", function()
+      local tagged = H.node({ gossip_interval = 60, tags = { region = "eu" }, cluster_label = "spec" }, loop)
+      local from = "X-Hearsay-From: spec-prober"
+      local st, h = H.fetch_json(loop, client, "GET", tagged:url() .. "/health", nil, from)
+      assert.equal(200, st)
+      local keys = {}
+      for k in pairs(h) do keys[#keys + 1] = k end
+      table.sort(keys)
+      assert.same({ "cluster_label", "features", "held", "incarnation", "metrics", "node_id",
+        "peer_count", "public_key", "status", "tags", "uptime", "url", "version" }, keys)
+      assert.equal("healthy", h.status)
+      assert.equal(tagged:id(), h.node_id)
+      assert.same({ region = "eu" }, h.tags)
+      assert.same({ "batch", "ae", "swim", "seen_hash" }, h.features)
+      assert.equal(tagged:health().incarnation, h.incarnation)
+      assert.equal("spec", h.cluster_label)
+      local mk = {}
+      for k, v in pairs(h.metrics) do mk[#mk + 1] = k; assert.equal(math.type(v), "integer") end
+      table.sort(mk)
+      assert.same({ "gossip_rounds", "health_checks", "messages_dropped", "messages_received",
+        "messages_sent", "peers_discovered" }, mk)
+      -- ?full=1, and anyone who does not say it is a hearsay node, get it all
+      _, h = H.fetch_json(loop, client, "GET", tagged:url() .. "/health?full=1", nil, from)
+      assert.is_number(h.seen_ids)
+      assert.is_number(h.metrics.messages_duplicate)
+      _, h = H.fetch_json(loop, client, "GET", tagged:url() .. "/health")
+      assert.is_number(h.seen_ids)
+      assert.same({ region = "eu" }, h.tags)
+      tagged:close()
+    end)
   end)
 
   describe("GET /state", function()

@@ -2,14 +2,20 @@
  * health.c -- GET /health's answer written as text (jsonout.h), not built
  * as a jansson tree and dumped: the same bytes as
  * json_dumps(hs_node_health_json(n), JSON_COMPACT), keys in the same
- * order. A probe asks for it (membership.c: a new peer's first probe, and
- * every 50th): half the probes of `hearsay sim --nodes 200`. The tree of
- * ~100 values cost ~330k instructions to build and dump; this ~25k.
+ * order. The tree of ~100 values cost ~330k instructions to build and
+ * dump; this ~25k.
  *
  * Whatever the text writer would not write as jansson does goes to
  * jansson: an on_health hook (a plugin adds its fields to the tree), and
  * any string that is not UTF-8 (jansson refuses it, and what it then
  * answers is its own).
+ *
+ * A hearsay node's probe (membership.c: a new peer's first probe, every
+ * 50th, a candidate's, a bootstrap URL's) gets the short form instead
+ * (hs_node_probe_health_text): what a prober reads and the fields the
+ * reference's /health has, not the ~90 counters, which were a tenth of
+ * `hearsay sim --nodes 1000`'s instructions to write and a fifth to read
+ * past, and most of the bytes of an idle node's probes.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -71,6 +77,73 @@ static void metrics(hs_node *n, hs_jsonout *o)
     hs_jsonout_put(o, "}", 1);
 }
 
+/* The reference's six counters (REFERENCE.md), in /health's order. */
+static void reference_metrics(hs_node *n, hs_jsonout *o)
+{
+    hs_metrics m;
+
+    hs_node_metrics(n, &m);
+    HS_JSONOUT_LIT(o, "{\"messages_sent\":");
+    hs_jsonout_int(o, (long long)(json_int_t)m.messages_sent);
+    key_int(o, "messages_received", (long long)(json_int_t)m.messages_received);
+    key_int(o, "messages_dropped", (long long)(json_int_t)m.messages_dropped);
+    key_int(o, "gossip_rounds", (long long)(json_int_t)m.gossip_rounds);
+    key_int(o, "peers_discovered", (long long)(json_int_t)m.peers_discovered);
+    key_int(o, "health_checks", (long long)(json_int_t)m.health_checks);
+    hs_jsonout_put(o, "}", 1);
+}
+
+/* The tags as JSON text after `"tags":`; 0, or -1 out of memory. */
+static int tags(const hs_node *n, hs_jsonout *o)
+{
+    char *text;
+
+    if (!n->tags)
+        return 0;
+    if (!(text = json_dumps(n->tags, JSON_COMPACT | JSON_ENCODE_ANY)))
+        return -1;
+    key(o, "tags");
+    hs_jsonout_put(o, text, strlen(text));
+    free(text);
+    return 0;
+}
+
+char *hs_node_probe_health_text(hs_node *n, size_t *len)
+{
+    const char *public_key = hs_identity_public(n->ident);
+    double uptime = n->started ? hs_node_mono(n) - n->started_mono : 0.0;
+    hs_jsonout o = {0};
+
+    if (!plain(n, public_key) || !isfinite(uptime))
+        return hs_node_health_text(n, len);
+    if (hs_jsonout_reserve(&o, 1024) != 0)
+        return NULL;
+    HS_JSONOUT_LIT(&o, "{\"status\":");
+    hs_jsonout_string(&o, n->closing ? "stopped" : "healthy", 7);
+    key_string(&o, "node_id", n->id);
+    key_int(&o, "peer_count", (long long)n->peers.live);
+    key(&o, "uptime");
+    hs_jsonout_real(&o, uptime);
+    key(&o, "metrics");
+    reference_metrics(n, &o);
+    key_string(&o, "version", HS_VERSION);
+    key_string(&o, "url", n->url);
+    key(&o, "features");
+    hs_peers_features_write(HS_FEAT_OURS, &o);
+    if (tags(n, &o) != 0) {
+        hs_jsonout_free(&o);
+        return NULL;
+    }
+    key_int(&o, "incarnation", (long long)(json_int_t)n->incarnation);
+    if (public_key)
+        key_string(&o, "public_key", public_key);
+    key_int(&o, "held", (long long)hs_node_held(n));
+    if (n->label[0])
+        key_string(&o, "cluster_label", n->label);
+    HS_JSONOUT_LIT(&o, "}");
+    return hs_jsonout_finish(&o, len);
+}
+
 char *hs_node_health_text(hs_node *n, size_t *len)
 {
     size_t dead = n->peers.n - n->peers.live, unhealthy = 0;
@@ -112,15 +185,9 @@ char *hs_node_health_text(hs_node *n, size_t *len)
     key_int(&o, "dead", (long long)dead);
     hs_jsonout_put(&o, "}", 1);
     key_int(&o, "seen_ids", (long long)hs_seen_count(n->seen));
-    if (n->tags) {
-        char *tags = json_dumps(n->tags, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (!tags) {
-            hs_jsonout_free(&o);
-            return NULL;
-        }
-        key(&o, "tags");
-        hs_jsonout_put(&o, tags, strlen(tags));
-        free(tags);
+    if (tags(n, &o) != 0) {
+        hs_jsonout_free(&o);
+        return NULL;
     }
     key_int(&o, "incarnation", (long long)(json_int_t)n->incarnation);
     if (public_key)

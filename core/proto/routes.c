@@ -414,11 +414,17 @@ static void ui(hs_http_response *resp, const char *path)
     resp->csp = hs_ui_csp;
 }
 
-/* GET /health: written as text (health.c), what a probe asks for. */
+/* GET /health: written as text (health.c). A hearsay node's probe (it
+ * says who it is: X-Hearsay-From) gets the short form, unless it asks
+ * for ?full=1. */
 static void health(hs_node *n, const hs_http_request *req, hs_http_response *resp)
 {
+    const char *full = hs_http_request_arg(req, "full");
+    int probe = hs_http_request_header(req, "X-Hearsay-From") && !(full && strcmp(full, "1") == 0);
+
     count_prober(n, req);
-    if (!(resp->body = hs_node_health_text(n, &resp->len))) {
+    if (!(resp->body = probe ? hs_node_probe_health_text(n, &resp->len)
+                             : hs_node_health_text(n, &resp->len))) {
         refuse(resp, 500, "out of memory");
         return;
     }
