@@ -1350,4 +1350,13 @@ return {
     caught_by = "endpoints_spec: gives a hearsay node's probe the short form",
     specs = { "endpoints_spec" },
   },
+  {
+    name = "one id per host, whatever the port",
+    file = "core/proto/membership.c",
+    find = [[            hs_http_url_parse(p->url, &have) == HS_OK && have.port == want.port &&]],
+    replace = [[            hs_http_url_parse(p->url, &have) == HS_OK &&]],
+    breaks = "a stranger's claim of a node at another port of a live peer's host is refused as a second id at its endpoint: nodes sharing a host (loopback, containers) cannot all be learned",
+    caught_by = "c_proto: one_id_per_host_and_port",
+    specs = { "c_proto" },
+  },
 }
