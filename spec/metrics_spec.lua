@@ -117,6 +117,30 @@ describe("GET /metrics", function()
     loop:close()
   end)
 
+  it("says how long the node's thread waited for a CPU (cpu_wait_seconds_total)", function()
+    -- Linux's run-queue delay of the loop's thread: a counter of seconds
+    -- that only grows (how much depends on what else runs here).
+    local a, loop = H.node()
+    local function waited()
+      local st, text = H.fetch(loop, a, "GET", a:url() .. "/metrics")
+      assert.equal(200, st)
+      assert.matches("# TYPE hearsay_cpu_wait_seconds_total counter", text, 1, true)
+      return samples(text).hearsay_cpu_wait_seconds_total
+    end
+    local first = waited()
+    assert.is_number(first)
+    assert.is_true(first >= 0)
+    local t = loop:timer(0, 0.01, function()
+      local until_t = os.clock() + 0.009
+      repeat until os.clock() >= until_t
+    end)
+    loop:run_for(0.5)
+    t:close()
+    assert.is_true(waited() >= first)
+    a:close()
+    loop:close()
+  end)
+
   it("says how busy the node's thread is (loop_busy_ratio)", function()
     -- The loop blocks in epoll for most of a second, then a timer keeps
     -- it working 9 ms of every 10 for a second: the share the node

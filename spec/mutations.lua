@@ -1359,4 +1359,13 @@ return {
     caught_by = "c_proto: one_id_per_host_and_port",
     specs = { "c_proto" },
   },
+  {
+    name = "a starved prober blames its peer",
+    file = "core/proto/membership.c",
+    find = [[    return now >= 0 && now - waited0 >= STARVED_SHARE * timeout_s;]],
+    replace = [[    return 0 && now - waited0 >= STARVED_SHARE * timeout_s;]],
+    breaks = "a node that other processes keep off the CPU holds its probes' timeouts against its peers: suspicions, deaths and indirect probes where nothing failed but the CPU share",
+    caught_by = "c_proto: a_starved_node_holds_no_timeout_against_its_peer",
+    specs = { "c_proto" },
+  },
 }

@@ -1,9 +1,11 @@
 /*
  * io_uv.c -- see io_uv.h.
  */
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dns.h"
 #include "http_client.h"
@@ -21,6 +23,8 @@ typedef struct io_uv {
     uv_check_t check;                            /* takes, and how long its poll blocked */
     double iter_prepare, iter_check, iter_block; /* monotonic s; s (-1: none) */
     unsigned open;                               /* handles not closed yet */
+    int no_schedstat;                            /* /proc/thread-self/schedstat
+                                                    could not be read */
     void (*done)(void *ud);
     void *done_ud;
 } io_uv;
@@ -130,6 +134,37 @@ static double busy(const hs_io *base)
     return hs_clock_mono() - (double)uv_metrics_idle_time(io->loop) / 1e9;
 }
 
+/* The loop thread's run-queue delay: the second number of Linux's
+ * /proc/thread-self/schedstat (ns), which the kernel keeps whenever it
+ * keeps scheduler statistics at all. Three system calls: read when a
+ * membership request goes out and when one fails, a few a second. */
+static double waited(const hs_io *base)
+{
+    io_uv *io = (io_uv *)base;
+    char buf[96];
+    ssize_t got = -1;
+    int fd;
+
+    if (io->no_schedstat)
+        return -1;
+    if ((fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC)) >= 0) {
+        got = read(fd, buf, sizeof buf - 1);
+        close(fd);
+    }
+    if (got <= 0) {
+        io->no_schedstat = 1;
+        return -1;
+    }
+    buf[got] = '\0';
+    char *p = strchr(buf, ' '), *end;
+    unsigned long long ns = p ? strtoull(p + 1, &end, 10) : 0;
+    if (!p || end == p + 1) {
+        io->no_schedstat = 1;
+        return -1;
+    }
+    return (double)ns / 1e9;
+}
+
 typedef struct lookup {
     uv_work_t work;
     hs_io_resolved cb;
@@ -209,7 +244,7 @@ static void io_close(hs_io *base, void (*done)(void *ud), void *ud)
     uv_close((uv_handle_t *)&io->check, handle_closed);
 }
 
-static const hs_io_ops ops = {start, arm, lag, busy, resolve, io_close};
+static const hs_io_ops ops = {start, arm, lag, busy, waited, resolve, io_close};
 
 /* ---- the transport of sockets --------------------------------------------- */
 

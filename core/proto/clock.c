@@ -75,6 +75,13 @@ double hs_node_load(hs_node *n)
     return n->load.share;
 }
 
+double hs_node_waited(const hs_node *n)
+{
+    if (n->own_clock || !n->io || !n->io->ops->waited)
+        return -1;
+    return n->io->ops->waited(n->io);
+}
+
 int hs_node_stalled(const hs_node *n)
 {
     double now = read_mono(n);

@@ -75,6 +75,7 @@ static int request_t(hs_node *n, const hs_pending_kind *kind, int flag, const ch
         return 0;
     e->at = timeout;
     e->flag = flag;
+    e->waited = hs_node_waited(n); /* (starved()) */
     return hs_pending_send(e, "GET", path, NULL, 0, timeout) == HS_OK;
 }
 
@@ -449,12 +450,37 @@ static int late(const hs_http_result *res, double timeout_s)
     return res->err != HS_OK && res->total_ms > 1500.0 * timeout_s;
 }
 
+/*
+ * A request that ran into its timeout while our own thread waited, ready
+ * to run, for a CPU for half that timeout or more (the kernel's run-queue
+ * delay since it went out, `waited0`): other processes had the cores, and
+ * the answer may have come while we could not read it. The loop's own
+ * stalls (hs_node_stalled) show a thread that ran too long, not one that
+ * was not let run: on a 2-core machine with two other busy processes a
+ * node probing with a 0.1 s timeout took a peer on its own loop for dead
+ * (membership_spec, "a node whose own loop stalls", 1 run in 10), and on
+ * loopback 1000 nodes past the cores' capacity suspected each other by
+ * the thousand (bench/RESULTS.md, Load). Like a late answer, it counts
+ * against us (probes_late, local health), not the peer.
+ */
+#define STARVED_SHARE 0.5
+static int starved(const hs_node *n, double waited0, const hs_http_result *res, double timeout_s)
+{
+    double now;
+
+    if (res->err == HS_OK || waited0 < 0 || res->total_ms < 900.0 * timeout_s)
+        return 0; /* an answer, no measure, or a failure well before the timeout */
+    now = hs_node_waited(n);
+    return now >= 0 && now - waited0 >= STARVED_SHARE * timeout_s;
+}
+
 /* An indirect probe: which peer we asked about, and how the helpers answer. */
 typedef struct indirect {
     hs_node *node;
     char target[HS_PEER_ID_MAX + 1];
     unsigned pending, ok, late, nack; /* nack: a helper answered "cannot reach it" */
     double timeout;                   /* s, of each request to a helper */
+    double waited;                    /* hs_node_waited when they went out */
 } indirect;
 
 static void indirect_done(indirect *ind)
@@ -486,13 +512,12 @@ static void on_indirect(hs_node *n, hs_pending *e, const hs_http_result *res)
     indirect *ind = e->data;
     json_t *j = NULL;
 
-    (void)n;
     if (res->err == HS_OK && res->status == 200 && (j = json_loadb(res->body, res->len, 0, NULL)) &&
         json_is_true(json_object_get(j, "ok")))
         ind->ok++;
     else if (j && json_is_false(json_object_get(j, "ok")) && !json_object_get(j, "error"))
         ind->nack++; /* (a refusal says why: no word on the peer) */
-    else if (late(res, ind->timeout))
+    else if (late(res, ind->timeout) || starved(n, ind->waited, res, ind->timeout))
         ind->late++;
     json_decref(j);
 }
@@ -547,6 +572,7 @@ static int probe_indirectly(hs_node *n, hs_peer *p)
     }
     ind->node = n;
     ind->timeout = probe_timeout(n) * 2 + 1;
+    ind->waited = hs_node_waited(n);
     strcpy(ind->target, p->id);
     ind->pending = 1; /* held by us until every request is out */
     for (size_t i = 0; i < nh; i++) {
@@ -936,8 +962,11 @@ static void on_probe(hs_node *n, hs_pending *e, const hs_http_result *res)
     p->probing = 0;
     j = probe_answer_json(res);
     const char *id = json_string_value(json_object_get(j, "node_id"));
-    hs_stats_probe(n, id && strcmp(id, p->id) == 0, !id && late(res, e->at), res->total_ms);
-    if (!late(res, e->at))
+    /* Failed on us, not on the peer: read too late, or while we waited
+     * for a CPU. */
+    int ours = late(res, e->at) || starved(n, e->waited, res, e->at);
+    hs_stats_probe(n, id && strcmp(id, p->id) == 0, !id && ours, res->total_ms);
+    if (!ours)
         n->probe_record = ((n->probe_record << 1) | !(id && strcmp(id, p->id) == 0)) & 0xf;
     if (id && strcmp(id, p->id) == 0) {
         absorb(n, p, j, res->total_ms);
@@ -979,14 +1008,13 @@ static void on_probe(hs_node *n, hs_pending *e, const hs_http_result *res)
         } else {
             (void)shed(n, p, json_object_get(j, "held"));
         }
-    } else if (!id && late(res, e->at)) {
-        /* Our own loop was stalled past the timeout: the answer may be
-         * waiting unread. That says nothing about the peer, and something
-         * about us. A stranger's peer gets its first probe again, in
-         * turn: no other probe would come to it (probe_next), and it sat
-         * in the view unchecked until dead_timeout (1000 simulated nodes
-         * at 10% loss, 1% of them pausing: a false death every minute or
-         * so, the prober paused while its probe was out). */
+    } else if (!id && ours) {
+        /* Our own loop was stalled past the timeout, or our thread was not
+         * let run (starved): the answer may be waiting unread. That says nothing about the peer,
+         * and something about us. A stranger's peer gets its first probe again, in turn: no other
+         * probe would come to it (probe_next), and it sat in the view unchecked until dead_timeout
+         * (1000 simulated nodes at 10% loss, 1% of them pausing: a false death every minute or so,
+         * the prober paused while its probe was out). */
         n->m.probes_late++;
         local_health_worse(n);
         if (p->hearsay)

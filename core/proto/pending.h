@@ -65,6 +65,7 @@ struct hs_pending {
                                       (borrowed for hs_pending_send):
                                       X-Hearsay-From unless changed */
     double at;                     /* the kind's: a time */
+    double waited;                 /* ...hs_node_waited when it went out */
     uint64_t word;                 /* ...a count, a token */
     int flag;                      /* ...a yes or no */
     void *data;                    /* ...what it owns (kind->release) */

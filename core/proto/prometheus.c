@@ -61,6 +61,16 @@ static void counter(text *t, const char *name, const char *help, uint64_t v)
     put(t, "hearsay_%s %llu\n", full, (unsigned long long)v);
 }
 
+/* A counter of seconds (a fraction). */
+static void seconds_counter(text *t, const char *name, const char *help, double v)
+{
+    char full[96];
+
+    snprintf(full, sizeof full, "%s_total", name);
+    family(t, full, "counter", help);
+    put(t, "hearsay_%s %.9f\n", full, v);
+}
+
 /* The breakdowns of hs_stats, and the messages by what became of them. */
 static void breakdowns(text *t, hs_node *n, const hs_metrics *m)
 {
@@ -236,6 +246,12 @@ char *hs_node_prometheus(hs_node *n, size_t *len)
           "share of its time the node's thread works rather than waits for events, smoothed "
           "over about half a second (0 where unknown)",
           hs_node_load(n));
+    double waited = hs_node_waited(n);
+    if (waited >= 0)
+        seconds_counter(&t, "cpu_wait_seconds",
+                        "seconds the node's thread waited, ready to run, for a CPU (the kernel's "
+                        "run-queue delay): other processes had the cores",
+                        waited);
     gauge(&t, "uptime_seconds", "seconds since the node started",
           n->started ? hs_node_mono(n) - n->started_mono : 0.0);
     if (t.failed) {

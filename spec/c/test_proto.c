@@ -1790,6 +1790,61 @@ static void the_load_follows_the_io(void)
     hs_sim_free(s);
 }
 
+/* A probe that ran into its timeout while the prober's thread waited,
+ * ready to run, for a CPU for half that timeout or more (the kernel's
+ * run-queue delay, hs_io_ops.waited) failed on the prober: node 1 has
+ * crashed, and node 0, its thread let run only a tenth of the time, holds
+ * none of its probes' timeouts against it (no suspicion; probes_late
+ * counts them). The same node let run (waited 0), or an io that cannot
+ * tell (-1), suspects it. */
+static double starved_share = -1;
+static hs_io_ops starved_ops;
+
+static double waited_seconds(const hs_io *io)
+{
+    return starved_share < 0 ? -1 : starved_share * io->clock.mono(io->clock.ud);
+}
+
+static void a_starved_node_holds_no_timeout_against_its_peer(void)
+{
+    static const double shares[] = {0.9, 0, -1};
+
+    for (size_t k = 0; k < sizeof shares / sizeof *shares; k++) {
+        hs_sim *s = make(2, 5);
+        hs_node *n = s ? hs_sim_node(s, 0) : NULL;
+
+        CHECK(n != NULL);
+        if (!n) {
+            hs_sim_free(s);
+            return;
+        }
+        hs_sim_run_for(s, 5);
+        hs_peer *p = hs_peers_find(&n->peers, hs_sim_node(s, 1)->id);
+        CHECK(p && p->state == HS_PEER_ALIVE);
+        n->cfg.dead_after = 1;
+        n->cfg.indirect_probes = 0;
+        starved_ops = *n->io->ops;
+        starved_ops.waited = waited_seconds;
+        n->io->ops = &starved_ops;
+        starved_share = shares[k];
+        hs_metrics before, after;
+        hs_node_metrics(n, &before);
+        hs_sim_crash(s, 1);
+        hs_sim_run_for(s, 10);
+        hs_node_metrics(n, &after);
+        p = hs_peers_find(&n->peers, hs_sim_node(s, 1)->id);
+        if (shares[k] > 0) {
+            CHECK(after.suspicions == before.suspicions);
+            CHECK(p && p->state != HS_PEER_SUSPECT && p->state != HS_PEER_DEAD);
+            CHECK(after.probes_late >= before.probes_late + 2);
+        } else {
+            CHECK(after.suspicions > before.suspicions);
+        }
+        starved_share = -1;
+        hs_sim_free(s);
+    }
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -1834,5 +1889,6 @@ int main(int argc, char **argv)
     offers_wait_for_slow_pushes();
     a_stream_sets_rounds_off_apart();
     the_load_follows_the_io();
+    a_starved_node_holds_no_timeout_against_its_peer();
     DONE();
 }
