@@ -23,8 +23,6 @@ typedef struct io_uv {
     uv_check_t check;                            /* takes, and how long its poll blocked */
     double iter_prepare, iter_check, iter_block; /* monotonic s; s (-1: none) */
     unsigned open;                               /* handles not closed yet */
-    int no_schedstat;                            /* /proc/thread-self/schedstat
-                                                    could not be read */
     void (*done)(void *ud);
     void *done_ud;
 } io_uv;
@@ -134,35 +132,29 @@ static double busy(const hs_io *base)
     return hs_clock_mono() - (double)uv_metrics_idle_time(io->loop) / 1e9;
 }
 
-/* The loop thread's run-queue delay: the second number of Linux's
- * /proc/thread-self/schedstat (ns), which the kernel keeps whenever it
- * keeps scheduler statistics at all. Three system calls: read when a
- * membership request goes out and when one fails, a few a second. */
+/* The calling thread's run-queue delay (the node's: it runs on the loop's
+ * thread): the second number of Linux's /proc/thread-self/schedstat, in
+ * ns, which the kernel keeps whenever it keeps scheduler statistics at
+ * all; -1 elsewhere. Three system calls, made when a membership request
+ * goes out and when one fails: a few a second. */
 static double waited(const hs_io *base)
 {
-    io_uv *io = (io_uv *)base;
-    char buf[96];
+    char buf[96], *p, *end;
     ssize_t got = -1;
     int fd;
 
-    if (io->no_schedstat)
-        return -1;
+    (void)base;
     if ((fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC)) >= 0) {
         got = read(fd, buf, sizeof buf - 1);
         close(fd);
     }
-    if (got <= 0) {
-        io->no_schedstat = 1;
+    if (got <= 0)
         return -1;
-    }
     buf[got] = '\0';
-    char *p = strchr(buf, ' '), *end;
-    unsigned long long ns = p ? strtoull(p + 1, &end, 10) : 0;
-    if (!p || end == p + 1) {
-        io->no_schedstat = 1;
+    if (!(p = strchr(buf, ' ')))
         return -1;
-    }
-    return (double)ns / 1e9;
+    unsigned long long ns = strtoull(p + 1, &end, 10);
+    return end == p + 1 ? -1 : (double)ns / 1e9;
 }
 
 typedef struct lookup {

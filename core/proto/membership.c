@@ -1009,12 +1009,14 @@ static void on_probe(hs_node *n, hs_pending *e, const hs_http_result *res)
             (void)shed(n, p, json_object_get(j, "held"));
         }
     } else if (!id && ours) {
-        /* Our own loop was stalled past the timeout, or our thread was not
-         * let run (starved): the answer may be waiting unread. That says nothing about the peer,
-         * and something about us. A stranger's peer gets its first probe again, in turn: no other
-         * probe would come to it (probe_next), and it sat in the view unchecked until dead_timeout
-         * (1000 simulated nodes at 10% loss, 1% of them pausing: a false death every minute or so,
-         * the prober paused while its probe was out). */
+        /* Our own loop was stalled past the timeout, or our thread was
+         * not let run (starved): the answer may be waiting unread. That
+         * says nothing about the peer, and something about us. A
+         * stranger's peer gets its first probe again, in turn: no other
+         * probe would come to it (probe_next), and it sat in the view
+         * unchecked until dead_timeout (1000 simulated nodes at 10% loss,
+         * 1% of them pausing: a false death every minute or so, the
+         * prober paused while its probe was out). */
         n->m.probes_late++;
         local_health_worse(n);
         if (p->hearsay)
