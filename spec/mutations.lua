@@ -1368,4 +1368,13 @@ return {
     caught_by = "c_proto: a_starved_node_holds_no_timeout_against_its_peer",
     specs = { "c_proto" },
   },
+  {
+    name = "a simulated node never waits for a core",
+    file = "core/sim/sim.c",
+    find = [[    return s->host_waited[h] - (ahead > 0 ? ahead : 0);]],
+    replace = [[    return -1;]],
+    breaks = "the simulator's starved hosts blame their peers for the timeouts their own wait for a core caused, as real nodes no longer do",
+    caught_by = "c_proto: the_wait_follows_the_cores",
+    specs = { "c_proto" },
+  },
 }

@@ -304,9 +304,9 @@ typedef struct hs_io_ops {
     /* Seconds the thread running the node has waited, ready to run, for a
      * CPU (the kernel's run-queue delay) since a point of the io's
      * choosing: it only grows, and only its differences mean anything.
-     * Negative where it is not known (a simulator). A request that ran
-     * into its timeout while its node waited that long says nothing of
-     * the peer (membership.c, starved). */
+     * Negative where it is not known (a simulator without a CPU model).
+     * A request that ran into its timeout while its node waited that long
+     * says nothing of the peer (membership.c, starved). */
     double (*waited)(const hs_io *io);
     /* Looks up a DNS bootstrap entry ("dns+NAME:PORT", "dnssrv+..."; see
      * discovery.h) off the node's thread; URLs get https:// when tls.

@@ -550,7 +550,7 @@ int hs_node_stalled(const hs_node *n);
 
 /* Seconds the node's thread has waited, ready to run, for a CPU so far
  * (hs_io_ops.waited), or -1 where it is not known (a harness's clock, a
- * simulator). Only differences mean anything. */
+ * simulator without a CPU model). Only differences mean anything. */
 double hs_node_waited(const hs_node *n);
 
 /* Wall-clock epoch seconds and monotonic seconds, from the node's clock.

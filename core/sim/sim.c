@@ -133,6 +133,9 @@ struct hs_sim {
      * is next free; the work running now (its host, or SIZE_MAX: none) and
      * the CPU time it has taken so far, which what it sends waits for. */
     double *host_free, *core_free, *host_used;
+    /* ...how long each host's work waited for a core while the host itself
+     * was free (a run-queue delay), booked up to host_waited_to. */
+    double *host_waited, *host_waited_to;
     size_t nhosts, working;
     double wait, lag, cpu_used;
 };
@@ -311,6 +314,11 @@ static void cpu_begin(hs_sim *s, size_t i, double base)
     if (s->wait < 0)
         s->wait = 0;
     s->lag = s->wait + base;
+    double host_at = s->host_free[s->working] > s->now ? s->host_free[s->working] : s->now;
+    if (s->now + s->wait > host_at) { /* every core busy with other hosts' work */
+        s->host_waited[s->working] += s->now + s->wait - host_at;
+        s->host_waited_to[s->working] = s->now + s->wait;
+    }
 }
 
 /* The work ends: its host (and a core) are busy until now + lag. */
@@ -435,12 +443,20 @@ static void sim_close(hs_io *io, void (*done)(void *ud), void *ud)
         done(ud);
 }
 
-/* A simulated node never waits for a CPU it does not have: its host's
- * queue is the simulator's business (sim.cpu). */
+/* Its host's waits for a core so far (what is booked past now is not
+ * waited yet), or -1 without a CPU model: a node on a host whose
+ * machine's cores are all busy with other hosts' work waits as a starved
+ * process does (membership.c, starved). */
 static double sim_waited(const hs_io *io)
 {
-    (void)io;
-    return -1;
+    const sim_io_node *sio = (const sim_io_node *)io;
+    const hs_sim *s = sio->s;
+
+    if (!cpu_on(s))
+        return -1;
+    size_t h = sio->i / s->o.cpu.per_host;
+    double ahead = s->host_waited_to[h] - s->now;
+    return s->host_waited[h] - (ahead > 0 ? ahead : 0);
 }
 
 static const hs_io_ops sim_io = {sim_start,  sim_arm,     sim_lag,  sim_busy,
@@ -1070,6 +1086,8 @@ hs_sim *hs_sim_new(const hs_sim_opts *o)
             !(o->cpu.envelope >= 0 && o->cpu.envelope <= 1) ||
             !(s->host_free = calloc(s->nhosts, sizeof *s->host_free)) ||
             !(s->host_used = calloc(s->nhosts, sizeof *s->host_used)) ||
+            !(s->host_waited = calloc(s->nhosts, sizeof *s->host_waited)) ||
+            !(s->host_waited_to = calloc(s->nhosts, sizeof *s->host_waited_to)) ||
             !(s->core_free = calloc(o->cpu.cores + 1, sizeof *s->core_free)))
             goto fail;
     }
@@ -1130,6 +1148,8 @@ void hs_sim_free(hs_sim *s)
     free(s->matrix);
     free(s->host_free);
     free(s->host_used);
+    free(s->host_waited);
+    free(s->host_waited_to);
     free(s->core_free);
     free(s);
 }

@@ -1790,6 +1790,42 @@ static void the_load_follows_the_io(void)
     hs_sim_free(s);
 }
 
+/* Under the simulator's CPU model a node's wait for a CPU (hs_node_waited)
+ * is its host's work waiting for a core while the host itself was free:
+ * 4 hosts of a node each on 1 core wait, on a core each (0: as many as
+ * hosts) never, and without a CPU model the simulator cannot tell (-1).
+ * It only grows. */
+static void the_wait_follows_the_cores(void)
+{
+    static const size_t cores[] = {1, 0};
+
+    for (size_t k = 0; k < 2; k++) {
+        hs_sim_opts o = {.nodes = 4, .seed = 3, .latency = 1.0 / 4096};
+        o.cpu = (hs_sim_cpu){
+            .per_host = 1, .cores = cores[k], .serve = 0.005, .answer = 0.002, .round = 0.001};
+        hs_sim *s = hs_sim_new(&o);
+        CHECK(s != NULL);
+        if (!s)
+            return;
+        hs_sim_run_for(s, 5);
+        double at5[4], total = 0;
+        for (size_t i = 0; i < 4; i++)
+            at5[i] = hs_node_waited(hs_sim_node(s, i));
+        hs_sim_run_for(s, 5);
+        for (size_t i = 0; i < 4; i++) {
+            double w = hs_node_waited(hs_sim_node(s, i));
+            CHECK(at5[i] >= 0 && w >= at5[i]);
+            total += w;
+        }
+        CHECK(cores[k] ? total > 0 : total == 0);
+        hs_sim_free(s);
+    }
+    hs_sim_opts plain = {.nodes = 2, .seed = 3, .latency = 1.0 / 4096};
+    hs_sim *s = hs_sim_new(&plain);
+    CHECK(s && hs_node_waited(hs_sim_node(s, 0)) < 0);
+    hs_sim_free(s);
+}
+
 /* A probe that ran into its timeout while the prober's thread waited,
  * ready to run, for a CPU for half that timeout or more (the kernel's
  * run-queue delay, hs_io_ops.waited) failed on the prober: node 1 has
@@ -1890,5 +1926,6 @@ int main(int argc, char **argv)
     a_stream_sets_rounds_off_apart();
     the_load_follows_the_io();
     a_starved_node_holds_no_timeout_against_its_peer();
+    the_wait_follows_the_cores();
     DONE();
 }
