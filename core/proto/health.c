@@ -108,6 +108,28 @@ static int tags(const hs_node *n, hs_jsonout *o)
     return 0;
 }
 
+/* The first members of both forms: status, node_id, peer_count, uptime,
+ * metrics (every counter, or the reference's six), version, url,
+ * features. */
+static void head(hs_node *n, hs_jsonout *o, double uptime, int every_counter)
+{
+    HS_JSONOUT_LIT(o, "{\"status\":");
+    hs_jsonout_string(o, n->closing ? "stopped" : "healthy", 7);
+    key_string(o, "node_id", n->id);
+    key_int(o, "peer_count", (long long)n->peers.live);
+    key(o, "uptime");
+    hs_jsonout_real(o, uptime);
+    key(o, "metrics");
+    if (every_counter)
+        metrics(n, o);
+    else
+        reference_metrics(n, o);
+    key_string(o, "version", HS_VERSION);
+    key_string(o, "url", n->url);
+    key(o, "features");
+    hs_peers_features_write(HS_FEAT_OURS, o);
+}
+
 char *hs_node_probe_health_text(hs_node *n, size_t *len)
 {
     const char *public_key = hs_identity_public(n->ident);
@@ -118,18 +140,7 @@ char *hs_node_probe_health_text(hs_node *n, size_t *len)
         return hs_node_health_text(n, len);
     if (hs_jsonout_reserve(&o, 1024) != 0)
         return NULL;
-    HS_JSONOUT_LIT(&o, "{\"status\":");
-    hs_jsonout_string(&o, n->closing ? "stopped" : "healthy", 7);
-    key_string(&o, "node_id", n->id);
-    key_int(&o, "peer_count", (long long)n->peers.live);
-    key(&o, "uptime");
-    hs_jsonout_real(&o, uptime);
-    key(&o, "metrics");
-    reference_metrics(n, &o);
-    key_string(&o, "version", HS_VERSION);
-    key_string(&o, "url", n->url);
-    key(&o, "features");
-    hs_peers_features_write(HS_FEAT_OURS, &o);
+    head(n, &o, uptime, 0);
     if (tags(n, &o) != 0) {
         hs_jsonout_free(&o);
         return NULL;
@@ -167,18 +178,7 @@ char *hs_node_health_text(hs_node *n, size_t *len)
             n->peers.v[i]->state == HS_PEER_UNHEALTHY || n->peers.v[i]->state == HS_PEER_SUSPECT;
     if (hs_jsonout_reserve(&o, 4096) != 0)
         return NULL;
-    HS_JSONOUT_LIT(&o, "{\"status\":");
-    hs_jsonout_string(&o, n->closing ? "stopped" : "healthy", 7);
-    key_string(&o, "node_id", n->id);
-    key_int(&o, "peer_count", (long long)n->peers.live);
-    key(&o, "uptime");
-    hs_jsonout_real(&o, uptime);
-    key(&o, "metrics");
-    metrics(n, &o);
-    key_string(&o, "version", HS_VERSION);
-    key_string(&o, "url", n->url);
-    key(&o, "features");
-    hs_peers_features_write(HS_FEAT_OURS, &o);
+    head(n, &o, uptime, 1);
     HS_JSONOUT_LIT(&o, ",\"peers\":{\"alive\":");
     hs_jsonout_int(&o, (long long)(n->peers.live - unhealthy));
     key_int(&o, "unhealthy", (long long)unhealthy);
