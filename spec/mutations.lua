@@ -1317,7 +1317,7 @@ return {
   {
     name = "the simulator's nodes never know their host's work",
     file = "core/sim/sim.c",
-    find = [[    return s->host_used[h] - (ahead > 0 ? ahead : 0);]],
+    find = [[    return host_booked(io, s->host_used, s->host_free);]],
     replace = [[    return -1;]],
     breaks = "a simulated node under sim.cpu reads no load, whatever its host does",
     caught_by = "c_proto: the_load_follows_the_io (the CPU model's part)",
@@ -1371,7 +1371,7 @@ return {
   {
     name = "a simulated node never waits for a core",
     file = "core/sim/sim.c",
-    find = [[    return s->host_waited[h] - (ahead > 0 ? ahead : 0);]],
+    find = [[    return host_booked(io, s->host_waited, s->host_waited_to);]],
     replace = [[    return -1;]],
     breaks = "the simulator's starved hosts blame their peers for the timeouts their own wait for a core caused, as real nodes no longer do",
     caught_by = "c_proto: the_wait_follows_the_cores",

@@ -93,18 +93,21 @@ static void reference_metrics(hs_node *n, hs_jsonout *o)
     hs_jsonout_put(o, "}", 1);
 }
 
-/* The tags as JSON text after `"tags":`; 0, or -1 out of memory. */
-static int tags(const hs_node *n, hs_jsonout *o)
+/* Who the node is, as both forms say it after their first members: its
+ * tags, incarnation and public key. 0, or -1 out of memory. */
+static int who(const hs_node *n, hs_jsonout *o, const char *public_key)
 {
-    char *text;
-
-    if (!n->tags)
-        return 0;
-    if (!(text = json_dumps(n->tags, JSON_COMPACT | JSON_ENCODE_ANY)))
-        return -1;
-    key(o, "tags");
-    hs_jsonout_put(o, text, strlen(text));
-    free(text);
+    if (n->tags) {
+        char *text = json_dumps(n->tags, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!text)
+            return -1;
+        key(o, "tags");
+        hs_jsonout_put(o, text, strlen(text));
+        free(text);
+    }
+    key_int(o, "incarnation", (long long)(json_int_t)n->incarnation);
+    if (public_key)
+        key_string(o, "public_key", public_key);
     return 0;
 }
 
@@ -141,13 +144,10 @@ char *hs_node_probe_health_text(hs_node *n, size_t *len)
     if (hs_jsonout_reserve(&o, 1024) != 0)
         return NULL;
     head(n, &o, uptime, 0);
-    if (tags(n, &o) != 0) {
+    if (who(n, &o, public_key) != 0) {
         hs_jsonout_free(&o);
         return NULL;
     }
-    key_int(&o, "incarnation", (long long)(json_int_t)n->incarnation);
-    if (public_key)
-        key_string(&o, "public_key", public_key);
     key_int(&o, "held", (long long)hs_node_held(n));
     if (n->label[0])
         key_string(&o, "cluster_label", n->label);
@@ -185,13 +185,10 @@ char *hs_node_health_text(hs_node *n, size_t *len)
     key_int(&o, "dead", (long long)dead);
     hs_jsonout_put(&o, "}", 1);
     key_int(&o, "seen_ids", (long long)hs_seen_count(n->seen));
-    if (tags(n, &o) != 0) {
+    if (who(n, &o, public_key) != 0) {
         hs_jsonout_free(&o);
         return NULL;
     }
-    key_int(&o, "incarnation", (long long)(json_int_t)n->incarnation);
-    if (public_key)
-        key_string(&o, "public_key", public_key);
     key_int(&o, "local_health", (long long)n->local_health);
     key_int(&o, "held", (long long)hs_node_held(n));
     if (n->label[0])

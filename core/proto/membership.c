@@ -75,7 +75,8 @@ static int request_t(hs_node *n, const hs_pending_kind *kind, int flag, const ch
         return 0;
     e->at = timeout;
     e->flag = flag;
-    e->waited = hs_node_waited(n); /* (starved()) */
+    /* (A probe's failure may be ours: failed_on_us.) */
+    e->waited = kind->slot == HS_REQ_PROBE ? hs_node_waited(n) : -1;
     return hs_pending_send(e, "GET", path, NULL, 0, timeout) == HS_OK;
 }
 
@@ -475,6 +476,14 @@ static int starved(const hs_node *n, double waited0, const hs_http_result *res, 
     return now >= 0 && now - waited0 >= STARVED_SHARE * timeout_s;
 }
 
+/* A request's failure that says something of us, not the peer: read too
+ * late, or while we waited for a CPU. */
+static int failed_on_us(const hs_node *n, double waited0, const hs_http_result *res,
+                        double timeout_s)
+{
+    return late(res, timeout_s) || starved(n, waited0, res, timeout_s);
+}
+
 /* An indirect probe: which peer we asked about, and how the helpers answer. */
 typedef struct indirect {
     hs_node *node;
@@ -518,7 +527,7 @@ static void on_indirect(hs_node *n, hs_pending *e, const hs_http_result *res)
         ind->ok++;
     else if (j && json_is_false(json_object_get(j, "ok")) && !json_object_get(j, "error"))
         ind->nack++; /* (a refusal says why: no word on the peer) */
-    else if (late(res, ind->timeout) || starved(n, ind->waited, res, ind->timeout))
+    else if (failed_on_us(n, ind->waited, res, ind->timeout))
         ind->late++;
     json_decref(j);
 }
@@ -963,9 +972,7 @@ static void on_probe(hs_node *n, hs_pending *e, const hs_http_result *res)
     p->probing = 0;
     j = probe_answer_json(res);
     const char *id = json_string_value(json_object_get(j, "node_id"));
-    /* Failed on us, not on the peer: read too late, or while we waited
-     * for a CPU. */
-    int ours = late(res, e->at) || starved(n, e->waited, res, e->at);
+    int ours = failed_on_us(n, e->waited, res, e->at);
     hs_stats_probe(n, id && strcmp(id, p->id) == 0, !id && ours, res->total_ms);
     if (!ours)
         n->probe_record = ((n->probe_record << 1) | !(id && strcmp(id, p->id) == 0)) & 0xf;

@@ -412,9 +412,10 @@ typedef struct sim_io_node {
     size_t i;
 } sim_io_node;
 
-/* Its host's work done so far (what is booked past now is not done yet),
- * or -1 without a CPU model. */
-static double sim_busy(const hs_io *io)
+/* What io's host has booked of `sums` (one per host) so far, less what
+ * is booked past now (up to `until` of the host), or -1 without a CPU
+ * model. */
+static double host_booked(const hs_io *io, const double *sums, const double *until)
 {
     const sim_io_node *sio = (const sim_io_node *)io;
     const hs_sim *s = sio->s;
@@ -422,8 +423,16 @@ static double sim_busy(const hs_io *io)
     if (!cpu_on(s))
         return -1;
     size_t h = sio->i / s->o.cpu.per_host;
-    double ahead = s->host_free[h] - s->now;
-    return s->host_used[h] - (ahead > 0 ? ahead : 0);
+    double ahead = until[h] - s->now;
+    return sums[h] - (ahead > 0 ? ahead : 0);
+}
+
+/* Its host's work done so far, or -1 without a CPU model. */
+static double sim_busy(const hs_io *io)
+{
+    const hs_sim *s = ((const sim_io_node *)io)->s;
+
+    return host_booked(io, s->host_used, s->host_free);
 }
 
 static hs_err sim_resolve(hs_io *io, const char *entry, int tls, hs_io_resolved cb, void *ud)
@@ -449,14 +458,9 @@ static void sim_close(hs_io *io, void (*done)(void *ud), void *ud)
  * process does (membership.c, starved). */
 static double sim_waited(const hs_io *io)
 {
-    const sim_io_node *sio = (const sim_io_node *)io;
-    const hs_sim *s = sio->s;
+    const hs_sim *s = ((const sim_io_node *)io)->s;
 
-    if (!cpu_on(s))
-        return -1;
-    size_t h = sio->i / s->o.cpu.per_host;
-    double ahead = s->host_waited_to[h] - s->now;
-    return s->host_waited[h] - (ahead > 0 ? ahead : 0);
+    return host_booked(io, s->host_waited, s->host_waited_to);
 }
 
 static const hs_io_ops sim_io = {sim_start,  sim_arm,     sim_lag,  sim_busy,
