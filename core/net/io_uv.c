@@ -135,8 +135,8 @@ static double busy(const hs_io *base)
 /* The calling thread's run-queue delay (the node's: it runs on the loop's
  * thread): the second number of Linux's /proc/thread-self/schedstat, in
  * ns, which the kernel keeps whenever it keeps scheduler statistics at
- * all; -1 elsewhere. Three system calls, made when a membership request
- * goes out and when one fails: a few a second. */
+ * all; -1 elsewhere. Three system calls, made when a probe goes out and
+ * when one fails: a few a second. */
 static double waited(const hs_io *base)
 {
     char buf[96], *p, *end;
