@@ -12,7 +12,7 @@
 set -eu
 
 LAYERS='
-data        err bytes hash rng cidr http_url log io identity keycache ratelimit holders
+data        err bytes hash rng cidr http_url log io identity keycache ratelimit holders feedpath
             suspicions
             auth peerindex peers origins sendq arena seen seenhash idlist envelope envscan envwrite sign
             digest state jsonnum jsonout jsonpick

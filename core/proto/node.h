@@ -15,6 +15,7 @@
 #include "deadlines.h"
 #include "digest.h"
 #include "envelope.h"
+#include "feedpath.h"
 #include "hearsay.h"
 #include "holders.h"
 #include "io.h"
@@ -27,6 +28,20 @@
 
 /* Peers let go as held by too many, remembered (membership.c). */
 #define HS_SHED_RECENT 16
+/* Peers we feed that are owed the chain above us, their probes in flight
+ * when it changed (membership.c, tell_below). */
+#define HS_TELL_OWED 8
+/* Seconds after a new chain was told in which every probe of a peer we
+ * feed carries it too (membership.c, probe). */
+#define HS_TELL_FRESH 60
+/* Asks in a row answered from below us after which a node takes itself
+ * for the top of the feeding (membership.c, feeding): it asks the peer
+ * most nodes hold, with &top=1, which no peer refuses for being below,
+ * and a feeder through it will do. Its asks wait 2^this probe_intervals
+ * at most. */
+#define HS_FEED_TOP 3
+/* Askers on top a node feeds past its feeding bound, at most. */
+#define HS_FEED_TOP_PAST 2
 
 /* This build's version (/health, /metrics). */
 #define HS_VERSION "0.1.0"
@@ -184,6 +199,19 @@ struct hs_node {
      * whether it does feed us (membership.c, check_feeder), or "". */
     char feed_check[HS_PEER_ID_MAX + 1];
     double feed_check_at; /* monotonic s */
+    /* The chains above our feeders (membership.c, feeding), and our asks
+     * in a row answered by a peer below us (each doubles the wait for
+     * the next, up to 8 probe_intervals). */
+    hs_feedpath feedpath;
+    char via[HS_PEER_ID_MAX + 1]; /* the feeder our chain goes through, or "" */
+    unsigned feed_loops;
+    uint32_t told[HS_FEEDPATH_UP]; /* the chain the peers we feed last heard */
+    unsigned n_told;
+    uint32_t owed[HS_TELL_OWED]; /* ...but these (tags) are still to hear it */
+    unsigned n_owed;
+    double told_at;                     /* monotonic s: they were last told a new chain */
+    uint32_t top_fed[HS_FEED_TOP_PAST]; /* tags of askers on top fed past
+                                           our bound (membership.c) */
 
     hs_deadlines due;         /* the rounds and delayed work (deadlines.h) */
     double timer_at;          /* monotonic s io's timer is set for, HS_NEVER */
@@ -395,7 +423,16 @@ int hs_membership_from_matches(const hs_node *n, const hs_peer *p);
  * bound; a full table keeps it as a candidate, taken first). *refer_to:
  * then a peer of ours whose view had room, or that was below its bound,
  * for it to ask instead (or NULL). */
-int hs_membership_feed(hs_node *n, const char *from, const char *url, const hs_peer **refer_to);
+int hs_membership_feed(hs_node *n, const char *from, const char *url, int top,
+                       const hs_peer **refer_to);
+/* The chain of feeders above us (feedpath.h), as /ping says it ("up") to
+ * the peer `for_id` (NULL: the chain itself), into out: through a way in
+ * of ours not through that peer if we have one (1), else through it (2);
+ * 0: we have no way in (nothing written). */
+int hs_membership_up(hs_node *n, const char *for_id, char out[HS_FEEDPATH_TEXT]);
+/* A /ping from `from` said the chain above it ("up", text): taken as its
+ * /ping answer's would be when it feeds us (from its own address). */
+void hs_membership_told_up(hs_node *n, const char *from, const char *text);
 /* Whether we push new messages to the peer `id` (/ping "feeds"). */
 int hs_membership_feeds(hs_node *n, const char *id);
 /* Whether the peer `id` feeds us and nobody else does: our /ping answer

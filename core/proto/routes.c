@@ -184,7 +184,7 @@ static void count_prober(hs_node *n, const hs_http_request *req)
  * of the tree ping() builds below, at a tenth of the cost (a probe a
  * second per peer). 1 when resp is answered; 0 when jansson must build
  * it: a string it would refuse, a time it has no real for. */
-static int ping_text(hs_node *n, int feeds, int through, const hs_peer *refer,
+static int ping_text(hs_node *n, int feeds, int through, const char *up, const hs_peer *refer,
                      hs_http_response *resp)
 {
     const char *key = hs_node_public_key(n);
@@ -222,6 +222,10 @@ static int ping_text(hs_node *n, int feeds, int through, const hs_peer *refer,
         HS_JSONOUT_LIT(&o, ",\"feeds\":true");
     if (through)
         HS_JSONOUT_LIT(&o, ",\"through_you\":true");
+    if (up) {
+        HS_JSONOUT_LIT(&o, ",\"up\":");
+        hs_jsonout_string(&o, up, strlen(up));
+    }
     if (refer) {
         HS_JSONOUT_LIT(&o, ",\"try\":{\"node_id\":");
         hs_jsonout_string(&o, refer->id, strlen(refer->id));
@@ -254,15 +258,20 @@ static int ping_text(hs_node *n, int feeds, int through, const hs_peer *refer,
  * or name a peer of ours with room, or one not past its feeding bound
  * ("try"); "spare" says whether we are past ours. "through_you": true
  * says the prober is the only one pushing to us (we are no way in for
- * it). */
+ * it). "up", to a prober we feed or that asked: the chain of feeders
+ * above us, not through the prober if we can (feedpath.h); the prober's
+ * own tag on it says we are fed through it. */
 static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
 {
     const char *from = hs_http_request_header(req, "X-Hearsay-From");
     const char *url = hs_http_request_arg(req, "url");
     const char *feed = hs_http_request_arg(req, "feed");
     const char *few = hs_http_request_arg(req, "few");
+    const char *told = hs_http_request_arg(req, "up");
+    const char *top = hs_http_request_arg(req, "top");
     const hs_peer *refer = NULL;
-    int feeds = 0, through = 0;
+    int feeds = 0, through = 0, asked = 0;
+    char up[HS_FEEDPATH_TEXT];
 
     count_prober(n, req);
     if (from && url && hs_peers_valid_id(from) && hs_peers_valid_url(url)) {
@@ -272,13 +281,16 @@ static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
             hs_claim c = {n->rx_src_ok ? n->rx_src : unknown, 1, held_by_few ? 1.0 : 0.0, 0};
             (void)hs_membership_learn(n, from, url, NULL, hs_node_now(n), &c, NULL);
         }
-        if (feed && strcmp(feed, "1") == 0)
-            feeds = hs_membership_feed(n, from, url, &refer);
+        if (told)
+            hs_membership_told_up(n, from, told);
+        if ((asked = feed && strcmp(feed, "1") == 0))
+            feeds = hs_membership_feed(n, from, url, top && strcmp(top, "1") == 0, &refer);
         else
             feeds = hs_membership_feeds(n, from);
         through = feeds && hs_membership_fed_through(n, from);
     }
-    if (ping_text(n, feeds, through, refer, resp))
+    const char *chain = (feeds || asked) && hs_membership_up(n, from, up) ? up : NULL;
+    if (ping_text(n, feeds, through, chain, refer, resp))
         return;
     json_t *a =
         json_pack("{s:s, s:I, s:o}", "node_id", n->id, "incarnation", (json_int_t)n->incarnation,
@@ -299,6 +311,8 @@ static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
             json_object_set_new(a, "feeds", json_true());
         if (through)
             json_object_set_new(a, "through_you", json_true());
+        if (chain)
+            json_object_set_new(a, "up", json_string(chain));
         if (refer)
             json_object_set_new(a, "try",
                                 json_pack("{s:s, s:s}", "node_id", refer->id, "url", refer->url));
