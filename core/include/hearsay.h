@@ -344,9 +344,10 @@ typedef struct hs_metrics {
     uint64_t feed_refused;          /* asks to be fed we answered no (past our
                                        bound, or a full view: then the asker
                                        is a candidate) */
-    uint64_t feed_cycles;           /* feeding cycles seen: a feeder's chain came
-                                       back to us, or an asker was on every chain
-                                       above us (feedpath.h) */
+    uint64_t feed_cycles;           /* feeding cycles broken: a feeder's chain
+                                       came back to us, the ring's least node, or
+                                       an asker was on every chain above us
+                                       (feedpath.h) */
     uint64_t probe_sweeps;          /* sweeps: a direct probe went unanswered, and
                                        every live peer not heard from lately was
                                        probed at once (many may have died) */

@@ -67,8 +67,9 @@ const hs_metric_field hs_metric_fields[] = {
     F(feed_asks, "asks to be fed we sent: nobody pushed new messages to us"),
     F(feed_refused, "asks to be fed we answered no: past our bound, or a full view (then the "
                     "asker is a candidate)"),
-    F(feed_cycles, "feeding cycles seen: a feeder's chain came back to us (no way in), or an "
-                   "asker was on every chain above us (refused)"),
+    F(feed_cycles, "feeding cycles broken: a feeder's chain came back to us and we are the "
+                   "ring's least node (no way in), or an asker was on every chain above us "
+                   "(refused)"),
     F(probe_sweeps, "sweeps: a direct probe went unanswered, and every live peer not heard from "
                     "lately was probed at once (many may have died)"),
     F(probes_late, "failed probes not held against the peer: they failed long past their timeout, "
