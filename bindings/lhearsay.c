@@ -240,6 +240,7 @@ static const field fields[] = {
     FIELD(public_url, F_STR),
     FIELD(fanout, F_UINT),
     FIELD(tree, F_BOOL),
+    FIELD(feed_chains, F_BOOL),
     FIELD(ttl, F_UINT),
     FIELD(max_ttl, F_UINT),
     FIELD(announce_ttl, F_UINT),

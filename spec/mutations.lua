@@ -1380,8 +1380,8 @@ return {
   {
     name = "a node feeds a peer above it",
     file = "core/proto/membership.c",
-    find = [[    if (!top && hs_membership_up(n, from, up) == 2) {]],
-    replace = [[    if (0 && !top && hs_membership_up(n, from, up) == 2) {]],
+    find = [[    if (!top && hs_membership_up(n, from, up) == 2 &&]],
+    replace = [[    if (0 && !top && hs_membership_up(n, from, up) == 2 &&]],
     breaks = "a node fed by its own descendant closes a cycle of feeders that nobody outside feeds: a new origin's first message reaches it and all below it by lazy offers, ~500 ms late",
     caught_by = "c_proto: a_node_above_us_is_not_fed",
     specs = { "c_proto" },
@@ -1389,8 +1389,8 @@ return {
   {
     name = "an ask on top is refused like any",
     file = "core/proto/membership.c",
-    find = [[    if (!top && hs_membership_up(n, from, up) == 2) {]],
-    replace = [[    if (hs_membership_up(n, from, up) == 2) {]],
+    find = [[    if (!top && hs_membership_up(n, from, up) == 2 &&]],
+    replace = [[    if (hs_membership_up(n, from, up) == 2 &&]],
     breaks = "the node on top of the feeding, every peer below it, is fed by nobody: what others send never comes up to it, nor down the branches it feeds",
     caught_by = "c_proto: a_node_above_us_is_not_fed",
     specs = { "c_proto" },

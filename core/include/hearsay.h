@@ -121,6 +121,9 @@ typedef struct hs_config {
                               duplicates prune and lazy misses graft
                               (Plumtree), so copies tend to 1 per node;
                               0: `fanout` random peers per message */
+    int feed_chains;       /* 1: the chain of feeders travels with /ping,
+                              and rings of feeders are found and broken
+                              (feedpath.h); 0 (default): not yet */
     unsigned lazy_fanout;  /* more hearsay peers offered only its id
                               (lazy push; those lacking it ask), 6 */
     double lazy_delay;     /* s ids wait before they are offered, so

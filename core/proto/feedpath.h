@@ -18,6 +18,9 @@
  * refused for that: the one cycle that stays is the top's, fed by the
  * peer everyone's messages reach.
  *
+ * All of it only with the setting feed_chains (off by default: README,
+ * Feeding; bench/RESULTS.md, "Feeding cycles, found and fed").
+ *
  * A tag is the 32-bit FNV-1a of an id, as 8 hex digits: the same at every
  * node. Two ids with one tag make a node think itself above a peer it is
  * not, which costs it one more ask; a peer can claim any chain, as it can

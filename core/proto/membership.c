@@ -716,10 +716,20 @@ void hs_membership_told_up(hs_node *n, const char *from, const char *text)
 {
     hs_peer *p = hs_peers_find(&n->peers, from);
 
-    if (!p || !p->feeds_us || p->state != HS_PEER_ALIVE || !hs_membership_from_matches(n, p))
+    if (!n->cfg.feed_chains || !p || !p->feeds_us || p->state != HS_PEER_ALIVE ||
+        !hs_membership_from_matches(n, p))
         return;
     took_up(n, p, text, 0);
     tell_below(n);
+}
+
+/* Whether our way in p goes through the peer of tag t: p is it, or t is
+ * on the chain p said. */
+static int way_through(const hs_node *n, const hs_peer *p, uint32_t t)
+{
+    const hs_feedway *w = hs_feedpath_find(&n->feedpath, p->id);
+
+    return hs_feedpath_tag(p->id) == t || (w && hs_feedpath_has(w->up, w->n, t));
 }
 
 /*
@@ -728,18 +738,26 @@ void hs_membership_told_up(hs_node *n, const char *from, const char *text)
  * first in the table was told down every subtree again and again: 1000
  * simulated nodes probed 5-100 times a second instead of once), else
  * the first way in whose chain we know, else the first way in; NULL: we
- * have none. Having one, we are not on top (HS_FEED_TOP).
+ * have none. Having one, we are not on top (HS_FEED_TOP). On top, a
+ * feeder below us (our tag on its chain: the one our ask on top found)
+ * is none: our chain is empty, as the top's is, and nobody below us
+ * takes itself for being above us. (Else, on 6 loopback nodes around a
+ * hub, the leaf that fed the hub on top was refused by the hub as above
+ * it, and fed by another leaf: the path of a message was no longer the
+ * hub's plugin policy's alone, plugins_spec, 5 runs of 12.)
  */
 static const hs_peer *chain_via(hs_node *n)
 {
     hs_peer *p = n->via[0] ? hs_peers_find(&n->peers, n->via) : NULL;
     const hs_peer *known = NULL, *any = NULL;
+    int top = n->feed_loops >= HS_FEED_TOP;
+    uint32_t me = top ? hs_feedpath_tag(n->id) : 0;
 
-    if (p && a_way_in(p))
+    if (p && a_way_in(p) && !(top && way_through(n, p, me)))
         return p;
     for (size_t i = 0; i < n->peers.n && !known; i++) {
         const hs_peer *q = n->peers.v[i];
-        if (!a_way_in(q))
+        if (!a_way_in(q) || (top && way_through(n, q, me)))
             continue;
         const hs_feedway *w = hs_feedpath_find(&n->feedpath, q->id);
         if (w && w->said)
@@ -754,18 +772,9 @@ static const hs_peer *chain_via(hs_node *n)
     return p;
 }
 
-/* Whether our way in p goes through the peer of tag t: p is it, or t is
- * on the chain p said. */
-static int way_through(const hs_node *n, const hs_peer *p, uint32_t t)
-{
-    const hs_feedway *w = hs_feedpath_find(&n->feedpath, p->id);
-
-    return hs_feedpath_tag(p->id) == t || (w && hs_feedpath_has(w->up, w->n, t));
-}
-
 int hs_membership_up(hs_node *n, const char *for_id, char out[HS_FEEDPATH_TEXT])
 {
-    const hs_peer *via = chain_via(n);
+    const hs_peer *via = n->cfg.feed_chains ? chain_via(n) : NULL;
     uint32_t t = for_id ? hs_feedpath_tag(for_id) : 0;
 
     if (!via)
@@ -911,7 +920,7 @@ static void tell_below(hs_node *n)
     int k = 0, fresh = 0;
     unsigned o = 0;
 
-    if (!n->cfg.tree)
+    if (!n->cfg.tree || !n->cfg.feed_chains)
         return;
     if (hs_membership_up(n, NULL, up))
         k = hs_feedpath_parse(up, tags, HS_FEEDPATH_UP);
@@ -1205,7 +1214,8 @@ static void on_probe(hs_node *n, hs_pending *e, const hs_http_result *res)
      * it. (Held, a node paused for 10 s was declared dead by the nodes
      * that kept telling it, and 20% loss brought 7 false deaths where 5
      * is the bound: sim_spec.) */
-    if ((e->flag == PROBE_UP || e->flag == PROBE_ASK) && !(id && strcmp(id, p->id) == 0)) {
+    if ((e->flag == PROBE_UP || (e->flag == PROBE_ASK && n->cfg.feed_chains)) &&
+        !(id && strcmp(id, p->id) == 0)) {
         json_decref(j);
         probe_waiting(n);
         return;
@@ -1228,8 +1238,10 @@ static void on_probe(hs_node *n, hs_pending *e, const hs_http_result *res)
         if (json_object_get(j, "spare")) {
             p->feeds_us = json_is_true(json_object_get(j, "feeds"));
             p->feeds_through = p->feeds_us && json_is_true(json_object_get(j, "through_you"));
-            took_up(n, p, json_string_value(json_object_get(j, "up")), e->flag == PROBE_ASK);
-            tell_below(n);
+            if (n->cfg.feed_chains) {
+                took_up(n, p, json_string_value(json_object_get(j, "up")), e->flag == PROBE_ASK);
+                tell_below(n);
+            }
         } else if (json_is_true(json_object_get(j, "feeds")))
             p->feeds_us = 1;
         if (e->flag == PROBE_ASK && p->feeds_us) {
@@ -1551,10 +1563,17 @@ int hs_membership_feed(hs_node *n, const char *from, const char *url, int top,
     *refer_to = NULL;
     if (!n->cfg.tree || n->leaving)
         return 0;
-    /* The asker is on every chain above us (feedpath.h): fed by us, it
-     * would close a cycle that nobody outside feeds. */
+    top = top && n->cfg.feed_chains;
+    /* The asker is on every chain above us (feedpath.h), past the feeder
+     * before us: fed by us, it would close a cycle that nobody outside
+     * feeds. (The feeder before us, we feed as before, and say
+     * "through_you" if it is our only way in: refused, a leaf that fed
+     * its hub first was fed by another leaf, and a message took a path
+     * the hub's plugin policy had not chosen, plugins_spec.) */
     char up[HS_FEEDPATH_TEXT];
-    if (!top && hs_membership_up(n, from, up) == 2) {
+    uint32_t tags[HS_FEEDPATH_UP];
+    if (!top && hs_membership_up(n, from, up) == 2 &&
+        hs_feedpath_parse(up, tags, HS_FEEDPATH_UP) > 0 && tags[0] != hs_feedpath_tag(from)) {
         n->m.feed_refused++;
         n->m.feed_cycles++;
         *refer_to = referral(n, from);

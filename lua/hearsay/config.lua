@@ -7,7 +7,7 @@ local M = {}
 -- Settings the core takes, with the Lua type each must have.
 M.node_keys = {
   node_id = "string", host = "string", port = "integer", public_url = "string",
-  bootstrap = "table", fanout = "integer", tree = "boolean", ttl = "integer", max_ttl = "integer",
+  bootstrap = "table", fanout = "integer", tree = "boolean", feed_chains = "boolean", ttl = "integer", max_ttl = "integer",
   announce_ttl = "integer", max_peers = "integer", min_peers = "integer",
   gossip_interval = "number", health_interval = "number",
   peer_exchange_interval = "number", join_exchanges = "integer", rebootstrap_interval = "number",
