@@ -1221,12 +1221,13 @@ static int linked(hs_sim *s, void *ud)
     return 1;
 }
 
-/* Three nodes of this seed (configure: NULL, or each node's settings),
- * each with the other two as live peers (checked; NULL when it could not
- * be made). */
-static hs_sim *three_nodes(uint64_t seed, void (*configure)(void *, size_t, hs_config *))
+/* `count` nodes of this seed (configure: NULL, or each node's settings),
+ * each with all the others as live peers (checked; NULL when it could
+ * not be made). */
+static hs_sim *linked_nodes(size_t count, uint64_t seed,
+                            void (*configure)(void *, size_t, hs_config *))
 {
-    hs_sim_opts o = {.nodes = 3,
+    hs_sim_opts o = {.nodes = count,
                      .seed = seed,
                      .latency = 0.002,
                      .jitter = 0.003,
@@ -1237,6 +1238,11 @@ static hs_sim *three_nodes(uint64_t seed, void (*configure)(void *, size_t, hs_c
     current_seed = seed;
     CHECK_SEED(s && hs_sim_run_until(s, linked, NULL, 0.1, 10));
     return s;
+}
+
+static hs_sim *three_nodes(uint64_t seed, void (*configure)(void *, size_t, hs_config *))
+{
+    return linked_nodes(3, seed, configure);
 }
 
 /* A gossip envelope of id `bin` as text into body (cap bytes), with
@@ -1779,17 +1785,10 @@ static void no_ae_bound_2(void *ud, size_t i, hs_config *cfg)
  * taken once one of the two is no eager link any more. */
 static void an_ask_on_top_passes_the_bound_by_two(void)
 {
-    hs_sim_opts o = {.nodes = 6,
-                     .seed = 4,
-                     .latency = 0.002,
-                     .jitter = 0.003,
-                     .log = sim_log(),
-                     .configure = no_ae_bound_2};
-    hs_sim *s = hs_sim_new(&o);
+    hs_sim *s = linked_nodes(6, 4, no_ae_bound_2);
     hs_node *x[6];
     const hs_peer *refer;
 
-    CHECK(s && hs_sim_run_until(s, linked, NULL, 0.1, 10));
     for (int i = 0; i < 6; i++)
         x[i] = s ? hs_sim_node(s, (size_t)i) : NULL;
     if (!s || !x[0] || !x[5]) {
@@ -1834,16 +1833,9 @@ static void no_ae_quiet_3(void *ud, size_t i, hs_config *cfg)
  * 1000 simulated nodes probed 5-100 times a second instead of once). */
 static void a_cycle_of_feeders_gets_a_way_in(void)
 {
-    hs_sim_opts o = {.nodes = 4,
-                     .seed = 5,
-                     .latency = 0.002,
-                     .jitter = 0.003,
-                     .log = sim_log(),
-                     .configure = no_ae_quiet_3};
-    hs_sim *s = hs_sim_new(&o);
+    hs_sim *s = linked_nodes(4, 5, no_ae_quiet_3);
     hs_node *x[4];
 
-    CHECK(s && hs_sim_run_until(s, linked, NULL, 0.1, 10));
     for (int i = 0; i < 4; i++)
         x[i] = s ? hs_sim_node(s, (size_t)i) : NULL;
     CHECK(x[0] && x[1] && x[2] && x[3]);
