@@ -696,6 +696,7 @@ static int l_sim_totals(lua_State *L)
     set_int(L, "lazy_pushed", (lua_Integer)m.lazy_pushed);
     set_int(L, "lazy_deferred", (lua_Integer)m.lazy_deferred);
     set_int(L, "pushes_late", (lua_Integer)m.pushes_late);
+    set_int(L, "pushes_stuck", (lua_Integer)m.pushes_stuck);
     set_int(L, "lazy_answered", (lua_Integer)m.lazy_answered);
     set_int(L, "grafts", (lua_Integer)m.grafts);
     set_int(L, "prunes", (lua_Integer)m.prunes);

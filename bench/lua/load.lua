@@ -35,7 +35,7 @@
 --   bytes_per_node_s  loopback bytes per node per second (in a private
 --                     network namespace only: BENCH_NETNS=1)
 -- --timeline: besides, the cluster's counters that say how the tree
--- fares (new and duplicate copies, lazy pushes, late pushes offered,
+-- fares (new and duplicate copies, lazy pushes, late pushes offered, stuck pushes,
 -- grafts, prunes, anti-entropy rounds and repairs, probes gone wrong,
 -- requests), summed over the nodes and logged every
 -- second of each step: where a step gives way, what moved first.
@@ -180,11 +180,11 @@ for step, rate in ipairs(rates) do
     pauses[2] = loop:timer(o.pause_at + o.pause, 0, function() os.execute("kill -CONT " .. victim) end)
   end
   if o.timeline then
-    local keys = { "messages_received", "messages_duplicate", "lazy_pushed", "pushes_late", "grafts", "prunes",
-      "shortcuts", "ae_rounds", "ae_pushed", "ae_fetched", "indirect_probes", "suspicions", "probe_sweeps",
+    local keys = { "messages_received", "messages_duplicate", "lazy_pushed", "pushes_late", "pushes_stuck", "grafts",
+      "prunes", "shortcuts", "ae_rounds", "ae_pushed", "ae_fetched", "indirect_probes", "suspicions", "probe_sweeps",
       "send_errors", "http_requests" }
-    local names = { "new", "duplicate", "lazy_push", "late_push", "grafts", "prunes", "shortcuts", "ae_rounds", "ae_push",
-      "ae_fetch", "indirect", "suspect", "sweeps", "send_err", "requests" }
+    local names = { "new", "duplicate", "lazy_push", "late_push", "stuck", "grafts", "prunes", "shortcuts", "ae_rounds",
+      "ae_push", "ae_fetch", "indirect", "suspect", "sweeps", "send_err", "requests" }
     local prev = m0
     B.log("  timeline, per second: %s", table.concat(names, " "))
     for sec = 1, math.ceil(o.seconds + o.drain) do

@@ -329,13 +329,17 @@ typedef struct hs_metrics {
     uint64_t lazy_offered;          /* ids we offered a peer lazily */
     uint64_t lazy_answered;         /* lazy offers we answered */
     uint64_t lazy_pushed;           /* envelopes sent because a lazy offer was missing */
-    uint64_t lazy_refetched;        /* ids fetched from a second offerer: the
-                                       first one's copy did not come */
+    uint64_t lazy_refetched;        /* ids fetched from a second offerer, or the
+                                       only one again: an asked copy did
+                                       not come */
     uint64_t lazy_deferred;         /* ids lacked and not asked at once: our asks
                                        lately brought second copies (lazypush.c) */
     uint64_t pushes_late;           /* tree pushes that, while pushes were slow,
                                        waited in a peer's queue as long as an
                                        offer waits and went as offers */
+    uint64_t pushes_stuck;          /* pushes a peer left unanswered while it
+                                       answered an offer of their ids sent
+                                       later: its queue went on past them */
     uint64_t prunes;                /* eager links dropped: a push found a duplicate */
     uint64_t grafts;                /* lazy links made eager: a lazy offer was missing,
                                        or its peer took it as a shortcut */

@@ -406,6 +406,7 @@ static void on_digest_answer(hs_node *n, hs_pending *e, const hs_http_result *re
         const char *body = hs_seen_body(n->seen, d.a[i], &blen);
         hs_body *b = body ? hs_body_new(body, blen) : NULL;
         if (b) {
+            hs_body_known(b, d.a[i], 0); /* (kept with ttl 0) */
             hs_push_enqueue(n, p, b);
             hs_body_unref(b);
             n->m.ae_pushed++;

@@ -2,7 +2,8 @@
  * deadlines.h -- a node's rounds and delayed work as named deadlines on its
  * own monotonic clock (seconds, hs_node_mono): when the next announce,
  * probe, peer exchange, maintenance tick, flush, anti-entropy round, batch
- * of lazy offers, end of a query and end of a suspicion are due. Plain
+ * of lazy offers, end of a query, end of a suspicion and the time a push
+ * in flight is past are due. Plain
  * data, no I/O and no clock of its own: clock.c keeps the io's one timer
  * on the earliest (hs_node_after), node.c runs what is due when it fires
  * (hs_node_run_due); a harness or a simulator runs them at the times it
@@ -22,6 +23,7 @@ typedef enum hs_deadline {
     HS_DUE_LAZY,     /* lazy offers that have waited lazy_delay */
     HS_DUE_QUERY,    /* the next of our queries to end (query.c) */
     HS_DUE_SUSPECT,  /* the next suspicion to run out (membership.c) */
+    HS_DUE_STUCK,    /* the oldest push in flight to be past its time (push.c) */
     HS_DUE_COUNT
 } hs_deadline;
 

@@ -466,8 +466,7 @@ static hs_body *forward_body(hs_node *n, const hs_envelope *env, hs_peer **targe
     free(text);
     if (body && tree) {
         body->tree = 1;
-        memcpy(body->bin, env->bin, 32);
-        body->ttl = ttl_out;
+        hs_body_known(body, env->bin, ttl_out);
         body->born = hs_node_mono(n);
     }
     return body;

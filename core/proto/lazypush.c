@@ -147,7 +147,7 @@ static int cmp_entry(const void *a, const void *b)
 }
 
 /* The answer to an offer to e->peer of the e->word ids in e->data (what
- * we offered, hs_idq_entry in the order offered). */
+ * we offered, hs_idq_entry in the order offered), sent at e->at. */
 static void on_answer(hs_node *n, hs_pending *e, const hs_http_result *res)
 {
     hs_idq_entry *ents = e->data;
@@ -165,12 +165,18 @@ static void on_answer(hs_node *n, hs_pending *e, const hs_http_result *res)
     /* Most answers lack nothing: no JSON tree for those. */
     static const char none[] = "{\"missing\":[]}";
     if (res->len == sizeof none - 1 && memcmp(res->body, none, sizeof none - 1) == 0) {
-        if (p)
+        if (p) {
             hs_membership_saw(n, p);
+            hs_push_answered(n, p, e->at, NULL, 0);
+        }
         return;
     }
     ans = json_loadb(res->body, res->len, 0, NULL);
     ids = p ? hs_digest_parse_ids(json_object_get(ans, "missing"), LAZY_CHUNK, &count) : NULL;
+    /* (Before what it lacks is pushed: that goes past a push it never
+     * took.) */
+    if (p)
+        hs_push_answered(n, p, e->at, (const uint8_t(*)[32])ids, ids ? count : 0);
     /* What we offered, sorted by id for the lookups below (only now: most
      * answers lack nothing). */
     if (ids && count > 0)
@@ -210,6 +216,7 @@ static void on_answer(hs_node *n, hs_pending *e, const hs_http_result *res)
         b = text ? hs_body_new(text, tlen) : NULL;
         free(text);
         if (b) {
+            hs_body_known(b, ids[i], offered->ttl);
             hs_push_enqueue(n, p, b);
             hs_body_unref(b);
             n->m.lazy_pushed++;
@@ -268,9 +275,19 @@ static void send_chunk(hs_node *n, hs_peer *p, const hs_idq *q, size_t from, siz
     memcpy(ents, q->v + from, count * sizeof *ents);
     e->data = ents;
     e->word = count;
+    e->at = hs_node_mono(n);
     if (hs_pending_send(e, "POST", "/digest", text, len, n->cfg.request_timeout) != HS_OK)
         n->m.send_errors++;
     free(text);
+}
+
+void hs_lazy_offer_ids(hs_node *n, hs_peer *p, const hs_idq *q)
+{
+    for (size_t i = 0; i < q->n; i += LAZY_CHUNK) {
+        size_t count = q->n - i < LAZY_CHUNK ? q->n - i : LAZY_CHUNK;
+        n->m.lazy_offered += count;
+        send_chunk(n, p, q, i, count);
+    }
 }
 
 /* Sends the ids of every peer whose oldest id has waited twice lazy_delay,
@@ -413,9 +430,13 @@ static int unasked(hs_node *n, const uint8_t id[32], double now, const hs_peer *
         if (memcmp(n->lazy_asked[k].id, id, 32) == 0 &&
             now - n->lazy_asked[k].at < ASK_AGAIN_AFTER) {
             /* (A peer's name is a hash: made only when it is kept.) */
-            if (!n->lazy_asked[k].alt && via) {
-                n->lazy_asked[k].alt = hs_peers_name(&n->peers, via);
-                lazy_due_within(n, n->lazy_asked[k].at + ASK_AGAIN_AFTER - now);
+            if ((!n->lazy_asked[k].alt || n->lazy_asked[k].again) && via) {
+                uint64_t name = hs_peers_name(&n->peers, via);
+                if (name != n->lazy_asked[k].alt) {
+                    n->lazy_asked[k].alt = name;
+                    n->lazy_asked[k].again = 0;
+                    lazy_due_within(n, n->lazy_asked[k].at + ASK_AGAIN_AFTER - now);
+                }
             } else if (n->lazy_asked[k].deferred && via && !n->lazy_asked[k].second) {
                 uint64_t name = hs_peers_name(&n->peers, via);
                 if (n->lazy_asked[k].alt != name)
@@ -437,6 +458,14 @@ static int unasked(hs_node *n, const uint8_t id[32], double now, const hs_peer *
     }
     n->lazy_asked[k].at = now;
     n->lazy_asked[k].asked = 1;
+    if (via) {
+        /* Should its copy not come, nor another offer, it is fetched from
+         * via again (the answer or the push was lost): at 1% loss a node
+         * offered a first broadcast once waited 4.4 s for anti-entropy. */
+        n->lazy_asked[k].alt = hs_peers_name(&n->peers, via);
+        n->lazy_asked[k].again = 1;
+        lazy_due_within(n, ASK_AGAIN_AFTER);
+    }
     return 1;
 }
 

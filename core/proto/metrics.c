@@ -53,13 +53,16 @@ const hs_metric_field hs_metric_fields[] = {
     F(lazy_offered, "ids we offered a peer lazily"),
     F(lazy_answered, "lazy offers we answered"),
     F(lazy_pushed, "envelopes sent because a lazy offer was missing"),
-    F(lazy_refetched, "ids fetched from a second offerer: the first one's copy did not come"),
+    F(lazy_refetched, "ids fetched from a second offerer, or the only one again: an asked copy "
+                      "did not come"),
     F(lazy_deferred,
       "ids offered and lacked that were not asked at once, as our asks lately brought second "
       "copies; fetched a lazy_delay later if still lacked"),
     F(pushes_late,
       "tree pushes that, while pushes were slow, waited in a peer's queue as long as an "
       "offer waits and went as offers"),
+    F(pushes_stuck, "pushes a peer left unanswered while it answered an offer of their ids sent "
+                    "later: its queue went on past them"),
     F(prunes, "eager links dropped: a push found a duplicate"),
     F(grafts, "lazy links made eager: a lazy offer was missing, or its peer took it as a shortcut"),
     F(shortcuts, "paths at least 3 hops shorter we moved to"),

@@ -153,6 +153,7 @@ hs_err hs_node_new_io(hs_io *io, const hs_config *cfg, hs_node **out)
         .ae_news = hs_ae_news,
         .ae_catchup = hs_ae_catchup,
         .offer_now = hs_lazy_offer_now,
+        .offer_ids = hs_lazy_offer_ids,
         .part_done = part_done,
     };
     n->clock = io->clock;
@@ -379,6 +380,9 @@ static void run(hs_node *n, hs_deadline w)
         break;
     case HS_DUE_SUSPECT:
         hs_membership_suspicions_due(n);
+        break;
+    case HS_DUE_STUCK:
+        hs_push_overdue(n);
         break;
     default:
         break;

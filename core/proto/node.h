@@ -126,6 +126,9 @@ typedef struct hs_upcalls {
     /* A tree push that waited too long in p's queue goes as an offer of
      * its id, due at once (lazypush.c's hs_lazy_offer_now; push.c). */
     void (*offer_now)(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl);
+    /* The ids of a push to p past its time, offered at once
+     * (lazypush.c's hs_lazy_offer_ids; push.c). */
+    void (*offer_ids)(hs_node *n, hs_peer *p, const hs_idq *ids);
     /* One of the node's parts (a DNS lookup, discovery.c) is done: a
      * closing node is freed once every part is (node.c). */
     void (*part_done)(hs_node *n);
@@ -242,7 +245,8 @@ struct hs_node {
     /* Ids we answered "missing" to a lazy offer for, and when (monotonic
      * s): the first offerer sends it, the others are not asked; `alt`
      * names one of them (shortcut.c's name of a peer, 0: none), asked by
-     * POST /fetch if the first one's copy does not come (lazypush.c).
+     * POST /fetch if the first one's copy does not come, or the first one
+     * itself while no other offered it (`again`; lazypush.c).
      * Or ids not asked at once (`deferred`), fetched from `alt` a
      * lazy_delay later if still lacked, and from `second` (another
      * offerer) ASK_AGAIN_AFTER after that; `copies` of an asked id counts
@@ -251,15 +255,21 @@ struct hs_node {
         uint8_t id[32];
         double at;
         uint64_t alt, second;
-        unsigned char asked, deferred, copies;
+        unsigned char asked, deferred, copies, again;
     } lazy_asked[HS_LAZY_ASKED];
     /* How many of our recent asks brought a second copy, 0-1, as of
      * ask_waste_at (monotonic s); it decays (lazypush.c). */
     double ask_waste, ask_waste_at;
     unsigned lazy_asked_next;
-    double lazy_drawn; /* monotonic s the lazy links were last drawn (lazypush.c) */
-    double push_rtt;   /* s: moving average of our pushes' round trips (push.c) */
-    uint64_t spreads;  /* hs_node_spread's draws so far */
+    double lazy_drawn;  /* monotonic s the lazy links were last drawn (lazypush.c) */
+    double push_rtt;    /* s: moving average of our pushes' round trips (push.c) */
+    double push_rttvar; /* s: ...and of their deviation from it (push.c) */
+    /* Our pushes in flight not yet past their time, oldest first; how
+     * many past it were taken by their peer, their answers not come
+     * (push.c). */
+    struct hs_push_out *pushes_head, *pushes_tail;
+    size_t pushes_taken;
+    uint64_t spreads; /* hs_node_spread's draws so far */
     /* The last new messages from hearsay peers: with what ttl and hops, and
      * from whom, by id (shortcut.c; an entry with from 0 is empty). */
     struct hs_recent {
@@ -329,6 +339,14 @@ void hs_push_schedule_flush(hs_node *n);
  * or twice the pushes' moving round trip when that is longer (at most 8
  * lazy_delays). */
 double hs_push_offer_wait(const hs_node *n);
+/* HS_DUE_STUCK: the ids of pushes in flight past their time are
+ * offered to their peer, one push a peer at a time. */
+void hs_push_overdue(hs_node *n);
+/* p answered an offer of ours sent at `sent` (monotonic s), lacking the
+ * `count` ids in `missing` (lazypush.c): a push to it past its time, sent
+ * before, is stuck (hs_push_overdue). */
+void hs_push_answered(hs_node *n, hs_peer *p, double sent, const uint8_t (*missing)[32],
+                      size_t count);
 
 /* gossip.c */
 
@@ -518,6 +536,9 @@ void hs_lazy_offer(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl);
  * that batches them (hs_lazy_due): a tree push that waited too long
  * (push.c). */
 void hs_lazy_offer_now(hs_node *n, hs_peer *p, const uint8_t id[32], unsigned ttl);
+/* Offers p the ids in q now, past the wait and the slack, in requests of
+ * at most LAZY_CHUNK ids. */
+void hs_lazy_offer_ids(hs_node *n, hs_peer *p, const hs_idq *q);
 /* Draws the peers new lazy offers go to (hs_peer.lazy_link) when the last
  * draw is a rotation old. */
 void hs_lazy_links(hs_node *n);

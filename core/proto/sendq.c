@@ -14,12 +14,20 @@ hs_body *hs_body_new(const char *data, size_t len)
         return NULL;
     b->refs = 1;
     b->tree = 0;
+    b->known = 0;
     b->ttl = 0;
     b->born = 0;
     b->len = len;
     memcpy(b->data, data, len);
     b->data[len] = '\0';
     return b;
+}
+
+void hs_body_known(hs_body *b, const unsigned char bin[32], unsigned ttl)
+{
+    b->known = 1;
+    memcpy(b->bin, bin, 32);
+    b->ttl = ttl;
 }
 
 void hs_body_ref(hs_body *b)
@@ -68,7 +76,7 @@ static void shift(hs_sendq *q, size_t k, size_t bytes)
 }
 
 char *hs_sendq_join(hs_sendq *q, size_t max_n, size_t max_bytes, size_t *len, size_t *count,
-                    int *tree)
+                    int *tree, hs_body **taken)
 {
     size_t k = 0, bytes = 0, off = 0;
     char *out;
@@ -86,7 +94,10 @@ char *hs_sendq_join(hs_sendq *q, size_t max_n, size_t max_bytes, size_t *len, si
             out[off++] = ',';
         memcpy(out + off, q->v[i]->data, q->v[i]->len);
         off += q->v[i]->len;
-        hs_body_unref(q->v[i]);
+        if (taken)
+            taken[i] = q->v[i];
+        else
+            hs_body_unref(q->v[i]);
     }
     out[off++] = ']';
     out[off] = '\0';

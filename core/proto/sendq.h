@@ -15,10 +15,12 @@
 
 typedef struct hs_body {
     unsigned refs;
-    unsigned char tree; /* pushed along eager links: a duplicate prunes one */
-    /* A tree push's message (gossip.c): its binary id, the ttl it goes
-     * on with, and when it was queued (monotonic s), so that one that
-     * waited too long is offered instead (push.c). */
+    unsigned char tree;  /* pushed along eager links: a duplicate prunes one */
+    unsigned char known; /* bin and ttl are set (hs_body_known) */
+    /* The message's binary id and the ttl it goes on with: a tree push's
+     * (gossip.c), with when it was queued (monotonic s), so that one that
+     * waited too long is offered instead; and a repair's, lazy or by
+     * anti-entropy: a push that is stuck has them offered (push.c). */
     unsigned char bin[32];
     unsigned ttl;
     double born;
@@ -28,6 +30,8 @@ typedef struct hs_body {
 
 /* A new body (one reference) holding a copy of data, or NULL. */
 hs_body *hs_body_new(const char *data, size_t len);
+/* b is the envelope of id `bin`, going on with `ttl`. */
+void hs_body_known(hs_body *b, const unsigned char bin[32], unsigned ttl);
 void hs_body_ref(hs_body *b);
 void hs_body_unref(hs_body *b);
 
@@ -49,9 +53,13 @@ typedef struct hs_sendq {
     hs_body **v;
     size_t n, cap;
     size_t bytes;
-    hs_idq lazy;              /* ids to offer (lazypush.c) */
-    unsigned inflight;        /* POSTs to this peer not answered yet (push.c) */
-    double credit, credit_at; /* POSTs it may get now, as of when (push.c) */
+    hs_idq lazy;                  /* ids to offer (lazypush.c) */
+    unsigned inflight;            /* POSTs to this peer not answered yet (push.c) */
+    unsigned stuck;               /* ...of which stuck, no longer counted in
+                                     inflight (push.c) */
+    struct hs_push_out *checking; /* a push past its time whose ids went in
+                                     an offer, or NULL (push.c) */
+    double credit, credit_at;     /* POSTs it may get now, as of when (push.c) */
 } hs_sendq;
 
 /* Queues b, taking a new reference; returns 0, or -1 out of memory. */
@@ -64,10 +72,11 @@ void hs_sendq_clear(hs_sendq *q);
 /* Joins the oldest bodies, at most max_n of them and (beyond the first)
  * at most max_bytes, into "[b1,b2,...]" (malloc'd, NUL-terminated; NULL
  * out of memory, the queue then unchanged) and takes them off the queue;
- * *count says how many, *tree whether any of them was a tree push.
- * O(queued) for the shift. */
+ * *count says how many, *tree whether any of them was a tree push. With
+ * `taken` (room for max_n), the bodies' references go there instead of
+ * being released. O(queued) for the shift. */
 char *hs_sendq_join(hs_sendq *q, size_t max_n, size_t max_bytes, size_t *len, size_t *count,
-                    int *tree);
+                    int *tree, hs_body **taken);
 
 /* Takes the oldest body off the queue (the caller owns its reference), or
  * NULL when empty. */

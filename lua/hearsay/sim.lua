@@ -406,8 +406,9 @@ function M.format(r)
       r.cross_region.pushes)
   end
   local t = r.totals
-  p("repairs: %d pushed and %d fetched by anti-entropy (%d catch-ups), %d by lazy push; tree: %d grafts, %d prunes, %d late pushes offered",
-    t.ae_pushed, t.ae_fetched, t.ae_catchups, t.lazy_pushed, t.grafts, t.prunes, t.pushes_late)
+  p("repairs: %d pushed and %d fetched by anti-entropy (%d catch-ups), %d by lazy push; tree: %d grafts, %d prunes, %d late pushes offered, %d stuck pushes gone past",
+    t.ae_pushed, t.ae_fetched, t.ae_catchups, t.lazy_pushed, t.grafts, t.prunes, t.pushes_late,
+    t.pushes_stuck)
   p("membership: %d probes, %d indirect, %d sweeps, %d suspicions, %d refutations, %d peers back",
     t.health_checks, t.indirect_probes, t.probe_sweeps, t.suspicions, t.refutations, t.peers_recovered)
   p("events: %d in %.2f s of CPU (%s per s); %.0f virtual s; trace %s", r.events, r.cpu_s,
