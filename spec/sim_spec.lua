@@ -324,7 +324,10 @@ describe("hearsay.sim", function()
     local d = s:deliveries()[1]
     assert.equal(id, d.id)
     assert.equal(20, d.reached)
-    assert.is_true(s:false_deaths() >= 0)
+    -- (Half the probes lost for 10 s may make suspicions; 50 s on, no
+    -- live node is held dead by another: seeds 1-6, none. This line
+    -- asserted false_deaths() >= 0 before, which cannot fail.)
+    assert.equal(0, s:held_dead())
     s:close()
   end)
 
