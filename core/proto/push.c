@@ -148,10 +148,8 @@ static void push_release(hs_node *n, void *data)
 static void on_sent(hs_node *n, hs_pending *e, const hs_http_result *res)
 {
     hs_peer *p = hs_peers_find(&n->peers, e->peer);
-    hs_push_out *po = e->data;
+    hs_push_out *po = e->data; /* (settled by push_release, after) */
 
-    if (po)
-        settled(n, po);
     if (p && p->q) {
         /* (A stuck push's slot was given up already: stuck().) */
         if (po && po->stuck) {
@@ -512,7 +510,7 @@ void hs_push_overdue(hs_node *n)
         unlist(n, po);
         if (!p || !p->q || p->q->checking || p->q->stuck >= STUCK_MAX)
             continue; /* it holds its slot until answered, as before */
-        hs_idq ids = {(hs_idq_entry *)po->ids, po->n, po->n};
+        hs_idq ids = {po->ids, po->n, po->n};
         p->q->checking = po;
         n->up.offer_ids(n, p, &ids);
     }

@@ -1240,6 +1240,14 @@ static hs_sim *linked_nodes(size_t count, uint64_t seed,
     return s;
 }
 
+/* s's first `count` nodes into x (NULLs without s); whether s was made. */
+static int nodes_of(hs_sim *s, hs_node **x, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        x[i] = s ? hs_sim_node(s, i) : NULL;
+    return s != NULL;
+}
+
 static hs_sim *three_nodes(uint64_t seed, void (*configure)(void *, size_t, hs_config *))
 {
     return linked_nodes(3, seed, configure);
@@ -1630,17 +1638,6 @@ static void a_lost_push_is_offered_past_seen_by(void)
     hs_sim_free(s);
 }
 
-/* Node 1 takes `body` from `from` as a POST /gossip. */
-static void served(hs_sim *s, const char *from, const char *body, size_t len)
-{
-    hs_http_response resp;
-
-    hs_memnet_server_serve(hs_sim_node(s, 1)->server, "POST", "/gossip", from, NULL, 0, body, len,
-                           &resp);
-    CHECK_SEED(resp.status == 200);
-    free(resp.body);
-}
-
 /* `count` nodes (3 or more) without anti-entropy, node 2 node 1's only
  * eager link (never a lazy one of node 1's), so that node 2 gets what
  * node 1 takes from node 0 (which never has it: node 1 sends nothing back
@@ -1669,15 +1666,23 @@ static double n_timeout(const hs_node *n)
     return n->cfg.request_timeout + 0.01;
 }
 
-/* An envelope `tag` from node 0 (ttl 5) into body; its id into id. */
-static size_t from_node0(hs_sim *s, uint8_t tag, char *body, size_t cap, char id[65])
+/* Node 1 takes envelope `tag` from node 0 (ttl 5) as a POST /gossip;
+ * its id into id. */
+static void node1_takes(hs_sim *s, uint8_t tag, char id[65])
 {
     uint8_t bin[32] = {0x57, tag};
-    char seen[HS_PEER_ID_MAX + 3];
+    char seen[HS_PEER_ID_MAX + 3], body[1024];
+    const char *from = hs_sim_node(s, 0)->id;
+    hs_http_response resp;
 
     hs_hash_to_hex(bin, 32, id);
-    snprintf(seen, sizeof seen, "\"%s\"", hs_sim_node(s, 0)->id);
-    return envelope_text(body, cap, bin, hs_node_now(hs_sim_node(s, 1)), 5, "peer-origin", seen);
+    snprintf(seen, sizeof seen, "\"%s\"", from);
+    size_t len = envelope_text(body, sizeof body, bin, hs_node_now(hs_sim_node(s, 1)), 5,
+                               "peer-origin", seen);
+    hs_memnet_server_serve(hs_sim_node(s, 1)->server, "POST", "/gossip", from, NULL, 0, body, len,
+                           &resp);
+    CHECK_SEED(resp.status == 200);
+    free(resp.body);
 }
 
 /* A push lost on the way (the request or its answer) held its peer's
@@ -1697,21 +1702,18 @@ static size_t from_node0(hs_sim *s, uint8_t tag, char *body, size_t cap, char id
 static void a_stuck_push_holds_up_nothing(void)
 {
     hs_sim *s = a_link_alone(3, 4);
-    char a[65], b[65], body[1024];
-    size_t len;
+    char a[65], b[65];
 
     if (!s)
         return;
     hs_node *f = hs_sim_node(s, 1);
     uint64_t stuck = f->m.pushes_stuck;
-    len = from_node0(s, 1, body, sizeof body, a);
     hs_sim_set_loss(s, 1.0);
-    served(s, hs_sim_node(s, 0)->id, body, len);
+    node1_takes(s, 1, a);
     hs_sim_run_for(s, 0.001); /* (the push goes, and is lost) */
     hs_sim_set_loss(s, 0.0);
     hs_sim_run_for(s, 0.05);
-    len = from_node0(s, 2, body, sizeof body, b);
-    served(s, hs_sim_node(s, 0)->id, body, len);
+    node1_takes(s, 2, b);
     hs_sim_run_for(s, 0.1);
     CHECK(!hs_sim_has(s, 2, a) && !hs_sim_has(s, 2, b));
     hs_sim_run_for(s, 0.55);
@@ -1721,8 +1723,7 @@ static void a_stuck_push_holds_up_nothing(void)
     hs_sim_run_for(s, n_timeout(f) - 0.65);
     hs_peer *pm = entry(f, hs_sim_node(s, 2));
     CHECK(pm && pm->state == HS_PEER_ALIVE);
-    len = from_node0(s, 3, body, sizeof body, a);
-    served(s, hs_sim_node(s, 0)->id, body, len);
+    node1_takes(s, 3, a);
     hs_sim_run_for(s, 0.05);
     CHECK(hs_sim_has(s, 2, a));
     hs_sim_free(s);
@@ -1735,23 +1736,20 @@ static void a_stuck_push_holds_up_nothing(void)
 static void a_push_whose_answer_was_lost_holds_up_nothing(void)
 {
     hs_sim *s = a_link_alone(5, 3);
-    char a[65], b[65], body[1024];
-    size_t len;
+    char a[65], b[65];
 
     if (!s)
         return;
     hs_node *f = hs_sim_node(s, 1);
     uint64_t stuck = f->m.pushes_stuck;
-    len = from_node0(s, 1, body, sizeof body, a);
-    served(s, hs_sim_node(s, 0)->id, body, len);
+    node1_takes(s, 1, a);
     hs_sim_run_for(s, 0.001); /* (the push goes) */
     hs_sim_set_loss(s, 1.0);
     hs_sim_run_for(s, 0.006); /* (it gets there; the answer is lost) */
     hs_sim_set_loss(s, 0.0);
     CHECK(hs_sim_has(s, 2, a));
     hs_sim_run_for(s, 0.05);
-    len = from_node0(s, 2, body, sizeof body, b);
-    served(s, hs_sim_node(s, 0)->id, body, len);
+    node1_takes(s, 2, b);
     hs_sim_run_for(s, 0.15);
     CHECK(!hs_sim_has(s, 2, b));
     hs_sim_run_for(s, 0.3);
@@ -1768,7 +1766,7 @@ static void a_push_whose_answer_was_lost_holds_up_nothing(void)
 static void a_taken_push_waits_for_its_answer(void)
 {
     hs_sim *s = a_link_alone(6, 3);
-    char id[65], body[1024];
+    char id[65];
 
     if (!s)
         return;
@@ -1776,8 +1774,7 @@ static void a_taken_push_waits_for_its_answer(void)
     hs_peer *pm = entry(f, hs_sim_node(s, 2));
     uint64_t stuck = f->m.pushes_stuck;
     hs_sim_pause(s, 2, 2.0);
-    size_t len = from_node0(s, 1, body, sizeof body, id);
-    served(s, hs_sim_node(s, 0)->id, body, len);
+    node1_takes(s, 1, id);
     hs_sim_run_for(s, 0.4);
     CHECK(pm && pm->q && pm->q->checking && pm->q->inflight == 1);
     if (!pm || !pm->q) {
@@ -1805,7 +1802,7 @@ static void a_slow_peer_is_not_pushed_past(void)
 {
     for (int gone = 0; gone < 2; gone++) {
         hs_sim *s = a_link_alone(4, 3);
-        char id[65], body[1024];
+        char id[65];
 
         if (!s)
             return;
@@ -1817,8 +1814,7 @@ static void a_slow_peer_is_not_pushed_past(void)
         else
             hs_sim_pause(s, 2, 1.0);
         for (uint8_t k = 1; k <= 3; k++) {
-            size_t len = from_node0(s, k, body, sizeof body, id);
-            served(s, hs_sim_node(s, 0)->id, body, len);
+            node1_takes(s, k, id);
             hs_sim_run_for(s, 0.3);
         }
         CHECK(pm && pm->q && pm->q->inflight == 1 && pm->q->stuck == 0 && pm->q->n == 2);
@@ -2034,9 +2030,7 @@ static void an_ask_on_top_passes_the_bound_by_two(void)
     hs_node *x[6];
     const hs_peer *refer;
 
-    for (int i = 0; i < 6; i++)
-        x[i] = s ? hs_sim_node(s, (size_t)i) : NULL;
-    if (!s || !x[0] || !x[5]) {
+    if (!nodes_of(s, x, 6) || !x[0] || !x[5]) {
         hs_sim_free(s);
         return;
     }
@@ -2081,8 +2075,7 @@ static void a_cycle_of_feeders_gets_a_way_in(void)
     hs_sim *s = linked_nodes(4, 5, no_ae_quiet_3);
     hs_node *x[4];
 
-    for (int i = 0; i < 4; i++)
-        x[i] = s ? hs_sim_node(s, (size_t)i) : NULL;
+    nodes_of(s, x, 4);
     CHECK(x[0] && x[1] && x[2] && x[3]);
     if (!x[0] || !x[1] || !x[2] || !x[3]) {
         hs_sim_free(s);
