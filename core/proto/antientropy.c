@@ -471,37 +471,59 @@ void hs_ae_round(hs_node *n)
 }
 
 /*
- * A peer's /ping said when it last took news (`news`, its wall clock). If
- * that is later than our own last news, we may lack what it has: a node
- * that nobody pushes to (in nobody's view, or cut off from the tree)
- * learns of it within a probe or two, where its rounds, backed off to
- * ae_max_interval while nothing came, would wait up to that long. Not at
- * once: its copy may be on its way to us. The earliest such news we have
- * not matched since (news_owed) is what counts: once it is a spread old
- * and we still have taken nothing after it, a round. (Counting the
- * peer's latest news alone, a node cut off under a steady stream never
- * ran one: every peer's latest was always under a spread old. sim_spec:
- * one node in 1000 took 5 broadcasts 2 s apart only when they stopped,
- * 12 s after the first.) One such round an ae_interval at most.
+ * A peer's /ping said when it last took news (`news`, its wall clock) and
+ * which message that was (`id`). If we lack it, we may lack what it has:
+ * a node that nobody pushes to (in nobody's view, or cut off from the
+ * tree) learns of it within a probe or two, where its rounds, backed off
+ * to ae_max_interval while nothing came, would wait up to that long. Not
+ * at once: its copy may be on its way to us. The earliest such news we
+ * have not matched since (news_owed) is what counts: once it is a spread
+ * old and we still lack it, a round. (Counting the peer's latest news
+ * alone, a node cut off under a steady stream never ran one: every peer's
+ * latest was always under a spread old. sim_spec: one node in 1000 took 5
+ * broadcasts 2 s apart only when they stopped, 12 s after the first.)
+ * Matched means we have that message: taking a later one is no sign of
+ * it (a node of 100,000 that broadcast 1 never reached had broadcast 2
+ * pushed to it before the spread passed, counted the news matched, and
+ * lacked broadcast 1 for good). A peer that names no id (an older
+ * hearsay) is matched by time: news of ours since. The round goes to a
+ * peer whose latest news is no older than what we owe; one an ae_interval
+ * at most, until we have it or it is ae_window old (a round lost, or
+ * answered before the peer had it, is not the end of it).
  */
-void hs_ae_news(hs_node *n, hs_peer *p, double news)
+int hs_ae_news_named(const hs_node *n)
+{
+    return n->last_news > 0 && hs_node_now(n) - n->last_news <= n->cfg.ae_window;
+}
+
+static int news_matched(const hs_node *n, double news, const uint8_t *id)
+{
+    return id ? hs_seen_contains(n->seen, id) : news <= n->last_news;
+}
+
+void hs_ae_news(hs_node *n, hs_peer *p, double news, const uint8_t *id)
 {
     double now = hs_node_now(n), mono = hs_node_mono(n);
     double spread = 1 + 2 * n->cfg.lazy_delay;
 
     if (n->cfg.ae_interval <= 0 || !alive_ae(p, NULL))
         return;
-    if (n->news_owed <= n->last_news || now - n->news_owed > n->cfg.ae_window)
+    if (n->news_owed > 0 &&
+        (news_matched(n, n->news_owed, n->news_owed_named ? n->news_owed_id : NULL) ||
+         now - n->news_owed > n->cfg.ae_window))
         n->news_owed = 0; /* matched since, or too old to fetch */
-    if (!(news > n->last_news) || now - news > n->cfg.ae_window)
-        return;
-    if (n->news_owed == 0 || news < n->news_owed)
+    if (!news_matched(n, news, id) && now - news <= n->cfg.ae_window &&
+        (n->news_owed == 0 || news < n->news_owed)) {
         n->news_owed = news;
-    if (now - n->news_owed < spread ||
+        n->news_owed_named = id != NULL;
+        if (id)
+            memcpy(n->news_owed_id, id, 32);
+    }
+    /* (With a peer that took news since: it is likely to have it.) */
+    if (n->news_owed == 0 || news < n->news_owed || now - n->news_owed < spread ||
         (n->news_round > 0 && mono - n->news_round < n->cfg.ae_interval))
         return;
-    n->news_round = mono;
-    n->news_owed = 0;
+    n->news_round = mono; /* (owed still: again if this one brings nothing) */
     n->m.ae_news++;
     hs_ae_activity(n); /* (and our own rounds back to ae_interval) */
     round_with(n, p);

@@ -766,8 +766,10 @@ static rx_outcome receive_env(hs_node *n, hs_envelope *env, const hs_slice *raw,
     n->m.messages_received++;
     hs_lazy_copy(n, env->bin, 1);
     count_type(n, env->type);
-    if (hs_ae_retained_type(env->type))
+    if (hs_ae_retained_type(env->type)) {
         n->last_news = hs_node_now(n);
+        memcpy(n->last_news_id, env->bin, 32);
+    }
     /* The peer a new message came from first is on the tree's shortest
      * path: our link to it carries messages the other way too. */
     if (from && n->cfg.tree && hs_ae_retained_type(env->type)) {
@@ -1134,8 +1136,10 @@ hs_err hs_gossip_broadcast(hs_node *n, const char *type, json_t *payload, unsign
     err = hs_seen_insert(n->seen, env.bin, hs_node_now(n), &n->m.seen_evicted);
     if (err == HS_OK && !keep) {
         env.hops = 0;
-        if (hs_ae_retained_type(env.type))
+        if (hs_ae_retained_type(env.type)) {
             n->last_news = hs_node_now(n);
+            memcpy(n->last_news_id, env.bin, 32);
+        }
         hs_ae_retain(n, &env, NULL);
         err = forward(n, &env, env.ttl, fanout ? fanout : n->cfg.fanout);
     }

@@ -157,8 +157,9 @@ static void on_answer(hs_node *n, hs_pending *e, const hs_http_result *res)
     uint8_t(*ids)[32];
 
     if (res->err != HS_OK || res->status != 200) {
-        /* Like a failed push: the peer may be going away. */
-        if (p && (res->err != HS_OK || res->status >= 500))
+        /* Like a failed push: the peer may be going away. (Not a check
+         * on a push: the push's own failure counts, or does not.) */
+        if (p && !e->flag && (res->err != HS_OK || res->status >= 500))
             hs_membership_send_failed(n, p);
         return;
     }
@@ -259,7 +260,8 @@ static char *lazy_text(hs_node *n, const hs_idq *q, size_t from, size_t count, s
     return hs_jsonout_finish(&o, len);
 }
 
-static void send_chunk(hs_node *n, hs_peer *p, const hs_idq *q, size_t from, size_t count)
+static void send_chunk(hs_node *n, hs_peer *p, const hs_idq *q, size_t from, size_t count,
+                       int check)
 {
     size_t len = 0;
     char *text = lazy_text(n, q, from, count, &len);
@@ -275,6 +277,7 @@ static void send_chunk(hs_node *n, hs_peer *p, const hs_idq *q, size_t from, siz
     memcpy(ents, q->v + from, count * sizeof *ents);
     e->data = ents;
     e->word = count;
+    e->flag = check;
     e->at = hs_node_mono(n);
     if (hs_pending_send(e, "POST", "/digest", text, len, n->cfg.request_timeout) != HS_OK)
         n->m.send_errors++;
@@ -286,7 +289,7 @@ void hs_lazy_offer_ids(hs_node *n, hs_peer *p, const hs_idq *q)
     for (size_t i = 0; i < q->n; i += LAZY_CHUNK) {
         size_t count = q->n - i < LAZY_CHUNK ? q->n - i : LAZY_CHUNK;
         n->m.lazy_offered += count;
-        send_chunk(n, p, q, i, count);
+        send_chunk(n, p, q, i, count, 1);
     }
 }
 
@@ -318,7 +321,7 @@ void hs_lazy_due(hs_node *n)
                          ? hs_idq_due(q, now + 0.001)
                          : 0;
         for (size_t i = 0; i < due; i += LAZY_CHUNK)
-            send_chunk(n, p, q, i, due - i < LAZY_CHUNK ? due - i : LAZY_CHUNK);
+            send_chunk(n, p, q, i, due - i < LAZY_CHUNK ? due - i : LAZY_CHUNK, 0);
         if (!q)
             continue;
         hs_idq_shift(q, due);
@@ -433,9 +436,11 @@ static int unasked(hs_node *n, const uint8_t id[32], double now, const hs_peer *
             if ((!n->lazy_asked[k].alt || n->lazy_asked[k].again) && via) {
                 uint64_t name = hs_peers_name(&n->peers, via);
                 if (name != n->lazy_asked[k].alt) {
+                    if (!n->lazy_asked[k].alt)
+                        n->lazy_asked[k].due = n->lazy_asked[k].at + hs_push_answer_wait(n);
                     n->lazy_asked[k].alt = name;
                     n->lazy_asked[k].again = 0;
-                    lazy_due_within(n, n->lazy_asked[k].at + ASK_AGAIN_AFTER - now);
+                    lazy_due_within(n, n->lazy_asked[k].due - now);
                 }
             } else if (n->lazy_asked[k].deferred && via && !n->lazy_asked[k].second) {
                 uint64_t name = hs_peers_name(&n->peers, via);
@@ -450,6 +455,7 @@ static int unasked(hs_node *n, const uint8_t id[32], double now, const hs_peer *
         /* Fetched from via a lazy_delay from now (refetch), unless a copy
          * comes first. */
         n->lazy_asked[k].at = now - ASK_AGAIN_AFTER + n->cfg.lazy_delay;
+        n->lazy_asked[k].due = now + n->cfg.lazy_delay;
         n->lazy_asked[k].alt = hs_peers_name(&n->peers, via);
         n->lazy_asked[k].deferred = 1;
         n->m.lazy_deferred++;
@@ -464,7 +470,8 @@ static int unasked(hs_node *n, const uint8_t id[32], double now, const hs_peer *
          * offered a first broadcast once waited 4.4 s for anti-entropy. */
         n->lazy_asked[k].alt = hs_peers_name(&n->peers, via);
         n->lazy_asked[k].again = 1;
-        lazy_due_within(n, ASK_AGAIN_AFTER);
+        n->lazy_asked[k].due = now + hs_push_answer_wait(n);
+        lazy_due_within(n, n->lazy_asked[k].due - now);
     }
     return 1;
 }
@@ -502,8 +509,9 @@ static void fetch_from(hs_node *n, size_t k)
         n->lazy_asked[k].at = now;
         n->lazy_asked[k].alt = n->lazy_asked[k].second;
         n->lazy_asked[k].second = 0;
+        n->lazy_asked[k].due = now + hs_push_answer_wait(n);
         if (n->lazy_asked[k].alt)
-            lazy_due_within(n, ASK_AGAIN_AFTER);
+            lazy_due_within(n, n->lazy_asked[k].due - now);
         waste_add(n, 0, now);
     }
     hs_hash_to_hex(n->lazy_asked[k].id, 32, hex);
@@ -529,7 +537,7 @@ static double refetch(hs_node *n, double now)
     double next = -1;
 
     for (size_t k = 0; k < HS_LAZY_ASKED; k++) {
-        double due = n->lazy_asked[k].at + ASK_AGAIN_AFTER;
+        double due = n->lazy_asked[k].due;
         if (!n->lazy_asked[k].alt)
             continue;
         if (due > now) {

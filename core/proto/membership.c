@@ -156,9 +156,9 @@ static json_t *answer_json(const hs_http_result *res)
  * metrics above all) are only validated, not built (jsonpick.h). */
 static json_t *probe_answer_json(const hs_http_result *res)
 {
-    static const char *const keys[] = {"node_id", "incarnation", "tags",        "features",
-                                       "feeds",   "room",        "spare",       "news",
-                                       "try",     "held",        "through_you", "up"};
+    static const char *const keys[] = {"node_id",     "incarnation", "tags",   "features", "feeds",
+                                       "room",        "spare",       "news",   "try",      "held",
+                                       "through_you", "up",          "news_id"};
 
     if (res->err != HS_OK || res->status != 200)
         return NULL;
@@ -1253,8 +1253,12 @@ static void on_probe(hs_node *n, hs_pending *e, const hs_http_result *res)
             p->full = !json_is_true(json_object_get(j, "room"));
         if (json_object_get(j, "spare"))
             p->at_bound = !json_is_true(json_object_get(j, "spare"));
-        if (json_is_number(json_object_get(j, "news")))
-            n->up.ae_news(n, p, json_number_value(json_object_get(j, "news")));
+        if (json_is_number(json_object_get(j, "news"))) {
+            uint8_t id[32];
+            const char *hex = json_string_value(json_object_get(j, "news_id"));
+            int named = hex && hs_hash_from_hex(hex, id) == HS_OK;
+            n->up.ae_news(n, p, json_number_value(json_object_get(j, "news")), named ? id : NULL);
+        }
         refer(n, p, json_object_get(j, "try"));
         if (n->local_health)
             n->local_health--;

@@ -121,7 +121,7 @@ typedef struct hs_upcalls {
     /* A peer's /ping said it took news, and a peer held dead is back:
      * anti-entropy rounds with it (antientropy.c's hs_ae_news and
      * hs_ae_catchup; membership.c). */
-    void (*ae_news)(hs_node *n, hs_peer *p, double news);
+    void (*ae_news)(hs_node *n, hs_peer *p, double news, const uint8_t *id);
     void (*ae_catchup)(hs_node *n, hs_peer *p, double away);
     /* A tree push that waited too long in p's queue goes as an offer of
      * its id, due at once (lazypush.c's hs_lazy_offer_now; push.c). */
@@ -196,6 +196,10 @@ struct hs_node {
     unsigned rebootstraps;  /* re-bootstraps in a row without enough peers */
     unsigned discovering;   /* DNS lookups under way (discovery.c) */
     double score_tick;      /* monotonic s: the scores' last decay (score.c) */
+    /* The ids of last_news and of news_owed (/ping "news_id"; hs_ae_news);
+     * news_owed_named: the peer named the one owed. */
+    uint8_t last_news_id[32], news_owed_id[32];
+    int news_owed_named;
     /* A peer a refusal to feed us named: our next ask goes to it, or "". */
     char feed_try[HS_PEER_ID_MAX + 1];
     /* A peer that said yes to our ask, asked again at feed_check_at
@@ -253,7 +257,7 @@ struct hs_node {
      * what came of it (lazypush.c, ask_waste). */
     struct {
         uint8_t id[32];
-        double at;
+        double at, due; /* asked; when alt is asked (monotonic s) */
         uint64_t alt, second;
         unsigned char asked, deferred, copies, again;
     } lazy_asked[HS_LAZY_ASKED];
@@ -339,6 +343,11 @@ void hs_push_schedule_flush(hs_node *n);
  * or twice the pushes' moving round trip when that is longer (at most 8
  * lazy_delays). */
 double hs_push_offer_wait(const hs_node *n);
+/* How long an answer may take before its request is taken for lost: as
+ * long as an offer waits, or TCP's retransmission timeout from the
+ * pushes' round trips (their mean plus four mean deviations) if longer
+ * (push.c). */
+double hs_push_answer_wait(const hs_node *n);
 /* HS_DUE_STUCK: the ids of pushes in flight past their time are
  * offered to their peer, one push a peer at a time. */
 void hs_push_overdue(hs_node *n);
@@ -512,9 +521,14 @@ int hs_ae_digest_answer_text(hs_node *n, const char *body, size_t blen, const ch
 char *hs_ae_fetch_answer(hs_node *n, const json_t *req, unsigned *status, size_t *len);
 /* One round: a digest to a random peer, then push and fetch. */
 void hs_ae_round(hs_node *n);
-/* A peer's /ping answer said it last took news at wall s `news`: a round
- * with it if we have had none since (antientropy.c). */
-void hs_ae_news(hs_node *n, hs_peer *p, double news);
+/* A peer's /ping answer said it last took news at wall s `news`, the
+ * message `id` (NULL when it named none): a round with it if we lack that
+ * message (or, named by time alone, have had none since) a spread later
+ * (antientropy.c). */
+void hs_ae_news(hs_node *n, hs_peer *p, double news, const uint8_t *id);
+/* 1: our /ping names our last news by id (news_id): it is under ae_window
+ * old, so a prober could still fetch it. */
+int hs_ae_news_named(const hs_node *n);
 /* p was held dead for `away` s and is back: a digest covering that time
  * (antientropy.c). */
 void hs_ae_catchup(hs_node *n, hs_peer *p, double away);

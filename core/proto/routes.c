@@ -214,6 +214,10 @@ static int ping_text(hs_node *n, int feeds, int through, const char *up, const h
         HS_JSONOUT_LIT(&o, ",\"news\":");
         hs_jsonout_real(&o, news);
     }
+    if (hs_ae_news_named(n)) {
+        HS_JSONOUT_LIT(&o, ",\"news_id\":");
+        hs_jsonout_hex(&o, n->last_news_id, 32);
+    }
     if (hs_membership_can_feed(n))
         HS_JSONOUT_LIT(&o, ",\"spare\":true");
     else
@@ -302,10 +306,15 @@ static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
             json_object_set_new(a, "public_key", json_string(hs_node_public_key(n)));
         json_object_set_new(a, "held", json_integer((json_int_t)hs_node_held(n)));
         json_object_set_new(a, "room", json_boolean(n->peers.live < n->cfg.max_peers));
-        /* When we last took news (anti-entropy, hs_ae_news): a prober that
-         * has had none since runs a round with us. */
+        /* When we last took news and which message (anti-entropy,
+         * hs_ae_news): a prober that lacks it runs a round with us. */
         if (n->last_news > 0)
             json_object_set_new(a, "news", json_real(floor(n->last_news * 1000) / 1000));
+        if (hs_ae_news_named(n)) {
+            char id[65];
+            hs_hash_to_hex(n->last_news_id, 32, id);
+            json_object_set_new(a, "news_id", json_string(id));
+        }
         json_object_set_new(a, "spare", json_boolean(hs_membership_can_feed(n)));
         if (feeds)
             json_object_set_new(a, "feeds", json_true());

@@ -57,6 +57,8 @@ typedef struct hs_sendq {
     unsigned inflight;            /* POSTs to this peer not answered yet (push.c) */
     unsigned stuck;               /* ...of which stuck, no longer counted in
                                      inflight (push.c) */
+    unsigned char loose;          /* a POST of nothing we could offer in
+                                     flight, not counted in inflight (push.c) */
     struct hs_push_out *checking; /* a push past its time whose ids went in
                                      an offer, or NULL (push.c) */
     double credit, credit_at;     /* POSTs it may get now, as of when (push.c) */
