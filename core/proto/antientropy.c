@@ -478,7 +478,11 @@ void hs_ae_round(hs_node *n)
  * to ae_max_interval while nothing came, would wait up to that long. Not
  * at once: its copy may be on its way to us. The earliest such news we
  * have not matched since (news_owed) is what counts: once it is a spread
- * old and we still lack it, a round. (Counting the peer's latest news
+ * old (as long as an offer of it would have taken to come, lazy_delay
+ * and its slack, and to be answered: hs_push_answer_wait; 1.5 s until
+ * 2026-12-07, when the nodes 100,000 left in few views had their
+ * broadcasts by the news round at a median of 2.3 s) and we still lack
+ * it, a round. (Counting the peer's latest news
  * alone, a node cut off under a steady stream never ran one: every peer's
  * latest was always under a spread old. sim_spec: one node in 1000 took 5
  * broadcasts 2 s apart only when they stopped, 12 s after the first.)
@@ -504,7 +508,7 @@ static int news_matched(const hs_node *n, double news, const uint8_t *id)
 void hs_ae_news(hs_node *n, hs_peer *p, double news, const uint8_t *id)
 {
     double now = hs_node_now(n), mono = hs_node_mono(n);
-    double spread = 1 + 2 * n->cfg.lazy_delay;
+    double spread = 2 * n->cfg.lazy_delay + hs_push_answer_wait(n);
 
     if (n->cfg.ae_interval <= 0 || !alive_ae(p, NULL))
         return;
