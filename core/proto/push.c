@@ -254,28 +254,26 @@ static void on_sent(hs_node *n, hs_pending *e, const hs_http_result *res)
 
 static const hs_pending_kind push_kind = {HS_REQ_GOSSIP, on_sent, NULL, push_release};
 
-/* Whether we know the id of one of the bodies (hs_body_known). */
-static int any_known(hs_body *const *bodies, size_t count)
+/* How many of the bodies we know the ids of (hs_body_known). */
+static size_t known_count(hs_body *const *bodies, size_t count)
 {
+    size_t k = 0;
+
     for (size_t i = 0; i < count; i++)
-        if (bodies[i]->known)
-            return 1;
-    return 0;
+        k += bodies[i]->known;
+    return k;
 }
 
 /* The record of a push of `count` bodies to p, when p takes offers and
- * we know the ids of some of them (NULL otherwise, or out of memory: it
+ * we know the ids of k > 0 of them (NULL otherwise, or out of memory: it
  * holds its slot until answered). Only those are listed: with every push
  * listed, a deadline for each, 100 simulated nodes on two loaded hosts at
  * 700 broadcasts a second tore the tree in 2 seeds of 6 even with the
  * checks turned off (1.13-1.14 copies a node against 1.01-1.03). */
-static hs_push_out *push_out_new(const hs_peer *p, hs_body *const *bodies, size_t count)
+static hs_push_out *push_out_new(const hs_peer *p, hs_body *const *bodies, size_t count, size_t k)
 {
-    size_t k = 0;
     hs_push_out *po;
 
-    for (size_t i = 0; i < count; i++)
-        k += bodies[i]->known;
     if (!k || !(p->features & HS_FEAT_AE) || !(po = calloc(1, sizeof *po + k * sizeof po->ids[0])))
         return NULL;
     for (size_t i = 0; i < count; i++)
@@ -315,6 +313,7 @@ static void post(hs_node *n, hs_peer *p, const char *body, size_t len, size_t co
 {
     hs_pending *e = hs_pending_new(n, &push_kind, p->id, p->url);
     hs_push_out *po;
+    size_t known = known_count(bodies, count);
 
     if (!e) {
         n->m.send_errors += count;
@@ -323,8 +322,8 @@ static void post(hs_node *n, hs_peer *p, const char *body, size_t len, size_t co
     e->word = count;
     e->flag = tree ? PUSH_TREE : 0;
     e->at = hs_node_mono(n);
-    e->data = po = push_out_new(p, bodies, count);
-    if (!po && !p->q->loose && (p->features & HS_FEAT_AE) && !any_known(bodies, count))
+    e->data = po = push_out_new(p, bodies, count, known);
+    if (!known && !p->q->loose && (p->features & HS_FEAT_AE))
         e->flag |= PUSH_LOOSE;
     /* (before: a completion must find it counted) */
     if (e->flag & PUSH_LOOSE)
