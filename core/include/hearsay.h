@@ -150,7 +150,9 @@ typedef struct hs_config {
                                       ... s apart (while that is shorter
                                       than peer_exchange_interval), 5;
                                       0: none */
-    double rebootstrap_interval;   /* s between "too few peers?" checks, 10 */
+    double rebootstrap_interval;   /* s: the longest wait between joins
+                                      again while too few peers (2 s, then
+                                      twice the last wait), 10 */
     unsigned rebootstrap_max;      /* re-bootstraps in a row while too few
                                       peers, then it stops trying (until it
                                       has peers again); 0: for ever (default) */

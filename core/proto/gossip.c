@@ -551,7 +551,13 @@ static const char *builtin_refusal(hs_envelope *env)
 /* What the core itself does with the built-in types. Returns 0 when the
  * message must not go further: an announce of a peer we would not take
  * (over its sender's rate, or refused) is not passed on for a stranger.
- * authentic: env's origin signed it (and, for state, is a writer). */
+ * One a full view could only keep as a candidate goes on: views with room
+ * are further on. (Until 2026-12-07 it stopped there too, and a node that
+ * joined a formed cluster announced itself to its bootstrap node's
+ * peers, all full, and no further: 10 s late into 10,000 nodes, half of
+ * those were in two views or fewer 20 s on; bench/RESULTS.md, "Late
+ * joiners".) authentic: env's origin signed it (and, for state,
+ * is a writer). */
 static int builtin(hs_node *n, hs_envelope *env, int authentic)
 {
     static const uint8_t unknown[16];
@@ -568,11 +574,12 @@ static int builtin(hs_node *n, hs_envelope *env, int authentic)
          * them on), paced per that source; it is worth a candidate's
          * place in a full table half of the time. */
         hs_claim c = {n->rx_src_ok ? n->rx_src : unknown, 0, 0.5,
-                      authentic && strcmp(id ? id : "", env->origin) == 0};
+                      authentic && strcmp(id ? id : "", env->origin) == 0, 0};
         if (!id || !url || strcmp(id, n->id) == 0 || !hs_peers_valid_id(id) ||
             !hs_peers_valid_url(url))
             return 1;
-        return hs_membership_learn(n, id, url, root, env->timestamp, &c, NULL) == HS_OK;
+        hs_err err = hs_membership_learn(n, id, url, root, env->timestamp, &c, NULL);
+        return err == HS_OK || err == HS_ETOOBIG;
     }
     if (strcmp(env->type, "hs.tags") == 0) {
         hs_tags_receive(n, env, authentic);

@@ -86,6 +86,11 @@ typedef struct hs_left {
 /* Peers a full table keeps in mind to probe, one per maintenance tick,
  * and take in if they answer (membership.c). */
 #define HS_CANDIDATES 64
+/* A candidate's rank: what a stranger said of it (an announce, a shuffle's
+ * sample, a peer list), it said itself that few hold it (/ping &few=N),
+ * it asked to be fed, and we said yes. A higher rank goes first and is
+ * never replaced by a lower one. */
+enum { HS_CAND_CLAIM, HS_CAND_FEW, HS_CAND_ASK, HS_CAND_PROMISED };
 /* The largest version or incarnation taken from the wire: 2^53, the
  * integers a double holds exactly (what JSON readers promise). */
 #define HS_COUNTER_MAX 9007199254740992ull
@@ -100,6 +105,8 @@ typedef struct hs_claim {
     double swap;        /* the chance a full table considers it */
     int signed_by_id;   /* signed by the key of the id it is about: its URL
                            may change at its word */
+    unsigned few;       /* direct: the claimant says few nodes hold it (1 +
+                           how many), and is kept ahead of mere claims */
 } hs_claim;
 
 /*
@@ -185,6 +192,8 @@ struct hs_node {
     double last_candidate;  /* monotonic s: the last candidate probed (take_candidates) */
     double feed_asked;      /* monotonic s: we last asked a peer to push to us */
     double last_announce;   /* monotonic s */
+    double join_announce;   /* monotonic s: the join's announce again, to the
+                                  peers that answered by then (0: none due) */
     double last_discovery;  /* monotonic s: DNS bootstrap entries last resolved */
     double last_news;       /* wall s: we last took (or said) a message new to
                                us of a type anti-entropy keeps (/ping "news") */
@@ -315,8 +324,12 @@ struct hs_node {
     struct hs_candidate {
         char *id, *url;  /* one allocation: id, then url */
         uint8_t src[16]; /* who told us */
-        int feed;        /* it asked us to push to it: taken first; 2: and
-                            we said yes (one at a time, never replaced) */
+        int rank;        /* HS_CAND_*: who comes first, and who may replace
+                            whom (membership.c, candidate_add) */
+        unsigned held;   /* HS_CAND_FEW: how many it said hold it (the
+                            fewest goes first) */
+        double at;       /* monotonic s: when it was said (a rank below
+                            HS_CAND_PROMISED lapses: membership.c) */
     } candidates[HS_CANDIDATES];
     unsigned n_candidates;
     /* The request being served: its source address (routes.c sets it
@@ -431,8 +444,10 @@ void hs_membership_send_failed(hs_node *n, hs_peer *p);
  * NULL on an error); else why not: HS_EINVAL (ourselves), HS_EPERM (the
  * URL, peer_allow, a node that left, a claim about another's address, the
  * per-source pace), HS_EDUP (a second id at a live peer's host:port),
- * HS_ESTATE (kept as a candidate, or not at all, until it answers),
- * HS_ETOOBIG (a full table, nobody to let go), HS_ENOMEM. */
+ * HS_ESTATE (kept as a candidate, or not at all, until it answers: its
+ * endpoint is another id's, or we let it go a moment ago), HS_ETOOBIG (a
+ * full table: a stranger's claim kept as a candidate, or not at all; the
+ * operator's, nobody to let go), HS_ENOMEM. */
 hs_err hs_membership_learn(hs_node *n, const char *id, const char *url, const char *root,
                            double seen_at, const hs_claim *claim, hs_peer **out);
 /* Frees the candidates a full table kept (node.c, at the end). */

@@ -158,7 +158,7 @@ static void peers(hs_node *n, const hs_http_request *req, hs_http_response *resp
      * as a candidate (taken if it answers a probe as that id). */
     if (k && from && url && hs_peers_valid_id(from) && hs_peers_valid_url(url)) {
         static const uint8_t unknown[16];
-        hs_claim c = {n->rx_src_ok ? n->rx_src : unknown, 1, 1.0, 0};
+        hs_claim c = {n->rx_src_ok ? n->rx_src : unknown, 1, 1.0, 0, 0};
         (void)hs_membership_learn(n, from, url, NULL, hs_node_now(n), &c, NULL);
     }
 }
@@ -178,6 +178,20 @@ static void count_prober(hs_node *n, const hs_http_request *req)
         memcpy(id, &h, sizeof h); /* (a /64's worth: never IPv4-mapped) */
         hs_holders_add(&n->holders_ids, &n->rng, id, hs_node_mono(n));
     }
+}
+
+/* /ping's &few=N (N: how many the prober counts holding it; a count
+ * HS_FEW_MAX or over is no count): 1 + N, or 0 when not said. */
+#define HS_FEW_MAX 1000000
+static unsigned few_held(const char *few)
+{
+    char *end;
+    unsigned long k;
+
+    if (!few || *few < '0' || *few > '9')
+        return 0;
+    k = strtoul(few, &end, 10);
+    return *end == '\0' && k < HS_FEW_MAX ? (unsigned)k + 1 : 0;
 }
 
 /* /ping's answer written as text (jsonout.h): the bytes jansson would dump
@@ -252,10 +266,11 @@ static int ping_text(hs_node *n, int feeds, int through, const char *up, const h
  * verified by a probe of ours), but only into room: never in place of a
  * peer at once. Probing a node thus puts the prober in its view, and
  * views become mutual: a node is in as many views as it has peers, and
- * the peers it pushes to push to it. With &few=1 the prober is held by
- * fewer than half as many nodes as it holds: a full view keeps it as a
+ * the peers it pushes to push to it. With &few=N the prober is held by
+ * N nodes, fewer than half as many as it holds: a full view keeps it as a
  * candidate, as it keeps a shuffle's asker (taken at the mixing's pace,
- * in place of the most held of a few peers: membership.c, make_room).
+ * the fewest held first, in place of the most held of a few peers:
+ * membership.c, take_candidates, make_room).
  * "room" says whether our view has room. "feeds": true says we push new messages to the
  * prober. With &feed=1 the prober has nobody pushing new messages to it:
  * we make it an eager link (hs_membership_feed) and answer "feeds": true,
@@ -279,10 +294,10 @@ static void ping(hs_node *n, const hs_http_request *req, hs_http_response *resp)
 
     count_prober(n, req);
     if (from && url && hs_peers_valid_id(from) && hs_peers_valid_url(url)) {
-        int held_by_few = few && strcmp(few, "1") == 0;
-        if ((n->peers.live < n->cfg.max_peers || held_by_few) && !hs_peers_find(&n->peers, from)) {
+        unsigned held = few_held(few);
+        if ((n->peers.live < n->cfg.max_peers || held) && !hs_peers_find(&n->peers, from)) {
             static const uint8_t unknown[16];
-            hs_claim c = {n->rx_src_ok ? n->rx_src : unknown, 1, held_by_few ? 1.0 : 0.0, 0};
+            hs_claim c = {n->rx_src_ok ? n->rx_src : unknown, 1, held ? 1.0 : 0.0, 0, held};
             (void)hs_membership_learn(n, from, url, NULL, hs_node_now(n), &c, NULL);
         }
         if (told)
