@@ -340,7 +340,7 @@ describe("hearsay.sim", function()
     -- 1000 nodes after 120 s, seeds 1-3: fewest holders 10-12 and a tenth
     -- at 23 or fewer before; 15-17 and 29-30 after. A full view that makes
     -- room lets go of the most held of three peers drawn, not a random
-    -- one, and a node held by few says so in its probes (&few=1), which
+    -- one, and a node held by few says so in its probes (&few=N), which
     -- makes it a candidate of a full view: seed 1, the fewest holders 27
     -- instead of 15, a tenth at 34 instead of 29.
     local s = hs.sim({ nodes = 1000, seed = 1, latency = 0.02, jitter = 0.01 })
