@@ -555,7 +555,7 @@ static const char *builtin_refusal(hs_envelope *env)
  * are further on. (Until 2026-12-07 it stopped there too, and a node that
  * joined a formed cluster announced itself to its bootstrap node's
  * peers, all full, and no further: 10 s late into 10,000 nodes, half of
- * those were in two views or fewer 20 s on; bench/RESULTS.md, "Late
+ * those were in one view or none 20 s on; bench/RESULTS.md, "Late
  * joiners".) authentic: env's origin signed it (and, for state,
  * is a writer). */
 static int builtin(hs_node *n, hs_envelope *env, int authentic)

@@ -2104,7 +2104,7 @@ static void merge_peer_list(hs_node *n, const json_t *list, const char *from)
  * itself, so the announce sent at once reaches the bootstrap node alone,
  * whose view is full in a formed cluster. Until 2026-12-07 that was all:
  * a node that joined 10,000 simulated nodes 10 s late was in no view at
- * all 3 s later, and half of those were in two or fewer at 30 s
+ * all 3 s later, and half of those were in one or none at 30 s
  * (bench/RESULTS.md, "Late joiners"). Only if few hold us by then (as
  * our probes would say): in a cluster that fits in one view, every node
  * learns of us from the bootstrap node's pass-on and probes us at once,
