@@ -1667,8 +1667,8 @@ static int promised(const hs_node *n)
  * Past this it ranks as a claim, so that it neither goes first nor keeps
  * a newer one out. Without it, the asks of the first seconds after a
  * cluster formed held every place of the list (64 of 64 at a node of a
- * 10,000-node cluster 20 s later, none of them taken at the mixing's
- * pace), and a node that joined late was taken by nobody. */
+ * 10,000-node cluster 20 s later, taken one per 5 s past the feeding
+ * bound), and a node that joined late was taken by nobody. */
 #define HS_CANDIDATE_FRESH 10.0 /* s: two of the mixing's paces (take_candidates) */
 
 static int cand_rank(const struct hs_candidate *c, double now)
