@@ -27,7 +27,7 @@ return {
                               -- unless health_interval / live peers is shorter
   peer_exchange_interval = 60, -- s between GET /peers of a random peer
   join_exchanges = 5,           -- ...but first 5 at 1, 2, 4, 8, 16 s after joining
-  rebootstrap_interval = 10,  -- s between re-bootstrap attempts when alone
+  rebootstrap_interval = 10,  -- s: the longest wait between re-bootstraps when alone (2, 4, 8, 10 s)
   request_timeout = 5,        -- s before an outgoing request fails
   dead_after = 3,             -- failed probes (direct and indirect) before a peer is suspect
   dead_timeout = 300,         -- s without a sign of life before it is dead
