@@ -1125,8 +1125,8 @@ return {
   {
     name = "a node that says few hold it ranks as a claim",
     file = "core/proto/membership.c",
-    find = [[                candidate_add(n, id, url, c->src, few ? HS_CAND_FEW : HS_CAND_CLAIM,]],
-    replace = [[                candidate_add(n, id, url, c->src, HS_CAND_CLAIM,]],
+    find = [[                    n, id, url, c->src, c->few && c->direct ? HS_CAND_FEW : HS_CAND_CLAIM);]],
+    replace = [[                    n, id, url, c->src, HS_CAND_CLAIM);]],
     breaks = "a full view takes a node nobody holds no sooner than any stranger's claim",
     caught_by = "c_proto: an_old_ask_goes_after_a_few_held_node",
     specs = { "c_proto" },

@@ -1465,7 +1465,7 @@ void hs_membership_unfed(hs_node *n)
 
 static int host_is(const char *url, const uint8_t src[16]);
 static struct hs_candidate *candidate_add(hs_node *n, const char *id, const char *url,
-                                          const uint8_t src[16], int rank, unsigned held);
+                                          const uint8_t src[16], int rank);
 static int promised(const hs_node *n);
 
 /* Eager links beyond which we feed nobody new: the asker tries another
@@ -1631,8 +1631,8 @@ int hs_membership_feed(hs_node *n, const char *from, const char *url, int top,
     if (n->rx_src_ok && hs_peers_valid_url(url) && host_is(url, n->rx_src) &&
         hs_node_url_allowed(n, url)) {
         int promise = (feed_now(n) || top) && !promised(n);
-        if ((c = candidate_add(n, from, url, n->rx_src, promise ? HS_CAND_PROMISED : HS_CAND_ASK,
-                               0)) &&
+        if ((c = candidate_add(n, from, url, n->rx_src,
+                               promise ? HS_CAND_PROMISED : HS_CAND_ASK)) &&
             c->rank == HS_CAND_PROMISED)
             return 1;
         *refer_to = referral(n, from);
@@ -1678,11 +1678,11 @@ static int cand_rank(const struct hs_candidate *c, double now)
 }
 
 static struct hs_candidate *candidate_add(hs_node *n, const char *id, const char *url,
-                                          const uint8_t src[16], int rank, unsigned held)
+                                          const uint8_t src[16], int rank)
 {
     size_t ilen = strlen(id), ulen = strlen(url);
     unsigned at = n->n_candidates, mine = 0, last_mine = HS_CANDIDATES;
-    double now = hs_node_mono(n), said = now;
+    double now = hs_node_mono(n);
     char *e;
 
     for (unsigned i = 0; i < n->n_candidates; i++) {
@@ -1695,14 +1695,8 @@ static struct hs_candidate *candidate_add(hs_node *n, const char *id, const char
         }
     }
     if (at < n->n_candidates) {
-        /* A lesser word keeps the rank, the count and the age of the one
-         * that set them (a claim neither renews an ask nor makes a
-         * few-held node look held by none). */
-        if (cand_rank(&n->candidates[at], now) > rank) {
-            rank = n->candidates[at].rank;
-            held = n->candidates[at].held;
-            said = n->candidates[at].at;
-        }
+        int had = cand_rank(&n->candidates[at], now);
+        rank = rank > had ? rank : had;
     } else if (mine >= HS_CANDIDATES_PER_SOURCE) {
         at = last_mine;
     } else if (at == HS_CANDIDATES) {
@@ -1724,8 +1718,8 @@ static struct hs_candidate *candidate_add(hs_node *n, const char *id, const char
     n->candidates[at].id = e;
     n->candidates[at].url = e + ilen + 1;
     n->candidates[at].rank = rank;
-    n->candidates[at].held = held;
-    n->candidates[at].at = said;
+    n->candidates[at].held = 0;
+    n->candidates[at].at = now;
     memcpy(n->candidates[at].src, src, 16);
     return &n->candidates[at];
 }
@@ -1853,7 +1847,7 @@ hs_err hs_membership_learn(hs_node *n, const char *id, const char *url, const ch
                 hs_peers_set_url(&n->peers, p, url); /* a bad URL: keep the old */
             } else if (p->state == HS_PEER_DEAD || p->hearsay) {
                 /* It may have moved: the new URL must answer as it. */
-                candidate_add(n, id, url, c->src, HS_CAND_CLAIM, 0);
+                candidate_add(n, id, url, c->src, HS_CAND_CLAIM);
             } else {
                 /* A live peer's URL is what answers our probes at it. */
                 refused(n, "a live peer's new URL", id, url);
@@ -1883,7 +1877,7 @@ hs_err hs_membership_learn(hs_node *n, const char *id, const char *url, const ch
             refused(n, "a second id at a live peer's host:port", id, url);
             return HS_EDUP;
         }
-        candidate_add(n, id, url, c->src, HS_CAND_CLAIM, 0); /* taken if it answers as id */
+        candidate_add(n, id, url, c->src, HS_CAND_CLAIM); /* taken if it answers as id */
         return HS_ESTATE;
     }
     if (!c && (same = hs_peers_find_url(&n->peers, url)) && same->state != HS_PEER_ALIVE)
@@ -1896,9 +1890,10 @@ hs_err hs_membership_learn(hs_node *n, const char *id, const char *url, const ch
         /* A stranger's word never evicts a peer: a candidate, at most. */
         if (c) {
             if (c->swap > 0 && (double)hs_rng_next(&n->rng) / 18446744073709551616.0 < c->swap) {
-                int few = c->few && c->direct;
-                candidate_add(n, id, url, c->src, few ? HS_CAND_FEW : HS_CAND_CLAIM,
-                              few ? c->few - 1 : 0);
+                struct hs_candidate *k = candidate_add(
+                    n, id, url, c->src, c->few && c->direct ? HS_CAND_FEW : HS_CAND_CLAIM);
+                if (k && k->rank == HS_CAND_FEW && c->few && c->direct)
+                    k->held = c->few - 1;
             }
             return HS_ETOOBIG;
         }
